@@ -1,0 +1,96 @@
+/**
+ * A RuntimeDriver starts, stops and observes the instances of releases on one target.
+ * The controller is the only caller. Implementations: `local` (processes on this machine).
+ * Every implementation passes the shared conformance suite in `driver-contract.ts`.
+ *
+ * Instances must outlive the controller process: a driver never ties an instance's life to its
+ * own (no pipes to the controller, detached process groups), and after a restart `init()` adopts
+ * the instances recorded in its state directory instead of restarting them.
+ */
+export interface InstanceSpec {
+  /** Unique, stable id, e.g. "web-3-k2x9". Used in log file names and the router's backend ids. */
+  id: string;
+  service: string;
+  /** Release number this instance runs. */
+  release: number;
+  /** Directory holding the extracted release; the working directory of the process. */
+  releaseDir: string;
+  /** Shell command line started with /bin/sh -c. */
+  command: string;
+  /** Extra environment. The driver adds PORT, SLIPWAY_RELEASE, SLIPWAY_INSTANCE and SLIPWAY_SERVICE. */
+  env: Record<string, string>;
+  /** Port to give the instance; when omitted the driver picks a free loopback port. */
+  port?: number;
+  /** Log rotation: rotate a stream's file when larger than this many bytes, keeping `logFiles` old files. */
+  logMaxBytes: number;
+  logFiles: number;
+  /** Restart policy on unexpected exit. */
+  restart: RestartPolicy;
+}
+
+export interface RestartPolicy {
+  /** First backoff delay in ms; doubles each consecutive crash up to `maxBackoffMs`. @default 250 */
+  initialBackoffMs: number;
+  /** @default 10000 */
+  maxBackoffMs: number;
+  /**
+   * Crash loop: this many exits each within `crashLoopWindowMs` of its start marks the instance
+   * `failed` and stops restarting it. @default 4 exits, each under 10 s of uptime
+   */
+  crashLoopExits: number;
+  crashLoopWindowMs: number;
+}
+
+export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialBackoffMs: 250, maxBackoffMs: 10_000, crashLoopExits: 4, crashLoopWindowMs: 10_000 };
+
+/**
+ * - `running`: the process is alive (it may not be healthy yet: health is the controller's concern).
+ * - `restarting`: it exited unexpectedly and waits out its backoff before the next start.
+ * - `failed`: crash loop detected; no more restarts. `lastExit` and `logTail` say why.
+ * - `stopped`: stopped on request.
+ */
+export type InstanceState = 'running' | 'restarting' | 'failed' | 'stopped';
+
+export interface ExitInfo {
+  /** Exit code, or null when killed by a signal or unknown (an adopted process whose parent we are not). */
+  code: number | null;
+  signal: string | null;
+  at: number;
+  /** Milliseconds the process ran before exiting. */
+  uptimeMs: number;
+}
+
+export interface InstanceStatus {
+  id: string;
+  service: string;
+  release: number;
+  state: InstanceState;
+  pid: number | null;
+  port: number;
+  host: string;
+  startedAt: number;
+  restarts: number;
+  lastExit: ExitInfo | null;
+}
+
+export interface RuntimeDriver {
+  /** Loads durable state and adopts instances still alive. Call once before anything else. */
+  init(): Promise<void>;
+  /** Starts an instance and returns once its process is spawned (not once healthy). Idempotent per id. */
+  start(spec: InstanceSpec): Promise<InstanceStatus>;
+  /**
+   * Stops an instance: SIGTERM to its process group, then SIGKILL after `timeoutMs`.
+   * Resolves once the process is gone, and forgets the instance. Unknown ids resolve quietly.
+   */
+  stop(id: string, opts: { timeoutMs: number }): Promise<void>;
+  /** Every instance the driver knows, including failed ones. */
+  list(): InstanceStatus[];
+  /** Last `lines` lines of the instance's stdout and stderr, interleaved by time where possible. */
+  logTail(id: string, lines: number): Promise<string[]>;
+  /** Paths of the instance's current log files (for `slipway logs -f`). */
+  logFiles(id: string): { stdout: string; stderr: string } | undefined;
+  /** Called on every state change of an instance (exit, restart, failure). */
+  onChange(listener: (status: InstanceStatus) => void): void;
+  /** Stops supervising (timers) without stopping instances: they keep running for the next controller. */
+  detach(): Promise<void>;
+}
