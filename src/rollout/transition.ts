@@ -1,0 +1,121 @@
+/**
+ * The heart of the rollout engine: `transition(rollout, observed, now) → { status, actions }`.
+ * Pure: no I/O, no clock of its own. Safe to call again after a crash, since it recomputes
+ * everything from what it is shown.
+ */
+import { formatDuration } from '../core/duration.js';
+import { converge, routeOf } from './converge.js';
+import type { Action, Observed, ObservedInstance, RolloutView, TransitionResult } from './types.js';
+
+interface Failure { reason: string; message: string }
+
+export function transition(rollout: RolloutView | null, observed: Observed, now: number): TransitionResult {
+  return rollout === null ? steady(observed) : progressing(rollout, observed, now);
+}
+
+/** No rollout: keep the current release at its desired count and remove anything else. */
+function steady(observed: Observed): TransitionResult {
+  const { current, instances } = observed;
+  if (current === null) return { route: routeOf(instances), actions: [] };
+  const shape = observed.shapes[current];
+  if (!shape) throw new Error(`no shape for current release ${current}`);
+  const actions: Action[] = [];
+  for (const i of instances) {
+    if (!i.retiring && i.release !== current) actions.push({ type: 'retire', id: i.id, reason: `release ${i.release} is not current` });
+  }
+  // A failed (crash-looping) instance keeps its slot: it is shown in status, not replaced in a loop.
+  const mine = instances.filter((i) => !i.retiring && i.release === current && i.state !== 'stopped');
+  for (let k = mine.length; k < shape.instances; k++) actions.push({ type: 'start', release: current });
+  const extra = mine.filter((i) => i.state === 'failed').concat(mine.filter((i) => i.state !== 'failed')).slice(0, Math.max(0, mine.length - shape.instances));
+  for (const i of extra) actions.push({ type: 'retire', id: i.id, reason: 'more instances than desired' });
+  return withRoute(instances, actions, {});
+}
+
+function progressing(rollout: RolloutView, observed: Observed, now: number): TransitionResult {
+  const reverting = rollout.targetRelease !== rollout.toRelease;
+  const since = rollout.progress.targetSince ?? rollout.startedAt;
+  const shape = observed.shapes[rollout.targetRelease];
+  if (!shape) throw new Error(`no shape for target release ${rollout.targetRelease}`);
+  const step = converge(shape, observed.instances);
+  const progress = { ...rollout.progress, targetSince: since, desired: shape.instances, ready: step.ready };
+
+  if (!reverting) {
+    const failure = detectFailure(rollout.toRelease, observed.instances, now - since, shape.progressDeadlineMs);
+    if (failure) return fail(rollout, observed, now, failure);
+    if (step.done) {
+      return withRoute(observed.instances, step.actions, {
+        rollout: { phase: 'Healthy', targetRelease: rollout.toRelease, reason: 'Completed', message: `release ${rollout.toRelease} serves all traffic on ${shape.instances} healthy instance(s)`, progress, finished: true },
+        setCurrent: rollout.toRelease,
+      });
+    }
+    return withRoute(observed.instances, step.actions, {
+      rollout: { phase: 'Progressing', targetRelease: rollout.toRelease, reason: 'Progressing', message: `${step.ready}/${shape.instances} instance(s) of release ${rollout.toRelease} ready`, progress, finished: false },
+    });
+  }
+
+  const failure = progress.failure ?? { reason: 'Failed', message: `release ${rollout.toRelease} failed` };
+  if (step.done) {
+    return withRoute(observed.instances, step.actions, {
+      rollout: { phase: 'Failed', targetRelease: rollout.targetRelease, reason: failure.reason, message: `${failure.message}; release ${rollout.targetRelease} serves again on ${shape.instances} instance(s)`, progress, finished: true },
+    });
+  }
+  if (now - since > shape.progressDeadlineMs) {
+    return withRoute(observed.instances, [], {
+      rollout: {
+        phase: 'Failed', targetRelease: rollout.targetRelease, reason: 'RevertStalled', finished: true, progress,
+        message: `${failure.message}; restoring release ${rollout.targetRelease} did not complete within ${formatDuration(shape.progressDeadlineMs)} (${step.ready}/${shape.instances} ready). Check \`slipway status\` and the instance logs.`,
+      },
+    });
+  }
+  return withRoute(observed.instances, step.actions, {
+    rollout: { phase: 'Degraded', targetRelease: rollout.targetRelease, reason: failure.reason, message: `${failure.message}; restoring release ${rollout.targetRelease}: ${step.ready}/${shape.instances} ready`, progress, finished: false },
+  });
+}
+
+/** The rollout failed: converge back to the previous release, or with none, stop the new one. */
+function fail(rollout: RolloutView, observed: Observed, now: number, failure: Failure): TransitionResult {
+  const from = rollout.fromRelease;
+  if (from === null || !observed.shapes[from]) {
+    const actions: Action[] = observed.instances.filter((i) => !i.retiring).map((i) => ({ type: 'retire', id: i.id, reason: 'rollout failed' }));
+    return withRoute(observed.instances, actions, {
+      rollout: { phase: 'Failed', targetRelease: rollout.toRelease, reason: failure.reason, message: failure.message, progress: { ...rollout.progress, failure }, finished: true },
+    });
+  }
+  return progressing({ ...rollout, targetRelease: from, progress: { ...rollout.progress, targetSince: now, failure } }, observed, now);
+}
+
+/** A target instance crash-looping fails the rollout at once; otherwise the progress deadline does. */
+export function detectFailure(release: number, instances: ObservedInstance[], elapsedMs: number, deadlineMs: number): Failure | undefined {
+  const mine = instances.filter((i) => i.release === release && !i.retiring);
+  const crashed = mine.find((i) => i.state === 'failed');
+  if (crashed) {
+    const exit = crashed.lastExit;
+    const how = exit ? (exit.code !== null ? `exit code ${exit.code}` : exit.signal ? `signal ${exit.signal}` : 'unknown exit') : 'unknown exit';
+    return {
+      reason: 'CrashLoop',
+      message: `release ${release} crash-loops: instance ${crashed.id} exited ${crashed.restarts + 1} times in a row (last: ${how})${tail(crashed)}`,
+    };
+  }
+  if (elapsedMs > deadlineMs) {
+    const stuck = mine.filter((i) => !(i.state === 'running' && i.healthy));
+    const worst = stuck[0];
+    const detail = worst ? `: instance ${worst.id} is ${worst.state === 'running' ? 'not healthy' : worst.state}${worst.lastProbe ? ` (last probe: ${worst.lastProbe})` : ' (no probe answered)'}${tail(worst)}` : '';
+    return { reason: 'ProgressDeadlineExceeded', message: `release ${release} did not become healthy within ${formatDuration(deadlineMs)}${detail}` };
+  }
+  return undefined;
+}
+
+function tail(i: ObservedInstance): string {
+  const lines = (i.logTail ?? []).slice(-10);
+  return lines.length ? `; last log lines:\n  ${lines.join('\n  ')}` : '';
+}
+
+/** Traffic goes to ready instances, never to ones being retired in this very step. */
+function withRoute(instances: ObservedInstance[], actions: Action[], rest: Omit<TransitionResult, 'route' | 'actions'>): TransitionResult {
+  const leaving = new Set(actions.flatMap((a) => (a.type === 'retire' ? [a.id] : [])));
+  const route = routeOf(instances.filter((i) => !leaving.has(i.id)));
+  if (rest.rollout) {
+    rest.rollout.progress = { ...rest.rollout.progress, readyByRelease: Object.fromEntries(route.map((r) => [String(r.release), r.ids.length])) };
+  }
+  return { ...rest, route, actions };
+}

@@ -1,0 +1,66 @@
+/**
+ * Versioned schema migrations, applied in order, each once, inside a transaction.
+ * Never edit a migration that has shipped: add a new one.
+ */
+export interface Migration { version: number; name: string; sql: string }
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'releases, rollouts, current release, events',
+    sql: `
+      CREATE TABLE releases (
+        environment TEXT NOT NULL,
+        service TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        config_hash TEXT NOT NULL,
+        spec_json TEXT NOT NULL,
+        message TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        pruned_at INTEGER,
+        rollback_of INTEGER,
+        PRIMARY KEY (environment, service, number)
+      );
+      CREATE TABLE current_release (
+        environment TEXT NOT NULL,
+        service TEXT NOT NULL,
+        number INTEGER,
+        PRIMARY KEY (environment, service)
+      );
+      CREATE TABLE rollouts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        environment TEXT NOT NULL,
+        service TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        from_release INTEGER,
+        to_release INTEGER NOT NULL,
+        target_release INTEGER NOT NULL,
+        phase TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        message TEXT NOT NULL,
+        progress_json TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        active INTEGER NOT NULL
+      );
+      -- At most one active rollout per service and environment, enforced by the database itself.
+      CREATE UNIQUE INDEX rollouts_one_active ON rollouts (environment, service) WHERE active = 1;
+      CREATE INDEX rollouts_by_service ON rollouts (environment, service, id);
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        environment TEXT NOT NULL,
+        service TEXT,
+        rollout_id INTEGER,
+        type TEXT NOT NULL,
+        message TEXT NOT NULL,
+        data_json TEXT NOT NULL
+      );
+      CREATE INDEX events_by_service ON events (environment, service, id);
+    `,
+  },
+];

@@ -1,0 +1,174 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SlipwayError } from '../core/errors.js';
+import { MIGRATIONS, type Migration } from './migrations.js';
+import type { Store } from './store.js';
+import { TERMINAL_PHASES, type EventRecord, type NewEvent, type NewRelease, type Release, type ReleaseOutcome, type Rollout } from './types.js';
+
+type Row = Record<string, unknown>;
+
+/** The embedded store: one SQLite file (WAL mode) under the project's .slipway/ directory. */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+
+  constructor(path: string, private readonly migrations: Migration[] = MIGRATIONS) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  async migrate(): Promise<void> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    const newest = Math.max(0, ...applied);
+    const known = Math.max(0, ...this.migrations.map((m) => m.version));
+    if (newest > known) {
+      throw new SlipwayError('invalid', 'STORE_TOO_NEW', `the state database has schema version ${newest}, newer than this Slipway knows (${known})`, {
+        hint: 'Upgrade Slipway, or point it at another state directory.',
+      });
+    }
+    for (const m of [...this.migrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      })();
+    }
+  }
+
+  async createRelease(r: NewRelease): Promise<Release> {
+    return this.db.transaction(() => {
+      const { n } = this.db.prepare('SELECT COALESCE(MAX(number), 0) + 1 AS n FROM releases WHERE environment = ? AND service = ?').get(r.environment, r.service) as { n: number };
+      const createdAt = r.createdAt ?? Date.now();
+      this.db
+        .prepare(`INSERT INTO releases (environment, service, number, digest, config_hash, spec_json, message, created_by, created_at, outcome, pruned_at, rollback_of)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?)`)
+        .run(r.environment, r.service, n, r.digest, r.configHash, JSON.stringify(r.spec), r.message, r.createdBy, createdAt, r.rollbackOf);
+      return { ...r, number: n, createdAt, outcome: 'pending' as const, prunedAt: null };
+    })();
+  }
+
+  async getRelease(environment: string, service: string, number: number): Promise<Release | undefined> {
+    const row = this.db.prepare('SELECT * FROM releases WHERE environment = ? AND service = ? AND number = ?').get(environment, service, number) as Row | undefined;
+    return row && toRelease(row);
+  }
+
+  async listReleases(environment: string, service: string, limit = 1000): Promise<Release[]> {
+    const rows = this.db.prepare('SELECT * FROM releases WHERE environment = ? AND service = ? ORDER BY number DESC LIMIT ?').all(environment, service, limit) as Row[];
+    return rows.map(toRelease);
+  }
+
+  async setReleaseOutcome(environment: string, service: string, number: number, outcome: ReleaseOutcome): Promise<void> {
+    this.db.prepare('UPDATE releases SET outcome = ? WHERE environment = ? AND service = ? AND number = ?').run(outcome, environment, service, number);
+  }
+
+  async markReleasePruned(environment: string, service: string, number: number, at: number): Promise<void> {
+    this.db.prepare('UPDATE releases SET pruned_at = ? WHERE environment = ? AND service = ? AND number = ?').run(at, environment, service, number);
+  }
+
+  async getCurrentRelease(environment: string, service: string): Promise<number | null> {
+    const row = this.db.prepare('SELECT number FROM current_release WHERE environment = ? AND service = ?').get(environment, service) as { number: number | null } | undefined;
+    return row?.number ?? null;
+  }
+
+  async setCurrentRelease(environment: string, service: string, number: number | null): Promise<void> {
+    this.db
+      .prepare('INSERT INTO current_release (environment, service, number) VALUES (?, ?, ?) ON CONFLICT (environment, service) DO UPDATE SET number = excluded.number')
+      .run(environment, service, number);
+  }
+
+  async createRollout(r: Omit<Rollout, 'id' | 'updatedAt' | 'finishedAt'>): Promise<Rollout> {
+    return this.db.transaction(() => {
+      const active = this.db.prepare('SELECT * FROM rollouts WHERE environment = ? AND service = ? AND active = 1').get(r.environment, r.service) as Row | undefined;
+      if (active) {
+        const a = toRollout(active);
+        throw new SlipwayError('conflict', 'ROLLOUT_IN_PROGRESS', `rollout #${a.id} of ${r.service} (release ${a.toRelease}, ${a.phase}) is in progress`, {
+          hint: `Wait for it (slipway status ${r.service}), or stop it first.`,
+          details: { rolloutId: a.id, toRelease: a.toRelease, phase: a.phase },
+        });
+      }
+      const isActive = TERMINAL_PHASES.includes(r.phase) ? 0 : 1;
+      const info = this.db
+        .prepare(`INSERT INTO rollouts (environment, service, kind, from_release, to_release, target_release, phase, reason, message, progress_json, started_at, updated_at, finished_at, active)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`)
+        .run(r.environment, r.service, r.kind, r.fromRelease, r.toRelease, r.targetRelease, r.phase, r.reason, r.message, JSON.stringify(r.progress), r.startedAt, r.startedAt, isActive);
+      return { ...r, id: Number(info.lastInsertRowid), updatedAt: r.startedAt, finishedAt: null };
+    })();
+  }
+
+  async getRollout(id: number): Promise<Rollout | undefined> {
+    const row = this.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(id) as Row | undefined;
+    return row && toRollout(row);
+  }
+
+  async activeRollout(environment: string, service: string): Promise<Rollout | undefined> {
+    const row = this.db.prepare('SELECT * FROM rollouts WHERE environment = ? AND service = ? AND active = 1').get(environment, service) as Row | undefined;
+    return row && toRollout(row);
+  }
+
+  async activeRollouts(): Promise<Rollout[]> {
+    return (this.db.prepare('SELECT * FROM rollouts WHERE active = 1 ORDER BY id').all() as Row[]).map(toRollout);
+  }
+
+  async listRollouts(environment: string, service: string, limit = 100): Promise<Rollout[]> {
+    const rows = this.db.prepare('SELECT * FROM rollouts WHERE environment = ? AND service = ? ORDER BY id DESC LIMIT ?').all(environment, service, limit) as Row[];
+    return rows.map(toRollout);
+  }
+
+  async updateRollout(id: number, patch: Partial<Pick<Rollout, 'phase' | 'reason' | 'message' | 'progress' | 'targetRelease' | 'finishedAt'>>, now: number): Promise<Rollout> {
+    const current = await this.getRollout(id);
+    if (!current) throw new SlipwayError('not-found', 'ROLLOUT_NOT_FOUND', `rollout #${id} does not exist`);
+    const next: Rollout = { ...current, ...patch, updatedAt: now };
+    const active = TERMINAL_PHASES.includes(next.phase) ? 0 : 1;
+    this.db
+      .prepare('UPDATE rollouts SET phase = ?, reason = ?, message = ?, progress_json = ?, target_release = ?, finished_at = ?, updated_at = ?, active = ? WHERE id = ?')
+      .run(next.phase, next.reason, next.message, JSON.stringify(next.progress), next.targetRelease, next.finishedAt, now, active, id);
+    return next;
+  }
+
+  async appendEvent(e: NewEvent): Promise<EventRecord> {
+    const at = e.at ?? Date.now();
+    const info = this.db
+      .prepare('INSERT INTO events (at, environment, service, rollout_id, type, message, data_json) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(at, e.environment, e.service, e.rolloutId, e.type, e.message, JSON.stringify(e.data));
+    return { ...e, id: Number(info.lastInsertRowid), at };
+  }
+
+  async listEvents(f: { environment?: string; service?: string; rolloutId?: number; afterId?: number; limit?: number }): Promise<EventRecord[]> {
+    const where: string[] = ['id > ?'];
+    const args: unknown[] = [f.afterId ?? 0];
+    if (f.environment !== undefined) { where.push('environment = ?'); args.push(f.environment); }
+    if (f.service !== undefined) { where.push('service = ?'); args.push(f.service); }
+    if (f.rolloutId !== undefined) { where.push('rollout_id = ?'); args.push(f.rolloutId); }
+    args.push(f.limit ?? 1000);
+    const rows = this.db.prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args) as Row[];
+    return rows.map((r) => ({
+      id: r.id as number, at: r.at as number, environment: r.environment as string, service: (r.service as string | null) ?? null,
+      rolloutId: (r.rollout_id as number | null) ?? null, type: r.type as string, message: r.message as string, data: JSON.parse(r.data_json as string),
+    }));
+  }
+
+  async close(): Promise<void> { this.db.close(); }
+}
+
+function toRelease(r: Row): Release {
+  return {
+    environment: r.environment as string, service: r.service as string, number: r.number as number, digest: r.digest as string,
+    configHash: r.config_hash as string, spec: JSON.parse(r.spec_json as string), message: r.message as string, createdBy: r.created_by as string,
+    createdAt: r.created_at as number, outcome: r.outcome as ReleaseOutcome, prunedAt: (r.pruned_at as number | null) ?? null,
+    rollbackOf: (r.rollback_of as number | null) ?? null,
+  };
+}
+
+function toRollout(r: Row): Rollout {
+  return {
+    id: r.id as number, environment: r.environment as string, service: r.service as string, kind: r.kind as Rollout['kind'],
+    fromRelease: (r.from_release as number | null) ?? null, toRelease: r.to_release as number, targetRelease: r.target_release as number,
+    phase: r.phase as Rollout['phase'], reason: r.reason as string, message: r.message as string, progress: JSON.parse(r.progress_json as string),
+    startedAt: r.started_at as number, updatedAt: r.updated_at as number, finishedAt: (r.finished_at as number | null) ?? null,
+  };
+}

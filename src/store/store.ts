@@ -1,0 +1,46 @@
+/**
+ * The controller's durable state: releases, rollouts, which release serves, events.
+ * SQLite is the embedded default (sqlite-store.ts); every implementation passes
+ * the shared suite in store-contract.ts. Methods are async so that a networked
+ * implementation (PostgreSQL) fits the same interface.
+ */
+import type { EventRecord, NewEvent, NewRelease, Release, ReleaseOutcome, Rollout } from './types.js';
+
+export interface Store {
+  /** Applies pending migrations. Safe to call on every start. */
+  migrate(): Promise<void>;
+
+  /** Records a new release with the next number for its service and environment. */
+  createRelease(release: NewRelease): Promise<Release>;
+  /** undefined when no such release. */
+  getRelease(environment: string, service: string, number: number): Promise<Release | undefined>;
+  /** Newest first. */
+  listReleases(environment: string, service: string, limit?: number): Promise<Release[]>;
+  setReleaseOutcome(environment: string, service: string, number: number, outcome: ReleaseOutcome): Promise<void>;
+  markReleasePruned(environment: string, service: string, number: number, at: number): Promise<void>;
+
+  /** The release that serves (or should serve) the service, or null before the first deploy. */
+  getCurrentRelease(environment: string, service: string): Promise<number | null>;
+  setCurrentRelease(environment: string, service: string, number: number | null): Promise<void>;
+
+  /**
+   * Creates a rollout unless one is already active (not in a terminal phase) for the same
+   * service and environment; then throws a `conflict` SlipwayError (ROLLOUT_IN_PROGRESS) naming it.
+   */
+  createRollout(rollout: Omit<Rollout, 'id' | 'updatedAt' | 'finishedAt'>): Promise<Rollout>;
+  getRollout(id: number): Promise<Rollout | undefined>;
+  /** The active (non-terminal) rollout of a service, if any. */
+  activeRollout(environment: string, service: string): Promise<Rollout | undefined>;
+  /** All active rollouts, for resuming after a restart. */
+  activeRollouts(): Promise<Rollout[]>;
+  /** Newest first. */
+  listRollouts(environment: string, service: string, limit?: number): Promise<Rollout[]>;
+  updateRollout(id: number, patch: Partial<Pick<Rollout, 'phase' | 'reason' | 'message' | 'progress' | 'targetRelease' | 'finishedAt'>>, now: number): Promise<Rollout>;
+
+  /** Events are append-only. */
+  appendEvent(event: NewEvent): Promise<EventRecord>;
+  /** Oldest first, after the given id. */
+  listEvents(filter: { environment?: string; service?: string; rolloutId?: number; afterId?: number; limit?: number }): Promise<EventRecord[]>;
+
+  close(): Promise<void>;
+}

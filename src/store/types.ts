@@ -1,0 +1,70 @@
+/** Records kept by the store. Timestamps are milliseconds since the epoch. */
+import type { ServiceConfig } from '../config/schema.js';
+
+/** What became of a release. `live`: serving now; `superseded`: served before; `failed`: its rollout failed. */
+export type ReleaseOutcome = 'pending' | 'live' | 'superseded' | 'failed';
+
+export interface Release {
+  environment: string;
+  service: string;
+  /** 1, 2, 3… per service and environment. */
+  number: number;
+  /** "sha256:<hex>" of the packaged artifact. */
+  digest: string;
+  /** sha256 of the service's resolved config: two releases with the same digest and config hash run the same thing. */
+  configHash: string;
+  /** The service's config as it was at deploy time: a rollback runs exactly this again. */
+  spec: ServiceConfig;
+  message: string;
+  createdBy: string;
+  createdAt: number;
+  outcome: ReleaseOutcome;
+  /** Set once the artifact has been removed by retention; such a release cannot be rolled back to. */
+  prunedAt: number | null;
+  /** Release this one was rolled back to, or came from (for `slipway history`). */
+  rollbackOf: number | null;
+}
+
+export type NewRelease = Omit<Release, 'number' | 'createdAt' | 'outcome' | 'prunedAt'> & { createdAt?: number };
+
+/** Phases of a rollout, as DESIGN.md names them. */
+export type RolloutPhase = 'Progressing' | 'Paused' | 'Healthy' | 'Degraded' | 'RolledBack' | 'Failed';
+
+export const TERMINAL_PHASES: readonly RolloutPhase[] = ['Healthy', 'RolledBack', 'Failed'];
+
+export interface Rollout {
+  id: number;
+  environment: string;
+  service: string;
+  kind: 'deploy' | 'rollback';
+  /** Release serving before the rollout (null for the first deploy). */
+  fromRelease: number | null;
+  /** Release being rolled out. */
+  toRelease: number;
+  /** Release the engine currently converges to: toRelease, or fromRelease once the rollout is being undone. */
+  targetRelease: number;
+  phase: RolloutPhase;
+  /** Short machine reason, e.g. "ProgressDeadlineExceeded", "CrashLoop". */
+  reason: string;
+  /** Human message: what happened and what to do. */
+  message: string;
+  /** Strategy-specific progress (JSON). */
+  progress: Record<string, unknown>;
+  startedAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
+export interface EventRecord {
+  id: number;
+  at: number;
+  environment: string;
+  service: string | null;
+  rolloutId: number | null;
+  /** Dotted type such as "rollout.started", "instance.failed", "traffic.shifted". */
+  type: string;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+export type NewEvent = Omit<EventRecord, 'id' | 'at'> & { at?: number };
