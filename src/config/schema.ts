@@ -11,14 +11,17 @@ import { parseDuration } from '../core/duration.js';
 import { parseSize } from '../core/size.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+/** Mirrors parseDuration's grammar so the JSON Schema can flag bad durations in editors too. */
+const DURATION = /^(0|(\d+(\.\d+)?(ms|s|m|h))+)$/;
 const nameMessage = 'expected a name of lowercase letters, digits and dashes, starting with a letter (at most 63 characters)';
 
 /** A duration such as "250ms", "1s", "2m", "1h30m", parsed to milliseconds. */
 export const duration = () =>
   z
     .string()
-    .refine((s) => parseDuration(s) !== undefined, { message: 'expected a duration like "250ms", "5s", "2m" or "1h30m"' })
-    .transform((s) => parseDuration(s)!)
+    .regex(DURATION, 'expected a duration like "250ms", "5s", "2m" or "1h30m"')
+    // A failed regex does not stop the pipe, so the transform must tolerate bad input; its value is then discarded.
+    .transform((s) => parseDuration(s) ?? Number.NaN)
     .meta({ description: 'A duration: a number with a unit, ms, s, m or h (e.g. "250ms", "5s", "1m30s").', examples: ['1s', '30s', '5m'] });
 
 /** A byte size such as "10MB" or "64KiB" (or a plain number of bytes), parsed to bytes. */
@@ -39,7 +42,7 @@ const envValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) =>
 
 export const healthSchema = z
   .strictObject({
-    path: z.string().startsWith('/').optional().meta({ description: 'HTTP path probed with GET; any 2xx answer counts as healthy.' }),
+    path: z.string().startsWith('/', 'expected an HTTP path starting with "/"').optional().meta({ description: 'HTTP path probed with GET; any 2xx answer counts as healthy.' }),
     tcp: z.boolean().optional().meta({ description: 'Probe by opening a TCP connection to the instance port.' }),
     command: z.string().optional().meta({ description: 'Shell command run in the release directory; exit 0 counts as healthy. PORT is set.' }),
     interval: duration().prefault('1s'),
@@ -59,29 +62,47 @@ export const rollingSchema = z
   })
   .meta({ description: 'Replace instances a few at a time; the new release joins traffic instance by instance once healthy.' });
 
+const ROLLING_DEFAULTS = { maxSurge: 1 as number | string, maxUnavailable: 0 as number | string };
+
+/**
+ * Written as a word ("rolling", "recreate") or as a mapping with one key ({ rolling: { maxSurge: 1 } }).
+ * One strict object with both keys optional (rather than one union member per form) keeps zod's errors
+ * pointed at the key the user actually wrote, e.g. a typo inside `rolling`.
+ */
 export const strategySchema = z
   .union([
-    z.literal('rolling').transform(() => ({ type: 'rolling' as const, maxSurge: 1 as number | string, maxUnavailable: 0 as number | string })),
-    z.literal('recreate').transform(() => ({ type: 'recreate' as const })),
-    z.strictObject({ rolling: rollingSchema }).transform((s) => ({ type: 'rolling' as const, ...s.rolling })),
-    z.strictObject({ recreate: z.strictObject({}).nullable().optional() }).transform(() => ({ type: 'recreate' as const })),
+    z.enum(['rolling', 'recreate']).transform((kind) => (kind === 'rolling' ? { type: 'rolling' as const, ...ROLLING_DEFAULTS } : { type: 'recreate' as const })),
+    z
+      .strictObject({
+        rolling: rollingSchema.nullable().optional(),
+        recreate: z.strictObject({}).nullable().optional().meta({ description: 'Stop every old instance, then start the new ones. Takes no options.' }),
+      })
+      .refine((s) => (s.rolling !== undefined) !== (s.recreate !== undefined), { message: 'choose one strategy: rolling or recreate' })
+      .transform((s) =>
+        s.recreate !== undefined ? { type: 'recreate' as const } : { type: 'rolling' as const, ...ROLLING_DEFAULTS, ...(s.rolling ?? {}) },
+      ),
   ])
   .meta({ description: 'How a new release replaces the old: "rolling" (default, capacity never drops) or "recreate" (stop all, then start all).' });
 
-export const logsSchema = z.strictObject({
+export const logsSchema = z
+  .strictObject({
   maxSize: size().prefault('10MB').meta({ description: 'Rotate an instance log file when it grows past this size.' }),
   files: z.number().int().min(1).max(100).prefault(3).meta({ description: 'Rotated files kept per instance and stream.' }),
-});
+  })
+  .meta({ description: 'Where instance output goes: files under .slipway/, rotated by size.' });
 
 export const serviceSchema = z
   .strictObject({
     source: z.string().min(1).meta({ description: 'Directory (relative to slipway.yaml) packaged into each release.' }),
     build: z.string().optional().meta({ description: 'Shell command run in a clean copy of source before packaging, e.g. "npm ci --omit=dev".' }),
     start: z.string().min(1).meta({ description: 'Shell command that starts one instance. PORT, SLIPWAY_RELEASE and SLIPWAY_INSTANCE are set.' }),
-    instances: z.number().int().min(1).max(1000).prefault(1),
+    instances: z.number().int().min(1).max(1000).prefault(1).meta({ description: 'How many instances of the service run at once.' }),
     port: port().meta({ description: 'Port where the router listens for this service.' }),
     host: z.string().prefault('127.0.0.1').meta({ description: 'Address where the router listens for this service.' }),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), envValue).prefault({}),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (letters, digits and _, not starting with a digit)'), envValue)
+      .prefault({})
+      .meta({ description: 'Environment variables set for every instance (numbers and booleans become text).' }),
     health: healthSchema.prefault({ interval: '1s', timeout: '2s', healthyAfter: 1, unhealthyAfter: 3 }),
     strategy: strategySchema.prefault('rolling'),
     stopTimeout: duration().prefault('30s').meta({ description: 'On stop: drain in-flight requests, SIGTERM, then SIGKILL once this much time has passed.' }),
@@ -90,17 +111,23 @@ export const serviceSchema = z
   })
   .meta({ description: 'One service: how to build, start, check and route to it.' });
 
-export const environmentSchema = z.strictObject({
-  target: z.literal('local').prefault('local').meta({ description: 'Where the environment runs. "local": processes on this machine.' }),
-});
+export const environmentSchema = z
+  .strictObject({
+    target: z.literal('local').prefault('local').meta({ description: 'Where the environment runs. "local": processes on this machine.' }),
+  })
+  .meta({ description: 'One place the application is deployed to.' });
 
 export const configSchema = z
   .strictObject({
-    app: z.string().regex(NAME, nameMessage),
+    app: z.string().regex(NAME, nameMessage).meta({ description: 'Name of the application; prefixes release names and state.' }),
     services: z
       .record(z.string().regex(NAME, nameMessage), serviceSchema)
-      .refine((s) => Object.keys(s).length > 0, { message: 'define at least one service' }),
-    environments: z.record(z.string().regex(NAME, nameMessage), environmentSchema).prefault({ local: { target: 'local' } }),
+      .refine((s) => Object.keys(s).length > 0, { message: 'define at least one service' })
+      .meta({ description: 'The services of the application, by name.' }),
+    environments: z
+      .record(z.string().regex(NAME, nameMessage), environmentSchema)
+      .prefault({ local: { target: 'local' } })
+      .meta({ description: 'Where the application is deployed, by name. Defaults to one environment, "local".' }),
   })
   .meta({ title: 'slipway.yaml', description: 'The desired state of an application deployed by Slipway.' });
 

@@ -1,0 +1,145 @@
+/**
+ * Loading slipway.yaml: read, parse with positions, validate against the one schema, run the checks
+ * the schema cannot express, and report every problem at once with file, line, column and key path.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { SlipwayError } from '../core/errors.js';
+import { formatProblemLine } from './format.js';
+import type { ConfigProblem } from './problem.js';
+import { configSchema, type SlipwayConfig } from './schema.js';
+import { schemaProblems } from './schema-problems.js';
+import { resolveSource, semanticProblems, type PathKind } from './semantic-checks.js';
+import { duplicateKeyProblems, parseYaml, syntaxProblems } from './yaml-source.js';
+
+/** File names looked for, in order of preference. */
+export const CONFIG_FILE_NAMES = ['slipway.yaml', 'slipway.yml'] as const;
+
+/** A valid configuration and where it came from. */
+export interface LoadedConfig {
+  /** The validated config with defaults applied; every service's `source` is an absolute path. */
+  config: SlipwayConfig;
+  /** Absolute path of the config file. */
+  file: string;
+  /** Absolute path of the directory holding it (relative paths in the config are relative to it). */
+  dir: string;
+  /** Problems that do not stop loading (YAML warnings). */
+  warnings: ConfigProblem[];
+}
+
+export interface ParseOptions {
+  /**
+   * Directory relative `source` paths resolve against.
+   * @default the directory of `fileName`
+   */
+  dir?: string;
+  /** Looks a resolved `source` up on disk; when omitted (as for pure parsing), sources are not checked. */
+  pathKind?: (absolutePath: string) => PathKind;
+}
+
+/** Details carried by a CONFIG_INVALID error (and sent over the API as `details`). */
+export interface ConfigInvalidDetails {
+  file: string;
+  problems: ConfigProblem[];
+}
+
+/**
+ * Reads and validates a config file (or the slipway.yaml inside a directory).
+ * @throws SlipwayError CONFIG_NOT_FOUND when there is no such file, CONFIG_UNREADABLE when it cannot be
+ *   read, CONFIG_INVALID with `details: ConfigInvalidDetails` listing every problem.
+ */
+export function loadConfig(path: string): LoadedConfig {
+  const file = pathKind(path) === 'directory' ? findConfigFile(path) : path;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new SlipwayError('not-found', 'CONFIG_NOT_FOUND', `config file not found: ${file}`, { hint: NOT_FOUND_HINT, details: { file }, cause: err });
+    }
+    throw new SlipwayError('invalid', 'CONFIG_UNREADABLE', `cannot read ${file}: ${(err as Error).message}`, {
+      hint: 'Check that the file is readable by the user running slipway.',
+      details: { file },
+      cause: err,
+    });
+  }
+  const dir = dirname(resolve(file));
+  const { config, warnings } = parseConfigText(text, file, { dir, pathKind });
+  return { config, file: resolve(file), dir, warnings };
+}
+
+/**
+ * Validates config text without touching the filesystem (unless `options.pathKind` is given).
+ * `fileName` only labels problems. Sources are resolved against `options.dir`.
+ * @throws SlipwayError CONFIG_INVALID with `details: ConfigInvalidDetails`.
+ */
+export function parseConfigText(text: string, fileName: string, options: ParseOptions = {}): { config: SlipwayConfig; warnings: ConfigProblem[] } {
+  const result = checkConfigText(text, fileName, options);
+  if (!result.config) {
+    const { problems } = result;
+    const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+    const message = [`${fileName} has ${count}:`, ...problems.map((p) => `  ${formatProblemLine(p)}`)].join('\n');
+    const details: ConfigInvalidDetails = { file: fileName, problems };
+    throw new SlipwayError('invalid', 'CONFIG_INVALID', message, {
+      details,
+      hint: 'Fix the problems listed; docs/configuration.md describes every key, and editors can check the file with schema/slipway.schema.json.',
+    });
+  }
+  return { config: result.config, warnings: result.warnings };
+}
+
+/**
+ * Like `parseConfigText`, but returns the problems instead of throwing: `config` is set exactly when
+ * `problems` is empty. For callers that show problems as data (an editor, a `validate` command).
+ */
+export function checkConfigText(text: string, fileName: string, options: ParseOptions = {}): { config?: SlipwayConfig; problems: ConfigProblem[]; warnings: ConfigProblem[] } {
+  const src = parseYaml(text, fileName);
+  const syntax = syntaxProblems(src);
+  // A broken document parses into guesses; schema problems about guesses would only be noise.
+  if (syntax.errors.length > 0) return { problems: sortProblems(syntax.errors), warnings: syntax.warnings };
+
+  const data: unknown = src.doc.toJS();
+  const dir = options.dir ?? dirname(resolve(fileName));
+  const parsed = configSchema.safeParse(data);
+  const problems = sortProblems([
+    ...duplicateKeyProblems(src),
+    ...(parsed.success ? [] : schemaProblems(parsed.error.issues, data, configSchema, src)),
+    ...semanticProblems(data, src, { dir, ...(options.pathKind ? { pathKind: options.pathKind } : {}) }),
+  ]);
+  if (problems.length > 0 || !parsed.success) return { problems, warnings: syntax.warnings };
+
+  const config = parsed.data;
+  for (const service of Object.values(config.services)) service.source = resolveSource(service.source, dir);
+  return { config, problems: [], warnings: syntax.warnings };
+}
+
+/**
+ * The config file in `startDir` (slipway.yaml, else slipway.yml). Only that directory is searched:
+ * picking up some parent's config by surprise would deploy the wrong application.
+ * @throws SlipwayError CONFIG_NOT_FOUND
+ */
+export function findConfigFile(startDir: string): string {
+  const tried = CONFIG_FILE_NAMES.map((name) => join(startDir, name));
+  const found = tried.find((file) => pathKind(file) === 'file');
+  if (found) return found;
+  throw new SlipwayError('not-found', 'CONFIG_NOT_FOUND', `no ${CONFIG_FILE_NAMES.join(' or ')} in ${resolve(startDir)}`, {
+    hint: NOT_FOUND_HINT,
+    details: { dir: resolve(startDir), tried },
+  });
+}
+
+const NOT_FOUND_HINT = 'Run slipway in the directory that holds slipway.yaml, point at it with --dir <path>, or create one with `slipway init`.';
+
+function pathKind(path: string): PathKind {
+  try {
+    const stat = statSync(path);
+    return stat.isDirectory() ? 'directory' : 'file';
+  } catch {
+    return 'missing';
+  }
+}
+
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.sort((a, b) => a.line - b.line || a.column - b.column);
+}

@@ -1,0 +1,100 @@
+/**
+ * Checks that need more than one key at a time, or the filesystem: things the schema cannot say.
+ * They run on the document as plain data, even when the schema found other problems, so that one
+ * run reports everything; values the schema rejects are skipped here (the schema reports them).
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { formatPath, type ConfigProblem } from './problem.js';
+import { locatePath, type YamlSource } from './yaml-source.js';
+
+/** What is at a path on disk; injected so that parsing text needs no filesystem. */
+export type PathKind = 'directory' | 'file' | 'missing';
+
+export interface SemanticCheckOptions {
+  /** Directory that relative `source` paths are resolved against (the directory of slipway.yaml). */
+  dir: string;
+  /** Looks a resolved `source` up on disk; when omitted, sources are not checked. */
+  pathKind?: (absolutePath: string) => PathKind;
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
+const DEFAULT_HOST = '127.0.0.1';
+
+/** Every cross-key problem in the document `data`. */
+export function semanticProblems(data: unknown, src: YamlSource, options: SemanticCheckOptions): ConfigProblem[] {
+  const services = asMapping(asMapping(data)?.services);
+  if (!services) return [];
+  return [...portConflicts(services, src), ...stuckRollouts(services, src), ...missingSources(services, src, options)];
+}
+
+/** Resolves a service's `source` against the config directory. */
+export function resolveSource(source: string, dir: string): string {
+  return isAbsolute(source) ? source : resolve(dir, source);
+}
+
+/** Two services cannot have the router listen on the same port of overlapping addresses. */
+function portConflicts(services: Record<string, unknown>, src: YamlSource): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const taken: { name: string; port: number; host: string }[] = [];
+  for (const [name, raw] of Object.entries(services)) {
+    const service = asMapping(raw);
+    const port = service?.port;
+    const host = service?.host ?? DEFAULT_HOST;
+    if (typeof port !== 'number' || !Number.isInteger(port) || typeof host !== 'string') continue;
+    const clash = taken.find((t) => t.port === port && (t.host === host || WILDCARD_HOSTS.has(t.host) || WILDCARD_HOSTS.has(host)));
+    if (clash) {
+      const path = ['services', name, 'port'];
+      const where = clash.host === host ? '' : ` (${clash.host} and ${host} overlap)`;
+      problems.push({
+        ...locatePath(src, path),
+        path: formatPath(path),
+        message: `port ${port} is already used by service "${clash.name}"${where}`,
+        suggestion: 'give each service its own port',
+      });
+    }
+    taken.push({ name, port, host });
+  }
+  return problems;
+}
+
+/** A rolling update that may neither add nor remove an instance can never make progress. */
+function stuckRollouts(services: Record<string, unknown>, src: YamlSource): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const isZero = (v: unknown) => v === 0 || v === '0%';
+  for (const [name, raw] of Object.entries(services)) {
+    const rolling = asMapping(asMapping(asMapping(raw)?.strategy)?.rolling);
+    if (!rolling || !isZero(rolling.maxSurge) || !isZero(rolling.maxUnavailable ?? 0)) continue;
+    const path = ['services', name, 'strategy', 'rolling'];
+    problems.push({
+      ...locatePath(src, path),
+      path: formatPath(path),
+      message: 'maxSurge and maxUnavailable cannot both be 0: the rollout could never replace an instance',
+      suggestion: 'set maxSurge to 1 or more',
+    });
+  }
+  return problems;
+}
+
+function missingSources(services: Record<string, unknown>, src: YamlSource, options: SemanticCheckOptions): ConfigProblem[] {
+  if (!options.pathKind) return [];
+  const problems: ConfigProblem[] = [];
+  for (const [name, raw] of Object.entries(services)) {
+    const source = asMapping(raw)?.source;
+    if (typeof source !== 'string' || source === '') continue;
+    const absolute = resolveSource(source, options.dir);
+    const kind = options.pathKind(absolute);
+    if (kind === 'directory') continue;
+    const path = ['services', name, 'source'];
+    problems.push({
+      ...locatePath(src, path),
+      path: formatPath(path),
+      message: kind === 'missing' ? `source directory not found: ${absolute}` : `source must be a directory, but ${absolute} is a file`,
+      suggestion: 'source is resolved relative to the directory of slipway.yaml',
+    });
+  }
+  return problems;
+}
+
+function asMapping(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
