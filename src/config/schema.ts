@@ -45,8 +45,8 @@ export const healthSchema = z
     path: z.string().startsWith('/', 'expected an HTTP path starting with "/"').optional().meta({ description: 'HTTP path probed with GET; any 2xx answer counts as healthy.' }),
     tcp: z.boolean().optional().meta({ description: 'Probe by opening a TCP connection to the instance port.' }),
     command: z.string().optional().meta({ description: 'Shell command run in the release directory; exit 0 counts as healthy. PORT is set.' }),
-    interval: duration().prefault('1s'),
-    timeout: duration().prefault('2s'),
+    interval: duration().prefault('1s').meta({ description: 'Time between two probes of one instance.' }),
+    timeout: duration().prefault('2s').meta({ description: 'A probe that has not answered after this long counts as failed.' }),
     healthyAfter: z.number().int().min(1).prefault(1).meta({ description: 'Consecutive passes before an instance counts as healthy.' }),
     unhealthyAfter: z.number().int().min(1).prefault(3).meta({ description: 'Consecutive failures before a healthy instance counts as unhealthy.' }),
   })
