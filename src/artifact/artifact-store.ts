@@ -1,0 +1,204 @@
+import { createReadStream, existsSync, type ReadStream } from 'node:fs';
+import { chmod, copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { readJsonIfExists, writeJsonAtomic } from '../core/atomic-file.js';
+import { SlipwayError } from '../core/errors.js';
+import { digestFile, digestHex } from './digest.js';
+import { extractArchive } from './extract.js';
+
+/** One stored artifact. */
+export interface StoredArtifact {
+  digest: string;
+  bytes: number;
+  /** When it entered the store (the file's mtime). */
+  createdAt: Date;
+}
+
+/** Written beside a materialized release once it is complete; its absence means "redo". */
+interface ReleaseMarker {
+  version: 1;
+  digest: string;
+  files: number;
+}
+
+const ARCHIVE_NAME = /^([0-9a-f]{64})\.tar\.gz$/;
+
+/**
+ * Content-addressed artifact storage: `<root>/sha256/<hex>.tar.gz`, e.g. under `.slipway/artifacts`.
+ * A stored file's name is its sha256, so a file is never rewritten in place and the same build
+ * stored twice is stored once. Stored files are read-only (0444).
+ */
+export class ArtifactStore {
+  private readonly dir: string;
+  private readonly materializing = new Map<string, Promise<string>>();
+
+  constructor(readonly root: string) {
+    this.dir = join(root, 'sha256');
+  }
+
+  /**
+   * Moves `tmpFile` into the store and returns its digest. With `expectedDigest`, a file that
+   * hashes differently is refused (`ARTIFACT_DIGEST_MISMATCH`) and left where it was. Idempotent:
+   * if the artifact is already stored intact, `tmpFile` is just removed; a corrupt stored copy is
+   * replaced.
+   */
+  async put(tmpFile: string, expectedDigest?: string): Promise<string> {
+    const { digest } = await digestFile(tmpFile);
+    if (expectedDigest !== undefined && digest !== expectedDigest) {
+      throw new SlipwayError('failed', 'ARTIFACT_DIGEST_MISMATCH', `${tmpFile} is ${digest}, expected ${expectedDigest}`, {
+        details: { file: tmpFile, expected: expectedDigest, actual: digest },
+      });
+    }
+    const dest = this.path(digest);
+    if (existsSync(dest) && (await this.isIntact(digest))) {
+      await unlink(tmpFile);
+      return digest;
+    }
+    await mkdir(this.dir, { recursive: true });
+    const staged = join(this.dir, `.${digestHex(digest)}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await copyOrMove(tmpFile, staged);
+      await fsyncFile(staged);
+      await chmod(staged, 0o444);
+      // The re-hash catches a file changed between hashing and moving, or damaged by the copy.
+      if ((await digestFile(staged)).digest !== digest) {
+        throw new SlipwayError('failed', 'ARTIFACT_DIGEST_MISMATCH', `${tmpFile} changed while it was being stored`, { details: { file: tmpFile } });
+      }
+      await rename(staged, dest);
+    } catch (err) {
+      await rm(staged, { force: true });
+      throw err;
+    }
+    await rm(tmpFile, { force: true });
+    return digest;
+  }
+
+  /** Whether the artifact is stored (its content is not checked: see `verify`). */
+  has(digest: string): boolean {
+    return existsSync(this.path(digest));
+  }
+
+  /** Where the artifact is (or would be) stored. */
+  path(digest: string): string {
+    return join(this.dir, `${digestHex(digest)}.tar.gz`);
+  }
+
+  /** Opens the stored archive for reading; `ARTIFACT_NOT_FOUND` when absent. */
+  open(digest: string): ReadStream {
+    this.mustHave(digest);
+    return createReadStream(this.path(digest));
+  }
+
+  /**
+   * Re-hashes the stored file; throws `ARTIFACT_NOT_FOUND` when absent and
+   * `ARTIFACT_DIGEST_MISMATCH` when its bytes no longer match its name (disk corruption, tampering).
+   */
+  async verify(digest: string): Promise<void> {
+    this.mustHave(digest);
+    const actual = (await digestFile(this.path(digest))).digest;
+    if (actual !== digest) {
+      throw new SlipwayError('failed', 'ARTIFACT_DIGEST_MISMATCH', `stored artifact ${digest} is corrupt (its content hashes to ${actual})`, {
+        hint: 'Remove it and rebuild the release; the store will not serve it.',
+        details: { digest, actual, path: this.path(digest) },
+      });
+    }
+  }
+
+  /** Deletes the artifact; returns false when it was not there. Materialized releases are left alone. */
+  async remove(digest: string): Promise<boolean> {
+    try {
+      await unlink(this.path(digest));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  /** Every stored artifact, oldest first. */
+  async list(): Promise<StoredArtifact[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const out: StoredArtifact[] = [];
+    for (const name of names) {
+      const m = ARCHIVE_NAME.exec(name);
+      if (!m) continue; // staging files and strays
+      const st = await stat(join(this.dir, name)).catch(() => undefined);
+      if (st) out.push({ digest: `sha256:${m[1]}`, bytes: st.size, createdAt: st.mtime });
+    }
+    return out.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.digest.localeCompare(b.digest));
+  }
+
+  /**
+   * Extracts the artifact to `<releasesRoot>/<first 16 hex digits>` once and returns that path.
+   * The archive is verified while it is extracted. A marker file written beside the directory
+   * (`.<hex16>.complete`, not inside it, so the release holds exactly the artifact) records
+   * completion; a directory without its marker is a crashed attempt and is redone. Concurrent calls
+   * in one process share one extraction; one controller per state directory is assumed.
+   */
+  materialize(digest: string, releasesRoot: string): Promise<string> {
+    const key = `${releasesRoot}\0${digest}`;
+    let pending = this.materializing.get(key);
+    if (!pending) {
+      pending = this.doMaterialize(digest, releasesRoot).finally(() => this.materializing.delete(key));
+      this.materializing.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async doMaterialize(digest: string, releasesRoot: string): Promise<string> {
+    const short = digestHex(digest).slice(0, 16);
+    const dir = join(releasesRoot, short);
+    const markerPath = join(releasesRoot, `.${short}.complete`);
+    this.mustHave(digest);
+    const marker = readJsonIfExists<ReleaseMarker>(markerPath);
+    if (marker && existsSync(dir)) {
+      if (marker.digest !== digest) {
+        throw new SlipwayError('conflict', 'ARTIFACT_RELEASE_CONFLICT', `${dir} holds ${marker.digest}, not ${digest}`, {
+          hint: 'Two artifacts share the first 16 hex digits of their digest; remove the directory to reuse it.',
+          details: { dir, existing: marker.digest, wanted: digest },
+        });
+      }
+      return dir;
+    }
+    await rm(markerPath, { force: true });
+    await rm(dir, { recursive: true, force: true });
+    const { files } = await extractArchive(this.path(digest), dir, { expectedDigest: digest });
+    writeJsonAtomic(markerPath, { version: 1, digest, files } satisfies ReleaseMarker);
+    return dir;
+  }
+
+  private async isIntact(digest: string): Promise<boolean> {
+    return (await digestFile(this.path(digest))).digest === digest;
+  }
+
+  private mustHave(digest: string): void {
+    if (!this.has(digest)) {
+      throw new SlipwayError('not-found', 'ARTIFACT_NOT_FOUND', `artifact ${digest} is not in the store at ${this.root}`, {
+        hint: 'Build the release again, or check that the controller uses the same state directory.',
+        details: { digest },
+      });
+    }
+  }
+}
+
+/** Rename when on the same file system, otherwise copy (the source is removed by the caller). */
+async function copyOrMove(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await copyFile(from, to);
+  }
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try { await handle.sync(); } finally { await handle.close(); }
+}

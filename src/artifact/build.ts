@@ -1,0 +1,102 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { SlipwayError } from '../core/errors.js';
+import type { ArtifactStore } from './artifact-store.js';
+import { IgnoreRules } from './ignore-rules.js';
+import { assertDirectory, packDirectory } from './pack.js';
+import { runBuildCommand } from './run-build-command.js';
+import { ALWAYS_EXCLUDED, copySourceTree, listSourceTree } from './source-tree.js';
+
+/** Input of `buildArtifact`. */
+export interface BuildArtifactOptions {
+  /** The service's source tree; never modified. */
+  sourceDir: string;
+  /** Shell command run with `/bin/sh -c` in a clean copy of the source. @default none: the source is packed as is */
+  buildCommand?: string;
+  /** Where the temporary build directory is made, e.g. `.slipway/work`. */
+  workRoot: string;
+  store: ArtifactStore;
+  /** Added to (and overriding) the controller's environment for the build command. @default {} */
+  env?: Record<string, string>;
+  /** Receives each line the build command prints, as it prints it. */
+  onOutput?: (line: string) => void;
+  /** Aborting kills the build command's whole process group and fails with `BUILD_CANCELLED`. */
+  signal?: AbortSignal;
+}
+
+/** What `buildArtifact` produced. */
+export interface BuildArtifactResult {
+  /** `sha256:<hex>` of the stored .tar.gz. */
+  digest: string;
+  bytes: number;
+  /** Non-directory entries in the artifact. */
+  files: number;
+  /** Output lines of the build command (at most the last `MAX_LOG_LINES`). */
+  buildLog: string[];
+  durationMs: number;
+}
+
+/** Lines kept in `buildLog`; older lines are dropped so a chatty build cannot exhaust memory. */
+export const MAX_LOG_LINES = 10_000;
+/** Lines of output quoted in a `BUILD_FAILED` error. */
+const TAIL_LINES = 20;
+
+/**
+ * Builds a release artifact: copy the source into a fresh directory under `workRoot` (without
+ * `.git`, `.slipway`, `node_modules` and `.slipwayignore` matches, so the build cannot depend on
+ * local leftovers) → run the build command there → pack the result reproducibly → put it in the
+ * store. The temp directory is removed whatever happens.
+ */
+export async function buildArtifact(options: BuildArtifactOptions): Promise<BuildArtifactResult> {
+  const started = performance.now();
+  const sourceDir = resolve(options.sourceDir);
+  await assertDirectory(sourceDir);
+  const entries = await listSourceTree(sourceDir, {
+    excludeNames: [...ALWAYS_EXCLUDED, 'node_modules'],
+    ignore: await IgnoreRules.load(sourceDir),
+  });
+
+  await mkdir(options.workRoot, { recursive: true });
+  const workDir = await mkdtemp(join(options.workRoot, 'build-'));
+  const buildLog: string[] = [];
+  try {
+    const copy = join(workDir, 'src');
+    await mkdir(copy);
+    await copySourceTree(entries, copy);
+    if (options.buildCommand !== undefined && options.buildCommand.trim() !== '') {
+      await runBuild(options.buildCommand, copy, options, buildLog);
+    }
+    const archive = join(workDir, 'artifact.tar.gz');
+    const packed = await packDirectory(copy, archive);
+    const digest = await options.store.put(archive, packed.digest);
+    return { digest, bytes: packed.bytes, files: packed.files, buildLog, durationMs: Math.round(performance.now() - started) };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function runBuild(command: string, cwd: string, options: BuildArtifactOptions, buildLog: string[]): Promise<void> {
+  const outcome = await runBuildCommand(command, {
+    cwd,
+    env: { ...process.env, ...options.env },
+    signal: options.signal,
+    onLine: (line) => {
+      buildLog.push(line);
+      if (buildLog.length > MAX_LOG_LINES) buildLog.shift();
+      options.onOutput?.(line);
+    },
+  });
+  const tail = buildLog.slice(-TAIL_LINES);
+  if (outcome.aborted) {
+    throw new SlipwayError('failed', 'BUILD_CANCELLED', `build command was cancelled: ${command}`, { details: { command, tail } });
+  }
+  if (outcome.exitCode !== 0) {
+    const how = outcome.exitCode === null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
+    const quoted = tail.length > 0 ? `\nlast ${tail.length} lines of output:\n${tail.join('\n')}` : '\n(no output)';
+    throw new SlipwayError('failed', 'BUILD_FAILED', `build command ${how}: ${command}${quoted}`, {
+      hint: 'Run the build command in a clean checkout of the source to reproduce it.',
+      details: { command, exitCode: outcome.exitCode, signal: outcome.signal, tail },
+    });
+  }
+}
