@@ -68,23 +68,33 @@ function mapIssue(issue: Issue, prefix: PathSegment[], ctx: Context): ConfigProb
 }
 
 /**
- * zod reports a failed union as every member's failure. Members whose input type did not even match
- * (a mapping given where text was expected) say nothing useful, so they are dropped; of the rest, the
- * member with the fewest problems is reported, since it is the form the user was most likely writing.
+ * zod reports a failed union as every member's failure. Members whose type did not even match the
+ * input (a mapping given where a word was expected) say nothing useful, so they only contribute to
+ * an "expected X or Y" message; of the rest, the member with the fewest problems is reported, since
+ * it is the form the user was most likely writing.
  */
 function unionProblems(issue: z.core.$ZodIssueInvalidUnion, path: PathSegment[], value: unknown, ctx: Context): ConfigProblem[] {
-  const isTypeMismatch = (errors: Issue[]) => errors.length === 1 && errors[0]!.code === 'invalid_type' && errors[0]!.path.length === 0;
-  const fitting = issue.errors.filter((errors) => !isTypeMismatch(errors));
-  const otherTypes = issue.errors.filter(isTypeMismatch).map((errors) => typeName((errors[0] as z.core.$ZodIssueInvalidType).expected));
-  const location = { ...locatePath(ctx.src, path), path: formatPath(path) };
+  const root = (errors: Issue[]) => (errors.length === 1 && errors[0]!.path.length === 0 ? errors[0] : undefined);
+  const expectation = (errors: Issue[]): string[] => {
+    const only = root(errors);
+    if (only?.code === 'invalid_type') return [typeName(only.expected)];
+    if (only?.code === 'invalid_value') return only.values.map((v) => JSON.stringify(v));
+    return [];
+  };
+  const mismatch = (errors: Issue[]) => {
+    const only = root(errors);
+    return only?.code === 'invalid_type' || (only?.code === 'invalid_value' && !only.values.some((v) => typeof v === typeof value));
+  };
+  const fitting = issue.errors.filter((errors) => !mismatch(errors));
 
-  const onlyValues = fitting.length > 0 && fitting.every((errors) => errors.length === 1 && errors[0]!.code === 'invalid_value' && errors[0]!.path.length === 0);
-  if (fitting.length === 0 || onlyValues) {
-    const values = fitting.flatMap((errors) => (errors[0] as z.core.$ZodIssueInvalidValue).values.map((v) => JSON.stringify(v)));
-    const match = typeof value === 'string' ? closest(value, values.map((v) => JSON.parse(v) as string).filter((v) => typeof v === 'string')) : undefined;
-    return [{ ...location, message: `expected ${orList([...values, ...new Set(otherTypes)])} (got ${describeValue(value)})`, ...(match ? { suggestion: `did you mean "${match}"?` } : {}) }];
+  if (fitting.every((errors) => root(errors)?.code === 'invalid_value')) {
+    const words = issue.errors.flatMap((errors) => (root(errors)?.code === 'invalid_value' ? (root(errors) as z.core.$ZodIssueInvalidValue).values : []));
+    const match = typeof value === 'string' ? closest(value, words.filter((v): v is string => typeof v === 'string')) : undefined;
+    const message = `expected ${orList([...new Set(issue.errors.flatMap(expectation))])} (got ${describeValue(value)})`;
+    return [{ ...locatePath(ctx.src, path), path: formatPath(path), message, ...(match ? { suggestion: `did you mean "${match}"?` } : {}) }];
   }
-  const best = fitting.reduce((a, b) => (b.length < a.length ? b : a));
+  const depth = (errors: Issue[]) => Math.max(...errors.map((e) => e.path.length));
+  const best = fitting.reduce((a, b) => (b.length < a.length || (b.length === a.length && depth(b) > depth(a)) ? b : a));
   return best.flatMap((inner) => mapIssue(inner, path, ctx));
 }
 
