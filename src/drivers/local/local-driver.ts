@@ -1,0 +1,385 @@
+/**
+ * The local driver: instances are processes on this machine.
+ *
+ * Each instance is `/bin/sh -c <command>` in its own process group (so stop reaches everything it
+ * started), detached and unref'd (so it outlives the controller), writing straight into log files
+ * (no pipes to the controller). Every instance is recorded in `<stateDir>/instances.json`
+ * (pid + process start time, port, state), which lets a restarted controller adopt the instances
+ * still running instead of starting them again. See docs/adr/0002-local-driver-process-model.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { SlipwayError } from '../../core/errors.js';
+import type { InstanceSpec, InstanceStatus, RuntimeDriver } from '../driver.js';
+import { freePort } from './free-port.js';
+import { InstanceStore, type InstanceRecord } from './instance-store.js';
+import { lastLinesOfStream, logPaths, openForAppend, rotateIfLarger } from './log-files.js';
+import { isSameProcessAlive, processGroupAlive, readProcStat, signalGroup } from './proc.js';
+import { backoffMs, decideAfterExit } from './restart-policy.js';
+
+export interface LocalDriverProps {
+  /** Directory of instances.json and logs/. Shared by successive controllers on this machine. */
+  stateDir: string;
+  /** Times backoffs and uptimes (crash-loop detection). @default systemClock */
+  clock?: Clock;
+  /** Loopback address instances are reached at. @default '127.0.0.1' */
+  host?: string;
+  /** How often log files are checked for rotation (they are also checked at each start). @default 10000 */
+  logCheckIntervalMs?: number;
+  /** How often an adopted process (not our child, so no exit event) is checked for life. @default 200 */
+  adoptedPollMs?: number;
+  /** Receives failures of background work (saving state, rotating logs); they do not stop supervision. @default console.error */
+  onError?: (err: SlipwayError) => void;
+}
+
+/** How long stop waits for a group to vanish after SIGKILL before reporting it stuck. */
+const KILL_GRACE_MS = 5_000;
+/** Polling step while waiting for a process group to exit. */
+const STOP_POLL_MS = 20;
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** In-memory companion of a record: handles that cannot be persisted. */
+interface Supervision {
+  /** Bumped at every spawn and adoption, so a late exit event of an older process is ignored. */
+  generation: number;
+  child?: ChildProcess;
+  poll?: NodeJS.Timeout;
+  restart?: AbortController;
+  stopping?: Promise<void>;
+}
+
+export class LocalDriver implements RuntimeDriver {
+  private readonly clock: Clock;
+  private readonly host: string;
+  private readonly logDir: string;
+  private readonly store: InstanceStore;
+  private readonly props: LocalDriverProps;
+  private readonly records = new Map<string, InstanceRecord>();
+  private readonly sup = new Map<string, Supervision>();
+  private readonly starting = new Map<string, Promise<InstanceStatus>>();
+  private readonly listeners: ((s: InstanceStatus) => void)[] = [];
+  private rotationTimer?: NodeJS.Timeout;
+  private initialized = false;
+  private detached = false;
+
+  constructor(props: LocalDriverProps) {
+    this.props = props;
+    this.clock = props.clock ?? systemClock;
+    this.host = props.host ?? '127.0.0.1';
+    this.logDir = join(props.stateDir, 'logs');
+    this.store = new InstanceStore(props.stateDir);
+  }
+
+  async init(): Promise<void> {
+    if (this.initialized) return;
+    this.initialized = true;
+    for (const rec of this.store.load()) {
+      this.records.set(rec.spec.id, rec);
+      this.sup.set(rec.spec.id, { generation: 0 });
+    }
+    for (const rec of this.records.values()) this.resume(rec);
+    this.persist();
+    this.rotationTimer = setInterval(() => this.rotateAll(), this.props.logCheckIntervalMs ?? 10_000);
+  }
+
+  async start(spec: InstanceSpec): Promise<InstanceStatus> {
+    this.assertUsable();
+    if (!ID.test(spec.id)) throw new SlipwayError('invalid', 'DRIVER_INSTANCE_ID_INVALID', `instance id "${spec.id}" is not usable in a file name`, { hint: 'Use letters, digits, ".", "_" and "-".' });
+    const pending = this.starting.get(spec.id);
+    if (pending) return pending;
+    const p = this.startOnce(spec).finally(() => this.starting.delete(spec.id));
+    this.starting.set(spec.id, p);
+    return p;
+  }
+
+  private async startOnce(spec: InstanceSpec): Promise<InstanceStatus> {
+    await this.sup.get(spec.id)?.stopping;
+    const existing = this.records.get(spec.id);
+    if (existing) {
+      const a = existing.spec;
+      if (a.command !== spec.command || a.releaseDir !== spec.releaseDir || a.release !== spec.release || (spec.port !== undefined && spec.port !== existing.port)) {
+        throw new SlipwayError('conflict', 'DRIVER_INSTANCE_EXISTS', `instance ${spec.id} already exists with a different spec`, { hint: 'Stop it first, or start the new spec under a new id.' });
+      }
+      return this.status(existing);
+    }
+    if (!existsSync(spec.releaseDir) || !statSync(spec.releaseDir).isDirectory()) {
+      throw new SlipwayError('invalid', 'DRIVER_RELEASE_DIR_MISSING', `release directory ${spec.releaseDir} does not exist`, { hint: 'Extract the release before starting its instances.' });
+    }
+    const port = spec.port ?? (await freePort(this.host));
+    const rec: InstanceRecord = { spec, port, pid: null, procStartTime: null, startedAt: this.clock.now(), restarts: 0, state: 'running', lastExit: null, quickExits: 0, stopRequested: false };
+    this.records.set(spec.id, rec);
+    this.sup.set(spec.id, { generation: 0 });
+    try {
+      this.spawnProcess(rec);
+    } catch (err) {
+      this.records.delete(spec.id);
+      this.sup.delete(spec.id);
+      throw new SlipwayError('internal', 'DRIVER_START_FAILED', `cannot start instance ${spec.id}: ${(err as Error).message}`, { cause: err });
+    }
+    this.persist();
+    this.emit(rec);
+    return this.status(rec);
+  }
+
+  stop(id: string, opts: { timeoutMs: number }): Promise<void> {
+    const rec = this.records.get(id);
+    const sup = this.sup.get(id);
+    if (!rec || !sup) return Promise.resolve();
+    // Concurrent stops share one attempt; a failed attempt is forgotten so a later stop can retry.
+    sup.stopping ??= this.stopOnce(rec, sup, opts.timeoutMs).catch((err: unknown) => {
+      sup.stopping = undefined;
+      throw err;
+    });
+    return sup.stopping;
+  }
+
+  private async stopOnce(rec: InstanceRecord, sup: Supervision, timeoutMs: number): Promise<void> {
+    rec.stopRequested = true;
+    sup.restart?.abort();
+    this.persist();
+    const pid = rec.pid;
+    if (pid !== null && (this.isOurs(rec) || processGroupAlive(pid))) {
+      signalGroup(pid, 'SIGTERM');
+      if (!(await waitUntil(() => !processGroupAlive(pid), timeoutMs))) {
+        signalGroup(pid, 'SIGKILL');
+        if (!(await waitUntil(() => !processGroupAlive(pid), KILL_GRACE_MS))) {
+          throw new SlipwayError('unavailable', 'DRIVER_STOP_STUCK', `instance ${rec.spec.id} (process group ${pid}) survived SIGKILL for ${KILL_GRACE_MS}ms`, { hint: 'A process in uninterruptible sleep (state D) cannot be killed until its I/O returns; check `ps -o pid,stat,cmd -g ' + pid + '`.' });
+        }
+      }
+    }
+    this.unsupervise(sup);
+    this.records.delete(rec.spec.id);
+    this.sup.delete(rec.spec.id);
+    this.persist();
+    this.emitStatus({ ...this.status(rec), state: 'stopped', pid: null });
+  }
+
+  list(): InstanceStatus[] {
+    return [...this.records.values()].map((r) => this.status(r));
+  }
+
+  /**
+   * The processes write without timestamps, so the two streams cannot be interleaved by time:
+   * the result is stdout's last lines then stderr's (where a crash's reason usually is), sharing
+   * `lines` between them, stderr getting at least half when both have more. Works for stopped
+   * instances too, since their log files are kept.
+   */
+  async logTail(id: string, lines: number): Promise<string[]> {
+    if (!ID.test(id) || lines <= 0) return [];
+    const paths = logPaths(this.logDir, id);
+    const [out, err] = await Promise.all([lastLinesOfStream(paths.stdout, lines), lastLinesOfStream(paths.stderr, lines)]);
+    if (out.length + err.length <= lines) return [...out, ...err];
+    const errTake = Math.min(err.length, Math.max(Math.ceil(lines / 2), lines - out.length));
+    return [...out.slice(out.length - (lines - errTake)), ...err.slice(err.length - errTake)];
+  }
+
+  logFiles(id: string): { stdout: string; stderr: string } | undefined {
+    return this.records.has(id) ? logPaths(this.logDir, id) : undefined;
+  }
+
+  onChange(listener: (status: InstanceStatus) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async detach(): Promise<void> {
+    this.detached = true;
+    clearInterval(this.rotationTimer);
+    for (const sup of this.sup.values()) this.unsupervise(sup);
+  }
+
+  // ---- supervision -------------------------------------------------------------------------
+
+  /** After a controller restart: adopt what still runs, account for what died meanwhile. */
+  private resume(rec: InstanceRecord): void {
+    if (rec.state === 'failed') return;
+    if (rec.pid !== null && rec.procStartTime !== null && isSameProcessAlive(rec.pid, rec.procStartTime)) {
+      // Whoever asked for the stop that was cut short will ask again; until then it serves.
+      rec.stopRequested = false;
+      rec.state = 'running';
+      this.watchAdopted(rec);
+      return;
+    }
+    if (rec.stopRequested) {
+      this.records.delete(rec.spec.id);
+      this.sup.delete(rec.spec.id);
+      this.emitStatus({ ...this.status(rec), state: 'stopped', pid: null });
+      return;
+    }
+    if (rec.state === 'running') {
+      // It died while no controller watched: nobody collected its exit status.
+      this.handleExit(rec, null, null);
+      return;
+    }
+    this.scheduleRestart(rec, backoffMs(rec.spec.restart, rec.quickExits));
+  }
+
+  private spawnProcess(rec: InstanceRecord): void {
+    const { spec } = rec;
+    const sup = this.sup.get(spec.id)!;
+    const generation = ++sup.generation;
+    const paths = logPaths(this.logDir, spec.id);
+    try { this.rotate(rec); } catch (err) { this.reportError(err, `rotating logs of ${spec.id}`); }
+    const out = openForAppend(paths.stdout);
+    const err = openForAppend(paths.stderr);
+    let child: ChildProcess;
+    try {
+      child = spawn('/bin/sh', ['-c', spec.command], {
+        cwd: spec.releaseDir,
+        env: { ...process.env, ...spec.env, PORT: String(rec.port), SLIPWAY_RELEASE: String(spec.release), SLIPWAY_INSTANCE: spec.id, SLIPWAY_SERVICE: spec.service },
+        detached: true,
+        stdio: ['ignore', out, err],
+      });
+    } finally {
+      // The child holds its own copies of the fds; ours are no longer needed.
+      closeSync(out);
+      closeSync(err);
+    }
+    child.unref();
+    sup.child = child;
+    rec.pid = child.pid ?? null;
+    rec.procStartTime = rec.pid === null ? null : (readProcStat(rec.pid)?.startTime ?? null);
+    rec.startedAt = this.clock.now();
+    rec.state = 'running';
+    child.once('exit', (code, signal) => this.onExit(rec, generation, code, signal));
+    child.once('error', (e) => {
+      // Only spawn failures leave no pid; put the reason where `logTail` will show it.
+      if (child.pid !== undefined) return;
+      try { appendFileSync(paths.stderr, `slipway: cannot start instance: ${e.message}\n`); } catch { /* the exit is still handled */ }
+      this.onExit(rec, generation, null, null);
+    });
+  }
+
+  private watchAdopted(rec: InstanceRecord): void {
+    const sup = this.sup.get(rec.spec.id)!;
+    const generation = ++sup.generation;
+    const pid = rec.pid!;
+    const startTime = rec.procStartTime!;
+    sup.poll = setInterval(() => {
+      if (!isSameProcessAlive(pid, startTime)) this.onExit(rec, generation, null, null);
+    }, this.props.adoptedPollMs ?? 200);
+  }
+
+  private onExit(rec: InstanceRecord, generation: number, code: number | null, signal: NodeJS.Signals | null): void {
+    const sup = this.sup.get(rec.spec.id);
+    if (this.detached || !sup || this.records.get(rec.spec.id) !== rec || sup.generation !== generation) return;
+    clearInterval(sup.poll);
+    sup.poll = undefined;
+    sup.child = undefined;
+    if (rec.stopRequested) {
+      // stop() is waiting for the group to vanish; just keep the exit for the final status.
+      rec.lastExit = this.exitInfo(rec, code, signal);
+      return;
+    }
+    // The shell is gone; anything it left running in its group would hold the port the restart needs.
+    if (rec.pid !== null) signalGroup(rec.pid, 'SIGKILL');
+    this.handleExit(rec, code, signal);
+  }
+
+  private handleExit(rec: InstanceRecord, code: number | null, signal: string | null): void {
+    rec.lastExit = this.exitInfo(rec, code, signal);
+    rec.pid = null;
+    rec.procStartTime = null;
+    const decision = decideAfterExit(rec.spec.restart, rec.quickExits, rec.lastExit.uptimeMs);
+    rec.quickExits = decision.quickExits;
+    rec.state = decision.action === 'fail' ? 'failed' : 'restarting';
+    this.persistInBackground();
+    this.emit(rec);
+    if (decision.action === 'restart') this.scheduleRestart(rec, decision.delayMs);
+  }
+
+  private scheduleRestart(rec: InstanceRecord, delayMs: number): void {
+    const sup = this.sup.get(rec.spec.id)!;
+    const abort = new AbortController();
+    sup.restart = abort;
+    this.clock.sleep(delayMs, abort.signal).then(() => {
+      sup.restart = undefined;
+      if (this.detached || this.records.get(rec.spec.id) !== rec || rec.stopRequested) return;
+      rec.restarts++;
+      try {
+        this.spawnProcess(rec);
+      } catch (err) {
+        this.reportError(err, `restarting ${rec.spec.id}`);
+        this.handleExit(rec, null, null);
+        return;
+      }
+      this.persistInBackground();
+      this.emit(rec);
+    }, () => { /* aborted by stop or detach */ });
+  }
+
+  private unsupervise(sup: Supervision): void {
+    clearInterval(sup.poll);
+    sup.poll = undefined;
+    sup.restart?.abort();
+    sup.child?.removeAllListeners('exit');
+    sup.child = undefined;
+  }
+
+  private isOurs(rec: InstanceRecord): boolean {
+    return rec.pid !== null && rec.procStartTime !== null && isSameProcessAlive(rec.pid, rec.procStartTime);
+  }
+
+  private exitInfo(rec: InstanceRecord, code: number | null, signal: string | null) {
+    const at = this.clock.now();
+    return { code, signal, at, uptimeMs: Math.max(0, at - rec.startedAt) };
+  }
+
+  // ---- logs, state, events -----------------------------------------------------------------
+
+  private rotate(rec: InstanceRecord): void {
+    const paths = logPaths(this.logDir, rec.spec.id);
+    rotateIfLarger(paths.stdout, rec.spec.logMaxBytes, rec.spec.logFiles);
+    rotateIfLarger(paths.stderr, rec.spec.logMaxBytes, rec.spec.logFiles);
+  }
+
+  private rotateAll(): void {
+    for (const rec of this.records.values()) {
+      try { this.rotate(rec); } catch (err) { this.reportError(err, `rotating logs of ${rec.spec.id}`); }
+    }
+  }
+
+  private persist(): void {
+    this.store.save(this.records.values());
+  }
+
+  /** Saves from an event handler: the state in memory stays right, and the next save catches up. */
+  private persistInBackground(): void {
+    try { this.persist(); } catch (err) { this.reportError(err, `saving ${this.store.path}`); }
+  }
+
+  private reportError(err: unknown, doing: string): void {
+    const e = new SlipwayError('internal', 'DRIVER_BACKGROUND_FAILED', `local driver: ${doing}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    (this.props.onError ?? ((x) => console.error(x.message)))(e);
+  }
+
+  private status(rec: InstanceRecord): InstanceStatus {
+    return { id: rec.spec.id, service: rec.spec.service, release: rec.spec.release, state: rec.state, pid: rec.pid, port: rec.port, host: this.host, startedAt: rec.startedAt, restarts: rec.restarts, lastExit: rec.lastExit };
+  }
+
+  private emit(rec: InstanceRecord): void {
+    this.emitStatus(this.status(rec));
+  }
+
+  private emitStatus(s: InstanceStatus): void {
+    for (const l of this.listeners) {
+      try { l(s); } catch (err) { this.reportError(err, 'calling an onChange listener'); }
+    }
+  }
+
+  private assertUsable(): void {
+    if (!this.initialized) throw new SlipwayError('internal', 'DRIVER_NOT_INITIALIZED', 'LocalDriver.init() must be called before start()');
+    if (this.detached) throw new SlipwayError('unavailable', 'DRIVER_DETACHED', 'this LocalDriver was detached; create a new one to manage instances');
+  }
+}
+
+/** Polls `cond` until true or `timeoutMs` passes; real time, since it waits on the OS, not on policy. */
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, STOP_POLL_MS));
+  }
+  return true;
+}
