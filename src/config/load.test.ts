@@ -196,9 +196,11 @@ services:
       assert.deepEqual(brief(problemsOf(service('    strategy: { rolling: {}, recreate: {} }\n'))), ['7:15 services.web.strategy: choose one strategy: rolling or recreate']);
     });
 
-    test('a rolling update that can neither add nor remove an instance is rejected', () => {
-      assert.deepEqual(brief(problemsOf(service('    strategy: { rolling: { maxSurge: 0 } }\n'))), [
-        '7:26 services.web.strategy.rolling: maxSurge and maxUnavailable cannot both be 0: the rollout could never replace an instance',
+    test('a rolling update that can neither add nor remove an instance loads with a warning', () => {
+      const { config, warnings } = parseConfigText(service('    strategy: { rolling: { maxSurge: 0 } }\n'), 'slipway.yaml');
+      assert.deepEqual(config.services.web?.strategy, { type: 'rolling', maxSurge: 0, maxUnavailable: 0 });
+      assert.deepEqual(brief(warnings), [
+        '7:26 services.web.strategy.rolling: maxSurge and maxUnavailable are both 0, which could never replace an instance: rollouts will use maxSurge 1',
       ]);
     });
   });

@@ -23,7 +23,7 @@ export interface LoadedConfig {
   file: string;
   /** Absolute path of the directory holding it (relative paths in the config are relative to it). */
   dir: string;
-  /** Problems that do not stop loading (YAML warnings). */
+  /** Problems that do not stop loading (YAML warnings, settings Slipway adjusts); callers should show them. */
   warnings: ConfigProblem[];
 }
 
@@ -102,16 +102,18 @@ export function checkConfigText(text: string, fileName: string, options: ParseOp
   const data: unknown = src.doc.toJS();
   const dir = options.dir ?? dirname(resolve(fileName));
   const parsed = configSchema.safeParse(data);
+  const semantic = semanticProblems(data, src, { dir, ...(options.pathKind ? { pathKind: options.pathKind } : {}) });
   const problems = sortProblems([
     ...duplicateKeyProblems(src),
     ...(parsed.success ? [] : schemaProblems(parsed.error.issues, data, configSchema, src)),
-    ...semanticProblems(data, src, { dir, ...(options.pathKind ? { pathKind: options.pathKind } : {}) }),
+    ...semantic.errors,
   ]);
-  if (problems.length > 0 || !parsed.success) return { problems, warnings: syntax.warnings };
+  const warnings = sortProblems([...syntax.warnings, ...semantic.warnings]);
+  if (problems.length > 0 || !parsed.success) return { problems, warnings };
 
   const config = parsed.data;
   for (const service of Object.values(config.services)) service.source = resolveSource(service.source, dir);
-  return { config, problems: [], warnings: syntax.warnings };
+  return { config, problems: [], warnings };
 }
 
 /**

@@ -95,7 +95,7 @@ export const serviceSchema = z
   .strictObject({
     source: z.string().min(1).meta({ description: 'Directory (relative to slipway.yaml) packaged into each release.' }),
     build: z.string().optional().meta({ description: 'Shell command run in a clean copy of source before packaging, e.g. "npm ci --omit=dev".' }),
-    start: z.string().min(1).meta({ description: 'Shell command that starts one instance. PORT, SLIPWAY_RELEASE and SLIPWAY_INSTANCE are set.' }),
+    start: z.string().min(1).meta({ description: 'Shell command that starts one instance. PORT, SLIPWAY_SERVICE, SLIPWAY_RELEASE and SLIPWAY_INSTANCE are set.' }),
     instances: z.number().int().min(1).max(1000).prefault(1).meta({ description: 'How many instances of the service run at once.' }),
     port: port().meta({ description: 'Port where the router listens for this service.' }),
     host: z.string().prefault('127.0.0.1').meta({ description: 'Address where the router listens for this service.' }),

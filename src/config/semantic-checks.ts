@@ -20,11 +20,11 @@ export interface SemanticCheckOptions {
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 const DEFAULT_HOST = '127.0.0.1';
 
-/** Every cross-key problem in the document `data`. */
-export function semanticProblems(data: unknown, src: YamlSource, options: SemanticCheckOptions): ConfigProblem[] {
+/** Every cross-key problem in the document `data`: errors, and warnings about legal but surprising settings. */
+export function semanticProblems(data: unknown, src: YamlSource, options: SemanticCheckOptions): { errors: ConfigProblem[]; warnings: ConfigProblem[] } {
   const services = asMapping(asMapping(data)?.services);
-  if (!services) return [];
-  return [...portConflicts(services, src), ...stuckRollouts(services, src), ...missingSources(services, src, options)];
+  if (!services) return { errors: [], warnings: [] };
+  return { errors: [...portConflicts(services, src), ...missingSources(services, src, options)], warnings: zeroSurgeAndUnavailable(services, src) };
 }
 
 /** Resolves a service's `source` against the config directory. */
@@ -57,8 +57,11 @@ function portConflicts(services: Record<string, unknown>, src: YamlSource): Conf
   return problems;
 }
 
-/** A rolling update that may neither add nor remove an instance can never make progress. */
-function stuckRollouts(services: Record<string, unknown>, src: YamlSource): ConfigProblem[] {
+/**
+ * A rolling update that may neither add nor remove an instance could never make progress, so the
+ * rollout engine then surges by one anyway; say so rather than let the file claim otherwise.
+ */
+function zeroSurgeAndUnavailable(services: Record<string, unknown>, src: YamlSource): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const isZero = (v: unknown) => v === 0 || v === '0%';
   for (const [name, raw] of Object.entries(services)) {
@@ -68,8 +71,8 @@ function stuckRollouts(services: Record<string, unknown>, src: YamlSource): Conf
     problems.push({
       ...locatePath(src, path),
       path: formatPath(path),
-      message: 'maxSurge and maxUnavailable cannot both be 0: the rollout could never replace an instance',
-      suggestion: 'set maxSurge to 1 or more',
+      message: 'maxSurge and maxUnavailable are both 0, which could never replace an instance: rollouts will use maxSurge 1',
+      suggestion: 'set maxSurge: 1 to say so',
     });
   }
   return problems;
