@@ -49,6 +49,8 @@ export interface ServiceStats {
   pools: PoolStats[];
   /** In-flight requests per backend id, including draining backends. */
   inFlightByBackend: Record<string, number>;
+  /** Requests answered 503 because no pool had a backend; attributed to no release. (Added by the router; optional for other implementations.) */
+  unrouted?: number;
 }
 
 export interface RouterStats {

@@ -1,0 +1,110 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { SlipwayError } from '../core/errors.js';
+import type { RouterDaemon } from './daemon.js';
+import { log } from './log.js';
+import { parseServiceRoute } from './route-schema.js';
+
+/** A drain may not wait longer than this. */
+const MAX_DRAIN_MS = 3_600_000;
+const MAX_BODY_BYTES = 1 << 20;
+
+/**
+ * The router's admin API (JSON over HTTP on 127.0.0.1):
+ *
+ * - `GET /v1/health` → `{ok, pid, bootId, startedAt, routes, problems}`
+ * - `GET /v1/routes` → `ServiceRoute[]`
+ * - `PUT /v1/routes/:service` (ServiceRoute) → the route as installed (port 0 replaced by the real port)
+ * - `DELETE /v1/routes/:service` → `{removed: service}`
+ * - `POST /v1/routes/:service/drain` `{backendIds, timeoutMs}` → `DrainResult` (long poll)
+ * - `GET /v1/stats` → `RouterStats`
+ * - `POST /v1/shutdown` → 202, then the process exits
+ *
+ * Errors are `ErrorBody` JSON with the status of their kind (400 invalid, 404 not found, 409 conflict).
+ */
+export function createAdminServer(daemon: RouterDaemon): Server {
+  const server = createServer((req, res) => {
+    handle(daemon, req, res).catch((err: unknown) => sendError(res, err));
+  });
+  // Drains are long polls: never let Node time them out.
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+  return server;
+}
+
+async function handle(daemon: RouterDaemon, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0]!;
+  const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const method = req.method ?? 'GET';
+  const route = `${method} /${parts.map((p, i) => (i === 2 && parts[1] === 'routes' ? ':service' : p)).join('/')}`;
+  switch (route) {
+    case 'GET /v1/health':
+      return send(res, 200, { ok: !daemon.isStopping, pid: process.pid, bootId: daemon.bootId, startedAt: daemon.startedAt, routes: daemon.routes().length, problems: daemon.problems });
+    case 'GET /v1/routes':
+      return send(res, 200, daemon.routes());
+    case 'PUT /v1/routes/:service': {
+      const body = parseServiceRoute(await readJson(req), parts[2]!);
+      return send(res, 200, await daemon.setRoute(body));
+    }
+    case 'DELETE /v1/routes/:service':
+      await daemon.removeRoute(parts[2]!);
+      return send(res, 200, { removed: parts[2] });
+    case 'POST /v1/routes/:service/drain': {
+      const { backendIds, timeoutMs } = parseDrain(await readJson(req));
+      return send(res, 200, await daemon.drain(parts[2]!, backendIds, timeoutMs));
+    }
+    case 'GET /v1/stats':
+      return send(res, 200, daemon.stats());
+    case 'POST /v1/shutdown':
+      send(res, 202, { stopping: true });
+      res.on('finish', () => void daemon.shutdown('POST /v1/shutdown').then(() => process.exit(0)));
+      return;
+    default:
+      throw new SlipwayError('not-found', 'ROUTER_API_NOT_FOUND', `no admin endpoint ${method} ${path}`, {
+        hint: 'Endpoints: GET /v1/health, GET /v1/routes, PUT|DELETE /v1/routes/:service, POST /v1/routes/:service/drain, GET /v1/stats, POST /v1/shutdown.',
+      });
+  }
+}
+
+function parseDrain(body: unknown): { backendIds: string[]; timeoutMs: number } {
+  const b = body as { backendIds?: unknown; timeoutMs?: unknown } | null;
+  const problems: string[] = [];
+  if (typeof b !== 'object' || b === null) problems.push('expected a JSON object {backendIds, timeoutMs}');
+  else {
+    if (!Array.isArray(b.backendIds) || !b.backendIds.every((x) => typeof x === 'string' && x !== '')) problems.push('backendIds: expected an array of backend ids');
+    if (typeof b.timeoutMs !== 'number' || !Number.isInteger(b.timeoutMs) || b.timeoutMs < 0 || b.timeoutMs > MAX_DRAIN_MS) problems.push(`timeoutMs: expected an integer from 0 to ${MAX_DRAIN_MS}`);
+  }
+  if (problems.length > 0) throw new SlipwayError('invalid', 'DRAIN_INVALID', `invalid drain request: ${problems.join('; ')}`, { details: { problems } });
+  return b as { backendIds: string[]; timeoutMs: number };
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new SlipwayError('invalid', 'REQUEST_TOO_LARGE', `request body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new SlipwayError('invalid', 'REQUEST_NOT_JSON', `request body is not JSON: ${(err as Error).message}`);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, err: unknown): void {
+  const e = SlipwayError.from(err);
+  if (e.kind === 'internal') log('error', `admin API: ${e.message}`);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  send(res, e.httpStatus, e.toBody());
+}

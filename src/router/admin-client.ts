@@ -1,0 +1,44 @@
+import { request } from 'node:http';
+import { isErrorBody, SlipwayError } from '../core/errors.js';
+
+/**
+ * A JSON call to the router's admin API on 127.0.0.1. Uses node:http rather than fetch so a long
+ * drain is never cut by a client-side headers timeout. Error bodies come back as SlipwayErrors.
+ */
+export function adminCall<T>(port: number, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise<T>((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      method,
+      path,
+      agent: false,
+      headers: text === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        clearTimeout(timer);
+        const raw = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown;
+        try { parsed = raw === '' ? undefined : JSON.parse(raw); } catch {
+          reject(new SlipwayError('unavailable', 'ROUTER_BAD_ANSWER', `router answered ${method} ${path} with ${res.statusCode}: ${raw.slice(0, 200)}`));
+          return;
+        }
+        if ((res.statusCode ?? 500) >= 400) reject(isErrorBody(parsed) ? SlipwayError.fromBody(parsed) : new SlipwayError('unavailable', 'ROUTER_BAD_ANSWER', `router answered ${method} ${path} with ${res.statusCode}`));
+        else resolve(parsed as T);
+      });
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs}ms`)), timeoutMs);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new SlipwayError('unavailable', 'ROUTER_UNREACHABLE', `router admin API on 127.0.0.1:${port} did not answer ${method} ${path}: ${err.code ?? err.message}`, {
+        hint: 'Is the router running? ensureRunning() starts or adopts it.',
+        cause: err,
+      }));
+    });
+    req.end(text);
+  });
+}

@@ -1,0 +1,146 @@
+import type { PoolCounters, ServiceCounters } from './metrics.js';
+import type { Pool } from './types.js';
+
+/**
+ * Something in flight on a backend (an HTTP exchange or a WebSocket tunnel) that a drain deadline
+ * or a shutdown can cut short.
+ */
+export interface InFlight {
+  /** The backend it is counted on (set by ServiceProxy.attach). */
+  backend: BackendState | null;
+  /** The release counters it is counted in (set by ServiceProxy.attach). */
+  counters: PoolCounters | null;
+  /** True once it ended, normally or not. */
+  done: boolean;
+  /** True when the router cut it short (drain deadline, upstream timeout, shutdown). */
+  abortedByRouter: boolean;
+  /** performance.now() when it began. */
+  readonly start: number;
+  /** True while no response from the upstream has begun. */
+  awaitingResponse(): boolean;
+  /** Ends it now: `status` when no response has started, otherwise the response is ended. */
+  abort(status: number): void;
+}
+
+/** The live state of one upstream instance. Kept while it is in the table or has requests in flight. */
+export class BackendState {
+  inFlight = 0;
+  /** False once the backend left the table: it gets no new requests and is forgotten when idle. */
+  inTable = true;
+  readonly active = new Set<InFlight>();
+
+  constructor(
+    readonly id: string,
+    public host: string,
+    public port: number,
+    /** Counters of the release this backend serves. */
+    public counters: PoolCounters,
+  ) {}
+}
+
+class PoolState {
+  /** Where the next least-loaded scan starts, so ties rotate. */
+  rr = 0;
+  constructor(readonly release: number, readonly weight: number, readonly backends: BackendState[]) {}
+}
+
+/**
+ * One service's pools and the choice of a backend for each request: a pool by weight (weighted
+ * random over pools with weight > 0 and at least one backend), then the backend of that pool with
+ * the fewest requests in flight, ties broken round-robin.
+ */
+export class Balancer {
+  /** Every backend we still track, by id: those in the table and those draining. */
+  readonly backends = new Map<string, BackendState>();
+  private pools: PoolState[] = [];
+  /** Pools that can take new traffic, and their total weight. */
+  private live: PoolState[] = [];
+  private totalWeight = 0;
+
+  constructor(private readonly counters: ServiceCounters) {}
+
+  /** Installs a new table. Backends that left it keep their in-flight count until they finish. */
+  setPools(pools: Pool[]): void {
+    const seen = new Set<string>();
+    this.pools = pools.map((p) => {
+      const counters = this.counters.forRelease(p.release);
+      const states = p.backends.map((b) => {
+        seen.add(b.id);
+        let s = this.backends.get(b.id);
+        if (s === undefined) {
+          s = new BackendState(b.id, b.host, b.port, counters);
+          this.backends.set(b.id, s);
+        } else {
+          s.host = b.host;
+          s.port = b.port;
+          s.counters = counters;
+          s.inTable = true;
+        }
+        return s;
+      });
+      return new PoolState(p.release, p.weight, states);
+    });
+    for (const [id, s] of this.backends) {
+      if (seen.has(id)) continue;
+      s.inTable = false;
+      if (s.inFlight === 0) this.backends.delete(id);
+    }
+    this.live = this.pools.filter((p) => p.weight > 0 && p.backends.length > 0);
+    this.totalWeight = this.live.reduce((sum, p) => sum + p.weight, 0);
+  }
+
+  /** Called when a request on a backend ends, so backends that left the table are forgotten once idle. */
+  released(b: BackendState): void {
+    if (!b.inTable && b.inFlight === 0 && this.backends.get(b.id) === b) this.backends.delete(b.id);
+  }
+
+  /**
+   * The backend for a new request, or undefined when no pool can take it. `tried` lists backends
+   * that already refused this request: a retry prefers another backend of a weighted pool, then
+   * of any pool in the table.
+   */
+  pick(tried: BackendState[] | null): BackendState | undefined {
+    if (tried === null) {
+      const live = this.live;
+      if (live.length === 0) return undefined;
+      if (live.length === 1) return leastLoaded(live[0]!, null);
+      let r = Math.random() * this.totalWeight;
+      for (let i = 0; i < live.length; i++) {
+        const p = live[i]!;
+        r -= p.weight;
+        if (r < 0) return leastLoaded(p, null);
+      }
+      return leastLoaded(live[live.length - 1]!, null);
+    }
+    const untried = (p: PoolState) => p.backends.some((b) => !tried.includes(b));
+    const weighted = this.live.filter(untried);
+    if (weighted.length > 0) {
+      let r = Math.random() * weighted.reduce((sum, p) => sum + p.weight, 0);
+      for (const p of weighted) {
+        r -= p.weight;
+        if (r < 0) return leastLoaded(p, tried);
+      }
+      return leastLoaded(weighted[weighted.length - 1]!, tried);
+    }
+    const rest = this.pools.find(untried);
+    return rest === undefined ? undefined : leastLoaded(rest, tried);
+  }
+}
+
+function leastLoaded(p: PoolState, tried: BackendState[] | null): BackendState | undefined {
+  const list = p.backends;
+  const n = list.length;
+  let best: BackendState | undefined;
+  let bestAt = 0;
+  for (let k = 0; k < n; k++) {
+    const at = (p.rr + k) % n;
+    const b = list[at]!;
+    if (tried !== null && tried.includes(b)) continue;
+    if (best === undefined || b.inFlight < best.inFlight) {
+      best = b;
+      bestAt = at;
+    }
+  }
+  if (best !== undefined) p.rr = (bestAt + 1) % n;
+  return best;
+}

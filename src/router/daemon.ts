@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { Agent, get, type Server } from 'node:http';
+import { unlinkSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { readJsonIfExists, writeJsonAtomic } from '../core/atomic-file.js';
+import { SlipwayError } from '../core/errors.js';
+import { createAdminServer } from './admin-api.js';
+import { log } from './log.js';
+import { isProcessAlive } from './pid.js';
+import { RouteStore } from './route-store.js';
+import { ServiceProxy } from './service-proxy.js';
+import { routerInfoPath, type RouterInfoFile } from './state-files.js';
+import type { DrainResult, RouterStats, ServiceRoute } from './types.js';
+
+export interface RouterDaemonOptions {
+  stateDir: string;
+  /** How long a shutdown waits for requests in flight before answering them 503. @default 10000 */
+  graceMs?: number;
+  /** A backend that sends no response headers for this long gets the request answered 504. @default 60000 */
+  upstreamTimeoutMs?: number;
+}
+
+/**
+ * The router process: its services, its admin API, its state files. Route changes are serialised
+ * and saved to routes.json before they are acknowledged; the table is restored on start.
+ */
+export class RouterDaemon {
+  readonly bootId = randomBytes(8).toString('hex');
+  readonly startedAt = new Date().toISOString();
+  private readonly services = new Map<string, ServiceProxy>();
+  private readonly store: RouteStore;
+  private readonly graceMs: number;
+  private readonly upstreamTimeoutMs: number;
+  /** Keep-alive connections to every upstream, shared by all services. */
+  private readonly agent = new Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo', noDelay: true } as ConstructorParameters<typeof Agent>[0]);
+  /** Routes restored from disk whose listener could not be opened: reported by /v1/health. */
+  readonly problems: string[] = [];
+  private admin: Server | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private sweeper: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | null = null;
+  private seq = 0;
+  private readonly idPrefix = `${this.bootId.slice(0, 8)}-`;
+  private readonly newId = (): string => this.idPrefix + (++this.seq).toString(36);
+
+  constructor(private readonly opts: RouterDaemonOptions) {
+    this.store = new RouteStore(opts.stateDir);
+    this.graceMs = opts.graceMs ?? 10_000;
+    this.upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 60_000;
+  }
+
+  /** Restores the saved routes, opens the admin API and writes router.json. Resolves with the admin port. */
+  async start(): Promise<number> {
+    await this.refuseIfAnotherIsRunning();
+    for (const route of this.store.load()) {
+      const svc = this.service(route.service);
+      try {
+        const { server, effective } = await svc.openListenerFor(route);
+        svc.install(effective, server);
+        log('info', `restored route ${describe(effective)}`);
+      } catch (err) {
+        // Keep the route (it must not be lost) and say why it does not serve.
+        svc.install(route, null);
+        const msg = SlipwayError.from(err).message;
+        this.problems.push(msg);
+        log('error', `restoring route for ${route.service}: ${msg}`);
+      }
+    }
+    this.admin = createAdminServer(this);
+    const admin = this.admin;
+    await new Promise<void>((resolve, reject) => {
+      admin.once('error', reject);
+      admin.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
+    });
+    const adminPort = (admin.address() as { port: number }).port;
+    const info: RouterInfoFile = { version: 1, pid: process.pid, adminPort, bootId: this.bootId, startedAt: this.startedAt };
+    writeJsonAtomic(routerInfoPath(this.opts.stateDir), info);
+    this.sweeper = setInterval(() => this.sweepStuck(), 1000);
+    this.sweeper.unref();
+    log('info', `router pid ${process.pid} boot ${this.bootId} admin on 127.0.0.1:${adminPort}, ${this.services.size} route(s)`);
+    return adminPort;
+  }
+
+  /** Installs or replaces a service's route (already validated). Resolves with the route as installed. */
+  setRoute(route: ServiceRoute): Promise<ServiceRoute> {
+    return this.serial(async () => {
+      this.assertRunning();
+      for (const other of this.services.values()) {
+        const l = other.route?.listen;
+        if (other.name !== route.service && l !== undefined && route.listen.port !== 0 && l.port === route.listen.port && hostsOverlap(l.host, route.listen.host)) {
+          throw new SlipwayError('conflict', 'ROUTER_PORT_IN_USE', `service "${route.service}": cannot listen on ${route.listen.host}:${route.listen.port}: port ${route.listen.port} is already used by service "${other.name}"`, {
+            hint: 'Give each service its own port.',
+          });
+        }
+      }
+      const svc = this.service(route.service);
+      const { server, effective } = await svc.openListenerFor(route);
+      try {
+        this.save(this.tableWith(effective.service, effective));
+      } catch (err) {
+        if (server !== null) svc.discard(server);
+        throw err;
+      }
+      svc.install(effective, server);
+      log('info', `route set: ${describe(effective)}`);
+      return effective;
+    });
+  }
+
+  /** Stops listening for a service. Throws not-found when it has no route. */
+  removeRoute(service: string): Promise<void> {
+    return this.serial(async () => {
+      this.assertRunning();
+      const svc = this.services.get(service);
+      if (svc?.route == null) throw notFound(service);
+      this.save(this.tableWith(service, null));
+      svc.uninstall();
+      log('info', `route removed: ${service}`);
+    });
+  }
+
+  routes(): ServiceRoute[] {
+    return [...this.services.values()].flatMap((s) => (s.route === null ? [] : [s.route])).sort((a, b) => a.service.localeCompare(b.service));
+  }
+
+  /** Waits for backends to have nothing in flight, answering 504 to what is left at the deadline. */
+  async drain(service: string, backendIds: string[], timeoutMs: number): Promise<DrainResult> {
+    const svc = this.services.get(service);
+    if (svc === undefined) throw notFound(service);
+    const started = Date.now();
+    const result = await svc.drain(backendIds, timeoutMs);
+    log('info', `drained ${service} [${backendIds.join(', ')}] in ${Date.now() - started}ms: ${result.completed} completed, ${result.aborted} aborted`);
+    return result;
+  }
+
+  stats(): RouterStats {
+    return { bootId: this.bootId, services: [...this.services.values()].map((s) => s.stats()).sort((a, b) => a.service.localeCompare(b.service)) };
+  }
+
+  /**
+   * Stops accepting connections, lets requests in flight finish for up to graceMs (then answers
+   * them 503), removes router.json and resolves. Idempotent.
+   */
+  shutdown(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      log('info', `shutting down (${reason})`);
+      clearInterval(this.sweeper);
+      this.admin?.close();
+      this.admin?.closeIdleConnections();
+      for (const s of this.services.values()) s.stopListening();
+      const deadline = Date.now() + this.graceMs;
+      while (this.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      let cut = 0;
+      for (const s of this.services.values()) cut += s.abortAll(503);
+      if (cut > 0) log('warn', `shutdown grace of ${this.graceMs}ms ran out: ${cut} request(s) answered 503`);
+      await new Promise((r) => setTimeout(r, 50)); // let those answers flush
+      for (const s of this.services.values()) s.closeAllConnections();
+      this.admin?.closeAllConnections();
+      this.agent.destroy();
+      this.removeInfoFile();
+      log('info', 'router stopped');
+    })();
+    return this.stopping;
+  }
+
+  get isStopping(): boolean { return this.stopping !== null; }
+
+  private inFlight(): number {
+    let n = 0;
+    for (const s of this.services.values()) n += s.inFlight();
+    return n;
+  }
+
+  /** Answers 504 to requests whose backend sent no headers within upstreamTimeoutMs. One timer for all. */
+  private sweepStuck(): void {
+    const limit = performance.now() - this.upstreamTimeoutMs;
+    for (const s of this.services.values()) {
+      for (const b of s.balancer.backends.values()) {
+        for (const x of b.active) if (x.start < limit && x.awaitingResponse()) x.abort(504);
+      }
+    }
+  }
+
+  private service(name: string): ServiceProxy {
+    let s = this.services.get(name);
+    if (s === undefined) {
+      s = new ServiceProxy(name, this.agent, this.newId);
+      this.services.set(name, s);
+    }
+    return s;
+  }
+
+  private tableWith(service: string, route: ServiceRoute | null): ServiceRoute[] {
+    const table = this.routes().filter((r) => r.service !== service);
+    if (route !== null) table.push(route);
+    return table.sort((a, b) => a.service.localeCompare(b.service));
+  }
+
+  private save(table: ServiceRoute[]): void {
+    try {
+      this.store.save(table);
+    } catch (err) {
+      throw new SlipwayError('internal', 'ROUTER_STATE_WRITE', `cannot save the route table: ${(err as Error).message}`, {
+        hint: 'Check free space and permissions of the state directory; the change was not applied.',
+        cause: err,
+      });
+    }
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private assertRunning(): void {
+    if (this.stopping !== null) throw new SlipwayError('unavailable', 'ROUTER_STOPPING', 'the router is shutting down', { hint: 'Start it again with ensureRunning().' });
+  }
+
+  private removeInfoFile(): void {
+    const path = routerInfoPath(this.opts.stateDir);
+    try {
+      if (readJsonIfExists<RouterInfoFile>(path)?.pid === process.pid) unlinkSync(path);
+    } catch { /* best effort: a stale file is detected by its dead pid */ }
+  }
+
+  /** Two daemons on one state directory would fight over its ports and files. */
+  private async refuseIfAnotherIsRunning(): Promise<void> {
+    let info: RouterInfoFile | undefined;
+    try { info = readJsonIfExists<RouterInfoFile>(routerInfoPath(this.opts.stateDir)); } catch { return; }
+    if (info === undefined || info.pid === process.pid || !isProcessAlive(info.pid)) return;
+    const healthy = await new Promise<boolean>((resolve) => {
+      const req = get({ host: '127.0.0.1', port: info.adminPort, path: '/v1/health', timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => { req.destroy(); resolve(false); });
+    });
+    if (healthy) {
+      throw new SlipwayError('conflict', 'ROUTER_ALREADY_RUNNING', `another router (pid ${info.pid}) already serves ${this.opts.stateDir}`, { hint: 'Adopt it instead of starting a second one.' });
+    }
+  }
+}
+
+function notFound(service: string): SlipwayError {
+  return new SlipwayError('not-found', 'ROUTE_NOT_FOUND', `no route for service "${service}"`, { hint: 'GET /v1/routes lists the services the router knows.' });
+}
+
+const ANY_HOST = new Set(['0.0.0.0', '::', '']);
+
+/** Two listeners on one port collide when they share a host or either takes every address. */
+function hostsOverlap(a: string, b: string): boolean {
+  return a === b || ANY_HOST.has(a) || ANY_HOST.has(b);
+}
+
+function describe(r: ServiceRoute): string {
+  const pools = r.pools.map((p) => `r${p.release}×${p.weight}[${p.backends.map((b) => `${b.id}@${b.host}:${b.port}`).join(' ')}]`).join(' ');
+  return `${r.service} on ${r.listen.host}:${r.listen.port} → ${pools || '(no pools)'}`;
+}

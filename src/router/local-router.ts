@@ -1,0 +1,174 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { readJsonIfExists } from '../core/atomic-file.js';
+import { SlipwayError } from '../core/errors.js';
+import { adminCall } from './admin-client.js';
+import { isProcessAlive } from './pid.js';
+import type { TrafficRouter } from './router.js';
+import { routerInfoPath, routerLogPath, type RouterInfoFile } from './state-files.js';
+import type { DrainResult, RouterStats, ServiceRoute } from './types.js';
+
+export interface LocalRouterProps {
+  /** Directory of router.json, routes.json and router.log. */
+  stateDir: string;
+  /** Script the daemon runs. @default the compiled main.js beside this module */
+  entry?: string;
+  /** Extra arguments for the daemon (e.g. `['--grace-ms', '2000']`). @default [] */
+  args?: string[];
+  /** How long ensureRunning() waits for a new daemon to answer. @default 10000 */
+  startTimeoutMs?: number;
+}
+
+const DEFAULT_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
+
+/**
+ * The built-in TrafficRouter: a client for the router daemon of one state directory. The daemon is
+ * a detached process in its own process group, so it outlives the controller that started it (even
+ * a SIGKILLed one); a later controller adopts it through router.json.
+ */
+export class LocalRouter implements TrafficRouter {
+  private readonly stateDir: string;
+  private readonly entry: string;
+  private readonly args: string[];
+  private readonly startTimeoutMs: number;
+  private info: RouterInfoFile | undefined;
+  private starting: Promise<void> | null = null;
+
+  constructor(props: LocalRouterProps) {
+    this.stateDir = props.stateDir;
+    this.entry = props.entry ?? DEFAULT_ENTRY;
+    this.args = props.args ?? [];
+    this.startTimeoutMs = props.startTimeoutMs ?? 10_000;
+  }
+
+  /** Adopts the running daemon if router.json names a live one that answers; otherwise starts one. */
+  ensureRunning(): Promise<void> {
+    // Concurrent callers share one attempt, so one client never starts two daemons.
+    this.starting ??= this.adoptOrStart().finally(() => { this.starting = null; });
+    return this.starting;
+  }
+
+  /** The pid of the daemon this client talks to (after ensureRunning). */
+  get pid(): number | undefined { return this.info?.pid; }
+
+  async setRoute(route: ServiceRoute): Promise<void> {
+    await this.applyRoute(route);
+  }
+
+  /** setRoute, resolving with the route as installed (a listen port of 0 replaced by the real one). */
+  applyRoute(route: ServiceRoute): Promise<ServiceRoute> {
+    return this.call<ServiceRoute>('PUT', `/v1/routes/${encodeURIComponent(route.service)}`, route);
+  }
+
+  async removeRoute(service: string): Promise<void> {
+    await this.call('DELETE', `/v1/routes/${encodeURIComponent(service)}`);
+  }
+
+  routes(): Promise<ServiceRoute[]> {
+    return this.call<ServiceRoute[]>('GET', '/v1/routes');
+  }
+
+  drain(service: string, backendIds: string[], timeoutMs: number): Promise<DrainResult> {
+    // The daemon enforces the deadline itself; we only wait a little longer than it.
+    return this.call<DrainResult>('POST', `/v1/routes/${encodeURIComponent(service)}/drain`, { backendIds, timeoutMs }, timeoutMs + 15_000);
+  }
+
+  stats(): Promise<RouterStats> {
+    return this.call<RouterStats>('GET', '/v1/stats');
+  }
+
+  /** Asks the daemon to stop (it finishes in-flight requests first) and waits until its process is gone. */
+  async shutdown(): Promise<void> {
+    const info = this.readInfo() ?? this.info;
+    if (info === undefined || !isProcessAlive(info.pid)) return;
+    try {
+      await adminCall(info.adminPort, 'POST', '/v1/shutdown');
+    } catch {
+      process.kill(info.pid, 'SIGTERM'); // admin API gone: the signal does the same
+    }
+    const deadline = Date.now() + 30_000;
+    while (isProcessAlive(info.pid)) {
+      if (Date.now() > deadline) {
+        process.kill(info.pid, 'SIGKILL');
+        throw new SlipwayError('unavailable', 'ROUTER_STOP_TIMEOUT', `router pid ${info.pid} did not stop within 30s; killed it`, { hint: `See ${routerLogPath(this.stateDir)}.` });
+      }
+      await delay(25);
+    }
+    this.info = undefined;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+    const info = this.info ?? this.readInfo();
+    if (info === undefined) {
+      throw new SlipwayError('unavailable', 'ROUTER_NOT_RUNNING', `no router is running for ${this.stateDir}`, { hint: 'Call ensureRunning() first.' });
+    }
+    return adminCall<T>(info.adminPort, method, path, body, timeoutMs);
+  }
+
+  private async adoptOrStart(): Promise<void> {
+    const existing = this.readInfo();
+    if (existing !== undefined && (await this.healthy(existing))) {
+      this.info = existing;
+      return;
+    }
+    mkdirSync(this.stateDir, { recursive: true });
+    const logFd = openSync(routerLogPath(this.stateDir), 'a');
+    let exited: string | undefined;
+    try {
+      const child = spawn(process.execPath, [this.entry, '--state-dir', this.stateDir, ...this.args], {
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+      });
+      child.on('exit', (code, signal) => { exited = signal ?? `code ${code}`; });
+      child.on('error', (err) => { exited = err.message; });
+      child.unref();
+    } finally {
+      closeSync(logFd);
+    }
+    const deadline = Date.now() + this.startTimeoutMs;
+    while (Date.now() < deadline) {
+      const info = this.readInfo();
+      // Our child, or a daemon someone else started meanwhile (then ours exits, refusing to double up).
+      if (info !== undefined && info.pid !== existing?.pid && (await this.healthy(info))) {
+        this.info = info;
+        return;
+      }
+      if (exited !== undefined && info?.pid === existing?.pid) break;
+      await delay(25);
+    }
+    throw new SlipwayError('unavailable', 'ROUTER_START_FAILED', `the router did not start within ${this.startTimeoutMs}ms${exited ? ` (it exited: ${exited})` : ''}; last lines of ${routerLogPath(this.stateDir)}:\n${this.logTail()}`, {
+      hint: 'The log says why; a port already in use is the usual cause.',
+    });
+  }
+
+  private readInfo(): RouterInfoFile | undefined {
+    try {
+      return readJsonIfExists<RouterInfoFile>(routerInfoPath(this.stateDir));
+    } catch {
+      return undefined; // a torn file cannot happen (atomic writes); a garbled one means no router
+    }
+  }
+
+  private async healthy(info: RouterInfoFile): Promise<boolean> {
+    if (!isProcessAlive(info.pid)) return false;
+    try {
+      const h = await adminCall<{ ok: boolean; pid: number }>(info.adminPort, 'GET', '/v1/health', undefined, 2000);
+      return h.ok && h.pid === info.pid;
+    } catch {
+      return false;
+    }
+  }
+
+  private logTail(lines = 20): string {
+    try {
+      return readFileSync(routerLogPath(this.stateDir), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

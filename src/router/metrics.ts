@@ -1,0 +1,67 @@
+import { LATENCY_BUCKETS_MS, type PoolStats } from './types.js';
+
+const BUCKETS = LATENCY_BUCKETS_MS as readonly number[];
+
+/**
+ * Cumulative counters for one release of one service. Mutated on the hot path, so it is a plain
+ * class with numeric fields and no allocation per observation.
+ */
+export class PoolCounters {
+  /** Requests that ended: those answered (counted in a class) plus those the client gave up on first. */
+  requests = 0;
+  c1 = 0;
+  c2 = 0;
+  c3 = 0;
+  c4 = 0;
+  c5 = 0;
+  readonly buckets: number[] = new Array<number>(BUCKETS.length + 1).fill(0);
+  latencySumMs = 0;
+  inFlight = 0;
+
+  constructor(readonly release: number) {}
+
+  /** Records the status and time to response headers of one response. */
+  observe(status: number, latencyMs: number): void {
+    if (status >= 500) this.c5++;
+    else if (status >= 400) this.c4++;
+    else if (status >= 300) this.c3++;
+    else if (status >= 200) this.c2++;
+    else this.c1++;
+    let i = 0;
+    while (i < BUCKETS.length && latencyMs > BUCKETS[i]!) i++;
+    this.buckets[i]!++;
+    this.latencySumMs += latencyMs;
+  }
+
+  snapshot(): PoolStats {
+    return {
+      release: this.release,
+      requests: this.requests,
+      byClass: { '1xx': this.c1, '2xx': this.c2, '3xx': this.c3, '4xx': this.c4, '5xx': this.c5 },
+      latencyBuckets: this.buckets.slice(),
+      latencySumMs: Math.round(this.latencySumMs * 1000) / 1000,
+      inFlight: this.inFlight,
+    };
+  }
+}
+
+/** Counters per release of one service, kept for the life of the process (cumulative since boot). */
+export class ServiceCounters {
+  private readonly pools = new Map<number, PoolCounters>();
+  /** Requests answered 503 because no pool had a backend: attributed to no release. */
+  unrouted = 0;
+
+  /** The counters for `release`, created on first use. */
+  forRelease(release: number): PoolCounters {
+    let c = this.pools.get(release);
+    if (c === undefined) {
+      c = new PoolCounters(release);
+      this.pools.set(release, c);
+    }
+    return c;
+  }
+
+  snapshot(): PoolStats[] {
+    return [...this.pools.values()].sort((a, b) => a.release - b.release).map((c) => c.snapshot());
+  }
+}
