@@ -70,6 +70,11 @@ export class SqliteStore implements Store {
     this.db.prepare('UPDATE releases SET pruned_at = ? WHERE environment = ? AND service = ? AND number = ?').run(at, environment, service, number);
   }
 
+  async listServices(environment: string): Promise<string[]> {
+    const rows = this.db.prepare('SELECT DISTINCT service FROM releases WHERE environment = ? ORDER BY service').all(environment) as { service: string }[];
+    return rows.map((r) => r.service);
+  }
+
   async getCurrentRelease(environment: string, service: string): Promise<number | null> {
     const row = this.db.prepare('SELECT number FROM current_release WHERE environment = ? AND service = ?').get(environment, service) as { number: number | null } | undefined;
     return row?.number ?? null;

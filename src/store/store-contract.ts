@@ -43,6 +43,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       await store.setReleaseOutcome('local', 'web', 1, 'live');
       assert.equal((await store.getRelease('local', 'web', 1))!.outcome, 'live');
       assert.equal(await store.getRelease('local', 'web', 9), undefined);
+      assert.deepEqual(await store.listServices('local'), ['api', 'web']);
+      assert.deepEqual(await store.listServices('staging'), ['web']);
     });
 
     it('remembers the current release', async () => {

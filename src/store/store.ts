@@ -19,6 +19,9 @@ export interface Store {
   setReleaseOutcome(environment: string, service: string, number: number, outcome: ReleaseOutcome): Promise<void>;
   markReleasePruned(environment: string, service: string, number: number, at: number): Promise<void>;
 
+  /** Services that have at least one release in the environment. */
+  listServices(environment: string): Promise<string[]>;
+
   /** The release that serves (or should serve) the service, or null before the first deploy. */
   getCurrentRelease(environment: string, service: string): Promise<number | null>;
   setCurrentRelease(environment: string, service: string, number: number | null): Promise<void>;

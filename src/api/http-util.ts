@@ -1,0 +1,31 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SlipwayError } from '../core/errors.js';
+
+/** Reads a JSON request body (at most 1 MiB); an empty body is `{}`. */
+export async function readJson<T>(req: IncomingMessage): Promise<T> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 1 << 20) throw new SlipwayError('invalid', 'BODY_TOO_LARGE', 'request body over 1 MiB');
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {} as T;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+  } catch {
+    throw new SlipwayError('invalid', 'BAD_JSON', 'request body is not valid JSON');
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(data) });
+  res.end(data);
+}
+
+export function sendError(res: ServerResponse, err: unknown): void {
+  const e = SlipwayError.from(err);
+  if (res.headersSent) { res.destroy(); return; }
+  sendJson(res, e.httpStatus, e.toBody());
+}

@@ -1,0 +1,90 @@
+/**
+ * The controller's HTTP API: the only way in for the CLI (and later the dashboard).
+ * Loopback only, and every request carries the bearer token from .slipway/controller.json.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { SlipwayError } from '../core/errors.js';
+import type { Controller } from '../controller/controller.js';
+import { history, rolloutView, serviceStatus, status } from '../controller/status.js';
+import { streamLogs } from '../controller/log-stream.js';
+import { readJson, sendError, sendJson } from './http-util.js';
+import type { DeployRequest, RollbackRequest, RolloutResponse } from './types.js';
+
+type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; params: string[]; query: URLSearchParams }) => Promise<unknown>;
+
+export interface ApiServerProps {
+  controller: Controller;
+  token: string;
+  /** Called after a shutdown request was answered. */
+  onShutdown: (stopAll: boolean) => void;
+}
+
+export function createApiServer({ controller: c, token, onShutdown }: ApiServerProps): Server {
+  const routes: [string, RegExp, Handler][] = [
+    ['GET', /^\/v1\/health$/, async () => ({ ok: true, pid: process.pid })],
+    ['GET', /^\/v1\/status$/, async () => status(c)],
+    ['GET', /^\/v1\/services\/([^/]+)\/status$/, async ({ params }) => serviceStatus(c, await known(c, params[0]!))],
+    ['GET', /^\/v1\/services\/([^/]+)\/history$/, async ({ params, query }) => history(c, await known(c, params[0]!), Number(query.get('limit') ?? 50))],
+    ['POST', /^\/v1\/apply$/, async ({ req }) => c.apply((await readJson<{ by?: string }>(req)).by)],
+    ['POST', /^\/v1\/services\/([^/]+)\/deploy$/, async ({ req, params }) => c.deploy(params[0]!, await readJson<DeployRequest>(req))],
+    ['POST', /^\/v1\/services\/([^/]+)\/rollback$/, async ({ req, params }) => rolloutView(await c.rollback(await known(c, params[0]!), await readJson<RollbackRequest>(req)))],
+    ['GET', /^\/v1\/rollouts\/(\d+)$/, async ({ params }) => {
+      const r = await c.store.getRollout(Number(params[0]));
+      if (!r) throw new SlipwayError('not-found', 'ROLLOUT_NOT_FOUND', `rollout #${params[0]} does not exist`);
+      return { rollout: rolloutView(r), service: await serviceStatus(c, r.service) } satisfies RolloutResponse;
+    }],
+    ['GET', /^\/v1\/events$/, async ({ query }) => ({
+      events: await c.store.listEvents({ environment: c.environment, service: query.get('service') ?? undefined, afterId: Number(query.get('after') ?? 0), limit: Number(query.get('limit') ?? 200) }),
+    })],
+    ['POST', /^\/v1\/shutdown$/, async ({ req, res }) => {
+      const { stopAll } = await readJson<{ stopAll?: boolean }>(req);
+      res.once('finish', () => onShutdown(stopAll === true));
+      return { ok: true };
+    }],
+  ];
+
+  return createServer((req, res) => {
+    void (async () => {
+      try {
+        if (!authorized(req, token)) throw new SlipwayError('unauthorized', 'UNAUTHORIZED', 'missing or wrong API token', { hint: 'The token is in .slipway/controller.json; use the slipway CLI from the project directory.' });
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        const logs = /^\/v1\/services\/([^/]+)\/logs$/.exec(url.pathname);
+        if (req.method === 'GET' && logs) return await serveLogs(c, await known(c, decodeURIComponent(logs[1]!)), url.searchParams, req, res);
+        for (const [method, pattern, handler] of routes) {
+          const m = pattern.exec(url.pathname);
+          if (!m || method !== req.method) continue;
+          const body = await handler({ req, res, params: m.slice(1).map(decodeURIComponent), query: url.searchParams });
+          return sendJson(res, 200, body);
+        }
+        throw new SlipwayError('not-found', 'NO_SUCH_ENDPOINT', `${req.method} ${url.pathname} is not an API endpoint`);
+      } catch (err) {
+        sendError(res, err);
+      }
+    })();
+  });
+}
+
+function authorized(req: IncomingMessage, token: string): boolean {
+  const given = Buffer.from(req.headers.authorization ?? '');
+  const want = Buffer.from(`Bearer ${token}`);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+async function known(c: Controller, service: string): Promise<string> {
+  const all = await c.services();
+  if (!all.includes(service)) {
+    throw new SlipwayError('not-found', 'SERVICE_NOT_FOUND', `no service named "${service}"`, { hint: all.length ? `Services: ${all.join(', ')}` : 'Deploy one first: slipway up' });
+  }
+  return service;
+}
+
+async function serveLogs(c: Controller, service: string, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const abort = new AbortController();
+  req.once('close', () => abort.abort());
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  await streamLogs(c, service, { lines: Number(q.get('lines') ?? 100), follow: q.get('follow') === '1', signal: abort.signal }, (l) => {
+    res.write(JSON.stringify(l) + '\n');
+  });
+  res.end();
+}

@@ -1,0 +1,118 @@
+/**
+ * Request and response types of the controller's HTTP API, shared by the server, the client
+ * and the CLI. Every read endpoint returns one of these as JSON; errors are `ErrorBody`.
+ */
+import type { ExitInfo, InstanceState } from '../drivers/driver.js';
+import type { EventRecord, ReleaseOutcome, RolloutPhase } from '../store/types.js';
+
+export interface InstanceView {
+  id: string;
+  release: number;
+  state: InstanceState;
+  healthy: boolean;
+  /** Taken out of traffic, draining or stopping. */
+  retiring: boolean;
+  pid: number | null;
+  port: number;
+  restarts: number;
+  startedAt: number;
+  lastExit: ExitInfo | null;
+  lastProbe: string | null;
+  /** Last log lines of a failed instance. */
+  logTail?: string[];
+}
+
+export interface RolloutView {
+  id: number;
+  kind: 'deploy' | 'rollback';
+  fromRelease: number | null;
+  toRelease: number;
+  targetRelease: number;
+  phase: RolloutPhase;
+  reason: string;
+  message: string;
+  desired: number | null;
+  ready: number | null;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+export interface TrafficView {
+  release: number;
+  /** Instances receiving new requests. */
+  backends: number;
+  /** Share of new requests, 0 to 1. */
+  share: number;
+  /** Requests answered since the router started, by status class. */
+  requests: number;
+  errors5xx: number;
+}
+
+/** `Healthy`: all desired instances healthy; `Degraded`: serving with fewer; `Down`: nothing serves. */
+export type ServiceHealth = 'Healthy' | 'Progressing' | 'Degraded' | 'Down' | 'NotDeployed';
+
+export interface ServiceStatus {
+  service: string;
+  url: string;
+  health: ServiceHealth;
+  currentRelease: number | null;
+  desired: number;
+  rollout: RolloutView | null;
+  instances: InstanceView[];
+  traffic: TrafficView[];
+}
+
+export interface StatusResponse {
+  app: string;
+  environment: string;
+  controller: { pid: number; startedAt: number };
+  services: ServiceStatus[];
+}
+
+export interface ReleaseView {
+  number: number;
+  digest: string;
+  configHash: string;
+  message: string;
+  createdBy: string;
+  createdAt: number;
+  outcome: ReleaseOutcome;
+  current: boolean;
+  pruned: boolean;
+  rollbackOf: number | null;
+}
+
+export interface HistoryResponse {
+  service: string;
+  releases: ReleaseView[];
+  rollouts: RolloutView[];
+}
+
+export interface DeployRequest {
+  message?: string;
+  by?: string;
+  /** Only create a release when the built artifact or the config differs from the current release. */
+  onlyIfChanged?: boolean;
+}
+
+export interface DeployResponse {
+  service: string;
+  release: number;
+  /** null when nothing changed (onlyIfChanged). */
+  rolloutId: number | null;
+  digest: string;
+  buildLog: string[];
+}
+
+export interface RollbackRequest {
+  /** Release number to go back to; default: the release before the current one that served. */
+  to?: number;
+  message?: string;
+  by?: string;
+}
+
+export interface ApplyResponse { deploys: DeployResponse[] }
+
+export interface EventsResponse { events: EventRecord[] }
+
+export interface RolloutResponse { rollout: RolloutView; service: ServiceStatus }

@@ -1,0 +1,34 @@
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { ControllerClient } from '../../client/client.js';
+import { Controller } from '../../controller/controller.js';
+import { projectPaths } from '../../controller/paths.js';
+import { waitForExit } from '../../core/process.js';
+import { SlipwayError } from '../../core/errors.js';
+import type { Command } from '../context.js';
+
+export const down: Command = {
+  name: 'down',
+  summary: 'Drain and stop every instance, the router and the controller',
+  usage: 'slipway down [--dir DIR]',
+  async run({ dir, out, args }) {
+    parseArgs({ args, options: {}, allowPositionals: false });
+    const client = ControllerClient.find(dir);
+    out.progress('draining and stopping every instance…');
+    if (client) {
+      await client.shutdown(true);
+      if (!(await waitForExit(client.info.pid, 120_000))) {
+        out.done();
+        throw new SlipwayError('unavailable', 'SHUTDOWN_TIMEOUT', `the controller (pid ${client.info.pid}) did not stop within 120s`, { hint: `Look at ${projectPaths(dir).controllerLog}; kill it if it hangs.` });
+      }
+    } else if (existsSync(projectPaths(dir).root)) {
+      // No controller (it may have been killed): adopt what is left in this process and stop it.
+      const c = new Controller({ projectDir: dir, log: () => undefined });
+      await c.start();
+      await c.shutdown({ stopAll: true });
+    }
+    out.done();
+    out.out('stopped: every instance, the router and the controller');
+    return 0;
+  },
+};

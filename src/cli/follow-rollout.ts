@@ -1,0 +1,33 @@
+/** Follows a rollout to its end, showing instances ready and traffic per release; returns the exit code. */
+import type { ControllerClient } from '../client/client.js';
+import type { RolloutResponse } from '../api/types.js';
+import type { Output } from './output.js';
+
+export async function followRollout(client: ControllerClient, id: number, out: Output, opts: { json: boolean }): Promise<{ code: number; last: RolloutResponse }> {
+  let last: RolloutResponse;
+  for (;;) {
+    last = await client.rollout(id);
+    const r = last.rollout;
+    if (!opts.json) out.progress(progressLine(last, out));
+    if (r.finishedAt !== null) break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  out.done();
+  const r = last.rollout;
+  if (opts.json) return { code: r.phase === 'Healthy' ? 0 : 1, last };
+  if (r.phase === 'Healthy') {
+    out.out(`${out.paint('green', '✓')} ${last.service.service}: release ${r.toRelease} is live (${r.ready}/${r.desired} healthy) at ${last.service.url}`);
+    return { code: 0, last };
+  }
+  out.err(`${out.paint('red', '✗')} ${last.service.service}: ${r.kind} to release ${r.toRelease} ${r.phase.toLowerCase()} (${r.reason})`);
+  out.err(`  ${r.message.split('\n').join('\n  ')}`);
+  out.err(`  Next: fix the release and deploy again; inspect with \`slipway logs ${last.service.service}\` and \`slipway history ${last.service.service}\`.`);
+  return { code: 1, last };
+}
+
+export function progressLine(res: RolloutResponse, out: Output): string {
+  const r = res.rollout;
+  const traffic = res.service.traffic.filter((t) => t.backends > 0).map((t) => `r${t.release} ${Math.round(t.share * 100)}%`).join(' · ') || 'none';
+  const phase = r.phase === 'Progressing' ? out.paint('cyan', r.phase) : r.phase === 'Healthy' ? out.paint('green', r.phase) : out.paint('yellow', r.phase);
+  return `${res.service.service}: ${r.kind} → release ${r.toRelease}  ${phase}  ready ${r.ready ?? 0}/${r.desired ?? '?'}  traffic ${traffic}`;
+}

@@ -1,0 +1,37 @@
+/** Starts the project's controller in the background (detached, logging to .slipway/controller.log) unless one runs. */
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ControllerClient } from '../client/client.js';
+import { projectPaths } from '../controller/paths.js';
+import { SlipwayError } from '../core/errors.js';
+import { pidAlive } from '../core/process.js';
+import type { Output } from './output.js';
+
+export async function ensureController(dir: string, out: Output, timeoutMs = 20_000): Promise<{ client: ControllerClient; started: boolean }> {
+  const running = ControllerClient.find(dir);
+  if (running) {
+    try { await running.health(); return { client: running, started: false }; } catch { /* stale file: start a new one */ }
+  }
+  const paths = projectPaths(dir);
+  mkdirSync(paths.root, { recursive: true });
+  const log = openSync(paths.controllerLog, 'a');
+  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  const child = spawn(process.execPath, [main, 'server', '--dir', dir], { detached: true, stdio: ['ignore', log, log], cwd: dir });
+  child.unref();
+  out.progress('starting the controller…');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const c = ControllerClient.find(dir);
+    if (c && c.info.pid === child.pid) {
+      try { await c.health(); out.done(); return { client: c, started: true }; } catch { /* not listening yet */ }
+    }
+    if (child.pid !== undefined && !pidAlive(child.pid)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  out.done();
+  const tail = readFileSync(paths.controllerLog, 'utf8').trimEnd().split('\n').slice(-15).join('\n  ');
+  throw new SlipwayError('unavailable', 'CONTROLLER_START_FAILED', `the controller did not start within ${timeoutMs / 1000}s; its log ends with:\n  ${tail}`, {
+    hint: `See ${paths.controllerLog}; fix the cause and run slipway up again.`,
+  });
+}

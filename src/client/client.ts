@@ -1,0 +1,97 @@
+/**
+ * The CLI's (and tests') way to the controller: typed calls over its HTTP API.
+ * Finds the controller through .slipway/controller.json in the project directory.
+ */
+import { request } from 'node:http';
+import { SlipwayError, isErrorBody } from '../core/errors.js';
+import { pidAlive } from '../core/process.js';
+import { projectPaths, type ControllerFile } from '../controller/paths.js';
+import { readControllerFile } from '../controller/run-server.js';
+import type {
+  ApplyResponse, DeployRequest, DeployResponse, EventsResponse, HistoryResponse, RollbackRequest, RolloutResponse, RolloutView, ServiceStatus, StatusResponse,
+} from '../api/types.js';
+
+export class ControllerClient {
+  constructor(readonly info: ControllerFile) {}
+
+  /** The running controller of the project, or undefined when none runs. */
+  static find(projectDir: string): ControllerClient | undefined {
+    const info = readControllerFile(projectPaths(projectDir).controllerFile);
+    return info && pidAlive(info.pid) ? new ControllerClient(info) : undefined;
+  }
+
+  static connect(projectDir: string): ControllerClient {
+    const c = ControllerClient.find(projectDir);
+    if (!c) throw new SlipwayError('unavailable', 'CONTROLLER_NOT_RUNNING', `no controller runs for ${projectDir}`, { hint: 'Start it with: slipway up' });
+    return c;
+  }
+
+  health(): Promise<{ ok: boolean; pid: number }> { return this.call('GET', '/v1/health'); }
+  status(): Promise<StatusResponse> { return this.call('GET', '/v1/status'); }
+  serviceStatus(service: string): Promise<ServiceStatus> { return this.call('GET', `/v1/services/${enc(service)}/status`); }
+  history(service: string, limit = 50): Promise<HistoryResponse> { return this.call('GET', `/v1/services/${enc(service)}/history?limit=${limit}`); }
+  apply(): Promise<ApplyResponse> { return this.call('POST', '/v1/apply', {}); }
+  deploy(service: string, req: DeployRequest): Promise<DeployResponse> { return this.call('POST', `/v1/services/${enc(service)}/deploy`, req); }
+  rollback(service: string, req: RollbackRequest): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/rollback`, req); }
+  rollout(id: number): Promise<RolloutResponse> { return this.call('GET', `/v1/rollouts/${id}`); }
+  events(opts: { service?: string; after?: number } = {}): Promise<EventsResponse> {
+    const q = new URLSearchParams();
+    if (opts.service) q.set('service', opts.service);
+    if (opts.after) q.set('after', String(opts.after));
+    return this.call('GET', `/v1/events?${q}`);
+  }
+  shutdown(stopAll: boolean): Promise<{ ok: boolean }> { return this.call('POST', '/v1/shutdown', { stopAll }); }
+
+  /** Streams NDJSON log lines until the server ends the response or `signal` aborts. */
+  async logs(service: string, opts: { lines: number; follow: boolean; signal?: AbortSignal }, onLine: (l: { instance: string; release: number; stream: string; line: string }) => void): Promise<void> {
+    const res = await this.raw('GET', `/v1/services/${enc(service)}/logs?lines=${opts.lines}&follow=${opts.follow ? 1 : 0}`, undefined, opts.signal);
+    if ((res.statusCode ?? 500) >= 400) throw await errorOf(res);
+    let buf = '';
+    for await (const chunk of res) {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line) onLine(JSON.parse(line));
+      }
+    }
+  }
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.raw(method, path, body);
+    if ((res.statusCode ?? 500) >= 400) throw await errorOf(res);
+    return JSON.parse(await text(res)) as T;
+  }
+
+  private raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<import('node:http').IncomingMessage> {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request({
+        host: '127.0.0.1', port: this.info.port, method, path, signal,
+        headers: { authorization: `Bearer ${this.info.token}`, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
+      }, resolve);
+      req.on('error', (err) => reject(new SlipwayError('unavailable', 'CONTROLLER_UNREACHABLE', `cannot reach the controller on 127.0.0.1:${this.info.port}: ${err.message}`, {
+        hint: 'It may have stopped; run slipway up to start it again (instances keep serving meanwhile).',
+      })));
+      req.end(data);
+    });
+  }
+}
+
+function enc(s: string): string { return encodeURIComponent(s); }
+
+async function text(res: import('node:http').IncomingMessage): Promise<string> {
+  let s = '';
+  for await (const chunk of res) s += chunk;
+  return s;
+}
+
+async function errorOf(res: import('node:http').IncomingMessage): Promise<SlipwayError> {
+  const body = await text(res);
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (isErrorBody(parsed)) return SlipwayError.fromBody(parsed);
+  } catch { /* not JSON */ }
+  return new SlipwayError('internal', 'BAD_RESPONSE', `controller answered ${res.statusCode}: ${body.slice(0, 200)}`);
+}

@@ -1,0 +1,454 @@
+/**
+ * The controller: owns the store, the driver, the router client and the health monitor, and runs
+ * the reconcile loop. Each tick, per service: observe → transition (pure) → persist → act.
+ * A crash between any two steps is safe: the next tick (in this process or the next) observes again.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { systemClock, type Clock } from '../core/clock.js';
+import { SlipwayError } from '../core/errors.js';
+import { canonicalJson, sha256Hex } from '../core/hash.js';
+import type { ServiceConfig, SlipwayConfig } from '../config/schema.js';
+import { findConfigFile, loadConfig } from '../config/load.js';
+import { DEFAULT_RESTART_POLICY, type InstanceStatus, type RuntimeDriver } from '../drivers/driver.js';
+import { LocalDriver } from '../drivers/local/local-driver.js';
+import { HealthMonitor } from '../health/health-monitor.js';
+import { healthCheckFromConfig } from '../health/health-check.js';
+import { LocalRouter } from '../router/local-router.js';
+import type { TrafficRouter } from '../router/router.js';
+import type { ServiceRoute } from '../router/types.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
+import type { Release, Rollout } from '../store/types.js';
+import { transition } from '../rollout/transition.js';
+import type { ObservedInstance, ReleaseShape, TransitionResult } from '../rollout/types.js';
+import { ArtifactStore } from '../artifact/artifact-store.js';
+import { buildArtifact } from '../artifact/build.js';
+import { projectPaths, type ProjectPaths } from './paths.js';
+import { pruneReleases } from './retention.js';
+import type { DeployRequest, DeployResponse, RollbackRequest, ApplyResponse } from '../api/types.js';
+
+export interface ControllerProps {
+  projectDir: string;
+  /** @default slipway.yaml found in projectDir */
+  configFile?: string;
+  /** @default "local" */
+  environment?: string;
+  clock?: Clock;
+  /** Reconcile period. @default 200 */
+  tickMs?: number;
+  driver?: RuntimeDriver;
+  router?: TrafficRouter;
+  store?: Store;
+  /** Where the controller's own log lines go. @default stderr */
+  log?: (line: string) => void;
+}
+
+export class Controller {
+  readonly paths: ProjectPaths;
+  readonly environment: string;
+  readonly clock: Clock;
+  readonly driver: RuntimeDriver;
+  readonly router: TrafficRouter;
+  readonly store: Store;
+  readonly monitor: HealthMonitor;
+  readonly artifacts: ArtifactStore;
+  private readonly tickMs: number;
+  private readonly log: (line: string) => void;
+  private configFile: string | undefined;
+  private config: SlipwayConfig | undefined;
+  /** Instances serving when this controller started: healthy until their probes say otherwise. */
+  private readonly assumedHealthy = new Set<string>();
+  private readonly retiring = new Set<string>();
+  private readonly retirements = new Set<Promise<void>>();
+  private readonly lastRoute = new Map<string, string>();
+  private readonly building = new Set<string>();
+  private readonly releaseCache = new Map<string, Release>();
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wakeUp: (() => void) | undefined;
+  startedAt = 0;
+
+  constructor(private readonly props: ControllerProps) {
+    this.paths = projectPaths(props.projectDir);
+    this.environment = props.environment ?? 'local';
+    this.clock = props.clock ?? systemClock;
+    this.tickMs = props.tickMs ?? 200;
+    this.log = props.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+    this.store = props.store ?? new SqliteStore(this.paths.stateDb);
+    this.driver = props.driver ?? new LocalDriver({ stateDir: this.paths.driver, clock: this.clock });
+    this.router = props.router ?? new LocalRouter({ stateDir: this.paths.router });
+    this.monitor = new HealthMonitor({ clock: this.clock });
+    this.artifacts = new ArtifactStore(this.paths.artifacts);
+    this.configFile = props.configFile;
+  }
+
+  /** Loads state, adopts the running router and instances, and starts the reconcile loop. */
+  async start(): Promise<void> {
+    this.startedAt = this.clock.now();
+    await this.store.migrate();
+    await this.driver.init();
+    await this.router.ensureRunning();
+    for (const route of await this.router.routes()) {
+      this.lastRoute.set(route.service, canonicalJson(route));
+      for (const pool of route.pools) for (const b of pool.backends) this.assumedHealthy.add(b.id);
+    }
+    for (const inst of this.driver.list()) {
+      const release = await this.release(inst.service, inst.release).catch(() => undefined);
+      if (release) await this.watchHealth(inst, release);
+    }
+    this.driver.onChange((s) => void this.onInstanceChange(s));
+    this.monitor.onChange((id, h) => {
+      if (h.lastResult && !h.lastResult.ok && h.consecutiveFailures === 1) this.log(`instance ${id}: probe failed: ${h.lastResult.detail}`);
+    });
+    try { this.loadConfig(); } catch (err) { this.log(`config not loaded: ${(err as Error).message}`); }
+    this.running = true;
+    this.loopDone = this.loop();
+    this.log(`controller started for ${this.props.projectDir} (${this.driver.list().length} instance(s) adopted)`);
+  }
+
+  /** The latest valid config; reloaded from disk by apply and deploy. */
+  loadConfig(): SlipwayConfig {
+    this.configFile ??= findConfigFile(this.props.projectDir);
+    this.config = loadConfig(this.configFile).config;
+    return this.config;
+  }
+
+  get currentConfig(): SlipwayConfig | undefined { return this.config; }
+
+  /** Services the controller knows: in the config or with releases. */
+  async services(): Promise<string[]> {
+    const names = new Set([...Object.keys(this.config?.services ?? {}), ...(await this.store.listServices(this.environment))]);
+    return [...names].sort();
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  /** Builds the service from the config on disk, records a release and starts its rollout. */
+  async deploy(service: string, req: DeployRequest = {}): Promise<DeployResponse> {
+    if (this.building.has(service)) {
+      throw new SlipwayError('conflict', 'BUILD_IN_PROGRESS', `a deploy of ${service} is already building`, { hint: 'Wait for it to finish, then deploy again.' });
+    }
+    await this.refuseIfRolling(service);
+    this.building.add(service);
+    try {
+      const config = this.loadConfig();
+      const spec = this.serviceConfig(config, service);
+      const built = await buildArtifact({
+        sourceDir: spec.source, buildCommand: spec.build, workRoot: this.paths.builds, store: this.artifacts,
+        onOutput: (line) => this.log(`build ${service}: ${line}`),
+      });
+      const configHash = sha256Hex(canonicalJson(spec));
+      const current = await this.store.getCurrentRelease(this.environment, service);
+      if (req.onlyIfChanged && current !== null) {
+        const cur = await this.release(service, current);
+        if (cur.digest === built.digest && cur.configHash === configHash) {
+          return { service, release: current, rolloutId: null, digest: built.digest, buildLog: built.buildLog };
+        }
+      }
+      await this.refuseIfRolling(service);
+      const release = await this.store.createRelease({
+        environment: this.environment, service, digest: built.digest, configHash, spec, message: req.message ?? '',
+        createdBy: req.by ?? safeUser(), rollbackOf: null, createdAt: this.clock.now(),
+      });
+      const rollout = await this.beginRollout(service, 'deploy', current, release.number, req.message);
+      return { service, release: release.number, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog };
+    } finally {
+      this.building.delete(service);
+    }
+  }
+
+  /** Deploys every service of the config whose build or config differs from what serves. */
+  async apply(by?: string): Promise<ApplyResponse> {
+    const config = this.loadConfig();
+    const deploys: DeployResponse[] = [];
+    for (const service of Object.keys(config.services)) {
+      if (await this.store.activeRollout(this.environment, service)) continue;
+      deploys.push(await this.deploy(service, { onlyIfChanged: true, message: 'slipway up', by }));
+    }
+    return { deploys };
+  }
+
+  /** Makes an earlier release current again, along the same zero-downtime path as a deploy. */
+  async rollback(service: string, req: RollbackRequest = {}): Promise<Rollout> {
+    await this.refuseIfRolling(service);
+    const current = await this.store.getCurrentRelease(this.environment, service);
+    if (current === null) throw new SlipwayError('not-found', 'NOTHING_TO_ROLL_BACK', `${service} has never been deployed`, { hint: `Deploy it first: slipway deploy ${service}` });
+    const releases = await this.store.listReleases(this.environment, service);
+    let target: Release | undefined;
+    if (req.to !== undefined) {
+      target = releases.find((r) => r.number === req.to);
+      if (!target) throw new SlipwayError('not-found', 'RELEASE_NOT_FOUND', `${service} has no release ${req.to}`, { hint: `See the releases with: slipway history ${service}` });
+      if (target.number === current) throw new SlipwayError('invalid', 'ALREADY_CURRENT', `release ${req.to} of ${service} is already current`);
+    } else {
+      target = releases.find((r) => r.number < current && r.outcome === 'superseded' && r.prunedAt === null);
+      if (!target) throw new SlipwayError('not-found', 'NOTHING_TO_ROLL_BACK', `${service} has no earlier release that served`, { hint: `Pick one with --to; see: slipway history ${service}` });
+    }
+    if (target.prunedAt !== null || !this.artifacts.has(target.digest)) {
+      throw new SlipwayError('invalid', 'RELEASE_PRUNED', `release ${target.number} of ${service} was pruned and cannot be restored`, { hint: 'Deploy it again from source instead.' });
+    }
+    return this.beginRollout(service, 'rollback', current, target.number, req.message ?? `rollback to release ${target.number}`);
+  }
+
+  /** Stops the loop. With `stopAll`, also drains and stops every instance and the router (slipway down). */
+  async shutdown(opts: { stopAll: boolean }): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    await this.loopDone;
+    if (opts.stopAll) {
+      const byService = new Map<string, InstanceStatus[]>();
+      for (const i of this.driver.list()) byService.set(i.service, [...(byService.get(i.service) ?? []), i]);
+      for (const route of await this.router.routes()) {
+        await this.router.setRoute({ ...route, pools: [] });
+      }
+      await Promise.all([...byService.entries()].map(async ([service, list]) => {
+        const stopTimeout = await this.stopTimeoutOf(service, list[0]!.release);
+        await this.router.drain(service, list.map((i) => i.id), stopTimeout).catch(() => undefined);
+        await Promise.all(list.map((i) => this.driver.stop(i.id, { timeoutMs: stopTimeout })));
+      }));
+      await Promise.all(this.retirements);
+      for (const route of await this.router.routes()) await this.router.removeRoute(route.service);
+      await this.router.shutdown();
+    } else {
+      await Promise.all(this.retirements);
+    }
+    await this.monitor.stop();
+    await this.driver.detach();
+    await this.store.close();
+    this.log(opts.stopAll ? 'controller stopped; every instance and the router stopped' : 'controller stopped; instances and router keep serving');
+  }
+
+  // ---------------------------------------------------------------- loop
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      for (const service of await this.services().catch(() => [] as string[])) {
+        if (!this.running) break;
+        try {
+          await this.reconcile(service);
+        } catch (err) {
+          this.log(`reconcile ${service}: ${(err as Error).stack ?? err}`);
+        }
+      }
+      if (!this.running) break;
+      await new Promise<void>((resolve) => {
+        const abort = new AbortController();
+        this.wakeUp = () => abort.abort();
+        this.clock.sleep(this.tickMs, abort.signal).then(resolve, resolve);
+      });
+    }
+  }
+
+  /** Runs the loop once now instead of at the next tick. */
+  wake(): void { this.wakeUp?.(); }
+
+  private async reconcile(service: string): Promise<void> {
+    const env = this.environment;
+    const rollout = (await this.store.activeRollout(env, service)) ?? null;
+    const current = await this.store.getCurrentRelease(env, service);
+    const mine = this.driver.list().filter((i) => i.service === service);
+    const numbers = new Set<number>(mine.map((i) => i.release));
+    if (current !== null) numbers.add(current);
+    if (rollout) { numbers.add(rollout.toRelease); numbers.add(rollout.targetRelease); if (rollout.fromRelease !== null) numbers.add(rollout.fromRelease); }
+    const releases = new Map<number, Release>();
+    for (const n of numbers) {
+      const r = await this.release(service, n).catch(() => undefined);
+      if (r) releases.set(n, r);
+    }
+    const shapes: Record<number, ReleaseShape> = {};
+    for (const [n, r] of releases) shapes[n] = shapeOf(r);
+
+    const now = this.clock.now();
+    const instances = await Promise.all(mine.map((i) => this.observe(i, rollout, releases.get(i.release), now)));
+    const result = transition(rollout && { ...rollout, progress: rollout.progress }, { current, shapes, instances }, now);
+
+    if (rollout && result.rollout) await this.persistRollout(rollout, result);
+    if (result.setCurrent !== undefined) await this.store.setCurrentRelease(env, service, result.setCurrent);
+
+    const routeRelease = releases.get(rollout?.targetRelease ?? current ?? -1) ?? releases.get(current ?? -1);
+    if (routeRelease) await this.pushRoute(service, routeRelease.spec, result.route, mine);
+
+    for (const action of result.actions) {
+      if (action.type === 'start') {
+        const release = releases.get(action.release);
+        if (release) await this.startInstance(release);
+      } else {
+        const inst = mine.find((i) => i.id === action.id);
+        if (inst) this.retire(inst, action.reason);
+      }
+    }
+  }
+
+  private async observe(i: InstanceStatus, rollout: Rollout | null, release: Release | undefined, now: number): Promise<ObservedInstance> {
+    const h = this.monitor.get(i.id);
+    let healthy: boolean;
+    if (!h) healthy = false;
+    else if (this.assumedHealthy.has(i.id) && !h.everHealthy) healthy = h.consecutiveFailures < (release?.spec.health.unhealthyAfter ?? 3);
+    else healthy = h.healthy;
+    if (h?.everHealthy) this.assumedHealthy.delete(i.id);
+    const o: ObservedInstance = {
+      id: i.id, release: i.release, state: i.state, healthy, retiring: this.retiring.has(i.id), startedAt: i.startedAt,
+      restarts: i.restarts, lastExit: i.lastExit, lastProbe: h?.lastResult?.detail ?? null,
+    };
+    const deadlineNear = rollout && release && now - ((rollout.progress.targetSince as number | undefined) ?? rollout.startedAt) > release.spec.progressDeadline - 2 * this.tickMs;
+    if (rollout && i.release === rollout.toRelease && (i.state === 'failed' || (!healthy && deadlineNear))) {
+      o.logTail = await this.driver.logTail(i.id, 10).catch(() => []);
+    }
+    return o;
+  }
+
+  private async persistRollout(rollout: Rollout, result: TransitionResult): Promise<void> {
+    const r = result.rollout!;
+    const now = this.clock.now();
+    const changed = r.phase !== rollout.phase || r.reason !== rollout.reason || r.message !== rollout.message || r.targetRelease !== rollout.targetRelease
+      || canonicalJson(r.progress) !== canonicalJson(rollout.progress);
+    if (!changed) return;
+    await this.store.updateRollout(rollout.id, { phase: r.phase, reason: r.reason, message: r.message, progress: { ...r.progress }, targetRelease: r.targetRelease, finishedAt: r.finished ? now : null }, now);
+    if (r.phase !== rollout.phase || r.targetRelease !== rollout.targetRelease) {
+      await this.event(rollout.service, rollout.id, `rollout.${r.phase.toLowerCase()}`, r.message, { phase: r.phase, reason: r.reason, targetRelease: r.targetRelease });
+      this.log(`rollout #${rollout.id} of ${rollout.service}: ${r.phase} (${r.reason}): ${r.message.split('\n')[0]}`);
+    }
+    if (!r.finished) return;
+    const env = this.environment;
+    if (r.phase === 'Healthy') {
+      await this.store.setReleaseOutcome(env, rollout.service, rollout.toRelease, 'live');
+      if (rollout.fromRelease !== null && rollout.fromRelease !== rollout.toRelease) await this.store.setReleaseOutcome(env, rollout.service, rollout.fromRelease, 'superseded');
+    } else if (rollout.kind === 'deploy') {
+      await this.store.setReleaseOutcome(env, rollout.service, rollout.toRelease, 'failed');
+    }
+    this.releaseCache.clear();
+    await pruneReleases(this, rollout.service, { keep: 10 }).catch((err) => this.log(`retention: ${(err as Error).message}`));
+  }
+
+  private async pushRoute(service: string, spec: ServiceConfig, route: TransitionResult['route'], instances: InstanceStatus[]): Promise<void> {
+    const byId = new Map(instances.map((i) => [i.id, i]));
+    const table: ServiceRoute = {
+      service,
+      listen: { host: spec.host, port: spec.port },
+      pools: route.map((p) => ({
+        release: p.release,
+        weight: p.ids.length,
+        backends: p.ids.map((id) => ({ id, host: byId.get(id)!.host, port: byId.get(id)!.port })),
+      })),
+    };
+    const key = canonicalJson(table);
+    if (this.lastRoute.get(service) === key) return;
+    await this.router.setRoute(table);
+    const before = this.lastRoute.get(service);
+    this.lastRoute.set(service, key);
+    const shares = route.map((p) => `release ${p.release}: ${p.ids.length}`).join(', ') || 'no instance';
+    if (before !== undefined) await this.event(service, null, 'traffic.shifted', `traffic to ${shares}`, { pools: route });
+  }
+
+  private async startInstance(release: Release): Promise<void> {
+    const dir = await this.artifacts.materialize(release.digest, this.paths.releases);
+    const id = `${release.service}-${release.number}-${randomBytes(3).toString('hex')}`;
+    const status = await this.driver.start({
+      id, service: release.service, release: release.number, releaseDir: dir, command: release.spec.start, env: release.spec.env,
+      logMaxBytes: release.spec.logs.maxSize, logFiles: release.spec.logs.files, restart: DEFAULT_RESTART_POLICY,
+    });
+    await this.watchHealth(status, release, dir);
+    await this.event(release.service, null, 'instance.started', `instance ${id} of release ${release.number} started on port ${status.port}`, { id, release: release.number, port: status.port, pid: status.pid });
+  }
+
+  private async watchHealth(inst: InstanceStatus, release: Release, dir?: string): Promise<void> {
+    const h = release.spec.health;
+    const cwd = dir ?? (await this.artifacts.materialize(release.digest, this.paths.releases));
+    this.monitor.watch(inst.id, healthCheckFromConfig(h), { host: inst.host, port: inst.port, cwd, env: release.spec.env }, {
+      intervalMs: h.interval, timeoutMs: h.timeout, healthyAfter: h.healthyAfter, unhealthyAfter: h.unhealthyAfter,
+    });
+  }
+
+  /** Takes an instance out of traffic (already done by the route push), drains it, then stops it. */
+  private retire(inst: InstanceStatus, reason: string): void {
+    if (this.retiring.has(inst.id)) return;
+    this.retiring.add(inst.id);
+    const p = (async () => {
+      const stopTimeout = await this.stopTimeoutOf(inst.service, inst.release);
+      const began = this.clock.now();
+      const drained = inst.state === 'running'
+        ? await this.router.drain(inst.service, [inst.id], stopTimeout).catch(() => ({ completed: 0, aborted: 0 }))
+        : { completed: 0, aborted: 0 };
+      await this.driver.stop(inst.id, { timeoutMs: Math.max(1000, stopTimeout - (this.clock.now() - began)) });
+      this.monitor.unwatch(inst.id);
+      this.assumedHealthy.delete(inst.id);
+      await this.event(inst.service, null, 'instance.stopped', `instance ${inst.id} of release ${inst.release} stopped (${reason}; ${drained.completed} request(s) drained${drained.aborted ? `, ${drained.aborted} cut at the deadline` : ''})`, { id: inst.id, reason, ...drained });
+    })()
+      .catch((err) => this.log(`retire ${inst.id}: ${(err as Error).message}`))
+      .finally(() => { this.retiring.delete(inst.id); this.retirements.delete(p); this.wake(); });
+    this.retirements.add(p);
+  }
+
+  private async onInstanceChange(s: InstanceStatus): Promise<void> {
+    if (s.state === 'failed') {
+      const tail = await this.driver.logTail(s.id, 5).catch(() => []);
+      await this.event(s.service, null, 'instance.failed', `instance ${s.id} crash-loops (exit ${s.lastExit?.code ?? s.lastExit?.signal ?? 'unknown'}); not restarted again`, { id: s.id, lastExit: s.lastExit, logTail: tail }).catch(() => undefined);
+    } else if (s.state === 'restarting') {
+      await this.event(s.service, null, 'instance.crashed', `instance ${s.id} exited (${s.lastExit?.code ?? s.lastExit?.signal ?? 'unknown'}); restarting`, { id: s.id, lastExit: s.lastExit }).catch(() => undefined);
+    }
+    this.wake();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  async release(service: string, number: number): Promise<Release> {
+    const key = `${service}/${number}`;
+    const cached = this.releaseCache.get(key);
+    if (cached) return cached;
+    const r = await this.store.getRelease(this.environment, service, number);
+    if (!r) throw new SlipwayError('not-found', 'RELEASE_NOT_FOUND', `${service} has no release ${number}`);
+    this.releaseCache.set(key, r);
+    return r;
+  }
+
+  isRetiring(id: string): boolean { return this.retiring.has(id); }
+
+  private async stopTimeoutOf(service: string, release: number): Promise<number> {
+    return (await this.release(service, release).catch(() => undefined))?.spec.stopTimeout ?? 30_000;
+  }
+
+  private serviceConfig(config: SlipwayConfig, service: string): ServiceConfig {
+    const spec = config.services[service];
+    if (!spec) {
+      const names = Object.keys(config.services);
+      throw new SlipwayError('not-found', 'SERVICE_NOT_FOUND', `no service named "${service}" in ${this.configFile}`, { hint: `Services: ${names.join(', ')}` });
+    }
+    return spec;
+  }
+
+  private async refuseIfRolling(service: string): Promise<void> {
+    const active = await this.store.activeRollout(this.environment, service);
+    if (active) {
+      throw new SlipwayError('conflict', 'ROLLOUT_IN_PROGRESS', `rollout #${active.id} of ${service} (to release ${active.toRelease}) is ${active.phase.toLowerCase()}`, {
+        hint: `Wait for it to finish (slipway status ${service}) and try again.`, details: { rolloutId: active.id, toRelease: active.toRelease, phase: active.phase },
+      });
+    }
+  }
+
+  private async beginRollout(service: string, kind: 'deploy' | 'rollback', from: number | null, to: number, message?: string): Promise<Rollout> {
+    const rollout = await this.store.createRollout({
+      environment: this.environment, service, kind, fromRelease: from, toRelease: to, targetRelease: to, phase: 'Progressing', reason: 'Started',
+      message: message ?? '', progress: {}, startedAt: this.clock.now(),
+    });
+    await this.event(service, rollout.id, 'rollout.started', `${kind} of ${service} to release ${to}${from !== null ? ` (from ${from})` : ''}${message ? `: ${message}` : ''}`, { kind, from, to });
+    this.log(`rollout #${rollout.id}: ${kind} ${service} ${from ?? '-'} → ${to}`);
+    this.wake();
+    return rollout;
+  }
+
+  async event(service: string | null, rolloutId: number | null, type: string, message: string, data: Record<string, unknown>): Promise<void> {
+    await this.store.appendEvent({ environment: this.environment, service, rolloutId, type, message, data, at: this.clock.now() });
+  }
+
+  /** Removes the materialised directory of a release's artifact. */
+  removeMaterialized(dir: string): void { rmSync(dir, { recursive: true, force: true }); }
+}
+
+function shapeOf(r: Release): ReleaseShape {
+  return { release: r.number, instances: r.spec.instances, strategy: r.spec.strategy, progressDeadlineMs: r.spec.progressDeadline };
+}
+
+function safeUser(): string {
+  try { return userInfo().username; } catch { return 'unknown'; }
+}

@@ -1,0 +1,39 @@
+import { join } from 'node:path';
+
+/** Where a project's state lives: everything under `<project>/.slipway/`. */
+export interface ProjectPaths {
+  root: string;
+  stateDb: string;
+  artifacts: string;
+  releases: string;
+  builds: string;
+  driver: string;
+  router: string;
+  controllerFile: string;
+  controllerLog: string;
+}
+
+export function projectPaths(projectDir: string): ProjectPaths {
+  const root = join(projectDir, '.slipway');
+  return {
+    root,
+    stateDb: join(root, 'state.db'),
+    artifacts: join(root, 'artifacts'),
+    releases: join(root, 'releases'),
+    builds: join(root, 'builds'),
+    driver: join(root, 'local'),
+    router: join(root, 'router'),
+    controllerFile: join(root, 'controller.json'),
+    controllerLog: join(root, 'controller.log'),
+  };
+}
+
+/** What a running controller writes so that CLIs can find it (mode 0600: it holds the API token). */
+export interface ControllerFile {
+  version: 1;
+  pid: number;
+  port: number;
+  token: string;
+  startedAt: number;
+  projectDir: string;
+}

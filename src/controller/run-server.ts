@@ -1,0 +1,55 @@
+/**
+ * Runs a controller with its API in this process (`slipway server`), writing
+ * .slipway/controller.json once it listens so that CLIs can find it.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { SlipwayError } from '../core/errors.js';
+import { writeJsonAtomic } from '../core/atomic-file.js';
+import { createApiServer } from '../api/server.js';
+import { Controller } from './controller.js';
+import { projectPaths, type ControllerFile } from './paths.js';
+import { pidAlive } from '../core/process.js';
+
+export async function runServer(opts: { projectDir: string; configFile?: string; port?: number }): Promise<void> {
+  const paths = projectPaths(opts.projectDir);
+  const existing = readControllerFile(paths.controllerFile);
+  if (existing && existing.pid !== process.pid && pidAlive(existing.pid)) {
+    throw new SlipwayError('conflict', 'CONTROLLER_RUNNING', `a controller (pid ${existing.pid}) already runs for ${opts.projectDir}`, { hint: 'Use it (slipway status), or stop it first with slipway down.' });
+  }
+  const controller = new Controller({ projectDir: opts.projectDir, configFile: opts.configFile });
+  await controller.start();
+  const token = randomBytes(24).toString('base64url');
+  let stopping = false;
+  const stop = (stopAll: boolean) => {
+    if (stopping) return;
+    stopping = true;
+    void (async () => {
+      server.close();
+      try { await controller.shutdown({ stopAll }); } catch (err) { process.stderr.write(`shutdown: ${(err as Error).stack}\n`); }
+      const current = readControllerFile(paths.controllerFile);
+      if (current?.pid === process.pid) rmSync(paths.controllerFile, { force: true });
+      process.exit(0);
+    })();
+  };
+  const server = createApiServer({ controller, token, onShutdown: stop });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const file: ControllerFile = { version: 1, pid: process.pid, port: (server.address() as AddressInfo).port, token, startedAt: Date.now(), projectDir: opts.projectDir };
+  writeJsonAtomic(paths.controllerFile, file);
+  chmodSync(paths.controllerFile, 0o600);
+  process.on('SIGTERM', () => stop(false));
+  process.on('SIGINT', () => stop(false));
+  process.stderr.write(`controller listening on 127.0.0.1:${file.port} (pid ${process.pid})\n`);
+}
+
+export function readControllerFile(path: string): ControllerFile | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ControllerFile;
+  } catch {
+    return undefined;
+  }
+}

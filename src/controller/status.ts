@@ -1,0 +1,89 @@
+/** Builds the read models of the API (status, history) from the store, the driver, health and the router. */
+import type { HistoryResponse, InstanceView, RolloutView, ServiceHealth, ServiceStatus, StatusResponse, TrafficView } from '../api/types.js';
+import type { Rollout } from '../store/types.js';
+import type { RouterStats, ServiceRoute } from '../router/types.js';
+import type { Controller } from './controller.js';
+
+export function rolloutView(r: Rollout): RolloutView {
+  const p = r.progress as { desired?: number; ready?: number };
+  return {
+    id: r.id, kind: r.kind, fromRelease: r.fromRelease, toRelease: r.toRelease, targetRelease: r.targetRelease, phase: r.phase, reason: r.reason,
+    message: r.message, desired: p.desired ?? null, ready: p.ready ?? null, startedAt: r.startedAt, finishedAt: r.finishedAt,
+  };
+}
+
+export async function serviceStatus(c: Controller, service: string, routes?: ServiceRoute[], stats?: RouterStats): Promise<ServiceStatus> {
+  const env = c.environment;
+  routes ??= await c.router.routes().catch(() => []);
+  stats ??= await c.router.stats().catch(() => undefined);
+  const current = await c.store.getCurrentRelease(env, service);
+  const active = await c.store.activeRollout(env, service);
+  const last = active ?? (await c.store.listRollouts(env, service, 1))[0];
+  const currentRelease = current !== null ? await c.release(service, current).catch(() => undefined) : undefined;
+  const configSpec = c.currentConfig?.services[service];
+  const spec = currentRelease?.spec ?? configSpec;
+  const route = routes.find((r) => r.service === service);
+
+  const instances: InstanceView[] = await Promise.all(
+    c.driver.list().filter((i) => i.service === service).sort((a, b) => a.release - b.release || a.startedAt - b.startedAt).map(async (i) => {
+      const h = c.monitor.get(i.id);
+      const inRoute = !!route?.pools.some((p) => p.backends.some((b) => b.id === i.id));
+      const view: InstanceView = {
+        id: i.id, release: i.release, state: i.state, healthy: h?.healthy ?? inRoute, retiring: c.isRetiring(i.id), pid: i.pid, port: i.port,
+        restarts: i.restarts, startedAt: i.startedAt, lastExit: i.lastExit, lastProbe: h?.lastResult?.detail ?? null,
+      };
+      if (i.state === 'failed') view.logTail = await c.driver.logTail(i.id, 10).catch(() => []);
+      return view;
+    }),
+  );
+
+  const totalWeight = route?.pools.reduce((n, p) => n + (p.backends.length ? p.weight : 0), 0) ?? 0;
+  const poolStats = stats?.services.find((s) => s.service === service)?.pools ?? [];
+  const releases = new Set<number>([...(route?.pools.map((p) => p.release) ?? []), ...poolStats.map((p) => p.release)]);
+  const traffic: TrafficView[] = [...releases].sort((a, b) => a - b).map((release) => {
+    const pool = route?.pools.find((p) => p.release === release);
+    const s = poolStats.find((p) => p.release === release);
+    return {
+      release, backends: pool?.backends.length ?? 0, share: pool && totalWeight > 0 && pool.backends.length ? pool.weight / totalWeight : 0,
+      requests: s?.requests ?? 0, errors5xx: s?.byClass['5xx'] ?? 0,
+    };
+  });
+
+  const desired = spec?.instances ?? 0;
+  const serving = traffic.reduce((n, t) => n + t.backends, 0);
+  let health: ServiceHealth;
+  if (current === null && !active) health = 'NotDeployed';
+  else if (active) health = 'Progressing';
+  else if (serving === 0) health = 'Down';
+  else if (instances.filter((i) => i.release === current && i.healthy && i.state === 'running').length < desired) health = 'Degraded';
+  else health = 'Healthy';
+
+  const host = spec?.host ?? '127.0.0.1';
+  const port = spec?.port ?? 0;
+  return {
+    service, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/`, health, currentRelease: current, desired,
+    rollout: last ? rolloutView(last) : null, instances, traffic,
+  };
+}
+
+export async function status(c: Controller): Promise<StatusResponse> {
+  const routes = await c.router.routes().catch(() => []);
+  const stats = await c.router.stats().catch(() => undefined);
+  const services = await Promise.all((await c.services()).map((s) => serviceStatus(c, s, routes, stats)));
+  return { app: c.currentConfig?.app ?? '', environment: c.environment, controller: { pid: process.pid, startedAt: c.startedAt }, services };
+}
+
+export async function history(c: Controller, service: string, limit = 50): Promise<HistoryResponse> {
+  const env = c.environment;
+  const current = await c.store.getCurrentRelease(env, service);
+  const releases = await c.store.listReleases(env, service, limit);
+  const rollouts = await c.store.listRollouts(env, service, limit);
+  return {
+    service,
+    releases: releases.map((r) => ({
+      number: r.number, digest: r.digest, configHash: r.configHash, message: r.message, createdBy: r.createdBy, createdAt: r.createdAt,
+      outcome: r.outcome, current: r.number === current, pruned: r.prunedAt !== null, rollbackOf: r.rollbackOf,
+    })),
+    rollouts: rollouts.map(rolloutView),
+  };
+}
