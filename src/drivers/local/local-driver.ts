@@ -7,17 +7,19 @@
  * (pid + process start time, port, state), which lets a restarted controller adopt the instances
  * still running instead of starting them again. See docs/adr/0002-local-driver-process-model.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, statSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { SlipwayError } from '../../core/errors.js';
 import type { InstanceSpec, InstanceStatus, RuntimeDriver } from '../driver.js';
 import { freePort } from './free-port.js';
 import { InstanceStore, type InstanceRecord } from './instance-store.js';
-import { lastLinesOfStream, logPaths, openForAppend, rotateIfLarger } from './log-files.js';
-import { isSameProcessAlive, processGroupAlive, readProcStat, signalGroup } from './proc.js';
+import { lastLinesOfInstance, logPaths, rotateIfLarger } from './log-files.js';
+import { isSameProcessAlive, readProcStat, signalGroup } from './proc.js';
 import { backoffMs, decideAfterExit } from './restart-policy.js';
+import { spawnInstance } from './spawn-instance.js';
+import { terminateGroup } from './terminate-group.js';
 
 export interface LocalDriverProps {
   /** Directory of instances.json and logs/. Shared by successive controllers on this machine. */
@@ -34,10 +36,6 @@ export interface LocalDriverProps {
   onError?: (err: SlipwayError) => void;
 }
 
-/** How long stop waits for a group to vanish after SIGKILL before reporting it stuck. */
-const KILL_GRACE_MS = 5_000;
-/** Polling step while waiting for a process group to exit. */
-const STOP_POLL_MS = 20;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** In-memory companion of a record: handles that cannot be persisted. */
@@ -139,15 +137,8 @@ export class LocalDriver implements RuntimeDriver {
     rec.stopRequested = true;
     sup.restart?.abort();
     this.persist();
-    const pid = rec.pid;
-    if (pid !== null && (this.isOurs(rec) || processGroupAlive(pid))) {
-      signalGroup(pid, 'SIGTERM');
-      if (!(await waitUntil(() => !processGroupAlive(pid), timeoutMs))) {
-        signalGroup(pid, 'SIGKILL');
-        if (!(await waitUntil(() => !processGroupAlive(pid), KILL_GRACE_MS))) {
-          throw new SlipwayError('unavailable', 'DRIVER_STOP_STUCK', `instance ${rec.spec.id} (process group ${pid}) survived SIGKILL for ${KILL_GRACE_MS}ms`, { hint: 'A process in uninterruptible sleep (state D) cannot be killed until its I/O returns; check `ps -o pid,stat,cmd -g ' + pid + '`.' });
-        }
-      }
+    if (rec.pid !== null) {
+      await terminateGroup(rec.pid, timeoutMs);
     }
     this.unsupervise(sup);
     this.records.delete(rec.spec.id);
@@ -160,19 +151,10 @@ export class LocalDriver implements RuntimeDriver {
     return [...this.records.values()].map((r) => this.status(r));
   }
 
-  /**
-   * The processes write without timestamps, so the two streams cannot be interleaved by time:
-   * the result is stdout's last lines then stderr's (where a crash's reason usually is), sharing
-   * `lines` between them, stderr getting at least half when both have more. Works for stopped
-   * instances too, since their log files are kept.
-   */
+  /** See `lastLinesOfInstance`: stdout's last lines, then stderr's. Works for stopped instances, whose logs are kept. */
   async logTail(id: string, lines: number): Promise<string[]> {
-    if (!ID.test(id) || lines <= 0) return [];
-    const paths = logPaths(this.logDir, id);
-    const [out, err] = await Promise.all([lastLinesOfStream(paths.stdout, lines), lastLinesOfStream(paths.stderr, lines)]);
-    if (out.length + err.length <= lines) return [...out, ...err];
-    const errTake = Math.min(err.length, Math.max(Math.ceil(lines / 2), lines - out.length));
-    return [...out.slice(out.length - (lines - errTake)), ...err.slice(err.length - errTake)];
+    if (!ID.test(id)) return [];
+    return lastLinesOfInstance(logPaths(this.logDir, id), lines);
   }
 
   logFiles(id: string): { stdout: string; stderr: string } | undefined {
@@ -221,22 +203,7 @@ export class LocalDriver implements RuntimeDriver {
     const generation = ++sup.generation;
     const paths = logPaths(this.logDir, spec.id);
     try { this.rotate(rec); } catch (err) { this.reportError(err, `rotating logs of ${spec.id}`); }
-    const out = openForAppend(paths.stdout);
-    const err = openForAppend(paths.stderr);
-    let child: ChildProcess;
-    try {
-      child = spawn('/bin/sh', ['-c', spec.command], {
-        cwd: spec.releaseDir,
-        env: { ...process.env, ...spec.env, PORT: String(rec.port), SLIPWAY_RELEASE: String(spec.release), SLIPWAY_INSTANCE: spec.id, SLIPWAY_SERVICE: spec.service },
-        detached: true,
-        stdio: ['ignore', out, err],
-      });
-    } finally {
-      // The child holds its own copies of the fds; ours are no longer needed.
-      closeSync(out);
-      closeSync(err);
-    }
-    child.unref();
+    const child = spawnInstance(spec, rec.port, paths);
     sup.child = child;
     rec.pid = child.pid ?? null;
     rec.procStartTime = rec.pid === null ? null : (readProcStat(rec.pid)?.startTime ?? null);
@@ -317,10 +284,6 @@ export class LocalDriver implements RuntimeDriver {
     sup.child = undefined;
   }
 
-  private isOurs(rec: InstanceRecord): boolean {
-    return rec.pid !== null && rec.procStartTime !== null && isSameProcessAlive(rec.pid, rec.procStartTime);
-  }
-
   private exitInfo(rec: InstanceRecord, code: number | null, signal: string | null) {
     const at = this.clock.now();
     return { code, signal, at, uptimeMs: Math.max(0, at - rec.startedAt) };
@@ -372,14 +335,4 @@ export class LocalDriver implements RuntimeDriver {
     if (!this.initialized) throw new SlipwayError('internal', 'DRIVER_NOT_INITIALIZED', 'LocalDriver.init() must be called before start()');
     if (this.detached) throw new SlipwayError('unavailable', 'DRIVER_DETACHED', 'this LocalDriver was detached; create a new one to manage instances');
   }
-}
-
-/** Polls `cond` until true or `timeoutMs` passes; real time, since it waits on the OS, not on policy. */
-async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, STOP_POLL_MS));
-  }
-  return true;
 }

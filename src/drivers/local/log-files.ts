@@ -87,3 +87,17 @@ export async function lastLinesOfStream(path: string, n: number): Promise<string
   const older = await lastLines(`${path}.1`, n - current.length);
   return [...older, ...current];
 }
+
+/**
+ * The last `n` lines of an instance's output. The processes write without timestamps, so the two
+ * streams cannot be interleaved by time: the result is stdout's last lines, then stderr's (where a
+ * crash's reason usually is), sharing `n` between them, stderr getting at least half when both
+ * have more.
+ */
+export async function lastLinesOfInstance(paths: LogPaths, n: number): Promise<string[]> {
+  if (n <= 0) return [];
+  const [out, err] = await Promise.all([lastLinesOfStream(paths.stdout, n), lastLinesOfStream(paths.stderr, n)]);
+  if (out.length + err.length <= n) return [...out, ...err];
+  const errTake = Math.min(err.length, Math.max(Math.ceil(n / 2), n - out.length));
+  return [...out.slice(out.length - (n - errTake)), ...err.slice(err.length - errTake)];
+}

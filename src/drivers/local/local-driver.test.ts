@@ -1,0 +1,76 @@
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '../../core/clock.js';
+import type { InstanceSpec, InstanceStatus } from '../driver.js';
+import { LocalDriver } from './local-driver.js';
+
+async function until<T>(what: string, cond: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = cond();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('LocalDriver supervision timing (injected clock)', () => {
+  let dir: string;
+  let driver: LocalDriver;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'slipway-local-')); });
+  afterEach(async () => {
+    for (const s of driver.list()) await driver.stop(s.id, { timeoutMs: 500 });
+    await driver.detach();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const spec = (over: Partial<InstanceSpec> = {}): InstanceSpec => ({
+    id: 'job-1', service: 'job', release: 1, releaseDir: dir, command: 'exit 3', env: {}, logMaxBytes: 1e6, logFiles: 1,
+    restart: { initialBackoffMs: 60_000, maxBackoffMs: 600_000, crashLoopExits: 3, crashLoopWindowMs: 10_000 }, ...over,
+  });
+  const current = () => driver.list()[0];
+
+  it('waits out the backoff on the injected clock, doubling it, then fails the crash loop', async () => {
+    const clock = new ManualClock();
+    driver = new LocalDriver({ stateDir: join(dir, 'state'), clock });
+    await driver.init();
+    await driver.start(spec());
+    await until('first exit', () => current()?.state === 'restarting');
+    assert.deepEqual([current()?.restarts, current()?.lastExit?.code, current()?.lastExit?.uptimeMs], [0, 3, 0]);
+
+    clock.advance(59_999);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(current()?.restarts, 0, 'no restart before the backoff has passed');
+    clock.advance(1);
+    await until('second exit', () => current()?.restarts === 1 && current()?.state === 'restarting');
+
+    clock.advance(60_000);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(current()?.restarts, 1, 'the second backoff is twice the first');
+    clock.advance(60_000);
+    await until('crash loop detected', () => current()?.state === 'failed');
+    assert.equal(current()?.restarts, 2);
+  });
+
+  it('an exit after a run longer than the crash-loop window does not count toward failure', async () => {
+    const clock = new ManualClock();
+    driver = new LocalDriver({ stateDir: join(dir, 'state'), clock });
+    await driver.init();
+    const seen: InstanceStatus[] = [];
+    driver.onChange((s) => seen.push(s));
+    // The process waits for a file the test creates once the clock says it has run long enough.
+    await driver.start(spec({ command: 'while [ ! -e go ]; do sleep 0.02; done; rm go; exit 1' }));
+    for (let i = 1; i <= 4; i++) {
+      clock.advance(10_000);
+      writeFileSync(join(dir, 'go'), '');
+      await until(`exit ${i}`, () => current()?.state === 'restarting' && current()?.lastExit?.at === clock.now() && current());
+      assert.equal(current()?.lastExit?.uptimeMs, 10_000);
+      clock.advance(60_000);
+      await until(`restart ${i}`, () => current()?.state === 'running' && current()?.restarts === i);
+    }
+    assert.equal(seen.filter((s) => s.state === 'failed').length, 0);
+  });
+});
