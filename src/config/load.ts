@@ -72,14 +72,16 @@ export function loadConfig(path: string): LoadedConfig {
 /**
  * Validates config text without touching the filesystem (unless `options.pathKind` is given).
  * `fileName` only labels problems. Sources are resolved against `options.dir`.
- * @throws SlipwayError CONFIG_INVALID with `details: ConfigInvalidDetails`.
+ * @throws SlipwayError CONFIG_INVALID with `details: ConfigInvalidDetails`; its message is a one-line
+ *   summary, and the problems themselves are in `details.problems` (render them with `formatProblems`).
  */
 export function parseConfigText(text: string, fileName: string, options: ParseOptions = {}): { config: SlipwayConfig; warnings: ConfigProblem[] } {
   const result = checkConfigText(text, fileName, options);
   if (!result.config) {
     const { problems } = result;
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-    const message = [`${fileName} has ${count}:`, ...problems.map((p) => `  ${formatProblemLine(p)}`)].join('\n');
+    // One line: callers show `details.problems` (formatProblems) under it; a lone problem is spelt out.
+    const message = problems.length === 1 ? `${fileName} is not valid: ${formatProblemLine(problems[0]!)}` : `${fileName} is not valid: ${count}`;
     const details: ConfigInvalidDetails = { file: fileName, problems };
     throw new SlipwayError('invalid', 'CONFIG_INVALID', message, {
       details,
