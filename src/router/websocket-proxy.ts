@@ -77,11 +77,22 @@ class Tunnel implements InFlight {
     if (upBuf.length > 0) this.socket.write(upBuf);
     if (this.head.length > 0) upSocket.write(this.head);
     upSocket.setNoDelay(true);
+    const client = this.socket;
     upSocket.on('error', () => upSocket.destroy());
-    upSocket.on('close', () => this.socket.destroy());
-    this.socket.on('close', () => upSocket.destroy());
-    upSocket.pipe(this.socket);
-    this.socket.pipe(upSocket);
+    upSocket.on('close', () => client.destroy());
+    client.on('close', () => upSocket.destroy());
+    // WebSockets make no use of half-closed TCP: when either side ends, end both (after what is
+    // buffered is flushed) instead of leaving a half-open tunnel counted in flight.
+    const endBoth = () => {
+      client.end();
+      upSocket.end();
+    };
+    client.on('end', endBoth);
+    upSocket.on('end', endBoth);
+    client.on('finish', () => client.destroy());
+    upSocket.on('finish', () => upSocket.destroy());
+    upSocket.pipe(client, { end: false });
+    client.pipe(upSocket, { end: false });
   }
 
   /** The upstream refused the upgrade: relay its answer and close. */
