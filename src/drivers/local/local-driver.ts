@@ -16,7 +16,7 @@ import type { InstanceSpec, InstanceStatus, RuntimeDriver } from '../driver.js';
 import { freePort } from './free-port.js';
 import { InstanceStore, type InstanceRecord } from './instance-store.js';
 import { lastLinesOfInstance, logPaths, rotateIfLarger } from './log-files.js';
-import { isSameProcessAlive, readProcStat, signalGroup } from './proc.js';
+import { groupStillOurs, isSameProcessAlive, readProcStat, signalGroup } from './proc.js';
 import { backoffMs, decideAfterExit } from './restart-policy.js';
 import { spawnInstance } from './spawn-instance.js';
 import { terminateGroup } from './terminate-group.js';
@@ -137,7 +137,7 @@ export class LocalDriver implements RuntimeDriver {
     rec.stopRequested = true;
     sup.restart?.abort();
     this.persist();
-    if (rec.pid !== null) {
+    if (rec.pid !== null && groupStillOurs(rec.pid, rec.procStartTime)) {
       await terminateGroup(rec.pid, timeoutMs);
     }
     this.unsupervise(sup);
@@ -240,7 +240,7 @@ export class LocalDriver implements RuntimeDriver {
       return;
     }
     // The shell is gone; anything it left running in its group would hold the port the restart needs.
-    if (rec.pid !== null) signalGroup(rec.pid, 'SIGKILL');
+    if (rec.pid !== null && groupStillOurs(rec.pid, rec.procStartTime)) signalGroup(rec.pid, 'SIGKILL');
     this.handleExit(rec, code, signal);
   }
 
@@ -304,6 +304,8 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   private persist(): void {
+    // A detached driver has handed the state file to its successor: writing it would undo theirs.
+    if (this.detached) return;
     this.store.save(this.records.values());
   }
 

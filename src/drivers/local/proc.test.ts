@@ -2,10 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { isSameProcessAlive, processGroupAlive, readProcStat } from './proc.js';
+import { readFileSync } from 'node:fs';
+import { groupStillOurs, isSameProcessAlive, processGroupAlive, readProcStat } from './proc.js';
 
 describe('proc', () => {
   it('reads our own stat, including a command name with spaces and parentheses', async () => {
@@ -14,11 +12,8 @@ describe('proc', () => {
     assert.ok(me.startTime > 0);
     assert.equal(isSameProcessAlive(process.pid, me.startTime), true);
     assert.equal(isSameProcessAlive(process.pid, me.startTime + 1), false, 'a different start time is another process');
-    // comm of a script is its file name: one with ") " in it tests the parsing of field 2.
-    const dir = mkdtempSync(join(tmpdir(), 'slipway-proc-'));
-    const script = join(dir, 'odd ) na me');
-    writeFileSync(script, '#!/bin/sh\nsleep 30\n', { mode: 0o755 });
-    const child = spawn(script, [], { detached: true, stdio: 'ignore' });
+    // process.title sets comm (field 2): one with ") " in it tests the parsing.
+    const child = spawn(process.execPath, ['-e', "process.title = 'odd ) na me'; setInterval(() => {}, 1000)"], { detached: true, stdio: 'ignore' });
     try {
       await until(() => readFileSync(`/proc/${child.pid}/stat`, 'utf8').includes('odd ) na me'));
       const stat = readProcStat(child.pid!);
@@ -28,10 +23,16 @@ describe('proc', () => {
     } finally {
       process.kill(-child.pid!, 'SIGKILL');
       await once(child, 'exit');
-      rmSync(dir, { recursive: true, force: true });
     }
-    assert.equal(processGroupAlive(child.pid!), false);
+    await until(() => !processGroupAlive(child.pid!));
     assert.equal(readProcStat(child.pid!), undefined);
+  });
+
+  it('groupStillOurs: yes while the leader lives or its pid is unused, no once the pid names another process', () => {
+    const me = readProcStat(process.pid)!;
+    assert.equal(groupStillOurs(process.pid, me.startTime), true);
+    assert.equal(groupStillOurs(process.pid, me.startTime - 1), false, 'pid reused by a later process');
+    assert.equal(groupStillOurs(2 ** 22 + 7, 123), true, 'no such pid: only our group could still use the number');
   });
 });
 

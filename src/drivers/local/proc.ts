@@ -36,6 +36,18 @@ export function isSameProcessAlive(pid: number, startTime: number): boolean {
 }
 
 /**
+ * Whether process group `pgid`, led by the process that started at `startTime`, may still be
+ * signalled as ours. True while the leader lives; also after it exited (the group's other members
+ * pin the number, so the kernel cannot reuse it), unless the pid now names a different live
+ * process, which proves the number was free and reused: the group we knew is gone.
+ */
+export function groupStillOurs(pgid: number, startTime: number | null): boolean {
+  const stat = readProcStat(pgid);
+  if (stat === undefined || stat.state === 'Z') return true;
+  return startTime === null || stat.startTime === startTime;
+}
+
+/**
  * Whether any live (non-zombie) process remains in process group `pgid`. `kill(-pgid, 0)` alone
  * would also count zombies, which never go away where init does not reap orphans.
  */
