@@ -17,8 +17,9 @@ import { history } from './commands/history.js';
 import { logs } from './commands/logs.js';
 import { validate } from './commands/validate.js';
 import { server } from './commands/server.js';
+import { init } from './commands/init.js';
 
-const COMMANDS = new Map<string, Command>([up, deploy, status, history, rollback, logs, validate, down, server].map((c) => [c.name, c]));
+const COMMANDS = new Map<string, Command>([init, up, deploy, status, history, rollback, logs, validate, down, server].map((c) => [c.name, c]));
 
 function help(): string {
   const width = Math.max(...[...COMMANDS.keys()].map((k) => k.length));

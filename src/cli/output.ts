@@ -35,7 +35,10 @@ export function makeOutput(opts: { noColor?: boolean } = {}): Output {
 }
 
 /** Left-aligned columns. */
-export function table(rows: string[][], visibleLength: (s: string) => number = (s) => s.replace(/\x1b\[[0-9;]*m/g, '').length): string {
+// eslint-disable-next-line no-control-regex -- matching terminal colour codes is the point
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+export function table(rows: string[][], visibleLength: (s: string) => number = (s) => s.replace(ANSI, '').length): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell)); });
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visibleLength(cell)))).join('  ').trimEnd()).join('\n');

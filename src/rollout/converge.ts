@@ -65,9 +65,8 @@ export function convergeRolling(shape: ReleaseShape, instances: ObservedInstance
   actions.push(...retire(oldNotReady, 'replaced (not ready)'));
   const oldReady = old.filter(ready).sort(retireOrder);
 
-  let removable = keptReady + oldReady.length - (n - unavailable);
+  const removable = keptReady + oldReady.length - (n - unavailable);
   const retiringOld = oldReady.slice(0, Math.max(0, Math.min(removable, oldReady.length)));
-  removable -= retiringOld.length;
   actions.push(...retire(retiringOld, 'replaced'));
 
   const remainingOld = oldReady.length - retiringOld.length;
