@@ -1,42 +1,48 @@
 /**
  * Release retention: keep the newest `keep` releases of a service, and always the serving
- * release, the rollback target and any release an instance still runs. Older releases are
- * marked pruned (their records stay for history) and their artifacts and extracted directories
- * are deleted unless another kept release shares the digest.
+ * release, the rollback target, the releases of an active rollout and any release an instance
+ * still runs. Older releases are marked pruned (their records stay for history) and their
+ * artifacts and extracted directories are deleted unless a kept release shares the digest.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Release, Rollout } from '../store/types.js';
 import type { Controller } from './controller.js';
+
+/** Pure: which releases to prune. `releases` newest first. */
+export function releasesToPrune(releases: Release[], opts: { keep: number; current: number | null; active?: Rollout; running: number[] }): Release[] {
+  const kept = new Set<number>([...releases.slice(0, opts.keep).map((r) => r.number), ...opts.running]);
+  if (opts.current !== null) {
+    kept.add(opts.current);
+    const rollbackTarget = releases.find((r) => r.number < opts.current! && r.outcome === 'superseded' && r.prunedAt === null);
+    if (rollbackTarget) kept.add(rollbackTarget.number);
+  }
+  const a = opts.active;
+  if (a) for (const n of [a.fromRelease, a.toRelease, a.targetRelease]) if (n !== null) kept.add(n);
+  return releases.filter((r) => !kept.has(r.number) && r.prunedAt === null);
+}
 
 export async function pruneReleases(c: Controller, service: string, opts: { keep: number }): Promise<number[]> {
   const env = c.environment;
   const releases = await c.store.listReleases(env, service);
-  const current = await c.store.getCurrentRelease(env, service);
-  const active = await c.store.activeRollout(env, service);
-  const protectedNumbers = new Set<number>([
-    ...releases.slice(0, opts.keep).map((r) => r.number),
-    ...c.driver.list().filter((i) => i.service === service).map((i) => i.release),
-  ]);
-  if (current !== null) protectedNumbers.add(current);
-  // The rollback target: the newest release before the current one that served.
-  const rollbackTarget = releases.find((r) => current !== null && r.number < current && r.outcome === 'superseded');
-  if (rollbackTarget) protectedNumbers.add(rollbackTarget.number);
-  if (active) for (const n of [active.fromRelease, active.toRelease, active.targetRelease]) if (n !== null) protectedNumbers.add(n);
-
-  const keptDigests = new Set(releases.filter((r) => protectedNumbers.has(r.number)).map((r) => r.digest));
-  const pruned: number[] = [];
-  for (const r of releases) {
-    if (protectedNumbers.has(r.number) || r.prunedAt !== null) continue;
+  const prune = releasesToPrune(releases, {
+    keep: opts.keep,
+    current: await c.store.getCurrentRelease(env, service),
+    active: await c.store.activeRollout(env, service),
+    running: c.driver.list().filter((i) => i.service === service).map((i) => i.release),
+  });
+  const pruning = new Set(prune.map((r) => r.number));
+  const keptDigests = new Set(releases.filter((r) => !pruning.has(r.number) && r.prunedAt === null).map((r) => r.digest));
+  for (const r of prune) {
     await c.store.markReleasePruned(env, service, r.number, c.clock.now());
-    pruned.push(r.number);
     if (keptDigests.has(r.digest)) continue;
-    keptDigests.add(r.digest); // remove each digest once
+    keptDigests.add(r.digest); // each digest is removed once
     await c.artifacts.remove(r.digest);
     // ArtifactStore.materialize extracts to <releases>/<hex16> with a `.<hex16>.complete` marker beside it.
     const hex16 = r.digest.replace(/^sha256:/, '').slice(0, 16);
     rmSync(join(c.paths.releases, hex16), { recursive: true, force: true });
     rmSync(join(c.paths.releases, `.${hex16}.complete`), { force: true });
   }
-  if (pruned.length) await c.event(service, null, 'release.pruned', `pruned release(s) ${pruned.join(', ')} of ${service}`, { releases: pruned });
-  return pruned;
+  if (prune.length) await c.event(service, null, 'release.pruned', `pruned release(s) ${prune.map((r) => r.number).join(', ')} of ${service}`, { releases: prune.map((r) => r.number) });
+  return prune.map((r) => r.number);
 }
