@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { logNormal, seededRandom, simulateCounters } from './analysis-testing.js';
-import { judgeBaseline, judgeErrorRate, judgeHardFailure, judgeThreshold, wilsonLowerBound } from './judge.js';
+import { binomialSf } from './binomial.js';
+import { judgeBaseline, judgeErrorRate, judgeHardFailure, judgeThreshold } from './judge.js';
 import { errorIndicatorSamples, errorRate, expandHistogram } from './window.js';
 
 const rate = (errors: number, requests: number) => ({ errors, requests, rate: requests === 0 ? NaN : errors / requests });
@@ -25,10 +26,23 @@ describe('threshold judge', () => {
 });
 
 describe('error-rate judge', () => {
-  test('Wilson lower bound matches scipy binomtest(...).proportion_ci(0.90, "wilson").low', () => {
-    assert.ok(Math.abs(wilsonLowerBound(4, 200, 0.95) - 0.009009817061540422) < 1e-9);
-    assert.ok(Math.abs(wilsonLowerBound(12, 500, 0.95) - 0.01504530369448743) < 1e-9);
-    assert.equal(wilsonLowerBound(0, 0, 0.95), 0);
+  test('binomial tail matches scipy binomtest(k, n, p, alternative="greater").pvalue', () => {
+    const ref: [number, number, number, number][] = [
+      [4, 200, 0.01, 0.141965965555256], [12, 500, 0.01, 0.0052080442541713266], [2, 50, 0.01, 0.08943531309603073],
+      [3, 50, 0.01, 0.013817270830600381], [1, 200, 0.01, 0.8660203251420381], [60, 100, 0.01, 9.257141516941647e-93],
+      [5200, 10000, 0.5, 3.2967577993361714e-5],
+    ];
+    for (const [k, n, p, want] of ref) {
+      const got = binomialSf(k, n, p);
+      assert.ok(Math.abs(got - want) <= 1e-9 * want, `P(X ≥ ${k} | ${n}, ${p}) = ${got}, want ${want}`);
+    }
+    assert.equal(binomialSf(0, 10, 0.3), 1);
+    assert.equal(binomialSf(11, 10, 0.3), 0);
+  });
+
+  test('2 errors in 50 at max 1% is within chance (p = 0.089); 3 in 50 is not (p = 0.014)', () => {
+    assert.equal(judgeErrorRate(rate(2, 50), { max: 0.01 }).verdict, 'inconclusive');
+    assert.equal(judgeErrorRate(rate(3, 50), { max: 0.01 }).verdict, 'fail');
   });
 
   test('no false alarm: 1 error in 200 requests with max 1% passes', () => {
@@ -43,10 +57,10 @@ describe('error-rate judge', () => {
     assert.match(j.reason, /within chance/);
   });
 
-  test('clearly above the max fails (12 in 500 at max 1%: at least 1.5% at 95%)', () => {
+  test('clearly above the max fails (12 in 500 at max 1%: p = 0.005)', () => {
     const j = judgeErrorRate(rate(12, 500), { max: 0.01 });
     assert.equal(j.verdict, 'fail');
-    assert.ok(j.numbers.lowerBound! > 0.01);
+    assert.ok(j.numbers.pValue! < 0.05);
   });
 
   test('too few requests is inconclusive', () => {

@@ -3,8 +3,8 @@
  * always with the reason and every number the verdict rests on, so a person reading a rollback
  * can check the arithmetic. Pure; no I/O, no clock.
  */
+import { binomialSf } from './binomial.js';
 import { mannWhitneyU, median } from './mann-whitney.js';
-import { normalQuantile } from './normal.js';
 import type { ErrorRate } from './window.js';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
@@ -60,7 +60,8 @@ export interface ErrorRateLimits {
    */
   minRequests?: number;
   /**
-   * How sure the judge must be that the true rate is above `max` before failing.
+   * How sure the judge must be that the true rate is above `max` before failing
+   * (exact binomial test at 1 − confidence).
    * @default 0.95
    */
   confidence?: number;
@@ -68,42 +69,31 @@ export interface ErrorRateLimits {
 
 /**
  * An error-rate limit that does not cry wolf. Errors of a healthy service arrive at random, so a
- * short window can show 2 errors in 100 requests from a service whose true rate is 0.5%. This
- * judge passes when the observed rate is within `max`, fails only when the one-sided Wilson score
- * lower bound of the rate at `confidence` is above `max` (the data make a rate ≤ max unlikely),
- * and otherwise says inconclusive: above the limit, but not yet beyond chance.
+ * short window can show 2 errors in 50 requests (4%) from a service whose true rate is 1%. This
+ * judge passes when the observed rate is within `max`; fails only when the exact one-sided
+ * binomial test rejects "the true rate is at most max" (P(X ≥ errors | requests, max) below
+ * 1 − confidence); and otherwise says inconclusive: above the limit, but not beyond chance.
  */
 export function judgeErrorRate(rate: ErrorRate, limits: ErrorRateLimits): Judgement {
   const minRequests = limits.minRequests ?? 20;
   const confidence = limits.confidence ?? 0.95;
-  const lowerBound = wilsonLowerBound(rate.errors, rate.requests, confidence);
-  const numbers = { errors: rate.errors, requests: rate.requests, rate: rate.rate, max: limits.max, minRequests, confidence, lowerBound };
+  const pValue = binomialSf(rate.errors, rate.requests, limits.max);
+  const numbers = { errors: rate.errors, requests: rate.requests, rate: rate.rate, max: limits.max, minRequests, confidence, pValue };
   const seen = `${rate.errors} errors in ${rate.requests} requests`;
   if (rate.requests < minRequests) return { verdict: 'inconclusive', reason: `${seen}: need ${minRequests} requests`, numbers };
   if (rate.rate <= limits.max) return { verdict: 'pass', reason: `error rate ${pct(rate.rate)} (${seen}) is within the max ${pct(limits.max)}`, numbers };
-  if (lowerBound > limits.max) {
+  if (pValue < 1 - confidence) {
     return {
       verdict: 'fail',
-      reason: `error rate ${pct(rate.rate)} (${seen}) is above the max ${pct(limits.max)}: at ${pct(confidence)} confidence the rate is at least ${pct(lowerBound)}`,
+      reason: `error rate ${pct(rate.rate)} (${seen}) is above the max ${pct(limits.max)} at ${pct(confidence)} confidence (binomial p = ${fmtP(pValue)})`,
       numbers,
     };
   }
   return {
     verdict: 'inconclusive',
-    reason: `error rate ${pct(rate.rate)} (${seen}) is above the max ${pct(limits.max)} but within chance (lower bound ${pct(lowerBound)} at ${pct(confidence)} confidence)`,
+    reason: `error rate ${pct(rate.rate)} (${seen}) is above the max ${pct(limits.max)} but within chance (binomial p = ${fmtP(pValue)})`,
     numbers,
   };
-}
-
-/** The one-sided lower confidence bound of a binomial proportion (Wilson score interval). */
-export function wilsonLowerBound(successes: number, trials: number, confidence: number): number {
-  if (trials === 0) return 0;
-  const z = normalQuantile(confidence);
-  const p = successes / trials;
-  const z2n = (z * z) / trials;
-  const centre = p + z2n / 2;
-  const spread = z * Math.sqrt((p * (1 - p)) / trials + z2n / (4 * trials));
-  return Math.max(0, (centre - spread) / (1 + z2n));
 }
 
 export interface BaselineOptions {
