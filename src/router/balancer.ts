@@ -1,5 +1,6 @@
 import type { PoolCounters, ServiceCounters } from './metrics.js';
 import type { Pool } from './types.js';
+import { UpstreamPool } from './upstream-connection.js';
 
 /**
  * Something in flight on a backend (an HTTP exchange or a WebSocket tunnel) that a drain deadline
@@ -28,6 +29,8 @@ export class BackendState {
   /** False once the backend left the table: it gets no new requests and is forgotten when idle. */
   inTable = true;
   readonly active = new Set<InFlight>();
+  /** Keep-alive connections to this backend. */
+  pool: UpstreamPool;
 
   constructor(
     readonly id: string,
@@ -35,7 +38,18 @@ export class BackendState {
     public port: number,
     /** Counters of the release this backend serves. */
     public counters: PoolCounters,
-  ) {}
+  ) {
+    this.pool = new UpstreamPool(host, port);
+  }
+
+  /** Points the backend at a new address; connections to the old one close once idle. */
+  moveTo(host: string, port: number): void {
+    if (host === this.host && port === this.port) return;
+    this.pool.close();
+    this.host = host;
+    this.port = port;
+    this.pool = new UpstreamPool(host, port);
+  }
 }
 
 class PoolState {
@@ -71,8 +85,7 @@ export class Balancer {
           s = new BackendState(b.id, b.host, b.port, counters);
           this.backends.set(b.id, s);
         } else {
-          s.host = b.host;
-          s.port = b.port;
+          s.moveTo(b.host, b.port);
           s.counters = counters;
           s.inTable = true;
         }
@@ -83,7 +96,7 @@ export class Balancer {
     for (const [id, s] of this.backends) {
       if (seen.has(id)) continue;
       s.inTable = false;
-      if (s.inFlight === 0) this.backends.delete(id);
+      if (s.inFlight === 0) this.forget(s);
     }
     this.live = this.pools.filter((p) => p.weight > 0 && p.backends.length > 0);
     this.totalWeight = this.live.reduce((sum, p) => sum + p.weight, 0);
@@ -91,7 +104,12 @@ export class Balancer {
 
   /** Called when a request on a backend ends, so backends that left the table are forgotten once idle. */
   released(b: BackendState): void {
-    if (!b.inTable && b.inFlight === 0 && this.backends.get(b.id) === b) this.backends.delete(b.id);
+    if (!b.inTable && b.inFlight === 0 && this.backends.get(b.id) === b) this.forget(b);
+  }
+
+  private forget(b: BackendState): void {
+    this.backends.delete(b.id);
+    b.pool.close();
   }
 
   /**

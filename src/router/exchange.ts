@@ -1,16 +1,17 @@
-import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { BackendState, InFlight } from './balancer.js';
-import { clientResponseHeaders, type UpstreamHead } from './headers.js';
+import { clientResponseHeaders, serializeRequestHead, type UpstreamHead } from './headers.js';
 import type { PoolCounters } from './metrics.js';
 import type { ServiceProxy } from './service-proxy.js';
+import type { UpstreamConnection, UpstreamSink } from './upstream-connection.js';
 
 /** A request is tried on at most this many backends when they refuse the connection. */
 export const MAX_ATTEMPTS = 4;
 
-const IDEMPOTENT_NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS']);
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+const CRLF = '\r\n';
+const LAST_CHUNK = '0\r\n\r\n';
 
 // The exchange rides on the emitters it listens to, so the listeners below are shared functions
 // rather than closures allocated per request.
@@ -22,14 +23,22 @@ type Tagged<T> = T & { [kEx]?: Exchange };
  * before any byte of the request reached them). Owns the accounting: in flight on its backend and
  * release from the first attempt until the client's response closes.
  */
-export class Exchange implements InFlight {
+export class Exchange implements InFlight, UpstreamSink {
   readonly start = performance.now();
   backend: BackendState | null = null;
   counters: PoolCounters | null = null;
-  upReq: ClientRequest | null = null;
-  upRes: IncomingMessage | null = null;
+  private conn: UpstreamConnection | null = null;
   private tried: BackendState[] | null = null;
   private attempts = 0;
+  /** The current attempt went out on a connection that had served earlier requests. */
+  private lastReused = false;
+  /** The upstream's response head arrived (and was written to the client). */
+  private responded = false;
+  /** Headers written but no body yet after a socket read: flush them so streams show up at once. */
+  private needFlush = false;
+  /** The client's body has been sent upstream entirely (true at once when there is none). */
+  private bodySent: boolean;
+  private chunked: boolean;
   /** Set once the client's response closed; later events are ignored. */
   done = false;
   /** Set when the router cut the request short (drain deadline, timeout, shutdown). */
@@ -40,7 +49,10 @@ export class Exchange implements InFlight {
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     readonly head: UpstreamHead,
-  ) {}
+  ) {
+    this.bodySent = !head.hasBody;
+    this.chunked = head.hasBody && head.headers.includes('Transfer-Encoding');
+  }
 
   /** Chooses a backend and sends the request; answers 503 when the service has none. */
   begin(): void {
@@ -55,54 +67,107 @@ export class Exchange implements InFlight {
     this.attempt(b);
   }
 
-  awaitingResponse(): boolean { return this.upRes === null && !this.done; }
+  awaitingResponse(): boolean { return !this.responded && !this.done; }
 
   private attempt(b: BackendState): void {
     this.attempts++;
     this.svc.attach(this, b);
-    const upReq = request({
-      host: b.host,
-      port: b.port,
-      method: this.req.method,
-      path: this.req.url,
-      headers: this.head.headers as unknown as Record<string, string>,
-      agent: this.svc.agent,
-    }) as Tagged<ClientRequest>;
-    upReq[kEx] = this;
-    this.upReq = upReq;
-    upReq.on('response', onUpstreamResponse);
-    upReq.on('error', onUpstreamError);
-    if (!this.head.hasBody) upReq.end();
-    else upReq.on('socket', onUpstreamSocket);
+    const conn = b.pool.acquire();
+    this.conn = conn;
+    this.lastReused = conn.reused;
+    conn.send(this, serializeRequestHead(this.req.method!, this.req.url!, this.head.headers, `${b.host}:${b.port}`));
+    if (this.head.hasBody) {
+      // Read the body only once connected, so that a refused connection leaves it whole for a retry.
+      if (conn.connecting) conn.socket.once('connect', () => this.startBody(conn));
+      else this.startBody(conn);
+    }
   }
 
-  /** Starts streaming the client's body once connected, so a refused connection leaves it unread for a retry. */
-  pipeBody(upReq: ClientRequest): void {
-    if (upReq === this.upReq && !this.done) this.req.pipe(upReq);
+  private startBody(conn: UpstreamConnection): void {
+    if (conn !== this.conn || this.done) return;
+    const req = this.req as Tagged<IncomingMessage>;
+    req[kEx] = this;
+    req.on('data', onRequestData);
+    req.on('end', onRequestEnd);
   }
 
-  onResponse(upRes: IncomingMessage): void {
-    this.upRes = upRes;
-    const status = upRes.statusCode ?? 502;
+  onRequestData(chunk: Buffer): void {
+    const conn = this.conn;
+    if (conn === null) return;
+    const socket = conn.socket;
+    let ok: boolean;
+    if (this.chunked) {
+      socket.cork();
+      socket.write(chunk.length.toString(16) + CRLF, 'latin1');
+      socket.write(chunk);
+      ok = socket.write(CRLF, 'latin1');
+      socket.uncork();
+    } else {
+      ok = socket.write(chunk);
+    }
+    if (!ok) {
+      this.req.pause();
+      socket.once('drain', () => this.req.resume());
+    }
+  }
+
+  onRequestEnd(): void {
+    if (this.conn === null) return;
+    if (this.chunked) this.conn.socket.write(LAST_CHUNK, 'latin1');
+    this.bodySent = true;
+  }
+
+  requestComplete(): boolean { return this.bodySent; }
+
+  onUpstreamHead(status: number, statusMessage: string, rawHeaders: string[]): boolean {
+    if (this.done || this.abortedByRouter) return false;
+    this.responded = true;
     this.counters!.observe(status, performance.now() - this.start);
-    const res = this.res;
-    res.writeHead(status, upRes.statusMessage, clientResponseHeaders(upRes.rawHeaders, this.head.requestId) as unknown as Record<string, string>);
-    // A streamed body (no Content-Length: SSE, long polls) must show its headers at once, even
-    // if the first chunk is slow to come.
-    if (upRes.headers['content-length'] === undefined) res.flushHeaders();
-    (upRes as Tagged<IncomingMessage>)[kEx] = this;
-    upRes.on('close', onUpstreamResponseClose);
-    upRes.pipe(res);
+    this.res.writeHead(status, statusMessage, clientResponseHeaders(rawHeaders, this.head.requestId) as unknown as Record<string, string>);
+    this.needFlush = true;
+    return this.req.method === 'HEAD';
   }
 
-  onError(upReq: ClientRequest, err: NodeJS.ErrnoException): void {
-    if (this.done || this.abortedByRouter || upReq !== this.upReq) return;
-    if (this.upRes !== null) {
+  onUpstreamBody(chunk: Buffer): void {
+    this.needFlush = false;
+    if (this.done) return;
+    if (!this.res.write(chunk)) {
+      const conn = this.conn;
+      if (conn === null) return;
+      // The client reads slower than the upstream sends: hold the upstream until it catches up.
+      conn.socket.pause();
+      this.res.once('drain', () => conn.socket.resume());
+    }
+  }
+
+  onUpstreamEnd(): void {
+    this.needFlush = false;
+    this.conn = null;
+    if (!this.done) this.res.end();
+  }
+
+  beginBatch(): void { /* headers and a body read together go out in one write without help */ }
+
+  endBatch(): void {
+    if (!this.needFlush) return;
+    this.needFlush = false;
+    // Response head without body in this read (SSE, long poll, slow first byte): show it now.
+    if (!this.done) this.res.flushHeaders();
+  }
+
+  onUpstreamError(err: NodeJS.ErrnoException, responded: boolean, connected: boolean): void {
+    this.conn = null;
+    if (this.done || this.abortedByRouter) return;
+    if (this.responded) {
       this.res.destroy(); // the client must see a truncated response, not a complete one
       return;
     }
-    if (this.retryable(upReq, err)) {
-      const failed = this.backend!;
+    // Retry only when the request surely did not run: never connected (refused), or a repeatable
+    // request met a kept-alive socket the upstream had just closed.
+    const failed = this.backend!;
+    const retryable = err.code === 'ECONNREFUSED' || !connected
+      || (!responded && this.lastReused && !this.head.hasBody && IDEMPOTENT.has(this.req.method ?? ''));
+    if (retryable) {
       this.svc.detach(this, failed);
       (this.tried ??= []).push(failed);
       const next = this.attempts < MAX_ATTEMPTS ? this.svc.balancer.pick(this.tried) : undefined;
@@ -112,24 +177,15 @@ export class Exchange implements InFlight {
       }
       this.svc.attach(this, failed); // keep the 502 attributed to the release it was meant for
     }
-    this.sendError(502, `bad gateway: ${this.svc.name} backend ${this.backend!.id}: ${err.code ?? err.message}\n`);
-  }
-
-  /** No request was sent, or one that is safe to repeat reached a kept-alive socket the upstream had just closed. */
-  private retryable(upReq: ClientRequest, err: NodeJS.ErrnoException): boolean {
-    if (err.code === 'ECONNREFUSED') return true;
-    if (!RESET_CODES.has(err.code ?? '') && err.message !== 'socket hang up') return false;
-    if (!upReq.reusedSocket && (upReq.socket?.bytesWritten ?? 0) === 0) return true;
-    return upReq.reusedSocket && !this.head.hasBody && IDEMPOTENT_NO_BODY.has(this.req.method ?? '');
+    this.sendError(502, `bad gateway: ${this.svc.name} backend ${failed.id}: ${err.code ?? err.message}\n`);
   }
 
   /** The router ends this request: `status` (504) if no response started, else ends the response. */
   abort(status: number): void {
     if (this.done || this.abortedByRouter) return;
     this.abortedByRouter = true;
-    if (this.upRes !== null) this.upRes.unpipe(this.res);
-    if (this.head.hasBody) this.req.unpipe();
-    this.upReq?.destroy();
+    this.conn?.destroy();
+    this.conn = null;
     if (!this.res.headersSent) this.sendError(status, status === 504 ? 'gateway timeout\n' : 'unavailable\n');
     // A chunked response can end cleanly; one with a Content-Length cannot, so it is cut.
     else if ((this.res as unknown as { chunkedEncoding: boolean }).chunkedEncoding) this.res.end();
@@ -150,8 +206,11 @@ export class Exchange implements InFlight {
   onClientClose(): void {
     if (this.done) return;
     this.done = true;
-    // The client went away (or we cut the response): stop the upstream work too.
-    if (!this.res.writableFinished && this.upReq !== null && !this.upReq.destroyed) this.upReq.destroy();
+    // The client went away (or we cut the response): a half-used upstream connection cannot be reused.
+    if (this.conn !== null) {
+      this.conn.destroy();
+      this.conn = null;
+    }
     if (this.backend !== null) {
       this.counters!.requests++;
       this.svc.detach(this, this.backend);
@@ -160,21 +219,5 @@ export class Exchange implements InFlight {
 }
 
 function onClientClose(this: Tagged<ServerResponse>): void { this[kEx]!.onClientClose(); }
-function onUpstreamResponse(this: Tagged<ClientRequest>, upRes: IncomingMessage): void {
-  const ex = this[kEx]!;
-  if (ex.done || ex.abortedByRouter || this !== ex.upReq) {
-    upRes.resume();
-    return;
-  }
-  ex.onResponse(upRes);
-}
-function onUpstreamError(this: Tagged<ClientRequest>, err: Error): void { this[kEx]!.onError(this, err as NodeJS.ErrnoException); }
-function onUpstreamResponseClose(this: Tagged<IncomingMessage>): void {
-  const ex = this[kEx]!;
-  if (!this.complete && !ex.done && !ex.abortedByRouter) ex.res.destroy();
-}
-function onUpstreamSocket(this: Tagged<ClientRequest>, socket: Socket): void {
-  const ex = this[kEx]!;
-  if (socket.connecting) socket.once('connect', ex.pipeBody.bind(ex, this));
-  else ex.pipeBody(this);
-}
+function onRequestData(this: Tagged<IncomingMessage>, chunk: Buffer): void { this[kEx]!.onRequestData(chunk); }
+function onRequestEnd(this: Tagged<IncomingMessage>): void { this[kEx]!.onRequestEnd(); }

@@ -106,3 +106,20 @@ function dropConnectionListed(headers: string[], connection: string): string[] {
   }
   return out;
 }
+
+/**
+ * The request line and headers as sent upstream (HTTP/1.1, keep-alive by default). Names and
+ * values come from Node's parser or from us, so they hold no CR or LF.
+ */
+export function serializeRequestHead(method: string, url: string, headers: string[], hostFallback: string): string {
+  let s = `${method} ${url} HTTP/1.1\r\n`;
+  let host = false;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (!host && name.length === 4 && name.toLowerCase() === 'host') host = true;
+    s += `${name}: ${headers[i + 1]!}\r\n`;
+  }
+  // An HTTP/1.0 client may send no Host; HTTP/1.1 requires one.
+  if (!host) s += `Host: ${hostFallback}\r\n`;
+  return `${s}\r\n`;
+}

@@ -1,0 +1,24 @@
+/**
+ * Types for Node's built-in llhttp binding, `HTTPParser` from the `_http_common` module. It is
+ * what node:http itself parses with; the router drives it directly on pooled upstream sockets to
+ * skip ClientRequest/IncomingMessage per request. Pinned to the Node 20 signatures.
+ */
+declare module '_http_common' {
+  export class HTTPParser {
+    static readonly REQUEST: number;
+    static readonly RESPONSE: number;
+    static readonly kOnHeaders: number;
+    static readonly kOnHeadersComplete: number;
+    static readonly kOnBody: number;
+    static readonly kOnMessageComplete: number;
+    static readonly kOnExecute: number;
+    static readonly kLenientNone: number;
+    initialize(type: number, resource: object, maxHeaderSize?: number, lenient?: number): void;
+    execute(data: Buffer): number | Error;
+    finish(): void | Error;
+    close(): void;
+    free(): void;
+    remove(): void;
+    [key: number]: unknown;
+  }
+}
