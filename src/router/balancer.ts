@@ -107,6 +107,11 @@ export class Balancer {
     if (!b.inTable && b.inFlight === 0 && this.backends.get(b.id) === b) this.forget(b);
   }
 
+  /** Closes every idle upstream connection (shutdown). */
+  closeConnections(): void {
+    for (const b of this.backends.values()) b.pool.close();
+  }
+
   private forget(b: BackendState): void {
     this.backends.delete(b.id);
     b.pool.close();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Agent, get, type Server } from 'node:http';
+import { get, type Server } from 'node:http';
 import { unlinkSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { readJsonIfExists, writeJsonAtomic } from '../core/atomic-file.js';
@@ -31,8 +31,6 @@ export class RouterDaemon {
   private readonly store: RouteStore;
   private readonly graceMs: number;
   private readonly upstreamTimeoutMs: number;
-  /** Keep-alive connections to every upstream, shared by all services. */
-  private readonly agent = new Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo', noDelay: true } as ConstructorParameters<typeof Agent>[0]);
   /** Routes restored from disk whose listener could not be opened: reported by /v1/health. */
   readonly problems: string[] = [];
   private admin: Server | null = null;
@@ -156,7 +154,7 @@ export class RouterDaemon {
       await new Promise((r) => setTimeout(r, 50)); // let those answers flush
       for (const s of this.services.values()) s.closeAllConnections();
       this.admin?.closeAllConnections();
-      this.agent.destroy();
+      for (const s of this.services.values()) s.balancer.closeConnections();
       this.removeInfoFile();
       log('info', 'router stopped');
     })();
@@ -184,7 +182,7 @@ export class RouterDaemon {
   private service(name: string): ServiceProxy {
     let s = this.services.get(name);
     if (s === undefined) {
-      s = new ServiceProxy(name, this.agent, this.newId);
+      s = new ServiceProxy(name, this.newId);
       this.services.set(name, s);
     }
     return s;

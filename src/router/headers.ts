@@ -4,7 +4,7 @@
  *
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and are dropped, as is every header
  * the Connection header names. Node re-frames bodies itself (chunked or Content-Length), and the
- * keep-alive agent and server manage `Connection`/`Keep-Alive` on each side.
+ * upstream pool and the server manage `Connection`/`Keep-Alive` on each side.
  */
 
 /** What the proxy learned while rewriting the request head. */

@@ -1,4 +1,4 @@
-import { createServer, type Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { SlipwayError } from '../core/errors.js';
 import { Balancer, type BackendState, type InFlight } from './balancer.js';
@@ -34,7 +34,6 @@ export class ServiceProxy {
 
   constructor(
     readonly name: string,
-    readonly agent: Agent,
     readonly newId: () => string,
   ) {}
 

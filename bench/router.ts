@@ -1,0 +1,192 @@
+/**
+ * Router benchmark: requests/s and latency of one tiny upstream reached directly, through Slipway's
+ * router, through nginx (upstream keepalive) and through Caddy (reverse_proxy), measured with wrk
+ * on loopback. Each target is measured RUNS times, interleaved, and the medians are reported with
+ * the ratio to nginx. Every process started here is stopped at the end, even on error.
+ *
+ * Run: `npm run build && node dist/bench/router.js` (or through bench/main.ts).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LocalRouter } from '../src/router/local-router.js';
+
+const RUNS = 3;
+const DURATION_S = 8;
+const CONNECTIONS = 50;
+
+const UPSTREAM_JS = `
+const http = require('node:http');
+const s = http.createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '5' }); res.end('hello'); });
+s.keepAliveTimeout = 65000;
+s.listen(0, '127.0.0.1', () => console.log('port ' + s.address().port));
+`;
+
+interface Sample { rps: number; p50: number; p99: number }
+interface Target { name: string; port: number }
+
+export async function run(): Promise<void> {
+  for (const tool of ['wrk', 'nginx', 'caddy']) {
+    if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} is not installed: run scripts/install-system-deps.sh`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-bench-router-'));
+  const children: ChildProcess[] = [];
+  let router: LocalRouter | undefined;
+  try {
+    progress('starting upstream');
+    const upstream = spawn(process.execPath, ['-e', UPSTREAM_JS], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(upstream);
+    const upPort = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      upstream.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /port (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      upstream.once('exit', () => reject(new Error('upstream exited')));
+    });
+
+    progress('starting slipway router');
+    router = new LocalRouter({ stateDir: join(dir, 'router') });
+    await router.ensureRunning();
+    const routed = await router.applyRoute({ service: 'bench', listen: { host: '127.0.0.1', port: 0 }, pools: [{ release: 1, weight: 1, backends: [{ id: 'u1', host: '127.0.0.1', port: upPort }] }] });
+
+    progress('starting nginx');
+    const nginxPort = await freePort();
+    writeFileSync(join(dir, 'nginx.conf'), `daemon off;
+worker_processes auto;
+user root;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream app { server 127.0.0.1:${upPort}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`);
+    children.push(spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] }));
+
+    progress('starting caddy');
+    const caddyPort = await freePort();
+    writeFileSync(join(dir, 'Caddyfile'), `{
+  admin off
+  auto_https off
+}
+http://127.0.0.1:${caddyPort} {
+  reverse_proxy 127.0.0.1:${upPort}
+}
+`);
+    children.push(spawn('caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
+      stdio: ['ignore', 'ignore', 'ignore'],
+      env: { ...process.env, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, HOME: dir },
+    }));
+
+    const targets: Target[] = [
+      { name: 'direct', port: upPort },
+      { name: 'slipway', port: routed.listen.port },
+      { name: 'nginx', port: nginxPort },
+      { name: 'caddy', port: caddyPort },
+    ];
+    for (const t of targets) await waitHealthy(t);
+
+    const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+    for (const t of targets) wrk(t, 1); // warm-up: JIT, connection pools
+    for (let r = 1; r <= RUNS; r++) {
+      for (const t of targets) {
+        const s = wrk(t, DURATION_S);
+        samples.get(t.name)!.push(s);
+        progress(`run ${r}/${RUNS} ${t.name.padEnd(8)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(2)}ms  p99 ${s.p99.toFixed(2)}ms`);
+      }
+    }
+    printTable(targets, samples);
+  } finally {
+    progress('stopping processes');
+    await router?.shutdown().catch((err: unknown) => console.error(`router shutdown: ${String(err)}`));
+    for (const c of children) await stop(c);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function wrk(t: Target, seconds: number): Sample {
+  const r = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${t.port}/`], { encoding: 'utf8', timeout: (seconds + 20) * 1000 });
+  if (r.status !== 0) throw new Error(`wrk against ${t.name} failed: ${r.stderr || r.error?.message}`);
+  const out = r.stdout;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
+  if (errors && seconds > 1) progress(`warning: ${t.name}: ${errors[0]}`);
+  return { rps, p50: latency(out, '50%'), p99: latency(out, '99%') };
+}
+
+/** Parses a wrk latency percentile line ("  99%    1.23ms") into milliseconds. */
+function latency(out: string, pct: string): number {
+  const m = new RegExp(`^\\s+${pct}\\s+([\\d.]+)(us|ms|s)`, 'm').exec(out);
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function printTable(targets: Target[], samples: Map<string, Sample[]>): void {
+  const nginx = median(samples.get('nginx')!.map((s) => s.rps));
+  console.log(`\nrouter benchmark: wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${RUNS} runs each, medians (one node upstream answering "hello")`);
+  console.log('| target  |   req/s | p50 ms | p99 ms | vs nginx |');
+  console.log('|---------|--------:|-------:|-------:|---------:|');
+  for (const t of targets) {
+    const s = samples.get(t.name)!;
+    const rps = median(s.map((x) => x.rps));
+    console.log(`| ${t.name.padEnd(7)} | ${rps.toFixed(0).padStart(7)} | ${median(s.map((x) => x.p50)).toFixed(2).padStart(6)} | ${median(s.map((x) => x.p99)).toFixed(2).padStart(6)} | ${(rps / nginx).toFixed(2).padStart(8)} |`);
+  }
+}
+
+function progress(msg: string): void {
+  console.log(`[bench router] ${msg}`);
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+async function waitHealthy(t: Target): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = get({ host: '127.0.0.1', port: t.port, path: '/', agent: false, timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => { req.destroy(); resolve(false); });
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${t.name} on port ${t.port} did not answer 200 within 15s`);
+}
+
+async function stop(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise((resolve) => c.once('exit', resolve));
+  c.kill('SIGTERM');
+  const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  run().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
