@@ -140,7 +140,7 @@ export function judgeBaseline(canary: readonly number[], baseline: readonly numb
   const confidence = options.confidence ?? 0.95;
   const minSamples = options.minSamples ?? 20;
   const worse = options.worse ?? 'higher';
-  const alpha = 1 - confidence;
+  const alpha = +(1 - confidence).toPrecision(12);
   const base = { canarySamples: canary.length, baselineSamples: baseline.length, minSamples, tolerance, confidence };
   if (canary.length < minSamples || baseline.length < minSamples) {
     return { verdict: 'inconclusive', reason: `${label}: ${canary.length} canary and ${baseline.length} baseline samples, need ${minSamples} each`, numbers: base };
