@@ -11,9 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RESTART_POLICY, type InstanceSpec, type InstanceStatus, type RuntimeDriver } from './driver.js';
 
-/** The instance app: reports its pid and environment; /crash exits 7; IGNORE_TERM=1 ignores SIGTERM. */
+/**
+ * The instance app: reports its pid and environment; /crash exits 7; IGNORE_TERM=1 ignores SIGTERM.
+ * It exits by itself once the test process is gone, so a test run killed halfway leaves nothing behind.
+ */
 const APP = `
 import http from 'node:http';
+if (Number(process.env.TEST_OWNER_PID)) setInterval(() => { try { process.kill(Number(process.env.TEST_OWNER_PID), 0); } catch { process.exit(0); } }, 500).unref();
 if (process.env.IGNORE_TERM === '1') process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
 const env = {};
 for (const k of ['PORT', 'SLIPWAY_RELEASE', 'SLIPWAY_INSTANCE', 'SLIPWAY_SERVICE', 'GREETING']) env[k] = process.env[k];
@@ -89,7 +93,7 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
     }
 
     function spec(over: Partial<InstanceSpec> = {}): InstanceSpec {
-      return { id: 'web-1', service: 'web', release: 3, releaseDir, command: `${node} app.mjs`, env: { GREETING: 'hello' }, logMaxBytes: 1_000_000, logFiles: 2, restart: FAST_RESTART, ...over };
+      return { id: 'web-1', service: 'web', release: 3, releaseDir, command: `${node} app.mjs`, env: { GREETING: 'hello', TEST_OWNER_PID: String(process.pid) }, logMaxBytes: 1_000_000, logFiles: 2, restart: FAST_RESTART, ...over };
     }
 
     async function statusOf(d: RuntimeDriver, id: string): Promise<InstanceStatus | undefined> {
@@ -107,13 +111,17 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
 
     afterEach(async () => {
       // Stop through the newest driver (it knows adopted instances too), then make sure by pid.
+      // Clean-up must finish even when a stop fails: a live timer would keep the test process running.
       const pids = new Set<number>();
-      for (const d of drivers) for (const s of d.list()) if (s.pid) pids.add(s.pid);
-      const last = drivers.at(-1);
-      if (last) for (const s of last.list()) await last.stop(s.id, { timeoutMs: 1000 }).catch(() => {});
-      for (const d of drivers) await d.detach();
-      for (const pid of pids) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone, as it should be */ } }
-      rmSync(root, { recursive: true, force: true });
+      try {
+        for (const d of drivers) for (const s of d.list()) if (s.pid) pids.add(s.pid);
+        const last = drivers.at(-1);
+        if (last) for (const s of last.list()) await last.stop(s.id, { timeoutMs: 1000 }).catch(() => {});
+      } finally {
+        for (const d of drivers) await d.detach().catch(() => {});
+        for (const pid of pids) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone, as it should be */ } }
+        rmSync(root, { recursive: true, force: true });
+      }
     });
 
     it('start gives a reachable port and sets PORT, SLIPWAY_* and spec env in the release directory', async () => {
@@ -140,7 +148,7 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
 
     it('stop terminates the whole process group, forgets the instance and keeps its logs', async () => {
       const d = await driver();
-      const s = await d.start(spec({ command: `sleep 300 & echo $! > bg.pid; ${node} app.mjs` }));
+      const s = await d.start(spec({ command: `sleep 60 & echo $! > bg.pid; ${node} app.mjs` }));
       await waitFor('the app to answer', () => getApp(s));
       const bg = Number(readFileSync(join(releaseDir, 'bg.pid'), 'utf8'));
       assert.ok(alive(bg), 'the background process runs before stop');
@@ -159,7 +167,7 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
 
     it('stop escalates to SIGKILL after timeoutMs when SIGTERM is ignored', async () => {
       const d = await driver();
-      const s = await d.start(spec({ env: { IGNORE_TERM: '1' } }));
+      const s = await d.start(spec({ env: { IGNORE_TERM: '1', TEST_OWNER_PID: String(process.pid) } }));
       const app = await waitFor('the app to answer', () => getApp(s));
       const t0 = Date.now();
       await d.stop('web-1', { timeoutMs: 400 });

@@ -16,13 +16,16 @@ import { processAlive, waitFor } from './wait-for.js';
 describeDriverContract('local', (stateDir) => new LocalDriver({ stateDir, adoptedPollMs: 50 }));
 
 const node = JSON.stringify(process.execPath);
+// Fixtures exit by themselves once the test process is gone, so a test run killed halfway leaves nothing behind.
 const SERVER = `
 import http from 'node:http';
+if (Number(process.env.TEST_OWNER_PID)) setInterval(() => { try { process.kill(Number(process.env.TEST_OWNER_PID), 0); } catch { process.exit(0); } }, 500).unref();
 http.createServer((req, res) => res.end(String(process.pid)))
   .listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening'));
 `;
 /** Writes numbered 100-byte lines as fast as it can, one write each (console.log to a file is synchronous). */
 const CHATTY = `
+if (Number(process.env.TEST_OWNER_PID)) setInterval(() => { try { process.kill(Number(process.env.TEST_OWNER_PID), 0); } catch { process.exit(0); } }, 500).unref();
 let i = 0;
 setInterval(() => { for (let k = 0; k < 20; k++) console.log(String(i++).padStart(8, '0') + ' ' + 'x'.repeat(90)); }, 2);
 `;
@@ -55,7 +58,7 @@ describe('LocalDriver (local specifics)', () => {
     return d;
   }
   const spec = (over: Partial<InstanceSpec> = {}): InstanceSpec => ({
-    id: 'web-1', service: 'web', release: 1, releaseDir, command: `${node} server.mjs`, env: {}, logMaxBytes: 1_000_000, logFiles: 2,
+    id: 'web-1', service: 'web', release: 1, releaseDir, command: `${node} server.mjs`, env: { TEST_OWNER_PID: String(process.pid) }, logMaxBytes: 1_000_000, logFiles: 2,
     restart: { initialBackoffMs: 30, maxBackoffMs: 200, crashLoopExits: 3, crashLoopWindowMs: 10_000 }, ...over,
   });
 
@@ -68,12 +71,17 @@ describe('LocalDriver (local specifics)', () => {
     writeFileSync(join(releaseDir, 'chatty.mjs'), CHATTY);
   });
   afterEach(async () => {
-    const last = drivers.at(-1);
-    if (last) for (const s of last.list()) { if (s.pid) pids.add(s.pid); await last.stop(s.id, { timeoutMs: 1000 }); }
-    for (const d of drivers.splice(0)) await d.detach();
-    for (const pid of pids) { try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ } }
-    pids.clear();
-    rmSync(root, { recursive: true, force: true });
+    // Clean up even when a stop fails: a timer left running would keep the test process alive,
+    // and a process left running would outlive the test.
+    try {
+      const last = drivers.at(-1);
+      if (last) for (const s of last.list()) { if (s.pid) pids.add(s.pid); await last.stop(s.id, { timeoutMs: 1000 }).catch(() => {}); }
+    } finally {
+      for (const d of drivers.splice(0)) await d.detach();
+      for (const pid of pids) { try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ } }
+      pids.clear();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('records instances durably: versioned instances.json with pid, process start time and port', async () => {

@@ -22,9 +22,12 @@ describe('LocalDriver supervision timing (injected clock)', () => {
   let driver: LocalDriver;
   beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'slipway-local-')); });
   afterEach(async () => {
-    for (const s of driver.list()) await driver.stop(s.id, { timeoutMs: 500 });
-    await driver.detach();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      for (const s of driver.list()) await driver.stop(s.id, { timeoutMs: 500 }).catch(() => {});
+    } finally {
+      await driver.detach();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const spec = (over: Partial<InstanceSpec> = {}): InstanceSpec => ({
