@@ -16,11 +16,15 @@ type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; params: string
 export interface ApiServerProps {
   controller: Controller;
   token: string;
-  /** Called after a shutdown request was answered. */
-  onShutdown: (stopAll: boolean) => void;
+  /**
+   * Stops the controller (and with `stopAll` every instance and the router); resolves with what
+   * could not be stopped. The answer is sent once it resolves; then `onStopped` runs.
+   */
+  onShutdown: (stopAll: boolean) => Promise<string[]>;
+  onStopped: () => void;
 }
 
-export function createApiServer({ controller: c, token, onShutdown }: ApiServerProps): Server {
+export function createApiServer({ controller: c, token, onShutdown, onStopped }: ApiServerProps): Server {
   const routes: [string, RegExp, Handler][] = [
     ['GET', /^\/v1\/health$/, async () => ({ ok: true, pid: process.pid })],
     ['GET', /^\/v1\/status$/, async () => status(c)],
@@ -39,8 +43,9 @@ export function createApiServer({ controller: c, token, onShutdown }: ApiServerP
     })],
     ['POST', /^\/v1\/shutdown$/, async ({ req, res }) => {
       const { stopAll } = await readJson<{ stopAll?: boolean }>(req);
-      res.once('finish', () => onShutdown(stopAll === true));
-      return { ok: true };
+      const problems = await onShutdown(stopAll === true);
+      res.once('finish', onStopped);
+      return { ok: problems.length === 0, problems };
     }],
   ];
 

@@ -40,7 +40,8 @@ export class ControllerClient {
     if (opts.after) q.set('after', String(opts.after));
     return this.call('GET', `/v1/events?${q}`);
   }
-  shutdown(stopAll: boolean): Promise<{ ok: boolean }> { return this.call('POST', '/v1/shutdown', { stopAll }); }
+  /** Resolves once the controller has stopped what it was asked to, with what it could not stop. */
+  shutdown(stopAll: boolean): Promise<{ ok: boolean; problems: string[] }> { return this.call('POST', '/v1/shutdown', { stopAll }); }
 
   /** Streams NDJSON log lines until the server ends the response or `signal` aborts. */
   async logs(service: string, opts: { lines: number; follow: boolean; signal?: AbortSignal }, onLine: (l: { instance: string; release: number; stream: string; line: string }) => void): Promise<void> {

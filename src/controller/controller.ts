@@ -69,6 +69,8 @@ export class Controller {
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
   startedAt = 0;
+  /** What could not be stopped by the last `shutdown({ stopAll: true })`. */
+  shutdownProblems: string[] = [];
 
   constructor(private readonly props: ControllerProps) {
     this.paths = projectPaths(props.projectDir);
@@ -197,19 +199,23 @@ export class Controller {
     this.wakeUp?.();
     await this.loopDone;
     if (opts.stopAll) {
+      // Best effort on every part: one instance that will not stop must not keep the router running.
+      const problems: string[] = [];
+      const settle = async (what: string, p: Promise<unknown>) => { try { await p; } catch (err) { problems.push(`${what}: ${(err as Error).message}`); } };
       const byService = new Map<string, InstanceStatus[]>();
       for (const i of this.driver.list()) byService.set(i.service, [...(byService.get(i.service) ?? []), i]);
-      for (const route of await this.router.routes()) {
-        await this.router.setRoute({ ...route, pools: [] });
-      }
+      const routes = await this.router.routes().catch(() => [] as ServiceRoute[]);
+      for (const route of routes) await settle(`route ${route.service}`, this.router.setRoute({ ...route, pools: [] }));
       await Promise.all([...byService.entries()].map(async ([service, list]) => {
         const stopTimeout = await this.stopTimeoutOf(service, list[0]!.release);
-        await this.router.drain(service, list.map((i) => i.id), stopTimeout).catch(() => undefined);
-        await Promise.all(list.map((i) => this.driver.stop(i.id, { timeoutMs: stopTimeout })));
+        await settle(`drain ${service}`, this.router.drain(service, list.map((i) => i.id), stopTimeout));
+        await Promise.all(list.map((i) => settle(`stop ${i.id}`, this.driver.stop(i.id, { timeoutMs: stopTimeout }))));
       }));
       await Promise.all(this.retirements);
-      for (const route of await this.router.routes()) await this.router.removeRoute(route.service);
-      await this.router.shutdown();
+      for (const route of routes) await settle(`route ${route.service}`, this.router.removeRoute(route.service));
+      await settle('router', this.router.shutdown());
+      if (problems.length) this.log(`shutdown problems:\n  ${problems.join('\n  ')}`);
+      this.shutdownProblems = problems;
     } else {
       await Promise.all(this.retirements);
     }
@@ -360,23 +366,42 @@ export class Controller {
     });
   }
 
-  /** Takes an instance out of traffic (already done by the route push), drains it, then stops it. */
+  /**
+   * Takes an instance out of traffic (already done by the route push), drains it, then stops it.
+   * An instance that will not stop stays out of traffic and is tried again with backoff: it never
+   * counts as serving again.
+   */
   private retire(inst: InstanceStatus, reason: string): void {
     if (this.retiring.has(inst.id)) return;
     this.retiring.add(inst.id);
+    let stopped = false;
     const p = (async () => {
       const stopTimeout = await this.stopTimeoutOf(inst.service, inst.release);
       const began = this.clock.now();
       const drained = inst.state === 'running'
         ? await this.router.drain(inst.service, [inst.id], stopTimeout).catch(() => ({ completed: 0, aborted: 0 }))
         : { completed: 0, aborted: 0 };
-      await this.driver.stop(inst.id, { timeoutMs: Math.max(1000, stopTimeout - (this.clock.now() - began)) });
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.driver.stop(inst.id, { timeoutMs: Math.max(1000, stopTimeout - (this.clock.now() - began)) });
+          break;
+        } catch (err) {
+          this.log(`retire ${inst.id}: ${(err as Error).message}; trying again`);
+          if (!this.running) return;
+          await this.clock.sleep(Math.min(30_000, 1000 * 2 ** attempt));
+        }
+      }
+      stopped = true;
       this.monitor.unwatch(inst.id);
       this.assumedHealthy.delete(inst.id);
       await this.event(inst.service, null, 'instance.stopped', `instance ${inst.id} of release ${inst.release} stopped (${reason}; ${drained.completed} request(s) drained${drained.aborted ? `, ${drained.aborted} cut at the deadline` : ''})`, { id: inst.id, reason, ...drained });
     })()
       .catch((err) => this.log(`retire ${inst.id}: ${(err as Error).message}`))
-      .finally(() => { this.retiring.delete(inst.id); this.retirements.delete(p); this.wake(); });
+      .finally(() => {
+        if (stopped || !this.driver.list().some((i) => i.id === inst.id)) this.retiring.delete(inst.id);
+        this.retirements.delete(p);
+        this.wake();
+      });
     this.retirements.add(p);
   }
 

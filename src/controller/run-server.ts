@@ -21,19 +21,21 @@ export async function runServer(opts: { projectDir: string; configFile?: string;
   const controller = new Controller({ projectDir: opts.projectDir, configFile: opts.configFile });
   await controller.start();
   const token = randomBytes(24).toString('base64url');
-  let stopping = false;
-  const stop = (stopAll: boolean) => {
-    if (stopping) return;
-    stopping = true;
-    void (async () => {
-      server.close();
-      try { await controller.shutdown({ stopAll }); } catch (err) { process.stderr.write(`shutdown: ${(err as Error).stack}\n`); }
-      const current = readControllerFile(paths.controllerFile);
-      if (current?.pid === process.pid) rmSync(paths.controllerFile, { force: true });
-      process.exit(0);
+  let stopping: Promise<string[]> | undefined;
+  const stop = (stopAll: boolean): Promise<string[]> => {
+    stopping ??= (async () => {
+      try { await controller.shutdown({ stopAll }); } catch (err) { return [`shutdown: ${(err as Error).stack}`]; }
+      return controller.shutdownProblems;
     })();
+    return stopping;
   };
-  const server = createApiServer({ controller, token, onShutdown: stop });
+  const exit = () => {
+    server.close();
+    const current = readControllerFile(paths.controllerFile);
+    if (current?.pid === process.pid) rmSync(paths.controllerFile, { force: true });
+    process.exit(0);
+  };
+  const server = createApiServer({ controller, token, onShutdown: stop, onStopped: exit });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -41,8 +43,8 @@ export async function runServer(opts: { projectDir: string; configFile?: string;
   const file: ControllerFile = { version: 1, pid: process.pid, port: (server.address() as AddressInfo).port, token, startedAt: Date.now(), projectDir: opts.projectDir };
   writeJsonAtomic(paths.controllerFile, file);
   chmodSync(paths.controllerFile, 0o600);
-  process.on('SIGTERM', () => stop(false));
-  process.on('SIGINT', () => stop(false));
+  process.on('SIGTERM', () => void stop(false).then(exit));
+  process.on('SIGINT', () => void stop(false).then(exit));
   process.stderr.write(`controller listening on 127.0.0.1:${file.port} (pid ${process.pid})\n`);
 }
 

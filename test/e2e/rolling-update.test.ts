@@ -90,7 +90,8 @@ describe('rolling updates under load (real processes)', () => {
   });
 
   it('refuses a second deploy while one is in progress, naming it', async () => {
-    await p.writeConfig({ env: { VERSION: 'v5' }, extra: '    progressDeadline: 30s' });
+    // A slow start keeps the first rollout in progress while the second deploy is tried.
+    await p.writeConfig({ env: { VERSION: 'v5', STARTUP_MS: '3000' }, extra: '    progressDeadline: 30s' });
     const first = p.cli(['deploy', 'web', '--wait']);
     await waitFor('the first rollout to be in progress', async () => {
       const s = JSON.parse((await p.cli(['status', '--json'])).stdout) as StatusResponse;

@@ -15,8 +15,9 @@ export const down: Command = {
     parseArgs({ args, options: {}, allowPositionals: false });
     const client = ControllerClient.find(dir);
     out.progress('draining and stopping every instance…');
+    let problems: string[] = [];
     if (client) {
-      await client.shutdown(true);
+      ({ problems } = await client.shutdown(true));
       if (!(await waitForExit(client.info.pid, 120_000))) {
         out.done();
         throw new SlipwayError('unavailable', 'SHUTDOWN_TIMEOUT', `the controller (pid ${client.info.pid}) did not stop within 120s`, { hint: `Look at ${projectPaths(dir).controllerLog}; kill it if it hangs.` });
@@ -26,8 +27,12 @@ export const down: Command = {
       const c = new Controller({ projectDir: dir, log: () => undefined });
       await c.start();
       await c.shutdown({ stopAll: true });
+      problems = c.shutdownProblems;
     }
     out.done();
+    if (problems.length) {
+      throw new SlipwayError('failed', 'SHUTDOWN_INCOMPLETE', `some parts did not stop:\n  ${problems.join('\n  ')}`, { hint: 'Run slipway down again; if a process is stuck, kill it by its pid (slipway status shows them).' });
+    }
     out.out('stopped: every instance, the router and the controller');
     return 0;
   },
