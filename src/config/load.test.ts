@@ -194,7 +194,7 @@ services:
         '7:38 services.web.strategy.rolling.maxSurge: expected a whole number or a percentage like "25%" (got "lots")',
       ]);
       assert.deepEqual(problemsOf(service('    strategy: { rolling: { maxSurg: 2 } }\n')).map((p) => p.suggestion), ['did you mean "maxSurge"?']);
-      assert.deepEqual(brief(problemsOf(service('    strategy: { rolling: {}, recreate: {} }\n'))), ['7:15 services.web.strategy: choose one strategy: rolling or recreate']);
+      assert.deepEqual(brief(problemsOf(service('    strategy: { rolling: {}, recreate: {} }\n'))), ['7:15 services.web.strategy: choose one strategy: rolling, recreate, blueGreen or canary']);
     });
 
     test('a rolling update that can neither add nor remove an instance loads with a warning', () => {

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { parseSize } from '../core/size.js';
+import { analysisSectionSchema } from './analysis-schema.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** Mirrors parseDuration's grammar so the JSON Schema can flag bad durations in editors too. */
@@ -64,9 +65,52 @@ export const rollingSchema = z
 
 const ROLLING_DEFAULTS = { maxSurge: 1 as number | string, maxUnavailable: 0 as number | string };
 
+const checkNames = () => z.array(z.string().min(1)).prefault([]).meta({ description: 'Names of checks in the top-level analysis section.' });
+
+export const blueGreenSchema = z
+  .strictObject({
+    previewPort: port().optional().meta({ description: 'Port where the new release answers before it gets real traffic.' }),
+    prePromotionAnalysis: checkNames(),
+    autoPromote: z
+      .union([z.boolean(), duration()])
+      .prefault(false)
+      .transform((a): false | { delayMs: number } => (a === false ? false : { delayMs: a === true ? 0 : a }))
+      .meta({ description: 'false: wait for `slipway promote`; true: promote once pre-promotion analysis passes; a duration: promote that long after.' }),
+    scaleDownDelay: duration().prefault('30s').meta({ description: 'The old release stays warm this long after the switch, for an instant switch back.' }),
+    postPromotionAnalysis: checkNames(),
+  })
+  .meta({ description: 'Start the new release at full size beside the old, check it, then switch all traffic at once.' });
+
+export const canaryStepSchema = z
+  .union([
+    z.strictObject({ weight: z.number().int().min(0).max(100).meta({ description: 'Percent of traffic to the new release.' }) }),
+    z.strictObject({
+      pause: z
+        .union([duration(), z.strictObject({}).nullable()])
+        .transform((p): number | null => (typeof p === 'number' ? p : null))
+        .meta({ description: 'A duration, or {} to wait for `slipway promote`.' }),
+    }),
+    z.strictObject({ analysis: z.array(z.string().min(1)).min(1).meta({ description: 'Checks that must pass before the next step.' }) }),
+  ])
+  .meta({ description: 'One canary step: set a weight, pause, or run analysis.' });
+
+export type CanaryStep = z.output<typeof canaryStepSchema>;
+
+export const canarySchema = z
+  .strictObject({
+    steps: z.array(canaryStepSchema).min(1, 'a canary needs at least one step'),
+    analysis: checkNames().meta({ description: 'Checks that run in the background for the whole rollout.' }),
+    stickiness: z.enum(['cookie', 'none']).prefault('none').meta({ description: 'cookie: a user who saw one release keeps seeing it.' }),
+    match: z
+      .strictObject({ header: z.record(z.string().min(1), z.string()) })
+      .optional()
+      .meta({ description: 'Requests with these header values always go to the canary.' }),
+  })
+  .meta({ description: 'Shift traffic to the new release step by step, letting analysis decide.' });
+
 /**
  * Written as a word ("rolling", "recreate") or as a mapping with one key ({ rolling: { maxSurge: 1 } }).
- * One strict object with both keys optional (rather than one union member per form) keeps zod's errors
+ * One strict object with every key optional (rather than one union member per form) keeps zod's errors
  * pointed at the key the user actually wrote, e.g. a typo inside `rolling`.
  */
 export const strategySchema = z
@@ -76,13 +120,20 @@ export const strategySchema = z
       .strictObject({
         rolling: rollingSchema.nullable().optional(),
         recreate: z.strictObject({}).nullable().optional().meta({ description: 'Stop every old instance, then start the new ones. Takes no options.' }),
+        blueGreen: blueGreenSchema.optional(),
+        canary: canarySchema.optional(),
       })
-      .refine((s) => (s.rolling !== undefined) !== (s.recreate !== undefined), { message: 'choose one strategy: rolling or recreate' })
-      .transform((s) =>
-        s.recreate !== undefined ? { type: 'recreate' as const } : { type: 'rolling' as const, ...ROLLING_DEFAULTS, ...(s.rolling ?? {}) },
-      ),
+      .refine((s) => [s.rolling, s.recreate, s.blueGreen, s.canary].filter((x) => x !== undefined).length === 1, {
+        message: 'choose one strategy: rolling, recreate, blueGreen or canary',
+      })
+      .transform((s) => {
+        if (s.recreate !== undefined) return { type: 'recreate' as const };
+        if (s.blueGreen !== undefined) return { type: 'blueGreen' as const, ...s.blueGreen };
+        if (s.canary !== undefined) return { type: 'canary' as const, ...s.canary };
+        return { type: 'rolling' as const, ...ROLLING_DEFAULTS, ...(s.rolling ?? {}) };
+      }),
   ])
-  .meta({ description: 'How a new release replaces the old: "rolling" (default, capacity never drops) or "recreate" (stop all, then start all).' });
+  .meta({ description: 'How a new release replaces the old: "rolling" (default, capacity never drops), "recreate", blueGreen or canary.' });
 
 export const logsSchema = z
   .strictObject({
@@ -128,6 +179,7 @@ export const configSchema = z
       .record(z.string().regex(NAME, nameMessage), environmentSchema)
       .prefault({ local: { target: 'local' } })
       .meta({ description: 'Where the application is deployed, by name. Defaults to one environment, "local".' }),
+    analysis: analysisSectionSchema,
   })
   .meta({ title: 'slipway.yaml', description: 'The desired state of an application deployed by Slipway.' });
 
@@ -135,4 +187,6 @@ export type SlipwayConfig = z.output<typeof configSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
 export type HealthConfig = z.output<typeof healthSchema>;
 export type StrategyConfig = z.output<typeof strategySchema>;
+export type BlueGreenConfig = Extract<StrategyConfig, { type: 'blueGreen' }>;
+export type CanaryConfig = Extract<StrategyConfig, { type: 'canary' }>;
 export type EnvironmentConfig = z.output<typeof environmentSchema>;

@@ -6,6 +6,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { formatPath, type ConfigProblem } from './problem.js';
 import { locatePath, type YamlSource } from './yaml-source.js';
+import { closest } from './suggest.js';
 
 /** What is at a path on disk; injected so that parsing text needs no filesystem. */
 export type PathKind = 'directory' | 'file' | 'missing';
@@ -24,7 +25,44 @@ const DEFAULT_HOST = '127.0.0.1';
 export function semanticProblems(data: unknown, src: YamlSource, options: SemanticCheckOptions): { errors: ConfigProblem[]; warnings: ConfigProblem[] } {
   const services = asMapping(asMapping(data)?.services);
   if (!services) return { errors: [], warnings: [] };
-  return { errors: [...portConflicts(services, src), ...missingSources(services, src, options)], warnings: zeroSurgeAndUnavailable(services, src) };
+  const checks = Object.keys(asMapping(asMapping(data)?.analysis) ?? {});
+  return {
+    errors: [...portConflicts(services, src), ...missingSources(services, src, options), ...unknownChecks(services, checks, src)],
+    warnings: zeroSurgeAndUnavailable(services, src),
+  };
+}
+
+/** Strategies name analysis checks; each name must be defined in the top-level `analysis:` section. */
+function unknownChecks(services: Record<string, unknown>, checks: string[], src: YamlSource): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const visit = (names: unknown, path: (string | number)[]) => {
+    if (!Array.isArray(names)) return;
+    names.forEach((name, i) => {
+      if (typeof name !== 'string' || checks.includes(name)) return;
+      const near = closest(name, checks);
+      problems.push({
+        ...locatePath(src, [...path, i]),
+        path: formatPath([...path, i]),
+        message: `no analysis check named "${name}"${near ? ` (did you mean "${near}"?)` : ''}`,
+        suggestion: checks.length ? `define it under analysis:, or use one of: ${checks.join(', ')}` : 'define it in a top-level analysis: section',
+      });
+    });
+  };
+  for (const [name, raw] of Object.entries(services)) {
+    const strategy = asMapping(asMapping(raw)?.strategy);
+    const base = ['services', name, 'strategy'];
+    const bg = asMapping(strategy?.blueGreen);
+    if (bg) {
+      visit(bg.prePromotionAnalysis, [...base, 'blueGreen', 'prePromotionAnalysis']);
+      visit(bg.postPromotionAnalysis, [...base, 'blueGreen', 'postPromotionAnalysis']);
+    }
+    const canary = asMapping(strategy?.canary);
+    if (canary) {
+      visit(canary.analysis, [...base, 'canary', 'analysis']);
+      if (Array.isArray(canary.steps)) canary.steps.forEach((step, i) => visit(asMapping(step)?.analysis, [...base, 'canary', 'steps', i, 'analysis']));
+    }
+  }
+  return problems;
 }
 
 /** Resolves a service's `source` against the config directory. */

@@ -93,7 +93,10 @@ export function convergeRecreate(shape: ReleaseShape, instances: ObservedInstanc
 
 export function converge(shape: ReleaseShape, instances: ObservedInstance[]): ConvergeStep {
   const s = shape.strategy;
-  return s.type === 'recreate' ? convergeRecreate(shape, instances) : convergeRolling(shape, instances, s.maxSurge, s.maxUnavailable);
+  if (s.type === 'recreate') return convergeRecreate(shape, instances);
+  // Progressive strategies converge like a default rolling update whenever they converge at all
+  // (a canary's final promotion, a revert): surge first, capacity never drops.
+  return s.type === 'rolling' ? convergeRolling(shape, instances, s.maxSurge, s.maxUnavailable) : convergeRolling(shape, instances, 1, 0);
 }
 
 /** Instances that get traffic: running, healthy, not retiring; grouped by release. */
