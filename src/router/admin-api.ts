@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { SlipwayError } from '../core/errors.js';
 import type { RouterDaemon } from './daemon.js';
 import { log } from './log.js';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import { parseServiceRoute } from './route-schema.js';
 
 /** A drain may not wait longer than this. */
@@ -17,6 +18,7 @@ const MAX_BODY_BYTES = 1 << 20;
  * - `DELETE /v1/routes/:service` → `{removed: service}`
  * - `POST /v1/routes/:service/drain` `{backendIds, timeoutMs}` → `DrainResult` (long poll)
  * - `GET /v1/stats` → `RouterStats`
+ * - `GET /metrics` → the same counters in the Prometheus text format 0.0.4
  * - `POST /v1/shutdown` → 202, then the process exits
  *
  * Errors are `ErrorBody` JSON with the status of their kind (400 invalid, 404 not found, 409 conflict).
@@ -54,13 +56,19 @@ async function handle(daemon: RouterDaemon, req: IncomingMessage, res: ServerRes
     }
     case 'GET /v1/stats':
       return send(res, 200, daemon.stats());
+    case 'GET /metrics': {
+      const text = renderPrometheus(daemon.serviceMetrics());
+      res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
     case 'POST /v1/shutdown':
       send(res, 202, { stopping: true });
       res.on('finish', () => void daemon.shutdown('POST /v1/shutdown').then(() => process.exit(0)));
       return;
     default:
       throw new SlipwayError('not-found', 'ROUTER_API_NOT_FOUND', `no admin endpoint ${method} ${path}`, {
-        hint: 'Endpoints: GET /v1/health, GET /v1/routes, PUT|DELETE /v1/routes/:service, POST /v1/routes/:service/drain, GET /v1/stats, POST /v1/shutdown.',
+        hint: 'Endpoints: GET /v1/health, GET /v1/routes, PUT|DELETE /v1/routes/:service, POST /v1/routes/:service/drain, GET /v1/stats, GET /metrics, POST /v1/shutdown.',
       });
   }
 }

@@ -15,6 +15,8 @@ export interface InFlight {
   done: boolean;
   /** True when the router cut it short (drain deadline, upstream timeout, shutdown). */
   abortedByRouter: boolean;
+  /** True for preview-listener traffic: counted in the release's preview counters. */
+  readonly preview: boolean;
   /** performance.now() when it began. */
   readonly start: number;
   /** True while no response from the upstream has begun. */
@@ -38,6 +40,8 @@ export class BackendState {
     public port: number,
     /** Counters of the release this backend serves. */
     public counters: PoolCounters,
+    /** Counters of the same release for preview-listener traffic. */
+    public previewCounters: PoolCounters,
   ) {
     this.pool = new UpstreamPool(host, port);
   }
@@ -70,6 +74,7 @@ export class Balancer {
   /** Pools that can take new traffic, and their total weight. */
   private live: PoolState[] = [];
   private totalWeight = 0;
+  private byRelease = new Map<number, PoolState>();
 
   constructor(private readonly counters: ServiceCounters) {}
 
@@ -78,15 +83,17 @@ export class Balancer {
     const seen = new Set<string>();
     this.pools = pools.map((p) => {
       const counters = this.counters.forRelease(p.release);
+      const previewCounters = this.counters.forPreview(p.release);
       const states = p.backends.map((b) => {
         seen.add(b.id);
         let s = this.backends.get(b.id);
         if (s === undefined) {
-          s = new BackendState(b.id, b.host, b.port, counters);
+          s = new BackendState(b.id, b.host, b.port, counters, previewCounters);
           this.backends.set(b.id, s);
         } else {
           s.moveTo(b.host, b.port);
           s.counters = counters;
+          s.previewCounters = previewCounters;
           s.inTable = true;
         }
         return s;
@@ -100,6 +107,22 @@ export class Balancer {
     }
     this.live = this.pools.filter((p) => p.weight > 0 && p.backends.length > 0);
     this.totalWeight = this.live.reduce((sum, p) => sum + p.weight, 0);
+    this.byRelease = new Map(this.pools.map((p) => [p.release, p]));
+  }
+
+  /**
+   * True when `release` has a pool with backends (and, with `weighted`, a weight above 0): the
+   * condition for header rules (unweighted) and sticky cookies (weighted) to apply.
+   */
+  canServe(release: number, weighted: boolean): boolean {
+    const p = this.byRelease.get(release);
+    return p !== undefined && p.backends.length > 0 && (!weighted || p.weight > 0);
+  }
+
+  /** The least-loaded backend of `release`'s pool not in `tried`, whatever its weight; undefined if none. */
+  pickIn(release: number, tried: BackendState[] | null): BackendState | undefined {
+    const p = this.byRelease.get(release);
+    return p === undefined ? undefined : leastLoaded(p, tried);
   }
 
   /** Called when a request on a backend ends, so backends that left the table are forgotten once idle. */

@@ -7,6 +7,7 @@ import { SlipwayError } from '../core/errors.js';
 import { createAdminServer } from './admin-api.js';
 import { log } from './log.js';
 import { isProcessAlive } from './pid.js';
+import type { ServiceMetrics } from './prometheus.js';
 import { RouteStore } from './route-store.js';
 import { ServiceProxy } from './service-proxy.js';
 import { routerInfoPath, type RouterInfoFile } from './state-files.js';
@@ -53,15 +54,21 @@ export class RouterDaemon {
     for (const route of this.store.load()) {
       const svc = this.service(route.service);
       try {
-        const { server, effective } = await svc.openListenerFor(route);
-        svc.install(effective, server);
+        const { servers, effective } = await svc.openListenerFor(route);
+        svc.install(effective, servers);
         log('info', `restored route ${describe(effective)}`);
       } catch (err) {
-        // Keep the route (it must not be lost) and say why it does not serve.
-        svc.install(route, null);
+        // Keep the route (it must not be lost), serve what can be served, and say why the rest does not.
         const msg = SlipwayError.from(err).message;
         this.problems.push(msg);
         log('error', `restoring route for ${route.service}: ${msg}`);
+        let main: Server | null = null;
+        if (route.preview !== undefined) {
+          try {
+            main = (await svc.openListenerFor({ ...route, preview: undefined })).servers.main;
+          } catch { /* the main listener failed too: already reported */ }
+        }
+        svc.install(route, { main, preview: null });
       }
     }
     this.admin = createAdminServer(this);
@@ -83,26 +90,37 @@ export class RouterDaemon {
   setRoute(route: ServiceRoute): Promise<ServiceRoute> {
     return this.serial(async () => {
       this.assertRunning();
-      for (const other of this.services.values()) {
-        const l = other.route?.listen;
-        if (other.name !== route.service && l !== undefined && route.listen.port !== 0 && l.port === route.listen.port && hostsOverlap(l.host, route.listen.host)) {
-          throw new SlipwayError('conflict', 'ROUTER_PORT_IN_USE', `service "${route.service}": cannot listen on ${route.listen.host}:${route.listen.port}: port ${route.listen.port} is already used by service "${other.name}"`, {
-            hint: 'Give each service its own port.',
-          });
-        }
-      }
+      this.assertPortsFree(route);
       const svc = this.service(route.service);
-      const { server, effective } = await svc.openListenerFor(route);
+      const { servers, effective } = await svc.openListenerFor(route);
       try {
         this.save(this.tableWith(effective.service, effective));
       } catch (err) {
-        if (server !== null) svc.discard(server);
+        svc.discard(servers);
         throw err;
       }
-      svc.install(effective, server);
+      svc.install(effective, servers);
       log('info', `route set: ${describe(effective)}`);
       return effective;
     });
+  }
+
+  /** Refuses a route whose listeners (main or preview) would take a port another service listens on. */
+  private assertPortsFree(route: ServiceRoute): void {
+    const wanted = [{ l: route.listen, what: '' }];
+    if (route.preview !== undefined) wanted.push({ l: route.preview, what: ' (preview listener)' });
+    for (const other of this.services.values()) {
+      if (other.name === route.service || other.route === null) continue;
+      const taken = [{ l: other.route.listen, what: '' }];
+      if (other.route.preview !== undefined) taken.push({ l: other.route.preview, what: "'s preview listener" });
+      for (const w of wanted) {
+        const t = taken.find((x) => w.l.port !== 0 && x.l.port === w.l.port && hostsOverlap(x.l.host, w.l.host));
+        if (t === undefined) continue;
+        throw new SlipwayError('conflict', 'ROUTER_PORT_IN_USE', `service "${route.service}"${w.what}: cannot listen on ${w.l.host}:${w.l.port}: port ${w.l.port} is already used by service "${other.name}"${t.what}`, {
+          hint: 'Give each service (and each preview listener) its own port.',
+        });
+      }
+    }
   }
 
   /** Stops listening for a service. Throws not-found when it has no route. */
@@ -129,6 +147,11 @@ export class RouterDaemon {
     const result = await svc.drain(backendIds, timeoutMs);
     log('info', `drained ${service} [${backendIds.join(', ')}] in ${Date.now() - started}ms: ${result.completed} completed, ${result.aborted} aborted`);
     return result;
+  }
+
+  /** Every service's counters, by name (for the Prometheus exposition). */
+  serviceMetrics(): ServiceMetrics[] {
+    return [...this.services.values()].map((s) => ({ service: s.name, counters: s.counters })).sort((a, b) => a.service.localeCompare(b.service));
   }
 
   stats(): RouterStats {
@@ -251,5 +274,9 @@ function hostsOverlap(a: string, b: string): boolean {
 
 function describe(r: ServiceRoute): string {
   const pools = r.pools.map((p) => `r${p.release}×${p.weight}[${p.backends.map((b) => `${b.id}@${b.host}:${b.port}`).join(' ')}]`).join(' ');
-  return `${r.service} on ${r.listen.host}:${r.listen.port} → ${pools || '(no pools)'}`;
+  let s = `${r.service} on ${r.listen.host}:${r.listen.port} → ${pools || '(no pools)'}`;
+  if (r.rules !== undefined && r.rules.length > 0) s += `; rules ${r.rules.map((x) => `${Object.entries(x.match.header).map(([k, v]) => `${k}=${v}`).join('&')}→r${x.release}`).join(' ')}`;
+  if (r.stickiness === 'cookie') s += '; sticky cookie';
+  if (r.preview !== undefined) s += `; preview ${r.preview.host}:${r.preview.port} → r${r.preview.release}`;
+  return s;
 }

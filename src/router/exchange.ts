@@ -4,6 +4,7 @@ import type { BackendState, InFlight } from './balancer.js';
 import { clientResponseHeaders, serializeRequestHead, type UpstreamHead } from './headers.js';
 import type { PoolCounters } from './metrics.js';
 import type { ServiceProxy } from './service-proxy.js';
+import { stickyCookie } from './steering.js';
 import type { UpstreamConnection, UpstreamSink } from './upstream-connection.js';
 
 /** A request is tried on at most this many backends when they refuse the connection. */
@@ -49,6 +50,10 @@ export class Exchange implements InFlight, UpstreamSink {
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     readonly head: UpstreamHead,
+    /** The release header rules, a sticky cookie or the preview listener chose; -1 for weighted balancing. */
+    readonly release: number,
+    /** Came through the preview listener: served by `release` only, counted apart. */
+    readonly preview: boolean,
   ) {
     this.bodySent = !head.hasBody;
     this.chunked = head.hasBody && head.headers.includes('Transfer-Encoding');
@@ -58,13 +63,16 @@ export class Exchange implements InFlight, UpstreamSink {
   begin(): void {
     (this.res as Tagged<ServerResponse>)[kEx] = this;
     this.res.on('close', onClientClose);
-    const b = this.svc.balancer.pick(null);
-    if (b === undefined) {
+    const b = this.release < 0 ? this.svc.balancer.pick(null) : this.svc.pickFor(this.release, this.preview, null);
+    if (b !== undefined) {
+      this.attempt(b);
+    } else if (this.preview) {
+      this.svc.counters.previewUnrouted++;
+      this.sendError(503, `no backends for service ${this.svc.name} release ${this.release} (preview)\n`);
+    } else {
       this.svc.counters.unrouted++;
       this.sendError(503, `no backends for service ${this.svc.name}\n`);
-      return;
     }
-    this.attempt(b);
   }
 
   awaitingResponse(): boolean { return !this.responded && !this.done; }
@@ -123,7 +131,10 @@ export class Exchange implements InFlight, UpstreamSink {
     if (this.done || this.abortedByRouter) return false;
     this.responded = true;
     this.counters!.observe(status, performance.now() - this.start);
-    this.res.writeHead(status, statusMessage, clientResponseHeaders(rawHeaders, this.head.requestId) as unknown as Record<string, string>);
+    const headers = clientResponseHeaders(rawHeaders, this.head.requestId);
+    const cookie = this.svc.cookieName;
+    if (cookie !== null && !this.preview) headers.push('Set-Cookie', stickyCookie(cookie, this.counters!.release));
+    this.res.writeHead(status, statusMessage, headers as unknown as Record<string, string>);
     this.needFlush = true;
     return this.req.method === 'HEAD';
   }
@@ -170,7 +181,7 @@ export class Exchange implements InFlight, UpstreamSink {
     if (retryable) {
       this.svc.detach(this, failed);
       (this.tried ??= []).push(failed);
-      const next = this.attempts < MAX_ATTEMPTS ? this.svc.balancer.pick(this.tried) : undefined;
+      const next = this.attempts < MAX_ATTEMPTS ? this.svc.pickFor(this.release, this.preview, this.tried) : undefined;
       if (next !== undefined) {
         this.attempt(next);
         return;

@@ -52,6 +52,14 @@ export class LocalRouter implements TrafficRouter {
   /** The pid of the daemon this client talks to (after ensureRunning). */
   get pid(): number | undefined { return this.info?.pid; }
 
+  /**
+   * Where Prometheus scrapes the daemon (`GET /metrics`, text format 0.0.4), after ensureRunning.
+   * The admin port is chosen by the OS, so it changes when the daemon restarts.
+   */
+  get metricsUrl(): string | undefined {
+    return this.info === undefined ? undefined : `http://127.0.0.1:${this.info.adminPort}/metrics`;
+  }
+
   async setRoute(route: ServiceRoute): Promise<void> {
     await this.applyRoute(route);
   }

@@ -48,20 +48,45 @@ export class PoolCounters {
 /** Counters per release of one service, kept for the life of the process (cumulative since boot). */
 export class ServiceCounters {
   private readonly pools = new Map<number, PoolCounters>();
+  /** Preview-listener traffic, kept apart so that analysis of user traffic does not see it. */
+  private readonly previews = new Map<number, PoolCounters>();
   /** Requests answered 503 because no pool had a backend: attributed to no release. */
   unrouted = 0;
+  /** Preview requests answered 503 because the preview release had no backends. */
+  previewUnrouted = 0;
 
   /** The counters for `release`, created on first use. */
   forRelease(release: number): PoolCounters {
-    let c = this.pools.get(release);
-    if (c === undefined) {
-      c = new PoolCounters(release);
-      this.pools.set(release, c);
-    }
-    return c;
+    return counters(this.pools, release);
   }
 
-  snapshot(): PoolStats[] {
-    return [...this.pools.values()].sort((a, b) => a.release - b.release).map((c) => c.snapshot());
+  /** The counters for preview traffic to `release`, created on first use. */
+  forPreview(release: number): PoolCounters {
+    return counters(this.previews, release);
   }
+
+  /** The counters objects themselves (for the Prometheus exposition), by release. */
+  releases(): PoolCounters[] { return sorted(this.pools); }
+  previewReleases(): PoolCounters[] { return sorted(this.previews); }
+
+  snapshot(): PoolStats[] {
+    return sorted(this.pools).map((c) => c.snapshot());
+  }
+
+  previewSnapshot(): PoolStats[] {
+    return sorted(this.previews).map((c) => c.snapshot());
+  }
+}
+
+function counters(map: Map<number, PoolCounters>, release: number): PoolCounters {
+  let c = map.get(release);
+  if (c === undefined) {
+    c = new PoolCounters(release);
+    map.set(release, c);
+  }
+  return c;
+}
+
+function sorted(map: Map<number, PoolCounters>): PoolCounters[] {
+  return [...map.values()].sort((a, b) => a.release - b.release);
 }

@@ -7,6 +7,8 @@ import type { ServiceRoute } from './types.js';
  * Unknown keys are rejected so a typo in the controller fails loudly instead of being ignored.
  */
 
+const ANY_HOST = new Set(['0.0.0.0', '::', '']);
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 const backendSchema = z.strictObject({
@@ -21,6 +23,19 @@ const poolSchema = z.strictObject({
   backends: z.array(backendSchema),
 });
 
+/** An HTTP field name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const ruleSchema = z.strictObject({
+  match: z.strictObject({
+    header: z.record(
+      z.string().regex(HEADER_NAME, 'expected an HTTP header name'),
+      z.string(),
+    ).refine((h) => Object.keys(h).length > 0, 'expected at least one header to match'),
+  }),
+  release: z.number().int().min(0),
+});
+
 const routeSchema = z.strictObject({
   service: z.string().regex(NAME, 'expected a service name of letters, digits, ".", "_" or "-"'),
   listen: z.strictObject({
@@ -29,6 +44,13 @@ const routeSchema = z.strictObject({
     port: z.number().int().min(0).max(65535),
   }),
   pools: z.array(poolSchema),
+  rules: z.array(ruleSchema).optional(),
+  stickiness: z.enum(['cookie', 'none']).optional(),
+  preview: z.strictObject({
+    host: z.string().min(1, 'expected a host name or address to listen on'),
+    port: z.number().int().min(0).max(65535),
+    release: z.number().int().min(0),
+  }).optional(),
 });
 
 /**
@@ -58,10 +80,22 @@ export function parseServiceRoute(input: unknown, expectedService?: string): Ser
         ids.add(b.id);
       });
     });
+    route.rules?.forEach((rule, i) => {
+      const seen = new Set<string>();
+      for (const name of Object.keys(rule.match.header)) {
+        const lower = name.toLowerCase();
+        if (seen.has(lower)) problems.push(`rules.${i}.match.header.${name}: header "${name}" appears more than once (names are case-insensitive)`);
+        seen.add(lower);
+      }
+    });
+    const p = route.preview;
+    if (p !== undefined && p.port !== 0 && p.port === route.listen.port && (p.host === route.listen.host || ANY_HOST.has(p.host) || ANY_HOST.has(route.listen.host))) {
+      problems.push(`preview.port: port ${p.port} is already the service's listen port`);
+    }
   }
   if (problems.length > 0) {
     throw new SlipwayError('invalid', 'ROUTE_INVALID', `invalid route${expectedService ? ` for service "${expectedService}"` : ''}: ${problems.join('; ')}`, {
-      hint: 'A route is {service, listen: {host, port}, pools: [{release, weight, backends: [{id, host, port}]}]}.',
+      hint: 'A route is {service, listen: {host, port}, pools: [{release, weight, backends: [{id, host, port}]}], rules?: [{match: {header: {name: value}}, release}], stickiness?: "cookie" | "none", preview?: {host, port, release}}.',
       details: { problems },
     });
   }

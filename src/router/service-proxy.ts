@@ -5,11 +5,18 @@ import { Balancer, type BackendState, type InFlight } from './balancer.js';
 import { Exchange } from './exchange.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { ServiceCounters } from './metrics.js';
+import { compileRules, cookieRelease, ruleRelease, stickyCookieName, type CompiledRule } from './steering.js';
 import type { DrainResult, ServiceRoute, ServiceStats } from './types.js';
 import { proxyUpgrade } from './websocket-proxy.js';
 
 /** Client-side keep-alive: long enough for clients that pool connections, bounded for idle ones. */
 const CLIENT_KEEP_ALIVE_MS = 65_000;
+
+/** Listeners opened for a route by openListenerFor; null where the current one is kept. */
+export interface Listeners {
+  main: Server | null;
+  preview: Server | null;
+}
 
 interface Drain {
   ids: Set<string>;
@@ -29,6 +36,14 @@ export class ServiceProxy {
   /** The installed route (listen.port is the real port), or null once removed. */
   route: ServiceRoute | null = null;
   private server: Server | null = null;
+  private previewServer: Server | null = null;
+  /** The preview listener's release (kept after the preview is removed, for its closing connections). */
+  previewRelease = -1;
+  /** Sticky cookie name when the route has `stickiness: cookie`, else null. */
+  cookieName: string | null = null;
+  private rules: CompiledRule[] = [];
+  /** Rules or cookies may steer requests: the hot path skips steer() when false. */
+  private steered = false;
   private readonly closing = new Set<Server>();
   private drains: Drain[] = [];
 
@@ -38,49 +53,74 @@ export class ServiceProxy {
   ) {}
 
   /**
-   * Opens the listener `route` needs, or returns null when the current one already fits
-   * (same host and port; port 0 keeps the current port). Nothing is installed yet.
+   * Opens the listeners `route` needs (main and preview), or null for one whose current listener
+   * already fits (same host and port; port 0 keeps the current port). Nothing is installed yet.
    */
-  async openListenerFor(route: ServiceRoute): Promise<{ server: Server | null; effective: ServiceRoute }> {
-    const cur = this.server !== null ? this.route?.listen : undefined;
-    if (cur !== undefined && cur.host === route.listen.host && (route.listen.port === 0 || route.listen.port === cur.port)) {
-      return { server: null, effective: { ...route, listen: { ...cur } } };
+  async openListenerFor(route: ServiceRoute): Promise<{ servers: Listeners; effective: ServiceRoute }> {
+    const main = await this.openOne(route.listen, this.server === null ? undefined : this.route?.listen, false);
+    let preview: { server: Server | null; port: number } | undefined;
+    if (route.preview !== undefined) {
+      try {
+        preview = await this.openOne(route.preview, this.previewServer === null ? undefined : this.route?.preview, true);
+      } catch (err) {
+        if (main.server !== null) main.server.close();
+        throw err;
+      }
     }
-    const server = await this.listen(route.listen.host, route.listen.port);
-    const port = (server.address() as { port: number }).port;
-    return { server, effective: { ...route, listen: { host: route.listen.host, port } } };
+    const effective: ServiceRoute = { ...route, listen: { host: route.listen.host, port: main.port } };
+    if (route.preview !== undefined) effective.preview = { ...route.preview, port: preview!.port };
+    return { servers: { main: main.server, preview: preview?.server ?? null }, effective };
   }
 
-  /** Makes `route` current; `server` (from openListenerFor) replaces the old listener, which closes gracefully. */
-  install(route: ServiceRoute, server: Server | null): void {
-    if (server !== null) {
+  private async openOne(want: { host: string; port: number }, cur: { host: string; port: number } | undefined, preview: boolean): Promise<{ server: Server | null; port: number }> {
+    if (cur !== undefined && cur.host === want.host && (want.port === 0 || want.port === cur.port)) return { server: null, port: cur.port };
+    const server = await this.listen(want.host, want.port, preview);
+    return { server, port: (server.address() as { port: number }).port };
+  }
+
+  /**
+   * Makes `route` current; new listeners (from openListenerFor) replace the old ones, which close
+   * gracefully. A route without `preview` closes the preview listener. Synchronous, so every
+   * request that arrives after it returns is routed by the new table.
+   */
+  install(route: ServiceRoute, servers: Listeners | null): void {
+    if (servers?.main != null) {
       const old = this.server;
-      this.server = server;
+      this.server = servers.main;
+      if (old !== null) this.closeServer(old);
+    }
+    if (route.preview === undefined || servers?.preview != null) {
+      const old = this.previewServer;
+      this.previewServer = servers?.preview ?? null;
       if (old !== null) this.closeServer(old);
     }
     this.route = route;
+    this.rules = compileRules(route.rules);
+    this.cookieName = route.stickiness === 'cookie' ? stickyCookieName(this.name) : null;
+    this.steered = this.rules.length > 0 || this.cookieName !== null;
+    if (route.preview !== undefined) this.previewRelease = route.preview.release;
     this.balancer.setPools(route.pools);
   }
 
   /** Stops listening and routing; requests in flight finish (or are drained). */
   uninstall(): void {
-    if (this.server !== null) this.closeServer(this.server);
-    this.server = null;
+    this.stopListening();
     this.route = null;
     this.balancer.setPools([]);
   }
 
-  /** Closes a listener that failed to be installed. */
-  discard(server: Server): void {
-    server.close();
+  /** Closes listeners that failed to be installed. */
+  discard(servers: Listeners): void {
+    servers.main?.close();
+    servers.preview?.close();
   }
 
-  private listen(host: string, port: number): Promise<Server> {
-    const server = createServer({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, noDelay: true }, this.onRequest);
+  private listen(host: string, port: number, preview: boolean): Promise<Server> {
+    const server = createServer({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, noDelay: true }, preview ? this.onPreviewRequest : this.onRequest);
     server.headersTimeout = CLIENT_KEEP_ALIVE_MS + 1000;
-    server.on('upgrade', this.onUpgrade);
+    server.on('upgrade', preview ? this.onPreviewUpgrade : this.onUpgrade);
     return new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(this.name, host, port, err)));
+      server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(preview ? `service "${this.name}" (preview listener)` : `service "${this.name}"`, host, port, err)));
       server.listen({ port, host }, () => {
         server.removeAllListeners('error');
         server.on('error', () => { /* a listening server's errors surface on its sockets */ });
@@ -99,19 +139,61 @@ export class ServiceProxy {
     // On a listener that is closing, answer what arrived but end each kept-alive connection after it.
     if (this.closing.size > 0 && this.closing.has((req.socket as Socket & { server?: Server }).server as Server)) res.shouldKeepAlive = false;
     const head = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', this.newId);
-    new Exchange(this, req, res, head).begin();
+    new Exchange(this, req, res, head, this.steered ? this.steer(req.rawHeaders) : -1, false).begin();
+  };
+
+  private readonly onPreviewRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (this.closing.size > 0 && this.closing.has((req.socket as Socket & { server?: Server }).server as Server)) res.shouldKeepAlive = false;
+    const head = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', this.newId);
+    new Exchange(this, req, res, head, this.previewRelease, true).begin();
   };
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-    proxyUpgrade(this, req, socket, head);
+    proxyUpgrade(this, req, socket, head, this.steered ? this.steer(req.rawHeaders) : -1, false);
   };
+
+  private readonly onPreviewUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    proxyUpgrade(this, req, socket, head, this.previewRelease, true);
+  };
+
+  /**
+   * The release a main-listener request is steered to: the first matching header rule whose
+   * release has backends, else the sticky cookie's release while it has backends and weight;
+   * -1 for plain weighted balancing.
+   */
+  steer(raw: string[]): number {
+    const b = this.balancer;
+    if (this.rules.length > 0) {
+      const r = ruleRelease(this.rules, raw, (release) => b.canServe(release, false));
+      if (r >= 0) return r;
+    }
+    if (this.cookieName !== null) {
+      const r = cookieRelease(raw, this.cookieName);
+      if (r >= 0 && b.canServe(r, true)) return r;
+    }
+    return -1;
+  }
+
+  /**
+   * A backend for a request steered to `release` (-1: none). A preview request stays on its
+   * release; a steered one falls back to weighted balancing when that release has no backend left
+   * to try.
+   */
+  pickFor(release: number, preview: boolean, tried: BackendState[] | null): BackendState | undefined {
+    if (release >= 0) {
+      const b = this.balancer.pickIn(release, tried);
+      if (b !== undefined || preview) return b;
+    }
+    return this.balancer.pick(tried);
+  }
 
   /** Counts `x` in flight on `b` (and its release). */
   attach(x: InFlight, b: BackendState): void {
+    const counters = x.preview ? b.previewCounters : b.counters;
     x.backend = b;
-    x.counters = b.counters;
+    x.counters = counters;
     b.inFlight++;
-    b.counters.inFlight++;
+    counters.inFlight++;
     b.active.add(x);
   }
 
@@ -193,7 +275,9 @@ export class ServiceProxy {
   /** Stops accepting connections on every listener of this service (shutdown). */
   stopListening(): void {
     if (this.server !== null) this.closeServer(this.server);
+    if (this.previewServer !== null) this.closeServer(this.previewServer);
     this.server = null;
+    this.previewServer = null;
   }
 
   /** Closes every client connection still open (the very end of a shutdown). */
@@ -204,22 +288,29 @@ export class ServiceProxy {
   stats(): ServiceStats {
     const inFlightByBackend: Record<string, number> = {};
     for (const b of this.balancer.backends.values()) inFlightByBackend[b.id] = b.inFlight;
-    return { service: this.name, pools: this.counters.snapshot(), inFlightByBackend, unrouted: this.counters.unrouted };
+    return {
+      service: this.name,
+      pools: this.counters.snapshot(),
+      inFlightByBackend,
+      unrouted: this.counters.unrouted,
+      preview: this.counters.previewSnapshot(),
+      previewUnrouted: this.counters.previewUnrouted,
+    };
   }
 }
 
-function listenError(service: string, host: string, port: number, err: NodeJS.ErrnoException): SlipwayError {
+function listenError(what: string, host: string, port: number, err: NodeJS.ErrnoException): SlipwayError {
   if (err.code === 'EADDRINUSE') {
-    return new SlipwayError('conflict', 'ROUTER_PORT_IN_USE', `service "${service}": cannot listen on ${host}:${port}: port ${port} is already in use`, {
+    return new SlipwayError('conflict', 'ROUTER_PORT_IN_USE', `${what}: cannot listen on ${host}:${port}: port ${port} is already in use`, {
       hint: `Stop whatever listens on port ${port} (\`ss -ltnp 'sport = :${port}'\`) or give the service another port.`,
     });
   }
   if (err.code === 'EACCES') {
-    return new SlipwayError('invalid', 'ROUTER_LISTEN_DENIED', `service "${service}": not allowed to listen on ${host}:${port}`, {
+    return new SlipwayError('invalid', 'ROUTER_LISTEN_DENIED', `${what}: not allowed to listen on ${host}:${port}`, {
       hint: 'Ports below 1024 need privileges; use a higher port.',
     });
   }
-  return new SlipwayError('invalid', 'ROUTER_LISTEN_FAILED', `service "${service}": cannot listen on ${host}:${port}: ${err.code ?? err.message}`, {
+  return new SlipwayError('invalid', 'ROUTER_LISTEN_FAILED', `${what}: cannot listen on ${host}:${port}: ${err.code ?? err.message}`, {
     hint: 'Check that the listen host is an address of this machine.',
   });
 }

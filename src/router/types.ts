@@ -23,10 +23,42 @@ export interface Pool {
   backends: Backend[];
 }
 
+/**
+ * Sends requests whose headers match to one release, whatever its weight (e.g. `X-Canary: 1` to
+ * the canary). Applies only while that release's pool has backends; otherwise the request is
+ * balanced normally.
+ */
+export interface HeaderRule {
+  /** Every listed header must be present; names are case-insensitive, values must match exactly. */
+  match: { header: Record<string, string> };
+  /** The release whose pool receives matching requests. */
+  release: number;
+}
+
+/** A second listener that serves one release only (for testing it before it gets user traffic). */
+export interface PreviewListener {
+  host: string;
+  /** 0 asks for a free port; the installed route holds the real one (kept by later updates with 0). */
+  port: number;
+  /** Every request goes to this release's pool, even at weight 0; 503 when it has no backends. */
+  release: number;
+}
+
 export interface ServiceRoute {
   service: string;
   listen: { host: string; port: number };
   pools: Pool[];
+  /** Header rules, tried in order before cookies and weights; the first that matches wins. @default [] */
+  rules?: HeaderRule[];
+  /**
+   * `cookie`: every proxied response sets `slipway_<service>=<release>` (Path=/, HttpOnly,
+   * SameSite=Lax) for the release that served it, and a request carrying it goes back to that
+   * release while its pool has backends and weight > 0 (else it is balanced normally and the
+   * cookie rewritten). Header rules win over the cookie. @default 'none'
+   */
+  stickiness?: 'cookie' | 'none';
+  /** A preview listener; its traffic is counted apart (`ServiceStats.preview`). @default none */
+  preview?: PreviewListener;
 }
 
 /** Latency histogram bucket upper bounds in milliseconds (the last bucket is +Inf). */
@@ -51,6 +83,14 @@ export interface ServiceStats {
   inFlightByBackend: Record<string, number>;
   /** Requests answered 503 because no pool had a backend; attributed to no release. (Added by the router; optional for other implementations.) */
   unrouted?: number;
+  /**
+   * Requests that came through the preview listener, per release, counted here and NOT in `pools`
+   * (so analysis of user traffic ignores them). Their in-flight counts do appear in
+   * `inFlightByBackend`, since drains wait for them. (Router only; optional.)
+   */
+  preview?: PoolStats[];
+  /** Preview requests answered 503 because the preview release had no backends. (Router only; optional.) */
+  previewUnrouted?: number;
 }
 
 export interface RouterStats {

@@ -13,10 +13,10 @@ import type { ServiceProxy } from './service-proxy.js';
  * one request in flight on its backend until either side closes, so draining waits for it and a
  * drain deadline closes it.
  */
-export function proxyUpgrade(svc: ServiceProxy, req: IncomingMessage, socket: Socket, head: Buffer): void {
+export function proxyUpgrade(svc: ServiceProxy, req: IncomingMessage, socket: Socket, head: Buffer, release: number, preview: boolean): void {
   const upHead = upstreamRequestHeaders(req.rawHeaders, socket.remoteAddress ?? '', 'http', svc.newId);
   upHead.headers.push('Connection', 'Upgrade', 'Upgrade', req.headers.upgrade ?? 'websocket');
-  new Tunnel(svc, req, socket, head, upHead).begin();
+  new Tunnel(svc, req, socket, head, upHead, release, preview).begin();
 }
 
 class Tunnel implements InFlight {
@@ -36,15 +36,19 @@ class Tunnel implements InFlight {
     private readonly socket: Socket,
     private readonly head: Buffer,
     private readonly upHead: UpstreamHead,
+    /** Release chosen by rules, cookie or the preview listener; -1 for weighted balancing. */
+    private readonly release: number,
+    readonly preview: boolean,
   ) {}
 
   begin(): void {
     this.socket.on('error', () => this.socket.destroy());
     this.socket.on('close', () => this.finish());
-    const b = this.svc.balancer.pick(null);
+    const b = this.svc.pickFor(this.release, this.preview, null);
     if (b === undefined) {
-      this.svc.counters.unrouted++;
-      this.rawError(503, `no backends for service ${this.svc.name}\n`);
+      if (this.preview) this.svc.counters.previewUnrouted++;
+      else this.svc.counters.unrouted++;
+      this.rawError(503, `no backends for service ${this.svc.name}${this.preview ? ` release ${this.release} (preview)` : ''}\n`);
       return;
     }
     this.attempt(b);
@@ -120,7 +124,7 @@ class Tunnel implements InFlight {
       const failed = this.backend!;
       this.svc.detach(this, failed);
       this.tried.push(failed);
-      const next = this.svc.balancer.pick(this.tried);
+      const next = this.svc.pickFor(this.release, this.preview, this.tried);
       if (next !== undefined) {
         this.attempt(next);
         return;
