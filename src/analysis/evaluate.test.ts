@@ -34,6 +34,15 @@ describe('evaluateCheck', () => {
     assert.equal(evaluateCheck(spec, { kind: 'value', value: 0.5, samples: 3 }).verdict, 'inconclusive');
   });
 
+  test('a value detail is appended to the reason; no-data is inconclusive for any metric', () => {
+    const spec = resolveAnalysisSpec({ name: 'smoke', metric: 'value', min: 1 });
+    const j = evaluateCheck(spec, { kind: 'value', value: 0, detail: '127.0.0.1:9 answered 503' });
+    assert.equal(j.verdict, 'fail');
+    assert.match(j.reason, /below the min 1 .*: 127\.0\.0\.1:9 answered 503$/);
+    const none = evaluateCheck(resolveAnalysisSpec({ name: 'errors' }), { kind: 'no-data', reason: 'the query returned no series' });
+    assert.deepEqual([none.verdict, none.reason], ['inconclusive', 'errors: the query returned no series']);
+  });
+
   test('data that do not fit the metric are a wiring mistake (TypeError)', () => {
     assert.throws(() => evaluateCheck(resolveAnalysisSpec({ name: 'e' }), { kind: 'value', value: 1 }), TypeError);
     assert.throws(() => evaluateCheck(resolveAnalysisSpec({ name: 'l', metric: 'latency', compare: 'baseline' }), { kind: 'counters', canary: fast }), TypeError);

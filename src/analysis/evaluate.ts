@@ -11,8 +11,14 @@ import { errorIndicatorSamples, errorRate, expandHistogram, histogramQuantile, t
 export type MetricData =
   /** Router-style counters of the window: the canary's, and the stable release's for compare. */
   | { kind: 'counters'; canary: PoolCounters; baseline?: PoolCounters }
-  /** One number (a Prometheus query, a command's output), with how many observations it rests on if known. */
-  | { kind: 'value'; value: number; samples?: number };
+  /**
+   * One number (a Prometheus query, a command's output), with how many observations it rests on
+   * if known, and optionally what a person should know about it (which instance failed, the
+   * command's stderr): appended to the judgement's reason.
+   */
+  | { kind: 'value'; value: number; samples?: number; detail?: string }
+  /** The source answered but had nothing to judge (an empty Prometheus result): inconclusive, for any metric. */
+  | { kind: 'no-data'; reason: string };
 
 /**
  * Judges one measurement. With compare 'baseline' and a max/min, both judges run and the worse
@@ -20,10 +26,12 @@ export type MetricData =
  * `baseline.`. Throws TypeError when the data do not fit the metric (a wiring mistake).
  */
 export function evaluateCheck(spec: AnalysisSpec, data: MetricData): Judgement {
+  if (data.kind === 'no-data') return { verdict: 'inconclusive', reason: `${spec.name}: ${data.reason}`, numbers: { samples: 0 } };
   if (spec.metric === 'value') {
     if (data.kind !== 'value') throw new TypeError(`check ${spec.name}: a value check needs a value, got ${data.kind}`);
     const minSamples = data.samples === undefined ? 1 : spec.minRequests;
-    return judgeThreshold(data.value, data.samples ?? 1, { max: spec.max, min: spec.min, minSamples }, spec.name);
+    const j = judgeThreshold(data.value, data.samples ?? 1, { max: spec.max, min: spec.min, minSamples }, spec.name);
+    return data.detail === undefined ? j : { ...j, reason: `${j.reason}: ${data.detail}` };
   }
   if (data.kind !== 'counters') throw new TypeError(`check ${spec.name}: a ${spec.metric} check needs counters, got ${data.kind}`);
   const judgements: [string, Judgement][] = [];
