@@ -13,8 +13,8 @@ export interface ConvergeStep {
   done: boolean;
 }
 
-const alive = (i: ObservedInstance) => !i.retiring && (i.state === 'running' || i.state === 'restarting');
-const ready = (i: ObservedInstance) => !i.retiring && i.state === 'running' && i.healthy;
+export const alive = (i: ObservedInstance) => !i.retiring && (i.state === 'running' || i.state === 'restarting');
+export const ready = (i: ObservedInstance) => !i.retiring && i.state === 'running' && i.healthy;
 
 /** Resolves a count-or-percent ("25%") against the desired count; percentages of surge round up, of unavailability down. */
 export function resolveCount(value: number | string, desired: number, round: 'up' | 'down'): number {

@@ -5,6 +5,8 @@
  */
 import { formatDuration } from '../core/duration.js';
 import { converge, routeOf } from './converge.js';
+import { canaryTransition } from './canary.js';
+import { blueGreenTransition } from './blue-green.js';
 import type { Action, Observed, ObservedInstance, RolloutView, TransitionResult } from './types.js';
 
 interface Failure { reason: string; message: string }
@@ -32,7 +34,17 @@ function steady(observed: Observed): TransitionResult {
 }
 
 function progressing(rollout: RolloutView, observed: Observed, now: number): TransitionResult {
+  const strategy = observed.shapes[rollout.toRelease]?.strategy;
+  const progressive = rollout.kind !== 'rollback' && rollout.fromRelease !== null && observed.shapes[rollout.fromRelease] !== undefined;
+  if (progressive && strategy?.type === 'canary') return canaryTransition(rollout, observed, now, strategy);
+  if (progressive && strategy?.type === 'blueGreen') return blueGreenTransition(rollout, observed, now, strategy);
+
   const reverting = rollout.targetRelease !== rollout.toRelease;
+  const abort = rollout.progress.requests?.abort;
+  if (abort && !reverting) {
+    const r = fail(rollout, observed, now, { reason: 'Aborted', message: `aborted by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}` });
+    return { ...r, consumed: ['abort', 'promote', 'pause'] };
+  }
   const since = rollout.progress.targetSince ?? rollout.startedAt;
   const shape = observed.shapes[rollout.targetRelease];
   if (!shape) throw new Error(`no shape for target release ${rollout.targetRelease}`);

@@ -35,6 +35,7 @@ export interface ReleaseShape {
 
 /** The rollout's durable fields the transition reads. */
 export interface RolloutView {
+  kind: 'deploy' | 'rollback';
   phase: RolloutPhase;
   fromRelease: number | null;
   toRelease: number;
@@ -51,7 +52,59 @@ export interface RolloutProgress {
   /** Ready instances per release (traffic is split in proportion). */
   readyByRelease?: Record<string, number>;
   /** Set when the rollout failed and is being undone: the reason and message of the failure. */
-  failure?: { reason: string; message: string };
+  failure?: { reason: string; message: string; terminal?: 'RolledBack' | 'Failed' };
+  /** Canary: index of the current step (steps.length once promoting to 100%), when it began, and the canary's traffic weight. */
+  step?: number;
+  stepSince?: number;
+  weight?: number;
+  /** Blue-green: where the rollout stands, and since when. */
+  stage?: BlueGreenStage;
+  stageSince?: number;
+  /** Requests from people (slipway promote/pause/resume/abort/rollback), durable until consumed. */
+  requests?: RolloutRequests;
+  /** Analysis runs of this rollout by key, as last persisted (phase, reason, counts, recent measurements). */
+  analysis?: Record<string, PersistedRun>;
+}
+
+export type BlueGreenStage = 'Preview' | 'PrePromotion' | 'AwaitingPromotion' | 'Promoted';
+
+export interface RolloutRequests {
+  /** Go on: past the current step (or pause), or with 'full' straight to 100%. */
+  promote?: 'step' | 'full';
+  /** Hold where it is until resumed. */
+  pause?: boolean;
+  /** Send all traffic back to the stable release and stop the new one. */
+  abort?: { by: string; reason: string };
+}
+
+/** What the engine needs to know of an analysis run (the full state is src/analysis/run.ts's). */
+export interface RunView {
+  phase: 'Running' | 'Successful' | 'Failed' | 'Inconclusive' | 'Error';
+  reason: string;
+}
+
+export type PersistedRun = RunView & Record<string, unknown>;
+
+/** An analysis run the engine wants running now. */
+export interface DesiredRun {
+  /** Unique per rollout, e.g. "step2:errors", "bg:errors", "pre:smoke". */
+  key: string;
+  check: string;
+  /** Release under test, and the release it is compared with (the stable one). */
+  release: number;
+  baseline: number | null;
+}
+
+/** How the router should treat the releases beyond plain weights. */
+export interface Routing {
+  /** Requests matching these headers go to the canary release. */
+  match?: { header: Record<string, string> };
+  canaryRelease?: number;
+  stickiness?: 'cookie' | 'none';
+  /** The preview listener (blue-green) serves this release. */
+  previewRelease?: number;
+  /** Instance ids of the preview release that are ready. */
+  previewIds?: string[];
 }
 
 export interface Observed {
@@ -60,6 +113,8 @@ export interface Observed {
   /** Shapes of the releases involved (target and, while rolling, the previous one). */
   shapes: Record<number, ReleaseShape>;
   instances: ObservedInstance[];
+  /** Analysis runs of the active rollout, by key (empty when none). */
+  analysis?: Record<string, RunView>;
 }
 
 export type Action =
@@ -71,7 +126,13 @@ export interface TransitionResult {
   rollout?: Pick<RolloutView, 'phase' | 'targetRelease' | 'progress'> & { reason: string; message: string; finished: boolean };
   /** Release to record as current, when it changes. */
   setCurrent?: number;
-  /** Instances that receive traffic, by release. */
-  route: { release: number; ids: string[] }[];
+  /** Instances that receive traffic, by release, with their share (default: one share per instance). */
+  route: { release: number; ids: string[]; weight?: number }[];
+  /** Header rules, stickiness and preview for progressive strategies. */
+  routing?: Routing;
   actions: Action[];
+  /** Analysis runs that should be running now (the controller starts and stops runs to match). */
+  analysis?: DesiredRun[];
+  /** Requests the transition acted on, to be cleared from the durable record. */
+  consumed?: (keyof RolloutRequests)[];
 }

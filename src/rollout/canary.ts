@@ -1,0 +1,113 @@
+/**
+ * Canary: the new release takes a growing share of traffic step by step (weight, pause, analysis
+ * steps), analysis runs in the background, and any failure sends all traffic back to the stable
+ * release at once. After the last step the new release is promoted to 100% (surge first). Pure.
+ */
+import { formatDuration } from '../core/duration.js';
+import type { CanaryConfig } from '../config/schema.js';
+import { converge } from './converge.js';
+import { detectFailure } from './transition.js';
+import { describeRunFailure, readyIds, runsFor, scale, undo, verdicts } from './progressive.js';
+import type { Observed, RolloutView, TransitionResult, DesiredRun, RolloutProgress, Routing } from './types.js';
+
+/** Canary instances for a weight: in proportion to the final size, at least one while it gets traffic. */
+export function canaryInstances(weight: number, size: number): number {
+  return weight <= 0 ? 0 : Math.max(1, Math.ceil((size * weight) / 100));
+}
+
+export function canaryTransition(rollout: RolloutView, observed: Observed, now: number, strategy: CanaryConfig): TransitionResult {
+  const to = rollout.toRelease;
+  const from = rollout.fromRelease!;
+  const shape = observed.shapes[to]!;
+  const stableSize = observed.shapes[from]?.instances ?? shape.instances;
+  const p = rollout.progress;
+  const stepIndex = p.step ?? 0;
+  const stepSince = p.stepSince ?? rollout.startedAt;
+  const weight = p.weight ?? 0;
+  const requests = p.requests ?? {};
+  const instances = observed.instances;
+
+  if (p.failure) return undo(rollout, instances, stableSize, p.failure, p.failure.terminal ?? 'RolledBack');
+  if (requests.abort) return undo(rollout, instances, stableSize, { reason: 'Aborted', message: `aborted by ${requests.abort.by}${requests.abort.reason ? `: ${requests.abort.reason}` : ''}` }, 'RolledBack');
+
+  const crash = detectFailure(to, instances, 0, Infinity);
+  if (crash) return undo(rollout, instances, stableSize, crash, 'Failed');
+
+  const background = weight > 0 || stepIndex > 0 ? runsFor('bg', strategy.analysis, to, from) : [];
+  const bg = verdicts(background, observed.analysis);
+  if (bg.failed) return undo(rollout, instances, stableSize, describeRunFailure(bg.failed.key, bg.failed.run), 'RolledBack');
+
+  const routing: Routing = { canaryRelease: to, match: strategy.match, stickiness: strategy.stickiness };
+  const steps = strategy.steps;
+
+  // After the last step: promote to 100%, the stable release retired as the new one comes up.
+  if (stepIndex >= steps.length) {
+    const step = converge({ ...shape, strategy: { type: 'rolling', maxSurge: 1, maxUnavailable: 0 } }, instances);
+    const route = routeAll(observed, step.actions);
+    const progress: RolloutProgress = { ...p, weight: 100, ready: step.ready, desired: shape.instances };
+    if (step.done) {
+      return { route, actions: step.actions, routing, analysis: [], setCurrent: to, rollout: { phase: 'Healthy', targetRelease: to, reason: 'Completed', message: `release ${to} serves all traffic on ${shape.instances} healthy instance(s)`, progress, finished: true } };
+    }
+    return { route, actions: step.actions, routing, analysis: background, rollout: { phase: 'Progressing', targetRelease: to, reason: 'Promoting', message: `promoting release ${to} to 100%: ${step.ready}/${shape.instances} ready`, progress, finished: false } };
+  }
+
+  const step = steps[stepIndex]!;
+  const targetWeight = 'weight' in step ? step.weight : weight;
+  const wanted = canaryInstances(targetWeight, shape.instances);
+  const actions = [...scale(from, stableSize, instances, 'more instances than desired'), ...scale(to, wanted, instances, 'canary weight lowered')];
+  const canaryReady = readyIds(to, instances);
+  const stepRuns: DesiredRun[] = 'analysis' in step ? runsFor(`step${stepIndex}`, step.analysis, to, from) : [];
+  const runs = [...background, ...stepRuns];
+  const route = [
+    { release: from, ids: readyIds(from, instances), weight: 100 - targetWeight },
+    { release: to, ids: canaryReady, weight: targetWeight },
+  ].filter((r) => r.ids.length > 0);
+  const base = { route, routing, actions, analysis: runs };
+  const progress: RolloutProgress = { ...p, step: stepIndex, stepSince, weight: targetWeight, ready: canaryReady.length, desired: wanted };
+  const stepName = `step ${stepIndex + 1}/${steps.length}`;
+  const next = (why: string, consumed: TransitionResult['consumed'] = []): TransitionResult => ({
+    ...base, consumed,
+    rollout: { phase: 'Progressing', targetRelease: to, reason: 'StepCompleted', message: `${stepName} done (${why}); ${weightText(targetWeight, to)}`, finished: false, progress: { ...progress, step: stepIndex + 1, stepSince: now } },
+  });
+  const stay = (phase: 'Progressing' | 'Paused', reason: string, message: string, consumed: TransitionResult['consumed'] = []): TransitionResult => ({
+    ...base, consumed, rollout: { phase, targetRelease: to, reason, message: `${stepName}: ${message}; ${weightText(targetWeight, to)}`, finished: false, progress },
+  });
+
+  if (requests.promote === 'full') {
+    return { ...base, consumed: ['promote', 'pause'], rollout: { phase: 'Progressing', targetRelease: to, reason: 'PromotedFully', message: `promoted to 100% by request`, finished: false, progress: { ...progress, step: steps.length, stepSince: now } } };
+  }
+  if (requests.pause) return stay('Paused', 'PausedByUser', 'paused; resume with `slipway resume`');
+
+  // A step's canary instances must be up before it counts, whatever the step is.
+  if (canaryReady.length < wanted) {
+    if (now - stepSince > shape.progressDeadlineMs) {
+      const late = detectFailure(to, instances, Infinity, shape.progressDeadlineMs)!;
+      return undo(rollout, instances, stableSize, late, 'Failed');
+    }
+    return stay('Progressing', 'ScalingCanary', `waiting for ${wanted - canaryReady.length} canary instance(s) to turn healthy`);
+  }
+  if (requests.promote === 'step') return next('promoted by request', ['promote']);
+
+  if ('weight' in step) return next(`weight ${step.weight}%`);
+  if ('pause' in step) {
+    if (step.pause === null) return stay('Paused', 'WaitingForPromotion', 'waiting for `slipway promote`');
+    const left = step.pause - (now - stepSince);
+    return left <= 0 ? next(`paused ${formatDuration(step.pause)}`) : stay('Paused', 'Pausing', `pausing ${formatDuration(step.pause)} (${formatDuration(left)} left)`);
+  }
+  const v = verdicts(stepRuns, observed.analysis);
+  if (v.failed) return undo(rollout, instances, stableSize, describeRunFailure(v.failed.key, v.failed.run), 'RolledBack');
+  if (v.inconclusive) return stay('Paused', 'AnalysisInconclusive', `analysis "${v.inconclusive.key.split(':')[1]}" is inconclusive (${v.inconclusive.run.reason}); promote to go on or abort`);
+  if (v.allSuccessful) return next(`analysis ${step.analysis.join(', ')} passed`);
+  return stay('Progressing', 'Analysing', `analysing ${step.analysis.join(', ')}`);
+}
+
+function weightText(weight: number, release: number): string {
+  return `${weight}% of traffic to release ${release}`;
+}
+
+/** During promotion every ready instance serves, one share each. */
+function routeAll(observed: Observed, actions: TransitionResult['actions']): TransitionResult['route'] {
+  const leaving = new Set(actions.flatMap((a) => (a.type === 'retire' ? [a.id] : [])));
+  const releases = [...new Set(observed.instances.map((i) => i.release))].sort((a, b) => a - b);
+  return releases.map((r) => ({ release: r, ids: readyIds(r, observed.instances).filter((id) => !leaving.has(id)) })).filter((r) => r.ids.length > 0);
+}

@@ -1,0 +1,79 @@
+/**
+ * Pieces shared by the progressive strategies (canary, blue-green): keeping the stable release at
+ * full size, sizing the new one, analysis verdicts, and undoing a rollout. Pure.
+ */
+import { alive, ready } from './converge.js';
+import type { Action, DesiredRun, ObservedInstance, RolloutView, RunView, TransitionResult } from './types.js';
+
+export interface Verdicts {
+  failed?: { key: string; run: RunView };
+  inconclusive?: { key: string; run: RunView };
+  allSuccessful: boolean;
+}
+
+/** Reads the verdicts of the runs wanted now. A run not started yet counts as running. */
+export function verdicts(runs: DesiredRun[], observed: Record<string, RunView> | undefined): Verdicts {
+  let allSuccessful = true;
+  const out: Verdicts = { allSuccessful: true };
+  for (const r of runs) {
+    const v = observed?.[r.key];
+    if (!v || v.phase !== 'Successful') allSuccessful = false;
+    if (v && (v.phase === 'Failed' || v.phase === 'Error') && !out.failed) out.failed = { key: r.key, run: v };
+    if (v && v.phase === 'Inconclusive' && !out.inconclusive) out.inconclusive = { key: r.key, run: v };
+  }
+  out.allSuccessful = allSuccessful;
+  return out;
+}
+
+export function runsFor(prefix: string, checks: readonly string[], release: number, baseline: number | null): DesiredRun[] {
+  return checks.map((check) => ({ key: `${prefix}:${check}`, check, release, baseline }));
+}
+
+/** Start or retire instances of `release` until `count` are alive (not counting retiring ones). */
+export function scale(release: number, count: number, instances: ObservedInstance[], reason: string): Action[] {
+  const mine = instances.filter((i) => i.release === release && alive(i));
+  const actions: Action[] = [];
+  for (let k = mine.length; k < count; k++) actions.push({ type: 'start', release });
+  // Retire the least useful first: not ready, then the newest.
+  const extra = [...mine].sort((a, b) => Number(ready(a)) - Number(ready(b)) || b.startedAt - a.startedAt).slice(0, Math.max(0, mine.length - count));
+  for (const i of extra) actions.push({ type: 'retire', id: i.id, reason });
+  // A crash-looping instance serves nobody: replace it.
+  for (const i of instances) if (i.release === release && !i.retiring && i.state === 'failed') actions.push({ type: 'retire', id: i.id, reason: 'failed' });
+  return actions;
+}
+
+export const readyIds = (release: number, instances: ObservedInstance[]) => instances.filter((i) => i.release === release && ready(i)).map((i) => i.id).sort();
+
+/**
+ * Undo a progressive rollout: all traffic to the stable release at once (the instances of the new
+ * one get none from this step on), stable kept at full size, the new release's instances drained
+ * and stopped. Ends `RolledBack` (or `Failed` for a release that could not even run) once nothing
+ * of the new release is left.
+ */
+export function undo(rollout: RolloutView, instances: ObservedInstance[], stableSize: number, why: { reason: string; message: string }, terminal: 'RolledBack' | 'Failed'): TransitionResult {
+  const from = rollout.fromRelease!;
+  const actions: Action[] = [...scale(from, stableSize, instances, 'more instances than desired')];
+  for (const i of instances) if (i.release !== from && !i.retiring) actions.push({ type: 'retire', id: i.id, reason: why.reason });
+  const leaving = new Set(actions.flatMap((a) => (a.type === 'retire' ? [a.id] : [])));
+  const stable = readyIds(from, instances).filter((id) => !leaving.has(id));
+  const leftovers = instances.some((i) => i.release !== from);
+  const done = !leftovers && stable.length >= stableSize;
+  const progress = { ...rollout.progress, failure: { ...why, terminal }, weight: 0 };
+  delete progress.requests;
+  return {
+    route: stable.length ? [{ release: from, ids: stable }] : [],
+    actions,
+    rollout: {
+      phase: done ? terminal : 'Degraded', targetRelease: from, reason: why.reason, finished: done, progress,
+      message: done ? `${why.message}; release ${from} serves all traffic` : `${why.message}; traffic is back on release ${from}, stopping release ${rollout.toRelease}`,
+    },
+    analysis: [],
+    consumed: ['abort', 'promote', 'pause'],
+  };
+}
+
+/** A failed analysis run, in words with its numbers. */
+export function describeRunFailure(key: string, run: RunView): { reason: string; message: string } {
+  const check = key.split(':').slice(1).join(':');
+  return { reason: run.phase === 'Error' ? 'AnalysisError' : 'AnalysisFailed', message: `analysis "${check}" ${run.phase === 'Error' ? 'could not measure' : 'failed'}: ${run.reason}` };
+}
