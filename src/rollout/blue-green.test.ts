@@ -40,7 +40,7 @@ describe('blue-green transition', () => {
     assert.deepEqual(result.analysis!.map((r) => r.key), ['pre:smoke']);
 
     w.analysis = { 'pre:smoke': { phase: 'Successful', reason: '5/5 passed' } };
-    ({ view, result, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'WaitingForPromotion'));
+    ({ view, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'WaitingForPromotion'));
     assert.equal(view.phase, 'Paused');
     const switched = w.step(request(view, { promote: 'step' }), t + 1000);
     assert.deepEqual(switched.route.map((r) => r.release), [2], 'one route update moves every user');

@@ -52,9 +52,9 @@ describe('canary transition', () => {
     ({ view, result, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'Analysing'));
     assert.ok(t >= 30_000);
     assert.deepEqual(result.analysis!.map((r) => r.key).sort(), ['bg:bgerrors', 'step2:errors']);
-    ({ view, result, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'Analysing', 3));
+    ({ view, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'Analysing', 3));
     w.analysis = { 'step2:errors': { phase: 'Successful', reason: 'ok' }, 'bg:bgerrors': { phase: 'Running', reason: '' } };
-    ({ view, result, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'WaitingForPromotion'));
+    ({ view, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'WaitingForPromotion'));
     assert.deepEqual(w.lastShares, { 1: 0.5, 2: 0.5 });
     assert.equal(w.instances.filter((i) => i.release === 2 && !i.retiring).length, 2);
 
@@ -71,7 +71,9 @@ describe('canary transition', () => {
 
   it('sends all traffic back to stable in the very step an analysis fails, then stops the canary', () => {
     const w = world();
-    let { view, t } = runUntil(w, startRollout(1, 2), 0, (r) => r.rollout!.reason === 'Pausing');
+    const first = runUntil(w, startRollout(1, 2), 0, (r) => r.rollout!.reason === 'Pausing');
+    let view = first.view;
+    const t = first.t;
     w.analysis = { 'bg:bgerrors': { phase: 'Failed', reason: 'error rate 0.62 > 0.01 over 120 requests' } };
     const failed = w.step(view, t + 1000);
     assert.deepEqual(failed.route.map((r) => r.release), [1]);
@@ -97,7 +99,9 @@ describe('canary transition', () => {
 
   it('an inconclusive analysis pauses for a person; promote goes on', () => {
     const w = world();
-    let { view, t } = runUntil(w, startRollout(1, 2), 0, (r) => r.rollout!.reason === 'Analysing');
+    const first = runUntil(w, startRollout(1, 2), 0, (r) => r.rollout!.reason === 'Analysing');
+    let view = first.view;
+    const t = first.t;
     w.analysis = { 'step2:errors': { phase: 'Inconclusive', reason: 'only 3 requests (minimum 50)' } };
     const paused = w.step(view, t + 1000);
     assert.equal(paused.rollout!.phase, 'Paused');
