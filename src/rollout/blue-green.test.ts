@@ -32,7 +32,9 @@ const request = (v: RolloutView, requests: RolloutView['progress']['requests']):
 describe('blue-green transition', () => {
   it('starts the new release at full size on the preview port, analyses it, waits for promote, switches at once, then scales the old down', () => {
     const w = world(bg());
-    let { view, result, t } = runUntil(w, startRollout(1, 2), 0, (r) => r.rollout!.reason === 'Analysing');
+    const first = runUntil(w, startRollout(1, 2), 0, (r) => r.rollout!.reason === 'Analysing');
+    const result = first.result;
+    let { view, t } = first;
     assert.equal(w.instances.filter((i) => i.release === 2).length, 2, 'full size beside the old');
     assert.deepEqual(result.route.map((r) => r.release), [1], 'users still on the old release');
     assert.equal(result.routing!.previewRelease, 2);
