@@ -6,10 +6,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { timingSafeEqual } from 'node:crypto';
 import { SlipwayError } from '../core/errors.js';
 import type { Controller } from '../controller/controller.js';
-import { history, rolloutView, serviceStatus, status } from '../controller/status.js';
+import { describeRollout, history, serviceStatus, status } from '../controller/status.js';
+import * as commands from '../controller/rollout-commands.js';
 import { streamLogs } from '../controller/log-stream.js';
 import { readJson, sendError, sendJson } from './http-util.js';
-import type { DeployRequest, RollbackRequest, RolloutResponse } from './types.js';
+import type { AbortRequest, DeployRequest, PromoteRequest, RollbackRequest, RolloutResponse } from './types.js';
 
 type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; params: string[]; query: URLSearchParams }) => Promise<unknown>;
 
@@ -32,11 +33,19 @@ export function createApiServer({ controller: c, token, onShutdown, onStopped }:
     ['GET', /^\/v1\/services\/([^/]+)\/history$/, async ({ params, query }) => history(c, await known(c, params[0]!), Number(query.get('limit') ?? 50))],
     ['POST', /^\/v1\/apply$/, async ({ req }) => c.apply((await readJson<{ by?: string }>(req)).by)],
     ['POST', /^\/v1\/services\/([^/]+)\/deploy$/, async ({ req, params }) => c.deploy(params[0]!, await readJson<DeployRequest>(req))],
-    ['POST', /^\/v1\/services\/([^/]+)\/rollback$/, async ({ req, params }) => rolloutView(await c.rollback(await known(c, params[0]!), await readJson<RollbackRequest>(req)))],
+    ['POST', /^\/v1\/services\/([^/]+)\/rollback$/, async ({ req, params }) => describeRollout(c, await c.rollback(await known(c, params[0]!), await readJson<RollbackRequest>(req)))],
+    ['POST', /^\/v1\/services\/([^/]+)\/promote$/, async ({ req, params }) => describeRollout(c, await commands.promote(c, await known(c, params[0]!), (await readJson<PromoteRequest>(req)).full === true))],
+    ['POST', /^\/v1\/services\/([^/]+)\/pause$/, async ({ params }) => describeRollout(c, await commands.pause(c, await known(c, params[0]!)))],
+    ['POST', /^\/v1\/services\/([^/]+)\/resume$/, async ({ params }) => describeRollout(c, await commands.resume(c, await known(c, params[0]!)))],
+    ['POST', /^\/v1\/services\/([^/]+)\/abort$/, async ({ req, params }) => {
+      const body = await readJson<AbortRequest>(req);
+      return describeRollout(c, await commands.abort(c, await known(c, params[0]!), body.by ?? 'unknown', body.reason ?? ''));
+    }],
+    ['POST', /^\/v1\/services\/([^/]+)\/retry$/, async ({ req, params }) => describeRollout(c, await commands.retry(c, await known(c, params[0]!), (await readJson<AbortRequest>(req)).by ?? 'unknown'))],
     ['GET', /^\/v1\/rollouts\/(\d+)$/, async ({ params }) => {
       const r = await c.store.getRollout(Number(params[0]));
       if (!r) throw new SlipwayError('not-found', 'ROLLOUT_NOT_FOUND', `rollout #${params[0]} does not exist`);
-      return { rollout: rolloutView(r), service: await serviceStatus(c, r.service) } satisfies RolloutResponse;
+      return { rollout: await describeRollout(c, r), service: await serviceStatus(c, r.service) } satisfies RolloutResponse;
     }],
     ['GET', /^\/v1\/events$/, async ({ query }) => ({
       events: await c.store.listEvents({ environment: c.environment, service: query.get('service') ?? undefined, afterId: Number(query.get('after') ?? 0), limit: Number(query.get('limit') ?? 200) }),

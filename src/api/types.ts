@@ -35,6 +35,27 @@ export interface RolloutView {
   ready: number | null;
   startedAt: number;
   finishedAt: number | null;
+  /** Strategy of the release rolled out. */
+  strategy: string;
+  /** Canary: current step (0-based; equal to `steps` while promoting to 100%), number of steps, canary weight in percent. */
+  step?: number;
+  steps?: number;
+  weight?: number;
+  /** Blue-green: Preview, PrePromotion, AwaitingPromotion or Promoted. */
+  stage?: string;
+  /** Requests from people not yet acted on. */
+  requests?: Record<string, unknown>;
+  analysis: AnalysisView[];
+}
+
+/** One analysis run of a rollout, with the numbers of its latest measurement. */
+export interface AnalysisView {
+  key: string;
+  check: string;
+  phase: 'Running' | 'Successful' | 'Failed' | 'Inconclusive' | 'Error';
+  reason: string;
+  counts: { passed: number; failed: number; inconclusive: number; errors: number };
+  last: { at: number; verdict: string; reason: string; numbers: Record<string, number> } | null;
 }
 
 export interface TrafficView {
@@ -112,6 +133,9 @@ export interface RollbackRequest {
 }
 
 export interface ApplyResponse { deploys: DeployResponse[] }
+
+export interface PromoteRequest { full?: boolean }
+export interface AbortRequest { reason?: string; by?: string }
 
 export interface EventsResponse { events: EventRecord[] }
 

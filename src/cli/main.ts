@@ -18,8 +18,9 @@ import { logs } from './commands/logs.js';
 import { validate } from './commands/validate.js';
 import { server } from './commands/server.js';
 import { init } from './commands/init.js';
+import { promote, pause, resume, abort, retry } from './commands/rollout-control.js';
 
-const COMMANDS = new Map<string, Command>([init, up, deploy, status, history, rollback, logs, validate, down, server].map((c) => [c.name, c]));
+const COMMANDS = new Map<string, Command>([init, up, deploy, status, history, rollback, promote, pause, resume, abort, retry, logs, validate, down, server].map((c) => [c.name, c]));
 
 function help(): string {
   const width = Math.max(...[...COMMANDS.keys()].map((k) => k.length));

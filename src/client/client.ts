@@ -34,6 +34,11 @@ export class ControllerClient {
   deploy(service: string, req: DeployRequest): Promise<DeployResponse> { return this.call('POST', `/v1/services/${enc(service)}/deploy`, req); }
   rollback(service: string, req: RollbackRequest): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/rollback`, req); }
   rollout(id: number): Promise<RolloutResponse> { return this.call('GET', `/v1/rollouts/${id}`); }
+  promote(service: string, full: boolean): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/promote`, { full }); }
+  pause(service: string): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/pause`, {}); }
+  resume(service: string): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/resume`, {}); }
+  abort(service: string, req: { reason?: string; by?: string }): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/abort`, req); }
+  retry(service: string, by?: string): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/retry`, { by }); }
   events(opts: { service?: string; after?: number } = {}): Promise<EventsResponse> {
     const q = new URLSearchParams();
     if (opts.service) q.set('service', opts.service);

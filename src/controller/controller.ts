@@ -4,7 +4,6 @@
  * A crash between any two steps is safe: the next tick (in this process or the next) observes again.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { systemClock, type Clock } from '../core/clock.js';
 import { SlipwayError } from '../core/errors.js';
@@ -22,7 +21,12 @@ import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import type { Release, Rollout } from '../store/types.js';
 import { transition } from '../rollout/transition.js';
-import type { ObservedInstance, ReleaseShape, TransitionResult } from '../rollout/types.js';
+import type { ObservedInstance, PersistedRun, ReleaseShape, RolloutProgress, RunView, TransitionResult } from '../rollout/types.js';
+import { AnalysisRunner, type RunRequest } from '../analysis/runner.js';
+import type { AnalysisRunState } from '../analysis/run.js';
+import type { CheckDefinition } from '../analysis/source.js';
+import { routeTable } from './route-table.js';
+import { abort } from './rollout-commands.js';
 import { ArtifactStore } from '../artifact/artifact-store.js';
 import { buildArtifact } from '../artifact/build.js';
 import { projectPaths, type ProjectPaths } from './paths.js';
@@ -65,6 +69,8 @@ export class Controller {
   private readonly lastRoute = new Map<string, string>();
   private readonly building = new Set<string>();
   private readonly releaseCache = new Map<string, Release>();
+  private readonly locks = new Map<string, Promise<void>>();
+  readonly runner: AnalysisRunner;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
@@ -84,6 +90,13 @@ export class Controller {
     this.monitor = new HealthMonitor({ clock: this.clock });
     this.artifacts = new ArtifactStore(this.paths.artifacts);
     this.configFile = props.configFile;
+    this.runner = new AnalysisRunner({
+      clock: this.clock,
+      stats: () => this.router.stats(),
+      endpoints: (service, release) => this.driver.list()
+        .filter((i) => i.service === service && i.release === release && i.state === 'running' && !this.retiring.has(i.id))
+        .map((i) => ({ host: i.host, port: i.port })),
+    });
   }
 
   /** Loads state, adopts the running router and instances, and starts the reconcile loop. */
@@ -101,6 +114,15 @@ export class Controller {
       if (release) await this.watchHealth(inst, release);
     }
     this.driver.onChange((s) => void this.onInstanceChange(s));
+    this.runner.onChange((key, state) => {
+      const m = state.measurements.at(-1);
+      const [rolloutId, ...rest] = key.split('/');
+      if (!m) return;
+      void this.store.getRollout(Number(rolloutId)).then((r) => r && this.event(r.service, r.id, 'analysis.measurement',
+        `${rest.join('/')}: ${m.verdict} (${m.reason})${state.phase !== 'Running' ? `; run ${state.phase.toLowerCase()}` : ''}`,
+        { key: rest.join('/'), verdict: m.verdict, numbers: m.numbers, hard: m.hard ?? false, phase: state.phase })).catch(() => undefined);
+      this.wake();
+    });
     this.monitor.onChange((id, h) => {
       if (h.lastResult && !h.lastResult.ok && h.consecutiveFailures === 1) this.log(`instance ${id}: probe failed: ${h.lastResult.detail}`);
     });
@@ -174,6 +196,11 @@ export class Controller {
 
   /** Makes an earlier release current again, along the same zero-downtime path as a deploy. */
   async rollback(service: string, req: RollbackRequest = {}): Promise<Rollout> {
+    // During a rollout, rolling back means undoing it: traffic straight back to the stable release
+    // (for blue-green within the scale-down delay: a switch to the still-warm old instances).
+    if (req.to === undefined && (await this.store.activeRollout(this.environment, service))) {
+      return abort(this, service, req.by ?? safeUser(), req.message ?? 'rollback requested');
+    }
     await this.refuseIfRolling(service);
     const current = await this.store.getCurrentRelease(this.environment, service);
     if (current === null) throw new SlipwayError('not-found', 'NOTHING_TO_ROLL_BACK', `${service} has never been deployed`, { hint: `Deploy it first: slipway deploy ${service}` });
@@ -219,6 +246,7 @@ export class Controller {
     } else {
       await Promise.all(this.retirements);
     }
+    await this.runner.stop();
     await this.monitor.stop();
     await this.driver.detach();
     await this.store.close();
@@ -229,14 +257,17 @@ export class Controller {
 
   private async loop(): Promise<void> {
     while (this.running) {
+      const desired: RunRequest[] = [];
+      const persisted: Record<string, AnalysisRunState> = {};
       for (const service of await this.services().catch(() => [] as string[])) {
         if (!this.running) break;
         try {
-          await this.reconcile(service);
+          await this.withLock(service, () => this.reconcile(service, desired, persisted));
         } catch (err) {
           this.log(`reconcile ${service}: ${(err as Error).stack ?? err}`);
         }
       }
+      if (this.running) this.runner.reconcile(desired, persisted);
       if (!this.running) break;
       await new Promise<void>((resolve) => {
         const abort = new AbortController();
@@ -249,7 +280,17 @@ export class Controller {
   /** Runs the loop once now instead of at the next tick. */
   wake(): void { this.wakeUp?.(); }
 
-  private async reconcile(service: string): Promise<void> {
+  /** Serialises everything that writes a service's rollout: the loop and people's commands. */
+  async withLock<T>(service: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(service) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => { release = r; });
+    this.locks.set(service, before.then(() => mine));
+    await before;
+    try { return await fn(); } finally { release(); }
+  }
+
+  private async reconcile(service: string, desiredRuns: RunRequest[], persistedRuns: Record<string, AnalysisRunState>): Promise<void> {
     const env = this.environment;
     const rollout = (await this.store.activeRollout(env, service)) ?? null;
     const current = await this.store.getCurrentRelease(env, service);
@@ -267,13 +308,38 @@ export class Controller {
 
     const now = this.clock.now();
     const instances = await Promise.all(mine.map((i) => this.observe(i, rollout, releases.get(i.release), now)));
-    const result = transition(rollout && { ...rollout, progress: rollout.progress }, { current, shapes, instances }, now);
+    const progress = (rollout?.progress ?? {}) as RolloutProgress;
+    const live = this.runner.states();
+    const prefix = `${rollout?.id}/`;
+    const analysis: Record<string, RunView> = {};
+    for (const [key, state] of Object.entries(progress.analysis ?? {})) analysis[key] = state;
+    for (const [key, state] of Object.entries(live)) if (key.startsWith(prefix)) analysis[key.slice(prefix.length)] = state;
+    const result = transition(rollout && { ...rollout, progress }, { current, shapes, instances, analysis }, now);
 
-    if (rollout && result.rollout) await this.persistRollout(rollout, result);
+    if (rollout && result.rollout) {
+      // Keep what the runner measured with the rollout, so a restarted controller resumes the runs.
+      const runs: Record<string, PersistedRun> = { ...(progress.analysis ?? {}) };
+      for (const [key, state] of Object.entries(live)) if (key.startsWith(prefix)) runs[key.slice(prefix.length)] = state as unknown as PersistedRun;
+      if (Object.keys(runs).length) result.rollout.progress = { ...result.rollout.progress, analysis: runs };
+      if (result.consumed?.length && result.rollout.progress.requests) {
+        const requests = { ...result.rollout.progress.requests };
+        for (const k of result.consumed) delete requests[k];
+        result.rollout.progress = { ...result.rollout.progress, requests };
+      }
+      await this.persistRollout(rollout, result);
+      const checks = progress.checks ?? {};
+      for (const run of result.rollout.finished ? [] : result.analysis ?? []) {
+        const check = checks[run.check];
+        if (!check) { this.log(`rollout #${rollout.id}: no definition of analysis check "${run.check}"`); continue; }
+        desiredRuns.push({ key: prefix + run.key, check, service, release: run.release, baseline: run.baseline });
+        const saved = progress.analysis?.[run.key];
+        if (saved) persistedRuns[prefix + run.key] = saved as unknown as AnalysisRunState;
+      }
+    }
     if (result.setCurrent !== undefined) await this.store.setCurrentRelease(env, service, result.setCurrent);
 
-    const routeRelease = releases.get(rollout?.targetRelease ?? current ?? -1) ?? releases.get(current ?? -1);
-    if (routeRelease) await this.pushRoute(service, routeRelease.spec, result.route, mine);
+    const routeRelease = releases.get(rollout?.toRelease ?? current ?? -1) ?? releases.get(current ?? -1);
+    if (routeRelease) await this.pushRoute(service, routeTable(service, routeRelease.spec, result, mine), result.route);
 
     for (const action of result.actions) {
       if (action.type === 'start') {
@@ -327,23 +393,14 @@ export class Controller {
     await pruneReleases(this, rollout.service, { keep: 10 }).catch((err) => this.log(`retention: ${(err as Error).message}`));
   }
 
-  private async pushRoute(service: string, spec: ServiceConfig, route: TransitionResult['route'], instances: InstanceStatus[]): Promise<void> {
-    const byId = new Map(instances.map((i) => [i.id, i]));
-    const table: ServiceRoute = {
-      service,
-      listen: { host: spec.host, port: spec.port },
-      pools: route.map((p) => ({
-        release: p.release,
-        weight: p.ids.length,
-        backends: p.ids.map((id) => ({ id, host: byId.get(id)!.host, port: byId.get(id)!.port })),
-      })),
-    };
+  private async pushRoute(service: string, table: ServiceRoute, route: TransitionResult['route']): Promise<void> {
     const key = canonicalJson(table);
     if (this.lastRoute.get(service) === key) return;
     await this.router.setRoute(table);
     const before = this.lastRoute.get(service);
     this.lastRoute.set(service, key);
-    const shares = route.map((p) => `release ${p.release}: ${p.ids.length}`).join(', ') || 'no instance';
+    const total = route.reduce((n, p) => n + (p.weight ?? p.ids.length), 0);
+    const shares = route.map((p) => `release ${p.release}: ${total ? Math.round(((p.weight ?? p.ids.length) / total) * 100) : 0}% on ${p.ids.length} instance(s)`).join(', ') || 'no instance';
     if (before !== undefined) await this.event(service, null, 'traffic.shifted', `traffic to ${shares}`, { pools: route });
   }
 
@@ -451,10 +508,12 @@ export class Controller {
     }
   }
 
-  private async beginRollout(service: string, kind: 'deploy' | 'rollback', from: number | null, to: number, message?: string): Promise<Rollout> {
+  async beginRollout(service: string, kind: 'deploy' | 'rollback', from: number | null, to: number, message?: string): Promise<Rollout> {
+    const spec = (await this.release(service, to)).spec;
+    const progress: RolloutProgress = kind === 'deploy' ? { checks: this.checksFor(spec) } : {};
     const rollout = await this.store.createRollout({
       environment: this.environment, service, kind, fromRelease: from, toRelease: to, targetRelease: to, phase: 'Progressing', reason: 'Started',
-      message: message ?? '', progress: {}, startedAt: this.clock.now(),
+      message: message ?? '', progress: progress as Record<string, unknown>, startedAt: this.clock.now(),
     });
     await this.event(service, rollout.id, 'rollout.started', `${kind} of ${service} to release ${to}${from !== null ? ` (from ${from})` : ''}${message ? `: ${message}` : ''}`, { kind, from, to });
     this.log(`rollout #${rollout.id}: ${kind} ${service} ${from ?? '-'} → ${to}`);
@@ -466,8 +525,14 @@ export class Controller {
     await this.store.appendEvent({ environment: this.environment, service, rolloutId, type, message, data, at: this.clock.now() });
   }
 
-  /** Removes the materialised directory of a release's artifact. */
-  removeMaterialized(dir: string): void { rmSync(dir, { recursive: true, force: true }); }
+  /** The definitions of the analysis checks a strategy names, from the config on disk. */
+  private checksFor(spec: ServiceConfig): Record<string, CheckDefinition> {
+    const s = spec.strategy;
+    const names = s.type === 'canary' ? [...s.analysis, ...s.steps.flatMap((st) => ('analysis' in st ? st.analysis : []))]
+      : s.type === 'blueGreen' ? [...s.prePromotionAnalysis, ...s.postPromotionAnalysis] : [];
+    const defined = this.config?.analysis ?? {};
+    return Object.fromEntries(names.filter((n) => defined[n]).map((n) => [n, defined[n]!]));
+  }
 }
 
 function shapeOf(r: Release): ReleaseShape {

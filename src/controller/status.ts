@@ -1,15 +1,38 @@
 /** Builds the read models of the API (status, history) from the store, the driver, health and the router. */
-import type { HistoryResponse, InstanceView, RolloutView, ServiceHealth, ServiceStatus, StatusResponse, TrafficView } from '../api/types.js';
+import type { AnalysisView, HistoryResponse, InstanceView, RolloutView, ServiceHealth, ServiceStatus, StatusResponse, TrafficView } from '../api/types.js';
+import type { StrategyConfig } from '../config/schema.js';
+import type { RolloutProgress } from '../rollout/types.js';
+import type { AnalysisRunState } from '../analysis/run.js';
 import type { Rollout } from '../store/types.js';
 import type { RouterStats, ServiceRoute } from '../router/types.js';
 import type { Controller } from './controller.js';
 
-export function rolloutView(r: Rollout): RolloutView {
-  const p = r.progress as { desired?: number; ready?: number };
-  return {
+export function rolloutView(r: Rollout, strategy?: StrategyConfig): RolloutView {
+  const p = r.progress as RolloutProgress;
+  const analysis: AnalysisView[] = Object.entries(p.analysis ?? {}).map(([key, run]) => {
+    const state = run as unknown as AnalysisRunState;
+    const last = state.measurements?.at(-1);
+    return {
+      key, check: key.split(':').slice(1).join(':'), phase: state.phase, reason: state.reason,
+      counts: { passed: state.counts?.passed ?? 0, failed: state.counts?.failed ?? 0, inconclusive: state.counts?.inconclusive ?? 0, errors: state.counts?.errors ?? 0 },
+      last: last ? { at: last.at, verdict: last.verdict, reason: last.reason, numbers: last.numbers } : null,
+    };
+  });
+  const view: RolloutView = {
     id: r.id, kind: r.kind, fromRelease: r.fromRelease, toRelease: r.toRelease, targetRelease: r.targetRelease, phase: r.phase, reason: r.reason,
     message: r.message, desired: p.desired ?? null, ready: p.ready ?? null, startedAt: r.startedAt, finishedAt: r.finishedAt,
+    strategy: r.kind === 'rollback' ? 'rolling' : strategy?.type ?? 'rolling', analysis,
   };
+  if (strategy?.type === 'canary' && r.kind === 'deploy') Object.assign(view, { step: p.step ?? 0, steps: strategy.steps.length, weight: p.weight ?? 0 });
+  if (strategy?.type === 'blueGreen' && r.kind === 'deploy') view.stage = p.stage ?? 'Preview';
+  if (p.requests && Object.keys(p.requests).length) view.requests = p.requests as Record<string, unknown>;
+  return view;
+}
+
+/** The rollout's view with its release's strategy. */
+export async function describeRollout(c: Controller, r: Rollout): Promise<RolloutView> {
+  const release = await c.release(r.service, r.toRelease).catch(() => undefined);
+  return rolloutView(r, release?.spec.strategy);
 }
 
 export async function serviceStatus(c: Controller, service: string, routes?: ServiceRoute[], stats?: RouterStats): Promise<ServiceStatus> {
@@ -62,7 +85,7 @@ export async function serviceStatus(c: Controller, service: string, routes?: Ser
   const port = spec?.port ?? 0;
   return {
     service, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/`, health, currentRelease: current, desired,
-    rollout: last ? rolloutView(last) : null, instances, traffic,
+    rollout: last ? await describeRollout(c, last) : null, instances, traffic,
   };
 }
 
@@ -84,6 +107,6 @@ export async function history(c: Controller, service: string, limit = 50): Promi
       number: r.number, digest: r.digest, configHash: r.configHash, message: r.message, createdBy: r.createdBy, createdAt: r.createdAt,
       outcome: r.outcome, current: r.number === current, pruned: r.prunedAt !== null, rollbackOf: r.rollbackOf,
     })),
-    rollouts: rollouts.map(rolloutView),
+    rollouts: await Promise.all(rollouts.map((r) => describeRollout(c, r))),
   };
 }

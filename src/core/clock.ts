@@ -25,9 +25,10 @@ export class ManualClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const w = { at: this.t + ms, resolve };
+      const onAbort = () => { this.waiters = this.waiters.filter((x) => x !== w); reject(signal?.reason); };
+      const w = { at: this.t + ms, resolve: () => { signal?.removeEventListener('abort', onAbort); resolve(); } };
       this.waiters.push(w);
-      signal?.addEventListener('abort', () => { this.waiters = this.waiters.filter((x) => x !== w); reject(signal.reason); }, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
   advance(ms: number): void {

@@ -6,6 +6,7 @@
 import type { StrategyConfig } from '../config/schema.js';
 import type { InstanceState, ExitInfo } from '../drivers/driver.js';
 import type { RolloutPhase } from '../store/types.js';
+import type { CheckDefinition } from '../analysis/source.js';
 
 /** One instance as the controller sees it this loop. */
 export interface ObservedInstance {
@@ -64,6 +65,8 @@ export interface RolloutProgress {
   requests?: RolloutRequests;
   /** Analysis runs of this rollout by key, as last persisted (phase, reason, counts, recent measurements). */
   analysis?: Record<string, PersistedRun>;
+  /** The analysis checks the strategy names, as defined when the rollout began. */
+  checks?: Record<string, CheckDefinition>;
 }
 
 export type BlueGreenStage = 'Preview' | 'PrePromotion' | 'AwaitingPromotion' | 'Promoted';

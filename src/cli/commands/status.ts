@@ -32,7 +32,17 @@ function printService(s: ServiceStatus, out: Output): void {
   if (r) {
     const when = r.finishedAt ? `finished ${ago(r.finishedAt)}` : `started ${ago(r.startedAt)}`;
     out.out(`  rollout #${r.id} ${r.kind} ${r.fromRelease ?? '-'} → ${r.toRelease}: ${r.phase} (${r.reason}), ${when}`);
+    if (r.steps !== undefined) out.out(`    ${r.strategy}: step ${Math.min((r.step ?? 0) + 1, r.steps)}/${r.steps}, canary weight ${r.weight ?? 0}%`);
+    if (r.stage) out.out(`    ${r.strategy}: ${r.stage}`);
     if (r.message) out.out(`    ${r.message.split('\n').join('\n    ')}`);
+    if (r.analysis.length) {
+      out.out('  analysis:');
+      out.out(table([
+        ['   ', 'CHECK', 'PHASE', 'PASS/FAIL/INC/ERR', 'LAST MEASUREMENT'],
+        ...r.analysis.map((a) => ['   ', a.key, a.phase, `${a.counts.passed}/${a.counts.failed}/${a.counts.inconclusive}/${a.counts.errors}`,
+          a.last ? `${a.last.verdict}: ${a.last.reason} ${Object.entries(a.last.numbers).map(([k, v]) => `${k}=${+v.toPrecision(4)}`).join(' ')}` : '-']),
+      ]));
+    }
   }
   if (s.traffic.length) {
     out.out('  traffic:');
