@@ -21,6 +21,25 @@ export interface LoadConfig {
   timeoutMs: number;
   /** Optional regex source: successful bodies are counted by their first match (e.g. "release=\\S+"). */
   classify?: string;
+  /**
+   * Optional pacing: requests per second over all loops together (each request starts at the next
+   * free slot, 1/ratePerSec apart; a slot missed because every loop was busy is not made up later,
+   * so there are no catch-up bursts). Default: none, every loop sends its next request at once.
+   */
+  ratePerSec?: number;
+  /** Optional: keep one `LoadRecord` per answer or error in `LoadReport.records`, up to this many. */
+  recordLimit?: number;
+}
+
+/** One request, with `recordLimit` set. Times are epoch ms (Date.now() in the load process). */
+export interface LoadRecord {
+  sentAt: number;
+  /** When the answer ended (or the error came). */
+  at: number;
+  /** HTTP status; 0 for a socket error or timeout. */
+  status: number;
+  /** First match of `classify` in the body, whatever the status ('' when none, or no body). */
+  key: string;
 }
 
 export interface LoadReport {
@@ -36,6 +55,10 @@ export interface LoadReport {
   bodies: Record<string, number>;
   startedAt: number;
   finishedAt: number;
+  /** With `recordLimit`: every request in the order the answers came, up to the limit. */
+  records?: LoadRecord[];
+  /** With `recordLimit`: requests not recorded because the limit was reached. */
+  recordsDropped?: number;
 }
 
 export interface Load {

@@ -16,6 +16,10 @@ export interface ServiceConfig {
   /** YAML flow mapping for `health:`. */
   health?: string;
   stopTimeout?: string;
+  /** YAML flow mapping for the service's `strategy:` (default: none, i.e. rolling), e.g. `{ canary: { steps: [ { weight: 20 } ] } }`. */
+  strategy?: string;
+  /** YAML flow mapping for the top-level `analysis:` section (default: none), e.g. `{ errors: { metric: error_rate, max: 0.01 } }`. */
+  analysis?: string;
 }
 
 export class SlipwayProject {
@@ -44,7 +48,7 @@ services:
     port: ${this.port}
     env:${env ? `\n${env}` : ' {}'}
     health: ${s.health ?? '{ path: /healthz, interval: 1s, timeout: 2s, healthyAfter: 1, unhealthyAfter: 3 }'}
-    stopTimeout: ${s.stopTimeout ?? '30s'}
+    stopTimeout: ${s.stopTimeout ?? '30s'}${s.strategy ? `\n    strategy: ${s.strategy}` : ''}${s.analysis ? `\nanalysis: ${s.analysis}` : ''}
 environments:
   local: { target: local }
 `);
