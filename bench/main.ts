@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: every benchmark, side by side with its peer, in one run on this machine.
  * Each module prints its own table; see docs/benchmarks.md for how to read them.
- * Run one with `npm run bench -- router` (names: zero-downtime, router).
+ * Run one with `npm run bench -- router` (names: zero-downtime, router, canary-rollback).
  */
 const benches: { name: string; load: () => Promise<{ run: () => Promise<void> }> }[] = [
   { name: 'zero-downtime', load: () => import('./zero-downtime.js') },
   { name: 'router', load: () => import('./router.js') },
+  { name: 'canary-rollback', load: () => import('./canary-rollback.js') },
 ];
 
 async function main(): Promise<void> {

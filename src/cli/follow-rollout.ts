@@ -33,7 +33,7 @@ export function progressLine(res: RolloutResponse, out: Output): string {
   const traffic = res.service.traffic.filter((t) => t.backends > 0 && t.share > 0).map((t) => `r${t.release} ${Math.round(t.share * 100)}%`).join(' · ') || 'none';
   const phase = r.phase === 'Progressing' ? out.paint('cyan', r.phase) : r.phase === 'Healthy' ? out.paint('green', r.phase) : out.paint('yellow', r.phase);
   const where = r.steps !== undefined ? `  step ${Math.min((r.step ?? 0) + 1, r.steps)}/${r.steps}` : r.stage ? `  ${r.stage}` : '';
-  const checks = r.analysis.filter((a) => a.phase !== 'Successful' || a.last).map((a) => `${a.check} ${a.phase.toLowerCase()}`).join(', ');
+  const checks = r.analysis.filter((a) => a.phase !== 'Successful' || a.last).map((a) => `${a.key} ${a.phase.toLowerCase()}`).join(', ');
   // While paused or failing, say what it waits for or why.
   const why = r.phase === 'Paused' || r.phase === 'Degraded' ? `  — ${r.message.split('\n')[0]}` : '';
   return `${res.service.service}: ${r.kind} → release ${r.toRelease}  ${phase}${where}  ready ${r.ready ?? 0}/${r.desired ?? '?'}  traffic ${traffic}${checks ? `  analysis: ${checks}` : ''}${why}`;

@@ -83,6 +83,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that goes away (`slipway status | head`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
+
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err) => { console.error(err); process.exitCode = 70; },

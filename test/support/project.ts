@@ -19,7 +19,10 @@ export interface ServiceOptions {
   instances?: number;
   env?: Record<string, string>;
   start?: string;
+  /** More keys of the service, indented by 4 spaces. */
   extra?: string;
+  /** Top-level keys after the services (e.g. an analysis section). */
+  tail?: string;
 }
 
 export class TestProject {
@@ -50,6 +53,7 @@ ${env || '      {}'}
     health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }
     stopTimeout: 5s
 ${o.extra ?? ''}
+${o.tail ?? ''}
 `);
   }
 
