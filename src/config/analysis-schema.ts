@@ -108,7 +108,8 @@ function specInput(name: string, c: CheckInput): AnalysisSpecInput {
       intervalMs: c.interval ?? (router ? undefined : 1000),
       minRequests: c.minRequests,
       count: c.count,
-      failureLimit: c.failureLimit ?? (router ? undefined : 0),
+      // A run of `count` measurements must be able to fail: with count 1 the one measurement decides.
+      failureLimit: c.failureLimit ?? (!router ? 0 : c.count !== undefined ? Math.min(1, c.count - 1) : undefined),
       consecutiveErrorLimit: c.consecutiveErrorLimit,
       inconclusiveLimit: c.inconclusiveLimit,
       inconclusiveAction: c.inconclusive,
