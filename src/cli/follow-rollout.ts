@@ -3,7 +3,12 @@ import type { ControllerClient } from '../client/client.js';
 import type { RolloutResponse } from '../api/types.js';
 import type { Output } from './output.js';
 
-export async function followRollout(client: ControllerClient, id: number, out: Output, opts: { json: boolean }): Promise<{ code: number; last: RolloutResponse }> {
+/**
+ * `success` is the phase the caller asked for: `Healthy` for a deploy, `RolledBack` when the
+ * caller undid a rollout in progress (slipway rollback during a rollout).
+ */
+export async function followRollout(client: ControllerClient, id: number, out: Output, opts: { json: boolean; success?: 'Healthy' | 'RolledBack' }): Promise<{ code: number; last: RolloutResponse }> {
+  const success = opts.success ?? 'Healthy';
   let last: RolloutResponse;
   for (;;) {
     last = await client.rollout(id);
@@ -14,7 +19,11 @@ export async function followRollout(client: ControllerClient, id: number, out: O
   }
   out.done();
   const r = last.rollout;
-  if (opts.json) return { code: r.phase === 'Healthy' ? 0 : 1, last };
+  if (opts.json) return { code: r.phase === success ? 0 : 1, last };
+  if (r.phase === success && success === 'RolledBack') {
+    out.out(`${out.paint('green', '✓')} ${last.service.service}: rollout #${r.id} undone; ${r.message}`);
+    return { code: 0, last };
+  }
   if (r.phase === 'Healthy') {
     out.out(`${out.paint('green', '✓')} ${last.service.service}: release ${r.toRelease} is live (${r.ready}/${r.desired} healthy) at ${last.service.url}`);
     return { code: 0, last };

@@ -16,9 +16,15 @@ export const rollback: Command = {
     if (to !== undefined && !(Number.isInteger(to) && to > 0)) throw new SlipwayError('invalid', 'USAGE', `--to expects a release number, got "${values.to}"`, { hint: `See the releases with: slipway history ${service}` });
     const client = ControllerClient.connect(dir);
     const rollout = await client.rollback(service, { to, message: values.message });
-    if (!json) out.out(`${service}: rolling back to release ${rollout.toRelease} (from ${rollout.fromRelease}), rollout #${rollout.id}`);
+    // During a rollout, rollback undoes it (the answer is that rollout, not a new one).
+    const undoing = rollout.kind === 'deploy';
+    if (!json) {
+      out.out(undoing
+        ? `${service}: undoing rollout #${rollout.id} (release ${rollout.toRelease}); traffic goes back to release ${rollout.fromRelease}`
+        : `${service}: rolling back to release ${rollout.toRelease} (from ${rollout.fromRelease}), rollout #${rollout.id}`);
+    }
     if (values['no-wait']) { if (json) out.out(JSON.stringify(rollout, null, 2)); return 0; }
-    const { code, last } = await followRollout(client, rollout.id, out, { json });
+    const { code, last } = await followRollout(client, rollout.id, out, { json, success: undoing ? 'RolledBack' : 'Healthy' });
     if (json) out.out(JSON.stringify(last.rollout, null, 2));
     return code;
   },
