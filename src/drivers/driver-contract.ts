@@ -5,6 +5,8 @@
  */
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from '../core/wait-for.js';
+import { pidAlive as alive } from '../core/process.js';
 import { request } from 'node:http';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,26 +56,7 @@ async function getApp(s: InstanceStatus): Promise<AppReply> {
   return JSON.parse(r.body) as AppReply;
 }
 
-async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await cond();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) { last = err; }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-}
 
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); } catch { return false; }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch { return false; }
-}
 
 /** Runs the RuntimeDriver conformance suite against drivers made by `makeDriver` on a state directory. */
 export function describeDriverContract(name: string, makeDriver: (stateDir: string) => RuntimeDriver): void {

@@ -6,7 +6,7 @@ import { readJsonIfExists, writeJsonAtomic } from '../core/atomic-file.js';
 import { SlipwayError } from '../core/errors.js';
 import { createAdminServer } from './admin-api.js';
 import { log } from './log.js';
-import { isProcessAlive } from './pid.js';
+import { pidAlive } from '../core/process.js';
 import type { ServiceMetrics } from './prometheus.js';
 import { RouteStore } from './route-store.js';
 import { ServiceProxy } from './service-proxy.js';
@@ -249,7 +249,7 @@ export class RouterDaemon {
   private async refuseIfAnotherIsRunning(): Promise<void> {
     let info: RouterInfoFile | undefined;
     try { info = readJsonIfExists<RouterInfoFile>(routerInfoPath(this.opts.stateDir)); } catch { return; }
-    if (info === undefined || info.pid === process.pid || !isProcessAlive(info.pid)) return;
+    if (info === undefined || info.pid === process.pid || !pidAlive(info.pid)) return;
     const healthy = await new Promise<boolean>((resolve) => {
       const req = get({ host: '127.0.0.1', port: info.adminPort, path: '/v1/health', timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
       req.on('error', () => resolve(false));

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { readJsonIfExists } from '../core/atomic-file.js';
 import { SlipwayError } from '../core/errors.js';
 import { adminCall } from './admin-client.js';
-import { isProcessAlive } from './pid.js';
+import { pidAlive } from '../core/process.js';
 import type { TrafficRouter } from './router.js';
 import { routerInfoPath, routerLogPath, type RouterInfoFile } from './state-files.js';
 import type { DrainResult, RouterStats, ServiceRoute } from './types.js';
@@ -89,14 +89,14 @@ export class LocalRouter implements TrafficRouter {
   /** Asks the daemon to stop (it finishes in-flight requests first) and waits until its process is gone. */
   async shutdown(): Promise<void> {
     const info = this.readInfo() ?? this.info;
-    if (info === undefined || !isProcessAlive(info.pid)) return;
+    if (info === undefined || !pidAlive(info.pid)) return;
     try {
       await adminCall(info.adminPort, 'POST', '/v1/shutdown');
     } catch {
       process.kill(info.pid, 'SIGTERM'); // admin API gone: the signal does the same
     }
     const deadline = Date.now() + 30_000;
-    while (isProcessAlive(info.pid)) {
+    while (pidAlive(info.pid)) {
       if (Date.now() > deadline) {
         process.kill(info.pid, 'SIGKILL');
         throw new SlipwayError('unavailable', 'ROUTER_STOP_TIMEOUT', `router pid ${info.pid} did not stop within 30s; killed it`, { hint: `See ${routerLogPath(this.stateDir)}.` });
@@ -159,7 +159,7 @@ export class LocalRouter implements TrafficRouter {
   }
 
   private async healthy(info: RouterInfoFile): Promise<boolean> {
-    if (!isProcessAlive(info.pid)) return false;
+    if (!pidAlive(info.pid)) return false;
     try {
       const h = await adminCall<{ ok: boolean; pid: number }>(info.adminPort, 'GET', '/v1/health', undefined, 2000);
       return h.ok && h.pid === info.pid;

@@ -11,7 +11,8 @@ import { describeDriverContract } from '../../src/drivers/driver-contract.js';
 import type { InstanceSpec, InstanceStatus } from '../../src/drivers/driver.js';
 import { LocalDriver } from '../../src/drivers/local/local-driver.js';
 import { readProcStat } from '../../src/drivers/local/proc.js';
-import { processAlive, waitFor } from './wait-for.js';
+import { waitFor } from '../../src/core/wait-for.js';
+import { pidAlive as processAlive } from '../../src/core/process.js';
 
 describeDriverContract('local', (stateDir) => new LocalDriver({ stateDir, adoptedPollMs: 50 }));
 

@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestProject } from '../support/project.js';
 import { startLoad } from '../support/load.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../src/core/wait-for.js';
 import { ControllerClient } from '../../src/client/client.js';
 import type { ServiceStatus } from '../../src/api/types.js';
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestProject, get } from '../support/project.js';
 import { startLoad } from '../support/load.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../src/core/wait-for.js';
 import type { StatusResponse } from '../../src/api/types.js';
 import { ControllerClient } from '../../src/client/client.js';
 

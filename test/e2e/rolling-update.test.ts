@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestProject, get } from '../support/project.js';
 import { startLoad } from '../support/load.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../src/core/wait-for.js';
 import type { StatusResponse, HistoryResponse } from '../../src/api/types.js';
 
 describe('rolling updates under load (real processes)', () => {

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probe } from '../../src/health/probe.js';
 import { HealthMonitor } from '../../src/health/health-monitor.js';
-import { waitFor, processAlive } from '../drivers/wait-for.js';
+import { waitFor } from '../../src/core/wait-for.js';
+import { pidAlive as processAlive } from '../../src/core/process.js';
 
 function listen(server: { listen: (port: number, host: string, cb: () => void) => unknown; address: () => unknown }): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));

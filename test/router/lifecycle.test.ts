@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readJsonIfExists } from '../../src/core/atomic-file.js';
 import type { SlipwayError } from '../../src/core/errors.js';
 import { LocalRouter } from '../../src/router/local-router.js';
-import { isProcessAlive } from '../../src/router/pid.js';
+import { pidAlive as isProcessAlive } from '../../src/core/process.js';
 import type { RouterInfoFile } from '../../src/router/state-files.js';
 import { get, route, startUpstream, tempDir, waitFor } from './helpers.js';
 

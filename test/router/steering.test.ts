@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { SlipwayError } from '../../src/core/errors.js';
 import { LocalRouter } from '../../src/router/local-router.js';
-import { isProcessAlive } from '../../src/router/pid.js';
+import { pidAlive as isProcessAlive } from '../../src/core/process.js';
 import { get, route, startRouter, startUpstream, tempDir, waitFor, type RouterFixture } from './helpers.js';
 
 async function freePort(): Promise<number> {

@@ -4,10 +4,12 @@
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/core/free-port.js';
+
+export { freePort };
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -77,16 +79,6 @@ ${o.tail ?? ''}
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** GET a URL's body (one request, no keep-alive). */
 export async function get(url: string): Promise<{ status: number; body: string }> {

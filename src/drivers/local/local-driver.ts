@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { SlipwayError } from '../../core/errors.js';
 import type { InstanceSpec, InstanceStatus, RuntimeDriver } from '../driver.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../../core/free-port.js';
 import { InstanceStore, type InstanceRecord } from './instance-store.js';
 import { lastLinesOfInstance, logPaths, rotateIfLarger } from './log-files.js';
 import { groupStillOurs, isSameProcessAlive, readProcStat, signalGroup } from './proc.js';

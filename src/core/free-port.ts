@@ -6,7 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
  * instance fails to listen, exits and is restarted on the same port (then marked failed if it keeps
  * failing), which the caller sees.
  */
-export function freePort(host: string): Promise<number> {
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

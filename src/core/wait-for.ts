@@ -1,4 +1,8 @@
-/** Polls a condition until it holds or a deadline passes (tests never sleep-and-hope). */
+/**
+ * Polls a condition until it holds (returns something other than undefined or false) or a
+ * deadline passes, then throws saying what it waited for and the last error seen. For tests,
+ * conformance suites and benchmarks: they wait on conditions, never sleep and hope.
+ */
 export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
