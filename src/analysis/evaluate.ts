@@ -63,7 +63,7 @@ function limitJudgement(spec: AnalysisSpec, canary: PoolCounters): Judgement {
 }
 
 function baselineJudgement(spec: AnalysisSpec, canary: PoolCounters, baseline: PoolCounters): Judgement {
-  const options = { tolerance: spec.tolerance, confidence: spec.confidence, minSamples: spec.minRequests };
+  const options = { tolerance: spec.tolerance, confidence: spec.confidence, minSamples: spec.minRequests, minDifference: spec.minDifference };
   if (spec.metric === 'error-rate') {
     return judgeBaseline(errorIndicatorSamples(errorRate(canary)), errorIndicatorSamples(errorRate(baseline)), { ...options, effect: 'mean' }, 'error rate');
   }

@@ -111,6 +111,18 @@ describe('baseline judge (Mann–Whitney)', () => {
     assert.match(j.reason, /within the tolerance/);
   });
 
+  test('a significant but unnoticeable absolute difference passes below minDifference', () => {
+    // A fresh canary at ~3 ms against a baseline at ~1 ms: "200% worse", 2 ms in absolute terms.
+    const canary = Array.from({ length: 200 }, (_, i) => 3 + (i % 10) / 10);
+    const baseline = Array.from({ length: 200 }, (_, i) => 1 + (i % 10) / 10);
+    assert.equal(judgeBaseline(canary, baseline, { minDifference: 0 }).verdict, 'fail');
+    const lenient = judgeBaseline(canary, baseline, { minDifference: 5 });
+    assert.equal(lenient.verdict, 'pass');
+    assert.match(lenient.reason, /within the smallest difference that counts \(5\)/);
+    assert.equal(lenient.numbers.minDifference, 5);
+    assert.equal(judgeBaseline(canary.map((v) => v + 10), baseline, { minDifference: 5 }).verdict, 'fail');
+  });
+
   test('better is never a failure; worse = "lower" flips the direction', () => {
     const base = Array.from({ length: 30 }, (_, i) => 100 + i);
     const faster = base.map((v) => v * 0.5);

@@ -104,6 +104,12 @@ export interface BaselineOptions {
    */
   tolerance?: number;
   /**
+   * The smallest absolute worsening that counts (in the metric's unit). Histogram-based latency
+   * samples are coarse at low values, and a fresh canary is briefly slower: a canary at 3 ms
+   * against a baseline at 1 ms is "200% worse" but nobody notices. @default 0
+   */
+  minDifference?: number;
+  /**
    * Confidence of the one-sided test: fail only when p < 1 − confidence.
    * @default 0.95
    */
@@ -141,7 +147,8 @@ export function judgeBaseline(canary: readonly number[], baseline: readonly numb
   const minSamples = options.minSamples ?? 20;
   const worse = options.worse ?? 'higher';
   const alpha = +(1 - confidence).toPrecision(12);
-  const base = { canarySamples: canary.length, baselineSamples: baseline.length, minSamples, tolerance, confidence };
+  const minDifference = options.minDifference ?? 0;
+  const base = { canarySamples: canary.length, baselineSamples: baseline.length, minSamples, tolerance, confidence, minDifference };
   if (canary.length < minSamples || baseline.length < minSamples) {
     return { verdict: 'inconclusive', reason: `${label}: ${canary.length} canary and ${baseline.length} baseline samples, need ${minSamples} each`, numbers: base };
   }
@@ -158,10 +165,12 @@ export function judgeBaseline(canary: readonly number[], baseline: readonly numb
   };
   const what = `${label} canary ${fmt(canaryTypical)} vs baseline ${fmt(baselineTypical)} (${options.effect === 'mean' ? 'means' : 'medians'})`;
   const significant = test.pValue < alpha;
-  if (significant && relativeEffect > tolerance) {
+  if (significant && relativeEffect > tolerance && worsening > minDifference) {
     return { verdict: 'fail', reason: `${what}: ${pct(relativeEffect)} worse, above the tolerance ${pct(tolerance)}, p = ${fmtP(test.pValue)} < ${fmtP(alpha)}`, numbers };
   }
-  const why = significant
+  const why = significant && relativeEffect > tolerance
+    ? `worse by ${fmt(worsening)}, within the smallest difference that counts (${fmt(minDifference)}) (p = ${fmtP(test.pValue)})`
+    : significant
     ? `worse by ${pct(relativeEffect)}, within the tolerance ${pct(tolerance)} (p = ${fmtP(test.pValue)})`
     : `not significantly worse (p = ${fmtP(test.pValue)} ≥ ${fmtP(alpha)})`;
   return { verdict: 'pass', reason: `${what}: ${why}`, numbers };

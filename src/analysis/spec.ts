@@ -63,6 +63,12 @@ export interface AnalysisSpec {
    */
   tolerance: number;
   /**
+   * With compare 'baseline': the smallest absolute worsening that fails (ms for latency), so a
+   * difference nobody would notice is never a failure however significant.
+   * @default 5 for 'latency', 0 otherwise
+   */
+  minDifference: number;
+  /**
    * Confidence of statistical verdicts (baseline comparison, error-rate limit): fail only when
    * p < 1 − confidence.
    * @default 0.95
@@ -130,6 +136,7 @@ export function resolveAnalysisSpec(input: AnalysisSpecInput): AnalysisSpec {
     min: input.min,
     compare: input.compare,
     tolerance: input.tolerance ?? 0.2,
+    minDifference: input.minDifference ?? (metric === 'latency' ? 5 : 0),
     confidence: input.confidence ?? 0.95,
     intervalMs: input.intervalMs ?? 10_000,
     minRequests: input.minRequests ?? 50,
@@ -159,6 +166,7 @@ export function analysisSpecProblems(spec: AnalysisSpec, path = 'analysis'): str
   fraction('quantile', spec.quantile);
   fraction('confidence', spec.confidence, true);
   if (!(spec.tolerance >= 0)) at('tolerance', `expected a fraction ≥ 0 (got ${spec.tolerance})`);
+  if (!(spec.minDifference >= 0)) at('minDifference', `expected a number ≥ 0 (got ${spec.minDifference})`);
   if (!(spec.intervalMs > 0)) at('intervalMs', `expected a positive duration (got ${spec.intervalMs})`);
   whole('minRequests', spec.minRequests, 0);
   whole('count', spec.count, 1);

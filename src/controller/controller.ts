@@ -124,7 +124,8 @@ export class Controller {
       this.wake();
     });
     this.monitor.onChange((id, h) => {
-      if (h.lastResult && !h.lastResult.ok && h.consecutiveFailures === 1) this.log(`instance ${id}: probe failed: ${h.lastResult.detail}`);
+      // A starting instance failing its first probes, or one being stopped, is expected: log only a serving one going bad.
+      if (h.everHealthy && !this.retiring.has(id) && h.lastResult && !h.lastResult.ok && h.consecutiveFailures === 1) this.log(`instance ${id}: probe failed: ${h.lastResult.detail}`);
     });
     try { this.loadConfig(); } catch (err) { this.log(`config not loaded: ${(err as Error).message}`); }
     this.running = true;

@@ -47,10 +47,12 @@ describe('canary rollouts (real processes and traffic)', () => {
   it('promotes a healthy canary through weights and analysis, holds at a manual pause, honours stickiness and header rules, with zero failed requests', async () => {
     const load = startLoad(p.url);
     const deploying = deploy({ VERSION: 'v2' });
+    let last: ServiceStatus | undefined;
     const paused = await waitFor('the canary to wait for promotion at 50%', async () => {
-      const s = await web();
+      const s = last = await web();
+      if (s.rollout?.toRelease === 2 && s.rollout.finishedAt !== null) throw new Error(`rollout ended: ${JSON.stringify(s.rollout)}`);
       return s.rollout?.toRelease === 2 && s.rollout.phase === 'Paused' && s.rollout.weight === 50 ? s : undefined;
-    }, 60_000);
+    }, 60_000).catch((err: Error) => { throw new Error(`${err.message}; last status: ${JSON.stringify(last?.rollout)}`); });
     assert.equal(paused.rollout!.step, 3);
     assert.deepEqual(paused.traffic.filter((t) => t.share > 0).map((t) => [t.release, t.share]), [[1, 0.5], [2, 0.5]]);
     assert.deepEqual(paused.rollout!.analysis.filter((a) => a.key.startsWith('step1')).map((a) => [a.check, a.phase]).sort(), [['errors', 'Successful'], ['latency', 'Successful']]);
