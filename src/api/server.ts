@@ -8,6 +8,7 @@ import { SlipwayError } from '../core/errors.js';
 import type { Controller } from '../controller/controller.js';
 import { describeRollout, history, serviceStatus, status } from '../controller/status.js';
 import * as commands from '../controller/rollout-commands.js';
+import * as deploys from '../controller/deploys.js';
 import { streamLogs } from '../controller/log-stream.js';
 import { readJson, sendError, sendJson } from './http-util.js';
 import type { AbortRequest, DeployRequest, PromoteRequest, RollbackRequest, RolloutResponse } from './types.js';
@@ -31,9 +32,9 @@ export function createApiServer({ controller: c, token, onShutdown, onStopped }:
     ['GET', /^\/v1\/status$/, async () => status(c)],
     ['GET', /^\/v1\/services\/([^/]+)\/status$/, async ({ params }) => serviceStatus(c, await known(c, params[0]!))],
     ['GET', /^\/v1\/services\/([^/]+)\/history$/, async ({ params, query }) => history(c, await known(c, params[0]!), Number(query.get('limit') ?? 50))],
-    ['POST', /^\/v1\/apply$/, async ({ req }) => c.apply((await readJson<{ by?: string }>(req)).by)],
-    ['POST', /^\/v1\/services\/([^/]+)\/deploy$/, async ({ req, params }) => c.deploy(params[0]!, await readJson<DeployRequest>(req))],
-    ['POST', /^\/v1\/services\/([^/]+)\/rollback$/, async ({ req, params }) => describeRollout(c, await c.rollback(await known(c, params[0]!), await readJson<RollbackRequest>(req)))],
+    ['POST', /^\/v1\/apply$/, async ({ req }) => deploys.apply(c, (await readJson<{ by?: string }>(req)).by)],
+    ['POST', /^\/v1\/services\/([^/]+)\/deploy$/, async ({ req, params }) => deploys.deploy(c, params[0]!, await readJson<DeployRequest>(req))],
+    ['POST', /^\/v1\/services\/([^/]+)\/rollback$/, async ({ req, params }) => describeRollout(c, await deploys.rollback(c, await known(c, params[0]!), await readJson<RollbackRequest>(req)))],
     ['POST', /^\/v1\/services\/([^/]+)\/promote$/, async ({ req, params }) => describeRollout(c, await commands.promote(c, await known(c, params[0]!), (await readJson<PromoteRequest>(req)).full === true))],
     ['POST', /^\/v1\/services\/([^/]+)\/pause$/, async ({ params }) => describeRollout(c, await commands.pause(c, await known(c, params[0]!)))],
     ['POST', /^\/v1\/services\/([^/]+)\/resume$/, async ({ params }) => describeRollout(c, await commands.resume(c, await known(c, params[0]!)))],

@@ -4,11 +4,10 @@
  * A crash between any two steps is safe: the next tick (in this process or the next) observes again.
  */
 import { randomBytes } from 'node:crypto';
-import { userInfo } from 'node:os';
 import { systemClock, type Clock } from '../core/clock.js';
 import { SlipwayError } from '../core/errors.js';
-import { canonicalJson, sha256Hex } from '../core/hash.js';
-import type { ServiceConfig, SlipwayConfig } from '../config/schema.js';
+import { canonicalJson } from '../core/hash.js';
+import type { SlipwayConfig } from '../config/schema.js';
 import { findConfigFile, loadConfig } from '../config/load.js';
 import { DEFAULT_RESTART_POLICY, type InstanceStatus, type RuntimeDriver } from '../drivers/driver.js';
 import { LocalDriver } from '../drivers/local/local-driver.js';
@@ -24,14 +23,10 @@ import { transition } from '../rollout/transition.js';
 import type { ObservedInstance, PersistedRun, ReleaseShape, RolloutProgress, RunView, TransitionResult } from '../rollout/types.js';
 import { AnalysisRunner, type RunRequest } from '../analysis/runner.js';
 import type { AnalysisRunState } from '../analysis/run.js';
-import type { CheckDefinition } from '../analysis/source.js';
 import { routeTable } from './route-table.js';
-import { abort } from './rollout-commands.js';
 import { ArtifactStore } from '../artifact/artifact-store.js';
-import { buildArtifact } from '../artifact/build.js';
 import { projectPaths, type ProjectPaths } from './paths.js';
 import { pruneReleases } from './retention.js';
-import type { DeployRequest, DeployResponse, RollbackRequest, ApplyResponse } from '../api/types.js';
 
 export interface ControllerProps {
   projectDir: string;
@@ -59,7 +54,7 @@ export class Controller {
   readonly monitor: HealthMonitor;
   readonly artifacts: ArtifactStore;
   private readonly tickMs: number;
-  private readonly log: (line: string) => void;
+  readonly log: (line: string) => void;
   private configFile: string | undefined;
   private config: SlipwayConfig | undefined;
   /** Instances serving when this controller started: healthy until their probes say otherwise. */
@@ -67,7 +62,8 @@ export class Controller {
   private readonly retiring = new Set<string>();
   private readonly retirements = new Set<Promise<void>>();
   private readonly lastRoute = new Map<string, string>();
-  private readonly building = new Set<string>();
+  /** Services with a build in progress (a second deploy is refused). */
+  readonly building = new Set<string>();
   private readonly releaseCache = new Map<string, Release>();
   private readonly locks = new Map<string, Promise<void>>();
   readonly runner: AnalysisRunner;
@@ -142,83 +138,12 @@ export class Controller {
 
   get currentConfig(): SlipwayConfig | undefined { return this.config; }
 
+  get configPath(): string | undefined { return this.configFile; }
+
   /** Services the controller knows: in the config or with releases. */
   async services(): Promise<string[]> {
     const names = new Set([...Object.keys(this.config?.services ?? {}), ...(await this.store.listServices(this.environment))]);
     return [...names].sort();
-  }
-
-  // ---------------------------------------------------------------- commands
-
-  /** Builds the service from the config on disk, records a release and starts its rollout. */
-  async deploy(service: string, req: DeployRequest = {}): Promise<DeployResponse> {
-    if (this.building.has(service)) {
-      throw new SlipwayError('conflict', 'BUILD_IN_PROGRESS', `a deploy of ${service} is already building`, { hint: 'Wait for it to finish, then deploy again.' });
-    }
-    await this.refuseIfRolling(service);
-    this.building.add(service);
-    try {
-      const config = this.loadConfig();
-      const spec = this.serviceConfig(config, service);
-      const built = await buildArtifact({
-        sourceDir: spec.source, buildCommand: spec.build, workRoot: this.paths.builds, store: this.artifacts,
-        onOutput: (line) => this.log(`build ${service}: ${line}`),
-      });
-      const configHash = sha256Hex(canonicalJson(spec));
-      const current = await this.store.getCurrentRelease(this.environment, service);
-      if (req.onlyIfChanged && current !== null) {
-        const cur = await this.release(service, current);
-        if (cur.digest === built.digest && cur.configHash === configHash) {
-          return { service, release: current, rolloutId: null, digest: built.digest, buildLog: built.buildLog };
-        }
-      }
-      await this.refuseIfRolling(service);
-      const release = await this.store.createRelease({
-        environment: this.environment, service, digest: built.digest, configHash, spec, message: req.message ?? '',
-        createdBy: req.by ?? safeUser(), rollbackOf: null, createdAt: this.clock.now(),
-      });
-      const rollout = await this.beginRollout(service, 'deploy', current, release.number, req.message);
-      return { service, release: release.number, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog };
-    } finally {
-      this.building.delete(service);
-    }
-  }
-
-  /** Deploys every service of the config whose build or config differs from what serves. */
-  async apply(by?: string): Promise<ApplyResponse> {
-    const config = this.loadConfig();
-    const deploys: DeployResponse[] = [];
-    for (const service of Object.keys(config.services)) {
-      if (await this.store.activeRollout(this.environment, service)) continue;
-      deploys.push(await this.deploy(service, { onlyIfChanged: true, message: 'slipway up', by }));
-    }
-    return { deploys };
-  }
-
-  /** Makes an earlier release current again, along the same zero-downtime path as a deploy. */
-  async rollback(service: string, req: RollbackRequest = {}): Promise<Rollout> {
-    // During a rollout, rolling back means undoing it: traffic straight back to the stable release
-    // (for blue-green within the scale-down delay: a switch to the still-warm old instances).
-    if (req.to === undefined && (await this.store.activeRollout(this.environment, service))) {
-      return abort(this, service, req.by ?? safeUser(), req.message ?? 'rollback requested');
-    }
-    await this.refuseIfRolling(service);
-    const current = await this.store.getCurrentRelease(this.environment, service);
-    if (current === null) throw new SlipwayError('not-found', 'NOTHING_TO_ROLL_BACK', `${service} has never been deployed`, { hint: `Deploy it first: slipway deploy ${service}` });
-    const releases = await this.store.listReleases(this.environment, service);
-    let target: Release | undefined;
-    if (req.to !== undefined) {
-      target = releases.find((r) => r.number === req.to);
-      if (!target) throw new SlipwayError('not-found', 'RELEASE_NOT_FOUND', `${service} has no release ${req.to}`, { hint: `See the releases with: slipway history ${service}` });
-      if (target.number === current) throw new SlipwayError('invalid', 'ALREADY_CURRENT', `release ${req.to} of ${service} is already current`);
-    } else {
-      target = releases.find((r) => r.number < current && r.outcome === 'superseded' && r.prunedAt === null);
-      if (!target) throw new SlipwayError('not-found', 'NOTHING_TO_ROLL_BACK', `${service} has no earlier release that served`, { hint: `Pick one with --to; see: slipway history ${service}` });
-    }
-    if (target.prunedAt !== null || !this.artifacts.has(target.digest)) {
-      throw new SlipwayError('invalid', 'RELEASE_PRUNED', `release ${target.number} of ${service} was pruned and cannot be restored`, { hint: 'Deploy it again from source instead.' });
-    }
-    return this.beginRollout(service, 'rollback', current, target.number, req.message ?? `rollback to release ${target.number}`);
   }
 
   /** Stops the loop. With `stopAll`, also drains and stops every instance and the router (slipway down). */
@@ -491,55 +416,16 @@ export class Controller {
     return (await this.release(service, release).catch(() => undefined))?.spec.stopTimeout ?? 30_000;
   }
 
-  private serviceConfig(config: SlipwayConfig, service: string): ServiceConfig {
-    const spec = config.services[service];
-    if (!spec) {
-      const names = Object.keys(config.services);
-      throw new SlipwayError('not-found', 'SERVICE_NOT_FOUND', `no service named "${service}" in ${this.configFile}`, { hint: `Services: ${names.join(', ')}` });
-    }
-    return spec;
-  }
 
-  private async refuseIfRolling(service: string): Promise<void> {
-    const active = await this.store.activeRollout(this.environment, service);
-    if (active) {
-      throw new SlipwayError('conflict', 'ROLLOUT_IN_PROGRESS', `rollout #${active.id} of ${service} (to release ${active.toRelease}) is ${active.phase.toLowerCase()}`, {
-        hint: `Wait for it to finish (slipway status ${service}) and try again.`, details: { rolloutId: active.id, toRelease: active.toRelease, phase: active.phase },
-      });
-    }
-  }
 
-  async beginRollout(service: string, kind: 'deploy' | 'rollback', from: number | null, to: number, message?: string): Promise<Rollout> {
-    const spec = (await this.release(service, to)).spec;
-    const progress: RolloutProgress = kind === 'deploy' ? { checks: this.checksFor(spec) } : {};
-    const rollout = await this.store.createRollout({
-      environment: this.environment, service, kind, fromRelease: from, toRelease: to, targetRelease: to, phase: 'Progressing', reason: 'Started',
-      message: message ?? '', progress: progress as Record<string, unknown>, startedAt: this.clock.now(),
-    });
-    await this.event(service, rollout.id, 'rollout.started', `${kind} of ${service} to release ${to}${from !== null ? ` (from ${from})` : ''}${message ? `: ${message}` : ''}`, { kind, from, to });
-    this.log(`rollout #${rollout.id}: ${kind} ${service} ${from ?? '-'} → ${to}`);
-    this.wake();
-    return rollout;
-  }
 
   async event(service: string | null, rolloutId: number | null, type: string, message: string, data: Record<string, unknown>): Promise<void> {
     await this.store.appendEvent({ environment: this.environment, service, rolloutId, type, message, data, at: this.clock.now() });
   }
 
-  /** The definitions of the analysis checks a strategy names, from the config on disk. */
-  private checksFor(spec: ServiceConfig): Record<string, CheckDefinition> {
-    const s = spec.strategy;
-    const names = s.type === 'canary' ? [...s.analysis, ...s.steps.flatMap((st) => ('analysis' in st ? st.analysis : []))]
-      : s.type === 'blueGreen' ? [...s.prePromotionAnalysis, ...s.postPromotionAnalysis] : [];
-    const defined = this.config?.analysis ?? {};
-    return Object.fromEntries(names.filter((n) => defined[n]).map((n) => [n, defined[n]!]));
-  }
 }
 
 function shapeOf(r: Release): ReleaseShape {
   return { release: r.number, instances: r.spec.instances, strategy: r.spec.strategy, progressDeadlineMs: r.spec.progressDeadline };
 }
 
-function safeUser(): string {
-  try { return userInfo().username; } catch { return 'unknown'; }
-}

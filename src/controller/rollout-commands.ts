@@ -8,6 +8,7 @@ import { SlipwayError } from '../core/errors.js';
 import type { Rollout } from '../store/types.js';
 import type { RolloutProgress, RolloutRequests } from '../rollout/types.js';
 import type { Controller } from './controller.js';
+import { beginRollout } from './deploys.js';
 
 async function request(c: Controller, service: string, change: (r: RolloutRequests) => RolloutRequests, what: string): Promise<Rollout> {
   return c.withLock(service, async () => {
@@ -42,5 +43,5 @@ export async function retry(c: Controller, service: string, by: string): Promise
     });
   }
   const current = await c.store.getCurrentRelease(c.environment, service);
-  return c.beginRollout(service, 'deploy', current, last.toRelease, `retry of rollout #${last.id} by ${by}`);
+  return beginRollout(c, service, 'deploy', current, last.toRelease, `retry of rollout #${last.id} by ${by}`);
 }

@@ -1,0 +1,130 @@
+/**
+ * Deploys, rollbacks and the start of every rollout: build from the config on disk, record an
+ * immutable release, refuse a second rollout of the same service, hand the rest to the loop.
+ */
+import { userInfo } from 'node:os';
+import { SlipwayError } from '../core/errors.js';
+import { canonicalJson, sha256Hex } from '../core/hash.js';
+import type { ServiceConfig, SlipwayConfig } from '../config/schema.js';
+import { buildArtifact } from '../artifact/build.js';
+import type { CheckDefinition } from '../analysis/source.js';
+import type { Release, Rollout } from '../store/types.js';
+import type { RolloutProgress } from '../rollout/types.js';
+import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest } from '../api/types.js';
+import { abort } from './rollout-commands.js';
+import type { Controller } from './controller.js';
+
+/** Builds the service from the config on disk, records a release and starts its rollout. */
+export async function deploy(c: Controller, service: string, req: DeployRequest = {}): Promise<DeployResponse> {
+  if (c.building.has(service)) {
+    throw new SlipwayError('conflict', 'BUILD_IN_PROGRESS', `a deploy of ${service} is already building`, { hint: 'Wait for it to finish, then deploy again.' });
+  }
+  await refuseIfRolling(c, service);
+  c.building.add(service);
+  try {
+    const config = c.loadConfig();
+    const spec = serviceConfig(c, config, service);
+    const built = await buildArtifact({
+      sourceDir: spec.source, buildCommand: spec.build, workRoot: c.paths.builds, store: c.artifacts,
+      onOutput: (line) => c.log(`build ${service}: ${line}`),
+    });
+    const configHash = sha256Hex(canonicalJson(spec));
+    const current = await c.store.getCurrentRelease(c.environment, service);
+    if (req.onlyIfChanged && current !== null) {
+      const cur = await c.release(service, current);
+      if (cur.digest === built.digest && cur.configHash === configHash) {
+        return { service, release: current, rolloutId: null, digest: built.digest, buildLog: built.buildLog };
+      }
+    }
+    await refuseIfRolling(c, service);
+    const release = await c.store.createRelease({
+      environment: c.environment, service, digest: built.digest, configHash, spec, message: req.message ?? '',
+      createdBy: req.by ?? safeUser(), rollbackOf: null, createdAt: c.clock.now(),
+    });
+    const rollout = await beginRollout(c, service, 'deploy', current, release.number, req.message);
+    return { service, release: release.number, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog };
+  } finally {
+    c.building.delete(service);
+  }
+}
+
+/** Deploys every service of the config whose build or config differs from what serves. */
+export async function apply(c: Controller, by?: string): Promise<ApplyResponse> {
+  const config = c.loadConfig();
+  const deploys: DeployResponse[] = [];
+  for (const service of Object.keys(config.services)) {
+    if (await c.store.activeRollout(c.environment, service)) continue;
+    deploys.push(await deploy(c, service, { onlyIfChanged: true, message: 'slipway up', by }));
+  }
+  return { deploys };
+}
+
+/** Makes an earlier release current again, along the same zero-downtime path as a deploy. */
+export async function rollback(c: Controller, service: string, req: RollbackRequest = {}): Promise<Rollout> {
+  // During a rollout, rolling back means undoing it: traffic straight back to the stable release
+  // (for blue-green within the scale-down delay: a switch to the still-warm old instances).
+  if (req.to === undefined && (await c.store.activeRollout(c.environment, service))) {
+    return abort(c, service, req.by ?? safeUser(), req.message ?? 'rollback requested');
+  }
+  await refuseIfRolling(c, service);
+  const current = await c.store.getCurrentRelease(c.environment, service);
+  if (current === null) throw new SlipwayError('not-found', 'NOTHING_TO_ROLL_BACK', `${service} has never been deployed`, { hint: `Deploy it first: slipway deploy ${service}` });
+  const releases = await c.store.listReleases(c.environment, service);
+  let target: Release | undefined;
+  if (req.to !== undefined) {
+    target = releases.find((r) => r.number === req.to);
+    if (!target) throw new SlipwayError('not-found', 'RELEASE_NOT_FOUND', `${service} has no release ${req.to}`, { hint: `See the releases with: slipway history ${service}` });
+    if (target.number === current) throw new SlipwayError('invalid', 'ALREADY_CURRENT', `release ${req.to} of ${service} is already current`);
+  } else {
+    target = releases.find((r) => r.number < current && r.outcome === 'superseded' && r.prunedAt === null);
+    if (!target) throw new SlipwayError('not-found', 'NOTHING_TO_ROLL_BACK', `${service} has no earlier release that served`, { hint: `Pick one with --to; see: slipway history ${service}` });
+  }
+  if (target.prunedAt !== null || !c.artifacts.has(target.digest)) {
+    throw new SlipwayError('invalid', 'RELEASE_PRUNED', `release ${target.number} of ${service} was pruned and cannot be restored`, { hint: 'Deploy it again from source instead.' });
+  }
+  return beginRollout(c, service, 'rollback', current, target.number, req.message ?? `rollback to release ${target.number}`);
+}
+
+function serviceConfig(c: Controller, config: SlipwayConfig, service: string): ServiceConfig {
+  const spec = config.services[service];
+  if (!spec) {
+    const names = Object.keys(config.services);
+    throw new SlipwayError('not-found', 'SERVICE_NOT_FOUND', `no service named "${service}" in ${c.configPath}`, { hint: `Services: ${names.join(', ')}` });
+  }
+  return spec;
+}
+
+async function refuseIfRolling(c: Controller, service: string): Promise<void> {
+  const active = await c.store.activeRollout(c.environment, service);
+  if (active) {
+    throw new SlipwayError('conflict', 'ROLLOUT_IN_PROGRESS', `rollout #${active.id} of ${service} (to release ${active.toRelease}) is ${active.phase.toLowerCase()}`, {
+      hint: `Wait for it to finish (slipway status ${service}) and try again.`, details: { rolloutId: active.id, toRelease: active.toRelease, phase: active.phase },
+    });
+  }
+}
+
+export async function beginRollout(c: Controller, service: string, kind: 'deploy' | 'rollback', from: number | null, to: number, message?: string): Promise<Rollout> {
+  const spec = (await c.release(service, to)).spec;
+  const progress: RolloutProgress = kind === 'deploy' ? { checks: checksFor(c, spec) } : {};
+  const rollout = await c.store.createRollout({
+    environment: c.environment, service, kind, fromRelease: from, toRelease: to, targetRelease: to, phase: 'Progressing', reason: 'Started',
+    message: message ?? '', progress: progress as Record<string, unknown>, startedAt: c.clock.now(),
+  });
+  await c.event(service, rollout.id, 'rollout.started', `${kind} of ${service} to release ${to}${from !== null ? ` (from ${from})` : ''}${message ? `: ${message}` : ''}`, { kind, from, to });
+  c.log(`rollout #${rollout.id}: ${kind} ${service} ${from ?? '-'} → ${to}`);
+  c.wake();
+  return rollout;
+}
+
+/** The definitions of the analysis checks a strategy names, from the config on disk. */
+function checksFor(c: Controller, spec: ServiceConfig): Record<string, CheckDefinition> {
+  const s = spec.strategy;
+  const names = s.type === 'canary' ? [...s.analysis, ...s.steps.flatMap((st) => ('analysis' in st ? st.analysis : []))]
+    : s.type === 'blueGreen' ? [...s.prePromotionAnalysis, ...s.postPromotionAnalysis] : [];
+  const defined = c.currentConfig?.analysis ?? {};
+  return Object.fromEntries(names.filter((n) => defined[n]).map((n) => [n, defined[n]!]));
+}
+
+export function safeUser(): string {
+  try { return userInfo().username; } catch { return 'unknown'; }
+}
