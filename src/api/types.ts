@@ -123,6 +123,8 @@ export interface DeployResponse {
   rolloutId: number | null;
   digest: string;
   buildLog: string[];
+  /** Why nothing was rolled out, when rolloutId is null for another reason than "nothing changed". */
+  note?: string;
 }
 
 export interface RollbackRequest {

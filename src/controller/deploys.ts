@@ -30,10 +30,17 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     });
     const configHash = sha256Hex(canonicalJson(spec));
     const current = await c.store.getCurrentRelease(c.environment, service);
-    if (req.onlyIfChanged && current !== null) {
-      const cur = await c.release(service, current);
-      if (cur.digest === built.digest && cur.configHash === configHash) {
-        return { service, release: current, rolloutId: null, digest: built.digest, buildLog: built.buildLog };
+    if (req.onlyIfChanged) {
+      const same = (r: Release) => r.digest === built.digest && r.configHash === configHash;
+      const cur = current !== null ? await c.release(service, current) : undefined;
+      if (cur && same(cur)) return { service, release: current!, rolloutId: null, digest: built.digest, buildLog: built.buildLog };
+      // A release that failed or was rolled back is not tried again on its own: a person retries it.
+      const [newest] = await c.store.listReleases(c.environment, service, 1);
+      if (newest && newest.outcome === 'failed' && same(newest)) {
+        return {
+          service, release: newest.number, rolloutId: null, digest: built.digest, buildLog: built.buildLog,
+          note: `release ${newest.number} has this very build and config and was rolled back; not deploying it again on its own (slipway retry ${service} to try it again)`,
+        };
       }
     }
     await refuseIfRolling(c, service);

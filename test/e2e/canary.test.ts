@@ -102,6 +102,12 @@ describe('canary rollouts (real processes and traffic)', () => {
     assert.equal(s.rollout!.phase, 'RolledBack');
     assert.deepEqual(s.instances.map((i) => i.release), [2, 2]);
     assert.deepEqual(s.traffic.filter((t) => t.share > 0).map((t) => t.release), [2]);
+
+    // The rolled-back release is not tried again on its own, even though slipway.yaml still names it.
+    const up = await p.cli(['up']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /release 3 has this very build and config and was rolled back; not deploying it again on its own \(slipway retry web/);
+    assert.equal((await web()).rollout!.toRelease, 3, 'no new rollout');
   });
 
   it('catches a slow canary by comparing its latency with the stable release, while the error check passes', async () => {

@@ -25,6 +25,13 @@ export const history: Command = {
       ['#', 'KIND', 'FROM→TO', 'PHASE', 'REASON', 'STARTED', 'MESSAGE'],
       ...res.rollouts.map((r) => [String(r.id), r.kind, `${r.fromRelease ?? '-'}→${r.toRelease}`, r.phase, r.reason, ago(r.startedAt), r.message.split('\n')[0] ?? '']),
     ]));
+    // The judgements behind rollbacks, with their numbers.
+    for (const r of res.rollouts) {
+      for (const a of r.analysis.filter((x) => x.phase === 'Failed' || x.phase === 'Error' || x.phase === 'Inconclusive')) {
+        const numbers = a.last ? Object.entries(a.last.numbers).map(([k, v]) => `${k}=${+v.toPrecision(4)}`).join(' ') : '';
+        out.out(`  #${r.id} ${a.key}: ${a.phase} — ${a.reason}${numbers ? ` [${numbers}]` : ''}`);
+      }
+    }
     return 0;
   },
 };

@@ -19,7 +19,10 @@ export const up: Command = {
     out.done();
     let code = 0;
     for (const d of applied.deploys) {
-      if (d.rolloutId === null) { if (!json) out.out(`${d.service}: release ${d.release} is current, nothing changed`); continue; }
+      if (d.rolloutId === null) {
+        if (!json) out.out(d.note ? `${d.service}: ${d.note}` : `${d.service}: release ${d.release} is current, nothing changed`);
+        continue;
+      }
       if (!json) out.out(`${d.service}: release ${d.release} (${d.digest.slice(0, 19)}) rolling out`);
       const { code: c } = await followRollout(client, d.rolloutId, out, { json });
       code = Math.max(code, c);
