@@ -7,27 +7,17 @@
 import { formatDuration } from '../core/duration.js';
 import type { BlueGreenConfig } from '../config/schema.js';
 import { detectFailure } from './transition.js';
-import { describeRunFailure, readyIds, runsFor, scale, undo, verdicts } from './progressive.js';
+import { describeRunFailure, pendingUndo, progressive, readyIds, runsFor, scale, undo, verdicts } from './progressive.js';
 import type { Observed, RolloutView, TransitionResult, RolloutProgress, BlueGreenStage, Routing } from './types.js';
 
 export function blueGreenTransition(rollout: RolloutView, observed: Observed, now: number, strategy: BlueGreenConfig): TransitionResult {
-  const to = rollout.toRelease;
-  const from = rollout.fromRelease!;
-  const shape = observed.shapes[to]!;
-  const stableSize = observed.shapes[from]?.instances ?? shape.instances;
-  const p = rollout.progress;
+  const c = progressive(rollout, observed);
+  const { to, from, shape, stableSize, p, requests, instances } = c;
   const stage: BlueGreenStage = p.stage ?? 'Preview';
   const stageSince = p.stageSince ?? rollout.startedAt;
-  const requests = p.requests ?? {};
-  const instances = observed.instances;
-
-  if (p.failure) return undo(rollout, instances, stableSize, p.failure, p.failure.terminal ?? 'RolledBack');
-  if (requests.abort) {
-    const what = stage === 'Promoted' ? 'switched back' : 'aborted';
-    return undo(rollout, instances, stableSize, { reason: stage === 'Promoted' ? 'SwitchedBack' : 'Aborted', message: `${what} by ${requests.abort.by}${requests.abort.reason ? `: ${requests.abort.reason}` : ''}` }, 'RolledBack');
-  }
-  const crash = detectFailure(to, instances, 0, Infinity);
-  if (crash) return undo(rollout, instances, stableSize, crash, 'Failed');
+  // After the switch, undoing is switching back to the warm old release.
+  const pending = pendingUndo(rollout, c, stage === 'Promoted' ? { reason: 'SwitchedBack', verb: 'switched back' } : undefined);
+  if (pending) return pending;
 
   const newReady = readyIds(to, instances);
   const oldReady = readyIds(from, instances);

@@ -7,7 +7,7 @@ import { formatDuration } from '../core/duration.js';
 import type { CanaryConfig } from '../config/schema.js';
 import { converge } from './converge.js';
 import { detectFailure } from './transition.js';
-import { describeRunFailure, readyIds, runsFor, scale, undo, verdicts } from './progressive.js';
+import { describeRunFailure, pendingUndo, progressive, readyIds, runsFor, scale, undo, verdicts } from './progressive.js';
 import type { Observed, RolloutView, TransitionResult, DesiredRun, RolloutProgress, Routing } from './types.js';
 
 /** Canary instances for a weight: in proportion to the final size, at least one while it gets traffic. */
@@ -16,22 +16,13 @@ export function canaryInstances(weight: number, size: number): number {
 }
 
 export function canaryTransition(rollout: RolloutView, observed: Observed, now: number, strategy: CanaryConfig): TransitionResult {
-  const to = rollout.toRelease;
-  const from = rollout.fromRelease!;
-  const shape = observed.shapes[to]!;
-  const stableSize = observed.shapes[from]?.instances ?? shape.instances;
-  const p = rollout.progress;
+  const c = progressive(rollout, observed);
+  const { to, from, shape, stableSize, p, requests, instances } = c;
   const stepIndex = p.step ?? 0;
   const stepSince = p.stepSince ?? rollout.startedAt;
   const weight = p.weight ?? 0;
-  const requests = p.requests ?? {};
-  const instances = observed.instances;
-
-  if (p.failure) return undo(rollout, instances, stableSize, p.failure, p.failure.terminal ?? 'RolledBack');
-  if (requests.abort) return undo(rollout, instances, stableSize, { reason: 'Aborted', message: `aborted by ${requests.abort.by}${requests.abort.reason ? `: ${requests.abort.reason}` : ''}` }, 'RolledBack');
-
-  const crash = detectFailure(to, instances, 0, Infinity);
-  if (crash) return undo(rollout, instances, stableSize, crash, 'Failed');
+  const pending = pendingUndo(rollout, c);
+  if (pending) return pending;
 
   const background = weight > 0 || stepIndex > 0 ? runsFor('bg', strategy.analysis, to, from) : [];
   const bg = verdicts(background, observed.analysis);

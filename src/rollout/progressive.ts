@@ -3,7 +3,40 @@
  * full size, sizing the new one, analysis verdicts, and undoing a rollout. Pure.
  */
 import { alive, ready } from './converge.js';
-import type { Action, DesiredRun, ObservedInstance, RolloutView, RunView, TransitionResult } from './types.js';
+import { detectFailure } from './transition.js';
+import type { Action, DesiredRun, Observed, ObservedInstance, ReleaseShape, RolloutProgress, RolloutRequests, RolloutView, RunView, TransitionResult } from './types.js';
+
+/** What every progressive transition starts from. */
+export interface Progressive {
+  to: number;
+  from: number;
+  shape: ReleaseShape;
+  /** Instances the stable release keeps throughout. */
+  stableSize: number;
+  p: RolloutProgress;
+  requests: RolloutRequests;
+  instances: ObservedInstance[];
+}
+
+export function progressive(rollout: RolloutView, observed: Observed): Progressive {
+  const to = rollout.toRelease;
+  const from = rollout.fromRelease!;
+  const shape = observed.shapes[to]!;
+  const p = rollout.progress;
+  return { to, from, shape, stableSize: observed.shapes[from]?.instances ?? shape.instances, p, requests: p.requests ?? {}, instances: observed.instances };
+}
+
+/**
+ * What undoes the rollout before anything else is looked at: a failure already being undone, an
+ * abort request (`abortAs` names it), or the new release crash-looping.
+ */
+export function pendingUndo(rollout: RolloutView, c: Progressive, abortAs: { reason: string; verb: string } = { reason: 'Aborted', verb: 'aborted' }): TransitionResult | undefined {
+  if (c.p.failure) return undo(rollout, c.instances, c.stableSize, c.p.failure, c.p.failure.terminal ?? 'RolledBack');
+  const abort = c.requests.abort;
+  if (abort) return undo(rollout, c.instances, c.stableSize, { reason: abortAs.reason, message: `${abortAs.verb} by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}` }, 'RolledBack');
+  const crash = detectFailure(c.to, c.instances, 0, Infinity);
+  return crash ? undo(rollout, c.instances, c.stableSize, crash, 'Failed') : undefined;
+}
 
 export interface Verdicts {
   failed?: { key: string; run: RunView };
