@@ -152,4 +152,34 @@ describe('canary rollouts (real processes and traffic)', () => {
     assert.equal((await p.cli(['abort', 'web'])).code, 0);
     await waitFor('the retry to be aborted', async () => (await web()).rollout?.phase === 'RolledBack');
   });
+
+  it('a canary survives a SIGKILL of the controller: traffic keeps its split, the rollout resumes where it was, promote finishes it', async () => {
+    await p.writeConfig({ env: { VERSION: 'v6' }, extra: STRATEGY, tail: ANALYSIS });
+    const load = startLoad(p.url);
+    const deploying = p.cli(['deploy', 'web', '--wait'], { timeoutMs: 120_000 });
+    const held = await waitFor('the canary to wait for promotion at 50%', async () => {
+      const s = await web();
+      return s.rollout?.toRelease === 6 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
+    }, 60_000);
+    process.kill(client.info.pid, 'SIGKILL');
+    const before = load.snapshot();
+    await waitFor('traffic while no controller runs', () => load.snapshot().ok > before.ok + 200);
+    const during = load.snapshot();
+    const canaryShare = ((during.bodies.get('v6 release=6') ?? 0) - (before.bodies.get('v6 release=6') ?? 0)) / (during.ok - before.ok);
+    assert.ok(canaryShare > 0.3 && canaryShare < 0.7, `the 50% split held without a controller (canary share ${canaryShare.toFixed(2)})`);
+    assert.equal((await deploying).code, 6, 'deploy --wait loses its controller: unavailable');
+
+    const up = await p.cli(['up']);
+    assert.equal(up.code, 0, up.stderr);
+    client = ControllerClient.connect(p.dir);
+    const resumed = await web();
+    assert.equal(resumed.rollout!.id, held.rollout!.id);
+    assert.equal(resumed.rollout!.reason, 'WaitingForPromotion');
+    assert.equal(resumed.rollout!.weight, 50);
+    const promote = await p.cli(['promote', 'web', '--wait']);
+    assert.equal(promote.code, 0, promote.stderr);
+    assert.match(promote.stdout, /release 6 is live/);
+    const totals = await load.stop();
+    assert.deepEqual(totals.failures, []);
+  });
 });
