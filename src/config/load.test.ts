@@ -63,6 +63,7 @@ describe('parseConfigText', () => {
       stopTimeout: 30_000,
       progressDeadline: 300_000,
       logs: { maxSize: 10_000_000, files: 3 },
+      keepReleases: 10,
     });
     assert.deepEqual(config.services.worker?.strategy, { type: 'recreate' });
     assert.deepEqual(config.services.worker?.health, { interval: 1000, timeout: 2000, healthyAfter: 1, unhealthyAfter: 3 });

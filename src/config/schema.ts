@@ -159,6 +159,8 @@ export const serviceSchema = z
     stopTimeout: duration().prefault('30s').meta({ description: 'On stop: drain in-flight requests, SIGTERM, then SIGKILL once this much time has passed.' }),
     progressDeadline: duration().prefault('5m').meta({ description: 'A rollout whose new instances are not all healthy within this time fails.' }),
     logs: logsSchema.prefault({ maxSize: '10MB', files: 3 }),
+    keepReleases: z.number().int().min(1).max(1000).prefault(10)
+      .meta({ description: 'Releases kept with their artifacts; older ones are pruned (never the serving release or its rollback target).' }),
   })
   .meta({ description: 'One service: how to build, start, check and route to it.' });
 

@@ -316,7 +316,8 @@ export class Controller {
       await this.store.setReleaseOutcome(env, rollout.service, rollout.toRelease, 'failed');
     }
     this.releaseCache.clear();
-    await pruneReleases(this, rollout.service, { keep: 10 }).catch((err) => this.log(`retention: ${(err as Error).message}`));
+    const keep = (await this.release(rollout.service, rollout.toRelease).catch(() => undefined))?.spec.keepReleases ?? 10;
+    await pruneReleases(this, rollout.service, { keep }).catch((err) => this.log(`retention: ${(err as Error).message}`));
   }
 
   private async pushRoute(service: string, table: ServiceRoute, route: TransitionResult['route']): Promise<void> {
