@@ -6,9 +6,10 @@
  *
  * Run: `npm run build && node dist/bench/router.js` (or through bench/main.ts).
  */
+import { freePort } from '../src/core/free-port.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, get } from 'node:http';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,13 +154,6 @@ function progress(msg: string): void {
   console.log(`[bench router] ${msg}`);
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 async function waitHealthy(t: Target): Promise<void> {
   const deadline = Date.now() + 15_000;

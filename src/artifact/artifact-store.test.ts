@@ -134,6 +134,11 @@ test('store: materialize extracts once to releases/<hex16>, reuses a complete on
     await rm(join(releases, `.${digest.slice(7, 23)}.complete`));
     assert.equal(await store.materialize(digest, releases), dir);
     assert.deepEqual(Object.keys(await describeTree(dir)), ['app.js', 'bin', 'bin/run']);
+
+    // dematerialize removes the directory and its marker (retention uses it); twice is harmless
+    await store.dematerialize(digest, releases);
+    await store.dematerialize(digest, releases);
+    assert.deepEqual(await readdir(releases), []);
   } finally {
     await t.cleanup();
   }

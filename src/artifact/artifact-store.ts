@@ -152,10 +152,20 @@ export class ArtifactStore {
     return pending;
   }
 
-  private async doMaterialize(digest: string, releasesRoot: string): Promise<string> {
+  /** Removes what `materialize` extracted for the artifact (directory and marker); absent is fine. */
+  async dematerialize(digest: string, releasesRoot: string): Promise<void> {
+    const { dir, markerPath } = this.releasePaths(digest, releasesRoot);
+    await rm(markerPath, { force: true });
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  private releasePaths(digest: string, releasesRoot: string): { dir: string; markerPath: string } {
     const short = digestHex(digest).slice(0, 16);
-    const dir = join(releasesRoot, short);
-    const markerPath = join(releasesRoot, `.${short}.complete`);
+    return { dir: join(releasesRoot, short), markerPath: join(releasesRoot, `.${short}.complete`) };
+  }
+
+  private async doMaterialize(digest: string, releasesRoot: string): Promise<string> {
+    const { dir, markerPath } = this.releasePaths(digest, releasesRoot);
     this.mustHave(digest);
     const marker = readJsonIfExists<ReleaseMarker>(markerPath);
     if (marker && existsSync(dir)) {

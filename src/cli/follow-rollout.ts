@@ -1,7 +1,7 @@
 /** Follows a rollout to its end, showing instances ready and traffic per release; returns the exit code. */
 import type { ControllerClient } from '../client/client.js';
 import type { RolloutResponse } from '../api/types.js';
-import type { Output } from './output.js';
+import { formatNumbers, type Output } from './output.js';
 
 /**
  * `success` is the phase the caller asked for: `Healthy` for a deploy, `RolledBack` when the
@@ -31,7 +31,7 @@ export async function followRollout(client: ControllerClient, id: number, out: O
   out.err(`${out.paint('red', '✗')} ${last.service.service}: ${r.kind} to release ${r.toRelease} ${r.phase === 'RolledBack' ? 'rolled back' : r.phase.toLowerCase()} (${r.reason})`);
   out.err(`  ${r.message.split('\n').join('\n  ')}`);
   for (const a of r.analysis.filter((x) => x.phase === 'Failed' || x.phase === 'Error')) {
-    out.err(`  analysis ${a.check}: ${a.reason}${a.last ? ` [${Object.entries(a.last.numbers).map(([k, v]) => `${k}=${+v.toPrecision(4)}`).join(' ')}]` : ''}`);
+    out.err(`  analysis ${a.check}: ${a.reason}${a.last ? ` [${formatNumbers(a.last.numbers)}]` : ''}`);
   }
   out.err(`  Next: fix the release and deploy again; inspect with \`slipway logs ${last.service.service}\` and \`slipway history ${last.service.service}\`.`);
   return { code: 1, last };

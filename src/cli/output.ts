@@ -44,6 +44,11 @@ export function table(rows: string[][], visibleLength: (s: string) => number = (
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visibleLength(cell)))).join('  ').trimEnd()).join('\n');
 }
 
+/** The numbers behind a judgement, compactly: "rate=0.62 requests=120". */
+export function formatNumbers(numbers: Record<string, number>): string {
+  return Object.entries(numbers).map(([k, v]) => `${k}=${+v.toPrecision(4)}`).join(' ');
+}
+
 export function ago(ms: number, now = Date.now()): string {
   const s = Math.max(0, Math.round((now - ms) / 1000));
   if (s < 60) return `${s}s ago`;

@@ -2,7 +2,7 @@
  * Deploys, rollbacks and the start of every rollout: build from the config on disk, record an
  * immutable release, refuse a second rollout of the same service, hand the rest to the loop.
  */
-import { userInfo } from 'node:os';
+import { currentUser } from '../core/user.js';
 import { SlipwayError } from '../core/errors.js';
 import { canonicalJson, sha256Hex } from '../core/hash.js';
 import type { ServiceConfig, SlipwayConfig } from '../config/schema.js';
@@ -46,7 +46,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     await refuseIfRolling(c, service);
     const release = await c.store.createRelease({
       environment: c.environment, service, digest: built.digest, configHash, spec, message: req.message ?? '',
-      createdBy: req.by ?? safeUser(), rollbackOf: null, createdAt: c.clock.now(),
+      createdBy: req.by ?? currentUser(), rollbackOf: null, createdAt: c.clock.now(),
     });
     const rollout = await beginRollout(c, service, 'deploy', current, release.number, req.message);
     return { service, release: release.number, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog };
@@ -71,7 +71,7 @@ export async function rollback(c: Controller, service: string, req: RollbackRequ
   // During a rollout, rolling back means undoing it: traffic straight back to the stable release
   // (for blue-green within the scale-down delay: a switch to the still-warm old instances).
   if (req.to === undefined && (await c.store.activeRollout(c.environment, service))) {
-    return abort(c, service, req.by ?? safeUser(), req.message ?? 'rollback requested');
+    return abort(c, service, req.by ?? currentUser(), req.message ?? 'rollback requested');
   }
   await refuseIfRolling(c, service);
   const current = await c.store.getCurrentRelease(c.environment, service);
@@ -132,6 +132,3 @@ function checksFor(c: Controller, spec: ServiceConfig): Record<string, CheckDefi
   return Object.fromEntries(names.filter((n) => defined[n]).map((n) => [n, defined[n]!]));
 }
 
-export function safeUser(): string {
-  try { return userInfo().username; } catch { return 'unknown'; }
-}

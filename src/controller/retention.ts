@@ -4,8 +4,6 @@
  * still runs. Older releases are marked pruned (their records stay for history) and their
  * artifacts and extracted directories are deleted unless a kept release shares the digest.
  */
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Release, Rollout } from '../store/types.js';
 import type { Controller } from './controller.js';
 
@@ -38,10 +36,7 @@ export async function pruneReleases(c: Controller, service: string, opts: { keep
     if (keptDigests.has(r.digest)) continue;
     keptDigests.add(r.digest); // each digest is removed once
     await c.artifacts.remove(r.digest);
-    // ArtifactStore.materialize extracts to <releases>/<hex16> with a `.<hex16>.complete` marker beside it.
-    const hex16 = r.digest.replace(/^sha256:/, '').slice(0, 16);
-    rmSync(join(c.paths.releases, hex16), { recursive: true, force: true });
-    rmSync(join(c.paths.releases, `.${hex16}.complete`), { force: true });
+    await c.artifacts.dematerialize(r.digest, c.paths.releases);
   }
   if (prune.length) await c.event(service, null, 'release.pruned', `pruned release(s) ${prune.map((r) => r.number).join(', ')} of ${service}`, { releases: prune.map((r) => r.number) });
   return prune.map((r) => r.number);

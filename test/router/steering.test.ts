@@ -1,3 +1,4 @@
+import { freePort } from '../../src/core/free-port.js';
 import assert from 'node:assert/strict';
 import { Agent, createServer } from 'node:http';
 import { rmSync } from 'node:fs';
@@ -7,13 +8,6 @@ import { LocalRouter } from '../../src/router/local-router.js';
 import { pidAlive as isProcessAlive } from '../../src/core/process.js';
 import { get, route, startRouter, startUpstream, tempDir, waitFor, type RouterFixture } from './helpers.js';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 async function bodies(port: number, n: number, headers: Record<string, string> = {}): Promise<string[]> {
   const out: string[] = [];

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ControllerClient } from '../../client/client.js';
 import { SlipwayError } from '../../core/errors.js';
 import type { Command } from '../context.js';
-import { ago, table } from '../output.js';
+import { ago, formatNumbers, table } from '../output.js';
 
 export const history: Command = {
   name: 'history',
@@ -28,7 +28,7 @@ export const history: Command = {
     // The judgements behind rollbacks, with their numbers.
     for (const r of res.rollouts) {
       for (const a of r.analysis.filter((x) => x.phase === 'Failed' || x.phase === 'Error' || x.phase === 'Inconclusive')) {
-        const numbers = a.last ? Object.entries(a.last.numbers).map(([k, v]) => `${k}=${+v.toPrecision(4)}`).join(' ') : '';
+        const numbers = a.last ? formatNumbers(a.last.numbers) : '';
         out.out(`  #${r.id} ${a.key}: ${a.phase} — ${a.reason}${numbers ? ` [${numbers}]` : ''}`);
       }
     }

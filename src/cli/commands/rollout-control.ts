@@ -1,6 +1,6 @@
 /** Commands that steer a rollout in progress: promote, pause, resume, abort, retry. */
 import { parseArgs } from 'node:util';
-import { userInfo } from 'node:os';
+import { currentUser as me } from '../../core/user.js';
 import { ControllerClient } from '../../client/client.js';
 import { SlipwayError } from '../../core/errors.js';
 import type { RolloutView } from '../../api/types.js';
@@ -32,8 +32,6 @@ function control(name: string, summary: string, options: Options, call: (client:
     },
   };
 }
-
-const me = () => { try { return userInfo().username; } catch { return 'unknown'; } };
 
 export const promote = control('promote', 'Move a rollout on to its next step (--full: straight to 100%)', { full: { type: 'boolean' } },
   (c, s, v) => c.promote(s, v.full === true));

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ControllerClient } from '../../client/client.js';
 import type { ServiceStatus } from '../../api/types.js';
 import type { Command } from '../context.js';
-import { ago, table, type Output } from '../output.js';
+import { ago, formatNumbers, table, type Output } from '../output.js';
 
 export const status: Command = {
   name: 'status',
@@ -40,7 +40,7 @@ function printService(s: ServiceStatus, out: Output): void {
       out.out(table([
         ['   ', 'CHECK', 'PHASE', 'PASS/FAIL/INC/ERR', 'LAST MEASUREMENT'],
         ...r.analysis.map((a) => ['   ', a.key, a.phase, `${a.counts.passed}/${a.counts.failed}/${a.counts.inconclusive}/${a.counts.errors}`,
-          a.last ? `${a.last.verdict}: ${a.last.reason} ${Object.entries(a.last.numbers).map(([k, v]) => `${k}=${+v.toPrecision(4)}`).join(' ')}` : '-']),
+          a.last ? `${a.last.verdict}: ${a.last.reason} ${formatNumbers(a.last.numbers)}` : '-']),
       ]));
     }
   }
