@@ -19,10 +19,18 @@ export interface InFlight {
   readonly preview: boolean;
   /** performance.now() when it began. */
   readonly start: number;
-  /** True while no response from the upstream has begun. */
-  awaitingResponse(): boolean;
+  /** Cuts it short when a wait has gone on past `limits` (see Timeouts); called about once a second. */
+  expire(now: number, limits: Timeouts): void;
   /** Ends it now: `status` when no response has started, otherwise the response is ended. */
   abort(status: number): void;
+}
+
+/** How long the router waits before it gives up on an exchange (docs/router.md, "Timeouts"). */
+export interface Timeouts {
+  /** From the last byte of the request sent upstream to the response head. @default 60000 */
+  upstreamMs: number;
+  /** Longest pause inside a request or response body (either side stalling). @default 60000 */
+  bodyIdleMs: number;
 }
 
 /** The live state of one upstream instance. Kept while it is in the table or has requests in flight. */

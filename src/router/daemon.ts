@@ -9,6 +9,8 @@ import { log } from './log.js';
 import { pidAlive } from '../core/process.js';
 import type { ServiceMetrics } from './prometheus.js';
 import { RouteStore } from './route-store.js';
+import type { Timeouts } from './balancer.js';
+import { checkResponseParser } from './llhttp.js';
 import { ServiceProxy } from './service-proxy.js';
 import { routerInfoPath, type RouterInfoFile } from './state-files.js';
 import type { DrainResult, RouterStats, ServiceRoute } from './types.js';
@@ -19,6 +21,8 @@ export interface RouterDaemonOptions {
   graceMs?: number;
   /** A backend that sends no response headers for this long gets the request answered 504. @default 60000 */
   upstreamTimeoutMs?: number;
+  /** Longest pause inside a request body (408) or a response body (cut). @default 60000 */
+  bodyTimeoutMs?: number;
 }
 
 /**
@@ -31,7 +35,7 @@ export class RouterDaemon {
   private readonly services = new Map<string, ServiceProxy>();
   private readonly store: RouteStore;
   private readonly graceMs: number;
-  private readonly upstreamTimeoutMs: number;
+  private readonly timeouts: Timeouts;
   /** Routes restored from disk whose listener could not be opened: reported by /v1/health. */
   readonly problems: string[] = [];
   private admin: Server | null = null;
@@ -45,11 +49,12 @@ export class RouterDaemon {
   constructor(private readonly opts: RouterDaemonOptions) {
     this.store = new RouteStore(opts.stateDir);
     this.graceMs = opts.graceMs ?? 10_000;
-    this.upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 60_000;
+    this.timeouts = { upstreamMs: opts.upstreamTimeoutMs ?? 60_000, bodyIdleMs: opts.bodyTimeoutMs ?? 60_000 };
   }
 
   /** Restores the saved routes, opens the admin API and writes router.json. Resolves with the admin port. */
   async start(): Promise<number> {
+    checkResponseParser();
     await this.refuseIfAnotherIsRunning();
     for (const route of this.store.load()) {
       const svc = this.service(route.service);
@@ -192,14 +197,10 @@ export class RouterDaemon {
     return n;
   }
 
-  /** Answers 504 to requests whose backend sent no headers within upstreamTimeoutMs. One timer for all. */
+  /** Ends exchanges stuck past the timeouts (docs/router.md, "Timeouts"). One timer for all. */
   private sweepStuck(): void {
-    const limit = performance.now() - this.upstreamTimeoutMs;
-    for (const s of this.services.values()) {
-      for (const b of s.balancer.backends.values()) {
-        for (const x of b.active) if (x.start < limit && x.awaitingResponse()) x.abort(504);
-      }
-    }
+    const now = performance.now();
+    for (const s of this.services.values()) s.expire(now, this.timeouts);
   }
 
   private service(name: string): ServiceProxy {

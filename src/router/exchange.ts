@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { BackendState, InFlight } from './balancer.js';
+import type { BackendState, InFlight, Timeouts } from './balancer.js';
 import { clientResponseHeaders, serializeRequestHead, type UpstreamHead } from './headers.js';
 import type { PoolCounters } from './metrics.js';
 import type { ServiceProxy } from './service-proxy.js';
 import { stickyCookie } from './steering.js';
-import type { UpstreamConnection, UpstreamSink } from './upstream-connection.js';
+import type { ResponseFraming, UpstreamConnection, UpstreamSink } from './upstream-connection.js';
 
 /** A request is tried on at most this many backends when they refuse the connection. */
 export const MAX_ATTEMPTS = 4;
@@ -13,6 +13,7 @@ export const MAX_ATTEMPTS = 4;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 const CRLF = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
+const ABORT_BODY: Record<number, string> = { 408: 'request timeout: the request body stalled\n', 504: 'gateway timeout\n' };
 
 // The exchange rides on the emitters it listens to, so the listeners below are shared functions
 // rather than closures allocated per request.
@@ -44,6 +45,8 @@ export class Exchange implements InFlight, UpstreamSink {
   done = false;
   /** Set when the router cut the request short (drain deadline, timeout, shutdown). */
   abortedByRouter = false;
+  /** performance.now() when bytes last moved (either way) or the client last drained: idle timeouts count from here. */
+  private lastActivity: number;
 
   constructor(
     readonly svc: ServiceProxy,
@@ -56,7 +59,8 @@ export class Exchange implements InFlight, UpstreamSink {
     readonly preview: boolean,
   ) {
     this.bodySent = !head.hasBody;
-    this.chunked = head.hasBody && head.headers.includes('Transfer-Encoding');
+    this.chunked = head.chunked;
+    this.lastActivity = this.start;
   }
 
   /** Chooses a backend and sends the request; answers 503 when the service has none. */
@@ -75,10 +79,9 @@ export class Exchange implements InFlight, UpstreamSink {
     }
   }
 
-  awaitingResponse(): boolean { return !this.responded && !this.done; }
-
   private attempt(b: BackendState): void {
     this.attempts++;
+    this.lastActivity = performance.now();
     this.svc.attach(this, b);
     const conn = b.pool.acquire();
     this.conn = conn;
@@ -102,6 +105,7 @@ export class Exchange implements InFlight, UpstreamSink {
   onRequestData(chunk: Buffer): void {
     const conn = this.conn;
     if (conn === null) return;
+    this.lastActivity = performance.now();
     const socket = conn.socket;
     let ok: boolean;
     if (this.chunked) {
@@ -123,18 +127,29 @@ export class Exchange implements InFlight, UpstreamSink {
     if (this.conn === null) return;
     if (this.chunked) this.conn.socket.write(LAST_CHUNK, 'latin1');
     this.bodySent = true;
+    this.lastActivity = performance.now();
   }
 
   requestComplete(): boolean { return this.bodySent; }
 
-  onUpstreamHead(status: number, statusMessage: string, rawHeaders: string[]): boolean {
+  onUpstreamHead(status: number, statusMessage: string, rawHeaders: string[], framing: ResponseFraming): boolean {
     if (this.done || this.abortedByRouter) return false;
-    this.responded = true;
-    this.counters!.observe(status, performance.now() - this.start);
-    const headers = clientResponseHeaders(rawHeaders, this.head.requestId);
+    const now = performance.now();
+    this.lastActivity = now;
+    const headers = clientResponseHeaders(rawHeaders, this.head.requestId, framing.length, status);
     const cookie = this.svc.cookieName;
     if (cookie !== null && !this.preview) headers.push('Set-Cookie', stickyCookie(cookie, this.counters!.release));
-    this.res.writeHead(status, statusMessage, headers as unknown as Record<string, string>);
+    try {
+      this.res.writeHead(status, statusMessage, headers as unknown as Record<string, string>);
+    } catch (err) {
+      // Node refuses what it would not send (a header value it deems invalid): the upstream's fault.
+      this.conn?.destroy();
+      this.conn = null;
+      this.sendError(502, `bad gateway: ${this.svc.name} backend ${this.backend!.id}: invalid response head (${(err as NodeJS.ErrnoException).code ?? 'invalid'})\n`);
+      return true;
+    }
+    this.responded = true;
+    this.counters!.observe(status, now - this.start);
     this.needFlush = true;
     return this.req.method === 'HEAD';
   }
@@ -142,12 +157,33 @@ export class Exchange implements InFlight, UpstreamSink {
   onUpstreamBody(chunk: Buffer): void {
     this.needFlush = false;
     if (this.done) return;
+    this.lastActivity = performance.now();
     if (!this.res.write(chunk)) {
-      const conn = this.conn;
-      if (conn === null) return;
       // The client reads slower than the upstream sends: hold the upstream until it catches up.
-      conn.socket.pause();
-      this.res.once('drain', () => conn.socket.resume());
+      this.conn?.hold(this);
+      this.res.once('drain', onClientDrain);
+    }
+  }
+
+  onClientDrain(): void {
+    this.lastActivity = performance.now();
+    this.conn?.unhold(this);
+  }
+
+  /**
+   * Cuts the exchange when a wait has no end: no response head within `upstreamMs` of the last
+   * byte sent (504), a request body that stalls for `bodyIdleMs` (408), a response body that
+   * stalls for `bodyIdleMs` (the client's response is cut: it must not look complete).
+   */
+  expire(now: number, limits: Timeouts): void {
+    if (this.done || this.abortedByRouter) return;
+    const idle = now - this.lastActivity;
+    if (!this.bodySent) {
+      if (idle > limits.bodyIdleMs) this.abort(this.responded ? 504 : 408);
+    } else if (!this.responded) {
+      if (idle > limits.upstreamMs) this.abort(504);
+    } else if (idle > limits.bodyIdleMs) {
+      this.abort(504);
     }
   }
 
@@ -197,7 +233,9 @@ export class Exchange implements InFlight, UpstreamSink {
     this.abortedByRouter = true;
     this.conn?.destroy();
     this.conn = null;
-    if (!this.res.headersSent) this.sendError(status, status === 504 ? 'gateway timeout\n' : 'unavailable\n');
+    // The rest of a request body will not be read: the connection cannot carry another request.
+    if (!this.bodySent) this.res.shouldKeepAlive = false;
+    if (!this.res.headersSent) this.sendError(status, ABORT_BODY[status] ?? 'unavailable\n');
     // A chunked response can end cleanly; one with a Content-Length cannot, so it is cut.
     else if ((this.res as unknown as { chunkedEncoding: boolean }).chunkedEncoding) this.res.end();
     else this.res.destroy();
@@ -230,5 +268,6 @@ export class Exchange implements InFlight, UpstreamSink {
 }
 
 function onClientClose(this: Tagged<ServerResponse>): void { this[kEx]!.onClientClose(); }
+function onClientDrain(this: Tagged<ServerResponse>): void { this[kEx]!.onClientDrain(); }
 function onRequestData(this: Tagged<IncomingMessage>, chunk: Buffer): void { this[kEx]!.onRequestData(chunk); }
 function onRequestEnd(this: Tagged<IncomingMessage>): void { this[kEx]!.onRequestEnd(); }

@@ -1,12 +1,13 @@
 /**
  * Types for Node's built-in llhttp binding, `HTTPParser` from the `_http_common` module. It is
  * what node:http itself parses with; the router drives it directly on pooled upstream sockets to
- * skip ClientRequest/IncomingMessage per request. Pinned to the Node 20 signatures.
+ * skip ClientRequest/IncomingMessage per request. Checked at start-up by `checkResponseParser()` in llhttp.ts, the only module that imports it.
  */
 declare module '_http_common' {
   export class HTTPParser {
     static readonly REQUEST: number;
     static readonly RESPONSE: number;
+    static readonly kOnMessageBegin: number;
     static readonly kOnHeaders: number;
     static readonly kOnHeadersComplete: number;
     static readonly kOnBody: number;

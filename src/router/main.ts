@@ -18,15 +18,16 @@ function intOption(value: string | undefined, name: string): number | undefined 
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { 'state-dir': { type: 'string' }, 'grace-ms': { type: 'string' }, 'upstream-timeout-ms': { type: 'string' } },
+    options: { 'state-dir': { type: 'string' }, 'grace-ms': { type: 'string' }, 'upstream-timeout-ms': { type: 'string' }, 'body-timeout-ms': { type: 'string' } },
     strict: true,
   });
   const stateDir = values['state-dir'];
-  if (stateDir === undefined) throw new SlipwayError('invalid', 'ROUTER_USAGE', 'usage: main.js --state-dir DIR [--grace-ms N] [--upstream-timeout-ms N]');
+  if (stateDir === undefined) throw new SlipwayError('invalid', 'ROUTER_USAGE', 'usage: main.js --state-dir DIR [--grace-ms N] [--upstream-timeout-ms N] [--body-timeout-ms N]');
   const daemon = new RouterDaemon({
     stateDir,
     graceMs: intOption(values['grace-ms'], 'grace-ms'),
     upstreamTimeoutMs: intOption(values['upstream-timeout-ms'], 'upstream-timeout-ms'),
+    bodyTimeoutMs: intOption(values['body-timeout-ms'], 'body-timeout-ms'),
   });
   const stop = (signal: string) => void daemon.shutdown(signal).then(() => process.exit(0));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -1,9 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { SlipwayError } from '../core/errors.js';
-import { Balancer, type BackendState, type InFlight } from './balancer.js';
+import { Balancer, type BackendState, type InFlight, type Timeouts } from './balancer.js';
 import { Exchange } from './exchange.js';
-import { upstreamRequestHeaders } from './headers.js';
+import { isRejection, upstreamRequestHeaders, type RequestRejection } from './headers.js';
 import { ServiceCounters } from './metrics.js';
 import { compileRules, cookieRelease, ruleRelease, stickyCookieName, type CompiledRule } from './steering.js';
 import type { DrainResult, ServiceRoute, ServiceStats } from './types.js';
@@ -11,6 +11,28 @@ import { proxyUpgrade } from './websocket-proxy.js';
 
 /** Client-side keep-alive: long enough for clients that pool connections, bounded for idle ones. */
 const CLIENT_KEEP_ALIVE_MS = 65_000;
+
+const kUpgradeAsked = Symbol('slipway.upgradeAsked');
+
+/**
+ * A request that asks for an upgrade is tunnelled only for WebSocket. Node decides "upgrade or
+ * plain request" from `req.upgrade` right after the head is parsed; answering false for other
+ * protocols (h2c, TLS/1.0, ...) makes Node read the request's body and serve it as a plain request,
+ * with Upgrade and Connection stripped, as nginx does.
+ */
+class ProxyIncomingMessage extends IncomingMessage {
+  [kUpgradeAsked] = false;
+  get upgrade(): boolean {
+    return this[kUpgradeAsked] && isWebSocket(this.headers.upgrade);
+  }
+  set upgrade(v: boolean) {
+    this[kUpgradeAsked] = v;
+  }
+}
+
+function isWebSocket(upgrade: string | undefined): boolean {
+  return upgrade !== undefined && upgrade.trim().toLowerCase() === 'websocket';
+}
 
 /** Listeners opened for a route by openListenerFor; null where the current one is kept. */
 export interface Listeners {
@@ -116,8 +138,10 @@ export class ServiceProxy {
   }
 
   private listen(host: string, port: number, preview: boolean): Promise<Server> {
-    const server = createServer({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, noDelay: true }, preview ? this.onPreviewRequest : this.onRequest);
+    const server = createServer({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, noDelay: true, IncomingMessage: ProxyIncomingMessage }, preview ? this.onPreviewRequest : this.onRequest);
     server.headersTimeout = CLIENT_KEEP_ALIVE_MS + 1000;
+    // Never drop header lines silently: count them in upstreamRequestHeaders and answer 431.
+    server.maxHeadersCount = 0;
     server.on('upgrade', preview ? this.onPreviewUpgrade : this.onUpgrade);
     return new Promise((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(preview ? `service "${this.name}" (preview listener)` : `service "${this.name}"`, host, port, err)));
@@ -136,17 +160,27 @@ export class ServiceProxy {
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    // On a listener that is closing, answer what arrived but end each kept-alive connection after it.
-    if (this.closing.size > 0 && this.closing.has((req.socket as Socket & { server?: Server }).server as Server)) res.shouldKeepAlive = false;
-    const head = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', this.newId);
-    new Exchange(this, req, res, head, this.steered ? this.steer(req.rawHeaders) : -1, false).begin();
+    this.handle(req, res, false);
   };
 
   private readonly onPreviewRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    if (this.closing.size > 0 && this.closing.has((req.socket as Socket & { server?: Server }).server as Server)) res.shouldKeepAlive = false;
-    const head = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', this.newId);
-    new Exchange(this, req, res, head, this.previewRelease, true).begin();
+    this.handle(req, res, true);
   };
+
+  private handle(req: IncomingMessage, res: ServerResponse, preview: boolean): void {
+    // On a listener that is closing, answer what arrived but end each kept-alive connection after it.
+    if (this.closing.size > 0 && this.closing.has((req.socket as Socket & { server?: Server }).server as Server)) res.shouldKeepAlive = false;
+    // Node stops parsing a connection's bytes after a refused upgrade's request: nothing pipelined
+    // behind it can be trusted, so the connection ends after this answer.
+    if ((req as ProxyIncomingMessage)[kUpgradeAsked]) res.shouldKeepAlive = false;
+    const head = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', this.newId);
+    if (isRejection(head)) {
+      reject(res, head);
+      return;
+    }
+    const release = preview ? this.previewRelease : this.steered ? this.steer(req.rawHeaders) : -1;
+    new Exchange(this, req, res, head, release, preview).begin();
+  }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     proxyUpgrade(this, req, socket, head, this.steered ? this.steer(req.rawHeaders) : -1, false);
@@ -208,6 +242,13 @@ export class ServiceProxy {
       if (!d.ids.has(b.id)) continue;
       if (x.done && !x.abortedByRouter) d.completed++;
       if (this.drainIdle(d)) this.settleDrain(d, 0);
+    }
+  }
+
+  /** Cuts exchanges whose waits went past `limits` (one sweep a second for the whole router, no timer per request). */
+  expire(now: number, limits: Timeouts): void {
+    for (const b of this.balancer.backends.values()) {
+      for (const x of [...b.active]) x.expire(now, limits);
     }
   }
 
@@ -297,6 +338,14 @@ export class ServiceProxy {
       previewUnrouted: this.counters.previewUnrouted,
     };
   }
+}
+
+/** Answers a request the router refuses to forward, and closes the connection (its framing is suspect). */
+function reject(res: ServerResponse, r: RequestRejection): void {
+  const body = `${r.reason}\n`;
+  res.shouldKeepAlive = false;
+  res.writeHead(r.status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))] as unknown as Record<string, string>);
+  res.end(body);
 }
 
 function listenError(what: string, host: string, port: number, err: NodeJS.ErrnoException): SlipwayError {

@@ -1,17 +1,30 @@
-import { HTTPParser } from '_http_common';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { ResponseParser, type ResponseEvents } from './llhttp.js';
 
 /**
  * A lean HTTP/1.1 client for the proxy's hot path: pooled keep-alive sockets to one backend, each
- * with Node's own llhttp parser, and the response handed straight to the exchange (no
- * ClientRequest, IncomingMessage or stream per request). Bodies are passed through as they arrive.
+ * with Node's own llhttp parser (strict: no leniency), and the response handed straight to the
+ * exchange (no ClientRequest, IncomingMessage or stream per request). Bodies are passed through as
+ * they arrive.
+ *
+ * Invariants that keep one exchange's bytes out of another's:
+ * - every response starts from empty parser state (trailers are dropped, never carried over);
+ * - a connection goes back to its pool only after a complete response to a completely sent
+ *   request, with keep-alive, not held for backpressure, and not broken;
+ * - bytes nobody asked for (a second response, a 101 to a plain request) break the connection.
  */
+
+/** How the upstream framed a response body. */
+export interface ResponseFraming {
+  /** The body's length from Content-Length (validated by the parser), or -1 (chunked or until close). */
+  length: number;
+}
 
 /** Receives one response. Implemented by Exchange. */
 export interface UpstreamSink {
   /** Response head. Returns true when the response has no body (answer to HEAD). Not called for 1xx. */
-  onUpstreamHead(status: number, statusMessage: string, rawHeaders: string[]): boolean;
+  onUpstreamHead(status: number, statusMessage: string, rawHeaders: string[], framing: ResponseFraming): boolean;
   onUpstreamBody(chunk: Buffer): void;
   /** The response is complete; the connection is already back in its pool (or closed). */
   onUpstreamEnd(): void;
@@ -31,12 +44,15 @@ export interface UpstreamSink {
 const IDLE_REUSE_MS = 4000;
 
 const kConn = Symbol('slipway.conn');
-type TaggedParser = HTTPParser & { [kConn]: UpstreamConnection; headers: string[] };
 type TaggedSocket = Socket & { [kConn]: UpstreamConnection };
 
-export class UpstreamConnection {
+function protocolError(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
+}
+
+export class UpstreamConnection implements ResponseEvents {
   readonly socket: Socket;
-  private readonly parser: TaggedParser;
+  private readonly parser: ResponseParser;
   sink: UpstreamSink | null = null;
   /** True once it has carried a response: a failure on it may be the upstream closing an idle socket. */
   reused = false;
@@ -45,8 +61,11 @@ export class UpstreamConnection {
   idleSince = 0;
   private keepAlive = true;
   private responded = false;
+  /** Paused because the client reads slower than the upstream sends (see hold). */
+  private held = false;
   private error: NodeJS.ErrnoException | null = null;
-  private closed = false;
+  /** Failed or closed: no callback reaches a sink any more, and it never returns to the pool. */
+  private broken = false;
 
   constructor(private readonly pool: UpstreamPool) {
     const socket = connect({ host: pool.host, port: pool.port, noDelay: true }) as TaggedSocket;
@@ -57,15 +76,7 @@ export class UpstreamConnection {
     socket.on('close', onSocketClose);
     socket.once('connect', onSocketConnect);
     this.socket = socket;
-    const parser = new HTTPParser() as TaggedParser;
-    parser.initialize(HTTPParser.RESPONSE, {}, 0, HTTPParser.kLenientNone);
-    parser[kConn] = this;
-    parser.headers = [];
-    parser[HTTPParser.kOnHeaders] = onParserHeaders;
-    parser[HTTPParser.kOnHeadersComplete] = onParserHeadersComplete;
-    parser[HTTPParser.kOnBody] = onParserBody;
-    parser[HTTPParser.kOnMessageComplete] = onParserMessageComplete;
-    this.parser = parser;
+    this.parser = new ResponseParser(this);
   }
 
   get connecting(): boolean { return this.socket.connecting; }
@@ -80,61 +91,103 @@ export class UpstreamConnection {
   /** Drops the connection (the exchange gave up on it); the sink hears nothing more. */
   destroy(): void {
     this.sink = null;
+    this.broken = true;
     this.socket.destroy();
+  }
+
+  /** Stops reading the response until `unhold` (the client's side is full). */
+  hold(sink: UpstreamSink): void {
+    if (this.sink !== sink || this.broken) return;
+    this.held = true;
+    this.socket.pause();
+  }
+
+  /** Reads again after `hold`, if the connection still serves `sink`. */
+  unhold(sink: UpstreamSink): void {
+    if (this.sink !== sink || !this.held) return;
+    this.held = false;
+    this.socket.resume();
   }
 
   onData(data: Buffer): void {
     const sink = this.sink;
-    if (sink === null) {
-      this.socket.destroy(); // bytes nobody asked for: the connection cannot be trusted
+    if (sink === null || this.broken) {
+      this.fail(protocolError('UPSTREAM_UNSOLICITED', 'upstream sent bytes no request asked for'));
       return;
     }
     sink.beginBatch();
-    const r = this.parser.execute(data);
+    const err = this.parser.execute(data);
     sink.endBatch();
-    if (typeof r !== 'number') this.fail(Object.assign(r, { code: (r as NodeJS.ErrnoException).code ?? 'HPE_INVALID' }));
+    if (err !== null) this.fail(err);
   }
 
-  onHead(status: number, statusMessage: string, headers: string[], shouldKeepAlive: boolean): number {
-    this.responded = true;
-    if (status < 200) return 0; // 100 Continue, 103 Early Hints: not relayed
-    this.keepAlive = shouldKeepAlive;
+  onHead(status: number, statusMessage: string, headers: string[], keepAlive: boolean, upgrade: boolean): number {
     const sink = this.sink;
-    return sink !== null && sink.onUpstreamHead(status, statusMessage, headers) ? 1 : 0;
+    if (sink === null || this.broken) {
+      this.fail(protocolError('UPSTREAM_UNSOLICITED', 'upstream sent a response no request asked for'));
+      return 1;
+    }
+    this.responded = true;
+    if (status === 101 || upgrade) {
+      this.fail(protocolError('UPSTREAM_UPGRADE', `upstream switched protocols (${status}) on a request that asked for no upgrade`));
+      return 1;
+    }
+    if (status < 200) return 0; // 100 Continue, 103 Early Hints: not relayed
+    const framing = responseFraming(headers);
+    if (typeof framing === 'string') {
+      this.fail(protocolError('UPSTREAM_BAD_FRAMING', framing));
+      return 1;
+    }
+    this.keepAlive = keepAlive;
+    return sink.onUpstreamHead(status, statusMessage, headers, framing) ? 1 : 0;
   }
 
-  onBody(chunk: Buffer): void { this.sink?.onUpstreamBody(chunk); }
+  onBody(chunk: Buffer): void {
+    if (!this.broken) this.sink?.onUpstreamBody(chunk);
+  }
 
-  onMessageComplete(status: number): void {
+  onComplete(status: number): void {
     if (status > 0 && status < 200) return;
     const sink = this.sink;
+    if (sink === null || this.broken) return;
     this.sink = null;
     this.reused = true;
-    if (this.keepAlive && !this.closed && sink !== null && sink.requestComplete()) this.pool.release(this);
-    else this.socket.destroy();
-    sink?.onUpstreamEnd();
+    if (this.keepAlive && sink.requestComplete()) {
+      // The whole response is read: what the client has not taken yet is buffered on its side, so
+      // backpressure no longer concerns this socket. A paused socket in the pool would stall the
+      // next request.
+      if (this.held) {
+        this.held = false;
+        this.socket.resume();
+      }
+      this.pool.release(this);
+    } else {
+      this.broken = true;
+      this.socket.destroy();
+    }
+    sink.onUpstreamEnd();
   }
 
   onEnd(): void {
-    // A body delimited by the connection closing ends here.
-    const r = this.parser.finish();
-    if (r instanceof Error) this.error ??= r as NodeJS.ErrnoException;
+    // A body delimited by the connection closing ends here; a message cut short is an error.
+    const err = this.parser.finish();
+    if (err !== null) this.error ??= err;
   }
 
   fail(err: NodeJS.ErrnoException): void {
     this.error ??= err;
+    this.broken = true;
     this.socket.destroy();
   }
 
   onClose(): void {
-    this.closed = true;
+    this.broken = true;
     this.pool.forget(this);
-    this.parser.remove?.();
     this.parser.free();
     const sink = this.sink;
     this.sink = null;
     if (sink !== null) {
-      const err = this.error ?? Object.assign(new Error('upstream closed the connection'), { code: 'ECONNRESET' });
+      const err = this.error ?? protocolError('ECONNRESET', 'upstream closed the connection');
       sink.onUpstreamError(err, this.responded, this.connected);
     }
   }
@@ -142,6 +195,31 @@ export class UpstreamConnection {
   onError(err: NodeJS.ErrnoException): void {
     this.error ??= err;
   }
+
+  /** True when it can carry another request. */
+  reusable(now: number): boolean {
+    return !this.broken && !this.socket.destroyed && now - this.idleSince < IDLE_REUSE_MS;
+  }
+}
+
+/**
+ * The body framing of a response head, from its parsed headers (the parser has already refused
+ * duplicate or malformed Content-Length and Content-Length beside Transfer-Encoding), or a reason
+ * to refuse it: a transfer-coding other than chunked would reach the client undecoded and unmarked.
+ */
+export function responseFraming(headers: string[]): ResponseFraming | string {
+  let length = -1;
+  let te: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') te = te === undefined ? headers[i + 1]! : `${te},${headers[i + 1]!}`;
+    else if (name.length === 14 && name.toLowerCase() === 'content-length') length = Number(headers[i + 1]!.trim());
+  }
+  if (te !== undefined) {
+    if (te.trim().toLowerCase() !== 'chunked') return `upstream used transfer-coding "${te}" (only chunked is supported)`;
+    return { length: -1 };
+  }
+  return { length };
 }
 
 function onSocketConnect(this: TaggedSocket): void { this[kConn].connected = true; }
@@ -149,20 +227,6 @@ function onSocketData(this: TaggedSocket, data: Buffer): void { this[kConn].onDa
 function onSocketEnd(this: TaggedSocket): void { this[kConn].onEnd(); }
 function onSocketError(this: TaggedSocket, err: Error): void { this[kConn].onError(err as NodeJS.ErrnoException); }
 function onSocketClose(this: TaggedSocket): void { this[kConn].onClose(); }
-function onParserHeaders(this: TaggedParser, headers: string[]): void {
-  for (const h of headers) this.headers.push(h);
-}
-// Signature fixed by node's llhttp binding (lib/_http_common.js).
-function onParserHeadersComplete(this: TaggedParser, _major: number, _minor: number, headers: string[] | undefined, _method: unknown, _url: unknown, status: number, statusMessage: string, _upgrade: boolean, shouldKeepAlive: boolean): number {
-  if (headers === undefined) {
-    headers = this.headers;
-    this.headers = [];
-  }
-  (this as TaggedParser & { status: number }).status = status;
-  return this[kConn].onHead(status, statusMessage, headers, shouldKeepAlive);
-}
-function onParserBody(this: TaggedParser, chunk: Buffer): void { this[kConn].onBody(chunk); }
-function onParserMessageComplete(this: TaggedParser): void { this[kConn].onMessageComplete((this as TaggedParser & { status: number }).status); }
 
 /** Keep-alive connections to one backend, most recently used first. */
 export class UpstreamPool {
@@ -176,7 +240,7 @@ export class UpstreamPool {
     const now = performance.now();
     while (this.idle.length > 0) {
       const c = this.idle.pop()!;
-      if (now - c.idleSince < IDLE_REUSE_MS && !c.socket.destroyed) return c;
+      if (c.reusable(now)) return c;
       c.destroy();
     }
     return new UpstreamConnection(this);

@@ -1,9 +1,9 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { BackendState, InFlight } from './balancer.js';
+import type { BackendState, InFlight, Timeouts } from './balancer.js';
 import { MAX_ATTEMPTS } from './exchange.js';
-import { clientResponseHeaders, upstreamRequestHeaders, type UpstreamHead } from './headers.js';
+import { clientResponseHeaders, isRejection, upstreamRequestHeaders, type UpstreamHead } from './headers.js';
 import type { PoolCounters } from './metrics.js';
 import type { ServiceProxy } from './service-proxy.js';
 
@@ -14,7 +14,16 @@ import type { ServiceProxy } from './service-proxy.js';
  * drain deadline closes it.
  */
 export function proxyUpgrade(svc: ServiceProxy, req: IncomingMessage, socket: Socket, head: Buffer, release: number, preview: boolean): void {
-  const upHead = upstreamRequestHeaders(req.rawHeaders, socket.remoteAddress ?? '', 'http', svc.newId);
+  const verdict = upstreamRequestHeaders(req.rawHeaders, socket.remoteAddress ?? '', 'http', svc.newId);
+  // A handshake has no body: bytes after its head belong to the WebSocket, never to a framed body.
+  const refusal = isRejection(verdict) ? verdict : verdict.hasBody ? { status: 400, reason: 'a WebSocket handshake carries no body' } : null;
+  if (refusal !== null || isRejection(verdict)) {
+    const body = `${refusal!.reason}\n`;
+    socket.on('error', () => socket.destroy());
+    socket.end(`HTTP/1.1 ${refusal!.status} ${STATUS_TEXT[refusal!.status] ?? 'Bad Request'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    return;
+  }
+  const upHead = verdict;
   upHead.headers.push('Connection', 'Upgrade', 'Upgrade', req.headers.upgrade ?? 'websocket');
   new Tunnel(svc, req, socket, head, upHead, release, preview).begin();
 }
@@ -54,7 +63,10 @@ class Tunnel implements InFlight {
     this.attempt(b);
   }
 
-  awaitingResponse(): boolean { return !this.responded && !this.done; }
+  /** Only the handshake can time out: an open tunnel lives until either side closes or a drain ends it. */
+  expire(now: number, limits: Timeouts): void {
+    if (!this.responded && !this.done && now - this.start > limits.upstreamMs) this.abort(504);
+  }
 
   private attempt(b: BackendState): void {
     this.svc.attach(this, b);
@@ -164,6 +176,8 @@ class Tunnel implements InFlight {
     }
   }
 }
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' };
 
 function statusLine(status: number, message: string, headers: string[]): string {
   let s = `HTTP/1.1 ${status} ${message}\r\n`;

@@ -1,0 +1,139 @@
+import * as httpCommon from '_http_common';
+import { SlipwayError } from '../core/errors.js';
+
+/**
+ * The one place that touches Node's internal llhttp binding (`HTTPParser` from `_http_common`),
+ * which node:http itself parses with. The router drives it directly on pooled upstream sockets:
+ * it costs a fifth less CPU per request than undici's `Pool.dispatch` (docs/router.md). It is not
+ * a public API, so `checkResponseParser()` proves at start-up that it still behaves as this module
+ * expects, and the router refuses to start with a clear message when it does not.
+ */
+
+type RawParser = httpCommon.HTTPParser & { [key: number]: unknown };
+
+/** What a response parser reports; one object per connection, every message starts from empty state. */
+export interface ResponseEvents {
+  /**
+   * The head of a message. Returns 1 to tell the parser the message has no body (the answer to a
+   * HEAD request), else 0. `upgrade` is llhttp's view: a 101 or a CONNECT answer.
+   */
+  onHead(status: number, statusMessage: string, headers: string[], keepAlive: boolean, upgrade: boolean): number;
+  onBody(chunk: Buffer): void;
+  onComplete(status: number): void;
+}
+
+/** A strict (no leniency flags) HTTP/1.1 response parser for one upstream connection. */
+export class ResponseParser {
+  private readonly parser: RawParser;
+  /** Header lines of the current message delivered in pieces (long heads, heads across reads). */
+  private pending: string[] = [];
+  private status = 0;
+  private inBody = false;
+
+  constructor(private readonly events: ResponseEvents) {
+    const p = new httpCommon.HTTPParser() as RawParser;
+    p.initialize(httpCommon.HTTPParser.RESPONSE, {}, 0, httpCommon.HTTPParser.kLenientNone);
+    // Each message starts from empty state: trailers of one response (delivered through kOnHeaders
+    // after its body) must never become header lines of the next.
+    p[httpCommon.HTTPParser.kOnMessageBegin] = () => {
+      this.pending = [];
+      this.status = 0;
+      this.inBody = false;
+    };
+    p[httpCommon.HTTPParser.kOnHeaders] = (headers: string[]) => {
+      // Trailers (after the body) are dropped, as nginx drops them: they are not forwarded.
+      if (!this.inBody) for (const h of headers) this.pending.push(h);
+    };
+    // Signature fixed by node's binding (lib/_http_common.js parserOnHeadersComplete).
+    p[httpCommon.HTTPParser.kOnHeadersComplete] = (_major: number, _minor: number, headers: string[] | undefined, _method: unknown, _url: unknown, status: number, statusMessage: string, upgrade: boolean, keepAlive: boolean): number => {
+      const all = headers ?? this.pending;
+      this.pending = [];
+      this.status = status;
+      this.inBody = true;
+      return this.events.onHead(status, statusMessage, all, keepAlive, upgrade);
+    };
+    p[httpCommon.HTTPParser.kOnBody] = (chunk: Buffer) => this.events.onBody(chunk);
+    p[httpCommon.HTTPParser.kOnMessageComplete] = () => {
+      const status = this.status;
+      this.pending = [];
+      this.inBody = false;
+      this.events.onComplete(status);
+    };
+    this.parser = p;
+  }
+
+  /** Parses bytes read from the socket; an Error (with `code` HPE_*) for a malformed response. */
+  execute(data: Buffer): Error | null {
+    const r = this.parser.execute(data);
+    return typeof r === 'number' ? null : withCode(r);
+  }
+
+  /** The connection ended: completes a body delimited by the close, or reports a truncated one. */
+  finish(): Error | null {
+    const r = this.parser.finish();
+    return r instanceof Error ? withCode(r) : null;
+  }
+
+  free(): void {
+    this.parser.remove?.();
+    this.parser.free();
+  }
+}
+
+function withCode(err: Error): Error {
+  const e = err as NodeJS.ErrnoException;
+  e.code ??= 'HPE_INVALID';
+  return e;
+}
+
+let checked = false;
+
+/**
+ * Parses a scripted exchange (a chunked response with a trailer, then a response whose head
+ * arrives in two reads, then a malformed one) and throws ROUTER_NODE_UNSUPPORTED unless every
+ * callback fired as this module expects. Cheap; runs once per process.
+ */
+export function checkResponseParser(): void {
+  if (checked) return;
+  const problem = selfCheck();
+  if (problem !== null) {
+    throw new SlipwayError('unavailable', 'ROUTER_NODE_UNSUPPORTED', `the router cannot run on Node.js ${process.version}: its internal HTTP parser (_http_common.HTTPParser) does not behave as expected: ${problem}`, {
+      hint: 'Run Slipway on Node.js 20, 22 or 24, and report this Node.js version as unsupported.',
+    });
+  }
+  checked = true;
+}
+
+function selfCheck(): string | null {
+  const H = httpCommon.HTTPParser as unknown as Record<string, unknown> | undefined;
+  if (typeof H !== 'function') return 'HTTPParser is missing';
+  for (const k of ['RESPONSE', 'kOnMessageBegin', 'kOnHeaders', 'kOnHeadersComplete', 'kOnBody', 'kOnMessageComplete', 'kLenientNone']) {
+    if (typeof H[k] !== 'number') return `HTTPParser.${k} is missing`;
+  }
+  const seen: string[] = [];
+  const parser = new ResponseParser({
+    onHead: (status, _m, headers, keepAlive) => { seen.push(`head ${status} ${headers.join('=')} ${keepAlive}`); return 0; },
+    onBody: (chunk) => { seen.push(`body ${chunk.toString('latin1')}`); },
+    onComplete: (status) => { seen.push(`complete ${status}`); },
+  });
+  try {
+    const steps = [
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Trailer: t\r\n\r\n',
+      'HTTP/1.1 204 No Content\r\nX-A: ',
+      'a\r\n\r\n',
+    ];
+    for (const s of steps) {
+      const err = parser.execute(Buffer.from(s, 'latin1'));
+      if (err !== null) return `a valid response was rejected (${err.message})`;
+    }
+    const want = 'head 200 Transfer-Encoding=chunked true|body ok|complete 200|head 204 X-A=a true|complete 204';
+    if (seen.join('|') !== want) return `parsed "${seen.join('|')}", expected "${want}"`;
+    const bad = parser.execute(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 'latin1'));
+    if (bad === null) return 'a response with two Content-Length headers was accepted';
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    parser.free();
+  }
+}
