@@ -115,8 +115,9 @@ export function parseRequest(buf: Buffer): Parsed | 'incomplete' | string {
       const lineEnd = buf.indexOf('\r\n', pos);
       if (lineEnd < 0) return 'incomplete';
       const sizeText = buf.subarray(pos, lineEnd).toString('latin1');
-      if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) return `bad chunk size ${JSON.stringify(sizeText)}`;
-      const size = parseInt(sizeText, 16);
+      const sizeMatch = /^([0-9a-fA-F]{1,8})(?:;[\x21-\x7e \t]*)?$/.exec(sizeText);
+      if (sizeMatch === null) return `bad chunk size ${JSON.stringify(sizeText)}`;
+      const size = parseInt(sizeMatch[1]!, 16);
       pos = lineEnd + 2;
       if (size === 0) {
         // No trailers are expected from a proxy that drops them.
