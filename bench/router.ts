@@ -40,15 +40,15 @@ export async function run(): Promise<void> {
     progress('starting upstream');
     const upstream = spawn(process.execPath, ['-e', UPSTREAM_JS], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(upstream);
-    const upPort = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      upstream.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /port (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      upstream.once('exit', () => reject(new Error('upstream exited')));
-    });
+    const upPort = await portOf(upstream, 'upstream');
+
+    progress('starting the upstream-client shells (undici Pool.dispatch, Slipway UpstreamPool)');
+    const shells: Target[] = [];
+    for (const mode of ['undici', 'llhttp']) {
+      const child = spawn(process.execPath, [join(HERE, 'support', 'upstream-client-proxy.js'), mode === 'llhttp' ? 'slipway' : mode, String(upPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(child);
+      shells.push({ name: mode, port: await portOf(child, `${mode} shell`) });
+    }
 
     progress('starting slipway router');
     router = new LocalRouter({ stateDir: join(dir, 'router') });
@@ -94,6 +94,7 @@ http://127.0.0.1:${caddyPort} {
       { name: 'slipway', port: routed.listen.port },
       { name: 'nginx', port: nginxPort },
       { name: 'caddy', port: caddyPort },
+      ...shells,
     ];
     for (const t of targets) await waitHealthy(t);
 
@@ -107,12 +108,29 @@ http://127.0.0.1:${caddyPort} {
       }
     }
     printTable(targets, samples);
+    const ratio = median(samples.get('undici')!.map((s) => s.rps)) / median(samples.get('llhttp')!.map((s) => s.rps));
+    console.log(`\nupstream client alone (same proxy shell): undici Pool.dispatch / Slipway UpstreamPool = ${ratio.toFixed(2)} (docs/router.md: undici is adopted when it is within 10%, i.e. ≥ 0.90)`);
   } finally {
     progress('stopping processes');
     await router?.shutdown().catch((err: unknown) => console.error(`router shutdown: ${String(err)}`));
     for (const c of children) await stop(c);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+
+/** The port a child prints as "port N" on its stdout. */
+function portOf(child: ChildProcess, what: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /port (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', () => reject(new Error(`${what} exited`)));
+  });
 }
 
 function wrk(t: Target, seconds: number): Sample {
