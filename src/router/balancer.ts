@@ -84,7 +84,11 @@ export class Balancer {
   private totalWeight = 0;
   private byRelease = new Map<number, PoolState>();
 
-  constructor(private readonly counters: ServiceCounters) {}
+  constructor(
+    private readonly counters: ServiceCounters,
+    /** Source of uniform numbers in [0, 1) for the weighted choice (injected by tests). */
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** Installs a new table. Backends that left it keep their in-flight count until they finish. */
   setPools(pools: Pool[]): void {
@@ -158,7 +162,7 @@ export class Balancer {
       const live = this.live;
       if (live.length === 0) return undefined;
       if (live.length === 1) return leastLoaded(live[0]!, null);
-      let r = Math.random() * this.totalWeight;
+      let r = this.random() * this.totalWeight;
       for (let i = 0; i < live.length; i++) {
         const p = live[i]!;
         r -= p.weight;
@@ -169,7 +173,7 @@ export class Balancer {
     const untried = (p: PoolState) => p.backends.some((b) => !tried.includes(b));
     const weighted = this.live.filter(untried);
     if (weighted.length > 0) {
-      let r = Math.random() * weighted.reduce((sum, p) => sum + p.weight, 0);
+      let r = this.random() * weighted.reduce((sum, p) => sum + p.weight, 0);
       for (const p of weighted) {
         r -= p.weight;
         if (r < 0) return leastLoaded(p, tried);
