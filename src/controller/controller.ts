@@ -27,6 +27,9 @@ import { routeTable } from './route-table.js';
 import { ArtifactStore } from '../artifact/artifact-store.js';
 import { projectPaths, type ProjectPaths } from './paths.js';
 import { pruneReleases } from './retention.js';
+import { openProjectState } from './state-guard.js';
+import type { ProjectLock } from './lock.js';
+import { takeBackup } from '../store/backup.js';
 
 export interface ControllerProps {
   projectDir: string;
@@ -73,6 +76,10 @@ export class Controller {
   startedAt = 0;
   /** What could not be stopped by the last `shutdown({ stopAll: true })`. */
   shutdownProblems: string[] = [];
+  /** The project's lock, held from start to shutdown (one controller per project). */
+  private lock: ProjectLock | undefined;
+  /** Services left alone because instances of releases the store does not know serve them. */
+  private readonly frozen = new Set<string>();
 
   constructor(private readonly props: ControllerProps) {
     this.paths = projectPaths(props.projectDir);
@@ -98,7 +105,8 @@ export class Controller {
   /** Loads state, adopts the running router and instances, and starts the reconcile loop. */
   async start(): Promise<void> {
     this.startedAt = this.clock.now();
-    await this.store.migrate();
+    // Before anything is touched: the lock, private modes, and a state database worth trusting.
+    this.lock = await openProjectState(this.paths, this.store, { environment: this.environment, fileStore: !this.props.store });
     await this.driver.init();
     await this.router.ensureRunning();
     for (const route of await this.router.routes()) {
@@ -176,6 +184,7 @@ export class Controller {
     await this.monitor.stop();
     await this.driver.detach();
     await this.store.close();
+    this.lock?.release();
     this.log(opts.stopAll ? 'controller stopped; every instance and the router stopped' : 'controller stopped; instances and router keep serving');
   }
 
@@ -231,6 +240,18 @@ export class Controller {
     }
     const shapes: Record<number, ReleaseShape> = {};
     for (const [n, r] of releases) shapes[n] = shapeOf(r);
+    // Instances of a release the store does not know (state restored from an older backup) are
+    // left serving as they are: without their release nothing here can judge them, and only a
+    // rollout may take traffic away from healthy instances.
+    const unknown = [...new Set(mine.filter((i) => !releases.has(i.release)).map((i) => i.release))];
+    if (unknown.length && !rollout) {
+      if (!this.frozen.has(service)) {
+        this.frozen.add(service);
+        this.log(`${service}: instances of release(s) ${unknown.join(', ')} run but the state database does not know them; leaving ${service} as it is until a deploy or rollback replaces them`);
+      }
+      return;
+    }
+    this.frozen.delete(service);
 
     const now = this.clock.now();
     const instances = await Promise.all(mine.map((i) => this.observe(i, rollout, releases.get(i.release), now)));
@@ -318,6 +339,7 @@ export class Controller {
     this.releaseCache.clear();
     const keep = (await this.release(rollout.service, rollout.toRelease).catch(() => undefined))?.spec.keepReleases ?? 10;
     await pruneReleases(this, rollout.service, { keep }).catch((err) => this.log(`retention: ${(err as Error).message}`));
+    await takeBackup(this.store, this.paths.backups, `${rollout.service}-rollout${rollout.id}`).catch((err) => this.log(`backup of the state database failed: ${(err as Error).message}`));
   }
 
   private async pushRoute(service: string, table: ServiceRoute, route: TransitionResult['route']): Promise<void> {
