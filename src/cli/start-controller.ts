@@ -4,6 +4,7 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ControllerClient } from '../client/client.js';
 import { projectPaths } from '../controller/paths.js';
+import { lockOwner } from '../controller/lock.js';
 import { SlipwayError } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
 import type { Output } from './output.js';
@@ -23,10 +24,12 @@ export async function ensureController(dir: string, out: Output, timeoutMs = 20_
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const c = ControllerClient.find(dir);
-    if (c && c.info.pid === child.pid) {
-      try { await c.health(); out.done(); return { client: c, started: true }; } catch { /* not listening yet */ }
+    // Another CLI may have started one at the same moment: ours then exits (the project lock) and that one is used.
+    const holder = lockOwner(paths)?.pid;
+    if (c && (c.info.pid === child.pid || c.info.pid === holder)) {
+      try { await c.health(); out.done(); return { client: c, started: c.info.pid === child.pid }; } catch { /* not listening yet */ }
     }
-    if (child.pid !== undefined && !pidAlive(child.pid)) break;
+    if (child.pid !== undefined && !pidAlive(child.pid) && holder === undefined) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   out.done();

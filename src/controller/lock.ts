@@ -35,9 +35,21 @@ export interface ProjectLock {
 
 /**
  * Takes the project's lock, or throws CONTROLLER_RUNNING (conflict, exit 4) naming the pid that
- * holds it. Never waits: a second controller is refused at once.
+ * holds it. A live holder is refused at once. While the lock is held but no live holder is known,
+ * it tries again for up to `settleMs`: the holder is either still writing who it is, or dying (a
+ * killed multi-threaded process shows as a zombie a moment before its last thread lets go of the lock).
  */
-export function acquireProjectLock(paths: ProjectPaths, purpose = 'controller'): ProjectLock {
+export async function acquireProjectLock(paths: ProjectPaths, purpose = 'controller', settleMs = 3000): Promise<ProjectLock> {
+  const deadline = Date.now() + settleMs;
+  for (;;) {
+    const held = tryAcquire(paths, purpose);
+    if (!(held instanceof SlipwayError)) return held;
+    if ((held.details as { pid: number | null }).pid !== null || Date.now() >= deadline) throw held;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function tryAcquire(paths: ProjectPaths, purpose: string): ProjectLock | SlipwayError {
   mkdirSync(paths.root, { recursive: true, mode: PRIVATE_DIR_MODE });
   // Created 0600 before SQLite opens it, whatever the umask.
   closeSync(openSync(paths.lockFile, 'a', 0o600));
@@ -51,7 +63,7 @@ export function acquireProjectLock(paths: ProjectPaths, purpose = 'controller'):
     if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
     const owner = lockOwner(paths);
     const who = owner ? `pid ${owner.pid}${owner.purpose === 'controller' ? '' : `, running slipway ${owner.purpose}`}` : 'a process that is still starting';
-    throw new SlipwayError('conflict', 'CONTROLLER_RUNNING', `a controller (${who}) already runs for ${paths.root.replace(/\/\.slipway$/, '')}`, {
+    return new SlipwayError('conflict', 'CONTROLLER_RUNNING', `a controller (${who}) already runs for ${paths.root.replace(/\/\.slipway$/, '')}`, {
       hint: 'Use it (slipway status), or stop it first: slipway down (stops everything), or kill that pid (instances keep serving).',
       details: { pid: owner?.pid ?? null },
     });

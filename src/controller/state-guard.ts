@@ -30,7 +30,7 @@ export interface OpenStateOptions {
  *   STATE_DB_CORRUPT, STATE_DB_SCHEMA (exit 6; the hint names the newest backup and the restore command).
  */
 export async function openProjectState(paths: ProjectPaths, store: Store, opts: OpenStateOptions): Promise<ProjectLock> {
-  const lock = acquireProjectLock(paths, opts.purpose);
+  const lock = await acquireProjectLock(paths, opts.purpose);
   try {
     secureStateDir(paths);
     const serving = dataPlaneSize(paths);

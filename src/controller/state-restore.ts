@@ -25,7 +25,7 @@ export interface RestoreResult {
  * @throws CONTROLLER_RUNNING (a controller runs: stop it first), STATE_NO_BACKUP, STATE_BACKUP_INVALID.
  */
 export async function restoreState(paths: ProjectPaths, opts: { from?: string; environment?: string; now?: number } = {}): Promise<RestoreResult> {
-  const lock = acquireProjectLock(paths, 'state restore');
+  const lock = await acquireProjectLock(paths, 'state restore');
   try {
     const from = opts.from !== undefined ? resolve(opts.from) : newest(paths);
     if (!existsSync(from)) throw new SlipwayError('not-found', 'STATE_NO_BACKUP', `no backup file ${from}`, { hint: `Backups are in ${paths.backups}; see them with: slipway state list` });
