@@ -284,6 +284,10 @@ export class Controller {
       }
     }
     if (result.setCurrent !== undefined) await this.store.setCurrentRelease(env, service, result.setCurrent);
+    if (rollout && result.rollout?.finished) {
+      // A copy of the state as it stands after every finished rollout: what `slipway state restore` puts back.
+      await takeBackup(this.store, this.paths.backups, `${service}-rollout${rollout.id}`).catch((err) => this.log(`backup of the state database failed: ${(err as Error).message}`));
+    }
 
     const routeRelease = releases.get(rollout?.toRelease ?? current ?? -1) ?? releases.get(current ?? -1);
     if (routeRelease) await this.pushRoute(service, routeTable(service, routeRelease.spec, result, mine), result.route);
@@ -339,7 +343,6 @@ export class Controller {
     this.releaseCache.clear();
     const keep = (await this.release(rollout.service, rollout.toRelease).catch(() => undefined))?.spec.keepReleases ?? 10;
     await pruneReleases(this, rollout.service, { keep }).catch((err) => this.log(`retention: ${(err as Error).message}`));
-    await takeBackup(this.store, this.paths.backups, `${rollout.service}-rollout${rollout.id}`).catch((err) => this.log(`backup of the state database failed: ${(err as Error).message}`));
   }
 
   private async pushRoute(service: string, table: ServiceRoute, route: TransitionResult['route']): Promise<void> {
