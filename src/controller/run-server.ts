@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { SlipwayError } from '../core/errors.js';
 import { writeJsonAtomic } from '../core/atomic-file.js';
 import { createApiServer } from '../api/server.js';
 import { Controller } from './controller.js';
