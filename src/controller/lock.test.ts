@@ -4,7 +4,7 @@
  */
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,15 @@ describe('project lock', () => {
     const first = await acquireProjectLock(paths);
     assert.equal(lockOwner(paths)?.pid, process.pid);
     await assert.rejects(acquireProjectLock(paths), (e: unknown) => e instanceof SlipwayError && e.code === 'CONTROLLER_RUNNING' && e.exitCode === 4 && e.message.includes(`pid ${process.pid}`));
+    // The refused attempt must not have dropped the lock for other processes (POSIX locks vanish
+    // when a process closes any fd of the file).
+    const other = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      const { acquireProjectLock } = await import(${JSON.stringify(LOCK_MODULE)});
+      const { projectPaths } = await import(${JSON.stringify(PATHS_MODULE)});
+      try { await acquireProjectLock(projectPaths(${JSON.stringify(paths.root.replace(/\/\.slipway$/, ''))})); console.log('acquired'); }
+      catch (e) { console.log(e.code); }
+    `], { encoding: 'utf8' });
+    assert.equal(other.stdout.trim(), 'CONTROLLER_RUNNING', other.stderr);
     first.release();
     assert.equal(lockOwner(paths), undefined);
     (await acquireProjectLock(paths)).release();

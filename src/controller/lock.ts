@@ -9,7 +9,7 @@
  * message only; the lock itself never depends on that file.
  */
 import Database from 'better-sqlite3';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { PRIVATE_DIR_MODE, writeJsonAtomic } from '../core/atomic-file.js';
 import { SlipwayError } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
@@ -51,8 +51,9 @@ export async function acquireProjectLock(paths: ProjectPaths, purpose = 'control
 
 function tryAcquire(paths: ProjectPaths, purpose: string): ProjectLock | SlipwayError {
   mkdirSync(paths.root, { recursive: true, mode: PRIVATE_DIR_MODE });
-  // Created 0600 before SQLite opens it, whatever the umask.
-  closeSync(openSync(paths.lockFile, 'a', 0o600));
+  // Created 0600 before SQLite opens it, whatever the umask. Only when missing: closing any fd of
+  // the file would drop every fcntl lock this process holds on it (POSIX), a lock held here included.
+  if (!existsSync(paths.lockFile)) closeSync(openSync(paths.lockFile, 'a', 0o600));
   const db = new Database(paths.lockFile, { timeout: 0 });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
