@@ -252,6 +252,14 @@ export class Controller {
       return;
     }
     this.frozen.delete(service);
+    // An instance adopted before its release was known is probed from now on; one of a release the
+    // store forgot (a restore) with the health check of the release that should serve, so that a
+    // rollout replacing it counts it as serving meanwhile.
+    const fallback = releases.get(rollout?.targetRelease ?? current ?? -1);
+    for (const i of mine) {
+      const r = releases.get(i.release) ?? fallback;
+      if (r && !this.monitor.get(i.id) && !this.retiring.has(i.id)) await this.watchHealth(i, r);
+    }
 
     const now = this.clock.now();
     const instances = await Promise.all(mine.map((i) => this.observe(i, rollout, releases.get(i.release), now)));

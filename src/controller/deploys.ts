@@ -47,6 +47,8 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     const release = await c.store.createRelease({
       environment: c.environment, service, digest: built.digest, configHash, spec, message: req.message ?? '',
       createdBy: req.by ?? currentUser(), rollbackOf: null, createdAt: c.clock.now(),
+      // Never reuse the number of a release that still runs (one the store forgot, after a restore).
+      atLeast: Math.max(0, ...c.driver.list().filter((i) => i.service === service).map((i) => i.release)) + 1,
     });
     const rollout = await beginRollout(c, service, 'deploy', current, release.number, req.message);
     return { service, release: release.number, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog };

@@ -96,13 +96,15 @@ export class SqliteStore implements Store {
 
   async createRelease(r: NewRelease): Promise<Release> {
     return this.db.transaction(() => {
-      const { n } = this.db.prepare('SELECT COALESCE(MAX(number), 0) + 1 AS n FROM releases WHERE environment = ? AND service = ?').get(r.environment, r.service) as { n: number };
+      const { next } = this.db.prepare('SELECT COALESCE(MAX(number), 0) + 1 AS next FROM releases WHERE environment = ? AND service = ?').get(r.environment, r.service) as { next: number };
+      const n = Math.max(next, r.atLeast ?? 1);
+      const { atLeast: _, ...fields } = r;
       const createdAt = r.createdAt ?? Date.now();
       this.db
         .prepare(`INSERT INTO releases (environment, service, number, digest, config_hash, spec_json, message, created_by, created_at, outcome, pruned_at, rollback_of)
                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?)`)
         .run(r.environment, r.service, n, r.digest, r.configHash, JSON.stringify(r.spec), r.message, r.createdBy, createdAt, r.rollbackOf);
-      return { ...r, number: n, createdAt, outcome: 'pending' as const, prunedAt: null };
+      return { ...fields, number: n, createdAt, outcome: 'pending' as const, prunedAt: null };
     })();
   }
 

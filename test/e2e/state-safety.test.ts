@@ -50,12 +50,12 @@ async function status(p: TestProject): Promise<StatusResponse> {
 }
 
 /** Runs the CLI without waiting for it: for starting two at the same moment. */
-function startCli(p: TestProject, args: string[]): { pid: number; done: Promise<{ code: number; stderr: string }> } {
+function startCli(p: TestProject, args: string[]): { pid: number; done: Promise<{ code: number; stderr: string }>; stderr: () => string } {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: p.dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const done = new Promise<{ code: number; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code: code ?? -1, stderr })));
-  return { pid: child.pid!, done };
+  return { pid: child.pid!, done, stderr: () => stderr };
 }
 
 describe('state safety (real processes)', () => {
@@ -203,5 +203,46 @@ describe('state safety (real processes)', () => {
     const web = (await status(p)).services[0]!;
     assert.deepEqual(web.instances.map((i) => i.pid).sort(), pidsBefore, 'the instances were adopted, not replaced');
     assert.equal(web.health, 'Healthy');
+  });
+
+  it('after a restore from an older backup, leaves instances of a release it forgot serving until a deploy replaces them', async () => {
+    const p = project();
+    await p.writeConfig({ instances: 2, env: { VERSION: 'v1' } });
+    assert.equal((await p.cli(['up'])).code, 0);
+    await p.writeConfig({ instances: 2, env: { VERSION: 'v2' } });
+    const deploy = await p.cli(['deploy', 'web', '--wait']);
+    assert.equal(deploy.code, 0, deploy.stderr);
+    const serving = (await status(p)).services[0]!.instances;
+    assert.deepEqual(serving.map((i) => i.release), [2, 2]);
+    const load = startLoad(p.url);
+
+    // The database is lost and the only backup left is the one from before release 2.
+    const controller = controllerPid(p);
+    process.kill(controller, 'SIGTERM');
+    assert.ok(await waitForExit(controller, 30_000));
+    const old = readdirSync(join(p.dir, '.slipway/backups')).find((n) => n.endsWith('-web-rollout1.db'))!;
+    const restore = await p.cli(['state', 'restore', '--from', join(p.dir, '.slipway/backups', old)]);
+    assert.equal(restore.code, 0, restore.stderr);
+    assert.match(restore.stdout, /web: release 1 current/);
+
+    const server = startCli(p, ['server']);
+    await waitFor('the controller to notice the release it does not know', () => /release\(s\) 2 run but the state database does not know them/.test(server.stderr()));
+    const web = await waitFor('status with the same instances', async () => {
+      const s = (await status(p)).services[0];
+      return s && s.instances.length === 2 ? s : undefined;
+    });
+    assert.deepEqual(web.instances.map((i) => i.pid).sort(), serving.map((i) => i.pid).sort(), 'instances of the forgotten release were replaced');
+    const okBefore = load.snapshot().ok;
+    await waitFor('traffic while the controller runs on the restored state', () => load.snapshot().ok > okBefore + 50);
+    assert.deepEqual(load.snapshot().failures, []);
+
+    // A deploy replaces them with a release of a new number, without a failed request.
+    const again = await p.cli(['deploy', 'web', '--wait']);
+    assert.equal(again.code, 0, again.stderr);
+    const after = (await status(p)).services[0]!;
+    assert.deepEqual(after.instances.map((i) => i.release), [3, 3]);
+    const result = await load.stop();
+    assert.deepEqual(result.failures, [], `${result.failed} of ${result.sent} requests failed`);
+    assert.match((await (await fetch(p.url)).text()), /v2/);
   });
 });
