@@ -15,8 +15,8 @@ export async function ensureController(dir: string, out: Output, timeoutMs = 20_
     try { await running.health(); return { client: running, started: false }; } catch { /* stale file: start a new one */ }
   }
   const paths = projectPaths(dir);
-  mkdirSync(paths.root, { recursive: true });
-  const log = openSync(paths.controllerLog, 'a');
+  mkdirSync(paths.root, { recursive: true, mode: 0o700 }); // .slipway/ is the owner's alone (docs/production.md)
+  const log = openSync(paths.controllerLog, 'a', 0o600);
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const child = spawn(process.execPath, [main, 'server', '--dir', dir], { detached: true, stdio: ['ignore', log, log], cwd: dir });
   child.unref();

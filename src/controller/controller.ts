@@ -258,7 +258,7 @@ export class Controller {
     const fallback = releases.get(rollout?.targetRelease ?? current ?? -1);
     for (const i of mine) {
       const r = releases.get(i.release) ?? fallback;
-      if (r && !this.monitor.get(i.id) && !this.retiring.has(i.id)) await this.watchHealth(i, r);
+      if (r && !this.monitor.get(i.id) && !this.retiring.has(i.id)) await this.watchHealth(i, r).catch((err) => this.log(`watch ${i.id}: ${(err as Error).message}`));
     }
 
     const now = this.clock.now();
