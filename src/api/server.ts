@@ -26,8 +26,42 @@ export interface ApiServerProps {
   onStopped: () => void;
 }
 
-export function createApiServer({ controller: c, token, onShutdown, onStopped }: ApiServerProps): Server {
-  const routes: [string, RegExp, Handler][] = [
+/** The logs endpoint streams, so it is served apart from the JSON routes. */
+const LOGS = /^\/v1\/services\/([^/]+)\/logs$/;
+
+/** Every endpoint as method and path pattern: what tests that must cover all of them iterate over. */
+export function apiEndpoints(): { method: string; pattern: RegExp }[] {
+  // Building the table runs no handler, so it needs no controller.
+  const table = routes({ controller: undefined as never, token: '', onShutdown: async () => [], onStopped: () => undefined });
+  return [...table.map(([method, pattern]) => ({ method, pattern })), { method: 'GET', pattern: LOGS }];
+}
+
+export function createApiServer(props: ApiServerProps): Server {
+  const { controller: c, token } = props;
+  const table = routes(props);
+  return createServer((req, res) => {
+    void (async () => {
+      try {
+        if (!authorized(req, token)) throw new SlipwayError('unauthorized', 'UNAUTHORIZED', 'missing or wrong API token', { hint: 'The token is in .slipway/controller.json; use the slipway CLI from the project directory.' });
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        const logs = LOGS.exec(url.pathname);
+        if (req.method === 'GET' && logs) return await serveLogs(c, await known(c, decodeURIComponent(logs[1]!)), url.searchParams, req, res);
+        for (const [method, pattern, handler] of table) {
+          const m = pattern.exec(url.pathname);
+          if (!m || method !== req.method) continue;
+          const body = await handler({ req, res, params: m.slice(1).map(decodeURIComponent), query: url.searchParams });
+          return sendJson(res, 200, body);
+        }
+        throw new SlipwayError('not-found', 'NO_SUCH_ENDPOINT', `${req.method} ${url.pathname} is not an API endpoint`);
+      } catch (err) {
+        sendError(res, err);
+      }
+    })();
+  });
+}
+
+function routes({ controller: c, onShutdown, onStopped }: ApiServerProps): [string, RegExp, Handler][] {
+  return [
     ['GET', /^\/v1\/health$/, async () => ({ ok: true, pid: process.pid })],
     ['GET', /^\/v1\/status$/, async () => status(c)],
     ['GET', /^\/v1\/services\/([^/]+)\/status$/, async ({ params }) => serviceStatus(c, await known(c, params[0]!))],
@@ -58,26 +92,6 @@ export function createApiServer({ controller: c, token, onShutdown, onStopped }:
       return { ok: problems.length === 0, problems };
     }],
   ];
-
-  return createServer((req, res) => {
-    void (async () => {
-      try {
-        if (!authorized(req, token)) throw new SlipwayError('unauthorized', 'UNAUTHORIZED', 'missing or wrong API token', { hint: 'The token is in .slipway/controller.json; use the slipway CLI from the project directory.' });
-        const url = new URL(req.url ?? '/', 'http://localhost');
-        const logs = /^\/v1\/services\/([^/]+)\/logs$/.exec(url.pathname);
-        if (req.method === 'GET' && logs) return await serveLogs(c, await known(c, decodeURIComponent(logs[1]!)), url.searchParams, req, res);
-        for (const [method, pattern, handler] of routes) {
-          const m = pattern.exec(url.pathname);
-          if (!m || method !== req.method) continue;
-          const body = await handler({ req, res, params: m.slice(1).map(decodeURIComponent), query: url.searchParams });
-          return sendJson(res, 200, body);
-        }
-        throw new SlipwayError('not-found', 'NO_SUCH_ENDPOINT', `${req.method} ${url.pathname} is not an API endpoint`);
-      } catch (err) {
-        sendError(res, err);
-      }
-    })();
-  });
 }
 
 function authorized(req: IncomingMessage, token: string): boolean {

@@ -60,7 +60,7 @@ export class ArtifactStore {
     try {
       await copyOrMove(tmpFile, staged);
       await fsyncFile(staged);
-      await chmod(staged, 0o444);
+      await chmod(staged, 0o400); // read-only, and the owner's alone
       // The re-hash catches a file changed between hashing and moving, or damaged by the copy.
       if ((await digestFile(staged)).digest !== digest) {
         throw new SlipwayError('failed', 'ARTIFACT_DIGEST_MISMATCH', `${tmpFile} changed while it was being stored`, { details: { file: tmpFile } });

@@ -35,7 +35,7 @@ export async function extractArchive(archive: string, destDir: string, options: 
   const tmp = await mkdtemp(join(dirname(dest), `.${basename(dest)}.extract-`));
   try {
     const result = await extractInto(archive, tmp, options);
-    await chmod(tmp, 0o755);
+    await chmod(tmp, 0o700); // the owner's alone, like all of .slipway/ (instances run as the owner)
     await rename(tmp, dest).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EEXIST' || err.code === 'ENOTEMPTY') {
         throw new SlipwayError('conflict', 'ARTIFACT_DEST_EXISTS', `cannot extract into ${dest}: it appeared during extraction`, { details: { path: dest } });

@@ -19,8 +19,9 @@ import { validate } from './commands/validate.js';
 import { server } from './commands/server.js';
 import { init } from './commands/init.js';
 import { promote, pause, resume, abort, retry } from './commands/rollout-control.js';
+import { state } from './commands/state.js';
 
-const COMMANDS = new Map<string, Command>([init, up, deploy, status, history, rollback, promote, pause, resume, abort, retry, logs, validate, down, server].map((c) => [c.name, c]));
+const COMMANDS = new Map<string, Command>([init, up, deploy, status, history, rollback, promote, pause, resume, abort, retry, logs, validate, down, server, state].map((c) => [c.name, c]));
 
 function help(): string {
   const width = Math.max(...[...COMMANDS.keys()].map((k) => k.length));

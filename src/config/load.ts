@@ -2,7 +2,7 @@
  * Loading slipway.yaml: read, parse with positions, validate against the one schema, run the checks
  * the schema cannot express, and report every problem at once with file, line, column and key path.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import { formatProblemLine } from './format.js';
@@ -10,7 +10,13 @@ import type { ConfigProblem } from './problem.js';
 import { configSchema, type SlipwayConfig } from './schema.js';
 import { schemaProblems } from './schema-problems.js';
 import { resolveSource, semanticProblems, type PathKind } from './semantic-checks.js';
-import { duplicateKeyProblems, parseYaml, syntaxProblems } from './yaml-source.js';
+import { duplicateKeyProblems, parseYaml, syntaxProblems, toData } from './yaml-source.js';
+
+/**
+ * The largest config file Slipway reads: 1 MiB. Real configs are a few KiB; a bigger file is a
+ * mistake (or an attack) that would otherwise cost the controller seconds and gigabytes.
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** File names looked for, in order of preference. */
 export const CONFIG_FILE_NAMES = ['slipway.yaml', 'slipway.yml'] as const;
@@ -46,14 +52,16 @@ export interface ConfigInvalidDetails {
 /**
  * Reads and validates a config file (or the slipway.yaml inside a directory).
  * @throws SlipwayError CONFIG_NOT_FOUND when there is no such file, CONFIG_UNREADABLE when it cannot be
- *   read, CONFIG_INVALID with `details: ConfigInvalidDetails` listing every problem.
+ *   read, CONFIG_TOO_LARGE over MAX_CONFIG_BYTES, CONFIG_TOO_MANY_ALIASES (see `checkConfigText`),
+ *   CONFIG_INVALID with `details: ConfigInvalidDetails` listing every problem.
  */
 export function loadConfig(path: string): LoadedConfig {
   const file = pathKind(path) === 'directory' ? findConfigFile(path) : path;
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBounded(file, MAX_CONFIG_BYTES);
   } catch (err) {
+    if (err instanceof SlipwayError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       throw new SlipwayError('not-found', 'CONFIG_NOT_FOUND', `config file not found: ${file}`, { hint: NOT_FOUND_HINT, details: { file }, cause: err });
@@ -67,6 +75,38 @@ export function loadConfig(path: string): LoadedConfig {
   const dir = dirname(resolve(file));
   const { config, warnings } = parseConfigText(text, file, { dir, pathKind });
   return { config, file: resolve(file), dir, warnings };
+}
+
+/**
+ * Reads at most `limit` bytes of `file` as UTF-8, refusing a larger file before reading it whole:
+ * by its size first, and by reading one byte past the limit for what `stat` cannot size (a pipe,
+ * a device, a file still growing).
+ */
+function readBounded(file: string, limit: number): string {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > limit) throw tooLarge(file, size, limit);
+    const buf = Buffer.alloc(limit + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > limit) throw tooLarge(file, undefined, limit);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function tooLarge(file: string, size: number | undefined, limit: number): SlipwayError {
+  const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
+  return new SlipwayError('invalid', 'CONFIG_TOO_LARGE', `${file} is ${size === undefined ? 'larger than' : mib(size) + ', over'} the limit of ${mib(limit)} for a config file`, {
+    hint: 'A slipway.yaml is a few KiB: check that --dir or the file argument points at the right file; move large data out of the config (e.g. into files the service reads).',
+    details: { file, bytes: size ?? null, limit },
+  });
 }
 
 /**
@@ -94,6 +134,8 @@ export function parseConfigText(text: string, fileName: string, options: ParseOp
 /**
  * Like `parseConfigText`, but returns the problems instead of throwing: `config` is set exactly when
  * `problems` is empty. For callers that show problems as data (an editor, a `validate` command).
+ * @throws SlipwayError CONFIG_TOO_MANY_ALIASES when YAML aliases would expand past MAX_ALIAS_COUNT
+ *   (an "alias bomb"): no sensible config comes near it, so it is refused rather than reported.
  */
 export function checkConfigText(text: string, fileName: string, options: ParseOptions = {}): { config?: SlipwayConfig; problems: ConfigProblem[]; warnings: ConfigProblem[] } {
   const src = parseYaml(text, fileName);
@@ -101,7 +143,7 @@ export function checkConfigText(text: string, fileName: string, options: ParseOp
   // A broken document parses into guesses; schema problems about guesses would only be noise.
   if (syntax.errors.length > 0) return { problems: sortProblems(syntax.errors), warnings: syntax.warnings };
 
-  const data: unknown = src.doc.toJS();
+  const data: unknown = toData(src);
   const dir = options.dir ?? dirname(resolve(fileName));
   const parsed = configSchema.safeParse(data);
   const semantic = semanticProblems(data, src, { dir, ...(options.pathKind ? { pathKind: options.pathKind } : {}) });

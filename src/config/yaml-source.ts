@@ -3,7 +3,15 @@
  * finding the line and column of the node at a key path (so schema problems point at the source).
  */
 import { Document, LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
+import { SlipwayError } from '../core/errors.js';
 import { formatPath, type ConfigProblem, type PathSegment } from './problem.js';
+
+/**
+ * How far YAML aliases may expand: the yaml library's own measure (uses of an anchor times the
+ * aliases inside it), its default. Anchors used to share a few settings stay far below it; a
+ * "billion laughs" document goes past it at once instead of eating the controller's memory.
+ */
+export const MAX_ALIAS_COUNT = 100;
 
 /** A parsed slipway.yaml with what is needed to locate problems in it. */
 export interface YamlSource {
@@ -18,6 +26,25 @@ export function parseYaml(text: string, file: string): YamlSource {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, keepSourceTokens: false });
   return { file, text, doc, lines };
+}
+
+/**
+ * The plain data of the document, aliases expanded up to MAX_ALIAS_COUNT.
+ * @throws SlipwayError CONFIG_TOO_MANY_ALIASES past it.
+ */
+export function toData(src: YamlSource): unknown {
+  try {
+    return src.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (err instanceof ReferenceError && /alias count/i.test(err.message)) {
+      throw new SlipwayError('invalid', 'CONFIG_TOO_MANY_ALIASES', `${src.file} expands YAML aliases past the limit of ${MAX_ALIAS_COUNT} (an alias of an alias of … grows exponentially)`, {
+        hint: 'Write the repeated settings out, or use fewer levels of anchors (&name) and aliases (*name).',
+        details: { file: src.file, limit: MAX_ALIAS_COUNT },
+        cause: err,
+      });
+    }
+    throw err;
+  }
 }
 
 /** Every YAML syntax error and warning, each at the position the yaml library reports. */

@@ -27,6 +27,9 @@ import { routeTable } from './route-table.js';
 import { ArtifactStore } from '../artifact/artifact-store.js';
 import { projectPaths, type ProjectPaths } from './paths.js';
 import { pruneReleases } from './retention.js';
+import { openProjectState } from './state-guard.js';
+import type { ProjectLock } from './lock.js';
+import { takeBackup } from '../store/backup.js';
 
 export interface ControllerProps {
   projectDir: string;
@@ -73,6 +76,10 @@ export class Controller {
   startedAt = 0;
   /** What could not be stopped by the last `shutdown({ stopAll: true })`. */
   shutdownProblems: string[] = [];
+  /** The project's lock, held from start to shutdown (one controller per project). */
+  private lock: ProjectLock | undefined;
+  /** Services left alone because instances of releases the store does not know serve them. */
+  private readonly frozen = new Set<string>();
 
   constructor(private readonly props: ControllerProps) {
     this.paths = projectPaths(props.projectDir);
@@ -98,7 +105,8 @@ export class Controller {
   /** Loads state, adopts the running router and instances, and starts the reconcile loop. */
   async start(): Promise<void> {
     this.startedAt = this.clock.now();
-    await this.store.migrate();
+    // Before anything is touched: the lock, private modes, and a state database worth trusting.
+    this.lock = await openProjectState(this.paths, this.store, { environment: this.environment, fileStore: !this.props.store });
     await this.driver.init();
     await this.router.ensureRunning();
     for (const route of await this.router.routes()) {
@@ -176,6 +184,7 @@ export class Controller {
     await this.monitor.stop();
     await this.driver.detach();
     await this.store.close();
+    this.lock?.release();
     this.log(opts.stopAll ? 'controller stopped; every instance and the router stopped' : 'controller stopped; instances and router keep serving');
   }
 
@@ -231,6 +240,26 @@ export class Controller {
     }
     const shapes: Record<number, ReleaseShape> = {};
     for (const [n, r] of releases) shapes[n] = shapeOf(r);
+    // Instances of a release the store does not know (state restored from an older backup) are
+    // left serving as they are: without their release nothing here can judge them, and only a
+    // rollout may take traffic away from healthy instances.
+    const unknown = [...new Set(mine.filter((i) => !releases.has(i.release)).map((i) => i.release))];
+    if (unknown.length && !rollout) {
+      if (!this.frozen.has(service)) {
+        this.frozen.add(service);
+        this.log(`${service}: instances of release(s) ${unknown.join(', ')} run but the state database does not know them; leaving ${service} as it is until a deploy or rollback replaces them`);
+      }
+      return;
+    }
+    this.frozen.delete(service);
+    // An instance adopted before its release was known is probed from now on; one of a release the
+    // store forgot (a restore) with the health check of the release that should serve, so that a
+    // rollout replacing it counts it as serving meanwhile.
+    const fallback = releases.get(rollout?.targetRelease ?? current ?? -1);
+    for (const i of mine) {
+      const r = releases.get(i.release) ?? fallback;
+      if (r && !this.monitor.get(i.id) && !this.retiring.has(i.id)) await this.watchHealth(i, r).catch((err) => this.log(`watch ${i.id}: ${(err as Error).message}`));
+    }
 
     const now = this.clock.now();
     const instances = await Promise.all(mine.map((i) => this.observe(i, rollout, releases.get(i.release), now)));
@@ -263,6 +292,10 @@ export class Controller {
       }
     }
     if (result.setCurrent !== undefined) await this.store.setCurrentRelease(env, service, result.setCurrent);
+    if (rollout && result.rollout?.finished) {
+      // A copy of the state as it stands after every finished rollout: what `slipway state restore` puts back.
+      await takeBackup(this.store, this.paths.backups, `${service}-rollout${rollout.id}`).catch((err) => this.log(`backup of the state database failed: ${(err as Error).message}`));
+    }
 
     const routeRelease = releases.get(rollout?.toRelease ?? current ?? -1) ?? releases.get(current ?? -1);
     if (routeRelease) await this.pushRoute(service, routeTable(service, routeRelease.spec, result, mine), result.route);

@@ -47,6 +47,8 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     const release = await c.store.createRelease({
       environment: c.environment, service, digest: built.digest, configHash, spec, message: req.message ?? '',
       createdBy: req.by ?? currentUser(), rollbackOf: null, createdAt: c.clock.now(),
+      // Never reuse the number of a release that still runs (one the store forgot, after a restore).
+      atLeast: Math.max(0, ...c.driver.list().filter((i) => i.service === service).map((i) => i.release)) + 1,
     });
     const rollout = await beginRollout(c, service, 'deploy', current, release.number, req.message);
     return { service, release: release.number, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog };
@@ -55,13 +57,22 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
   }
 }
 
+/** Applies in progress per controller and service: a second `slipway up` joins the first one's deploy. */
+const applying = new WeakMap<Controller, Map<string, Promise<DeployResponse>>>();
+
 /** Deploys every service of the config whose build or config differs from what serves. */
 export async function apply(c: Controller, by?: string): Promise<ApplyResponse> {
   const config = c.loadConfig();
   const deploys: DeployResponse[] = [];
+  const inFlight = applying.get(c) ?? new Map<string, Promise<DeployResponse>>();
+  applying.set(c, inFlight);
   for (const service of Object.keys(config.services)) {
+    const joined = inFlight.get(service);
+    if (joined) { deploys.push(await joined); continue; }
     if (await c.store.activeRollout(c.environment, service)) continue;
-    deploys.push(await deploy(c, service, { onlyIfChanged: true, message: 'slipway up', by }));
+    const p = deploy(c, service, { onlyIfChanged: true, message: 'slipway up', by });
+    inFlight.set(service, p);
+    try { deploys.push(await p); } finally { inFlight.delete(service); }
   }
   return { deploys };
 }

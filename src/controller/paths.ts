@@ -11,6 +11,12 @@ export interface ProjectPaths {
   router: string;
   controllerFile: string;
   controllerLog: string;
+  /** Online copies of state.db taken after every finished rollout (see store/backup.ts). */
+  backups: string;
+  /** A tiny SQLite file whose exclusive lock is held by the project's one controller (ADR 0008). */
+  lockFile: string;
+  /** Who holds the lock: pid and process start time, written once the lock is taken. */
+  lockOwnerFile: string;
 }
 
 export function projectPaths(projectDir: string): ProjectPaths {
@@ -25,6 +31,9 @@ export function projectPaths(projectDir: string): ProjectPaths {
     router: join(root, 'router'),
     controllerFile: join(root, 'controller.json'),
     controllerLog: join(root, 'controller.log'),
+    backups: join(root, 'backups'),
+    lockFile: join(root, 'controller.lock'),
+    lockOwnerFile: join(root, 'controller.lock.json'),
   };
 }
 

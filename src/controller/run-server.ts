@@ -1,23 +1,22 @@
 /**
  * Runs a controller with its API in this process (`slipway server`), writing
- * .slipway/controller.json once it listens so that CLIs can find it.
+ * .slipway/controller.json once it listens so that CLIs can find it. A second controller for the
+ * same project is refused by the project lock (CONTROLLER_RUNNING, exit 4) before it touches
+ * anything; see docs/adr/0008-one-controller-per-project.md.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { SlipwayError } from '../core/errors.js';
 import { writeJsonAtomic } from '../core/atomic-file.js';
 import { createApiServer } from '../api/server.js';
 import { Controller } from './controller.js';
 import { projectPaths, type ControllerFile } from './paths.js';
-import { pidAlive } from '../core/process.js';
+import { restrictUmask } from '../core/umask.js';
 
 export async function runServer(opts: { projectDir: string; configFile?: string; port?: number }): Promise<void> {
   const paths = projectPaths(opts.projectDir);
-  const existing = readControllerFile(paths.controllerFile);
-  if (existing && existing.pid !== process.pid && pidAlive(existing.pid)) {
-    throw new SlipwayError('conflict', 'CONTROLLER_RUNNING', `a controller (pid ${existing.pid}) already runs for ${opts.projectDir}`, { hint: 'Use it (slipway status), or stop it first with slipway down.' });
-  }
+  // Everything this process and the router it spawns create under .slipway/ is the owner's alone.
+  restrictUmask();
   const controller = new Controller({ projectDir: opts.projectDir, configFile: opts.configFile });
   await controller.start();
   const token = randomBytes(24).toString('base64url');
@@ -41,8 +40,7 @@ export async function runServer(opts: { projectDir: string; configFile?: string;
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const file: ControllerFile = { version: 1, pid: process.pid, port: (server.address() as AddressInfo).port, token, startedAt: Date.now(), projectDir: opts.projectDir };
-  writeJsonAtomic(paths.controllerFile, file);
-  chmodSync(paths.controllerFile, 0o600);
+  writeJsonAtomic(paths.controllerFile, file); // 0600: it holds the API token
   process.on('SIGTERM', () => void stop(false).then(exit));
   process.on('SIGINT', () => void stop(false).then(exit));
   process.stderr.write(`controller listening on 127.0.0.1:${file.port} (pid ${process.pid})\n`);

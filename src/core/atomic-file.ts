@@ -2,14 +2,23 @@ import { openSync, writeSync, fsyncSync, closeSync, renameSync, mkdirSync, readF
 import { dirname, basename, join } from 'node:path';
 
 /**
+ * Mode of every file Slipway writes: state files hold tokens, secrets from the config (instance
+ * environments) and the deploy history, so they are the owner's alone. Directories get 0700.
+ */
+export const PRIVATE_FILE_MODE = 0o600;
+export const PRIVATE_DIR_MODE = 0o700;
+
+/**
  * Writes a file atomically: temp file in the same directory, fsync, rename, fsync the directory.
  * A reader sees the old content or the new, never a torn file. Errors are thrown, never swallowed.
+ * The file is created with `mode` (the owner's alone unless told otherwise); a directory that has
+ * to be created gets 0700.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number = PRIVATE_FILE_MODE): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
+  const fd = openSync(tmp, 'w', mode);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fsyncSync(fd);

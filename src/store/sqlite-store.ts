@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../core/atomic-file.js';
 import { SlipwayError } from '../core/errors.js';
+import { schemaDifference } from './schema-check.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import type { Store } from './store.js';
 import { TERMINAL_PHASES, type EventRecord, type NewEvent, type NewRelease, type Release, type ReleaseOutcome, type Rollout } from './types.js';
@@ -10,18 +12,58 @@ type Row = Record<string, unknown>;
 
 /** The embedded store: one SQLite file (WAL mode) under the project's .slipway/ directory. */
 export class SqliteStore implements Store {
-  private readonly db: Database.Database;
+  private handle: Database.Database | undefined;
 
-  constructor(path: string, private readonly migrations: Migration[] = MIGRATIONS) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
+  /** Opens nothing yet: the file is opened (and created, 0600) by the first call, usually `migrate()`. */
+  constructor(readonly path: string, private readonly migrations: Migration[] = MIGRATIONS) {}
+
+  private get db(): Database.Database {
+    this.handle ??= this.open();
+    return this.handle;
+  }
+
+  private open(): Database.Database {
+    if (this.path !== ':memory:') {
+      mkdirSync(dirname(this.path), { recursive: true, mode: PRIVATE_DIR_MODE });
+      // SQLite gives the -wal and -shm files the mode of the database file: create it 0600 first.
+      closeSync(openSync(this.path, 'a', PRIVATE_FILE_MODE));
+    }
+    const db = new Database(this.path);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+    } catch (err) {
+      db.close();
+      throw corrupt(this.path, err);
+    }
+    return db;
   }
 
   async migrate(): Promise<void> {
+    try {
+      const check = this.db.pragma('quick_check', { simple: false }) as { quick_check: string }[];
+      if (check.length !== 1 || check[0]!.quick_check !== 'ok') {
+        throw corrupt(this.path, new Error(check.slice(0, 5).map((r) => r.quick_check).join('; ')));
+      }
+      const tables = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
+      if (tables.length > 0 && !tables.includes('schema_migrations')) {
+        throw wrongSchema(this.path, `it has tables (${tables.slice(0, 5).join(', ')}) but no schema_migrations: not a Slipway state database`);
+      }
+      this.applyMigrations();
+      const problem = schemaDifference(this.db, this.migrations);
+      if (problem) throw wrongSchema(this.path, problem);
+    } catch (err) {
+      if (err instanceof SlipwayError) throw err;
+      const code = (err as { code?: string }).code ?? '';
+      if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) throw corrupt(this.path, err);
+      if (code.startsWith('SQLITE_')) throw wrongSchema(this.path, (err as Error).message, err);
+      throw err;
+    }
+  }
+
+  private applyMigrations(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
     const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
     const newest = Math.max(0, ...applied);
@@ -40,15 +82,29 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** SQLite's online backup: a consistent copy, page by page, while writers go on. */
+  async backup(destination: string): Promise<void> {
+    // The copy holds the same secrets as the original: create it 0600 before SQLite writes it.
+    const fd = openSync(destination, 'wx', PRIVATE_FILE_MODE);
+    closeSync(fd);
+    await this.db.backup(destination);
+    // The copy inherits WAL mode; as a rollback-journal database it is one self-contained file
+    // that can be opened read-only, checked and copied without -wal and -shm beside it.
+    const copy = new Database(destination);
+    try { copy.pragma('journal_mode = DELETE'); } finally { copy.close(); }
+  }
+
   async createRelease(r: NewRelease): Promise<Release> {
     return this.db.transaction(() => {
-      const { n } = this.db.prepare('SELECT COALESCE(MAX(number), 0) + 1 AS n FROM releases WHERE environment = ? AND service = ?').get(r.environment, r.service) as { n: number };
+      const { next } = this.db.prepare('SELECT COALESCE(MAX(number), 0) + 1 AS next FROM releases WHERE environment = ? AND service = ?').get(r.environment, r.service) as { next: number };
+      const n = Math.max(next, r.atLeast ?? 1);
+      const { atLeast: _, ...fields } = r;
       const createdAt = r.createdAt ?? Date.now();
       this.db
         .prepare(`INSERT INTO releases (environment, service, number, digest, config_hash, spec_json, message, created_by, created_at, outcome, pruned_at, rollback_of)
                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?)`)
         .run(r.environment, r.service, n, r.digest, r.configHash, JSON.stringify(r.spec), r.message, r.createdBy, createdAt, r.rollbackOf);
-      return { ...r, number: n, createdAt, outcome: 'pending' as const, prunedAt: null };
+      return { ...fields, number: n, createdAt, outcome: 'pending' as const, prunedAt: null };
     })();
   }
 
@@ -157,7 +213,10 @@ export class SqliteStore implements Store {
     }));
   }
 
-  async close(): Promise<void> { this.db.close(); }
+  async close(): Promise<void> {
+    this.handle?.close();
+    this.handle = undefined;
+  }
 }
 
 function toRelease(r: Row): Release {
@@ -176,4 +235,14 @@ function toRollout(r: Row): Rollout {
     phase: r.phase as Rollout['phase'], reason: r.reason as string, message: r.message as string, progress: JSON.parse(r.progress_json as string),
     startedAt: r.started_at as number, updatedAt: r.updated_at as number, finishedAt: (r.finished_at as number | null) ?? null,
   };
+}
+
+const RESTORE_HINT = 'The instances and the router keep serving. Restore the newest backup with `slipway state restore` (backups are in .slipway/backups/), then run slipway up.';
+
+function corrupt(path: string, cause: unknown): SlipwayError {
+  return new SlipwayError('unavailable', 'STATE_DB_CORRUPT', `the state database ${path} is damaged: ${(cause as Error).message}`, { hint: RESTORE_HINT, cause, details: { file: path } });
+}
+
+function wrongSchema(path: string, why: string, cause?: unknown): SlipwayError {
+  return new SlipwayError('unavailable', 'STATE_DB_SCHEMA', `the state database ${path} does not have the schema Slipway expects: ${why}`, { hint: RESTORE_HINT, cause, details: { file: path } });
 }

@@ -47,6 +47,14 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       assert.deepEqual(await store.listServices('staging'), ['web']);
     });
 
+    it('skips to atLeast when asked (numbers still in use by instances the store forgot)', async () => {
+      await store.createRelease(release());
+      const r = await store.createRelease({ ...release(), atLeast: 5 });
+      assert.equal(r.number, 5);
+      assert.equal('atLeast' in r, false);
+      assert.equal((await store.createRelease({ ...release(), atLeast: 2 })).number, 6);
+    });
+
     it('remembers the current release', async () => {
       assert.equal(await store.getCurrentRelease('local', 'web'), null);
       await store.setCurrentRelease('local', 'web', 3);

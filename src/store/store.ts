@@ -7,7 +7,12 @@
 import type { EventRecord, NewEvent, NewRelease, Release, ReleaseOutcome, Rollout } from './types.js';
 
 export interface Store {
-  /** Applies pending migrations. Safe to call on every start. */
+  /**
+   * Checks the stored state is sound and applies pending migrations. Safe to call on every start.
+   * Throws `unavailable` STATE_DB_CORRUPT (fails its integrity check, or is not a database) or
+   * STATE_DB_SCHEMA (a database, but not with the schema its recorded migrations promise), and
+   * `invalid` STORE_TOO_NEW.
+   */
   migrate(): Promise<void>;
 
   /** Records a new release with the next number for its service and environment. */
@@ -44,6 +49,13 @@ export interface Store {
   appendEvent(event: NewEvent): Promise<EventRecord>;
   /** Oldest first, after the given id. */
   listEvents(filter: { environment?: string; service?: string; rolloutId?: number; afterId?: number; limit?: number }): Promise<EventRecord[]>;
+
+  /**
+   * Writes a consistent copy of the whole store to `destination` (a file that must not exist yet)
+   * while the store stays in use. Absent when the store cannot do it itself (a networked store is
+   * backed up with its own tools).
+   */
+  backup?(destination: string): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -25,7 +25,15 @@ export interface Release {
   rollbackOf: number | null;
 }
 
-export type NewRelease = Omit<Release, 'number' | 'createdAt' | 'outcome' | 'prunedAt'> & { createdAt?: number };
+export type NewRelease = Omit<Release, 'number' | 'createdAt' | 'outcome' | 'prunedAt'> & {
+  createdAt?: number;
+  /**
+   * The lowest number the release may get. After a restore from an older backup, instances may
+   * still run under numbers the store no longer knows; a new release must not take one of those.
+   * @default 1
+   */
+  atLeast?: number;
+};
 
 /** Phases of a rollout, as DESIGN.md names them. */
 export type RolloutPhase = 'Progressing' | 'Paused' | 'Healthy' | 'Degraded' | 'RolledBack' | 'Failed';

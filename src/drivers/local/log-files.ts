@@ -22,8 +22,9 @@ export function logPaths(logDir: string, id: string): LogPaths {
  * leave a hole of zero bytes the size of the rotated content.
  */
 export function openForAppend(path: string): number {
-  mkdirSync(join(path, '..'), { recursive: true });
-  return openSync(path, 'a', 0o644);
+  // The owner's alone: instances log whatever they print, secrets included.
+  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+  return openSync(path, 'a', 0o600);
 }
 
 /**

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import type { InstanceSpec } from '../driver.js';
 import { openForAppend, type LogPaths } from './log-files.js';
+import { withUserUmask } from '../../core/umask.js';
 
 /**
  * Spawns one instance process: `/bin/sh -c <command>` in the release directory, leader of its own
@@ -14,12 +15,13 @@ export function spawnInstance(spec: InstanceSpec, port: number, logs: LogPaths):
   let err: number | undefined;
   try {
     err = openForAppend(logs.stderr);
-    const child = spawn('/bin/sh', ['-c', spec.command], {
+    // The instance gets the user's umask back, not the controller's private one.
+    const child = withUserUmask(() => spawn('/bin/sh', ['-c', spec.command], {
       cwd: spec.releaseDir,
       env: { ...process.env, ...spec.env, PORT: String(port), SLIPWAY_RELEASE: String(spec.release), SLIPWAY_INSTANCE: spec.id, SLIPWAY_SERVICE: spec.service },
       detached: true,
       stdio: ['ignore', out, err],
-    });
+    }));
     child.unref();
     return child;
   } finally {
