@@ -28,7 +28,8 @@ export function measured(v: unknown): string {
 
 /** A share from 0 to 1 as a whole percentage ("25%"), "-" when unknown. */
 export function percent(share: unknown): string {
-  return finite(share) ? `${Math.round(share * 100)}%` : NONE;
+  const p = finite(share) ? Math.round(share * 100) : NaN;
+  return Number.isFinite(p) ? `${p}%` : NONE;
 }
 
 /** The numbers behind a judgement, compactly: "rate=0.62 requests=120"; '' when there are none. */

@@ -49,8 +49,8 @@ export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): s
         num(i.pid), num(i.port), num(i.restarts), text(i.lastProbe, '-')]),
     ]));
     for (const i of instances.filter((x) => Array.isArray(x.logTail) && x.logTail.length)) {
-      const exit = i.lastExit?.code ?? i.lastExit?.signal;
-      o.push(`  ${text(i.id, '?')} exited ${exit === null || exit === undefined ? '?' : text(exit)}; last log lines:`);
+      const exit = typeof i.lastExit?.code === 'number' ? num(i.lastExit.code) : text(i.lastExit?.signal, '?');
+      o.push(`  ${text(i.id, '?')} exited ${exit}; last log lines:`);
       for (const line of i.logTail!) o.push(`    ${out.paint('dim', text(line))}`);
     }
   }
