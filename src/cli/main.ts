@@ -28,12 +28,17 @@ async function main(argv: string[]): Promise<number> {
     return run ? await run() : 0;
   } catch (err) {
     if (isHelpOrVersion(err)) return 0;
-    return report(err, out, json);
+    const command = argv.find((a) => program.commands.some((c) => c.name() === a));
+    return report(err, out, json, command);
   }
 }
 
-function report(err: unknown, out: ReturnType<typeof makeOutput>, json: boolean): number {
-  const e = SlipwayError.from(err);
+function report(err: unknown, out: ReturnType<typeof makeOutput>, json: boolean, command: string | undefined): number {
+  let e = SlipwayError.from(err);
+  // Every error says what to do next; when the one raised has no hint, point at the command's help.
+  if (!e.hint && e.kind !== 'internal') {
+    e = new SlipwayError(e.kind, e.code, e.message, { ...e.options, hint: command ? `See \`slipway ${command} --help\`; \`slipway status\` and \`slipway history SERVICE\` show where things stand.` : 'See `slipway help`.' });
+  }
   out.done();
   if (json) {
     process.stdout.write(JSON.stringify(e.toBody(), null, 2) + '\n');
