@@ -10,7 +10,7 @@ export const resume: CliCommand<{ wait: boolean }> = {
     cmd.argument('<service>', 'service whose paused rollout to let go on');
     waitFlags(cmd, false);
   },
-  examples: ['slipway resume web            # and return (the default: --no-wait)', 'slipway resume web --wait     # and follow it to the end'],
+  examples: ['slipway resume web --no-wait  # and return (the default)', 'slipway resume web --wait     # and follow it to the end'],
   async run(ctx, [service], flags) {
     const client = ControllerClient.connect(ctx.dir);
     return steer(ctx, 'resume', service!, flags.wait, client, await client.resume(service!));

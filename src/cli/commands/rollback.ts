@@ -15,7 +15,8 @@ export const rollback: CliCommand<{ to?: number; message?: string; wait: boolean
     waitFlags(cmd, true);
   },
   examples: [
-    'slipway rollback web                       # back to the previous release; waits until it serves',
+    'slipway rollback web                       # back to the previous release; waits until it serves (--wait)',
+    'slipway rollback web --wait --json         # the same, with the finished rollout as JSON',
     'slipway rollback web --to 3 -m "bad build"  # back to release 3 (see slipway history web)',
     'slipway rollback web --no-wait             # start it and return',
   ],

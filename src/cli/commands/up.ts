@@ -9,7 +9,11 @@ export const up: CliCommand<{ wait: boolean }> = {
   name: 'up',
   summary: 'Start the controller (in the background) and deploy every service that changed',
   declare(cmd) { waitFlags(cmd, true); },
-  examples: ['slipway up                 # waits for every rollout, then prints the URLs', 'slipway up --no-wait       # starts the rollouts and returns'],
+  examples: [
+    'slipway up                 # waits for every rollout (--wait is the default), then prints the URLs',
+    'slipway up --wait --json   # the same, with the deploys and the status as JSON',
+    'slipway up --no-wait       # starts the rollouts and returns',
+  ],
   async run({ dir, out, json }, _args, flags) {
     // Validate before starting anything: nothing is applied from an invalid config.
     const { config } = loadConfig(findConfigFile(dir));
