@@ -7,6 +7,7 @@ describe('terminalText', () => {
     const payload = 'ok\x1b]0;pwned\x07\x1b[2J\x1b]52;c;ZWNobyBoaQ==\x07\tdone\nnext';
     const shown = terminalText(payload);
     assert.equal(shown, 'ok\\x1b]0;pwned\\x07\\x1b[2J\\x1b]52;c;ZWNobyBoaQ==\\x07\tdone\nnext');
+    // eslint-disable-next-line no-control-regex -- no raw escape or bell may remain
     assert.doesNotMatch(shown, /\x1b|\x07/);
   });
 
