@@ -8,16 +8,16 @@ import { SlipwayError } from '../core/errors.js';
 import { terminalText } from '../core/terminal-text.js';
 import { formatProblems } from '../config/format.js';
 import type { ConfigProblem } from '../config/problem.js';
-import { makeOutput } from './output.js';
+import { makeOutput, type Output } from './output.js';
 import { buildProgram, isHelpOrVersion, type Run } from './program.js';
 import { COMMANDS } from './commands/index.js';
 
 async function main(argv: string[]): Promise<number> {
-  // Known before parsing, so that a parse error is reported the way the user asked for.
+  // Known before parsing (commander declares them too), so that a parse error is reported the way the user asked for.
   const json = argv.includes('--json');
   const out = makeOutput({ noColor: argv.includes('--no-color') });
   let run: Run | undefined;
-  const program = buildProgram(COMMANDS, (r) => { run = r; });
+  const program = buildProgram(COMMANDS, out, (r) => { run = r; });
   try {
     if (argv.length === 0) { program.outputHelp(); return 0; }
     // `slipway help NAME` is `slipway NAME --help`; an unknown NAME gets commander's "did you mean".
@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function report(err: unknown, out: ReturnType<typeof makeOutput>, json: boolean, command: string | undefined): number {
+function report(err: unknown, out: Output, json: boolean, command: string | undefined): number {
   let e = SlipwayError.from(err);
   // Every error says what to do next; when the one raised has no hint, point at the command's help.
   if (!e.hint && e.kind !== 'internal') {

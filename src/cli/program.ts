@@ -9,7 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { SlipwayError } from '../core/errors.js';
 import { terminalLine } from '../core/terminal-text.js';
 import { projectDir, type CliCommand, type CommandContext } from './context.js';
-import { makeOutput } from './output.js';
+import type { Output } from './output.js';
 
 export const VERSION = '0.1.0';
 
@@ -17,9 +17,10 @@ export const VERSION = '0.1.0';
 export type Run = () => Promise<number>;
 
 /** Global flags, accepted before or after the command name. */
-interface GlobalFlags { dir?: string; json?: boolean; color?: boolean }
+interface GlobalFlags { dir?: string; json?: boolean }
 
-export function buildProgram(commands: readonly CliCommand[], onRun: (run: Run) => void): Command {
+/** `out` is shared with the caller, so an error printed after a progress line ends that line first. */
+export function buildProgram(commands: readonly CliCommand[], out: Output, onRun: (run: Run) => void): Command {
   const program = new Command('slipway')
     .description('Deploy services with zero failed requests, and roll them back.')
     .usage('COMMAND [args] [--dir DIR] [--json] [--no-color]')
@@ -46,7 +47,7 @@ export function buildProgram(commands: readonly CliCommand[], onRun: (run: Run) 
       const positionals = params.slice(0, cmd.registeredArguments.length).flatMap((p) => (p === undefined ? [] : Array.isArray(p) ? p as string[] : [String(p)]));
       const flags = cmd.opts();
       const global = cmd.optsWithGlobals<GlobalFlags>();
-      onRun(() => spec.run(context(global, program), positionals, flags));
+      onRun(() => spec.run(context(global, program, out), positionals, flags));
     });
     program.addCommand(cmd);
   }
@@ -56,14 +57,14 @@ export function buildProgram(commands: readonly CliCommand[], onRun: (run: Run) 
   return program;
 }
 
-function context(global: GlobalFlags, program: Command): CommandContext {
+function context(global: GlobalFlags, program: Command, out: Output): CommandContext {
   const dir = projectDir(global.dir);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new SlipwayError('invalid', 'PROJECT_DIR_NOT_FOUND', `--dir ${terminalLine(dir)}: no such directory`, {
       hint: `Create it first (mkdir -p ${terminalLine(dir)}) or pass the directory that holds slipway.yaml with --dir.`,
     });
   }
-  return { dir, json: !!global.json, out: makeOutput({ noColor: global.color === false }), program };
+  return { dir, json: !!global.json, out, program };
 }
 
 /** `--wait --no-wait` (any flag with its own negation) is a contradiction, not "the last one wins". */
