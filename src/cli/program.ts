@@ -71,7 +71,8 @@ function context(global: GlobalFlags, program: Command, out: Output): CommandCon
 function contradictions(cmd: Command, argv: readonly string[]): void {
   for (const negated of cmd.options.filter((o) => o.negate && o.long)) {
     const positive = negated.long!.replace(/^--no-/, '--');
-    if (cmd.options.some((o) => o.long === positive) && argv.includes(positive) && argv.includes(negated.long!)) {
+    const given = cmd.options.find((o) => o.long === positive);
+    if (given && [given.long, given.short].some((f) => f && argv.includes(f)) && argv.includes(negated.long!)) {
       throw new SlipwayError('invalid', 'USAGE', `${positive} and ${negated.long} contradict each other`, {
         hint: `Give one of them; see \`slipway ${cmd.name()} --help\`.`,
       });

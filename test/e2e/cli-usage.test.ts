@@ -47,6 +47,7 @@ const PARSE: Row[] = [
   [['history'], 2, /missing required argument/],
   [['deploy', 'web', '--wait', '--no-wait'], 2, /--wait and --no-wait contradict each other/],
   [['up', '--no-wait', '--wait'], 2, /contradict/],
+  [['promote', 'web', '-w', '--no-wait'], 2, /--wait and --no-wait contradict/],
   [['completion', 'tcsh'], 2, /Allowed choices are bash, zsh, fish/],
   [['completion'], 2, /missing required argument 'shell'/],
   // Not a mistake in the command line, but no reason for a stack trace either.
