@@ -73,7 +73,7 @@ describe('progress line', () => {
     assert.equal(new Set(lines).size, lines.length, `repeated lines:\n${stderr.data}`);
     // One line for the pause, one for the analysis step, one for the blue-green preview, one when live.
     assert.equal(lines.length, 4, stderr.data);
-    assert.match(lines[0]!, /step 2\/5 weight 10%.*analysis: background error-rate-under-one-percent running, step 3\/5 latency-p99-vs-baseline running.*pausing 30s$/);
+    assert.match(lines[0]!, /step 2\/5 weight 10% {2}ready 4\/4 {2}— pausing 30s {2}traffic r41 90% · r42 10% {2}analysis: background error-rate-under-one-percent running, step 3\/5 latency-p99-vs-baseline running$/);
     assert.match(lines[2]!, /AwaitingPromotion.*preview http:\/\/127\.0\.0\.1:9090\//);
   });
 

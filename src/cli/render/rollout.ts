@@ -29,20 +29,31 @@ function analysisSummary(r: RolloutView): string {
     .map((a) => `${analysisLabel(a.key, r.steps)} ${text(a.phase, '?').toLowerCase()}`).join(', ');
 }
 
-/** One line: what is rolled out, where it is, readiness, traffic, analysis, preview, why it waits. */
+/**
+ * One line: what is rolled out, its phase and step, readiness, then why it waits and the preview
+ * URL (what a person acts on), then traffic and analysis. On a narrow terminal the line is cut
+ * from the end, so the most useful parts come first.
+ */
 export function progressLine(res: RolloutResponse, out: Paint, opts: { live?: boolean } = {}): string {
   const r = res.rollout;
   const service = text(res.service?.service, '?');
   const phaseText = text(r.phase, '?');
   const phase = r.phase === 'Progressing' ? out.paint('cyan', phaseText) : r.phase === 'Healthy' ? out.paint('green', phaseText) : out.paint('yellow', phaseText);
-  const where = whereLine(r);
   const checks = analysisSummary(r);
-  const preview = r.previewUrl && r.phase !== 'Healthy' ? `  preview ${text(r.previewUrl)}` : '';
   // While paused or failing, say what it waits for or why.
   let why = r.phase === 'Paused' || r.phase === 'Degraded' ? firstLine(r.message) : '';
   if (!opts.live) why = why.replace(COUNTDOWN, '');
-  return `${service}: ${text(r.kind, '?')} → release ${num(r.toRelease)}  ${phase}${where ? `  ${where}` : ''}  ready ${num(r.ready ?? 0)}/${r.desired === null || r.desired === undefined ? '?' : num(r.desired)}`
-    + `  traffic ${trafficSummary(res.service?.traffic)}${checks ? `  analysis: ${checks}` : ''}${preview}${why ? `  — ${why}` : ''}`;
+  const parts = [
+    `${service}: ${text(r.kind, '?')} → release ${num(r.toRelease)}`,
+    phase,
+    whereLine(r),
+    `ready ${num(r.ready ?? 0)}/${r.desired === null || r.desired === undefined ? '?' : num(r.desired)}`,
+    why ? `— ${why}` : '',
+    r.previewUrl && r.phase !== 'Healthy' ? `preview ${text(r.previewUrl)}` : '',
+    `traffic ${trafficSummary(res.service?.traffic)}`,
+    checks ? `analysis: ${checks}` : '',
+  ];
+  return parts.filter(Boolean).join('  ');
 }
 
 function failedChecks(r: RolloutView): AnalysisView[] {
