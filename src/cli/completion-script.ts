@@ -18,13 +18,18 @@ function flag(o: Option): FlagInfo {
   return { long: o.long!, short: o.short, value: o.required || o.optional, description: o.description, choices: o.argChoices };
 }
 
+function dedupe(flags: FlagInfo[]): FlagInfo[] {
+  return flags.filter((f, i) => flags.findIndex((g) => g.long === f.long) === i);
+}
+
 function describe(program: Command): { globals: FlagInfo[]; commands: CommandInfo[] } {
   const globals = [...program.options.filter((o) => o.long && !o.hidden).map(flag), HELP];
+  // A group ("state" of "state restore") completes its commands as its first argument, and their flags.
   const commands = program.commands.map((c) => ({
     name: c.name(),
     description: c.description(),
-    flags: [...c.options.filter((o) => o.long && !o.hidden).map(flag), HELP],
-    choices: c.registeredArguments.flatMap((a) => a.argChoices ?? []),
+    flags: dedupe([...[c, ...c.commands].flatMap((x) => x.options.filter((o) => o.long && !o.hidden).map(flag)), HELP]),
+    choices: c.commands.length ? c.commands.map((x) => x.name()) : c.registeredArguments.flatMap((a) => a.argChoices ?? []),
     files: c.registeredArguments.some((a) => a.name() === 'file'),
   }));
   return { globals, commands };

@@ -20,9 +20,9 @@ async function main(argv: string[]): Promise<number> {
   const program = buildProgram(COMMANDS, out, (r) => { run = r; });
   try {
     if (argv.length === 0) { program.outputHelp(); return 0; }
-    // `slipway help NAME` is `slipway NAME --help`; an unknown NAME gets commander's "did you mean".
+    // `slipway help NAME [SUB]` is `slipway NAME [SUB] --help`; an unknown NAME gets commander's "did you mean".
     if (argv[0] === 'help' && argv[1] && !argv[1].startsWith('-')) {
-      argv = program.commands.some((c) => c.name() === argv[1]) ? [argv[1], '--help'] : [argv[1]];
+      argv = program.commands.some((c) => c.name() === argv[1]) ? [...argv.slice(1), '--help'] : [argv[1]];
     }
     await program.parseAsync(argv, { from: 'user' });
     return run ? await run() : 0;

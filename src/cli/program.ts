@@ -36,7 +36,10 @@ export function buildProgram(commands: readonly CliCommand[], out: Output, onRun
   fail(program, 'Run `slipway help` to see every command.');
 
   for (const spec of commands) {
-    const cmd = new Command(spec.name).description(spec.summary).helpOption('-h, --help', 'show this help');
+    // "state restore" is the command restore of the group state (created by its first command).
+    const words = spec.name.split(' ');
+    const parent = words.length > 1 ? group(program, words.slice(0, -1)) : program;
+    const cmd = new Command(words.at(-1)).description(spec.summary).helpOption('-h, --help', 'show this help');
     spec.declare(cmd);
     cmd.showSuggestionAfterError(true).allowExcessArguments(false).allowUnknownOption(false);
     cmd.configureHelp({ showGlobalOptions: true });
@@ -49,12 +52,29 @@ export function buildProgram(commands: readonly CliCommand[], out: Output, onRun
       const global = cmd.optsWithGlobals<GlobalFlags>();
       onRun(() => spec.run(context(global, program, out), positionals, flags));
     });
-    program.addCommand(cmd);
+    parent.addCommand(cmd);
+    if (parent !== program) parent.description(`${parent.commands.map((c) => c.name()).join(', ')} (see \`slipway help ${words.slice(0, -1).join(' ')}\`)`);
   }
 
   // rawArgs is commander's copy of the argv it parsed (set by parse, not in its typings).
   program.hook('preAction', (_program, action) => { contradictions(action, (program as unknown as { rawArgs: string[] }).rawArgs); });
   return program;
+}
+
+/** The group command for `path` ("state" of "state restore"), created on first use. */
+function group(program: Command, path: string[]): Command {
+  let parent = program;
+  for (const [i, name] of path.entries()) {
+    let g = parent.commands.find((c) => c.name() === name);
+    if (!g) {
+      const full = path.slice(0, i + 1).join(' ');
+      g = new Command(name).helpOption('-h, --help', 'show this help').showSuggestionAfterError(true).configureHelp({ showGlobalOptions: true });
+      fail(g, `Run \`slipway ${full} --help\` to see its commands.`);
+      parent.addCommand(g);
+    }
+    parent = g;
+  }
+  return parent;
 }
 
 function context(global: GlobalFlags, program: Command, out: Output): CommandContext {
