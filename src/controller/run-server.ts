@@ -3,13 +3,13 @@
  * .slipway/controller.json once it listens so that CLIs can find it.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { SlipwayError } from '../core/errors.js';
 import { writeJsonAtomic } from '../core/atomic-file.js';
 import { createApiServer } from '../api/server.js';
 import { Controller } from './controller.js';
-import { projectPaths, type ControllerFile } from './paths.js';
+import { projectPaths, readControllerFile, type ControllerFile } from './paths.js';
 import { pidAlive } from '../core/process.js';
 
 export async function runServer(opts: { projectDir: string; configFile?: string; port?: number }): Promise<void> {
@@ -48,10 +48,5 @@ export async function runServer(opts: { projectDir: string; configFile?: string;
   process.stderr.write(`controller listening on 127.0.0.1:${file.port} (pid ${process.pid})\n`);
 }
 
-export function readControllerFile(path: string): ControllerFile | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as ControllerFile;
-  } catch {
-    return undefined;
-  }
-}
+// Lives in paths.ts so that the CLI can find the controller without loading it; re-exported for existing callers.
+export { readControllerFile };

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { ControllerClient } from '../../client/client.js';
-import { Controller } from '../../controller/controller.js';
 import { projectPaths } from '../../controller/paths.js';
 import { waitForExit } from '../../core/process.js';
 import { SlipwayError } from '../../core/errors.js';
@@ -23,6 +22,8 @@ export const down: CliCommand = {
       }
     } else if (existsSync(projectPaths(dir).root)) {
       // No controller (it may have been killed): adopt what is left in this process and stop it.
+      // Loaded here: the controller (store, drivers, router client) is heavy for every other command's start.
+      const { Controller } = await import('../../controller/controller.js');
       const c = new Controller({ projectDir: dir, log: () => undefined });
       await c.start();
       await c.shutdown({ stopAll: true });

@@ -1,4 +1,3 @@
-import { loadConfig, findConfigFile } from '../../config/load.js';
 import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
 import { waitFlags } from '../flags.js';
@@ -16,6 +15,8 @@ export const up: CliCommand<{ wait: boolean }> = {
   ],
   async run({ dir, out, json }, _args, flags) {
     // Validate before starting anything: nothing is applied from an invalid config.
+    // (Loaded here: the config schema is not needed to parse the command line or report a mistake.)
+    const { loadConfig, findConfigFile } = await import('../../config/load.js');
     const { config } = loadConfig(findConfigFile(dir));
     const { client, started } = await ensureController(dir, out);
     if (!json) out.out(started ? `controller started (pid ${client.info.pid})` : `controller already running (pid ${client.info.pid})`);

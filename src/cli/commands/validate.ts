@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { findConfigFile, loadConfig } from '../../config/load.js';
 import { formatProblems } from '../../config/format.js';
 import type { CliCommand } from '../context.js';
 
@@ -9,6 +8,8 @@ export const validate: CliCommand = {
   declare(cmd) { cmd.argument('[file]', 'config file to check (default: slipway.yaml in the project directory)'); },
   examples: ['slipway validate', 'slipway validate staging.yaml --json'],
   async run({ dir, out, json }, [file]) {
+    // Loaded here: the config schema is not needed to parse the command line or report a mistake.
+    const { findConfigFile, loadConfig } = await import('../../config/load.js');
     const path = file ? resolve(dir, file) : findConfigFile(dir);
     const { config, warnings } = loadConfig(path);
     if (json) { out.out(JSON.stringify({ ok: true, file: path, warnings, config }, null, 2)); return 0; }
