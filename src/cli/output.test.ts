@@ -40,7 +40,8 @@ function script(): RolloutResponse[] {
   const analysing = { service: service([[41, 0.5], [42, 0.5]]), rollout: { ...base, step: 2, steps: 5, weight: 50, analysis: [check('bg:error-rate-under-one-percent', 'Running'), check('step2:latency-p99-vs-baseline', 'Running')] } };
   const blueGreen = { service: service([[41, 1]]), rollout: { ...base, strategy: 'blueGreen', stage: 'AwaitingPromotion', previewUrl: 'http://127.0.0.1:9090/', phase: 'Paused' as const, message: 'release 42 is ready on 4 instance(s) and answers on preview port 9090' } };
   const live = { service: service([[42, 1]]), rollout: { ...base, phase: 'Healthy' as const, finishedAt: 1, step: 5, steps: 5, weight: 100 } };
-  return [...canary, analysing, analysing, analysing, blueGreen, blueGreen, live];
+  const autoPromote = [3, 2.8, 2.6, 1, 0.4].map((left) => ({ ...blueGreen, rollout: { ...blueGreen.rollout, reason: 'WaitingToPromote', message: `promoting automatically in ${left}s` } }));
+  return [...canary, analysing, analysing, analysing, blueGreen, blueGreen, ...autoPromote, live];
 }
 
 async function follow(stderr: FakeStream, color = false): Promise<void> {
@@ -71,8 +72,9 @@ describe('progress line', () => {
     await follow(stderr);
     const lines = stderr.data.trimEnd().split('\n');
     assert.equal(new Set(lines).size, lines.length, `repeated lines:\n${stderr.data}`);
-    // One line for the pause, one for the analysis step, one for the blue-green preview, one when live.
-    assert.equal(lines.length, 4, stderr.data);
+    // One line for the pause, one for the analysis step, two for the blue-green preview (waiting, then promoting automatically), one when live.
+    assert.equal(lines.length, 5, stderr.data);
+    assert.match(lines[3]!, /— promoting automatically {2}preview/);
     assert.match(lines[0]!, /step 2\/5 weight 10% {2}ready 4\/4 {2}— pausing 30s {2}traffic r41 90% · r42 10% {2}analysis: background error-rate-under-one-percent running, step 3\/5 latency-p99-vs-baseline running$/);
     assert.match(lines[2]!, /AwaitingPromotion.*preview http:\/\/127\.0\.0\.1:9090\//);
   });

@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { SlipwayError } from '../../core/errors.js';
+import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
 
 const TEMPLATE = (app: string) => `# Slipway: the desired state of ${app}. Reference: docs/configuration.md
@@ -34,7 +35,7 @@ export const init: CliCommand<{ app?: string }> = {
     if (existsSync(file)) throw new SlipwayError('conflict', 'CONFIG_EXISTS', `${file} already exists`, { hint: 'Edit it, or check it with: slipway validate' });
     const app = flags.app ?? (basename(dir).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '') || 'app');
     writeFileSync(file, TEMPLATE(app));
-    out.out(`wrote ${file}; adjust source, start and port, then run: slipway up`);
+    out.out(`wrote ${terminalLine(file)}; adjust source, start and port, then run: slipway up`);
     return 0;
   },
 };

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { formatProblems } from '../../config/format.js';
+import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
 
 export const validate: CliCommand = {
@@ -14,7 +15,7 @@ export const validate: CliCommand = {
     const { config, warnings } = loadConfig(path);
     if (json) { out.out(JSON.stringify({ ok: true, file: path, warnings, config }, null, 2)); return 0; }
     if (warnings.length) out.err(formatProblems(warnings, { color: out.color }));
-    out.out(`${out.paint('green', '✓')} ${path} is valid: app ${config.app}, ${Object.keys(config.services).length} service(s): ${Object.keys(config.services).join(', ')}`);
+    out.out(`${out.paint('green', '✓')} ${terminalLine(path)} is valid: app ${terminalLine(config.app)}, ${Object.keys(config.services).length} service(s): ${Object.keys(config.services).map(terminalLine).join(', ')}`);
     return 0;
   },
 };

@@ -5,9 +5,10 @@ import { analysisLabel, firstLine, formatNumbers, lines, num, percent, text } fr
 
 type Paint = Pick<Output, 'paint'>;
 
-// The countdown of a timed pause ("(12.5s left)") changes every poll; off a terminal it would
-// print a new line every 200 ms, so there the line leaves it out.
-const COUNTDOWN = / \([^()]* left\)/g;
+// Countdowns ("pausing 30s (12.5s left)", "promoting automatically in 4.2s") change at every
+// poll; off a terminal they would print a new line every 200 ms, so there the line leaves them out.
+const DURATION = String.raw`\d+(?:\.\d+)?(?:ms|[smhd])(?:\d+(?:\.\d+)?(?:ms|[smhd]))*`;
+const COUNTDOWN = new RegExp(String.raw` \(${DURATION} left\)| in ${DURATION}(?=$|[;,.)])`, 'g');
 
 /** Where a rollout is: canary step and weight, or blue-green stage. */
 export function whereLine(r: RolloutView): string {
