@@ -75,6 +75,18 @@ describe('error-rate judge', () => {
   });
 });
 
+describe('judgement reasons', () => {
+  test('zero requests is inconclusive even with minRequests 0, and no reason prints NaN', () => {
+    const zero = judgeErrorRate(rate(0, 0), { max: 0.01, minRequests: 0 });
+    assert.equal(zero.verdict, 'inconclusive');
+    assert.equal(zero.reason, '0 errors in 0 requests: need 1 requests');
+    for (const j of [zero, judgeThreshold(Infinity, 10, { max: 5 }), judgeThreshold(5, 10, { max: NaN }), judgeHardFailure(rate(0, 0), { minRequests: 0 })]) {
+      assert.doesNotMatch(j.reason, /NaN|Infinity/, j.reason);
+    }
+    assert.match(judgeThreshold(Infinity, 10, { max: 5 }).reason, /∞ is above the max 5/);
+  });
+});
+
 describe('hard-failure judge', () => {
   test('defaults: 10 requests at ≥ 50% errors fail; fewer are inconclusive; a few errors pass', () => {
     assert.equal(judgeHardFailure(rate(9, 10)).verdict, 'fail');

@@ -80,7 +80,8 @@ export function judgeErrorRate(rate: ErrorRate, limits: ErrorRateLimits): Judgem
   const pValue = binomialSf(rate.errors, rate.requests, limits.max);
   const numbers = { errors: rate.errors, requests: rate.requests, rate: rate.rate, max: limits.max, minRequests, confidence, pValue };
   const seen = `${rate.errors} errors in ${rate.requests} requests`;
-  if (rate.requests < minRequests) return { verdict: 'inconclusive', reason: `${seen}: need ${minRequests} requests`, numbers };
+  // Zero requests is no data even when minRequests is 0: the rate is NaN, not "above the max".
+  if (rate.requests < minRequests || !(rate.requests > 0)) return { verdict: 'inconclusive', reason: `${seen}: need ${Math.max(minRequests, 1)} requests`, numbers };
   if (rate.rate <= limits.max) return { verdict: 'pass', reason: `error rate ${pct(rate.rate)} (${seen}) is within the max ${pct(limits.max)}`, numbers };
   if (pValue < 1 - confidence) {
     return {
@@ -213,14 +214,20 @@ function range(l: ThresholdLimits): string {
   return 'no limits';
 }
 
+// Reasons are read by people: a number that is not one reads "no data" or ∞, never "NaN".
+function notFinite(n: number): string {
+  return Number.isNaN(n) ? 'no data' : n > 0 ? '∞' : '-∞';
+}
+
 function fmt(n: number): string {
-  return Number.isFinite(n) ? String(+n.toPrecision(4)) : String(n);
+  return Number.isFinite(n) ? String(+n.toPrecision(4)) : notFinite(n);
 }
 
 function pct(fraction: number): string {
-  return Number.isFinite(fraction) ? `${+(fraction * 100).toPrecision(3)}%` : String(fraction);
+  return Number.isFinite(fraction) ? `${+(fraction * 100).toPrecision(3)}%` : notFinite(fraction);
 }
 
 function fmtP(p: number): string {
+  if (!Number.isFinite(p)) return notFinite(p);
   return p < 1e-4 ? p.toExponential(1) : String(+p.toPrecision(2));
 }

@@ -43,6 +43,8 @@ export interface RolloutView {
   weight?: number;
   /** Blue-green: Preview, PrePromotion, AwaitingPromotion or Promoted. */
   stage?: string;
+  /** Blue-green with a previewPort: where the new release answers before the switch. */
+  previewUrl?: string;
   /** Requests from people not yet acted on. */
   requests?: Record<string, unknown>;
   analysis: AnalysisView[];

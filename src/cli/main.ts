@@ -1,87 +1,56 @@
 #!/usr/bin/env node
 /**
- * The slipway CLI: parses global flags, looks the command up in the registry, runs it, and turns
- * errors into a message, a hint and an exit code (see docs/errors.md).
+ * The slipway CLI: commander parses the command line against the registry (commands/index.ts),
+ * the command runs, and every error becomes a message, a hint and an exit code (docs/errors.md).
+ * Exit 70 is kept for real bugs: people's mistakes are usage errors (exit 2) that say what to do.
  */
 import { SlipwayError } from '../core/errors.js';
+import { terminalText } from '../core/terminal-text.js';
 import { formatProblems } from '../config/format.js';
 import type { ConfigProblem } from '../config/problem.js';
-import { projectDir, type Command } from './context.js';
-import { makeOutput } from './output.js';
-import { up } from './commands/up.js';
-import { down } from './commands/down.js';
-import { deploy } from './commands/deploy.js';
-import { rollback } from './commands/rollback.js';
-import { status } from './commands/status.js';
-import { history } from './commands/history.js';
-import { logs } from './commands/logs.js';
-import { validate } from './commands/validate.js';
-import { server } from './commands/server.js';
-import { init } from './commands/init.js';
-import { promote, pause, resume, abort, retry } from './commands/rollout-control.js';
-import { state } from './commands/state.js';
-
-const COMMANDS = new Map<string, Command>([init, up, deploy, status, history, rollback, promote, pause, resume, abort, retry, logs, validate, down, server, state].map((c) => [c.name, c]));
-
-function help(): string {
-  const width = Math.max(...[...COMMANDS.keys()].map((k) => k.length));
-  return [
-    'slipway: deploy services with zero failed requests, and roll them back.',
-    '',
-    'Usage: slipway COMMAND [args] [--dir DIR] [--json] [--no-color]',
-    '',
-    'Commands:',
-    ...[...COMMANDS.values()].map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    '',
-    'Global flags:',
-    '  --dir DIR    project directory holding slipway.yaml (default: the current directory)',
-    '  --json       machine-readable output on stdout (read commands)',
-    '  --no-color   no colours (NO_COLOR is respected too)',
-    '',
-    'Run `slipway COMMAND --help` for a command\'s usage.',
-  ].join('\n');
-}
+import { makeOutput, type Output } from './output.js';
+import { buildProgram, isHelpOrVersion, type Run } from './program.js';
+import { COMMANDS } from './commands/index.js';
 
 async function main(argv: string[]): Promise<number> {
-  let dir: string | undefined;
-  let json = false;
-  let noColor = false;
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--dir') dir = argv[++i];
-    else if (a.startsWith('--dir=')) dir = a.slice(6);
-    else if (a === '--json') json = true;
-    else if (a === '--no-color') noColor = true;
-    else rest.push(a);
-  }
-  const out = makeOutput({ noColor });
-  const [name, ...args] = rest;
-  if (!name || name === 'help' || name === '--help' || name === '-h') { out.out(help()); return 0; }
-  if (name === '--version' || name === 'version') { out.out('slipway 0.1.0'); return 0; }
-  const command = COMMANDS.get(name);
-  if (!command) {
-    out.err(`unknown command "${name}"`);
-    out.err(help());
-    return 2;
-  }
-  if (args.includes('--help') || args.includes('-h')) { out.out(`${command.summary}\n\nUsage: ${command.usage}`); return 0; }
+  // Known before parsing (commander declares them too), so that a parse error is reported the way the user asked for.
+  const json = argv.includes('--json');
+  const out = makeOutput({ noColor: argv.includes('--no-color') });
+  let run: Run | undefined;
+  const program = buildProgram(COMMANDS, out, (r) => { run = r; });
   try {
-    return await command.run({ dir: projectDir(dir), json, out, args });
-  } catch (err) {
-    const e = SlipwayError.from(err);
-    out.done();
-    if (json) {
-      process.stdout.write(JSON.stringify(e.toBody(), null, 2) + '\n');
-    } else {
-      const problems = (e.details as { problems?: ConfigProblem[] } | undefined)?.problems;
-      out.err(`${out.paint('red', 'error:')} ${e.message}`);
-      if (problems?.length) out.err(formatProblems(problems, { color: out.color }));
-      if (e.hint) out.err(`${out.paint('dim', 'hint:')} ${e.hint}`);
-      if (e.kind === 'internal' && err instanceof Error && err.stack) out.err(out.paint('dim', err.stack));
+    if (argv.length === 0) { program.outputHelp(); return 0; }
+    // `slipway help NAME [SUB]` is `slipway NAME [SUB] --help`; an unknown NAME gets commander's "did you mean".
+    if (argv[0] === 'help' && argv[1] && !argv[1].startsWith('-')) {
+      argv = program.commands.some((c) => c.name() === argv[1]) ? [...argv.slice(1), '--help'] : [argv[1]];
     }
+    await program.parseAsync(argv, { from: 'user' });
+    return run ? await run() : 0;
+  } catch (err) {
+    if (isHelpOrVersion(err)) return 0;
+    const command = argv.find((a) => program.commands.some((c) => c.name() === a));
+    return report(err, out, json, command);
+  }
+}
+
+function report(err: unknown, out: Output, json: boolean, command: string | undefined): number {
+  let e = SlipwayError.from(err);
+  // Every error says what to do next; when the one raised has no hint, point at the command's help.
+  if (!e.hint && e.kind !== 'internal') {
+    e = new SlipwayError(e.kind, e.code, e.message, { ...e.options, hint: command ? `See \`slipway ${command} --help\`; \`slipway status\` and \`slipway history SERVICE\` show where things stand.` : 'See `slipway help`.' });
+  }
+  out.done();
+  if (json) {
+    process.stdout.write(JSON.stringify(e.toBody(), null, 2) + '\n');
     return e.exitCode;
   }
+  const problems = (e.details as { problems?: ConfigProblem[] } | undefined)?.problems;
+  // Messages quote input (names, flags, files): shown as text, never as terminal commands.
+  out.err(`${out.paint('red', 'error:')} ${terminalText(e.message)}`);
+  if (problems?.length) out.err(formatProblems(problems, { color: out.color }));
+  if (e.hint) out.err(`${out.paint('dim', 'hint:')} ${terminalText(e.hint)}`);
+  if (e.kind === 'internal' && err instanceof Error && err.stack) out.err(out.paint('dim', terminalText(err.stack)));
+  return e.exitCode;
 }
 
 // A reader that goes away (`slipway status | head`) is not an error.

@@ -5,8 +5,7 @@
 import { request } from 'node:http';
 import { SlipwayError, isErrorBody } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
-import { projectPaths, type ControllerFile } from '../controller/paths.js';
-import { readControllerFile } from '../controller/run-server.js';
+import { projectPaths, readControllerFile, type ControllerFile } from '../controller/paths.js';
 import type {
   ApplyResponse, DeployRequest, DeployResponse, EventsResponse, HistoryResponse, RollbackRequest, RolloutResponse, RolloutView, ServiceStatus, StatusResponse,
 } from '../api/types.js';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where a project's state lives: everything under `<project>/.slipway/`. */
@@ -45,4 +46,13 @@ export interface ControllerFile {
   token: string;
   startedAt: number;
   projectDir: string;
+}
+
+/** The running controller's file, or undefined when there is none or it is unreadable. Light: CLIs read it at start-up. */
+export function readControllerFile(path: string): ControllerFile | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ControllerFile;
+  } catch {
+    return undefined;
+  }
 }

@@ -5,12 +5,12 @@
  * anything; see docs/adr/0008-one-controller-per-project.md.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { writeJsonAtomic } from '../core/atomic-file.js';
 import { createApiServer } from '../api/server.js';
 import { Controller } from './controller.js';
-import { projectPaths, type ControllerFile } from './paths.js';
+import { projectPaths, readControllerFile, type ControllerFile } from './paths.js';
 import { restrictUmask } from '../core/umask.js';
 
 export async function runServer(opts: { projectDir: string; configFile?: string; port?: number }): Promise<void> {
@@ -46,10 +46,5 @@ export async function runServer(opts: { projectDir: string; configFile?: string;
   process.stderr.write(`controller listening on 127.0.0.1:${file.port} (pid ${process.pid})\n`);
 }
 
-export function readControllerFile(path: string): ControllerFile | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as ControllerFile;
-  } catch {
-    return undefined;
-  }
-}
+// Lives in paths.ts so that the CLI can find the controller without loading it; re-exported for existing callers.
+export { readControllerFile };

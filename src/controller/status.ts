@@ -7,15 +7,16 @@ import type { Rollout } from '../store/types.js';
 import type { RouterStats, ServiceRoute } from '../router/types.js';
 import type { Controller } from './controller.js';
 
-export function rolloutView(r: Rollout, strategy?: StrategyConfig): RolloutView {
-  const p = r.progress as RolloutProgress;
+export function rolloutView(r: Rollout, strategy?: StrategyConfig, host = '127.0.0.1'): RolloutView {
+  // Total over what older or half-written records hold: a missing progress or run is empty, not a crash.
+  const p = (r.progress ?? {}) as RolloutProgress;
   const analysis: AnalysisView[] = Object.entries(p.analysis ?? {}).map(([key, run]) => {
-    const state = run as unknown as AnalysisRunState;
-    const last = state.measurements?.at(-1);
+    const state = (run ?? {}) as unknown as AnalysisRunState;
+    const last = Array.isArray(state.measurements) ? state.measurements.at(-1) : undefined;
     return {
       key, check: key.split(':').slice(1).join(':'), phase: state.phase, reason: state.reason,
       counts: { passed: state.counts?.passed ?? 0, failed: state.counts?.failed ?? 0, inconclusive: state.counts?.inconclusive ?? 0, errors: state.counts?.errors ?? 0 },
-      last: last ? { at: last.at, verdict: last.verdict, reason: last.reason, numbers: last.numbers } : null,
+      last: last ? { at: last.at, verdict: last.verdict, reason: last.reason, numbers: last.numbers ?? {} } : null,
     };
   });
   const view: RolloutView = {
@@ -24,7 +25,10 @@ export function rolloutView(r: Rollout, strategy?: StrategyConfig): RolloutView 
     strategy: r.kind === 'rollback' ? 'rolling' : strategy?.type ?? 'rolling', analysis,
   };
   if (strategy?.type === 'canary' && r.kind === 'deploy') Object.assign(view, { step: p.step ?? 0, steps: strategy.steps.length, weight: p.weight ?? 0 });
-  if (strategy?.type === 'blueGreen' && r.kind === 'deploy') view.stage = p.stage ?? 'Preview';
+  if (strategy?.type === 'blueGreen' && r.kind === 'deploy') {
+    view.stage = p.stage ?? 'Preview';
+    if (strategy.previewPort !== undefined) view.previewUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${strategy.previewPort}/`;
+  }
   if (p.requests && Object.keys(p.requests).length) view.requests = p.requests as Record<string, unknown>;
   return view;
 }
@@ -32,7 +36,7 @@ export function rolloutView(r: Rollout, strategy?: StrategyConfig): RolloutView 
 /** The rollout's view with its release's strategy. */
 export async function describeRollout(c: Controller, r: Rollout): Promise<RolloutView> {
   const release = await c.release(r.service, r.toRelease).catch(() => undefined);
-  return rolloutView(r, release?.spec.strategy);
+  return rolloutView(r, release?.spec.strategy, release?.spec.host);
 }
 
 export async function serviceStatus(c: Controller, service: string, routes?: ServiceRoute[], stats?: RouterStats): Promise<ServiceStatus> {

@@ -46,6 +46,8 @@ describe('blue-green rollouts (real processes and traffic)', () => {
       return s.rollout?.toRelease === 2 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
     }, 60_000);
     assert.equal(waiting.rollout!.stage, 'AwaitingPromotion');
+    assert.equal(waiting.rollout!.previewUrl, `http://127.0.0.1:${previewPort}/`, 'status names the preview URL');
+    assert.match((await p.cli(['status'])).stdout, new RegExp(`preview: http://127\\.0\\.0\\.1:${previewPort}/`));
     assert.deepEqual(waiting.instances.map((i) => i.release), [1, 1, 2, 2], 'full size beside the old');
     assert.equal(waiting.rollout!.analysis.find((a) => a.key === 'pre:smoke')?.phase, 'Successful');
     assert.match((await get(`http://127.0.0.1:${previewPort}/`)).body, /^v2 release=2 /, 'the preview port serves the new release');

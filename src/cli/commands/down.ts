@@ -1,18 +1,16 @@
-import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { ControllerClient } from '../../client/client.js';
-import { Controller } from '../../controller/controller.js';
 import { projectPaths } from '../../controller/paths.js';
 import { waitForExit } from '../../core/process.js';
 import { SlipwayError } from '../../core/errors.js';
-import type { Command } from '../context.js';
+import type { CliCommand } from '../context.js';
 
-export const down: Command = {
+export const down: CliCommand = {
   name: 'down',
   summary: 'Drain and stop every instance, the router and the controller',
-  usage: 'slipway down [--dir DIR]',
-  async run({ dir, out, args }) {
-    parseArgs({ args, options: {}, allowPositionals: false });
+  declare() { /* no arguments or flags of its own */ },
+  examples: ['slipway down --dir examples/hello'],
+  async run({ dir, out }) {
     const client = ControllerClient.find(dir);
     out.progress('draining and stopping every instance…');
     let problems: string[] = [];
@@ -24,6 +22,8 @@ export const down: Command = {
       }
     } else if (existsSync(projectPaths(dir).root)) {
       // No controller (it may have been killed): adopt what is left in this process and stop it.
+      // Loaded here: the controller (store, drivers, router client) is heavy for every other command's start.
+      const { Controller } = await import('../../controller/controller.js');
       const c = new Controller({ projectDir: dir, log: () => undefined });
       await c.start();
       await c.shutdown({ stopAll: true });

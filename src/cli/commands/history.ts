@@ -1,37 +1,20 @@
-import { parseArgs } from 'node:util';
 import { ControllerClient } from '../../client/client.js';
-import { SlipwayError } from '../../core/errors.js';
-import type { Command } from '../context.js';
-import { ago, formatNumbers, table } from '../output.js';
+import type { CliCommand } from '../context.js';
+import { wholeNumber } from '../flags.js';
+import { renderHistory } from '../render/history.js';
 
-export const history: Command = {
+export const history: CliCommand<{ limit: number }> = {
   name: 'history',
   summary: 'Releases and rollouts of a service, newest first',
-  usage: 'slipway history SERVICE [--limit N] [--json]',
-  async run({ dir, out, json, args }) {
-    const { values, positionals } = parseArgs({ args, options: { limit: { type: 'string', default: '20' } }, allowPositionals: true });
-    const service = positionals[0];
-    if (!service) throw new SlipwayError('invalid', 'USAGE', 'history takes a service name', { hint: this.usage });
-    const res = await ControllerClient.connect(dir).history(service, Number(values.limit));
+  declare(cmd) {
+    cmd.argument('<service>', 'service name from slipway.yaml');
+    cmd.option('-n, --limit <count>', 'how many releases and rollouts to show', wholeNumber(1, '20'), 20);
+  },
+  examples: ['slipway history web', 'slipway history web --limit 5 --json'],
+  async run({ dir, out, json }, [service], flags) {
+    const res = await ControllerClient.connect(dir).history(service!, flags.limit);
     if (json) { out.out(JSON.stringify(res, null, 2)); return 0; }
-    out.out(out.paint('bold', `${service}: releases`));
-    out.out(table([
-      ['', 'RELEASE', 'OUTCOME', 'DIGEST', 'CREATED', 'BY', 'MESSAGE'],
-      ...res.releases.map((r) => [r.current ? '*' : '', String(r.number), r.pruned ? `${r.outcome} (pruned)` : r.outcome, r.digest.slice(7, 19), ago(r.createdAt), r.createdBy, r.message]),
-    ]));
-    out.out('');
-    out.out(out.paint('bold', 'rollouts'));
-    out.out(table([
-      ['#', 'KIND', 'FROM→TO', 'PHASE', 'REASON', 'STARTED', 'MESSAGE'],
-      ...res.rollouts.map((r) => [String(r.id), r.kind, `${r.fromRelease ?? '-'}→${r.toRelease}`, r.phase, r.reason, ago(r.startedAt), r.message.split('\n')[0] ?? '']),
-    ]));
-    // The judgements behind rollbacks, with their numbers.
-    for (const r of res.rollouts) {
-      for (const a of r.analysis.filter((x) => x.phase === 'Failed' || x.phase === 'Error' || x.phase === 'Inconclusive')) {
-        const numbers = a.last ? formatNumbers(a.last.numbers) : '';
-        out.out(`  #${r.id} ${a.key}: ${a.phase} — ${a.reason}${numbers ? ` [${numbers}]` : ''}`);
-      }
-    }
+    for (const line of renderHistory(res, out)) out.out(line);
     return 0;
   },
 };

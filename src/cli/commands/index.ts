@@ -1,0 +1,25 @@
+/**
+ * Every command of the CLI, in the order `slipway help` lists them. Adding a command: write its
+ * file (a CliCommand) and add it here; help, parsing and shell completion follow from this list.
+ */
+import type { CliCommand } from '../context.js';
+import { init } from './init.js';
+import { up } from './up.js';
+import { deploy } from './deploy.js';
+import { status } from './status.js';
+import { history } from './history.js';
+import { rollback } from './rollback.js';
+import { promote } from './promote.js';
+import { pause } from './pause.js';
+import { resume } from './resume.js';
+import { abort } from './abort.js';
+import { retry } from './retry.js';
+import { logs } from './logs.js';
+import { validate } from './validate.js';
+import { down } from './down.js';
+import { server } from './server.js';
+import { completion } from './completion.js';
+import { stateList } from './state-list.js';
+import { stateRestore } from './state-restore.js';
+
+export const COMMANDS: readonly CliCommand[] = [init, up, deploy, status, history, rollback, promote, pause, resume, abort, retry, logs, validate, down, server, stateList, stateRestore, completion] as CliCommand[];

@@ -1,0 +1,34 @@
+/**
+ * Flags shared by several commands, declared once so that they mean the same everywhere, and the
+ * value parsers that turn "abc" or "-5" into a usage error naming what was expected.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+
+/** `--wait`/`--no-wait` on every command that starts or steers a rollout; `byDefault` is what neither gives. */
+export function waitFlags(cmd: Command, byDefault: boolean): void {
+  cmd.addOption(new Option('-w, --wait', `follow the rollout to its end with a progress line; exit 1 if it fails${byDefault ? ' (default)' : ''}`));
+  cmd.addOption(new Option('--no-wait', `return once the rollout has started${byDefault ? '' : ' (default)'}`));
+  cmd.setOptionValueWithSource('wait', byDefault, 'default');
+}
+
+export function messageFlag(cmd: Command, what: string): void {
+  cmd.option('-m, --message <text>', what);
+}
+
+/** A parser for whole numbers of at least `min` ("20"; not "abc", "-5", "1.5" or "1e3"). */
+export function wholeNumber(min: number, example: string, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : ` of at least ${min}`}, like ${example}.`);
+    }
+    return n;
+  };
+}
+
+/** Release numbers as `slipway history` lists them. */
+export const releaseNumber = (value: string): number => {
+  try { return wholeNumber(1, '3')(value); } catch {
+    throw new InvalidArgumentError('expected a release number (1, 2, 3, …); `slipway history SERVICE` lists them.');
+  }
+};

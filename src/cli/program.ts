@@ -1,0 +1,133 @@
+/**
+ * The command tree, built with commander from the registry (commands/index.ts): global flags,
+ * one subcommand per CliCommand, help with examples, and every parse problem (unknown command or
+ * flag, missing or bad value, extra argument, contradicting flags) turned into a USAGE error
+ * (exit 2) that says what was wrong, suggests what was meant and names the help to read.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { SlipwayError } from '../core/errors.js';
+import { terminalLine } from '../core/terminal-text.js';
+import { projectDir, type CliCommand, type CommandContext } from './context.js';
+import type { Output } from './output.js';
+
+export const VERSION = '0.1.0';
+
+/** What the parsed command line resolved to: run it to get the exit code. */
+export type Run = () => Promise<number>;
+
+/** Global flags, accepted before or after the command name. */
+interface GlobalFlags { dir?: string; json?: boolean }
+
+/** `out` is shared with the caller, so an error printed after a progress line ends that line first. */
+export function buildProgram(commands: readonly CliCommand[], out: Output, onRun: (run: Run) => void): Command {
+  const program = new Command('slipway')
+    .description('Deploy services with zero failed requests, and roll them back.')
+    .usage('COMMAND [args] [--dir DIR] [--json] [--no-color]')
+    .version(`slipway ${VERSION}`, '-V, --version', 'print the version')
+    .option('--dir <dir>', 'project directory holding slipway.yaml (default: the current directory)')
+    .option('--json', 'machine-readable output on stdout (and errors as JSON)')
+    .option('--no-color', 'no colours (NO_COLOR is respected too)')
+    .helpOption('-h, --help', 'show help for a command')
+    .helpCommand('help [command]', 'show help for a command, with examples')
+    .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .addHelpText('after', '\nRun `slipway help COMMAND` (or `slipway COMMAND --help`) for its flags and examples.');
+  fail(program, 'Run `slipway help` to see every command.');
+
+  const groupExamples = new Map<Command, string[]>();
+  for (const spec of commands) {
+    // "state restore" is the command restore of the group state (created by its first command).
+    const words = spec.name.split(' ');
+    const parent = words.length > 1 ? group(program, words.slice(0, -1)) : program;
+    if (parent !== program) groupExamples.set(parent, [...(groupExamples.get(parent) ?? []), ...spec.examples]);
+    const cmd = new Command(words.at(-1)).description(spec.summary).helpOption('-h, --help', 'show this help');
+    spec.declare(cmd);
+    cmd.showSuggestionAfterError(true).allowExcessArguments(false).allowUnknownOption(false);
+    cmd.configureHelp({ showGlobalOptions: true });
+    if (spec.examples.length) cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  ${e}`).join('\n')}`);
+    fail(cmd, `Run \`slipway ${spec.name} --help\` for its arguments, flags and examples.`);
+    cmd.action(async (...params: unknown[]) => {
+      // commander passes the declared positionals (a variadic one as an array), then flags, then the command.
+      const positionals = params.slice(0, cmd.registeredArguments.length).flatMap((p) => (p === undefined ? [] : Array.isArray(p) ? p as string[] : [String(p)]));
+      const flags = cmd.opts();
+      const global = cmd.optsWithGlobals<GlobalFlags>();
+      onRun(() => spec.run(context(global, program, out), positionals, flags));
+    });
+    parent.addCommand(cmd);
+    if (parent !== program) parent.description(`${parent.commands.map((c) => c.name()).join(', ')} (see \`slipway help ${words.slice(0, -1).join(' ')}\`)`);
+  }
+
+  // A group's help shows its commands' examples, so `slipway help state` is as useful as theirs.
+  for (const [g, examples] of groupExamples) g.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
+
+  // rawArgs is commander's copy of the argv it parsed (set by parse, not in its typings).
+  program.hook('preAction', (_program, action) => { contradictions(action, (program as unknown as { rawArgs: string[] }).rawArgs); });
+  return program;
+}
+
+/** The group command for `path` ("state" of "state restore"), created on first use. */
+function group(program: Command, path: string[]): Command {
+  let parent = program;
+  for (const [i, name] of path.entries()) {
+    let g = parent.commands.find((c) => c.name() === name);
+    if (!g) {
+      const full = path.slice(0, i + 1).join(' ');
+      g = new Command(name).helpOption('-h, --help', 'show this help').showSuggestionAfterError(true).configureHelp({ showGlobalOptions: true });
+      fail(g, `Run \`slipway ${full} --help\` to see its commands.`);
+      parent.addCommand(g);
+    }
+    parent = g;
+  }
+  return parent;
+}
+
+function context(global: GlobalFlags, program: Command, out: Output): CommandContext {
+  const dir = projectDir(global.dir);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new SlipwayError('invalid', 'PROJECT_DIR_NOT_FOUND', `--dir ${terminalLine(dir)}: no such directory`, {
+      hint: `Create it first (mkdir -p ${terminalLine(dir)}) or pass the directory that holds slipway.yaml with --dir.`,
+    });
+  }
+  return { dir, json: !!global.json, out, program };
+}
+
+/** `--wait --no-wait` (any flag with its own negation) is a contradiction, not "the last one wins". */
+function contradictions(cmd: Command, argv: readonly string[]): void {
+  for (const negated of cmd.options.filter((o) => o.negate && o.long)) {
+    const positive = negated.long!.replace(/^--no-/, '--');
+    const given = cmd.options.find((o) => o.long === positive);
+    if (given && [given.long, given.short].some((f) => f && argv.includes(f)) && argv.includes(negated.long!)) {
+      throw new SlipwayError('invalid', 'USAGE', `${positive} and ${negated.long} contradict each other`, {
+        hint: `Give one of them; see \`slipway ${cmd.name()} --help\`.`,
+      });
+    }
+  }
+}
+
+/** Makes commander throw instead of printing and exiting, so main prints every error one way. */
+function fail(cmd: Command, hint: string): void {
+  cmd.exitOverride((err) => { throw usageError(err, cmd, hint); });
+  cmd.configureOutput({ outputError: () => undefined });
+}
+
+/** Help and version "errors" are not errors: they keep commander's own exit code 0. */
+export function isHelpOrVersion(err: unknown): boolean {
+  return err instanceof CommanderError && ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code);
+}
+
+function usageError(err: CommanderError, cmd: Command, hint: string): Error {
+  if (isHelpOrVersion(err)) return err;
+  // "error: unknown option '--wiat'\n(Did you mean --wait?)" → "unknown option '--wiat' (did you mean --wait?)"
+  let message = err.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)').replace(/ is invalid\. /, ' is invalid: ').replace(/\n/g, ' ');
+  const eq = /^unknown option '(--[^=']+)=/.exec(message);
+  if (eq && err.code === 'commander.unknownOption') {
+    // `--wait=true`: a switch given a value. Say so rather than "unknown option".
+    const flag = [...cmd.options, ...(cmd.parent?.options ?? [])].find((o) => o.long === eq[1] && o.isBoolean());
+    if (flag) {
+      const negation = [...cmd.options, ...(cmd.parent?.options ?? [])].find((o) => o.long === `--no-${eq[1]!.slice(2)}`);
+      message = `${eq[1]} is a switch and takes no value (got ${message.slice('unknown option '.length)}); write ${eq[1]}${negation ? ` or ${negation.long}` : ''}`;
+    }
+  }
+  return new SlipwayError('invalid', 'USAGE', terminalLine(message), { hint, details: { commanderCode: err.code } });
+}
