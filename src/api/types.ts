@@ -17,6 +17,8 @@ export interface InstanceView {
   restarts: number;
   startedAt: number;
   lastExit: ExitInfo | null;
+  /** When the driver restarts it next (`restarting`, or `failed` and healing with backoff); null when not planned. */
+  nextRestartAt: number | null;
   lastProbe: string | null;
   /** Last log lines of a failed instance. */
   logTail?: string[];

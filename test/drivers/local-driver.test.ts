@@ -60,7 +60,7 @@ describe('LocalDriver (local specifics)', () => {
   }
   const spec = (over: Partial<InstanceSpec> = {}): InstanceSpec => ({
     id: 'web-1', service: 'web', release: 1, releaseDir, command: `${node} server.mjs`, env: { TEST_OWNER_PID: String(process.pid) }, logMaxBytes: 1_000_000, logFiles: 2,
-    restart: { initialBackoffMs: 30, maxBackoffMs: 200, crashLoopExits: 3, crashLoopWindowMs: 10_000 }, ...over,
+    restart: { initialBackoffMs: 30, maxBackoffMs: 200, crashLoopExits: 3, crashLoopWindowMs: 10_000, crashLoopRetryMs: 0, crashLoopMaxRetryMs: 0 }, ...over,
   });
 
   beforeEach(() => {

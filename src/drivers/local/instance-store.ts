@@ -27,6 +27,10 @@ export interface InstanceRecord {
   lastExit: ExitInfo | null;
   /** Consecutive exits within the crash-loop window (see restart-policy.ts). */
   quickExits: number;
+  /** Times found crash-looping since it last ran long; drives the retry backoff. Absent in files written before healing. */
+  crashLoops?: number;
+  /** Clock time the next restart is due, null when none is planned. Absent in files written before healing. */
+  nextRestartAt?: number | null;
   /** Set before stop signals the process: a controller restarted mid-stop must not restart it. */
   stopRequested: boolean;
 }

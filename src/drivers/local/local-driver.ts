@@ -106,7 +106,7 @@ export class LocalDriver implements RuntimeDriver {
       throw new SlipwayError('invalid', 'DRIVER_RELEASE_DIR_MISSING', `release directory ${spec.releaseDir} does not exist`, { hint: 'Extract the release before starting its instances.' });
     }
     const port = spec.port ?? (await freePort(this.host));
-    const rec: InstanceRecord = { spec, port, pid: null, procStartTime: null, startedAt: this.clock.now(), restarts: 0, state: 'running', lastExit: null, quickExits: 0, stopRequested: false };
+    const rec: InstanceRecord = { spec, port, pid: null, procStartTime: null, startedAt: this.clock.now(), restarts: 0, state: 'running', lastExit: null, quickExits: 0, crashLoops: 0, nextRestartAt: null, stopRequested: false };
     this.records.set(spec.id, rec);
     this.sup.set(spec.id, { generation: 0 });
     try {
@@ -175,7 +175,11 @@ export class LocalDriver implements RuntimeDriver {
 
   /** After a controller restart: adopt what still runs, account for what died meanwhile. */
   private resume(rec: InstanceRecord): void {
-    if (rec.state === 'failed') return;
+    if (rec.state === 'failed') {
+      // Healing goes on where the previous controller left it.
+      if (rec.nextRestartAt != null) this.scheduleRestart(rec, Math.max(0, rec.nextRestartAt - this.clock.now()));
+      return;
+    }
     if (rec.pid !== null && rec.procStartTime !== null && isSameProcessAlive(rec.pid, rec.procStartTime)) {
       // Whoever asked for the stop that was cut short will ask again; until then it serves.
       rec.stopRequested = false;
@@ -194,7 +198,7 @@ export class LocalDriver implements RuntimeDriver {
       this.handleExit(rec, null, null);
       return;
     }
-    this.scheduleRestart(rec, backoffMs(rec.spec.restart, rec.quickExits));
+    this.scheduleRestart(rec, rec.nextRestartAt != null ? Math.max(0, rec.nextRestartAt - this.clock.now()) : backoffMs(rec.spec.restart, rec.quickExits));
   }
 
   private spawnProcess(rec: InstanceRecord): void {
@@ -209,6 +213,7 @@ export class LocalDriver implements RuntimeDriver {
     rec.procStartTime = rec.pid === null ? null : (readProcStat(rec.pid)?.startTime ?? null);
     rec.startedAt = this.clock.now();
     rec.state = 'running';
+    rec.nextRestartAt = null;
     child.once('exit', (code, signal) => this.onExit(rec, generation, code, signal));
     child.once('error', (e) => {
       // Only spawn failures leave no pid; put the reason where `logTail` will show it.
@@ -248,12 +253,15 @@ export class LocalDriver implements RuntimeDriver {
     rec.lastExit = this.exitInfo(rec, code, signal);
     rec.pid = null;
     rec.procStartTime = null;
-    const decision = decideAfterExit(rec.spec.restart, rec.quickExits, rec.lastExit.uptimeMs);
+    const decision = decideAfterExit(rec.spec.restart, { quickExits: rec.quickExits, crashLoops: rec.crashLoops ?? 0 }, rec.lastExit.uptimeMs);
     rec.quickExits = decision.quickExits;
+    rec.crashLoops = decision.crashLoops;
     rec.state = decision.action === 'fail' ? 'failed' : 'restarting';
+    const delayMs = decision.action === 'fail' ? decision.retryInMs : decision.delayMs;
+    rec.nextRestartAt = delayMs === null ? null : rec.lastExit.at + delayMs;
     this.persistInBackground();
     this.emit(rec);
-    if (decision.action === 'restart') this.scheduleRestart(rec, decision.delayMs);
+    if (delayMs !== null) this.scheduleRestart(rec, delayMs);
   }
 
   private scheduleRestart(rec: InstanceRecord, delayMs: number): void {
@@ -320,7 +328,10 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   private status(rec: InstanceRecord): InstanceStatus {
-    return { id: rec.spec.id, service: rec.spec.service, release: rec.spec.release, state: rec.state, pid: rec.pid, port: rec.port, host: this.host, startedAt: rec.startedAt, restarts: rec.restarts, lastExit: rec.lastExit };
+    return {
+      id: rec.spec.id, service: rec.spec.service, release: rec.spec.release, state: rec.state, pid: rec.pid, port: rec.port, host: this.host,
+      startedAt: rec.startedAt, restarts: rec.restarts, lastExit: rec.lastExit, nextRestartAt: rec.nextRestartAt ?? null,
+    };
   }
 
   private emit(rec: InstanceRecord): void {
