@@ -219,14 +219,23 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
       assert.equal(back.nextRestartAt, null);
     });
 
-    it('logTail returns the last lines of stdout and stderr; logFiles names the files', async () => {
+    it('logTail and readLogs return the last lines of stdout and stderr in the order written; logFiles names the files', async () => {
       const d = await driver();
-      const s = await d.start(spec({ command: `for i in 1 2 3 4 5; do echo "out $i"; done; echo "err 1" >&2; ${node} app.mjs` }));
+      const s = await d.start(spec({ command: `for i in 1 2 3 4 5; do echo "out $i"; done; sleep 0.05; echo "err 1" >&2; sleep 0.05; ${node} app.mjs` }));
       await waitFor('the app to answer', () => getApp(s));
       await waitFor('the listening line', async () => (await d.logTail('web-1', 100)).includes('listening on ' + s.port));
       const all = await d.logTail('web-1', 100);
-      assert.deepEqual(all, ['out 1', 'out 2', 'out 3', 'out 4', 'out 5', `listening on ${s.port}`, 'err 1']);
-      assert.deepEqual(await d.logTail('web-1', 3), ['out 5', `listening on ${s.port}`, 'err 1']);
+      // In the order written: stdout and stderr interleaved by time.
+      assert.deepEqual(all, ['out 1', 'out 2', 'out 3', 'out 4', 'out 5', 'err 1', `listening on ${s.port}`]);
+      assert.deepEqual(await d.logTail('web-1', 3), ['out 5', 'err 1', `listening on ${s.port}`]);
+      const records = await d.readLogs('web-1', { lines: 100 });
+      assert.deepEqual(records.map((r) => [r.stream, r.text]), all.map((t) => [t.startsWith('err') ? 'stderr' : 'stdout', t]));
+      const times = records.map((r) => r.at);
+      if (times.every((t) => t !== null)) {
+        assert.ok(times.every((t, i) => i === 0 || t! >= times[i - 1]!), 'capture times never go back');
+        assert.ok(Math.abs(times.at(-1)! - Date.now()) < 60_000, 'capture times are wall-clock times');
+        assert.deepEqual((await d.readLogs('web-1', { lines: 100, sinceMs: times[5]! })).map((r) => r.text), all.slice(5));
+      }
       const files = d.logFiles('web-1');
       assert.ok(files && existsSync(files.stdout) && existsSync(files.stderr));
       assert.equal(d.logFiles('unknown'), undefined);

@@ -88,6 +88,14 @@ export interface InstanceStatus {
   nextRestartAt: number | null;
 }
 
+/** One captured line of an instance's output. */
+export interface LogRecord {
+  /** Capture time, ms since the epoch (with a µs fraction); null when unknown. */
+  at: number | null;
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
 export interface RuntimeDriver {
   /** Loads durable state and adopts instances still alive. Call once before anything else. */
   init(): Promise<void>;
@@ -102,7 +110,16 @@ export interface RuntimeDriver {
   list(): InstanceStatus[];
   /** Last `lines` lines of the instance's stdout and stderr, interleaved by time where possible. */
   logTail(id: string, lines: number): Promise<string[]>;
-  /** Paths of the instance's current log files (for `slipway logs -f`). */
+  /**
+   * The instance's newest lines (at most `lines`, none stamped before `sinceMs`), both streams in
+   * time order, each with the time it was captured (`at: null` where the driver has none).
+   */
+  readLogs(id: string, q: { lines: number; sinceMs?: number }): Promise<LogRecord[]>;
+  /**
+   * Paths of the instance's current log files (for `slipway logs -f`). Lines are `<time> <text>`
+   * (see local/log-line.ts); a file is rotated by renaming it to `<path>.1`, so a follower that
+   * sees a new file at the path finishes the old one first.
+   */
   logFiles(id: string): { stdout: string; stderr: string } | undefined;
   /** Called on every state change of an instance (exit, restart, failure). */
   onChange(listener: (status: InstanceStatus) => void): void;
