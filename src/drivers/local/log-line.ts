@@ -46,8 +46,8 @@ export function parseSince(value: string, now: number): number | undefined {
  * A line without a time keeps its place in its stream (it takes the time of the line before it).
  * Stable: equal times keep the order of `lists`.
  */
-export function mergeByTime(lists: LogEntry[][]): LogEntry[] {
-  const keyed: { key: number; list: number; index: number; e: LogEntry }[] = [];
+export function mergeByTime<T extends Pick<LogEntry, 'at'>>(lists: T[][]): T[] {
+  const keyed: { key: number; list: number; index: number; e: T }[] = [];
   lists.forEach((list, li) => {
     let last = -Infinity;
     list.forEach((e, index) => {
