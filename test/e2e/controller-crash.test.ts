@@ -105,9 +105,13 @@ describe('controller killed with SIGKILL (real processes)', () => {
     const s = await status(p);
     const pids = [controllerPid(p), ...s.services[0]!.instances.map((i) => i.pid!)];
     const routerPid = (JSON.parse(readFileSync(join(p.dir, '.slipway/router/router.json'), 'utf8')) as { pid: number }).pid;
+    // The instances' log writers too (docs/adr/0009-log-writer-and-healing.md).
+    const recorded = JSON.parse(readFileSync(join(p.dir, '.slipway/local/instances.json'), 'utf8')) as { instances: { logWriter?: { pid: number } | null }[] };
+    const writers = recorded.instances.flatMap((i) => (i.logWriter ? [i.logWriter.pid] : []));
+    assert.equal(writers.length, s.services[0]!.instances.length, 'every instance has a log writer');
     const down = await p.cli(['down']);
     assert.equal(down.code, 0, down.stderr);
-    for (const pid of [...pids, routerPid]) {
+    for (const pid of [...pids, routerPid, ...writers]) {
       await waitFor(`pid ${pid} to exit`, () => { try { process.kill(pid, 0); return false; } catch { return true; } }, 5000);
     }
     await assert.rejects(get(p.url));
