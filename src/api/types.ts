@@ -18,7 +18,7 @@ export interface InstanceView {
   startedAt: number;
   lastExit: ExitInfo | null;
   /** When the driver restarts it next (`restarting`, or `failed` and healing with backoff); null when not planned. */
-  nextRestartAt: number | null;
+  nextRestartAt?: number | null;
   lastProbe: string | null;
   /** Last log lines of a failed instance. */
   logTail?: string[];

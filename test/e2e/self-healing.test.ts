@@ -50,7 +50,7 @@ describe('self-healing of a serving release (real processes)', () => {
       return i?.state === 'failed' && i.restarts >= 4 && i;
     }, 10_000).catch(() => seen.find((i) => i.state === 'failed'));
     assert.ok(failed, `the instance was never shown failed; states seen: ${[...new Set(seen.map((i) => i.state))].join(', ')}`);
-    assert.ok(failed.nextRestartAt !== null && failed.nextRestartAt > failed.lastExit!.at, 'a failed instance of the serving release has a next retry time');
+    assert.ok(typeof failed.nextRestartAt === 'number' && failed.nextRestartAt > failed.lastExit!.at, 'a failed instance of the serving release has a next retry time');
     assert.equal(failed.lastExit?.signal ?? 'SIGKILL', 'SIGKILL');
     assert.ok(degraded.includes('Degraded'), 'the service is shown degraded while an instance is down');
 
