@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# Debian packages the tests and benchmarks use: wrk (load), nginx and caddy (router peers),
-# prometheus (a real metrics server for analysis tests), chromium (dashboard tests).
+# Debian packages the tests and benchmarks use: prometheus (a real metrics server for analysis
+# tests), wrk (load), nginx and caddy (router peers in bench/router.ts).
+# Usage: install-system-deps.sh [BINARY...]   (default: every binary below)
+# Installs only what is missing, says what it installs, and exits non-zero when it cannot.
 set -euo pipefail
+declare -A package_of=([prometheus]=prometheus [promtool]=prometheus [wrk]=wrk [nginx]=nginx-light [caddy]=caddy)
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(prometheus wrk nginx caddy)
 need=()
-for pair in wrk:wrk nginx:nginx-light caddy:caddy prometheus:prometheus; do
-  bin=${pair%%:*}; pkg=${pair##*:}
-  command -v "$bin" >/dev/null 2>&1 || need+=("$pkg")
+for bin in "${wanted[@]}"; do
+  pkg=${package_of[$bin]:-}
+  if [ -z "$pkg" ]; then echo "install-system-deps: no package known for \"$bin\"" >&2; exit 2; fi
+  command -v "$bin" >/dev/null 2>&1 && continue
+  [[ " ${need[*]:-} " == *" $pkg "* ]] || need+=("$pkg")
 done
-if [ ${#need[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+[ ${#need[@]} -gt 0 ] || exit 0
+if [ "$(id -u)" -ne 0 ]; then echo "install-system-deps: need root to install ${need[*]}" >&2; exit 3; fi
+if ! command -v apt-get >/dev/null 2>&1; then echo "install-system-deps: no apt-get to install ${need[*]}" >&2; exit 3; fi
+echo "install-system-deps: installing ${need[*]} (apt-get)" >&2
+# Debian starts a package's service on install where it can; Slipway's tests start their own.
+# Forbid that for the install (the Debian way, policy-rc.d) instead of killing processes by name
+# afterwards, which would also kill other people's nginx or prometheus on a shared machine.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod 755 "$policy"
+  trap 'rm -f "$policy"' EXIT
 fi
-# Debian's packages start their services on install where they can; Slipway's tests start their own.
-for svc in nginx caddy prometheus; do
-  pkill -x "$svc" 2>/dev/null || true
-done
+export DEBIAN_FRONTEND=noninteractive
+# Several test runs may install at once: wait for dpkg's lock rather than fail on it.
+apt-get -o DPkg::Lock::Timeout=300 update -qq
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "install-system-deps: installed ${need[*]}" >&2

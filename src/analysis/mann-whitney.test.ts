@@ -1,12 +1,39 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { exactDistribution, hodgesLehmannShift, mannWhitneyU, median } from './mann-whitney.js';
+import { EXACT_MAX_WORK, exactDistribution, hodgesLehmannShift, mannWhitneyU, median } from './mann-whitney.js';
 import { normalCdf, normalQuantile, normalSf } from './normal.js';
 
 /** |actual − expected| ≤ tol · max(1, |expected|)… but relative for tiny values. */
 function close(actual: number, expected: number, rel = 1e-9, message?: string): void {
   const tol = rel * Math.max(Math.abs(expected), 1e-300);
   assert.ok(Math.abs(actual - expected) <= tol, `${message ?? ''} expected ${expected}, got ${actual}`);
+}
+
+/**
+ * The number of arrangements of m x-values and n y-values with U = u, for every u, as exact
+ * integers: the coefficients of the Gaussian binomial [m+n choose m]_q = Π_{k=1..m} (1 − q^(n+k)) / (1 − q^k),
+ * multiplied and divided one factor at a time in BigInt (an algorithm independent of the one tested).
+ */
+function gaussianBinomialCounts(m: number, n: number): bigint[] {
+  const poly: bigint[] = new Array<bigint>(m * n + m + n + 2).fill(0n);
+  poly[0] = 1n;
+  let degree = 0;
+  for (let k = 1; k <= m; k++) {
+    const step = n + k;
+    for (let j = degree + step; j >= step; j--) poly[j]! -= poly[j - step]!;
+    const newDegree = degree + n;
+    for (let j = k; j <= newDegree; j++) poly[j]! += poly[j - k]!;
+    for (let j = newDegree + 1; j <= degree + step; j++) poly[j] = 0n;
+    degree = newDegree;
+  }
+  return poly.slice(0, m * n + 1);
+}
+
+/** a / b as the nearest double, for huge integers (keeps 64 significant bits before rounding). */
+function ratio(a: bigint, b: bigint): number {
+  if (a === 0n) return 0;
+  const shift = b.toString(2).length - a.toString(2).length + 64;
+  return Number((a << BigInt(shift)) / b) * 2 ** -shift;
 }
 
 describe('normal distribution', () => {
@@ -76,14 +103,65 @@ describe('Mann–Whitney U', () => {
     close(r.shift, -0.494, 1e-12);
   });
 
-  test('exact distribution sums to C(m+n, m) and is symmetric', () => {
+  test('exact distribution: the classic 3 × 3 table, sums to 1, symmetric', () => {
     // m = n = 3: counts of U = 0..9 are 1 1 2 3 3 3 3 2 1 1 (a classic table), total C(6,3) = 20.
-    assert.deepEqual([...exactDistribution(3, 3).counts], [1, 1, 2, 3, 3, 3, 3, 2, 1, 1]);
+    assert.deepEqual([...exactDistribution(3, 3).pmf].map((p) => Math.round(p * 20)), [1, 1, 2, 3, 3, 3, 3, 2, 1, 1]);
     const d = exactDistribution(20, 20);
-    assert.equal(d.total, 137846528820);
-    for (let u = 0; u <= 400; u++) assert.equal(d.counts[u], d.counts[400 - u]);
+    close(d.pmf.reduce((a, b) => a + b, 0), 1, 1e-12);
+    for (let u = 0; u <= 400; u++) close(d.pmf[u]!, d.pmf[400 - u]!, 1e-12, `symmetry at ${u}`);
     assert.equal(d.atLeast(0), 1);
     assert.equal(d.atLeast(401), 0);
+    close(d.pmf[0]!, 1 / 137846528820, 1e-12, 'U = 0 has one arrangement of C(40, 20)');
+  });
+
+  test('exact distribution at 50 × 50 and 100 × 100 equals exact integer counts (BigInt), every value and tail', () => {
+    for (const [m, n] of [[50, 50], [100, 100], [30, 70]] as const) {
+      const counts = gaussianBinomialCounts(m, n);
+      const total = counts.reduce((a, b) => a + b, 0n);
+      const d = exactDistribution(m, n);
+      let tail = 0n;
+      for (let u = m * n; u >= 0; u--) {
+        tail += counts[u]!;
+        // Every probability and every tail to 1e-11 relative, down to 1/C(200,100) ≈ 1e-59.
+        close(d.pmf[u]!, ratio(counts[u]!, total), 1e-11, `${m}×${n} P(U = ${u})`);
+        close(d.atLeast(u), ratio(tail, total), 1e-11, `${m}×${n} P(U ≥ ${u})`);
+      }
+    }
+  });
+
+  test('exact p-values match scipy 1.17 method="exact" at 50 × 50, 100 × 100 and 313 × 107', () => {
+    // x_i = i + d + 0.5, y_j = j: no ties. References: scipy.stats.mannwhitneyu(x, y, method='exact'), and 'asymptotic'.
+    const sample = (m: number, n: number, d: number) => [Array.from({ length: m }, (_, i) => i + d + 0.5), Array.from({ length: n }, (_, j) => j)] as const;
+    const ref: [number, number, number, number, number, number, number][] = [
+      // m, n, d, U1, two-sided, less, asymptotic two-sided
+      [50, 50, 6, 1554, 0.03601780786488047, 0.9822989673546472, 0.036413982444772515],
+      [100, 100, 12, 6172, 0.004054778894074808, 0.9979885014487175, 0.004204060060758593],
+      [100, 100, 25, 7225, 2.7947156953150243e-8, 0.999999986234897, 5.4698614039932774e-8],
+      [100, 100, -3, 4753, 0.5477736437101343, 0.27388682185506713, 0.5469775484511399],
+      [313, 107, -140, 12840, 0.0002931695582650438, 0.0001465847791325219, 0.0003151455837815448],
+      [313, 107, -175, 9095, 4.3737076996773216e-13, 2.1868538498386608e-13, 1.6960275246549447e-12],
+    ];
+    for (const [m, n, d, u1, two, less, asymptotic] of ref) {
+      const [x, y] = sample(m, n, d);
+      const r = mannWhitneyU(x, y, { method: 'exact' });
+      assert.equal(r.u1, u1);
+      assert.equal(r.method, 'exact');
+      close(r.pValue, two, 1e-10, `${m}×${n} two-sided`);
+      close(mannWhitneyU(x, y, { method: 'exact', alternative: 'less' }).pValue, less, 1e-10, `${m}×${n} less`);
+      // The normal approximation agrees where it is good (p not deep in the tail).
+      const approx = mannWhitneyU(x, y, { method: 'asymptotic' }).pValue;
+      close(approx, asymptotic, 1e-9, `${m}×${n} asymptotic`);
+      if (two > 1e-3) close(r.pValue, approx, 0.1, `${m}×${n} exact near the normal approximation`);
+      assert.ok(r.pValue > 0 && r.pValue <= 1);
+    }
+  });
+
+  test('exact is refused beyond its work bound, naming the way out; auto stays asymptotic there', () => {
+    const x = Array.from({ length: 400 }, (_, i) => i + 0.5);
+    const y = Array.from({ length: 400 }, (_, j) => j);
+    assert.throws(() => mannWhitneyU(x, y, { method: 'exact' }), /400 × 400.*use method 'asymptotic'/);
+    assert.equal(mannWhitneyU(x, y).method, 'asymptotic');
+    assert.ok((400 * 400 * 400 * 400) / 4 > EXACT_MAX_WORK && (313 * 313 * 107 * 107) / 4 <= EXACT_MAX_WORK);
   });
 
   test('all values equal: no evidence either way (p = 1)', () => {

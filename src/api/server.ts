@@ -9,7 +9,7 @@ import type { Controller } from '../controller/controller.js';
 import { describeRollout, history, serviceStatus, status } from '../controller/status.js';
 import * as commands from '../controller/rollout-commands.js';
 import * as deploys from '../controller/deploys.js';
-import { streamLogs } from '../controller/log-stream.js';
+import { parseSince, streamLogs } from '../controller/log-stream.js';
 import { readJson, sendError, sendJson } from './http-util.js';
 import type { AbortRequest, DeployRequest, PromoteRequest, RollbackRequest, RolloutResponse } from './types.js';
 
@@ -109,10 +109,15 @@ async function known(c: Controller, service: string): Promise<string> {
 }
 
 async function serveLogs(c: Controller, service: string, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const since = q.get('since');
+  const sinceMs = since === null ? undefined : parseSince(since, c.clock.now());
+  if (sinceMs === undefined && since !== null) {
+    throw new SlipwayError('invalid', 'LOGS_SINCE_INVALID', `since=${since} is not a time`, { hint: 'Give an ISO 8601 time (2026-11-29T15:45:00Z) or an age such as 90s, 5m, 2h.' });
+  }
   const abort = new AbortController();
   req.once('close', () => abort.abort());
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-  await streamLogs(c, service, { lines: Number(q.get('lines') ?? 100), follow: q.get('follow') === '1', signal: abort.signal }, (l) => {
+  await streamLogs(c, service, { lines: Number(q.get('lines') ?? 100), follow: q.get('follow') === '1', sinceMs, signal: abort.signal }, (l) => {
     res.write(JSON.stringify(l) + '\n');
   });
   res.end();

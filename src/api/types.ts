@@ -17,6 +17,8 @@ export interface InstanceView {
   restarts: number;
   startedAt: number;
   lastExit: ExitInfo | null;
+  /** When the driver restarts it next (`restarting`, or `failed` and healing with backoff); null when not planned. */
+  nextRestartAt?: number | null;
   lastProbe: string | null;
   /** Last log lines of a failed instance. */
   logTail?: string[];
@@ -144,3 +146,13 @@ export interface AbortRequest { reason?: string; by?: string }
 export interface EventsResponse { events: EventRecord[] }
 
 export interface RolloutResponse { rollout: RolloutView; service: ServiceStatus }
+
+/** One line of `GET /v1/services/:name/logs` (NDJSON, one object per line). */
+export interface LogLine {
+  instance: string;
+  release: number;
+  stream: 'stdout' | 'stderr';
+  /** When the line was captured: ISO 8601 UTC with microseconds; null for lines stored without a time (older Slipway). */
+  at: string | null;
+  line: string;
+}

@@ -7,7 +7,7 @@ import { SlipwayError, isErrorBody } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
 import { projectPaths, readControllerFile, type ControllerFile } from '../controller/paths.js';
 import type {
-  ApplyResponse, DeployRequest, DeployResponse, EventsResponse, HistoryResponse, RollbackRequest, RolloutResponse, RolloutView, ServiceStatus, StatusResponse,
+  ApplyResponse, DeployRequest, DeployResponse, EventsResponse, HistoryResponse, LogLine, RollbackRequest, RolloutResponse, RolloutView, ServiceStatus, StatusResponse,
 } from '../api/types.js';
 
 export class ControllerClient {
@@ -48,8 +48,9 @@ export class ControllerClient {
   shutdown(stopAll: boolean): Promise<{ ok: boolean; problems: string[] }> { return this.call('POST', '/v1/shutdown', { stopAll }); }
 
   /** Streams NDJSON log lines until the server ends the response or `signal` aborts. */
-  async logs(service: string, opts: { lines: number; follow: boolean; signal?: AbortSignal }, onLine: (l: { instance: string; release: number; stream: string; line: string }) => void): Promise<void> {
-    const res = await this.raw('GET', `/v1/services/${enc(service)}/logs?lines=${opts.lines}&follow=${opts.follow ? 1 : 0}`, undefined, opts.signal);
+  async logs(service: string, opts: { lines: number; follow: boolean; since?: string; signal?: AbortSignal }, onLine: (l: LogLine) => void): Promise<void> {
+    const since = opts.since === undefined ? '' : `&since=${encodeURIComponent(opts.since)}`;
+    const res = await this.raw('GET', `/v1/services/${enc(service)}/logs?lines=${opts.lines}&follow=${opts.follow ? 1 : 0}${since}`, undefined, opts.signal);
     if ((res.statusCode ?? 500) >= 400) throw await errorOf(res);
     let buf = '';
     for await (const chunk of res) {

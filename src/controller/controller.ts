@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.js';
 import { SlipwayError } from '../core/errors.js';
+import { formatDuration } from '../core/duration.js';
 import { canonicalJson } from '../core/hash.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { findConfigFile, loadConfig } from '../config/load.js';
@@ -425,7 +426,8 @@ export class Controller {
   private async onInstanceChange(s: InstanceStatus): Promise<void> {
     if (s.state === 'failed') {
       const tail = await this.driver.logTail(s.id, 5).catch(() => []);
-      await this.event(s.service, null, 'instance.failed', `instance ${s.id} crash-loops (exit ${s.lastExit?.code ?? s.lastExit?.signal ?? 'unknown'}); not restarted again`, { id: s.id, lastExit: s.lastExit, logTail: tail }).catch(() => undefined);
+      const next = s.nextRestartAt === null ? 'not restarted again' : `next try in ${formatDuration(Math.max(0, s.nextRestartAt - this.clock.now()))} (restart ${s.restarts + 1})`;
+      await this.event(s.service, null, 'instance.failed', `instance ${s.id} crash-loops (exit ${s.lastExit?.code ?? s.lastExit?.signal ?? 'unknown'}); ${next}`, { id: s.id, lastExit: s.lastExit, logTail: tail, nextRestartAt: s.nextRestartAt }).catch(() => undefined);
     } else if (s.state === 'restarting') {
       await this.event(s.service, null, 'instance.crashed', `instance ${s.id} exited (${s.lastExit?.code ?? s.lastExit?.signal ?? 'unknown'}); restarting`, { id: s.id, lastExit: s.lastExit }).catch(() => undefined);
     }

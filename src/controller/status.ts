@@ -57,7 +57,7 @@ export async function serviceStatus(c: Controller, service: string, routes?: Ser
       const inRoute = !!route?.pools.some((p) => p.backends.some((b) => b.id === i.id));
       const view: InstanceView = {
         id: i.id, release: i.release, state: i.state, healthy: h?.healthy ?? inRoute, retiring: c.isRetiring(i.id), pid: i.pid, port: i.port,
-        restarts: i.restarts, startedAt: i.startedAt, lastExit: i.lastExit, lastProbe: h?.lastResult?.detail ?? null,
+        restarts: i.restarts, startedAt: i.startedAt, lastExit: i.lastExit, nextRestartAt: i.nextRestartAt ?? null, lastProbe: h?.lastResult?.detail ?? null,
       };
       if (i.state === 'failed') view.logTail = await c.driver.logTail(i.id, 10).catch(() => []);
       return view;

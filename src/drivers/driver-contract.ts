@@ -31,7 +31,7 @@ http.createServer((req, res) => {
 `;
 
 /** A quick restart policy so crash tests take milliseconds, not seconds. */
-const FAST_RESTART = { initialBackoffMs: 30, maxBackoffMs: 200, crashLoopExits: 3, crashLoopWindowMs: 10_000 };
+const FAST_RESTART = { initialBackoffMs: 30, maxBackoffMs: 200, crashLoopExits: 3, crashLoopWindowMs: 10_000, crashLoopRetryMs: 0, crashLoopMaxRetryMs: 0 };
 
 interface AppReply { pid: number; cwd: string; env: Record<string, string | undefined> }
 
@@ -184,26 +184,58 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
       const d = await driver();
       const t0 = Date.now();
       // The default policy: an instance that can never start must be given up on within seconds.
-      await d.start(spec({ command: 'echo "boom: DATABASE_URL is not set" >&2; exit 3', restart: DEFAULT_RESTART_POLICY }));
+      const noHealing = { ...DEFAULT_RESTART_POLICY, crashLoopRetryMs: 0 };
+      await d.start(spec({ command: 'echo "boom: DATABASE_URL is not set" >&2; exit 3', restart: noHealing }));
       const failed = await waitFor('failed', async () => { const x = await statusOf(d, 'web-1'); return x?.state === 'failed' && x; }, 8000);
       assert.ok(Date.now() - t0 < 5000, `failed after ${Date.now() - t0}ms`);
       assert.equal(failed.lastExit?.code, 3);
       assert.equal(failed.pid, null);
+      assert.equal(failed.nextRestartAt, null, 'with crashLoopRetryMs 0 it is not tried again');
       assert.equal(failed.restarts, DEFAULT_RESTART_POLICY.crashLoopExits - 1);
       const tail = await d.logTail('web-1', 50);
       assert.equal(tail.filter((l) => l === 'boom: DATABASE_URL is not set').length, DEFAULT_RESTART_POLICY.crashLoopExits);
-      const again = await d.start(spec({ command: 'echo "boom: DATABASE_URL is not set" >&2; exit 3', restart: DEFAULT_RESTART_POLICY }));
+      const again = await d.start(spec({ command: 'echo "boom: DATABASE_URL is not set" >&2; exit 3', restart: noHealing }));
       assert.equal(again.state, 'failed', 'start of a failed id reports it, and does not restart it');
     });
 
-    it('logTail returns the last lines of stdout and stderr; logFiles names the files', async () => {
+    it('a crash loop is healed: failed, then tried again with a doubling delay until it runs (CrashLoopBackOff)', async () => {
       const d = await driver();
-      const s = await d.start(spec({ command: `for i in 1 2 3 4 5; do echo "out $i"; done; echo "err 1" >&2; ${node} app.mjs` }));
+      const seen: InstanceStatus[] = [];
+      d.onChange((x) => seen.push(x));
+      // Exits quickly 5 times (a crash loop after 3), then serves: a dependency that came back.
+      const command = `n=$(cat tries 2>/dev/null || echo 0); echo $((n + 1)) > tries; [ "$n" -ge 5 ] && exec ${node} app.mjs; echo "try $n: not yet" >&2; exit 3`;
+      const healing = { ...FAST_RESTART, crashLoopRetryMs: 100, crashLoopMaxRetryMs: 1000 };
+      const t0 = Date.now();
+      await d.start(spec({ command, restart: healing }));
+      const back = await waitFor('the instance to run again after its crash loop', async () => {
+        const x = await statusOf(d, 'web-1');
+        return x?.state === 'running' && x.restarts === 5 && x;
+      }, 10_000);
+      await waitFor('the app to answer', () => getApp(back));
+      const failures = seen.filter((x) => x.state === 'failed');
+      // Exits 3, 4 and 5 each fail (the 3rd detects the loop; every later quick exit fails again), retried after 100, 200, 400 ms.
+      assert.deepEqual(failures.map((x) => x.nextRestartAt! - x.lastExit!.at), [100, 200, 400]);
+      assert.ok(Date.now() - t0 >= 700, 'the retries waited out their backoff');
+      assert.equal(back.nextRestartAt, null);
+    });
+
+    it('logTail and readLogs return the last lines of stdout and stderr in the order written; logFiles names the files', async () => {
+      const d = await driver();
+      const s = await d.start(spec({ command: `for i in 1 2 3 4 5; do echo "out $i"; done; sleep 0.05; echo "err 1" >&2; sleep 0.05; ${node} app.mjs` }));
       await waitFor('the app to answer', () => getApp(s));
       await waitFor('the listening line', async () => (await d.logTail('web-1', 100)).includes('listening on ' + s.port));
       const all = await d.logTail('web-1', 100);
-      assert.deepEqual(all, ['out 1', 'out 2', 'out 3', 'out 4', 'out 5', `listening on ${s.port}`, 'err 1']);
-      assert.deepEqual(await d.logTail('web-1', 3), ['out 5', `listening on ${s.port}`, 'err 1']);
+      // In the order written: stdout and stderr interleaved by time.
+      assert.deepEqual(all, ['out 1', 'out 2', 'out 3', 'out 4', 'out 5', 'err 1', `listening on ${s.port}`]);
+      assert.deepEqual(await d.logTail('web-1', 3), ['out 5', 'err 1', `listening on ${s.port}`]);
+      const records = await d.readLogs('web-1', { lines: 100 });
+      assert.deepEqual(records.map((r) => [r.stream, r.text]), all.map((t) => [t.startsWith('err') ? 'stderr' : 'stdout', t]));
+      const times = records.map((r) => r.at);
+      if (times.every((t) => t !== null)) {
+        assert.ok(times.every((t, i) => i === 0 || t! >= times[i - 1]!), 'capture times never go back');
+        assert.ok(Math.abs(times.at(-1)! - Date.now()) < 60_000, 'capture times are wall-clock times');
+        assert.deepEqual((await d.readLogs('web-1', { lines: 100, sinceMs: times[5]! })).map((r) => r.text), all.slice(5));
+      }
       const files = d.logFiles('web-1');
       assert.ok(files && existsSync(files.stdout) && existsSync(files.stderr));
       assert.equal(d.logFiles('unknown'), undefined);

@@ -39,14 +39,27 @@ export interface RestartPolicy {
    */
   crashLoopExits: number;
   crashLoopWindowMs: number;
+  /**
+   * Healing a crash loop (Kubernetes' CrashLoopBackOff): a `failed` instance is tried again after
+   * this delay, doubling after each try that exits within `crashLoopWindowMs` again, up to
+   * `crashLoopMaxRetryMs`. A run longer than `crashLoopWindowMs` resets it. 0: `failed` is final.
+   * Detection is unchanged, so a caller that must give up fast (a rollout) still sees `failed`
+   * within seconds and stops the instance before its first retry. @default 1000 (1 s … 5 min)
+   */
+  crashLoopRetryMs: number;
+  /** @default 300000 */
+  crashLoopMaxRetryMs: number;
 }
 
-export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialBackoffMs: 250, maxBackoffMs: 10_000, crashLoopExits: 4, crashLoopWindowMs: 10_000 };
+export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+  initialBackoffMs: 250, maxBackoffMs: 10_000, crashLoopExits: 4, crashLoopWindowMs: 10_000, crashLoopRetryMs: 1000, crashLoopMaxRetryMs: 300_000,
+};
 
 /**
  * - `running`: the process is alive (it may not be healthy yet: health is the controller's concern).
  * - `restarting`: it exited unexpectedly and waits out its backoff before the next start.
- * - `failed`: crash loop detected; no more restarts. `lastExit` and `logTail` say why.
+ * - `failed`: crash loop detected. `lastExit` and `logTail` say why; `nextRestartAt` says when it
+ *   is tried again (see `RestartPolicy.crashLoopRetryMs`), null when never.
  * - `stopped`: stopped on request.
  */
 export type InstanceState = 'running' | 'restarting' | 'failed' | 'stopped';
@@ -71,6 +84,16 @@ export interface InstanceStatus {
   startedAt: number;
   restarts: number;
   lastExit: ExitInfo | null;
+  /** When the next restart is due (states `restarting` and `failed`), null when none is planned. */
+  nextRestartAt: number | null;
+}
+
+/** One captured line of an instance's output. */
+export interface LogRecord {
+  /** Capture time, ms since the epoch (with a µs fraction); null when unknown. */
+  at: number | null;
+  stream: 'stdout' | 'stderr';
+  text: string;
 }
 
 export interface RuntimeDriver {
@@ -87,7 +110,16 @@ export interface RuntimeDriver {
   list(): InstanceStatus[];
   /** Last `lines` lines of the instance's stdout and stderr, interleaved by time where possible. */
   logTail(id: string, lines: number): Promise<string[]>;
-  /** Paths of the instance's current log files (for `slipway logs -f`). */
+  /**
+   * The instance's newest lines (at most `lines`, none stamped before `sinceMs`), both streams in
+   * time order, each with the time it was captured (`at: null` where the driver has none).
+   */
+  readLogs(id: string, q: { lines: number; sinceMs?: number }): Promise<LogRecord[]>;
+  /**
+   * Paths of the instance's current log files (for `slipway logs -f`). Lines are `<time> <text>`
+   * (see local/log-line.ts); a file is rotated by renaming it to `<path>.1`, so a follower that
+   * sees a new file at the path finishes the old one first.
+   */
   logFiles(id: string): { stdout: string; stderr: string } | undefined;
   /** Called on every state change of an instance (exit, restart, failure). */
   onChange(listener: (status: InstanceStatus) => void): void;

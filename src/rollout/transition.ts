@@ -25,7 +25,8 @@ function steady(observed: Observed): TransitionResult {
   for (const i of instances) {
     if (!i.retiring && i.release !== current) actions.push({ type: 'retire', id: i.id, reason: `release ${i.release} is not current` });
   }
-  // A failed (crash-looping) instance keeps its slot: it is shown in status, not replaced in a loop.
+  // A failed (crash-looping) instance keeps its slot: the driver retries it in place with a capped
+  // backoff (RestartPolicy.crashLoopRetryMs), shown in status, rather than replacing it in a loop.
   const mine = instances.filter((i) => !i.retiring && i.release === current && i.state !== 'stopped');
   for (let k = mine.length; k < shape.instances; k++) actions.push({ type: 'start', release: current });
   const extra = mine.filter((i) => i.state === 'failed').concat(mine.filter((i) => i.state !== 'failed')).slice(0, Math.max(0, mine.length - shape.instances));

@@ -11,6 +11,7 @@ import { describeDriverContract } from '../../src/drivers/driver-contract.js';
 import type { InstanceSpec, InstanceStatus } from '../../src/drivers/driver.js';
 import { LocalDriver } from '../../src/drivers/local/local-driver.js';
 import { readProcStat } from '../../src/drivers/local/proc.js';
+import { parseLogLine } from '../../src/drivers/local/log-line.js';
 import { waitFor } from '../../src/core/wait-for.js';
 import { pidAlive as processAlive } from '../../src/core/process.js';
 
@@ -21,7 +22,7 @@ const node = JSON.stringify(process.execPath);
 const SERVER = `
 import http from 'node:http';
 if (Number(process.env.TEST_OWNER_PID)) setInterval(() => { try { process.kill(Number(process.env.TEST_OWNER_PID), 0); } catch { process.exit(0); } }, 500).unref();
-http.createServer((req, res) => res.end(String(process.pid)))
+http.createServer((req, res) => { if (req.url !== '/') console.log('served ' + req.url); res.end(String(process.pid)); })
   .listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening'));
 `;
 /** Writes numbered 100-byte lines as fast as it can, one write each (console.log to a file is synchronous). */
@@ -31,9 +32,9 @@ let i = 0;
 setInterval(() => { for (let k = 0; k < 20; k++) console.log(String(i++).padStart(8, '0') + ' ' + 'x'.repeat(90)); }, 2);
 `;
 
-function get(port: number): Promise<string> {
+function get(port: number, path = '/'): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 2000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 2000 }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => { body += c.toString(); });
       res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`status ${res.statusCode}`))));
@@ -60,7 +61,7 @@ describe('LocalDriver (local specifics)', () => {
   }
   const spec = (over: Partial<InstanceSpec> = {}): InstanceSpec => ({
     id: 'web-1', service: 'web', release: 1, releaseDir, command: `${node} server.mjs`, env: { TEST_OWNER_PID: String(process.pid) }, logMaxBytes: 1_000_000, logFiles: 2,
-    restart: { initialBackoffMs: 30, maxBackoffMs: 200, crashLoopExits: 3, crashLoopWindowMs: 10_000 }, ...over,
+    restart: { initialBackoffMs: 30, maxBackoffMs: 200, crashLoopExits: 3, crashLoopWindowMs: 10_000, crashLoopRetryMs: 0, crashLoopMaxRetryMs: 0 }, ...over,
   });
 
   beforeEach(() => {
@@ -98,29 +99,37 @@ describe('LocalDriver (local specifics)', () => {
     assert.deepEqual(JSON.parse(readFileSync(join(stateDir, 'instances.json'), 'utf8')).instances, []);
   });
 
-  it('rotates a growing log by copytruncate while the instance writes, keeping logFiles old files', async () => {
-    const d = await driver({ logCheckIntervalMs: 25 });
-    const s = await d.start(spec({ command: `${node} chatty.mjs`, logMaxBytes: 20_000, logFiles: 2 }));
+  it('rotates a growing log by rename while the instance writes, losing and splitting no line, keeping logFiles old files', async () => {
+    const d = await driver();
+    await d.start(spec({ command: `${node} chatty.mjs`, logMaxBytes: 20_000, logFiles: 2 }));
     const out = d.logFiles('web-1')!.stdout;
     await waitFor('two rotated generations', () => existsSync(`${out}.2`), 10_000);
     // Let a few more rotations happen, so .2 has itself been replaced by a later generation.
-    const firstOf2 = readFileSync(`${out}.2`, 'utf8').slice(0, 8);
-    await waitFor('a later rotation', () => readFileSync(`${out}.2`, 'utf8').slice(0, 8) !== firstOf2, 10_000);
+    const firstOf2 = readFileSync(`${out}.2`, 'utf8').slice(0, 40);
+    await waitFor('a later rotation', () => readFileSync(`${out}.2`, 'utf8').slice(0, 40) !== firstOf2, 10_000);
     await d.stop('web-1', { timeoutMs: 1000 });
     assert.equal(existsSync(`${out}.3`), false, 'no more than logFiles old files');
-    const line = /^\d{8} x{90}$/;
-    let prevLast = -1;
+    const line = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z \d{8} x{90}$/;
+    const numbers: number[] = [];
+    let lastAt = 0;
     for (const f of [`${out}.2`, `${out}.1`, out]) {
       const text = readFileSync(f, 'utf8');
-      assert.equal(text.includes('\0'), false, `${f} has no hole of zero bytes (O_APPEND)`);
-      const lines = text.split('\n').filter(Boolean);
-      assert.ok(lines.every((l) => line.test(l)), `${f} holds whole lines only`);
-      const nums = lines.map((l) => Number(l.slice(0, 8)));
-      assert.ok(nums.every((n, i) => i === 0 || n > nums[i - 1]!), `${f} is in order`);
-      if (nums.length) { assert.ok(nums[0]! > prevLast, 'generations are in order'); prevLast = nums.at(-1)!; }
+      assert.ok(text.endsWith('\n'), `${f} ends with a whole line`);
+      const lines = text.slice(0, -1).split('\n');
+      const bad = lines.find((l) => !line.test(l));
+      assert.equal(bad, undefined, `${f} holds whole stamped lines only`);
+      for (const l of lines) {
+        const { at, text: body } = parseLogLine(l);
+        assert.ok(at! >= lastAt, 'times never go back');
+        lastAt = at!;
+        numbers.push(Number(body.slice(0, 8)));
+      }
+      assert.ok(statSync(f).size <= 20_000, `${f} stays within logMaxBytes`);
     }
-    assert.ok(statSync(`${out}.1`).size < 20_000 * 4, 'rotated files stay near logMaxBytes');
-    assert.ok(s.pid);
+    // Every line from the oldest kept to the last written, each exactly once: none lost, none split.
+    const gaps = numbers.flatMap((n, i) => (i > 0 && n !== numbers[i - 1]! + 1 ? [`${numbers[i - 1]} → ${n}`] : []));
+    assert.deepEqual(gaps, [], 'consecutive line numbers across rotations');
+    assert.ok(numbers.length > 200, `only ${numbers.length} lines kept`);
   });
 
   it('rotates an oversized log when an instance starts', async () => {
@@ -131,7 +140,8 @@ describe('LocalDriver (local specifics)', () => {
     const s = await d.start(spec({ logMaxBytes: 1000 }));
     await waitFor('the server', () => get(s.port));
     assert.equal(readFileSync(`${out}.1`, 'utf8'), 'old line\n'.repeat(1000));
-    assert.equal(readFileSync(out, 'utf8'), 'listening\n');
+    await waitFor('the listening line', () => readFileSync(out, 'utf8') !== '');
+    assert.deepEqual(readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => parseLogLine(l).text), ['listening']);
   });
 
   it('does not adopt a recorded pid now used by another process (pid reuse), and does not signal it', async () => {
@@ -198,8 +208,12 @@ describe('LocalDriver (local specifics)', () => {
       assert.equal(await get(started.port), appPid);
       assert.equal(processAlive(started.pid!), true);
 
-      // And a new driver adopts it without a restart
+      // And its output is still captured: the log writer outlived the controller too
+      await get(started.port, '/after-the-kill');
       const d = await driver();
+      await waitFor('the line written after the kill', async () => (await d.logTail('web-1', 5)).includes('served /after-the-kill'));
+
+      // And a new driver adopts it without a restart
       const [adopted] = d.list();
       assert.deepEqual([adopted?.id, adopted?.state, adopted?.pid, adopted?.port, adopted?.restarts], ['web-1', 'running', started.pid, started.port, 0]);
       assert.equal(await get(started.port), appPid);

@@ -65,11 +65,13 @@ describe('controller killed with SIGKILL (real processes)', () => {
     assert.equal(deploy.code, 0, deploy.stderr);
     // Kill it once the new release has started to take traffic, i.e. mid-rollout.
     const client = ControllerClient.connect(p.dir);
-    await waitFor('the rollout to be half way', async () => {
+    const atKill = await waitFor('the rollout to be half way', async () => {
       const web = (await client.status()).services[0]!;
-      return web.traffic.some((t) => t.release === 2 && t.backends > 0) && web.rollout?.finishedAt === null;
+      return web.traffic.some((t) => t.release === 2 && t.backends > 0) && web.rollout?.finishedAt === null && web;
     });
     process.kill(controllerPid(p), 'SIGKILL');
+    // What ran at the kill: the instance processes (by id) and the rollout.
+    const pidsAtKill = new Map(atKill.instances.map((i) => [i.id, i.pid]));
     await waitFor('traffic while no controller runs', () => load.snapshot().ok > 50);
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
@@ -83,15 +85,33 @@ describe('controller killed with SIGKILL (real processes)', () => {
     assert.deepEqual(web.instances.map((i) => i.release), [2, 2]);
     assert.deepEqual(result.failures, []);
     assert.match((await get(p.url)).body, /^v2 release=2 /);
+
+    // The same rollout carried on (not a new one), with the same processes: every instance of
+    // release 2 started before the kill still runs as the process it was, and none restarted.
+    assert.equal(web.rollout!.id, atKill.rollout!.id, 'the rollout that was interrupted is the one that finished');
+    const history = (await ControllerClient.connect(p.dir).history('web')).rollouts.filter((r) => r.toRelease === 2);
+    assert.deepEqual(history.map((r) => r.id), [atKill.rollout!.id], 'no second rollout to release 2 was started');
+    const carried = atKill.instances.filter((i) => i.release === 2 && i.state === 'running');
+    assert.ok(carried.length >= 1, 'an instance of release 2 ran at the kill');
+    for (const i of carried) {
+      const now = web.instances.find((x) => x.id === i.id);
+      assert.ok(now, `instance ${i.id}, started before the kill, was replaced`);
+      assert.equal(now.pid, pidsAtKill.get(i.id), `instance ${i.id} runs as the same process`);
+      assert.equal(now.restarts, 0);
+    }
   });
 
   it('slipway down leaves no process behind', async () => {
     const s = await status(p);
     const pids = [controllerPid(p), ...s.services[0]!.instances.map((i) => i.pid!)];
     const routerPid = (JSON.parse(readFileSync(join(p.dir, '.slipway/router/router.json'), 'utf8')) as { pid: number }).pid;
+    // The instances' log writers too (docs/adr/0009-log-writer-and-healing.md).
+    const recorded = JSON.parse(readFileSync(join(p.dir, '.slipway/local/instances.json'), 'utf8')) as { instances: { logWriter?: { pid: number } | null }[] };
+    const writers = recorded.instances.flatMap((i) => (i.logWriter ? [i.logWriter.pid] : []));
+    assert.equal(writers.length, s.services[0]!.instances.length, 'every instance has a log writer');
     const down = await p.cli(['down']);
     assert.equal(down.code, 0, down.stderr);
-    for (const pid of [...pids, routerPid]) {
+    for (const pid of [...pids, routerPid, ...writers]) {
       await waitFor(`pid ${pid} to exit`, () => { try { process.kill(pid, 0); return false; } catch { return true; } }, 5000);
     }
     await assert.rejects(get(p.url));

@@ -20,7 +20,18 @@ export interface Load {
   snapshot(): LoadResult;
 }
 
-export function startLoad(url: string, opts: { concurrency?: number; maxMs?: number; maxRequests?: number; classify?: (body: string) => string } = {}): Load {
+export interface LoadOptions {
+  concurrency?: number;
+  maxMs?: number;
+  maxRequests?: number;
+  classify?: (body: string) => string;
+  /** @default 'GET' */
+  method?: string;
+  /** Request body of the `seq`-th request (0-based), e.g. a unique job id for POSTs. */
+  body?: (seq: number) => string;
+}
+
+export function startLoad(url: string, opts: LoadOptions = {}): Load {
   const concurrency = opts.concurrency ?? 4;
   const deadline = Date.now() + (opts.maxMs ?? 120_000);
   const maxRequests = opts.maxRequests ?? 200_000;
@@ -31,8 +42,10 @@ export function startLoad(url: string, opts: { concurrency?: number; maxMs?: num
   const u = new URL(url);
 
   const one = () => new Promise<void>((resolve) => {
-    result.sent++;
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname, agent, timeout: 30_000 }, (res) => {
+    const seq = result.sent++;
+    const body = opts.body?.(seq);
+    const headers = body === undefined ? {} : { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) };
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: opts.method ?? 'GET', headers, agent, timeout: 30_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });
@@ -51,7 +64,7 @@ export function startLoad(url: string, opts: { concurrency?: number; maxMs?: num
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', (err) => { result.failed++; if (result.failures.length < 20) result.failures.push(`request error: ${err.message}`); resolve(); });
-    req.end();
+    req.end(body);
   });
 
   const loops = Array.from({ length: concurrency }, async () => {

@@ -27,6 +27,12 @@ export interface InstanceRecord {
   lastExit: ExitInfo | null;
   /** Consecutive exits within the crash-loop window (see restart-policy.ts). */
   quickExits: number;
+  /** Times found crash-looping since it last ran long; drives the retry backoff. Absent in files written before healing. */
+  crashLoops?: number;
+  /** Clock time the next restart is due, null when none is planned. Absent in files written before healing. */
+  nextRestartAt?: number | null;
+  /** The log writer of the current process (pid + start time), waited for after an exit. Absent in files written before it. */
+  logWriter?: { pid: number; procStartTime: number } | null;
   /** Set before stop signals the process: a controller restarted mid-stop must not restart it. */
   stopRequested: boolean;
 }

@@ -32,7 +32,7 @@ describe('LocalDriver supervision timing (injected clock)', () => {
 
   const spec = (over: Partial<InstanceSpec> = {}): InstanceSpec => ({
     id: 'job-1', service: 'job', release: 1, releaseDir: dir, command: 'exit 3', env: {}, logMaxBytes: 1e6, logFiles: 1,
-    restart: { initialBackoffMs: 60_000, maxBackoffMs: 600_000, crashLoopExits: 3, crashLoopWindowMs: 10_000 }, ...over,
+    restart: { initialBackoffMs: 60_000, maxBackoffMs: 600_000, crashLoopExits: 3, crashLoopWindowMs: 10_000, crashLoopRetryMs: 0, crashLoopMaxRetryMs: 0 }, ...over,
   });
   const current = () => driver.list()[0];
 
@@ -56,6 +56,31 @@ describe('LocalDriver supervision timing (injected clock)', () => {
     clock.advance(60_000);
     await until('crash loop detected', () => current()?.state === 'failed');
     assert.equal(current()?.restarts, 2);
+  });
+
+  it('a failed instance is retried on the injected clock, and a successor driver keeps its retry time', async () => {
+    const clock = new ManualClock();
+    const stateDir = join(dir, 'state');
+    driver = new LocalDriver({ stateDir, clock });
+    await driver.init();
+    const restart = { initialBackoffMs: 1000, maxBackoffMs: 1000, crashLoopExits: 2, crashLoopWindowMs: 10_000, crashLoopRetryMs: 60_000, crashLoopMaxRetryMs: 300_000 };
+    await driver.start(spec({ restart }));
+    await until('first exit', () => current()?.state === 'restarting');
+    clock.advance(1000);
+    const failed = await until('crash loop detected', () => current()?.state === 'failed' && current());
+    assert.equal(failed.nextRestartAt, failed.lastExit!.at + 60_000);
+
+    // The controller is replaced while the instance waits for its retry.
+    await driver.detach();
+    driver = new LocalDriver({ stateDir, clock });
+    await driver.init();
+    assert.deepEqual([current()?.state, current()?.nextRestartAt], ['failed', failed.nextRestartAt]);
+    clock.advance(59_999);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(current()?.restarts, 1, 'no retry before its time');
+    clock.advance(1);
+    const again = await until('the retry, failing again at once with a doubled delay', () => current()?.restarts === 2 && current()?.state === 'failed' && current());
+    assert.equal(again.nextRestartAt! - again.lastExit!.at, 120_000);
   });
 
   it('an exit after a run longer than the crash-loop window does not count toward failure', async () => {

@@ -2,20 +2,21 @@
  * The local driver: instances are processes on this machine.
  *
  * Each instance is `/bin/sh -c <command>` in its own process group (so stop reaches everything it
- * started), detached and unref'd (so it outlives the controller), writing straight into log files
- * (no pipes to the controller). Every instance is recorded in `<stateDir>/instances.json`
+ * started), detached and unref'd (so it outlives the controller), its output going to a log writer
+ * process of its own (no pipes to the controller; docs/adr/0009-log-writer.md). Every instance is recorded in `<stateDir>/instances.json`
  * (pid + process start time, port, state), which lets a restarted controller adopt the instances
  * still running instead of starting them again. See docs/adr/0002-local-driver-process-model.md.
  */
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { SlipwayError } from '../../core/errors.js';
-import type { InstanceSpec, InstanceStatus, RuntimeDriver } from '../driver.js';
+import type { InstanceSpec, InstanceStatus, LogRecord, RuntimeDriver } from '../driver.js';
 import { freePort } from '../../core/free-port.js';
 import { InstanceStore, type InstanceRecord } from './instance-store.js';
-import { lastLinesOfInstance, logPaths, rotateIfLarger } from './log-files.js';
+import { lastLinesOfInstance, logPaths, readInstanceLogs } from './log-files.js';
+import { formatLogLine } from './log-line.js';
 import { groupStillOurs, isSameProcessAlive, readProcStat, signalGroup } from './proc.js';
 import { backoffMs, decideAfterExit } from './restart-policy.js';
 import { spawnInstance } from './spawn-instance.js';
@@ -28,8 +29,6 @@ export interface LocalDriverProps {
   clock?: Clock;
   /** Loopback address instances are reached at. @default '127.0.0.1' */
   host?: string;
-  /** How often log files are checked for rotation (they are also checked at each start). @default 10000 */
-  logCheckIntervalMs?: number;
   /** How often an adopted process (not our child, so no exit event) is checked for life. @default 200 */
   adoptedPollMs?: number;
   /** Receives failures of background work (saving state, rotating logs); they do not stop supervision. @default console.error */
@@ -37,12 +36,16 @@ export interface LocalDriverProps {
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** How long an exit or a stop waits for the instance's log writer to write the last lines. */
+const WRITER_FLUSH_MS = 2000;
 
 /** In-memory companion of a record: handles that cannot be persisted. */
 interface Supervision {
   /** Bumped at every spawn and adoption, so a late exit event of an older process is ignored. */
   generation: number;
   child?: ChildProcess;
+  /** The log writer of `child` (ours to wait for only while it is our child). */
+  writer?: ChildProcess;
   poll?: NodeJS.Timeout;
   restart?: AbortController;
   stopping?: Promise<void>;
@@ -58,7 +61,6 @@ export class LocalDriver implements RuntimeDriver {
   private readonly sup = new Map<string, Supervision>();
   private readonly starting = new Map<string, Promise<InstanceStatus>>();
   private readonly listeners: ((s: InstanceStatus) => void)[] = [];
-  private rotationTimer?: NodeJS.Timeout;
   private initialized = false;
   private detached = false;
 
@@ -79,7 +81,6 @@ export class LocalDriver implements RuntimeDriver {
     }
     for (const rec of this.records.values()) this.resume(rec);
     this.persist();
-    this.rotationTimer = setInterval(() => this.rotateAll(), this.props.logCheckIntervalMs ?? 10_000);
   }
 
   async start(spec: InstanceSpec): Promise<InstanceStatus> {
@@ -106,7 +107,7 @@ export class LocalDriver implements RuntimeDriver {
       throw new SlipwayError('invalid', 'DRIVER_RELEASE_DIR_MISSING', `release directory ${spec.releaseDir} does not exist`, { hint: 'Extract the release before starting its instances.' });
     }
     const port = spec.port ?? (await freePort(this.host));
-    const rec: InstanceRecord = { spec, port, pid: null, procStartTime: null, startedAt: this.clock.now(), restarts: 0, state: 'running', lastExit: null, quickExits: 0, stopRequested: false };
+    const rec: InstanceRecord = { spec, port, pid: null, procStartTime: null, startedAt: this.clock.now(), restarts: 0, state: 'running', lastExit: null, quickExits: 0, crashLoops: 0, nextRestartAt: null, stopRequested: false };
     this.records.set(spec.id, rec);
     this.sup.set(spec.id, { generation: 0 });
     try {
@@ -140,6 +141,8 @@ export class LocalDriver implements RuntimeDriver {
     if (rec.pid !== null && groupStillOurs(rec.pid, rec.procStartTime)) {
       await terminateGroup(rec.pid, timeoutMs);
     }
+    // The instance's last words are in its log once its writer has written them and exited.
+    await this.writerDone(rec, sup);
     this.unsupervise(sup);
     this.records.delete(rec.spec.id);
     this.sup.delete(rec.spec.id);
@@ -151,10 +154,15 @@ export class LocalDriver implements RuntimeDriver {
     return [...this.records.values()].map((r) => this.status(r));
   }
 
-  /** See `lastLinesOfInstance`: stdout's last lines, then stderr's. Works for stopped instances, whose logs are kept. */
+  /** Stdout's and stderr's last lines in the order they were written. Works for stopped instances, whose logs are kept. */
   async logTail(id: string, lines: number): Promise<string[]> {
     if (!ID.test(id)) return [];
     return lastLinesOfInstance(logPaths(this.logDir, id), lines);
+  }
+
+  async readLogs(id: string, q: { lines: number; sinceMs?: number }): Promise<LogRecord[]> {
+    if (!ID.test(id)) return [];
+    return readInstanceLogs(logPaths(this.logDir, id), q);
   }
 
   logFiles(id: string): { stdout: string; stderr: string } | undefined {
@@ -167,7 +175,6 @@ export class LocalDriver implements RuntimeDriver {
 
   async detach(): Promise<void> {
     this.detached = true;
-    clearInterval(this.rotationTimer);
     for (const sup of this.sup.values()) this.unsupervise(sup);
   }
 
@@ -175,7 +182,11 @@ export class LocalDriver implements RuntimeDriver {
 
   /** After a controller restart: adopt what still runs, account for what died meanwhile. */
   private resume(rec: InstanceRecord): void {
-    if (rec.state === 'failed') return;
+    if (rec.state === 'failed') {
+      // Healing goes on where the previous controller left it.
+      if (rec.nextRestartAt != null) this.scheduleRestart(rec, Math.max(0, rec.nextRestartAt - this.clock.now()));
+      return;
+    }
     if (rec.pid !== null && rec.procStartTime !== null && isSameProcessAlive(rec.pid, rec.procStartTime)) {
       // Whoever asked for the stop that was cut short will ask again; until then it serves.
       rec.stopRequested = false;
@@ -194,7 +205,7 @@ export class LocalDriver implements RuntimeDriver {
       this.handleExit(rec, null, null);
       return;
     }
-    this.scheduleRestart(rec, backoffMs(rec.spec.restart, rec.quickExits));
+    this.scheduleRestart(rec, rec.nextRestartAt != null ? Math.max(0, rec.nextRestartAt - this.clock.now()) : backoffMs(rec.spec.restart, rec.quickExits));
   }
 
   private spawnProcess(rec: InstanceRecord): void {
@@ -202,18 +213,24 @@ export class LocalDriver implements RuntimeDriver {
     const sup = this.sup.get(spec.id)!;
     const generation = ++sup.generation;
     const paths = logPaths(this.logDir, spec.id);
-    try { this.rotate(rec); } catch (err) { this.reportError(err, `rotating logs of ${spec.id}`); }
-    const child = spawnInstance(spec, rec.port, paths);
+    const { child, writer } = spawnInstance(spec, rec.port, paths);
     sup.child = child;
+    sup.writer = writer;
     rec.pid = child.pid ?? null;
     rec.procStartTime = rec.pid === null ? null : (readProcStat(rec.pid)?.startTime ?? null);
+    const writerStart = writer.pid === undefined ? undefined : readProcStat(writer.pid)?.startTime;
+    rec.logWriter = writer.pid === undefined || writerStart === undefined ? null : { pid: writer.pid, procStartTime: writerStart };
     rec.startedAt = this.clock.now();
     rec.state = 'running';
+    rec.nextRestartAt = null;
     child.once('exit', (code, signal) => this.onExit(rec, generation, code, signal));
     child.once('error', (e) => {
       // Only spawn failures leave no pid; put the reason where `logTail` will show it.
       if (child.pid !== undefined) return;
-      try { appendFileSync(paths.stderr, `slipway: cannot start instance: ${e.message}\n`); } catch { /* the exit is still handled */ }
+      try {
+        mkdirSync(this.logDir, { recursive: true });
+        appendFileSync(paths.stderr, formatLogLine(this.clock.now(), `slipway: cannot start instance: ${e.message}`));
+      } catch { /* the exit is still handled */ }
       this.onExit(rec, generation, null, null);
     });
   }
@@ -241,19 +258,49 @@ export class LocalDriver implements RuntimeDriver {
     }
     // The shell is gone; anything it left running in its group would hold the port the restart needs.
     if (rec.pid !== null && groupStillOurs(rec.pid, rec.procStartTime)) signalGroup(rec.pid, 'SIGKILL');
-    this.handleExit(rec, code, signal);
+    // Report the exit once its last lines are in the log (a crash's reason usually is among them).
+    const exitedAt = this.clock.now();
+    void this.writerDone(rec, sup).then(() => {
+      if (this.detached || this.records.get(rec.spec.id) !== rec || sup.generation !== generation || rec.stopRequested) return;
+      this.handleExit(rec, code, signal, exitedAt);
+    });
   }
 
-  private handleExit(rec: InstanceRecord, code: number | null, signal: string | null): void {
-    rec.lastExit = this.exitInfo(rec, code, signal);
+  /**
+   * Waits (at most WRITER_FLUSH_MS) for the log writer of the instance's last process to write
+   * what it read and exit, which it does once every process of the instance has closed its output.
+   */
+  private async writerDone(rec: InstanceRecord, sup: Supervision): Promise<void> {
+    const w = rec.logWriter;
+    if (!w) return;
+    const child = sup.writer;
+    if (child && child.pid === w.pid) {
+      if (child.exitCode === null && child.signalCode === null) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, WRITER_FLUSH_MS);
+          child.once('exit', () => { clearTimeout(t); resolve(); });
+        });
+      }
+    } else {
+      // Adopted: not our child, so poll.
+      const deadline = Date.now() + WRITER_FLUSH_MS;
+      while (isSameProcessAlive(w.pid, w.procStartTime) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private handleExit(rec: InstanceRecord, code: number | null, signal: string | null, at = this.clock.now()): void {
+    rec.lastExit = this.exitInfo(rec, code, signal, at);
     rec.pid = null;
     rec.procStartTime = null;
-    const decision = decideAfterExit(rec.spec.restart, rec.quickExits, rec.lastExit.uptimeMs);
+    const decision = decideAfterExit(rec.spec.restart, { quickExits: rec.quickExits, crashLoops: rec.crashLoops ?? 0 }, rec.lastExit.uptimeMs);
     rec.quickExits = decision.quickExits;
+    rec.crashLoops = decision.crashLoops;
     rec.state = decision.action === 'fail' ? 'failed' : 'restarting';
+    const delayMs = decision.action === 'fail' ? decision.retryInMs : decision.delayMs;
+    rec.nextRestartAt = delayMs === null ? null : rec.lastExit.at + delayMs;
     this.persistInBackground();
     this.emit(rec);
-    if (decision.action === 'restart') this.scheduleRestart(rec, decision.delayMs);
+    if (delayMs !== null) this.scheduleRestart(rec, delayMs);
   }
 
   private scheduleRestart(rec: InstanceRecord, delayMs: number): void {
@@ -282,26 +329,14 @@ export class LocalDriver implements RuntimeDriver {
     sup.restart?.abort();
     sup.child?.removeAllListeners('exit');
     sup.child = undefined;
+    sup.writer = undefined;
   }
 
-  private exitInfo(rec: InstanceRecord, code: number | null, signal: string | null) {
-    const at = this.clock.now();
+  private exitInfo(rec: InstanceRecord, code: number | null, signal: string | null, at = this.clock.now()) {
     return { code, signal, at, uptimeMs: Math.max(0, at - rec.startedAt) };
   }
 
-  // ---- logs, state, events -----------------------------------------------------------------
-
-  private rotate(rec: InstanceRecord): void {
-    const paths = logPaths(this.logDir, rec.spec.id);
-    rotateIfLarger(paths.stdout, rec.spec.logMaxBytes, rec.spec.logFiles);
-    rotateIfLarger(paths.stderr, rec.spec.logMaxBytes, rec.spec.logFiles);
-  }
-
-  private rotateAll(): void {
-    for (const rec of this.records.values()) {
-      try { this.rotate(rec); } catch (err) { this.reportError(err, `rotating logs of ${rec.spec.id}`); }
-    }
-  }
+  // ---- state, events ------------------------------------------------------------------------
 
   private persist(): void {
     // A detached driver has handed the state file to its successor: writing it would undo theirs.
@@ -320,7 +355,10 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   private status(rec: InstanceRecord): InstanceStatus {
-    return { id: rec.spec.id, service: rec.spec.service, release: rec.spec.release, state: rec.state, pid: rec.pid, port: rec.port, host: this.host, startedAt: rec.startedAt, restarts: rec.restarts, lastExit: rec.lastExit };
+    return {
+      id: rec.spec.id, service: rec.spec.service, release: rec.spec.release, state: rec.state, pid: rec.pid, port: rec.port, host: this.host,
+      startedAt: rec.startedAt, restarts: rec.restarts, lastExit: rec.lastExit, nextRestartAt: rec.nextRestartAt ?? null,
+    };
   }
 
   private emit(rec: InstanceRecord): void {

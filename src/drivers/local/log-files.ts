@@ -1,49 +1,20 @@
 /**
- * Instance log files: where they live, rotation, and reading their last lines.
+ * Instance log files: where they live and reading them back.
  *
- * Instances write their stdout and stderr straight into these files (opened O_APPEND and handed
- * to the child as fds 1 and 2), never through a pipe to the controller: a pipe would break, and
- * could kill the instance with SIGPIPE, when the controller dies.
+ * Each instance's stdout and stderr go to a log writer process of its own (log-writer-main.ts,
+ * docs/adr/0009-log-writer.md), never through the controller: it stamps every line with the time
+ * it read it (`<time> <text>`, see log-line.ts), appends whole lines, and rotates by rename to
+ * `.1`, `.2`, … Reading here merges the two streams (and instances) by those times.
  */
-import { openSync, statSync, renameSync, copyFileSync, truncateSync, mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mergeByTime, parseLogLine, type LogEntry } from './log-line.js';
 
 /** The current log file of each stream of one instance. Rotated files add `.1`, `.2`, … */
 export interface LogPaths { stdout: string; stderr: string }
 
 export function logPaths(logDir: string, id: string): LogPaths {
   return { stdout: join(logDir, `${id}.out.log`), stderr: join(logDir, `${id}.err.log`) };
-}
-
-/**
- * Opens a log file for appending. O_APPEND matters for rotation: after the file is truncated, each
- * write of the instance lands at the new end (offset 0) instead of at its old offset, which would
- * leave a hole of zero bytes the size of the rotated content.
- */
-export function openForAppend(path: string): number {
-  // The owner's alone: instances log whatever they print, secrets included.
-  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
-  return openSync(path, 'a', 0o600);
-}
-
-/**
- * Rotates `path` when it is larger than `maxBytes`: `.N-1` → `.N` …, `.1` → `.2`, then copies the
- * current file to `.1` and truncates it ("copytruncate"). The instance keeps its open fd, so
- * rotation needs no signal to the instance and no cooperation from it. The price: lines written
- * between the copy and the truncation are lost, a window of one file copy (milliseconds at the
- * sizes involved). Returns whether it rotated.
- */
-export function rotateIfLarger(path: string, maxBytes: number, keep: number): boolean {
-  let size: number;
-  try { size = statSync(path).size; } catch { return false; }
-  if (size <= maxBytes || keep < 1) return false;
-  for (let i = keep - 1; i >= 1; i--) {
-    try { renameSync(`${path}.${i}`, `${path}.${i + 1}`); } catch { /* that generation does not exist yet */ }
-  }
-  copyFileSync(path, `${path}.1`);
-  truncateSync(path, 0);
-  return true;
 }
 
 /** Chunk read at a time when scanning a file backwards for line ends. */
@@ -81,24 +52,82 @@ export async function lastLines(path: string, n: number): Promise<string[]> {
   }
 }
 
-/** The last `n` lines of a stream, reaching into the newest rotated file when the current one is short. */
-export async function lastLinesOfStream(path: string, n: number): Promise<string[]> {
-  const current = await lastLines(path, n);
-  if (current.length >= n) return current;
-  const older = await lastLines(`${path}.1`, n - current.length);
-  return [...older, ...current];
+/**
+ * Lines of a file from its end backwards (newest first), reading chunk by chunk so that only the
+ * bytes of the lines taken are read. A missing file has no lines.
+ */
+export async function* linesBackward(path: string): AsyncGenerator<string> {
+  let fh;
+  try { fh = await open(path, 'r'); } catch { return; }
+  try {
+    const size = (await fh.stat()).size;
+    let pos = size;
+    let rest = Buffer.alloc(0);
+    let first = true;
+    while (pos > 0) {
+      const len = Math.min(CHUNK, pos);
+      pos -= len;
+      const chunk = Buffer.alloc(len);
+      await fh.read(chunk, 0, len, pos);
+      const buf = Buffer.concat([chunk, rest]);
+      let end = buf.length;
+      if (first && buf[end - 1] === 0x0a) end--; // the file's final newline ends the last line
+      first = false;
+      while (end > 0) {
+        const nl = buf.lastIndexOf(0x0a, end - 1);
+        if (nl === -1) break;
+        yield buf.subarray(nl + 1, end).toString('utf8');
+        end = nl;
+      }
+      rest = buf.subarray(0, end);
+    }
+    // The file's first line (maybe empty) has no line end before it.
+    if (size > 0) yield rest.toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+/** What to read of an instance's logs. */
+export interface LogQuery {
+  /** At most this many lines (the newest). */
+  lines: number;
+  /** Only lines stamped at or after this time (ms since the epoch); lines without a time are kept. */
+  sinceMs?: number;
+  /** How many rotated files (`.1` … `.N`) to look into. @default 100 */
+  rotated?: number;
+}
+
+/** The newest lines of one stream in time order, reaching into rotated files as far as needed. */
+export async function readStream(path: string, stream: LogEntry['stream'], q: LogQuery): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  if (q.lines <= 0) return out;
+  const files = [path, ...Array.from({ length: q.rotated ?? 100 }, (_, i) => `${path}.${i + 1}`)];
+  outer: for (const file of files) {
+    let any = false;
+    for await (const raw of linesBackward(file)) {
+      any = true;
+      const { at, text } = parseLogLine(raw);
+      if (q.sinceMs !== undefined && at !== null && at < q.sinceMs) break outer;
+      out.push({ at, stream, text });
+      if (out.length >= q.lines) break outer;
+    }
+    // Rotation numbers have no gaps: a missing (or empty current) file past the current one ends the search.
+    if (!any && file !== path) break;
+  }
+  return out.reverse();
 }
 
 /**
- * The last `n` lines of an instance's output. The processes write without timestamps, so the two
- * streams cannot be interleaved by time: the result is stdout's last lines, then stderr's (where a
- * crash's reason usually is), sharing `n` between them, stderr getting at least half when both
- * have more.
+ * The newest lines of an instance, stdout and stderr merged in the order the log writer read
+ * them. Works for stopped instances, whose logs are kept.
  */
+export async function readInstanceLogs(paths: LogPaths, q: LogQuery): Promise<LogEntry[]> {
+  const [out, err] = await Promise.all([readStream(paths.stdout, 'stdout', q), readStream(paths.stderr, 'stderr', q)]);
+  return mergeByTime([out, err]).slice(-Math.max(0, q.lines));
+}
+
+/** The last `n` lines of an instance's output (text only), stdout and stderr in time order. */
 export async function lastLinesOfInstance(paths: LogPaths, n: number): Promise<string[]> {
-  if (n <= 0) return [];
-  const [out, err] = await Promise.all([lastLinesOfStream(paths.stdout, n), lastLinesOfStream(paths.stderr, n)]);
-  if (out.length + err.length <= n) return [...out, ...err];
-  const errTake = Math.min(err.length, Math.max(Math.ceil(n / 2), n - out.length));
-  return [...out.slice(out.length - (n - errTake)), ...err.slice(err.length - errTake)];
+  return (await readInstanceLogs(paths, { lines: n })).map((e) => e.text);
 }

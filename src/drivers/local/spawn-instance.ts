@@ -1,32 +1,53 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { InstanceSpec } from '../driver.js';
-import { openForAppend, type LogPaths } from './log-files.js';
+import type { LogPaths } from './log-files.js';
 import { withUserUmask } from '../../core/umask.js';
+
+const WRITER_MAIN = fileURLToPath(new URL('./log-writer-main.js', import.meta.url));
+
+/** The processes of one start of an instance. */
+export interface SpawnedInstance {
+  /** `/bin/sh -c <command>`, leader of its own process group. */
+  child: ChildProcess;
+  /** Its log writer (docs/adr/0009-log-writer.md), in a session of its own. */
+  writer: ChildProcess;
+}
 
 /**
  * Spawns one instance process: `/bin/sh -c <command>` in the release directory, leader of its own
- * process group (`detached`), unref'd, with stdout and stderr appended straight to its log files.
- * Nothing ties its life to ours: no pipes, no shared process group, so the controller can die
- * (even by SIGKILL) while the instance keeps serving.
+ * process group (`detached`), unref'd, its stdout and stderr connected to a log writer process
+ * started first (also detached), which stamps and stores whole lines and rotates the files.
+ * Nothing ties either process to ours: the connections run between the two of them, our copies
+ * are closed before we return, so the controller can die (even by SIGKILL) while both go on.
  */
-export function spawnInstance(spec: InstanceSpec, port: number, logs: LogPaths): ChildProcess {
-  const out = openForAppend(logs.stdout);
-  let err: number | undefined;
+export function spawnInstance(spec: InstanceSpec, port: number, logs: LogPaths): SpawnedInstance {
+  const writer = spawn(process.execPath, [WRITER_MAIN, JSON.stringify({ stdout: logs.stdout, stderr: logs.stderr, maxBytes: spec.logMaxBytes, keep: spec.logFiles })], {
+    detached: true,
+    // fd 0 reads the instance's stdout, fd 3 its stderr; the writer reports its own trouble in those files.
+    stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
+  });
+  writer.unref();
+  const toStdout = writer.stdio[0] as Socket;
+  const toStderr = writer.stdio[3] as Socket;
   try {
-    err = openForAppend(logs.stderr);
     // The instance gets the user's umask back, not the controller's private one.
     const child = withUserUmask(() => spawn('/bin/sh', ['-c', spec.command], {
       cwd: spec.releaseDir,
       env: { ...process.env, ...spec.env, PORT: String(port), SLIPWAY_RELEASE: String(spec.release), SLIPWAY_INSTANCE: spec.id, SLIPWAY_SERVICE: spec.service },
       detached: true,
-      stdio: ['ignore', out, err],
+      stdio: ['ignore', toStdout, toStderr],
     }));
     child.unref();
-    return child;
+    return { child, writer };
+  } catch (err) {
+    writer.kill('SIGKILL');
+    throw err;
   } finally {
-    // The child holds its own copies of the fds; ours are no longer needed.
-    closeSync(out);
-    if (err !== undefined) closeSync(err);
+    // The instance holds its own copies. Destroy, never end(): a shutdown would reach the
+    // instance's copy too, since it names the same socket.
+    toStdout.destroy();
+    toStderr.destroy();
   }
 }
