@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { SlipwayError } from '../core/errors.js';
 import { Balancer, type BackendState, type InFlight } from './balancer.js';
 import { Exchange } from './exchange.js';
 import { upstreamRequestHeaders } from './headers.js';
+import { listenDirectly, type ListenFn } from './listeners.js';
 import { ServiceCounters } from './metrics.js';
 import { compileRules, cookieRelease, ruleRelease, stickyCookieName, type CompiledRule } from './steering.js';
 import type { DrainResult, ServiceRoute, ServiceStats } from './types.js';
@@ -50,6 +50,8 @@ export class ServiceProxy {
   constructor(
     readonly name: string,
     readonly newId: () => string,
+    /** Where listening sockets come from (under the supervisor: handed over by it). */
+    private readonly listenOn: ListenFn = listenDirectly,
   ) {}
 
   /**
@@ -115,18 +117,13 @@ export class ServiceProxy {
     servers.preview?.close();
   }
 
-  private listen(host: string, port: number, preview: boolean): Promise<Server> {
+  private async listen(host: string, port: number, preview: boolean): Promise<Server> {
     const server = createServer({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, noDelay: true }, preview ? this.onPreviewRequest : this.onRequest);
     server.headersTimeout = CLIENT_KEEP_ALIVE_MS + 1000;
     server.on('upgrade', preview ? this.onPreviewUpgrade : this.onUpgrade);
-    return new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(preview ? `service "${this.name}" (preview listener)` : `service "${this.name}"`, host, port, err)));
-      server.listen({ port, host }, () => {
-        server.removeAllListeners('error');
-        server.on('error', () => { /* a listening server's errors surface on its sockets */ });
-        resolve(server);
-      });
-    });
+    await this.listenOn(server, host, port, preview ? `service "${this.name}" (preview listener)` : `service "${this.name}"`);
+    server.on('error', () => { /* a listening server's errors surface on its sockets */ });
+    return server;
   }
 
   private closeServer(server: Server): void {
@@ -297,20 +294,4 @@ export class ServiceProxy {
       previewUnrouted: this.counters.previewUnrouted,
     };
   }
-}
-
-function listenError(what: string, host: string, port: number, err: NodeJS.ErrnoException): SlipwayError {
-  if (err.code === 'EADDRINUSE') {
-    return new SlipwayError('conflict', 'ROUTER_PORT_IN_USE', `${what}: cannot listen on ${host}:${port}: port ${port} is already in use`, {
-      hint: `Stop whatever listens on port ${port} (\`ss -ltnp 'sport = :${port}'\`) or give the service another port.`,
-    });
-  }
-  if (err.code === 'EACCES') {
-    return new SlipwayError('invalid', 'ROUTER_LISTEN_DENIED', `${what}: not allowed to listen on ${host}:${port}`, {
-      hint: 'Ports below 1024 need privileges; use a higher port.',
-    });
-  }
-  return new SlipwayError('invalid', 'ROUTER_LISTEN_FAILED', `${what}: cannot listen on ${host}:${port}: ${err.code ?? err.message}`, {
-    hint: 'Check that the listen host is an address of this machine.',
-  });
 }

@@ -1,0 +1,240 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { unlinkSync } from 'node:fs';
+import * as net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
+import { readJsonIfExists, writeJsonAtomic } from '../core/atomic-file.js';
+import { SlipwayError } from '../core/errors.js';
+import { pidAlive } from '../core/process.js';
+import { adminCall } from './admin-client.js';
+import { log } from './log.js';
+import { ensureToken, routerInfoPath, secureStateDir, type RouterInfoFile } from './state-files.js';
+import { listenerKey, type SupervisorInfo, type ToSupervisor, type ToWorker } from './supervisor-protocol.js';
+
+/**
+ * A listening socket held by the supervisor: bound here, put in the LISTEN state by the worker
+ * (the supervisor never accepts on it). Node's `net._createServerHandle` is the primitive the
+ * cluster module uses for exactly this (bind in one process, listen and accept in another).
+ */
+interface Handle {
+  close(cb?: () => void): void;
+  getsockname(out: { port?: number }): number;
+}
+type CreateServerHandle = (address: string, port: number, addressType: number) => Handle | number;
+const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle;
+
+const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+export interface SupervisorOptions {
+  stateDir: string;
+  /** Passed to every worker (`--grace-ms N`, `--upstream-timeout-ms N`). */
+  workerArgs: string[];
+  /** How long a stopping worker may take before it is killed. @default 10000 + 15000 */
+  stopTimeoutMs?: number;
+}
+
+/**
+ * The router's long-lived process. It owns the listening sockets (admin API, service and preview
+ * ports) and does nothing else: no request, no route, no state file but router.json. The proxy
+ * worker it forks gets each socket as a handle; when the worker dies, the sockets stay open here,
+ * so the kernel queues new connections until the replacement (forked at once, restoring the table
+ * from routes.json) accepts them. Nothing is refused in between.
+ */
+export class Supervisor {
+  readonly bootId = randomBytes(8).toString('hex');
+  readonly startedAt = new Date().toISOString();
+  private readonly held = new Map<string, Handle>();
+  private admin: Handle | undefined;
+  private adminPort = 0;
+  private worker: ChildProcess | null = null;
+  private workerStartedAt = 0;
+  private restarts = 0;
+  private lastProblem: string | null = null;
+  private quickFailures = 0;
+  private stopping = false;
+  private everReady = false;
+  private firstReady: { resolve: () => void; reject: (e: Error) => void } | undefined;
+
+  constructor(private readonly opts: SupervisorOptions) {}
+
+  /** Binds the admin socket, starts the first worker and writes router.json once it serves. */
+  async start(): Promise<void> {
+    secureStateDir(this.opts.stateDir);
+    const token = ensureToken(this.opts.stateDir);
+    await this.refuseIfAnotherIsRunning(token);
+    const admin = await bind('127.0.0.1', 0);
+    if (typeof admin === 'string') throw new SlipwayError('internal', 'ROUTER_START_FAILED', `cannot open the admin socket on 127.0.0.1: ${admin}`);
+    this.admin = admin.handle;
+    this.adminPort = admin.port;
+    await new Promise<void>((resolve, reject) => {
+      this.firstReady = { resolve, reject };
+      this.spawnWorker();
+    });
+    const info: RouterInfoFile = { version: 1, pid: process.pid, adminPort: this.adminPort, bootId: this.bootId, startedAt: this.startedAt };
+    writeJsonAtomic(routerInfoPath(this.opts.stateDir), info);
+    log('info', `router supervisor pid ${process.pid} boot ${this.bootId}: admin on 127.0.0.1:${this.adminPort}, worker pid ${this.worker?.pid}`);
+  }
+
+  /** Stops the router: no new connections (every socket closed now), the worker finishes what is in flight. */
+  stop(reason: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    log('info', `supervisor stopping (${reason})`);
+    this.closeSockets();
+    const w = this.worker;
+    if (w === null) {
+      this.finish();
+      return;
+    }
+    if (w.connected) w.send({ t: 'shutdown', reason } satisfies ToWorker, undefined, {}, () => undefined);
+    else w.kill('SIGTERM');
+    const limit = this.opts.stopTimeoutMs ?? 25_000;
+    setTimeout(() => {
+      log('warn', `worker pid ${w.pid} did not stop within ${limit}ms; killing it`);
+      w.kill('SIGKILL');
+    }, limit).unref();
+  }
+
+  private info(): SupervisorInfo {
+    return { pid: process.pid, startedAt: this.startedAt, bootId: this.bootId, workerRestarts: this.restarts, lastProblem: this.lastProblem };
+  }
+
+  private spawnWorker(): void {
+    if (this.stopping) return;
+    const child = fork(WORKER_ENTRY, ['--state-dir', this.opts.stateDir, ...this.opts.workerArgs], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'json',
+    });
+    this.worker = child;
+    this.workerStartedAt = Date.now();
+    child.on('message', (m: ToSupervisor) => this.onMessage(child, m));
+    child.on('exit', (code, signal) => this.onExit(child, code, signal));
+    child.on('error', (err) => log('error', `worker: ${err.message}`));
+    child.send({ t: 'hello', supervisor: this.info() } satisfies ToWorker, this.admin as never, {}, () => undefined);
+  }
+
+  private onMessage(child: ChildProcess, m: ToSupervisor): void {
+    if (child !== this.worker) return; // a late message from a worker already replaced
+    switch (m.t) {
+      case 'listen':
+        void this.onListen(child, m.id, m.host, m.port);
+        return;
+      case 'retain': {
+        const keep = new Set(m.keys);
+        for (const [key, h] of this.held) {
+          if (keep.has(key)) continue;
+          h.close();
+          this.held.delete(key);
+        }
+        return;
+      }
+      case 'ready':
+        if (!this.everReady) {
+          this.everReady = true;
+          this.firstReady?.resolve();
+        } else {
+          log('info', `worker pid ${m.pid} serves (replacement ${this.restarts}, ${Date.now() - this.workerStartedAt} ms after it was started)`);
+        }
+        return;
+      case 'stopping':
+        this.stop(`worker: ${m.reason}`);
+        return;
+    }
+  }
+
+  private async onListen(child: ChildProcess, id: number, host: string, port: number): Promise<void> {
+    if (this.stopping) {
+      child.send({ t: 'listen-failed', id, code: 'ROUTER_STOPPING' } satisfies ToWorker);
+      return;
+    }
+    let handle = port === 0 ? undefined : this.held.get(listenerKey(host, port));
+    let real = port;
+    if (handle === undefined) {
+      const r = await bind(host, port);
+      if (typeof r === 'string') {
+        child.send({ t: 'listen-failed', id, code: r } satisfies ToWorker, undefined, {}, () => undefined);
+        return;
+      }
+      handle = r.handle;
+      real = r.port;
+      this.held.get(listenerKey(host, real))?.close();
+      this.held.set(listenerKey(host, real), handle);
+    }
+    child.send({ t: 'listened', id, port: real } satisfies ToWorker, handle as never, {}, () => undefined);
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child !== this.worker) return;
+    this.worker = null;
+    const how = signal ?? `exit code ${code}`;
+    if (this.stopping) {
+      this.finish();
+      return;
+    }
+    if (!this.everReady) {
+      // The first worker could not start (its log lines say why): the router does not start.
+      this.closeSockets();
+      this.firstReady?.reject(new SlipwayError(code === 3 ? 'conflict' : 'internal', 'ROUTER_START_FAILED', `the router's worker exited before serving (${how})`));
+      return;
+    }
+    const lived = Date.now() - this.workerStartedAt;
+    this.restarts++;
+    this.quickFailures = lived < 10_000 ? this.quickFailures + 1 : 0;
+    this.lastProblem = `${new Date().toISOString()}: worker pid ${child.pid} exited (${how}) after ${lived} ms`;
+    // The first replacement is immediate; a worker that keeps dying gets a growing pause (up to 5 s).
+    const delay = this.quickFailures <= 1 ? 0 : Math.min(5000, 100 * 2 ** (this.quickFailures - 2));
+    log('error', `worker pid ${child.pid} exited (${how}); starting another${delay ? ` in ${delay} ms` : ''} (restart ${this.restarts})`);
+    setTimeout(() => this.spawnWorker(), delay);
+  }
+
+  private closeSockets(): void {
+    this.admin?.close();
+    this.admin = undefined;
+    for (const h of this.held.values()) h.close();
+    this.held.clear();
+  }
+
+  private finish(): void {
+    const path = routerInfoPath(this.opts.stateDir);
+    try {
+      if (readJsonIfExists<RouterInfoFile>(path)?.pid === process.pid) unlinkSync(path);
+    } catch { /* best effort: a stale file is detected by its dead pid */ }
+    log('info', 'router stopped');
+    process.exit(0);
+  }
+
+  /** Two routers on one state directory would fight over its ports and files. */
+  private async refuseIfAnotherIsRunning(token: string): Promise<void> {
+    let info: RouterInfoFile | undefined;
+    try { info = readJsonIfExists<RouterInfoFile>(routerInfoPath(this.opts.stateDir)); } catch { return; }
+    if (info === undefined || info.pid === process.pid || !pidAlive(info.pid)) return;
+    const healthy = await adminCall<{ ok: boolean }>({ port: info.adminPort, token }, 'GET', '/v1/health', undefined, 1000).then((h) => h.ok, () => false);
+    if (healthy) {
+      throw new SlipwayError('conflict', 'ROUTER_ALREADY_RUNNING', `another router (pid ${info.pid}) already serves ${this.opts.stateDir}`, { hint: 'Adopt it instead of starting a second one.' });
+    }
+  }
+}
+
+/** Binds host:port (0: a free port) without listening; an error name (EACCES, ...) when it cannot. */
+async function bind(host: string, port: number): Promise<{ handle: Handle; port: number } | string> {
+  let address = host;
+  let family = net.isIP(host);
+  if (family === 0) {
+    try {
+      ({ address, family } = await lookup(host));
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code ?? 'ENOTFOUND';
+    }
+  }
+  const h = createServerHandle(address, port, family);
+  if (typeof h === 'number') return getSystemErrorName(h);
+  const out: { port?: number } = {};
+  const err = h.getsockname(out);
+  if (err !== 0) {
+    h.close();
+    return getSystemErrorName(err);
+  }
+  return { handle: h, port: out.port ?? port };
+}
