@@ -21,8 +21,8 @@ export interface RouterDaemonOptions {
   upstreamTimeoutMs?: number;
   /** Where service listeners get their sockets. @default listening in this process */
   listen?: ListenFn;
-  /** Called after every change of the set of listeners (the supervisor closes the sockets no longer used). */
-  onListenersChanged?: () => void;
+  /** Called after every change of the set of listeners (the supervisor closes the sockets no longer used); awaited. */
+  onListenersChanged?: () => Promise<void>;
   /** Called when a shutdown begins, whoever asked for it. */
   onStopping?: (reason: string) => void;
   /** The supervisor this worker serves under (for /v1/health). */
@@ -68,7 +68,7 @@ export class RouterDaemon {
    */
   async start(admin: object): Promise<number> {
     for (const route of this.store.load()) await this.restore(route);
-    this.listenersChanged();
+    await this.listenersChanged();
     this.admin = createAdminServer(this, this.opts.token);
     const server = this.admin;
     await new Promise<void>((resolve, reject) => {
@@ -140,11 +140,11 @@ export class RouterDaemon {
         this.save(this.tableWith(effective.service, effective));
       } catch (err) {
         svc.discard(servers);
-        this.listenersChanged();
+        await this.listenersChanged();
         throw err;
       }
       svc.install(effective, servers);
-      this.listenersChanged();
+      await this.listenersChanged();
       log('info', `route set: ${describe(effective)}`);
       return effective;
     });
@@ -176,7 +176,7 @@ export class RouterDaemon {
       if (svc?.route == null) throw notFound(service);
       this.save(this.tableWith(service, null));
       svc.uninstall();
-      this.listenersChanged();
+      await this.listenersChanged();
       log('info', `route removed: ${service}`);
     });
   }
@@ -284,8 +284,8 @@ export class RouterDaemon {
     if (this.stopping !== null) throw new SlipwayError('unavailable', 'ROUTER_STOPPING', 'the router is shutting down', { hint: 'Start it again with ensureRunning().' });
   }
 
-  private listenersChanged(): void {
-    this.opts.onListenersChanged?.();
+  private async listenersChanged(): Promise<void> {
+    await this.opts.onListenersChanged?.();
   }
 }
 

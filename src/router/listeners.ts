@@ -31,11 +31,18 @@ export class SupervisedListeners {
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly servers = new Map<Server, string>();
+  private readonly syncs = new Map<number, () => void>();
 
-  constructor(private readonly send: (m: ToSupervisor) => void) {}
+  /** `send` returns false when the supervisor is gone (nothing will answer). */
+  constructor(private readonly send: (m: ToSupervisor) => boolean) {}
 
   /** Feed every message from the supervisor (with its handle) here. */
   onMessage(m: ToWorker, handle: unknown): void {
+    if (m.t === 'retained') {
+      this.syncs.get(m.id)?.();
+      this.syncs.delete(m.id);
+      return;
+    }
     if (m.t !== 'listened' && m.t !== 'listen-failed') return;
     const p = this.pending.get(m.id);
     if (p === undefined) return;
@@ -48,7 +55,10 @@ export class SupervisedListeners {
     const id = ++this.seq;
     const got = await new Promise<{ handle: Handle; port: number }>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, host, port, what });
-      this.send({ t: 'listen', id, host, port });
+      if (!this.send({ t: 'listen', id, host, port })) {
+        this.pending.delete(id);
+        reject(new SlipwayError('unavailable', 'ROUTER_STOPPING', 'the router is shutting down (its supervisor is gone)'));
+      }
     });
     const key = listenerKey(host, got.port);
     try {
@@ -61,18 +71,27 @@ export class SupervisedListeners {
         });
       });
     } catch (err) {
-      this.sync();
+      await this.sync();
       throw err;
     }
     this.servers.set(server, key);
-    // The supervisor may hold sockets this worker does not listen on (a failed listen, a port moved): drop them.
-    this.sync();
   };
 
-  /** Tells the supervisor which sockets are in use; it closes the rest. Call after every table change. */
-  sync(): void {
-    for (const [s, key] of this.servers) if (!s.listening) this.servers.delete(s);
-    this.send({ t: 'retain', keys: [...new Set(this.servers.values())] });
+  /**
+   * Tells the supervisor which sockets are in use and resolves once it closed the rest (so a port
+   * the worker stopped listening on refuses connections when a route change is acknowledged).
+   * Call after every table change.
+   */
+  sync(): Promise<void> {
+    for (const s of this.servers.keys()) if (!s.listening) this.servers.delete(s);
+    const id = ++this.seq;
+    return new Promise((resolve) => {
+      this.syncs.set(id, resolve);
+      if (!this.send({ t: 'retain', id, keys: [...new Set(this.servers.values())] })) {
+        this.syncs.delete(id);
+        resolve();
+      }
+    });
   }
 }
 

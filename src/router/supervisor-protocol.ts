@@ -19,8 +19,8 @@ export interface SupervisorInfo {
 export type ToSupervisor =
   /** Open (or hand over again, if already held) a listening socket for host:port (0: any free port). */
   | { t: 'listen'; id: number; host: string; port: number }
-  /** The worker listens on exactly these keys: the supervisor closes every other socket it holds. */
-  | { t: 'retain'; keys: string[] }
+  /** The worker listens on exactly these keys: the supervisor closes every other socket it holds, then answers `retained`. */
+  | { t: 'retain'; id: number; keys: string[] }
   /** The worker restored the routes and serves the admin API. */
   | { t: 'ready'; bootId: string; pid: number }
   /** The worker is shutting the router down (POST /v1/shutdown, or a signal sent to it). */
@@ -33,6 +33,8 @@ export type ToWorker =
   | { t: 'listened'; id: number; port: number }
   /** Answer to `listen` when the socket could not be opened (`code`: EACCES, EADDRNOTAVAIL, ...). */
   | { t: 'listen-failed'; id: number; code: string }
+  /** Answer to `retain`: the sockets not listed are closed (they refuse connections now). */
+  | { t: 'retained'; id: number }
   /** Stop the router: finish requests in flight, then exit. */
   | { t: 'shutdown'; reason: string };
 

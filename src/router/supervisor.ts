@@ -128,6 +128,7 @@ export class Supervisor {
           h.close();
           this.held.delete(key);
         }
+        child.send({ t: 'retained', id: m.id } satisfies ToWorker, undefined, {}, () => undefined);
         return;
       }
       case 'ready':

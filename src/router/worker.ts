@@ -19,8 +19,10 @@ const { values } = parseArgs({
 });
 const stateDir = values['state-dir'];
 
-function send(m: ToSupervisor): void {
-  if (process.connected) process.send!(m, undefined, {}, () => { /* the supervisor died: 'disconnect' handles it */ });
+function send(m: ToSupervisor): boolean {
+  if (!process.connected) return false;
+  process.send!(m, undefined, {}, () => { /* the supervisor died: 'disconnect' handles it */ });
+  return true;
 }
 
 const listeners = new SupervisedListeners(send);
