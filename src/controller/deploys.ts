@@ -20,6 +20,8 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     throw new SlipwayError('conflict', 'BUILD_IN_PROGRESS', `a deploy of ${service} is already building`, { hint: 'Wait for it to finish, then deploy again.' });
   }
   await refuseIfRolling(c, service);
+  // A deploy without a router would wait for its deadline: get the router back now, or fail with why not.
+  await c.routerWatch.ensure();
   c.building.add(service);
   try {
     const config = c.loadConfig();
@@ -58,12 +60,13 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
 /** Deploys every service of the config whose build or config differs from what serves. */
 export async function apply(c: Controller, by?: string): Promise<ApplyResponse> {
   const config = c.loadConfig();
+  await c.routerWatch.ensure();
   const deploys: DeployResponse[] = [];
   for (const service of Object.keys(config.services)) {
     if (await c.store.activeRollout(c.environment, service)) continue;
     deploys.push(await deploy(c, service, { onlyIfChanged: true, message: 'slipway up', by }));
   }
-  return { deploys };
+  return { deploys, repaired: c.routerWatch.takeRepairs() };
 }
 
 /** Makes an earlier release current again, along the same zero-downtime path as a deploy. */

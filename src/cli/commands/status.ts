@@ -19,6 +19,7 @@ export const status: Command = {
     }
     if (json) { out.out(JSON.stringify({ ...res, services }, null, 2)); return 0; }
     out.out(`${out.paint('bold', res.app || 'app')} (${res.environment}) · controller pid ${res.controller.pid}`);
+    if (res.router) out.out(`router ${res.router.up ? `pid ${res.router.pid} (worker ${res.router.workerPid})` : out.paint('red', 'DOWN')} · restarts ${res.router.restarts}, worker restarts ${res.router.workerRestarts}${res.router.lastProblem ? ` · last problem: ${res.router.lastProblem}` : ''}`);
     for (const s of services) printService(s, out);
     return services.some((s) => s.health === 'Down' || s.health === 'Degraded') ? 1 : 0;
   },

@@ -17,6 +17,7 @@ export const up: Command = {
     if (!json) out.progress('building…');
     const applied = await client.apply();
     out.done();
+    if (!json) for (const r of applied.repaired ?? []) out.out(`repaired: ${r}`);
     let code = 0;
     for (const d of applied.deploys) {
       if (d.rolloutId === null) {
