@@ -79,6 +79,8 @@ export class Controller {
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
+  /** Checks every 50 ms that the router process lives (a pid check), so a dead one is restarted without waiting for the tick. */
+  private routerTimer: NodeJS.Timeout | undefined;
   startedAt = 0;
   /** What could not be stopped by the last `shutdown({ stopAll: true })`. */
   shutdownProblems: string[] = [];
@@ -137,6 +139,8 @@ export class Controller {
     try { this.loadConfig(); } catch (err) { this.log(`config not loaded: ${(err as Error).message}`); }
     this.running = true;
     this.loopDone = this.loop();
+    this.routerTimer = setInterval(() => { if (!this.router.alive()) this.wake(); }, 50);
+    this.routerTimer.unref();
     this.log(`controller started for ${this.props.projectDir} (${this.driver.list().length} instance(s) adopted)`);
   }
 
@@ -160,6 +164,7 @@ export class Controller {
   /** Stops the loop. With `stopAll`, also drains and stops every instance and the router (slipway down). */
   async shutdown(opts: { stopAll: boolean }): Promise<void> {
     this.running = false;
+    clearInterval(this.routerTimer);
     this.wakeUp?.();
     await this.loopDone;
     if (opts.stopAll) {
