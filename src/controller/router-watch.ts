@@ -43,10 +43,11 @@ export class RouterWatch {
       return false;
     }
     try {
+      const began = Date.now();
       const how = await this.router.ensureRunning();
       this.lastError = null;
       this.problems.clear(SUBJECT);
-      if (how.started) this.repaired(how, 'was gone');
+      if (how.started) this.repaired(how, 'was gone', Date.now() - began);
       return how.started;
     } catch (err) {
       this.lastError = SlipwayError.from(err);
@@ -79,9 +80,9 @@ export class RouterWatch {
     return { up: h.ok, pid: h.pid, workerPid: h.workerPid, restarts: this.restarts, workerRestarts: h.workerRestarts, lastProblem: problems.at(-1) ?? null, routeProblems: h.problems };
   }
 
-  private repaired(how: RouterStart, why: string): void {
+  private repaired(how: RouterStart, why: string, tookMs?: number): void {
     this.restarts++;
-    const text = `${how.replaced !== null ? `the router (pid ${how.replaced}) ${why}` : 'the router was not running'}; started it again (pid ${how.pid}) with its saved routes`;
+    const text = `${how.replaced !== null ? `the router (pid ${how.replaced}) ${why}` : 'the router was not running'}; started it again (pid ${how.pid}${tookMs === undefined ? '' : `, serving ${tookMs} ms later`}) with its saved routes`;
     this.lastProblem = `${new Date().toISOString()}: ${text}`;
     this.repairs.push(text);
     this.log(text);
