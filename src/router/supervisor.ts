@@ -25,6 +25,9 @@ interface Handle {
 type CreateServerHandle = (address: string, port: number, addressType: number) => Handle | number;
 const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle;
 
+/** A worker dying sooner than this after its start counts towards a crash loop. */
+const CRASH_LOOP_MS = 2000;
+
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 export interface SupervisorOptions {
@@ -182,10 +185,10 @@ export class Supervisor {
     }
     const lived = Date.now() - this.workerStartedAt;
     this.restarts++;
-    this.quickFailures = lived < 10_000 ? this.quickFailures + 1 : 0;
+    this.quickFailures = lived < CRASH_LOOP_MS ? this.quickFailures + 1 : 1;
     this.lastProblem = `${new Date().toISOString()}: worker pid ${child.pid} exited (${how}) after ${lived} ms`;
-    // The first replacement is immediate; a worker that keeps dying gets a growing pause (up to 5 s).
-    const delay = this.quickFailures <= 1 ? 0 : Math.min(5000, 100 * 2 ** (this.quickFailures - 2));
+    // Replaced at once; only a worker that keeps dying within CRASH_LOOP_MS of its start gets a growing pause (up to 5 s).
+    const delay = this.quickFailures <= 3 ? 0 : Math.min(5000, 100 * 2 ** (this.quickFailures - 4));
     log('error', `worker pid ${child.pid} exited (${how}); starting another${delay ? ` in ${delay} ms` : ''} (restart ${this.restarts})`);
     setTimeout(() => this.spawnWorker(), delay);
   }
