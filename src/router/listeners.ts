@@ -100,7 +100,7 @@ export function listenError(what: string, host: string, port: number, code: stri
   if (code === 'EADDRINUSE') {
     const holder = port > 0 ? describePortHolders(findPortHolders(port)) : undefined;
     return new SlipwayError('conflict', 'ROUTER_PORT_IN_USE', `${what}: cannot listen on ${host}:${port}: port ${port} is already in use${holder ? ` by ${holder}` : ''}`, {
-      hint: holder ? `Stop ${holder} or give the service another port.` : `Stop whatever listens on port ${port} (\`ss -ltnp 'sport = :${port}'\`) or give the service another port.`,
+      hint: holder ? 'Stop that process or give the service another port.' : `Stop whatever listens on port ${port} (\`ss -ltnp 'sport = :${port}'\`) or give the service another port.`,
       details: { port, host, holder: holder ?? null },
     });
   }

@@ -28,6 +28,9 @@ const createServerHandle = (net as unknown as { _createServerHandle: CreateServe
 /** A worker dying sooner than this after its start counts towards a crash loop. */
 const CRASH_LOOP_MS = 2000;
 
+/** How long after a worker serves the standby is forked. */
+const STANDBY_DELAY_MS = 500;
+
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 export interface SupervisorOptions {
@@ -36,6 +39,8 @@ export interface SupervisorOptions {
   workerArgs: string[];
   /** How long a stopping worker may take before it is killed. @default 10000 + 15000 */
   stopTimeoutMs?: number;
+  /** Keep a standby worker forked (one more idle process, a faster replacement). @default true */
+  standby?: boolean;
 }
 
 /**
@@ -52,6 +57,11 @@ export class Supervisor {
   private admin: Handle | undefined;
   private adminPort = 0;
   private worker: ChildProcess | null = null;
+  /**
+   * A worker forked ahead of need: its code is loaded and it waits for `hello`, so replacing a
+   * dead worker costs a table restore, not a Node start-up.
+   */
+  private standby: ChildProcess | null = null;
   private workerStartedAt = 0;
   private restarts = 0;
   private lastProblem: string | null = null;
@@ -68,7 +78,7 @@ export class Supervisor {
     const token = ensureToken(this.opts.stateDir);
     await this.refuseIfAnotherIsRunning(token);
     const admin = await bind('127.0.0.1', 0);
-    if (typeof admin === 'string') throw new SlipwayError('internal', 'ROUTER_START_FAILED', `cannot open the admin socket on 127.0.0.1: ${admin}`);
+    if (typeof admin === 'string') throw new SlipwayError('unavailable', 'ROUTER_START_FAILED', `cannot open the admin socket on 127.0.0.1: ${admin}`);
     this.admin = admin.handle;
     this.adminPort = admin.port;
     await new Promise<void>((resolve, reject) => {
@@ -86,6 +96,7 @@ export class Supervisor {
     this.stopping = true;
     log('info', `supervisor stopping (${reason})`);
     this.closeSockets();
+    this.standby?.kill('SIGTERM');
     const w = this.worker;
     if (w === null) {
       this.finish();
@@ -106,16 +117,28 @@ export class Supervisor {
 
   private spawnWorker(): void {
     if (this.stopping) return;
+    const standby = this.standby;
+    this.standby = null;
+    const child = standby !== null && standby.connected && standby.exitCode === null && standby.signalCode === null ? standby : this.fork();
+    this.worker = child;
+    this.workerStartedAt = Date.now();
+    child.send({ t: 'hello', supervisor: this.info() } satisfies ToWorker, this.admin as never, {}, () => undefined);
+  }
+
+  private fork(): ChildProcess {
     const child = fork(WORKER_ENTRY, ['--state-dir', this.opts.stateDir, ...this.opts.workerArgs], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });
-    this.worker = child;
-    this.workerStartedAt = Date.now();
     child.on('message', (m: ToSupervisor) => this.onMessage(child, m));
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
     child.on('error', (err) => log('error', `worker: ${err.message}`));
-    child.send({ t: 'hello', supervisor: this.info() } satisfies ToWorker, this.admin as never, {}, () => undefined);
+    return child;
+  }
+
+  private prepareStandby(): void {
+    if (this.stopping || this.standby !== null || this.opts.standby === false) return;
+    this.standby = this.fork();
   }
 
   private onMessage(child: ChildProcess, m: ToSupervisor): void {
@@ -139,8 +162,10 @@ export class Supervisor {
           this.everReady = true;
           this.firstReady?.resolve();
         } else {
-          log('info', `worker pid ${m.pid} serves (replacement ${this.restarts}, ${Date.now() - this.workerStartedAt} ms after it was started)`);
+          log('info', `worker pid ${m.pid} serves (replacement ${this.restarts}, ${Date.now() - this.workerStartedAt} ms after it was given the sockets)`);
         }
+        // Forked a little later, so it does not compete for the CPU with the worker just starting.
+        setTimeout(() => this.prepareStandby(), STANDBY_DELAY_MS).unref();
         return;
       case 'stopping':
         this.stop(`worker: ${m.reason}`);
@@ -170,6 +195,12 @@ export class Supervisor {
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child === this.standby) {
+      // Not replaced until the next worker serves (a standby that cannot start would loop).
+      this.standby = null;
+      if (!this.stopping) log('warn', `standby worker pid ${child.pid} exited (${signal ?? `exit code ${code}`})`);
+      return;
+    }
     if (child !== this.worker) return;
     this.worker = null;
     const how = signal ?? `exit code ${code}`;
@@ -180,7 +211,7 @@ export class Supervisor {
     if (!this.everReady) {
       // The first worker could not start (its log lines say why): the router does not start.
       this.closeSockets();
-      this.firstReady?.reject(new SlipwayError(code === 3 ? 'conflict' : 'internal', 'ROUTER_START_FAILED', `the router's worker exited before serving (${how})`));
+      this.firstReady?.reject(new SlipwayError('unavailable', 'ROUTER_START_FAILED', `the router's worker exited before serving (${how})`));
       return;
     }
     const lived = Date.now() - this.workerStartedAt;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,20 +18,37 @@ function info(stateDir: string): RouterInfoFile {
   return readJsonIfExists<RouterInfoFile>(join(stateDir, 'router.json'))!;
 }
 
+/** Pids of the processes started for this state directory (supervisor, worker, standby worker): their command line names it. */
+function routerProcesses(stateDir: string): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(stateDir) && isProcessAlive(Number(p)); } catch { return false; }
+  }).map(Number);
+}
+
 test('a second client adopts the running router instead of starting another', async () => {
   const stateDir = tempDir();
   const first = new LocalRouter({ stateDir });
+  let pids: number[] = [];
   try {
-    await first.ensureRunning();
+    const how = await first.ensureRunning();
+    assert.deepEqual(how, { started: true, pid: first.pid, replaced: null });
     const second = new LocalRouter({ stateDir });
-    await Promise.all([second.ensureRunning(), second.ensureRunning()]);
+    const [a, b] = await Promise.all([second.ensureRunning(), second.ensureRunning()]);
     assert.equal(second.pid, first.pid);
+    assert.equal(a.started, false);
+    assert.equal(b.started, false);
     assert.equal(info(stateDir).version, 1);
+    const h = await first.health();
+    // The supervisor, the worker and (soon) a standby worker.
+    await waitFor(() => routerProcesses(stateDir).length === 3, 'standby worker forked');
+    pids = routerProcesses(stateDir);
+    assert.ok(pids.includes(h.pid) && pids.includes(h.workerPid));
   } finally {
     await first.shutdown();
     rmSync(stateDir, { recursive: true, force: true });
   }
   assert.equal(isProcessAlive(first.pid ?? -1), false);
+  await waitFor(() => pids.every((p) => !isProcessAlive(p)), 'every router process gone');
 });
 
 test('a killed router restarts with its routes and serves them on the same ports', async () => {
