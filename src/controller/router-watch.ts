@@ -19,6 +19,9 @@ export class RouterWatch {
   /** Why the router could not be started, while that lasts. */
   lastError: SlipwayError | null = null;
   private repairs: string[] = [];
+  /** Failed starts in a row, and when the next one may be tried (a router that cannot start is not respawned every tick). */
+  private failures = 0;
+  private nextAttemptAt = 0;
 
   constructor(
     private readonly router: TrafficRouter,
@@ -42,21 +45,28 @@ export class RouterWatch {
       this.lastError = null;
       return false;
     }
+    if (this.lastError !== null && Date.now() < this.nextAttemptAt) return false;
     try {
       const began = Date.now();
       const how = await this.router.ensureRunning();
       this.lastError = null;
+      this.failures = 0;
       this.problems.clear(SUBJECT);
       if (how.started) this.repaired(how, 'was gone', Date.now() - began);
       return how.started;
     } catch (err) {
       this.lastError = SlipwayError.from(err);
+      this.failures++;
+      this.nextAttemptAt = Date.now() + Math.min(30_000, 500 * 2 ** (this.failures - 1));
       this.lastProblem = `${new Date().toISOString()}: ${this.problems.note(SUBJECT, err)}`;
       return false;
     }
   }
 
-  /** For deploys: the router runs (restarted now if need be), or a ROUTER_* error says why not. */
+  /**
+   * For deploys: the router runs (restarted now if need be), or a ROUTER_* error says why not
+   * (at once while a failed start waits for its next attempt).
+   */
   async ensure(): Promise<void> {
     await this.check();
     if (this.lastError !== null) throw this.lastError;

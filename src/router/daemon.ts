@@ -29,9 +29,6 @@ export interface RouterDaemonOptions {
   supervisor?: SupervisorInfo;
 }
 
-/** How long a restore waits for a port held by the worker of a router that just died (it is closing). */
-const RESTORE_PORT_WAIT_MS = 2000;
-
 /**
  * The router's proxy worker: its services, its admin API, routes.json. Route changes are
  * serialised and saved to routes.json before they are acknowledged; the table is restored on
@@ -84,33 +81,34 @@ export class RouterDaemon {
 
   private async restore(route: ServiceRoute): Promise<void> {
     const svc = this.service(route.service);
-    const deadline = Date.now() + RESTORE_PORT_WAIT_MS;
-    for (;;) {
-      try {
-        const { servers, effective } = await svc.openListenerFor(route);
-        svc.install(effective, servers);
-        log('info', `restored route ${describe(effective)}`);
-        return;
-      } catch (err) {
-        const e = SlipwayError.from(err);
-        // A router that was just killed leaves a worker that closes its listeners as it notices: give it a moment.
-        if (e.code === 'ROUTER_PORT_IN_USE' && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 50));
-          continue;
-        }
-        // Keep the route (it must not be lost), serve what can be served, and say why the rest does not.
-        this.problems.push(e.message);
-        log('error', `restoring route for ${route.service}: ${e.message}`);
-        let main: Server | null = null;
-        if (route.preview !== undefined) {
-          try {
-            main = (await svc.openListenerFor({ ...route, preview: undefined })).servers.main;
-          } catch { /* the main listener failed too: already reported */ }
-        }
-        svc.install(route, { main, preview: null });
-        return;
+    try {
+      const { servers, effective } = await svc.openListenerFor(route);
+      svc.install(effective, servers);
+      log('info', `restored route ${describe(effective)}`);
+    } catch (err) {
+      // Keep the route (it must not be lost), serve what can be served, and say why the rest does not.
+      const msg = SlipwayError.from(err).message;
+      this.problems.push(msg);
+      log('error', `restoring route for ${route.service}: ${msg}`);
+      let main: Server | null = null;
+      if (route.preview !== undefined) {
+        try {
+          main = (await svc.openListenerFor({ ...route, preview: undefined })).servers.main;
+        } catch { /* the main listener failed too: already reported */ }
       }
+      svc.install(route, { main, preview: null });
     }
+  }
+
+  /**
+   * The supervisor died: close the admin API (no one may change routes any more; the next router
+   * reads routes.json) but go on serving the services, until the next router takes the ports
+   * over (SIGUSR2) or someone stops this process.
+   */
+  orphaned(): void {
+    log('warn', `worker pid ${process.pid}: the supervisor is gone; serving on until the next router takes over`);
+    this.admin?.close();
+    this.admin?.closeIdleConnections();
   }
 
   health(): RouterHealth {

@@ -67,7 +67,13 @@ export class SupervisedListeners {
         // A handle that already listens (handed over again to a new worker) is fine: listen(2) on it again just re-arms it.
         server.listen(got.handle, () => {
           server.removeAllListeners('error');
-          resolve();
+          const at = (server.address() as { port: number } | null)?.port;
+          if (at === got.port) resolve();
+          else {
+            // Never serve on a port nobody asked for (a socket that was not bound is auto-bound by listen).
+            server.close();
+            reject(listenError(what, host, got.port, `the socket handed over listens on port ${at ?? 'none'}`));
+          }
         });
       });
     } catch (err) {

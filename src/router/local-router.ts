@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { readJsonIfExists } from '../core/atomic-file.js';
 import { SlipwayError } from '../core/errors.js';
 import { adminCall, type AdminTarget } from './admin-client.js';
-import { pidAlive } from '../core/process.js';
+import { pidAlive, waitForExit } from '../core/process.js';
 import type { RouterStart, TrafficRouter } from './router.js';
-import { readToken, routerInfoPath, routerLogPath, secureStateDir, type RouterInfoFile } from './state-files.js';
+import { orphanWorker, readToken, routerInfoPath, routerLogPath, secureStateDir, type RouterInfoFile } from './state-files.js';
 import type { DrainResult, RouterHealth, RouterStats, ServiceRoute } from './types.js';
 
 export interface LocalRouterProps {
@@ -104,7 +104,16 @@ export class LocalRouter implements TrafficRouter {
   /** Asks the daemon to stop (it finishes in-flight requests first) and waits until its process is gone. */
   async shutdown(): Promise<void> {
     const info = this.readInfo() ?? this.info;
-    if (info === undefined || !pidAlive(info.pid)) return;
+    if (info === undefined) return;
+    if (!pidAlive(info.pid)) {
+      // The supervisor died and no router took over: its worker still serves. Stop it too.
+      const orphan = orphanWorker(this.stateDir, info);
+      if (orphan !== null) {
+        process.kill(orphan, 'SIGTERM');
+        await waitForExit(orphan, 30_000);
+      }
+      return;
+    }
     try {
       await adminCall(this.target(info), 'POST', '/v1/shutdown');
     } catch {

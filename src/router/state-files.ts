@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { pidAlive } from '../core/process.js';
 import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceRoute } from './types.js';
@@ -20,6 +21,11 @@ export interface RouterInfoFile {
   bootId: string;
   /** ISO timestamp. */
   startedAt: string;
+  /**
+   * The serving worker's pid (rewritten when it is replaced). If the supervisor dies, this worker
+   * goes on serving until the next router takes the ports over (ADR 0006).
+   */
+  workerPid?: number;
 }
 
 /** `DIR/routes.json`: the route table, rewritten atomically before every change is acknowledged. */
@@ -70,5 +76,20 @@ export function readToken(stateDir: string): string | undefined {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
+  }
+}
+
+/**
+ * The worker of a router whose supervisor died, still serving (ADR 0006): router.json's
+ * `workerPid`, if that process lives and its command line is a router worker for this directory.
+ */
+export function orphanWorker(stateDir: string, info: RouterInfoFile): number | null {
+  const pid = info.workerPid;
+  if (pid === undefined || pidAlive(info.pid) || !pidAlive(pid)) return null;
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args.some((a) => a.endsWith('/worker.js')) && args.includes(stateDir) ? pid : null;
+  } catch {
+    return null;
   }
 }

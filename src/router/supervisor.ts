@@ -10,7 +10,7 @@ import { SlipwayError } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
 import { adminCall } from './admin-client.js';
 import { log } from './log.js';
-import { ensureToken, routerInfoPath, secureStateDir, type RouterInfoFile } from './state-files.js';
+import { ensureToken, orphanWorker, routerInfoPath, secureStateDir, type RouterInfoFile } from './state-files.js';
 import { listenerKey, type SupervisorInfo, type ToSupervisor, type ToWorker } from './supervisor-protocol.js';
 
 /**
@@ -27,6 +27,9 @@ const createServerHandle = (net as unknown as { _createServerHandle: CreateServe
 
 /** A worker dying sooner than this after its start counts towards a crash loop. */
 const CRASH_LOOP_MS = 2000;
+
+/** How long binds are retried while the previous router's worker lets go of its ports. */
+const ORPHAN_RELEASE_MS = 2000;
 
 /** How long after a worker serves the standby is forked. */
 const STANDBY_DELAY_MS = 500;
@@ -69,6 +72,13 @@ export class Supervisor {
   private stopping = false;
   private everReady = false;
   private firstReady: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  /**
+   * The worker of a router that died before this one started: it still serves (it closed only its
+   * admin API) until our worker needs its ports; then it is told to let go (SIGUSR2), and binds
+   * are retried for a moment while it does.
+   */
+  private orphan: number | null = null;
+  private orphanReleasedAt = 0;
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -77,6 +87,7 @@ export class Supervisor {
     secureStateDir(this.opts.stateDir);
     const token = ensureToken(this.opts.stateDir);
     await this.refuseIfAnotherIsRunning(token);
+    this.orphan = this.findOrphan();
     const admin = await bind('127.0.0.1', 0);
     if (typeof admin === 'string') throw new SlipwayError('unavailable', 'ROUTER_START_FAILED', `cannot open the admin socket on 127.0.0.1: ${admin}`);
     this.admin = admin.handle;
@@ -85,8 +96,7 @@ export class Supervisor {
       this.firstReady = { resolve, reject };
       this.spawnWorker();
     });
-    const info: RouterInfoFile = { version: 1, pid: process.pid, adminPort: this.adminPort, bootId: this.bootId, startedAt: this.startedAt };
-    writeJsonAtomic(routerInfoPath(this.opts.stateDir), info);
+    this.writeInfo();
     log('info', `router supervisor pid ${process.pid} boot ${this.bootId}: admin on 127.0.0.1:${this.adminPort}, worker pid ${this.worker?.pid}`);
   }
 
@@ -109,6 +119,30 @@ export class Supervisor {
       log('warn', `worker pid ${w.pid} did not stop within ${limit}ms; killing it`);
       w.kill('SIGKILL');
     }, limit).unref();
+  }
+
+  private writeInfo(): void {
+    const info: RouterInfoFile = { version: 1, pid: process.pid, adminPort: this.adminPort, bootId: this.bootId, startedAt: this.startedAt, workerPid: this.worker?.pid };
+    writeJsonAtomic(routerInfoPath(this.opts.stateDir), info);
+  }
+
+  /** The previous router's worker, if its supervisor is dead and it still serves. */
+  private findOrphan(): number | null {
+    try {
+      const info = readJsonIfExists<RouterInfoFile>(routerInfoPath(this.opts.stateDir));
+      return info === undefined ? null : orphanWorker(this.opts.stateDir, info);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Tells the orphan worker to stop listening (it finishes what it serves, then exits). */
+  private releaseOrphan(): void {
+    if (this.orphan === null) return;
+    log('info', `asking worker pid ${this.orphan} of the previous router to let go of its ports`);
+    try { process.kill(this.orphan, 'SIGUSR2'); } catch { /* already gone */ }
+    this.orphan = null;
+    this.orphanReleasedAt = Date.now();
   }
 
   private info(): SupervisorInfo {
@@ -162,6 +196,7 @@ export class Supervisor {
           this.everReady = true;
           this.firstReady?.resolve();
         } else {
+          this.writeInfo();
           log('info', `worker pid ${m.pid} serves (replacement ${this.restarts}, ${Date.now() - this.workerStartedAt} ms after it was given the sockets)`);
         }
         // Forked a little later, so it does not compete for the CPU with the worker just starting.
@@ -178,10 +213,16 @@ export class Supervisor {
       child.send({ t: 'listen-failed', id, code: 'ROUTER_STOPPING' } satisfies ToWorker);
       return;
     }
+    this.releaseOrphan();
     let handle = port === 0 ? undefined : this.held.get(listenerKey(host, port));
     let real = port;
     if (handle === undefined) {
-      const r = await bind(host, port);
+      let r = await bind(host, port);
+      // The orphan closes its listeners as soon as it gets the signal: wait for that, briefly.
+      while (r === 'EADDRINUSE' && Date.now() - this.orphanReleasedAt < ORPHAN_RELEASE_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        r = await bind(host, port);
+      }
       if (typeof r === 'string') {
         child.send({ t: 'listen-failed', id, code: r } satisfies ToWorker, undefined, {}, () => undefined);
         return;
@@ -265,6 +306,9 @@ async function bind(host: string, port: number): Promise<{ handle: Handle; port:
   }
   const h = createServerHandle(address, port, family);
   if (typeof h === 'number') return getSystemErrorName(h);
+  // libuv defers a bind's EADDRINUSE to the next call on the handle (listen or getsockname), and a
+  // socket whose bind failed would be auto-bound to a random port by the worker's listen(2): this
+  // getsockname is what reports it, here, before the socket is handed over.
   const out: { port?: number } = {};
   const err = h.getsockname(out);
   if (err !== 0) {

@@ -67,8 +67,14 @@ process.on('message', (m: ToWorker, handle: unknown) => {
   else if (m.t === 'shutdown') stop(m.reason);
   else listeners.onMessage(m, handle);
 });
-// The supervisor died: stop listening at once (so a new router can take the ports), finish what is in flight, exit.
-process.on('disconnect', () => stop('supervisor gone'));
+// The supervisor died: serve on (the sockets are ours too now) until the next router's supervisor
+// asks for the ports (SIGUSR2); then stop listening at once, finish what is in flight, exit.
+process.on('disconnect', () => {
+  if (exiting) return;
+  if (daemon === undefined) process.exit(0); // a standby, or not started yet: nothing to hand over
+  daemon.orphaned();
+});
+process.on('SIGUSR2', () => { if (!process.connected) stop('the next router took over'); });
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGHUP', () => log('info', 'worker: ignoring SIGHUP'));

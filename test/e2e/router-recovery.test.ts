@@ -5,12 +5,12 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { TestProject, get, freePort } from '../support/project.js';
 import { startLoad } from '../support/load.js';
+import { probeOutage } from '../support/outage.js';
 import { waitFor } from '../../src/core/wait-for.js';
 import { pidAlive } from '../../src/core/process.js';
 import type { StatusResponse } from '../../src/api/types.js';
@@ -27,36 +27,6 @@ function controllerPid(p: TestProject): number {
 async function status(p: TestProject): Promise<StatusResponse> {
   const r = await p.cli(['status', '--json']);
   return JSON.parse(r.stdout) as StatusResponse;
-}
-
-/** One fresh connection per request, back to back: the longest span without an answer is the outage. */
-function probeOutage(port: number, maxMs: number): { stop(): Promise<{ longestMs: number; failed: number; refused: number; sent: number }> } {
-  let stopped = false;
-  let longestMs = 0;
-  let failed = 0;
-  let refused = 0;
-  let sent = 0;
-  const deadline = Date.now() + maxMs;
-  const one = () => new Promise<boolean>((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5000 }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode === 200)); });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'ECONNREFUSED') refused++; resolve(false); });
-    req.end();
-  });
-  const loop = (async () => {
-    let lastOk = performance.now();
-    while (!stopped && Date.now() < deadline) {
-      sent++;
-      if (await one()) {
-        longestMs = Math.max(longestMs, performance.now() - lastOk);
-        lastOk = performance.now();
-      } else {
-        failed++;
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
-  })();
-  return { stop: async () => { stopped = true; await loop; return { longestMs, failed, refused, sent }; } };
 }
 
 describe('router recovery (real processes)', () => {
@@ -114,6 +84,34 @@ describe('router recovery (real processes)', () => {
     assert.equal(up.code, 0, up.stderr);
     assert.match(up.stdout, new RegExp(`repaired: the router \\(pid ${oldRouter}\\) found dead when the controller started; started it again \\(pid \\d+\\)`));
     assert.equal((await get(p.url)).status, 200);
+  });
+
+  it('while the router cannot be started, a deploy fails at once with why; once it can, the controller brings it back', async () => {
+    const routes = join(p.dir, '.slipway/router/routes.json');
+    const saved = readFileSync(routes, 'utf8');
+    const old = routerPid(p);
+    writeFileSync(routes, '{ not json');
+    process.kill(old, 'SIGKILL');
+    const client = ControllerClient.connect(p.dir);
+    const down = await waitFor('status to show the router down', async () => {
+      const st = await client.status();
+      return !st.router.up && /ROUTER_START_FAILED/.test(st.router.lastProblem ?? '') ? st : undefined;
+    }, 30_000);
+    assert.equal(down.router.pid, null);
+    assert.match((await p.cli(['status'])).stdout, /router DOWN/);
+    const began = Date.now();
+    const deploy = await p.cli(['deploy', 'web']);
+    assert.notEqual(deploy.code, 0);
+    assert.match(deploy.stdout + deploy.stderr, /ROUTER_START_FAILED|router did not start/);
+    assert.match(deploy.stdout + deploy.stderr, /ROUTER_STATE_CORRUPT/, 'the router log tail says why');
+    assert.ok(Date.now() - began < 30_000, 'at once, not at the progress deadline');
+    writeFileSync(routes, saved);
+    await waitFor('the router back', async () => (await client.status()).router.up, 60_000);
+    await waitFor('traffic again', () => get(p.url).then((r) => r.status === 200, () => false));
+    const log = readFileSync(join(p.dir, '.slipway/controller.log'), 'utf8');
+    const lines = log.split('\n').filter((l) => l.includes('router: ROUTER_START_FAILED'));
+    assert.equal(lines.length, 1, `one line per distinct error:\n${lines.join('\n')}`);
+    assert.match(log, /router: recovered after \d+ failure\(s\)/);
   });
 
   it('a deploy whose new port another process holds fails at once, naming the port and the process; the old release keeps serving', async (t) => {
