@@ -83,6 +83,14 @@ export class SupervisedListeners {
     this.servers.set(server, key);
   };
 
+  /** The supervisor is gone: nothing will answer what was asked of it. */
+  abandon(): void {
+    for (const p of this.pending.values()) p.reject(new SlipwayError('unavailable', 'ROUTER_STOPPING', 'the router supervisor is gone; no new listener can be opened'));
+    this.pending.clear();
+    for (const done of this.syncs.values()) done();
+    this.syncs.clear();
+  }
+
   /**
    * Tells the supervisor which sockets are in use and resolves once it closed the rest (so a port
    * the worker stopped listening on refuses connections when a route change is acknowledged).

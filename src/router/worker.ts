@@ -70,6 +70,7 @@ process.on('message', (m: ToWorker, handle: unknown) => {
 // The supervisor died: serve on (the sockets are ours too now) until the next router's supervisor
 // asks for the ports (SIGUSR2); then stop listening at once, finish what is in flight, exit.
 process.on('disconnect', () => {
+  listeners.abandon();
   if (exiting) return;
   if (daemon === undefined) process.exit(0); // a standby, or not started yet: nothing to hand over
   daemon.orphaned();
