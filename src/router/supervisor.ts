@@ -192,6 +192,7 @@ export class Supervisor {
         return;
       }
       case 'ready':
+        this.releaseOrphan(); // (a table with no routes never asked for a port)
         if (!this.everReady) {
           this.everReady = true;
           this.firstReady?.resolve();
