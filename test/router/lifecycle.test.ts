@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,6 +11,7 @@ import { LocalRouter } from '../../src/router/local-router.js';
 import { pidAlive as isProcessAlive } from '../../src/core/process.js';
 import type { RouterInfoFile } from '../../src/router/state-files.js';
 import { get, route, startUpstream, tempDir, waitFor } from './helpers.js';
+import { processesWithArg } from '../support/processes.js';
 
 const LOCAL_ROUTER_JS = fileURLToPath(new URL('../../src/router/local-router.js', import.meta.url));
 
@@ -19,11 +20,7 @@ function info(stateDir: string): RouterInfoFile {
 }
 
 /** Pids of the processes started for this state directory (supervisor, worker, standby worker): their command line names it. */
-function routerProcesses(stateDir: string): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(stateDir) && isProcessAlive(Number(p)); } catch { return false; }
-  }).map(Number);
-}
+const routerProcesses = processesWithArg;
 
 test('a second client adopts the running router instead of starting another', async () => {
   const stateDir = tempDir();

@@ -12,6 +12,7 @@ import type { SlipwayError } from '../../src/core/errors.js';
 import { LocalRouter } from '../../src/router/local-router.js';
 import { startLoad } from '../support/load.js';
 import { probeOutage } from '../support/outage.js';
+import { processesWithArg } from '../support/processes.js';
 import { get, route, startRouter, startUpstream, waitFor } from './helpers.js';
 
 test('a SIGKILLed proxy worker is replaced at once; under load nothing is refused and only requests in flight fail', async (t) => {
@@ -24,6 +25,8 @@ test('a SIGKILLed proxy worker is replaced at once; under load nothing is refuse
     assert.equal(before.pid, fx.router.pid, 'health names the supervisor');
     assert.notEqual(before.workerPid, before.pid, 'the worker is another process');
 
+    // The supervisor, the worker and the standby worker that will take over.
+    await waitFor(() => processesWithArg(fx.stateDir).length === 3, 'standby worker forked');
     const load = startLoad(`http://127.0.0.1:${r.listen.port}/`, { concurrency, maxMs: 60_000 });
     await waitFor(() => load.snapshot().ok > 300, 'steady load', 20_000);
     const atKill = load.snapshot();
