@@ -87,10 +87,29 @@ export interface ServiceStatus {
   traffic: TrafficView[];
 }
 
+/** The router's processes as the controller sees them (ADR 0006). */
+export interface RouterView {
+  /** The router answers its health check. */
+  up: boolean;
+  /** The supervisor's pid (owns the listening sockets); null when the router does not answer. */
+  pid: number | null;
+  /** The proxy worker's pid. */
+  workerPid: number | null;
+  /** Times the controller started the router again after it died (since the controller started). */
+  restarts: number;
+  /** Times the supervisor replaced a dead proxy worker (since the router started). */
+  workerRestarts: number;
+  /** The latest problem (with its ISO time), of the controller's or the router's; null if none. */
+  lastProblem: string | null;
+  /** Saved routes the router could not listen for. */
+  routeProblems: string[];
+}
+
 export interface StatusResponse {
   app: string;
   environment: string;
   controller: { pid: number; startedAt: number };
+  router: RouterView;
   services: ServiceStatus[];
 }
 
@@ -138,7 +157,11 @@ export interface RollbackRequest {
   by?: string;
 }
 
-export interface ApplyResponse { deploys: DeployResponse[] }
+export interface ApplyResponse {
+  deploys: DeployResponse[];
+  /** What the controller found broken and repaired (e.g. a dead router started again). */
+  repaired?: string[];
+}
 
 export interface PromoteRequest { full?: boolean }
 export interface AbortRequest { reason?: string; by?: string }

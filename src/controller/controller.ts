@@ -31,6 +31,11 @@ import { pruneReleases } from './retention.js';
 import { openProjectState } from './state-guard.js';
 import type { ProjectLock } from './lock.js';
 import { takeBackup } from '../store/backup.js';
+import { ProblemLog } from './problem-log.js';
+import { RouterWatch } from './router-watch.js';
+
+/** Route push errors that will not go away by trying again: the rollout fails at once with them. */
+const ROUTE_REJECTIONS = new Set(['ROUTER_PORT_IN_USE', 'ROUTER_LISTEN_DENIED', 'ROUTER_LISTEN_FAILED', 'ROUTE_INVALID']);
 
 export interface ControllerProps {
   projectDir: string;
@@ -59,6 +64,10 @@ export class Controller {
   readonly artifacts: ArtifactStore;
   private readonly tickMs: number;
   readonly log: (line: string) => void;
+  /** The loop's recurring errors, logged once per distinct error with a count. */
+  readonly problems: ProblemLog;
+  /** Restarts a dead router and reports its health. */
+  readonly routerWatch: RouterWatch;
   private configFile: string | undefined;
   private config: SlipwayConfig | undefined;
   /** Instances serving when this controller started: healthy until their probes say otherwise. */
@@ -74,6 +83,8 @@ export class Controller {
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
+  /** Checks every 50 ms that the router process lives (a pid check), so a dead one is restarted without waiting for the tick. */
+  private routerTimer: NodeJS.Timeout | undefined;
   startedAt = 0;
   /** What could not be stopped by the last `shutdown({ stopAll: true })`. */
   shutdownProblems: string[] = [];
@@ -91,6 +102,8 @@ export class Controller {
     this.store = props.store ?? new SqliteStore(this.paths.stateDb);
     this.driver = props.driver ?? new LocalDriver({ stateDir: this.paths.driver, clock: this.clock });
     this.router = props.router ?? new LocalRouter({ stateDir: this.paths.router });
+    this.problems = new ProblemLog(this.log);
+    this.routerWatch = new RouterWatch(this.router, this.problems, this.log);
     this.monitor = new HealthMonitor({ clock: this.clock });
     this.artifacts = new ArtifactStore(this.paths.artifacts);
     this.configFile = props.configFile;
@@ -109,7 +122,7 @@ export class Controller {
     // Before anything is touched: the lock, private modes, and a state database worth trusting.
     this.lock = await openProjectState(this.paths, this.store, { environment: this.environment, fileStore: !this.props.store });
     await this.driver.init();
-    await this.router.ensureRunning();
+    await this.routerWatch.start();
     for (const route of await this.router.routes()) {
       this.lastRoute.set(route.service, canonicalJson(route));
       for (const pool of route.pools) for (const b of pool.backends) this.assumedHealthy.add(b.id);
@@ -135,6 +148,8 @@ export class Controller {
     try { this.loadConfig(); } catch (err) { this.log(`config not loaded: ${(err as Error).message}`); }
     this.running = true;
     this.loopDone = this.loop();
+    this.routerTimer = setInterval(() => { if (!this.router.alive()) this.wake(); }, 50);
+    this.routerTimer.unref();
     this.log(`controller started for ${this.props.projectDir} (${this.driver.list().length} instance(s) adopted)`);
   }
 
@@ -158,6 +173,7 @@ export class Controller {
   /** Stops the loop. With `stopAll`, also drains and stops every instance and the router (slipway down). */
   async shutdown(opts: { stopAll: boolean }): Promise<void> {
     this.running = false;
+    clearInterval(this.routerTimer);
     this.wakeUp?.();
     await this.loopDone;
     if (opts.stopAll) {
@@ -195,12 +211,15 @@ export class Controller {
     while (this.running) {
       const desired: RunRequest[] = [];
       const persisted: Record<string, AnalysisRunState> = {};
+      // A router started again restored its saved table: push every route anew all the same.
+      if (await this.routerWatch.check()) this.lastRoute.clear();
       for (const service of await this.services().catch(() => [] as string[])) {
         if (!this.running) break;
         try {
           await this.withLock(service, () => this.reconcile(service, desired, persisted));
+          this.problems.clear(`reconcile ${service}`);
         } catch (err) {
-          this.log(`reconcile ${service}: ${(err as Error).stack ?? err}`);
+          this.problems.note(`reconcile ${service}`, err);
         }
       }
       if (this.running) this.runner.reconcile(desired, persisted);
@@ -298,8 +317,25 @@ export class Controller {
       await takeBackup(this.store, this.paths.backups, `${service}-rollout${rollout.id}`).catch((err) => this.log(`backup of the state database failed: ${(err as Error).message}`));
     }
 
-    const routeRelease = releases.get(rollout?.toRelease ?? current ?? -1) ?? releases.get(current ?? -1);
-    if (routeRelease) await this.pushRoute(service, routeTable(service, routeRelease.spec, result, mine), result.route);
+    // While a failed rollout reverts, the route is the release it reverts to (its port, if the new one's was refused).
+    const revertTo = result.rollout && !result.rollout.finished && result.rollout.targetRelease !== rollout?.toRelease ? releases.get(result.rollout.targetRelease) : undefined;
+    const routeRelease = revertTo ?? releases.get(rollout?.toRelease ?? current ?? -1) ?? releases.get(current ?? -1);
+    if (rollout && !result.rollout?.finished && this.routerWatch.lastError !== null) {
+      // No router and none can be started: the rollout fails now, not at its deadline.
+      const e = this.routerWatch.lastError;
+      await this.failRollout(rollout, 'RouterDown', `the router is not running and could not be started: ${e.code}: ${e.message.split('\n')[0]}`);
+    }
+    if (routeRelease) {
+      try {
+        await this.pushRoute(service, routeTable(service, routeRelease.spec, result, mine), result.route);
+      } catch (err) {
+        const e = SlipwayError.from(err);
+        if (rollout && !result.rollout?.finished && ROUTE_REJECTIONS.has(e.code)) {
+          await this.failRollout(rollout, 'RouteRejected', `the router refused the route for release ${result.rollout?.targetRelease ?? rollout.toRelease}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+        }
+        throw err;
+      }
+    }
 
     for (const action of result.actions) {
       if (action.type === 'start') {
@@ -363,6 +399,22 @@ export class Controller {
     const total = route.reduce((n, p) => n + (p.weight ?? p.ids.length), 0);
     const shares = route.map((p) => `release ${p.release}: ${total ? Math.round(((p.weight ?? p.ids.length) / total) * 100) : 0}% on ${p.ids.length} instance(s)`).join(', ') || 'no instance';
     if (before !== undefined) await this.event(service, null, 'traffic.shifted', `traffic to ${shares}`, { pools: route });
+  }
+
+  /**
+   * Fails the rollout at the next tick (undoing it like an abort, reported with `reason`), once:
+   * for causes no waiting will cure. Runs under the service's lock (from reconcile).
+   */
+  private async failRollout(rollout: Rollout, reason: string, message: string): Promise<void> {
+    const fresh = await this.store.getRollout(rollout.id);
+    if (!fresh || fresh.finishedAt !== null || fresh.targetRelease !== fresh.toRelease) return;
+    const progress = fresh.progress as RolloutProgress;
+    if (progress.requests?.abort || progress.failure) return;
+    const requests = { ...(progress.requests ?? {}), abort: { by: 'the controller', reason: message, failure: { reason, message } } };
+    await this.store.updateRollout(fresh.id, { progress: { ...progress, requests } }, this.clock.now());
+    await this.event(fresh.service, fresh.id, `rollout.${reason === 'RouterDown' ? 'router-down' : 'route-rejected'}`, message, { reason });
+    this.log(`rollout #${fresh.id} of ${fresh.service}: failing it: ${message.split('\n')[0]}`);
+    this.wake();
   }
 
   private async startInstance(release: Release): Promise<void> {

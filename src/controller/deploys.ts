@@ -20,6 +20,8 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     throw new SlipwayError('conflict', 'BUILD_IN_PROGRESS', `a deploy of ${service} is already building`, { hint: 'Wait for it to finish, then deploy again.' });
   }
   await refuseIfRolling(c, service);
+  // A deploy without a router would wait for its deadline: get the router back now, or fail with why not.
+  await c.routerWatch.ensure();
   c.building.add(service);
   try {
     const config = c.loadConfig();
@@ -63,6 +65,7 @@ const applying = new WeakMap<Controller, Map<string, Promise<DeployResponse>>>()
 /** Deploys every service of the config whose build or config differs from what serves. */
 export async function apply(c: Controller, by?: string): Promise<ApplyResponse> {
   const config = c.loadConfig();
+  await c.routerWatch.ensure();
   const deploys: DeployResponse[] = [];
   const inFlight = applying.get(c) ?? new Map<string, Promise<DeployResponse>>();
   applying.set(c, inFlight);
@@ -74,7 +77,7 @@ export async function apply(c: Controller, by?: string): Promise<ApplyResponse> 
     inFlight.set(service, p);
     try { deploys.push(await p); } finally { inFlight.delete(service); }
   }
-  return { deploys };
+  return { deploys, repaired: c.routerWatch.takeRepairs() };
 }
 
 /** Makes an earlier release current again, along the same zero-downtime path as a deploy. */

@@ -97,7 +97,8 @@ export async function status(c: Controller): Promise<StatusResponse> {
   const routes = await c.router.routes().catch(() => []);
   const stats = await c.router.stats().catch(() => undefined);
   const services = await Promise.all((await c.services()).map((s) => serviceStatus(c, s, routes, stats)));
-  return { app: c.currentConfig?.app ?? '', environment: c.environment, controller: { pid: process.pid, startedAt: c.startedAt }, services };
+  const router = await c.routerWatch.view();
+  return { app: c.currentConfig?.app ?? '', environment: c.environment, controller: { pid: process.pid, startedAt: c.startedAt }, router, services };
 }
 
 export async function history(c: Controller, service: string, limit = 50): Promise<HistoryResponse> {

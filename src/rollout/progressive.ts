@@ -33,7 +33,7 @@ export function progressive(rollout: RolloutView, observed: Observed): Progressi
 export function pendingUndo(rollout: RolloutView, c: Progressive, abortAs: { reason: string; verb: string } = { reason: 'Aborted', verb: 'aborted' }): TransitionResult | undefined {
   if (c.p.failure) return undo(rollout, c.instances, c.stableSize, c.p.failure, c.p.failure.terminal ?? 'RolledBack');
   const abort = c.requests.abort;
-  if (abort) return undo(rollout, c.instances, c.stableSize, { reason: abortAs.reason, message: `${abortAs.verb} by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}` }, 'RolledBack');
+  if (abort) return undo(rollout, c.instances, c.stableSize, abort.failure ?? { reason: abortAs.reason, message: `${abortAs.verb} by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}` }, abort.failure ? 'Failed' : 'RolledBack');
   const crash = detectFailure(c.to, c.instances, 0, Infinity);
   return crash ? undo(rollout, c.instances, c.stableSize, crash, 'Failed') : undefined;
 }

@@ -43,7 +43,7 @@ function progressing(rollout: RolloutView, observed: Observed, now: number): Tra
   const reverting = rollout.targetRelease !== rollout.toRelease;
   const abort = rollout.progress.requests?.abort;
   if (abort && !reverting) {
-    const r = fail(rollout, observed, now, { reason: 'Aborted', message: `aborted by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}` });
+    const r = fail(rollout, observed, now, abort.failure ?? { reason: 'Aborted', message: `aborted by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}` });
     return { ...r, consumed: ['abort', 'promote', 'pause'] };
   }
   const since = rollout.progress.targetSince ?? rollout.startedAt;

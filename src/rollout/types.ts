@@ -76,8 +76,11 @@ export interface RolloutRequests {
   promote?: 'step' | 'full';
   /** Hold where it is until resumed. */
   pause?: boolean;
-  /** Send all traffic back to the stable release and stop the new one. */
-  abort?: { by: string; reason: string };
+  /**
+   * Send all traffic back to the stable release and stop the new one. `failure`, set when the
+   * controller itself aborts (e.g. the router refused the route), is reported instead of "aborted by".
+   */
+  abort?: { by: string; reason: string; failure?: { reason: string; message: string } };
 }
 
 /** What the engine needs to know of an analysis run (the full state is src/analysis/run.ts's). */

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { SlipwayError } from '../core/errors.js';
 import type { RouterDaemon } from './daemon.js';
@@ -10,9 +11,12 @@ const MAX_DRAIN_MS = 3_600_000;
 const MAX_BODY_BYTES = 1 << 20;
 
 /**
- * The router's admin API (JSON over HTTP on 127.0.0.1):
+ * The router's admin API (JSON over HTTP on 127.0.0.1). Every endpoint but `GET /metrics` wants
+ * `Authorization: Bearer <DIR/token>`; requests that change something must send
+ * `Content-Type: application/json`; anything a web page could send (an `Origin` or `Sec-Fetch-*`
+ * header, a `Host` other than the loopback address) is refused, `/metrics` included.
  *
- * - `GET /v1/health` → `{ok, pid, bootId, startedAt, routes, problems}`
+ * - `GET /v1/health` → `RouterHealth` (`{ok, pid, workerPid, bootId, startedAt, routes, problems, workerRestarts, lastProblem}`)
  * - `GET /v1/routes` → `ServiceRoute[]`
  * - `PUT /v1/routes/:service` (ServiceRoute) → the route as installed (port 0 replaced by the real port)
  * - `DELETE /v1/routes/:service` → `{removed: service}`
@@ -23,14 +27,54 @@ const MAX_BODY_BYTES = 1 << 20;
  *
  * Errors are `ErrorBody` JSON with the status of their kind (400 invalid, 404 not found, 409 conflict).
  */
-export function createAdminServer(daemon: RouterDaemon): Server {
+export function createAdminServer(daemon: RouterDaemon, token: string): Server {
+  const want = Buffer.from(`Bearer ${token}`);
   const server = createServer((req, res) => {
+    try {
+      guard(req, want);
+    } catch (err) {
+      // Do not read (or wait for) the body of a refused request.
+      res.shouldKeepAlive = false;
+      sendError(res, err);
+      return;
+    }
     handle(daemon, req, res).catch((err: unknown) => sendError(res, err));
   });
   // Drains are long polls: never let Node time them out.
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;
   return server;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Refuses browsers (and DNS rebinding), missing or wrong tokens, and bodies that are not JSON. */
+function guard(req: IncomingMessage, want: Buffer): void {
+  const h = req.headers;
+  if (h.origin !== undefined || h['sec-fetch-site'] !== undefined || h['sec-fetch-mode'] !== undefined) {
+    throw new SlipwayError('forbidden', 'ROUTER_FORBIDDEN_ORIGIN', 'the router admin API takes no requests from web pages (Origin or Sec-Fetch-* header present)', {
+      hint: 'Call it from the slipway controller (LocalRouter), not from a browser.',
+    });
+  }
+  const host = h.host === undefined ? undefined : h.host.replace(/:\d+$/, '').toLowerCase();
+  if (host !== undefined && !LOOPBACK_HOSTS.has(host)) {
+    throw new SlipwayError('forbidden', 'ROUTER_FORBIDDEN_ORIGIN', `the router admin API answers only for 127.0.0.1, not for Host "${h.host}"`, {
+      hint: 'Connect to 127.0.0.1 directly.',
+    });
+  }
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method === 'GET' && path === '/metrics') return; // read-only counters, scraped by Prometheus without credentials
+  const given = Buffer.from(h.authorization ?? '');
+  if (given.length !== want.length || !timingSafeEqual(given, want)) {
+    throw new SlipwayError('unauthorized', 'ROUTER_UNAUTHORIZED', `${h.authorization === undefined ? 'missing' : 'wrong'} router admin token`, {
+      hint: 'Send Authorization: Bearer <token>, the token being the content of the router state directory\'s `token` file (mode 0600).',
+    });
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD' && !/^application\/json\s*(;|$)/i.test(h['content-type'] ?? '')) {
+    throw new SlipwayError('invalid', 'REQUEST_NOT_JSON', `${req.method} ${path}: expected Content-Type: application/json, got ${h['content-type'] === undefined ? 'none' : `"${h['content-type']}"`}`, {
+      hint: 'Send the body as JSON (an empty object {} when there is nothing to say).',
+    });
+  }
 }
 
 async function handle(daemon: RouterDaemon, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -40,7 +84,7 @@ async function handle(daemon: RouterDaemon, req: IncomingMessage, res: ServerRes
   const route = `${method} /${parts.map((p, i) => (i === 2 && parts[1] === 'routes' ? ':service' : p)).join('/')}`;
   switch (route) {
     case 'GET /v1/health':
-      return send(res, 200, { ok: !daemon.isStopping, pid: process.pid, bootId: daemon.bootId, startedAt: daemon.startedAt, routes: daemon.routes().length, problems: daemon.problems });
+      return send(res, 200, daemon.health());
     case 'GET /v1/routes':
       return send(res, 200, daemon.routes());
     case 'PUT /v1/routes/:service': {

@@ -1,12 +1,22 @@
 import { request } from 'node:http';
 import { isErrorBody, SlipwayError } from '../core/errors.js';
 
+/** Where the admin API listens and the bearer token it wants (`DIR/token`). */
+export interface AdminTarget {
+  port: number;
+  token: string;
+}
+
 /**
  * A JSON call to the router's admin API on 127.0.0.1. Uses node:http rather than fetch so a long
  * drain is never cut by a client-side headers timeout. Error bodies come back as SlipwayErrors.
  */
-export function adminCall<T>(port: number, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
-  const text = body === undefined ? undefined : JSON.stringify(body);
+export function adminCall<T>(target: AdminTarget, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
+  const { port, token } = target;
+  // Every call that changes something carries a JSON body (the admin API refuses any other kind).
+  const text = body === undefined ? (method === 'GET' ? undefined : '{}') : JSON.stringify(body);
+  const headers: Record<string, string | number> = { Authorization: `Bearer ${token}` };
+  if (text !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   return new Promise<T>((resolve, reject) => {
     const req = request({
       host: '127.0.0.1',
@@ -14,7 +24,7 @@ export function adminCall<T>(port: number, method: string, path: string, body?: 
       method,
       path,
       agent: false,
-      headers: text === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) },
+      headers,
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

@@ -1,33 +1,42 @@
 import { randomBytes } from 'node:crypto';
-import { get, type Server } from 'node:http';
-import { unlinkSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { readJsonIfExists, writeJsonAtomic } from '../core/atomic-file.js';
 import { SlipwayError } from '../core/errors.js';
 import { createAdminServer } from './admin-api.js';
+import { listenDirectly, type ListenFn } from './listeners.js';
 import { log } from './log.js';
-import { pidAlive } from '../core/process.js';
 import type { ServiceMetrics } from './prometheus.js';
 import { RouteStore } from './route-store.js';
 import type { Timeouts } from './balancer.js';
 import { checkResponseParser } from './llhttp.js';
 import { ServiceProxy } from './service-proxy.js';
-import { routerInfoPath, type RouterInfoFile } from './state-files.js';
-import type { DrainResult, RouterStats, ServiceRoute } from './types.js';
+import type { SupervisorInfo } from './supervisor-protocol.js';
+import type { DrainResult, RouterHealth, RouterStats, ServiceRoute } from './types.js';
 
 export interface RouterDaemonOptions {
   stateDir: string;
+  /** The admin API's bearer token. */
+  token: string;
   /** How long a shutdown waits for requests in flight before answering them 503. @default 10000 */
   graceMs?: number;
   /** A backend that sends no response headers for this long gets the request answered 504. @default 60000 */
   upstreamTimeoutMs?: number;
   /** Longest pause inside a request body (408) or a response body (cut). @default 60000 */
   bodyTimeoutMs?: number;
+  /** Where service listeners get their sockets. @default listening in this process */
+  listen?: ListenFn;
+  /** Called after every change of the set of listeners (the supervisor closes the sockets no longer used); awaited. */
+  onListenersChanged?: () => Promise<void>;
+  /** Called when a shutdown begins, whoever asked for it. */
+  onStopping?: (reason: string) => void;
+  /** The supervisor this worker serves under (for /v1/health). */
+  supervisor?: SupervisorInfo;
 }
 
 /**
- * The router process: its services, its admin API, its state files. Route changes are serialised
- * and saved to routes.json before they are acknowledged; the table is restored on start.
+ * The router's proxy worker: its services, its admin API, routes.json. Route changes are
+ * serialised and saved to routes.json before they are acknowledged; the table is restored on
+ * start. Listening sockets come from the supervisor (supervisor.ts), which outlives this process.
  */
 export class RouterDaemon {
   readonly bootId = randomBytes(8).toString('hex');
@@ -36,6 +45,7 @@ export class RouterDaemon {
   private readonly store: RouteStore;
   private readonly graceMs: number;
   private readonly timeouts: Timeouts;
+  private readonly listenOn: ListenFn;
   /** Routes restored from disk whose listener could not be opened: reported by /v1/health. */
   readonly problems: string[] = [];
   private admin: Server | null = null;
@@ -50,45 +60,76 @@ export class RouterDaemon {
     this.store = new RouteStore(opts.stateDir);
     this.graceMs = opts.graceMs ?? 10_000;
     this.timeouts = { upstreamMs: opts.upstreamTimeoutMs ?? 60_000, bodyIdleMs: opts.bodyTimeoutMs ?? 60_000 };
+    this.listenOn = opts.listen ?? listenDirectly;
   }
 
-  /** Restores the saved routes, opens the admin API and writes router.json. Resolves with the admin port. */
-  async start(): Promise<number> {
+  /**
+   * Restores the saved routes, then serves the admin API on `admin` (a listening handle from the
+   * supervisor, or `{host, port}` to listen here). Resolves with the admin port.
+   */
+  async start(admin: object): Promise<number> {
     checkResponseParser();
-    await this.refuseIfAnotherIsRunning();
-    for (const route of this.store.load()) {
-      const svc = this.service(route.service);
-      try {
-        const { servers, effective } = await svc.openListenerFor(route);
-        svc.install(effective, servers);
-        log('info', `restored route ${describe(effective)}`);
-      } catch (err) {
-        // Keep the route (it must not be lost), serve what can be served, and say why the rest does not.
-        const msg = SlipwayError.from(err).message;
-        this.problems.push(msg);
-        log('error', `restoring route for ${route.service}: ${msg}`);
-        let main: Server | null = null;
-        if (route.preview !== undefined) {
-          try {
-            main = (await svc.openListenerFor({ ...route, preview: undefined })).servers.main;
-          } catch { /* the main listener failed too: already reported */ }
-        }
-        svc.install(route, { main, preview: null });
-      }
-    }
-    this.admin = createAdminServer(this);
-    const admin = this.admin;
+    for (const route of this.store.load()) await this.restore(route);
+    await this.listenersChanged();
+    this.admin = createAdminServer(this, this.opts.token);
+    const server = this.admin;
     await new Promise<void>((resolve, reject) => {
-      admin.once('error', reject);
-      admin.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
+      server.once('error', reject);
+      server.listen(admin, () => resolve());
     });
-    const adminPort = (admin.address() as { port: number }).port;
-    const info: RouterInfoFile = { version: 1, pid: process.pid, adminPort, bootId: this.bootId, startedAt: this.startedAt };
-    writeJsonAtomic(routerInfoPath(this.opts.stateDir), info);
+    const adminPort = (server.address() as { port: number }).port;
     this.sweeper = setInterval(() => this.sweepStuck(), 1000);
     this.sweeper.unref();
-    log('info', `router pid ${process.pid} boot ${this.bootId} admin on 127.0.0.1:${adminPort}, ${this.services.size} route(s)`);
+    log('info', `worker pid ${process.pid} boot ${this.bootId} serving admin on 127.0.0.1:${adminPort}, ${this.services.size} route(s)`);
     return adminPort;
+  }
+
+  private async restore(route: ServiceRoute): Promise<void> {
+    const svc = this.service(route.service);
+    try {
+      const { servers, effective } = await svc.openListenerFor(route);
+      svc.install(effective, servers);
+      log('info', `restored route ${describe(effective)}`);
+    } catch (err) {
+      // Keep the route (it must not be lost), serve what can be served, and say why the rest does not.
+      const msg = SlipwayError.from(err).message;
+      this.problems.push(msg);
+      log('error', `restoring route for ${route.service}: ${msg}`);
+      let main: Server | null = null;
+      if (route.preview !== undefined) {
+        try {
+          main = (await svc.openListenerFor({ ...route, preview: undefined })).servers.main;
+        } catch { /* the main listener failed too: already reported */ }
+      }
+      svc.install(route, { main, preview: null });
+    }
+  }
+
+  /**
+   * The supervisor died: close the admin API (no one may change routes any more; the next router
+   * reads routes.json) but go on serving the services, until the next router takes the ports
+   * over (SIGUSR2) or someone stops this process.
+   */
+  orphaned(): void {
+    log('warn', `worker pid ${process.pid}: the supervisor is gone; serving on until the next router takes over`);
+    this.admin?.close();
+    this.admin?.closeIdleConnections();
+  }
+
+  health(): RouterHealth {
+    const sup = this.opts.supervisor;
+    return {
+      ok: !this.isStopping,
+      pid: sup?.pid ?? process.pid,
+      workerPid: process.pid,
+      bootId: this.bootId,
+      startedAt: sup?.startedAt ?? this.startedAt,
+      workerStartedAt: this.startedAt,
+      routes: this.routes().length,
+      problems: this.problems,
+      workerRestarts: sup?.workerRestarts ?? 0,
+      lastProblem: sup?.lastProblem ?? null,
+    };
   }
 
   /** Installs or replaces a service's route (already validated). Resolves with the route as installed. */
@@ -102,9 +143,11 @@ export class RouterDaemon {
         this.save(this.tableWith(effective.service, effective));
       } catch (err) {
         svc.discard(servers);
+        await this.listenersChanged();
         throw err;
       }
       svc.install(effective, servers);
+      await this.listenersChanged();
       log('info', `route set: ${describe(effective)}`);
       return effective;
     });
@@ -136,6 +179,7 @@ export class RouterDaemon {
       if (svc?.route == null) throw notFound(service);
       this.save(this.tableWith(service, null));
       svc.uninstall();
+      await this.listenersChanged();
       log('info', `route removed: ${service}`);
     });
   }
@@ -170,6 +214,7 @@ export class RouterDaemon {
   shutdown(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       log('info', `shutting down (${reason})`);
+      this.opts.onStopping?.(reason);
       clearInterval(this.sweeper);
       this.admin?.close();
       this.admin?.closeIdleConnections();
@@ -183,8 +228,7 @@ export class RouterDaemon {
       for (const s of this.services.values()) s.closeAllConnections();
       this.admin?.closeAllConnections();
       for (const s of this.services.values()) s.balancer.closeConnections();
-      this.removeInfoFile();
-      log('info', 'router stopped');
+      log('info', `worker pid ${process.pid} stopped`);
     })();
     return this.stopping;
   }
@@ -206,7 +250,7 @@ export class RouterDaemon {
   private service(name: string): ServiceProxy {
     let s = this.services.get(name);
     if (s === undefined) {
-      s = new ServiceProxy(name, this.newId);
+      s = new ServiceProxy(name, this.newId, this.listenOn);
       this.services.set(name, s);
     }
     return s;
@@ -239,26 +283,8 @@ export class RouterDaemon {
     if (this.stopping !== null) throw new SlipwayError('unavailable', 'ROUTER_STOPPING', 'the router is shutting down', { hint: 'Start it again with ensureRunning().' });
   }
 
-  private removeInfoFile(): void {
-    const path = routerInfoPath(this.opts.stateDir);
-    try {
-      if (readJsonIfExists<RouterInfoFile>(path)?.pid === process.pid) unlinkSync(path);
-    } catch { /* best effort: a stale file is detected by its dead pid */ }
-  }
-
-  /** Two daemons on one state directory would fight over its ports and files. */
-  private async refuseIfAnotherIsRunning(): Promise<void> {
-    let info: RouterInfoFile | undefined;
-    try { info = readJsonIfExists<RouterInfoFile>(routerInfoPath(this.opts.stateDir)); } catch { return; }
-    if (info === undefined || info.pid === process.pid || !pidAlive(info.pid)) return;
-    const healthy = await new Promise<boolean>((resolve) => {
-      const req = get({ host: '127.0.0.1', port: info.adminPort, path: '/v1/health', timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
-      req.on('error', () => resolve(false));
-      req.on('timeout', () => { req.destroy(); resolve(false); });
-    });
-    if (healthy) {
-      throw new SlipwayError('conflict', 'ROUTER_ALREADY_RUNNING', `another router (pid ${info.pid}) already serves ${this.opts.stateDir}`, { hint: 'Adopt it instead of starting a second one.' });
-    }
+  private async listenersChanged(): Promise<void> {
+    await this.opts.onListenersChanged?.();
   }
 }
 

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readJsonIfExists } from '../core/atomic-file.js';
 import { SlipwayError } from '../core/errors.js';
-import { adminCall } from './admin-client.js';
-import { pidAlive } from '../core/process.js';
-import type { TrafficRouter } from './router.js';
-import { routerInfoPath, routerLogPath, type RouterInfoFile } from './state-files.js';
-import type { DrainResult, RouterStats, ServiceRoute } from './types.js';
+import { adminCall, type AdminTarget } from './admin-client.js';
+import { pidAlive, waitForExit } from '../core/process.js';
+import type { RouterStart, TrafficRouter } from './router.js';
+import { orphanWorker, readToken, routerInfoPath, routerLogPath, secureStateDir, type RouterInfoFile } from './state-files.js';
+import type { DrainResult, RouterHealth, RouterStats, ServiceRoute } from './types.js';
 
 export interface LocalRouterProps {
   /** Directory of router.json, routes.json and router.log. */
@@ -23,9 +23,10 @@ export interface LocalRouterProps {
 const DEFAULT_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
 
 /**
- * The built-in TrafficRouter: a client for the router daemon of one state directory. The daemon is
- * a detached process in its own process group, so it outlives the controller that started it (even
- * a SIGKILLed one); a later controller adopts it through router.json.
+ * The built-in TrafficRouter: a client for the router of one state directory. The router (its
+ * supervisor, which forks the proxy worker) is a detached process in its own process group, so it
+ * outlives the controller that started it (even a SIGKILLed one); a later controller adopts it
+ * through router.json. Every admin call carries the token of `DIR/token`.
  */
 export class LocalRouter implements TrafficRouter {
   private readonly stateDir: string;
@@ -33,7 +34,7 @@ export class LocalRouter implements TrafficRouter {
   private readonly args: string[];
   private readonly startTimeoutMs: number;
   private info: RouterInfoFile | undefined;
-  private starting: Promise<void> | null = null;
+  private starting: Promise<RouterStart> | null = null;
 
   constructor(props: LocalRouterProps) {
     this.stateDir = props.stateDir;
@@ -42,15 +43,29 @@ export class LocalRouter implements TrafficRouter {
     this.startTimeoutMs = props.startTimeoutMs ?? 10_000;
   }
 
-  /** Adopts the running daemon if router.json names a live one that answers; otherwise starts one. */
-  ensureRunning(): Promise<void> {
+  /** Adopts the running router if router.json names a live one that answers; otherwise starts one. */
+  ensureRunning(): Promise<RouterStart> {
     // Concurrent callers share one attempt, so one client never starts two daemons.
     this.starting ??= this.adoptOrStart().finally(() => { this.starting = null; });
     return this.starting;
   }
 
-  /** The pid of the daemon this client talks to (after ensureRunning). */
+  /** The pid of the router (its supervisor) this client talks to (after ensureRunning). */
   get pid(): number | undefined { return this.info?.pid; }
+
+  /**
+   * Whether the router process named by router.json is alive: a pid check, no request (the
+   * controller asks every tick). False when router.json is gone (the router stopped).
+   */
+  alive(): boolean {
+    const info = this.readInfo();
+    return info !== undefined && pidAlive(info.pid);
+  }
+
+  /** The router's processes and its last problem (`GET /v1/health`). */
+  health(): Promise<RouterHealth> {
+    return this.call<RouterHealth>('GET', '/v1/health', undefined, 2000);
+  }
 
   /**
    * Where Prometheus scrapes the daemon (`GET /metrics`, text format 0.0.4), after ensureRunning.
@@ -89,9 +104,18 @@ export class LocalRouter implements TrafficRouter {
   /** Asks the daemon to stop (it finishes in-flight requests first) and waits until its process is gone. */
   async shutdown(): Promise<void> {
     const info = this.readInfo() ?? this.info;
-    if (info === undefined || !pidAlive(info.pid)) return;
+    if (info === undefined) return;
+    if (!pidAlive(info.pid)) {
+      // The supervisor died and no router took over: its worker still serves. Stop it too.
+      const orphan = orphanWorker(this.stateDir, info);
+      if (orphan !== null) {
+        process.kill(orphan, 'SIGTERM');
+        await waitForExit(orphan, 30_000);
+      }
+      return;
+    }
     try {
-      await adminCall(info.adminPort, 'POST', '/v1/shutdown');
+      await adminCall(this.target(info), 'POST', '/v1/shutdown');
     } catch {
       process.kill(info.pid, 'SIGTERM'); // admin API gone: the signal does the same
     }
@@ -111,19 +135,28 @@ export class LocalRouter implements TrafficRouter {
     if (info === undefined) {
       throw new SlipwayError('unavailable', 'ROUTER_NOT_RUNNING', `no router is running for ${this.stateDir}`, { hint: 'Call ensureRunning() first.' });
     }
-    return adminCall<T>(info.adminPort, method, path, body, timeoutMs);
+    return adminCall<T>(this.target(info), method, path, body, timeoutMs);
   }
 
-  private async adoptOrStart(): Promise<void> {
+  private target(info: RouterInfoFile): AdminTarget {
+    const token = readToken(this.stateDir);
+    if (token === undefined) {
+      throw new SlipwayError('unavailable', 'ROUTER_NOT_RUNNING', `no router token in ${this.stateDir} (the router creates it when it starts)`, { hint: 'Call ensureRunning() first.' });
+    }
+    return { port: info.adminPort, token };
+  }
+
+  private async adoptOrStart(): Promise<RouterStart> {
     const existing = this.readInfo();
     if (existing !== undefined && (await this.healthy(existing))) {
       this.info = existing;
-      return;
+      return { started: false, pid: existing.pid, replaced: null };
     }
-    mkdirSync(this.stateDir, { recursive: true });
-    const logFd = openSync(routerLogPath(this.stateDir), 'a');
+    secureStateDir(this.stateDir);
+    const logFd = openSync(routerLogPath(this.stateDir), 'a', 0o600);
     let exited: string | undefined;
     try {
+      fchmodSync(logFd, 0o600);
       const child = spawn(process.execPath, [this.entry, '--state-dir', this.stateDir, ...this.args], {
         detached: true,
         stdio: ['ignore', logFd, logFd],
@@ -140,7 +173,7 @@ export class LocalRouter implements TrafficRouter {
       // Our child, or a daemon someone else started meanwhile (then ours exits, refusing to double up).
       if (info !== undefined && info.pid !== existing?.pid && (await this.healthy(info))) {
         this.info = info;
-        return;
+        return { started: true, pid: info.pid, replaced: existing?.pid ?? null };
       }
       if (exited !== undefined && info?.pid === existing?.pid) break;
       await delay(25);
@@ -161,7 +194,7 @@ export class LocalRouter implements TrafficRouter {
   private async healthy(info: RouterInfoFile): Promise<boolean> {
     if (!pidAlive(info.pid)) return false;
     try {
-      const h = await adminCall<{ ok: boolean; pid: number }>(info.adminPort, 'GET', '/v1/health', undefined, 2000);
+      const h = await adminCall<{ ok: boolean; pid: number }>(this.target(info), 'GET', '/v1/health', undefined, 2000);
       return h.ok && h.pid === info.pid;
     } catch {
       return false;

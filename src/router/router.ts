@@ -1,4 +1,13 @@
-import type { DrainResult, RouterStats, ServiceRoute } from './types.js';
+import type { DrainResult, RouterHealth, RouterStats, ServiceRoute } from './types.js';
+
+/** What ensureRunning did. */
+export interface RouterStart {
+  /** A new router process was started (false: the running one was adopted). */
+  started: boolean;
+  pid: number;
+  /** The pid of a router that had died (its router.json was left behind), replaced by this start. */
+  replaced: number | null;
+}
 
 /**
  * The controller's view of the data plane's traffic router. The built-in implementation
@@ -7,7 +16,11 @@ import type { DrainResult, RouterStats, ServiceRoute } from './types.js';
  */
 export interface TrafficRouter {
   /** Starts the router if it is not running, or adopts the running one. Its routes survive restarts. */
-  ensureRunning(): Promise<void>;
+  ensureRunning(): Promise<RouterStart>;
+  /** Whether the router process is alive (cheap: asked every reconcile tick). */
+  alive(): boolean;
+  /** The router's processes and their last problem. */
+  health(): Promise<RouterHealth>;
   /** Replaces the service's route table. Backends no longer in any pool start draining (no new requests). */
   setRoute(route: ServiceRoute): Promise<void>;
   /** Stops listening for the service (after the caller drained it). */

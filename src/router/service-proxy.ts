@@ -1,9 +1,9 @@
 import { createServer, IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { SlipwayError } from '../core/errors.js';
 import { Balancer, type BackendState, type InFlight, type Timeouts } from './balancer.js';
 import { Exchange } from './exchange.js';
 import { isRejection, upstreamRequestHeaders, type RequestRejection } from './headers.js';
+import { listenDirectly, type ListenFn } from './listeners.js';
 import { ServiceCounters } from './metrics.js';
 import { compileRules, cookieRelease, ruleRelease, stickyCookieName, type CompiledRule } from './steering.js';
 import type { DrainResult, ServiceRoute, ServiceStats } from './types.js';
@@ -72,6 +72,8 @@ export class ServiceProxy {
   constructor(
     readonly name: string,
     readonly newId: () => string,
+    /** Where listening sockets come from (under the supervisor: handed over by it). */
+    private readonly listenOn: ListenFn = listenDirectly,
   ) {}
 
   /**
@@ -137,20 +139,15 @@ export class ServiceProxy {
     servers.preview?.close();
   }
 
-  private listen(host: string, port: number, preview: boolean): Promise<Server> {
+  private async listen(host: string, port: number, preview: boolean): Promise<Server> {
     const server = createServer({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, noDelay: true, IncomingMessage: ProxyIncomingMessage }, preview ? this.onPreviewRequest : this.onRequest);
     server.headersTimeout = CLIENT_KEEP_ALIVE_MS + 1000;
     // Never drop header lines silently: count them in upstreamRequestHeaders and answer 431.
     server.maxHeadersCount = 0;
     server.on('upgrade', preview ? this.onPreviewUpgrade : this.onUpgrade);
-    return new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(preview ? `service "${this.name}" (preview listener)` : `service "${this.name}"`, host, port, err)));
-      server.listen({ port, host }, () => {
-        server.removeAllListeners('error');
-        server.on('error', () => { /* a listening server's errors surface on its sockets */ });
-        resolve(server);
-      });
-    });
+    await this.listenOn(server, host, port, preview ? `service "${this.name}" (preview listener)` : `service "${this.name}"`);
+    server.on('error', () => { /* a listening server's errors surface on its sockets */ });
+    return server;
   }
 
   private closeServer(server: Server): void {
@@ -346,20 +343,4 @@ function reject(res: ServerResponse, r: RequestRejection): void {
   res.shouldKeepAlive = false;
   res.writeHead(r.status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))] as unknown as Record<string, string>);
   res.end(body);
-}
-
-function listenError(what: string, host: string, port: number, err: NodeJS.ErrnoException): SlipwayError {
-  if (err.code === 'EADDRINUSE') {
-    return new SlipwayError('conflict', 'ROUTER_PORT_IN_USE', `${what}: cannot listen on ${host}:${port}: port ${port} is already in use`, {
-      hint: `Stop whatever listens on port ${port} (\`ss -ltnp 'sport = :${port}'\`) or give the service another port.`,
-    });
-  }
-  if (err.code === 'EACCES') {
-    return new SlipwayError('invalid', 'ROUTER_LISTEN_DENIED', `${what}: not allowed to listen on ${host}:${port}`, {
-      hint: 'Ports below 1024 need privileges; use a higher port.',
-    });
-  }
-  return new SlipwayError('invalid', 'ROUTER_LISTEN_FAILED', `${what}: cannot listen on ${host}:${port}: ${err.code ?? err.message}`, {
-    hint: 'Check that the listen host is an address of this machine.',
-  });
 }

@@ -105,3 +105,25 @@ export interface DrainResult {
   /** Requests still in flight at the deadline, answered 504 by the router. */
   aborted: number;
 }
+
+/** `GET /v1/health`: the router's processes and what went wrong last. */
+export interface RouterHealth {
+  ok: boolean;
+  /** The supervisor's pid (router.json's): it owns the listening sockets. */
+  pid: number;
+  /** The proxy worker's pid (the process answering). */
+  workerPid: number;
+  /** The worker's boot id (= RouterStats.bootId: counters restart with each worker). */
+  bootId: string;
+  /** When the supervisor started (ISO). */
+  startedAt: string;
+  /** When this worker started (ISO). */
+  workerStartedAt: string;
+  routes: number;
+  /** Restored routes whose listener could not be opened. */
+  problems: string[];
+  /** Workers the supervisor replaced since it started. */
+  workerRestarts: number;
+  /** Why the last worker was replaced, with when; null if none was. */
+  lastProblem: string | null;
+}

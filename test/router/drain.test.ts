@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request, type ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { readJsonIfExists } from '../../src/core/atomic-file.js';
-import type { RouterInfoFile } from '../../src/router/state-files.js';
+import { readToken, type RouterInfoFile } from '../../src/router/state-files.js';
 import { get, route, startRouter, startUpstream, waitFor, type RouterFixture } from './helpers.js';
 import { join } from 'node:path';
 
@@ -76,7 +76,7 @@ describe('router draining and metrics', () => {
       await fx.router.setRoute(route('orphan', []));
       const info = readJsonIfExists<RouterInfoFile>(join(fx.stateDir, 'router.json'))!;
       const body = JSON.stringify({ backendIds: ['o1'], timeoutMs: 400 });
-      const caller = request({ host: '127.0.0.1', port: info.adminPort, method: 'POST', path: '/v1/routes/orphan/drain', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } });
+      const caller = request({ host: '127.0.0.1', port: info.adminPort, method: 'POST', path: '/v1/routes/orphan/drain', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Authorization: `Bearer ${readToken(fx.stateDir)}` } });
       caller.on('error', () => { /* we hang up on purpose */ });
       caller.end(body);
       await new Promise((r2) => setTimeout(r2, 50));

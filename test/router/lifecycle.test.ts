@@ -11,6 +11,7 @@ import { LocalRouter } from '../../src/router/local-router.js';
 import { pidAlive as isProcessAlive } from '../../src/core/process.js';
 import type { RouterInfoFile } from '../../src/router/state-files.js';
 import { get, route, startUpstream, tempDir, waitFor } from './helpers.js';
+import { processesWithArg } from '../support/processes.js';
 
 const LOCAL_ROUTER_JS = fileURLToPath(new URL('../../src/router/local-router.js', import.meta.url));
 
@@ -18,20 +19,33 @@ function info(stateDir: string): RouterInfoFile {
   return readJsonIfExists<RouterInfoFile>(join(stateDir, 'router.json'))!;
 }
 
+/** Pids of the processes started for this state directory (supervisor, worker, standby worker): their command line names it. */
+const routerProcesses = processesWithArg;
+
 test('a second client adopts the running router instead of starting another', async () => {
   const stateDir = tempDir();
   const first = new LocalRouter({ stateDir });
+  let pids: number[] = [];
   try {
-    await first.ensureRunning();
+    const how = await first.ensureRunning();
+    assert.deepEqual(how, { started: true, pid: first.pid, replaced: null });
     const second = new LocalRouter({ stateDir });
-    await Promise.all([second.ensureRunning(), second.ensureRunning()]);
+    const [a, b] = await Promise.all([second.ensureRunning(), second.ensureRunning()]);
     assert.equal(second.pid, first.pid);
+    assert.equal(a.started, false);
+    assert.equal(b.started, false);
     assert.equal(info(stateDir).version, 1);
+    const h = await first.health();
+    // The supervisor, the worker and (soon) a standby worker.
+    await waitFor(() => routerProcesses(stateDir).length === 3, 'standby worker forked');
+    pids = routerProcesses(stateDir);
+    assert.ok(pids.includes(h.pid) && pids.includes(h.workerPid));
   } finally {
     await first.shutdown();
     rmSync(stateDir, { recursive: true, force: true });
   }
   assert.equal(isProcessAlive(first.pid ?? -1), false);
+  await waitFor(() => pids.every((p) => !isProcessAlive(p)), 'every router process gone');
 });
 
 test('a killed router restarts with its routes and serves them on the same ports', async () => {

@@ -23,6 +23,7 @@ export const up: CliCommand<{ wait: boolean }> = {
     if (!json) out.progress('building…');
     const applied = await client.apply();
     out.done();
+    if (!json) for (const r of applied.repaired ?? []) out.out(`repaired: ${r}`);
     let code = 0;
     for (const d of applied.deploys) {
       const name = terminalLine(d.service);

@@ -139,7 +139,7 @@ describe('renderers are total over recorded data', () => {
     for (let seed = 1; seed <= RUNS; seed++) {
       const g = new Gen(rng(seed));
       const services = g.list(() => g.service(), 3) ?? [];
-      const res = { app: g.maybe(() => g.text()), environment: g.maybe(() => g.text()), controller: g.maybe(() => ({ pid: g.number(), startedAt: g.number() })), services } as StatusResponse;
+      const res = { app: g.maybe(() => g.text()), environment: g.maybe(() => g.text()), controller: g.maybe(() => ({ pid: g.number(), startedAt: g.number() })), router: g.maybe(() => ({ up: g.chance(0.5), pid: g.maybe(() => g.number()), workerPid: g.maybe(() => g.number()), restarts: g.number(), workerRestarts: g.number(), lastProblem: g.maybe(() => g.text()), routeProblems: [] })), services } as StatusResponse;
       check(seed, 'renderStatus', () => renderStatus(res, services.filter(Boolean), plain, 1e12));
       const history = { service: g.maybe(() => g.text()), rollouts: g.list(() => g.rollout()),
         releases: g.list(() => ({ number: g.number(), digest: g.maybe(() => g.pick(['sha256:abc', 'sha256:' + 'f'.repeat(64)])), configHash: '', message: g.maybe(() => g.text()), createdBy: g.maybe(() => g.text()),
@@ -156,7 +156,7 @@ describe('renderers are total over recorded data', () => {
       const g = new Gen(rng(seed));
       let view: RolloutView;
       try { view = rolloutView(g.stored(), g.strategy()); } catch (err) { assert.fail(`rolloutView threw with seed ${seed}: ${(err as Error).stack}`); }
-      check(seed, 'status of a stored rollout', () => renderStatus({ app: 'a', environment: 'local', controller: { pid: 1, startedAt: 0 }, services: [] }, [{ ...new Gen(rng(seed)).service(), rollout: view }], plain, 1e12));
+      check(seed, 'status of a stored rollout', () => renderStatus({ app: 'a', environment: 'local', controller: { pid: 1, startedAt: 0 }, router: { up: true, pid: 2, workerPid: 3, restarts: 0, workerRestarts: 0, lastProblem: null, routeProblems: [] }, services: [] }, [{ ...new Gen(rng(seed)).service(), rollout: view }], plain, 1e12));
       check(seed, 'progress of a stored rollout', () => progressLine({ rollout: view, service: new Gen(rng(seed + 1)).service() }, plain));
     }
   });

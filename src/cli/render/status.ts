@@ -8,7 +8,15 @@ type Paint = Pick<Output, 'paint'>;
 
 export function renderStatus(res: StatusResponse, services: ServiceStatus[], out: Paint, now = Date.now()): string[] {
   const head = `${out.paint('bold', text(res.app, 'app'))} (${text(res.environment, '?')}) · controller pid ${num(res.controller?.pid)}`;
-  return [head, ...services.flatMap((s) => renderService(s, out, now))];
+  return [head, ...routerLine(res.router, out), ...services.flatMap((s) => renderService(s, out, now))];
+}
+
+/** The router's health: its pids, how often it and its proxy worker were replaced, its last problem. */
+function routerLine(r: StatusResponse['router'] | undefined, out: Paint): string[] {
+  if (r === undefined || r === null) return [];
+  const state = r.up ? `pid ${num(r.pid)} (worker ${num(r.workerPid)})` : out.paint('red', 'DOWN');
+  const problem = r.lastProblem ? ` · last problem: ${text(r.lastProblem)}` : '';
+  return [`router ${state} · restarts ${num(r.restarts)}, worker restarts ${num(r.workerRestarts)}${problem}`];
 }
 
 export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): string[] {

@@ -56,3 +56,7 @@ function follow(fd: number, path: string): void {
 
 follow(0, args.stdout);
 follow(3, args.stderr);
+// Reading now: the instance's shell waits for this line before it runs the command (spawn-instance.ts).
+try {
+  new Socket({ fd: 4, readable: false, writable: true }).on('error', () => undefined).end('ready\n');
+} catch { /* started without the gate: nothing waits */ }

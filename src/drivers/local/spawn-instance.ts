@@ -7,6 +7,14 @@ import { withUserUmask } from '../../core/umask.js';
 
 const WRITER_MAIN = fileURLToPath(new URL('./log-writer-main.js', import.meta.url));
 
+/**
+ * The instance's command starts once its log writer reads: the writer stamps lines when it reads
+ * them, so output written while a fresh writer still boots would be stamped late, stdout and
+ * stderr out of order. The shell waits for the writer's line on fd 3 (or its end, should the writer
+ * die), closes the fd, and runs the command; the instance's pid exists from the start.
+ */
+const READY_GATE = 'read -r _ <&3 2>/dev/null; exec 3<&-; ';
+
 /** The processes of one start of an instance. */
 export interface SpawnedInstance {
   /** `/bin/sh -c <command>`, leader of its own process group. */
@@ -25,19 +33,21 @@ export interface SpawnedInstance {
 export function spawnInstance(spec: InstanceSpec, port: number, logs: LogPaths): SpawnedInstance {
   const writer = spawn(process.execPath, [WRITER_MAIN, JSON.stringify({ stdout: logs.stdout, stderr: logs.stderr, maxBytes: spec.logMaxBytes, keep: spec.logFiles })], {
     detached: true,
-    // fd 0 reads the instance's stdout, fd 3 its stderr; the writer reports its own trouble in those files.
-    stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
+    // fd 0 reads the instance's stdout, fd 3 its stderr; the writer reports its own trouble in those
+    // files. Through fd 4 it tells the instance it reads (see READY_GATE).
+    stdio: ['pipe', 'ignore', 'ignore', 'pipe', 'pipe'],
   });
   writer.unref();
   const toStdout = writer.stdio[0] as Socket;
   const toStderr = writer.stdio[3] as Socket;
+  const ready = writer.stdio[4] as Socket;
   try {
     // The instance gets the user's umask back, not the controller's private one.
-    const child = withUserUmask(() => spawn('/bin/sh', ['-c', spec.command], {
+    const child = withUserUmask(() => spawn('/bin/sh', ['-c', READY_GATE + spec.command], {
       cwd: spec.releaseDir,
       env: { ...process.env, ...spec.env, PORT: String(port), SLIPWAY_RELEASE: String(spec.release), SLIPWAY_INSTANCE: spec.id, SLIPWAY_SERVICE: spec.service },
       detached: true,
-      stdio: ['ignore', toStdout, toStderr],
+      stdio: ['ignore', toStdout, toStderr, ready],
     }));
     child.unref();
     return { child, writer };
@@ -49,5 +59,6 @@ export function spawnInstance(spec: InstanceSpec, port: number, logs: LogPaths):
     // instance's copy too, since it names the same socket.
     toStdout.destroy();
     toStderr.destroy();
+    ready.destroy();
   }
 }

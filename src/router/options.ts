@@ -1,0 +1,9 @@
+import { SlipwayError } from '../core/errors.js';
+
+/** A `--name N` option in milliseconds (the router's command lines). */
+export function intOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new SlipwayError('invalid', 'ROUTER_USAGE', `--${name}: expected a whole number of milliseconds, got "${value}"`);
+  return n;
+}
