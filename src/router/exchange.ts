@@ -32,8 +32,6 @@ export class Exchange implements InFlight, UpstreamSink {
   private conn: UpstreamConnection | null = null;
   private tried: BackendState[] | null = null;
   private attempts = 0;
-  /** The current attempt went out on a connection that had served earlier requests. */
-  private lastReused = false;
   /** The upstream's response head arrived (and was written to the client). */
   private responded = false;
   /** Headers written but no body yet after a socket read: flush them so streams show up at once. */
@@ -85,7 +83,6 @@ export class Exchange implements InFlight, UpstreamSink {
     this.svc.attach(this, b);
     const conn = b.pool.acquire();
     this.conn = conn;
-    this.lastReused = conn.reused;
     conn.send(this, serializeRequestHead(this.req.method!, this.req.url!, this.head.headers, `${b.host}:${b.port}`));
     if (this.head.hasBody) {
       // Read the body only once connected, so that a refused connection leaves it whole for a retry.
@@ -209,11 +206,13 @@ export class Exchange implements InFlight, UpstreamSink {
       this.res.destroy(); // the client must see a truncated response, not a complete one
       return;
     }
-    // Retry only when the request surely did not run: never connected (refused), or a repeatable
-    // request met a kept-alive socket the upstream had just closed.
+    // Retry when the request surely did not run (never connected: refused), or when it may run
+    // again harmlessly: an idempotent request without a body whose upstream failed before any byte
+    // of an answer (a kept-alive socket the upstream had just closed, an instance that died
+    // mid-request), as nginx's proxy_next_upstream does (RFC 9110 §9.2.2).
     const failed = this.backend!;
     const retryable = err.code === 'ECONNREFUSED' || !connected
-      || (!responded && this.lastReused && !this.head.hasBody && IDEMPOTENT.has(this.req.method ?? ''));
+      || (!responded && !this.head.hasBody && IDEMPOTENT.has(this.req.method ?? ''));
     if (retryable) {
       this.svc.detach(this, failed);
       (this.tried ??= []).push(failed);

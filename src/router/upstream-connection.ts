@@ -54,8 +54,6 @@ export class UpstreamConnection implements ResponseEvents {
   readonly socket: Socket;
   private readonly parser: ResponseParser;
   sink: UpstreamSink | null = null;
-  /** True once it has carried a response: a failure on it may be the upstream closing an idle socket. */
-  reused = false;
   /** True once the TCP connection was established. */
   connected = false;
   idleSince = 0;
@@ -151,7 +149,6 @@ export class UpstreamConnection implements ResponseEvents {
     const sink = this.sink;
     if (sink === null || this.broken) return;
     this.sink = null;
-    this.reused = true;
     if (this.keepAlive && sink.requestComplete()) {
       // The whole response is read: what the client has not taken yet is buffered on its side, so
       // backpressure no longer concerns this socket. A paused socket in the pool would stall the
