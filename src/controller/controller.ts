@@ -21,6 +21,7 @@ import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import type { Release, Rollout } from '../store/types.js';
 import { transition } from '../rollout/transition.js';
+import { settledProgress } from '../rollout/settle.js';
 import type { ObservedInstance, PersistedRun, ReleaseShape, RolloutProgress, RunView, TransitionResult } from '../rollout/types.js';
 import { AnalysisRunner, type RunRequest } from '../analysis/runner.js';
 import type { AnalysisRunState } from '../analysis/run.js';
@@ -284,23 +285,16 @@ export class Controller {
     const now = this.clock.now();
     const instances = await Promise.all(mine.map((i) => this.observe(i, rollout, releases.get(i.release), now)));
     const progress = (rollout?.progress ?? {}) as RolloutProgress;
-    const live = this.runner.states();
+    // The rollout's analysis runs: as persisted with it, updated by what the runner measured since.
     const prefix = `${rollout?.id}/`;
-    const analysis: Record<string, RunView> = {};
-    for (const [key, state] of Object.entries(progress.analysis ?? {})) analysis[key] = state;
-    for (const [key, state] of Object.entries(live)) if (key.startsWith(prefix)) analysis[key.slice(prefix.length)] = state;
-    const result = transition(rollout && { ...rollout, progress }, { current, shapes, instances, analysis }, now);
+    const runs: Record<string, PersistedRun> = { ...(progress.analysis ?? {}) };
+    for (const [key, state] of Object.entries(this.runner.states())) if (key.startsWith(prefix)) runs[key.slice(prefix.length)] = state as unknown as PersistedRun;
+    const result = transition(rollout && { ...rollout, progress }, { current, shapes, instances, analysis: runs as Record<string, RunView> }, now);
 
     if (rollout && result.rollout) {
       // Keep what the runner measured with the rollout, so a restarted controller resumes the runs.
-      const runs: Record<string, PersistedRun> = { ...(progress.analysis ?? {}) };
-      for (const [key, state] of Object.entries(live)) if (key.startsWith(prefix)) runs[key.slice(prefix.length)] = state as unknown as PersistedRun;
+      result.rollout.progress = settledProgress(result);
       if (Object.keys(runs).length) result.rollout.progress = { ...result.rollout.progress, analysis: runs };
-      if (result.consumed?.length && result.rollout.progress.requests) {
-        const requests = { ...result.rollout.progress.requests };
-        for (const k of result.consumed) delete requests[k];
-        result.rollout.progress = { ...result.rollout.progress, requests };
-      }
       await this.persistRollout(rollout, result);
       const checks = progress.checks ?? {};
       for (const run of result.rollout.finished ? [] : result.analysis ?? []) {
@@ -359,7 +353,10 @@ export class Controller {
       id: i.id, release: i.release, state: i.state, healthy, retiring: this.retiring.has(i.id), startedAt: i.startedAt,
       restarts: i.restarts, lastExit: i.lastExit, lastProbe: h?.lastResult?.detail ?? null,
     };
-    const deadlineNear = rollout && release && now - ((rollout.progress.targetSince as number | undefined) ?? rollout.startedAt) > release.spec.progressDeadline - 2 * this.tickMs;
+    // The deadline that counts is the current target's (rolling), step's (canary) or stage's (blue-green).
+    const p = rollout?.progress as RolloutProgress | undefined;
+    const since = p?.targetSince ?? p?.stepSince ?? p?.stageSince ?? rollout?.startedAt ?? now;
+    const deadlineNear = rollout && release && now - since > release.spec.progressDeadline - 2 * this.tickMs;
     if (rollout && i.release === rollout.toRelease && (i.state === 'failed' || (!healthy && deadlineNear))) {
       o.logTail = await this.driver.logTail(i.id, 10).catch(() => []);
     }

@@ -5,9 +5,9 @@
  */
 import { formatDuration } from '../core/duration.js';
 import type { CanaryConfig } from '../config/schema.js';
-import { converge } from './converge.js';
-import { detectFailure } from './transition.js';
-import { describeRunFailure, pendingUndo, progressive, readyIds, runsFor, scale, undo, verdicts } from './progressive.js';
+import { converge, retiredIds } from './converge.js';
+import { missedDeadline, servesAllTraffic } from './failure.js';
+import { analysisOutcome, pendingUndo, progressive, readyIds, runsFor, scale, undo } from './progressive.js';
 import type { Observed, RolloutView, TransitionResult, DesiredRun, RolloutProgress, Routing } from './types.js';
 
 /** Canary instances for a weight: in proportion to the final size, at least one while it gets traffic. */
@@ -25,8 +25,8 @@ export function canaryTransition(rollout: RolloutView, observed: Observed, now: 
   if (pending) return pending;
 
   const background = weight > 0 || stepIndex > 0 ? runsFor('bg', strategy.analysis, to, from) : [];
-  const bg = verdicts(background, observed.analysis);
-  if (bg.failed) return undo(rollout, instances, stableSize, describeRunFailure(bg.failed.key, bg.failed.run), 'RolledBack');
+  const bg = analysisOutcome(background, observed.analysis);
+  if (bg.kind === 'failed') return undo(rollout, instances, stableSize, bg.failure, 'RolledBack');
 
   const routing: Routing = { canaryRelease: to, match: strategy.match, stickiness: strategy.stickiness };
   const steps = strategy.steps;
@@ -37,7 +37,7 @@ export function canaryTransition(rollout: RolloutView, observed: Observed, now: 
     const route = routeAll(observed, step.actions);
     const progress: RolloutProgress = { ...p, weight: 100, ready: step.ready, desired: shape.instances };
     if (step.done) {
-      return { route, actions: step.actions, routing, analysis: [], setCurrent: to, rollout: { phase: 'Healthy', targetRelease: to, reason: 'Completed', message: `release ${to} serves all traffic on ${shape.instances} healthy instance(s)`, progress, finished: true } };
+      return { route, actions: step.actions, routing, analysis: [], setCurrent: to, rollout: { phase: 'Healthy', targetRelease: to, reason: 'Completed', message: servesAllTraffic(to, shape.instances), progress, finished: true } };
     }
     return { route, actions: step.actions, routing, analysis: background, rollout: { phase: 'Progressing', targetRelease: to, reason: 'Promoting', message: `promoting release ${to} to 100%: ${step.ready}/${shape.instances} ready`, progress, finished: false } };
   }
@@ -72,8 +72,7 @@ export function canaryTransition(rollout: RolloutView, observed: Observed, now: 
   // A step's canary instances must be up before it counts, whatever the step is.
   if (canaryReady.length < wanted) {
     if (now - stepSince > shape.progressDeadlineMs) {
-      const late = detectFailure(to, instances, Infinity, shape.progressDeadlineMs)!;
-      return undo(rollout, instances, stableSize, late, 'Failed');
+      return undo(rollout, instances, stableSize, missedDeadline(to, instances, shape.progressDeadlineMs), 'Failed');
     }
     return stay('Progressing', 'ScalingCanary', `waiting for ${wanted - canaryReady.length} canary instance(s) to turn healthy`);
   }
@@ -85,11 +84,13 @@ export function canaryTransition(rollout: RolloutView, observed: Observed, now: 
     const left = step.pause - (now - stepSince);
     return left <= 0 ? next(`paused ${formatDuration(step.pause)}`) : stay('Paused', 'Pausing', `pausing ${formatDuration(step.pause)} (${formatDuration(left)} left)`);
   }
-  const v = verdicts(stepRuns, observed.analysis);
-  if (v.failed) return undo(rollout, instances, stableSize, describeRunFailure(v.failed.key, v.failed.run), 'RolledBack');
-  if (v.inconclusive) return stay('Paused', 'AnalysisInconclusive', `analysis "${v.inconclusive.key.split(':')[1]}" is inconclusive (${v.inconclusive.run.reason}); promote to go on or abort`);
-  if (v.allSuccessful) return next(`analysis ${step.analysis.join(', ')} passed`);
-  return stay('Progressing', 'Analysing', `analysing ${step.analysis.join(', ')}`);
+  const outcome = analysisOutcome(stepRuns, observed.analysis);
+  switch (outcome.kind) {
+    case 'failed': return undo(rollout, instances, stableSize, outcome.failure, 'RolledBack');
+    case 'inconclusive': return stay('Paused', 'AnalysisInconclusive', `analysis "${outcome.check}" is inconclusive (${outcome.why}); promote to go on or abort`);
+    case 'passed': return next(`analysis ${step.analysis.join(', ')} passed`);
+    case 'running': return stay('Progressing', 'Analysing', `analysing ${step.analysis.join(', ')}`);
+  }
 }
 
 function weightText(weight: number, release: number): string {
@@ -98,7 +99,7 @@ function weightText(weight: number, release: number): string {
 
 /** During promotion every ready instance serves, one share each. */
 function routeAll(observed: Observed, actions: TransitionResult['actions']): TransitionResult['route'] {
-  const leaving = new Set(actions.flatMap((a) => (a.type === 'retire' ? [a.id] : [])));
+  const leaving = retiredIds(actions);
   const releases = [...new Set(observed.instances.map((i) => i.release))].sort((a, b) => a - b);
   return releases.map((r) => ({ release: r, ids: readyIds(r, observed.instances).filter((id) => !leaving.has(id)) })).filter((r) => r.ids.length > 0);
 }

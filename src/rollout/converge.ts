@@ -24,8 +24,13 @@ export function resolveCount(value: number | string, desired: number, round: 'up
 }
 
 /** Orders instances so the least useful go first: not ready before ready, then newest first. */
-function retireOrder(a: ObservedInstance, b: ObservedInstance): number {
+export function leastUsefulFirst(a: ObservedInstance, b: ObservedInstance): number {
   return Number(ready(a)) - Number(ready(b)) || b.startedAt - a.startedAt;
+}
+
+/** The instances these actions retire: they get no traffic from this step on. */
+export function retiredIds(actions: readonly Action[]): Set<string> {
+  return new Set(actions.flatMap((a) => (a.type === 'retire' ? [a.id] : [])));
 }
 
 function retire(list: ObservedInstance[], reason: string): Action[] {
@@ -55,7 +60,7 @@ export function convergeRolling(shape: ReleaseShape, instances: ObservedInstance
   const actions: Action[] = [...retire(deadOld, 'not running')];
 
   // Too many target instances (the shape shrank): retire the extra, least useful first.
-  const extra = [...target].sort(retireOrder).slice(0, Math.max(0, target.length - n));
+  const extra = [...target].sort(leastUsefulFirst).slice(0, Math.max(0, target.length - n));
   actions.push(...retire(extra, 'more instances than desired'));
   const keptTarget = target.filter((i) => !extra.includes(i));
   const keptReady = keptTarget.filter(ready).length;
@@ -63,7 +68,7 @@ export function convergeRolling(shape: ReleaseShape, instances: ObservedInstance
   // Old instances that are not ready serve nobody: retire them at once, freeing surge room.
   const oldNotReady = old.filter((i) => !ready(i));
   actions.push(...retire(oldNotReady, 'replaced (not ready)'));
-  const oldReady = old.filter(ready).sort(retireOrder);
+  const oldReady = old.filter(ready).sort(leastUsefulFirst);
 
   const removable = keptReady + oldReady.length - (n - unavailable);
   const retiringOld = oldReady.slice(0, Math.max(0, Math.min(removable, oldReady.length)));
@@ -84,7 +89,7 @@ export function convergeRecreate(shape: ReleaseShape, instances: ObservedInstanc
   const target = instances.filter((i) => i.release === shape.release && alive(i));
   const readyTarget = target.filter(ready);
   const actions: Action[] = retire(others, 'recreate: old release stops first');
-  const extra = [...target].sort(retireOrder).slice(0, Math.max(0, target.length - shape.instances));
+  const extra = [...target].sort(leastUsefulFirst).slice(0, Math.max(0, target.length - shape.instances));
   actions.push(...retire(extra, 'more instances than desired'));
   if (others.length === 0 && !othersLeaving) actions.push(...starts(shape.release, shape.instances - target.length));
   const done = readyTarget.length === shape.instances && others.length === 0 && !othersLeaving && extra.length === 0;

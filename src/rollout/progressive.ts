@@ -2,8 +2,8 @@
  * Pieces shared by the progressive strategies (canary, blue-green): keeping the stable release at
  * full size, sizing the new one, analysis verdicts, and undoing a rollout. Pure.
  */
-import { alive, ready } from './converge.js';
-import { detectFailure } from './transition.js';
+import { alive, leastUsefulFirst, ready, retiredIds } from './converge.js';
+import { abortFailure, crashLoop, type Failure } from './failure.js';
 import type { Action, DesiredRun, Observed, ObservedInstance, ReleaseShape, RolloutProgress, RolloutRequests, RolloutView, RunView, TransitionResult } from './types.js';
 
 /** What every progressive transition starts from. */
@@ -33,8 +33,8 @@ export function progressive(rollout: RolloutView, observed: Observed): Progressi
 export function pendingUndo(rollout: RolloutView, c: Progressive, abortAs: { reason: string; verb: string } = { reason: 'Aborted', verb: 'aborted' }): TransitionResult | undefined {
   if (c.p.failure) return undo(rollout, c.instances, c.stableSize, c.p.failure, c.p.failure.terminal ?? 'RolledBack');
   const abort = c.requests.abort;
-  if (abort) return undo(rollout, c.instances, c.stableSize, abort.failure ?? { reason: abortAs.reason, message: `${abortAs.verb} by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}` }, abort.failure ? 'Failed' : 'RolledBack');
-  const crash = detectFailure(c.to, c.instances, 0, Infinity);
+  if (abort) return undo(rollout, c.instances, c.stableSize, abortFailure(abort, abortAs), abort.failure ? 'Failed' : 'RolledBack');
+  const crash = crashLoop(c.to, c.instances);
   return crash ? undo(rollout, c.instances, c.stableSize, crash, 'Failed') : undefined;
 }
 
@@ -42,6 +42,21 @@ export interface Verdicts {
   failed?: { key: string; run: RunView };
   inconclusive?: { key: string; run: RunView };
   allSuccessful: boolean;
+}
+
+/** What the analysis runs of a step (or stage) decide, in the order that matters: a failure first. */
+export type AnalysisOutcome =
+  | { kind: 'failed'; failure: Failure }
+  | { kind: 'inconclusive'; check: string; why: string }
+  | { kind: 'passed' }
+  | { kind: 'running' };
+
+/** The outcome of the runs wanted now, from their verdicts. */
+export function analysisOutcome(runs: DesiredRun[], observed: Record<string, RunView> | undefined): AnalysisOutcome {
+  const v = verdicts(runs, observed);
+  if (v.failed) return { kind: 'failed', failure: describeRunFailure(v.failed.key, v.failed.run) };
+  if (v.inconclusive) return { kind: 'inconclusive', check: checkOf(v.inconclusive.key), why: v.inconclusive.run.reason };
+  return v.allSuccessful ? { kind: 'passed' } : { kind: 'running' };
 }
 
 /** Reads the verdicts of the runs wanted now. A run not started yet counts as running. */
@@ -67,8 +82,7 @@ export function scale(release: number, count: number, instances: ObservedInstanc
   const mine = instances.filter((i) => i.release === release && alive(i));
   const actions: Action[] = [];
   for (let k = mine.length; k < count; k++) actions.push({ type: 'start', release });
-  // Retire the least useful first: not ready, then the newest.
-  const extra = [...mine].sort((a, b) => Number(ready(a)) - Number(ready(b)) || b.startedAt - a.startedAt).slice(0, Math.max(0, mine.length - count));
+  const extra = [...mine].sort(leastUsefulFirst).slice(0, Math.max(0, mine.length - count));
   for (const i of extra) actions.push({ type: 'retire', id: i.id, reason });
   // A crash-looping instance serves nobody: replace it.
   for (const i of instances) if (i.release === release && !i.retiring && i.state === 'failed') actions.push({ type: 'retire', id: i.id, reason: 'failed' });
@@ -87,7 +101,7 @@ export function undo(rollout: RolloutView, instances: ObservedInstance[], stable
   const from = rollout.fromRelease!;
   const actions: Action[] = [...scale(from, stableSize, instances, 'more instances than desired')];
   for (const i of instances) if (i.release !== from && !i.retiring) actions.push({ type: 'retire', id: i.id, reason: why.reason });
-  const leaving = new Set(actions.flatMap((a) => (a.type === 'retire' ? [a.id] : [])));
+  const leaving = retiredIds(actions);
   const stable = readyIds(from, instances).filter((id) => !leaving.has(id));
   const leftovers = instances.some((i) => i.release !== from);
   const done = !leftovers && stable.length >= stableSize;
@@ -106,7 +120,12 @@ export function undo(rollout: RolloutView, instances: ObservedInstance[], stable
 }
 
 /** A failed analysis run, in words with its numbers. */
-export function describeRunFailure(key: string, run: RunView): { reason: string; message: string } {
-  const check = key.split(':').slice(1).join(':');
+export function describeRunFailure(key: string, run: RunView): Failure {
+  const check = checkOf(key);
   return { reason: run.phase === 'Error' ? 'AnalysisError' : 'AnalysisFailed', message: `analysis "${check}" ${run.phase === 'Error' ? 'could not measure' : 'failed'}: ${run.reason}` };
+}
+
+/** The check a run key names ("step2:errors" → "errors"). */
+function checkOf(key: string): string {
+  return key.split(':').slice(1).join(':');
 }

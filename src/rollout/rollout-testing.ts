@@ -1,5 +1,6 @@
 /** A small simulated world for rollout transition tests (no I/O). */
 import { transition } from './transition.js';
+import { settledProgress } from './settle.js';
 import type { ObservedInstance, Observed, ReleaseShape, RolloutView, RunView, TransitionResult } from './types.js';
 
 export function inst(id: string, release: number, over: Partial<ObservedInstance> = {}): ObservedInstance {
@@ -55,16 +56,10 @@ export class World {
 }
 
 
-/** The rollout view after a transition, with consumed requests cleared as the controller does. */
+/** The rollout view after a transition, settled by the controller's own bookkeeping. */
 export function next(v: RolloutView, result: TransitionResult): RolloutView {
   const r = result.rollout!;
-  const progress = { ...r.progress };
-  if (progress.requests && result.consumed) {
-    const requests = { ...progress.requests };
-    for (const k of result.consumed) delete requests[k];
-    progress.requests = requests;
-  }
-  return { ...v, phase: r.phase, targetRelease: r.targetRelease, progress };
+  return { ...v, phase: r.phase, targetRelease: r.targetRelease, progress: settledProgress(result) };
 }
 
 export function startRollout(from: number | null, to: number): RolloutView {

@@ -4,12 +4,11 @@
  * everything from what it is shown.
  */
 import { formatDuration } from '../core/duration.js';
-import { converge, routeOf } from './converge.js';
+import { converge, retiredIds, routeOf } from './converge.js';
 import { canaryTransition } from './canary.js';
 import { blueGreenTransition } from './blue-green.js';
+import { abortFailure, detectFailure, servesAllTraffic, type Failure } from './failure.js';
 import type { Action, Observed, ObservedInstance, RolloutView, TransitionResult } from './types.js';
-
-interface Failure { reason: string; message: string }
 
 export function transition(rollout: RolloutView | null, observed: Observed, now: number): TransitionResult {
   return rollout === null ? steady(observed) : progressing(rollout, observed, now);
@@ -43,7 +42,7 @@ function progressing(rollout: RolloutView, observed: Observed, now: number): Tra
   const reverting = rollout.targetRelease !== rollout.toRelease;
   const abort = rollout.progress.requests?.abort;
   if (abort && !reverting) {
-    const r = fail(rollout, observed, now, abort.failure ?? { reason: 'Aborted', message: `aborted by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}` });
+    const r = fail(rollout, observed, now, abortFailure(abort));
     return { ...r, consumed: ['abort', 'promote', 'pause'] };
   }
   const since = rollout.progress.targetSince ?? rollout.startedAt;
@@ -57,7 +56,7 @@ function progressing(rollout: RolloutView, observed: Observed, now: number): Tra
     if (failure) return fail(rollout, observed, now, failure);
     if (step.done) {
       return withRoute(observed.instances, step.actions, {
-        rollout: { phase: 'Healthy', targetRelease: rollout.toRelease, reason: 'Completed', message: `release ${rollout.toRelease} serves all traffic on ${shape.instances} healthy instance(s)`, progress, finished: true },
+        rollout: { phase: 'Healthy', targetRelease: rollout.toRelease, reason: 'Completed', message: servesAllTraffic(rollout.toRelease, shape.instances), progress, finished: true },
         setCurrent: rollout.toRelease,
       });
     }
@@ -97,38 +96,8 @@ function fail(rollout: RolloutView, observed: Observed, now: number, failure: Fa
   return progressing({ ...rollout, targetRelease: from, progress: { ...rollout.progress, targetSince: now, failure } }, observed, now);
 }
 
-/** A target instance crash-looping fails the rollout at once; otherwise the progress deadline does. */
-export function detectFailure(release: number, instances: ObservedInstance[], elapsedMs: number, deadlineMs: number): Failure | undefined {
-  const mine = instances.filter((i) => i.release === release && !i.retiring);
-  const crashed = mine.find((i) => i.state === 'failed');
-  if (crashed) {
-    const exit = crashed.lastExit;
-    const how = exit ? (exit.code !== null ? `exit code ${exit.code}` : exit.signal ? `signal ${exit.signal}` : 'unknown exit') : 'unknown exit';
-    return {
-      reason: 'CrashLoop',
-      message: `release ${release} crash-loops: instance ${crashed.id} exited ${crashed.restarts + 1} times in a row (last: ${how})${tail(crashed)}`,
-    };
-  }
-  if (elapsedMs > deadlineMs) {
-    const stuck = mine.filter((i) => !(i.state === 'running' && i.healthy));
-    const worst = stuck[0];
-    const detail = worst ? `: instance ${worst.id} is ${worst.state === 'running' ? 'not healthy' : worst.state}${worst.lastProbe ? ` (last probe: ${worst.lastProbe})` : ' (no probe answered)'}${tail(worst)}` : '';
-    return { reason: 'ProgressDeadlineExceeded', message: `release ${release} did not become healthy within ${formatDuration(deadlineMs)}${detail}` };
-  }
-  return undefined;
-}
-
-function tail(i: ObservedInstance): string {
-  const lines = (i.logTail ?? []).slice(-10);
-  return lines.length ? `; last log lines:\n  ${lines.join('\n  ')}` : '';
-}
-
 /** Traffic goes to ready instances, never to ones being retired in this very step. */
 function withRoute(instances: ObservedInstance[], actions: Action[], rest: Omit<TransitionResult, 'route' | 'actions'>): TransitionResult {
-  const leaving = new Set(actions.flatMap((a) => (a.type === 'retire' ? [a.id] : [])));
-  const route = routeOf(instances.filter((i) => !leaving.has(i.id)));
-  if (rest.rollout) {
-    rest.rollout.progress = { ...rest.rollout.progress, readyByRelease: Object.fromEntries(route.map((r) => [String(r.release), r.ids.length])) };
-  }
-  return { ...rest, route, actions };
+  const leaving = retiredIds(actions);
+  return { ...rest, route: routeOf(instances.filter((i) => !leaving.has(i.id))), actions };
 }

@@ -50,8 +50,6 @@ export interface RolloutProgress {
   targetSince?: number;
   desired?: number;
   ready?: number;
-  /** Ready instances per release (traffic is split in proportion). */
-  readyByRelease?: Record<string, number>;
   /** Set when the rollout failed and is being undone: the reason and message of the failure. */
   failure?: { reason: string; message: string; terminal?: 'RolledBack' | 'Failed' };
   /** Canary: index of the current step (steps.length once promoting to 100%), when it began, and the canary's traffic weight. */
