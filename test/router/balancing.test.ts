@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { Agent, createServer, type ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { get, route, startRouter, startUpstream, waitFor, type RouterFixture } from './helpers.js';
+import { get, route, startRouter, startUpstream, type RouterFixture } from './helpers.js';
+import { waitFor } from '../../src/core/wait-for.js';
 
 /** A port nothing listens on (bound by the OS, then released). */
 async function deadPort(): Promise<number> {
@@ -52,7 +53,7 @@ describe('router balancing', () => {
     try {
       const r = await fx.router.applyRoute(route('least', [{ release: 1, weight: 1, backends: [x.backend('x'), y.backend('y')] }]));
       const busy = get(r.listen.port, '/hold');
-      await waitFor(() => held.length === 1, 'one backend busy');
+      await waitFor('one backend busy', () => held.length === 1);
       const idle = x.active === 1 ? 'Y' : 'X';
       const replies = [];
       for (let i = 0; i < 10; i++) replies.push((await get(r.listen.port, '/')).body);

@@ -3,7 +3,8 @@ import { request, type ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { readJsonIfExists } from '../../src/core/atomic-file.js';
 import { readToken, type RouterInfoFile } from '../../src/router/state-files.js';
-import { get, route, startRouter, startUpstream, waitFor, type RouterFixture } from './helpers.js';
+import { get, route, startRouter, startUpstream, type RouterFixture } from './helpers.js';
+import { waitFor } from '../../src/core/wait-for.js';
 import { join } from 'node:path';
 
 describe('router draining and metrics', () => {
@@ -18,7 +19,7 @@ describe('router draining and metrics', () => {
     try {
       const r = await fx.router.applyRoute(route('drainy', [{ release: 1, weight: 1, backends: [a.backend('a1')] }]));
       const slow = [1, 2, 3].map(() => get(r.listen.port, '/slow'));
-      await waitFor(() => held.length === 3, 'three requests in flight on A');
+      await waitFor('three requests in flight on A', () => held.length === 3);
 
       // Given A's requests in flight, when the table switches to B and A is drained...
       await fx.router.setRoute(route('drainy', [{ release: 2, weight: 1, backends: [b.backend('b1')] }]));
@@ -50,7 +51,7 @@ describe('router draining and metrics', () => {
       const r = await fx.router.applyRoute(route('stuck', [{ release: 7, weight: 1, backends: [stuck.backend('s1')] }]));
       const noHeaders = get(r.listen.port, '/no-headers');
       const streaming = get(r.listen.port, '/streaming');
-      await waitFor(() => stuck.active === 2, 'both requests at the upstream');
+      await waitFor('both requests at the upstream', () => stuck.active === 2);
       await fx.router.setRoute(route('stuck', []));
       const started = Date.now();
       assert.deepEqual(await fx.router.drain('stuck', ['s1'], 300), { completed: 0, aborted: 2 });
@@ -72,7 +73,7 @@ describe('router draining and metrics', () => {
     try {
       const r = await fx.router.applyRoute(route('orphan', [{ release: 1, weight: 1, backends: [stuck.backend('o1')] }]));
       const pending = get(r.listen.port, '/');
-      await waitFor(() => stuck.active === 1, 'request at the upstream');
+      await waitFor('request at the upstream', () => stuck.active === 1);
       await fx.router.setRoute(route('orphan', []));
       const info = readJsonIfExists<RouterInfoFile>(join(fx.stateDir, 'router.json'))!;
       const body = JSON.stringify({ backendIds: ['o1'], timeoutMs: 400 });
@@ -109,7 +110,7 @@ describe('router draining and metrics', () => {
       ]));
       for (const path of ['/200', '/503']) await get(r.listen.port, path);
       const hold = get(r.listen.port, '/hold');
-      await waitFor(() => held.length === 1, 'held request');
+      await waitFor('held request', () => held.length === 1);
 
       const stats = await fx.router.stats();
       assert.match(stats.bootId, /^[0-9a-f]{16}$/);
@@ -129,7 +130,7 @@ describe('router draining and metrics', () => {
 
       held[0]!.end('done');
       await hold;
-      await waitFor(async () => (await fx.router.stats()).services.find((s) => s.service === 'counted')!.pools.find((p) => p.release === 2)!.requests === 3, 'held request counted');
+      await waitFor('held request counted', async () => (await fx.router.stats()).services.find((s) => s.service === 'counted')!.pools.find((p) => p.release === 2)!.requests === 3);
     } finally {
       await one.close();
       await two.close();

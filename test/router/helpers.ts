@@ -1,6 +1,6 @@
 /**
  * Shared fixtures for the router's integration tests: tiny upstream servers, a router daemon in a
- * temp directory, an HTTP client, and waiting on conditions with deadlines.
+ * temp directory and an HTTP client (waiting on conditions: src/core/wait-for.ts).
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,15 +13,6 @@ import type { Backend, Pool, ServiceRoute } from '../../src/router/types.js';
 
 export function tempDir(prefix = 'slipway-router-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
-}
-
-/** Polls `cond` until it holds or `timeoutMs` passes (then throws `what`). */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 export interface Upstream {

@@ -10,7 +10,8 @@ import type { SlipwayError } from '../../src/core/errors.js';
 import { LocalRouter } from '../../src/router/local-router.js';
 import { pidAlive as isProcessAlive } from '../../src/core/process.js';
 import type { RouterInfoFile } from '../../src/router/state-files.js';
-import { get, route, startUpstream, tempDir, waitFor } from './helpers.js';
+import { get, route, startUpstream, tempDir } from './helpers.js';
+import { waitFor } from '../../src/core/wait-for.js';
 import { processesWithArg } from '../support/processes.js';
 
 const LOCAL_ROUTER_JS = fileURLToPath(new URL('../../src/router/local-router.js', import.meta.url));
@@ -37,7 +38,7 @@ test('a second client adopts the running router instead of starting another', as
     assert.equal(info(stateDir).version, 1);
     const h = await first.health();
     // The supervisor, the worker and (soon) a standby worker.
-    await waitFor(() => routerProcesses(stateDir).length === 3, 'standby worker forked');
+    await waitFor('standby worker forked', () => routerProcesses(stateDir).length === 3);
     pids = routerProcesses(stateDir);
     assert.ok(pids.includes(h.pid) && pids.includes(h.workerPid));
   } finally {
@@ -45,7 +46,7 @@ test('a second client adopts the running router instead of starting another', as
     rmSync(stateDir, { recursive: true, force: true });
   }
   assert.equal(isProcessAlive(first.pid ?? -1), false);
-  await waitFor(() => pids.every((p) => !isProcessAlive(p)), 'every router process gone');
+  await waitFor('every router process gone', () => pids.every((p) => !isProcessAlive(p)));
 });
 
 test('a killed router restarts with its routes and serves them on the same ports', async () => {
@@ -61,7 +62,7 @@ test('a killed router restarts with its routes and serves them on the same ports
     const oldBoot = (await router.stats()).bootId;
 
     process.kill(oldPid, 'SIGKILL');
-    await waitFor(() => !isProcessAlive(oldPid), 'old router gone');
+    await waitFor('old router gone', () => !isProcessAlive(oldPid));
 
     const again = new LocalRouter({ stateDir });
     await again.ensureRunning();
@@ -93,7 +94,7 @@ test('the router survives the process that started it being SIGKILLed', async ()
   try {
     let out = '';
     parent.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    await waitFor(() => /ready \d+/.test(out), 'parent started the router', 15_000);
+    await waitFor('parent started the router', () => /ready \d+/.test(out), 15_000);
     routerPid = Number(/ready (\d+)/.exec(out)![1]);
 
     parent.kill('SIGKILL');
@@ -125,16 +126,16 @@ test('SIGTERM stops accepting, finishes requests in flight and exits 0', async (
     await router.ensureRunning();
     const r = await router.applyRoute(route('term', [{ release: 1, weight: 1, backends: [up.backend('t1')] }]));
     const inflight = get(r.listen.port, '/hold');
-    await waitFor(() => held.length === 1, 'request in flight');
+    await waitFor('request in flight', () => held.length === 1);
     const pid = router.pid!;
     process.kill(pid, 'SIGTERM');
-    await waitFor(async () => get(r.listen.port, '/probe').then(() => false, () => true), 'listener closed');
+    await waitFor('listener closed', async () => get(r.listen.port, '/probe').then(() => false, () => true));
     assert.ok(isProcessAlive(pid), 'still finishing the request in flight');
     held[0]!.end('finished');
     const reply = await inflight;
     assert.equal(reply.status, 200);
     assert.equal(reply.body, 'finished');
-    await waitFor(() => !isProcessAlive(pid), 'router exited');
+    await waitFor('router exited', () => !isProcessAlive(pid));
     assert.match(readLog(stateDir), /router stopped/);
     assert.equal(readJsonIfExists(join(stateDir, 'router.json')), undefined, 'router.json removed on a clean stop');
   } finally {

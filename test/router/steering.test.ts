@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import type { SlipwayError } from '../../src/core/errors.js';
 import { LocalRouter } from '../../src/router/local-router.js';
 import { pidAlive as isProcessAlive } from '../../src/core/process.js';
-import { get, route, startRouter, startUpstream, tempDir, waitFor, type RouterFixture } from './helpers.js';
+import { get, route, startRouter, startUpstream, tempDir, type RouterFixture } from './helpers.js';
+import { waitFor } from '../../src/core/wait-for.js';
 
 
 async function bodies(port: number, n: number, headers: Record<string, string> = {}): Promise<string[]> {
@@ -121,9 +122,9 @@ describe('router steering', () => {
       const moveTo = await freePort();
       await fx.router.setRoute({ ...route('pv', pools), listen: r.listen, preview: { host: '127.0.0.1', port: moveTo, release: 2 } });
       assert.equal((await get(moveTo, '/')).body, 'B');
-      await waitFor(() => get(pport, '/').then(() => false, () => true), 'old preview port closed');
+      await waitFor('old preview port closed', () => get(pport, '/').then(() => false, () => true));
       await fx.router.setRoute({ ...route('pv', pools), listen: r.listen });
-      await waitFor(() => get(moveTo, '/').then(() => false, () => true), 'preview port closed');
+      await waitFor('preview port closed', () => get(moveTo, '/').then(() => false, () => true));
       assert.equal((await get(r.listen.port, '/')).body, 'A');
     } finally {
       squatter.close();
@@ -162,14 +163,14 @@ describe('router steering', () => {
         }
       };
       const load = Promise.all(Array.from({ length: 8 }, worker));
-      await waitFor(() => done >= 200, '200 requests on A', 10_000);
+      await waitFor('200 requests on A', () => done >= 200, 10_000);
 
       // ...when all weight moves to B (A's backends stay in the table and up)...
       await fx.router.setRoute(route('switch', [{ ...aPool, weight: 0 }, { ...bPool, weight: 1 }]));
       const seqAtSwitch = seq;
       const inFlightAtSwitch = outstanding;
       const aHitsAtSwitch = a1!.hits + a2!.hits;
-      await waitFor(() => done >= 600, '400 more requests', 10_000);
+      await waitFor('400 more requests', () => done >= 600, 10_000);
       stop = true;
       await load;
 
@@ -197,7 +198,7 @@ test('a restarted router reopens the preview listener on its port', async () => 
     assert.equal((await get(r.preview!.port, '/')).body, 'B');
     const oldPid = router.pid!;
     process.kill(oldPid, 'SIGKILL');
-    await waitFor(() => !isProcessAlive(oldPid), 'old router gone');
+    await waitFor('old router gone', () => !isProcessAlive(oldPid));
     again = new LocalRouter({ stateDir });
     await again.ensureRunning();
     assert.deepEqual(await again.routes(), [r]);

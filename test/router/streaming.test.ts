@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { acceptWebSockets, openWebSocket, route, startRouter, startUpstream, waitFor, type RouterFixture } from './helpers.js';
+import { acceptWebSockets, openWebSocket, route, startRouter, startUpstream, type RouterFixture } from './helpers.js';
+import { waitFor } from '../../src/core/wait-for.js';
 
 describe('router streaming and upgrades', () => {
   let fx: RouterFixture;
@@ -28,11 +29,11 @@ describe('router streaming and upgrades', () => {
       let received = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { received += d; });
-      await waitFor(() => stream !== undefined, 'upstream stream open');
+      await waitFor('upstream stream open', () => stream !== undefined);
       // The next event is only written once the previous one reached the client: a buffering proxy deadlocks here.
       for (let i = 1; i <= 5; i++) {
         stream!.write(`data: event ${i}\n\n`);
-        await waitFor(() => received.includes(`data: event ${i}\n\n`), `event ${i} at the client`, 3000);
+        await waitFor(`event ${i} at the client`, () => received.includes(`data: event ${i}\n\n`), 3000);
       }
       stream!.end();
       await new Promise((resolve) => res.on('end', resolve));
@@ -61,7 +62,7 @@ describe('router streaming and upgrades', () => {
         void (async () => {
           for (let i = 0; i < 3; i++) {
             req.write(`part${i};`);
-            await waitFor(() => got.includes(`part${i};`), `part ${i} at the upstream`, 3000);
+            await waitFor(`part ${i} at the upstream`, () => got.includes(`part${i};`), 3000);
           }
           req.end();
         })().catch(reject);
@@ -85,10 +86,10 @@ describe('router streaming and upgrades', () => {
       assert.equal(stats.inFlightByBackend['w1'], 1, 'an open tunnel is in flight');
       assert.equal(stats.pools[0]!.byClass['1xx'], 1);
       ws.close();
-      await waitFor(async () => {
+      await waitFor('tunnel closed', async () => {
         stats = (await fx.router.stats()).services.find((s) => s.service === 'ws')!;
         return stats.inFlightByBackend['w1'] === 0;
-      }, 'tunnel closed');
+      });
     } finally {
       await up.close();
     }

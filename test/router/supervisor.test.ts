@@ -13,7 +13,8 @@ import { LocalRouter } from '../../src/router/local-router.js';
 import { startLoad } from '../support/load.js';
 import { probeOutage } from '../support/outage.js';
 import { processesWithArg } from '../support/processes.js';
-import { get, route, startRouter, startUpstream, waitFor } from './helpers.js';
+import { get, route, startRouter, startUpstream } from './helpers.js';
+import { waitFor } from '../../src/core/wait-for.js';
 
 test('a SIGKILLed proxy worker is replaced at once; under load nothing is refused and only requests in flight fail', async (t) => {
   const fx = await startRouter();
@@ -26,9 +27,9 @@ test('a SIGKILLed proxy worker is replaced at once; under load nothing is refuse
     assert.notEqual(before.workerPid, before.pid, 'the worker is another process');
 
     // The supervisor, the worker and the standby worker that will take over.
-    await waitFor(() => processesWithArg(fx.stateDir).length === 3, 'standby worker forked');
+    await waitFor('standby worker forked', () => processesWithArg(fx.stateDir).length === 3);
     const load = startLoad(`http://127.0.0.1:${r.listen.port}/`, { concurrency, maxMs: 60_000 });
-    await waitFor(() => load.snapshot().ok > 300, 'steady load', 20_000);
+    await waitFor('steady load', () => load.snapshot().ok > 300, 20_000);
     const atKill = load.snapshot();
     const inFlight = atKill.sent - atKill.ok - atKill.failed;
     const killedAt = performance.now();
@@ -38,7 +39,7 @@ test('a SIGKILLed proxy worker is replaced at once; under load nothing is refuse
     const servedAfterMs = performance.now() - killedAt;
     assert.equal(probe.status, 200);
     const okAtProbe = load.snapshot().ok;
-    await waitFor(() => load.snapshot().ok > okAtProbe + 300, 'load served by the new worker', 20_000);
+    await waitFor('load served by the new worker', () => load.snapshot().ok > okAtProbe + 300, 20_000);
     const result = await load.stop();
 
     const after = await fx.router.health();
@@ -89,11 +90,11 @@ test('a SIGKILLed supervisor leaves its worker serving until the next router tak
     const r = await fx.router.applyRoute(route('orphan', [{ release: 1, weight: 1, backends: [up.backend('o1')] }]));
     const h = await fx.router.health();
     const inflight = get(r.listen.port, '/hold');
-    await waitFor(() => held.length === 1, 'request in flight');
+    await waitFor('request in flight', () => held.length === 1);
     const load = startLoad(`http://127.0.0.1:${r.listen.port}/`, { concurrency, maxMs: 60_000 });
-    await waitFor(() => load.snapshot().ok > 100, 'steady load', 20_000);
+    await waitFor('steady load', () => load.snapshot().ok > 100, 20_000);
     process.kill(h.pid, 'SIGKILL');
-    await waitFor(() => !pidAlive(h.pid), 'supervisor gone');
+    await waitFor('supervisor gone', () => !pidAlive(h.pid));
     assert.equal((await get(r.listen.port)).body, 'served', 'the orphaned worker still serves');
     assert.ok(pidAlive(h.workerPid));
 
@@ -103,14 +104,14 @@ test('a SIGKILLed supervisor leaves its worker serving until the next router tak
     const how = await next.ensureRunning();
     assert.deepEqual([how.started, how.replaced], [true, h.pid]);
     const okAfter = load.snapshot().ok;
-    await waitFor(() => load.snapshot().ok > okAfter + 200, 'load served by the new router', 20_000);
+    await waitFor('load served by the new router', () => load.snapshot().ok > okAfter + 200, 20_000);
     const outage = await probe.stop();
     const after = await next.health();
     assert.notEqual(after.workerPid, h.workerPid);
     assert.ok(pidAlive(h.workerPid), 'the old worker still finishes its request in flight');
     held[0]!.end('finished');
     assert.equal((await inflight).body, 'finished');
-    await waitFor(() => !pidAlive(h.workerPid), 'old worker exited');
+    await waitFor('old worker exited', () => !pidAlive(h.workerPid));
     const result = await load.stop();
     // Between the old worker closing its sockets and the new one listening, a connection may be refused (ADR 0006).
     const others = result.failures.filter((f) => !/ECONNREFUSED/.test(f));

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { test } from 'node:test';
-import { get, route, startRouter, startUpstream, waitFor } from './helpers.js';
+import { get, route, startRouter, startUpstream } from './helpers.js';
+import { waitFor } from '../../src/core/wait-for.js';
 
 test('switching a service from pool A to pool B under steady load fails no request', async () => {
   const fx = await startRouter();
@@ -32,19 +33,19 @@ test('switching a service from pool A to pool B under steady load fails no reque
     const load = Promise.all(Array.from({ length: 8 }, worker));
 
     // Given steady traffic on A...
-    await waitFor(() => sent >= 300, '300 requests on A', 10_000);
+    await waitFor('300 requests on A', () => sent >= 300, 10_000);
     // ...when B joins as a canary, then takes all traffic, and A is drained and stopped...
     await fx.router.setRoute(route('web', [
       { release: 1, weight: 9, backends: [a1!.backend('a1'), a2!.backend('a2')] },
       { release: 2, weight: 1, backends: [b1!.backend('b1'), b2!.backend('b2')] },
     ]));
-    await waitFor(() => sent >= 600, '300 more requests during the canary', 10_000);
+    await waitFor('300 more requests during the canary', () => sent >= 600, 10_000);
     await fx.router.setRoute(route('web', [{ release: 2, weight: 1, backends: [b1!.backend('b1'), b2!.backend('b2')] }]));
     const drained = await fx.router.drain('web', ['a1', 'a2'], 5000);
     const aHitsAtDrain = a1!.hits + a2!.hits;
     await Promise.all([a1!.close(), a2!.close()]);
     const sentAtStop = sent;
-    await waitFor(() => sent >= sentAtStop + 300, '300 requests after A stopped', 10_000);
+    await waitFor('300 requests after A stopped', () => sent >= sentAtStop + 300, 10_000);
     stop = true;
     await load;
 
