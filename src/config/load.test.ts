@@ -202,8 +202,14 @@ services:
       const { config, warnings } = parseConfigText(service('    strategy: { rolling: { maxSurge: 0 } }\n'), 'slipway.yaml');
       assert.deepEqual(config.services.web?.strategy, { type: 'rolling', maxSurge: 0, maxUnavailable: 0 });
       assert.deepEqual(brief(warnings), [
-        '7:26 services.web.strategy.rolling: maxSurge and maxUnavailable are both 0, which could never replace an instance: rollouts will use maxSurge 1',
+        '7:26 services.web.strategy.rolling: maxSurge 0 and maxUnavailable 0 both come to 0 instances of 1, which could never replace an instance: rollouts will use maxSurge 1',
       ]);
+      // Percentages count with the instance count, as the rollout engine counts them.
+      const pct = parseConfigText(service('    instances: 3\n    strategy: { rolling: { maxSurge: 0, maxUnavailable: "10%" } }\n'), 'slipway.yaml');
+      assert.deepEqual(brief(pct.warnings), [
+        '8:26 services.web.strategy.rolling: maxSurge 0 and maxUnavailable 10% both come to 0 instances of 3, which could never replace an instance: rollouts will use maxSurge 1',
+      ]);
+      assert.deepEqual(parseConfigText(service('    instances: 10\n    strategy: { rolling: { maxSurge: 0, maxUnavailable: "10%" } }\n'), 'slipway.yaml').warnings, []);
     });
   });
 

@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { formatPath, type ConfigProblem } from './problem.js';
 import { locatePath, type YamlSource } from './yaml-source.js';
 import { closest } from './suggest.js';
+import { rollingBudget } from './rolling-budget.js';
 
 /** What is at a path on disk; injected so that parsing text needs no filesystem. */
 export type PathKind = 'directory' | 'file' | 'missing';
@@ -97,19 +98,25 @@ function portConflicts(services: Record<string, unknown>, src: YamlSource): Conf
 
 /**
  * A rolling update that may neither add nor remove an instance could never make progress, so the
- * rollout engine then surges by one anyway; say so rather than let the file claim otherwise.
+ * rollout engine then surges by one anyway (rollingBudget); say so rather than let the file claim
+ * otherwise. Percentages count: "10%" of 3 instances is 0.
  */
 function zeroSurgeAndUnavailable(services: Record<string, unknown>, src: YamlSource): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const isZero = (v: unknown) => v === 0 || v === '0%';
+  const countOrPercent = (v: unknown, fallback: number): number | string | undefined =>
+    v === undefined ? fallback : typeof v === 'number' || (typeof v === 'string' && /^\d+(\.\d+)?%$/.test(v)) ? v : undefined;
   for (const [name, raw] of Object.entries(services)) {
     const rolling = asMapping(asMapping(asMapping(raw)?.strategy)?.rolling);
-    if (!rolling || !isZero(rolling.maxSurge) || !isZero(rolling.maxUnavailable ?? 0)) continue;
+    const instances = asMapping(raw)?.instances ?? 1;
+    const surge = countOrPercent(rolling?.maxSurge, 1);
+    const unavailable = countOrPercent(rolling?.maxUnavailable, 0);
+    if (!rolling || typeof instances !== 'number' || surge === undefined || unavailable === undefined) continue;
+    if (!rollingBudget(surge, unavailable, instances).surgeRaised) continue;
     const path = ['services', name, 'strategy', 'rolling'];
     problems.push({
       ...locatePath(src, path),
       path: formatPath(path),
-      message: 'maxSurge and maxUnavailable are both 0, which could never replace an instance: rollouts will use maxSurge 1',
+      message: `maxSurge ${surge} and maxUnavailable ${unavailable} both come to 0 instances of ${instances}, which could never replace an instance: rollouts will use maxSurge 1`,
       suggestion: 'set maxSurge: 1 to say so',
     });
   }

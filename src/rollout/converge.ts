@@ -3,7 +3,10 @@
  * to start and which to retire this loop, and whether the target is fully in place.
  * Pure functions; `transition.ts` wraps them with deadlines, failure and phase logic.
  */
+import { rollingBudget } from '../config/rolling-budget.js';
 import type { Action, ObservedInstance, ReleaseShape } from './types.js';
+
+export { resolveCount } from '../config/rolling-budget.js';
 
 export interface ConvergeStep {
   actions: Action[];
@@ -15,13 +18,6 @@ export interface ConvergeStep {
 
 export const alive = (i: ObservedInstance) => !i.retiring && (i.state === 'running' || i.state === 'restarting');
 export const ready = (i: ObservedInstance) => !i.retiring && i.state === 'running' && i.healthy;
-
-/** Resolves a count-or-percent ("25%") against the desired count; percentages of surge round up, of unavailability down. */
-export function resolveCount(value: number | string, desired: number, round: 'up' | 'down'): number {
-  if (typeof value === 'number') return value;
-  const pct = Number(value.slice(0, -1)) / 100;
-  return round === 'up' ? Math.ceil(desired * pct) : Math.floor(desired * pct);
-}
 
 /** Orders instances so the least useful go first: not ready before ready, then newest first. */
 export function leastUsefulFirst(a: ObservedInstance, b: ObservedInstance): number {
@@ -48,9 +44,7 @@ function starts(release: number, n: number): Action[] {
  */
 export function convergeRolling(shape: ReleaseShape, instances: ObservedInstance[], maxSurge: number | string, maxUnavailable: number | string): ConvergeStep {
   const n = shape.instances;
-  let surge = resolveCount(maxSurge, n, 'up');
-  const unavailable = resolveCount(maxUnavailable, n, 'down');
-  if (surge === 0 && unavailable === 0) surge = 1;
+  const { surge, unavailable } = rollingBudget(maxSurge, maxUnavailable, n);
 
   const target = instances.filter((i) => i.release === shape.release && alive(i));
   const old = instances.filter((i) => i.release !== shape.release && alive(i));
