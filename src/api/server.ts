@@ -10,7 +10,7 @@ import { describeRollout, history, serviceStatus, status } from '../controller/s
 import * as commands from '../controller/rollout-commands.js';
 import * as deploys from '../controller/deploys.js';
 import { parseSince, streamLogs } from '../controller/log-stream.js';
-import { readJson, sendError, sendJson } from './http-util.js';
+import { readJson, sendError, sendJson } from '../core/http-json.js';
 import type { AbortRequest, DeployRequest, PromoteRequest, RollbackRequest, RolloutResponse } from './types.js';
 
 type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; params: string[]; query: URLSearchParams }) => Promise<unknown>;

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { SlipwayError } from '../core/errors.js';
+import { readJson, sendError, sendJson } from '../core/http-json.js';
 import type { RouterDaemon } from './daemon.js';
 import { log } from './log.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
@@ -8,7 +9,6 @@ import { parseServiceRoute } from './route-schema.js';
 
 /** A drain may not wait longer than this. */
 const MAX_DRAIN_MS = 3_600_000;
-const MAX_BODY_BYTES = 1 << 20;
 
 /**
  * The router's admin API (JSON over HTTP on 127.0.0.1). Every endpoint but `GET /metrics` wants
@@ -38,7 +38,10 @@ export function createAdminServer(daemon: RouterDaemon, token: string): Server {
       sendError(res, err);
       return;
     }
-    handle(daemon, req, res).catch((err: unknown) => sendError(res, err));
+    handle(daemon, req, res).catch((err: unknown) => {
+      const e = sendError(res, err);
+      if (e.kind === 'internal') log('error', `admin API: ${e.message}`);
+    });
   });
   // Drains are long polls: never let Node time them out.
   server.requestTimeout = 0;
@@ -84,22 +87,22 @@ async function handle(daemon: RouterDaemon, req: IncomingMessage, res: ServerRes
   const route = `${method} /${parts.map((p, i) => (i === 2 && parts[1] === 'routes' ? ':service' : p)).join('/')}`;
   switch (route) {
     case 'GET /v1/health':
-      return send(res, 200, daemon.health());
+      return sendJson(res, 200, daemon.health());
     case 'GET /v1/routes':
-      return send(res, 200, daemon.routes());
+      return sendJson(res, 200, daemon.routes());
     case 'PUT /v1/routes/:service': {
       const body = parseServiceRoute(await readJson(req), parts[2]!);
-      return send(res, 200, await daemon.setRoute(body));
+      return sendJson(res, 200, await daemon.setRoute(body));
     }
     case 'DELETE /v1/routes/:service':
       await daemon.removeRoute(parts[2]!);
-      return send(res, 200, { removed: parts[2] });
+      return sendJson(res, 200, { removed: parts[2] });
     case 'POST /v1/routes/:service/drain': {
       const { backendIds, timeoutMs } = parseDrain(await readJson(req));
-      return send(res, 200, await daemon.drain(parts[2]!, backendIds, timeoutMs));
+      return sendJson(res, 200, await daemon.drain(parts[2]!, backendIds, timeoutMs));
     }
     case 'GET /v1/stats':
-      return send(res, 200, daemon.stats());
+      return sendJson(res, 200, daemon.stats());
     case 'GET /metrics': {
       const text = renderPrometheus(daemon.serviceMetrics());
       res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
@@ -107,7 +110,7 @@ async function handle(daemon: RouterDaemon, req: IncomingMessage, res: ServerRes
       return;
     }
     case 'POST /v1/shutdown':
-      send(res, 202, { stopping: true });
+      sendJson(res, 202, { stopping: true });
       res.on('finish', () => void daemon.shutdown('POST /v1/shutdown').then(() => process.exit(0)));
       return;
     default:
@@ -127,36 +130,4 @@ function parseDrain(body: unknown): { backendIds: string[]; timeoutMs: number } 
   }
   if (problems.length > 0) throw new SlipwayError('invalid', 'DRAIN_INVALID', `invalid drain request: ${problems.join('; ')}`, { details: { problems } });
   return b as { backendIds: string[]; timeoutMs: number };
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new SlipwayError('invalid', 'REQUEST_TOO_LARGE', `request body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new SlipwayError('invalid', 'REQUEST_NOT_JSON', `request body is not JSON: ${(err as Error).message}`);
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function sendError(res: ServerResponse, err: unknown): void {
-  const e = SlipwayError.from(err);
-  if (e.kind === 'internal') log('error', `admin API: ${e.message}`);
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  send(res, e.httpStatus, e.toBody());
 }

@@ -1,5 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SlipwayError } from '../core/errors.js';
+import { SlipwayError } from './errors.js';
+
+/**
+ * JSON over HTTP for Slipway's two APIs (the controller's and the router's admin API): one reader,
+ * one writer, one error shape, one name for each failure.
+ */
 
 /** Reads a JSON request body (at most 1 MiB); an empty body is `{}`. */
 export async function readJson<T>(req: IncomingMessage): Promise<T> {
@@ -24,8 +29,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(data);
 }
 
-export function sendError(res: ServerResponse, err: unknown): void {
+/** Answers `err` as `ErrorBody` JSON with its kind's status (or cuts a response already begun); returns it, for logging. */
+export function sendError(res: ServerResponse, err: unknown): SlipwayError {
   const e = SlipwayError.from(err);
-  if (res.headersSent) { res.destroy(); return; }
-  sendJson(res, e.httpStatus, e.toBody());
+  if (res.headersSent) res.destroy();
+  else sendJson(res, e.httpStatus, e.toBody());
+  return e;
 }
