@@ -8,7 +8,7 @@
  */
 import { freePort } from '../src/core/free-port.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +26,9 @@ s.keepAliveTimeout = 65000;
 s.listen(0, '127.0.0.1', () => console.log('port ' + s.address().port));
 `;
 
-interface Sample { rps: number; p50: number; p99: number }
-interface Target { name: string; port: number }
+interface Sample { rps: number; p50: number; p99: number; requests: number; cpuUs?: number }
+/** `pid`: a process whose CPU time per request is worth printing (the router's proxy worker). */
+interface Target { name: string; port: number; pid?: number }
 
 export async function run(): Promise<void> {
   for (const tool of ['wrk', 'nginx', 'caddy']) {
@@ -91,7 +92,7 @@ http://127.0.0.1:${caddyPort} {
 
     const targets: Target[] = [
       { name: 'direct', port: upPort },
-      { name: 'slipway', port: routed.listen.port },
+      { name: 'slipway', port: routed.listen.port, pid: (await router.health()).workerPid },
       { name: 'nginx', port: nginxPort },
       { name: 'caddy', port: caddyPort },
       ...shells,
@@ -104,10 +105,12 @@ http://127.0.0.1:${caddyPort} {
       for (const t of targets) {
         const s = wrk(t, DURATION_S);
         samples.get(t.name)!.push(s);
-        progress(`run ${r}/${RUNS} ${t.name.padEnd(8)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(2)}ms  p99 ${s.p99.toFixed(2)}ms`);
+        progress(`run ${r}/${RUNS} ${t.name.padEnd(8)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(2)}ms  p99 ${s.p99.toFixed(2)}ms${s.cpuUs === undefined ? '' : `  ${s.cpuUs.toFixed(1)} µs CPU/request`}`);
       }
     }
     printTable(targets, samples);
+    const cpu = samples.get('slipway')!.flatMap((s) => (s.cpuUs === undefined ? [] : [s.cpuUs]));
+    if (cpu.length) console.log(`\nrouter proxy worker CPU per proxied request: median ${median(cpu).toFixed(1)} µs (less sensitive to a busy machine than req/s)`);
     const ratio = median(samples.get('undici')!.map((s) => s.rps)) / median(samples.get('llhttp')!.map((s) => s.rps));
     console.log(`\nupstream client alone (same proxy shell): undici Pool.dispatch / Slipway UpstreamPool = ${ratio.toFixed(2)} (docs/router.md: undici is adopted when it is within 10%, i.e. ≥ 0.90)`);
   } finally {
@@ -134,13 +137,22 @@ function portOf(child: ChildProcess, what: string): Promise<number> {
 }
 
 function wrk(t: Target, seconds: number): Sample {
+  const cpuBefore = t.pid === undefined ? undefined : cpuMs(t.pid);
   const r = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${t.port}/`], { encoding: 'utf8', timeout: (seconds + 20) * 1000 });
   if (r.status !== 0) throw new Error(`wrk against ${t.name} failed: ${r.stderr || r.error?.message}`);
   const out = r.stdout;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
   if (errors && seconds > 1) progress(`warning: ${t.name}: ${errors[0]}`);
-  return { rps, p50: latency(out, '50%'), p99: latency(out, '99%') };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const cpuUs = cpuBefore === undefined ? undefined : ((cpuMs(t.pid!) - cpuBefore) * 1000) / requests;
+  return { rps, p50: latency(out, '50%'), p99: latency(out, '99%'), requests, cpuUs };
+}
+
+/** User + system CPU time of a process so far, in ms (from /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Parses a wrk latency percentile line ("  99%    1.23ms") into milliseconds. */
