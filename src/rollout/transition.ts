@@ -7,6 +7,7 @@ import { formatDuration } from '../core/duration.js';
 import { converge, routeOf } from './converge.js';
 import { canaryTransition } from './canary.js';
 import { blueGreenTransition } from './blue-green.js';
+import { maintenanceTransition } from './maintenance.js';
 import type { Action, Observed, ObservedInstance, RolloutView, TransitionResult } from './types.js';
 
 interface Failure { reason: string; message: string }
@@ -35,6 +36,7 @@ function steady(observed: Observed): TransitionResult {
 }
 
 function progressing(rollout: RolloutView, observed: Observed, now: number): TransitionResult {
+  if (rollout.kind === 'restart' || rollout.kind === 'scale') return maintenanceTransition(rollout, observed, now);
   const strategy = observed.shapes[rollout.toRelease]?.strategy;
   const progressive = rollout.kind !== 'rollback' && rollout.fromRelease !== null && observed.shapes[rollout.fromRelease] !== undefined;
   if (progressive && strategy?.type === 'canary') return canaryTransition(rollout, observed, now, strategy);
