@@ -17,7 +17,7 @@ export const scale: CliCommand<{ message?: string; wait: boolean }> = {
     waitFlags(cmd, true);
   },
   examples: [
-    'slipway scale web 4                 # start 2 more (of 2); waits until 4 are healthy (--wait)',
+    'slipway scale web 4 --wait          # start 2 more (of 2); wait until 4 are healthy (the default)',
     'slipway scale web 1 --no-wait       # drain and stop the extra ones; return at once',
     'slipway scale web 0 -m "maintenance" --json  # stop every instance; the result as JSON',
   ],
