@@ -36,8 +36,8 @@ export function maintenanceTransition(rollout: RolloutView, observed: Observed, 
   if (failure) {
     // New instances that are not serving go; the ones serving stay, and the steady state brings
     // the count back to what it was before this rollout.
-    const fresh = view.filter((i) => i.release === release && !i.retiring && !(i.state === 'running' && i.healthy) && !replace.has(i.id));
-    const actions: Action[] = rollout.kind === 'restart' || rollout.kind === 'scale' ? fresh.map((i) => ({ type: 'retire', id: i.id, reason: `${rollout.kind} failed` })) : [];
+    const fresh = view.filter((i) => i.release === release && !i.retiring && !(i.state === 'running' && i.healthy));
+    const actions: Action[] = fresh.map((i) => ({ type: 'retire', id: i.id, reason: `${rollout.kind} failed` }));
     return withRoute(observed.instances, actions, {
       rollout: {
         phase: 'Failed', targetRelease: release, reason: failure.reason, finished: true, progress: { ...progress, failure },
