@@ -67,7 +67,7 @@ describe('restart and scale rollouts (same release)', () => {
   it('abort ends a scale at once, with the request consumed', () => {
     const w = world(2);
     const r = w.step(view('scale', { instances: 4, requests: { abort: { by: 'ann', reason: 'too many' } } }), 0);
-    assert.equal(r.rollout!.phase, 'Failed');
+    assert.equal(r.rollout!.phase, 'RolledBack');
     assert.equal(r.rollout!.reason, 'Aborted');
     assert.match(r.rollout!.message, /scaling release 1 to 4 instance\(s\) aborted by ann: too many/);
     assert.deepEqual(r.consumed, ['abort', 'promote', 'pause']);

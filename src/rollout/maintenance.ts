@@ -40,7 +40,8 @@ export function maintenanceTransition(rollout: RolloutView, observed: Observed, 
     const actions: Action[] = fresh.map((i) => ({ type: 'retire', id: i.id, reason: `${rollout.kind} failed` }));
     return withRoute(observed.instances, actions, {
       rollout: {
-        phase: 'Failed', targetRelease: release, reason: failure.reason, finished: true, progress: { ...progress, failure },
+        // Aborted (abort, or rollback during it) ends RolledBack, as a progressive rollout does.
+        phase: abort ? 'RolledBack' : 'Failed', targetRelease: release, reason: failure.reason, finished: true, progress: { ...progress, failure },
         message: `${abort ? failure.message : `${what} failed: ${failure.message}`}; release ${release} keeps serving on the instances that were ready`,
       },
       consumed: abort ? ['abort', 'promote', 'pause'] : undefined,
