@@ -67,6 +67,9 @@ function unitValue(s: string): string { return s.replace(/%/g, '%%'); }
 /** One word of ExecStart or Environment=, quoted (systemd's own quoting: double quotes, backslash escapes). */
 function quoted(s: string): string { return `"${unitValue(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`; }
 
+/** A word of ExecStart=, where systemd also expands $VARIABLES: a literal $ is $$. */
+function execWord(s: string): string { return quoted(s).replace(/\$/g, '$$$$'); }
+
 export function systemdUnit(o: { dir: string; app: string; system: boolean; user: string }): string {
   const lines = [
     `# Written by \`slipway startup\` for ${o.dir}.`,
@@ -83,7 +86,7 @@ export function systemdUnit(o: { dir: string; app: string; system: boolean; user
     `WorkingDirectory=${unitValue(o.dir)}`,
     // Build commands (npm, make) run by deploys need the PATH they had when this was written.
     `Environment=${quoted(`PATH=${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`)}`,
-    `ExecStart=${quoted(process.execPath)} ${quoted(cliPath())} server --dir ${quoted(o.dir)}`,
+    `ExecStart=${execWord(process.execPath)} ${execWord(cliPath())} server --dir ${execWord(o.dir)}`,
     'Restart=on-failure',
     'RestartSec=2s',
     'KillMode=process',
