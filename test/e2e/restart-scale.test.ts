@@ -167,3 +167,39 @@ describe('restart and scale under load (real processes)', () => {
     assert.match(again.stdout, /web: release 1 is current, nothing changed/);
   });
 });
+
+describe('a restart interrupted by a SIGKILL of the controller (real processes)', () => {
+  const p = new TestProject();
+  before(async () => {
+    // Instances take 1.5 s to listen, so that the restart is surely in progress when the controller dies.
+    await p.writeConfig({ env: { VERSION: 'v1', STARTUP_MS: '1500' }, instances: 2 });
+    const up = await p.cli(['up']);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+  });
+  after(() => p.cleanup());
+
+  it('a new controller finishes it: every instance replaced once, zero failed requests', async () => {
+    const oldIds = (await web(p)).instances.map((i) => i.id);
+    const load = startLoad(p.url);
+    const res = await p.cli(['restart', 'web', '--no-wait']);
+    assert.equal(res.code, 0, res.stderr);
+    await waitFor('a new instance of the restart', async () => (await web(p)).instances.some((i) => !oldIds.includes(i.id)));
+    const pid = (JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as { pid: number }).pid;
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the controller to be gone', () => { try { process.kill(pid, 0); return false; } catch { return true; } });
+    await ensureController(p.dir, makeOutput({ stdout: { write: () => true }, stderr: { write: () => true } }));
+    const done = await waitFor('the restart to finish', async () => {
+      const s = await web(p);
+      return s.rollout?.kind === 'restart' && s.rollout.finishedAt !== null ? s : undefined;
+    }, 60_000);
+    const result = await load.stop();
+    assert.equal(done.rollout!.phase, 'Healthy', done.rollout!.message);
+    assert.deepEqual(result.failures, []);
+    const now = await waitFor('the replaced instances to be stopped', async () => {
+      const s = await web(p);
+      return s.instances.length === 2 ? s : undefined;
+    });
+    for (const i of now.instances) assert.ok(!oldIds.includes(i.id), `instance ${i.id} was not replaced`);
+    assert.equal((await history(p)).releases.length, 1);
+  });
+});
