@@ -83,7 +83,7 @@ export interface ServiceStatus {
   health: ServiceHealth;
   currentRelease: number | null;
   desired: number;
-  /** Set when `slipway scale` changed the serving release's count from what its config says. */
+  /** Set when `slipway scale` changed the serving release's count from what its config says; `rolloutId`: the scale (or a later restart that kept the count). */
   scaled?: { instances: number; configured: number; rolloutId: number };
   rollout: RolloutView | null;
   instances: InstanceView[];

@@ -18,19 +18,23 @@ export const MAX_INSTANCES = 100;
 export interface ScaleOverride { instances: number; rolloutId: number }
 
 /**
- * Read from the rollouts (durable, in every backup): the newest finished rollout that changed
- * something decides. A scale of the serving release sets the count; a deploy or rollback that
- * completed means the release's own count. Restarts and failed rollouts change neither.
+ * Read from the rollouts (durable, in every backup): the newest rollout that completed decides.
+ * A scale of the serving release sets the count, and a restart carries the count it ran at (so
+ * that any number of restarts keep it); a deploy or rollback means the release's own count.
+ * Failed and aborted rollouts change nothing and are passed over.
  */
 export async function scaleOverride(store: Store, environment: string, service: string, current: number | null): Promise<ScaleOverride | undefined> {
   if (current === null) return undefined;
-  for (const r of await store.listRollouts(environment, service, 500)) {
-    if (r.finishedAt === null || r.phase !== 'Healthy' || r.kind === 'restart') continue;
-    if (r.kind !== 'scale' || r.toRelease !== current) return undefined;
-    const instances = (r.progress as RolloutProgress).instances;
-    return typeof instances === 'number' ? { instances, rolloutId: r.id } : undefined;
+  for (let limit = 50; ; limit *= 4) {
+    const rollouts = await store.listRollouts(environment, service, limit);
+    const decisive = rollouts.find((r) => r.finishedAt !== null && r.phase === 'Healthy');
+    if (decisive) {
+      const instances = (decisive.progress as RolloutProgress).instances;
+      const keeps = (decisive.kind === 'scale' || decisive.kind === 'restart') && decisive.toRelease === current;
+      return keeps && typeof instances === 'number' ? { instances, rolloutId: decisive.id } : undefined;
+    }
+    if (rollouts.length < limit) return undefined;
   }
-  return undefined;
 }
 
 /** Replaces every instance of the serving release with a new one, surge first. */
@@ -39,8 +43,9 @@ export async function restart(c: Controller, service: string, req: RestartReques
     await refuseIfRolling(c, service);
     const current = await serving(c, service, 'restart');
     const replace = c.driver.list().filter((i) => i.service === service && i.release === current && !c.isRetiring(i.id)).map((i) => i.id).sort();
+    const scaled = await c.scaleOverride(service, current);
     const by = req.by ?? currentUser();
-    return beginRollout(c, service, 'restart', current, current, req.message ?? `restart by ${by}`, { replace });
+    return beginRollout(c, service, 'restart', current, current, req.message ?? `restart by ${by}`, { replace, ...(scaled ? { instances: scaled.instances } : {}) });
   });
 }
 

@@ -18,7 +18,8 @@ export function maintenanceTransition(rollout: RolloutView, observed: Observed, 
   const release = rollout.toRelease;
   const base = observed.shapes[release];
   if (!base) throw new Error(`no shape for release ${release}`);
-  const count = rollout.kind === 'scale' ? rollout.progress.instances ?? base.instances : base.instances;
+  // A scale's new count, or the count a restart runs at (set by an earlier scale).
+  const count = rollout.progress.instances ?? base.instances;
   const shape = { ...base, instances: count };
   const replace = new Set(rollout.kind === 'restart' ? rollout.progress.replace ?? [] : []);
   const view: ObservedInstance[] = observed.instances.map((i) => (replace.has(i.id) && i.release === release ? { ...i, release: REPLACED } : i));

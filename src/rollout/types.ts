@@ -67,7 +67,7 @@ export interface RolloutProgress {
   analysis?: Record<string, PersistedRun>;
   /** Restart: ids of the instances serving when it began, each replaced by a new one. */
   replace?: string[];
-  /** Scale: the instance count asked for. */
+  /** Scale: the instance count asked for; restart: the count `slipway scale` had set, if any. */
   instances?: number;
   /** The analysis checks the strategy names, as defined when the rollout began. */
   checks?: Record<string, CheckDefinition>;

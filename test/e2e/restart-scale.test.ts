@@ -132,7 +132,9 @@ describe('restart and scale under load (real processes)', () => {
     const res = await p.cli(['restart', 'web']);
     assert.equal(res.code, 0, res.stderr + res.stdout);
     assert.match(res.stdout, /release 1 is live \(1\/1 healthy\)/);
-    assert.equal((await web(p)).instances.length, 1);
+    const after = await web(p);
+    assert.equal(after.instances.length, 1);
+    assert.equal(after.scaled?.instances, 1, 'a restart keeps the scaled count');
   });
 
   it('restart and scale are refused with a conflict (exit 4) while another rollout is in progress', async () => {
