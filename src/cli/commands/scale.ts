@@ -29,7 +29,7 @@ export const scale: CliCommand<{ message?: string; wait: boolean }> = {
     // The count lasts until the serving release changes or `slipway up` makes slipway.yaml true again: say so.
     const lasting = instances === res.configured
       ? `${name}: back to slipway.yaml's count (${res.configured})`
-      : `${name}: slipway.yaml says ${res.configured}; the next \`slipway up\` or deploy goes back to ${res.configured} (set instances: ${instances} in slipway.yaml to keep it)`;
+      : `${name}: slipway.yaml says ${res.configured}; the next \`slipway up\` or deploy goes back to ${res.configured}${instances > 0 ? ` (set instances: ${instances} in slipway.yaml to keep it)` : ''}`;
     if (!res.rollout) {
       if (json) { out.out(JSON.stringify(res, null, 2)); return 0; }
       out.out(`${name}: release ${res.release} already runs ${instances} instance(s), nothing to do`);
