@@ -140,7 +140,7 @@ describe('restart and scale under load (real processes)', () => {
   it('restart and scale are refused with a conflict (exit 4) while another rollout is in progress', async () => {
     // A release that never turns healthy keeps its rollout in progress until aborted.
     await p.writeConfig({ env: { VERSION: 'v2', HEALTH: 'fail' }, instances: 2, extra: '    progressDeadline: 5m' });
-    const deploy = await p.cli(['deploy', 'web', '--no-wait']);
+    const deploy = await p.cli(['deploy', 'web', '--no-wait', '--json']);
     assert.equal(deploy.code, 0, deploy.stderr);
     for (const args of [['restart', 'web'], ['scale', 'web', '3']]) {
       const r = await p.cli(args);
@@ -149,7 +149,8 @@ describe('restart and scale under load (real processes)', () => {
     }
     const abort = await p.cli(['abort', 'web']);
     assert.equal(abort.code, 0, abort.stderr);
-    await waitFor('the aborted rollout to end', async () => (await web(p)).rollout?.finishedAt !== null, 30_000);
+    const id = (JSON.parse(deploy.stdout) as { rolloutId: number }).rolloutId;
+    await waitFor('the aborted rollout to end', async () => { const r = (await web(p)).rollout; return r?.id === id && r.finishedAt !== null; }, 30_000);
     assert.equal((await web(p)).currentRelease, 1);
   });
 
