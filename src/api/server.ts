@@ -9,9 +9,10 @@ import type { Controller } from '../controller/controller.js';
 import { describeRollout, history, serviceStatus, status } from '../controller/status.js';
 import * as commands from '../controller/rollout-commands.js';
 import * as deploys from '../controller/deploys.js';
+import * as maintenance from '../controller/maintenance.js';
 import { parseSince, streamLogs } from '../controller/log-stream.js';
 import { readJson, sendError, sendJson } from '../core/http-json.js';
-import type { AbortRequest, DeployRequest, PromoteRequest, RollbackRequest, RolloutResponse } from './types.js';
+import type { AbortRequest, DeployRequest, PromoteRequest, RestartRequest, RollbackRequest, RolloutResponse, ScaleRequest, ScaleResponse } from './types.js';
 
 type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; params: string[]; query: URLSearchParams }) => Promise<unknown>;
 
@@ -69,6 +70,13 @@ function routes({ controller: c, onShutdown, onStopped }: ApiServerProps): [stri
     ['POST', /^\/v1\/apply$/, async ({ req }) => deploys.apply(c, (await readJson<{ by?: string }>(req)).by)],
     ['POST', /^\/v1\/services\/([^/]+)\/deploy$/, async ({ req, params }) => deploys.deploy(c, params[0]!, await readJson<DeployRequest>(req))],
     ['POST', /^\/v1\/services\/([^/]+)\/rollback$/, async ({ req, params }) => describeRollout(c, await deploys.rollback(c, await known(c, params[0]!), await readJson<RollbackRequest>(req)))],
+    ['POST', /^\/v1\/services\/([^/]+)\/restart$/, async ({ req, params }) => describeRollout(c, await maintenance.restart(c, await known(c, params[0]!), await readJson<RestartRequest>(req)))],
+    ['POST', /^\/v1\/services\/([^/]+)\/scale$/, async ({ req, params }) => {
+      const service = await known(c, params[0]!);
+      const { rollout, ...rest } = await maintenance.scale(c, service, await readJson<ScaleRequest>(req));
+      return { service, ...rest, rollout: rollout && await describeRollout(c, rollout) } satisfies ScaleResponse;
+    }],
+    ['GET', /^\/v1\/services\/([^/]+)\/exec-context$/, async ({ params }) => maintenance.execContext(c, await known(c, params[0]!))],
     ['POST', /^\/v1\/services\/([^/]+)\/promote$/, async ({ req, params }) => describeRollout(c, await commands.promote(c, await known(c, params[0]!), (await readJson<PromoteRequest>(req)).full === true))],
     ['POST', /^\/v1\/services\/([^/]+)\/pause$/, async ({ params }) => describeRollout(c, await commands.pause(c, await known(c, params[0]!)))],
     ['POST', /^\/v1\/services\/([^/]+)\/resume$/, async ({ params }) => describeRollout(c, await commands.resume(c, await known(c, params[0]!)))],

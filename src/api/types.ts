@@ -26,7 +26,8 @@ export interface InstanceView {
 
 export interface RolloutView {
   id: number;
-  kind: 'deploy' | 'rollback';
+  /** restart: new instances of the same release; scale: a new instance count for it. */
+  kind: 'deploy' | 'rollback' | 'restart' | 'scale';
   fromRelease: number | null;
   toRelease: number;
   targetRelease: number;
@@ -82,6 +83,8 @@ export interface ServiceStatus {
   health: ServiceHealth;
   currentRelease: number | null;
   desired: number;
+  /** Set when `slipway scale` changed the serving release's count from what its config says; `rolloutId`: the scale (or a later restart that kept the count). */
+  scaled?: { instances: number; configured: number; rolloutId: number };
   rollout: RolloutView | null;
   instances: InstanceView[];
   traffic: TrafficView[];
@@ -162,6 +165,38 @@ export interface ApplyResponse {
   /** What the controller found broken and repaired (e.g. a dead router started again). */
   repaired?: string[];
 }
+
+export interface RestartRequest { message?: string; by?: string }
+
+export interface ScaleRequest {
+  /** 0 to 100. */
+  instances: number;
+  message?: string;
+  by?: string;
+}
+
+export interface ScaleResponse {
+  service: string;
+  release: number;
+  instances: number;
+  /** The count before. */
+  was: number;
+  /** What slipway.yaml (the release's config) says. */
+  configured: number;
+  /** null when the release already runs that many. */
+  rollout: RolloutView | null;
+}
+
+/** Where and with which environment `slipway exec` runs a command: as an instance of the serving release, without PORT. */
+export interface ExecContextResponse {
+  service: string;
+  release: number;
+  /** The release's extracted artifact, the instances' working directory. */
+  dir: string;
+  /** The service's env and the SLIPWAY_* variables (added to the caller's own environment). */
+  env: Record<string, string>;
+}
+
 
 export interface PromoteRequest { full?: boolean }
 export interface AbortRequest { reason?: string; by?: string }

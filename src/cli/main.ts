@@ -14,8 +14,10 @@ import { COMMANDS } from './commands/index.js';
 
 async function main(argv: string[]): Promise<number> {
   // Known before parsing (commander declares them too), so that a parse error is reported the way the user asked for.
-  const json = argv.includes('--json');
-  const out = makeOutput({ noColor: argv.includes('--no-color') });
+  // Only Slipway's own flags count: after `--` come a command's arguments (slipway exec web -- x --json).
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  const json = own.includes('--json');
+  const out = makeOutput({ noColor: own.includes('--no-color') });
   let run: Run | undefined;
   const program = buildProgram(COMMANDS, out, (r) => { run = r; });
   try {

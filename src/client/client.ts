@@ -7,7 +7,7 @@ import { SlipwayError, isErrorBody } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
 import { projectPaths, readControllerFile, type ControllerFile } from '../controller/paths.js';
 import type {
-  ApplyResponse, DeployRequest, DeployResponse, EventsResponse, HistoryResponse, LogLine, RollbackRequest, RolloutResponse, RolloutView, ServiceStatus, StatusResponse,
+  ApplyResponse, DeployRequest, DeployResponse, EventsResponse, ExecContextResponse, RestartRequest, ScaleRequest, ScaleResponse, HistoryResponse, LogLine, RollbackRequest, RolloutResponse, RolloutView, ServiceStatus, StatusResponse,
 } from '../api/types.js';
 
 export class ControllerClient {
@@ -32,6 +32,9 @@ export class ControllerClient {
   apply(): Promise<ApplyResponse> { return this.call('POST', '/v1/apply', {}); }
   deploy(service: string, req: DeployRequest): Promise<DeployResponse> { return this.call('POST', `/v1/services/${enc(service)}/deploy`, req); }
   rollback(service: string, req: RollbackRequest): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/rollback`, req); }
+  restart(service: string, req: RestartRequest = {}): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/restart`, req); }
+  scale(service: string, req: ScaleRequest): Promise<ScaleResponse> { return this.call('POST', `/v1/services/${enc(service)}/scale`, req); }
+  execContext(service: string): Promise<ExecContextResponse> { return this.call('GET', `/v1/services/${enc(service)}/exec-context`); }
   rollout(id: number): Promise<RolloutResponse> { return this.call('GET', `/v1/rollouts/${id}`); }
   promote(service: string, full: boolean): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/promote`, { full }); }
   pause(service: string): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/pause`, {}); }

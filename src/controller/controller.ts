@@ -37,6 +37,7 @@ import { RouterWatch } from './router-watch.js';
 
 /** Route push errors that will not go away by trying again: the rollout fails at once with them. */
 const ROUTE_REJECTIONS = new Set(['ROUTER_PORT_IN_USE', 'ROUTER_LISTEN_DENIED', 'ROUTER_LISTEN_FAILED', 'ROUTE_INVALID']);
+import { scaleOverride, type ScaleOverride } from './maintenance.js';
 
 export interface ControllerProps {
   projectDir: string;
@@ -93,6 +94,8 @@ export class Controller {
   private lock: ProjectLock | undefined;
   /** Services left alone because instances of releases the store does not know serve them. */
   private readonly frozen = new Set<string>();
+  /** `slipway scale` counts by service, for the serving release they were read for; dropped when a rollout ends. */
+  private readonly scaled = new Map<string, { current: number | null; override: ScaleOverride | undefined }>();
 
   constructor(private readonly props: ControllerProps) {
     this.paths = projectPaths(props.projectDir);
@@ -261,6 +264,8 @@ export class Controller {
     }
     const shapes: Record<number, ReleaseShape> = {};
     for (const [n, r] of releases) shapes[n] = shapeOf(r);
+    const override = await this.scaleOverride(service, current);
+    if (override && current !== null && shapes[current]) shapes[current] = { ...shapes[current]!, instances: override.instances };
     // Instances of a release the store does not know (state restored from an older backup) are
     // left serving as they are: without their release nothing here can judge them, and only a
     // rollout may take traffic away from healthy instances.
@@ -375,6 +380,7 @@ export class Controller {
       this.log(`rollout #${rollout.id} of ${rollout.service}: ${r.phase} (${r.reason}): ${r.message.split('\n')[0]}`);
     }
     if (!r.finished) return;
+    this.scaled.delete(rollout.service);
     const env = this.environment;
     if (r.phase === 'Healthy') {
       await this.store.setReleaseOutcome(env, rollout.service, rollout.toRelease, 'live');
@@ -493,6 +499,15 @@ export class Controller {
     if (!r) throw new SlipwayError('not-found', 'RELEASE_NOT_FOUND', `${service} has no release ${number}`);
     this.releaseCache.set(key, r);
     return r;
+  }
+
+  /** The instance count `slipway scale` set for the serving release `current`, if any. */
+  async scaleOverride(service: string, current: number | null): Promise<ScaleOverride | undefined> {
+    const cached = this.scaled.get(service);
+    if (cached && cached.current === current) return cached.override;
+    const override = await scaleOverride(this.store, this.environment, service, current);
+    this.scaled.set(service, { current, override });
+    return override;
   }
 
   isRetiring(id: string): boolean { return this.retiring.has(id); }

@@ -8,7 +8,7 @@ import { canonicalJson, sha256Hex } from '../core/hash.js';
 import type { ServiceConfig, SlipwayConfig } from '../config/schema.js';
 import { buildArtifact } from '../artifact/build.js';
 import type { CheckDefinition } from '../analysis/source.js';
-import type { Release, Rollout } from '../store/types.js';
+import type { Release, Rollout, RolloutKind } from '../store/types.js';
 import type { RolloutProgress } from '../rollout/types.js';
 import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest } from '../api/types.js';
 import { abort } from './rollout-commands.js';
@@ -35,7 +35,18 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     if (req.onlyIfChanged) {
       const same = (r: Release) => r.digest === built.digest && r.configHash === configHash;
       const cur = current !== null ? await c.release(service, current) : undefined;
-      if (cur && same(cur)) return { service, release: current!, rolloutId: null, digest: built.digest, buildLog: built.buildLog };
+      if (cur && same(cur)) {
+        // `slipway up` makes slipway.yaml true again, the count `slipway scale` set included.
+        const scaled = await c.scaleOverride(service, current);
+        if (scaled && scaled.instances !== cur.spec.instances) {
+          const rollout = await beginRollout(c, service, 'scale', current, current!, `slipway up: back to slipway.yaml's ${cur.spec.instances} instance(s)`, { instances: cur.spec.instances });
+          return {
+            service, release: current!, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog,
+            note: `release ${current} is current; back from ${scaled.instances} instance(s) (set by slipway scale) to slipway.yaml's ${cur.spec.instances}`,
+          };
+        }
+        return { service, release: current!, rolloutId: null, digest: built.digest, buildLog: built.buildLog };
+      }
       // A release that failed or was rolled back is not tried again on its own: a person retries it.
       const [newest] = await c.store.listReleases(c.environment, service, 1);
       if (newest && newest.outcome === 'failed' && same(newest)) {
@@ -115,7 +126,7 @@ function serviceConfig(c: Controller, config: SlipwayConfig, service: string): S
   return spec;
 }
 
-async function refuseIfRolling(c: Controller, service: string): Promise<void> {
+export async function refuseIfRolling(c: Controller, service: string): Promise<void> {
   const active = await c.store.activeRollout(c.environment, service);
   if (active) {
     throw new SlipwayError('conflict', 'ROLLOUT_IN_PROGRESS', `rollout #${active.id} of ${service} (to release ${active.toRelease}) is ${active.phase.toLowerCase()}`, {
@@ -124,9 +135,10 @@ async function refuseIfRolling(c: Controller, service: string): Promise<void> {
   }
 }
 
-export async function beginRollout(c: Controller, service: string, kind: 'deploy' | 'rollback', from: number | null, to: number, message?: string): Promise<Rollout> {
+/** `extra`: what a restart or scale rollout carries (instances to replace, the count). */
+export async function beginRollout(c: Controller, service: string, kind: RolloutKind, from: number | null, to: number, message?: string, extra: RolloutProgress = {}): Promise<Rollout> {
   const spec = (await c.release(service, to)).spec;
-  const progress: RolloutProgress = kind === 'deploy' ? { checks: checksFor(c, spec) } : {};
+  const progress: RolloutProgress = kind === 'deploy' ? { checks: checksFor(c, spec) } : { ...extra };
   const rollout = await c.store.createRollout({
     environment: c.environment, service, kind, fromRelease: from, toRelease: to, targetRelease: to, phase: 'Progressing', reason: 'Started',
     message: message ?? '', progress: progress as Record<string, unknown>, startedAt: c.clock.now(),

@@ -22,7 +22,8 @@ export function rolloutView(r: Rollout, strategy?: StrategyConfig, host = '127.0
   const view: RolloutView = {
     id: r.id, kind: r.kind, fromRelease: r.fromRelease, toRelease: r.toRelease, targetRelease: r.targetRelease, phase: r.phase, reason: r.reason,
     message: r.message, desired: p.desired ?? null, ready: p.ready ?? null, startedAt: r.startedAt, finishedAt: r.finishedAt,
-    strategy: r.kind === 'rollback' ? 'rolling' : strategy?.type ?? 'rolling', analysis,
+    // A rollback, restart or scale always converges like a rolling update (rollout/maintenance.ts).
+    strategy: r.kind !== 'deploy' ? 'rolling' : strategy?.type ?? 'rolling', analysis,
   };
   if (strategy?.type === 'canary' && r.kind === 'deploy') Object.assign(view, { step: p.step ?? 0, steps: strategy.steps.length, weight: p.weight ?? 0 });
   if (strategy?.type === 'blueGreen' && r.kind === 'deploy') {
@@ -76,7 +77,10 @@ export async function serviceStatus(c: Controller, service: string, routes?: Ser
     };
   });
 
-  const desired = spec?.instances ?? 0;
+  const override = currentRelease ? await c.scaleOverride(service, current) : undefined;
+  const scaled = override && currentRelease && override.instances !== currentRelease.spec.instances
+    ? { instances: override.instances, configured: currentRelease.spec.instances, rolloutId: override.rolloutId } : undefined;
+  const desired = override?.instances ?? spec?.instances ?? 0;
   const serving = traffic.reduce((n, t) => n + t.backends, 0);
   let health: ServiceHealth;
   if (current === null && !active) health = 'NotDeployed';
@@ -89,7 +93,7 @@ export async function serviceStatus(c: Controller, service: string, routes?: Ser
   const port = spec?.port ?? 0;
   return {
     service, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/`, health, currentRelease: current, desired,
-    rollout: last ? await describeRollout(c, last) : null, instances, traffic,
+    ...(scaled ? { scaled } : {}), rollout: last ? await describeRollout(c, last) : null, instances, traffic,
   };
 }
 

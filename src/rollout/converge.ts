@@ -4,7 +4,7 @@
  * Pure functions; `transition.ts` wraps them with deadlines, failure and phase logic.
  */
 import { rollingBudget } from '../config/rolling-budget.js';
-import type { Action, ObservedInstance, ReleaseShape } from './types.js';
+import type { Action, ObservedInstance, ReleaseShape, TransitionResult } from './types.js';
 
 export { resolveCount } from '../config/rolling-budget.js';
 
@@ -106,4 +106,10 @@ export function routeOf(instances: ObservedInstance[]): { release: number; ids: 
     byRelease.set(i.release, [...(byRelease.get(i.release) ?? []), i.id]);
   }
   return [...byRelease.entries()].sort((a, b) => a[0] - b[0]).map(([release, ids]) => ({ release, ids: ids.sort() }));
+}
+
+/** Traffic goes to ready instances, never to ones being retired in this very step. */
+export function withRoute(instances: ObservedInstance[], actions: Action[], rest: Omit<TransitionResult, 'route' | 'actions'>): TransitionResult {
+  const leaving = retiredIds(actions);
+  return { ...rest, route: routeOf(instances.filter((i) => !leaving.has(i.id))), actions };
 }

@@ -4,11 +4,12 @@
  * everything from what it is shown.
  */
 import { formatDuration } from '../core/duration.js';
-import { converge, retiredIds, routeOf } from './converge.js';
+import { converge, routeOf, withRoute } from './converge.js';
 import { canaryTransition } from './canary.js';
 import { blueGreenTransition } from './blue-green.js';
 import { abortFailure, detectFailure, servesAllTraffic, type Failure } from './failure.js';
-import type { Action, Observed, ObservedInstance, RolloutView, TransitionResult } from './types.js';
+import { maintenanceTransition } from './maintenance.js';
+import type { Action, Observed, RolloutView, TransitionResult } from './types.js';
 
 export function transition(rollout: RolloutView | null, observed: Observed, now: number): TransitionResult {
   return rollout === null ? steady(observed) : progressing(rollout, observed, now);
@@ -34,6 +35,7 @@ function steady(observed: Observed): TransitionResult {
 }
 
 function progressing(rollout: RolloutView, observed: Observed, now: number): TransitionResult {
+  if (rollout.kind === 'restart' || rollout.kind === 'scale') return maintenanceTransition(rollout, observed, now);
   const strategy = observed.shapes[rollout.toRelease]?.strategy;
   const progressive = rollout.kind !== 'rollback' && rollout.fromRelease !== null && observed.shapes[rollout.fromRelease] !== undefined;
   if (progressive && strategy?.type === 'canary') return canaryTransition(rollout, observed, now, strategy);
@@ -94,10 +96,4 @@ function fail(rollout: RolloutView, observed: Observed, now: number, failure: Fa
     });
   }
   return progressing({ ...rollout, targetRelease: from, progress: { ...rollout.progress, targetSince: now, failure } }, observed, now);
-}
-
-/** Traffic goes to ready instances, never to ones being retired in this very step. */
-function withRoute(instances: ObservedInstance[], actions: Action[], rest: Omit<TransitionResult, 'route' | 'actions'>): TransitionResult {
-  const leaving = retiredIds(actions);
-  return { ...rest, route: routeOf(instances.filter((i) => !leaving.has(i.id))), actions };
 }

@@ -5,7 +5,7 @@
  */
 import type { StrategyConfig } from '../config/schema.js';
 import type { InstanceState, ExitInfo } from '../drivers/driver.js';
-import type { RolloutPhase } from '../store/types.js';
+import type { RolloutKind, RolloutPhase } from '../store/types.js';
 import type { CheckDefinition } from '../analysis/source.js';
 
 /** One instance as the controller sees it this loop. */
@@ -36,7 +36,7 @@ export interface ReleaseShape {
 
 /** The rollout's durable fields the transition reads. */
 export interface RolloutView {
-  kind: 'deploy' | 'rollback';
+  kind: RolloutKind;
   phase: RolloutPhase;
   fromRelease: number | null;
   toRelease: number;
@@ -63,6 +63,10 @@ export interface RolloutProgress {
   requests?: RolloutRequests;
   /** Analysis runs of this rollout by key, as last persisted (phase, reason, counts, recent measurements). */
   analysis?: Record<string, PersistedRun>;
+  /** Restart: ids of the instances serving when it began, each replaced by a new one. */
+  replace?: string[];
+  /** Scale: the instance count asked for; restart: the count `slipway scale` had set, if any. */
+  instances?: number;
   /** The analysis checks the strategy names, as defined when the rollout began. */
   checks?: Record<string, CheckDefinition>;
 }

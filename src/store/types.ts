@@ -38,13 +38,19 @@ export type NewRelease = Omit<Release, 'number' | 'createdAt' | 'outcome' | 'pru
 /** Phases of a rollout, as DESIGN.md names them. */
 export type RolloutPhase = 'Progressing' | 'Paused' | 'Healthy' | 'Degraded' | 'RolledBack' | 'Failed';
 
+/**
+ * `deploy` and `rollback` change the serving release; `restart` replaces the serving release's
+ * instances with new ones of the same release; `scale` changes how many it runs (rollout/maintenance.ts).
+ */
+export type RolloutKind = 'deploy' | 'rollback' | 'restart' | 'scale';
+
 export const TERMINAL_PHASES: readonly RolloutPhase[] = ['Healthy', 'RolledBack', 'Failed'];
 
 export interface Rollout {
   id: number;
   environment: string;
   service: string;
-  kind: 'deploy' | 'rollback';
+  kind: RolloutKind;
   /** Release serving before the rollout (null for the first deploy). */
   fromRelease: number | null;
   /** Release being rolled out. */

@@ -15,6 +15,10 @@ import { resume } from './resume.js';
 import { abort } from './abort.js';
 import { retry } from './retry.js';
 import { logs } from './logs.js';
+import { restart } from './restart.js';
+import { scale } from './scale.js';
+import { exec } from './exec.js';
+import { startup } from './startup.js';
 import { validate } from './validate.js';
 import { down } from './down.js';
 import { server } from './server.js';
@@ -22,4 +26,4 @@ import { completion } from './completion.js';
 import { stateList } from './state-list.js';
 import { stateRestore } from './state-restore.js';
 
-export const COMMANDS: readonly CliCommand[] = [init, up, deploy, status, history, rollback, promote, pause, resume, abort, retry, logs, validate, down, server, stateList, stateRestore, completion] as CliCommand[];
+export const COMMANDS: readonly CliCommand[] = [init, up, deploy, status, history, rollback, promote, pause, resume, abort, retry, restart, scale, logs, exec, validate, down, server, startup, stateList, stateRestore, completion] as CliCommand[];

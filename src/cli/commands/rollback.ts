@@ -26,10 +26,12 @@ export const rollback: CliCommand<{ to?: number; message?: string; wait: boolean
     const client = ControllerClient.connect(dir);
     const rollout = await client.rollback(service!, req);
     // During a rollout, rollback undoes it (the answer is that rollout, not a new one).
-    const undoing = rollout.kind === 'deploy';
+    const undoing = rollout.kind !== 'rollback';
     if (!json) {
       out.out(undoing
-        ? `${name}: undoing rollout #${rollout.id} (release ${rollout.toRelease}); traffic goes back to release ${rollout.fromRelease}`
+        ? rollout.kind === 'deploy'
+          ? `${name}: undoing rollout #${rollout.id} (release ${rollout.toRelease}); traffic goes back to release ${rollout.fromRelease}`
+          : `${name}: undoing ${rollout.kind} #${rollout.id} of release ${rollout.toRelease}; the instances that serve keep serving`
         : `${name}: rolling back to release ${rollout.toRelease} (from ${rollout.fromRelease}), rollout #${rollout.id}`);
     }
     if (!flags.wait) { if (json) out.out(JSON.stringify(rollout, null, 2)); return 0; }

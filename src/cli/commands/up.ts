@@ -31,7 +31,8 @@ export const up: CliCommand<{ wait: boolean }> = {
         if (!json) out.out(d.note ? `${name}: ${terminalLine(d.note)}` : `${name}: release ${d.release} is current, nothing changed`);
         continue;
       }
-      if (!json) out.out(`${name}: release ${d.release} (${terminalLine(d.digest.slice(0, 19))}) rolling out${flags.wait ? '' : `; follow it with: slipway status ${name}`}`);
+      const what = d.note ? terminalLine(d.note) : `release ${d.release} (${terminalLine(d.digest.slice(0, 19))}) rolling out`;
+      if (!json) out.out(`${name}: ${what}${flags.wait ? '' : `; follow it with: slipway status ${name}`}`);
       if (!flags.wait) continue;
       const { code: c } = await followRollout(client, d.rolloutId, out, { json });
       code = Math.max(code, c);

@@ -23,6 +23,10 @@ export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): s
   const o: string[] = [''];
   const color = s.health === 'Healthy' ? 'green' : s.health === 'Progressing' ? 'cyan' : 'red';
   o.push(`${out.paint('bold', text(s.service, '?'))}  ${out.paint(color, text(s.health, '?'))}  release ${num(s.currentRelease)}  ${text(s.url)}`.trimEnd());
+  if (s.scaled) {
+    const n = num(s.scaled.instances), m = num(s.scaled.configured);
+    o.push(`  ${out.paint('yellow', `scaled to ${n} instance(s)`)} by slipway scale; slipway.yaml says ${m}: the next \`slipway up\` or deploy goes back to ${m}`);
+  }
   const r = s.rollout;
   if (r) {
     const when = typeof r.finishedAt === 'number' ? `finished ${ago(r.finishedAt, now)}` : `started ${ago(r.startedAt, now)}`;
