@@ -7,7 +7,7 @@
 import { formatDuration } from '../core/duration.js';
 import type { BlueGreenConfig } from '../config/schema.js';
 import { detectFailure } from './transition.js';
-import { describeRunFailure, pendingUndo, progressive, readyIds, runsFor, scale, undo, verdicts } from './progressive.js';
+import { describeRunFailure, pendingUndo, progressive, readyIds, scale, stepRunsFor, undo, verdicts } from './progressive.js';
 import type { Observed, RolloutView, TransitionResult, RolloutProgress, BlueGreenStage, Routing } from './types.js';
 
 export function blueGreenTransition(rollout: RolloutView, observed: Observed, now: number, strategy: BlueGreenConfig): TransitionResult {
@@ -41,7 +41,7 @@ export function blueGreenTransition(rollout: RolloutView, observed: Observed, no
   }
 
   if (stage === 'PrePromotion') {
-    const runs = runsFor('pre', strategy.prePromotionAnalysis, to, from);
+    const runs = stepRunsFor('pre', strategy.prePromotionAnalysis, to, from);
     const v = verdicts(runs, observed.analysis);
     if (v.failed) return undo(rollout, instances, stableSize, describeRunFailure(v.failed.key, v.failed.run), 'RolledBack');
     if (requests.promote) return promote('promoted by request', ['promote']);
@@ -61,7 +61,7 @@ export function blueGreenTransition(rollout: RolloutView, observed: Observed, no
   }
 
   // Promoted: the new release has all traffic; the old one is warm until scaleDownDelay passes.
-  const runs = runsFor('post', strategy.postPromotionAnalysis, to, from);
+  const runs = stepRunsFor('post', strategy.postPromotionAnalysis, to, from);
   const v = verdicts(runs, observed.analysis);
   if (v.failed) return undo(rollout, instances, stableSize, describeRunFailure(v.failed.key, v.failed.run), 'RolledBack');
   const warmLeft = strategy.scaleDownDelay - (now - stageSince);
@@ -78,6 +78,6 @@ export function blueGreenTransition(rollout: RolloutView, observed: Observed, no
 
   function promote(why: string, consumed: TransitionResult['consumed']): TransitionResult {
     // The switch: one route update sends every new request to the new release.
-    return result('Progressing', 'Promoted', 'Promoted', `${why}: release ${to} serves all traffic; release ${from} stays warm for ${formatDuration(strategy.scaleDownDelay)}`, { consumed, analysis: runsFor('post', strategy.postPromotionAnalysis, to, from) });
+    return result('Progressing', 'Promoted', 'Promoted', `${why}: release ${to} serves all traffic; release ${from} stays warm for ${formatDuration(strategy.scaleDownDelay)}`, { consumed, analysis: stepRunsFor('post', strategy.postPromotionAnalysis, to, from) });
   }
 }

@@ -182,4 +182,22 @@ describe('canary rollouts (real processes and traffic)', () => {
     const totals = await load.stop();
     assert.deepEqual(totals.failures, []);
   });
+
+  it('an analysis step whose check has no count ends on its own once a measurement passes', async () => {
+    const steps = `    strategy:
+      canary:
+        steps:
+          - weight: 50
+          - analysis: [plain]`;
+    await p.writeConfig({ env: { VERSION: 'v7' }, extra: steps, tail: 'analysis:\n  plain: { metric: error_rate, interval: 1s, minRequests: 20 }' });
+    const load = startLoad(p.url);
+    const result = await p.cli(['deploy', 'web', '--wait'], { timeoutMs: 60_000 });
+    const totals = await load.stop();
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /release 7 is live/);
+    assert.deepEqual(totals.failures, []);
+    const run = (await client.history('web')).rollouts[0]!.analysis.find((a) => a.key === 'step1:plain')!;
+    assert.equal(run.phase, 'Successful');
+    assert.match(run.reason, /^passed: /, 'ended by its own passing measurement, not stopped by anyone');
+  });
 });
