@@ -6,6 +6,7 @@ import type { AnalysisRunState } from '../analysis/run.js';
 import type { Rollout } from '../store/types.js';
 import type { RouterStats, ServiceRoute } from '../router/types.js';
 import type { Controller } from './controller.js';
+import { driftOf } from './drift.js';
 
 export function rolloutView(r: Rollout, strategy?: StrategyConfig, host = '127.0.0.1'): RolloutView {
   // Total over what older or half-written records hold: a missing progress or run is empty, not a crash.
@@ -90,6 +91,10 @@ export async function serviceStatus(c: Controller, service: string, routes?: Ser
   return {
     service, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/`, health, currentRelease: current, desired,
     rollout: last ? await describeRollout(c, last) : null, instances, traffic,
+    drift: await driftOf(c, service).catch((err: unknown) => ({
+      state: 'unknown' as const, config: false, source: null, servingRelease: current, servingConfigHash: null, configHash: null, describes: null,
+      message: `could not compare slipway.yaml with what serves: ${(err as Error).message}`,
+    })),
   };
 }
 

@@ -106,7 +106,7 @@ describe('canary rollouts (real processes and traffic)', () => {
     // The rolled-back release is not tried again on its own, even though slipway.yaml still names it.
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
-    assert.match(up.stdout, /release 3 has this very build and config and was rolled back; not deploying it again on its own \(slipway retry web/);
+    assert.match(up.stdout, /web: release 3 was rolled back; slipway.yaml still describes it → not redeploying; `slipway deploy web` to force/);
     assert.equal((await web()).rollout!.toRelease, 3, 'no new rollout');
   });
 

@@ -15,6 +15,9 @@ export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): s
   const o: string[] = [''];
   const color = s.health === 'Healthy' ? 'green' : s.health === 'Progressing' ? 'cyan' : 'red';
   o.push(`${out.paint('bold', text(s.service, '?'))}  ${out.paint(color, text(s.health, '?'))}  release ${num(s.currentRelease)}  ${text(s.url)}`.trimEnd());
+  // What `slipway up` would do: shown whenever slipway.yaml or the source no longer describe what serves.
+  const drift = s.drift && typeof s.drift === 'object' ? s.drift : undefined;
+  if (drift && drift.state !== 'unchanged') o.push(`  ${out.paint('yellow', 'drift:')} ${text(drift.message, `${text(drift.state, '?')}`)}`);
   const r = s.rollout;
   if (r) {
     const when = typeof r.finishedAt === 'number' ? `finished ${ago(r.finishedAt, now)}` : `started ${ago(r.startedAt, now)}`;
