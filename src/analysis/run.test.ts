@@ -102,6 +102,35 @@ describe('analysis run state machine', () => {
     assert.match(s.reason, /step ended: stopped before any conclusive measurement/);
   });
 
+  test("a step's run without count ends on its own: Successful on the first pass; failures follow failureLimit; inconclusive ones inconclusiveLimit", () => {
+    const spec = resolveAnalysisSpec({ name: 'errors', intervalMs: 1000 });
+    const stepFeed = (inputs: RunInput[]) => {
+      let s = startRun(spec, 0, 'first-pass');
+      inputs.forEach((x, i) => { s = advanceRun(spec, s, x, (i + 1) * 1000); });
+      return s;
+    };
+    const passed = stepFeed([judged('inconclusive'), error, judged('pass')]);
+    assert.equal(passed.phase, 'Successful');
+    assert.equal(passed.finishedAt, 3000);
+    const forgiven = stepFeed([judged('fail'), judged('pass')]);
+    assert.equal(forgiven.phase, 'Successful', 'one failure is within failureLimit 1');
+    assert.match(forgiven.reason, /1 failed before, limit 1/);
+    assert.equal(stepFeed([judged('fail'), judged('fail')]).phase, 'Failed');
+    assert.equal(stepFeed(Array.from({ length: 7 }, () => judged('inconclusive'))).phase, 'Inconclusive');
+    // A count still rules when given: a step's smoke run of 3 measures 3 times.
+    const counted = resolveAnalysisSpec({ name: 'smoke', count: 3 });
+    let c = startRun(counted, 0, 'first-pass');
+    c = advanceRun(counted, c, judged('pass'), 1);
+    assert.equal(c.phase, 'Running');
+  });
+
+  test('background runs (and states persisted before step ends existed) run until stopped', () => {
+    const spec = resolveAnalysisSpec({ name: 'errors' });
+    assert.equal(feed({ name: 'errors' }, Array.from({ length: 20 }, () => judged('pass'))).phase, 'Running');
+    const legacy: AnalysisRunState = { ...startRun(spec, 0, 'first-pass'), openEnd: undefined };
+    assert.equal(advanceRun(spec, legacy, judged('pass'), 10_000).phase, 'Running');
+  });
+
   test('a finished run ignores further input; history is capped', () => {
     const spec = resolveAnalysisSpec({ name: 'e', failureLimit: 0 });
     const failed = advanceRun(spec, startRun(spec, 0), judged('fail'), 1);

@@ -29,7 +29,20 @@ export interface AnalysisRunState {
   counts: { passed: number; failed: number; inconclusive: number; errors: number; consecutiveErrors: number };
   /** The most recent measurements, oldest first (at most MEASUREMENT_HISTORY; counts cover all). */
   measurements: MeasurementRecord[];
+  /**
+   * How a run without `count` ends: 'stop' (background analysis) only when the controller stops it;
+   * 'first-pass' (a step's analysis) on its first passing measurement. Absent in states persisted
+   * before this existed: 'stop'.
+   */
+  openEnd?: OpenEnd;
 }
+
+/**
+ * What ends a run whose check has no `count`. A step must be able to end on its own, so a step's
+ * run ends on its first passing measurement (failures still count against failureLimit,
+ * inconclusive ones against inconclusiveLimit); background analysis runs until stopped.
+ */
+export type OpenEnd = 'stop' | 'first-pass';
 
 /** How many measurements a run state keeps. */
 export const MEASUREMENT_HISTORY = 100;
@@ -44,16 +57,18 @@ export type RunInput =
   /** The controller ends an open-ended run (the step is over, or the rollout was aborted). */
   | { kind: 'stop'; reason: string };
 
-export function startRun(spec: AnalysisSpec, now: number): AnalysisRunState {
+export function startRun(spec: AnalysisSpec, now: number, openEnd: OpenEnd = 'stop'): AnalysisRunState {
+  const until = spec.count !== undefined ? `, ${spec.count} conclusive measurement(s)` : openEnd === 'first-pass' ? ', until one passes' : '';
   return {
     phase: 'Running',
-    reason: `measuring every ${spec.intervalMs} ms`,
+    reason: `measuring every ${spec.intervalMs} ms${until}`,
     startedAt: now,
     finishedAt: undefined,
     // The first interval has to collect traffic before there is anything to judge.
     nextMeasurementAt: now + spec.intervalMs,
     counts: { passed: 0, failed: 0, inconclusive: 0, errors: 0, consecutiveErrors: 0 },
     measurements: [],
+    openEnd,
   };
 }
 
@@ -105,6 +120,9 @@ function measured(spec: AnalysisSpec, state: AnalysisRunState, j: Judgement, now
   const conclusive = c.passed + c.failed;
   if (spec.count !== undefined && conclusive >= spec.count) {
     return finish(s, 'Successful', `${conclusive} of ${spec.count} measurements done, ${c.failed} failed (limit ${spec.failureLimit})`, now);
+  }
+  if (spec.count === undefined && state.openEnd === 'first-pass' && j.verdict === 'pass') {
+    return finish(s, 'Successful', `passed: ${j.reason}${c.failed ? ` (${c.failed} failed before, limit ${spec.failureLimit})` : ''}`, now);
   }
   return s;
 }

@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.js';
 import { evaluateCheck, hardFailureCheck } from './evaluate.js';
 import { specForJudging, type MetricProvider, type ProviderContext, type ProviderRegistry } from './provider.js';
 import { defaultProviderRegistry } from './providers/registry.js';
-import { advanceRun, isFinished, isMeasurementDue, startRun, type AnalysisRunState, type RunInput } from './run.js';
+import { advanceRun, isFinished, isMeasurementDue, startRun, type AnalysisRunState, type OpenEnd, type RunInput } from './run.js';
 import type { CheckDefinition } from './source.js';
 import type { AnalysisSpec } from './spec.js';
 
@@ -20,6 +20,8 @@ export interface RunRequest {
   service: string;
   release: number;
   baseline: number | null;
+  /** How the run ends when its check has no `count` (see OpenEnd): 'first-pass' for a step's analysis. @default 'stop' */
+  openEnd?: OpenEnd;
 }
 
 export type RunListener = (key: string, state: AnalysisRunState) => void;
@@ -97,7 +99,7 @@ export class AnalysisRunner {
     const run: ActiveRun = {
       request,
       spec,
-      state: persisted ?? startRun(spec, now),
+      state: persisted ?? startRun(spec, now, request.openEnd),
       abort: new AbortController(),
       loop: Promise.resolve(),
       stopped: false,

@@ -88,7 +88,7 @@ function routes({ controller: c, onShutdown, onStopped }: ApiServerProps): [stri
     ['GET', /^\/v1\/rollouts\/(\d+)$/, async ({ params }) => {
       const r = await c.store.getRollout(Number(params[0]));
       if (!r) throw new SlipwayError('not-found', 'ROLLOUT_NOT_FOUND', `rollout #${params[0]} does not exist`);
-      return { rollout: await describeRollout(c, r), service: await serviceStatus(c, r.service) } satisfies RolloutResponse;
+      return { rollout: await describeRollout(c, r), service: await serviceStatus(c, r.service, undefined, undefined, { drift: false }) } satisfies RolloutResponse;
     }],
     ['GET', /^\/v1\/events$/, async ({ query }) => ({
       events: await c.store.listEvents({ environment: c.environment, service: query.get('service') ?? undefined, afterId: Number(query.get('after') ?? 0), limit: Number(query.get('limit') ?? 200) }),

@@ -88,6 +88,31 @@ export interface ServiceStatus {
   rollout: RolloutView | null;
   instances: InstanceView[];
   traffic: TrafficView[];
+  /** Whether slipway.yaml (and the source's build) still describe what serves; absent from older controllers. */
+  drift?: DriftView;
+}
+
+/**
+ * slipway.yaml and the source on disk compared with the release that serves.
+ * - `unchanged`: `slipway up` would do nothing.
+ * - `changed`: the config or the source's build differs; `slipway up` deploys it.
+ * - `rolled-back`: they describe a newer release that was rolled back; `slipway up` leaves it alone.
+ * - `not-deployed`: in slipway.yaml but never deployed. `removed`: serving but gone from slipway.yaml.
+ * - `unknown`: slipway.yaml cannot be read (the message says why).
+ */
+export interface DriftView {
+  state: 'unchanged' | 'changed' | 'rolled-back' | 'not-deployed' | 'removed' | 'unknown';
+  /** What differs from the serving release: its config, its source (null: not known until built). */
+  config: boolean;
+  source: boolean | null;
+  /** The release that serves, and the config hashes compared. */
+  servingRelease: number | null;
+  servingConfigHash: string | null;
+  configHash: string | null;
+  /** The release slipway.yaml and the source describe, when one was built from them already. */
+  describes: number | null;
+  /** One sentence for people, ending with what to do. */
+  message: string;
 }
 
 /** The router's processes as the controller sees them (ADR 0006). */

@@ -58,7 +58,7 @@ export const analysisCheckSchema = z
     confidence: z.number().gt(0).lt(1).optional().meta({ description: 'Confidence of statistical verdicts. Default 0.95.' }),
     interval: duration().optional().meta({ description: 'Time between measurements. Default 10s for router metrics, 1s for http and command checks.' }),
     minRequests: z.number().int().min(0).optional().meta({ description: 'Fewer requests (samples) make a measurement inconclusive. Default 50.' }),
-    count: z.number().int().min(1).optional().meta({ description: 'Conclusive measurements after which the check is done (default: runs for as long as its step).' }),
+    count: z.number().int().min(1).optional().meta({ description: 'Conclusive measurements after which the check is done (default: in a step, until the first pass; in the background, the whole rollout).' }),
     failureLimit: z.number().int().min(0).optional().meta({ description: 'The check fails when more measurements than this failed. Default 1 (0 for http and command checks).' }),
     consecutiveErrorLimit: z.number().int().min(0).optional(),
     inconclusiveLimit: z.number().int().min(0).optional(),

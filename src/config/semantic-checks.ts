@@ -26,10 +26,11 @@ const DEFAULT_HOST = '127.0.0.1';
 export function semanticProblems(data: unknown, src: YamlSource, options: SemanticCheckOptions): { errors: ConfigProblem[]; warnings: ConfigProblem[] } {
   const services = asMapping(asMapping(data)?.services);
   if (!services) return { errors: [], warnings: [] };
-  const checks = Object.keys(asMapping(asMapping(data)?.analysis) ?? {});
+  const analysis = asMapping(asMapping(data)?.analysis) ?? {};
+  const checks = Object.keys(analysis);
   return {
     errors: [...portConflicts(services, src), ...missingSources(services, src, options), ...unknownChecks(services, checks, src)],
-    warnings: zeroSurgeAndUnavailable(services, src),
+    warnings: [...zeroSurgeAndUnavailable(services, src), ...stepsWithoutTraffic(services, analysis, src)],
   };
 }
 
@@ -61,6 +62,51 @@ function unknownChecks(services: Record<string, unknown>, checks: string[], src:
     if (canary) {
       visit(canary.analysis, [...base, 'canary', 'analysis']);
       if (Array.isArray(canary.steps)) canary.steps.forEach((step, i) => visit(asMapping(step)?.analysis, [...base, 'canary', 'steps', i, 'analysis']));
+    }
+  }
+  return problems;
+}
+
+/**
+ * A step that can only wait for a person: an analysis step judging router traffic at a point
+ * where the new release gets none (a canary step before any weight, with no header `match`; or
+ * blue-green pre-promotion analysis without a previewPort). Every measurement is then
+ * inconclusive, so with `inconclusive: wait` (the default) the step ends only by `slipway
+ * promote` or `abort`; with fail it always rolls back, with pass it passes on no data. An explicit
+ * `pause: {}` or `autoPromote: false` is a wait for a person by design and is not warned about.
+ */
+function stepsWithoutTraffic(services: Record<string, unknown>, analysis: Record<string, unknown>, src: YamlSource): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const warn = (names: unknown, path: (string | number)[], why: string, fix: string) => {
+    if (!Array.isArray(names)) return;
+    names.forEach((name, i) => {
+      const check = typeof name === 'string' && Object.hasOwn(analysis, name) ? asMapping(analysis[name]) : undefined;
+      if (typeof check?.metric !== 'string') return;
+      const action = check.inconclusive ?? 'wait';
+      const outcome = action === 'fail' ? 'so the rollout always rolls back' : action === 'pass' ? 'so it passes without having judged anything' : 'so the step can only wait for a person (`slipway promote` or `abort`)';
+      problems.push({
+        ...locatePath(src, [...path, i]),
+        path: formatPath([...path, i]),
+        message: `check "${name}" measures router traffic, but ${why}: every measurement will be inconclusive, ${outcome}`,
+        suggestion: fix,
+      });
+    });
+  };
+  for (const [name, raw] of Object.entries(services)) {
+    const strategy = asMapping(asMapping(raw)?.strategy);
+    const base = ['services', name, 'strategy'];
+    const canary = asMapping(strategy?.canary);
+    if (canary && Array.isArray(canary.steps) && !asMapping(canary.match)) {
+      let weight = 0;
+      canary.steps.forEach((raw, i) => {
+        const step = asMapping(raw);
+        if (typeof step?.weight === 'number') weight = step.weight;
+        else if (weight === 0) warn(step?.analysis, [...base, 'canary', 'steps', i, 'analysis'], 'the canary gets no traffic at this step (weight 0)', 'put a `- weight: N` step before it, or use an http or command check');
+      });
+    }
+    const bg = asMapping(strategy?.blueGreen);
+    if (bg && bg.previewPort === undefined) {
+      warn(bg.prePromotionAnalysis, [...base, 'blueGreen', 'prePromotionAnalysis'], 'before promotion the new release gets no traffic (no previewPort)', 'set previewPort and send test traffic there, or use an http or command check');
     }
   }
   return problems;

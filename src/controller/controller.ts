@@ -305,7 +305,7 @@ export class Controller {
       for (const run of result.rollout.finished ? [] : result.analysis ?? []) {
         const check = checks[run.check];
         if (!check) { this.log(`rollout #${rollout.id}: no definition of analysis check "${run.check}"`); continue; }
-        desiredRuns.push({ key: prefix + run.key, check, service, release: run.release, baseline: run.baseline });
+        desiredRuns.push({ key: prefix + run.key, check, service, release: run.release, baseline: run.baseline, openEnd: run.openEnd });
         const saved = progress.analysis?.[run.key];
         if (saved) persistedRuns[prefix + run.key] = saved as unknown as AnalysisRunState;
       }

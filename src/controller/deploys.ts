@@ -4,7 +4,6 @@
  */
 import { currentUser } from '../core/user.js';
 import { SlipwayError } from '../core/errors.js';
-import { canonicalJson, sha256Hex } from '../core/hash.js';
 import type { ServiceConfig, SlipwayConfig } from '../config/schema.js';
 import { buildArtifact } from '../artifact/build.js';
 import type { CheckDefinition } from '../analysis/source.js';
@@ -12,6 +11,7 @@ import type { Release, Rollout, RolloutKind } from '../store/types.js';
 import type { RolloutProgress } from '../rollout/types.js';
 import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest } from '../api/types.js';
 import { abort } from './rollout-commands.js';
+import { configHashOf, recordBuild, rolledBackMatch, rolledBackNote, sourceFingerprint } from './drift.js';
 import type { Controller } from './controller.js';
 
 /** Builds the service from the config on disk, records a release and starts its rollout. */
@@ -26,11 +26,16 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
   try {
     const config = c.loadConfig();
     const spec = serviceConfig(c, config, service);
+    // Taken before the build, so it describes what was built even if the tree changes meanwhile.
+    const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
     const built = await buildArtifact({
       sourceDir: spec.source, buildCommand: spec.build, workRoot: c.paths.builds, store: c.artifacts,
       onOutput: (line) => c.log(`build ${service}: ${line}`),
     });
-    const configHash = sha256Hex(canonicalJson(spec));
+    if (fingerprint !== undefined) {
+      try { recordBuild(c, service, fingerprint, built.digest); } catch (err) { c.log(`build ${service}: source fingerprint not recorded: ${(err as Error).message}`); }
+    }
+    const configHash = configHashOf(spec);
     const current = await c.store.getCurrentRelease(c.environment, service);
     if (req.onlyIfChanged) {
       const same = (r: Release) => r.digest === built.digest && r.configHash === configHash;
@@ -47,13 +52,12 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
         }
         return { service, release: current!, rolloutId: null, digest: built.digest, buildLog: built.buildLog };
       }
-      // A release that failed or was rolled back is not tried again on its own: a person retries it.
-      const [newest] = await c.store.listReleases(c.environment, service, 1);
-      if (newest && newest.outcome === 'failed' && same(newest)) {
-        return {
-          service, release: newest.number, rolloutId: null, digest: built.digest, buildLog: built.buildLog,
-          note: `release ${newest.number} has this very build and config and was rolled back; not deploying it again on its own (slipway retry ${service} to try it again)`,
-        };
+      // A release that failed or was rolled back (automatically, or by `slipway rollback`) is not
+      // tried again on its own: a person deploys or retries it.
+      const back = rolledBackMatch(await c.store.listReleases(c.environment, service, 1), current, built.digest, configHash);
+      if (back) {
+        const retry = back.outcome === 'failed' ? ` (or \`slipway retry ${service}\` to run its rollout again)` : '';
+        return { service, release: back.number, rolloutId: null, digest: built.digest, buildLog: built.buildLog, note: `${rolledBackNote(service, back.number)}${retry}` };
       }
     }
     await refuseIfRolling(c, service);

@@ -6,6 +6,7 @@ import type { AnalysisRunState } from '../analysis/run.js';
 import type { Rollout } from '../store/types.js';
 import type { RouterStats, ServiceRoute } from '../router/types.js';
 import type { Controller } from './controller.js';
+import { driftOf } from './drift.js';
 
 export function rolloutView(r: Rollout, strategy?: StrategyConfig, host = '127.0.0.1'): RolloutView {
   // Total over what older or half-written records hold: a missing progress or run is empty, not a crash.
@@ -40,7 +41,11 @@ export async function describeRollout(c: Controller, r: Rollout): Promise<Rollou
   return rolloutView(r, release?.spec.strategy, release?.spec.host);
 }
 
-export async function serviceStatus(c: Controller, service: string, routes?: ServiceRoute[], stats?: RouterStats): Promise<ServiceStatus> {
+/**
+ * One service's status. `drift` (on by default) reads slipway.yaml and walks the source tree: a
+ * caller polling many times a second (a rollout being followed) can leave it out.
+ */
+export async function serviceStatus(c: Controller, service: string, routes?: ServiceRoute[], stats?: RouterStats, opts: { drift?: boolean } = {}): Promise<ServiceStatus> {
   const env = c.environment;
   routes ??= await c.router.routes().catch(() => []);
   stats ??= await c.router.stats().catch(() => undefined);
@@ -94,6 +99,10 @@ export async function serviceStatus(c: Controller, service: string, routes?: Ser
   return {
     service, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/`, health, currentRelease: current, desired,
     ...(scaled ? { scaled } : {}), rollout: last ? await describeRollout(c, last) : null, instances, traffic,
+    ...(opts.drift === false ? {} : { drift: await driftOf(c, service).catch((err: unknown) => ({
+      state: 'unknown' as const, config: false, source: null, servingRelease: current, servingConfigHash: null, configHash: null, describes: null,
+      message: `could not compare slipway.yaml with what serves: ${(err as Error).message}`,
+    })) }),
   };
 }
 

@@ -39,7 +39,7 @@ describe('blue-green transition', () => {
     assert.deepEqual(result.route.map((r) => r.release), [1], 'users still on the old release');
     assert.equal(result.routing!.previewRelease, 2);
     assert.equal(result.routing!.previewIds!.length, 2);
-    assert.deepEqual(result.analysis!.map((r) => r.key), ['pre:smoke']);
+    assert.deepEqual(result.analysis!.map((r) => [r.key, r.openEnd]), [['pre:smoke', 'first-pass']]);
 
     w.analysis = { 'pre:smoke': { phase: 'Successful', reason: '5/5 passed' } };
     ({ view, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'WaitingForPromotion'));

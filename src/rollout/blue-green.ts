@@ -7,7 +7,7 @@
 import { formatDuration } from '../core/duration.js';
 import type { BlueGreenConfig } from '../config/schema.js';
 import { missedDeadline, servesAllTraffic } from './failure.js';
-import { analysisOutcome, pendingUndo, progressive, readyIds, runsFor, scale, undo, type Progressive } from './progressive.js';
+import { analysisOutcome, pendingUndo, progressive, readyIds, scale, stepRunsFor, undo, type Progressive } from './progressive.js';
 import type { BlueGreenStage, Observed, RolloutProgress, RolloutView, Routing, TransitionResult } from './types.js';
 
 type Phase = 'Progressing' | 'Paused';
@@ -67,7 +67,7 @@ class BlueGreenStep {
   /** Pre-promotion analysis of the new release; a person may promote over it. */
   prePromotion(): TransitionResult {
     const checks = this.strategy.prePromotionAnalysis;
-    const runs = runsFor('pre', checks, this.to, this.from);
+    const runs = stepRunsFor('pre', checks, this.to, this.from);
     const outcome = analysisOutcome(runs, this.observed.analysis);
     if (outcome.kind === 'failed') return this.undo(outcome.failure, 'RolledBack');
     if (this.c.requests.promote) return this.promote('promoted by request', ['promote']);
@@ -96,7 +96,7 @@ class BlueGreenStep {
   /** The new release has all traffic; the old one stays warm until scaleDownDelay passes and post-promotion analysis passed. */
   promoted(): TransitionResult {
     const { to, from } = this;
-    const runs = runsFor('post', this.strategy.postPromotionAnalysis, to, from);
+    const runs = stepRunsFor('post', this.strategy.postPromotionAnalysis, to, from);
     const outcome = analysisOutcome(runs, this.observed.analysis);
     if (outcome.kind === 'failed') return this.undo(outcome.failure, 'RolledBack');
     const warmLeft = this.strategy.scaleDownDelay - this.elapsed();
@@ -117,7 +117,7 @@ class BlueGreenStep {
   /** The switch: one route update sends every new request to the new release. */
   private promote(why: string, consumed: TransitionResult['consumed']): TransitionResult {
     const message = `${why}: release ${this.to} serves all traffic; release ${this.from} stays warm for ${formatDuration(this.strategy.scaleDownDelay)}`;
-    return this.stay('Progressing', 'Promoted', 'Promoted', message, { consumed, analysis: runsFor('post', this.strategy.postPromotionAnalysis, this.to, this.from) });
+    return this.stay('Progressing', 'Promoted', 'Promoted', message, { consumed, analysis: stepRunsFor('post', this.strategy.postPromotionAnalysis, this.to, this.from) });
   }
 
   /**

@@ -51,7 +51,7 @@ describe('canary transition', () => {
     // The timed pause ends by itself after 30 s, then the analysis step waits for its verdict.
     ({ view, result, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'Analysing'));
     assert.ok(t >= 30_000);
-    assert.deepEqual(result.analysis!.map((r) => r.key).sort(), ['bg:bgerrors', 'step2:errors']);
+    assert.deepEqual(result.analysis!.map((r) => [r.key, r.openEnd]).sort(), [['bg:bgerrors', 'stop'], ['step2:errors', 'first-pass']], "the step's run ends on its own; the background one lasts the rollout");
     ({ view, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'Analysing', 3));
     w.analysis = { 'step2:errors': { phase: 'Successful', reason: 'ok' }, 'bg:bgerrors': { phase: 'Running', reason: '' } };
     ({ view, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'WaitingForPromotion'));

@@ -7,7 +7,7 @@ import { formatDuration } from '../core/duration.js';
 import type { CanaryConfig } from '../config/schema.js';
 import { converge, retiredIds } from './converge.js';
 import { missedDeadline, servesAllTraffic } from './failure.js';
-import { analysisOutcome, pendingUndo, progressive, readyIds, runsFor, scale, undo } from './progressive.js';
+import { analysisOutcome, pendingUndo, progressive, readyIds, runsFor, scale, stepRunsFor, undo } from './progressive.js';
 import type { Observed, RolloutView, TransitionResult, DesiredRun, RolloutProgress, Routing } from './types.js';
 
 /** Canary instances for a weight: in proportion to the final size, at least one while it gets traffic. */
@@ -47,7 +47,7 @@ export function canaryTransition(rollout: RolloutView, observed: Observed, now: 
   const wanted = canaryInstances(targetWeight, shape.instances);
   const actions = [...scale(from, stableSize, instances, 'more instances than desired'), ...scale(to, wanted, instances, 'canary weight lowered')];
   const canaryReady = readyIds(to, instances);
-  const stepRuns: DesiredRun[] = 'analysis' in step ? runsFor(`step${stepIndex}`, step.analysis, to, from) : [];
+  const stepRuns: DesiredRun[] = 'analysis' in step ? stepRunsFor(`step${stepIndex}`, step.analysis, to, from) : [];
   const runs = [...background, ...stepRuns];
   const route = [
     { release: from, ids: readyIds(from, instances), weight: 100 - targetWeight },

@@ -73,8 +73,14 @@ export function verdicts(runs: DesiredRun[], observed: Record<string, RunView> |
   return out;
 }
 
+/** Background runs: they last the whole rollout (until stopped). */
 export function runsFor(prefix: string, checks: readonly string[], release: number, baseline: number | null): DesiredRun[] {
-  return checks.map((check) => ({ key: `${prefix}:${check}`, check, release, baseline }));
+  return checks.map((check) => ({ key: `${prefix}:${check}`, check, release, baseline, openEnd: 'stop' }));
+}
+
+/** A step's runs: a run without `count` ends on its first passing measurement, so the step can end on its own. */
+export function stepRunsFor(prefix: string, checks: readonly string[], release: number, baseline: number | null): DesiredRun[] {
+  return runsFor(prefix, checks, release, baseline).map((r) => ({ ...r, openEnd: 'first-pass' }));
 }
 
 /** Start or retire instances of `release` until `count` are alive (not counting retiring ones). */

@@ -101,6 +101,11 @@ export interface DesiredRun {
   /** Release under test, and the release it is compared with (the stable one). */
   release: number;
   baseline: number | null;
+  /**
+   * A step's run (canary analysis step, blue-green pre-/post-promotion) must end on its own: 'first-pass' ends
+   * it on its first passing measurement when the check has no count. Background runs: 'stop'.
+   */
+  openEnd: 'stop' | 'first-pass';
 }
 
 /** How the router should treat the releases beyond plain weights. */

@@ -106,7 +106,7 @@ describe('canary rollouts (real processes and traffic)', () => {
     // The rolled-back release is not tried again on its own, even though slipway.yaml still names it.
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
-    assert.match(up.stdout, /release 3 has this very build and config and was rolled back; not deploying it again on its own \(slipway retry web/);
+    assert.match(up.stdout, /web: release 3 was rolled back; slipway.yaml still describes it → not redeploying; `slipway deploy web` to force/);
     assert.equal((await web()).rollout!.toRelease, 3, 'no new rollout');
   });
 
@@ -181,5 +181,23 @@ describe('canary rollouts (real processes and traffic)', () => {
     assert.match(promote.stdout, /release 6 is live/);
     const totals = await load.stop();
     assert.deepEqual(totals.failures, []);
+  });
+
+  it('an analysis step whose check has no count ends on its own once a measurement passes', async () => {
+    const steps = `    strategy:
+      canary:
+        steps:
+          - weight: 50
+          - analysis: [plain]`;
+    await p.writeConfig({ env: { VERSION: 'v7' }, extra: steps, tail: 'analysis:\n  plain: { metric: error_rate, interval: 1s, minRequests: 20 }' });
+    const load = startLoad(p.url);
+    const result = await p.cli(['deploy', 'web', '--wait'], { timeoutMs: 60_000 });
+    const totals = await load.stop();
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /release 7 is live/);
+    assert.deepEqual(totals.failures, []);
+    const run = (await client.history('web')).rollouts[0]!.analysis.find((a) => a.key === 'step1:plain')!;
+    assert.equal(run.phase, 'Successful');
+    assert.match(run.reason, /^passed: /, 'ended by its own passing measurement, not stopped by anyone');
   });
 });

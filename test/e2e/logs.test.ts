@@ -59,6 +59,10 @@ describe('slipway logs (real processes)', () => {
     const text = await p.cli(['logs', 'web', '-n', '3']);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z web-1-\w+ \| request \/late-9$/m);
+    // -n counts lines overall, across the service's instances, not per instance.
+    assert.equal(text.stdout.trimEnd().split('\n').length, 3, text.stdout);
+    const last3 = await json(['-n', '3']);
+    assert.equal(last3.length, 3);
 
     const bad = await p.cli(['logs', 'web', '--since', 'last tuesday']);
     assert.equal(bad.code, 2);

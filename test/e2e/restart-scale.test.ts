@@ -167,7 +167,7 @@ describe('restart and scale under load (real processes)', () => {
     assert.equal(s.desired, 2);
     assert.equal(s.instances.length, 2);
     const again = await p.cli(['up']);
-    assert.match(again.stdout, /web: release 1 is current, nothing changed/);
+    assert.match(again.stdout, /web: unchanged \(release 1 is current, nothing changed\)/);
   });
 });
 

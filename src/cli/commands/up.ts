@@ -1,4 +1,5 @@
 import { terminalLine } from '../../core/terminal-text.js';
+import type { ServiceStatus } from '../../api/types.js';
 import type { CliCommand } from '../context.js';
 import { waitFlags } from '../flags.js';
 import { ensureController } from '../start-controller.js';
@@ -20,6 +21,10 @@ export const up: CliCommand<{ wait: boolean }> = {
     const { config } = loadConfig(findConfigFile(dir));
     const { client, started } = await ensureController(dir, out);
     if (!json) out.out(started ? `controller started (pid ${client.info.pid})` : `controller already running (pid ${client.info.pid})`);
+    // Say what is about to happen to each service and why, before doing it.
+    const before = await client.status();
+    const plan = Object.keys(config.services).map((name) => ({ service: name, ...planFor(name, before.services.find((x) => x.service === name)) }));
+    if (!json) for (const p of plan) out.out(`${terminalLine(p.service)}: ${terminalLine(p.line)}`);
     if (!json) out.progress('building…');
     const applied = await client.apply();
     out.done();
@@ -27,8 +32,11 @@ export const up: CliCommand<{ wait: boolean }> = {
     let code = 0;
     for (const d of applied.deploys) {
       const name = terminalLine(d.service);
+      const planned = plan.find((p) => p.service === d.service);
       if (d.rolloutId === null) {
-        if (!json) out.out(d.note ? `${name}: ${terminalLine(d.note)}` : `${name}: release ${d.release} is current, nothing changed`);
+        // Only what the plan did not already say.
+        if (!json && d.note && planned?.state !== 'rolled-back') out.out(`${name}: ${terminalLine(d.note)}`);
+        else if (!json && !d.note && planned?.state !== 'unchanged') out.out(`${name}: the build is identical to release ${d.release}: release ${d.release} is current, nothing changed`);
         continue;
       }
       const what = d.note ? terminalLine(d.note) : `release ${d.release} (${terminalLine(d.digest.slice(0, 19))}) rolling out`;
@@ -38,8 +46,29 @@ export const up: CliCommand<{ wait: boolean }> = {
       code = Math.max(code, c);
     }
     const status = await client.status();
-    if (json) { out.out(JSON.stringify({ deploys: applied.deploys, status }, null, 2)); return code; }
+    if (json) { out.out(JSON.stringify({ plan, deploys: applied.deploys, status }, null, 2)); return code; }
     for (const s of status.services.filter((x) => x.service in config.services)) out.out(`${terminalLine(s.service)}: ${s.health}  ${out.paint('bold', terminalLine(s.url))}`);
     return code;
   },
 };
+
+/** What `up` is about to do to one service, and why, from the drift the controller reports. */
+export function planFor(name: string, s: ServiceStatus | undefined): { state: string; line: string } {
+  const d = s?.drift;
+  const active = s?.rollout && s.rollout.finishedAt === null ? s.rollout : undefined;
+  if (active) return { state: 'rolling', line: `rollout #${active.id} to release ${active.toRelease} is in progress → leaving it (slipway status ${name})` };
+  if (!d) return { state: 'unknown', line: 'comparing its build with what serves' };
+  const since = `since release ${d.servingRelease}`;
+  switch (d.state) {
+    case 'unchanged': return { state: d.state, line: `unchanged (release ${d.servingRelease} is current, nothing changed)` };
+    case 'not-deployed': return { state: d.state, line: 'not deployed yet → deploying' };
+    case 'rolled-back': return { state: d.state, line: `release ${d.describes} was rolled back; slipway.yaml still describes it → not redeploying; \`slipway deploy ${name}\` to force` };
+    case 'changed': {
+      if (d.config && d.source) return { state: d.state, line: `slipway.yaml and source changed ${since} → deploying` };
+      if (d.config) return { state: d.state, line: `slipway.yaml changed ${since} → deploying` };
+      if (d.source) return { state: d.state, line: `source changed ${since} → deploying` };
+      return { state: d.state, line: `source touched ${since} was built → building; deploying only if the build differs` };
+    }
+    default: return { state: d.state, line: d.message };
+  }
+}

@@ -85,6 +85,10 @@ class Gen {
     return {
       service: this.maybe(() => this.text()), url: this.maybe(() => this.text()), health: this.maybe(() => this.pick(['Healthy', 'Progressing', 'Degraded', 'Down', 'NotDeployed'] as const)),
       currentRelease: this.number(), desired: this.number(), rollout: this.maybe(() => this.rollout()), instances: this.list(() => this.instance()), traffic: this.list(() => this.traffic()),
+      drift: this.maybe(() => ({
+        state: this.maybe(() => this.pick(['unchanged', 'changed', 'rolled-back', 'not-deployed', 'removed', 'unknown'] as const)), config: this.chance(0.5), source: this.maybe(() => this.chance(0.5)),
+        servingRelease: this.number(), servingConfigHash: this.maybe(() => this.text()), configHash: this.maybe(() => this.text()), describes: this.number(), message: this.maybe(() => this.text()),
+      })),
     };
   }
 

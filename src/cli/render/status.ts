@@ -27,6 +27,9 @@ export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): s
     const n = num(s.scaled.instances), m = num(s.scaled.configured);
     o.push(`  ${out.paint('yellow', `scaled to ${n} instance(s)`)} by slipway scale; slipway.yaml says ${m}: the next \`slipway up\` or deploy goes back to ${m}`);
   }
+  // What `slipway up` would do: shown whenever slipway.yaml or the source no longer describe what serves.
+  const drift = s.drift && typeof s.drift === 'object' ? s.drift : undefined;
+  if (drift && drift.state !== 'unchanged') o.push(`  ${out.paint('yellow', 'drift:')} ${text(drift.message, `${text(drift.state, '?')}`)}`);
   const r = s.rollout;
   if (r) {
     const when = typeof r.finishedAt === 'number' ? `finished ${ago(r.finishedAt, now)}` : `started ${ago(r.startedAt, now)}`;
