@@ -2,17 +2,8 @@
 import { LATENCY_BUCKETS_MS } from '../router/types.js';
 import { emptyCounters, type PoolCounters } from './window.js';
 
-/** mulberry32: a small, fast, seeded PRNG returning uniforms in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../core/seeded-random.js';
+
 
 /** A log-normal latency (ms) with the given median and log-scale spread (Box–Muller). */
 export function logNormal(rand: () => number, medianMs: number, sigma: number): number {

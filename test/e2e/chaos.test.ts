@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StatusResponse } from '../../src/api/types.js';
 import { ControllerClient } from '../../src/client/client.js';
+import { seededRandom } from '../../src/core/seeded-random.js';
 import { waitFor } from '../../src/core/wait-for.js';
 import { startLoad, type Load } from '../support/load.js';
 import { probeOutage } from '../support/outage.js';
@@ -24,28 +25,18 @@ const SEED = Number(process.env.CHAOS_SEED ?? 20261129);
 const GET_CONCURRENCY = 3;
 const POST_CONCURRENCY = 1;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface KillResult { kind: Kill; phase: string; failedGets: number; failedPosts: number; longestOutageMs: number; refused: number }
 
 describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (seed ${SEED})`, () => {
   const p = new TestProject();
   const workLog = () => join(p.dir, 'work.log');
-  const random = rng(SEED);
+  const random = seededRandom(SEED);
   const results: KillResult[] = [];
   let gets: Load;
   let posts: Load;
 
   const status = async (): Promise<StatusResponse> => (await ControllerClient.connect(p.dir).status());
-  const controllerPid = () => (JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as { pid: number }).pid;
   const write = (version: string, strategy = '') => p.writeConfig({
     env: { VERSION: version, WORK_LOG: workLog() },
     extra: strategy,
@@ -67,7 +58,7 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
     const s = await status();
     const before = { gets: gets.snapshot().failed, posts: posts.snapshot().failed };
     const probe = probeOutage(p.port, 30_000);
-    if (kind === 'controller') process.kill(controllerPid(), 'SIGKILL');
+    if (kind === 'controller') process.kill(p.controllerPid(), 'SIGKILL');
     else if (kind === 'instance') {
       const serving = s.services[0]!.instances.filter((i) => i.healthy && i.pid !== null);
       process.kill(serving[Math.floor(random() * serving.length)]!.pid!, 'SIGKILL');

@@ -9,17 +9,8 @@ import { join } from 'node:path';
 import { TestProject, get } from '../support/project.js';
 import { startLoad } from '../support/load.js';
 import { waitFor } from '../../src/core/wait-for.js';
-import type { StatusResponse } from '../../src/api/types.js';
 import { ControllerClient } from '../../src/client/client.js';
 
-function controllerPid(p: TestProject): number {
-  return (JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as { pid: number }).pid;
-}
-
-async function status(p: TestProject): Promise<StatusResponse> {
-  const r = await p.cli(['status', '--json']);
-  return JSON.parse(r.stdout) as StatusResponse;
-}
 
 describe('controller killed with SIGKILL (real processes)', () => {
   const p = new TestProject();
@@ -32,10 +23,10 @@ describe('controller killed with SIGKILL (real processes)', () => {
 
   // Runs first: the exit status of an instance is known to the controller that started it.
   it('restarts a crashed instance with backoff and shows the restart in status', async () => {
-    const victim = (await status(p)).services[0]!.instances[0]!;
+    const victim = (await p.status()).services[0]!.instances[0]!;
     process.kill(victim.pid!, 'SIGKILL');
     const again = await waitFor('the instance to be restarted and healthy', async () => {
-      const i = (await status(p)).services[0]!.instances.find((x) => x.id === victim.id);
+      const i = (await p.status()).services[0]!.instances.find((x) => x.id === victim.id);
       return i && i.restarts === 1 && i.healthy && i.pid !== victim.pid ? i : undefined;
     });
     assert.equal(again.state, 'running');
@@ -44,16 +35,16 @@ describe('controller killed with SIGKILL (real processes)', () => {
   });
 
   it('keeps serving while the controller is dead, and a new controller adopts the same instances', async () => {
-    const before = (await status(p)).services[0]!.instances.map((i) => i.pid).sort();
+    const before = (await p.status()).services[0]!.instances.map((i) => i.pid).sort();
     const load = startLoad(p.url);
-    process.kill(controllerPid(p), 'SIGKILL');
+    process.kill(p.controllerPid(), 'SIGKILL');
     await waitFor('some requests while the controller is dead', () => load.snapshot().ok > 100);
     const up = await p.cli(['up']);
     const result = await load.stop();
     assert.equal(up.code, 0, up.stderr);
     assert.match(up.stdout, /release 1 is current, nothing changed/);
     assert.deepEqual(result.failures, []);
-    const after = (await status(p)).services[0]!.instances.map((i) => i.pid).sort();
+    const after = (await p.status()).services[0]!.instances.map((i) => i.pid).sort();
     assert.deepEqual(after, before, 'instances were restarted instead of adopted');
   });
 
@@ -69,14 +60,14 @@ describe('controller killed with SIGKILL (real processes)', () => {
       const web = (await client.status()).services[0]!;
       return web.traffic.some((t) => t.release === 2 && t.backends > 0) && web.rollout?.finishedAt === null && web;
     });
-    process.kill(controllerPid(p), 'SIGKILL');
+    process.kill(p.controllerPid(), 'SIGKILL');
     // What ran at the kill: the instance processes (by id) and the rollout.
     const pidsAtKill = new Map(atKill.instances.map((i) => [i.id, i.pid]));
     await waitFor('traffic while no controller runs', () => load.snapshot().ok > 50);
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
     const web = await waitFor('the rollout to finish', async () => {
-      const s = (await status(p)).services[0]!;
+      const s = (await p.status()).services[0]!;
       return s.rollout?.finishedAt !== null && s.rollout?.toRelease === 2 ? s : undefined;
     }, 30_000);
     const result = await load.stop();
@@ -102,8 +93,8 @@ describe('controller killed with SIGKILL (real processes)', () => {
   });
 
   it('slipway down leaves no process behind', async () => {
-    const s = await status(p);
-    const pids = [controllerPid(p), ...s.services[0]!.instances.map((i) => i.pid!)];
+    const s = await p.status();
+    const pids = [p.controllerPid(), ...s.services[0]!.instances.map((i) => i.pid!)];
     const routerPid = (JSON.parse(readFileSync(join(p.dir, '.slipway/router/router.json'), 'utf8')) as { pid: number }).pid;
     // The instances' log writers too (docs/adr/0009-log-writer-and-healing.md).
     const recorded = JSON.parse(readFileSync(join(p.dir, '.slipway/local/instances.json'), 'utf8')) as { instances: { logWriter?: { pid: number } | null }[] };

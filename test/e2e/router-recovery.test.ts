@@ -13,21 +13,12 @@ import { startLoad } from '../support/load.js';
 import { probeOutage } from '../support/outage.js';
 import { waitFor } from '../../src/core/wait-for.js';
 import { pidAlive } from '../../src/core/process.js';
-import type { StatusResponse } from '../../src/api/types.js';
 import { ControllerClient } from '../../src/client/client.js';
 
 function routerPid(p: TestProject): number {
   return (JSON.parse(readFileSync(join(p.dir, '.slipway/router/router.json'), 'utf8')) as { pid: number }).pid;
 }
 
-function controllerPid(p: TestProject): number {
-  return (JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as { pid: number }).pid;
-}
-
-async function status(p: TestProject): Promise<StatusResponse> {
-  const r = await p.cli(['status', '--json']);
-  return JSON.parse(r.stdout) as StatusResponse;
-}
 
 describe('router recovery (real processes)', () => {
   const p = new TestProject();
@@ -39,7 +30,7 @@ describe('router recovery (real processes)', () => {
   after(() => p.cleanup());
 
   it('status shows the router: supervisor pid, worker pid, no restarts', async () => {
-    const s = await status(p);
+    const s = await p.status();
     assert.equal(s.router.up, true);
     assert.equal(s.router.pid, routerPid(p));
     assert.ok(s.router.workerPid !== null && s.router.workerPid !== s.router.pid);
@@ -77,7 +68,7 @@ describe('router recovery (real processes)', () => {
 
   it('slipway up repairs a router that died with the controller, and says so', async () => {
     const oldRouter = routerPid(p);
-    process.kill(controllerPid(p), 'SIGKILL');
+    process.kill(p.controllerPid(), 'SIGKILL');
     process.kill(oldRouter, 'SIGKILL');
     await waitFor('both gone', () => !pidAlive(oldRouter));
     const up = await p.cli(['up']);
@@ -127,7 +118,7 @@ describe('router recovery (real processes)', () => {
       const deploy = await p.cli(['deploy', 'web']);
       assert.equal(deploy.code, 0, deploy.stderr);
       const web = await waitFor('the rollout to end', async () => {
-        const w = (await status(p)).services[0]!;
+        const w = (await p.status()).services[0]!;
         return w.rollout?.toRelease === 2 && w.rollout.finishedAt !== null ? w : undefined;
       }, 60_000);
       const tookMs = Date.now() - began;

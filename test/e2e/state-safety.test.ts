@@ -11,7 +11,6 @@ import { TestProject, CLI } from '../support/project.js';
 import { startLoad } from '../support/load.js';
 import { waitFor } from '../../src/core/wait-for.js';
 import { waitForExit, pidAlive } from '../../src/core/process.js';
-import type { StatusResponse } from '../../src/api/types.js';
 
 function walk(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
@@ -40,14 +39,6 @@ function projectProcesses(dir: string): number[] {
   return pids;
 }
 
-function controllerPid(p: TestProject): number {
-  return (JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as { pid: number }).pid;
-}
-
-async function status(p: TestProject): Promise<StatusResponse> {
-  const r = await p.cli(['status', '--json']);
-  return JSON.parse(r.stdout) as StatusResponse;
-}
 
 /** Runs the CLI without waiting for it: for starting two at the same moment. */
 function startCli(p: TestProject, args: string[]): { pid: number; done: Promise<{ code: number; stderr: string }>; stderr: () => string } {
@@ -100,7 +91,7 @@ describe('state safety (real processes)', () => {
 
     // An older project with world-readable files is fixed when its controller starts.
     spawnSync('chmod', ['-R', 'go+rX', root]);
-    const controller = controllerPid(p);
+    const controller = p.controllerPid();
     process.kill(controller, 'SIGTERM');
     assert.ok(await waitForExit(controller, 30_000));
     const again = await p.cli(['up']);
@@ -116,12 +107,12 @@ describe('state safety (real processes)', () => {
     const loser = await Promise.race([a.done.then((r) => ({ ...r, pid: a.pid, other: b.pid })), b.done.then((r) => ({ ...r, pid: b.pid, other: a.pid }))]);
     assert.equal(loser.code, 4, loser.stderr);
     assert.match(loser.stderr, new RegExp(`pid ${loser.other}\\b`));
-    await waitFor('the winner to listen', () => { try { return controllerPid(p) === loser.other; } catch { return false; } });
+    await waitFor('the winner to listen', () => { try { return p.controllerPid() === loser.other; } catch { return false; } });
     assert.ok(pidAlive(loser.other));
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
     assert.match(up.stdout, new RegExp(`controller already running \\(pid ${loser.other}\\)`));
-    const web = (await status(p)).services[0]!;
+    const web = (await p.status()).services[0]!;
     assert.equal(web.instances.length, 2);
     const known = [loser.other, ...web.instances.map((i) => i.pid!)];
     const all = projectProcesses(p.dir);
@@ -139,12 +130,12 @@ describe('state safety (real processes)', () => {
     const [a, b] = await Promise.all([startCli(p, ['up']).done, startCli(p, ['up']).done]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
-    const web = (await status(p)).services[0]!;
+    const web = (await p.status()).services[0]!;
     assert.equal(web.instances.length, 2);
     assert.equal(web.health, 'Healthy');
     const procs = projectProcesses(p.dir);
     const controllers = procs.filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('server'));
-    assert.deepEqual(controllers, [controllerPid(p)]);
+    assert.deepEqual(controllers, [p.controllerPid()]);
     const instances = procs.filter((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').some((e) => e.startsWith('SLIPWAY_INSTANCE=')) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/bin/sh'));
     assert.equal(instances.length, 2, 'instance processes');
     const down = await p.cli(['down']);
@@ -157,13 +148,13 @@ describe('state safety (real processes)', () => {
     await p.writeConfig({ instances: 2 });
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
-    const pidsBefore = (await status(p)).services[0]!.instances.map((i) => i.pid).sort();
+    const pidsBefore = (await p.status()).services[0]!.instances.map((i) => i.pid).sort();
     const db = join(p.dir, '.slipway/state.db');
     const load = startLoad(p.url);
 
     // Deleted while the controller runs, then the controller restarts.
     rmSync(db);
-    const first = controllerPid(p);
+    const first = p.controllerPid();
     process.kill(first, 'SIGTERM');
     assert.ok(await waitForExit(first, 30_000));
     const missing = await p.cli(['server']);
@@ -180,7 +171,7 @@ describe('state safety (real processes)', () => {
     assert.match(again.stdout, /release 1 is current, nothing changed/);
 
     // Damaged after a SIGKILL of the controller.
-    process.kill(controllerPid(p), 'SIGKILL');
+    process.kill(p.controllerPid(), 'SIGKILL');
     await waitFor('traffic while no controller runs', () => load.snapshot().ok > 20);
     const fd = openSync(db, 'r+');
     writeSync(fd, Buffer.alloc(100, 0x41), 0, 100, 0);
@@ -200,7 +191,7 @@ describe('state safety (real processes)', () => {
     const result = await load.stop();
     assert.deepEqual(result.failures, [], `${result.failed} of ${result.sent} requests failed`);
     assert.ok(result.ok > 100, `only ${result.ok} requests were sent`);
-    const web = (await status(p)).services[0]!;
+    const web = (await p.status()).services[0]!;
     assert.deepEqual(web.instances.map((i) => i.pid).sort(), pidsBefore, 'the instances were adopted, not replaced');
     assert.equal(web.health, 'Healthy');
   });
@@ -212,12 +203,12 @@ describe('state safety (real processes)', () => {
     await p.writeConfig({ instances: 2, env: { VERSION: 'v2' } });
     const deploy = await p.cli(['deploy', 'web', '--wait']);
     assert.equal(deploy.code, 0, deploy.stderr);
-    const serving = (await status(p)).services[0]!.instances;
+    const serving = (await p.status()).services[0]!.instances;
     assert.deepEqual(serving.map((i) => i.release), [2, 2]);
     const load = startLoad(p.url);
 
     // The database is lost and the only backup left is the one from before release 2.
-    const controller = controllerPid(p);
+    const controller = p.controllerPid();
     process.kill(controller, 'SIGTERM');
     assert.ok(await waitForExit(controller, 30_000));
     const old = readdirSync(join(p.dir, '.slipway/backups')).find((n) => n.endsWith('-web-rollout1.db'))!;
@@ -228,7 +219,7 @@ describe('state safety (real processes)', () => {
     const server = startCli(p, ['server']);
     await waitFor('the controller to notice the release it does not know', () => /release\(s\) 2 run but the state database does not know them/.test(server.stderr()));
     const web = await waitFor('status with the same instances', async () => {
-      const s = (await status(p)).services[0];
+      const s = (await p.status()).services[0];
       return s && s.instances.length === 2 ? s : undefined;
     });
     assert.deepEqual(web.instances.map((i) => i.pid).sort(), serving.map((i) => i.pid).sort(), 'instances of the forgotten release were replaced');
@@ -239,7 +230,7 @@ describe('state safety (real processes)', () => {
     // A deploy replaces them with a release of a new number, without a failed request.
     const again = await p.cli(['deploy', 'web', '--wait']);
     assert.equal(again.code, 0, again.stderr);
-    const after = (await status(p)).services[0]!;
+    const after = (await p.status()).services[0]!;
     assert.deepEqual(after.instances.map((i) => i.release), [3, 3]);
     const result = await load.stop();
     assert.deepEqual(result.failures, [], `${result.failed} of ${result.sent} requests failed`);

@@ -3,10 +3,11 @@
  * fixture app, the real compiled CLI to drive it, and a cleanup that leaves no process behind.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { StatusResponse } from '../../src/api/types.js';
 import { freePort } from '../../src/core/free-port.js';
 
 export { freePort };
@@ -70,6 +71,16 @@ ${o.tail ?? ''}
       const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`slipway ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 90_000}ms\n${stdout}\n${stderr}`)); }, opts.timeoutMs ?? 90_000);
       child.on('exit', (code) => { clearTimeout(timer); resolveRun({ code: code ?? -1, stdout, stderr }); });
     });
+  }
+
+  /** The pid of the project's controller, from .slipway/controller.json. */
+  controllerPid(): number {
+    return (JSON.parse(readFileSync(join(this.dir, '.slipway/controller.json'), 'utf8')) as { pid: number }).pid;
+  }
+
+  /** `slipway status --json`, parsed (it prints JSON whatever its exit code says about health). */
+  async status(): Promise<StatusResponse> {
+    return JSON.parse((await this.cli(['status', '--json'])).stdout) as StatusResponse;
   }
 
   /** `slipway down`, then removes the directory. */

@@ -6,6 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededRandom } from '../../core/seeded-random.js';
 import type { AnalysisView, HistoryResponse, InstanceView, RolloutResponse, RolloutView, ServiceStatus, StatusResponse, TrafficView } from '../../api/types.js';
 import type { StrategyConfig } from '../../config/schema.js';
 import { rolloutView } from '../../controller/status.js';
@@ -15,17 +16,6 @@ import { outcomeLines, progressLine } from './rollout.js';
 import { renderStatus } from './status.js';
 import { ago, analysisLabel, formatNumbers, measured, num, percent } from './format.js';
 
-/** mulberry32: a small, well-known seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly next: () => number) {}
@@ -141,7 +131,7 @@ const RUNS = 1500;
 describe('renderers are total over recorded data', () => {
   it('status, history, the progress line and the outcome never throw nor print NaN/undefined/null', () => {
     for (let seed = 1; seed <= RUNS; seed++) {
-      const g = new Gen(rng(seed));
+      const g = new Gen(seededRandom(seed));
       const services = g.list(() => g.service(), 3) ?? [];
       const res = { app: g.maybe(() => g.text()), environment: g.maybe(() => g.text()), controller: g.maybe(() => ({ pid: g.number(), startedAt: g.number() })), router: g.maybe(() => ({ up: g.chance(0.5), pid: g.maybe(() => g.number()), workerPid: g.maybe(() => g.number()), restarts: g.number(), workerRestarts: g.number(), lastProblem: g.maybe(() => g.text()), routeProblems: [] })), services } as StatusResponse;
       check(seed, 'renderStatus', () => renderStatus(res, services.filter(Boolean), plain, 1e12));
@@ -157,11 +147,11 @@ describe('renderers are total over recorded data', () => {
 
   it("the controller's rollout view is total over stored records, and what it gives renders", () => {
     for (let seed = 1; seed <= RUNS; seed++) {
-      const g = new Gen(rng(seed));
+      const g = new Gen(seededRandom(seed));
       let view: RolloutView;
       try { view = rolloutView(g.stored(), g.strategy()); } catch (err) { assert.fail(`rolloutView threw with seed ${seed}: ${(err as Error).stack}`); }
-      check(seed, 'status of a stored rollout', () => renderStatus({ app: 'a', environment: 'local', controller: { pid: 1, startedAt: 0 }, router: { up: true, pid: 2, workerPid: 3, restarts: 0, workerRestarts: 0, lastProblem: null, routeProblems: [] }, services: [] }, [{ ...new Gen(rng(seed)).service(), rollout: view }], plain, 1e12));
-      check(seed, 'progress of a stored rollout', () => progressLine({ rollout: view, service: new Gen(rng(seed + 1)).service() }, plain));
+      check(seed, 'status of a stored rollout', () => renderStatus({ app: 'a', environment: 'local', controller: { pid: 1, startedAt: 0 }, router: { up: true, pid: 2, workerPid: 3, restarts: 0, workerRestarts: 0, lastProblem: null, routeProblems: [] }, services: [] }, [{ ...new Gen(seededRandom(seed)).service(), rollout: view }], plain, 1e12));
+      check(seed, 'progress of a stored rollout', () => progressLine({ rollout: view, service: new Gen(seededRandom(seed + 1)).service() }, plain));
     }
   });
 

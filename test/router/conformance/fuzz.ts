@@ -6,22 +6,12 @@
  * backend could read differently, never a request a strict reading of the client's bytes does not
  * contain, never other body bytes; and the next client always gets exactly its own answer.
  */
+import { seededRandom } from '../../../src/core/seeded-random.js';
 import { exchangeRaw } from './raw-client.js';
 import { echo, parseRequest, type RecordingBackend } from './recording-backend.js';
 
 export interface FuzzStats { cases: number; forwarded: number; rejected: number; failures: string[] }
 
-/** mulberry32: small, fast, good enough to pick mutations reproducibly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SMUGGLE = 'GET /SMUGGLED HTTP/1.1\r\nHost: x\r\n\r\n';
 
@@ -110,7 +100,7 @@ async function victimOk(port: number, n: number): Promise<boolean> {
 
 /** Runs `count` request cases and `count / 4` response cases through `port` to `backend`. */
 export async function fuzz(port: number, backend: RecordingBackend, seed: number, count: number): Promise<FuzzStats> {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const stats: FuzzStats = { cases: 0, forwarded: 0, rejected: 0, failures: [] };
   for (let n = 0; n < count; n++) {
     const bytes = Buffer.from(fuzzRequest(r, n), 'latin1');
