@@ -45,6 +45,8 @@ export class Exchange implements InFlight, UpstreamSink {
   abortedByRouter = false;
   /** performance.now() when bytes last moved (either way) or the client last drained: idle timeouts count from here. */
   private lastActivity: number;
+  /** The upstream is held until the client's side drains (one 'drain' listener at a time). */
+  private awaitingDrain = false;
 
   constructor(
     readonly svc: ServiceProxy,
@@ -155,14 +157,16 @@ export class Exchange implements InFlight, UpstreamSink {
     this.needFlush = false;
     if (this.done) return;
     this.lastActivity = performance.now();
-    if (!this.res.write(chunk)) {
+    if (!this.res.write(chunk) && !this.awaitingDrain) {
       // The client reads slower than the upstream sends: hold the upstream until it catches up.
+      this.awaitingDrain = true;
       this.conn?.hold(this);
       this.res.once('drain', onClientDrain);
     }
   }
 
   onClientDrain(): void {
+    this.awaitingDrain = false;
     this.lastActivity = performance.now();
     this.conn?.unhold(this);
   }
