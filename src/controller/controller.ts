@@ -33,6 +33,7 @@ import { openProjectState } from './state-guard.js';
 import type { ProjectLock } from './lock.js';
 import { takeBackup } from '../store/backup.js';
 import { ProblemLog } from './problem-log.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { RouterWatch } from './router-watch.js';
 
 /** Route push errors that will not go away by trying again: the rollout fails at once with them. */
@@ -52,7 +53,7 @@ export interface ControllerProps {
   router?: TrafficRouter;
   store?: Store;
   /** Where the controller's own log lines go. @default stderr */
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 export class Controller {
@@ -65,7 +66,7 @@ export class Controller {
   readonly monitor: HealthMonitor;
   readonly artifacts: ArtifactStore;
   private readonly tickMs: number;
-  readonly log: (line: string) => void;
+  readonly log: Logger;
   /** The loop's recurring errors, logged once per distinct error with a count. */
   readonly problems: ProblemLog;
   /** Restarts a dead router and reports its health. */
@@ -102,9 +103,9 @@ export class Controller {
     this.environment = props.environment ?? 'local';
     this.clock = props.clock ?? systemClock;
     this.tickMs = props.tickMs ?? 200;
-    this.log = props.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+    this.log = props.log ?? createLogger('controller');
     this.store = props.store ?? new SqliteStore(this.paths.stateDb);
-    this.driver = props.driver ?? new LocalDriver({ stateDir: this.paths.driver, clock: this.clock });
+    this.driver = props.driver ?? new LocalDriver({ stateDir: this.paths.driver, clock: this.clock, log: props.log ?? createLogger('driver') });
     this.router = props.router ?? new LocalRouter({ stateDir: this.paths.router });
     this.problems = new ProblemLog(this.log);
     this.routerWatch = new RouterWatch(this.router, this.problems, this.log);
@@ -147,14 +148,14 @@ export class Controller {
     });
     this.monitor.onChange((id, h) => {
       // A starting instance failing its first probes, or one being stopped, is expected: log only a serving one going bad.
-      if (h.everHealthy && !this.retiring.has(id) && h.lastResult && !h.lastResult.ok && h.consecutiveFailures === 1) this.log(`instance ${id}: probe failed: ${h.lastResult.detail}`);
+      if (h.everHealthy && !this.retiring.has(id) && h.lastResult && !h.lastResult.ok && h.consecutiveFailures === 1) this.log.warn(`instance ${id}: probe failed: ${h.lastResult.detail}`);
     });
-    try { this.loadConfig(); } catch (err) { this.log(`config not loaded: ${(err as Error).message}`); }
+    try { this.loadConfig(); } catch (err) { this.log.warn(`config not loaded: ${(err as Error).message}`); }
     this.running = true;
     this.loopDone = this.loop();
     this.routerTimer = setInterval(() => { if (!this.router.alive()) this.wake(); }, 50);
     this.routerTimer.unref();
-    this.log(`controller started for ${this.props.projectDir} (${this.driver.list().length} instance(s) adopted)`);
+    this.log.info(`controller started for ${this.props.projectDir} (${this.driver.list().length} instance(s) adopted)`);
   }
 
   /** The latest valid config; reloaded from disk by apply and deploy. */
@@ -196,7 +197,7 @@ export class Controller {
       await Promise.all(this.retirements);
       for (const route of routes) await settle(`route ${route.service}`, this.router.removeRoute(route.service));
       await settle('router', this.router.shutdown());
-      if (problems.length) this.log(`shutdown problems:\n  ${problems.join('\n  ')}`);
+      if (problems.length) this.log.warn(`shutdown problems:\n  ${problems.join('\n  ')}`);
       this.shutdownProblems = problems;
     } else {
       await Promise.all(this.retirements);
@@ -206,7 +207,7 @@ export class Controller {
     await this.driver.detach();
     await this.store.close();
     this.lock?.release();
-    this.log(opts.stopAll ? 'controller stopped; every instance and the router stopped' : 'controller stopped; instances and router keep serving');
+    this.log.info(opts.stopAll ? 'controller stopped; every instance and the router stopped' : 'controller stopped; instances and router keep serving');
   }
 
   // ---------------------------------------------------------------- loop
@@ -273,7 +274,7 @@ export class Controller {
     if (unknown.length && !rollout) {
       if (!this.frozen.has(service)) {
         this.frozen.add(service);
-        this.log(`${service}: instances of release(s) ${unknown.join(', ')} run but the state database does not know them; leaving ${service} as it is until a deploy or rollback replaces them`);
+        this.log.warn(`${service}: instances of release(s) ${unknown.join(', ')} run but the state database does not know them; leaving ${service} as it is until a deploy or rollback replaces them`);
       }
       return;
     }
@@ -284,7 +285,7 @@ export class Controller {
     const fallback = releases.get(rollout?.targetRelease ?? current ?? -1);
     for (const i of mine) {
       const r = releases.get(i.release) ?? fallback;
-      if (r && !this.monitor.get(i.id) && !this.retiring.has(i.id)) await this.watchHealth(i, r).catch((err) => this.log(`watch ${i.id}: ${(err as Error).message}`));
+      if (r && !this.monitor.get(i.id) && !this.retiring.has(i.id)) await this.watchHealth(i, r).catch((err) => this.log.warn(`watch ${i.id}: ${(err as Error).message}`));
     }
 
     const now = this.clock.now();
@@ -304,7 +305,7 @@ export class Controller {
       const checks = progress.checks ?? {};
       for (const run of result.rollout.finished ? [] : result.analysis ?? []) {
         const check = checks[run.check];
-        if (!check) { this.log(`rollout #${rollout.id}: no definition of analysis check "${run.check}"`); continue; }
+        if (!check) { this.log.error(`rollout #${rollout.id}: no definition of analysis check "${run.check}"`); continue; }
         desiredRuns.push({ key: prefix + run.key, check, service, release: run.release, baseline: run.baseline, openEnd: run.openEnd });
         const saved = progress.analysis?.[run.key];
         if (saved) persistedRuns[prefix + run.key] = saved as unknown as AnalysisRunState;
@@ -313,7 +314,7 @@ export class Controller {
     if (result.setCurrent !== undefined) await this.store.setCurrentRelease(env, service, result.setCurrent);
     if (rollout && result.rollout?.finished) {
       // A copy of the state as it stands after every finished rollout: what `slipway state restore` puts back.
-      await takeBackup(this.store, this.paths.backups, `${service}-rollout${rollout.id}`).catch((err) => this.log(`backup of the state database failed: ${(err as Error).message}`));
+      await takeBackup(this.store, this.paths.backups, `${service}-rollout${rollout.id}`).catch((err) => this.log.error(`backup of the state database failed: ${(err as Error).message}`));
     }
 
     // While a failed rollout reverts, the route is the release it reverts to (its port, if the new one's was refused).
@@ -377,7 +378,7 @@ export class Controller {
     await this.store.updateRollout(rollout.id, { phase: r.phase, reason: r.reason, message: r.message, progress: { ...r.progress }, targetRelease: r.targetRelease, finishedAt: r.finished ? now : null }, now);
     if (r.phase !== rollout.phase || r.targetRelease !== rollout.targetRelease) {
       await this.event(rollout.service, rollout.id, `rollout.${r.phase.toLowerCase()}`, r.message, { phase: r.phase, reason: r.reason, targetRelease: r.targetRelease });
-      this.log(`rollout #${rollout.id} of ${rollout.service}: ${r.phase} (${r.reason}): ${r.message.split('\n')[0]}`);
+      this.log.info(`rollout #${rollout.id} of ${rollout.service}: ${r.phase} (${r.reason}): ${r.message.split('\n')[0]}`);
     }
     if (!r.finished) return;
     this.scaled.delete(rollout.service);
@@ -390,7 +391,7 @@ export class Controller {
     }
     this.releaseCache.clear();
     const keep = (await this.release(rollout.service, rollout.toRelease).catch(() => undefined))?.spec.keepReleases ?? 10;
-    await pruneReleases(this, rollout.service, { keep }).catch((err) => this.log(`retention: ${(err as Error).message}`));
+    await pruneReleases(this, rollout.service, { keep }).catch((err) => this.log.warn(`retention: ${(err as Error).message}`));
   }
 
   private async pushRoute(service: string, table: ServiceRoute, route: TransitionResult['route']): Promise<void> {
@@ -416,7 +417,7 @@ export class Controller {
     const requests = { ...(progress.requests ?? {}), abort: { by: 'the controller', reason: message, failure: { reason, message } } };
     await this.store.updateRollout(fresh.id, { progress: { ...progress, requests } }, this.clock.now());
     await this.event(fresh.service, fresh.id, `rollout.${reason === 'RouterDown' ? 'router-down' : 'route-rejected'}`, message, { reason });
-    this.log(`rollout #${fresh.id} of ${fresh.service}: failing it: ${message.split('\n')[0]}`);
+    this.log.warn(`rollout #${fresh.id} of ${fresh.service}: failing it: ${message.split('\n')[0]}`);
     this.wake();
   }
 
@@ -459,7 +460,7 @@ export class Controller {
           await this.driver.stop(inst.id, { timeoutMs: Math.max(1000, stopTimeout - (this.clock.now() - began)) });
           break;
         } catch (err) {
-          this.log(`retire ${inst.id}: ${(err as Error).message}; trying again`);
+          this.log.warn(`retire ${inst.id}: ${(err as Error).message}; trying again`);
           if (!this.running) return;
           await this.clock.sleep(Math.min(30_000, 1000 * 2 ** attempt));
         }
@@ -469,7 +470,7 @@ export class Controller {
       this.assumedHealthy.delete(inst.id);
       await this.event(inst.service, null, 'instance.stopped', `instance ${inst.id} of release ${inst.release} stopped (${reason}; ${drained.completed} request(s) drained${drained.aborted ? `, ${drained.aborted} cut at the deadline` : ''})`, { id: inst.id, reason, ...drained });
     })()
-      .catch((err) => this.log(`retire ${inst.id}: ${(err as Error).message}`))
+      .catch((err) => this.log.warn(`retire ${inst.id}: ${(err as Error).message}`))
       .finally(() => {
         if (stopped || !this.driver.list().some((i) => i.id === inst.id)) this.retiring.delete(inst.id);
         this.retirements.delete(p);

@@ -30,10 +30,10 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
     const built = await buildArtifact({
       sourceDir: spec.source, buildCommand: spec.build, workRoot: c.paths.builds, store: c.artifacts,
-      onOutput: (line) => c.log(`build ${service}: ${line}`),
+      onOutput: (line) => c.log.info(`build ${service}: ${line}`),
     });
     if (fingerprint !== undefined) {
-      try { recordBuild(c, service, fingerprint, built.digest); } catch (err) { c.log(`build ${service}: source fingerprint not recorded: ${(err as Error).message}`); }
+      try { recordBuild(c, service, fingerprint, built.digest); } catch (err) { c.log.warn(`build ${service}: source fingerprint not recorded: ${(err as Error).message}`); }
     }
     const configHash = configHashOf(spec);
     const current = await c.store.getCurrentRelease(c.environment, service);
@@ -148,7 +148,7 @@ export async function beginRollout(c: Controller, service: string, kind: Rollout
     message: message ?? '', progress: progress as Record<string, unknown>, startedAt: c.clock.now(),
   });
   await c.event(service, rollout.id, 'rollout.started', `${kind} of ${service} to release ${to}${from !== null ? ` (from ${from})` : ''}${message ? `: ${message}` : ''}`, { kind, from, to });
-  c.log(`rollout #${rollout.id}: ${kind} ${service} ${from ?? '-'} → ${to}`);
+  c.log.info(`rollout #${rollout.id}: ${kind} ${service} ${from ?? '-'} → ${to}`);
   c.wake();
   return rollout;
 }

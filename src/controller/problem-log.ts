@@ -1,4 +1,5 @@
 import { SlipwayError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 
 /**
  * Logs the loop's recurring failures without flooding: the first occurrence of a distinct error
@@ -9,7 +10,7 @@ import { SlipwayError } from '../core/errors.js';
 export class ProblemLog {
   private readonly open = new Map<string, { text: string; count: number }>();
 
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(private readonly log: Logger) {}
 
   /** Records a failure of `subject` (e.g. "reconcile web", "router"). Returns its one-line text. */
   note(subject: string, err: unknown): string {
@@ -17,13 +18,13 @@ export class ProblemLog {
     const cur = this.open.get(subject);
     if (cur !== undefined && cur.text === text) {
       cur.count++;
-      if (Number.isInteger(Math.log10(cur.count))) this.log(`${subject}: still failing (${cur.count} times in a row): ${text}`);
+      if (Number.isInteger(Math.log10(cur.count))) this.log.error(`${subject}: still failing (${cur.count} times in a row): ${text}`);
       return text;
     }
     const before = cur === undefined ? '' : ` (the previous error, seen ${cur.count} time(s), changed)`;
     this.open.set(subject, { text, count: 1 });
     const stack = err instanceof SlipwayError || !(err instanceof Error) ? '' : `\n${err.stack ?? ''}`;
-    this.log(`${subject}: ${text}${before}${stack}`);
+    this.log.error(`${subject}: ${text}${before}${stack}`);
     return text;
   }
 
@@ -32,7 +33,7 @@ export class ProblemLog {
     const cur = this.open.get(subject);
     if (cur === undefined) return;
     this.open.delete(subject);
-    this.log(`${subject}: recovered after ${cur.count} failure(s)`);
+    this.log.info(`${subject}: recovered after ${cur.count} failure(s)`);
   }
 
   /** The open failure of `subject`: its text and how many times in a row. */

@@ -2,6 +2,7 @@ import { SlipwayError } from '../core/errors.js';
 import type { RouterView } from '../api/types.js';
 import type { RouterStart, TrafficRouter } from '../router/router.js';
 import type { ProblemLog } from './problem-log.js';
+import type { Logger } from '../core/logger.js';
 
 const SUBJECT = 'router';
 
@@ -26,7 +27,7 @@ export class RouterWatch {
   constructor(
     private readonly router: TrafficRouter,
     private readonly problems: ProblemLog,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
   ) {}
 
   /** Adopts or starts the router (controller start). Throws when it cannot be started. */
@@ -95,6 +96,6 @@ export class RouterWatch {
     const text = `${how.replaced !== null ? `the router (pid ${how.replaced}) ${why}` : 'the router was not running'}; started it again (pid ${how.pid}${tookMs === undefined ? '' : `, serving ${tookMs} ms later`}) with its saved routes`;
     this.lastProblem = `${new Date().toISOString()}: ${text}`;
     this.repairs.push(text);
-    this.log(text);
+    this.log.warn(text);
   }
 }

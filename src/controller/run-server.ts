@@ -43,7 +43,7 @@ export async function runServer(opts: { projectDir: string; configFile?: string;
   writeJsonAtomic(paths.controllerFile, file); // 0600: it holds the API token
   process.on('SIGTERM', () => void stop(false).then(exit));
   process.on('SIGINT', () => void stop(false).then(exit));
-  process.stderr.write(`controller listening on 127.0.0.1:${file.port} (pid ${process.pid})\n`);
+  controller.log.info(`listening on 127.0.0.1:${file.port} (pid ${process.pid})`);
 }
 
 // Lives in paths.ts so that the CLI can find the controller without loading it; re-exported for existing callers.

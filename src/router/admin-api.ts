@@ -40,7 +40,7 @@ export function createAdminServer(daemon: RouterDaemon, token: string): Server {
     }
     handle(daemon, req, res).catch((err: unknown) => {
       const e = sendError(res, err);
-      if (e.kind === 'internal') log('error', `admin API: ${e.message}`);
+      if (e.kind === 'internal') log.error(`admin API: ${e.message}`);
     });
   });
   // Drains are long polls: never let Node time them out.

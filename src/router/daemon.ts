@@ -80,7 +80,7 @@ export class RouterDaemon {
     const adminPort = (server.address() as { port: number }).port;
     this.sweeper = setInterval(() => this.sweepStuck(), 1000);
     this.sweeper.unref();
-    log('info', `worker pid ${process.pid} boot ${this.bootId} serving admin on 127.0.0.1:${adminPort}, ${this.services.size} route(s)`);
+    log.info(`worker pid ${process.pid} boot ${this.bootId} serving admin on 127.0.0.1:${adminPort}, ${this.services.size} route(s)`);
     return adminPort;
   }
 
@@ -89,12 +89,12 @@ export class RouterDaemon {
     try {
       const { servers, effective } = await svc.openListenerFor(route);
       svc.install(effective, servers);
-      log('info', `restored route ${describe(effective)}`);
+      log.info(`restored route ${describe(effective)}`);
     } catch (err) {
       // Keep the route (it must not be lost), serve what can be served, and say why the rest does not.
       const msg = SlipwayError.from(err).message;
       this.problems.push(msg);
-      log('error', `restoring route for ${route.service}: ${msg}`);
+      log.error(`restoring route for ${route.service}: ${msg}`);
       let main: Server | null = null;
       if (route.preview !== undefined) {
         try {
@@ -111,7 +111,7 @@ export class RouterDaemon {
    * over (SIGUSR2) or someone stops this process.
    */
   orphaned(): void {
-    log('warn', `worker pid ${process.pid}: the supervisor is gone; serving on until the next router takes over`);
+    log.warn(`worker pid ${process.pid}: the supervisor is gone; serving on until the next router takes over`);
     this.admin?.close();
     this.admin?.closeIdleConnections();
   }
@@ -148,7 +148,7 @@ export class RouterDaemon {
       }
       svc.install(effective, servers);
       await this.listenersChanged();
-      log('info', `route set: ${describe(effective)}`);
+      log.info(`route set: ${describe(effective)}`);
       return effective;
     });
   }
@@ -180,7 +180,7 @@ export class RouterDaemon {
       this.save(this.tableWith(service, null));
       svc.uninstall();
       await this.listenersChanged();
-      log('info', `route removed: ${service}`);
+      log.info(`route removed: ${service}`);
     });
   }
 
@@ -194,7 +194,7 @@ export class RouterDaemon {
     if (svc === undefined) throw notFound(service);
     const started = Date.now();
     const result = await svc.drain(backendIds, timeoutMs);
-    log('info', `drained ${service} [${backendIds.join(', ')}] in ${Date.now() - started}ms: ${result.completed} completed, ${result.aborted} aborted`);
+    log.info(`drained ${service} [${backendIds.join(', ')}] in ${Date.now() - started}ms: ${result.completed} completed, ${result.aborted} aborted`);
     return result;
   }
 
@@ -213,7 +213,7 @@ export class RouterDaemon {
    */
   shutdown(reason: string): Promise<void> {
     this.stopping ??= (async () => {
-      log('info', `shutting down (${reason})`);
+      log.info(`shutting down (${reason})`);
       this.opts.onStopping?.(reason);
       clearInterval(this.sweeper);
       this.admin?.close();
@@ -223,12 +223,12 @@ export class RouterDaemon {
       while (this.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       let cut = 0;
       for (const s of this.services.values()) cut += s.abortAll(503);
-      if (cut > 0) log('warn', `shutdown grace of ${this.graceMs}ms ran out: ${cut} request(s) answered 503`);
+      if (cut > 0) log.warn(`shutdown grace of ${this.graceMs}ms ran out: ${cut} request(s) answered 503`);
       await new Promise((r) => setTimeout(r, 50)); // let those answers flush
       for (const s of this.services.values()) s.closeAllConnections();
       this.admin?.closeAllConnections();
       for (const s of this.services.values()) s.balancer.closeConnections();
-      log('info', `worker pid ${process.pid} stopped`);
+      log.info(`worker pid ${process.pid} stopped`);
     })();
     return this.stopping;
   }

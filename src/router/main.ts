@@ -28,12 +28,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => supervisor.stop('SIGTERM'));
   process.on('SIGINT', () => supervisor.stop('SIGINT'));
   // The router is detached from whoever started it: a closed terminal must not stop it.
-  process.on('SIGHUP', () => log('info', 'ignoring SIGHUP'));
+  process.on('SIGHUP', () => log.info('ignoring SIGHUP'));
   await supervisor.start();
 }
 
 main().catch((err: unknown) => {
   const e = SlipwayError.from(err);
-  log('error', `${e.code}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+  log.error(`${e.code}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
   process.exit(e.kind === 'conflict' ? 3 : 1);
 });

@@ -97,14 +97,14 @@ export class Supervisor {
       this.spawnWorker();
     });
     this.writeInfo();
-    log('info', `router supervisor pid ${process.pid} boot ${this.bootId}: admin on 127.0.0.1:${this.adminPort}, worker pid ${this.worker?.pid}`);
+    log.info(`router supervisor pid ${process.pid} boot ${this.bootId}: admin on 127.0.0.1:${this.adminPort}, worker pid ${this.worker?.pid}`);
   }
 
   /** Stops the router: no new connections (every socket closed now), the worker finishes what is in flight. */
   stop(reason: string): void {
     if (this.stopping) return;
     this.stopping = true;
-    log('info', `supervisor stopping (${reason})`);
+    log.info(`supervisor stopping (${reason})`);
     this.closeSockets();
     this.standby?.kill('SIGTERM');
     const w = this.worker;
@@ -116,7 +116,7 @@ export class Supervisor {
     else w.kill('SIGTERM');
     const limit = this.opts.stopTimeoutMs ?? 25_000;
     setTimeout(() => {
-      log('warn', `worker pid ${w.pid} did not stop within ${limit}ms; killing it`);
+      log.warn(`worker pid ${w.pid} did not stop within ${limit}ms; killing it`);
       w.kill('SIGKILL');
     }, limit).unref();
   }
@@ -139,7 +139,7 @@ export class Supervisor {
   /** Tells the orphan worker to stop listening (it finishes what it serves, then exits). */
   private releaseOrphan(): void {
     if (this.orphan === null) return;
-    log('info', `asking worker pid ${this.orphan} of the previous router to let go of its ports`);
+    log.info(`asking worker pid ${this.orphan} of the previous router to let go of its ports`);
     try { process.kill(this.orphan, 'SIGUSR2'); } catch { /* already gone */ }
     this.orphan = null;
     this.orphanReleasedAt = Date.now();
@@ -166,7 +166,7 @@ export class Supervisor {
     });
     child.on('message', (m: ToSupervisor) => this.onMessage(child, m));
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
-    child.on('error', (err) => log('error', `worker: ${err.message}`));
+    child.on('error', (err) => log.error(`worker: ${err.message}`));
     return child;
   }
 
@@ -198,7 +198,7 @@ export class Supervisor {
           this.firstReady?.resolve();
         } else {
           this.writeInfo();
-          log('info', `worker pid ${m.pid} serves (replacement ${this.restarts}, ${Date.now() - this.workerStartedAt} ms after it was given the sockets)`);
+          log.info(`worker pid ${m.pid} serves (replacement ${this.restarts}, ${Date.now() - this.workerStartedAt} ms after it was given the sockets)`);
         }
         // Forked a little later, so it does not compete for the CPU with the worker just starting.
         setTimeout(() => this.prepareStandby(), STANDBY_DELAY_MS).unref();
@@ -240,7 +240,7 @@ export class Supervisor {
     if (child === this.standby) {
       // Not replaced until the next worker serves (a standby that cannot start would loop).
       this.standby = null;
-      if (!this.stopping) log('warn', `standby worker pid ${child.pid} exited (${signal ?? `exit code ${code}`})`);
+      if (!this.stopping) log.warn(`standby worker pid ${child.pid} exited (${signal ?? `exit code ${code}`})`);
       return;
     }
     if (child !== this.worker) return;
@@ -262,7 +262,7 @@ export class Supervisor {
     this.lastProblem = `${new Date().toISOString()}: worker pid ${child.pid} exited (${how}) after ${lived} ms`;
     // Replaced at once; only a worker that keeps dying within CRASH_LOOP_MS of its start gets a growing pause (up to 5 s).
     const delay = this.quickFailures <= 3 ? 0 : Math.min(5000, 100 * 2 ** (this.quickFailures - 4));
-    log('error', `worker pid ${child.pid} exited (${how}); starting another${delay ? ` in ${delay} ms` : ''} (restart ${this.restarts})`);
+    log.error(`worker pid ${child.pid} exited (${how}); starting another${delay ? ` in ${delay} ms` : ''} (restart ${this.restarts})`);
     setTimeout(() => this.spawnWorker(), delay);
   }
 
@@ -278,7 +278,7 @@ export class Supervisor {
     try {
       if (readJsonIfExists<RouterInfoFile>(path)?.pid === process.pid) unlinkSync(path);
     } catch { /* best effort: a stale file is detected by its dead pid */ }
-    log('info', 'router stopped');
+    log.info('router stopped');
     process.exit(0);
   }
 

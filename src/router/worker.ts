@@ -56,7 +56,7 @@ async function start(supervisor: SupervisorInfo, admin: object): Promise<void> {
 
 function fail(err: unknown): never {
   const e = SlipwayError.from(err);
-  log('error', `worker: ${e.code}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+  log.error(`worker: ${e.code}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
   process.exit(e.kind === 'conflict' ? 3 : 1);
 }
 
@@ -79,4 +79,4 @@ process.on('disconnect', () => {
 process.on('SIGUSR2', () => { if (!process.connected) stop('the next router took over'); });
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
-process.on('SIGHUP', () => log('info', 'worker: ignoring SIGHUP'));
+process.on('SIGHUP', () => log.info('worker: ignoring SIGHUP'));

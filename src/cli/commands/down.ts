@@ -3,6 +3,7 @@ import { ControllerClient } from '../../client/client.js';
 import { projectPaths } from '../../controller/paths.js';
 import { waitForExit } from '../../core/process.js';
 import { SlipwayError } from '../../core/errors.js';
+import { silentLogger } from '../../core/logger.js';
 import type { CliCommand } from '../context.js';
 
 export const down: CliCommand = {
@@ -24,7 +25,7 @@ export const down: CliCommand = {
       // No controller (it may have been killed): adopt what is left in this process and stop it.
       // Loaded here: the controller (store, drivers, router client) is heavy for every other command's start.
       const { Controller } = await import('../../controller/controller.js');
-      const c = new Controller({ projectDir: dir, log: () => undefined });
+      const c = new Controller({ projectDir: dir, log: silentLogger });
       await c.start();
       await c.shutdown({ stopAll: true });
       problems = c.shutdownProblems;

@@ -12,6 +12,7 @@ import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { SlipwayError } from '../../core/errors.js';
+import { createLogger, type Logger } from '../../core/logger.js';
 import type { InstanceSpec, InstanceStatus, LogRecord, RuntimeDriver } from '../driver.js';
 import { freePort } from '../../core/free-port.js';
 import { InstanceStore, type InstanceRecord } from './instance-store.js';
@@ -22,6 +23,8 @@ import { backoffMs, decideAfterExit } from './restart-policy.js';
 import { spawnInstance } from './spawn-instance.js';
 import { terminateGroup } from './terminate-group.js';
 
+const driverLog = createLogger('driver');
+
 export interface LocalDriverProps {
   /** Directory of instances.json and logs/. Shared by successive controllers on this machine. */
   stateDir: string;
@@ -31,8 +34,8 @@ export interface LocalDriverProps {
   host?: string;
   /** How often an adopted process (not our child, so no exit event) is checked for life. @default 200 */
   adoptedPollMs?: number;
-  /** Receives failures of background work (saving state, rotating logs); they do not stop supervision. @default console.error */
-  onError?: (err: SlipwayError) => void;
+  /** Where failures of background work (saving state) are logged; they do not stop supervision. @default the controller's format on stderr */
+  log?: Logger;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -351,7 +354,7 @@ export class LocalDriver implements RuntimeDriver {
 
   private reportError(err: unknown, doing: string): void {
     const e = new SlipwayError('internal', 'DRIVER_BACKGROUND_FAILED', `local driver: ${doing}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    (this.props.onError ?? ((x) => console.error(x.message)))(e);
+    (this.props.log ?? driverLog).warn(e.message);
   }
 
   private status(rec: InstanceRecord): InstanceStatus {
