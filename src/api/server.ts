@@ -43,7 +43,7 @@ export function createApiServer(props: ApiServerProps): Server {
   return createServer((req, res) => {
     void (async () => {
       try {
-        if (!authorized(req, token)) throw new SlipwayError('unauthorized', 'UNAUTHORIZED', 'missing or wrong API token', { hint: 'The token is in .slipway/controller.json; use the slipway CLI from the project directory.' });
+        if (!authorized(req, token)) throw SlipwayError.of('UNAUTHORIZED', 'missing or wrong API token', { hint: 'The token is in .slipway/controller.json; use the slipway CLI from the project directory.' });
         const url = new URL(req.url ?? '/', 'http://localhost');
         const logs = LOGS.exec(url.pathname);
         if (req.method === 'GET' && logs) return await serveLogs(c, await known(c, decodeURIComponent(logs[1]!)), url.searchParams, req, res);
@@ -53,7 +53,7 @@ export function createApiServer(props: ApiServerProps): Server {
           const body = await handler({ req, res, params: m.slice(1).map(decodeURIComponent), query: url.searchParams });
           return sendJson(res, 200, body);
         }
-        throw new SlipwayError('not-found', 'NO_SUCH_ENDPOINT', `${req.method} ${url.pathname} is not an API endpoint`);
+        throw SlipwayError.of('NO_SUCH_ENDPOINT', `${req.method} ${url.pathname} is not an API endpoint`);
       } catch (err) {
         sendError(res, err);
       }
@@ -87,7 +87,7 @@ function routes({ controller: c, onShutdown, onStopped }: ApiServerProps): [stri
     ['POST', /^\/v1\/services\/([^/]+)\/retry$/, async ({ req, params }) => describeRollout(c, await commands.retry(c, await known(c, params[0]!), (await readJson<AbortRequest>(req)).by ?? 'unknown'))],
     ['GET', /^\/v1\/rollouts\/(\d+)$/, async ({ params }) => {
       const r = await c.store.getRollout(Number(params[0]));
-      if (!r) throw new SlipwayError('not-found', 'ROLLOUT_NOT_FOUND', `rollout #${params[0]} does not exist`);
+      if (!r) throw SlipwayError.of('ROLLOUT_NOT_FOUND', `rollout #${params[0]} does not exist`);
       return { rollout: await describeRollout(c, r), service: await serviceStatus(c, r.service, undefined, undefined, { drift: false }) } satisfies RolloutResponse;
     }],
     ['GET', /^\/v1\/events$/, async ({ query }) => ({
@@ -111,7 +111,7 @@ function authorized(req: IncomingMessage, token: string): boolean {
 async function known(c: Controller, service: string): Promise<string> {
   const all = await c.services();
   if (!all.includes(service)) {
-    throw new SlipwayError('not-found', 'SERVICE_NOT_FOUND', `no service named "${service}"`, { hint: all.length ? `Services: ${all.join(', ')}` : 'Deploy one first: slipway up' });
+    throw SlipwayError.of('SERVICE_NOT_FOUND', `no service named "${service}"`, { hint: all.length ? `Services: ${all.join(', ')}` : 'Deploy one first: slipway up' });
   }
   return service;
 }
@@ -120,7 +120,7 @@ async function serveLogs(c: Controller, service: string, q: URLSearchParams, req
   const since = q.get('since');
   const sinceMs = since === null ? undefined : parseSince(since, c.clock.now());
   if (sinceMs === undefined && since !== null) {
-    throw new SlipwayError('invalid', 'LOGS_SINCE_INVALID', `since=${since} is not a time`, { hint: 'Give an ISO 8601 time (2026-11-29T15:45:00Z) or an age such as 90s, 5m, 2h.' });
+    throw SlipwayError.of('LOGS_SINCE_INVALID', `since=${since} is not a time`, { hint: 'Give an ISO 8601 time (2026-11-29T15:45:00Z) or an age such as 90s, 5m, 2h.' });
   }
   const abort = new AbortController();
   req.once('close', () => abort.abort());

@@ -46,7 +46,7 @@ export class ArtifactStore {
   async put(tmpFile: string, expectedDigest?: string): Promise<string> {
     const { digest } = await digestFile(tmpFile);
     if (expectedDigest !== undefined && digest !== expectedDigest) {
-      throw new SlipwayError('failed', 'ARTIFACT_DIGEST_MISMATCH', `${tmpFile} is ${digest}, expected ${expectedDigest}`, {
+      throw SlipwayError.of('ARTIFACT_DIGEST_MISMATCH', `${tmpFile} is ${digest}, expected ${expectedDigest}`, {
         details: { file: tmpFile, expected: expectedDigest, actual: digest },
       });
     }
@@ -63,7 +63,7 @@ export class ArtifactStore {
       await chmod(staged, 0o400); // read-only, and the owner's alone
       // The re-hash catches a file changed between hashing and moving, or damaged by the copy.
       if ((await digestFile(staged)).digest !== digest) {
-        throw new SlipwayError('failed', 'ARTIFACT_DIGEST_MISMATCH', `${tmpFile} changed while it was being stored`, { details: { file: tmpFile } });
+        throw SlipwayError.of('ARTIFACT_DIGEST_MISMATCH', `${tmpFile} changed while it was being stored`, { details: { file: tmpFile } });
       }
       await rename(staged, dest);
     } catch (err) {
@@ -98,7 +98,7 @@ export class ArtifactStore {
     this.mustHave(digest);
     const actual = (await digestFile(this.path(digest))).digest;
     if (actual !== digest) {
-      throw new SlipwayError('failed', 'ARTIFACT_DIGEST_MISMATCH', `stored artifact ${digest} is corrupt (its content hashes to ${actual})`, {
+      throw SlipwayError.of('ARTIFACT_DIGEST_MISMATCH', `stored artifact ${digest} is corrupt (its content hashes to ${actual})`, {
         hint: 'Remove it and rebuild the release; the store will not serve it.',
         details: { digest, actual, path: this.path(digest) },
       });
@@ -170,7 +170,7 @@ export class ArtifactStore {
     const marker = readJsonIfExists<ReleaseMarker>(markerPath);
     if (marker && existsSync(dir)) {
       if (marker.digest !== digest) {
-        throw new SlipwayError('conflict', 'ARTIFACT_RELEASE_CONFLICT', `${dir} holds ${marker.digest}, not ${digest}`, {
+        throw SlipwayError.of('ARTIFACT_RELEASE_CONFLICT', `${dir} holds ${marker.digest}, not ${digest}`, {
           hint: 'Two artifacts share the first 16 hex digits of their digest; remove the directory to reuse it.',
           details: { dir, existing: marker.digest, wanted: digest },
         });
@@ -190,7 +190,7 @@ export class ArtifactStore {
 
   private mustHave(digest: string): void {
     if (!this.has(digest)) {
-      throw new SlipwayError('not-found', 'ARTIFACT_NOT_FOUND', `artifact ${digest} is not in the store at ${this.root}`, {
+      throw SlipwayError.of('ARTIFACT_NOT_FOUND', `artifact ${digest} is not in the store at ${this.root}`, {
         hint: 'Build the release again, or check that the controller uses the same state directory.',
         details: { digest },
       });

@@ -89,12 +89,12 @@ async function runBuild(command: string, cwd: string, options: BuildArtifactOpti
   });
   const tail = buildLog.slice(-TAIL_LINES);
   if (outcome.aborted) {
-    throw new SlipwayError('failed', 'BUILD_CANCELLED', `build command was cancelled: ${command}`, { details: { command, tail } });
+    throw SlipwayError.of('BUILD_CANCELLED', `build command was cancelled: ${command}`, { details: { command, tail } });
   }
   if (outcome.exitCode !== 0) {
     const how = outcome.exitCode === null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
     const quoted = tail.length > 0 ? `\nlast ${tail.length} lines of output:\n${tail.join('\n')}` : '\n(no output)';
-    throw new SlipwayError('failed', 'BUILD_FAILED', `build command ${how}: ${command}${quoted}`, {
+    throw SlipwayError.of('BUILD_FAILED', `build command ${how}: ${command}${quoted}`, {
       hint: 'Run the build command in a clean checkout of the source to reproduce it.',
       details: { command, exitCode: outcome.exitCode, signal: outcome.signal, tail },
     });

@@ -11,7 +11,7 @@ export const DIGEST_PATTERN = /^sha256:([0-9a-f]{64})$/;
 export function digestHex(digest: string): string {
   const m = DIGEST_PATTERN.exec(digest);
   if (!m) {
-    throw new SlipwayError('invalid', 'ARTIFACT_DIGEST_INVALID', `"${digest}" is not an artifact digest`, {
+    throw SlipwayError.of('ARTIFACT_DIGEST_INVALID', `"${digest}" is not an artifact digest`, {
       hint: 'Artifact digests look like sha256:<64 lowercase hex digits>.',
     });
   }

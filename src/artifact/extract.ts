@@ -29,7 +29,7 @@ export interface ExtractOptions {
 export async function extractArchive(archive: string, destDir: string, options: ExtractOptions = {}): Promise<{ files: number }> {
   const dest = resolve(destDir);
   if (existsSync(dest)) {
-    throw new SlipwayError('conflict', 'ARTIFACT_DEST_EXISTS', `cannot extract into ${dest}: it already exists`, { details: { path: dest } });
+    throw SlipwayError.of('ARTIFACT_DEST_EXISTS', `cannot extract into ${dest}: it already exists`, { details: { path: dest } });
   }
   await mkdir(dirname(dest), { recursive: true });
   const tmp = await mkdtemp(join(dirname(dest), `.${basename(dest)}.extract-`));
@@ -38,7 +38,7 @@ export async function extractArchive(archive: string, destDir: string, options: 
     await chmod(tmp, 0o700); // the owner's alone, like all of .slipway/ (instances run as the owner)
     await rename(tmp, dest).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EEXIST' || err.code === 'ENOTEMPTY') {
-        throw new SlipwayError('conflict', 'ARTIFACT_DEST_EXISTS', `cannot extract into ${dest}: it appeared during extraction`, { details: { path: dest } });
+        throw SlipwayError.of('ARTIFACT_DEST_EXISTS', `cannot extract into ${dest}: it appeared during extraction`, { details: { path: dest } });
       }
       throw err;
     });
@@ -103,7 +103,7 @@ async function extractInto(archive: string, root: string, options: ExtractOption
     if (verdict !== null) throw unsafeLink(rel, linkTarget, describeVerdict(verdict));
   }
   if (options.expectedDigest !== undefined && tap.digest() !== options.expectedDigest) {
-    throw new SlipwayError('failed', 'ARTIFACT_DIGEST_MISMATCH', `archive ${archive} does not match ${options.expectedDigest}`, {
+    throw SlipwayError.of('ARTIFACT_DIGEST_MISMATCH', `archive ${archive} does not match ${options.expectedDigest}`, {
       hint: 'The stored artifact is corrupt; remove it and rebuild the release.',
       details: { archive, expected: options.expectedDigest },
     });
@@ -159,14 +159,14 @@ function asArchiveError(err: unknown): unknown {
 }
 
 function unsafePath(entry: string, why: string): SlipwayError {
-  return new SlipwayError('invalid', 'ARTIFACT_UNSAFE_PATH', `archive entry "${entry}" ${why}`, {
+  return SlipwayError.of('ARTIFACT_UNSAFE_PATH', `archive entry "${entry}" ${why}`, {
     hint: 'The archive was not produced by Slipway or was tampered with; nothing was extracted.',
     details: { entry },
   });
 }
 
 function unsafeLink(entry: string, target: string, why: string): SlipwayError {
-  return new SlipwayError('invalid', 'ARTIFACT_UNSAFE_LINK', `archive symlink "${entry}" -> "${target}" ${why}`, {
+  return SlipwayError.of('ARTIFACT_UNSAFE_LINK', `archive symlink "${entry}" -> "${target}" ${why}`, {
     hint: 'Release symlinks must stay inside the release directory; nothing was extracted.',
     details: { entry, target },
   });
@@ -174,7 +174,7 @@ function unsafeLink(entry: string, target: string, why: string): SlipwayError {
 
 function unsupported(header: TarHeader): SlipwayError {
   const what = header.type === 'other' ? `an entry of unknown type "${header.typeflag}"` : `a ${header.type}`;
-  return new SlipwayError('invalid', 'ARTIFACT_UNSUPPORTED_ENTRY', `archive entry "${header.path}" is ${what}; only files, directories and symlinks are allowed`, {
+  return SlipwayError.of('ARTIFACT_UNSUPPORTED_ENTRY', `archive entry "${header.path}" is ${what}; only files, directories and symlinks are allowed`, {
     hint: 'The archive was not produced by Slipway or was tampered with; nothing was extracted.',
     details: { entry: header.path, type: header.type },
   });

@@ -27,7 +27,7 @@ export class IgnoreRules {
       const pattern = line.replace(/\s+$/, '');
       if (pattern === '' || pattern.startsWith('#')) return;
       if (pattern.startsWith('!')) {
-        throw new SlipwayError('invalid', 'ARTIFACT_IGNORE_INVALID', `${source}:${i + 1}: negated patterns ("${pattern}") are not supported`, {
+        throw SlipwayError.of('ARTIFACT_IGNORE_INVALID', `${source}:${i + 1}: negated patterns ("${pattern}") are not supported`, {
           hint: 'Remove the "!" line and narrow the patterns that exclude the file instead.',
           details: { file: source, line: i + 1, pattern },
         });

@@ -60,7 +60,7 @@ export async function assertDirectory(dir: string): Promise<void> {
     throw err;
   });
   if (!st?.isDirectory()) {
-    throw new SlipwayError('invalid', 'SOURCE_NOT_FOUND', `source directory ${dir} does not exist or is not a directory`, {
+    throw SlipwayError.of('SOURCE_NOT_FOUND', `source directory ${dir} does not exist or is not a directory`, {
       hint: 'Check the service\'s source path in slipway.yaml.',
       details: { path: dir },
     });

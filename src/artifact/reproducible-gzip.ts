@@ -28,14 +28,14 @@ class CanonicalGzipHeader extends Transform {
     const data = this.head;
     this.head = null;
     if (data[0] !== 0x1f || data[1] !== 0x8b || data[2] !== 0x08 || data[3] !== 0x00) {
-      return done(new SlipwayError('internal', 'INTERNAL', 'zlib produced an unexpected gzip header'));
+      return done(SlipwayError.of('INTERNAL', 'zlib produced an unexpected gzip header'));
     }
     CANONICAL_HEADER.copy(data, 0);
     done(null, data);
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.head !== null && this.head.length > 0) return done(new SlipwayError('internal', 'INTERNAL', 'zlib produced a truncated gzip header'));
+    if (this.head !== null && this.head.length > 0) return done(SlipwayError.of('INTERNAL', 'zlib produced a truncated gzip header'));
     done();
   }
 }

@@ -41,7 +41,7 @@ export async function listSourceTree(root: string, options: WalkOptions): Promis
   for (const [path, target] of links) {
     const verdict = checkLink(path, target, links);
     if (verdict !== null) {
-      throw new SlipwayError('invalid', 'ARTIFACT_UNSAFE_LINK', `symlink ${path} -> ${target} ${describeVerdict(verdict)}`, {
+      throw SlipwayError.of('ARTIFACT_UNSAFE_LINK', `symlink ${path} -> ${target} ${describeVerdict(verdict)}`, {
         hint: 'Artifacts may only contain symlinks that stay inside the tree; make it relative or add it to .slipwayignore.',
         details: { entry: path, target },
       });
@@ -67,7 +67,7 @@ async function walk(root: string, rel: string, options: WalkOptions, out: Source
     } else if (st.isSymbolicLink()) {
       out.push({ relPath, absPath, type: 'symlink', mode, size: 0, linkTarget: await readlink(absPath) });
     } else {
-      throw new SlipwayError('invalid', 'ARTIFACT_UNSUPPORTED_ENTRY', `${relPath} is not a file, directory or symlink`, {
+      throw SlipwayError.of('ARTIFACT_UNSUPPORTED_ENTRY', `${relPath} is not a file, directory or symlink`, {
         hint: 'Sockets, fifos and devices cannot be packed; add the path to .slipwayignore.',
         details: { entry: relPath },
       });

@@ -51,7 +51,7 @@ const MAX_OCTAL_11 = 0o77777777777;
 
 /** Thrown for anything that is not a well-formed archive: bad checksum, truncation, bad gzip. */
 export function corruptArchive(message: string, cause?: unknown): SlipwayError {
-  return new SlipwayError('invalid', 'ARTIFACT_CORRUPT', `corrupt artifact archive: ${message}`, {
+  return SlipwayError.of('ARTIFACT_CORRUPT', `corrupt artifact archive: ${message}`, {
     cause,
     hint: 'The archive is damaged or not a Slipway artifact; rebuild it or check the artifact store with verify().',
   });
@@ -65,7 +65,7 @@ const PORTABLE = /^[\x20-\x7e]*$/;
  * safety is enforced, and tests use this to craft hostile archives.
  */
 export function encodeHeader(header: TarHeader): Buffer {
-  if (header.type === 'other') throw new SlipwayError('internal', 'INTERNAL', 'cannot encode a tar entry of type "other"');
+  if (header.type === 'other') throw SlipwayError.of('INTERNAL', 'cannot encode a tar entry of type "other"');
   const name = header.type === 'directory' && !header.path.endsWith('/') ? `${header.path}/` : header.path;
   const link = header.linkTarget ?? '';
   const size = header.type === 'file' ? header.size : 0;

@@ -85,7 +85,7 @@ function group(program: Command, path: string[]): Command {
 function context(global: GlobalFlags, program: Command, out: Output): CommandContext {
   const dir = projectDir(global.dir);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new SlipwayError('invalid', 'PROJECT_DIR_NOT_FOUND', `--dir ${terminalLine(dir)}: no such directory`, {
+    throw SlipwayError.of('PROJECT_DIR_NOT_FOUND', `--dir ${terminalLine(dir)}: no such directory`, {
       hint: `Create it first (mkdir -p ${terminalLine(dir)}) or pass the directory that holds slipway.yaml with --dir.`,
     });
   }
@@ -98,7 +98,7 @@ function contradictions(cmd: Command, argv: readonly string[]): void {
     const positive = negated.long!.replace(/^--no-/, '--');
     const given = cmd.options.find((o) => o.long === positive);
     if (given && [given.long, given.short].some((f) => f && argv.includes(f)) && argv.includes(negated.long!)) {
-      throw new SlipwayError('invalid', 'USAGE', `${positive} and ${negated.long} contradict each other`, {
+      throw SlipwayError.of('USAGE', `${positive} and ${negated.long} contradict each other`, {
         hint: `Give one of them; see \`slipway ${cmd.name()} --help\`.`,
       });
     }
@@ -129,5 +129,5 @@ function usageError(err: CommanderError, cmd: Command, hint: string): Error {
       message = `${eq[1]} is a switch and takes no value (got ${message.slice('unknown option '.length)}); write ${eq[1]}${negation ? ` or ${negation.long}` : ''}`;
     }
   }
-  return new SlipwayError('invalid', 'USAGE', terminalLine(message), { hint, details: { commanderCode: err.code } });
+  return SlipwayError.of('USAGE', terminalLine(message), { hint, details: { commanderCode: err.code } });
 }

@@ -35,7 +35,7 @@ export async function ensureController(dir: string, out: Output, timeoutMs = 20_
   out.done();
   const tail = readFileSync(paths.controllerLog, 'utf8').trimEnd().split('\n').slice(-15).join('\n  ');
   const how = child.pid !== undefined && !pidAlive(child.pid) ? 'exited without starting' : `did not start within ${timeoutMs / 1000}s`;
-  throw new SlipwayError('unavailable', 'CONTROLLER_START_FAILED', `the controller ${how}; its log ends with:\n  ${tail}`, {
+  throw SlipwayError.of('CONTROLLER_START_FAILED', `the controller ${how}; its log ends with:\n  ${tail}`, {
     hint: `See ${paths.controllerLog}; fix the cause and run slipway up again.`,
   });
 }

@@ -21,7 +21,7 @@ export class ControllerClient {
 
   static connect(projectDir: string): ControllerClient {
     const c = ControllerClient.find(projectDir);
-    if (!c) throw new SlipwayError('unavailable', 'CONTROLLER_NOT_RUNNING', `no controller runs for ${projectDir}`, { hint: 'Start it with: slipway up' });
+    if (!c) throw SlipwayError.of('CONTROLLER_NOT_RUNNING', `no controller runs for ${projectDir}`, { hint: 'Start it with: slipway up' });
     return c;
   }
 
@@ -80,7 +80,7 @@ export class ControllerClient {
         host: '127.0.0.1', port: this.info.port, method, path, signal,
         headers: { authorization: `Bearer ${this.info.token}`, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
       }, resolve);
-      req.on('error', (err) => reject(new SlipwayError('unavailable', 'CONTROLLER_UNREACHABLE', `cannot reach the controller on 127.0.0.1:${this.info.port}: ${err.message}`, {
+      req.on('error', (err) => reject(SlipwayError.of('CONTROLLER_UNREACHABLE', `cannot reach the controller on 127.0.0.1:${this.info.port}: ${err.message}`, {
         hint: 'It may have stopped; run slipway up to start it again (instances keep serving meanwhile).',
       })));
       req.end(data);
@@ -102,5 +102,5 @@ async function errorOf(res: import('node:http').IncomingMessage): Promise<Slipwa
     const parsed: unknown = JSON.parse(body);
     if (isErrorBody(parsed)) return SlipwayError.fromBody(parsed);
   } catch { /* not JSON */ }
-  return new SlipwayError('internal', 'BAD_RESPONSE', `controller answered ${res.statusCode}: ${body.slice(0, 200)}`);
+  return SlipwayError.of('BAD_RESPONSE', `controller answered ${res.statusCode}: ${body.slice(0, 200)}`);
 }

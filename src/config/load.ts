@@ -64,9 +64,9 @@ export function loadConfig(path: string): LoadedConfig {
     if (err instanceof SlipwayError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new SlipwayError('not-found', 'CONFIG_NOT_FOUND', `config file not found: ${file}`, { hint: NOT_FOUND_HINT, details: { file }, cause: err });
+      throw SlipwayError.of('CONFIG_NOT_FOUND', `config file not found: ${file}`, { hint: NOT_FOUND_HINT, details: { file }, cause: err });
     }
-    throw new SlipwayError('invalid', 'CONFIG_UNREADABLE', `cannot read ${file}: ${(err as Error).message}`, {
+    throw SlipwayError.of('CONFIG_UNREADABLE', `cannot read ${file}: ${(err as Error).message}`, {
       hint: 'Check that the file is readable by the user running slipway.',
       details: { file },
       cause: err,
@@ -103,7 +103,7 @@ function readBounded(file: string, limit: number): string {
 
 function tooLarge(file: string, size: number | undefined, limit: number): SlipwayError {
   const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
-  return new SlipwayError('invalid', 'CONFIG_TOO_LARGE', `${file} is ${size === undefined ? 'larger than' : mib(size) + ', over'} the limit of ${mib(limit)} for a config file`, {
+  return SlipwayError.of('CONFIG_TOO_LARGE', `${file} is ${size === undefined ? 'larger than' : mib(size) + ', over'} the limit of ${mib(limit)} for a config file`, {
     hint: 'A slipway.yaml is a few KiB: check that --dir or the file argument points at the right file; move large data out of the config (e.g. into files the service reads).',
     details: { file, bytes: size ?? null, limit },
   });
@@ -123,7 +123,7 @@ export function parseConfigText(text: string, fileName: string, options: ParseOp
     // One line: callers show `details.problems` (formatProblems) under it; a lone problem is spelt out.
     const message = problems.length === 1 ? `${fileName} is not valid: ${formatProblemLine(problems[0]!)}` : `${fileName} is not valid: ${count}`;
     const details: ConfigInvalidDetails = { file: fileName, problems };
-    throw new SlipwayError('invalid', 'CONFIG_INVALID', message, {
+    throw SlipwayError.of('CONFIG_INVALID', message, {
       details,
       hint: 'Fix the problems listed; docs/configuration.md describes every key, and editors can check the file with schema/slipway.schema.json.',
     });
@@ -169,7 +169,7 @@ export function findConfigFile(startDir: string): string {
   const tried = CONFIG_FILE_NAMES.map((name) => join(startDir, name));
   const found = tried.find((file) => pathKind(file) === 'file');
   if (found) return found;
-  throw new SlipwayError('not-found', 'CONFIG_NOT_FOUND', `no ${CONFIG_FILE_NAMES.join(' or ')} in ${resolve(startDir)}`, {
+  throw SlipwayError.of('CONFIG_NOT_FOUND', `no ${CONFIG_FILE_NAMES.join(' or ')} in ${resolve(startDir)}`, {
     hint: NOT_FOUND_HINT,
     details: { dir: resolve(startDir), tried },
   });

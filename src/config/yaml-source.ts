@@ -37,7 +37,7 @@ export function toData(src: YamlSource): unknown {
     return src.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     if (err instanceof ReferenceError && /alias count/i.test(err.message)) {
-      throw new SlipwayError('invalid', 'CONFIG_TOO_MANY_ALIASES', `${src.file} expands YAML aliases past the limit of ${MAX_ALIAS_COUNT} (an alias of an alias of … grows exponentially)`, {
+      throw SlipwayError.of('CONFIG_TOO_MANY_ALIASES', `${src.file} expands YAML aliases past the limit of ${MAX_ALIAS_COUNT} (an alias of an alias of … grows exponentially)`, {
         hint: 'Write the repeated settings out, or use fewer levels of anchors (&name) and aliases (*name).',
         details: { file: src.file, limit: MAX_ALIAS_COUNT },
         cause: err,

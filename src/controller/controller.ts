@@ -497,7 +497,7 @@ export class Controller {
     const cached = this.releaseCache.get(key);
     if (cached) return cached;
     const r = await this.store.getRelease(this.environment, service, number);
-    if (!r) throw new SlipwayError('not-found', 'RELEASE_NOT_FOUND', `${service} has no release ${number}`);
+    if (!r) throw SlipwayError.of('RELEASE_NOT_FOUND', `${service} has no release ${number}`);
     this.releaseCache.set(key, r);
     return r;
   }

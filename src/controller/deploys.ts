@@ -17,7 +17,7 @@ import type { Controller } from './controller.js';
 /** Builds the service from the config on disk, records a release and starts its rollout. */
 export async function deploy(c: Controller, service: string, req: DeployRequest = {}): Promise<DeployResponse> {
   if (c.building.has(service)) {
-    throw new SlipwayError('conflict', 'BUILD_IN_PROGRESS', `a deploy of ${service} is already building`, { hint: 'Wait for it to finish, then deploy again.' });
+    throw SlipwayError.of('BUILD_IN_PROGRESS', `a deploy of ${service} is already building`, { hint: 'Wait for it to finish, then deploy again.' });
   }
   await refuseIfRolling(c, service);
   // A deploy without a router would wait for its deadline: get the router back now, or fail with why not.
@@ -104,19 +104,19 @@ export async function rollback(c: Controller, service: string, req: RollbackRequ
   }
   await refuseIfRolling(c, service);
   const current = await c.store.getCurrentRelease(c.environment, service);
-  if (current === null) throw new SlipwayError('not-found', 'NOTHING_TO_ROLL_BACK', `${service} has never been deployed`, { hint: `Deploy it first: slipway deploy ${service}` });
+  if (current === null) throw SlipwayError.of('NOTHING_TO_ROLL_BACK', `${service} has never been deployed`, { hint: `Deploy it first: slipway deploy ${service}` });
   const releases = await c.store.listReleases(c.environment, service);
   let target: Release | undefined;
   if (req.to !== undefined) {
     target = releases.find((r) => r.number === req.to);
-    if (!target) throw new SlipwayError('not-found', 'RELEASE_NOT_FOUND', `${service} has no release ${req.to}`, { hint: `See the releases with: slipway history ${service}` });
-    if (target.number === current) throw new SlipwayError('invalid', 'ALREADY_CURRENT', `release ${req.to} of ${service} is already current`);
+    if (!target) throw SlipwayError.of('RELEASE_NOT_FOUND', `${service} has no release ${req.to}`, { hint: `See the releases with: slipway history ${service}` });
+    if (target.number === current) throw SlipwayError.of('ALREADY_CURRENT', `release ${req.to} of ${service} is already current`);
   } else {
     target = releases.find((r) => r.number < current && r.outcome === 'superseded' && r.prunedAt === null);
-    if (!target) throw new SlipwayError('not-found', 'NOTHING_TO_ROLL_BACK', `${service} has no earlier release that served`, { hint: `Pick one with --to; see: slipway history ${service}` });
+    if (!target) throw SlipwayError.of('NOTHING_TO_ROLL_BACK', `${service} has no earlier release that served`, { hint: `Pick one with --to; see: slipway history ${service}` });
   }
   if (target.prunedAt !== null || !c.artifacts.has(target.digest)) {
-    throw new SlipwayError('invalid', 'RELEASE_PRUNED', `release ${target.number} of ${service} was pruned and cannot be restored`, { hint: 'Deploy it again from source instead.' });
+    throw SlipwayError.of('RELEASE_PRUNED', `release ${target.number} of ${service} was pruned and cannot be restored`, { hint: 'Deploy it again from source instead.' });
   }
   return beginRollout(c, service, 'rollback', current, target.number, req.message ?? `rollback to release ${target.number}`);
 }
@@ -125,7 +125,7 @@ function serviceConfig(c: Controller, config: SlipwayConfig, service: string): S
   const spec = config.services[service];
   if (!spec) {
     const names = Object.keys(config.services);
-    throw new SlipwayError('not-found', 'SERVICE_NOT_FOUND', `no service named "${service}" in ${c.configPath}`, { hint: `Services: ${names.join(', ')}` });
+    throw SlipwayError.of('SERVICE_NOT_FOUND', `no service named "${service}" in ${c.configPath}`, { hint: `Services: ${names.join(', ')}` });
   }
   return spec;
 }
@@ -133,7 +133,7 @@ function serviceConfig(c: Controller, config: SlipwayConfig, service: string): S
 export async function refuseIfRolling(c: Controller, service: string): Promise<void> {
   const active = await c.store.activeRollout(c.environment, service);
   if (active) {
-    throw new SlipwayError('conflict', 'ROLLOUT_IN_PROGRESS', `rollout #${active.id} of ${service} (to release ${active.toRelease}) is ${active.phase.toLowerCase()}`, {
+    throw SlipwayError.of('ROLLOUT_IN_PROGRESS', `rollout #${active.id} of ${service} (to release ${active.toRelease}) is ${active.phase.toLowerCase()}`, {
       hint: `Wait for it to finish (slipway status ${service}) and try again.`, details: { rolloutId: active.id, toRelease: active.toRelease, phase: active.phase },
     });
   }

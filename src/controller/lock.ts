@@ -64,7 +64,7 @@ function tryAcquire(paths: ProjectPaths, purpose: string): ProjectLock | Slipway
     if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
     const owner = lockOwner(paths);
     const who = owner ? `pid ${owner.pid}${owner.purpose === 'controller' ? '' : `, running slipway ${owner.purpose}`}` : 'a process that is still starting';
-    return new SlipwayError('conflict', 'CONTROLLER_RUNNING', `a controller (${who}) already runs for ${paths.root.replace(/\/\.slipway$/, '')}`, {
+    return SlipwayError.of('CONTROLLER_RUNNING', `a controller (${who}) already runs for ${paths.root.replace(/\/\.slipway$/, '')}`, {
       hint: 'Use it (slipway status), or stop it first: slipway down (stops everything), or kill that pid (instances keep serving).',
       details: { pid: owner?.pid ?? null },
     });

@@ -55,7 +55,7 @@ export interface ScaleResult { rollout: Rollout | null; release: number; instanc
 export async function scale(c: Controller, service: string, req: ScaleRequest): Promise<ScaleResult> {
   const n = req.instances;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_INSTANCES) {
-    throw new SlipwayError('invalid', 'SCALE_OUT_OF_RANGE', `instances must be a whole number from 0 to ${MAX_INSTANCES} (got ${JSON.stringify(n)})`, {
+    throw SlipwayError.of('SCALE_OUT_OF_RANGE', `instances must be a whole number from 0 to ${MAX_INSTANCES} (got ${JSON.stringify(n)})`, {
       hint: `Give a count such as: slipway scale ${service} 3`,
     });
   }
@@ -85,7 +85,7 @@ export async function execContext(c: Controller, service: string): Promise<ExecC
 async function serving(c: Controller, service: string, what: string): Promise<number> {
   const current = await c.store.getCurrentRelease(c.environment, service);
   if (current === null) {
-    throw new SlipwayError('not-found', 'NOT_DEPLOYED', `${service} has no serving release to ${what}`, { hint: `Deploy it first: slipway up (or slipway deploy ${service})` });
+    throw SlipwayError.of('NOT_DEPLOYED', `${service} has no serving release to ${what}`, { hint: `Deploy it first: slipway up (or slipway deploy ${service})` });
   }
   return current;
 }

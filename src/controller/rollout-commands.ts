@@ -14,7 +14,7 @@ async function request(c: Controller, service: string, change: (r: RolloutReques
   return c.withLock(service, async () => {
     const rollout = await c.store.activeRollout(c.environment, service);
     if (!rollout) {
-      throw new SlipwayError('not-found', 'NO_ACTIVE_ROLLOUT', `${service} has no rollout in progress to ${what}`, { hint: `See its state with: slipway status ${service}` });
+      throw SlipwayError.of('NO_ACTIVE_ROLLOUT', `${service} has no rollout in progress to ${what}`, { hint: `See its state with: slipway status ${service}` });
     }
     const progress = rollout.progress as RolloutProgress;
     const requests = change({ ...(progress.requests ?? {}) });
@@ -38,7 +38,7 @@ export const abort = (c: Controller, service: string, by: string, reason: string
 export async function retry(c: Controller, service: string, by: string): Promise<Rollout> {
   const [last] = await c.store.listRollouts(c.environment, service, 1);
   if (!last || (last.phase !== 'RolledBack' && last.phase !== 'Failed') || last.kind !== 'deploy') {
-    throw new SlipwayError('invalid', 'NOTHING_TO_RETRY', `the last rollout of ${service} ${last ? `is ${last.phase}` : 'does not exist'}; only a rolled-back or failed deploy can be retried`, {
+    throw SlipwayError.of('NOTHING_TO_RETRY', `the last rollout of ${service} ${last ? `is ${last.phase}` : 'does not exist'}; only a rolled-back or failed deploy can be retried`, {
       hint: `See: slipway history ${service}`,
     });
   }

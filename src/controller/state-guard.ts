@@ -36,7 +36,7 @@ export async function openProjectState(paths: ProjectPaths, store: Store, opts: 
     const serving = dataPlaneSize(paths);
     const fileMissing = opts.fileStore && (!existsSync(paths.stateDb) || statSync(paths.stateDb).size === 0);
     if (fileMissing && serving) {
-      throw new SlipwayError('unavailable', 'STATE_DB_MISSING', `the state database ${paths.stateDb} is missing, but ${serving} of this project still run`, {
+      throw SlipwayError.of('STATE_DB_MISSING', `the state database ${paths.stateDb} is missing, but ${serving} of this project still run`, {
         hint: restoreHint(paths), details: { file: paths.stateDb },
       });
     }
@@ -47,7 +47,7 @@ export async function openProjectState(paths: ProjectPaths, store: Store, opts: 
       throw err;
     }
     if (serving && (await store.listServices(opts.environment)).length === 0) {
-      throw new SlipwayError('unavailable', 'STATE_DB_MISSING', `the state database ${paths.stateDb} has no releases, but ${serving} of this project still run`, {
+      throw SlipwayError.of('STATE_DB_MISSING', `the state database ${paths.stateDb} has no releases, but ${serving} of this project still run`, {
         hint: restoreHint(paths), details: { file: paths.stateDb },
       });
     }

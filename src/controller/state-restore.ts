@@ -28,7 +28,7 @@ export async function restoreState(paths: ProjectPaths, opts: { from?: string; e
   const lock = await acquireProjectLock(paths, 'state restore');
   try {
     const from = opts.from !== undefined ? resolve(opts.from) : newest(paths);
-    if (!existsSync(from)) throw new SlipwayError('not-found', 'STATE_NO_BACKUP', `no backup file ${from}`, { hint: `Backups are in ${paths.backups}; see them with: slipway state list` });
+    if (!existsSync(from)) throw SlipwayError.of('STATE_NO_BACKUP', `no backup file ${from}`, { hint: `Backups are in ${paths.backups}; see them with: slipway state list` });
     verifyBackup(from);
     const stamp = new Date(opts.now ?? Date.now()).toISOString().replace(/[-:.]/g, '');
     let keptAside: string | undefined;
@@ -70,6 +70,6 @@ export function backups(paths: ProjectPaths): BackupFile[] {
 
 function newest(paths: ProjectPaths): string {
   const [b] = listBackups(paths.backups);
-  if (!b) throw new SlipwayError('not-found', 'STATE_NO_BACKUP', `there is no backup in ${paths.backups}`, { hint: 'Backups are taken after every finished rollout; name another copy of state.db with --from FILE.' });
+  if (!b) throw SlipwayError.of('STATE_NO_BACKUP', `there is no backup in ${paths.backups}`, { hint: 'Backups are taken after every finished rollout; name another copy of state.db with --from FILE.' });
   return b.file;
 }

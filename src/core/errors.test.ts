@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ERROR_CATALOGUE } from './error-catalogue.js';
 import { ERROR_KINDS, SlipwayError, type ErrorKind } from './errors.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
@@ -16,13 +17,22 @@ function sources(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-/** Every `new SlipwayError('kind', 'CODE'` in the source tree. */
-function codesInSource(): Map<string, string> {
-  const codes = new Map<string, string>();
+/** Every code the source builds an error with: `SlipwayError.of('CODE'` (the constructor is for tests and re-wrapping). */
+function codesInSource(): { used: Set<string>; literalKinds: string[] } {
+  const used = new Set<string>();
+  const literalKinds: string[] = [];
   for (const file of sources(join(ROOT, 'src'))) {
-    for (const m of readFileSync(file, 'utf8').matchAll(/SlipwayError\(\s*'([a-z-]+)',\s*'([A-Z_]+)'/g)) codes.set(m[2]!, m[1]!);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/SlipwayError\.of\(\s*'([A-Z_0-9]+)'/g)) used.add(m[1]!);
+    for (const m of text.matchAll(/new SlipwayError\(\s*'([a-z-]+)',\s*'([A-Z_0-9]+)'/g)) literalKinds.push(`${file}: ${m[2]}`);
   }
-  return codes;
+  return { used, literalKinds };
+}
+
+/** The table rows of docs/errors.md: code → kind. */
+function documented(): Map<string, string> {
+  const doc = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
+  return new Map([...doc.matchAll(/^\| `([A-Z_0-9]+)` \| `([a-z-]+)` \|/gm)].map((m) => [m[1]!, m[2]!]));
 }
 
 describe('errors', () => {
@@ -46,12 +56,19 @@ describe('errors', () => {
     assert.equal(SlipwayError.from(new Error('boom')).kind, 'internal');
   });
 
-  it('docs/errors.md lists every code used in the source, with its kind', () => {
-    const doc = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
-    const missing: string[] = [];
-    for (const [code, kind] of codesInSource()) {
-      if (!new RegExp(`\\| \`${code}\` \\| \`${kind}\` \\|`).test(doc)) missing.push(`${code} (${kind})`);
-    }
-    assert.deepEqual(missing, [], `add these to docs/errors.md: ${missing.join(', ')}`);
+  it('the catalogue and docs/errors.md list the same codes with the same kinds, both ways', () => {
+    const doc = documented();
+    const catalogue = new Map(Object.entries(ERROR_CATALOGUE));
+    const undocumented = [...catalogue].filter(([code, kind]) => doc.get(code) !== kind).map(([code, kind]) => `${code} (${kind})`);
+    const uncatalogued = [...doc].filter(([code, kind]) => catalogue.get(code) !== kind).map(([code, kind]) => `${code} (${kind})`);
+    assert.deepEqual(undocumented, [], `document these in docs/errors.md: ${undocumented.join(', ')}`);
+    assert.deepEqual(uncatalogued, [], `docs/errors.md lists codes the catalogue does not have: ${uncatalogued.join(', ')}`);
+  });
+
+  it('the source builds errors from the catalogue only, and uses every code in it', () => {
+    const { used, literalKinds } = codesInSource();
+    assert.deepEqual(literalKinds, [], 'build errors with SlipwayError.of(code, …) so the kind comes from the catalogue');
+    const unused = Object.keys(ERROR_CATALOGUE).filter((code) => !used.has(code));
+    assert.deepEqual(unused, [], 'codes in the catalogue that nothing raises');
   });
 });

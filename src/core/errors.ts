@@ -3,6 +3,8 @@
  * here and nowhere else. Every error also carries a stable `code` (listed in docs/errors.md) and a
  * `hint` saying what to do next.
  */
+import { ERROR_CATALOGUE, type ErrorCode } from './error-catalogue.js';
+
 export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'unauthorized' | 'forbidden' | 'unavailable' | 'failed' | 'internal';
 
 export const ERROR_KINDS: Record<ErrorKind, { httpStatus: number; exitCode: number }> = {
@@ -33,6 +35,11 @@ export class SlipwayError extends Error {
     this.name = 'SlipwayError';
   }
 
+  /** An error of a catalogued code: its kind comes from the catalogue (src/core/error-catalogue.ts). */
+  static of(code: ErrorCode, message: string, options: { hint?: string; details?: unknown; cause?: unknown } = {}): SlipwayError {
+    return new SlipwayError(ERROR_CATALOGUE[code], code, message, options);
+  }
+
   get hint(): string | undefined { return this.options.hint; }
   get details(): unknown { return this.options.details; }
   get httpStatus(): number { return ERROR_KINDS[this.kind].httpStatus; }
@@ -51,7 +58,7 @@ export class SlipwayError extends Error {
   static from(err: unknown): SlipwayError {
     if (err instanceof SlipwayError) return err;
     const message = err instanceof Error ? err.message : String(err);
-    return new SlipwayError('internal', 'INTERNAL', message, { cause: err, hint: 'This is a bug in Slipway; the controller log (.slipway/controller.log) has details.' });
+    return SlipwayError.of('INTERNAL', message, { cause: err, hint: 'This is a bug in Slipway; the controller log (.slipway/controller.log) has details.' });
   }
 }
 

@@ -12,14 +12,14 @@ export async function readJson<T>(req: IncomingMessage): Promise<T> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > 1 << 20) throw new SlipwayError('invalid', 'BODY_TOO_LARGE', 'request body over 1 MiB');
+    if (size > 1 << 20) throw SlipwayError.of('BODY_TOO_LARGE', 'request body over 1 MiB');
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return {} as T;
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
   } catch {
-    throw new SlipwayError('invalid', 'BAD_JSON', 'request body is not valid JSON');
+    throw SlipwayError.of('BAD_JSON', 'request body is not valid JSON');
   }
 }
 

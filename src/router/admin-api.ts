@@ -55,13 +55,13 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 function guard(req: IncomingMessage, want: Buffer): void {
   const h = req.headers;
   if (h.origin !== undefined || h['sec-fetch-site'] !== undefined || h['sec-fetch-mode'] !== undefined) {
-    throw new SlipwayError('forbidden', 'ROUTER_FORBIDDEN_ORIGIN', 'the router admin API takes no requests from web pages (Origin or Sec-Fetch-* header present)', {
+    throw SlipwayError.of('ROUTER_FORBIDDEN_ORIGIN', 'the router admin API takes no requests from web pages (Origin or Sec-Fetch-* header present)', {
       hint: 'Call it from the slipway controller (LocalRouter), not from a browser.',
     });
   }
   const host = h.host === undefined ? undefined : h.host.replace(/:\d+$/, '').toLowerCase();
   if (host !== undefined && !LOOPBACK_HOSTS.has(host)) {
-    throw new SlipwayError('forbidden', 'ROUTER_FORBIDDEN_ORIGIN', `the router admin API answers only for 127.0.0.1, not for Host "${h.host}"`, {
+    throw SlipwayError.of('ROUTER_FORBIDDEN_ORIGIN', `the router admin API answers only for 127.0.0.1, not for Host "${h.host}"`, {
       hint: 'Connect to 127.0.0.1 directly.',
     });
   }
@@ -69,12 +69,12 @@ function guard(req: IncomingMessage, want: Buffer): void {
   if (req.method === 'GET' && path === '/metrics') return; // read-only counters, scraped by Prometheus without credentials
   const given = Buffer.from(h.authorization ?? '');
   if (given.length !== want.length || !timingSafeEqual(given, want)) {
-    throw new SlipwayError('unauthorized', 'ROUTER_UNAUTHORIZED', `${h.authorization === undefined ? 'missing' : 'wrong'} router admin token`, {
+    throw SlipwayError.of('ROUTER_UNAUTHORIZED', `${h.authorization === undefined ? 'missing' : 'wrong'} router admin token`, {
       hint: 'Send Authorization: Bearer <token>, the token being the content of the router state directory\'s `token` file (mode 0600).',
     });
   }
   if (req.method !== 'GET' && req.method !== 'HEAD' && !/^application\/json\s*(;|$)/i.test(h['content-type'] ?? '')) {
-    throw new SlipwayError('invalid', 'REQUEST_NOT_JSON', `${req.method} ${path}: expected Content-Type: application/json, got ${h['content-type'] === undefined ? 'none' : `"${h['content-type']}"`}`, {
+    throw SlipwayError.of('REQUEST_NOT_JSON', `${req.method} ${path}: expected Content-Type: application/json, got ${h['content-type'] === undefined ? 'none' : `"${h['content-type']}"`}`, {
       hint: 'Send the body as JSON (an empty object {} when there is nothing to say).',
     });
   }
@@ -114,7 +114,7 @@ async function handle(daemon: RouterDaemon, req: IncomingMessage, res: ServerRes
       res.on('finish', () => void daemon.shutdown('POST /v1/shutdown').then(() => process.exit(0)));
       return;
     default:
-      throw new SlipwayError('not-found', 'ROUTER_API_NOT_FOUND', `no admin endpoint ${method} ${path}`, {
+      throw SlipwayError.of('ROUTER_API_NOT_FOUND', `no admin endpoint ${method} ${path}`, {
         hint: 'Endpoints: GET /v1/health, GET /v1/routes, PUT|DELETE /v1/routes/:service, POST /v1/routes/:service/drain, GET /v1/stats, GET /metrics, POST /v1/shutdown.',
       });
   }
@@ -128,6 +128,6 @@ function parseDrain(body: unknown): { backendIds: string[]; timeoutMs: number } 
     if (!Array.isArray(b.backendIds) || !b.backendIds.every((x) => typeof x === 'string' && x !== '')) problems.push('backendIds: expected an array of backend ids');
     if (typeof b.timeoutMs !== 'number' || !Number.isInteger(b.timeoutMs) || b.timeoutMs < 0 || b.timeoutMs > MAX_DRAIN_MS) problems.push(`timeoutMs: expected an integer from 0 to ${MAX_DRAIN_MS}`);
   }
-  if (problems.length > 0) throw new SlipwayError('invalid', 'DRAIN_INVALID', `invalid drain request: ${problems.join('; ')}`, { details: { problems } });
+  if (problems.length > 0) throw SlipwayError.of('DRAIN_INVALID', `invalid drain request: ${problems.join('; ')}`, { details: { problems } });
   return b as { backendIds: string[]; timeoutMs: number };
 }

@@ -34,17 +34,17 @@ export function adminCall<T>(target: AdminTarget, method: string, path: string, 
         const raw = Buffer.concat(chunks).toString('utf8');
         let parsed: unknown;
         try { parsed = raw === '' ? undefined : JSON.parse(raw); } catch {
-          reject(new SlipwayError('unavailable', 'ROUTER_BAD_ANSWER', `router answered ${method} ${path} with ${res.statusCode}: ${raw.slice(0, 200)}`));
+          reject(SlipwayError.of('ROUTER_BAD_ANSWER', `router answered ${method} ${path} with ${res.statusCode}: ${raw.slice(0, 200)}`));
           return;
         }
-        if ((res.statusCode ?? 500) >= 400) reject(isErrorBody(parsed) ? SlipwayError.fromBody(parsed) : new SlipwayError('unavailable', 'ROUTER_BAD_ANSWER', `router answered ${method} ${path} with ${res.statusCode}`));
+        if ((res.statusCode ?? 500) >= 400) reject(isErrorBody(parsed) ? SlipwayError.fromBody(parsed) : SlipwayError.of('ROUTER_BAD_ANSWER', `router answered ${method} ${path} with ${res.statusCode}`));
         else resolve(parsed as T);
       });
     });
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs}ms`)), timeoutMs);
     req.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new SlipwayError('unavailable', 'ROUTER_UNREACHABLE', `router admin API on 127.0.0.1:${port} did not answer ${method} ${path}: ${err.code ?? err.message}`, {
+      reject(SlipwayError.of('ROUTER_UNREACHABLE', `router admin API on 127.0.0.1:${port} did not answer ${method} ${path}: ${err.code ?? err.message}`, {
         hint: 'Is the router running? ensureRunning() starts or adopts it.',
         cause: err,
       }));

@@ -164,7 +164,7 @@ export class RouterDaemon {
       for (const w of wanted) {
         const t = taken.find((x) => w.l.port !== 0 && x.l.port === w.l.port && hostsOverlap(x.l.host, w.l.host));
         if (t === undefined) continue;
-        throw new SlipwayError('conflict', 'ROUTER_PORT_IN_USE', `service "${route.service}"${w.what}: cannot listen on ${w.l.host}:${w.l.port}: port ${w.l.port} is already used by service "${other.name}"${t.what}`, {
+        throw SlipwayError.of('ROUTER_PORT_IN_USE', `service "${route.service}"${w.what}: cannot listen on ${w.l.host}:${w.l.port}: port ${w.l.port} is already used by service "${other.name}"${t.what}`, {
           hint: 'Give each service (and each preview listener) its own port.',
         });
       }
@@ -266,7 +266,7 @@ export class RouterDaemon {
     try {
       this.store.save(table);
     } catch (err) {
-      throw new SlipwayError('internal', 'ROUTER_STATE_WRITE', `cannot save the route table: ${(err as Error).message}`, {
+      throw SlipwayError.of('ROUTER_STATE_WRITE', `cannot save the route table: ${(err as Error).message}`, {
         hint: 'Check free space and permissions of the state directory; the change was not applied.',
         cause: err,
       });
@@ -280,7 +280,7 @@ export class RouterDaemon {
   }
 
   private assertRunning(): void {
-    if (this.stopping !== null) throw new SlipwayError('unavailable', 'ROUTER_STOPPING', 'the router is shutting down', { hint: 'Start it again with ensureRunning().' });
+    if (this.stopping !== null) throw SlipwayError.of('ROUTER_STOPPING', 'the router is shutting down', { hint: 'Start it again with ensureRunning().' });
   }
 
   private async listenersChanged(): Promise<void> {
@@ -289,7 +289,7 @@ export class RouterDaemon {
 }
 
 function notFound(service: string): SlipwayError {
-  return new SlipwayError('not-found', 'ROUTE_NOT_FOUND', `no route for service "${service}"`, { hint: 'GET /v1/routes lists the services the router knows.' });
+  return SlipwayError.of('ROUTE_NOT_FOUND', `no route for service "${service}"`, { hint: 'GET /v1/routes lists the services the router knows.' });
 }
 
 const ANY_HOST = new Set(['0.0.0.0', '::', '']);

@@ -57,7 +57,7 @@ export class SupervisedListeners {
       this.pending.set(id, { resolve, reject, host, port, what });
       if (!this.send({ t: 'listen', id, host, port })) {
         this.pending.delete(id);
-        reject(new SlipwayError('unavailable', 'ROUTER_STOPPING', 'the router is shutting down (its supervisor is gone)'));
+        reject(SlipwayError.of('ROUTER_STOPPING', 'the router is shutting down (its supervisor is gone)'));
       }
     });
     const key = listenerKey(host, got.port);
@@ -85,7 +85,7 @@ export class SupervisedListeners {
 
   /** The supervisor is gone: nothing will answer what was asked of it. */
   abandon(): void {
-    for (const p of this.pending.values()) p.reject(new SlipwayError('unavailable', 'ROUTER_STOPPING', 'the router supervisor is gone; no new listener can be opened'));
+    for (const p of this.pending.values()) p.reject(SlipwayError.of('ROUTER_STOPPING', 'the router supervisor is gone; no new listener can be opened'));
     this.pending.clear();
     for (const done of this.syncs.values()) done();
     this.syncs.clear();
@@ -113,17 +113,17 @@ export class SupervisedListeners {
 export function listenError(what: string, host: string, port: number, code: string): SlipwayError {
   if (code === 'EADDRINUSE') {
     const holder = port > 0 ? describePortHolders(findPortHolders(port)) : undefined;
-    return new SlipwayError('conflict', 'ROUTER_PORT_IN_USE', `${what}: cannot listen on ${host}:${port}: port ${port} is already in use${holder ? ` by ${holder}` : ''}`, {
+    return SlipwayError.of('ROUTER_PORT_IN_USE', `${what}: cannot listen on ${host}:${port}: port ${port} is already in use${holder ? ` by ${holder}` : ''}`, {
       hint: holder ? 'Stop that process or give the service another port.' : `Stop whatever listens on port ${port} (\`ss -ltnp 'sport = :${port}'\`) or give the service another port.`,
       details: { port, host, holder: holder ?? null },
     });
   }
   if (code === 'EACCES') {
-    return new SlipwayError('invalid', 'ROUTER_LISTEN_DENIED', `${what}: not allowed to listen on ${host}:${port}`, {
+    return SlipwayError.of('ROUTER_LISTEN_DENIED', `${what}: not allowed to listen on ${host}:${port}`, {
       hint: 'Ports below 1024 need privileges; use a higher port.',
     });
   }
-  return new SlipwayError('invalid', 'ROUTER_LISTEN_FAILED', `${what}: cannot listen on ${host}:${port}: ${code}`, {
+  return SlipwayError.of('ROUTER_LISTEN_FAILED', `${what}: cannot listen on ${host}:${port}: ${code}`, {
     hint: 'Check that the listen host is an address of this machine.',
   });
 }

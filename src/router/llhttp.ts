@@ -97,7 +97,7 @@ export function checkResponseParser(): void {
   if (checked) return;
   const problem = selfCheck();
   if (problem !== null) {
-    throw new SlipwayError('unavailable', 'ROUTER_NODE_UNSUPPORTED', `the router cannot run on Node.js ${process.version}: its internal HTTP parser (_http_common.HTTPParser) does not behave as expected: ${problem}`, {
+    throw SlipwayError.of('ROUTER_NODE_UNSUPPORTED', `the router cannot run on Node.js ${process.version}: its internal HTTP parser (_http_common.HTTPParser) does not behave as expected: ${problem}`, {
       hint: 'Run Slipway on Node.js 20, 22 or 24, and report this Node.js version as unsupported.',
     });
   }

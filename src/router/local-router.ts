@@ -123,7 +123,7 @@ export class LocalRouter implements TrafficRouter {
     while (pidAlive(info.pid)) {
       if (Date.now() > deadline) {
         process.kill(info.pid, 'SIGKILL');
-        throw new SlipwayError('unavailable', 'ROUTER_STOP_TIMEOUT', `router pid ${info.pid} did not stop within 30s; killed it`, { hint: `See ${routerLogPath(this.stateDir)}.` });
+        throw SlipwayError.of('ROUTER_STOP_TIMEOUT', `router pid ${info.pid} did not stop within 30s; killed it`, { hint: `See ${routerLogPath(this.stateDir)}.` });
       }
       await delay(25);
     }
@@ -133,7 +133,7 @@ export class LocalRouter implements TrafficRouter {
   private async call<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
     const info = this.info ?? this.readInfo();
     if (info === undefined) {
-      throw new SlipwayError('unavailable', 'ROUTER_NOT_RUNNING', `no router is running for ${this.stateDir}`, { hint: 'Call ensureRunning() first.' });
+      throw SlipwayError.of('ROUTER_NOT_RUNNING', `no router is running for ${this.stateDir}`, { hint: 'Call ensureRunning() first.' });
     }
     return adminCall<T>(this.target(info), method, path, body, timeoutMs);
   }
@@ -141,7 +141,7 @@ export class LocalRouter implements TrafficRouter {
   private target(info: RouterInfoFile): AdminTarget {
     const token = readToken(this.stateDir);
     if (token === undefined) {
-      throw new SlipwayError('unavailable', 'ROUTER_NOT_RUNNING', `no router token in ${this.stateDir} (the router creates it when it starts)`, { hint: 'Call ensureRunning() first.' });
+      throw SlipwayError.of('ROUTER_NOT_RUNNING', `no router token in ${this.stateDir} (the router creates it when it starts)`, { hint: 'Call ensureRunning() first.' });
     }
     return { port: info.adminPort, token };
   }
@@ -178,7 +178,7 @@ export class LocalRouter implements TrafficRouter {
       if (exited !== undefined && info?.pid === existing?.pid) break;
       await delay(25);
     }
-    throw new SlipwayError('unavailable', 'ROUTER_START_FAILED', `the router did not start within ${this.startTimeoutMs}ms${exited ? ` (it exited: ${exited})` : ''}; last lines of ${routerLogPath(this.stateDir)}:\n${this.logTail()}`, {
+    throw SlipwayError.of('ROUTER_START_FAILED', `the router did not start within ${this.startTimeoutMs}ms${exited ? ` (it exited: ${exited})` : ''}; last lines of ${routerLogPath(this.stateDir)}:\n${this.logTail()}`, {
       hint: 'The log says why; a port already in use is the usual cause.',
     });
   }

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     strict: true,
   });
   const stateDir = values['state-dir'];
-  if (stateDir === undefined) throw new SlipwayError('invalid', 'ROUTER_USAGE', 'usage: main.js --state-dir DIR [--grace-ms N] [--upstream-timeout-ms N] [--body-timeout-ms N]');
+  if (stateDir === undefined) throw SlipwayError.of('ROUTER_USAGE', 'usage: main.js --state-dir DIR [--grace-ms N] [--upstream-timeout-ms N] [--body-timeout-ms N]');
   const workerArgs: string[] = [];
   for (const name of ['grace-ms', 'upstream-timeout-ms', 'body-timeout-ms'] as const) {
     if (intOption(values[name], name) !== undefined) workerArgs.push(`--${name}`, values[name]!);

@@ -94,7 +94,7 @@ export function parseServiceRoute(input: unknown, expectedService?: string): Ser
     }
   }
   if (problems.length > 0) {
-    throw new SlipwayError('invalid', 'ROUTE_INVALID', `invalid route${expectedService ? ` for service "${expectedService}"` : ''}: ${problems.join('; ')}`, {
+    throw SlipwayError.of('ROUTE_INVALID', `invalid route${expectedService ? ` for service "${expectedService}"` : ''}: ${problems.join('; ')}`, {
       hint: 'A route is {service, listen: {host, port}, pools: [{release, weight, backends: [{id, host, port}]}], rules?: [{match: {header: {name: value}}, release}], stickiness?: "cookie" | "none", preview?: {host, port, release}}.',
       details: { problems },
     });

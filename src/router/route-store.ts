@@ -21,14 +21,14 @@ export class RouteStore {
     try {
       file = readJsonIfExists<RoutesFile>(this.path);
     } catch (err) {
-      throw new SlipwayError('internal', 'ROUTER_STATE_CORRUPT', `cannot read ${this.path}: ${(err as Error).message}`, {
+      throw SlipwayError.of('ROUTER_STATE_CORRUPT', `cannot read ${this.path}: ${(err as Error).message}`, {
         hint: 'Move the file aside and re-apply the routes from the controller.',
         cause: err,
       });
     }
     if (file === undefined) return [];
     if (file.version !== ROUTES_FILE_VERSION) {
-      throw new SlipwayError('internal', 'ROUTER_STATE_VERSION', `${this.path} has version ${String(file.version)}; this router reads version ${ROUTES_FILE_VERSION}`, {
+      throw SlipwayError.of('ROUTER_STATE_VERSION', `${this.path} has version ${String(file.version)}; this router reads version ${ROUTES_FILE_VERSION}`, {
         hint: 'Run the Slipway version that wrote it, or move the file aside.',
       });
     }

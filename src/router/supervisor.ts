@@ -89,7 +89,7 @@ export class Supervisor {
     await this.refuseIfAnotherIsRunning(token);
     this.orphan = this.findOrphan();
     const admin = await bind('127.0.0.1', 0);
-    if (typeof admin === 'string') throw new SlipwayError('unavailable', 'ROUTER_START_FAILED', `cannot open the admin socket on 127.0.0.1: ${admin}`);
+    if (typeof admin === 'string') throw SlipwayError.of('ROUTER_START_FAILED', `cannot open the admin socket on 127.0.0.1: ${admin}`);
     this.admin = admin.handle;
     this.adminPort = admin.port;
     await new Promise<void>((resolve, reject) => {
@@ -253,7 +253,7 @@ export class Supervisor {
     if (!this.everReady) {
       // The first worker could not start (its log lines say why): the router does not start.
       this.closeSockets();
-      this.firstReady?.reject(new SlipwayError('unavailable', 'ROUTER_START_FAILED', `the router's worker exited before serving (${how})`));
+      this.firstReady?.reject(SlipwayError.of('ROUTER_START_FAILED', `the router's worker exited before serving (${how})`));
       return;
     }
     const lived = Date.now() - this.workerStartedAt;
@@ -289,7 +289,7 @@ export class Supervisor {
     if (info === undefined || info.pid === process.pid || !pidAlive(info.pid)) return;
     const healthy = await adminCall<{ ok: boolean }>({ port: info.adminPort, token }, 'GET', '/v1/health', undefined, 1000).then((h) => h.ok, () => false);
     if (healthy) {
-      throw new SlipwayError('conflict', 'ROUTER_ALREADY_RUNNING', `another router (pid ${info.pid}) already serves ${this.opts.stateDir}`, { hint: 'Adopt it instead of starting a second one.' });
+      throw SlipwayError.of('ROUTER_ALREADY_RUNNING', `another router (pid ${info.pid}) already serves ${this.opts.stateDir}`, { hint: 'Adopt it instead of starting a second one.' });
     }
   }
 }

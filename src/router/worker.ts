@@ -38,7 +38,7 @@ function stop(reason: string): void {
 
 async function start(supervisor: SupervisorInfo, admin: object): Promise<void> {
   const token = readToken(stateDir!);
-  if (token === undefined) throw new SlipwayError('internal', 'ROUTER_TOKEN_MISSING', `${stateDir}/token is missing`, { hint: 'The supervisor creates it; start the router with LocalRouter.ensureRunning().' });
+  if (token === undefined) throw SlipwayError.of('ROUTER_TOKEN_MISSING', `${stateDir}/token is missing`, { hint: 'The supervisor creates it; start the router with LocalRouter.ensureRunning().' });
   daemon = new RouterDaemon({
     stateDir: stateDir!,
     token,
@@ -61,7 +61,7 @@ function fail(err: unknown): never {
 }
 
 if (process.send === undefined || stateDir === undefined) {
-  fail(new SlipwayError('invalid', 'ROUTER_USAGE', 'worker.js is started by the router supervisor (main.js --state-dir DIR), not by hand'));
+  fail(SlipwayError.of('ROUTER_USAGE', 'worker.js is started by the router supervisor (main.js --state-dir DIR), not by hand'));
 }
 process.on('message', (m: ToWorker, handle: unknown) => {
   if (m.t === 'hello') start(m.supervisor, handle as object).catch(fail);

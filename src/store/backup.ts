@@ -64,7 +64,7 @@ export async function takeBackup(store: Store, dir: string, label: string, keep 
 /** Throws STATE_BACKUP_INVALID unless `file` is a sound Slipway state database. */
 export function verifyBackup(file: string): void {
   let db: Database.Database | undefined;
-  const bad = (why: string, cause?: unknown) => new SlipwayError('invalid', 'STATE_BACKUP_INVALID', `${file} cannot be restored: ${why}`, {
+  const bad = (why: string, cause?: unknown) => SlipwayError.of('STATE_BACKUP_INVALID', `${file} cannot be restored: ${why}`, {
     hint: 'Pick another backup with --from (they are in .slipway/backups/, newest last by name).', cause, details: { file },
   });
   try {

@@ -69,7 +69,7 @@ export class SqliteStore implements Store {
     const newest = Math.max(0, ...applied);
     const known = Math.max(0, ...this.migrations.map((m) => m.version));
     if (newest > known) {
-      throw new SlipwayError('invalid', 'STORE_TOO_NEW', `the state database has schema version ${newest}, newer than this Slipway knows (${known})`, {
+      throw SlipwayError.of('STORE_TOO_NEW', `the state database has schema version ${newest}, newer than this Slipway knows (${known})`, {
         hint: 'Upgrade Slipway, or point it at another state directory.',
       });
     }
@@ -147,7 +147,7 @@ export class SqliteStore implements Store {
       const active = this.db.prepare('SELECT * FROM rollouts WHERE environment = ? AND service = ? AND active = 1').get(r.environment, r.service) as Row | undefined;
       if (active) {
         const a = toRollout(active);
-        throw new SlipwayError('conflict', 'ROLLOUT_IN_PROGRESS', `rollout #${a.id} of ${r.service} (release ${a.toRelease}, ${a.phase}) is in progress`, {
+        throw SlipwayError.of('ROLLOUT_IN_PROGRESS', `rollout #${a.id} of ${r.service} (release ${a.toRelease}, ${a.phase}) is in progress`, {
           hint: `Wait for it (slipway status ${r.service}), or stop it first.`,
           details: { rolloutId: a.id, toRelease: a.toRelease, phase: a.phase },
         });
@@ -182,7 +182,7 @@ export class SqliteStore implements Store {
 
   async updateRollout(id: number, patch: Partial<Pick<Rollout, 'phase' | 'reason' | 'message' | 'progress' | 'targetRelease' | 'finishedAt'>>, now: number): Promise<Rollout> {
     const current = await this.getRollout(id);
-    if (!current) throw new SlipwayError('not-found', 'ROLLOUT_NOT_FOUND', `rollout #${id} does not exist`);
+    if (!current) throw SlipwayError.of('ROLLOUT_NOT_FOUND', `rollout #${id} does not exist`);
     const next: Rollout = { ...current, ...patch, updatedAt: now };
     const active = TERMINAL_PHASES.includes(next.phase) ? 0 : 1;
     this.db
@@ -240,9 +240,9 @@ function toRollout(r: Row): Rollout {
 const RESTORE_HINT = 'The instances and the router keep serving. Restore the newest backup with `slipway state restore` (backups are in .slipway/backups/), then run slipway up.';
 
 function corrupt(path: string, cause: unknown): SlipwayError {
-  return new SlipwayError('unavailable', 'STATE_DB_CORRUPT', `the state database ${path} is damaged: ${(cause as Error).message}`, { hint: RESTORE_HINT, cause, details: { file: path } });
+  return SlipwayError.of('STATE_DB_CORRUPT', `the state database ${path} is damaged: ${(cause as Error).message}`, { hint: RESTORE_HINT, cause, details: { file: path } });
 }
 
 function wrongSchema(path: string, why: string, cause?: unknown): SlipwayError {
-  return new SlipwayError('unavailable', 'STATE_DB_SCHEMA', `the state database ${path} does not have the schema Slipway expects: ${why}`, { hint: RESTORE_HINT, cause, details: { file: path } });
+  return SlipwayError.of('STATE_DB_SCHEMA', `the state database ${path} does not have the schema Slipway expects: ${why}`, { hint: RESTORE_HINT, cause, details: { file: path } });
 }

@@ -19,7 +19,7 @@ export const down: CliCommand = {
       ({ problems } = await client.shutdown(true));
       if (!(await waitForExit(client.info.pid, 120_000))) {
         out.done();
-        throw new SlipwayError('unavailable', 'SHUTDOWN_TIMEOUT', `the controller (pid ${client.info.pid}) did not stop within 120s`, { hint: `Look at ${projectPaths(dir).controllerLog}; kill it if it hangs.` });
+        throw SlipwayError.of('SHUTDOWN_TIMEOUT', `the controller (pid ${client.info.pid}) did not stop within 120s`, { hint: `Look at ${projectPaths(dir).controllerLog}; kill it if it hangs.` });
       }
     } else if (existsSync(projectPaths(dir).root)) {
       // No controller (it may have been killed): adopt what is left in this process and stop it.
@@ -32,7 +32,7 @@ export const down: CliCommand = {
     }
     out.done();
     if (problems.length) {
-      throw new SlipwayError('failed', 'SHUTDOWN_INCOMPLETE', `some parts did not stop:\n  ${problems.join('\n  ')}`, { hint: 'Run slipway down again; if a process is stuck, kill it by its pid (slipway status shows them).' });
+      throw SlipwayError.of('SHUTDOWN_INCOMPLETE', `some parts did not stop:\n  ${problems.join('\n  ')}`, { hint: 'Run slipway down again; if a process is stuck, kill it by its pid (slipway status shows them).' });
     }
     out.out('stopped: every instance, the router and the controller');
     return 0;

@@ -38,10 +38,10 @@ export const exec: CliCommand = {
         child.once('error', (err: NodeJS.ErrnoException) => {
           const what = terminalLine(file);
           reject(err.code === 'ENOENT'
-            ? new SlipwayError('not-found', 'EXEC_COMMAND_NOT_FOUND', `${what}: no such command in ${terminalLine(ctx.dir)} or on PATH`, {
+            ? SlipwayError.of('EXEC_COMMAND_NOT_FOUND', `${what}: no such command in ${terminalLine(ctx.dir)} or on PATH`, {
               hint: `Give a program on PATH or a path relative to the release directory (./bin/task); for a shell command: slipway exec ${terminalLine(service)} -- sh -c '…'`,
             })
-            : new SlipwayError('invalid', 'EXEC_START_FAILED', `${what} could not be started: ${err.message}`, { hint: 'Check that it is an executable file (chmod +x) the current user may run.' }));
+            : SlipwayError.of('EXEC_START_FAILED', `${what} could not be started: ${err.message}`, { hint: 'Check that it is an executable file (chmod +x) the current user may run.' }));
         });
         // As a shell reports it: the command's own code, or 128 + the number of the signal that ended it.
         child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] ?? 0 : 0)));

@@ -55,7 +55,7 @@ export const init: CliCommand<{ app?: string }> = {
   examples: ['slipway init                       # in the current directory', 'slipway init --dir shop --app shop  # in ./shop (it must exist)'],
   async run({ dir, out }, _args, flags) {
     const file = join(dir, 'slipway.yaml');
-    if (existsSync(file)) throw new SlipwayError('conflict', 'CONFIG_EXISTS', `${file} already exists`, { hint: 'Edit it, or check it with: slipway validate' });
+    if (existsSync(file)) throw SlipwayError.of('CONFIG_EXISTS', `${file} already exists`, { hint: 'Edit it, or check it with: slipway validate' });
     const app = flags.app ?? (basename(dir).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+$/, '') || 'app');
     const found = detectAppKind(dir);
     writeFileSync(file, starterConfig(app, found, docsLink()));

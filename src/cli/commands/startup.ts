@@ -34,7 +34,7 @@ export const startup: CliCommand<{ print?: boolean; output?: string }> = {
     const path = resolve(flags.output ?? (system ? join('/etc/systemd/system', name) : join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'systemd/user', name)));
     // Never replace the unit of another project that happens to have the same app name.
     if (existsSync(path) && !readFileSync(path, 'utf8').includes(`\nWorkingDirectory=${unitValue(dir)}\n`)) {
-      throw new SlipwayError('conflict', 'STARTUP_UNIT_EXISTS', `${terminalLine(path)} exists and starts another project`, {
+      throw SlipwayError.of('STARTUP_UNIT_EXISTS', `${terminalLine(path)} exists and starts another project`, {
         hint: `Remove it if it is stale, or write this one elsewhere with --output (and give it another name), then enable that one.`,
       });
     }

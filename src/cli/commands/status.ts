@@ -14,7 +14,7 @@ export const status: CliCommand = {
     const shown = services.length ? res.services.filter((s) => services.includes(s.service)) : res.services;
     const missing = services.filter((name) => !res.services.some((s) => s.service === name));
     if (missing.length) {
-      throw new SlipwayError('not-found', 'SERVICE_NOT_FOUND', `no service named ${missing.map((m) => `"${terminalLine(m)}"`).join(', ')}`, {
+      throw SlipwayError.of('SERVICE_NOT_FOUND', `no service named ${missing.map((m) => `"${terminalLine(m)}"`).join(', ')}`, {
         hint: `Services: ${res.services.map((s) => terminalLine(s.service)).join(', ') || 'none yet'}.`,
       });
     }

@@ -52,14 +52,14 @@ export class InstanceStore {
   load(): InstanceRecord[] {
     let file: InstancesFile | undefined;
     try { file = readJsonIfExists<InstancesFile>(this.path); } catch (err) {
-      throw new SlipwayError('internal', 'DRIVER_STATE_UNREADABLE', `cannot read ${this.path}: ${(err as Error).message}`, {
+      throw SlipwayError.of('DRIVER_STATE_UNREADABLE', `cannot read ${this.path}: ${(err as Error).message}`, {
         cause: err,
         hint: 'The file is written atomically, so this means it was edited or the disk is failing. Move it aside to start with no known instances (running ones will not be adopted).',
       });
     }
     if (file === undefined) return [];
     if (file.version !== INSTANCES_FILE_VERSION) {
-      throw new SlipwayError('internal', 'DRIVER_STATE_VERSION', `${this.path} has format version ${String(file.version)}; this Slipway reads version ${INSTANCES_FILE_VERSION}`, {
+      throw SlipwayError.of('DRIVER_STATE_VERSION', `${this.path} has format version ${String(file.version)}; this Slipway reads version ${INSTANCES_FILE_VERSION}`, {
         hint: 'Run the Slipway version that wrote it, or upgrade this one.',
       });
     }

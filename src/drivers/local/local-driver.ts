@@ -88,7 +88,7 @@ export class LocalDriver implements RuntimeDriver {
 
   async start(spec: InstanceSpec): Promise<InstanceStatus> {
     this.assertUsable();
-    if (!ID.test(spec.id)) throw new SlipwayError('invalid', 'DRIVER_INSTANCE_ID_INVALID', `instance id "${spec.id}" is not usable in a file name`, { hint: 'Use letters, digits, ".", "_" and "-".' });
+    if (!ID.test(spec.id)) throw SlipwayError.of('DRIVER_INSTANCE_ID_INVALID', `instance id "${spec.id}" is not usable in a file name`, { hint: 'Use letters, digits, ".", "_" and "-".' });
     const pending = this.starting.get(spec.id);
     if (pending) return pending;
     const p = this.startOnce(spec).finally(() => this.starting.delete(spec.id));
@@ -102,12 +102,12 @@ export class LocalDriver implements RuntimeDriver {
     if (existing) {
       const a = existing.spec;
       if (a.command !== spec.command || a.releaseDir !== spec.releaseDir || a.release !== spec.release || (spec.port !== undefined && spec.port !== existing.port)) {
-        throw new SlipwayError('conflict', 'DRIVER_INSTANCE_EXISTS', `instance ${spec.id} already exists with a different spec`, { hint: 'Stop it first, or start the new spec under a new id.' });
+        throw SlipwayError.of('DRIVER_INSTANCE_EXISTS', `instance ${spec.id} already exists with a different spec`, { hint: 'Stop it first, or start the new spec under a new id.' });
       }
       return this.status(existing);
     }
     if (!existsSync(spec.releaseDir) || !statSync(spec.releaseDir).isDirectory()) {
-      throw new SlipwayError('invalid', 'DRIVER_RELEASE_DIR_MISSING', `release directory ${spec.releaseDir} does not exist`, { hint: 'Extract the release before starting its instances.' });
+      throw SlipwayError.of('DRIVER_RELEASE_DIR_MISSING', `release directory ${spec.releaseDir} does not exist`, { hint: 'Extract the release before starting its instances.' });
     }
     const port = spec.port ?? (await freePort(this.host));
     const rec: InstanceRecord = { spec, port, pid: null, procStartTime: null, startedAt: this.clock.now(), restarts: 0, state: 'running', lastExit: null, quickExits: 0, crashLoops: 0, nextRestartAt: null, stopRequested: false };
@@ -118,7 +118,7 @@ export class LocalDriver implements RuntimeDriver {
     } catch (err) {
       this.records.delete(spec.id);
       this.sup.delete(spec.id);
-      throw new SlipwayError('internal', 'DRIVER_START_FAILED', `cannot start instance ${spec.id}: ${(err as Error).message}`, { cause: err });
+      throw SlipwayError.of('DRIVER_START_FAILED', `cannot start instance ${spec.id}: ${(err as Error).message}`, { cause: err });
     }
     this.persist();
     this.emit(rec);
@@ -353,7 +353,7 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   private reportError(err: unknown, doing: string): void {
-    const e = new SlipwayError('internal', 'DRIVER_BACKGROUND_FAILED', `local driver: ${doing}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    const e = SlipwayError.of('DRIVER_BACKGROUND_FAILED', `local driver: ${doing}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     (this.props.log ?? driverLog).warn(e.message);
   }
 
@@ -375,7 +375,7 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   private assertUsable(): void {
-    if (!this.initialized) throw new SlipwayError('internal', 'DRIVER_NOT_INITIALIZED', 'LocalDriver.init() must be called before start()');
-    if (this.detached) throw new SlipwayError('unavailable', 'DRIVER_DETACHED', 'this LocalDriver was detached; create a new one to manage instances');
+    if (!this.initialized) throw SlipwayError.of('DRIVER_NOT_INITIALIZED', 'LocalDriver.init() must be called before start()');
+    if (this.detached) throw SlipwayError.of('DRIVER_DETACHED', 'this LocalDriver was detached; create a new one to manage instances');
   }
 }

@@ -20,7 +20,7 @@ export async function terminateGroup(pgid: number, timeoutMs: number): Promise<v
   if (await waitUntil(() => !processGroupAlive(pgid), timeoutMs)) return;
   signalGroup(pgid, 'SIGKILL');
   if (await waitUntil(() => !processGroupAlive(pgid), KILL_GRACE_MS)) return;
-  throw new SlipwayError('unavailable', 'DRIVER_STOP_STUCK', `process group ${pgid} survived SIGKILL for ${KILL_GRACE_MS}ms`, {
+  throw SlipwayError.of('DRIVER_STOP_STUCK', `process group ${pgid} survived SIGKILL for ${KILL_GRACE_MS}ms`, {
     hint: `A process in uninterruptible sleep (state D) dies only when its I/O returns; see \`ps -o pid,stat,cmd -g ${pgid}\`.`,
   });
 }
