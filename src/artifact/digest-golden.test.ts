@@ -98,15 +98,18 @@ for (const [name, make] of Object.entries(TREES)) {
   });
 }
 
-test('digest golden: buildArtifact (copy without node_modules, then pack) gives the recorded digest', async () => {
-  const t = await tempDir();
-  try {
-    await mixedTree(join(t.dir, 'tree'));
-    const store = new ArtifactStore(join(t.dir, 'store'));
-    const built = await buildArtifact({ sourceDir: join(t.dir, 'tree'), workRoot: join(t.dir, 'work'), store });
-    assert.equal(built.digest, GOLDEN.mixedBuilt);
-    assert.ok(store.has(built.digest));
-  } finally {
-    await t.cleanup();
-  }
-});
+for (const buildCommand of [undefined, 'true']) {
+  const how = buildCommand === undefined ? 'no build command: the source packed directly' : 'a build command: a clean copy, then pack';
+  test(`digest golden: buildArtifact without node_modules gives the recorded digest (${how})`, async () => {
+    const t = await tempDir();
+    try {
+      await mixedTree(join(t.dir, 'tree'));
+      const store = new ArtifactStore(join(t.dir, 'store'));
+      const built = await buildArtifact({ sourceDir: join(t.dir, 'tree'), workRoot: join(t.dir, 'work'), store, buildCommand });
+      assert.equal(built.digest, GOLDEN.mixedBuilt);
+      assert.ok(store.has(built.digest));
+    } finally {
+      await t.cleanup();
+    }
+  });
+}

@@ -8,6 +8,7 @@ import { DigestTap } from './digest.js';
 import { checkLink, describeVerdict } from './symlink-safety.js';
 import { corruptArchive } from './tar-header.js';
 import { readTar, type TarHeader } from './tar-reader.js';
+import { forEachBounded, TaskPool } from './bounded.js';
 
 /** Options for `extractArchive`. */
 export interface ExtractOptions {
@@ -53,13 +54,16 @@ type Kind = 'file' | 'directory' | 'symlink';
 
 async function extractInto(archive: string, root: string, options: ExtractOptions): Promise<{ files: number }> {
   const tap = new DigestTap();
-  const gunzip = createGunzip();
-  const input = createReadStream(archive);
+  const gunzip = createGunzip({ chunkSize: 128 * 1024 });
+  const input = createReadStream(archive, { highWaterMark: 1024 * 1024 });
   pipeline(input, tap, gunzip, () => { /* errors surface through the gunzip iterator */ });
 
   const seen = new Map<string, Kind>();
   const links = new Map<string, string>();
-  const dirModes: [string, number][] = [];
+  const dirModes = new Map<string, number>(); // a repeated directory entry's mode wins, as in GNU tar
+  // File bodies are written with many writes in flight while the archive is read on; every check
+  // (paths, parents, duplicates, links) still happens here, in archive order, before a write starts.
+  const writes = new TaskPool();
   let files = 0;
   try {
     for await (const { header, body } of readTar(gunzip)) {
@@ -71,7 +75,7 @@ async function extractInto(archive: string, root: string, options: ExtractOption
       if (header.type !== 'file' && header.type !== 'directory' && header.type !== 'symlink') throw unsupported(header);
       const existing = seen.get(rel);
       if (existing !== undefined) {
-        if (existing === 'directory' && header.type === 'directory') { dirModes.push([rel, header.mode]); continue; }
+        if (existing === 'directory' && header.type === 'directory') { dirModes.set(rel, header.mode); continue; }
         throw unsafePath(header.path, 'appears twice; a second copy could replace what the first one checked');
       }
       await ensureParents(root, rel, seen, header.path);
@@ -79,7 +83,7 @@ async function extractInto(archive: string, root: string, options: ExtractOption
       seen.set(rel, header.type);
       if (header.type === 'directory') {
         await mkdir(target, { mode: 0o700 });
-        dirModes.push([rel, header.mode]);
+        dirModes.set(rel, header.mode);
       } else if (header.type === 'symlink') {
         const linkTarget = header.linkTarget ?? '';
         if (linkTarget === '' || linkTarget.includes('\0')) throw unsafeLink(header.path, linkTarget, 'has an empty or invalid target');
@@ -88,13 +92,19 @@ async function extractInto(archive: string, root: string, options: ExtractOption
         if (verdict !== null) throw unsafeLink(header.path, linkTarget, describeVerdict(verdict));
         await symlink(linkTarget, target);
         files++;
+      } else if (header.size <= SMALL_FILE) {
+        const data = await collect(body, header.size);
+        await writes.run(() => writeWhole(target, data, header.mode));
+        files++;
       } else {
         await writeBody(target, body, header.mode);
         files++;
       }
     }
+    await writes.drain();
   } catch (err) {
     gunzip.destroy();
+    await writes.settle();
     throw asArchiveError(err);
   }
   // A later link can change where an earlier one leads; judge them all against the final tree.
@@ -109,8 +119,11 @@ async function extractInto(archive: string, root: string, options: ExtractOption
     });
   }
   // Deepest first, so a read-only directory is locked only after its contents are in place.
-  dirModes.sort((a, b) => b[0].length - a[0].length);
-  for (const [rel, mode] of dirModes) await chmod(join(root, rel), mode & 0o777);
+  const levels: [string, number][][] = [];
+  for (const d of dirModes) (levels[d[0].split('/').length] ??= []).push(d);
+  for (const level of levels.reverse()) {
+    if (level !== undefined) await forEachBounded(level, ([rel, mode]) => chmod(join(root, rel), mode & 0o777));
+  }
   return { files };
 }
 
@@ -137,6 +150,27 @@ async function ensureParents(root: string, rel: string, seen: Map<string, Kind>,
     if (kind === 'file') throw unsafePath(entryPath, `would be written below the file ${prefix}`);
     await mkdir(join(root, prefix), { mode: 0o755 });
     seen.set(prefix, 'directory');
+  }
+}
+
+/** Bodies up to this size are held in memory and written in the background (at most IO_CONCURRENCY of them). */
+const SMALL_FILE = 256 * 1024;
+
+async function collect(body: AsyncIterable<Buffer>, size: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of body) parts.push(chunk);
+  // A single chunk is a view of gunzip's output, which zlib never reuses once handed out.
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+}
+
+/** Same guarantees as writeBody (O_EXCL | O_NOFOLLOW, mode set on the open file), for a body in memory. */
+async function writeWhole(target: string, data: Buffer, mode: number): Promise<void> {
+  const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    if (data.length > 0) await handle.writeFile(data);
+    await handle.chmod(mode & 0o777);
+  } finally {
+    await handle.close();
   }
 }
 

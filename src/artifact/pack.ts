@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -38,13 +38,22 @@ export async function packDirectory(dir: string, outFile: string, options: PackO
   await assertDirectory(dir);
   const ignore = await IgnoreRules.load(dir);
   const entries = await listSourceTree(dir, { excludeNames: [...ALWAYS_EXCLUDED, ...(options.excludeNames ?? [])], ignore });
+  return packEntries(entries, outFile);
+}
 
+/**
+ * Packs entries already listed by `listSourceTree` (sorted, checked) into `outFile`, in one pass:
+ * files are read ahead with bounded concurrency, the tar stream is gzipped and hashed on its way to
+ * disk. Same bytes as `packDirectory` on the tree they were listed from.
+ */
+export async function packEntries(entries: readonly SourceEntry[], outFile: string): Promise<PackResult> {
   await mkdir(dirname(outFile), { recursive: true });
   const tmp = join(dirname(outFile), `.${basename(outFile)}.${randomBytes(6).toString('hex')}.tmp`);
   const tap = new DigestTap();
   const [gzip, canonicalHeader] = createReproducibleGzip();
   try {
-    await pipeline(Readable.from(writeTar(entries.map(toTarEntry))), gzip, canonicalHeader, tap, createWriteStream(tmp, { mode: 0o644 }));
+    const tar = coalesce(writeTar(readAhead(entries)));
+    await pipeline(Readable.from(tar), gzip, canonicalHeader, tap, createWriteStream(tmp, { mode: 0o644 }));
     await rename(tmp, outFile);
   } catch (err) {
     await rm(tmp, { force: true });
@@ -67,7 +76,72 @@ export async function assertDirectory(dir: string): Promise<void> {
   }
 }
 
-function toTarEntry(e: SourceEntry): TarWriteEntry {
+/** Files up to this size are read whole, ahead of the writer; bigger ones are streamed when their turn comes. */
+const SMALL_FILE = 256 * 1024;
+/** Entries read ahead of the writer: bounds memory to READ_AHEAD × SMALL_FILE (16 MiB). */
+const READ_AHEAD = 64;
+/** tar bytes handed to gzip per write: each write is a trip to the thread pool, so few large ones. */
+const GZIP_INPUT_CHUNK = 1024 * 1024;
+
+/**
+ * The entries in order, with the bodies of small files already read: up to READ_AHEAD reads are in
+ * flight while the writer and gzip work on earlier entries. The archive bytes are exactly those of
+ * reading one file at a time (the digest golden tests check it).
+ */
+async function* readAhead(entries: readonly SourceEntry[]): AsyncGenerator<TarWriteEntry> {
+  const window: Promise<TarWriteEntry>[] = [];
+  let next = 0;
+  while (next < entries.length || window.length > 0) {
+    while (window.length < READ_AHEAD && next < entries.length) {
+      const e = entries[next++]!;
+      const p = e.type === 'file' && e.size <= SMALL_FILE ? readWhole(e.absPath, e.size).then((body) => toTarEntry(e, body)) : Promise.resolve(toTarEntry(e));
+      p.catch(() => { /* awaited in order below; this only stops an early failure from being "unhandled" */ });
+      window.push(p);
+    }
+    yield await window.shift()!;
+  }
+}
+
+/**
+ * Reads a file expected to be `size` bytes: one open, one read, one close. Asks for one byte more
+ * than expected so a file that grew is noticed; the writer turns a length mismatch into
+ * ARTIFACT_SOURCE_CHANGED.
+ */
+async function readWhole(path: string, size: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size + 1);
+    let filled = 0;
+    while (filled < buf.length) {
+      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, null);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+      if (filled === size) break; // a short read of a regular file is its end; no extra syscall to confirm
+    }
+    return buf.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Joins small chunks (headers, paddings, small bodies) into large buffers. */
+async function* coalesce(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of chunks) {
+    if (length === 0 && chunk.length >= GZIP_INPUT_CHUNK) { yield chunk; continue; }
+    parts.push(chunk);
+    length += chunk.length;
+    if (length >= GZIP_INPUT_CHUNK) {
+      yield Buffer.concat(parts, length);
+      parts = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield Buffer.concat(parts, length);
+}
+
+function toTarEntry(e: SourceEntry, body?: Buffer): TarWriteEntry {
   const common = { path: e.relPath, mtime: 0, uid: 0, gid: 0, uname: '', gname: '' };
   switch (e.type) {
     case 'directory': return { ...common, type: 'directory', mode: 0o755, size: 0 };
@@ -77,7 +151,7 @@ function toTarEntry(e: SourceEntry): TarWriteEntry {
       type: 'file',
       mode: e.mode & 0o111 ? 0o755 : 0o644,
       size: e.size,
-      body: () => createReadStream(e.absPath),
+      body: body !== undefined ? () => body : () => createReadStream(e.absPath, { highWaterMark: GZIP_INPUT_CHUNK }),
     };
   }
 }
