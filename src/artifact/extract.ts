@@ -1,4 +1,4 @@
-import { constants, createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream';
@@ -9,11 +9,19 @@ import { checkLink, describeVerdict } from './symlink-safety.js';
 import { corruptArchive } from './tar-header.js';
 import { readTar, type TarHeader } from './tar-reader.js';
 import { forEachBounded, TaskPool } from './bounded.js';
+import type { FileStore } from './file-store.js';
+import { NEW_FILE_FLAGS, writeNewFile } from './write-new-file.js';
+import { createHash } from 'node:crypto';
 
 /** Options for `extractArchive`. */
 export interface ExtractOptions {
   /** When set, the archive's sha256 must match or the extraction fails (and leaves nothing). */
   expectedDigest?: string;
+  /**
+   * Assemble the release from this content-addressed store: files it already holds are hard
+   * links to it, new ones are written and added to it (ADR 0011). Every check is the same.
+   */
+  fileStore?: FileStore;
 }
 
 /**
@@ -64,6 +72,7 @@ async function extractInto(archive: string, root: string, options: ExtractOption
   // File bodies are written with many writes in flight while the archive is read on; every check
   // (paths, parents, duplicates, links) still happens here, in archive order, before a write starts.
   const writes = new TaskPool();
+  const store = options.fileStore;
   let files = 0;
   try {
     for await (const { header, body } of readTar(gunzip)) {
@@ -94,10 +103,12 @@ async function extractInto(archive: string, root: string, options: ExtractOption
         files++;
       } else if (header.size <= SMALL_FILE) {
         const data = await collect(body, header.size);
-        await writes.run(() => writeWhole(target, data, header.mode));
+        const { mode } = header;
+        await writes.run(() => (store ? store.place(target, data, mode) : writeNewFile(target, data, mode)));
         files++;
       } else {
-        await writeBody(target, body, header.mode);
+        const hex = await writeBody(target, body, header.mode, store !== undefined);
+        if (store) await store.adopt(target, hex!, header.size, header.mode);
         files++;
       }
     }
@@ -163,26 +174,20 @@ async function collect(body: AsyncIterable<Buffer>, size: number): Promise<Buffe
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
 }
 
-/** Same guarantees as writeBody (O_EXCL | O_NOFOLLOW, mode set on the open file), for a body in memory. */
-async function writeWhole(target: string, data: Buffer, mode: number): Promise<void> {
-  const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+/** Streams a big body to a new file; returns the sha256 hex of the body when asked (for the file store). */
+async function writeBody(target: string, body: AsyncIterable<Buffer>, mode: number, hashIt: boolean): Promise<string | undefined> {
+  const hash = hashIt ? createHash('sha256') : undefined;
+  const handle = await open(target, NEW_FILE_FLAGS, 0o600);
   try {
-    if (data.length > 0) await handle.writeFile(data);
+    for await (const chunk of body) {
+      hash?.update(chunk);
+      await handle.write(chunk);
+    }
     await handle.chmod(mode & 0o777);
   } finally {
     await handle.close();
   }
-}
-
-async function writeBody(target: string, body: AsyncIterable<Buffer>, mode: number): Promise<void> {
-  // O_EXCL | O_NOFOLLOW: never open something that is already there, least of all a link.
-  const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    for await (const chunk of body) await handle.write(chunk);
-  } finally {
-    await handle.close();
-  }
-  await chmod(target, mode & 0o777);
+  return hash?.digest('hex');
 }
 
 function asArchiveError(err: unknown): unknown {
