@@ -11,7 +11,8 @@
  *
  * Run: `npm run bench -- artifacts` or `npm run build && node dist/bench/artifacts.js`
  * Flags: `--files=1000,20000` (tree sizes), `--huge` (adds 80,000 files: several minutes on a 2-core
- * box), `--rounds=N` (default 3).
+ * box), `--rounds=N` (default 3), `--changes=N` one-file changes deployed per round (default 1; the
+ * disk line then covers N + 1 releases, e.g. `--changes=9` for ten).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,17 +31,19 @@ import { ALWAYS_EXCLUDED, copySourceTree, listSourceTree } from '../src/artifact
 const FILES_PER_PACKAGE = 100;
 const FILE_BYTES = 4000;
 
-interface Options { sizes: number[]; rounds: number }
+interface Options { sizes: number[]; rounds: number; changes: number }
 
 function parseArgs(argv: string[]): Options {
   let sizes = [1000, 20_000];
   let rounds = 3;
+  let changes = 1;
   for (const a of argv) {
+    if (a.startsWith('--changes=')) changes = Number(a.slice(10));
     if (a === '--huge') sizes.push(80_000);
     else if (a.startsWith('--files=')) sizes = a.slice(8).split(',').map(Number);
     else if (a.startsWith('--rounds=')) rounds = Number(a.slice(9));
   }
-  return { sizes: [...new Set(sizes)].filter((n) => n > 0), rounds: Math.max(1, rounds) };
+  return { sizes: [...new Set(sizes)].filter((n) => n > 0), rounds: Math.max(1, rounds), changes: Math.max(1, changes) };
 }
 
 export async function run(argv = process.argv.slice(2)): Promise<void> {
@@ -49,12 +52,12 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} is not installed`);
   }
   const tables: string[] = [];
-  for (const n of opts.sizes) tables.push(await benchTree(n, opts.rounds));
+  for (const n of opts.sizes) tables.push(await benchTree(n, opts.rounds, opts.changes));
   console.log(`\nartifact benchmark (${opts.rounds} rounds, medians in seconds; ratio = Slipway / GNU tools)`);
   for (const t of tables) console.log(t);
 }
 
-async function benchTree(files: number, rounds: number): Promise<string> {
+async function benchTree(files: number, rounds: number, changes: number): Promise<string> {
   const base = mkdtempSync(join(tmpdir(), 'slipway-bench-artifacts-'));
   try {
     const src = join(base, 'src');
@@ -105,15 +108,20 @@ async function benchTree(files: number, rounds: number): Promise<string> {
       add('deploy first', await deploy());
       const changed = join(src, 'vendor', 'pkg000', 'file000.js');
       const before = await readFile(changed, 'utf8');
-      await writeFile(changed, `${before}// round ${r}\n`);
-      add('deploy one-file change', await deploy());
+      for (let k = 1; k <= changes; k++) {
+        await writeFile(changed, `${before}// round ${r}, change ${k}\n`);
+        add('deploy one-file change', await deploy());
+      }
       add('deploy unchanged', await deploy());
       await writeFile(changed, before);
-      const line = [...samples].map(([k, v]) => `${k} ${(v[v.length - 1]! / 1000).toFixed(2)}s`).join(', ');
+      // du counts a hard-linked inode once per invocation: the real disk use of all releases.
+      add('disk releases', duKiB([releases, store.files.root]));
+      add('disk tree', duKiB([src]));
+      const line = [...samples].filter(([k]) => !k.startsWith('disk')).map(([k, v]) => `${k} ${(v[v.length - 1]! / 1000).toFixed(2)}s`).join(', ');
       progress(`${files} files, round ${r}/${rounds}: ${line}`);
       await rm(round, { recursive: true, force: true });
     }
-    return table(files, samples);
+    return table(files, samples, changes);
   } finally {
     rmSync(base, { recursive: true, force: true });
   }
@@ -157,7 +165,13 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function table(files: number, samples: Map<string, number[]>): string {
+function duKiB(paths: string[]): number {
+  const r = spawnSync('du', ['-sck', ...paths], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`du failed: ${r.stderr}`);
+  return Number(/^(\d+)\s+total$/m.exec(r.stdout)?.[1]);
+}
+
+function table(files: number, samples: Map<string, number[]>, changes: number): string {
   const m = (k: string): number => median(samples.get(k)!) / 1000;
   const rows: string[] = [
     `\n${files} files`,
@@ -173,6 +187,9 @@ function table(files: number, samples: Map<string, number[]>): string {
   for (const k of ['deploy first', 'deploy one-file change', 'deploy unchanged']) {
     rows.push(`| ${k} (build + materialize) | ${m(k).toFixed(2)} s | — | ${(m(k) / gnu).toFixed(2)} × GNU total |`);
   }
+  const disk = median(samples.get('disk releases')!);
+  const tree = median(samples.get('disk tree')!);
+  rows.push(`\ndisk used by ${changes + 1} releases that differ by one file each (releases + file store): ${(disk / 1024).toFixed(1)} MiB, ${(disk / tree).toFixed(2)} × the tree (${(tree / 1024).toFixed(1)} MiB)`);
   return rows.join('\n');
 }
 
