@@ -4,6 +4,9 @@ import { dirname, join } from 'node:path';
 import { forEachBounded } from './bounded.js';
 import { writeNewFile } from './write-new-file.js';
 
+/** Errors of `link()` after which the file is written instead: entry swept meanwhile, or too many links. */
+const CANNOT_LINK = new Set(['ENOENT', 'EMLINK']);
+
 /** What a sweep removed. */
 export interface SweepResult {
   files: number;
@@ -50,8 +53,9 @@ export class FileStore {
         await link(entry, target);
         return 'linked';
       } catch (err) {
-        // Swept between the check and the link: write it instead.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        // Swept between the check and the link, or linked so often that the file system's limit is
+        // reached (ext4: 65,000): write it instead.
+        if (!CANNOT_LINK.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
       }
     }
     await writeNewFile(target, data, mode, { mtimeZero: true });
@@ -73,7 +77,7 @@ export class FileStore {
         return 'linked';
       } catch (err) {
         await unlink(tmp).catch(() => undefined);
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        if (!CANNOT_LINK.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
       }
     }
     await utimes(target, 0, 0);
@@ -123,6 +127,7 @@ export class FileStore {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') await mkdir(dirname(entry), { recursive: true, mode: 0o700 });
+        else if (code === 'EMLINK') return; // this copy stays private to its release
         else if (code === 'EEXIST') {
           if (await this.isIntact(entry, size, mode)) return; // stored meanwhile by someone else
           await unlink(entry).catch(() => undefined);
