@@ -35,6 +35,9 @@ export interface FileStoreUsage {
  * one link (its own) is used by no release, and `sweep` removes exactly those.
  */
 export class FileStore {
+  /** The last placement of each entry in progress in this process (see `place`). */
+  private readonly storing = new Map<string, Promise<void>>();
+
   constructor(readonly root: string) {}
 
   /** Where the entry for this content and mode lives. */
@@ -48,6 +51,19 @@ export class FileStore {
    */
   async place(target: string, data: Buffer, mode: number): Promise<'linked' | 'written'> {
     const entry = this.entryPath(createHash('sha256').update(data).digest('hex'), mode);
+    // Placements of the same entry run one after another (a LICENSE in many packages, empty
+    // files), so the first stores it and the others link it instead of each storing a copy.
+    const mine = (this.storing.get(entry) ?? Promise.resolve()).then(() => this.placeNow(target, data, mode, entry));
+    const tail = mine.then(() => undefined, () => undefined);
+    this.storing.set(entry, tail);
+    try {
+      return await mine;
+    } finally {
+      if (this.storing.get(entry) === tail) this.storing.delete(entry);
+    }
+  }
+
+  private async placeNow(target: string, data: Buffer, mode: number, entry: string): Promise<'linked' | 'written'> {
     if (await this.isIntact(entry, data.length, mode)) {
       try {
         await link(entry, target);
