@@ -1,10 +1,11 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SlipwayError } from '../core/errors.js';
+import { TimeSlice } from './bounded.js';
 import { DigestTap } from './digest.js';
 import { IgnoreRules } from './ignore-rules.js';
 import { createReproducibleGzip } from './reproducible-gzip.js';
@@ -78,27 +79,23 @@ export async function assertDirectory(dir: string): Promise<void> {
 
 /** Files up to this size are read whole, ahead of the writer; bigger ones are streamed when their turn comes. */
 const SMALL_FILE = 256 * 1024;
-/** Entries read ahead of the writer: bounds memory to READ_AHEAD × SMALL_FILE (16 MiB). */
-const READ_AHEAD = 64;
 /** tar bytes handed to gzip per write: each write is a trip to the thread pool, so few large ones. */
 const GZIP_INPUT_CHUNK = 1024 * 1024;
 
 /**
- * The entries in order, with the bodies of small files already read: up to READ_AHEAD reads are in
- * flight while the writer and gzip work on earlier entries. The archive bytes are exactly those of
- * reading one file at a time (the digest golden tests check it).
+ * The entries in order, with the bodies of small files read whole by synchronous calls in time
+ * slices (see TimeSlice: cheaper than a thread-pool trip per call, and the event loop still gets a
+ * turn every few ms). Bigger files are streamed in their turn. Same bytes either way (golden tests).
  */
 async function* readAhead(entries: readonly SourceEntry[]): AsyncGenerator<TarWriteEntry> {
-  const window: Promise<TarWriteEntry>[] = [];
-  let next = 0;
-  while (next < entries.length || window.length > 0) {
-    while (window.length < READ_AHEAD && next < entries.length) {
-      const e = entries[next++]!;
-      const p = e.type === 'file' && e.size <= SMALL_FILE ? readWhole(e.absPath, e.size).then((body) => toTarEntry(e, body)) : Promise.resolve(toTarEntry(e));
-      p.catch(() => { /* awaited in order below; this only stops an early failure from being "unhandled" */ });
-      window.push(p);
+  const slice = new TimeSlice();
+  for (const e of entries) {
+    if (e.type === 'file' && e.size <= SMALL_FILE) {
+      yield toTarEntry(e, readWholeSync(e.absPath, e.size));
+      await slice.yieldIfDue();
+    } else {
+      yield toTarEntry(e);
     }
-    yield await window.shift()!;
   }
 }
 
@@ -107,20 +104,20 @@ async function* readAhead(entries: readonly SourceEntry[]): AsyncGenerator<TarWr
  * than expected so a file that grew is noticed; the writer turns a length mismatch into
  * ARTIFACT_SOURCE_CHANGED.
  */
-async function readWhole(path: string, size: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
+function readWholeSync(path: string, size: number): Buffer {
+  const fd = openSync(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(size + 1);
     let filled = 0;
     while (filled < buf.length) {
-      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, null);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
+      const n = readSync(fd, buf, filled, buf.length - filled, null);
+      if (n === 0) break;
+      filled += n;
       if (filled === size) break; // a short read of a regular file is its end; no extra syscall to confirm
     }
     return buf.subarray(0, filled);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
