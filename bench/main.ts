@@ -1,18 +1,20 @@
 /**
  * `npm run bench`: every benchmark, side by side with its peer, in one run on this machine.
  * Each module prints its own table; see docs/benchmarks.md for how to read them.
- * Run one with `npm run bench -- router` (names: zero-downtime, router, canary-rollback).
+ * Run one with `npm run bench -- router` (names: zero-downtime, router, canary-rollback, artifacts;
+ * artifacts also takes --huge, --files=N,M and --rounds=N).
  */
 const benches: { name: string; load: () => Promise<{ run: () => Promise<void> }> }[] = [
   { name: 'zero-downtime', load: () => import('./zero-downtime.js') },
   { name: 'router', load: () => import('./router.js') },
   { name: 'canary-rollback', load: () => import('./canary-rollback.js') },
+  { name: 'artifacts', load: () => import('./artifacts.js') },
 ];
 
 async function main(): Promise<void> {
-  const only = process.argv.slice(2);
+  const names = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   for (const b of benches) {
-    if (only.length > 0 && !only.includes(b.name)) continue;
+    if (names.length > 0 && !names.includes(b.name)) continue;
     console.log(`\n=== ${b.name} ===`);
     const mod = await b.load();
     await mod.run();

@@ -6,6 +6,7 @@ import { readJsonIfExists, writeJsonAtomic } from '../core/atomic-file.js';
 import { SlipwayError } from '../core/errors.js';
 import { digestFile, digestHex } from './digest.js';
 import { extractArchive } from './extract.js';
+import { FileStore, type SweepResult } from './file-store.js';
 
 /** One stored artifact. */
 export interface StoredArtifact {
@@ -32,9 +33,12 @@ const ARCHIVE_NAME = /^([0-9a-f]{64})\.tar\.gz$/;
 export class ArtifactStore {
   private readonly dir: string;
   private readonly materializing = new Map<string, Promise<string>>();
+  /** Release files by content (`<root>/files`), shared by hard links between releases (ADR 0011). */
+  readonly files: FileStore;
 
   constructor(readonly root: string) {
     this.dir = join(root, 'sha256');
+    this.files = new FileStore(join(root, 'files'));
   }
 
   /**
@@ -137,7 +141,9 @@ export class ArtifactStore {
 
   /**
    * Extracts the artifact to `<releasesRoot>/<first 16 hex digits>` once and returns that path.
-   * The archive is verified while it is extracted. A marker file written beside the directory
+   * The archive is verified while it is extracted. Files already in the file store (from earlier
+   * releases) are hard-linked rather than written, so a release that differs from the last one in
+   * one file writes one file. A marker file written beside the directory
    * (`.<hex16>.complete`, not inside it, so the release holds exactly the artifact) records
    * completion; a directory without its marker is a crashed attempt and is redone. Concurrent calls
    * in one process share one extraction; one controller per state directory is assumed.
@@ -150,6 +156,15 @@ export class ArtifactStore {
       this.materializing.set(key, pending);
     }
     return pending;
+  }
+
+  /**
+   * Removes the release files no materialized release uses any more (after `dematerialize`);
+   * waits for materializations in progress first, so a file being linked is never swept.
+   */
+  async sweepFiles(): Promise<SweepResult> {
+    await Promise.allSettled([...this.materializing.values()]);
+    return this.files.sweep();
   }
 
   /** Removes what `materialize` extracted for the artifact (directory and marker); absent is fine. */
@@ -179,7 +194,7 @@ export class ArtifactStore {
     }
     await rm(markerPath, { force: true });
     await rm(dir, { recursive: true, force: true });
-    const { files } = await extractArchive(this.path(digest), dir, { expectedDigest: digest });
+    const { files } = await extractArchive(this.path(digest), dir, { expectedDigest: digest, fileStore: this.files });
     writeJsonAtomic(markerPath, { version: 1, digest, files } satisfies ReleaseMarker);
     return dir;
   }

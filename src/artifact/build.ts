@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { SlipwayError } from '../core/errors.js';
 import type { ArtifactStore } from './artifact-store.js';
 import { IgnoreRules } from './ignore-rules.js';
-import { assertDirectory, packDirectory } from './pack.js';
+import { assertDirectory, packDirectory, packEntries, type PackResult } from './pack.js';
 import { runBuildCommand } from './run-build-command.js';
 import { ALWAYS_EXCLUDED, copySourceTree, listSourceTree } from './source-tree.js';
 
@@ -46,7 +46,8 @@ const TAIL_LINES = 20;
  * Builds a release artifact: copy the source into a fresh directory under `workRoot` (without
  * `.git`, `.slipway`, `node_modules` and `.slipwayignore` matches, so the build cannot depend on
  * local leftovers) → run the build command there → pack the result reproducibly → put it in the
- * store. The temp directory is removed whatever happens.
+ * store. Without a build command the listed source is packed directly (no copy: same entries,
+ * same digest). The temp directory is removed whatever happens.
  */
 export async function buildArtifact(options: BuildArtifactOptions): Promise<BuildArtifactResult> {
   const started = performance.now();
@@ -61,14 +62,19 @@ export async function buildArtifact(options: BuildArtifactOptions): Promise<Buil
   const workDir = await mkdtemp(join(options.workRoot, 'build-'));
   const buildLog: string[] = [];
   try {
-    const copy = join(workDir, 'src');
-    await mkdir(copy);
-    await copySourceTree(entries, copy);
-    if (options.buildCommand !== undefined && options.buildCommand.trim() !== '') {
-      await runBuild(options.buildCommand, copy, options, buildLog);
-    }
     const archive = join(workDir, 'artifact.tar.gz');
-    const packed = await packDirectory(copy, archive);
+    let packed: PackResult;
+    if (options.buildCommand !== undefined && options.buildCommand.trim() !== '') {
+      const copy = join(workDir, 'src');
+      await mkdir(copy);
+      await copySourceTree(entries, copy);
+      await runBuild(options.buildCommand, copy, options, buildLog);
+      packed = await packDirectory(copy, archive);
+    } else {
+      // Nothing runs, so nothing can depend on leftovers: pack the listed source directly. Same
+      // entries as a copy would hold (the copy is made from this very list), so the same digest.
+      packed = await packEntries(entries, archive);
+    }
     const digest = await options.store.put(archive, packed.digest);
     return { digest, bytes: packed.bytes, files: packed.files, buildLog, durationMs: Math.round(performance.now() - started) };
   } finally {

@@ -7,6 +7,7 @@ import { SlipwayError } from '../core/errors.js';
 import { extractArchive } from './extract.js';
 import { packDirectory } from './pack.js';
 import type { TarWriteEntry } from './tar-writer.js';
+import { FileStore } from './file-store.js';
 import { describeTree, fileEntry, tempDir, writeArchive, writeTree } from './artifact-testing.js';
 
 const LONG = `${'long-directory-name-'.repeat(4)}/${'and-a-long-file-name-'.repeat(3)}.txt`;
@@ -83,20 +84,28 @@ const HOSTILE: { name: string; entries: TarWriteEntry[]; code: string; names: st
   { name: 'hard link', entries: [{ path: 'h', type: 'hardlink', mode: 0o644, size: 0, linkTarget: '/etc/passwd' }], code: 'ARTIFACT_UNSUPPORTED_ENTRY', names: 'h' },
 ];
 
-for (const c of HOSTILE) {
-  test(`extract: rejects ${c.name} (${c.code}) and leaves nothing behind`, async () => {
+for (const c of HOSTILE) for (const withStore of [false, true]) {
+  const how = withStore ? ', assembling from a file store' : '';
+  test(`extract: rejects ${c.name} (${c.code}) and leaves nothing behind${how}`, async () => {
     const t = await tempDir();
     try {
       const parent = join(t.dir, 'releases');
+      const fileStore = withStore ? new FileStore(join(t.dir, 'files')) : undefined;
       await writeArchive(join(t.dir, 'evil.tar.gz'), [fileEntry('first.txt', 'written before the bad entry'), ...c.entries]);
-      await assert.rejects(extractArchive(join(t.dir, 'evil.tar.gz'), join(parent, 'r1')), (err: SlipwayError) => {
+      await assert.rejects(extractArchive(join(t.dir, 'evil.tar.gz'), join(parent, 'r1'), { fileStore }), (err: SlipwayError) => {
         assert.equal(err.code, c.code);
         assert.equal(err.kind, 'invalid');
         assert.ok(err.message.includes(`"${c.names}"`), `message names the entry: ${err.message}`);
         return true;
       });
       assert.deepEqual(await readdir(parent), [], 'no release and no temp dir left');
-      assert.deepEqual((await readdir(t.dir)).sort(), ['evil.tar.gz', 'releases'], 'nothing written outside');
+      if (fileStore) {
+        // Content stored before the bad entry was found is linked by no release: the next sweep removes it.
+        await fileStore.sweep();
+        assert.deepEqual(await fileStore.usage(), { files: 0, bytes: 0, unusedFiles: 0 });
+      }
+      const expected = withStore ? ['evil.tar.gz', 'files', 'releases'] : ['evil.tar.gz', 'releases'];
+      assert.deepEqual((await readdir(t.dir)).sort(), expected, 'nothing written outside');
       assert.equal(existsSync('/tmp/slipway-abs-evil'), false);
     } finally {
       await t.cleanup();

@@ -1,4 +1,4 @@
-import { constants, createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream';
@@ -8,11 +8,20 @@ import { DigestTap } from './digest.js';
 import { checkLink, describeVerdict } from './symlink-safety.js';
 import { corruptArchive } from './tar-header.js';
 import { readTar, type TarHeader } from './tar-reader.js';
+import { forEachBounded, TaskPool } from './bounded.js';
+import type { FileStore } from './file-store.js';
+import { NEW_FILE_FLAGS, writeNewFile } from './write-new-file.js';
+import { createHash } from 'node:crypto';
 
 /** Options for `extractArchive`. */
 export interface ExtractOptions {
   /** When set, the archive's sha256 must match or the extraction fails (and leaves nothing). */
   expectedDigest?: string;
+  /**
+   * Assemble the release from this content-addressed store: files it already holds are hard
+   * links to it, new ones are written and added to it (ADR 0011). Every check is the same.
+   */
+  fileStore?: FileStore;
 }
 
 /**
@@ -53,13 +62,17 @@ type Kind = 'file' | 'directory' | 'symlink';
 
 async function extractInto(archive: string, root: string, options: ExtractOptions): Promise<{ files: number }> {
   const tap = new DigestTap();
-  const gunzip = createGunzip();
-  const input = createReadStream(archive);
+  const gunzip = createGunzip({ chunkSize: 128 * 1024 });
+  const input = createReadStream(archive, { highWaterMark: 1024 * 1024 });
   pipeline(input, tap, gunzip, () => { /* errors surface through the gunzip iterator */ });
 
   const seen = new Map<string, Kind>();
   const links = new Map<string, string>();
-  const dirModes: [string, number][] = [];
+  const dirModes = new Map<string, number>(); // a repeated directory entry's mode wins, as in GNU tar
+  // File bodies are written with many writes in flight while the archive is read on; every check
+  // (paths, parents, duplicates, links) still happens here, in archive order, before a write starts.
+  const writes = new TaskPool();
+  const store = options.fileStore;
   let files = 0;
   try {
     for await (const { header, body } of readTar(gunzip)) {
@@ -71,7 +84,7 @@ async function extractInto(archive: string, root: string, options: ExtractOption
       if (header.type !== 'file' && header.type !== 'directory' && header.type !== 'symlink') throw unsupported(header);
       const existing = seen.get(rel);
       if (existing !== undefined) {
-        if (existing === 'directory' && header.type === 'directory') { dirModes.push([rel, header.mode]); continue; }
+        if (existing === 'directory' && header.type === 'directory') { dirModes.set(rel, header.mode); continue; }
         throw unsafePath(header.path, 'appears twice; a second copy could replace what the first one checked');
       }
       await ensureParents(root, rel, seen, header.path);
@@ -79,7 +92,7 @@ async function extractInto(archive: string, root: string, options: ExtractOption
       seen.set(rel, header.type);
       if (header.type === 'directory') {
         await mkdir(target, { mode: 0o700 });
-        dirModes.push([rel, header.mode]);
+        dirModes.set(rel, header.mode);
       } else if (header.type === 'symlink') {
         const linkTarget = header.linkTarget ?? '';
         if (linkTarget === '' || linkTarget.includes('\0')) throw unsafeLink(header.path, linkTarget, 'has an empty or invalid target');
@@ -88,13 +101,21 @@ async function extractInto(archive: string, root: string, options: ExtractOption
         if (verdict !== null) throw unsafeLink(header.path, linkTarget, describeVerdict(verdict));
         await symlink(linkTarget, target);
         files++;
+      } else if (header.size <= SMALL_FILE) {
+        const data = await collect(body, header.size);
+        const { mode } = header;
+        await writes.run(() => (store ? store.place(target, data, mode) : writeNewFile(target, data, mode)));
+        files++;
       } else {
-        await writeBody(target, body, header.mode);
+        const hex = await writeBody(target, body, header.mode, store !== undefined);
+        if (store) await store.adopt(target, hex!, header.size, header.mode);
         files++;
       }
     }
+    await writes.drain();
   } catch (err) {
     gunzip.destroy();
+    await writes.settle();
     throw asArchiveError(err);
   }
   // A later link can change where an earlier one leads; judge them all against the final tree.
@@ -109,8 +130,11 @@ async function extractInto(archive: string, root: string, options: ExtractOption
     });
   }
   // Deepest first, so a read-only directory is locked only after its contents are in place.
-  dirModes.sort((a, b) => b[0].length - a[0].length);
-  for (const [rel, mode] of dirModes) await chmod(join(root, rel), mode & 0o777);
+  const levels: [string, number][][] = [];
+  for (const d of dirModes) (levels[d[0].split('/').length] ??= []).push(d);
+  for (const level of levels.reverse()) {
+    if (level !== undefined) await forEachBounded(level, ([rel, mode]) => chmod(join(root, rel), mode & 0o777));
+  }
   return { files };
 }
 
@@ -140,15 +164,30 @@ async function ensureParents(root: string, rel: string, seen: Map<string, Kind>,
   }
 }
 
-async function writeBody(target: string, body: AsyncIterable<Buffer>, mode: number): Promise<void> {
-  // O_EXCL | O_NOFOLLOW: never open something that is already there, least of all a link.
-  const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+/** Bodies up to this size are held in memory and written in the background (at most IO_CONCURRENCY of them). */
+const SMALL_FILE = 256 * 1024;
+
+async function collect(body: AsyncIterable<Buffer>, size: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of body) parts.push(chunk);
+  // A single chunk is a view of gunzip's output, which zlib never reuses once handed out.
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+}
+
+/** Streams a big body to a new file; returns the sha256 hex of the body when asked (for the file store). */
+async function writeBody(target: string, body: AsyncIterable<Buffer>, mode: number, hashIt: boolean): Promise<string | undefined> {
+  const hash = hashIt ? createHash('sha256') : undefined;
+  const handle = await open(target, NEW_FILE_FLAGS, 0o600);
   try {
-    for await (const chunk of body) await handle.write(chunk);
+    for await (const chunk of body) {
+      hash?.update(chunk);
+      await handle.write(chunk);
+    }
+    await handle.chmod(mode & 0o777);
   } finally {
     await handle.close();
   }
-  await chmod(target, mode & 0o777);
+  return hash?.digest('hex');
 }
 
 function asArchiveError(err: unknown): unknown {

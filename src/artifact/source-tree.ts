@@ -1,6 +1,8 @@
-import { lstat, readdir, readlink, mkdir, copyFile, symlink, chmod } from 'node:fs/promises';
+import { constants, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdir, copyFile, symlink, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
+import { forEachBounded, TimeSlice } from './bounded.js';
 import { IgnoreRules } from './ignore-rules.js';
 import { checkLink, describeVerdict } from './symlink-safety.js';
 
@@ -32,11 +34,29 @@ export const ALWAYS_EXCLUDED = ['.git', '.slipway'] as const;
  * system or on creation order. Fails on sockets, fifos and devices (nothing sensible to ship) and
  * on symlinks that lead outside the tree, which extraction would refuse anyway: better to say so
  * at build time than at deploy time.
+ *
+ * Read with synchronous `readdir`/`lstat` calls in time slices (see TimeSlice): microseconds each
+ * on a tree the user just wrote, where a promise per call costs a thread-pool trip.
  */
 export async function listSourceTree(root: string, options: WalkOptions): Promise<SourceEntry[]> {
   const out: SourceEntry[] = [];
-  await walk(root, '', options, out);
-  out.sort((a, b) => Buffer.compare(Buffer.from(a.relPath), Buffer.from(b.relPath)));
+  const slice = new TimeSlice();
+  const pending = [''];
+  while (pending.length > 0) {
+    const rel = pending.pop()!;
+    const dir = rel === '' ? root : join(root, rel);
+    for (const d of readdirSync(dir, { withFileTypes: true })) {
+      if (options.excludeNames.includes(d.name)) continue;
+      const relPath = rel === '' ? d.name : `${rel}/${d.name}`;
+      // The dirent's type is lstat's (d_type, or an lstat by Node where the file system has none).
+      if (options.ignore.ignores(relPath, d.isDirectory())) continue;
+      const entry = describe(relPath, join(dir, d.name));
+      out.push(entry);
+      if (entry.type === 'directory') pending.push(relPath);
+      await slice.yieldIfDue();
+    }
+  }
+  sortByPathBytes(out);
   const links = new Map(out.filter((e) => e.type === 'symlink').map((e) => [e.relPath, e.linkTarget!]));
   for (const [path, target] of links) {
     const verdict = checkLink(path, target, links);
@@ -50,47 +70,53 @@ export async function listSourceTree(root: string, options: WalkOptions): Promis
   return out;
 }
 
-async function walk(root: string, rel: string, options: WalkOptions, out: SourceEntry[]): Promise<void> {
-  const dir = rel === '' ? root : join(root, rel);
-  for (const name of await readdir(dir)) {
-    if (options.excludeNames.includes(name)) continue;
-    const relPath = rel === '' ? name : `${rel}/${name}`;
-    const absPath = join(dir, name);
-    const st = await lstat(absPath);
-    if (options.ignore.ignores(relPath, st.isDirectory())) continue;
-    const mode = st.mode & 0o7777;
-    if (st.isDirectory()) {
-      out.push({ relPath, absPath, type: 'directory', mode, size: 0 });
-      await walk(root, relPath, options, out);
-    } else if (st.isFile()) {
-      out.push({ relPath, absPath, type: 'file', mode, size: st.size });
-    } else if (st.isSymbolicLink()) {
-      out.push({ relPath, absPath, type: 'symlink', mode, size: 0, linkTarget: await readlink(absPath) });
-    } else {
-      throw SlipwayError.of('ARTIFACT_UNSUPPORTED_ENTRY', `${relPath} is not a file, directory or symlink`, {
-        hint: 'Sockets, fifos and devices cannot be packed; add the path to .slipwayignore.',
-        details: { entry: relPath },
-      });
-    }
-  }
+function describe(relPath: string, absPath: string): SourceEntry {
+  const st = lstatSync(absPath);
+  const mode = st.mode & 0o7777;
+  if (st.isDirectory()) return { relPath, absPath, type: 'directory', mode, size: 0 };
+  if (st.isFile()) return { relPath, absPath, type: 'file', mode, size: st.size };
+  if (st.isSymbolicLink()) return { relPath, absPath, type: 'symlink', mode, size: 0, linkTarget: readlinkSync(absPath) };
+  throw SlipwayError.of('ARTIFACT_UNSUPPORTED_ENTRY', `${relPath} is not a file, directory or symlink`, {
+    hint: 'Sockets, fifos and devices cannot be packed; add the path to .slipwayignore.',
+    details: { entry: relPath },
+  });
+}
+
+/** Sorts in place by the UTF-8 bytes of `relPath` (each key encoded once, not once per comparison). */
+function sortByPathBytes(entries: SourceEntry[]): void {
+  const keyed = entries.map((e) => ({ e, key: Buffer.from(e.relPath) }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  for (let i = 0; i < keyed.length; i++) entries[i] = keyed[i]!.e;
 }
 
 /**
- * Copies listed entries into `dest` (which must exist), keeping modes and symlinks as they are.
- * Directory modes are applied last so a read-only directory can still be filled.
+ * Copies listed entries into `dest` (which must exist), keeping modes and symlinks as they are:
+ * directories first (a level at a time, parents before children), then files and symlinks with
+ * many copies in flight, then directory modes deepest first, so a read-only directory can still
+ * be filled. Files are copied with `COPYFILE_FICLONE`: a copy-on-write clone where the file system
+ * has them (btrfs, XFS, APFS), a plain copy elsewhere. Never a hard link: the build command runs in
+ * the copy and must not be able to change the source.
  */
 export async function copySourceTree(entries: readonly SourceEntry[], dest: string): Promise<void> {
-  // Sorted order puts every directory before its contents.
-  for (const e of entries) {
+  const dirs = entries.filter((e) => e.type === 'directory');
+  const byDepth = groupByDepth(dirs);
+  for (const level of byDepth) await forEachBounded(level, (e) => mkdir(join(dest, e.relPath), { mode: 0o700 }));
+  await forEachBounded(entries.filter((e) => e.type !== 'directory'), async (e) => {
     const target = join(dest, e.relPath);
-    if (e.type === 'directory') await mkdir(target, { mode: 0o700 });
-    else if (e.type === 'symlink') await symlink(e.linkTarget!, target);
-    else {
-      await copyFile(e.absPath, target);
-      await chmod(target, e.mode & 0o777);
-    }
+    if (e.type === 'symlink') return symlink(e.linkTarget!, target);
+    // libuv's copyfile gives the copy the source's permission bits; only setuid/setgid/sticky need stripping.
+    await copyFile(e.absPath, target, constants.COPYFILE_FICLONE);
+    if (e.mode & 0o7000) await chmod(target, e.mode & 0o777);
+  });
+  for (const level of byDepth.reverse()) await forEachBounded(level, (e) => chmod(join(dest, e.relPath), e.mode & 0o777));
+}
+
+function groupByDepth(entries: readonly SourceEntry[]): SourceEntry[][] {
+  const levels: SourceEntry[][] = [];
+  for (const e of entries) {
+    let depth = 0;
+    for (let i = e.relPath.indexOf('/'); i !== -1; i = e.relPath.indexOf('/', i + 1)) depth++;
+    (levels[depth] ??= []).push(e);
   }
-  for (const e of [...entries].reverse()) {
-    if (e.type === 'directory') await chmod(join(dest, e.relPath), e.mode & 0o777);
-  }
+  return levels.filter((l) => l !== undefined);
 }

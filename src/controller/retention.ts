@@ -2,7 +2,8 @@
  * Release retention: keep the newest `keep` releases of a service, and always the serving
  * release, the rollback target, the releases of an active rollout and any release an instance
  * still runs. Older releases are marked pruned (their records stay for history) and their
- * artifacts and extracted directories are deleted unless a kept release shares the digest.
+ * artifacts and extracted directories are deleted unless a kept release shares the digest; then
+ * the file store drops every file no remaining release directory links to (ADR 0011).
  */
 import type { Release, Rollout } from '../store/types.js';
 import type { Controller } from './controller.js';
@@ -38,6 +39,8 @@ export async function pruneReleases(c: Controller, service: string, opts: { keep
     await c.artifacts.remove(r.digest);
     await c.artifacts.dematerialize(r.digest, c.paths.releases);
   }
+  // Release files are shared by hard links; those only pruned releases used have no link left.
+  if (prune.length) await c.artifacts.sweepFiles();
   if (prune.length) await c.event(service, null, 'release.pruned', `pruned release(s) ${prune.map((r) => r.number).join(', ')} of ${service}`, { releases: prune.map((r) => r.number) });
   return prune.map((r) => r.number);
 }

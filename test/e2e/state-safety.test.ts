@@ -77,10 +77,13 @@ describe('state safety (real processes)', () => {
     assert.doesNotMatch(grep.stdout, /hunter2/);
 
     // And the modes themselves: .slipway/ and every directory 0700, state files 0600. Release
-    // directories keep their packaged modes inside (instances need them) behind a 0700 parent.
+    // directories keep their packaged modes inside (instances need them) behind a 0700 parent; so
+    // do the file store's entries, which are hard links of release files and so share their mode
+    // (ADR 0011), behind 0700 directories.
     const mode = (f: string) => lstatSync(f).mode & 0o777;
     assert.equal(mode(root), 0o700);
-    const outsideReleases = all.filter((f) => !/^releases\/[^/]+\/./.test(relative(root, f)));
+    const isReleaseFile = (rel: string) => /^releases\/[^/]+\/./.test(rel) || /^artifacts\/files\/[0-9a-f]{2}\/[0-9a-f]{64}-[0-7]{3}$/.test(rel);
+    const outsideReleases = all.filter((f) => !isReleaseFile(relative(root, f)));
     for (const f of outsideReleases) {
       const st = lstatSync(f);
       if (st.isDirectory()) assert.equal(mode(f), 0o700, `${relative(root, f)} is ${mode(f).toString(8)}`);
