@@ -31,7 +31,11 @@ import { ALWAYS_EXCLUDED, copySourceTree, listSourceTree } from '../src/artifact
 const FILES_PER_PACKAGE = 100;
 const FILE_BYTES = 4000;
 
-interface Options { sizes: number[]; rounds: number; changes: number }
+interface Options {
+  sizes: number[];
+  rounds: number;
+  changes: number;
+}
 
 function parseArgs(argv: string[]): Options {
   let sizes = [1000, 20_000];
@@ -64,7 +68,9 @@ async function benchTree(files: number, rounds: number, changes: number): Promis
     progress(`generating ${files} files`);
     await generateTree(src, files);
     const samples = new Map<string, number[]>();
-    const add = (k: string, v: number): void => { samples.set(k, [...(samples.get(k) ?? []), v]); };
+    const add = (k: string, v: number): void => {
+      samples.set(k, [...(samples.get(k) ?? []), v]);
+    };
 
     for (let r = 1; r <= rounds; r++) {
       const round = join(base, `round-${r}`);
@@ -74,7 +80,10 @@ async function benchTree(files: number, rounds: number, changes: number): Promis
       const archive = join(round, 'slipway.tar.gz');
       settle();
       const t0 = performance.now();
-      const entries = await listSourceTree(src, { excludeNames: [...ALWAYS_EXCLUDED, 'node_modules'], ignore: await IgnoreRules.load(src) });
+      const entries = await listSourceTree(src, {
+        excludeNames: [...ALWAYS_EXCLUDED, 'node_modules'],
+        ignore: await IgnoreRules.load(src),
+      });
       await mkdir(copy);
       await copySourceTree(entries, copy);
       settle();
@@ -84,7 +93,9 @@ async function benchTree(files: number, rounds: number, changes: number): Promis
       const t2 = performance.now();
       await extractArchive(archive, join(round, 'slipway-release'), { expectedDigest: packed.digest });
       const t3 = performance.now();
-      add('slipway copy', t1 - t0); add('slipway pack+digest', t2 - t1); add('slipway extract', t3 - t2);
+      add('slipway copy', t1 - t0);
+      add('slipway pack+digest', t2 - t1);
+      add('slipway extract', t3 - t2);
 
       // The same with the GNU tools.
       settle();
@@ -99,9 +110,12 @@ async function benchTree(files: number, rounds: number, changes: number): Promis
       await mkdir(join(round, 'gnu-release'));
       sh('tar', ['xzf', join(round, 'gnu.tar.gz'), '-C', join(round, 'gnu-release')]);
       const g3 = performance.now();
-      add('gnu copy', g1 - g0); add('gnu pack+digest', g2 - g1); add('gnu extract', g3 - g2);
+      add('gnu copy', g1 - g0);
+      add('gnu pack+digest', g2 - g1);
+      add('gnu extract', g3 - g2);
       // Totals are sums of the step times (the untimed syncs between steps left out).
-      add('slipway total', t1 - t0 + (t2 - t1) + (t3 - t2)); add('gnu total', g1 - g0 + (g2 - g1) + (g3 - g2));
+      add('slipway total', t1 - t0 + (t2 - t1) + (t3 - t2));
+      add('gnu total', g1 - g0 + (g2 - g1) + (g3 - g2));
 
       // The deploy path: build + materialize, first time, after a one-file change, unchanged.
       const store = new ArtifactStore(join(round, 'state', 'artifacts'));
@@ -126,7 +140,10 @@ async function benchTree(files: number, rounds: number, changes: number): Promis
       // du counts a hard-linked inode once per invocation: the real disk use of all releases.
       add('disk releases', duKiB([releases, store.files.root]));
       add('disk tree', duKiB([src]));
-      const line = [...samples].filter(([k]) => !k.startsWith('disk')).map(([k, v]) => `${k} ${(v[v.length - 1]! / 1000).toFixed(2)}s`).join(', ');
+      const line = [...samples]
+        .filter(([k]) => !k.startsWith('disk'))
+        .map(([k, v]) => `${k} ${(v[v.length - 1]! / 1000).toFixed(2)}s`)
+        .join(', ');
       progress(`${files} files, round ${r}/${rounds}: ${line}`);
       await rm(round, { recursive: true, force: true });
     }
@@ -190,11 +207,7 @@ function duKiB(paths: string[]): number {
 
 function table(files: number, samples: Map<string, number[]>, changes: number): string {
   const m = (k: string): number => median(samples.get(k)!) / 1000;
-  const rows: string[] = [
-    `\n${files} files`,
-    '| step | Slipway | GNU tools | ratio |',
-    '|---|---:|---:|---:|',
-  ];
+  const rows: string[] = [`\n${files} files`, '| step | Slipway | GNU tools | ratio |', '|---|---:|---:|---:|'];
   for (const step of ['copy', 'pack+digest', 'extract', 'total']) {
     const s = m(`slipway ${step}`);
     const g = m(`gnu ${step}`);
@@ -206,7 +219,9 @@ function table(files: number, samples: Map<string, number[]>, changes: number): 
   }
   const disk = median(samples.get('disk releases')!);
   const tree = median(samples.get('disk tree')!);
-  rows.push(`\ndisk used by ${changes + 1} releases that differ by one file each (releases + file store): ${(disk / 1024).toFixed(1)} MiB, ${(disk / tree).toFixed(2)} × the tree (${(tree / 1024).toFixed(1)} MiB)`);
+  rows.push(
+    `\ndisk used by ${changes + 1} releases that differ by one file each (releases + file store): ${(disk / 1024).toFixed(1)} MiB, ${(disk / tree).toFixed(2)} × the tree (${(tree / 1024).toFixed(1)} MiB)`,
+  );
   return rows.join('\n');
 }
 

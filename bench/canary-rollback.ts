@@ -46,13 +46,34 @@ const ANALYSIS = '{ errors: { metric: error_rate, max: 0.01, interval: 1s, minRe
 
 /** What each peer documents (stated from their docs, not measured here), in seconds (null: never). */
 const PEERS: { name: string; seconds: [number, number] | null; time: string; note: string }[] = [
-  { name: 'Flagger (docs example)', seconds: [300, 300], time: '≈ 5 min', note: 'rolled back after interval × threshold failed checks: 1 min × 5; minimum interval 10 s' },
-  { name: 'Argo Rollouts (docs canary analysis example)', seconds: [900, 1200], time: '~15–20 min', note: 'time of its documented canary analysis example' },
+  {
+    name: 'Flagger (docs example)',
+    seconds: [300, 300],
+    time: '≈ 5 min',
+    note: 'rolled back after interval × threshold failed checks: 1 min × 5; minimum interval 10 s',
+  },
+  {
+    name: 'Argo Rollouts (docs canary analysis example)',
+    seconds: [900, 1200],
+    time: '~15–20 min',
+    note: 'time of its documented canary analysis example',
+  },
   { name: 'Spinnaker / Kayenta', seconds: [3000, 3000], time: '50+ min', note: 'time of its documented canary analysis' },
-  { name: 'Kubernetes Deployment', seconds: null, time: 'never', note: 'does not roll back by itself (progressDeadline only marks it failed)' },
+  {
+    name: 'Kubernetes Deployment',
+    seconds: null,
+    time: 'never',
+    note: 'does not roll back by itself (progressDeadline only marks it failed)',
+  },
 ];
 
-interface Timeline { canaryRouted?: number; hardFail?: number; firstFail?: number; routeBack?: number; finished?: number }
+interface Timeline {
+  canaryRouted?: number;
+  hardFail?: number;
+  firstFail?: number;
+  routeBack?: number;
+  finished?: number;
+}
 
 interface RunResult {
   run: number;
@@ -92,17 +113,28 @@ async function probe(url: string): Promise<string> {
 }
 
 type Inst = { id: string; release: number; retiring: boolean; healthy: boolean };
-interface Status { services: { currentRelease: number | null; instances: Inst[] }[] }
+interface Status {
+  services: { currentRelease: number | null; instances: Inst[] }[];
+}
 
 /** Waits until only the stable release runs, on 2 healthy instances, and answers with v1. */
 async function waitStable(p: SlipwayProject, stableRelease: number): Promise<void> {
   let last: Inst[] = [];
-  await waitFor(`only release ${stableRelease} to run (last seen: ${JSON.stringify(last)})`, async () => {
-    const s = JSON.parse((await p.mustCli(['status', '--json'])).stdout) as Status;
-    const svc = s.services[0];
-    last = svc?.instances ?? [];
-    return svc?.currentRelease === stableRelease && last.length === 2 && last.every((i) => i.release === stableRelease && i.healthy && !i.retiring);
-  }, 15_000, 200);
+  await waitFor(
+    `only release ${stableRelease} to run (last seen: ${JSON.stringify(last)})`,
+    async () => {
+      const s = JSON.parse((await p.mustCli(['status', '--json'])).stdout) as Status;
+      const svc = s.services[0];
+      last = svc?.instances ?? [];
+      return (
+        svc?.currentRelease === stableRelease &&
+        last.length === 2 &&
+        last.every((i) => i.release === stableRelease && i.healthy && !i.retiring)
+      );
+    },
+    15_000,
+    200,
+  );
   if (!(await probe(p.url)).includes(`version=${STABLE} `)) throw new Error(`Slipway does not serve ${STABLE}`);
 }
 
@@ -148,25 +180,53 @@ function timelineOf(events: EventRecord[], rolloutId: number, release: number): 
 function controllerLines(p: SlipwayProject, rolloutId: number, since: number): string[] {
   const file = join(p.dir, '.slipway/controller.log');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => {
-    const at = Date.parse(l.slice(0, 24));
-    return Number.isFinite(at) && at >= since - 1000 && (l.includes(`rollout #${rolloutId}`) || l.includes('probe failed') || l.includes('retire ') || l.includes('reconcile '));
-  });
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => {
+      const at = Date.parse(l.slice(0, 24));
+      return (
+        Number.isFinite(at) &&
+        at >= since - 1000 &&
+        (l.includes(`rollout #${rolloutId}`) || l.includes('probe failed') || l.includes('retire ') || l.includes('reconcile '))
+      );
+    });
 }
 
-function isOk(status: number): boolean { return status >= 200 && status < 300; }
+function isOk(status: number): boolean {
+  return status >= 200 && status < 300;
+}
 
-function reasonOf(r: LoadRecord): string { return r.status === 0 ? 'socket error/timeout' : `HTTP ${r.status}`; }
+function reasonOf(r: LoadRecord): string {
+  return r.status === 0 ? 'socket error/timeout' : `HTTP ${r.status}`;
+}
 
-async function oneRun(p: SlipwayProject, client: ControllerClient, cleanup: Cleanup, run: number, stableRelease: number): Promise<RunResult> {
+async function oneRun(
+  p: SlipwayProject,
+  client: ControllerClient,
+  cleanup: Cleanup,
+  run: number,
+  stableRelease: number,
+): Promise<RunResult> {
   const version = `v2-bad${run}`;
   await waitStable(p, stableRelease);
   p.writeConfig({
-    instances: 2, start: 'node server.cjs', env: { VERSION: version, FAIL_RATE: '1' },
-    health: '{ path: /healthz, interval: 250ms }', stopTimeout: '5s', strategy: STRATEGY, analysis: ANALYSIS,
+    instances: 2,
+    start: 'node server.cjs',
+    env: { VERSION: version, FAIL_RATE: '1' },
+    health: '{ path: /healthz, interval: 250ms }',
+    stopTimeout: '5s',
+    strategy: STRATEGY,
+    analysis: ANALYSIS,
   });
   const after = await lastEventId(client);
-  const load = await startLoad({ url: p.url, concurrency: CONCURRENCY, ratePerSec: RATE, recordLimit: 100_000, maxMs: 60_000, classify: 'version=\\S+' });
+  const load = await startLoad({
+    url: p.url,
+    concurrency: CONCURRENCY,
+    ratePerSec: RATE,
+    recordLimit: 100_000,
+    maxMs: 60_000,
+    classify: 'version=\\S+',
+  });
   cleanup.add('load generator', () => load.kill());
   let deployAt: number;
   let exitAt = 0;
@@ -186,7 +246,11 @@ async function oneRun(p: SlipwayProject, client: ControllerClient, cleanup: Clea
   load.kill();
 
   let out: { release: number; rolloutId: number; rollout?: { phase: string; reason: string; message: string } };
-  try { out = JSON.parse(d.stdout) as typeof out; } catch { throw new Error(`deploy --wait printed no JSON (exit ${d.code})\n${d.stdout}\n${d.stderr}`); }
+  try {
+    out = JSON.parse(d.stdout) as typeof out;
+  } catch {
+    throw new Error(`deploy --wait printed no JSON (exit ${d.code})\n${d.stdout}\n${d.stderr}`);
+  }
   const canaryKey = `version=${version}`;
   const stableKey = `version=${STABLE}`;
   const records = report.records ?? [];
@@ -196,7 +260,8 @@ async function oneRun(p: SlipwayProject, client: ControllerClient, cleanup: Clea
   const otherReasons: Record<string, number> = {};
   for (const r of otherFails) otherReasons[reasonOf(r)] = (otherReasons[reasonOf(r)] ?? 0) + 1;
   const strangers: Record<string, number> = {};
-  for (const r of others) if (r.key !== stableKey && r.status !== 0) strangers[r.key || '(no version)'] = (strangers[r.key || '(no version)'] ?? 0) + 1;
+  for (const r of others)
+    if (r.key !== stableKey && r.status !== 0) strangers[r.key || '(no version)'] = (strangers[r.key || '(no version)'] ?? 0) + 1;
   const firstCanaryAt = canary.length ? Math.min(...canary.map((r) => r.at)) : NaN;
   const lastCanaryAt = canary.length ? Math.max(...canary.map((r) => r.at)) : NaN;
 
@@ -204,13 +269,34 @@ async function oneRun(p: SlipwayProject, client: ControllerClient, cleanup: Clea
   const t = timelineOf(events, out.rolloutId, out.release);
   const rel = (x: number | undefined) => (x === undefined ? undefined : x - firstCanaryAt);
   const r: RunResult = {
-    run, version, release: out.release, rolloutId: out.rolloutId, exitCode: d.code, phase: out.rollout?.phase ?? '?', reason: out.rollout?.reason ?? '?',
-    sent: report.sent, stableAnswers: others.filter((x) => x.key === stableKey).length,
-    firstCanaryAt, lastCanaryAt, rollbackMs: lastCanaryAt - firstCanaryAt, blast: canary.length, blastFailed: canary.filter((x) => !isOk(x.status)).length,
-    deployExitMs: exitAt - firstCanaryAt, deployWallMs: exitAt - deployAt,
-    otherFailed: otherFails.length, otherReasons, strangers,
-    server: { canaryRouted: rel(t.canaryRouted), hardFail: rel(t.hardFail), firstFail: rel(t.firstFail), routeBack: rel(t.routeBack), finished: rel(t.finished) },
-    controllerLog: controllerLines(p, out.rolloutId, deployAt), odd: [],
+    run,
+    version,
+    release: out.release,
+    rolloutId: out.rolloutId,
+    exitCode: d.code,
+    phase: out.rollout?.phase ?? '?',
+    reason: out.rollout?.reason ?? '?',
+    sent: report.sent,
+    stableAnswers: others.filter((x) => x.key === stableKey).length,
+    firstCanaryAt,
+    lastCanaryAt,
+    rollbackMs: lastCanaryAt - firstCanaryAt,
+    blast: canary.length,
+    blastFailed: canary.filter((x) => !isOk(x.status)).length,
+    deployExitMs: exitAt - firstCanaryAt,
+    deployWallMs: exitAt - deployAt,
+    otherFailed: otherFails.length,
+    otherReasons,
+    strangers,
+    server: {
+      canaryRouted: rel(t.canaryRouted),
+      hardFail: rel(t.hardFail),
+      firstFail: rel(t.firstFail),
+      routeBack: rel(t.routeBack),
+      finished: rel(t.finished),
+    },
+    controllerLog: controllerLines(p, out.rolloutId, deployAt),
+    odd: [],
   };
   if (d.code !== 1) r.odd.push(`deploy --wait exited ${d.code}, expected 1`);
   if (r.phase !== 'RolledBack') r.odd.push(`rollout ended ${r.phase} (${r.reason}), expected RolledBack`);
@@ -219,10 +305,13 @@ async function oneRun(p: SlipwayProject, client: ControllerClient, cleanup: Clea
   if (Object.keys(strangers).length) r.odd.push(`answers from neither ${STABLE} nor the canary: ${JSON.stringify(strangers)}`);
   if ((report.recordsDropped ?? 0) > 0) r.odd.push(`${report.recordsDropped} request(s) not recorded (record limit)`);
   if (r.rollbackMs >= GOAL_MS) r.odd.push(`time to rollback ${fmtMs(r.rollbackMs)} is over the ${fmtMs(GOAL_MS)} goal`);
-  if (t.hardFail === undefined) r.odd.push('no hard-failure (fast path) verdict among the rollout\'s events');
+  if (t.hardFail === undefined) r.odd.push("no hard-failure (fast path) verdict among the rollout's events");
   const late = canary.filter((x) => t.routeBack !== undefined && x.sentAt > t.routeBack);
-  if (late.length) r.odd.push(`${late.length} canary answer(s) to requests sent after the route back (${t.routeBack}); last sent ${Math.max(...late.map((x) => x.sentAt))}`);
-  const achieved = (report.sent / ((report.finishedAt - report.startedAt) / 1000));
+  if (late.length)
+    r.odd.push(
+      `${late.length} canary answer(s) to requests sent after the route back (${t.routeBack}); last sent ${Math.max(...late.map((x) => x.sentAt))}`,
+    );
+  const achieved = report.sent / ((report.finishedAt - report.startedAt) / 1000);
   if (achieved < RATE * 0.8) r.odd.push(`the load reached ${achieved.toFixed(0)} req/s, not ${RATE}`);
   return r;
 }
@@ -231,9 +320,9 @@ function describe(r: RunResult): string[] {
   const s = r.server;
   const at = (x: number | undefined) => (x === undefined ? '?' : `${x >= 0 ? '+' : ''}${Math.round(x)} ms`);
   return [
-    `  run ${r.run} (release ${r.release} ${r.version}, rollout #${r.rolloutId}): canary answered ${r.blast} request(s) (${r.blastFailed} failed) over ${fmtMs(r.rollbackMs)}; `
-      + `deploy --wait exited ${r.exitCode} (${r.phase}: ${r.reason}) ${fmtMs(r.deployExitMs)} after the canary's first answer (command ${fmtMs(r.deployWallMs)}); `
-      + `${r.sent} requests, ${r.stableAnswers} answered by ${STABLE}, ${r.otherFailed} failed outside the canary`,
+    `  run ${r.run} (release ${r.release} ${r.version}, rollout #${r.rolloutId}): canary answered ${r.blast} request(s) (${r.blastFailed} failed) over ${fmtMs(r.rollbackMs)}; ` +
+      `deploy --wait exited ${r.exitCode} (${r.phase}: ${r.reason}) ${fmtMs(r.deployExitMs)} after the canary's first answer (command ${fmtMs(r.deployWallMs)}); ` +
+      `${r.sent} requests, ${r.stableAnswers} answered by ${STABLE}, ${r.otherFailed} failed outside the canary`,
     `    controller, from the canary's first answer: canary routed ${at(s.canaryRouted)}, hard failure ${at(s.hardFail)}, traffic back ${at(s.routeBack)}, ${r.phase} ${at(s.finished)}`,
     ...r.odd.map((o) => `    ODD: ${o}`),
   ];
@@ -252,19 +341,30 @@ function printTable(results: RunResult[]): void {
   };
   const rows = [
     ['', 'time to rollback (median / max)', 'canary-answered requests (median / max)', 'notes'],
-    [`Slipway (measured, ${results.length} runs)`, `${fmtMs(medRb)} / ${fmtMs(max(rb))}`,
+    [
+      `Slipway (measured, ${results.length} runs)`,
+      `${fmtMs(medRb)} / ${fmtMs(max(rb))}`,
       `${median(blast)} / ${max(blast)}  (failed: ${median(results.map((r) => r.blastFailed))} / ${max(results.map((r) => r.blastFailed))})`,
-      `hard-failure fast path; deploy --wait exits ${fmtMs(median(exits))} (max ${fmtMs(max(exits))}) after the first canary answer`],
+      `hard-failure fast path; deploy --wait exits ${fmtMs(median(exits))} (max ${fmtMs(max(exits))}) after the first canary answer`,
+    ],
     ...PEERS.map((p) => [p.name, p.time, estimate(p.seconds), p.note]),
   ];
   console.log(`\n${formatTable(rows)}`);
-  console.log(`(peers: documented defaults/examples as stated, not measured here; their request counts are estimates at this load's ${canaryRate} req/s to a ${CANARY_WEIGHT}% canary)`);
-  console.log(`\nSlipway vs Flagger's example (5 min): ${Number.isFinite(medRb) && medRb > 0 ? `${Math.round(300_000 / medRb).toLocaleString('en-US')}× faster` : 'n/a'} (median ${fmtMs(medRb)}); even Flagger's 10 s minimum interval is ${(10_000 / medRb).toFixed(0)}× our median.`);
+  console.log(
+    `(peers: documented defaults/examples as stated, not measured here; their request counts are estimates at this load's ${canaryRate} req/s to a ${CANARY_WEIGHT}% canary)`,
+  );
+  console.log(
+    `\nSlipway vs Flagger's example (5 min): ${Number.isFinite(medRb) && medRb > 0 ? `${Math.round(300_000 / medRb).toLocaleString('en-US')}× faster` : 'n/a'} (median ${fmtMs(medRb)}); even Flagger's 10 s minimum interval is ${(10_000 / medRb).toFixed(0)}× our median.`,
+  );
   const met = rb.length === results.length && max(rb) < GOAL_MS;
-  console.log(`Goal: time to rollback under ${fmtMs(GOAL_MS)}: ${met ? 'MET' : 'NOT MET'} (median ${fmtMs(medRb)}, max ${fmtMs(max(rb))} over ${results.length} runs).`);
+  console.log(
+    `Goal: time to rollback under ${fmtMs(GOAL_MS)}: ${met ? 'MET' : 'NOT MET'} (median ${fmtMs(medRb)}, max ${fmtMs(max(rb))} over ${results.length} runs).`,
+  );
   const otherFailed = results.reduce((n, r) => n + r.otherFailed, 0);
   const stableAnswers = results.reduce((n, r) => n + r.stableAnswers, 0);
-  console.log(`Stable release: ${stableAnswers} answers, ${otherFailed} failed request(s) not from the canary${otherFailed ? ' (should be 0!)' : ' (as it should be)'}.`);
+  console.log(
+    `Stable release: ${stableAnswers} answers, ${otherFailed} failed request(s) not from the canary${otherFailed ? ' (should be 0!)' : ' (as it should be)'}.`,
+  );
 }
 
 export async function run(): Promise<void> {
@@ -272,7 +372,9 @@ export async function run(): Promise<void> {
   cleanup.arm();
   const began = Date.now();
   const results: RunResult[] = [];
-  console.log(`canary-rollback: ${RUNS} bad canaries (every "/" → 500) against stable ${STABLE} on 2 instances; ${RATE} req/s paced from a separate process (${CONCURRENCY} keep-alive loops), every answer recorded`);
+  console.log(
+    `canary-rollback: ${RUNS} bad canaries (every "/" → 500) against stable ${STABLE} on 2 instances; ${RATE} req/s paced from a separate process (${CONCURRENCY} keep-alive loops), every answer recorded`,
+  );
   console.log(`strategy: ${STRATEGY}; analysis: ${ANALYSIS}; health every 250 ms`);
   let p: SlipwayProject | undefined;
   try {
@@ -280,8 +382,13 @@ export async function run(): Promise<void> {
     const project = p;
     cleanup.add('slipway project', () => project.dispose());
     p.writeConfig({
-      instances: 2, start: 'node server.cjs', env: { VERSION: STABLE },
-      health: '{ path: /healthz, interval: 250ms }', stopTimeout: '5s', strategy: STRATEGY, analysis: ANALYSIS,
+      instances: 2,
+      start: 'node server.cjs',
+      env: { VERSION: STABLE },
+      health: '{ path: /healthz, interval: 250ms }',
+      stopTimeout: '5s',
+      strategy: STRATEGY,
+      analysis: ANALYSIS,
     });
     console.log(`Slipway: up (2 instances of ${STABLE}, ${p.url}, project ${p.dir})`);
     await p.mustCli(['up'], 120_000);
@@ -291,7 +398,10 @@ export async function run(): Promise<void> {
     if (stableRelease === null || stableRelease === undefined) throw new Error(`no current release after up: ${JSON.stringify(st)}`);
     const client = ControllerClient.connect(p.dir);
     for (let i = 1; i <= RUNS; i++) {
-      if (Date.now() - began > BUDGET_MS) { console.log(`  (time budget used: stopping after ${i - 1} runs)`); break; }
+      if (Date.now() - began > BUDGET_MS) {
+        console.log(`  (time budget used: stopping after ${i - 1} runs)`);
+        break;
+      }
       const r = await oneRun(p, client, cleanup, i, stableRelease);
       for (const line of describe(r)) console.log(line);
       if (r.odd.length || i === 1) for (const l of r.controllerLog) console.log(`    controller.log: ${l}`);
@@ -299,7 +409,8 @@ export async function run(): Promise<void> {
     }
   } catch (err) {
     const log = p ? join(p.dir, '.slipway/controller.log') : '';
-    if (log && existsSync(log)) console.error(`controller.log (last 30 lines):\n${readFileSync(log, 'utf8').trimEnd().split('\n').slice(-30).join('\n')}`);
+    if (log && existsSync(log))
+      console.error(`controller.log (last 30 lines):\n${readFileSync(log, 'utf8').trimEnd().split('\n').slice(-30).join('\n')}`);
     throw err;
   } finally {
     await cleanup.run();

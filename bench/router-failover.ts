@@ -22,7 +22,10 @@ import { LocalRouter } from '../src/router/local-router.js';
 const TRIALS = 10;
 
 /** `error`: the connection failed (ECONNREFUSED, ECONNRESET, timeout); `ms`: time to the answer. */
-interface Outcome { error: string | null; ms: number }
+interface Outcome {
+  error: string | null;
+  ms: number;
+}
 
 /** One fresh connection; resolves when answered (or refused). */
 function probe(port: number): Promise<Outcome> {
@@ -47,7 +50,10 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promi
 }
 
 function summary(name: string, xs: Outcome[]): string {
-  const ms = xs.filter((x) => x.error === null).map((x) => x.ms).sort((a, b) => a - b);
+  const ms = xs
+    .filter((x) => x.error === null)
+    .map((x) => x.ms)
+    .sort((a, b) => a - b);
   const med = ms.length ? ms[Math.floor(ms.length / 2)]!.toFixed(0) : '-';
   const max = ms.length ? ms.at(-1)!.toFixed(0) : '-';
   const errors = new Map<string, number>();
@@ -63,7 +69,11 @@ async function slipway(dir: string): Promise<Outcome[]> {
   const out: Outcome[] = [];
   try {
     await router.ensureRunning();
-    const route = await router.applyRoute({ service: 'web', listen: { host: '127.0.0.1', port: 0 }, pools: [{ release: 1, weight: 1, backends: [{ id: 'u', host: '127.0.0.1', port: (upstream.address() as { port: number }).port }] }] });
+    const route = await router.applyRoute({
+      service: 'web',
+      listen: { host: '127.0.0.1', port: 0 },
+      pools: [{ release: 1, weight: 1, backends: [{ id: 'u', host: '127.0.0.1', port: (upstream.address() as { port: number }).port }] }],
+    });
     for (let i = 0; i < TRIALS; i++) {
       const { workerPid } = await router.health();
       process.kill(workerPid, 'SIGKILL');
@@ -96,11 +106,19 @@ async function clusterRun(dir: string, policy: 'rr' | 'none'): Promise<Outcome[]
   writeFileSync(script, CLUSTER_JS);
   const port = await new Promise<number>((resolve) => {
     const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
   });
-  const primary: ChildProcess = fork(script, [policy], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  const primary: ChildProcess = fork(script, [policy], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
   let worker = 0;
-  primary.on('message', (m: { pid: number }) => { worker = m.pid; });
+  primary.on('message', (m: { pid: number }) => {
+    worker = m.pid;
+  });
   const out: Outcome[] = [];
   try {
     await until(() => worker !== 0);

@@ -26,9 +26,19 @@ s.keepAliveTimeout = 65000;
 s.listen(0, '127.0.0.1', () => console.log('port ' + s.address().port));
 `;
 
-interface Sample { rps: number; p50: number; p99: number; requests: number; cpuUs?: number }
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  cpuUs?: number;
+}
 /** `pid`: a process whose CPU time per request is worth printing (the router's proxy worker). */
-interface Target { name: string; port: number; pid?: number }
+interface Target {
+  name: string;
+  port: number;
+  pid?: number;
+}
 
 export async function run(): Promise<void> {
   for (const tool of ['wrk', 'nginx', 'caddy']) {
@@ -46,7 +56,11 @@ export async function run(): Promise<void> {
     progress('starting the upstream-client shells (undici Pool.dispatch, Slipway UpstreamPool)');
     const shells: Target[] = [];
     for (const mode of ['undici', 'llhttp']) {
-      const child = spawn(process.execPath, [join(HERE, 'support', 'upstream-client-proxy.js'), mode === 'llhttp' ? 'slipway' : mode, String(upPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(
+        process.execPath,
+        [join(HERE, 'support', 'upstream-client-proxy.js'), mode === 'llhttp' ? 'slipway' : mode, String(upPort)],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       children.push(child);
       shells.push({ name: mode, port: await portOf(child, `${mode} shell`) });
     }
@@ -54,11 +68,17 @@ export async function run(): Promise<void> {
     progress('starting slipway router');
     router = new LocalRouter({ stateDir: join(dir, 'router') });
     await router.ensureRunning();
-    const routed = await router.applyRoute({ service: 'bench', listen: { host: '127.0.0.1', port: 0 }, pools: [{ release: 1, weight: 1, backends: [{ id: 'u1', host: '127.0.0.1', port: upPort }] }] });
+    const routed = await router.applyRoute({
+      service: 'bench',
+      listen: { host: '127.0.0.1', port: 0 },
+      pools: [{ release: 1, weight: 1, backends: [{ id: 'u1', host: '127.0.0.1', port: upPort }] }],
+    });
 
     progress('starting nginx');
     const nginxPort = await freePort();
-    writeFileSync(join(dir, 'nginx.conf'), `daemon off;
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `daemon off;
 worker_processes auto;
 user root;
 pid ${dir}/nginx.pid;
@@ -72,23 +92,29 @@ http {
     location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }
-`);
+`,
+    );
     children.push(spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] }));
 
     progress('starting caddy');
     const caddyPort = await freePort();
-    writeFileSync(join(dir, 'Caddyfile'), `{
+    writeFileSync(
+      join(dir, 'Caddyfile'),
+      `{
   admin off
   auto_https off
 }
 http://127.0.0.1:${caddyPort} {
   reverse_proxy 127.0.0.1:${upPort}
 }
-`);
-    children.push(spawn('caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
-      stdio: ['ignore', 'ignore', 'ignore'],
-      env: { ...process.env, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, HOME: dir },
-    }));
+`,
+    );
+    children.push(
+      spawn('caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
+        stdio: ['ignore', 'ignore', 'ignore'],
+        env: { ...process.env, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, HOME: dir },
+      }),
+    );
 
     const targets: Target[] = [
       { name: 'direct', port: upPort },
@@ -105,14 +131,21 @@ http://127.0.0.1:${caddyPort} {
       for (const t of targets) {
         const s = wrk(t, DURATION_S);
         samples.get(t.name)!.push(s);
-        progress(`run ${r}/${RUNS} ${t.name.padEnd(8)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(2)}ms  p99 ${s.p99.toFixed(2)}ms${s.cpuUs === undefined ? '' : `  ${s.cpuUs.toFixed(1)} µs CPU/request`}`);
+        progress(
+          `run ${r}/${RUNS} ${t.name.padEnd(8)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(2)}ms  p99 ${s.p99.toFixed(2)}ms${s.cpuUs === undefined ? '' : `  ${s.cpuUs.toFixed(1)} µs CPU/request`}`,
+        );
       }
     }
     printTable(targets, samples);
     const cpu = samples.get('slipway')!.flatMap((s) => (s.cpuUs === undefined ? [] : [s.cpuUs]));
-    if (cpu.length) console.log(`\nrouter proxy worker CPU per proxied request: median ${median(cpu).toFixed(1)} µs (less sensitive to a busy machine than req/s)`);
+    if (cpu.length)
+      console.log(
+        `\nrouter proxy worker CPU per proxied request: median ${median(cpu).toFixed(1)} µs (less sensitive to a busy machine than req/s)`,
+      );
     const ratio = median(samples.get('undici')!.map((s) => s.rps)) / median(samples.get('llhttp')!.map((s) => s.rps));
-    console.log(`\nupstream client alone (same proxy shell): undici Pool.dispatch / Slipway UpstreamPool = ${ratio.toFixed(2)} (docs/router.md: undici is adopted when it is within 10%, i.e. ≥ 0.90)`);
+    console.log(
+      `\nupstream client alone (same proxy shell): undici Pool.dispatch / Slipway UpstreamPool = ${ratio.toFixed(2)} (docs/router.md: undici is adopted when it is within 10%, i.e. ≥ 0.90)`,
+    );
   } finally {
     progress('stopping processes');
     await router?.shutdown().catch((err: unknown) => console.error(`router shutdown: ${String(err)}`));
@@ -138,7 +171,10 @@ function portOf(child: ChildProcess, what: string): Promise<number> {
 
 function wrk(t: Target, seconds: number): Sample {
   const cpuBefore = t.pid === undefined ? undefined : cpuMs(t.pid);
-  const r = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${t.port}/`], { encoding: 'utf8', timeout: (seconds + 20) * 1000 });
+  const r = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${t.port}/`], {
+    encoding: 'utf8',
+    timeout: (seconds + 20) * 1000,
+  });
   if (r.status !== 0) throw new Error(`wrk against ${t.name} failed: ${r.stderr || r.error?.message}`);
   const out = r.stdout;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
@@ -170,13 +206,21 @@ function median(xs: number[]): number {
 
 function printTable(targets: Target[], samples: Map<string, Sample[]>): void {
   const nginx = median(samples.get('nginx')!.map((s) => s.rps));
-  console.log(`\nrouter benchmark: wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${RUNS} runs each, medians (one node upstream answering "hello")`);
+  console.log(
+    `\nrouter benchmark: wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${RUNS} runs each, medians (one node upstream answering "hello")`,
+  );
   console.log('| target  |   req/s | p50 ms | p99 ms | vs nginx |');
   console.log('|---------|--------:|-------:|-------:|---------:|');
   for (const t of targets) {
     const s = samples.get(t.name)!;
     const rps = median(s.map((x) => x.rps));
-    console.log(`| ${t.name.padEnd(7)} | ${rps.toFixed(0).padStart(7)} | ${median(s.map((x) => x.p50)).toFixed(2).padStart(6)} | ${median(s.map((x) => x.p99)).toFixed(2).padStart(6)} | ${(rps / nginx).toFixed(2).padStart(8)} |`);
+    console.log(
+      `| ${t.name.padEnd(7)} | ${rps.toFixed(0).padStart(7)} | ${median(s.map((x) => x.p50))
+        .toFixed(2)
+        .padStart(6)} | ${median(s.map((x) => x.p99))
+        .toFixed(2)
+        .padStart(6)} | ${(rps / nginx).toFixed(2).padStart(8)} |`,
+    );
   }
 }
 
@@ -184,14 +228,19 @@ function progress(msg: string): void {
   console.log(`[bench router] ${msg}`);
 }
 
-
 async function waitHealthy(t: Target): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
-      const req = get({ host: '127.0.0.1', port: t.port, path: '/', agent: false, timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
+      const req = get({ host: '127.0.0.1', port: t.port, path: '/', agent: false, timeout: 1000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
       req.on('error', () => resolve(false));
-      req.on('timeout', () => { req.destroy(); resolve(false); });
+      req.on('timeout', () => {
+        req.destroy();
+        resolve(false);
+      });
     });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));

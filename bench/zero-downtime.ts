@@ -41,7 +41,11 @@ interface RunResult {
   updateStartedAt: number;
 }
 
-interface ToolResult { tool: string; runs: RunResult[]; note: string }
+interface ToolResult {
+  tool: string;
+  runs: RunResult[];
+  note: string;
+}
 
 async function probe(url: string): Promise<string> {
   const res = await fetch(url, { headers: { connection: 'close' } });
@@ -60,24 +64,43 @@ async function underLoad(cleanup: Cleanup, url: string, update: () => Promise<{ 
   const u = await update();
   await sleep(COOL_MS);
   const r = await load.stop();
-  return { sent: r.sent, failed: r.failed, reasons: r.reasons, bodies: r.bodies, failures: r.failures, updateMs: u.ms, rolloutMs: u.rolloutMs, updateStartedAt };
+  return {
+    sent: r.sent,
+    failed: r.failed,
+    reasons: r.reasons,
+    bodies: r.bodies,
+    failures: r.failures,
+    updateMs: u.ms,
+    rolloutMs: u.rolloutMs,
+    updateStartedAt,
+  };
 }
 
 function describeRun(tool: string, i: number, r: RunResult): string {
-  const reasons = Object.entries(r.reasons).map(([k, v]) => `${k}×${v}`).join(', ');
-  const served = Object.entries(r.bodies).map(([k, v]) => `${k}:${v}`).join(' ');
-  return `  ${tool} run ${i}: ${r.sent} requests, ${r.failed} failed${reasons ? ` (${reasons})` : ''}, update ${fmtMs(r.updateMs)}`
-    + `${r.rolloutMs !== undefined ? ` (rollout ${fmtMs(r.rolloutMs)})` : ''}; served ${served}`;
+  const reasons = Object.entries(r.reasons)
+    .map(([k, v]) => `${k}×${v}`)
+    .join(', ');
+  const served = Object.entries(r.bodies)
+    .map(([k, v]) => `${k}:${v}`)
+    .join(' ');
+  return (
+    `  ${tool} run ${i}: ${r.sent} requests, ${r.failed} failed${reasons ? ` (${reasons})` : ''}, update ${fmtMs(r.updateMs)}` +
+    `${r.rolloutMs !== undefined ? ` (rollout ${fmtMs(r.rolloutMs)})` : ''}; served ${served}`
+  );
 }
 
 async function benchSlipway(cleanup: Cleanup): Promise<ToolResult> {
   const tool = 'Slipway';
   const p = await SlipwayProject.create([APP]);
   cleanup.add('slipway project', () => p.dispose());
-  const config = (release: string) => p.writeConfig({
-    instances: 2, start: 'node server.cjs', env: { RELEASE: release },
-    health: '{ path: /healthz, interval: 250ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }', stopTimeout: '10s',
-  });
+  const config = (release: string) =>
+    p.writeConfig({
+      instances: 2,
+      start: 'node server.cjs',
+      env: { RELEASE: release },
+      health: '{ path: /healthz, interval: 250ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }',
+      stopTimeout: '10s',
+    });
   console.log(`${tool}: up (2 instances, ${p.url}, project ${p.dir})`);
   config('r1');
   await p.mustCli(['up'], 120_000);
@@ -110,19 +133,31 @@ async function checkOldInstancesGone(p: SlipwayProject, release: number): Promis
   type Inst = { id: string; release: number; retiring: boolean; pid: number | null };
   let left: Inst[] = [];
   try {
-    await waitFor('old instances to stop', async () => {
-      const s = JSON.parse((await p.mustCli(['status', '--json'])).stdout) as { services: { instances: Inst[] }[] };
-      left = s.services[0]?.instances.filter((x) => x.release !== release) ?? [];
-      return left.length === 0;
-    }, 5000, 250);
+    await waitFor(
+      'old instances to stop',
+      async () => {
+        const s = JSON.parse((await p.mustCli(['status', '--json'])).stdout) as { services: { instances: Inst[] }[] };
+        left = s.services[0]?.instances.filter((x) => x.release !== release) ?? [];
+        return left.length === 0;
+      },
+      5000,
+      250,
+    );
   } catch {
-    console.log(`    WARNING: 5 s after the rollout, ${left.length} instance(s) of older releases still run: ${left.map((x) => `${x.id}${x.retiring ? ' (retiring)' : ''} pid ${x.pid}`).join(', ')}`);
+    console.log(
+      `    WARNING: 5 s after the rollout, ${left.length} instance(s) of older releases still run: ${left.map((x) => `${x.id}${x.retiring ? ' (retiring)' : ''} pid ${x.pid}`).join(', ')}`,
+    );
   }
 }
 
 /** A failed request under Slipway is a bug: print when it happened against the rollout's own events. */
 async function explainSlipwayFailures(p: SlipwayProject, r: RunResult): Promise<void> {
-  console.log(`    failures, ms after the deploy command started: ${r.failures.slice(0, 20).map((f) => `${f.at - r.updateStartedAt}:${f.reason}`).join(' ')}`);
+  console.log(
+    `    failures, ms after the deploy command started: ${r.failures
+      .slice(0, 20)
+      .map((f) => `${f.at - r.updateStartedAt}:${f.reason}`)
+      .join(' ')}`,
+  );
   const h = await p.cli(['history', 'web', '--json']);
   console.log(`    history --json (first 1500 chars): ${h.stdout.slice(0, 1500)}`);
 }
@@ -144,8 +179,16 @@ async function benchPm2(cleanup: Cleanup, signals: string): Promise<ToolResult> 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
   console.log(`${tool}: start -i 2 (cluster mode, ${url}, GRACEFUL_SIGNALS=${signals}, PM2_HOME ${pm2.home})`);
-  await pm2.mustPm2(['start', 'server.cjs', '-i', '2', '--name', 'web'], { cwd: appDir, env: { PORT: String(port), RELEASE: 'r1', GRACEFUL_SIGNALS: signals } });
-  await waitFor('2 PM2 workers online', async () => (await pm2.list()).filter((x) => x.pm2_env.status === 'online').length === 2, 20_000, 200);
+  await pm2.mustPm2(['start', 'server.cjs', '-i', '2', '--name', 'web'], {
+    cwd: appDir,
+    env: { PORT: String(port), RELEASE: 'r1', GRACEFUL_SIGNALS: signals },
+  });
+  await waitFor(
+    '2 PM2 workers online',
+    async () => (await pm2.list()).filter((x) => x.pm2_env.status === 'online').length === 2,
+    20_000,
+    200,
+  );
   await waitFor('PM2 to serve r1', async () => (await probe(url)).includes('release=r1'), 15_000);
 
   const runs: RunResult[] = [];
@@ -153,35 +196,60 @@ async function benchPm2(cleanup: Cleanup, signals: string): Promise<ToolResult> 
     const release = `r${i + 1}`;
     const before = (await pm2.list()).map((x) => x.pid);
     const r = await underLoad(cleanup, url, async () => {
-      const d = await pm2.mustPm2(['reload', 'web', '--update-env'], { cwd: appDir, env: { PORT: String(port), RELEASE: release, GRACEFUL_SIGNALS: signals }, timeoutMs: 60_000 });
+      const d = await pm2.mustPm2(['reload', 'web', '--update-env'], {
+        cwd: appDir,
+        env: { PORT: String(port), RELEASE: release, GRACEFUL_SIGNALS: signals },
+        timeoutMs: 60_000,
+      });
       return { ms: d.ms };
     });
     console.log(describeRun(tool, i, r));
     const after = await pm2.list();
-    if (after.length !== 2 || after.some((x) => before.includes(x.pid) || x.pm2_env.status !== 'online')) throw new Error(`pm2 reload did not replace both workers: ${JSON.stringify(after.map((x) => [x.pid, x.pm2_env.status]))}`);
+    if (after.length !== 2 || after.some((x) => before.includes(x.pid) || x.pm2_env.status !== 'online'))
+      throw new Error(`pm2 reload did not replace both workers: ${JSON.stringify(after.map((x) => [x.pid, x.pm2_env.status]))}`);
     if (!(await probe(url)).includes(`release=${release}`)) throw new Error(`PM2 does not serve ${release} after the reload`);
     runs.push(r);
   }
   await pm2.dispose();
   await removeAppDir();
-  return { tool, runs, note: graceful ? 'same app, GRACEFUL_SIGNALS=SIGTERM,SIGINT' : 'defaults: reload sends SIGINT; app drains on SIGTERM only' };
+  return {
+    tool,
+    runs,
+    note: graceful ? 'same app, GRACEFUL_SIGNALS=SIGTERM,SIGINT' : 'defaults: reload sends SIGINT; app drains on SIGTERM only',
+  };
 }
 
 function printTable(results: ToolResult[]): void {
   const rows = [['tool', 'runs', 'median requests', 'median failed', 'max failed', 'median update', 'median rollout', 'notes']];
   for (const t of results) {
     const rollouts = t.runs.flatMap((r) => (r.rolloutMs === undefined ? [] : [r.rolloutMs]));
-    rows.push([t.tool, String(t.runs.length), String(median(t.runs.map((r) => r.sent))), String(median(t.runs.map((r) => r.failed))),
-      String(max(t.runs.map((r) => r.failed))), fmtMs(median(t.runs.map((r) => r.updateMs))), rollouts.length ? fmtMs(median(rollouts)) : '-', t.note]);
+    rows.push([
+      t.tool,
+      String(t.runs.length),
+      String(median(t.runs.map((r) => r.sent))),
+      String(median(t.runs.map((r) => r.failed))),
+      String(max(t.runs.map((r) => r.failed))),
+      fmtMs(median(t.runs.map((r) => r.updateMs))),
+      rollouts.length ? fmtMs(median(rollouts)) : '-',
+      t.note,
+    ]);
   }
   console.log(`\n${formatTable(rows)}`);
-  const total = (t: ToolResult | undefined) => t ? { failed: t.runs.reduce((n, r) => n + r.failed, 0), sent: t.runs.reduce((n, r) => n + r.sent, 0) } : null;
+  const total = (t: ToolResult | undefined) =>
+    t ? { failed: t.runs.reduce((n, r) => n + r.failed, 0), sent: t.runs.reduce((n, r) => n + r.sent, 0) } : null;
   const s = total(results.find((t) => t.tool === 'Slipway'));
   const p = total(results.find((t) => t.tool === 'PM2'));
   if (s && p) {
     const pct = (x: { failed: number; sent: number }) => `${((100 * x.failed) / x.sent).toFixed(3)}%`;
-    const ratio = s.failed === 0 ? (p.failed === 0 ? 'both zero' : `PM2 fails ${p.failed}, Slipway none`) : `PM2/Slipway = ${(p.failed / s.failed).toFixed(1)}×`;
-    console.log(`\nFailed requests over ${RUNS} updates: Slipway ${s.failed} of ${s.sent} (${pct(s)}) vs PM2 ${p.failed} of ${p.sent} (${pct(p)}): ${ratio}.`);
+    const ratio =
+      s.failed === 0
+        ? p.failed === 0
+          ? 'both zero'
+          : `PM2 fails ${p.failed}, Slipway none`
+        : `PM2/Slipway = ${(p.failed / s.failed).toFixed(1)}×`;
+    console.log(
+      `\nFailed requests over ${RUNS} updates: Slipway ${s.failed} of ${s.sent} (${pct(s)}) vs PM2 ${p.failed} of ${p.sent} (${pct(p)}): ${ratio}.`,
+    );
   }
 }
 
@@ -190,7 +258,9 @@ export async function run(): Promise<void> {
   cleanup.arm();
   const results: ToolResult[] = [];
   const began = Date.now();
-  console.log(`zero-downtime: ${RUNS} updates per tool, ${CONCURRENCY} keep-alive loops, ${WARM_MS} ms before and ${COOL_MS} ms after each update`);
+  console.log(
+    `zero-downtime: ${RUNS} updates per tool, ${CONCURRENCY} keep-alive loops, ${WARM_MS} ms before and ${COOL_MS} ms after each update`,
+  );
   console.log('app: bench/fixtures/app/server.cjs (node:http; on SIGTERM: server.close() + closeIdleConnections(), exit when done)');
   try {
     results.push(await benchSlipway(cleanup));

@@ -6,8 +6,13 @@ for (const n of [2, 6]) {
   const p = new TestProject();
   try {
     await p.writeConfig({ instances: n });
-    const up = await p.cli(['up']); if (up.code) throw new Error(up.stderr);
-    for (const [label, args] of [['restart', ['restart', 'web']], ['scale x2', ['scale', 'web', String(2 * n)]], ['scale back', ['scale', 'web', String(n)]]]) {
+    const up = await p.cli(['up']);
+    if (up.code) throw new Error(up.stderr);
+    for (const [label, args] of [
+      ['restart', ['restart', 'web']],
+      ['scale x2', ['scale', 'web', String(2 * n)]],
+      ['scale back', ['scale', 'web', String(n)]],
+    ]) {
       const load = startLoad(p.url);
       const t = Date.now();
       const r = await p.cli(args);
@@ -15,5 +20,7 @@ for (const n of [2, 6]) {
       const res = await load.stop();
       console.log(`instances=${n} ${label}: exit ${r.code}, ${ms} ms, ${res.ok} ok, ${res.failed} failed`);
     }
-  } finally { await p.cleanup(); }
+  } finally {
+    await p.cleanup();
+  }
 }

@@ -12,7 +12,11 @@ const filters = args.filter((a) => !a.startsWith('--'));
 
 function walk(dir, out = []) {
   let entries;
-  try { entries = readdirSync(dir); } catch { return out; }
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
   for (const name of entries) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p, out);
@@ -21,10 +25,9 @@ function walk(dir, out = []) {
   return out;
 }
 
-let files = [
-  ...(only !== 'integration' ? walk('dist/src') : []),
-  ...(only !== 'unit' ? walk('dist/test') : []),
-].filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+let files = [...(only !== 'integration' ? walk('dist/src') : []), ...(only !== 'unit' ? walk('dist/test') : [])]
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
 
 if (files.length === 0) {
   console.error('no test files found: run `npm run build` first');
@@ -33,10 +36,16 @@ if (files.length === 0) {
 // System binaries some tests need (Debian packages, see scripts/install-system-deps.sh): installed
 // here when missing and we can (root with apt-get), as CI does; otherwise those files are skipped,
 // loudly, by name, so a fresh `npm ci && npm test` runs everything it can.
-const NEEDS = [
-  { bin: 'prometheus', tests: ['analysis/prometheus', 'e2e/prometheus-canary'] },
-];
-const onPath = (bin) => (process.env.PATH ?? '').split(delimiter).some((d) => { try { accessSync(join(d, bin), constants.X_OK); return true; } catch { return false; } });
+const NEEDS = [{ bin: 'prometheus', tests: ['analysis/prometheus', 'e2e/prometheus-canary'] }];
+const onPath = (bin) =>
+  (process.env.PATH ?? '').split(delimiter).some((d) => {
+    try {
+      accessSync(join(d, bin), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 const missing = NEEDS.filter((n) => files.some((f) => n.tests.some((t) => f.includes(t))) && !onPath(n.bin));
 if (missing.length) {
   const bins = missing.map((n) => n.bin);
@@ -49,14 +58,21 @@ for (const n of NEEDS.filter((x) => !onPath(x.bin))) {
   for (const f of files.filter((x) => n.tests.some((t) => x.includes(t)))) skipped.push([f, n.bin]);
 }
 if (skipped.length) {
-  const reason = process.getuid?.() !== 0 ? 'not running as root' : !onPath('apt-get') ? 'no apt-get on this machine' : 'the install failed (see above)';
+  const reason =
+    process.getuid?.() !== 0 ? 'not running as root' : !onPath('apt-get') ? 'no apt-get on this machine' : 'the install failed (see above)';
   console.error(`\n!!! SKIPPING ${skipped.length} test file(s): ${reason}, so their binaries could not be installed:`);
-  for (const [f, bin] of skipped) console.error(`!!!   ${relative('dist', f)}: needs \`${bin}\` (run scripts/install-system-deps.sh as root)`);
+  for (const [f, bin] of skipped)
+    console.error(`!!!   ${relative('dist', f)}: needs \`${bin}\` (run scripts/install-system-deps.sh as root)`);
   console.error('');
   files = files.filter((f) => !skipped.some(([s]) => s === f));
   if (files.length === 0) process.exit(1);
 }
 console.log(`running ${files.length} test files: ${files.map((f) => relative('dist', f)).join(', ')}`);
-const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-timeout=240000', ...files], { stdio: 'inherit' });
-if (skipped.length) console.error(`\n!!! ${skipped.length} test file(s) were SKIPPED (missing ${[...new Set(skipped.map(([, b]) => b))].join(', ')}): see the top of this output`);
+const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-timeout=240000', ...files], {
+  stdio: 'inherit',
+});
+if (skipped.length)
+  console.error(
+    `\n!!! ${skipped.length} test file(s) were SKIPPED (missing ${[...new Set(skipped.map(([, b]) => b))].join(', ')}): see the top of this output`,
+  );
 process.exit(r.status ?? 1);

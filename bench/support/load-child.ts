@@ -21,10 +21,16 @@ function main(cfg: LoadConfig): void {
   const r: LoadReport = { sent: 0, ok: 0, failed: 0, reasons: {}, failures: [], bodies: {}, startedAt, finishedAt: 0 };
   const classify = cfg.classify ? new RegExp(cfg.classify) : null;
   const recordLimit = cfg.recordLimit ?? 0;
-  if (recordLimit > 0) { r.records = []; r.recordsDropped = 0; }
+  if (recordLimit > 0) {
+    r.records = [];
+    r.recordsDropped = 0;
+  }
   const record = (sentAt: number, status: number, body: string) => {
     if (!r.records) return;
-    if (r.records.length >= recordLimit) { r.recordsDropped = (r.recordsDropped ?? 0) + 1; return; }
+    if (r.records.length >= recordLimit) {
+      r.recordsDropped = (r.recordsDropped ?? 0) + 1;
+      return;
+    }
     r.records.push({ sentAt, at: Date.now(), status, key: (classify && body ? classify.exec(body)?.[0] : undefined) ?? '' });
   };
   // Pacing: the start time of the next free slot, shared by all loops.
@@ -45,31 +51,42 @@ function main(cfg: LoadConfig): void {
     if (r.failures.length < 200) r.failures.push({ at: Date.now(), reason });
   };
 
-  const one = () => new Promise<void>((done) => {
-    r.sent++;
-    const sentAt = Date.now();
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, agent, timeout: cfg.timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => {
-        const s = res.statusCode ?? 0;
-        record(sentAt, s, body);
-        if (s >= 200 && s < 300) {
-          r.ok++;
-          const k = classify ? (classify.exec(body)?.[0] ?? '?') : '';
-          if (k) r.bodies[k] = (r.bodies[k] ?? 0) + 1;
-        } else {
-          fail(`HTTP ${s}`);
-        }
+  const one = () =>
+    new Promise<void>((done) => {
+      r.sent++;
+      const sentAt = Date.now();
+      const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, agent, timeout: cfg.timeoutMs }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => {
+          const s = res.statusCode ?? 0;
+          record(sentAt, s, body);
+          if (s >= 200 && s < 300) {
+            r.ok++;
+            const k = classify ? (classify.exec(body)?.[0] ?? '?') : '';
+            if (k) r.bodies[k] = (r.bodies[k] ?? 0) + 1;
+          } else {
+            fail(`HTTP ${s}`);
+          }
+          done();
+        });
+        res.on('error', (err: NodeJS.ErrnoException) => {
+          record(sentAt, 0, '');
+          fail(`response ${err.code ?? err.message}`);
+          done();
+        });
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        record(sentAt, 0, '');
+        fail(err.code ?? err.message);
         done();
       });
-      res.on('error', (err: NodeJS.ErrnoException) => { record(sentAt, 0, ''); fail(`response ${err.code ?? err.message}`); done(); });
+      req.end();
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-    req.on('error', (err: NodeJS.ErrnoException) => { record(sentAt, 0, ''); fail(err.code ?? err.message); done(); });
-    req.end();
-  });
 
   const loops = Array.from({ length: cfg.concurrency }, async () => {
     while (!stopped && Date.now() < deadline && r.sent < cfg.maxRequests) {
@@ -88,9 +105,13 @@ function main(cfg: LoadConfig): void {
     r.finishedAt = Date.now();
     process.send?.({ type: 'report', report: r }, () => process.exit(0));
   };
-  process.on('message', (m: { type?: string }) => { if (m?.type === 'stop') void finish(); });
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type === 'stop') void finish();
+  });
   process.on('disconnect', () => process.exit(0));
-  void Promise.all(loops).then(() => { if (!stopped) void finish(); });
+  void Promise.all(loops).then(() => {
+    if (!stopped) void finish();
+  });
 }
 
 process.once('message', (cfg: LoadConfig) => main(cfg));

@@ -79,24 +79,36 @@ export async function startLoad(opts: Partial<LoadConfig> & { url: string }): Pr
   let report: Promise<LoadReport> | null = null;
   const reported = new Promise<LoadReport>((res, rej) => {
     child.on('message', (m: { type: string; sent?: number; failed?: number; report?: LoadReport }) => {
-      if (m.type === 'progress') { progress.sent = m.sent!; progress.failed = m.failed!; }
+      if (m.type === 'progress') {
+        progress.sent = m.sent!;
+        progress.failed = m.failed!;
+      }
       if (m.type === 'report') res(m.report!);
     });
     child.on('exit', (code) => rej(new Error(`load generator exited (${code}) without a report`)));
     child.on('error', rej);
   });
   reported.catch(() => undefined);
-  await new Promise<void>((res, rej) => { child.once('spawn', res); child.once('error', rej); });
+  await new Promise<void>((res, rej) => {
+    child.once('spawn', res);
+    child.once('error', rej);
+  });
   child.send(cfg);
   return {
     progress,
     stop: () => {
       if (!report) {
-        try { child.send({ type: 'stop' }); } catch { /* already finished on its own bounds: its report is on the way */ }
+        try {
+          child.send({ type: 'stop' });
+        } catch {
+          /* already finished on its own bounds: its report is on the way */
+        }
         report = reported;
       }
       return report;
     },
-    kill: () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); },
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
   };
 }

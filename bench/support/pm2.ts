@@ -8,7 +8,12 @@ import { isAlive, makeTempDir, removeDir, ROOT, runCommand, sleep, type CmdResul
 
 export const PM2_BIN = join(ROOT, 'node_modules/pm2/bin/pm2');
 
-export interface Pm2Process { name: string; pm_id: number; pid: number; pm2_env: { status: string; restart_time: number; exec_mode: string } }
+export interface Pm2Process {
+  name: string;
+  pm_id: number;
+  pid: number;
+  pm2_env: { status: string; restart_time: number; exec_mode: string };
+}
 
 export class Pm2Sandbox {
   readonly home = makeTempDir('pm2-bench-');
@@ -20,7 +25,11 @@ export class Pm2Sandbox {
 
   /** Runs `pm2 ARGS` against this sandbox; `env` is added to the CLI's environment (apps inherit it on start, or on reload with --update-env). */
   pm2(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CmdResult> {
-    return runCommand(process.execPath, [PM2_BIN, ...args], { cwd: opts.cwd, env: this.env(opts.env), timeoutMs: opts.timeoutMs ?? 60_000 });
+    return runCommand(process.execPath, [PM2_BIN, ...args], {
+      cwd: opts.cwd,
+      env: this.env(opts.env),
+      timeoutMs: opts.timeoutMs ?? 60_000,
+    });
   }
 
   async mustPm2(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CmdResult> {
@@ -39,7 +48,11 @@ export class Pm2Sandbox {
     if (this.disposed) return;
     this.disposed = true;
     let daemon = 0;
-    try { daemon = Number(readFileSync(join(this.home, 'pm2.pid'), 'utf8').trim()); } catch { /* never started */ }
+    try {
+      daemon = Number(readFileSync(join(this.home, 'pm2.pid'), 'utf8').trim());
+    } catch {
+      /* never started */
+    }
     try {
       const r = await this.pm2(['kill'], { timeoutMs: 30_000 });
       if (r.code !== 0) console.error(`pm2 kill exited ${r.code}: ${r.stderr.trim()}`);
@@ -47,7 +60,10 @@ export class Pm2Sandbox {
       // `pm2 kill` returns while the daemon is still exiting: give it a few seconds before SIGKILL.
       const deadline = Date.now() + 5000;
       while (daemon > 0 && isAlive(daemon) && Date.now() < deadline) await sleep(50);
-      if (daemon > 0 && isAlive(daemon)) { process.kill(daemon, 'SIGKILL'); console.error(`pm2 daemon ${daemon} outlived pm2 kill by 5 s: SIGKILLed`); }
+      if (daemon > 0 && isAlive(daemon)) {
+        process.kill(daemon, 'SIGKILL');
+        console.error(`pm2 daemon ${daemon} outlived pm2 kill by 5 s: SIGKILLed`);
+      }
       removeDir(this.home);
     }
   }

@@ -24,7 +24,10 @@ export interface ServiceConfig {
 
 export class SlipwayProject {
   private disposed = false;
-  private constructor(readonly dir: string, readonly port: number) {}
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {}
 
   /** A temp project whose service "web" gets `files` copied into `<dir>/app/`, on a free port. */
   static async create(files: string[], prefix = 'slipway-bench-'): Promise<SlipwayProject> {
@@ -34,12 +37,18 @@ export class SlipwayProject {
     return new SlipwayProject(dir, await freePort());
   }
 
-  get url(): string { return `http://127.0.0.1:${this.port}/`; }
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/`;
+  }
 
   /** Writes slipway.yaml with the one service "web" from `./app`, listening on `this.port`. */
   writeConfig(s: ServiceConfig): void {
-    const env = Object.entries(s.env ?? {}).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`).join('\n');
-    writeFileSync(join(this.dir, 'slipway.yaml'), `app: bench
+    const env = Object.entries(s.env ?? {})
+      .map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`)
+      .join('\n');
+    writeFileSync(
+      join(this.dir, 'slipway.yaml'),
+      `app: bench
 services:
   web:
     source: ./app
@@ -51,7 +60,8 @@ services:
     stopTimeout: ${s.stopTimeout ?? '30s'}${s.strategy ? `\n    strategy: ${s.strategy}` : ''}${s.analysis ? `\nanalysis: ${s.analysis}` : ''}
 environments:
   local: { target: local }
-`);
+`,
+    );
   }
 
   /** Runs `slipway ARGS` in the project directory. */

@@ -8,7 +8,13 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import { Pool } from 'undici';
-import { clientResponseHeaders, isRejection, serializeRequestHead, upstreamRequestHeaders, type UpstreamHead } from '../../src/router/headers.js';
+import {
+  clientResponseHeaders,
+  isRejection,
+  serializeRequestHead,
+  upstreamRequestHeaders,
+  type UpstreamHead,
+} from '../../src/router/headers.js';
 import { UpstreamPool, type ResponseFraming, type UpstreamSink } from '../../src/router/upstream-connection.js';
 
 const [mode, upPortText] = process.argv.slice(2);
@@ -26,20 +32,29 @@ function viaUndici(): (head: UpstreamHead, method: string, url: string, res: Ser
   return (head, method, url, res) => {
     // undici frames the body itself and refuses framing headers among the ones it is given.
     const headers = head.headers.filter((_, i, a) => !/^(content-length|transfer-encoding)$/i.test(a[i - (i % 2)]!));
-    pool.dispatch({ path: url, method, headers, body: null }, {
-      onConnect() { /* nothing to abort */ },
-      onHeaders(status: number, raw: Buffer[], _resume: () => void, statusText: string) {
-        const strings = raw.map((b) => b.toString('latin1'));
-        res.writeHead(status, statusText, clientResponseHeaders(strings, head.requestId) as unknown as Record<string, string>);
-        return true;
+    pool.dispatch(
+      { path: url, method, headers, body: null },
+      {
+        onConnect() {
+          /* nothing to abort */
+        },
+        onHeaders(status: number, raw: Buffer[], _resume: () => void, statusText: string) {
+          const strings = raw.map((b) => b.toString('latin1'));
+          res.writeHead(status, statusText, clientResponseHeaders(strings, head.requestId) as unknown as Record<string, string>);
+          return true;
+        },
+        onData(chunk: Buffer) {
+          return res.write(chunk);
+        },
+        onComplete() {
+          res.end();
+        },
+        onError() {
+          if (res.headersSent) res.destroy();
+          else res.writeHead(502).end();
+        },
       },
-      onData(chunk: Buffer) { return res.write(chunk); },
-      onComplete() { res.end(); },
-      onError() {
-        if (res.headersSent) res.destroy();
-        else res.writeHead(502).end();
-      },
-    });
+    );
   };
 }
 
@@ -51,15 +66,23 @@ function viaSlipway(): (head: UpstreamHead, method: string, url: string, res: Se
         res.writeHead(status, msg, clientResponseHeaders(raw, head.requestId, framing.length, status) as unknown as Record<string, string>);
         return method === 'HEAD';
       },
-      onUpstreamBody(chunk: Buffer) { res.write(chunk); },
-      onUpstreamEnd() { res.end(); },
+      onUpstreamBody(chunk: Buffer) {
+        res.write(chunk);
+      },
+      onUpstreamEnd() {
+        res.end();
+      },
       onUpstreamError() {
         if (res.headersSent) res.destroy();
         else res.writeHead(502).end();
       },
       requestComplete: () => true,
-      beginBatch() { /* one write per read already */ },
-      endBatch() { /* idem */ },
+      beginBatch() {
+        /* one write per read already */
+      },
+      endBatch() {
+        /* idem */
+      },
     };
     pool.acquire().send(sink, serializeRequestHead(method, url, head.headers, `127.0.0.1:${upPort}`));
   };

@@ -4,7 +4,6 @@ import { emptyCounters, type PoolCounters } from './window.js';
 
 export { seededRandom } from '../core/seeded-random.js';
 
-
 /** A log-normal latency (ms) with the given median and log-scale spread (Box–Muller). */
 export function logNormal(rand: () => number, medianMs: number, sigma: number): number {
   const u = 1 - rand();

@@ -45,7 +45,10 @@ describe('evaluateCheck', () => {
 
   test('data that do not fit the metric are a wiring mistake (TypeError)', () => {
     assert.throws(() => evaluateCheck(resolveAnalysisSpec({ name: 'e' }), { kind: 'value', value: 1 }), TypeError);
-    assert.throws(() => evaluateCheck(resolveAnalysisSpec({ name: 'l', metric: 'latency', compare: 'baseline' }), { kind: 'counters', canary: fast }), TypeError);
+    assert.throws(
+      () => evaluateCheck(resolveAnalysisSpec({ name: 'l', metric: 'latency', compare: 'baseline' }), { kind: 'counters', canary: fast }),
+      TypeError,
+    );
   });
 
   test('hard-failure check is off when hardFailure is false', () => {

@@ -59,15 +59,35 @@ function limitJudgement(spec: AnalysisSpec, canary: PoolCounters): Judgement {
   }
   const samples = canary.latencyBuckets.reduce((s, n) => s + n, 0);
   const value = histogramQuantile(spec.quantile, canary.latencyBuckets);
-  return judgeThreshold(value, samples, { max: spec.max, min: spec.min, minSamples: spec.minRequests }, `p${+(spec.quantile * 100).toPrecision(4)} latency (ms)`);
+  return judgeThreshold(
+    value,
+    samples,
+    { max: spec.max, min: spec.min, minSamples: spec.minRequests },
+    `p${+(spec.quantile * 100).toPrecision(4)} latency (ms)`,
+  );
 }
 
 function baselineJudgement(spec: AnalysisSpec, canary: PoolCounters, baseline: PoolCounters): Judgement {
-  const options = { tolerance: spec.tolerance, confidence: spec.confidence, minSamples: spec.minRequests, minDifference: spec.minDifference };
+  const options = {
+    tolerance: spec.tolerance,
+    confidence: spec.confidence,
+    minSamples: spec.minRequests,
+    minDifference: spec.minDifference,
+  };
   if (spec.metric === 'error-rate') {
-    return judgeBaseline(errorIndicatorSamples(errorRate(canary)), errorIndicatorSamples(errorRate(baseline)), { ...options, effect: 'mean' }, 'error rate');
+    return judgeBaseline(
+      errorIndicatorSamples(errorRate(canary)),
+      errorIndicatorSamples(errorRate(baseline)),
+      { ...options, effect: 'mean' },
+      'error rate',
+    );
   }
-  return judgeBaseline(expandHistogram(canary.latencyBuckets), expandHistogram(baseline.latencyBuckets), { ...options, effect: 'shift' }, 'latency (ms)');
+  return judgeBaseline(
+    expandHistogram(canary.latencyBuckets),
+    expandHistogram(baseline.latencyBuckets),
+    { ...options, effect: 'shift' },
+    'latency (ms)',
+  );
 }
 
 const SEVERITY = { pass: 0, inconclusive: 1, fail: 2 } as const;

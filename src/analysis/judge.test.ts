@@ -28,8 +28,12 @@ describe('threshold judge', () => {
 describe('error-rate judge', () => {
   test('binomial tail matches scipy binomtest(k, n, p, alternative="greater").pvalue', () => {
     const ref: [number, number, number, number][] = [
-      [4, 200, 0.01, 0.141965965555256], [12, 500, 0.01, 0.0052080442541713266], [2, 50, 0.01, 0.08943531309603073],
-      [3, 50, 0.01, 0.013817270830600381], [1, 200, 0.01, 0.8660203251420381], [60, 100, 0.01, 9.257141516941647e-93],
+      [4, 200, 0.01, 0.141965965555256],
+      [12, 500, 0.01, 0.0052080442541713266],
+      [2, 50, 0.01, 0.08943531309603073],
+      [3, 50, 0.01, 0.013817270830600381],
+      [1, 200, 0.01, 0.8660203251420381],
+      [60, 100, 0.01, 9.257141516941647e-93],
       [5200, 10000, 0.5, 3.2967577993361714e-5],
     ];
     for (const [k, n, p, want] of ref) {
@@ -70,7 +74,11 @@ describe('error-rate judge', () => {
   test('a healthy canary (0.5% errors) judged on 100 windows of 500 requests against max 1% never fails', () => {
     const rand = seededRandom(11);
     let fails = 0;
-    for (let i = 0; i < 100; i++) fails += judgeErrorRate(errorRate(simulateCounters(rand, 500, { medianMs: 50, errorRate: 0.005 })), { max: 0.01 }).verdict === 'fail' ? 1 : 0;
+    for (let i = 0; i < 100; i++)
+      fails +=
+        judgeErrorRate(errorRate(simulateCounters(rand, 500, { medianMs: 50, errorRate: 0.005 })), { max: 0.01 }).verdict === 'fail'
+          ? 1
+          : 0;
     assert.equal(fails, 0);
   });
 });
@@ -80,7 +88,12 @@ describe('judgement reasons', () => {
     const zero = judgeErrorRate(rate(0, 0), { max: 0.01, minRequests: 0 });
     assert.equal(zero.verdict, 'inconclusive');
     assert.equal(zero.reason, '0 errors in 0 requests: need 1 requests');
-    for (const j of [zero, judgeThreshold(Infinity, 10, { max: 5 }), judgeThreshold(5, 10, { max: NaN }), judgeHardFailure(rate(0, 0), { minRequests: 0 })]) {
+    for (const j of [
+      zero,
+      judgeThreshold(Infinity, 10, { max: 5 }),
+      judgeThreshold(5, 10, { max: NaN }),
+      judgeHardFailure(rate(0, 0), { minRequests: 0 }),
+    ]) {
       assert.doesNotMatch(j.reason, /NaN|Infinity/, j.reason);
     }
     assert.match(judgeThreshold(Infinity, 10, { max: 5 }).reason, /∞ is above the max 5/);
@@ -109,7 +122,8 @@ describe('baseline judge (Mann–Whitney)', () => {
     const canary = base.map((v) => v * 1.5);
     const j = judgeBaseline(canary, base, {}, 'latency');
     assert.equal(j.verdict, 'fail');
-    for (const k of ['pValue', 'u', 'alpha', 'confidence', 'tolerance', 'relativeEffect', 'canaryTypical', 'baselineTypical']) assert.ok(k in j.numbers, k);
+    for (const k of ['pValue', 'u', 'alpha', 'confidence', 'tolerance', 'relativeEffect', 'canaryTypical', 'baselineTypical'])
+      assert.ok(k in j.numbers, k);
     assert.ok(j.numbers.relativeEffect! > 0.2 && j.numbers.pValue! < 0.05);
   });
 
@@ -132,7 +146,14 @@ describe('baseline judge (Mann–Whitney)', () => {
     assert.equal(lenient.verdict, 'pass');
     assert.match(lenient.reason, /within the smallest difference that counts \(5\)/);
     assert.equal(lenient.numbers.minDifference, 5);
-    assert.equal(judgeBaseline(canary.map((v) => v + 10), baseline, { minDifference: 5 }).verdict, 'fail');
+    assert.equal(
+      judgeBaseline(
+        canary.map((v) => v + 10),
+        baseline,
+        { minDifference: 5 },
+      ).verdict,
+      'fail',
+    );
   });
 
   test('better is never a failure; worse = "lower" flips the direction', () => {
@@ -146,7 +167,10 @@ describe('baseline judge (Mann–Whitney)', () => {
     const j = judgeBaseline(errorIndicatorSamples(rate(50, 500)), errorIndicatorSamples(rate(5, 500)), { effect: 'mean' });
     assert.equal(j.verdict, 'fail');
     assert.ok(Math.abs(j.numbers.relativeEffect! - 9) < 1e-9);
-    assert.equal(judgeBaseline(errorIndicatorSamples(rate(5, 500)), errorIndicatorSamples(rate(5, 500)), { effect: 'mean' }).verdict, 'pass');
+    assert.equal(
+      judgeBaseline(errorIndicatorSamples(rate(5, 500)), errorIndicatorSamples(rate(5, 500)), { effect: 'mean' }).verdict,
+      'pass',
+    );
   });
 
   // Healthy canary and baseline drawn from the same distribution, counted into the router's

@@ -81,8 +81,10 @@ export function judgeErrorRate(rate: ErrorRate, limits: ErrorRateLimits): Judgem
   const numbers = { errors: rate.errors, requests: rate.requests, rate: rate.rate, max: limits.max, minRequests, confidence, pValue };
   const seen = `${rate.errors} errors in ${rate.requests} requests`;
   // Zero requests is no data even when minRequests is 0: the rate is NaN, not "above the max".
-  if (rate.requests < minRequests || !(rate.requests > 0)) return { verdict: 'inconclusive', reason: `${seen}: need ${Math.max(minRequests, 1)} requests`, numbers };
-  if (rate.rate <= limits.max) return { verdict: 'pass', reason: `error rate ${pct(rate.rate)} (${seen}) is within the max ${pct(limits.max)}`, numbers };
+  if (rate.requests < minRequests || !(rate.requests > 0))
+    return { verdict: 'inconclusive', reason: `${seen}: need ${Math.max(minRequests, 1)} requests`, numbers };
+  if (rate.rate <= limits.max)
+    return { verdict: 'pass', reason: `error rate ${pct(rate.rate)} (${seen}) is within the max ${pct(limits.max)}`, numbers };
   if (pValue < 1 - confidence) {
     return {
       verdict: 'fail',
@@ -142,7 +144,12 @@ export interface BaselineOptions {
  * samples a 1% difference is significant but not worth a rollback. When the baseline's typical
  * value is 0 the relative effect is Infinity for any worsening (and 0 otherwise).
  */
-export function judgeBaseline(canary: readonly number[], baseline: readonly number[], options: BaselineOptions = {}, label = 'metric'): Judgement {
+export function judgeBaseline(
+  canary: readonly number[],
+  baseline: readonly number[],
+  options: BaselineOptions = {},
+  label = 'metric',
+): Judgement {
   const tolerance = options.tolerance ?? 0.2;
   const confidence = options.confidence ?? 0.95;
   const minSamples = options.minSamples ?? 20;
@@ -151,7 +158,11 @@ export function judgeBaseline(canary: readonly number[], baseline: readonly numb
   const minDifference = options.minDifference ?? 0;
   const base = { canarySamples: canary.length, baselineSamples: baseline.length, minSamples, tolerance, confidence, minDifference };
   if (canary.length < minSamples || baseline.length < minSamples) {
-    return { verdict: 'inconclusive', reason: `${label}: ${canary.length} canary and ${baseline.length} baseline samples, need ${minSamples} each`, numbers: base };
+    return {
+      verdict: 'inconclusive',
+      reason: `${label}: ${canary.length} canary and ${baseline.length} baseline samples, need ${minSamples} each`,
+      numbers: base,
+    };
   }
   const test = mannWhitneyU(canary, baseline, { alternative: worse === 'higher' ? 'greater' : 'less' });
   const mean = (xs: readonly number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
@@ -161,19 +172,31 @@ export function judgeBaseline(canary: readonly number[], baseline: readonly numb
   const worsening = worse === 'higher' ? difference : -difference;
   const relativeEffect = baselineTypical === 0 ? (worsening > 0 ? Infinity : 0) : worsening / Math.abs(baselineTypical);
   const numbers = {
-    ...base, alpha, u: test.u1, pValue: test.pValue, ...(test.z === undefined ? {} : { z: test.z }),
-    canaryTypical, baselineTypical, difference, relativeEffect,
+    ...base,
+    alpha,
+    u: test.u1,
+    pValue: test.pValue,
+    ...(test.z === undefined ? {} : { z: test.z }),
+    canaryTypical,
+    baselineTypical,
+    difference,
+    relativeEffect,
   };
   const what = `${label} canary ${fmt(canaryTypical)} vs baseline ${fmt(baselineTypical)} (${options.effect === 'mean' ? 'means' : 'medians'})`;
   const significant = test.pValue < alpha;
   if (significant && relativeEffect > tolerance && worsening > minDifference) {
-    return { verdict: 'fail', reason: `${what}: ${pct(relativeEffect)} worse, above the tolerance ${pct(tolerance)}, p = ${fmtP(test.pValue)} < ${fmtP(alpha)}`, numbers };
+    return {
+      verdict: 'fail',
+      reason: `${what}: ${pct(relativeEffect)} worse, above the tolerance ${pct(tolerance)}, p = ${fmtP(test.pValue)} < ${fmtP(alpha)}`,
+      numbers,
+    };
   }
-  const why = significant && relativeEffect > tolerance
-    ? `worse by ${fmt(worsening)}, within the smallest difference that counts (${fmt(minDifference)}) (p = ${fmtP(test.pValue)})`
-    : significant
-    ? `worse by ${pct(relativeEffect)}, within the tolerance ${pct(tolerance)} (p = ${fmtP(test.pValue)})`
-    : `not significantly worse (p = ${fmtP(test.pValue)} ≥ ${fmtP(alpha)})`;
+  const why =
+    significant && relativeEffect > tolerance
+      ? `worse by ${fmt(worsening)}, within the smallest difference that counts (${fmt(minDifference)}) (p = ${fmtP(test.pValue)})`
+      : significant
+        ? `worse by ${pct(relativeEffect)}, within the tolerance ${pct(tolerance)} (p = ${fmtP(test.pValue)})`
+        : `not significantly worse (p = ${fmtP(test.pValue)} ≥ ${fmtP(alpha)})`;
   return { verdict: 'pass', reason: `${what}: ${why}`, numbers };
 }
 
@@ -202,7 +225,8 @@ export function judgeHardFailure(rate: ErrorRate, limits: HardFailureLimits = {}
   const limit = limits.errorRate ?? 0.5;
   const numbers = { errors: rate.errors, requests: rate.requests, rate: rate.rate, errorRate: limit, minRequests };
   const seen = `${rate.errors} errors in ${rate.requests} requests`;
-  if (rate.requests < minRequests) return { verdict: 'inconclusive', reason: `${seen}: need ${minRequests} for the hard-failure check`, numbers };
+  if (rate.requests < minRequests)
+    return { verdict: 'inconclusive', reason: `${seen}: need ${minRequests} for the hard-failure check`, numbers };
   if (rate.rate >= limit) return { verdict: 'fail', reason: `hard failure: ${seen} (${pct(rate.rate)} ≥ ${pct(limit)})`, numbers };
   return { verdict: 'pass', reason: `no hard failure: ${seen}`, numbers };
 }

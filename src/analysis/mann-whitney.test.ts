@@ -40,8 +40,14 @@ describe('normal distribution', () => {
   test('survival function matches scipy.stats.norm.sf to ~1e-12 relative, deep into the tail', () => {
     // Reference values: scipy 1.17 norm.sf(z).
     const ref: [number, number][] = [
-      [0, 0.5], [0.5, 0.3085375387259869], [1.96, 0.024997895148220435], [2.9, 0.0018658133003840375],
-      [3.1, 0.0009676032132183563], [5, 2.866515718791933e-7], [10, 7.61985302416047e-24], [-2, 0.9772498680518208],
+      [0, 0.5],
+      [0.5, 0.3085375387259869],
+      [1.96, 0.024997895148220435],
+      [2.9, 0.0018658133003840375],
+      [3.1, 0.0009676032132183563],
+      [5, 2.866515718791933e-7],
+      [10, 7.61985302416047e-24],
+      [-2, 0.9772498680518208],
     ];
     for (const [z, p] of ref) close(normalSf(z), p, 1e-12, `sf(${z})`);
     close(normalCdf(-1.96), 0.024997895148220435, 1e-12);
@@ -92,7 +98,9 @@ describe('Mann–Whitney U', () => {
   test('exact DP for 15 vs 18 values matches scipy (U = 77, two-sided p = 0.0364)', () => {
     // Drawn with numpy default_rng(1): normal(0,1) × 15 and normal(0.8,1) × 18, rounded to 3 places.
     const a = [0.346, 0.822, 0.33, -1.303, 0.905, 0.446, -0.537, 0.581, 0.365, 0.294, 0.028, 0.547, -0.736, -0.163, -0.482];
-    const b = [1.399, 0.84, 0.508, 0.018, 0.543, 0.808, 0.524, 2.094, 1.807, -1.911, -1.089, 0.625, 0.378, 1.014, 1.017, 2.918, -0.312, 0.422];
+    const b = [
+      1.399, 0.84, 0.508, 0.018, 0.543, 0.808, 0.524, 2.094, 1.807, -1.911, -1.089, 0.625, 0.378, 1.014, 1.017, 2.918, -0.312, 0.422,
+    ];
     const r = mannWhitneyU(a, b);
     assert.equal(r.method, 'exact');
     assert.equal(r.u1, 77);
@@ -105,9 +113,16 @@ describe('Mann–Whitney U', () => {
 
   test('exact distribution: the classic 3 × 3 table, sums to 1, symmetric', () => {
     // m = n = 3: counts of U = 0..9 are 1 1 2 3 3 3 3 2 1 1 (a classic table), total C(6,3) = 20.
-    assert.deepEqual([...exactDistribution(3, 3).pmf].map((p) => Math.round(p * 20)), [1, 1, 2, 3, 3, 3, 3, 2, 1, 1]);
+    assert.deepEqual(
+      [...exactDistribution(3, 3).pmf].map((p) => Math.round(p * 20)),
+      [1, 1, 2, 3, 3, 3, 3, 2, 1, 1],
+    );
     const d = exactDistribution(20, 20);
-    close(d.pmf.reduce((a, b) => a + b, 0), 1, 1e-12);
+    close(
+      d.pmf.reduce((a, b) => a + b, 0),
+      1,
+      1e-12,
+    );
     for (let u = 0; u <= 400; u++) close(d.pmf[u]!, d.pmf[400 - u]!, 1e-12, `symmetry at ${u}`);
     assert.equal(d.atLeast(0), 1);
     assert.equal(d.atLeast(401), 0);
@@ -115,7 +130,11 @@ describe('Mann–Whitney U', () => {
   });
 
   test('exact distribution at 50 × 50 and 100 × 100 equals exact integer counts (BigInt), every value and tail', () => {
-    for (const [m, n] of [[50, 50], [100, 100], [30, 70]] as const) {
+    for (const [m, n] of [
+      [50, 50],
+      [100, 100],
+      [30, 70],
+    ] as const) {
       const counts = gaussianBinomialCounts(m, n);
       const total = counts.reduce((a, b) => a + b, 0n);
       const d = exactDistribution(m, n);
@@ -131,7 +150,8 @@ describe('Mann–Whitney U', () => {
 
   test('exact p-values match scipy 1.17 method="exact" at 50 × 50, 100 × 100 and 313 × 107', () => {
     // x_i = i + d + 0.5, y_j = j: no ties. References: scipy.stats.mannwhitneyu(x, y, method='exact'), and 'asymptotic'.
-    const sample = (m: number, n: number, d: number) => [Array.from({ length: m }, (_, i) => i + d + 0.5), Array.from({ length: n }, (_, j) => j)] as const;
+    const sample = (m: number, n: number, d: number) =>
+      [Array.from({ length: m }, (_, i) => i + d + 0.5), Array.from({ length: n }, (_, j) => j)] as const;
     const ref: [number, number, number, number, number, number, number][] = [
       // m, n, d, U1, two-sided, less, asymptotic two-sided
       [50, 50, 6, 1554, 0.03601780786488047, 0.9822989673546472, 0.036413982444772515],
@@ -183,7 +203,7 @@ describe('Hodges–Lehmann shift', () => {
 
   test('agrees with brute force on random samples, odd and even pair counts', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let trial = 0; trial < 50; trial++) {
       const x = Array.from({ length: 1 + Math.floor(rand() * 30) }, () => Math.round(rand() * 100) / 10);
       const y = Array.from({ length: 1 + Math.floor(rand() * 30) }, () => Math.round(rand() * 100) / 10);

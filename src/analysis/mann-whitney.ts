@@ -67,7 +67,9 @@ export function mannWhitneyU(x: readonly number[], y: readonly number[], options
   const wanted = options.method ?? 'auto';
   const exact = !ties && (wanted === 'exact' || (wanted === 'auto' && n1 <= EXACT_MAX_SAMPLE && n2 <= EXACT_MAX_SAMPLE));
   if (exact && (n1 * n1 * n2 * n2) / 4 > EXACT_MAX_WORK) {
-    throw new RangeError(`mannWhitneyU: method 'exact' for ${n1} × ${n2} values needs ${((n1 * n1 * n2 * n2) / 4).toExponential(1)} steps (limit ${EXACT_MAX_WORK.toExponential(0)}); use method 'asymptotic' (accurate at these sizes) or 'auto'`);
+    throw new RangeError(
+      `mannWhitneyU: method 'exact' for ${n1} × ${n2} values needs ${((n1 * n1 * n2 * n2) / 4).toExponential(1)} steps (limit ${EXACT_MAX_WORK.toExponential(0)}); use method 'asymptotic' (accurate at these sizes) or 'auto'`,
+    );
   }
 
   let pValue: number;
@@ -104,7 +106,7 @@ function rankSum(x: readonly number[], y: readonly number[]): { rankSumX: number
   pooled.sort((a, b) => a.v - b.v);
   let rankSumX = 0;
   let tieTerm = 0;
-  for (let i = 0; i < pooled.length; ) {
+  for (let i = 0; i < pooled.length;) {
     let j = i + 1;
     while (j < pooled.length && pooled[j]!.v === pooled[i]!.v) j++;
     const t = j - i;
@@ -140,7 +142,8 @@ export const EXACT_MAX_WORK = 1e9;
  * Work is m²n²/4 additions; see EXACT_MAX_WORK.
  */
 export function exactDistribution(m: number, n: number): { pmf: Float64Array; atLeast(u: number): number } {
-  if (!Number.isInteger(m) || !Number.isInteger(n) || m < 1 || n < 1) throw new RangeError(`exactDistribution: sizes must be positive integers, got ${m} × ${n}`);
+  if (!Number.isInteger(m) || !Number.isInteger(n) || m < 1 || n < 1)
+    throw new RangeError(`exactDistribution: sizes must be positive integers, got ${m} × ${n}`);
   const maxU = m * n;
   // U's distribution is the same for (m, n) and (n, m): iterate over the smaller size.
   const small = Math.min(m, n);

@@ -63,7 +63,11 @@ export interface MetricProvider {
 export type SourceOf<K extends AnalysisSource['kind']> = Extract<AnalysisSource, { kind: K }>;
 
 /** Builds the provider of one run. Must not do I/O or throw: problems surface from `start`/`measure`. */
-export type ProviderFactory<K extends AnalysisSource['kind']> = (source: SourceOf<K>, target: MeasureTarget, context: ProviderContext) => MetricProvider;
+export type ProviderFactory<K extends AnalysisSource['kind']> = (
+  source: SourceOf<K>,
+  target: MeasureTarget,
+  context: ProviderContext,
+) => MetricProvider;
 
 /** A provider could not measure: the source is unreachable, timed out, or answered an error. */
 export class ProviderError extends Error {
@@ -81,11 +85,17 @@ export class ProviderError extends Error {
 /** Providers by source kind. */
 export class ProviderRegistry {
   // Stored loosely; `register` ties each factory to its kind, so `create` hands it the right variant.
-  private readonly factories = new Map<AnalysisSource['kind'], (source: AnalysisSource, target: MeasureTarget, context: ProviderContext) => MetricProvider>();
+  private readonly factories = new Map<
+    AnalysisSource['kind'],
+    (source: AnalysisSource, target: MeasureTarget, context: ProviderContext) => MetricProvider
+  >();
 
   /** Adds (or replaces) the provider of one source kind. */
   register<K extends AnalysisSource['kind']>(kind: K, factory: ProviderFactory<K>): this {
-    this.factories.set(kind, factory as unknown as (source: AnalysisSource, target: MeasureTarget, context: ProviderContext) => MetricProvider);
+    this.factories.set(
+      kind,
+      factory as unknown as (source: AnalysisSource, target: MeasureTarget, context: ProviderContext) => MetricProvider,
+    );
     return this;
   }
 
@@ -127,7 +137,10 @@ export async function withTimeout<T>(
   let onAbort!: () => void;
   const aborted = new Promise<never>((_, reject) => {
     // Reject before aborting the task, so the race settles with this reason rather than the task's.
-    onAbort = () => { reject(signal.reason); inner.abort(signal.reason); };
+    onAbort = () => {
+      reject(signal.reason);
+      inner.abort(signal.reason);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     clock.sleep(timeoutMs, timer.signal).then(
       () => {

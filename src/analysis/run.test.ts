@@ -5,7 +5,15 @@ import { evaluateCheck, hardFailureCheck } from './evaluate.js';
 import type { Judgement, Verdict } from './judge.js';
 import { advanceRun, isMeasurementDue, MEASUREMENT_HISTORY, startRun, type AnalysisRunState, type RunInput } from './run.js';
 import { analysisSpecProblems, resolveAnalysisSpec, type AnalysisSpec, type AnalysisSpecInput } from './spec.js';
-import { addCounters, counterDelta, emptyCounters, sumDeltas, type CounterSnapshot, type IntervalDelta, type PoolCounters } from './window.js';
+import {
+  addCounters,
+  counterDelta,
+  emptyCounters,
+  sumDeltas,
+  type CounterSnapshot,
+  type IntervalDelta,
+  type PoolCounters,
+} from './window.js';
 
 const judged = (verdict: Verdict): RunInput => ({ kind: 'measurement', judgement: { verdict, reason: verdict, numbers: {} } });
 const error: RunInput = { kind: 'error', message: 'prometheus: timeout' };
@@ -14,7 +22,9 @@ const error: RunInput = { kind: 'error', message: 'prometheus: timeout' };
 function feed(input: AnalysisSpecInput, inputs: RunInput[]): AnalysisRunState {
   const spec = resolveAnalysisSpec(input);
   let s = startRun(spec, 0);
-  inputs.forEach((x, i) => { s = advanceRun(spec, s, x, (i + 1) * spec.intervalMs); });
+  inputs.forEach((x, i) => {
+    s = advanceRun(spec, s, x, (i + 1) * spec.intervalMs);
+  });
   return s;
 }
 
@@ -22,7 +32,19 @@ describe('analysis spec', () => {
   test('defaults: error rate ≤ 1%, every 10 s, 50 requests, one failure forgiven, hard failure at 10 requests ≥ 50%', () => {
     const s = resolveAnalysisSpec({ name: 'errors' });
     assert.deepEqual(
-      [s.metric, s.max, s.intervalMs, s.minRequests, s.failureLimit, s.consecutiveErrorLimit, s.inconclusiveLimit, s.inconclusiveAction, s.confidence, s.tolerance, s.count],
+      [
+        s.metric,
+        s.max,
+        s.intervalMs,
+        s.minRequests,
+        s.failureLimit,
+        s.consecutiveErrorLimit,
+        s.inconclusiveLimit,
+        s.inconclusiveAction,
+        s.confidence,
+        s.tolerance,
+        s.count,
+      ],
       ['error-rate', 0.01, 10_000, 50, 1, 4, 6, 'wait', 0.95, 0.2, undefined],
     );
     assert.deepEqual(s.hardFailure, { minRequests: 10, errorRate: 0.5, windowMs: 2000, pollMs: 250 });
@@ -87,7 +109,10 @@ describe('analysis run state machine', () => {
   test('a failing hard check fails at once, regardless of failureLimit; other verdicts change nothing', () => {
     const spec = resolveAnalysisSpec({ name: 'e', failureLimit: 5 });
     const s0 = startRun(spec, 0);
-    const hard = (verdict: Verdict): RunInput => ({ kind: 'hard-check', judgement: { verdict, reason: `hard ${verdict}`, numbers: { requests: 12 } } });
+    const hard = (verdict: Verdict): RunInput => ({
+      kind: 'hard-check',
+      judgement: { verdict, reason: `hard ${verdict}`, numbers: { requests: 12 } },
+    });
     assert.equal(advanceRun(spec, s0, hard('pass'), 250), s0);
     assert.equal(advanceRun(spec, s0, hard('inconclusive'), 250), s0);
     const s = advanceRun(spec, s0, hard('fail'), 500);
@@ -106,7 +131,9 @@ describe('analysis run state machine', () => {
     const spec = resolveAnalysisSpec({ name: 'errors', intervalMs: 1000 });
     const stepFeed = (inputs: RunInput[]) => {
       let s = startRun(spec, 0, 'first-pass');
-      inputs.forEach((x, i) => { s = advanceRun(spec, s, x, (i + 1) * 1000); });
+      inputs.forEach((x, i) => {
+        s = advanceRun(spec, s, x, (i + 1) * 1000);
+      });
       return s;
     };
     const passed = stepFeed([judged('inconclusive'), error, judged('pass')]);
@@ -126,7 +153,13 @@ describe('analysis run state machine', () => {
 
   test('background runs (and states persisted before step ends existed) run until stopped', () => {
     const spec = resolveAnalysisSpec({ name: 'errors' });
-    assert.equal(feed({ name: 'errors' }, Array.from({ length: 20 }, () => judged('pass'))).phase, 'Running');
+    assert.equal(
+      feed(
+        { name: 'errors' },
+        Array.from({ length: 20 }, () => judged('pass')),
+      ).phase,
+      'Running',
+    );
     const legacy: AnalysisRunState = { ...startRun(spec, 0, 'first-pass'), openEnd: undefined };
     assert.equal(advanceRun(spec, legacy, judged('pass'), 10_000).phase, 'Running');
   });
@@ -135,7 +168,10 @@ describe('analysis run state machine', () => {
     const spec = resolveAnalysisSpec({ name: 'e', failureLimit: 0 });
     const failed = advanceRun(spec, startRun(spec, 0), judged('fail'), 1);
     assert.equal(advanceRun(spec, failed, judged('pass'), 2), failed);
-    const long = feed({ name: 'e' }, Array.from({ length: MEASUREMENT_HISTORY + 20 }, () => judged('pass')));
+    const long = feed(
+      { name: 'e' },
+      Array.from({ length: MEASUREMENT_HISTORY + 20 }, () => judged('pass')),
+    );
     assert.equal(long.measurements.length, MEASUREMENT_HISTORY);
     assert.equal(long.counts.passed, MEASUREMENT_HISTORY + 20);
   });
@@ -146,7 +182,14 @@ describe('analysis run state machine', () => {
  * counters polled every hardFailure.pollMs, the fast path on the recent window at each poll,
  * regular measurements of the last interval when due.
  */
-function simulate(opts: { seed: number; rps: number; durationMs: number; canary: TrafficProfile; baseline: TrafficProfile; checks: AnalysisSpecInput[] }) {
+function simulate(opts: {
+  seed: number;
+  rps: number;
+  durationMs: number;
+  canary: TrafficProfile;
+  baseline: TrafficProfile;
+  checks: AnalysisSpecInput[];
+}) {
   const rand = seededRandom(opts.seed);
   const specs: AnalysisSpec[] = opts.checks.map(resolveAnalysisSpec);
   let states = specs.map((s) => startRun(s, 0));
@@ -162,7 +205,10 @@ function simulate(opts: { seed: number; rps: number; durationMs: number; canary:
     carry -= n;
     cumulative.canary = addCounters(cumulative.canary, simulateCounters(rand, n, opts.canary));
     cumulative.baseline = addCounters(cumulative.baseline, simulateCounters(rand, n, opts.baseline));
-    const next = { canary: { bootId: 'b1', at: now, counters: cumulative.canary }, baseline: { bootId: 'b1', at: now, counters: cumulative.baseline } };
+    const next = {
+      canary: { bootId: 'b1', at: now, counters: cumulative.canary },
+      baseline: { bootId: 'b1', at: now, counters: cumulative.baseline },
+    };
     deltas.canary.push(counterDelta(prev?.canary ?? { bootId: 'b1', at: 0, counters: emptyCounters() }, next.canary));
     deltas.baseline.push(counterDelta(prev?.baseline ?? { bootId: 'b1', at: 0, counters: emptyCounters() }, next.baseline));
     prev = next;
@@ -181,13 +227,22 @@ function simulate(opts: { seed: number; rps: number; durationMs: number; canary:
       return advanceRun(spec, state, { kind: 'measurement', judgement: evaluateCheck(spec, data) }, now);
     });
   }
-  return states.map((s, i) => (s.phase === 'Running' ? advanceRun(specs[i]!, s, { kind: 'stop', reason: 'step ended' }, opts.durationMs) : s));
+  return states.map((s, i) =>
+    s.phase === 'Running' ? advanceRun(specs[i]!, s, { kind: 'stop', reason: 'step ended' }, opts.durationMs) : s,
+  );
 }
 
 describe('analysis end to end (simulated traffic)', () => {
   test('catches a 5xx canary within 1 s of traffic at 50 req/s (default hard-failure path)', () => {
     for (let seed = 1; seed <= 20; seed++) {
-      const [s] = simulate({ seed, rps: 50, durationMs: 60_000, canary: { medianMs: 30, errorRate: 0.8 }, baseline: { medianMs: 30 }, checks: [{ name: 'errors' }] });
+      const [s] = simulate({
+        seed,
+        rps: 50,
+        durationMs: 60_000,
+        canary: { medianMs: 30, errorRate: 0.8 },
+        baseline: { medianMs: 30 },
+        checks: [{ name: 'errors' }],
+      });
       assert.equal(s!.phase, 'Failed');
       assert.ok(s!.finishedAt! <= 1000, `seed ${seed}: failed at ${s!.finishedAt} ms`);
       assert.match(s!.reason, /hard failure: \d+ errors in \d+ requests/);
@@ -198,7 +253,11 @@ describe('analysis end to end (simulated traffic)', () => {
     const healthy: TrafficProfile = { medianMs: 80, errorRate: 0.005 };
     for (let seed = 1; seed <= 30; seed++) {
       const states = simulate({
-        seed, rps: 50, durationMs: 300_000, canary: healthy, baseline: healthy,
+        seed,
+        rps: 50,
+        durationMs: 300_000,
+        canary: healthy,
+        baseline: healthy,
         checks: [{ name: 'errors' }, { name: 'latency', metric: 'latency', compare: 'baseline' }],
       });
       for (const s of states) assert.equal(s.phase, 'Successful', `seed ${seed}: ${s.reason}`);
@@ -207,8 +266,11 @@ describe('analysis end to end (simulated traffic)', () => {
 
   test('catches a slow canary: latency +50% fails the baseline comparison while the error check passes', () => {
     const [errors, latency] = simulate({
-      seed: 5, rps: 50, durationMs: 120_000,
-      canary: { medianMs: 120, errorRate: 0.002 }, baseline: { medianMs: 80, errorRate: 0.002 },
+      seed: 5,
+      rps: 50,
+      durationMs: 120_000,
+      canary: { medianMs: 120, errorRate: 0.002 },
+      baseline: { medianMs: 80, errorRate: 0.002 },
       checks: [{ name: 'errors' }, { name: 'latency', metric: 'latency', compare: 'baseline' }],
     });
     assert.equal(latency!.phase, 'Failed');
@@ -220,7 +282,13 @@ describe('analysis end to end (simulated traffic)', () => {
 
   test('a router restart mid-run neither fails nor confuses the error check', () => {
     const spec = resolveAnalysisSpec({ name: 'errors' });
-    const ok = (n: number): PoolCounters => { const c = emptyCounters(); c.requests = n; c.byClass['2xx'] = n; c.latencyBuckets[5] = n; return c; };
+    const ok = (n: number): PoolCounters => {
+      const c = emptyCounters();
+      c.requests = n;
+      c.byClass['2xx'] = n;
+      c.latencyBuckets[5] = n;
+      return c;
+    };
     const before: CounterSnapshot = { bootId: 'a', at: 0, counters: ok(10_000) };
     const after: CounterSnapshot = { bootId: 'b', at: 10_000, counters: ok(300) };
     const j: Judgement = evaluateCheck(spec, { kind: 'counters', canary: counterDelta(before, after).counters });

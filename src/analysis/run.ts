@@ -58,7 +58,8 @@ export type RunInput =
   | { kind: 'stop'; reason: string };
 
 export function startRun(spec: AnalysisSpec, now: number, openEnd: OpenEnd = 'stop'): AnalysisRunState {
-  const until = spec.count !== undefined ? `, ${spec.count} conclusive measurement(s)` : openEnd === 'first-pass' ? ', until one passes' : '';
+  const until =
+    spec.count !== undefined ? `, ${spec.count} conclusive measurement(s)` : openEnd === 'first-pass' ? ', until one passes' : '';
   return {
     phase: 'Running',
     reason: `measuring every ${spec.intervalMs} ms${until}`,
@@ -91,9 +92,18 @@ export function advanceRun(spec: AnalysisSpec, state: AnalysisRunState, input: R
     }
     case 'error': {
       const counts = { ...state.counts, errors: state.counts.errors + 1, consecutiveErrors: state.counts.consecutiveErrors + 1 };
-      const s = { ...record(state, { at: now, verdict: 'error', reason: input.message, numbers: {} }), counts, nextMeasurementAt: now + spec.intervalMs };
+      const s = {
+        ...record(state, { at: now, verdict: 'error', reason: input.message, numbers: {} }),
+        counts,
+        nextMeasurementAt: now + spec.intervalMs,
+      };
       if (counts.consecutiveErrors > spec.consecutiveErrorLimit) {
-        return finish(s, 'Error', `${counts.consecutiveErrors} provider errors in a row (limit ${spec.consecutiveErrorLimit}); last: ${input.message}`, now);
+        return finish(
+          s,
+          'Error',
+          `${counts.consecutiveErrors} provider errors in a row (limit ${spec.consecutiveErrorLimit}); last: ${input.message}`,
+          now,
+        );
       }
       return { ...s, reason: `provider error ${counts.consecutiveErrors} in a row: ${input.message}` };
     }
@@ -109,17 +119,32 @@ function measured(spec: AnalysisSpec, state: AnalysisRunState, j: Judgement, now
   if (j.verdict === 'pass') c.passed++;
   else if (j.verdict === 'fail') c.failed++;
   else c.inconclusive++;
-  const s: AnalysisRunState = { ...record(state, { at: now, ...j }), counts: c, nextMeasurementAt: now + spec.intervalMs, reason: j.reason };
+  const s: AnalysisRunState = {
+    ...record(state, { at: now, ...j }),
+    counts: c,
+    nextMeasurementAt: now + spec.intervalMs,
+    reason: j.reason,
+  };
 
   if (c.failed > spec.failureLimit) {
     return finish(s, 'Failed', `${c.failed} failed measurements (limit ${spec.failureLimit}); last: ${j.reason}`, now);
   }
   if (c.inconclusive > spec.inconclusiveLimit) {
-    return inconclusiveEnd(spec, s, `${c.inconclusive} inconclusive measurements (limit ${spec.inconclusiveLimit}); last: ${j.reason}`, now);
+    return inconclusiveEnd(
+      spec,
+      s,
+      `${c.inconclusive} inconclusive measurements (limit ${spec.inconclusiveLimit}); last: ${j.reason}`,
+      now,
+    );
   }
   const conclusive = c.passed + c.failed;
   if (spec.count !== undefined && conclusive >= spec.count) {
-    return finish(s, 'Successful', `${conclusive} of ${spec.count} measurements done, ${c.failed} failed (limit ${spec.failureLimit})`, now);
+    return finish(
+      s,
+      'Successful',
+      `${conclusive} of ${spec.count} measurements done, ${c.failed} failed (limit ${spec.failureLimit})`,
+      now,
+    );
   }
   if (spec.count === undefined && state.openEnd === 'first-pass' && j.verdict === 'pass') {
     return finish(s, 'Successful', `passed: ${j.reason}${c.failed ? ` (${c.failed} failed before, limit ${spec.failureLimit})` : ''}`, now);
@@ -129,15 +154,19 @@ function measured(spec: AnalysisSpec, state: AnalysisRunState, j: Judgement, now
 
 function stopped(spec: AnalysisSpec, state: AnalysisRunState, why: string, now: number): AnalysisRunState {
   const { passed, failed, inconclusive } = state.counts;
-  if (passed + failed === 0) return inconclusiveEnd(spec, state, `${why}: stopped before any conclusive measurement (${inconclusive} inconclusive)`, now);
+  if (passed + failed === 0)
+    return inconclusiveEnd(spec, state, `${why}: stopped before any conclusive measurement (${inconclusive} inconclusive)`, now);
   return finish(state, 'Successful', `${why}: ${passed} passed, ${failed} failed (limit ${spec.failureLimit})`, now);
 }
 
 function inconclusiveEnd(spec: AnalysisSpec, state: AnalysisRunState, why: string, now: number): AnalysisRunState {
   switch (spec.inconclusiveAction) {
-    case 'wait': return finish(state, 'Inconclusive', `${why}: waiting for a person to decide`, now);
-    case 'fail': return finish(state, 'Failed', `${why}: treated as a failure`, now);
-    case 'pass': return finish(state, 'Successful', `${why}: treated as a pass`, now);
+    case 'wait':
+      return finish(state, 'Inconclusive', `${why}: waiting for a person to decide`, now);
+    case 'fail':
+      return finish(state, 'Failed', `${why}: treated as a failure`, now);
+    case 'pass':
+      return finish(state, 'Successful', `${why}: treated as a pass`, now);
   }
 }
 

@@ -32,7 +32,14 @@ class ScriptedRouter {
     const pools = [...this.pools].map(([release, p]) => {
       const latencyBuckets = buckets();
       latencyBuckets[5] = p.requests; // all in 25–50 ms
-      return { release, requests: p.requests, byClass: { '1xx': 0, '2xx': p.ok, '3xx': 0, '4xx': 0, '5xx': p.errors }, latencyBuckets, latencySumMs: 40 * p.requests, inFlight: 0 };
+      return {
+        release,
+        requests: p.requests,
+        byClass: { '1xx': 0, '2xx': p.ok, '3xx': 0, '4xx': 0, '5xx': p.errors },
+        latencyBuckets,
+        latencySumMs: 40 * p.requests,
+        inFlight: 0,
+      };
     });
     return { bootId: this.bootId, services: [{ service: 'web', pools, inFlightByBackend: {} }] };
   };
@@ -57,7 +64,13 @@ async function advance(clock: ManualClock, ms: number, step = 50, eachStep?: () 
 }
 
 function request(key: string, spec: AnalysisSpecInput, release = 2, baseline: number | null = 1): RunRequest {
-  return { key, check: { name: spec.name, source: { kind: 'router', metric: 'error-rate' }, spec: resolveAnalysisSpec(spec) }, service: 'web', release, baseline };
+  return {
+    key,
+    check: { name: spec.name, source: { kind: 'router', metric: 'error-rate' }, spec: resolveAnalysisSpec(spec) },
+    service: 'web',
+    release,
+    baseline,
+  };
 }
 
 describe('AnalysisRunner', () => {
@@ -91,7 +104,9 @@ describe('AnalysisRunner', () => {
     const { clock, router, context } = setup();
     const runner = new AnalysisRunner(context);
     const seen: AnalysisRunState[] = [];
-    runner.onChange((key, state) => { if (key === 'ok') seen.push(state); });
+    runner.onChange((key, state) => {
+      if (key === 'ok') seen.push(state);
+    });
     runner.reconcile([request('ok', { name: 'errors', count: 3, intervalMs: 1000 })]);
     await flush();
     // 100 req/s, 1 error in every 500 requests: within the 1% max
@@ -100,7 +115,11 @@ describe('AnalysisRunner', () => {
     const s = runner.states().ok!;
     assert.equal(s.phase, 'Successful', s.reason);
     assert.equal(s.counts.passed, 3);
-    assert.deepEqual(s.measurements.map((m) => m.numbers.requests), [100, 100, 100], 'each measurement covers its own interval');
+    assert.deepEqual(
+      s.measurements.map((m) => m.numbers.requests),
+      [100, 100, 100],
+      'each measurement covers its own interval',
+    );
     assert.equal(s.finishedAt, 3000);
     assert.equal(seen.at(-1), s, 'listeners saw the final state');
     assert.equal(seen.filter((x) => x.measurements.length > 0).length, 3, 'one change per measurement');
@@ -144,7 +163,10 @@ describe('AnalysisRunner', () => {
     const runner = new AnalysisRunner(context);
     runner.reconcile([request('a', { name: 'errors', intervalMs: 1000 }), request('b', { name: 'errors', intervalMs: 1000 })]);
     await flush();
-    await advance(clock, 2000, 50, () => { router.traffic(2, 5); router.traffic(1, 5); });
+    await advance(clock, 2000, 50, () => {
+      router.traffic(2, 5);
+      router.traffic(1, 5);
+    });
     runner.reconcile([request('b', { name: 'errors', intervalMs: 1000 })]);
     const a = runner.states().a!;
     assert.equal(a.phase, 'Successful');
@@ -162,7 +184,9 @@ describe('AnalysisRunner', () => {
     const persisted: Record<string, AnalysisRunState> = {};
     const req = request('r', { name: 'errors', intervalMs: 1000, count: 4 });
     const first = new AnalysisRunner(context);
-    first.onChange((key, state) => { persisted[key] = state; });
+    first.onChange((key, state) => {
+      persisted[key] = state;
+    });
     first.reconcile([req]);
     await flush();
     await advance(clock, 2000, 50, () => router.traffic(2, 5));
@@ -191,7 +215,9 @@ describe('AnalysisRunner', () => {
     let maxInFlight = 0;
     let calls = 0;
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     const registry = new ProviderRegistry().register('router', routerProvider).register('command', () => ({
       windowed: false,
       async start() {},
@@ -204,7 +230,17 @@ describe('AnalysisRunner', () => {
       },
     }));
     const runner = new AnalysisRunner(context, registry);
-    const slow: RunRequest = { key: 'slow', service: 'web', release: 2, baseline: 1, check: { name: 'cmd', source: { kind: 'command', command: 'true', timeoutMs: 1000 }, spec: resolveAnalysisSpec({ name: 'cmd', metric: 'value', intervalMs: 100 }) } };
+    const slow: RunRequest = {
+      key: 'slow',
+      service: 'web',
+      release: 2,
+      baseline: 1,
+      check: {
+        name: 'cmd',
+        source: { kind: 'command', command: 'true', timeoutMs: 1000 },
+        spec: resolveAnalysisSpec({ name: 'cmd', metric: 'value', intervalMs: 100 }),
+      },
+    };
     runner.reconcile([slow, request('fast', { name: 'errors', intervalMs: 100, minRequests: 5 })]);
     await flush();
     await advance(clock, 1000, 50, () => router.traffic(2, 5));

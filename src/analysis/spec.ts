@@ -154,13 +154,16 @@ export function analysisSpecProblems(spec: AnalysisSpec, path = 'analysis'): str
   const problems: string[] = [];
   const at = (key: string, message: string) => problems.push(`${path}.${key}: ${message}`);
   const fraction = (key: string, v: number, open = false) => {
-    if (!(open ? v > 0 && v < 1 : v >= 0 && v <= 1)) at(key, `expected a number ${open ? 'between 0 and 1 (exclusive)' : 'from 0 to 1'} (got ${v})`);
+    if (!(open ? v > 0 && v < 1 : v >= 0 && v <= 1))
+      at(key, `expected a number ${open ? 'between 0 and 1 (exclusive)' : 'from 0 to 1'} (got ${v})`);
   };
   const whole = (key: string, v: number | undefined, least: number) => {
     if (v !== undefined && !(Number.isInteger(v) && v >= least)) at(key, `expected a whole number ≥ ${least} (got ${v})`);
   };
-  if (spec.compare === undefined && spec.max === undefined && spec.min === undefined) at('max', `a ${spec.metric} check needs max, min or compare: baseline`);
-  if (spec.compare === 'baseline' && spec.metric === 'value') at('compare', 'a value check has no samples to compare; use error-rate or latency');
+  if (spec.compare === undefined && spec.max === undefined && spec.min === undefined)
+    at('max', `a ${spec.metric} check needs max, min or compare: baseline`);
+  if (spec.compare === 'baseline' && spec.metric === 'value')
+    at('compare', 'a value check has no samples to compare; use error-rate or latency');
   if (spec.max !== undefined && spec.min !== undefined && spec.min > spec.max) at('min', `must not exceed max (${spec.min} > ${spec.max})`);
   if (spec.metric === 'error-rate' && spec.max !== undefined) fraction('max', spec.max);
   fraction('quantile', spec.quantile);
@@ -175,7 +178,8 @@ export function analysisSpecProblems(spec: AnalysisSpec, path = 'analysis'): str
   whole('inconclusiveLimit', spec.inconclusiveLimit, 0);
   if (spec.hardFailure !== false) {
     whole('hardFailure.minRequests', spec.hardFailure.minRequests, 1);
-    if (!(spec.hardFailure.errorRate > 0 && spec.hardFailure.errorRate <= 1)) at('hardFailure.errorRate', `expected a fraction above 0, at most 1 (got ${spec.hardFailure.errorRate})`);
+    if (!(spec.hardFailure.errorRate > 0 && spec.hardFailure.errorRate <= 1))
+      at('hardFailure.errorRate', `expected a fraction above 0, at most 1 (got ${spec.hardFailure.errorRate})`);
     if (!(spec.hardFailure.windowMs > 0)) at('hardFailure.windowMs', 'expected a positive duration');
     if (!(spec.hardFailure.pollMs > 0)) at('hardFailure.pollMs', 'expected a positive duration');
   }

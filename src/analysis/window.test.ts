@@ -2,8 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { mannWhitneyU } from './mann-whitney.js';
 import {
-  counterDelta, emptyCounters, errorRate, expandHistogram, histogramQuantile, latencyPercentiles, sumDeltas,
-  type CounterSnapshot, type PoolCounters,
+  counterDelta,
+  emptyCounters,
+  errorRate,
+  expandHistogram,
+  histogramQuantile,
+  latencyPercentiles,
+  sumDeltas,
+  type CounterSnapshot,
+  type PoolCounters,
 } from './window.js';
 
 /** Counters with `ok` 2xx and `bad` 5xx responses, all in the (50, 100] ms bucket. */
@@ -46,7 +53,12 @@ describe('counter deltas', () => {
   });
 
   test('windows sum the deltas that end after `since`', () => {
-    const s = [snap('a', 0, counters(0, 0)), snap('a', 1000, counters(50, 0)), snap('b', 2000, counters(40, 10)), snap('b', 3000, counters(80, 20))];
+    const s = [
+      snap('a', 0, counters(0, 0)),
+      snap('a', 1000, counters(50, 0)),
+      snap('b', 2000, counters(40, 10)),
+      snap('b', 3000, counters(80, 20)),
+    ];
     const deltas = s.slice(1).map((x, i) => counterDelta(s[i], x));
     assert.equal(sumDeltas(deltas).requests, 150);
     assert.deepEqual(errorRate(sumDeltas(deltas, 1000)), { errors: 20, requests: 100, rate: 0.2 });

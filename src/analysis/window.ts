@@ -181,11 +181,7 @@ export function latencyPercentiles(c: PoolCounters, bounds: readonly number[] = 
  * Above `maxSamples` the counts are scaled down proportionally (rounded): fewer samples mean
  * less power but the same location, so it also never adds false alarms.
  */
-export function expandHistogram(
-  buckets: readonly number[],
-  bounds: readonly number[] = LATENCY_BUCKETS_MS,
-  maxSamples = 50_000,
-): number[] {
+export function expandHistogram(buckets: readonly number[], bounds: readonly number[] = LATENCY_BUCKETS_MS, maxSamples = 50_000): number[] {
   if (buckets.length !== bounds.length + 1) throw new RangeError('expandHistogram: need one bucket per bound plus +Inf');
   const total = buckets.reduce((s, c) => s + c, 0);
   const scale = total > maxSamples ? maxSamples / total : 1;

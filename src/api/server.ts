@@ -12,7 +12,16 @@ import * as deploys from '../controller/deploys.js';
 import * as maintenance from '../controller/maintenance.js';
 import { parseSince, streamLogs } from '../controller/log-stream.js';
 import { readJson, sendError, sendJson } from '../core/http-json.js';
-import type { AbortRequest, DeployRequest, PromoteRequest, RestartRequest, RollbackRequest, RolloutResponse, ScaleRequest, ScaleResponse } from './types.js';
+import type {
+  AbortRequest,
+  DeployRequest,
+  PromoteRequest,
+  RestartRequest,
+  RollbackRequest,
+  RolloutResponse,
+  ScaleRequest,
+  ScaleResponse,
+} from './types.js';
 
 type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; params: string[]; query: URLSearchParams }) => Promise<unknown>;
 
@@ -43,10 +52,14 @@ export function createApiServer(props: ApiServerProps): Server {
   return createServer((req, res) => {
     void (async () => {
       try {
-        if (!authorized(req, token)) throw SlipwayError.of('UNAUTHORIZED', 'missing or wrong API token', { hint: 'The token is in .slipway/controller.json; use the slipway CLI from the project directory.' });
+        if (!authorized(req, token))
+          throw SlipwayError.of('UNAUTHORIZED', 'missing or wrong API token', {
+            hint: 'The token is in .slipway/controller.json; use the slipway CLI from the project directory.',
+          });
         const url = new URL(req.url ?? '/', 'http://localhost');
         const logs = LOGS.exec(url.pathname);
-        if (req.method === 'GET' && logs) return await serveLogs(c, await known(c, decodeURIComponent(logs[1]!)), url.searchParams, req, res);
+        if (req.method === 'GET' && logs)
+          return await serveLogs(c, await known(c, decodeURIComponent(logs[1]!)), url.searchParams, req, res);
         for (const [method, pattern, handler] of table) {
           const m = pattern.exec(url.pathname);
           if (!m || method !== req.method) continue;
@@ -66,39 +79,103 @@ function routes({ controller: c, onShutdown, onStopped }: ApiServerProps): [stri
     ['GET', /^\/v1\/health$/, async () => ({ ok: true, pid: process.pid })],
     ['GET', /^\/v1\/status$/, async () => status(c)],
     ['GET', /^\/v1\/services\/([^/]+)\/status$/, async ({ params }) => serviceStatus(c, await known(c, params[0]!))],
-    ['GET', /^\/v1\/services\/([^/]+)\/history$/, async ({ params, query }) => history(c, await known(c, params[0]!), Number(query.get('limit') ?? 50))],
+    [
+      'GET',
+      /^\/v1\/services\/([^/]+)\/history$/,
+      async ({ params, query }) => history(c, await known(c, params[0]!), Number(query.get('limit') ?? 50)),
+    ],
     ['POST', /^\/v1\/apply$/, async ({ req }) => deploys.apply(c, (await readJson<{ by?: string }>(req)).by)],
-    ['POST', /^\/v1\/services\/([^/]+)\/deploy$/, async ({ req, params }) => deploys.deploy(c, params[0]!, await readJson<DeployRequest>(req))],
-    ['POST', /^\/v1\/services\/([^/]+)\/rollback$/, async ({ req, params }) => describeRollout(c, await deploys.rollback(c, await known(c, params[0]!), await readJson<RollbackRequest>(req)))],
-    ['POST', /^\/v1\/services\/([^/]+)\/restart$/, async ({ req, params }) => describeRollout(c, await maintenance.restart(c, await known(c, params[0]!), await readJson<RestartRequest>(req)))],
-    ['POST', /^\/v1\/services\/([^/]+)\/scale$/, async ({ req, params }) => {
-      const service = await known(c, params[0]!);
-      const { rollout, ...rest } = await maintenance.scale(c, service, await readJson<ScaleRequest>(req));
-      return { service, ...rest, rollout: rollout && await describeRollout(c, rollout) } satisfies ScaleResponse;
-    }],
+    [
+      'POST',
+      /^\/v1\/services\/([^/]+)\/deploy$/,
+      async ({ req, params }) => deploys.deploy(c, params[0]!, await readJson<DeployRequest>(req)),
+    ],
+    [
+      'POST',
+      /^\/v1\/services\/([^/]+)\/rollback$/,
+      async ({ req, params }) =>
+        describeRollout(c, await deploys.rollback(c, await known(c, params[0]!), await readJson<RollbackRequest>(req))),
+    ],
+    [
+      'POST',
+      /^\/v1\/services\/([^/]+)\/restart$/,
+      async ({ req, params }) =>
+        describeRollout(c, await maintenance.restart(c, await known(c, params[0]!), await readJson<RestartRequest>(req))),
+    ],
+    [
+      'POST',
+      /^\/v1\/services\/([^/]+)\/scale$/,
+      async ({ req, params }) => {
+        const service = await known(c, params[0]!);
+        const { rollout, ...rest } = await maintenance.scale(c, service, await readJson<ScaleRequest>(req));
+        return { service, ...rest, rollout: rollout && (await describeRollout(c, rollout)) } satisfies ScaleResponse;
+      },
+    ],
     ['GET', /^\/v1\/services\/([^/]+)\/exec-context$/, async ({ params }) => maintenance.execContext(c, await known(c, params[0]!))],
-    ['POST', /^\/v1\/services\/([^/]+)\/promote$/, async ({ req, params }) => describeRollout(c, await commands.promote(c, await known(c, params[0]!), (await readJson<PromoteRequest>(req)).full === true))],
-    ['POST', /^\/v1\/services\/([^/]+)\/pause$/, async ({ params }) => describeRollout(c, await commands.pause(c, await known(c, params[0]!)))],
-    ['POST', /^\/v1\/services\/([^/]+)\/resume$/, async ({ params }) => describeRollout(c, await commands.resume(c, await known(c, params[0]!)))],
-    ['POST', /^\/v1\/services\/([^/]+)\/abort$/, async ({ req, params }) => {
-      const body = await readJson<AbortRequest>(req);
-      return describeRollout(c, await commands.abort(c, await known(c, params[0]!), body.by ?? 'unknown', body.reason ?? ''));
-    }],
-    ['POST', /^\/v1\/services\/([^/]+)\/retry$/, async ({ req, params }) => describeRollout(c, await commands.retry(c, await known(c, params[0]!), (await readJson<AbortRequest>(req)).by ?? 'unknown'))],
-    ['GET', /^\/v1\/rollouts\/(\d+)$/, async ({ params }) => {
-      const r = await c.store.getRollout(Number(params[0]));
-      if (!r) throw SlipwayError.of('ROLLOUT_NOT_FOUND', `rollout #${params[0]} does not exist`);
-      return { rollout: await describeRollout(c, r), service: await serviceStatus(c, r.service, undefined, undefined, { drift: false }) } satisfies RolloutResponse;
-    }],
-    ['GET', /^\/v1\/events$/, async ({ query }) => ({
-      events: await c.store.listEvents({ environment: c.environment, service: query.get('service') ?? undefined, afterId: Number(query.get('after') ?? 0), limit: Number(query.get('limit') ?? 200) }),
-    })],
-    ['POST', /^\/v1\/shutdown$/, async ({ req, res }) => {
-      const { stopAll } = await readJson<{ stopAll?: boolean }>(req);
-      const problems = await onShutdown(stopAll === true);
-      res.once('finish', onStopped);
-      return { ok: problems.length === 0, problems };
-    }],
+    [
+      'POST',
+      /^\/v1\/services\/([^/]+)\/promote$/,
+      async ({ req, params }) =>
+        describeRollout(c, await commands.promote(c, await known(c, params[0]!), (await readJson<PromoteRequest>(req)).full === true)),
+    ],
+    [
+      'POST',
+      /^\/v1\/services\/([^/]+)\/pause$/,
+      async ({ params }) => describeRollout(c, await commands.pause(c, await known(c, params[0]!))),
+    ],
+    [
+      'POST',
+      /^\/v1\/services\/([^/]+)\/resume$/,
+      async ({ params }) => describeRollout(c, await commands.resume(c, await known(c, params[0]!))),
+    ],
+    [
+      'POST',
+      /^\/v1\/services\/([^/]+)\/abort$/,
+      async ({ req, params }) => {
+        const body = await readJson<AbortRequest>(req);
+        return describeRollout(c, await commands.abort(c, await known(c, params[0]!), body.by ?? 'unknown', body.reason ?? ''));
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/services\/([^/]+)\/retry$/,
+      async ({ req, params }) =>
+        describeRollout(c, await commands.retry(c, await known(c, params[0]!), (await readJson<AbortRequest>(req)).by ?? 'unknown')),
+    ],
+    [
+      'GET',
+      /^\/v1\/rollouts\/(\d+)$/,
+      async ({ params }) => {
+        const r = await c.store.getRollout(Number(params[0]));
+        if (!r) throw SlipwayError.of('ROLLOUT_NOT_FOUND', `rollout #${params[0]} does not exist`);
+        return {
+          rollout: await describeRollout(c, r),
+          service: await serviceStatus(c, r.service, undefined, undefined, { drift: false }),
+        } satisfies RolloutResponse;
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/events$/,
+      async ({ query }) => ({
+        events: await c.store.listEvents({
+          environment: c.environment,
+          service: query.get('service') ?? undefined,
+          afterId: Number(query.get('after') ?? 0),
+          limit: Number(query.get('limit') ?? 200),
+        }),
+      }),
+    ],
+    [
+      'POST',
+      /^\/v1\/shutdown$/,
+      async ({ req, res }) => {
+        const { stopAll } = await readJson<{ stopAll?: boolean }>(req);
+        const problems = await onShutdown(stopAll === true);
+        res.once('finish', onStopped);
+        return { ok: problems.length === 0, problems };
+      },
+    ],
   ];
 }
 
@@ -111,7 +188,9 @@ function authorized(req: IncomingMessage, token: string): boolean {
 async function known(c: Controller, service: string): Promise<string> {
   const all = await c.services();
   if (!all.includes(service)) {
-    throw SlipwayError.of('SERVICE_NOT_FOUND', `no service named "${service}"`, { hint: all.length ? `Services: ${all.join(', ')}` : 'Deploy one first: slipway up' });
+    throw SlipwayError.of('SERVICE_NOT_FOUND', `no service named "${service}"`, {
+      hint: all.length ? `Services: ${all.join(', ')}` : 'Deploy one first: slipway up',
+    });
   }
   return service;
 }
@@ -120,13 +199,20 @@ async function serveLogs(c: Controller, service: string, q: URLSearchParams, req
   const since = q.get('since');
   const sinceMs = since === null ? undefined : parseSince(since, c.clock.now());
   if (sinceMs === undefined && since !== null) {
-    throw SlipwayError.of('LOGS_SINCE_INVALID', `since=${since} is not a time`, { hint: 'Give an ISO 8601 time (2026-11-29T15:45:00Z) or an age such as 90s, 5m, 2h.' });
+    throw SlipwayError.of('LOGS_SINCE_INVALID', `since=${since} is not a time`, {
+      hint: 'Give an ISO 8601 time (2026-11-29T15:45:00Z) or an age such as 90s, 5m, 2h.',
+    });
   }
   const abort = new AbortController();
   req.once('close', () => abort.abort());
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-  await streamLogs(c, service, { lines: Number(q.get('lines') ?? 100), follow: q.get('follow') === '1', sinceMs, signal: abort.signal }, (l) => {
-    res.write(JSON.stringify(l) + '\n');
-  });
+  await streamLogs(
+    c,
+    service,
+    { lines: Number(q.get('lines') ?? 100), follow: q.get('follow') === '1', sinceMs, signal: abort.signal },
+    (l) => {
+      res.write(JSON.stringify(l) + '\n');
+    },
+  );
   res.end();
 }

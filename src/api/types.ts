@@ -83,7 +83,10 @@ export interface ServiceStatus {
   health: ServiceHealth;
   currentRelease: number | null;
   desired: number;
-  /** Set when `slipway scale` changed the serving release's count from what its config says; `rolloutId`: the scale (or a later restart that kept the count). */
+  /**
+   * Set when `slipway scale` changed the serving release's count from what its config says;
+   * `rolloutId`: the scale (or a later restart that kept the count).
+   */
   scaled?: { instances: number; configured: number; rolloutId: number };
   rollout: RolloutView | null;
   instances: InstanceView[];
@@ -191,7 +194,10 @@ export interface ApplyResponse {
   repaired?: string[];
 }
 
-export interface RestartRequest { message?: string; by?: string }
+export interface RestartRequest {
+  message?: string;
+  by?: string;
+}
 
 export interface ScaleRequest {
   /** 0 to 100. */
@@ -222,13 +228,22 @@ export interface ExecContextResponse {
   env: Record<string, string>;
 }
 
+export interface PromoteRequest {
+  full?: boolean;
+}
+export interface AbortRequest {
+  reason?: string;
+  by?: string;
+}
 
-export interface PromoteRequest { full?: boolean }
-export interface AbortRequest { reason?: string; by?: string }
+export interface EventsResponse {
+  events: EventRecord[];
+}
 
-export interface EventsResponse { events: EventRecord[] }
-
-export interface RolloutResponse { rollout: RolloutView; service: ServiceStatus }
+export interface RolloutResponse {
+  rollout: RolloutView;
+  service: ServiceStatus;
+}
 
 /** One line of `GET /v1/services/:name/logs` (NDJSON, one object per line). */
 export interface LogLine {

@@ -29,7 +29,10 @@ test('store: put moves the file to sha256/<hex>.tar.gz; has, path, verify, list,
     await store.verify(digest);
 
     const listed = await store.list();
-    assert.deepEqual(listed.map((a) => [a.digest, a.bytes]), [[digest, bytes]]);
+    assert.deepEqual(
+      listed.map((a) => [a.digest, a.bytes]),
+      [[digest, bytes]],
+    );
     assert.ok(listed[0]!.createdAt instanceof Date);
 
     assert.equal(await store.remove(digest), true);
@@ -84,8 +87,10 @@ test('store: verify detects a corrupted file with ARTIFACT_DIGEST_MISMATCH; mate
     await writeFile(path, bytes);
     // Then verify and materialize notice
     await assert.rejects(store.verify(digest), (err: SlipwayError) => err.code === 'ARTIFACT_DIGEST_MISMATCH' && err.kind === 'failed');
-    await assert.rejects(store.materialize(digest, join(t.dir, 'releases')), (err: SlipwayError) =>
-      err.code === 'ARTIFACT_DIGEST_MISMATCH' || err.code === 'ARTIFACT_CORRUPT');
+    await assert.rejects(
+      store.materialize(digest, join(t.dir, 'releases')),
+      (err: SlipwayError) => err.code === 'ARTIFACT_DIGEST_MISMATCH' || err.code === 'ARTIFACT_CORRUPT',
+    );
     assert.deepEqual(await readdir(join(t.dir, 'releases')), []);
     // And putting a good copy again repairs the store
     const again = await packed(t.dir, 'b');
@@ -102,9 +107,18 @@ test('store: unknown and malformed digests', async () => {
     const store = new ArtifactStore(join(t.dir, 'artifacts'));
     const absent = `sha256:${'a'.repeat(64)}`;
     await assert.rejects(store.verify(absent), (err: SlipwayError) => err.code === 'ARTIFACT_NOT_FOUND' && err.kind === 'not-found');
-    assert.throws(() => store.open(absent), (err: SlipwayError) => err.code === 'ARTIFACT_NOT_FOUND');
-    assert.throws(() => store.path('sha256:../../etc/passwd'), (err: SlipwayError) => err.code === 'ARTIFACT_DIGEST_INVALID');
-    assert.throws(() => store.has('md5:abc'), (err: SlipwayError) => err.code === 'ARTIFACT_DIGEST_INVALID');
+    assert.throws(
+      () => store.open(absent),
+      (err: SlipwayError) => err.code === 'ARTIFACT_NOT_FOUND',
+    );
+    assert.throws(
+      () => store.path('sha256:../../etc/passwd'),
+      (err: SlipwayError) => err.code === 'ARTIFACT_DIGEST_INVALID',
+    );
+    assert.throws(
+      () => store.has('md5:abc'),
+      (err: SlipwayError) => err.code === 'ARTIFACT_DIGEST_INVALID',
+    );
   } finally {
     await t.cleanup();
   }
@@ -122,7 +136,7 @@ test('store: materialize extracts once to releases/<hex16>, reuses a complete on
     const [dir, dir2] = await Promise.all([store.materialize(digest, releases), store.materialize(digest, releases)]);
     assert.equal(dir, join(releases, digest.slice(7, 23)));
     assert.equal(dir2, dir);
-    assert.deepEqual(await describeTree(dir), { 'app.js': 'file:644:v1', 'bin': 'dir:755', 'bin/run': 'file:755:#!/bin/sh\n' });
+    assert.deepEqual(await describeTree(dir), { 'app.js': 'file:644:v1', bin: 'dir:755', 'bin/run': 'file:755:#!/bin/sh\n' });
     assert.deepEqual((await readdir(releases)).sort(), [`.${digest.slice(7, 23)}.complete`, digest.slice(7, 23)]);
 
     // A complete release is reused as is (a marker file proves it), not re-extracted

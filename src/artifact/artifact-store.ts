@@ -225,5 +225,9 @@ async function copyOrMove(from: string, to: string): Promise<void> {
 
 async function fsyncFile(path: string): Promise<void> {
   const handle = await open(path, 'r');
-  try { await handle.sync(); } finally { await handle.close(); }
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

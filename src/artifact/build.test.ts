@@ -31,7 +31,8 @@ test('build: runs the command in a clean copy and stores an artifact holding its
       sourceDir: source,
       workRoot,
       store,
-      buildCommand: 'echo built > out.txt && echo "$GREETING from build" && { test -e node_modules || echo "no node_modules"; } && echo to-stderr >&2',
+      buildCommand:
+        'echo built > out.txt && echo "$GREETING from build" && { test -e node_modules || echo "no node_modules"; } && echo to-stderr >&2',
       env: { GREETING: 'hello' },
       onOutput: (line) => streamed.push(line),
     });
@@ -101,9 +102,14 @@ test('build: aborting kills the command (and its children) with BUILD_CANCELLED'
     const controller = new AbortController();
     const started = Date.now();
     const build = buildArtifact({
-      sourceDir: source, workRoot, store, signal: controller.signal,
+      sourceDir: source,
+      workRoot,
+      store,
+      signal: controller.signal,
       buildCommand: 'echo started; sleep 30 & wait',
-      onOutput: (line) => { if (line === 'started') controller.abort(); },
+      onOutput: (line) => {
+        if (line === 'started') controller.abort();
+      },
     });
     await assert.rejects(build, (err: SlipwayError) => err.code === 'BUILD_CANCELLED');
     assert.ok(Date.now() - started < 10_000, 'did not wait for sleep');
@@ -118,7 +124,12 @@ test('build: a missing source directory fails with SOURCE_NOT_FOUND naming the p
   try {
     const missing = join(t.dir, 'does-not-exist');
     await assert.rejects(
-      buildArtifact({ sourceDir: missing, workRoot: join(t.dir, 'work'), store: new ArtifactStore(join(t.dir, 'artifacts')), buildCommand: 'true' }),
+      buildArtifact({
+        sourceDir: missing,
+        workRoot: join(t.dir, 'work'),
+        store: new ArtifactStore(join(t.dir, 'artifacts')),
+        buildCommand: 'true',
+      }),
       (err: SlipwayError) => err.kind === 'invalid' && err.code === 'SOURCE_NOT_FOUND' && err.message.includes(missing),
     );
   } finally {

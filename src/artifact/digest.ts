@@ -40,7 +40,9 @@ export class DigestTap extends Transform {
 export async function digestFile(path: string): Promise<{ digest: string; bytes: number }> {
   const tap = new DigestTap();
   await pipeline(createReadStream(path), tap, async (source: AsyncIterable<Buffer>) => {
-    for await (const _ of source) { /* the tap does the work */ }
+    for await (const _ of source) {
+      /* the tap does the work */
+    }
   });
   return { digest: tap.digest(), bytes: tap.bytes };
 }

@@ -47,7 +47,9 @@ export async function extractArchive(archive: string, destDir: string, options: 
     await chmod(tmp, 0o700); // the owner's alone, like all of .slipway/ (instances run as the owner)
     await rename(tmp, dest).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EEXIST' || err.code === 'ENOTEMPTY') {
-        throw SlipwayError.of('ARTIFACT_DEST_EXISTS', `cannot extract into ${dest}: it appeared during extraction`, { details: { path: dest } });
+        throw SlipwayError.of('ARTIFACT_DEST_EXISTS', `cannot extract into ${dest}: it appeared during extraction`, {
+          details: { path: dest },
+        });
       }
       throw err;
     });
@@ -64,7 +66,9 @@ async function extractInto(archive: string, root: string, options: ExtractOption
   const tap = new DigestTap();
   const gunzip = createGunzip({ chunkSize: 128 * 1024 });
   const input = createReadStream(archive, { highWaterMark: 1024 * 1024 });
-  pipeline(input, tap, gunzip, () => { /* errors surface through the gunzip iterator */ });
+  pipeline(input, tap, gunzip, () => {
+    /* errors surface through the gunzip iterator */
+  });
 
   const seen = new Map<string, Kind>();
   const links = new Map<string, string>();
@@ -84,7 +88,10 @@ async function extractInto(archive: string, root: string, options: ExtractOption
       if (header.type !== 'file' && header.type !== 'directory' && header.type !== 'symlink') throw unsupported(header);
       const existing = seen.get(rel);
       if (existing !== undefined) {
-        if (existing === 'directory' && header.type === 'directory') { dirModes.set(rel, header.mode); continue; }
+        if (existing === 'directory' && header.type === 'directory') {
+          dirModes.set(rel, header.mode);
+          continue;
+        }
         throw unsafePath(header.path, 'appears twice; a second copy could replace what the first one checked');
       }
       await ensureParents(root, rel, seen, header.path);
@@ -213,8 +220,12 @@ function unsafeLink(entry: string, target: string, why: string): SlipwayError {
 
 function unsupported(header: TarHeader): SlipwayError {
   const what = header.type === 'other' ? `an entry of unknown type "${header.typeflag}"` : `a ${header.type}`;
-  return SlipwayError.of('ARTIFACT_UNSUPPORTED_ENTRY', `archive entry "${header.path}" is ${what}; only files, directories and symlinks are allowed`, {
-    hint: 'The archive was not produced by Slipway or was tampered with; nothing was extracted.',
-    details: { entry: header.path, type: header.type },
-  });
+  return SlipwayError.of(
+    'ARTIFACT_UNSUPPORTED_ENTRY',
+    `archive entry "${header.path}" is ${what}; only files, directories and symlinks are allowed`,
+    {
+      hint: 'The archive was not produced by Slipway or was tampered with; nothing was extracted.',
+      details: { entry: header.path, type: header.type },
+    },
+  );
 }

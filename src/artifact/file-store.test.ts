@@ -14,9 +14,9 @@ const TREE: TreeSpec = {
   'src/lib/b.js': 'export const b = 2;\n',
   'src/lib/same-as-a.js': 'export const a = 1;\n',
   'bin/start': { content: '#!/bin/sh\nexec node src/index.js\n', mode: 0o755 },
-  'empty': '',
-  'static': { dir: true },
-  'current': { link: 'src' },
+  empty: '',
+  static: { dir: true },
+  current: { link: 'src' },
   'big.bin': 'x'.repeat(400 * 1024), // over the in-memory limit: streamed, then stored
 };
 
@@ -88,7 +88,7 @@ test('file store: garbage collection removes what only a pruned release used, ne
     // Prune v1 (what retention does), then sweep.
     await store.dematerialize(v1, releases);
     const freed = await store.sweepFiles();
-    assert.equal(freed.files, 1, 'only v1\'s src/index.js was used by v1 alone');
+    assert.equal(freed.files, 1, "only v1's src/index.js was used by v1 alone");
     assert.equal(freed.bytes, 'console.log("v1")\n'.length);
 
     // v2 is untouched, and a later release reuses what v2 still holds.

@@ -55,7 +55,10 @@ export class FileStore {
     // Placements of the same entry run one after another (a LICENSE in many packages, empty
     // files), so the first stores it and the others link it instead of each storing a copy.
     const mine = (this.storing.get(entry) ?? Promise.resolve()).then(() => this.placeNow(target, data, mode, entry));
-    const tail = mine.then(() => undefined, () => undefined);
+    const tail = mine.then(
+      () => undefined,
+      () => undefined,
+    );
     this.storing.set(entry, tail);
     try {
       return await mine;
@@ -108,7 +111,9 @@ export class FileStore {
     await this.eachEntry(async (path) => {
       const st = await lstat(path).catch(() => undefined);
       if (st === undefined || st.nlink > 1) return;
-      await unlink(path).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+      await unlink(path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
       freed.files++;
       freed.bytes += st.size;
     });
@@ -145,7 +150,8 @@ export class FileStore {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') await mkdir(dirname(entry), { recursive: true, mode: 0o700 });
-        else if (code === 'EMLINK') return; // this copy stays private to its release
+        else if (code === 'EMLINK')
+          return; // this copy stays private to its release
         else if (code === 'EEXIST') {
           if (this.isIntact(entry, size, mode)) return; // stored meanwhile by someone else
           await unlink(entry).catch(() => undefined);

@@ -27,17 +27,32 @@ test('GNU tar lists and extracts a packed tree exactly as Slipway extracts it', 
       'link-to-start': { link: 'bin/start.sh' },
       'empty/.keep': '',
     });
-    assert.ok(`${longDir}/a-file-whose-path-is-longer-than-one-hundred-bytes.txt`.length > 155, 'the long path needs more than ustar prefix+name');
+    assert.ok(
+      `${longDir}/a-file-whose-path-is-longer-than-one-hundred-bytes.txt`.length > 155,
+      'the long path needs more than ustar prefix+name',
+    );
     const archive = join(dir, 'a.tar.gz');
     await packDirectory(src, archive);
 
     const listed = spawnSync('tar', ['-tvzf', archive], { encoding: 'utf8' });
     assert.equal(listed.status, 0, listed.stderr);
     const lines = listed.stdout.trim().split('\n');
-    assert.ok(lines.some((l) => l.startsWith('-rwxr-xr-x') && l.endsWith(' bin/start.sh')), listed.stdout);
-    assert.ok(lines.some((l) => l.startsWith('lrwxrwxrwx') && l.endsWith(' link-to-start -> bin/start.sh')), listed.stdout);
-    assert.ok(lines.some((l) => l.endsWith(' données/über-größe-日本語.txt')), listed.stdout);
-    assert.ok(lines.some((l) => l.endsWith('a-file-whose-path-is-longer-than-one-hundred-bytes.txt')), listed.stdout);
+    assert.ok(
+      lines.some((l) => l.startsWith('-rwxr-xr-x') && l.endsWith(' bin/start.sh')),
+      listed.stdout,
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('lrwxrwxrwx') && l.endsWith(' link-to-start -> bin/start.sh')),
+      listed.stdout,
+    );
+    assert.ok(
+      lines.some((l) => l.endsWith(' données/über-größe-日本語.txt')),
+      listed.stdout,
+    );
+    assert.ok(
+      lines.some((l) => l.endsWith('a-file-whose-path-is-longer-than-one-hundred-bytes.txt')),
+      listed.stdout,
+    );
     assert.equal(listed.stderr, '', 'GNU tar warns about nothing');
 
     const byGnu = join(dir, 'gnu');

@@ -4,7 +4,9 @@ import { SlipwayError } from '../core/errors.js';
 import { IgnoreRules } from './ignore-rules.js';
 
 test('ignore rules: gitignore-subset semantics', () => {
-  const rules = IgnoreRules.parse(['# comment', '', '*.log', 'build/', '/only-root.txt', 'docs/*.md', '**/cache', 'assets/**', 'a?c'].join('\n'));
+  const rules = IgnoreRules.parse(
+    ['# comment', '', '*.log', 'build/', '/only-root.txt', 'docs/*.md', '**/cache', 'assets/**', 'a?c'].join('\n'),
+  );
   const cases: [string, boolean, boolean][] = [
     ['x.log', false, true],
     ['deep/er/x.log', false, true],
@@ -36,6 +38,9 @@ test('ignore rules: regex metacharacters in patterns are literal', () => {
 });
 
 test('ignore rules: negation is refused with ARTIFACT_IGNORE_INVALID and the line number', () => {
-  assert.throws(() => IgnoreRules.parse('*.log\n!keep.log\n', 'app/.slipwayignore'), (err: SlipwayError) =>
-    err.code === 'ARTIFACT_IGNORE_INVALID' && err.kind === 'invalid' && err.message.startsWith('app/.slipwayignore:2:'));
+  assert.throws(
+    () => IgnoreRules.parse('*.log\n!keep.log\n', 'app/.slipwayignore'),
+    (err: SlipwayError) =>
+      err.code === 'ARTIFACT_IGNORE_INVALID' && err.kind === 'invalid' && err.message.startsWith('app/.slipwayignore:2:'),
+  );
 });

@@ -5,7 +5,10 @@ import { SlipwayError } from '../core/errors.js';
 /** The file, at the root of a source tree, listing what never goes into an artifact. */
 export const IGNORE_FILE = '.slipwayignore';
 
-interface Rule { regex: RegExp; dirOnly: boolean }
+interface Rule {
+  regex: RegExp;
+  dirOnly: boolean;
+}
 
 /**
  * A small gitignore subset: one glob per line, `#` comments, blank lines, trailing `/` for
@@ -68,7 +71,11 @@ function compile(line: string): Rule {
     if (c === '*' && pattern[i + 1] === '*') {
       const atStart = i === 0 || pattern[i - 1] === '/';
       const beforeSlash = pattern[i + 2] === '/';
-      if (atStart && beforeSlash) { re += '(?:.*/)?'; i += 2; continue; } // "**/": zero or more directories
+      if (atStart && beforeSlash) {
+        re += '(?:.*/)?';
+        i += 2;
+        continue;
+      } // "**/": zero or more directories
       re += '.*';
       i += 1;
       continue;

@@ -14,11 +14,13 @@ const TREE: TreeSpec = {
   'src/index.js': 'console.log("hi")\n',
   'src/lib/util.js': 'export const x = 1;\n',
   'bin/start': { content: '#!/bin/sh\nexec node src/index.js\n', mode: 0o750 },
-  'empty': { dir: true },
-  'current': { link: 'src' },
+  empty: { dir: true },
+  current: { link: 'src' },
 };
 
-async function listArchive(file: string): Promise<{ path: string; type: string; mode: number; mtime: number | undefined; uid: number | undefined; uname: string | undefined }[]> {
+async function listArchive(
+  file: string,
+): Promise<{ path: string; type: string; mode: number; mtime: number | undefined; uid: number | undefined; uname: string | undefined }[]> {
   const out = [];
   for await (const { header } of readTar(Readable.from([gunzipSync(await readFile(file))]))) {
     out.push({ path: header.path, type: header.type, mode: header.mode, mtime: header.mtime, uid: header.uid, uname: header.uname });
@@ -64,17 +66,20 @@ test('pack: entries are sorted, with normalised modes, zero mtime/uid and empty 
     await writeTree(join(t.dir, 'src'), TREE);
     await packDirectory(join(t.dir, 'src'), join(t.dir, 'a.tar.gz'));
     const entries = await listArchive(join(t.dir, 'a.tar.gz'));
-    assert.deepEqual(entries.map((e) => [e.path, e.type, e.mode.toString(8)]), [
-      ['bin', 'directory', '755'],
-      ['bin/start', 'file', '755'],
-      ['current', 'symlink', '777'],
-      ['empty', 'directory', '755'],
-      ['package.json', 'file', '644'],
-      ['src', 'directory', '755'],
-      ['src/index.js', 'file', '644'],
-      ['src/lib', 'directory', '755'],
-      ['src/lib/util.js', 'file', '644'],
-    ]);
+    assert.deepEqual(
+      entries.map((e) => [e.path, e.type, e.mode.toString(8)]),
+      [
+        ['bin', 'directory', '755'],
+        ['bin/start', 'file', '755'],
+        ['current', 'symlink', '777'],
+        ['empty', 'directory', '755'],
+        ['package.json', 'file', '644'],
+        ['src', 'directory', '755'],
+        ['src/index.js', 'file', '644'],
+        ['src/lib', 'directory', '755'],
+        ['src/lib/util.js', 'file', '644'],
+      ],
+    );
     assert.ok(entries.every((e) => e.mtime === 0 && e.uid === 0 && e.uname === ''));
   } finally {
     await t.cleanup();
@@ -106,13 +111,24 @@ test('pack: .git, .slipway and .slipwayignore matches are left out', async () =>
       'secrets/key': 'x',
       'nested/secrets/kept': 'x',
       'nested/tmp/x': 'x',
-      'tmp': { dir: true },
+      tmp: { dir: true },
       'docs/a/b/draft-1.md': 'x',
       'docs/a/final.md': 'x',
     });
     await packDirectory(join(t.dir, 'src'), join(t.dir, 'a.tar.gz'));
     const paths = (await listArchive(join(t.dir, 'a.tar.gz'))).map((e) => e.path);
-    assert.deepEqual(paths, ['.slipwayignore', 'app.js', 'docs', 'docs/a', 'docs/a/b', 'docs/a/final.md', 'nested', 'nested/deep', 'nested/secrets', 'nested/secrets/kept']);
+    assert.deepEqual(paths, [
+      '.slipwayignore',
+      'app.js',
+      'docs',
+      'docs/a',
+      'docs/a/b',
+      'docs/a/final.md',
+      'nested',
+      'nested/deep',
+      'nested/secrets',
+      'nested/secrets/kept',
+    ]);
   } finally {
     await t.cleanup();
   }
@@ -121,9 +137,11 @@ test('pack: .git, .slipway and .slipwayignore matches are left out', async () =>
 test('pack: a symlink leading outside the tree is refused at pack time with ARTIFACT_UNSAFE_LINK', async () => {
   const t = await tempDir();
   try {
-    await writeTree(join(t.dir, 'src'), { 'ok': 'x', 'passwd': { link: '/etc/passwd' } });
-    await assert.rejects(packDirectory(join(t.dir, 'src'), join(t.dir, 'a.tar.gz')), (err: SlipwayError) =>
-      err.code === 'ARTIFACT_UNSAFE_LINK' && err.message.includes('passwd'));
+    await writeTree(join(t.dir, 'src'), { ok: 'x', passwd: { link: '/etc/passwd' } });
+    await assert.rejects(
+      packDirectory(join(t.dir, 'src'), join(t.dir, 'a.tar.gz')),
+      (err: SlipwayError) => err.code === 'ARTIFACT_UNSAFE_LINK' && err.message.includes('passwd'),
+    );
   } finally {
     await t.cleanup();
   }
@@ -133,8 +151,10 @@ test('pack: a missing source directory fails with SOURCE_NOT_FOUND naming the pa
   const t = await tempDir();
   try {
     const missing = join(t.dir, 'nope');
-    await assert.rejects(packDirectory(missing, join(t.dir, 'a.tar.gz')), (err: SlipwayError) =>
-      err.kind === 'invalid' && err.code === 'SOURCE_NOT_FOUND' && err.message.includes(missing));
+    await assert.rejects(
+      packDirectory(missing, join(t.dir, 'a.tar.gz')),
+      (err: SlipwayError) => err.kind === 'invalid' && err.code === 'SOURCE_NOT_FOUND' && err.message.includes(missing),
+    );
   } finally {
     await t.cleanup();
   }

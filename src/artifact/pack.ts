@@ -71,7 +71,7 @@ export async function assertDirectory(dir: string): Promise<void> {
   });
   if (!st?.isDirectory()) {
     throw SlipwayError.of('SOURCE_NOT_FOUND', `source directory ${dir} does not exist or is not a directory`, {
-      hint: 'Check the service\'s source path in slipway.yaml.',
+      hint: "Check the service's source path in slipway.yaml.",
       details: { path: dir },
     });
   }
@@ -126,7 +126,10 @@ async function* coalesce(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> 
   let parts: Buffer[] = [];
   let length = 0;
   for await (const chunk of chunks) {
-    if (length === 0 && chunk.length >= GZIP_INPUT_CHUNK) { yield chunk; continue; }
+    if (length === 0 && chunk.length >= GZIP_INPUT_CHUNK) {
+      yield chunk;
+      continue;
+    }
     parts.push(chunk);
     length += chunk.length;
     if (length >= GZIP_INPUT_CHUNK) {
@@ -141,14 +144,17 @@ async function* coalesce(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> 
 function toTarEntry(e: SourceEntry, body?: Buffer): TarWriteEntry {
   const common = { path: e.relPath, mtime: 0, uid: 0, gid: 0, uname: '', gname: '' };
   switch (e.type) {
-    case 'directory': return { ...common, type: 'directory', mode: 0o755, size: 0 };
-    case 'symlink': return { ...common, type: 'symlink', mode: 0o777, size: 0, linkTarget: e.linkTarget! };
-    case 'file': return {
-      ...common,
-      type: 'file',
-      mode: e.mode & 0o111 ? 0o755 : 0o644,
-      size: e.size,
-      body: body !== undefined ? () => body : () => createReadStream(e.absPath, { highWaterMark: GZIP_INPUT_CHUNK }),
-    };
+    case 'directory':
+      return { ...common, type: 'directory', mode: 0o755, size: 0 };
+    case 'symlink':
+      return { ...common, type: 'symlink', mode: 0o777, size: 0, linkTarget: e.linkTarget! };
+    case 'file':
+      return {
+        ...common,
+        type: 'file',
+        mode: e.mode & 0o111 ? 0o755 : 0o644,
+        size: e.size,
+        body: body !== undefined ? () => body : () => createReadStream(e.absPath, { highWaterMark: GZIP_INPUT_CHUNK }),
+      };
   }
 }

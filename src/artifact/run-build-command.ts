@@ -35,7 +35,11 @@ export function runBuildCommand(command: string, options: RunCommandOptions): Pr
     let aborted = false;
     const killGroup = () => {
       aborted = true;
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     };
     options.signal?.addEventListener('abort', killGroup, { once: true });
 
@@ -49,8 +53,15 @@ export function runBuildCommand(command: string, options: RunCommandOptions): Pr
     child.on('exit', () => {
       // Background processes a build leaves behind would hold the output pipes open forever:
       // nothing may outlive the build, so the group goes, and pipes still held elsewhere are cut.
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* group already empty */ }
-      setTimeout(() => { child.stdout.destroy(); child.stderr.destroy(); }, 1000).unref();
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* group already empty */
+      }
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, 1000).unref();
     });
     // 'close' (not 'exit') waits for the output pipes to drain, so no line is lost.
     child.on('close', (exitCode, signal) => {

@@ -101,13 +101,16 @@ export async function copySourceTree(entries: readonly SourceEntry[], dest: stri
   const dirs = entries.filter((e) => e.type === 'directory');
   const byDepth = groupByDepth(dirs);
   for (const level of byDepth) await forEachBounded(level, (e) => mkdir(join(dest, e.relPath), { mode: 0o700 }));
-  await forEachBounded(entries.filter((e) => e.type !== 'directory'), async (e) => {
-    const target = join(dest, e.relPath);
-    if (e.type === 'symlink') return symlink(e.linkTarget!, target);
-    // libuv's copyfile gives the copy the source's permission bits; only setuid/setgid/sticky need stripping.
-    await copyFile(e.absPath, target, constants.COPYFILE_FICLONE);
-    if (e.mode & 0o7000) await chmod(target, e.mode & 0o777);
-  });
+  await forEachBounded(
+    entries.filter((e) => e.type !== 'directory'),
+    async (e) => {
+      const target = join(dest, e.relPath);
+      if (e.type === 'symlink') return symlink(e.linkTarget!, target);
+      // libuv's copyfile gives the copy the source's permission bits; only setuid/setgid/sticky need stripping.
+      await copyFile(e.absPath, target, constants.COPYFILE_FICLONE);
+      if (e.mode & 0o7000) await chmod(target, e.mode & 0o777);
+    },
+  );
   for (const level of byDepth.reverse()) await forEachBounded(level, (e) => chmod(join(dest, e.relPath), e.mode & 0o777));
 }
 

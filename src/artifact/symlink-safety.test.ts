@@ -16,13 +16,19 @@ test('symlink safety: targets inside the tree pass, absolute and escaping ones d
 test('symlink safety: ".." after a link applies to the link target, as the kernel resolves it', () => {
   // a/up -> .. is the root: harmless on its own. But a/t -> up/../x climbs above the root,
   // although the text "a/up/../x" looks like "a/x".
-  const links = new Map([['a/up', '..'], ['a/t', 'up/../x']]);
+  const links = new Map([
+    ['a/up', '..'],
+    ['a/t', 'up/../x'],
+  ]);
   assert.equal(checkLink('a/up', '..', links), null);
   assert.equal(checkLink('a/t', 'up/../x', links), 'escapes');
 });
 
 test('symlink safety: a link through a link with an absolute target is absolute; loops are refused', () => {
   assert.equal(checkLink('x', 'etc/passwd', new Map([['etc', '/etc']])), 'absolute');
-  const loop = new Map([['a', 'b'], ['b', 'a']]);
+  const loop = new Map([
+    ['a', 'b'],
+    ['b', 'a'],
+  ]);
   assert.equal(checkLink('a', 'b', loop), 'too-deep');
 });

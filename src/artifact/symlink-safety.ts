@@ -39,9 +39,12 @@ export function checkLink(linkPath: string, target: string, links: ReadonlyMap<s
 /** Human wording for a verdict, used in error messages. */
 export function describeVerdict(verdict: Exclude<LinkVerdict, null>): string {
   switch (verdict) {
-    case 'absolute': return 'has an absolute target';
-    case 'escapes': return 'points outside the release directory';
-    case 'too-deep': return 'resolves through too many links';
+    case 'absolute':
+      return 'has an absolute target';
+    case 'escapes':
+      return 'points outside the release directory';
+    case 'too-deep':
+      return 'resolves through too many links';
   }
 }
 

@@ -37,7 +37,13 @@ export interface TarHeader {
 }
 
 const TYPEFLAGS: Record<Exclude<TarEntryType, 'other'>, string> = {
-  file: '0', hardlink: '1', symlink: '2', 'char-device': '3', 'block-device': '4', directory: '5', fifo: '6',
+  file: '0',
+  hardlink: '1',
+  symlink: '2',
+  'char-device': '3',
+  'block-device': '4',
+  directory: '5',
+  fifo: '6',
 };
 
 /** Typeflags of metadata blocks that describe the next entry rather than being one. */
@@ -82,14 +88,16 @@ export function encodeHeader(header: TarHeader): Buffer {
     blocks.push(ustarBlock({ name: 'PaxHeader', typeflag: PAX_LOCAL, mode: 0o644, size: body.length, link: '', header }));
     blocks.push(pad(body));
   }
-  blocks.push(ustarBlock({
-    name: fitsUstar(name) ? name : asciiFallback(name),
-    typeflag: TYPEFLAGS[header.type],
-    mode: header.mode,
-    size: Math.min(size, MAX_OCTAL_11),
-    link: fitsUstar(link) ? link : asciiFallback(link),
-    header,
-  }));
+  blocks.push(
+    ustarBlock({
+      name: fitsUstar(name) ? name : asciiFallback(name),
+      typeflag: TYPEFLAGS[header.type],
+      mode: header.mode,
+      size: Math.min(size, MAX_OCTAL_11),
+      link: fitsUstar(link) ? link : asciiFallback(link),
+      header,
+    }),
+  );
   return Buffer.concat(blocks);
 }
 
@@ -107,7 +115,9 @@ function fitsUstar(s: string): boolean {
 
 /** What goes in the ustar field when PAX holds the real value: readers without PAX see something sane. */
 function asciiFallback(s: string): string {
-  return Buffer.from(s.replace(/[^\x20-\x7e]/g, '_')).subarray(0, 100).toString('latin1');
+  return Buffer.from(s.replace(/[^\x20-\x7e]/g, '_'))
+    .subarray(0, 100)
+    .toString('latin1');
 }
 
 function paxRecord(key: string, value: string): string {
@@ -122,7 +132,14 @@ function pad(body: Buffer): Buffer {
   return Buffer.concat([body, paddingFor(body.length)]);
 }
 
-interface BlockFields { name: string; typeflag: string; mode: number; size: number; link: string; header: TarHeader }
+interface BlockFields {
+  name: string;
+  typeflag: string;
+  mode: number;
+  size: number;
+  link: string;
+  header: TarHeader;
+}
 
 function ustarBlock(f: BlockFields): Buffer {
   const b = Buffer.alloc(BLOCK_SIZE);
@@ -214,7 +231,10 @@ function readNumber(b: Buffer, offset: number, length: number, what: string): nu
     if (!Number.isSafeInteger(n)) throw corruptArchive(`${what} field too large`);
     return n;
   }
-  const text = field.toString('latin1').replace(/[\0 ]+$/, '').replace(/^[ ]+/, '');
+  const text = field
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .replace(/^[ ]+/, '');
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) throw corruptArchive(`${what} field is not octal`);
   return parseInt(text, 8);

@@ -1,6 +1,14 @@
 import {
-  BLOCK_SIZE, GNU_LONG_LINK, GNU_LONG_NAME, PAX_GLOBAL, PAX_LOCAL,
-  corruptArchive, decodeHeader, isZeroBlock, parsePaxRecords, type TarHeader,
+  BLOCK_SIZE,
+  GNU_LONG_LINK,
+  GNU_LONG_NAME,
+  PAX_GLOBAL,
+  PAX_LOCAL,
+  corruptArchive,
+  decodeHeader,
+  isZeroBlock,
+  parsePaxRecords,
+  type TarHeader,
 } from './tar-header.js';
 
 export type { TarHeader, TarEntryType } from './tar-header.js';

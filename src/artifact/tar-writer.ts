@@ -40,8 +40,12 @@ async function* checkedBody(entry: TarWriteEntry): AsyncGenerator<Buffer> {
 }
 
 function sourceChanged(path: string, expected: number, got: number): SlipwayError {
-  return SlipwayError.of('ARTIFACT_SOURCE_CHANGED', `${path} changed while it was being packed (expected ${expected} bytes, read ${got} or more)`, {
-    hint: 'Do not modify the source tree while it is being packed; retry the build.',
-    details: { path, expected, got },
-  });
+  return SlipwayError.of(
+    'ARTIFACT_SOURCE_CHANGED',
+    `${path} changed while it was being packed (expected ${expected} bytes, read ${got} or more)`,
+    {
+      hint: 'Do not modify the source tree while it is being packed; retry the build.',
+      details: { path, expected, got },
+    },
+  );
 }

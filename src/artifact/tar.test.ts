@@ -35,12 +35,15 @@ test('tar: entries written are read back with types, modes, sizes and link targe
   ]);
   assert.equal(archive.length % BLOCK_SIZE, 0);
   const read = await readAll(archive);
-  assert.deepEqual(read.map((e) => [e.header.path, e.header.type, e.header.mode, e.header.size, e.header.linkTarget, e.content]), [
-    ['dir', 'directory', 0o755, 0, undefined, ''],
-    ['dir/a.txt', 'file', 0o600, 6, undefined, 'hello\n'],
-    ['dir/empty', 'file', 0o644, 0, undefined, ''],
-    ['dir/link', 'symlink', 0o777, 0, 'a.txt', ''],
-  ]);
+  assert.deepEqual(
+    read.map((e) => [e.header.path, e.header.type, e.header.mode, e.header.size, e.header.linkTarget, e.content]),
+    [
+      ['dir', 'directory', 0o755, 0, undefined, ''],
+      ['dir/a.txt', 'file', 0o600, 6, undefined, 'hello\n'],
+      ['dir/empty', 'file', 0o644, 0, undefined, ''],
+      ['dir/link', 'symlink', 0o777, 0, 'a.txt', ''],
+    ],
+  );
 });
 
 test('tar: long and non-ASCII paths and link targets go through PAX records and come back intact', async () => {
@@ -52,7 +55,14 @@ test('tar: long and non-ASCII paths and link targets go through PAX records and 
     { path: 'l', type: 'symlink', mode: 0o777, size: 0, linkTarget: long },
   ]);
   const read = await readAll(archive, 512);
-  assert.deepEqual(read.map((e) => [e.header.path, e.header.linkTarget ?? null, e.content]), [[long, null, 'x'], [unicode, null, 'y'], ['l', long, '']]);
+  assert.deepEqual(
+    read.map((e) => [e.header.path, e.header.linkTarget ?? null, e.content]),
+    [
+      [long, null, 'x'],
+      [unicode, null, 'y'],
+      ['l', long, ''],
+    ],
+  );
   assert.ok(archive.includes(Buffer.from(` path=${long}\n`)), 'the long path is stored in a PAX record');
 });
 

@@ -33,19 +33,29 @@ export function detectAppKind(dir: string): AppKind {
   const base = detectBase(dir, has, read);
   if (procfile === undefined) return base;
   const start = base.binDir ? `PATH=${base.binDir}:$PATH ${procfile}` : procfile;
-  return { ...base, kind: base.kind === 'unknown' ? 'Procfile' : `${base.kind} + Procfile`, start, notes: base.notes.filter((n) => !n.startsWith('start:')) };
+  return {
+    ...base,
+    kind: base.kind === 'unknown' ? 'Procfile' : `${base.kind} + Procfile`,
+    start,
+    notes: base.notes.filter((n) => !n.startsWith('start:')),
+  };
 }
 
 function detectBase(dir: string, has: (f: string) => boolean, read: (f: string) => string): AppKind {
   if (has('package.json')) {
     let pkg: { main?: unknown; scripts?: Record<string, unknown> } = {};
     const notes: string[] = [];
-    try { pkg = JSON.parse(read('package.json')) as typeof pkg; } catch { notes.push('package.json is not valid JSON: check start'); }
+    try {
+      pkg = JSON.parse(read('package.json')) as typeof pkg;
+    } catch {
+      notes.push('package.json is not valid JSON: check start');
+    }
     const lock = has('package-lock.json') || has('npm-shrinkwrap.json');
     const build = lock ? 'npm ci --omit=dev' : 'npm install --omit=dev';
     if (!lock) notes.push('no package-lock.json: `npm install` instead of `npm ci` (commit a lockfile for reproducible builds)');
     const main = typeof pkg.main === 'string' && pkg.main ? pkg.main : undefined;
-    if (typeof pkg.scripts?.start === 'string') return { kind: 'Node.js (package.json)', build, start: 'npm start', notes, binDir: 'node_modules/.bin' };
+    if (typeof pkg.scripts?.start === 'string')
+      return { kind: 'Node.js (package.json)', build, start: 'npm start', notes, binDir: 'node_modules/.bin' };
     if (main) return { kind: 'Node.js (package.json)', build, start: `node ${main}`, notes, binDir: 'node_modules/.bin' };
     const entry = ['server.js', 'index.js', 'app.js', 'main.js'].find(has) ?? 'index.js';
     notes.push(`start: package.json has neither scripts.start nor main; guessed ${entry}`);
@@ -56,9 +66,27 @@ function detectBase(dir: string, has: (f: string) => boolean, read: (f: string) 
     const install = has('requirements.txt') ? '.venv/bin/python -m pip install -r requirements.txt' : '.venv/bin/python -m pip install .';
     const entry = ['app.py', 'main.py', 'server.py', 'wsgi.py'].find(has);
     const notes = entry ? [] : ['start: no app.py, main.py, server.py or wsgi.py found; guessed app.py'];
-    if (has('manage.py') && !entry) return { kind: 'Python (Django)', build: `python3 -m venv --copies .venv && ${install}`, start: '.venv/bin/python manage.py runserver 127.0.0.1:$PORT --noreload', notes: ['start: the development server; use gunicorn in production'], binDir: '.venv/bin' };
-    return { kind: `Python (${has('requirements.txt') ? 'requirements.txt' : 'pyproject.toml'})`, build: `python3 -m venv --copies .venv && ${install}`, start: `.venv/bin/python ${entry ?? 'app.py'}`, notes, binDir: '.venv/bin' };
+    if (has('manage.py') && !entry)
+      return {
+        kind: 'Python (Django)',
+        build: `python3 -m venv --copies .venv && ${install}`,
+        start: '.venv/bin/python manage.py runserver 127.0.0.1:$PORT --noreload',
+        notes: ['start: the development server; use gunicorn in production'],
+        binDir: '.venv/bin',
+      };
+    return {
+      kind: `Python (${has('requirements.txt') ? 'requirements.txt' : 'pyproject.toml'})`,
+      build: `python3 -m venv --copies .venv && ${install}`,
+      start: `.venv/bin/python ${entry ?? 'app.py'}`,
+      notes,
+      binDir: '.venv/bin',
+    };
   }
   if (has('go.mod')) return { kind: 'Go (go.mod)', build: 'go build -o app .', start: './app', notes: [] };
-  return { kind: 'unknown', build: undefined, start: 'node server.js', notes: ['start: could not tell what kind of app this is (no package.json, pyproject.toml, requirements.txt, go.mod or Procfile)'] };
+  return {
+    kind: 'unknown',
+    build: undefined,
+    start: 'node server.js',
+    notes: ['start: could not tell what kind of app this is (no package.json, pyproject.toml, requirements.txt, go.mod or Procfile)'],
+  };
 }

@@ -9,8 +9,20 @@ import type { Command, Option } from 'commander';
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
 
-interface FlagInfo { long: string; short?: string; value: boolean; description: string; choices?: string[] }
-interface CommandInfo { name: string; description: string; flags: FlagInfo[]; choices: string[]; files: boolean }
+interface FlagInfo {
+  long: string;
+  short?: string;
+  value: boolean;
+  description: string;
+  choices?: string[];
+}
+interface CommandInfo {
+  name: string;
+  description: string;
+  flags: FlagInfo[];
+  choices: string[];
+  files: boolean;
+}
 
 const HELP: FlagInfo = { long: '--help', short: '-h', value: false, description: 'show help' };
 
@@ -43,7 +55,11 @@ export function completionScript(program: Command, shell: Shell): string {
 const words = (flags: FlagInfo[]): string => flags.flatMap((f) => [f.long, ...(f.short ? [f.short] : [])]).join(' ');
 
 function bash({ globals, commands }: ReturnType<typeof describe>): string {
-  const valueFlags = [...new Set([...globals, ...commands.flatMap((c) => c.flags)].filter((f) => f.value).flatMap((f) => [f.long, ...(f.short ? [f.short] : [])]))];
+  const valueFlags = [
+    ...new Set(
+      [...globals, ...commands.flatMap((c) => c.flags)].filter((f) => f.value).flatMap((f) => [f.long, ...(f.short ? [f.short] : [])]),
+    ),
+  ];
   const cases = commands.map((c) => {
     const args = c.choices.length ? `compgen -W "${c.choices.join(' ')}" -- "$cur"` : c.files ? 'compgen -f -- "$cur"' : '';
     return `    ${c.name}) flags="${words(c.flags)}"${args ? `; args=$(${args})` : ''} ;;`;

@@ -6,7 +6,9 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 
 /** `--wait`/`--no-wait` on every command that starts or steers a rollout; `byDefault` is what neither gives. */
 export function waitFlags(cmd: Command, byDefault: boolean): void {
-  cmd.addOption(new Option('-w, --wait', `follow the rollout to its end with a progress line; exit 1 if it fails${byDefault ? ' (default)' : ''}`));
+  cmd.addOption(
+    new Option('-w, --wait', `follow the rollout to its end with a progress line; exit 1 if it fails${byDefault ? ' (default)' : ''}`),
+  );
   cmd.addOption(new Option('--no-wait', `return once the rollout has started${byDefault ? '' : ' (default)'}`));
   cmd.setOptionValueWithSource('wait', byDefault, 'default');
 }
@@ -20,7 +22,9 @@ export function wholeNumber(min: number, example: string, max = Number.MAX_SAFE_
   return (value) => {
     const n = /^\d+$/.test(value) ? Number(value) : NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected a whole number${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : ` of at least ${min}`}, like ${example}.`);
+      throw new InvalidArgumentError(
+        `expected a whole number${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : ` of at least ${min}`}, like ${example}.`,
+      );
     }
     return n;
   };
@@ -28,7 +32,9 @@ export function wholeNumber(min: number, example: string, max = Number.MAX_SAFE_
 
 /** Release numbers as `slipway history` lists them. */
 export const releaseNumber = (value: string): number => {
-  try { return wholeNumber(1, '3')(value); } catch {
+  try {
+    return wholeNumber(1, '3')(value);
+  } catch {
     throw new InvalidArgumentError('expected a release number (1, 2, 3, …); `slipway history SERVICE` lists them.');
   }
 };

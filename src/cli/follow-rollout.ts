@@ -8,7 +8,12 @@ import { outcomeLines, progressLine } from './render/rollout.js';
  * `success` is the phase the caller asked for: `Healthy` for a deploy, `RolledBack` when the
  * caller undid a rollout in progress (slipway rollback during a rollout).
  */
-export async function followRollout(client: ControllerClient, id: number, out: Output, opts: { json: boolean; success?: 'Healthy' | 'RolledBack'; pollMs?: number }): Promise<{ code: number; last: RolloutResponse }> {
+export async function followRollout(
+  client: ControllerClient,
+  id: number,
+  out: Output,
+  opts: { json: boolean; success?: 'Healthy' | 'RolledBack'; pollMs?: number },
+): Promise<{ code: number; last: RolloutResponse }> {
   const success = opts.success ?? 'Healthy';
   let last: RolloutResponse;
   for (;;) {

@@ -19,9 +19,14 @@ async function main(argv: string[]): Promise<number> {
   const json = own.includes('--json');
   const out = makeOutput({ noColor: own.includes('--no-color') });
   let run: Run | undefined;
-  const program = buildProgram(COMMANDS, out, (r) => { run = r; });
+  const program = buildProgram(COMMANDS, out, (r) => {
+    run = r;
+  });
   try {
-    if (argv.length === 0) { program.outputHelp(); return 0; }
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
     // `slipway help NAME [SUB]` is `slipway NAME [SUB] --help`; an unknown NAME gets commander's "did you mean".
     if (argv[0] === 'help' && argv[1] && !argv[1].startsWith('-')) {
       argv = program.commands.some((c) => c.name() === argv[1]) ? [...argv.slice(1), '--help'] : [argv[1]];
@@ -39,7 +44,12 @@ function report(err: unknown, out: Output, json: boolean, command: string | unde
   let e = SlipwayError.from(err);
   // Every error says what to do next; when the one raised has no hint, point at the command's help.
   if (!e.hint && e.kind !== 'internal') {
-    e = new SlipwayError(e.kind, e.code, e.message, { ...e.options, hint: command ? `See \`slipway ${command} --help\`; \`slipway status\` and \`slipway history SERVICE\` show where things stand.` : 'See `slipway help`.' });
+    e = new SlipwayError(e.kind, e.code, e.message, {
+      ...e.options,
+      hint: command
+        ? `See \`slipway ${command} --help\`; \`slipway status\` and \`slipway history SERVICE\` show where things stand.`
+        : 'See `slipway help`.',
+    });
   }
   out.done();
   if (json) {
@@ -56,9 +66,17 @@ function report(err: unknown, out: Output, json: boolean, command: string | unde
 }
 
 // A reader that goes away (`slipway status | head`) is not an error.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => { console.error(err); process.exitCode = 70; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(err);
+    process.exitCode = 70;
+  },
 );

@@ -44,8 +44,14 @@ export function makeOutput(opts: { noColor?: boolean; stdout?: OutStream; stderr
     color,
     tty,
     live,
-    out: (line = '') => { o.done(); stdout.write(line + '\n'); },
-    err: (line = '') => { o.done(); stderr.write(line + '\n'); },
+    out: (line = '') => {
+      o.done();
+      stdout.write(line + '\n');
+    },
+    err: (line = '') => {
+      o.done();
+      stderr.write(line + '\n');
+    },
     progress: (line) => {
       if (live) {
         // One column less than the width: writing into the last column wraps on some terminals.
@@ -60,7 +66,13 @@ export function makeOutput(opts: { noColor?: boolean; stdout?: OutStream; stderr
         stderr.write(line + '\n');
       }
     },
-    done: () => { if (open) { stderr.write('\n'); open = false; } last = ''; },
+    done: () => {
+      if (open) {
+        stderr.write('\n');
+        open = false;
+      }
+      last = '';
+    },
     paint: (code, text) => (color ? `\x1b[${CODES[code]}m${text}\x1b[0m` : text),
   };
   return o;
@@ -83,7 +95,12 @@ export function fitWidth(line: string, width: number): string {
   let coloured = false;
   for (let i = 0; i < line.length;) {
     const sgr = SGR_AT.exec(line.slice(i));
-    if (sgr) { out += sgr[0]; coloured = sgr[0] !== '\x1b[0m'; i += sgr[0].length; continue; }
+    if (sgr) {
+      out += sgr[0];
+      coloured = sgr[0] !== '\x1b[0m';
+      i += sgr[0].length;
+      continue;
+    }
     const ch = String.fromCodePoint(line.codePointAt(i)!);
     if (n === width - 1) break;
     out += ch;
@@ -96,6 +113,16 @@ export function fitWidth(line: string, width: number): string {
 /** Left-aligned columns. */
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell)); });
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visibleLength(cell)))).join('  ').trimEnd()).join('\n');
+  for (const r of rows)
+    r.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell));
+    });
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visibleLength(cell))))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -17,7 +17,10 @@ export const VERSION = '0.1.0';
 export type Run = () => Promise<number>;
 
 /** Global flags, accepted before or after the command name. */
-interface GlobalFlags { dir?: string; json?: boolean }
+interface GlobalFlags {
+  dir?: string;
+  json?: boolean;
+}
 
 /** `out` is shared with the caller, so an error printed after a progress line ends that line first. */
 export function buildProgram(commands: readonly CliCommand[], out: Output, onRun: (run: Run) => void): Command {
@@ -49,20 +52,25 @@ export function buildProgram(commands: readonly CliCommand[], out: Output, onRun
     fail(cmd, `Run \`slipway ${spec.name} --help\` for its arguments, flags and examples.`);
     cmd.action(async (...params: unknown[]) => {
       // commander passes the declared positionals (a variadic one as an array), then flags, then the command.
-      const positionals = params.slice(0, cmd.registeredArguments.length).flatMap((p) => (p === undefined ? [] : Array.isArray(p) ? p as string[] : [String(p)]));
+      const positionals = params
+        .slice(0, cmd.registeredArguments.length)
+        .flatMap((p) => (p === undefined ? [] : Array.isArray(p) ? (p as string[]) : [String(p)]));
       const flags = cmd.opts();
       const global = cmd.optsWithGlobals<GlobalFlags>();
       onRun(() => spec.run(context(global, program, out), positionals, flags));
     });
     parent.addCommand(cmd);
-    if (parent !== program) parent.description(`${parent.commands.map((c) => c.name()).join(', ')} (see \`slipway help ${words.slice(0, -1).join(' ')}\`)`);
+    if (parent !== program)
+      parent.description(`${parent.commands.map((c) => c.name()).join(', ')} (see \`slipway help ${words.slice(0, -1).join(' ')}\`)`);
   }
 
   // A group's help shows its commands' examples, so `slipway help state` is as useful as theirs.
   for (const [g, examples] of groupExamples) g.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
 
   // rawArgs is commander's copy of the argv it parsed (set by parse, not in its typings).
-  program.hook('preAction', (_program, action) => { contradictions(action, (program as unknown as { rawArgs: string[] }).rawArgs); });
+  program.hook('preAction', (_program, action) => {
+    contradictions(action, (program as unknown as { rawArgs: string[] }).rawArgs);
+  });
   return program;
 }
 
@@ -73,7 +81,10 @@ function group(program: Command, path: string[]): Command {
     let g = parent.commands.find((c) => c.name() === name);
     if (!g) {
       const full = path.slice(0, i + 1).join(' ');
-      g = new Command(name).helpOption('-h, --help', 'show this help').showSuggestionAfterError(true).configureHelp({ showGlobalOptions: true });
+      g = new Command(name)
+        .helpOption('-h, --help', 'show this help')
+        .showSuggestionAfterError(true)
+        .configureHelp({ showGlobalOptions: true });
       fail(g, `Run \`slipway ${full} --help\` to see its commands.`);
       parent.addCommand(g);
     }
@@ -107,7 +118,9 @@ function contradictions(cmd: Command, argv: readonly string[]): void {
 
 /** Makes commander throw instead of printing and exiting, so main prints every error one way. */
 function fail(cmd: Command, hint: string): void {
-  cmd.exitOverride((err) => { throw usageError(err, cmd, hint); });
+  cmd.exitOverride((err) => {
+    throw usageError(err, cmd, hint);
+  });
   cmd.configureOutput({ outputError: () => undefined });
 }
 
@@ -119,7 +132,11 @@ export function isHelpOrVersion(err: unknown): boolean {
 function usageError(err: CommanderError, cmd: Command, hint: string): Error {
   if (isHelpOrVersion(err)) return err;
   // "error: unknown option '--wiat'\n(Did you mean --wait?)" → "unknown option '--wiat' (did you mean --wait?)"
-  let message = err.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)').replace(/ is invalid\. /, ' is invalid: ').replace(/\n/g, ' ');
+  let message = err.message
+    .replace(/^error: /, '')
+    .replace(/\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)')
+    .replace(/ is invalid\. /, ' is invalid: ')
+    .replace(/\n/g, ' ');
   const eq = /^unknown option '(--[^=']+)=/.exec(message);
   if (eq && err.code === 'commander.unknownOption') {
     // `--wait=true`: a switch given a value. Say so rather than "unknown option".

@@ -9,10 +9,19 @@ import { SlipwayError } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
 import type { Output } from './output.js';
 
-export async function ensureController(dir: string, out: Output, timeoutMs = 20_000): Promise<{ client: ControllerClient; started: boolean }> {
+export async function ensureController(
+  dir: string,
+  out: Output,
+  timeoutMs = 20_000,
+): Promise<{ client: ControllerClient; started: boolean }> {
   const running = ControllerClient.find(dir);
   if (running) {
-    try { await running.health(); return { client: running, started: false }; } catch { /* stale file: start a new one */ }
+    try {
+      await running.health();
+      return { client: running, started: false };
+    } catch {
+      /* stale file: start a new one */
+    }
   }
   const paths = projectPaths(dir);
   mkdirSync(paths.root, { recursive: true, mode: 0o700 }); // .slipway/ is the owner's alone (docs/production.md)
@@ -27,7 +36,13 @@ export async function ensureController(dir: string, out: Output, timeoutMs = 20_
     // Another CLI may have started one at the same moment: ours then exits (the project lock) and that one is used.
     const holder = lockOwner(paths)?.pid;
     if (c && (c.info.pid === child.pid || c.info.pid === holder)) {
-      try { await c.health(); out.done(); return { client: c, started: c.info.pid === child.pid }; } catch { /* not listening yet */ }
+      try {
+        await c.health();
+        out.done();
+        return { client: c, started: c.info.pid === child.pid };
+      } catch {
+        /* not listening yet */
+      }
     }
     if (child.pid !== undefined && !pidAlive(child.pid) && holder === undefined) break;
     await new Promise((r) => setTimeout(r, 50));

@@ -7,7 +7,21 @@ import { SlipwayError, isErrorBody } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
 import { projectPaths, readControllerFile, type ControllerFile } from '../controller/paths.js';
 import type {
-  ApplyResponse, DeployRequest, DeployResponse, EventsResponse, ExecContextResponse, RestartRequest, ScaleRequest, ScaleResponse, HistoryResponse, LogLine, RollbackRequest, RolloutResponse, RolloutView, ServiceStatus, StatusResponse,
+  ApplyResponse,
+  DeployRequest,
+  DeployResponse,
+  EventsResponse,
+  ExecContextResponse,
+  RestartRequest,
+  ScaleRequest,
+  ScaleResponse,
+  HistoryResponse,
+  LogLine,
+  RollbackRequest,
+  RolloutResponse,
+  RolloutView,
+  ServiceStatus,
+  StatusResponse,
 } from '../api/types.js';
 
 export class ControllerClient {
@@ -25,22 +39,54 @@ export class ControllerClient {
     return c;
   }
 
-  health(): Promise<{ ok: boolean; pid: number }> { return this.call('GET', '/v1/health'); }
-  status(): Promise<StatusResponse> { return this.call('GET', '/v1/status'); }
-  serviceStatus(service: string): Promise<ServiceStatus> { return this.call('GET', `/v1/services/${enc(service)}/status`); }
-  history(service: string, limit = 50): Promise<HistoryResponse> { return this.call('GET', `/v1/services/${enc(service)}/history?limit=${limit}`); }
-  apply(): Promise<ApplyResponse> { return this.call('POST', '/v1/apply', {}); }
-  deploy(service: string, req: DeployRequest): Promise<DeployResponse> { return this.call('POST', `/v1/services/${enc(service)}/deploy`, req); }
-  rollback(service: string, req: RollbackRequest): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/rollback`, req); }
-  restart(service: string, req: RestartRequest = {}): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/restart`, req); }
-  scale(service: string, req: ScaleRequest): Promise<ScaleResponse> { return this.call('POST', `/v1/services/${enc(service)}/scale`, req); }
-  execContext(service: string): Promise<ExecContextResponse> { return this.call('GET', `/v1/services/${enc(service)}/exec-context`); }
-  rollout(id: number): Promise<RolloutResponse> { return this.call('GET', `/v1/rollouts/${id}`); }
-  promote(service: string, full: boolean): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/promote`, { full }); }
-  pause(service: string): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/pause`, {}); }
-  resume(service: string): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/resume`, {}); }
-  abort(service: string, req: { reason?: string; by?: string }): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/abort`, req); }
-  retry(service: string, by?: string): Promise<RolloutView> { return this.call('POST', `/v1/services/${enc(service)}/retry`, { by }); }
+  health(): Promise<{ ok: boolean; pid: number }> {
+    return this.call('GET', '/v1/health');
+  }
+  status(): Promise<StatusResponse> {
+    return this.call('GET', '/v1/status');
+  }
+  serviceStatus(service: string): Promise<ServiceStatus> {
+    return this.call('GET', `/v1/services/${enc(service)}/status`);
+  }
+  history(service: string, limit = 50): Promise<HistoryResponse> {
+    return this.call('GET', `/v1/services/${enc(service)}/history?limit=${limit}`);
+  }
+  apply(): Promise<ApplyResponse> {
+    return this.call('POST', '/v1/apply', {});
+  }
+  deploy(service: string, req: DeployRequest): Promise<DeployResponse> {
+    return this.call('POST', `/v1/services/${enc(service)}/deploy`, req);
+  }
+  rollback(service: string, req: RollbackRequest): Promise<RolloutView> {
+    return this.call('POST', `/v1/services/${enc(service)}/rollback`, req);
+  }
+  restart(service: string, req: RestartRequest = {}): Promise<RolloutView> {
+    return this.call('POST', `/v1/services/${enc(service)}/restart`, req);
+  }
+  scale(service: string, req: ScaleRequest): Promise<ScaleResponse> {
+    return this.call('POST', `/v1/services/${enc(service)}/scale`, req);
+  }
+  execContext(service: string): Promise<ExecContextResponse> {
+    return this.call('GET', `/v1/services/${enc(service)}/exec-context`);
+  }
+  rollout(id: number): Promise<RolloutResponse> {
+    return this.call('GET', `/v1/rollouts/${id}`);
+  }
+  promote(service: string, full: boolean): Promise<RolloutView> {
+    return this.call('POST', `/v1/services/${enc(service)}/promote`, { full });
+  }
+  pause(service: string): Promise<RolloutView> {
+    return this.call('POST', `/v1/services/${enc(service)}/pause`, {});
+  }
+  resume(service: string): Promise<RolloutView> {
+    return this.call('POST', `/v1/services/${enc(service)}/resume`, {});
+  }
+  abort(service: string, req: { reason?: string; by?: string }): Promise<RolloutView> {
+    return this.call('POST', `/v1/services/${enc(service)}/abort`, req);
+  }
+  retry(service: string, by?: string): Promise<RolloutView> {
+    return this.call('POST', `/v1/services/${enc(service)}/retry`, { by });
+  }
   events(opts: { service?: string; after?: number } = {}): Promise<EventsResponse> {
     const q = new URLSearchParams();
     if (opts.service) q.set('service', opts.service);
@@ -48,12 +94,23 @@ export class ControllerClient {
     return this.call('GET', `/v1/events?${q}`);
   }
   /** Resolves once the controller has stopped what it was asked to, with what it could not stop. */
-  shutdown(stopAll: boolean): Promise<{ ok: boolean; problems: string[] }> { return this.call('POST', '/v1/shutdown', { stopAll }); }
+  shutdown(stopAll: boolean): Promise<{ ok: boolean; problems: string[] }> {
+    return this.call('POST', '/v1/shutdown', { stopAll });
+  }
 
   /** Streams NDJSON log lines until the server ends the response or `signal` aborts. */
-  async logs(service: string, opts: { lines: number; follow: boolean; since?: string; signal?: AbortSignal }, onLine: (l: LogLine) => void): Promise<void> {
+  async logs(
+    service: string,
+    opts: { lines: number; follow: boolean; since?: string; signal?: AbortSignal },
+    onLine: (l: LogLine) => void,
+  ): Promise<void> {
     const since = opts.since === undefined ? '' : `&since=${encodeURIComponent(opts.since)}`;
-    const res = await this.raw('GET', `/v1/services/${enc(service)}/logs?lines=${opts.lines}&follow=${opts.follow ? 1 : 0}${since}`, undefined, opts.signal);
+    const res = await this.raw(
+      'GET',
+      `/v1/services/${enc(service)}/logs?lines=${opts.lines}&follow=${opts.follow ? 1 : 0}${since}`,
+      undefined,
+      opts.signal,
+    );
     if ((res.statusCode ?? 500) >= 400) throw await errorOf(res);
     let buf = '';
     for await (const chunk of res) {
@@ -76,19 +133,35 @@ export class ControllerClient {
   private raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<import('node:http').IncomingMessage> {
     const data = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const req = request({
-        host: '127.0.0.1', port: this.info.port, method, path, signal,
-        headers: { authorization: `Bearer ${this.info.token}`, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
-      }, resolve);
-      req.on('error', (err) => reject(SlipwayError.of('CONTROLLER_UNREACHABLE', `cannot reach the controller on 127.0.0.1:${this.info.port}: ${err.message}`, {
-        hint: 'It may have stopped; run slipway up to start it again (instances keep serving meanwhile).',
-      })));
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: this.info.port,
+          method,
+          path,
+          signal,
+          headers: {
+            authorization: `Bearer ${this.info.token}`,
+            ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
+          },
+        },
+        resolve,
+      );
+      req.on('error', (err) =>
+        reject(
+          SlipwayError.of('CONTROLLER_UNREACHABLE', `cannot reach the controller on 127.0.0.1:${this.info.port}: ${err.message}`, {
+            hint: 'It may have stopped; run slipway up to start it again (instances keep serving meanwhile).',
+          }),
+        ),
+      );
       req.end(data);
     });
   }
 }
 
-function enc(s: string): string { return encodeURIComponent(s); }
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
 
 async function text(res: import('node:http').IncomingMessage): Promise<string> {
   let s = '';
@@ -101,6 +174,8 @@ async function errorOf(res: import('node:http').IncomingMessage): Promise<Slipwa
   try {
     const parsed: unknown = JSON.parse(body);
     if (isErrorBody(parsed)) return SlipwayError.fromBody(parsed);
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return SlipwayError.of('BAD_RESPONSE', `controller answered ${res.statusCode}: ${body.slice(0, 200)}`);
 }

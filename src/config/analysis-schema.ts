@@ -10,7 +10,10 @@ import { parseDuration } from '../core/duration.js';
 
 const DURATION = /^(0|(\d+(\.\d+)?(ms|s|m|h))+)$/;
 const duration = () =>
-  z.string().regex(DURATION, 'expected a duration like "250ms", "5s", "2m" or "1h30m"').transform((s) => parseDuration(s) ?? Number.NaN);
+  z
+    .string()
+    .regex(DURATION, 'expected a duration like "250ms", "5s", "2m" or "1h30m"')
+    .transform((s) => parseDuration(s) ?? Number.NaN);
 
 /** 0.2 or "20%". */
 const fraction = () =>
@@ -30,12 +33,17 @@ const SPEC_KEY_NAMES: Record<string, string> = { intervalMs: 'interval', inconcl
 
 export const analysisCheckSchema = z
   .strictObject({
-    metric: z.enum(Object.keys(ROUTER_METRICS) as [keyof typeof ROUTER_METRICS]).optional()
-      .meta({ description: "A metric of the built-in router, per release: error_rate (share of 5xx), latency_p50/p95/p99 (ms)." }),
+    metric: z
+      .enum(Object.keys(ROUTER_METRICS) as [keyof typeof ROUTER_METRICS])
+      .optional()
+      .meta({ description: 'A metric of the built-in router, per release: error_rate (share of 5xx), latency_p50/p95/p99 (ms).' }),
     http: z
       .strictObject({
         path: z.string().startsWith('/', 'expected an HTTP path starting with "/"'),
-        expect: z.union([z.number().int(), z.array(z.number().int()).min(1)]).prefault(200).transform((e) => (Array.isArray(e) ? e : [e])),
+        expect: z
+          .union([z.number().int(), z.array(z.number().int()).min(1)])
+          .prefault(200)
+          .transform((e) => (Array.isArray(e) ? e : [e])),
         timeout: duration().prefault('2s'),
       })
       .optional()
@@ -48,30 +56,72 @@ export const analysisCheckSchema = z
       })
       .optional()
       .meta({ description: 'A Prometheus instant query whose value is judged against max/min.' }),
-    command: z.string().min(1).optional().meta({ description: 'Shell command: exit 0 passes; with max/min, the last number it prints is judged.' }),
+    command: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Shell command: exit 0 passes; with max/min, the last number it prints is judged.' }),
     timeout: duration().prefault('10s').meta({ description: 'How long a command check may run.' }),
     max: z.number().optional().meta({ description: 'Highest acceptable value (error rate as a fraction, latency in ms).' }),
     min: z.number().optional().meta({ description: 'Lowest acceptable value.' }),
-    compare: z.literal('baseline').optional().meta({ description: 'Compare the canary with the stable release (Mann–Whitney U) instead of fixed limits.' }),
+    compare: z
+      .literal('baseline')
+      .optional()
+      .meta({ description: 'Compare the canary with the stable release (Mann–Whitney U) instead of fixed limits.' }),
     tolerance: fraction().optional().meta({ description: 'With compare: how much worse than the baseline the canary may be, e.g. "20%".' }),
-    minDifference: z.number().min(0).optional().meta({ description: 'With compare: the smallest absolute worsening that fails (ms for latency). Default 5 for latency, 0 otherwise.' }),
+    minDifference: z.number().min(0).optional().meta({
+      description: 'With compare: the smallest absolute worsening that fails (ms for latency). Default 5 for latency, 0 otherwise.',
+    }),
     confidence: z.number().gt(0).lt(1).optional().meta({ description: 'Confidence of statistical verdicts. Default 0.95.' }),
-    interval: duration().optional().meta({ description: 'Time between measurements. Default 10s for router metrics, 1s for http and command checks.' }),
-    minRequests: z.number().int().min(0).optional().meta({ description: 'Fewer requests (samples) make a measurement inconclusive. Default 50.' }),
-    count: z.number().int().min(1).optional().meta({ description: 'Conclusive measurements after which the check is done (default: in a step, until the first pass; in the background, the whole rollout).' }),
-    failureLimit: z.number().int().min(0).optional().meta({ description: 'The check fails when more measurements than this failed. Default 1 (0 for http and command checks).' }),
+    interval: duration()
+      .optional()
+      .meta({ description: 'Time between measurements. Default 10s for router metrics, 1s for http and command checks.' }),
+    minRequests: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'Fewer requests (samples) make a measurement inconclusive. Default 50.' }),
+    count: z.number().int().min(1).optional().meta({
+      description:
+        'Conclusive measurements after which the check is done (default: in a step, until the first pass; in the background, the whole rollout).',
+    }),
+    failureLimit: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'The check fails when more measurements than this failed. Default 1 (0 for http and command checks).' }),
     consecutiveErrorLimit: z.number().int().min(0).optional(),
     inconclusiveLimit: z.number().int().min(0).optional(),
-    inconclusive: z.enum(['wait', 'fail', 'pass']).optional().meta({ description: 'What too many inconclusive measurements mean: wait (pause for a person), fail or pass.' }),
-    hardFailure: z
-      .union([z.literal(false), z.strictObject({ minRequests: z.number().int().min(1).optional(), errorRate: z.number().gt(0).max(1).optional(), window: duration().optional() })])
+    inconclusive: z
+      .enum(['wait', 'fail', 'pass'])
       .optional()
-      .meta({ description: 'Fast path for a canary answering mostly 5xx (default: fail at ≥50% errors over ≥10 requests in 2s); false turns it off.' }),
+      .meta({ description: 'What too many inconclusive measurements mean: wait (pause for a person), fail or pass.' }),
+    hardFailure: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          minRequests: z.number().int().min(1).optional(),
+          errorRate: z.number().gt(0).max(1).optional(),
+          window: duration().optional(),
+        }),
+      ])
+      .optional()
+      .meta({
+        description:
+          'Fast path for a canary answering mostly 5xx (default: fail at ≥50% errors over ≥10 requests in 2s); false turns it off.',
+      }),
   })
   .superRefine((c, ctx) => {
     const sources = ['metric', 'http', 'prometheus', 'command'].filter((k) => c[k as keyof typeof c] !== undefined);
     if (sources.length !== 1) {
-      ctx.addIssue({ code: 'custom', message: sources.length ? `choose one source, not ${sources.join(' and ')}` : 'choose a source: metric, http, prometheus or command' });
+      ctx.addIssue({
+        code: 'custom',
+        message: sources.length
+          ? `choose one source, not ${sources.join(' and ')}`
+          : 'choose a source: metric, http, prometheus or command',
+      });
       return;
     }
     for (const problem of analysisSpecProblems(resolveAnalysisSpec(specInput('check', c)), '')) {
@@ -116,8 +166,12 @@ function specInput(name: string, c: CheckInput): AnalysisSpecInput {
       inconclusiveLimit: c.inconclusiveLimit,
       inconclusiveAction: c.inconclusive,
     }),
-    hardFailure: !router || c.metric !== 'error_rate' || c.hardFailure === false ? false
-      : c.hardFailure ? drop({ minRequests: c.hardFailure.minRequests, errorRate: c.hardFailure.errorRate, windowMs: c.hardFailure.window }) : undefined,
+    hardFailure:
+      !router || c.metric !== 'error_rate' || c.hardFailure === false
+        ? false
+        : c.hardFailure
+          ? drop({ minRequests: c.hardFailure.minRequests, errorRate: c.hardFailure.errorRate, windowMs: c.hardFailure.window })
+          : undefined,
   };
 }
 
@@ -126,6 +180,8 @@ export const analysisSectionSchema = z
   .record(z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'expected a check name of lowercase letters, digits, _ and -'), analysisCheckSchema)
   .prefault({})
   .transform((rec): Record<string, CheckDefinition> =>
-    Object.fromEntries(Object.entries(rec).map(([name, c]) => [name, { name, source: sourceOf(c), spec: resolveAnalysisSpec(specInput(name, c)) }])),
+    Object.fromEntries(
+      Object.entries(rec).map(([name, c]) => [name, { name, source: sourceOf(c), spec: resolveAnalysisSpec(specInput(name, c)) }]),
+    ),
   )
   .meta({ description: 'Analysis checks, defined once by name and referenced from strategies.' });

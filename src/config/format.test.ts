@@ -45,7 +45,10 @@ describe('formatProblems', () => {
     assert.ok(!plain.includes(ESC), 'plain output has no ANSI escapes');
     const colored = formatProblems(problems, { color: true });
     assert.ok(colored.includes(`${ESC}31m^~~~`), 'the caret is red');
-    const stripped = colored.split(ESC).map((part, i) => (i === 0 ? part : part.replace(/^\d+m/, ''))).join('');
+    const stripped = colored
+      .split(ESC)
+      .map((part, i) => (i === 0 ? part : part.replace(/^\d+m/, '')))
+      .join('');
     assert.equal(stripped, plain, 'colour changes nothing but the colour');
   });
 

@@ -31,13 +31,22 @@ const docsExample = /```yaml\n([\s\S]*?)```/.exec(docsText)![1]!;
  * unknown keys. Returns the paths it rejects (empty when the value fits).
  */
 function structuralErrors(schema: JsonSchema, value: unknown, path = '$'): string[] {
-  if (schema.anyOf) return schema.anyOf.some((s) => structuralErrors(s, value, path).length === 0) ? [] : [`${path}: matches no alternative`];
-  const type = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value === 'number' && Number.isInteger(value) ? 'integer' : typeof value;
+  if (schema.anyOf)
+    return schema.anyOf.some((s) => structuralErrors(s, value, path).length === 0) ? [] : [`${path}: matches no alternative`];
+  const type = Array.isArray(value)
+    ? 'array'
+    : value === null
+      ? 'null'
+      : typeof value === 'number' && Number.isInteger(value)
+        ? 'integer'
+        : typeof value;
   const types = [schema.type ?? []].flat();
-  if (types.length > 0 && !types.includes(type) && !(type === 'integer' && types.includes('number'))) return [`${path}: ${type} is not ${types.join('|')}`];
+  if (types.length > 0 && !types.includes(type) && !(type === 'integer' && types.includes('number')))
+    return [`${path}: ${type} is not ${types.join('|')}`];
   if (schema.enum && !schema.enum.includes(value)) return [`${path}: not in enum`];
   if (schema.const !== undefined && schema.const !== value) return [`${path}: not the constant`];
-  if (schema.pattern && typeof value === 'string' && !new RegExp(schema.pattern, 'u').test(value)) return [`${path}: does not match ${schema.pattern}`];
+  if (schema.pattern && typeof value === 'string' && !new RegExp(schema.pattern, 'u').test(value))
+    return [`${path}: does not match ${schema.pattern}`];
   if (type !== 'object') return [];
   const object = value as Record<string, unknown>;
   const errors = (schema.required ?? []).filter((k) => !(k in object)).map((k) => `${path}.${k}: required`);
@@ -53,7 +62,10 @@ function structuralErrors(schema: JsonSchema, value: unknown, path = '$'): strin
 /** Every object key path the JSON Schema defines, with `*` for names the user chooses. */
 function jsonSchemaKeyPaths(schema: JsonSchema, prefix: string[] = []): string[] {
   const here = prefix.join('.');
-  const own = Object.entries(schema.properties ?? {}).flatMap(([key, child]) => [[...prefix, key].join('.'), ...jsonSchemaKeyPaths(child, [...prefix, key])]);
+  const own = Object.entries(schema.properties ?? {}).flatMap(([key, child]) => [
+    [...prefix, key].join('.'),
+    ...jsonSchemaKeyPaths(child, [...prefix, key]),
+  ]);
   const records = typeof schema.additionalProperties === 'object' ? jsonSchemaKeyPaths(schema.additionalProperties, [...prefix, '*']) : [];
   const unions = (schema.anyOf ?? []).flatMap((s) => jsonSchemaKeyPaths(s, prefix));
   return [...new Set([...own, ...records, ...unions])].filter((p) => p !== here);
@@ -62,7 +74,10 @@ function jsonSchemaKeyPaths(schema: JsonSchema, prefix: string[] = []): string[]
 describe('JSON Schema', () => {
   test('schema/slipway.schema.json is what the zod schema generates', () => {
     const committed = readFileSync(JSON_SCHEMA_FILE, 'utf8');
-    assert.ok(committed === configJsonSchemaText(), 'schema/slipway.schema.json is out of date: run `npm run build && npm run schema` and commit the result');
+    assert.ok(
+      committed === configJsonSchemaText(),
+      'schema/slipway.schema.json is out of date: run `npm run build && npm run schema` and commit the result',
+    );
   });
 
   test('it names itself and describes the input side (durations as text)', () => {
@@ -78,10 +93,24 @@ describe('JSON Schema', () => {
 
   test('its keys at every level are the keys the loader accepts', () => {
     const paths = jsonSchemaKeyPaths(configJsonSchema() as JsonSchema);
-    for (const path of ['', 'services.*', 'services.*.health', 'services.*.strategy', 'services.*.strategy.rolling', 'services.*.logs', 'environments.*']) {
+    for (const path of [
+      '',
+      'services.*',
+      'services.*.health',
+      'services.*.strategy',
+      'services.*.strategy.rolling',
+      'services.*.logs',
+      'environments.*',
+    ]) {
       const prefix = path === '' ? [] : path.split('.');
-      const fromJson = paths.filter((p) => p.split('.').length === prefix.length + 1 && p.startsWith(path)).map((p) => p.split('.').at(-1)).sort();
-      const fromZod = allowedKeys(configSchema, prefix.map((seg) => (seg === '*' ? 'x' : seg))).sort();
+      const fromJson = paths
+        .filter((p) => p.split('.').length === prefix.length + 1 && p.startsWith(path))
+        .map((p) => p.split('.').at(-1))
+        .sort();
+      const fromZod = allowedKeys(
+        configSchema,
+        prefix.map((seg) => (seg === '*' ? 'x' : seg)),
+      ).sort();
       assert.deepEqual(fromJson, fromZod, `keys of ${path || 'the top level'}`);
     }
   });
@@ -95,11 +124,19 @@ describe('JSON Schema', () => {
   test('a typo and a misspelt strategy fail the JSON Schema too', () => {
     const schema = configJsonSchema() as JsonSchema;
     const bad = { app: 'a', services: { web: { source: '.', start: 'x', port: 1, sorce: '.', strategy: 'rollng', stopTimeout: 'soon' } } };
-    assert.deepEqual(structuralErrors(schema, bad), ['$.services.web.sorce: unknown key', '$.services.web.strategy: matches no alternative', '$.services.web.stopTimeout: does not match ^(0|(\\d+(\\.\\d+)?(ms|s|m|h))+)$']);
+    assert.deepEqual(structuralErrors(schema, bad), [
+      '$.services.web.sorce: unknown key',
+      '$.services.web.strategy: matches no alternative',
+      '$.services.web.stopTimeout: does not match ^(0|(\\d+(\\.\\d+)?(ms|s|m|h))+)$',
+    ]);
   });
 
   test('docs/configuration.md mentions every key', () => {
-    const keys = new Set(jsonSchemaKeyPaths(configJsonSchema() as JsonSchema).map((p) => p.split('.').at(-1)!).filter((k) => k !== '*'));
+    const keys = new Set(
+      jsonSchemaKeyPaths(configJsonSchema() as JsonSchema)
+        .map((p) => p.split('.').at(-1)!)
+        .filter((k) => k !== '*'),
+    );
     const missing = [...keys].filter((key) => !docsText.includes(`\`${key}\``));
     assert.deepEqual(missing, [], 'document these keys in docs/configuration.md');
   });

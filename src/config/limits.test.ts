@@ -19,7 +19,9 @@ export function aliasBomb(levels = 9): string {
 
 describe('config input limits', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'slipway-limits-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-limits-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('refuses a config over 1 MiB, naming the file and the limit', () => {
@@ -30,21 +32,39 @@ describe('config input limits', () => {
     const chunk = Buffer.alloc(64 * 1024, 'x');
     for (let written = 0; written <= MAX_CONFIG_BYTES; written += chunk.length) writeSync(fd, chunk);
     closeSync(fd);
-    assert.throws(() => loadConfig(file), (e: unknown) => e instanceof SlipwayError && e.code === 'CONFIG_TOO_LARGE' && e.exitCode === 2
-      && e.message.includes(file) && e.message.includes('1.0 MiB') && /right file/.test(e.hint ?? ''));
+    assert.throws(
+      () => loadConfig(file),
+      (e: unknown) =>
+        e instanceof SlipwayError &&
+        e.code === 'CONFIG_TOO_LARGE' &&
+        e.exitCode === 2 &&
+        e.message.includes(file) &&
+        e.message.includes('1.0 MiB') &&
+        /right file/.test(e.hint ?? ''),
+    );
   });
 
   it('reads a config of exactly the limit', () => {
     const file = join(dir, 'slipway.yaml');
     const head = 'app: edge\nservices: {}\n#';
     writeFileSync(file, head + 'x'.repeat(MAX_CONFIG_BYTES - head.length));
-    assert.throws(() => loadConfig(file), (e: unknown) => e instanceof SlipwayError && e.code === 'CONFIG_INVALID');
+    assert.throws(
+      () => loadConfig(file),
+      (e: unknown) => e instanceof SlipwayError && e.code === 'CONFIG_INVALID',
+    );
   });
 
   it('refuses an alias bomb, naming the limit, and quickly', () => {
     const started = Date.now();
-    assert.throws(() => parseConfigText(aliasBomb(), 'bomb.yaml'), (e: unknown) => e instanceof SlipwayError && e.code === 'CONFIG_TOO_MANY_ALIASES'
-      && e.exitCode === 2 && e.message.includes('bomb.yaml') && e.message.includes('100'));
+    assert.throws(
+      () => parseConfigText(aliasBomb(), 'bomb.yaml'),
+      (e: unknown) =>
+        e instanceof SlipwayError &&
+        e.code === 'CONFIG_TOO_MANY_ALIASES' &&
+        e.exitCode === 2 &&
+        e.message.includes('bomb.yaml') &&
+        e.message.includes('100'),
+    );
     assert.ok(Date.now() - started < 5000, 'the bomb was expanded instead of refused');
   });
 
@@ -57,6 +77,9 @@ describe('config input limits', () => {
       '  b: { source: ., start: node b.js, port: 8002, health: *health }',
       '',
     ].join('\n');
-    assert.throws(() => parseConfigText(text, 'shared.yaml'), (e: unknown) => e instanceof SlipwayError && e.code === 'CONFIG_INVALID' && !/alias/i.test(e.message));
+    assert.throws(
+      () => parseConfigText(text, 'shared.yaml'),
+      (e: unknown) => e instanceof SlipwayError && e.code === 'CONFIG_INVALID' && !/alias/i.test(e.message),
+    );
   });
 });

@@ -98,8 +98,13 @@ services:
       }
       assert.fail('expected an error');
     })();
-    assert.equal(err.message, 'slipway.yaml is not valid: slipway.yaml:7:25 services.web.health.interval: expected a duration like "250ms", "5s", "2m" or "1h30m" (got "fast")');
-    assert.throws(() => parseConfigText(service('    port: 1\n    instances: 0\n'), 'slipway.yaml'), { message: 'slipway.yaml is not valid: 2 problems' });
+    assert.equal(
+      err.message,
+      'slipway.yaml is not valid: slipway.yaml:7:25 services.web.health.interval: expected a duration like "250ms", "5s", "2m" or "1h30m" (got "fast")',
+    );
+    assert.throws(() => parseConfigText(service('    port: 1\n    instances: 0\n'), 'slipway.yaml'), {
+      message: 'slipway.yaml is not valid: 2 problems',
+    });
     assert.match(err.hint ?? '', /configuration\.md/);
     assert.equal(err.exitCode, 2);
   });
@@ -137,12 +142,16 @@ services:
   });
 
   test('a flow mapping left open is reported where YAML notices it', () => {
-    assert.deepEqual(brief(problemsOf('app: [a\nservices: {}\n')), ['2:1 : YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]']);
+    assert.deepEqual(brief(problemsOf('app: [a\nservices: {}\n')), [
+      '2:1 : YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ]);
   });
 
   test('a duplicate key is an error at the repeat, naming the line of the first', () => {
     const problems = problemsOf(service('    port: 9090\n'));
-    assert.deepEqual(brief(problems), ['7:5 services.web.port: duplicate key "port" (first defined on line 6); the later value would silently win']);
+    assert.deepEqual(brief(problems), [
+      '7:5 services.web.port: duplicate key "port" (first defined on line 6); the later value would silently win',
+    ]);
   });
 
   test('wrong types say what was expected and what was found', () => {
@@ -179,7 +188,11 @@ services:
       assert.deepEqual(strategyOf('{ rolling: }'), { type: 'rolling', maxSurge: 1, maxUnavailable: 0 });
       assert.deepEqual(strategyOf('recreate'), { type: 'recreate' });
       assert.deepEqual(strategyOf('{ recreate: {} }'), { type: 'recreate' });
-      assert.deepEqual(parseConfigText(service(''), 'slipway.yaml').config.services.web?.strategy, { type: 'rolling', maxSurge: 1, maxUnavailable: 0 });
+      assert.deepEqual(parseConfigText(service(''), 'slipway.yaml').config.services.web?.strategy, {
+        type: 'rolling',
+        maxSurge: 1,
+        maxUnavailable: 0,
+      });
     });
 
     test('a misspelt strategy suggests the nearest one', () => {
@@ -194,8 +207,13 @@ services:
       assert.deepEqual(brief(problemsOf(service('    strategy: { rolling: { maxSurge: lots } }\n'))), [
         '7:38 services.web.strategy.rolling.maxSurge: expected a whole number or a percentage like "25%" (got "lots")',
       ]);
-      assert.deepEqual(problemsOf(service('    strategy: { rolling: { maxSurg: 2 } }\n')).map((p) => p.suggestion), ['did you mean "maxSurge"?']);
-      assert.deepEqual(brief(problemsOf(service('    strategy: { rolling: {}, recreate: {} }\n'))), ['7:15 services.web.strategy: choose one strategy: rolling, recreate, blueGreen or canary']);
+      assert.deepEqual(
+        problemsOf(service('    strategy: { rolling: { maxSurg: 2 } }\n')).map((p) => p.suggestion),
+        ['did you mean "maxSurge"?'],
+      );
+      assert.deepEqual(brief(problemsOf(service('    strategy: { rolling: {}, recreate: {} }\n'))), [
+        '7:15 services.web.strategy: choose one strategy: rolling, recreate, blueGreen or canary',
+      ]);
     });
 
     test('a rolling update that can neither add nor remove an instance loads with a warning', () => {
@@ -205,11 +223,18 @@ services:
         '7:26 services.web.strategy.rolling: maxSurge 0 and maxUnavailable 0 both come to 0 instances of 1, which could never replace an instance: rollouts will use maxSurge 1',
       ]);
       // Percentages count with the instance count, as the rollout engine counts them.
-      const pct = parseConfigText(service('    instances: 3\n    strategy: { rolling: { maxSurge: 0, maxUnavailable: "10%" } }\n'), 'slipway.yaml');
+      const pct = parseConfigText(
+        service('    instances: 3\n    strategy: { rolling: { maxSurge: 0, maxUnavailable: "10%" } }\n'),
+        'slipway.yaml',
+      );
       assert.deepEqual(brief(pct.warnings), [
         '8:26 services.web.strategy.rolling: maxSurge 0 and maxUnavailable 10% both come to 0 instances of 3, which could never replace an instance: rollouts will use maxSurge 1',
       ]);
-      assert.deepEqual(parseConfigText(service('    instances: 10\n    strategy: { rolling: { maxSurge: 0, maxUnavailable: "10%" } }\n'), 'slipway.yaml').warnings, []);
+      assert.deepEqual(
+        parseConfigText(service('    instances: 10\n    strategy: { rolling: { maxSurge: 0, maxUnavailable: "10%" } }\n'), 'slipway.yaml')
+          .warnings,
+        [],
+      );
     });
   });
 
@@ -222,7 +247,9 @@ services:
     const problems = problemsOf(text(''));
     assert.deepEqual(brief(problems), ['4:37 services.api.port: port 8080 is already used by service "web"']);
     assert.equal(problems[0]?.suggestion, 'give each service its own port');
-    assert.deepEqual(brief(problemsOf(text(', host: 0.0.0.0'))), ['4:37 services.api.port: port 8080 is already used by service "web" (127.0.0.1 and 0.0.0.0 overlap)']);
+    assert.deepEqual(brief(problemsOf(text(', host: 0.0.0.0'))), [
+      '4:37 services.api.port: port 8080 is already used by service "web" (127.0.0.1 and 0.0.0.0 overlap)',
+    ]);
     assert.deepEqual(Object.keys(parseConfigText(text(', host: 127.0.0.2'), 'slipway.yaml').config.services), ['web', 'api']);
   });
 });
@@ -266,7 +293,10 @@ describe('loadConfig', () => {
 
   test('a missing file is CONFIG_NOT_FOUND', () => {
     const root = project({});
-    assert.throws(() => loadConfig(join(root, 'slipway.yaml')), (err: SlipwayError) => err.code === 'CONFIG_NOT_FOUND' && err.kind === 'not-found');
+    assert.throws(
+      () => loadConfig(join(root, 'slipway.yaml')),
+      (err: SlipwayError) => err.code === 'CONFIG_NOT_FOUND' && err.kind === 'not-found',
+    );
   });
 });
 

@@ -103,10 +103,14 @@ function readBounded(file: string, limit: number): string {
 
 function tooLarge(file: string, size: number | undefined, limit: number): SlipwayError {
   const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
-  return SlipwayError.of('CONFIG_TOO_LARGE', `${file} is ${size === undefined ? 'larger than' : mib(size) + ', over'} the limit of ${mib(limit)} for a config file`, {
-    hint: 'A slipway.yaml is a few KiB: check that --dir or the file argument points at the right file; move large data out of the config (e.g. into files the service reads).',
-    details: { file, bytes: size ?? null, limit },
-  });
+  return SlipwayError.of(
+    'CONFIG_TOO_LARGE',
+    `${file} is ${size === undefined ? 'larger than' : mib(size) + ', over'} the limit of ${mib(limit)} for a config file`,
+    {
+      hint: 'A slipway.yaml is a few KiB: check that --dir or the file argument points at the right file; move large data out of the config (e.g. into files the service reads).',
+      details: { file, bytes: size ?? null, limit },
+    },
+  );
 }
 
 /**
@@ -115,13 +119,18 @@ function tooLarge(file: string, size: number | undefined, limit: number): Slipwa
  * @throws SlipwayError CONFIG_INVALID with `details: ConfigInvalidDetails`; its message is a one-line
  *   summary, and the problems themselves are in `details.problems` (render them with `formatProblems`).
  */
-export function parseConfigText(text: string, fileName: string, options: ParseOptions = {}): { config: SlipwayConfig; warnings: ConfigProblem[] } {
+export function parseConfigText(
+  text: string,
+  fileName: string,
+  options: ParseOptions = {},
+): { config: SlipwayConfig; warnings: ConfigProblem[] } {
   const result = checkConfigText(text, fileName, options);
   if (!result.config) {
     const { problems } = result;
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
     // One line: callers show `details.problems` (formatProblems) under it; a lone problem is spelt out.
-    const message = problems.length === 1 ? `${fileName} is not valid: ${formatProblemLine(problems[0]!)}` : `${fileName} is not valid: ${count}`;
+    const message =
+      problems.length === 1 ? `${fileName} is not valid: ${formatProblemLine(problems[0]!)}` : `${fileName} is not valid: ${count}`;
     const details: ConfigInvalidDetails = { file: fileName, problems };
     throw SlipwayError.of('CONFIG_INVALID', message, {
       details,
@@ -137,7 +146,11 @@ export function parseConfigText(text: string, fileName: string, options: ParseOp
  * @throws SlipwayError CONFIG_TOO_MANY_ALIASES when YAML aliases would expand past MAX_ALIAS_COUNT
  *   (an "alias bomb"): no sensible config comes near it, so it is refused rather than reported.
  */
-export function checkConfigText(text: string, fileName: string, options: ParseOptions = {}): { config?: SlipwayConfig; problems: ConfigProblem[]; warnings: ConfigProblem[] } {
+export function checkConfigText(
+  text: string,
+  fileName: string,
+  options: ParseOptions = {},
+): { config?: SlipwayConfig; problems: ConfigProblem[]; warnings: ConfigProblem[] } {
   const src = parseYaml(text, fileName);
   const syntax = syntaxProblems(src);
   // A broken document parses into guesses; schema problems about guesses would only be noise.
@@ -175,7 +188,8 @@ export function findConfigFile(startDir: string): string {
   });
 }
 
-const NOT_FOUND_HINT = 'Run slipway in the directory that holds slipway.yaml, point at it with --dir <path>, or create one with `slipway init`.';
+const NOT_FOUND_HINT =
+  'Run slipway in the directory that holds slipway.yaml, point at it with --dir <path>, or create one with `slipway init`.';
 
 function pathKind(path: string): PathKind {
   try {

@@ -35,7 +35,10 @@ function mapIssue(issue: Issue, prefix: PathSegment[], ctx: Context): ConfigProb
         const missing = String(path.at(-1));
         // A missing key is often a misspelt one sitting right there: name it.
         const allowed = allowedKeys(ctx.schema, path.slice(0, -1));
-        const typo = closestTo(missing, Object.keys(parent).filter((k) => !allowed.includes(k)));
+        const typo = closestTo(
+          missing,
+          Object.keys(parent).filter((k) => !allowed.includes(k)),
+        );
         return at(`missing required key "${missing}"`, typo && `is "${typo}" a typo for "${missing}"?`);
       }
       if (path.length === 0) return at(`expected a mapping with the keys "app" and "services" (got ${describeValue(value)})`);
@@ -45,7 +48,14 @@ function mapIssue(issue: Issue, prefix: PathSegment[], ctx: Context): ConfigProb
       return issue.keys.flatMap((key) => {
         const keyPath = [...path, key];
         const match = closest(key, allowedKeys(ctx.schema, path));
-        return [{ ...locatePath(ctx.src, keyPath, 'key'), path: formatPath(keyPath), message: `unknown key "${key}"`, ...(match ? { suggestion: `did you mean "${match}"?` } : {}) }];
+        return [
+          {
+            ...locatePath(ctx.src, keyPath, 'key'),
+            path: formatPath(keyPath),
+            message: `unknown key "${key}"`,
+            ...(match ? { suggestion: `did you mean "${match}"?` } : {}),
+          },
+        ];
       });
     case 'invalid_value': {
       const match = typeof value === 'string' ? closest(value, issue.values.map(String)) : undefined;
@@ -88,10 +98,20 @@ function unionProblems(issue: z.core.$ZodIssueInvalidUnion, path: PathSegment[],
   const fitting = issue.errors.filter((errors) => !mismatch(errors));
 
   if (fitting.every((errors) => root(errors)?.code === 'invalid_value')) {
-    const words = issue.errors.flatMap((errors) => (root(errors)?.code === 'invalid_value' ? (root(errors) as z.core.$ZodIssueInvalidValue).values : []));
-    const match = typeof value === 'string' ? closest(value, words.filter((v): v is string => typeof v === 'string')) : undefined;
+    const words = issue.errors.flatMap((errors) =>
+      root(errors)?.code === 'invalid_value' ? (root(errors) as z.core.$ZodIssueInvalidValue).values : [],
+    );
+    const match =
+      typeof value === 'string'
+        ? closest(
+            value,
+            words.filter((v): v is string => typeof v === 'string'),
+          )
+        : undefined;
     const message = `expected ${orList([...new Set(issue.errors.flatMap(expectation))])} (got ${describeValue(value)})`;
-    return [{ ...locatePath(ctx.src, path), path: formatPath(path), message, ...(match ? { suggestion: `did you mean "${match}"?` } : {}) }];
+    return [
+      { ...locatePath(ctx.src, path), path: formatPath(path), message, ...(match ? { suggestion: `did you mean "${match}"?` } : {}) },
+    ];
   }
   const depth = (errors: Issue[]) => Math.max(...errors.map((e) => e.path.length));
   const best = fitting.reduce((a, b) => (b.length < a.length || (b.length === a.length && depth(b) > depth(a)) ? b : a));
@@ -102,7 +122,13 @@ function unionProblems(issue: z.core.$ZodIssueInvalidUnion, path: PathSegment[],
 export function allowedKeys(schema: z.ZodType, path: readonly PathSegment[]): string[] {
   let current: z.core.$ZodType[] = [schema as z.core.$ZodType];
   for (const seg of path) current = current.flatMap((s) => objectsIn(s)).flatMap((s) => childSchemas(s, seg));
-  return [...new Set(current.flatMap((s) => objectsIn(s)).flatMap((s) => (s._zod.def.type === 'object' ? Object.keys((s._zod.def as z.core.$ZodObjectDef).shape) : [])))];
+  return [
+    ...new Set(
+      current
+        .flatMap((s) => objectsIn(s))
+        .flatMap((s) => (s._zod.def.type === 'object' ? Object.keys((s._zod.def as z.core.$ZodObjectDef).shape) : [])),
+    ),
+  ];
 }
 
 /** The object and record schemas a schema may stand for once wrappers and unions are looked through. */

@@ -43,13 +43,25 @@ const envValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) =>
 
 export const healthSchema = z
   .strictObject({
-    path: z.string().startsWith('/', 'expected an HTTP path starting with "/"').optional().meta({ description: 'HTTP path probed with GET; any 2xx answer counts as healthy.' }),
+    path: z
+      .string()
+      .startsWith('/', 'expected an HTTP path starting with "/"')
+      .optional()
+      .meta({ description: 'HTTP path probed with GET; any 2xx answer counts as healthy.' }),
     tcp: z.boolean().optional().meta({ description: 'Probe by opening a TCP connection to the instance port.' }),
-    command: z.string().optional().meta({ description: 'Shell command run in the release directory; exit 0 counts as healthy. PORT is set.' }),
+    command: z
+      .string()
+      .optional()
+      .meta({ description: 'Shell command run in the release directory; exit 0 counts as healthy. PORT is set.' }),
     interval: duration().prefault('1s').meta({ description: 'Time between two probes of one instance.' }),
     timeout: duration().prefault('2s').meta({ description: 'A probe that has not answered after this long counts as failed.' }),
     healthyAfter: z.number().int().min(1).prefault(1).meta({ description: 'Consecutive passes before an instance counts as healthy.' }),
-    unhealthyAfter: z.number().int().min(1).prefault(3).meta({ description: 'Consecutive failures before a healthy instance counts as unhealthy.' }),
+    unhealthyAfter: z
+      .number()
+      .int()
+      .min(1)
+      .prefault(3)
+      .meta({ description: 'Consecutive failures before a healthy instance counts as unhealthy.' }),
   })
   .refine((h) => [h.path !== undefined, h.tcp === true, h.command !== undefined].filter(Boolean).length <= 1, {
     message: 'choose one probe: path (HTTP), tcp or command',
@@ -59,13 +71,16 @@ export const healthSchema = z
 export const rollingSchema = z
   .strictObject({
     maxSurge: countOrPercent().prefault(1).meta({ description: 'Instances of the new release started above the desired count.' }),
-    maxUnavailable: countOrPercent().prefault(0).meta({ description: 'Instances that may be missing below the desired count during the rollout.' }),
+    maxUnavailable: countOrPercent()
+      .prefault(0)
+      .meta({ description: 'Instances that may be missing below the desired count during the rollout.' }),
   })
   .meta({ description: 'Replace instances a few at a time; the new release joins traffic instance by instance once healthy.' });
 
 const ROLLING_DEFAULTS = { maxSurge: 1 as number | string, maxUnavailable: 0 as number | string };
 
-const checkNames = () => z.array(z.string().min(1)).prefault([]).meta({ description: 'Names of checks in the top-level analysis section.' });
+const checkNames = () =>
+  z.array(z.string().min(1)).prefault([]).meta({ description: 'Names of checks in the top-level analysis section.' });
 
 export const blueGreenSchema = z
   .strictObject({
@@ -75,8 +90,13 @@ export const blueGreenSchema = z
       .union([z.boolean(), duration()])
       .prefault(false)
       .transform((a): false | { delayMs: number } => (a === false ? false : { delayMs: a === true ? 0 : a }))
-      .meta({ description: 'false: wait for `slipway promote`; true: promote once pre-promotion analysis passes; a duration: promote that long after.' }),
-    scaleDownDelay: duration().prefault('30s').meta({ description: 'The old release stays warm this long after the switch, for an instant switch back.' }),
+      .meta({
+        description:
+          'false: wait for `slipway promote`; true: promote once pre-promotion analysis passes; a duration: promote that long after.',
+      }),
+    scaleDownDelay: duration()
+      .prefault('30s')
+      .meta({ description: 'The old release stays warm this long after the switch, for an instant switch back.' }),
     postPromotionAnalysis: checkNames(),
   })
   .meta({ description: 'Start the new release at full size beside the old, check it, then switch all traffic at once.' });
@@ -115,11 +135,17 @@ export const canarySchema = z
  */
 export const strategySchema = z
   .union([
-    z.enum(['rolling', 'recreate']).transform((kind) => (kind === 'rolling' ? { type: 'rolling' as const, ...ROLLING_DEFAULTS } : { type: 'recreate' as const })),
+    z
+      .enum(['rolling', 'recreate'])
+      .transform((kind) => (kind === 'rolling' ? { type: 'rolling' as const, ...ROLLING_DEFAULTS } : { type: 'recreate' as const })),
     z
       .strictObject({
         rolling: rollingSchema.nullable().optional(),
-        recreate: z.strictObject({}).nullable().optional().meta({ description: 'Stop every old instance, then start the new ones. Takes no options.' }),
+        recreate: z
+          .strictObject({})
+          .nullable()
+          .optional()
+          .meta({ description: 'Stop every old instance, then start the new ones. Takes no options.' }),
         blueGreen: blueGreenSchema.optional(),
         canary: canarySchema.optional(),
       })
@@ -137,30 +163,45 @@ export const strategySchema = z
 
 export const logsSchema = z
   .strictObject({
-  maxSize: size().prefault('10MB').meta({ description: 'Rotate an instance log file when it grows past this size.' }),
-  files: z.number().int().min(1).max(100).prefault(3).meta({ description: 'Rotated files kept per instance and stream.' }),
+    maxSize: size().prefault('10MB').meta({ description: 'Rotate an instance log file when it grows past this size.' }),
+    files: z.number().int().min(1).max(100).prefault(3).meta({ description: 'Rotated files kept per instance and stream.' }),
   })
   .meta({ description: 'Where instance output goes: files under .slipway/, rotated by size.' });
 
 export const serviceSchema = z
   .strictObject({
     source: z.string().min(1).meta({ description: 'Directory (relative to slipway.yaml) packaged into each release.' }),
-    build: z.string().optional().meta({ description: 'Shell command run in a clean copy of source before packaging, e.g. "npm ci --omit=dev".' }),
-    start: z.string().min(1).meta({ description: 'Shell command that starts one instance. PORT, SLIPWAY_SERVICE, SLIPWAY_RELEASE and SLIPWAY_INSTANCE are set.' }),
+    build: z
+      .string()
+      .optional()
+      .meta({ description: 'Shell command run in a clean copy of source before packaging, e.g. "npm ci --omit=dev".' }),
+    start: z.string().min(1).meta({
+      description: 'Shell command that starts one instance. PORT, SLIPWAY_SERVICE, SLIPWAY_RELEASE and SLIPWAY_INSTANCE are set.',
+    }),
     instances: z.number().int().min(1).max(1000).prefault(1).meta({ description: 'How many instances of the service run at once.' }),
     port: port().meta({ description: 'Port where the router listens for this service.' }),
     host: z.string().prefault('127.0.0.1').meta({ description: 'Address where the router listens for this service.' }),
     env: z
-      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (letters, digits and _, not starting with a digit)'), envValue)
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (letters, digits and _, not starting with a digit)'),
+        envValue,
+      )
       .prefault({})
       .meta({ description: 'Environment variables set for every instance (numbers and booleans become text).' }),
     health: healthSchema.prefault({ interval: '1s', timeout: '2s', healthyAfter: 1, unhealthyAfter: 3 }),
     strategy: strategySchema.prefault('rolling'),
-    stopTimeout: duration().prefault('30s').meta({ description: 'On stop: drain in-flight requests, SIGTERM, then SIGKILL once this much time has passed.' }),
-    progressDeadline: duration().prefault('5m').meta({ description: 'A rollout whose new instances are not all healthy within this time fails.' }),
+    stopTimeout: duration()
+      .prefault('30s')
+      .meta({ description: 'On stop: drain in-flight requests, SIGTERM, then SIGKILL once this much time has passed.' }),
+    progressDeadline: duration()
+      .prefault('5m')
+      .meta({ description: 'A rollout whose new instances are not all healthy within this time fails.' }),
     logs: logsSchema.prefault({ maxSize: '10MB', files: 3 }),
-    keepReleases: z.number().int().min(1).max(1000).prefault(10)
-      .meta({ description: 'Releases kept with their artifacts; older ones are pruned (never the serving release or its rollback target).' }),
+    keepReleases: z.number().int().min(1).max(1000).prefault(10).meta({
+      description: 'Releases kept with their artifacts; older ones are pruned (never the serving release or its rollback target).',
+    }),
   })
   .meta({ description: 'One service: how to build, start, check and route to it.' });
 

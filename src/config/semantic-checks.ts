@@ -23,7 +23,11 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 const DEFAULT_HOST = '127.0.0.1';
 
 /** Every cross-key problem in the document `data`: errors, and warnings about legal but surprising settings. */
-export function semanticProblems(data: unknown, src: YamlSource, options: SemanticCheckOptions): { errors: ConfigProblem[]; warnings: ConfigProblem[] } {
+export function semanticProblems(
+  data: unknown,
+  src: YamlSource,
+  options: SemanticCheckOptions,
+): { errors: ConfigProblem[]; warnings: ConfigProblem[] } {
   const services = asMapping(asMapping(data)?.services);
   if (!services) return { errors: [], warnings: [] };
   const analysis = asMapping(asMapping(data)?.analysis) ?? {};
@@ -46,7 +50,9 @@ function unknownChecks(services: Record<string, unknown>, checks: string[], src:
         ...locatePath(src, [...path, i]),
         path: formatPath([...path, i]),
         message: `no analysis check named "${name}"${near ? ` (did you mean "${near}"?)` : ''}`,
-        suggestion: checks.length ? `define it under analysis:, or use one of: ${checks.join(', ')}` : 'define it in a top-level analysis: section',
+        suggestion: checks.length
+          ? `define it under analysis:, or use one of: ${checks.join(', ')}`
+          : 'define it in a top-level analysis: section',
       });
     });
   };
@@ -61,7 +67,8 @@ function unknownChecks(services: Record<string, unknown>, checks: string[], src:
     const canary = asMapping(strategy?.canary);
     if (canary) {
       visit(canary.analysis, [...base, 'canary', 'analysis']);
-      if (Array.isArray(canary.steps)) canary.steps.forEach((step, i) => visit(asMapping(step)?.analysis, [...base, 'canary', 'steps', i, 'analysis']));
+      if (Array.isArray(canary.steps))
+        canary.steps.forEach((step, i) => visit(asMapping(step)?.analysis, [...base, 'canary', 'steps', i, 'analysis']));
     }
   }
   return problems;
@@ -83,7 +90,12 @@ function stepsWithoutTraffic(services: Record<string, unknown>, analysis: Record
       const check = typeof name === 'string' && Object.hasOwn(analysis, name) ? asMapping(analysis[name]) : undefined;
       if (typeof check?.metric !== 'string') return;
       const action = check.inconclusive ?? 'wait';
-      const outcome = action === 'fail' ? 'so the rollout always rolls back' : action === 'pass' ? 'so it passes without having judged anything' : 'so the step can only wait for a person (`slipway promote` or `abort`)';
+      const outcome =
+        action === 'fail'
+          ? 'so the rollout always rolls back'
+          : action === 'pass'
+            ? 'so it passes without having judged anything'
+            : 'so the step can only wait for a person (`slipway promote` or `abort`)';
       problems.push({
         ...locatePath(src, [...path, i]),
         path: formatPath([...path, i]),
@@ -101,12 +113,23 @@ function stepsWithoutTraffic(services: Record<string, unknown>, analysis: Record
       canary.steps.forEach((raw, i) => {
         const step = asMapping(raw);
         if (typeof step?.weight === 'number') weight = step.weight;
-        else if (weight === 0) warn(step?.analysis, [...base, 'canary', 'steps', i, 'analysis'], 'the canary gets no traffic at this step (weight 0)', 'put a `- weight: N` step before it, or use an http or command check');
+        else if (weight === 0)
+          warn(
+            step?.analysis,
+            [...base, 'canary', 'steps', i, 'analysis'],
+            'the canary gets no traffic at this step (weight 0)',
+            'put a `- weight: N` step before it, or use an http or command check',
+          );
       });
     }
     const bg = asMapping(strategy?.blueGreen);
     if (bg && bg.previewPort === undefined) {
-      warn(bg.prePromotionAnalysis, [...base, 'blueGreen', 'prePromotionAnalysis'], 'before promotion the new release gets no traffic (no previewPort)', 'set previewPort and send test traffic there, or use an http or command check');
+      warn(
+        bg.prePromotionAnalysis,
+        [...base, 'blueGreen', 'prePromotionAnalysis'],
+        'before promotion the new release gets no traffic (no previewPort)',
+        'set previewPort and send test traffic there, or use an http or command check',
+      );
     }
   }
   return problems;

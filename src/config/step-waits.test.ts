@@ -22,26 +22,44 @@ describe('steps that can only wait for a person', () => {
   });
 
   test('a weight step before it, a header match, or an explicit pause: no warning', () => {
-    assert.deepEqual(warningsOf(config('      canary:\n        steps:\n          - weight: 10\n          - analysis: [errors]\n          - pause: {}\n')), []);
-    assert.deepEqual(warningsOf(config('      canary:\n        steps:\n          - analysis: [errors]\n        match: { header: { x-canary: "1" } }\n')), []);
+    assert.deepEqual(
+      warningsOf(config('      canary:\n        steps:\n          - weight: 10\n          - analysis: [errors]\n          - pause: {}\n')),
+      [],
+    );
+    assert.deepEqual(
+      warningsOf(config('      canary:\n        steps:\n          - analysis: [errors]\n        match: { header: { x-canary: "1" } }\n')),
+      [],
+    );
     assert.deepEqual(warningsOf(config('      canary:\n        steps:\n          - pause: {}\n          - weight: 100\n')), []);
   });
 
   test('a weight set back to 0 starves the following analysis step again', () => {
-    const warnings = warningsOf(config('      canary:\n        steps:\n          - weight: 20\n          - weight: 0\n          - analysis: [errors]\n'));
-    assert.deepEqual(warnings.map((w) => w.path), ['services.web.strategy.canary.steps[2].analysis[0]']);
+    const warnings = warningsOf(
+      config('      canary:\n        steps:\n          - weight: 20\n          - weight: 0\n          - analysis: [errors]\n'),
+    );
+    assert.deepEqual(
+      warnings.map((w) => w.path),
+      ['services.web.strategy.canary.steps[2].analysis[0]'],
+    );
   });
 
-  test('the consequence follows the check\'s inconclusive action', () => {
-    const fail = warningsOf(config('      canary:\n        steps:\n          - analysis: [errors]\n', '  errors: { metric: error_rate, inconclusive: fail }\n'));
+  test("the consequence follows the check's inconclusive action", () => {
+    const fail = warningsOf(
+      config('      canary:\n        steps:\n          - analysis: [errors]\n', '  errors: { metric: error_rate, inconclusive: fail }\n'),
+    );
     assert.match(fail[0]!.message, /always rolls back/);
-    const pass = warningsOf(config('      canary:\n        steps:\n          - analysis: [errors]\n', '  errors: { metric: error_rate, inconclusive: pass }\n'));
+    const pass = warningsOf(
+      config('      canary:\n        steps:\n          - analysis: [errors]\n', '  errors: { metric: error_rate, inconclusive: pass }\n'),
+    );
     assert.match(pass[0]!.message, /passes without having judged anything/);
   });
 
   test('blue-green pre-promotion analysis of router traffic needs a preview port; http checks do not', () => {
     const without = warningsOf(config('      blueGreen:\n        prePromotionAnalysis: [smoke, errors]\n'));
-    assert.deepEqual(without.map((w) => w.path), ['services.web.strategy.blueGreen.prePromotionAnalysis[1]']);
+    assert.deepEqual(
+      without.map((w) => w.path),
+      ['services.web.strategy.blueGreen.prePromotionAnalysis[1]'],
+    );
     assert.match(without[0]!.message, /no previewPort/);
     assert.deepEqual(warningsOf(config('      blueGreen:\n        previewPort: 8081\n        prePromotionAnalysis: [errors]\n')), []);
   });

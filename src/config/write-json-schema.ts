@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { configJsonSchemaText } from './json-schema.js';
 
 /** Repository path of the generated schema, from dist/src/config/ or src/config/ alike. */
-export const JSON_SCHEMA_FILE = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../schema/slipway.schema.json' : '../../schema/slipway.schema.json', import.meta.url));
+export const JSON_SCHEMA_FILE = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/') ? '../../../schema/slipway.schema.json' : '../../schema/slipway.schema.json', import.meta.url),
+);
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(JSON_SCHEMA_FILE, configJsonSchemaText());

@@ -37,11 +37,15 @@ export function toData(src: YamlSource): unknown {
     return src.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     if (err instanceof ReferenceError && /alias count/i.test(err.message)) {
-      throw SlipwayError.of('CONFIG_TOO_MANY_ALIASES', `${src.file} expands YAML aliases past the limit of ${MAX_ALIAS_COUNT} (an alias of an alias of … grows exponentially)`, {
-        hint: 'Write the repeated settings out, or use fewer levels of anchors (&name) and aliases (*name).',
-        details: { file: src.file, limit: MAX_ALIAS_COUNT },
-        cause: err,
-      });
+      throw SlipwayError.of(
+        'CONFIG_TOO_MANY_ALIASES',
+        `${src.file} expands YAML aliases past the limit of ${MAX_ALIAS_COUNT} (an alias of an alias of … grows exponentially)`,
+        {
+          hint: 'Write the repeated settings out, or use fewer levels of anchors (&name) and aliases (*name).',
+          details: { file: src.file, limit: MAX_ALIAS_COUNT },
+          cause: err,
+        },
+      );
     }
     throw err;
   }
@@ -89,7 +93,11 @@ export function duplicateKeyProblems(src: YamlSource): ConfigProblem[] {
  * it points at the value, falling back to the key when the value is empty, and to the nearest
  * existing ancestor when the path does not exist (a missing key is reported at its parent mapping).
  */
-export function locatePath(src: YamlSource, path: readonly PathSegment[], at: 'value' | 'key' = 'value'): Omit<ConfigProblem, 'path' | 'message'> {
+export function locatePath(
+  src: YamlSource,
+  path: readonly PathSegment[],
+  at: 'value' | 'key' = 'value',
+): Omit<ConfigProblem, 'path' | 'message'> {
   let node: unknown = src.doc.contents;
   let lastPair: Pair | undefined;
   for (const seg of path) {

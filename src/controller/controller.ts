@@ -105,7 +105,8 @@ export class Controller {
     this.tickMs = props.tickMs ?? 200;
     this.log = props.log ?? createLogger('controller');
     this.store = props.store ?? new SqliteStore(this.paths.stateDb);
-    this.driver = props.driver ?? new LocalDriver({ stateDir: this.paths.driver, clock: this.clock, log: props.log ?? createLogger('driver') });
+    this.driver =
+      props.driver ?? new LocalDriver({ stateDir: this.paths.driver, clock: this.clock, log: props.log ?? createLogger('driver') });
     this.router = props.router ?? new LocalRouter({ stateDir: this.paths.router });
     this.problems = new ProblemLog(this.log);
     this.routerWatch = new RouterWatch(this.router, this.problems, this.log);
@@ -115,9 +116,11 @@ export class Controller {
     this.runner = new AnalysisRunner({
       clock: this.clock,
       stats: () => this.router.stats(),
-      endpoints: (service, release) => this.driver.list()
-        .filter((i) => i.service === service && i.release === release && i.state === 'running' && !this.retiring.has(i.id))
-        .map((i) => ({ host: i.host, port: i.port })),
+      endpoints: (service, release) =>
+        this.driver
+          .list()
+          .filter((i) => i.service === service && i.release === release && i.state === 'running' && !this.retiring.has(i.id))
+          .map((i) => ({ host: i.host, port: i.port })),
     });
   }
 
@@ -141,19 +144,37 @@ export class Controller {
       const m = state.measurements.at(-1);
       const [rolloutId, ...rest] = key.split('/');
       if (!m) return;
-      void this.store.getRollout(Number(rolloutId)).then((r) => r && this.event(r.service, r.id, 'analysis.measurement',
-        `${rest.join('/')}: ${m.verdict} (${m.reason})${state.phase !== 'Running' ? `; run ${state.phase.toLowerCase()}` : ''}`,
-        { key: rest.join('/'), verdict: m.verdict, numbers: m.numbers, hard: m.hard ?? false, phase: state.phase })).catch(() => undefined);
+      void this.store
+        .getRollout(Number(rolloutId))
+        .then(
+          (r) =>
+            r &&
+            this.event(
+              r.service,
+              r.id,
+              'analysis.measurement',
+              `${rest.join('/')}: ${m.verdict} (${m.reason})${state.phase !== 'Running' ? `; run ${state.phase.toLowerCase()}` : ''}`,
+              { key: rest.join('/'), verdict: m.verdict, numbers: m.numbers, hard: m.hard ?? false, phase: state.phase },
+            ),
+        )
+        .catch(() => undefined);
       this.wake();
     });
     this.monitor.onChange((id, h) => {
       // A starting instance failing its first probes, or one being stopped, is expected: log only a serving one going bad.
-      if (h.everHealthy && !this.retiring.has(id) && h.lastResult && !h.lastResult.ok && h.consecutiveFailures === 1) this.log.warn(`instance ${id}: probe failed: ${h.lastResult.detail}`);
+      if (h.everHealthy && !this.retiring.has(id) && h.lastResult && !h.lastResult.ok && h.consecutiveFailures === 1)
+        this.log.warn(`instance ${id}: probe failed: ${h.lastResult.detail}`);
     });
-    try { this.loadConfig(); } catch (err) { this.log.warn(`config not loaded: ${(err as Error).message}`); }
+    try {
+      this.loadConfig();
+    } catch (err) {
+      this.log.warn(`config not loaded: ${(err as Error).message}`);
+    }
     this.running = true;
     this.loopDone = this.loop();
-    this.routerTimer = setInterval(() => { if (!this.router.alive()) this.wake(); }, 50);
+    this.routerTimer = setInterval(() => {
+      if (!this.router.alive()) this.wake();
+    }, 50);
     this.routerTimer.unref();
     this.log.info(`controller started for ${this.props.projectDir} (${this.driver.list().length} instance(s) adopted)`);
   }
@@ -165,9 +186,13 @@ export class Controller {
     return this.config;
   }
 
-  get currentConfig(): SlipwayConfig | undefined { return this.config; }
+  get currentConfig(): SlipwayConfig | undefined {
+    return this.config;
+  }
 
-  get configPath(): string | undefined { return this.configFile; }
+  get configPath(): string | undefined {
+    return this.configFile;
+  }
 
   /** Services the controller knows: in the config or with releases. */
   async services(): Promise<string[]> {
@@ -184,16 +209,31 @@ export class Controller {
     if (opts.stopAll) {
       // Best effort on every part: one instance that will not stop must not keep the router running.
       const problems: string[] = [];
-      const settle = async (what: string, p: Promise<unknown>) => { try { await p; } catch (err) { problems.push(`${what}: ${(err as Error).message}`); } };
+      const settle = async (what: string, p: Promise<unknown>) => {
+        try {
+          await p;
+        } catch (err) {
+          problems.push(`${what}: ${(err as Error).message}`);
+        }
+      };
       const byService = new Map<string, InstanceStatus[]>();
       for (const i of this.driver.list()) byService.set(i.service, [...(byService.get(i.service) ?? []), i]);
       const routes = await this.router.routes().catch(() => [] as ServiceRoute[]);
       for (const route of routes) await settle(`route ${route.service}`, this.router.setRoute({ ...route, pools: [] }));
-      await Promise.all([...byService.entries()].map(async ([service, list]) => {
-        const stopTimeout = await this.stopTimeoutOf(service, list[0]!.release);
-        await settle(`drain ${service}`, this.router.drain(service, list.map((i) => i.id), stopTimeout));
-        await Promise.all(list.map((i) => settle(`stop ${i.id}`, this.driver.stop(i.id, { timeoutMs: stopTimeout }))));
-      }));
+      await Promise.all(
+        [...byService.entries()].map(async ([service, list]) => {
+          const stopTimeout = await this.stopTimeoutOf(service, list[0]!.release);
+          await settle(
+            `drain ${service}`,
+            this.router.drain(
+              service,
+              list.map((i) => i.id),
+              stopTimeout,
+            ),
+          );
+          await Promise.all(list.map((i) => settle(`stop ${i.id}`, this.driver.stop(i.id, { timeoutMs: stopTimeout }))));
+        }),
+      );
       await Promise.all(this.retirements);
       for (const route of routes) await settle(`route ${route.service}`, this.router.removeRoute(route.service));
       await settle('router', this.router.shutdown());
@@ -207,7 +247,9 @@ export class Controller {
     await this.driver.detach();
     await this.store.close();
     this.lock?.release();
-    this.log.info(opts.stopAll ? 'controller stopped; every instance and the router stopped' : 'controller stopped; instances and router keep serving');
+    this.log.info(
+      opts.stopAll ? 'controller stopped; every instance and the router stopped' : 'controller stopped; instances and router keep serving',
+    );
   }
 
   // ---------------------------------------------------------------- loop
@@ -238,16 +280,27 @@ export class Controller {
   }
 
   /** Runs the loop once now instead of at the next tick. */
-  wake(): void { this.wakeUp?.(); }
+  wake(): void {
+    this.wakeUp?.();
+  }
 
   /** Serialises everything that writes a service's rollout: the loop and people's commands. */
   async withLock<T>(service: string, fn: () => Promise<T>): Promise<T> {
     const before = this.locks.get(service) ?? Promise.resolve();
     let release!: () => void;
-    const mine = new Promise<void>((r) => { release = r; });
-    this.locks.set(service, before.then(() => mine));
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    this.locks.set(
+      service,
+      before.then(() => mine),
+    );
     await before;
-    try { return await fn(); } finally { release(); }
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
   }
 
   private async reconcile(service: string, desiredRuns: RunRequest[], persistedRuns: Record<string, AnalysisRunState>): Promise<void> {
@@ -257,7 +310,11 @@ export class Controller {
     const mine = this.driver.list().filter((i) => i.service === service);
     const numbers = new Set<number>(mine.map((i) => i.release));
     if (current !== null) numbers.add(current);
-    if (rollout) { numbers.add(rollout.toRelease); numbers.add(rollout.targetRelease); if (rollout.fromRelease !== null) numbers.add(rollout.fromRelease); }
+    if (rollout) {
+      numbers.add(rollout.toRelease);
+      numbers.add(rollout.targetRelease);
+      if (rollout.fromRelease !== null) numbers.add(rollout.fromRelease);
+    }
     const releases = new Map<number, Release>();
     for (const n of numbers) {
       const r = await this.release(service, n).catch(() => undefined);
@@ -274,7 +331,9 @@ export class Controller {
     if (unknown.length && !rollout) {
       if (!this.frozen.has(service)) {
         this.frozen.add(service);
-        this.log.warn(`${service}: instances of release(s) ${unknown.join(', ')} run but the state database does not know them; leaving ${service} as it is until a deploy or rollback replaces them`);
+        this.log.warn(
+          `${service}: instances of release(s) ${unknown.join(', ')} run but the state database does not know them; leaving ${service} as it is until a deploy or rollback replaces them`,
+        );
       }
       return;
     }
@@ -285,7 +344,8 @@ export class Controller {
     const fallback = releases.get(rollout?.targetRelease ?? current ?? -1);
     for (const i of mine) {
       const r = releases.get(i.release) ?? fallback;
-      if (r && !this.monitor.get(i.id) && !this.retiring.has(i.id)) await this.watchHealth(i, r).catch((err) => this.log.warn(`watch ${i.id}: ${(err as Error).message}`));
+      if (r && !this.monitor.get(i.id) && !this.retiring.has(i.id))
+        await this.watchHealth(i, r).catch((err) => this.log.warn(`watch ${i.id}: ${(err as Error).message}`));
     }
 
     const now = this.clock.now();
@@ -294,8 +354,13 @@ export class Controller {
     // The rollout's analysis runs: as persisted with it, updated by what the runner measured since.
     const prefix = `${rollout?.id}/`;
     const runs: Record<string, PersistedRun> = { ...(progress.analysis ?? {}) };
-    for (const [key, state] of Object.entries(this.runner.states())) if (key.startsWith(prefix)) runs[key.slice(prefix.length)] = state as unknown as PersistedRun;
-    const result = transition(rollout && { ...rollout, progress }, { current, shapes, instances, analysis: runs as Record<string, RunView> }, now);
+    for (const [key, state] of Object.entries(this.runner.states()))
+      if (key.startsWith(prefix)) runs[key.slice(prefix.length)] = state as unknown as PersistedRun;
+    const result = transition(
+      rollout && { ...rollout, progress },
+      { current, shapes, instances, analysis: runs as Record<string, RunView> },
+      now,
+    );
 
     if (rollout && result.rollout) {
       // Keep what the runner measured with the rollout, so a restarted controller resumes the runs.
@@ -303,9 +368,12 @@ export class Controller {
       if (Object.keys(runs).length) result.rollout.progress = { ...result.rollout.progress, analysis: runs };
       await this.persistRollout(rollout, result);
       const checks = progress.checks ?? {};
-      for (const run of result.rollout.finished ? [] : result.analysis ?? []) {
+      for (const run of result.rollout.finished ? [] : (result.analysis ?? [])) {
         const check = checks[run.check];
-        if (!check) { this.log.error(`rollout #${rollout.id}: no definition of analysis check "${run.check}"`); continue; }
+        if (!check) {
+          this.log.error(`rollout #${rollout.id}: no definition of analysis check "${run.check}"`);
+          continue;
+        }
         desiredRuns.push({ key: prefix + run.key, check, service, release: run.release, baseline: run.baseline, openEnd: run.openEnd });
         const saved = progress.analysis?.[run.key];
         if (saved) persistedRuns[prefix + run.key] = saved as unknown as AnalysisRunState;
@@ -314,16 +382,25 @@ export class Controller {
     if (result.setCurrent !== undefined) await this.store.setCurrentRelease(env, service, result.setCurrent);
     if (rollout && result.rollout?.finished) {
       // A copy of the state as it stands after every finished rollout: what `slipway state restore` puts back.
-      await takeBackup(this.store, this.paths.backups, `${service}-rollout${rollout.id}`).catch((err) => this.log.error(`backup of the state database failed: ${(err as Error).message}`));
+      await takeBackup(this.store, this.paths.backups, `${service}-rollout${rollout.id}`).catch((err) =>
+        this.log.error(`backup of the state database failed: ${(err as Error).message}`),
+      );
     }
 
     // While a failed rollout reverts, the route is the release it reverts to (its port, if the new one's was refused).
-    const revertTo = result.rollout && !result.rollout.finished && result.rollout.targetRelease !== rollout?.toRelease ? releases.get(result.rollout.targetRelease) : undefined;
+    const revertTo =
+      result.rollout && !result.rollout.finished && result.rollout.targetRelease !== rollout?.toRelease
+        ? releases.get(result.rollout.targetRelease)
+        : undefined;
     const routeRelease = revertTo ?? releases.get(rollout?.toRelease ?? current ?? -1) ?? releases.get(current ?? -1);
     if (rollout && !result.rollout?.finished && this.routerWatch.lastError !== null) {
       // No router and none can be started: the rollout fails now, not at its deadline.
       const e = this.routerWatch.lastError;
-      await this.failRollout(rollout, 'RouterDown', `the router is not running and could not be started: ${e.code}: ${e.message.split('\n')[0]}`);
+      await this.failRollout(
+        rollout,
+        'RouterDown',
+        `the router is not running and could not be started: ${e.code}: ${e.message.split('\n')[0]}`,
+      );
     }
     if (routeRelease) {
       try {
@@ -331,7 +408,11 @@ export class Controller {
       } catch (err) {
         const e = SlipwayError.from(err);
         if (rollout && !result.rollout?.finished && ROUTE_REJECTIONS.has(e.code)) {
-          await this.failRollout(rollout, 'RouteRejected', `the router refused the route for release ${result.rollout?.targetRelease ?? rollout.toRelease}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+          await this.failRollout(
+            rollout,
+            'RouteRejected',
+            `the router refused the route for release ${result.rollout?.targetRelease ?? rollout.toRelease}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`,
+          );
         }
         throw err;
       }
@@ -356,8 +437,15 @@ export class Controller {
     else healthy = h.healthy;
     if (h?.everHealthy) this.assumedHealthy.delete(i.id);
     const o: ObservedInstance = {
-      id: i.id, release: i.release, state: i.state, healthy, retiring: this.retiring.has(i.id), startedAt: i.startedAt,
-      restarts: i.restarts, lastExit: i.lastExit, lastProbe: h?.lastResult?.detail ?? null,
+      id: i.id,
+      release: i.release,
+      state: i.state,
+      healthy,
+      retiring: this.retiring.has(i.id),
+      startedAt: i.startedAt,
+      restarts: i.restarts,
+      lastExit: i.lastExit,
+      lastProbe: h?.lastResult?.detail ?? null,
     };
     // The deadline that counts is the current target's (rolling), step's (canary) or stage's (blue-green).
     const p = rollout?.progress as RolloutProgress | undefined;
@@ -372,12 +460,31 @@ export class Controller {
   private async persistRollout(rollout: Rollout, result: TransitionResult): Promise<void> {
     const r = result.rollout!;
     const now = this.clock.now();
-    const changed = r.phase !== rollout.phase || r.reason !== rollout.reason || r.message !== rollout.message || r.targetRelease !== rollout.targetRelease
-      || canonicalJson(r.progress) !== canonicalJson(rollout.progress);
+    const changed =
+      r.phase !== rollout.phase ||
+      r.reason !== rollout.reason ||
+      r.message !== rollout.message ||
+      r.targetRelease !== rollout.targetRelease ||
+      canonicalJson(r.progress) !== canonicalJson(rollout.progress);
     if (!changed) return;
-    await this.store.updateRollout(rollout.id, { phase: r.phase, reason: r.reason, message: r.message, progress: { ...r.progress }, targetRelease: r.targetRelease, finishedAt: r.finished ? now : null }, now);
+    await this.store.updateRollout(
+      rollout.id,
+      {
+        phase: r.phase,
+        reason: r.reason,
+        message: r.message,
+        progress: { ...r.progress },
+        targetRelease: r.targetRelease,
+        finishedAt: r.finished ? now : null,
+      },
+      now,
+    );
     if (r.phase !== rollout.phase || r.targetRelease !== rollout.targetRelease) {
-      await this.event(rollout.service, rollout.id, `rollout.${r.phase.toLowerCase()}`, r.message, { phase: r.phase, reason: r.reason, targetRelease: r.targetRelease });
+      await this.event(rollout.service, rollout.id, `rollout.${r.phase.toLowerCase()}`, r.message, {
+        phase: r.phase,
+        reason: r.reason,
+        targetRelease: r.targetRelease,
+      });
       this.log.info(`rollout #${rollout.id} of ${rollout.service}: ${r.phase} (${r.reason}): ${r.message.split('\n')[0]}`);
     }
     if (!r.finished) return;
@@ -385,7 +492,8 @@ export class Controller {
     const env = this.environment;
     if (r.phase === 'Healthy') {
       await this.store.setReleaseOutcome(env, rollout.service, rollout.toRelease, 'live');
-      if (rollout.fromRelease !== null && rollout.fromRelease !== rollout.toRelease) await this.store.setReleaseOutcome(env, rollout.service, rollout.fromRelease, 'superseded');
+      if (rollout.fromRelease !== null && rollout.fromRelease !== rollout.toRelease)
+        await this.store.setReleaseOutcome(env, rollout.service, rollout.fromRelease, 'superseded');
     } else if (rollout.kind === 'deploy') {
       await this.store.setReleaseOutcome(env, rollout.service, rollout.toRelease, 'failed');
     }
@@ -401,7 +509,13 @@ export class Controller {
     const before = this.lastRoute.get(service);
     this.lastRoute.set(service, key);
     const total = route.reduce((n, p) => n + (p.weight ?? p.ids.length), 0);
-    const shares = route.map((p) => `release ${p.release}: ${total ? Math.round(((p.weight ?? p.ids.length) / total) * 100) : 0}% on ${p.ids.length} instance(s)`).join(', ') || 'no instance';
+    const shares =
+      route
+        .map(
+          (p) =>
+            `release ${p.release}: ${total ? Math.round(((p.weight ?? p.ids.length) / total) * 100) : 0}% on ${p.ids.length} instance(s)`,
+        )
+        .join(', ') || 'no instance';
     if (before !== undefined) await this.event(service, null, 'traffic.shifted', `traffic to ${shares}`, { pools: route });
   }
 
@@ -425,19 +539,40 @@ export class Controller {
     const dir = await this.artifacts.materialize(release.digest, this.paths.releases);
     const id = `${release.service}-${release.number}-${randomBytes(3).toString('hex')}`;
     const status = await this.driver.start({
-      id, service: release.service, release: release.number, releaseDir: dir, command: release.spec.start, env: release.spec.env,
-      logMaxBytes: release.spec.logs.maxSize, logFiles: release.spec.logs.files, restart: DEFAULT_RESTART_POLICY,
+      id,
+      service: release.service,
+      release: release.number,
+      releaseDir: dir,
+      command: release.spec.start,
+      env: release.spec.env,
+      logMaxBytes: release.spec.logs.maxSize,
+      logFiles: release.spec.logs.files,
+      restart: DEFAULT_RESTART_POLICY,
     });
     await this.watchHealth(status, release, dir);
-    await this.event(release.service, null, 'instance.started', `instance ${id} of release ${release.number} started on port ${status.port}`, { id, release: release.number, port: status.port, pid: status.pid });
+    await this.event(
+      release.service,
+      null,
+      'instance.started',
+      `instance ${id} of release ${release.number} started on port ${status.port}`,
+      { id, release: release.number, port: status.port, pid: status.pid },
+    );
   }
 
   private async watchHealth(inst: InstanceStatus, release: Release, dir?: string): Promise<void> {
     const h = release.spec.health;
     const cwd = dir ?? (await this.artifacts.materialize(release.digest, this.paths.releases));
-    this.monitor.watch(inst.id, healthCheckFromConfig(h), { host: inst.host, port: inst.port, cwd, env: release.spec.env }, {
-      intervalMs: h.interval, timeoutMs: h.timeout, healthyAfter: h.healthyAfter, unhealthyAfter: h.unhealthyAfter,
-    });
+    this.monitor.watch(
+      inst.id,
+      healthCheckFromConfig(h),
+      { host: inst.host, port: inst.port, cwd, env: release.spec.env },
+      {
+        intervalMs: h.interval,
+        timeoutMs: h.timeout,
+        healthyAfter: h.healthyAfter,
+        unhealthyAfter: h.unhealthyAfter,
+      },
+    );
   }
 
   /**
@@ -452,9 +587,10 @@ export class Controller {
     const p = (async () => {
       const stopTimeout = await this.stopTimeoutOf(inst.service, inst.release);
       const began = this.clock.now();
-      const drained = inst.state === 'running'
-        ? await this.router.drain(inst.service, [inst.id], stopTimeout).catch(() => ({ completed: 0, aborted: 0 }))
-        : { completed: 0, aborted: 0 };
+      const drained =
+        inst.state === 'running'
+          ? await this.router.drain(inst.service, [inst.id], stopTimeout).catch(() => ({ completed: 0, aborted: 0 }))
+          : { completed: 0, aborted: 0 };
       for (let attempt = 0; ; attempt++) {
         try {
           await this.driver.stop(inst.id, { timeoutMs: Math.max(1000, stopTimeout - (this.clock.now() - began)) });
@@ -468,7 +604,13 @@ export class Controller {
       stopped = true;
       this.monitor.unwatch(inst.id);
       this.assumedHealthy.delete(inst.id);
-      await this.event(inst.service, null, 'instance.stopped', `instance ${inst.id} of release ${inst.release} stopped (${reason}; ${drained.completed} request(s) drained${drained.aborted ? `, ${drained.aborted} cut at the deadline` : ''})`, { id: inst.id, reason, ...drained });
+      await this.event(
+        inst.service,
+        null,
+        'instance.stopped',
+        `instance ${inst.id} of release ${inst.release} stopped (${reason}; ${drained.completed} request(s) drained${drained.aborted ? `, ${drained.aborted} cut at the deadline` : ''})`,
+        { id: inst.id, reason, ...drained },
+      );
     })()
       .catch((err) => this.log.warn(`retire ${inst.id}: ${(err as Error).message}`))
       .finally(() => {
@@ -482,10 +624,25 @@ export class Controller {
   private async onInstanceChange(s: InstanceStatus): Promise<void> {
     if (s.state === 'failed') {
       const tail = await this.driver.logTail(s.id, 5).catch(() => []);
-      const next = s.nextRestartAt === null ? 'not restarted again' : `next try in ${formatDuration(Math.max(0, s.nextRestartAt - this.clock.now()))} (restart ${s.restarts + 1})`;
-      await this.event(s.service, null, 'instance.failed', `instance ${s.id} crash-loops (exit ${s.lastExit?.code ?? s.lastExit?.signal ?? 'unknown'}); ${next}`, { id: s.id, lastExit: s.lastExit, logTail: tail, nextRestartAt: s.nextRestartAt }).catch(() => undefined);
+      const next =
+        s.nextRestartAt === null
+          ? 'not restarted again'
+          : `next try in ${formatDuration(Math.max(0, s.nextRestartAt - this.clock.now()))} (restart ${s.restarts + 1})`;
+      await this.event(
+        s.service,
+        null,
+        'instance.failed',
+        `instance ${s.id} crash-loops (exit ${s.lastExit?.code ?? s.lastExit?.signal ?? 'unknown'}); ${next}`,
+        { id: s.id, lastExit: s.lastExit, logTail: tail, nextRestartAt: s.nextRestartAt },
+      ).catch(() => undefined);
     } else if (s.state === 'restarting') {
-      await this.event(s.service, null, 'instance.crashed', `instance ${s.id} exited (${s.lastExit?.code ?? s.lastExit?.signal ?? 'unknown'}); restarting`, { id: s.id, lastExit: s.lastExit }).catch(() => undefined);
+      await this.event(
+        s.service,
+        null,
+        'instance.crashed',
+        `instance ${s.id} exited (${s.lastExit?.code ?? s.lastExit?.signal ?? 'unknown'}); restarting`,
+        { id: s.id, lastExit: s.lastExit },
+      ).catch(() => undefined);
     }
     this.wake();
   }
@@ -511,22 +668,25 @@ export class Controller {
     return override;
   }
 
-  isRetiring(id: string): boolean { return this.retiring.has(id); }
+  isRetiring(id: string): boolean {
+    return this.retiring.has(id);
+  }
 
   private async stopTimeoutOf(service: string, release: number): Promise<number> {
     return (await this.release(service, release).catch(() => undefined))?.spec.stopTimeout ?? 30_000;
   }
 
-
-
-
-  async event(service: string | null, rolloutId: number | null, type: string, message: string, data: Record<string, unknown>): Promise<void> {
+  async event(
+    service: string | null,
+    rolloutId: number | null,
+    type: string,
+    message: string,
+    data: Record<string, unknown>,
+  ): Promise<void> {
     await this.store.appendEvent({ environment: this.environment, service, rolloutId, type, message, data, at: this.clock.now() });
   }
-
 }
 
 function shapeOf(r: Release): ReleaseShape {
   return { release: r.number, instances: r.spec.instances, strategy: r.spec.strategy, progressDeadlineMs: r.spec.progressDeadline };
 }
-

@@ -17,7 +17,9 @@ import type { Controller } from './controller.js';
 /** Builds the service from the config on disk, records a release and starts its rollout. */
 export async function deploy(c: Controller, service: string, req: DeployRequest = {}): Promise<DeployResponse> {
   if (c.building.has(service)) {
-    throw SlipwayError.of('BUILD_IN_PROGRESS', `a deploy of ${service} is already building`, { hint: 'Wait for it to finish, then deploy again.' });
+    throw SlipwayError.of('BUILD_IN_PROGRESS', `a deploy of ${service} is already building`, {
+      hint: 'Wait for it to finish, then deploy again.',
+    });
   }
   await refuseIfRolling(c, service);
   // A deploy without a router would wait for its deadline: get the router back now, or fail with why not.
@@ -29,11 +31,18 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     // Taken before the build, so it describes what was built even if the tree changes meanwhile.
     const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
     const built = await buildArtifact({
-      sourceDir: spec.source, buildCommand: spec.build, workRoot: c.paths.builds, store: c.artifacts,
+      sourceDir: spec.source,
+      buildCommand: spec.build,
+      workRoot: c.paths.builds,
+      store: c.artifacts,
       onOutput: (line) => c.log.info(`build ${service}: ${line}`),
     });
     if (fingerprint !== undefined) {
-      try { recordBuild(c, service, fingerprint, built.digest); } catch (err) { c.log.warn(`build ${service}: source fingerprint not recorded: ${(err as Error).message}`); }
+      try {
+        recordBuild(c, service, fingerprint, built.digest);
+      } catch (err) {
+        c.log.warn(`build ${service}: source fingerprint not recorded: ${(err as Error).message}`);
+      }
     }
     const configHash = configHashOf(spec);
     const current = await c.store.getCurrentRelease(c.environment, service);
@@ -44,9 +53,21 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
         // `slipway up` makes slipway.yaml true again, the count `slipway scale` set included.
         const scaled = await c.scaleOverride(service, current);
         if (scaled && scaled.instances !== cur.spec.instances) {
-          const rollout = await beginRollout(c, service, 'scale', current, current!, `slipway up: back to slipway.yaml's ${cur.spec.instances} instance(s)`, { instances: cur.spec.instances });
+          const rollout = await beginRollout(
+            c,
+            service,
+            'scale',
+            current,
+            current!,
+            `slipway up: back to slipway.yaml's ${cur.spec.instances} instance(s)`,
+            { instances: cur.spec.instances },
+          );
           return {
-            service, release: current!, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog,
+            service,
+            release: current!,
+            rolloutId: rollout.id,
+            digest: built.digest,
+            buildLog: built.buildLog,
             note: `release ${current} is current; back from ${scaled.instances} instance(s) (set by slipway scale) to slipway.yaml's ${cur.spec.instances}`,
           };
         }
@@ -57,15 +78,36 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       const back = rolledBackMatch(await c.store.listReleases(c.environment, service, 1), current, built.digest, configHash);
       if (back) {
         const retry = back.outcome === 'failed' ? ` (or \`slipway retry ${service}\` to run its rollout again)` : '';
-        return { service, release: back.number, rolloutId: null, digest: built.digest, buildLog: built.buildLog, note: `${rolledBackNote(service, back.number)}${retry}` };
+        return {
+          service,
+          release: back.number,
+          rolloutId: null,
+          digest: built.digest,
+          buildLog: built.buildLog,
+          note: `${rolledBackNote(service, back.number)}${retry}`,
+        };
       }
     }
     await refuseIfRolling(c, service);
     const release = await c.store.createRelease({
-      environment: c.environment, service, digest: built.digest, configHash, spec, message: req.message ?? '',
-      createdBy: req.by ?? currentUser(), rollbackOf: null, createdAt: c.clock.now(),
+      environment: c.environment,
+      service,
+      digest: built.digest,
+      configHash,
+      spec,
+      message: req.message ?? '',
+      createdBy: req.by ?? currentUser(),
+      rollbackOf: null,
+      createdAt: c.clock.now(),
       // Never reuse the number of a release that still runs (one the store forgot, after a restore).
-      atLeast: Math.max(0, ...c.driver.list().filter((i) => i.service === service).map((i) => i.release)) + 1,
+      atLeast:
+        Math.max(
+          0,
+          ...c.driver
+            .list()
+            .filter((i) => i.service === service)
+            .map((i) => i.release),
+        ) + 1,
     });
     const rollout = await beginRollout(c, service, 'deploy', current, release.number, req.message);
     return { service, release: release.number, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog };
@@ -86,11 +128,18 @@ export async function apply(c: Controller, by?: string): Promise<ApplyResponse> 
   applying.set(c, inFlight);
   for (const service of Object.keys(config.services)) {
     const joined = inFlight.get(service);
-    if (joined) { deploys.push(await joined); continue; }
+    if (joined) {
+      deploys.push(await joined);
+      continue;
+    }
     if (await c.store.activeRollout(c.environment, service)) continue;
     const p = deploy(c, service, { onlyIfChanged: true, message: 'slipway up', by });
     inFlight.set(service, p);
-    try { deploys.push(await p); } finally { inFlight.delete(service); }
+    try {
+      deploys.push(await p);
+    } finally {
+      inFlight.delete(service);
+    }
   }
   return { deploys, repaired: c.routerWatch.takeRepairs() };
 }
@@ -104,19 +153,30 @@ export async function rollback(c: Controller, service: string, req: RollbackRequ
   }
   await refuseIfRolling(c, service);
   const current = await c.store.getCurrentRelease(c.environment, service);
-  if (current === null) throw SlipwayError.of('NOTHING_TO_ROLL_BACK', `${service} has never been deployed`, { hint: `Deploy it first: slipway deploy ${service}` });
+  if (current === null)
+    throw SlipwayError.of('NOTHING_TO_ROLL_BACK', `${service} has never been deployed`, {
+      hint: `Deploy it first: slipway deploy ${service}`,
+    });
   const releases = await c.store.listReleases(c.environment, service);
   let target: Release | undefined;
   if (req.to !== undefined) {
     target = releases.find((r) => r.number === req.to);
-    if (!target) throw SlipwayError.of('RELEASE_NOT_FOUND', `${service} has no release ${req.to}`, { hint: `See the releases with: slipway history ${service}` });
+    if (!target)
+      throw SlipwayError.of('RELEASE_NOT_FOUND', `${service} has no release ${req.to}`, {
+        hint: `See the releases with: slipway history ${service}`,
+      });
     if (target.number === current) throw SlipwayError.of('ALREADY_CURRENT', `release ${req.to} of ${service} is already current`);
   } else {
     target = releases.find((r) => r.number < current && r.outcome === 'superseded' && r.prunedAt === null);
-    if (!target) throw SlipwayError.of('NOTHING_TO_ROLL_BACK', `${service} has no earlier release that served`, { hint: `Pick one with --to; see: slipway history ${service}` });
+    if (!target)
+      throw SlipwayError.of('NOTHING_TO_ROLL_BACK', `${service} has no earlier release that served`, {
+        hint: `Pick one with --to; see: slipway history ${service}`,
+      });
   }
   if (target.prunedAt !== null || !c.artifacts.has(target.digest)) {
-    throw SlipwayError.of('RELEASE_PRUNED', `release ${target.number} of ${service} was pruned and cannot be restored`, { hint: 'Deploy it again from source instead.' });
+    throw SlipwayError.of('RELEASE_PRUNED', `release ${target.number} of ${service} was pruned and cannot be restored`, {
+      hint: 'Deploy it again from source instead.',
+    });
   }
   return beginRollout(c, service, 'rollback', current, target.number, req.message ?? `rollback to release ${target.number}`);
 }
@@ -125,7 +185,9 @@ function serviceConfig(c: Controller, config: SlipwayConfig, service: string): S
   const spec = config.services[service];
   if (!spec) {
     const names = Object.keys(config.services);
-    throw SlipwayError.of('SERVICE_NOT_FOUND', `no service named "${service}" in ${c.configPath}`, { hint: `Services: ${names.join(', ')}` });
+    throw SlipwayError.of('SERVICE_NOT_FOUND', `no service named "${service}" in ${c.configPath}`, {
+      hint: `Services: ${names.join(', ')}`,
+    });
   }
   return spec;
 }
@@ -133,21 +195,49 @@ function serviceConfig(c: Controller, config: SlipwayConfig, service: string): S
 export async function refuseIfRolling(c: Controller, service: string): Promise<void> {
   const active = await c.store.activeRollout(c.environment, service);
   if (active) {
-    throw SlipwayError.of('ROLLOUT_IN_PROGRESS', `rollout #${active.id} of ${service} (to release ${active.toRelease}) is ${active.phase.toLowerCase()}`, {
-      hint: `Wait for it to finish (slipway status ${service}) and try again.`, details: { rolloutId: active.id, toRelease: active.toRelease, phase: active.phase },
-    });
+    throw SlipwayError.of(
+      'ROLLOUT_IN_PROGRESS',
+      `rollout #${active.id} of ${service} (to release ${active.toRelease}) is ${active.phase.toLowerCase()}`,
+      {
+        hint: `Wait for it to finish (slipway status ${service}) and try again.`,
+        details: { rolloutId: active.id, toRelease: active.toRelease, phase: active.phase },
+      },
+    );
   }
 }
 
 /** `extra`: what a restart or scale rollout carries (instances to replace, the count). */
-export async function beginRollout(c: Controller, service: string, kind: RolloutKind, from: number | null, to: number, message?: string, extra: RolloutProgress = {}): Promise<Rollout> {
+export async function beginRollout(
+  c: Controller,
+  service: string,
+  kind: RolloutKind,
+  from: number | null,
+  to: number,
+  message?: string,
+  extra: RolloutProgress = {},
+): Promise<Rollout> {
   const spec = (await c.release(service, to)).spec;
   const progress: RolloutProgress = kind === 'deploy' ? { checks: checksFor(c, spec) } : { ...extra };
   const rollout = await c.store.createRollout({
-    environment: c.environment, service, kind, fromRelease: from, toRelease: to, targetRelease: to, phase: 'Progressing', reason: 'Started',
-    message: message ?? '', progress: progress as Record<string, unknown>, startedAt: c.clock.now(),
+    environment: c.environment,
+    service,
+    kind,
+    fromRelease: from,
+    toRelease: to,
+    targetRelease: to,
+    phase: 'Progressing',
+    reason: 'Started',
+    message: message ?? '',
+    progress: progress as Record<string, unknown>,
+    startedAt: c.clock.now(),
   });
-  await c.event(service, rollout.id, 'rollout.started', `${kind} of ${service} to release ${to}${from !== null ? ` (from ${from})` : ''}${message ? `: ${message}` : ''}`, { kind, from, to });
+  await c.event(
+    service,
+    rollout.id,
+    'rollout.started',
+    `${kind} of ${service} to release ${to}${from !== null ? ` (from ${from})` : ''}${message ? `: ${message}` : ''}`,
+    { kind, from, to },
+  );
   c.log.info(`rollout #${rollout.id}: ${kind} ${service} ${from ?? '-'} → ${to}`);
   c.wake();
   return rollout;
@@ -156,9 +246,12 @@ export async function beginRollout(c: Controller, service: string, kind: Rollout
 /** The definitions of the analysis checks a strategy names, from the config on disk. */
 function checksFor(c: Controller, spec: ServiceConfig): Record<string, CheckDefinition> {
   const s = spec.strategy;
-  const names = s.type === 'canary' ? [...s.analysis, ...s.steps.flatMap((st) => ('analysis' in st ? st.analysis : []))]
-    : s.type === 'blueGreen' ? [...s.prePromotionAnalysis, ...s.postPromotionAnalysis] : [];
+  const names =
+    s.type === 'canary'
+      ? [...s.analysis, ...s.steps.flatMap((st) => ('analysis' in st ? st.analysis : []))]
+      : s.type === 'blueGreen'
+        ? [...s.prePromotionAnalysis, ...s.postPromotionAnalysis]
+        : [];
   const defined = c.currentConfig?.analysis ?? {};
   return Object.fromEntries(names.filter((n) => defined[n]).map((n) => [n, defined[n]!]));
 }
-

@@ -7,7 +7,20 @@ import type { Release, ReleaseOutcome } from '../store/types.js';
 import { rolledBackMatch, sourceFingerprint } from './drift.js';
 
 function rel(number: number, outcome: ReleaseOutcome, digest = 'sha256:b', configHash = 'c'): Release {
-  return { environment: 'local', service: 'web', number, digest, configHash, spec: {} as Release['spec'], message: '', createdBy: 't', createdAt: number, outcome, prunedAt: null, rollbackOf: null };
+  return {
+    environment: 'local',
+    service: 'web',
+    number,
+    digest,
+    configHash,
+    spec: {} as Release['spec'],
+    message: '',
+    createdBy: 't',
+    createdAt: number,
+    outcome,
+    prunedAt: null,
+    rollbackOf: null,
+  };
 }
 
 describe('drift', () => {
@@ -18,7 +31,11 @@ describe('drift', () => {
     assert.equal(rolledBackMatch([rel(4, 'superseded'), rel(3, 'live')], 3, 'sha256:other', 'c'), undefined, 'the source changed since');
     assert.equal(rolledBackMatch([rel(4, 'superseded'), rel(3, 'live')], 3, 'sha256:b', 'other'), undefined, 'the config changed since');
     assert.equal(rolledBackMatch([rel(3, 'live'), rel(2, 'superseded')], 3, 'sha256:b', 'c'), undefined, 'the newest serves');
-    assert.equal(rolledBackMatch([rel(3, 'superseded'), rel(4, 'live')], 4, 'sha256:b', 'c'), undefined, 'an older release is not "rolled back"');
+    assert.equal(
+      rolledBackMatch([rel(3, 'superseded'), rel(4, 'live')], 4, 'sha256:b', 'c'),
+      undefined,
+      'an older release is not "rolled back"',
+    );
     assert.equal(rolledBackMatch([], null, 'sha256:b', 'c'), undefined);
   });
 

@@ -37,10 +37,12 @@ export function configHashOf(spec: ServiceConfig): string {
 export async function sourceFingerprint(sourceDir: string, buildCommand: string | undefined): Promise<string> {
   const root = resolve(sourceDir);
   const entries = await listSourceTree(root, { excludeNames: [...ALWAYS_EXCLUDED, 'node_modules'], ignore: await IgnoreRules.load(root) });
-  const parts = await Promise.all(entries.map(async (e) => {
-    const st = await lstat(e.absPath);
-    return [e.relPath, e.type, e.mode, e.size, e.type === 'directory' ? 0 : st.mtimeMs, e.linkTarget ?? ''];
-  }));
+  const parts = await Promise.all(
+    entries.map(async (e) => {
+      const st = await lstat(e.absPath);
+      return [e.relPath, e.type, e.mode, e.size, e.type === 'directory' ? 0 : st.mtimeMs, e.linkTarget ?? ''];
+    }),
+  );
   return sha256Hex(canonicalJson({ build: buildCommand ?? null, parts }));
 }
 
@@ -88,14 +90,27 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
     if (!c.configPath) throw new Error('no slipway.yaml found');
     config = loadConfig(c.configPath).config;
   } catch (err) {
-    return { ...none, source: null, state: 'unknown', message: `slipway.yaml cannot be compared with what serves: ${(err as Error).message.split('\n')[0]}; run \`slipway validate\`` };
+    return {
+      ...none,
+      source: null,
+      state: 'unknown',
+      message: `slipway.yaml cannot be compared with what serves: ${(err as Error).message.split('\n')[0]}; run \`slipway validate\``,
+    };
   }
   const current = await c.store.getCurrentRelease(c.environment, service);
   const serving = current !== null ? await c.release(service, current).catch(() => undefined) : undefined;
   const spec = config.services[service];
   if (!spec) {
-    return { ...none, servingRelease: current, servingConfigHash: serving?.configHash ?? null, state: 'removed',
-      message: current !== null ? `not in slipway.yaml any more; release ${current} still serves (\`slipway down\` stops everything)` : 'not in slipway.yaml' };
+    return {
+      ...none,
+      servingRelease: current,
+      servingConfigHash: serving?.configHash ?? null,
+      state: 'removed',
+      message:
+        current !== null
+          ? `not in slipway.yaml any more; release ${current} still serves (\`slipway down\` stops everything)`
+          : 'not in slipway.yaml',
+    };
   }
   const configHash = configHashOf(spec);
   const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
@@ -104,20 +119,44 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
     return { ...none, source: null, configHash, state: 'not-deployed', message: 'not deployed yet; `slipway up` deploys it' };
   }
   const releases = await c.store.listReleases(c.environment, service, 5);
-  const describes = digest !== undefined ? releases.find((r) => r.digest === digest && r.configHash === configHash)?.number ?? null : null;
+  const describes =
+    digest !== undefined ? (releases.find((r) => r.digest === digest && r.configHash === configHash)?.number ?? null) : null;
   const base = { servingRelease: current, servingConfigHash: serving.configHash, configHash, describes };
   const configChanged = configHash !== serving.configHash;
   const sourceChanged = digest === undefined ? null : digest !== serving.digest;
-  if (!configChanged && sourceChanged === false) return { ...base, config: false, source: false, state: 'unchanged', message: `slipway.yaml and the source describe release ${current}, which serves` };
+  if (!configChanged && sourceChanged === false)
+    return {
+      ...base,
+      config: false,
+      source: false,
+      state: 'unchanged',
+      message: `slipway.yaml and the source describe release ${current}, which serves`,
+    };
   const back = digest !== undefined ? rolledBackMatch(releases, current, digest, configHash) : undefined;
-  if (back) return { ...base, config: configChanged, source: sourceChanged, state: 'rolled-back', message: `${rolledBackNote(service, back.number)}; release ${current} serves` };
+  if (back)
+    return {
+      ...base,
+      config: configChanged,
+      source: sourceChanged,
+      state: 'rolled-back',
+      message: `${rolledBackNote(service, back.number)}; release ${current} serves`,
+    };
   const what = [
     configChanged ? `config hash ${short(configHash)} (release ${current}: ${short(serving.configHash)})` : '',
-    sourceChanged === true ? 'the source builds differently' : sourceChanged === null ? 'the source changed since the last build (a build will tell whether its output differs)' : '',
-  ].filter(Boolean).join('; ');
+    sourceChanged === true
+      ? 'the source builds differently'
+      : sourceChanged === null
+        ? 'the source changed since the last build (a build will tell whether its output differs)'
+        : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
   const file = configChanged ? 'slipway.yaml' : 'the source';
   return {
-    ...base, config: configChanged, source: sourceChanged, state: 'changed',
+    ...base,
+    config: configChanged,
+    source: sourceChanged,
+    state: 'changed',
     message: `${file} differs from what serves: release ${current} serves; ${what}; run \`slipway up\` to deploy it, or put ${file} back to keep release ${current}`,
   };
 }

@@ -58,18 +58,28 @@ function tryAcquire(paths: ProjectPaths, purpose: string): ProjectLock | Slipway
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     // The first write takes the exclusive lock; in EXCLUSIVE locking mode it is kept after COMMIT.
-    db.exec(`BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS lock (taken_at INTEGER NOT NULL); DELETE FROM lock; INSERT INTO lock VALUES (${Date.now()}); COMMIT;`);
+    db.exec(
+      `BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS lock (taken_at INTEGER NOT NULL); DELETE FROM lock; INSERT INTO lock VALUES (${Date.now()}); COMMIT;`,
+    );
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
     const owner = lockOwner(paths);
-    const who = owner ? `pid ${owner.pid}${owner.purpose === 'controller' ? '' : `, running slipway ${owner.purpose}`}` : 'a process that is still starting';
+    const who = owner
+      ? `pid ${owner.pid}${owner.purpose === 'controller' ? '' : `, running slipway ${owner.purpose}`}`
+      : 'a process that is still starting';
     return SlipwayError.of('CONTROLLER_RUNNING', `a controller (${who}) already runs for ${paths.root.replace(/\/\.slipway$/, '')}`, {
       hint: 'Use it (slipway status), or stop it first: slipway down (stops everything), or kill that pid (instances keep serving).',
       details: { pid: owner?.pid ?? null },
     });
   }
-  const owner: LockOwner = { version: 1, pid: process.pid, procStartTime: readProcStat(process.pid)?.startTime ?? null, since: Date.now(), purpose };
+  const owner: LockOwner = {
+    version: 1,
+    pid: process.pid,
+    procStartTime: readProcStat(process.pid)?.startTime ?? null,
+    since: Date.now(),
+    purpose,
+  };
   writeJsonAtomic(paths.lockOwnerFile, owner);
   let held = true;
   return {
@@ -88,7 +98,11 @@ function tryAcquire(paths: ProjectPaths, purpose: string): ProjectLock | Slipway
  */
 export function lockOwner(paths: ProjectPaths): LockOwner | undefined {
   let owner: LockOwner;
-  try { owner = JSON.parse(readFileSync(paths.lockOwnerFile, 'utf8')) as LockOwner; } catch { return undefined; }
+  try {
+    owner = JSON.parse(readFileSync(paths.lockOwnerFile, 'utf8')) as LockOwner;
+  } catch {
+    return undefined;
+  }
   if (!pidAlive(owner.pid)) return undefined;
   const start = readProcStat(owner.pid)?.startTime;
   if (owner.procStartTime !== null && start !== undefined && start !== owner.procStartTime) return undefined;

@@ -28,10 +28,14 @@ export interface LogStreamOptions {
 }
 
 /** A record of one instance, kept with its instance while merging. */
-interface Tagged extends LogRecord { instance: string; release: number }
+interface Tagged extends LogRecord {
+  instance: string;
+  release: number;
+}
 
 export async function streamLogs(c: Controller, service: string, opts: LogStreamOptions, emit: (l: LogLine) => void): Promise<void> {
-  const send = (t: Tagged) => emit({ instance: t.instance, release: t.release, stream: t.stream, at: t.at === null ? null : formatLogTime(t.at), line: t.text });
+  const send = (t: Tagged) =>
+    emit({ instance: t.instance, release: t.release, stream: t.stream, at: t.at === null ? null : formatLogTime(t.at), line: t.text });
   const instances = () => c.driver.list().filter((i) => i.service === service);
 
   // Followers open at each file's current end before the tail is read; what they read later that
@@ -50,12 +54,15 @@ export async function streamLogs(c: Controller, service: string, opts: LogStream
   const known = instances();
   if (opts.follow) for (const i of known) await addFollowers(i.id, i.release, false);
 
-  const tails = await Promise.all(known.map(async (i) => {
-    const records = await c.driver.readLogs(i.id, { lines: opts.lines, sinceMs: opts.sinceMs }).catch(() => [] as LogRecord[]);
-    return records.map((r): Tagged => ({ ...r, instance: i.id, release: i.release }));
-  }));
+  const tails = await Promise.all(
+    known.map(async (i) => {
+      const records = await c.driver.readLogs(i.id, { lines: opts.lines, sinceMs: opts.sinceMs }).catch(() => [] as LogRecord[]);
+      return records.map((r): Tagged => ({ ...r, instance: i.id, release: i.release }));
+    }),
+  );
   const tail = opts.lines > 0 ? mergeByTime(tails).slice(-opts.lines) : [];
-  for (const t of tails.flat()) if (t.at !== null) lastSent.set(`${t.instance}\0${t.stream}`, Math.max(lastSent.get(`${t.instance}\0${t.stream}`) ?? -Infinity, t.at));
+  for (const t of tails.flat())
+    if (t.at !== null) lastSent.set(`${t.instance}\0${t.stream}`, Math.max(lastSent.get(`${t.instance}\0${t.stream}`) ?? -Infinity, t.at));
   for (const t of tail) send(t);
 
   try {
@@ -64,8 +71,14 @@ export async function streamLogs(c: Controller, service: string, opts: LogStream
       const batches: Tagged[][] = [];
       for (const [key, f] of followers) {
         const after = lastSent.get(key);
-        const fresh = (await f.read()).filter((r) => (after === undefined || r.at === null || r.at > after) && (opts.sinceMs === undefined || r.at === null || r.at >= opts.sinceMs));
-        if (fresh.length) { batches.push(fresh); lastSent.delete(key); }
+        const fresh = (await f.read()).filter(
+          (r) =>
+            (after === undefined || r.at === null || r.at > after) && (opts.sinceMs === undefined || r.at === null || r.at >= opts.sinceMs),
+        );
+        if (fresh.length) {
+          batches.push(fresh);
+          lastSent.delete(key);
+        }
       }
       for (const t of mergeByTime(batches)) send(t);
       await c.clock.sleep(opts.pollMs ?? 250, opts.signal).catch(() => undefined);
@@ -83,7 +96,12 @@ class Follower {
   /** Bytes of a line not yet complete (the writer writes whole lines, but a read may catch a write half done). */
   private partial: Buffer = Buffer.alloc(0);
 
-  constructor(readonly instance: string, readonly release: number, readonly stream: 'stdout' | 'stderr', private readonly path: string) {}
+  constructor(
+    readonly instance: string,
+    readonly release: number,
+    readonly stream: 'stdout' | 'stderr',
+    private readonly path: string,
+  ) {}
 
   /** Starts at the current end of the file (lines already there are the tail's business). */
   async skipToEnd(): Promise<void> {
@@ -115,7 +133,10 @@ class Follower {
     const end = all.lastIndexOf(0x0a) + 1;
     this.partial = all.subarray(end);
     if (end === 0) return [];
-    return all.subarray(0, end - 1).toString('utf8').split('\n')
+    return all
+      .subarray(0, end - 1)
+      .toString('utf8')
+      .split('\n')
       .map((raw) => ({ ...parseLogLine(raw), stream: this.stream, instance: this.instance, release: this.release }));
   }
 
@@ -129,9 +150,17 @@ class Follower {
     const opened: { fh: FileHandle; ino: number }[] = [];
     for (let n = 0; n <= 100; n++) {
       let fh: FileHandle;
-      try { fh = await open(n === 0 ? this.path : `${this.path}.${n}`, 'r'); } catch { if (n === 0) continue; break; }
+      try {
+        fh = await open(n === 0 ? this.path : `${this.path}.${n}`, 'r');
+      } catch {
+        if (n === 0) continue;
+        break;
+      }
       const ino = (await fh.stat()).ino;
-      if (opened.some((o) => o.ino === ino)) { await fh.close(); continue; }
+      if (opened.some((o) => o.ino === ino)) {
+        await fh.close();
+        continue;
+      }
       opened.push({ fh, ino });
     }
     const ours = opened.findIndex((o) => o.ino === this.ino);

@@ -6,11 +6,26 @@ import { scaleOverride } from './maintenance.js';
 
 describe('scaleOverride: the count `slipway scale` set, read back from the rollouts', () => {
   let store: SqliteStore;
-  beforeEach(async () => { store = new SqliteStore(':memory:'); await store.migrate(); });
+  beforeEach(async () => {
+    store = new SqliteStore(':memory:');
+    await store.migrate();
+  });
   afterEach(() => store.close());
 
   async function rollout(kind: RolloutKind, to: number, phase: RolloutPhase, progress: Record<string, unknown> = {}): Promise<number> {
-    const r = await store.createRollout({ environment: 'local', service: 'web', kind, fromRelease: to, toRelease: to, targetRelease: to, phase: 'Progressing', reason: 'Started', message: '', progress, startedAt: 1 });
+    const r = await store.createRollout({
+      environment: 'local',
+      service: 'web',
+      kind,
+      fromRelease: to,
+      toRelease: to,
+      targetRelease: to,
+      phase: 'Progressing',
+      reason: 'Started',
+      message: '',
+      progress,
+      startedAt: 1,
+    });
     await store.updateRollout(r.id, { phase, finishedAt: 2 }, 2);
     return r.id;
   }
@@ -42,7 +57,7 @@ describe('scaleOverride: the count `slipway scale` set, read back from the rollo
     assert.equal(await read(1), undefined, 'a scale of release 1 does not come back with a rollback to it');
   });
 
-  it('a restart without a count (not scaled) means the release\'s own count', async () => {
+  it("a restart without a count (not scaled) means the release's own count", async () => {
     await rollout('scale', 1, 'Healthy', { instances: 3 });
     await rollout('restart', 1, 'Healthy', { replace: [] });
     assert.equal(await read(1), undefined);

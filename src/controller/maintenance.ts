@@ -15,7 +15,10 @@ import type { Controller } from './controller.js';
 export const MAX_INSTANCES = 100;
 
 /** The count set by `slipway scale` for the serving release, when one was. */
-export interface ScaleOverride { instances: number; rolloutId: number }
+export interface ScaleOverride {
+  instances: number;
+  rolloutId: number;
+}
 
 /**
  * Read from the rollouts (durable, in every backup): the newest rollout that completed decides.
@@ -23,7 +26,12 @@ export interface ScaleOverride { instances: number; rolloutId: number }
  * that any number of restarts keep it); a deploy or rollback means the release's own count.
  * Failed and aborted rollouts change nothing and are passed over.
  */
-export async function scaleOverride(store: Store, environment: string, service: string, current: number | null): Promise<ScaleOverride | undefined> {
+export async function scaleOverride(
+  store: Store,
+  environment: string,
+  service: string,
+  current: number | null,
+): Promise<ScaleOverride | undefined> {
   if (current === null) return undefined;
   for (let limit = 50; ; limit *= 4) {
     const rollouts = await store.listRollouts(environment, service, limit);
@@ -42,14 +50,27 @@ export async function restart(c: Controller, service: string, req: RestartReques
   return c.withLock(service, async () => {
     await refuseIfRolling(c, service);
     const current = await serving(c, service, 'restart');
-    const replace = c.driver.list().filter((i) => i.service === service && i.release === current && !c.isRetiring(i.id)).map((i) => i.id).sort();
+    const replace = c.driver
+      .list()
+      .filter((i) => i.service === service && i.release === current && !c.isRetiring(i.id))
+      .map((i) => i.id)
+      .sort();
     const scaled = await c.scaleOverride(service, current);
     const by = req.by ?? currentUser();
-    return beginRollout(c, service, 'restart', current, current, req.message ?? `restart by ${by}`, { replace, ...(scaled ? { instances: scaled.instances } : {}) });
+    return beginRollout(c, service, 'restart', current, current, req.message ?? `restart by ${by}`, {
+      replace,
+      ...(scaled ? { instances: scaled.instances } : {}),
+    });
   });
 }
 
-export interface ScaleResult { rollout: Rollout | null; release: number; instances: number; was: number; configured: number }
+export interface ScaleResult {
+  rollout: Rollout | null;
+  release: number;
+  instances: number;
+  was: number;
+  configured: number;
+}
 
 /** Sets how many instances the serving release runs; `rollout` is null when it already runs that many. */
 export async function scale(c: Controller, service: string, req: ScaleRequest): Promise<ScaleResult> {
@@ -66,7 +87,9 @@ export async function scale(c: Controller, service: string, req: ScaleRequest): 
     const was = (await c.scaleOverride(service, current))?.instances ?? configured;
     if (was === n) return { rollout: null, release: current, instances: n, was, configured };
     const by = req.by ?? currentUser();
-    const rollout = await beginRollout(c, service, 'scale', current, current, req.message ?? `scale ${was} → ${n} by ${by}`, { instances: n });
+    const rollout = await beginRollout(c, service, 'scale', current, current, req.message ?? `scale ${was} → ${n} by ${by}`, {
+      instances: n,
+    });
     return { rollout, release: current, instances: n, was, configured };
   });
 }
@@ -78,14 +101,21 @@ export async function execContext(c: Controller, service: string): Promise<ExecC
   const dir = await c.artifacts.materialize(release.digest, c.paths.releases);
   // As the driver sets them for an instance (drivers/local/spawn-instance.ts), but no PORT: a
   // one-off command is not an instance and must not take (or think it has) the service's port.
-  const env = { ...release.spec.env, SLIPWAY_RELEASE: String(current), SLIPWAY_INSTANCE: `${service}-${current}-exec`, SLIPWAY_SERVICE: service };
+  const env = {
+    ...release.spec.env,
+    SLIPWAY_RELEASE: String(current),
+    SLIPWAY_INSTANCE: `${service}-${current}-exec`,
+    SLIPWAY_SERVICE: service,
+  };
   return { service, release: current, dir, env };
 }
 
 async function serving(c: Controller, service: string, what: string): Promise<number> {
   const current = await c.store.getCurrentRelease(c.environment, service);
   if (current === null) {
-    throw SlipwayError.of('NOT_DEPLOYED', `${service} has no serving release to ${what}`, { hint: `Deploy it first: slipway up (or slipway deploy ${service})` });
+    throw SlipwayError.of('NOT_DEPLOYED', `${service} has no serving release to ${what}`, {
+      hint: `Deploy it first: slipway up (or slipway deploy ${service})`,
+    });
   }
   return current;
 }

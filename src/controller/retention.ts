@@ -9,7 +9,10 @@ import type { Release, Rollout } from '../store/types.js';
 import type { Controller } from './controller.js';
 
 /** Pure: which releases to prune. `releases` newest first. */
-export function releasesToPrune(releases: Release[], opts: { keep: number; current: number | null; active?: Rollout; running: number[] }): Release[] {
+export function releasesToPrune(
+  releases: Release[],
+  opts: { keep: number; current: number | null; active?: Rollout; running: number[] },
+): Release[] {
   const kept = new Set<number>([...releases.slice(0, opts.keep).map((r) => r.number), ...opts.running]);
   if (opts.current !== null) {
     kept.add(opts.current);
@@ -28,7 +31,10 @@ export async function pruneReleases(c: Controller, service: string, opts: { keep
     keep: opts.keep,
     current: await c.store.getCurrentRelease(env, service),
     active: await c.store.activeRollout(env, service),
-    running: c.driver.list().filter((i) => i.service === service).map((i) => i.release),
+    running: c.driver
+      .list()
+      .filter((i) => i.service === service)
+      .map((i) => i.release),
   });
   const pruning = new Set(prune.map((r) => r.number));
   const keptDigests = new Set(releases.filter((r) => !pruning.has(r.number) && r.prunedAt === null).map((r) => r.digest));
@@ -41,6 +47,9 @@ export async function pruneReleases(c: Controller, service: string, opts: { keep
   }
   // Release files are shared by hard links; those only pruned releases used have no link left.
   if (prune.length) await c.artifacts.sweepFiles();
-  if (prune.length) await c.event(service, null, 'release.pruned', `pruned release(s) ${prune.map((r) => r.number).join(', ')} of ${service}`, { releases: prune.map((r) => r.number) });
+  if (prune.length)
+    await c.event(service, null, 'release.pruned', `pruned release(s) ${prune.map((r) => r.number).join(', ')} of ${service}`, {
+      releases: prune.map((r) => r.number),
+    });
   return prune.map((r) => r.number);
 }

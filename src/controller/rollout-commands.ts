@@ -14,7 +14,9 @@ async function request(c: Controller, service: string, change: (r: RolloutReques
   return c.withLock(service, async () => {
     const rollout = await c.store.activeRollout(c.environment, service);
     if (!rollout) {
-      throw SlipwayError.of('NO_ACTIVE_ROLLOUT', `${service} has no rollout in progress to ${what}`, { hint: `See its state with: slipway status ${service}` });
+      throw SlipwayError.of('NO_ACTIVE_ROLLOUT', `${service} has no rollout in progress to ${what}`, {
+        hint: `See its state with: slipway status ${service}`,
+      });
     }
     const progress = rollout.progress as RolloutProgress;
     const requests = change({ ...(progress.requests ?? {}) });
@@ -26,21 +28,43 @@ async function request(c: Controller, service: string, change: (r: RolloutReques
 }
 
 export const promote = (c: Controller, service: string, full: boolean) =>
-  request(c, service, (r) => { delete r.pause; return { ...r, promote: full ? 'full' : 'step' }; }, full ? 'promote-full' : 'promote');
+  request(
+    c,
+    service,
+    (r) => {
+      delete r.pause;
+      return { ...r, promote: full ? 'full' : 'step' };
+    },
+    full ? 'promote-full' : 'promote',
+  );
 
 export const pause = (c: Controller, service: string) => request(c, service, (r) => ({ ...r, pause: true }), 'pause');
 
-export const resume = (c: Controller, service: string) => request(c, service, (r) => { delete r.pause; return r; }, 'resume');
+export const resume = (c: Controller, service: string) =>
+  request(
+    c,
+    service,
+    (r) => {
+      delete r.pause;
+      return r;
+    },
+    'resume',
+  );
 
-export const abort = (c: Controller, service: string, by: string, reason: string) => request(c, service, (r) => ({ ...r, abort: { by, reason } }), 'abort');
+export const abort = (c: Controller, service: string, by: string, reason: string) =>
+  request(c, service, (r) => ({ ...r, abort: { by, reason } }), 'abort');
 
 /** Starts the last rolled-back or failed release again, from its first step. */
 export async function retry(c: Controller, service: string, by: string): Promise<Rollout> {
   const [last] = await c.store.listRollouts(c.environment, service, 1);
   if (!last || (last.phase !== 'RolledBack' && last.phase !== 'Failed') || last.kind !== 'deploy') {
-    throw SlipwayError.of('NOTHING_TO_RETRY', `the last rollout of ${service} ${last ? `is ${last.phase}` : 'does not exist'}; only a rolled-back or failed deploy can be retried`, {
-      hint: `See: slipway history ${service}`,
-    });
+    throw SlipwayError.of(
+      'NOTHING_TO_RETRY',
+      `the last rollout of ${service} ${last ? `is ${last.phase}` : 'does not exist'}; only a rolled-back or failed deploy can be retried`,
+      {
+        hint: `See: slipway history ${service}`,
+      },
+    );
   }
   const current = await c.store.getCurrentRelease(c.environment, service);
   return beginRollout(c, service, 'deploy', current, last.toRelease, `retry of rollout #${last.id} by ${by}`);

@@ -5,13 +5,16 @@ import type { InstanceStatus } from '../drivers/driver.js';
 import { routeTable } from './route-table.js';
 
 function spec(extra: string) {
-  const { config } = parseConfigText(`app: t
+  const { config } = parseConfigText(
+    `app: t
 services:
   web:
     source: ./app
     start: node server.js
     port: 8080
-${extra}`, 'slipway.yaml');
+${extra}`,
+    'slipway.yaml',
+  );
   return config.services.web!;
 }
 

@@ -7,9 +7,15 @@ import type { InstanceStatus } from '../drivers/driver.js';
 import type { ServiceRoute } from '../router/types.js';
 import type { TransitionResult } from '../rollout/types.js';
 
-export function routeTable(service: string, spec: ServiceConfig, result: Pick<TransitionResult, 'route' | 'routing'>, instances: InstanceStatus[]): ServiceRoute {
+export function routeTable(
+  service: string,
+  spec: ServiceConfig,
+  result: Pick<TransitionResult, 'route' | 'routing'>,
+  instances: InstanceStatus[],
+): ServiceRoute {
   const byId = new Map(instances.map((i) => [i.id, i]));
-  const backends = (ids: string[]) => ids.filter((id) => byId.has(id)).map((id) => ({ id, host: byId.get(id)!.host, port: byId.get(id)!.port }));
+  const backends = (ids: string[]) =>
+    ids.filter((id) => byId.has(id)).map((id) => ({ id, host: byId.get(id)!.host, port: byId.get(id)!.port }));
   const pools = result.route.map((p) => ({ release: p.release, weight: p.weight ?? p.ids.length, backends: backends(p.ids) }));
   const table: ServiceRoute = { service, listen: { host: spec.host, port: spec.port }, pools };
   const routing = result.routing;
@@ -19,8 +25,10 @@ export function routeTable(service: string, spec: ServiceConfig, result: Pick<Tr
     pools.push({ release: routing.previewRelease, weight: 0, backends: backends(routing.previewIds ?? []) });
   }
   const previewPort = spec.strategy.type === 'blueGreen' ? spec.strategy.previewPort : undefined;
-  if (routing.previewRelease !== undefined && previewPort !== undefined) table.preview = { host: spec.host, port: previewPort, release: routing.previewRelease };
-  if (routing.match && routing.canaryRelease !== undefined) table.rules = [{ match: { header: routing.match.header }, release: routing.canaryRelease }];
+  if (routing.previewRelease !== undefined && previewPort !== undefined)
+    table.preview = { host: spec.host, port: previewPort, release: routing.previewRelease };
+  if (routing.match && routing.canaryRelease !== undefined)
+    table.rules = [{ match: { header: routing.match.header }, release: routing.canaryRelease }];
   if (routing.stickiness === 'cookie') table.stickiness = 'cookie';
   return table;
 }

@@ -84,11 +84,27 @@ export class RouterWatch {
   async view(): Promise<RouterView> {
     const h = await this.router.health().catch((err: unknown) => SlipwayError.from(err));
     if (h instanceof SlipwayError) {
-      return { up: false, pid: null, workerPid: null, restarts: this.restarts, workerRestarts: 0, lastProblem: this.lastProblem ?? `${h.code}: ${h.message}`, routeProblems: [] };
+      return {
+        up: false,
+        pid: null,
+        workerPid: null,
+        restarts: this.restarts,
+        workerRestarts: 0,
+        lastProblem: this.lastProblem ?? `${h.code}: ${h.message}`,
+        routeProblems: [],
+      };
     }
     // The most recent of the controller's problem (router restarted) and the supervisor's (worker replaced).
     const problems = [this.lastProblem, h.lastProblem].filter((p): p is string => p !== null).sort();
-    return { up: h.ok, pid: h.pid, workerPid: h.workerPid, restarts: this.restarts, workerRestarts: h.workerRestarts, lastProblem: problems.at(-1) ?? null, routeProblems: h.problems };
+    return {
+      up: h.ok,
+      pid: h.pid,
+      workerPid: h.workerPid,
+      restarts: this.restarts,
+      workerRestarts: h.workerRestarts,
+      lastProblem: problems.at(-1) ?? null,
+      routeProblems: h.problems,
+    };
   }
 
   private repaired(how: RouterStart, why: string, tookMs?: number): void {

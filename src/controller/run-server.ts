@@ -23,7 +23,11 @@ export async function runServer(opts: { projectDir: string; configFile?: string;
   let stopping: Promise<string[]> | undefined;
   const stop = (stopAll: boolean): Promise<string[]> => {
     stopping ??= (async () => {
-      try { await controller.shutdown({ stopAll }); } catch (err) { return [`shutdown: ${(err as Error).stack}`]; }
+      try {
+        await controller.shutdown({ stopAll });
+      } catch (err) {
+        return [`shutdown: ${(err as Error).stack}`];
+      }
       return controller.shutdownProblems;
     })();
     return stopping;
@@ -39,7 +43,14 @@ export async function runServer(opts: { projectDir: string; configFile?: string;
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
-  const file: ControllerFile = { version: 1, pid: process.pid, port: (server.address() as AddressInfo).port, token, startedAt: Date.now(), projectDir: opts.projectDir };
+  const file: ControllerFile = {
+    version: 1,
+    pid: process.pid,
+    port: (server.address() as AddressInfo).port,
+    token,
+    startedAt: Date.now(),
+    projectDir: opts.projectDir,
+  };
   writeJsonAtomic(paths.controllerFile, file); // 0600: it holds the API token
   process.on('SIGTERM', () => void stop(false).then(exit));
   process.on('SIGINT', () => void stop(false).then(exit));

@@ -17,11 +17,24 @@ import type { ProjectPaths } from './paths.js';
  */
 export function secureStateDir(paths: ProjectPaths): void {
   mkdirSync(paths.root, { recursive: true, mode: PRIVATE_DIR_MODE });
-  const dirs = [paths.root, paths.artifacts, paths.releases, paths.builds, paths.driver, join(paths.driver, 'logs'), paths.router, paths.backups];
+  const dirs = [
+    paths.root,
+    paths.artifacts,
+    paths.releases,
+    paths.builds,
+    paths.driver,
+    join(paths.driver, 'logs'),
+    paths.router,
+    paths.backups,
+  ];
   for (const dir of dirs) {
     if (!privatise(dir)) continue;
     let names: string[];
-    try { names = readdirSync(dir); } catch { continue; }
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
     for (const name of names) privatise(join(dir, name));
   }
 }
@@ -29,11 +42,19 @@ export function secureStateDir(paths: ProjectPaths): void {
 /** Clears the group and other bits of `path` (not following symlinks); false when it is not a directory or does not exist. */
 function privatise(path: string): boolean {
   let st;
-  try { st = lstatSync(path); } catch { return false; }
+  try {
+    st = lstatSync(path);
+  } catch {
+    return false;
+  }
   if (st.isSymbolicLink()) return false;
   const mode = st.mode & 0o7777;
   if (mode & 0o077) {
-    try { chmodSync(path, mode & 0o700); } catch { /* not ours to change (another owner): leave it */ }
+    try {
+      chmodSync(path, mode & 0o700);
+    } catch {
+      /* not ours to change (another owner): leave it */
+    }
   }
   return st.isDirectory();
 }

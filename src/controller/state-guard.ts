@@ -36,20 +36,31 @@ export async function openProjectState(paths: ProjectPaths, store: Store, opts: 
     const serving = dataPlaneSize(paths);
     const fileMissing = opts.fileStore && (!existsSync(paths.stateDb) || statSync(paths.stateDb).size === 0);
     if (fileMissing && serving) {
-      throw SlipwayError.of('STATE_DB_MISSING', `the state database ${paths.stateDb} is missing, but ${serving} of this project still run`, {
-        hint: restoreHint(paths), details: { file: paths.stateDb },
-      });
+      throw SlipwayError.of(
+        'STATE_DB_MISSING',
+        `the state database ${paths.stateDb} is missing, but ${serving} of this project still run`,
+        {
+          hint: restoreHint(paths),
+          details: { file: paths.stateDb },
+        },
+      );
     }
     try {
       await store.migrate();
     } catch (err) {
-      if (err instanceof SlipwayError && err.code.startsWith('STATE_DB_')) throw new SlipwayError(err.kind, err.code, err.message, { hint: restoreHint(paths), details: err.details, cause: err });
+      if (err instanceof SlipwayError && err.code.startsWith('STATE_DB_'))
+        throw new SlipwayError(err.kind, err.code, err.message, { hint: restoreHint(paths), details: err.details, cause: err });
       throw err;
     }
     if (serving && (await store.listServices(opts.environment)).length === 0) {
-      throw SlipwayError.of('STATE_DB_MISSING', `the state database ${paths.stateDb} has no releases, but ${serving} of this project still run`, {
-        hint: restoreHint(paths), details: { file: paths.stateDb },
-      });
+      throw SlipwayError.of(
+        'STATE_DB_MISSING',
+        `the state database ${paths.stateDb} has no releases, but ${serving} of this project still run`,
+        {
+          hint: restoreHint(paths),
+          details: { file: paths.stateDb },
+        },
+      );
     }
     return lock;
   } catch (err) {
@@ -64,8 +75,16 @@ function dataPlaneSize(paths: ProjectPaths): string {
   let instances: number;
   let routes: number;
   // A record that cannot be read still means something was there: count it as running.
-  try { instances = new InstanceStore(paths.driver).load().filter((r) => r.pid !== null).length; } catch { instances = 1; }
-  try { routes = new RouteStore(paths.router).load().filter((r) => r.pools.some((p) => p.backends.length > 0)).length; } catch { routes = 1; }
+  try {
+    instances = new InstanceStore(paths.driver).load().filter((r) => r.pid !== null).length;
+  } catch {
+    instances = 1;
+  }
+  try {
+    routes = new RouteStore(paths.router).load().filter((r) => r.pools.some((p) => p.backends.length > 0)).length;
+  } catch {
+    routes = 1;
+  }
   if (!instances && !routes) return '';
   return `${instances} instance(s) and ${routes} route(s)`;
 }

@@ -24,11 +24,17 @@ export interface RestoreResult {
  * Restores `from` (default: the newest backup) as the project's state database.
  * @throws CONTROLLER_RUNNING (a controller runs: stop it first), STATE_NO_BACKUP, STATE_BACKUP_INVALID.
  */
-export async function restoreState(paths: ProjectPaths, opts: { from?: string; environment?: string; now?: number } = {}): Promise<RestoreResult> {
+export async function restoreState(
+  paths: ProjectPaths,
+  opts: { from?: string; environment?: string; now?: number } = {},
+): Promise<RestoreResult> {
   const lock = await acquireProjectLock(paths, 'state restore');
   try {
     const from = opts.from !== undefined ? resolve(opts.from) : newest(paths);
-    if (!existsSync(from)) throw SlipwayError.of('STATE_NO_BACKUP', `no backup file ${from}`, { hint: `Backups are in ${paths.backups}; see them with: slipway state list` });
+    if (!existsSync(from))
+      throw SlipwayError.of('STATE_NO_BACKUP', `no backup file ${from}`, {
+        hint: `Backups are in ${paths.backups}; see them with: slipway state list`,
+      });
     verifyBackup(from);
     const stamp = new Date(opts.now ?? Date.now()).toISOString().replace(/[-:.]/g, '');
     let keptAside: string | undefined;
@@ -53,7 +59,9 @@ export async function restoreState(paths: ProjectPaths, opts: { from?: string; e
     try {
       await store.migrate();
       const env = opts.environment ?? 'local';
-      const services = await Promise.all((await store.listServices(env)).map(async (service) => ({ service, current: await store.getCurrentRelease(env, service) })));
+      const services = await Promise.all(
+        (await store.listServices(env)).map(async (service) => ({ service, current: await store.getCurrentRelease(env, service) })),
+      );
       return { from, keptAside, services };
     } finally {
       await store.close();
@@ -70,6 +78,9 @@ export function backups(paths: ProjectPaths): BackupFile[] {
 
 function newest(paths: ProjectPaths): string {
   const [b] = listBackups(paths.backups);
-  if (!b) throw SlipwayError.of('STATE_NO_BACKUP', `there is no backup in ${paths.backups}`, { hint: 'Backups are taken after every finished rollout; name another copy of state.db with --from FILE.' });
+  if (!b)
+    throw SlipwayError.of('STATE_NO_BACKUP', `there is no backup in ${paths.backups}`, {
+      hint: 'Backups are taken after every finished rollout; name another copy of state.db with --from FILE.',
+    });
   return b.file;
 }

@@ -24,15 +24,25 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode: n
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw err;
   }
   closeSync(fd);
   renameSync(tmp, path);
   try {
     const dfd = openSync(dir, 'r');
-    try { fsyncSync(dfd); } finally { closeSync(dfd); }
-  } catch { /* some filesystems refuse fsync on directories; the rename is still atomic */ }
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    /* some filesystems refuse fsync on directories; the rename is still atomic */
+  }
 }
 
 /** Writes JSON atomically with a format version, so a future reader can migrate old files. */
@@ -43,7 +53,9 @@ export function writeJsonAtomic(path: string, value: unknown): void {
 /** Reads a JSON file, or returns undefined when it does not exist. */
 export function readJsonIfExists<T>(path: string): T | undefined {
   let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (err) {
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }

@@ -11,8 +11,14 @@ export const systemClock: Clock = {
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => { clearTimeout(t); reject(signal?.reason); };
-      const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(signal?.reason);
+      };
+      const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
@@ -21,12 +27,23 @@ export const systemClock: Clock = {
 export class ManualClock implements Clock {
   private waiters: { at: number; resolve: () => void }[] = [];
   constructor(private t = 1_700_000_000_000) {}
-  now(): number { return this.t; }
+  now(): number {
+    return this.t;
+  }
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => { this.waiters = this.waiters.filter((x) => x !== w); reject(signal?.reason); };
-      const w = { at: this.t + ms, resolve: () => { signal?.removeEventListener('abort', onAbort); resolve(); } };
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        reject(signal?.reason);
+      };
+      const w = {
+        at: this.t + ms,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
       this.waiters.push(w);
       signal?.addEventListener('abort', onAbort, { once: true });
     });

@@ -38,8 +38,14 @@ function documented(): Map<string, string> {
 describe('errors', () => {
   it('maps each kind to one HTTP status and one exit code', () => {
     const table: [ErrorKind, number, number][] = [
-      ['invalid', 400, 2], ['not-found', 404, 3], ['conflict', 409, 4], ['unauthorized', 401, 5],
-      ['forbidden', 403, 5], ['unavailable', 503, 6], ['failed', 422, 1], ['internal', 500, 70],
+      ['invalid', 400, 2],
+      ['not-found', 404, 3],
+      ['conflict', 409, 4],
+      ['unauthorized', 401, 5],
+      ['forbidden', 403, 5],
+      ['unavailable', 503, 6],
+      ['failed', 422, 1],
+      ['internal', 500, 70],
     ];
     assert.deepEqual(Object.keys(ERROR_KINDS).sort(), table.map((t) => t[0]).sort());
     for (const [kind, status, exit] of table) {
@@ -52,7 +58,10 @@ describe('errors', () => {
   it('survives the trip through the API body', () => {
     const e = new SlipwayError('conflict', 'ROLLOUT_IN_PROGRESS', 'busy', { hint: 'wait', details: { id: 3 } });
     const back = SlipwayError.fromBody(JSON.parse(JSON.stringify(e.toBody())));
-    assert.deepEqual([back.kind, back.code, back.message, back.hint, back.details], ['conflict', 'ROLLOUT_IN_PROGRESS', 'busy', 'wait', { id: 3 }]);
+    assert.deepEqual(
+      [back.kind, back.code, back.message, back.hint, back.details],
+      ['conflict', 'ROLLOUT_IN_PROGRESS', 'busy', 'wait', { id: 3 }],
+    );
     assert.equal(SlipwayError.from(new Error('boom')).kind, 'internal');
   });
 

@@ -40,10 +40,18 @@ export class SlipwayError extends Error {
     return new SlipwayError(ERROR_CATALOGUE[code], code, message, options);
   }
 
-  get hint(): string | undefined { return this.options.hint; }
-  get details(): unknown { return this.options.details; }
-  get httpStatus(): number { return ERROR_KINDS[this.kind].httpStatus; }
-  get exitCode(): number { return ERROR_KINDS[this.kind].exitCode; }
+  get hint(): string | undefined {
+    return this.options.hint;
+  }
+  get details(): unknown {
+    return this.options.details;
+  }
+  get httpStatus(): number {
+    return ERROR_KINDS[this.kind].httpStatus;
+  }
+  get exitCode(): number {
+    return ERROR_KINDS[this.kind].exitCode;
+  }
 
   toBody(): ErrorBody {
     return { error: { kind: this.kind, code: this.code, message: this.message, hint: this.hint, details: this.details } };
@@ -58,7 +66,10 @@ export class SlipwayError extends Error {
   static from(err: unknown): SlipwayError {
     if (err instanceof SlipwayError) return err;
     const message = err instanceof Error ? err.message : String(err);
-    return SlipwayError.of('INTERNAL', message, { cause: err, hint: 'This is a bug in Slipway; the controller log (.slipway/controller.log) has details.' });
+    return SlipwayError.of('INTERNAL', message, {
+      cause: err,
+      hint: 'This is a bug in Slipway; the controller log (.slipway/controller.log) has details.',
+    });
   }
 }
 

@@ -12,8 +12,14 @@ export interface Logger {
 }
 
 /** A logger for `component` writing whole lines to `write` (default: stderr). */
-export function createLogger(component: string, write: (line: string) => void = (line) => { process.stderr.write(line); }): Logger {
-  const at = (level: LogLevel) => (message: string) => write(`${new Date().toISOString()} ${level.padEnd(5)} ${component.padEnd(10)} ${message}\n`);
+export function createLogger(
+  component: string,
+  write: (line: string) => void = (line) => {
+    process.stderr.write(line);
+  },
+): Logger {
+  const at = (level: LogLevel) => (message: string) =>
+    write(`${new Date().toISOString()} ${level.padEnd(5)} ${component.padEnd(10)} ${message}\n`);
   return { info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -22,6 +28,8 @@ export const silentLogger: Logger = { info: () => undefined, warn: () => undefin
 
 /** A logger that keeps each message (without time or level) in `lines`: for tests. */
 export function memoryLogger(lines: string[]): Logger {
-  const keep = (message: string) => { lines.push(message); };
+  const keep = (message: string) => {
+    lines.push(message);
+  };
   return { info: keep, warn: keep, error: keep };
 }

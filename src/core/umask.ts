@@ -18,5 +18,9 @@ export function restrictUmask(): void {
 export function withUserUmask<T>(fn: () => T): T {
   if (userUmask === undefined) return fn();
   const mine = process.umask(userUmask);
-  try { return fn(); } finally { process.umask(mine); }
+  try {
+    return fn();
+  } finally {
+    process.umask(mine);
+  }
 }

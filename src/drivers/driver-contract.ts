@@ -31,9 +31,20 @@ http.createServer((req, res) => {
 `;
 
 /** A quick restart policy so crash tests take milliseconds, not seconds. */
-const FAST_RESTART = { initialBackoffMs: 30, maxBackoffMs: 200, crashLoopExits: 3, crashLoopWindowMs: 10_000, crashLoopRetryMs: 0, crashLoopMaxRetryMs: 0 };
+const FAST_RESTART = {
+  initialBackoffMs: 30,
+  maxBackoffMs: 200,
+  crashLoopExits: 3,
+  crashLoopWindowMs: 10_000,
+  crashLoopRetryMs: 0,
+  crashLoopMaxRetryMs: 0,
+};
 
-interface AppReply { pid: number; cwd: string; env: Record<string, string | undefined> }
+interface AppReply {
+  pid: number;
+  cwd: string;
+  env: Record<string, string | undefined>;
+}
 
 /** GET over a fresh connection; rejects when nothing answers. */
 function get(host: string, port: number, path = '/'): Promise<{ status: number; body: string }> {
@@ -41,7 +52,9 @@ function get(host: string, port: number, path = '/'): Promise<{ status: number; 
     const req = request({ host, port, path, agent: false, timeout: 2000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -55,8 +68,6 @@ async function getApp(s: InstanceStatus): Promise<AppReply> {
   assert.equal(r.status, 200);
   return JSON.parse(r.body) as AppReply;
 }
-
-
 
 /** Runs the RuntimeDriver conformance suite against drivers made by `makeDriver` on a state directory. */
 export function describeDriverContract(name: string, makeDriver: (stateDir: string) => RuntimeDriver): void {
@@ -76,7 +87,18 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
     }
 
     function spec(over: Partial<InstanceSpec> = {}): InstanceSpec {
-      return { id: 'web-1', service: 'web', release: 3, releaseDir, command: `${node} app.mjs`, env: { GREETING: 'hello', TEST_OWNER_PID: String(process.pid) }, logMaxBytes: 1_000_000, logFiles: 2, restart: FAST_RESTART, ...over };
+      return {
+        id: 'web-1',
+        service: 'web',
+        release: 3,
+        releaseDir,
+        command: `${node} app.mjs`,
+        env: { GREETING: 'hello', TEST_OWNER_PID: String(process.pid) },
+        logMaxBytes: 1_000_000,
+        logFiles: 2,
+        restart: FAST_RESTART,
+        ...over,
+      };
     }
 
     async function statusOf(d: RuntimeDriver, id: string): Promise<InstanceStatus | undefined> {
@@ -102,7 +124,13 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
         if (last) for (const s of last.list()) await last.stop(s.id, { timeoutMs: 1000 }).catch(() => {});
       } finally {
         for (const d of drivers) await d.detach().catch(() => {});
-        for (const pid of pids) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone, as it should be */ } }
+        for (const pid of pids) {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            /* gone, as it should be */
+          }
+        }
         rmSync(root, { recursive: true, force: true });
       }
     });
@@ -115,7 +143,13 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
       assert.ok(s.port > 0);
       assert.deepEqual([s.id, s.service, s.release, s.restarts, s.lastExit], ['web-1', 'web', 3, 0, null]);
       const app = await waitFor('the app to answer', () => getApp(s));
-      assert.deepEqual(app.env, { PORT: String(s.port), SLIPWAY_RELEASE: '3', SLIPWAY_INSTANCE: 'web-1', SLIPWAY_SERVICE: 'web', GREETING: 'hello' });
+      assert.deepEqual(app.env, {
+        PORT: String(s.port),
+        SLIPWAY_RELEASE: '3',
+        SLIPWAY_INSTANCE: 'web-1',
+        SLIPWAY_SERVICE: 'web',
+        GREETING: 'hello',
+      });
       assert.equal(app.cwd, releaseDir);
     });
 
@@ -143,7 +177,10 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
       await assert.rejects(get(s.host, s.port));
       assert.deepEqual(d.list(), []);
       assert.equal(changes.at(-1)?.state, 'stopped');
-      assert.ok((await d.logTail('web-1', 10)).some((l) => l.includes('listening on')), 'logs survive stop');
+      assert.ok(
+        (await d.logTail('web-1', 10)).some((l) => l.includes('listening on')),
+        'logs survive stop',
+      );
       await d.stop('web-1', { timeoutMs: 100 });
       await d.stop('no-such-instance', { timeoutMs: 100 });
     });
@@ -186,7 +223,14 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
       // The default policy: an instance that can never start must be given up on within seconds.
       const noHealing = { ...DEFAULT_RESTART_POLICY, crashLoopRetryMs: 0 };
       await d.start(spec({ command: 'echo "boom: DATABASE_URL is not set" >&2; exit 3', restart: noHealing }));
-      const failed = await waitFor('failed', async () => { const x = await statusOf(d, 'web-1'); return x?.state === 'failed' && x; }, 8000);
+      const failed = await waitFor(
+        'failed',
+        async () => {
+          const x = await statusOf(d, 'web-1');
+          return x?.state === 'failed' && x;
+        },
+        8000,
+      );
       assert.ok(Date.now() - t0 < 5000, `failed after ${Date.now() - t0}ms`);
       assert.equal(failed.lastExit?.code, 3);
       assert.equal(failed.pid, null);
@@ -207,21 +251,30 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
       const healing = { ...FAST_RESTART, crashLoopRetryMs: 100, crashLoopMaxRetryMs: 1000 };
       const t0 = Date.now();
       await d.start(spec({ command, restart: healing }));
-      const back = await waitFor('the instance to run again after its crash loop', async () => {
-        const x = await statusOf(d, 'web-1');
-        return x?.state === 'running' && x.restarts === 5 && x;
-      }, 10_000);
+      const back = await waitFor(
+        'the instance to run again after its crash loop',
+        async () => {
+          const x = await statusOf(d, 'web-1');
+          return x?.state === 'running' && x.restarts === 5 && x;
+        },
+        10_000,
+      );
       await waitFor('the app to answer', () => getApp(back));
       const failures = seen.filter((x) => x.state === 'failed');
       // Exits 3, 4 and 5 each fail (the 3rd detects the loop; every later quick exit fails again), retried after 100, 200, 400 ms.
-      assert.deepEqual(failures.map((x) => x.nextRestartAt! - x.lastExit!.at), [100, 200, 400]);
+      assert.deepEqual(
+        failures.map((x) => x.nextRestartAt! - x.lastExit!.at),
+        [100, 200, 400],
+      );
       assert.ok(Date.now() - t0 >= 700, 'the retries waited out their backoff');
       assert.equal(back.nextRestartAt, null);
     });
 
     it('logTail and readLogs return the last lines of stdout and stderr in the order written; logFiles names the files', async () => {
       const d = await driver();
-      const s = await d.start(spec({ command: `for i in 1 2 3 4 5; do echo "out $i"; done; sleep 0.05; echo "err 1" >&2; sleep 0.05; ${node} app.mjs` }));
+      const s = await d.start(
+        spec({ command: `for i in 1 2 3 4 5; do echo "out $i"; done; sleep 0.05; echo "err 1" >&2; sleep 0.05; ${node} app.mjs` }),
+      );
       await waitFor('the app to answer', () => getApp(s));
       await waitFor('the listening line', async () => (await d.logTail('web-1', 100)).includes('listening on ' + s.port));
       const all = await d.logTail('web-1', 100);
@@ -229,12 +282,21 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
       assert.deepEqual(all, ['out 1', 'out 2', 'out 3', 'out 4', 'out 5', 'err 1', `listening on ${s.port}`]);
       assert.deepEqual(await d.logTail('web-1', 3), ['out 5', 'err 1', `listening on ${s.port}`]);
       const records = await d.readLogs('web-1', { lines: 100 });
-      assert.deepEqual(records.map((r) => [r.stream, r.text]), all.map((t) => [t.startsWith('err') ? 'stderr' : 'stdout', t]));
+      assert.deepEqual(
+        records.map((r) => [r.stream, r.text]),
+        all.map((t) => [t.startsWith('err') ? 'stderr' : 'stdout', t]),
+      );
       const times = records.map((r) => r.at);
       if (times.every((t) => t !== null)) {
-        assert.ok(times.every((t, i) => i === 0 || t! >= times[i - 1]!), 'capture times never go back');
+        assert.ok(
+          times.every((t, i) => i === 0 || t! >= times[i - 1]!),
+          'capture times never go back',
+        );
         assert.ok(Math.abs(times.at(-1)! - Date.now()) < 60_000, 'capture times are wall-clock times');
-        assert.deepEqual((await d.readLogs('web-1', { lines: 100, sinceMs: times[5]! })).map((r) => r.text), all.slice(5));
+        assert.deepEqual(
+          (await d.readLogs('web-1', { lines: 100, sinceMs: times[5]! })).map((r) => r.text),
+          all.slice(5),
+        );
       }
       const files = d.logFiles('web-1');
       assert.ok(files && existsSync(files.stdout) && existsSync(files.stderr));
@@ -267,7 +329,14 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
       await d1.detach();
       const d2 = await driver();
       process.kill(-s.pid!, 'SIGKILL');
-      const restarted = await waitFor('restart', async () => { const x = await statusOf(d2, 'web-1'); return x?.state === 'running' && x.restarts === 1 && x; }, 5000);
+      const restarted = await waitFor(
+        'restart',
+        async () => {
+          const x = await statusOf(d2, 'web-1');
+          return x?.state === 'running' && x.restarts === 1 && x;
+        },
+        5000,
+      );
       assert.equal(restarted.lastExit?.code, null, 'not our child: its exit status is unknown');
       assert.equal(restarted.port, s.port);
       const again = await waitFor('the restarted app to answer', () => getApp(restarted));

@@ -52,7 +52,12 @@ export interface RestartPolicy {
 }
 
 export const DEFAULT_RESTART_POLICY: RestartPolicy = {
-  initialBackoffMs: 250, maxBackoffMs: 10_000, crashLoopExits: 4, crashLoopWindowMs: 10_000, crashLoopRetryMs: 1000, crashLoopMaxRetryMs: 300_000,
+  initialBackoffMs: 250,
+  maxBackoffMs: 10_000,
+  crashLoopExits: 4,
+  crashLoopWindowMs: 10_000,
+  crashLoopRetryMs: 1000,
+  crashLoopMaxRetryMs: 300_000,
 };
 
 /**

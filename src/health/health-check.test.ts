@@ -11,6 +11,10 @@ describe('healthCheckFromConfig', () => {
   it('maps path, tcp and command', () => {
     assert.deepEqual(healthCheckFromConfig({ ...base, path: '/healthz' }), { kind: 'http', path: '/healthz', timeoutMs: 2000 });
     assert.deepEqual(healthCheckFromConfig({ ...base, tcp: true }), { kind: 'tcp', timeoutMs: 2000 });
-    assert.deepEqual(healthCheckFromConfig({ ...base, command: 'true', timeout: 500 }), { kind: 'command', command: 'true', timeoutMs: 500 });
+    assert.deepEqual(healthCheckFromConfig({ ...base, command: 'true', timeout: 500 }), {
+      kind: 'command',
+      command: 'true',
+      timeoutMs: 500,
+    });
   });
 });

@@ -13,7 +13,9 @@ const opts = { intervalMs: 1000, healthyAfter: 2, unhealthyAfter: 1 };
 function scriptedProbe() {
   const pending: { resolve: (r: ProbeResult) => void; signal?: AbortSignal }[] = [];
   const fn = (_c: HealthCheck, _t: unknown, signal?: AbortSignal) =>
-    new Promise<ProbeResult>((resolve) => { pending.push({ resolve, signal }); });
+    new Promise<ProbeResult>((resolve) => {
+      pending.push({ resolve, signal });
+    });
   const answer = async (ok: boolean) => {
     const p = pending.shift();
     assert.ok(p, 'expected a probe in flight');
@@ -48,7 +50,10 @@ describe('HealthMonitor', () => {
     const p = scriptedProbe();
     const m = new HealthMonitor({ clock, probe: p.fn });
     m.watch('a', check, target, opts);
-    for (let i = 0; i < 5; i++) { clock.advance(1000); await flush(); }
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1000);
+      await flush();
+    }
     assert.equal(p.pending.length, 1, 'a slow probe is not overlapped');
     clock.advance(500);
     await p.answer(false);
@@ -66,8 +71,16 @@ describe('HealthMonitor', () => {
     m.watch('a', check, target, opts);
     assert.deepEqual(m.get('a'), { healthy: false, everHealthy: false, lastResult: null, consecutiveFailures: 0, consecutiveSuccesses: 0 });
     await p.answer(true);
-    for (const ok of [true, true, false]) { clock.advance(1000); await flush(); await p.answer(ok); }
-    assert.deepEqual(events, [['a', false, true], ['a', true, true], ['a', false, false]]);
+    for (const ok of [true, true, false]) {
+      clock.advance(1000);
+      await flush();
+      await p.answer(ok);
+    }
+    assert.deepEqual(events, [
+      ['a', false, true],
+      ['a', true, true],
+      ['a', false, false],
+    ]);
     assert.equal(m.get('a')?.everHealthy, true);
     m.unwatch('a');
     assert.equal(m.get('a'), undefined);

@@ -69,7 +69,9 @@ export class HealthMonitor {
     return this.tracker.get(id) ?? initialHealth();
   }
 
-  onChange(listener: HealthListener): void { this.listeners.push(listener); }
+  onChange(listener: HealthListener): void {
+    this.listeners.push(listener);
+  }
 
   /** Unwatches everything and resolves once every loop has ended. */
   async stop(): Promise<void> {
@@ -83,7 +85,11 @@ export class HealthMonitor {
       const startedAt = this.clock.now();
       const aborted = whenAborted(signal);
       const result = await Promise.race([
-        this.probe(check, target, signal).catch((err: unknown): ProbeResult => ({ ok: false, detail: `probe error: ${String(err)}`, durationMs: 0 })),
+        this.probe(check, target, signal).catch((err: unknown): ProbeResult => ({
+          ok: false,
+          detail: `probe error: ${String(err)}`,
+          durationMs: 0,
+        })),
         // stop() must not wait on a probe that ignores its abort signal.
         aborted.promise,
       ]);
@@ -95,14 +101,22 @@ export class HealthMonitor {
       const wait = startedAt + opts.intervalMs - this.clock.now();
       // A probe slower than the interval is followed by the next at once, never overlapped.
       if (wait > 0) {
-        try { await this.clock.sleep(wait, signal); } catch { return; }
+        try {
+          await this.clock.sleep(wait, signal);
+        } catch {
+          return;
+        }
       }
     }
   }
 
   private emit(id: string, status: HealthStatus): void {
     for (const l of this.listeners) {
-      try { l(id, status); } catch { /* a faulty listener must not stop probing */ }
+      try {
+        l(id, status);
+      } catch {
+        /* a faulty listener must not stop probing */
+      }
     }
   }
 }

@@ -17,7 +17,13 @@ function run(results: boolean[], healthyAfter: number, unhealthyAfter: number) {
 
 describe('health tracker', () => {
   it('starts unhealthy with no result', () => {
-    assert.deepEqual(initialHealth(), { healthy: false, everHealthy: false, lastResult: null, consecutiveFailures: 0, consecutiveSuccesses: 0 });
+    assert.deepEqual(initialHealth(), {
+      healthy: false,
+      everHealthy: false,
+      lastResult: null,
+      consecutiveFailures: 0,
+      consecutiveSuccesses: 0,
+    });
   });
 
   it('becomes healthy only after healthyAfter consecutive passes', () => {

@@ -52,8 +52,12 @@ export class HealthTracker {
   }
 
   /** The status of an instance, or undefined when nothing was recorded for it. */
-  get(id: string): HealthStatus | undefined { return this.states.get(id); }
+  get(id: string): HealthStatus | undefined {
+    return this.states.get(id);
+  }
 
   /** Forgets an instance. */
-  delete(id: string): void { this.states.delete(id); }
+  delete(id: string): void {
+    this.states.delete(id);
+  }
 }

@@ -43,7 +43,14 @@ type Runner<C> = (check: C, target: ProbeTarget, finish: Finish, elapsed: () => 
 const probeHttp: Runner<{ path: string }> = (check, target, finish, elapsed) => {
   // agent: false and Connection: close: a probe must not keep a pooled socket open to an instance
   // that may be draining or about to stop.
-  const req = request({ host: target.host, port: target.port, path: check.path, method: 'GET', agent: false, headers: { connection: 'close' } });
+  const req = request({
+    host: target.host,
+    port: target.port,
+    path: check.path,
+    method: 'GET',
+    agent: false,
+    headers: { connection: 'close' },
+  });
   req.on('response', (res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -83,7 +90,10 @@ const probeCommand: Runner<{ command: string }> = (check, target, finish) => {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: Buffer[] = [];
-  const keep = (chunk: Buffer) => { output.push(chunk); if (output.length > 64) output.splice(0, output.length - 64); };
+  const keep = (chunk: Buffer) => {
+    output.push(chunk);
+    if (output.length > 64) output.splice(0, output.length - 64);
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   let exitCode: number | null = null;
@@ -105,7 +115,11 @@ const probeCommand: Runner<{ command: string }> = (check, target, finish) => {
 
 function killGroup(pid: number | undefined): void {
   if (pid === undefined) return;
-  try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
 }
 
 /** A short, single-line excerpt: the start of a body, or the end of command output (where errors are). */

@@ -5,9 +5,20 @@ import type { BlueGreenConfig, StrategyConfig } from '../config/schema.js';
 import type { ReleaseShape, RolloutView, TransitionResult } from './types.js';
 
 const bg = (over: Partial<BlueGreenConfig> = {}): BlueGreenConfig => ({
-  type: 'blueGreen', previewPort: 8081, prePromotionAnalysis: ['smoke'], autoPromote: false, scaleDownDelay: 30_000, postPromotionAnalysis: ['errors'], ...over,
+  type: 'blueGreen',
+  previewPort: 8081,
+  prePromotionAnalysis: ['smoke'],
+  autoPromote: false,
+  scaleDownDelay: 30_000,
+  postPromotionAnalysis: ['errors'],
+  ...over,
 });
-const shape = (release: number, strategy: StrategyConfig): ReleaseShape => ({ release, instances: 2, strategy, progressDeadlineMs: 60_000 });
+const shape = (release: number, strategy: StrategyConfig): ReleaseShape => ({
+  release,
+  instances: 2,
+  strategy,
+  progressDeadlineMs: 60_000,
+});
 
 function world(strategy: BlueGreenConfig): World {
   const w = new World({ 1: shape(1, { type: 'rolling', maxSurge: 1, maxUnavailable: 0 }), 2: shape(2, strategy) });
@@ -16,7 +27,13 @@ function world(strategy: BlueGreenConfig): World {
   return w;
 }
 
-function runUntil(w: World, view: RolloutView, t0: number, until: (r: TransitionResult) => boolean, max = 100): { view: RolloutView; result: TransitionResult; t: number } {
+function runUntil(
+  w: World,
+  view: RolloutView,
+  t0: number,
+  until: (r: TransitionResult) => boolean,
+  max = 100,
+): { view: RolloutView; result: TransitionResult; t: number } {
   let v = view;
   for (let k = 0; k < max; k++) {
     const t = t0 + k * 1000;
@@ -27,7 +44,10 @@ function runUntil(w: World, view: RolloutView, t0: number, until: (r: Transition
   throw new Error(`condition not reached: ${v.phase} ${JSON.stringify(v.progress)}`);
 }
 
-const request = (v: RolloutView, requests: RolloutView['progress']['requests']): RolloutView => ({ ...v, progress: { ...v.progress, requests } });
+const request = (v: RolloutView, requests: RolloutView['progress']['requests']): RolloutView => ({
+  ...v,
+  progress: { ...v.progress, requests },
+});
 
 describe('blue-green transition', () => {
   it('starts the new release at full size on the preview port, analyses it, waits for promote, switches at once, then scales the old down', () => {
@@ -36,18 +56,32 @@ describe('blue-green transition', () => {
     const result = first.result;
     let { view, t } = first;
     assert.equal(w.instances.filter((i) => i.release === 2).length, 2, 'full size beside the old');
-    assert.deepEqual(result.route.map((r) => r.release), [1], 'users still on the old release');
+    assert.deepEqual(
+      result.route.map((r) => r.release),
+      [1],
+      'users still on the old release',
+    );
     assert.equal(result.routing!.previewRelease, 2);
     assert.equal(result.routing!.previewIds!.length, 2);
-    assert.deepEqual(result.analysis!.map((r) => [r.key, r.openEnd]), [['pre:smoke', 'first-pass']]);
+    assert.deepEqual(
+      result.analysis!.map((r) => [r.key, r.openEnd]),
+      [['pre:smoke', 'first-pass']],
+    );
 
     w.analysis = { 'pre:smoke': { phase: 'Successful', reason: '5/5 passed' } };
     ({ view, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'WaitingForPromotion'));
     assert.equal(view.phase, 'Paused');
     const switched = w.step(request(view, { promote: 'step' }), t + 1000);
-    assert.deepEqual(switched.route.map((r) => r.release), [2], 'one route update moves every user');
+    assert.deepEqual(
+      switched.route.map((r) => r.release),
+      [2],
+      'one route update moves every user',
+    );
     assert.equal(switched.actions.filter((a) => a.type === 'retire').length, 0, 'the old release stays warm');
-    assert.deepEqual(switched.analysis!.map((r) => r.key), ['post:errors']);
+    assert.deepEqual(
+      switched.analysis!.map((r) => r.key),
+      ['post:errors'],
+    );
     view = next(request(view, { promote: 'step' }), switched);
     assert.equal(view.progress.requests?.promote, undefined);
 
@@ -63,7 +97,10 @@ describe('blue-green transition', () => {
   it('switches back instantly when post-promotion analysis fails during the scale-down delay', () => {
     const w = world(bg({ prePromotionAnalysis: [], autoPromote: { delayMs: 0 } }));
     const { view, t } = runUntil(w, startRollout(1, 2), 0, (r) => r.route[0]?.release === 2);
-    const warmOld = w.instances.filter((i) => i.release === 1 && !i.retiring).map((i) => i.id).sort();
+    const warmOld = w.instances
+      .filter((i) => i.release === 1 && !i.retiring)
+      .map((i) => i.id)
+      .sort();
     w.analysis = { 'post:errors': { phase: 'Failed', reason: 'error rate 0.4 > 0.01' } };
     const back = w.step(view, t + 1000);
     assert.deepEqual(back.route, [{ release: 1, ids: warmOld }], 'the warm old instances take traffic in the same step, none started');
@@ -77,7 +114,10 @@ describe('blue-green transition', () => {
     const w = world(bg({ prePromotionAnalysis: [], autoPromote: { delayMs: 0 } }));
     const { view, t } = runUntil(w, startRollout(1, 2), 0, (r) => r.route[0]?.release === 2);
     const back = w.step(request(view, { abort: { by: 'bob', reason: 'rollback requested' } }), t + 1000);
-    assert.deepEqual(back.route.map((r) => r.release), [1]);
+    assert.deepEqual(
+      back.route.map((r) => r.release),
+      [1],
+    );
     assert.equal(back.rollout!.reason, 'SwitchedBack');
   });
 

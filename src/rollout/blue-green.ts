@@ -20,10 +20,14 @@ export function blueGreenTransition(rollout: RolloutView, observed: Observed, no
   if (pending) return pending;
   const step = new BlueGreenStep(rollout, observed, now, strategy, c, stage);
   switch (stage) {
-    case 'Preview': return step.preview();
-    case 'PrePromotion': return step.prePromotion();
-    case 'AwaitingPromotion': return step.awaitingPromotion();
-    case 'Promoted': return step.promoted();
+    case 'Preview':
+      return step.preview();
+    case 'PrePromotion':
+      return step.prePromotion();
+    case 'AwaitingPromotion':
+      return step.awaitingPromotion();
+    case 'Promoted':
+      return step.promoted();
   }
 }
 
@@ -56,8 +60,14 @@ class BlueGreenStep {
   preview(): TransitionResult {
     const { to, from, size } = this;
     if (this.newReady.length < size) {
-      if (this.elapsed() > this.c.shape.progressDeadlineMs) return this.undo(missedDeadline(to, this.c.instances, this.c.shape.progressDeadlineMs), 'Failed');
-      return this.stay('Progressing', 'Preview', 'StartingPreview', `starting release ${to} beside release ${from}: ${this.newReady.length}/${size} ready`);
+      if (this.elapsed() > this.c.shape.progressDeadlineMs)
+        return this.undo(missedDeadline(to, this.c.instances, this.c.shape.progressDeadlineMs), 'Failed');
+      return this.stay(
+        'Progressing',
+        'Preview',
+        'StartingPreview',
+        `starting release ${to} beside release ${from}: ${this.newReady.length}/${size} ready`,
+      );
     }
     const next = this.strategy.prePromotionAnalysis.length ? 'PrePromotion' : 'AwaitingPromotion';
     const port = this.strategy.previewPort ? ` and answers on preview port ${this.strategy.previewPort}` : '';
@@ -76,8 +86,12 @@ class BlueGreenStep {
         const message = `pre-promotion analysis "${outcome.check}" is inconclusive (${outcome.why}); promote or abort`;
         return this.stay('Paused', this.stage, 'AnalysisInconclusive', message, { analysis: runs });
       }
-      case 'passed': return this.stay('Progressing', 'AwaitingPromotion', 'AnalysisPassed', `pre-promotion analysis passed: ${checks.join(', ')}`);
-      case 'running': return this.stay('Progressing', this.stage, 'Analysing', `pre-promotion analysis of release ${this.to}: ${checks.join(', ')}`, { analysis: runs });
+      case 'passed':
+        return this.stay('Progressing', 'AwaitingPromotion', 'AnalysisPassed', `pre-promotion analysis passed: ${checks.join(', ')}`);
+      case 'running':
+        return this.stay('Progressing', this.stage, 'Analysing', `pre-promotion analysis of release ${this.to}: ${checks.join(', ')}`, {
+          analysis: runs,
+        });
     }
   }
 
@@ -85,9 +99,11 @@ class BlueGreenStep {
   awaitingPromotion(): TransitionResult {
     const { requests } = this.c;
     if (requests.promote) return this.promote('promoted by request', ['promote']);
-    if (requests.pause) return this.stay('Paused', this.stage, 'PausedByUser', 'paused; resume with `slipway resume` or promote with `slipway promote`');
+    if (requests.pause)
+      return this.stay('Paused', this.stage, 'PausedByUser', 'paused; resume with `slipway resume` or promote with `slipway promote`');
     const auto = this.strategy.autoPromote;
-    if (auto === false) return this.stay('Paused', this.stage, 'WaitingForPromotion', `release ${this.to} is ready; waiting for \`slipway promote\``);
+    if (auto === false)
+      return this.stay('Paused', this.stage, 'WaitingForPromotion', `release ${this.to} is ready; waiting for \`slipway promote\``);
     const left = auto.delayMs - this.elapsed();
     if (left > 0) return this.stay('Paused', this.stage, 'WaitingToPromote', `promoting automatically in ${formatDuration(left)}`);
     return this.promote(auto.delayMs ? `promoted automatically after ${formatDuration(auto.delayMs)}` : 'promoted automatically', []);
@@ -107,31 +123,65 @@ class BlueGreenStep {
     const route = [{ release: to, ids: this.newReady }];
     const progress = this.progressAt('Promoted');
     if (!this.c.instances.some((i) => i.release !== to)) {
-      const rollout = { phase: 'Healthy' as const, targetRelease: to, reason: 'Completed', message: servesAllTraffic(to, this.size), progress, finished: true };
+      const rollout = {
+        phase: 'Healthy' as const,
+        targetRelease: to,
+        reason: 'Completed',
+        message: servesAllTraffic(to, this.size),
+        progress,
+        finished: true,
+      };
       return { route, actions: [], analysis: [], setCurrent: to, rollout };
     }
-    const actions = this.c.instances.filter((i) => i.release !== to && !i.retiring).map((i) => ({ type: 'retire' as const, id: i.id, reason: 'scale-down delay passed' }));
-    return { route, actions, analysis: [], rollout: { phase: 'Progressing', targetRelease: to, reason: 'ScalingDown', message: `stopping release ${from}`, progress, finished: false } };
+    const actions = this.c.instances
+      .filter((i) => i.release !== to && !i.retiring)
+      .map((i) => ({ type: 'retire' as const, id: i.id, reason: 'scale-down delay passed' }));
+    return {
+      route,
+      actions,
+      analysis: [],
+      rollout: {
+        phase: 'Progressing',
+        targetRelease: to,
+        reason: 'ScalingDown',
+        message: `stopping release ${from}`,
+        progress,
+        finished: false,
+      },
+    };
   }
 
   /** The switch: one route update sends every new request to the new release. */
   private promote(why: string, consumed: TransitionResult['consumed']): TransitionResult {
     const message = `${why}: release ${this.to} serves all traffic; release ${this.from} stays warm for ${formatDuration(this.strategy.scaleDownDelay)}`;
-    return this.stay('Progressing', 'Promoted', 'Promoted', message, { consumed, analysis: stepRunsFor('post', this.strategy.postPromotionAnalysis, this.to, this.from) });
+    return this.stay('Progressing', 'Promoted', 'Promoted', message, {
+      consumed,
+      analysis: stepRunsFor('post', this.strategy.postPromotionAnalysis, this.to, this.from),
+    });
   }
 
   /**
    * The rollout goes on at stage `next`: before the switch the old release has the traffic (and the
    * new one the preview listener), after it the new one; both are kept at full size until then.
    */
-  private stay(phase: Phase, next: BlueGreenStage, reason: string, message: string, extra: Partial<TransitionResult> = {}): TransitionResult {
+  private stay(
+    phase: Phase,
+    next: BlueGreenStage,
+    reason: string,
+    message: string,
+    extra: Partial<TransitionResult> = {},
+  ): TransitionResult {
     const promoted = next === 'Promoted';
     const { to, from, c } = this;
     const route = promoted ? [{ release: to, ids: this.newReady }] : this.oldReady.length ? [{ release: from, ids: this.oldReady }] : [];
     const actions = [...scale(to, this.size, c.instances, 'more instances than desired')];
     if (!promoted) actions.push(...scale(from, c.stableSize, c.instances, 'more instances than desired'));
     return {
-      route, routing: promoted ? {} : this.previewRouting(), actions, analysis: [], ...extra,
+      route,
+      routing: promoted ? {} : this.previewRouting(),
+      actions,
+      analysis: [],
+      ...extra,
       rollout: { phase, targetRelease: to, reason, message, progress: this.progressAt(next), finished: false },
     };
   }

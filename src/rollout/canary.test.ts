@@ -12,7 +12,12 @@ const canary: CanaryConfig = {
   stickiness: 'cookie',
   match: { header: { 'x-canary': 'always' } },
 };
-const shape = (release: number, strategy: StrategyConfig = canary, instances = 4): ReleaseShape => ({ release, instances, strategy, progressDeadlineMs: 60_000 });
+const shape = (release: number, strategy: StrategyConfig = canary, instances = 4): ReleaseShape => ({
+  release,
+  instances,
+  strategy,
+  progressDeadlineMs: 60_000,
+});
 
 function world(healthy: (r: number) => boolean | 'crash' = () => true): World {
   const w = new World({ 1: shape(1, { type: 'rolling', maxSurge: 1, maxUnavailable: 0 }), 2: shape(2) }, healthy);
@@ -22,7 +27,13 @@ function world(healthy: (r: number) => boolean | 'crash' = () => true): World {
 }
 
 /** Runs steps of 1 s until `until` holds for the result, at most `max` steps. */
-function runUntil(w: World, view: RolloutView, t0: number, until: (r: TransitionResult, v: RolloutView) => boolean, max = 100): { view: RolloutView; result: TransitionResult; t: number } {
+function runUntil(
+  w: World,
+  view: RolloutView,
+  t0: number,
+  until: (r: TransitionResult, v: RolloutView) => boolean,
+  max = 100,
+): { view: RolloutView; result: TransitionResult; t: number } {
   let v = view;
   for (let k = 0; k < max; k++) {
     const t = t0 + k * 1000;
@@ -35,7 +46,10 @@ function runUntil(w: World, view: RolloutView, t0: number, until: (r: Transition
 
 describe('canary transition', () => {
   it('sizes the canary in proportion to its weight, at least one instance while it gets traffic', () => {
-    assert.deepEqual([0, 1, 10, 25, 50, 100].map((w) => canaryInstances(w, 4)), [0, 1, 1, 1, 2, 4]);
+    assert.deepEqual(
+      [0, 1, 10, 25, 50, 100].map((w) => canaryInstances(w, 4)),
+      [0, 1, 1, 1, 2, 4],
+    );
   });
 
   it('walks a healthy canary through weights, a timed pause, analysis and a manual pause, then promotes to 100%', () => {
@@ -45,13 +59,23 @@ describe('canary transition', () => {
     assert.equal(w.instances.filter((i) => i.release === 2).length, 1);
     assert.equal(w.instances.filter((i) => i.release === 1 && !i.retiring).length, 4, 'the stable release keeps its capacity');
     assert.deepEqual(result.routing, { canaryRelease: 2, match: { header: { 'x-canary': 'always' } }, stickiness: 'cookie' });
-    assert.deepEqual(result.analysis!.map((r) => r.key), ['bg:bgerrors']);
+    assert.deepEqual(
+      result.analysis!.map((r) => r.key),
+      ['bg:bgerrors'],
+    );
     assert.equal(view.phase, 'Paused');
 
     // The timed pause ends by itself after 30 s, then the analysis step waits for its verdict.
     ({ view, result, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'Analysing'));
     assert.ok(t >= 30_000);
-    assert.deepEqual(result.analysis!.map((r) => [r.key, r.openEnd]).sort(), [['bg:bgerrors', 'stop'], ['step2:errors', 'first-pass']], "the step's run ends on its own; the background one lasts the rollout");
+    assert.deepEqual(
+      result.analysis!.map((r) => [r.key, r.openEnd]).sort(),
+      [
+        ['bg:bgerrors', 'stop'],
+        ['step2:errors', 'first-pass'],
+      ],
+      "the step's run ends on its own; the background one lasts the rollout",
+    );
     ({ view, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'Analysing', 3));
     w.analysis = { 'step2:errors': { phase: 'Successful', reason: 'ok' }, 'bg:bgerrors': { phase: 'Running', reason: '' } };
     ({ view, t } = runUntil(w, view, t + 1000, (r) => r.rollout!.reason === 'WaitingForPromotion'));
@@ -65,7 +89,13 @@ describe('canary transition', () => {
     const done = runUntil(w, view, held.t + 1000, (r) => r.rollout!.finished);
     assert.equal(done.view.phase, 'Healthy');
     assert.equal(done.result.setCurrent, 2);
-    assert.equal(w.instances.filter((i) => !i.retiring).map((i) => i.release).join(), '2,2,2,2');
+    assert.equal(
+      w.instances
+        .filter((i) => !i.retiring)
+        .map((i) => i.release)
+        .join(),
+      '2,2,2,2',
+    );
     assert.ok(w.minServing >= 4, `capacity dropped to ${w.minServing}`);
   });
 
@@ -76,9 +106,15 @@ describe('canary transition', () => {
     const t = first.t;
     w.analysis = { 'bg:bgerrors': { phase: 'Failed', reason: 'error rate 0.62 > 0.01 over 120 requests' } };
     const failed = w.step(view, t + 1000);
-    assert.deepEqual(failed.route.map((r) => r.release), [1]);
+    assert.deepEqual(
+      failed.route.map((r) => r.release),
+      [1],
+    );
     assert.equal(failed.rollout!.reason, 'AnalysisFailed');
-    assert.match(failed.rollout!.message, /analysis "bgerrors" failed: error rate 0\.62 > 0\.01 over 120 requests; traffic is back on release 1/);
+    assert.match(
+      failed.rollout!.message,
+      /analysis "bgerrors" failed: error rate 0\.62 > 0\.01 over 120 requests; traffic is back on release 1/,
+    );
     assert.ok(failed.actions.some((a) => a.type === 'retire'));
     view = next(view, failed);
     ({ view } = runUntil(w, view, t + 2000, (r) => r.rollout!.finished));
@@ -90,8 +126,14 @@ describe('canary transition', () => {
   it('abort, at any step, returns traffic to stable and stops the canary', () => {
     const w = world();
     const { view, t } = runUntil(w, startRollout(1, 2), 0, (r) => r.rollout!.reason === 'Pausing');
-    const aborted = w.step({ ...view, progress: { ...view.progress, requests: { abort: { by: 'alice', reason: 'looks off' } } } }, t + 1000);
-    assert.deepEqual(aborted.route.map((r) => r.release), [1]);
+    const aborted = w.step(
+      { ...view, progress: { ...view.progress, requests: { abort: { by: 'alice', reason: 'looks off' } } } },
+      t + 1000,
+    );
+    assert.deepEqual(
+      aborted.route.map((r) => r.release),
+      [1],
+    );
     assert.equal(aborted.rollout!.reason, 'Aborted');
     assert.match(aborted.rollout!.message, /aborted by alice: looks off/);
     assert.ok(aborted.consumed!.includes('abort'));
@@ -115,7 +157,12 @@ describe('canary transition', () => {
   it('promote --full skips the remaining steps', () => {
     const w = world();
     const { view, t } = runUntil(w, startRollout(1, 2), 0, (r) => r.rollout!.reason === 'Pausing');
-    const done = runUntil(w, { ...view, progress: { ...view.progress, requests: { promote: 'full' } } }, t + 1000, (r) => r.rollout!.finished);
+    const done = runUntil(
+      w,
+      { ...view, progress: { ...view.progress, requests: { promote: 'full' } } },
+      t + 1000,
+      (r) => r.rollout!.finished,
+    );
     assert.equal(done.view.phase, 'Healthy');
     assert.ok(w.minServing >= 4);
   });

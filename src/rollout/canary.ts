@@ -37,15 +37,45 @@ export function canaryTransition(rollout: RolloutView, observed: Observed, now: 
     const route = routeAll(observed, step.actions);
     const progress: RolloutProgress = { ...p, weight: 100, ready: step.ready, desired: shape.instances };
     if (step.done) {
-      return { route, actions: step.actions, routing, analysis: [], setCurrent: to, rollout: { phase: 'Healthy', targetRelease: to, reason: 'Completed', message: servesAllTraffic(to, shape.instances), progress, finished: true } };
+      return {
+        route,
+        actions: step.actions,
+        routing,
+        analysis: [],
+        setCurrent: to,
+        rollout: {
+          phase: 'Healthy',
+          targetRelease: to,
+          reason: 'Completed',
+          message: servesAllTraffic(to, shape.instances),
+          progress,
+          finished: true,
+        },
+      };
     }
-    return { route, actions: step.actions, routing, analysis: background, rollout: { phase: 'Progressing', targetRelease: to, reason: 'Promoting', message: `promoting release ${to} to 100%: ${step.ready}/${shape.instances} ready`, progress, finished: false } };
+    return {
+      route,
+      actions: step.actions,
+      routing,
+      analysis: background,
+      rollout: {
+        phase: 'Progressing',
+        targetRelease: to,
+        reason: 'Promoting',
+        message: `promoting release ${to} to 100%: ${step.ready}/${shape.instances} ready`,
+        progress,
+        finished: false,
+      },
+    };
   }
 
   const step = steps[stepIndex]!;
   const targetWeight = 'weight' in step ? step.weight : weight;
   const wanted = canaryInstances(targetWeight, shape.instances);
-  const actions = [...scale(from, stableSize, instances, 'more instances than desired'), ...scale(to, wanted, instances, 'canary weight lowered')];
+  const actions = [
+    ...scale(from, stableSize, instances, 'more instances than desired'),
+    ...scale(to, wanted, instances, 'canary weight lowered'),
+  ];
   const canaryReady = readyIds(to, instances);
   const stepRuns: DesiredRun[] = 'analysis' in step ? stepRunsFor(`step${stepIndex}`, step.analysis, to, from) : [];
   const runs = [...background, ...stepRuns];
@@ -57,15 +87,48 @@ export function canaryTransition(rollout: RolloutView, observed: Observed, now: 
   const progress: RolloutProgress = { ...p, step: stepIndex, stepSince, weight: targetWeight, ready: canaryReady.length, desired: wanted };
   const stepName = `step ${stepIndex + 1}/${steps.length}`;
   const next = (why: string, consumed: TransitionResult['consumed'] = []): TransitionResult => ({
-    ...base, consumed,
-    rollout: { phase: 'Progressing', targetRelease: to, reason: 'StepCompleted', message: `${stepName} done (${why}); ${weightText(targetWeight, to)}`, finished: false, progress: { ...progress, step: stepIndex + 1, stepSince: now } },
+    ...base,
+    consumed,
+    rollout: {
+      phase: 'Progressing',
+      targetRelease: to,
+      reason: 'StepCompleted',
+      message: `${stepName} done (${why}); ${weightText(targetWeight, to)}`,
+      finished: false,
+      progress: { ...progress, step: stepIndex + 1, stepSince: now },
+    },
   });
-  const stay = (phase: 'Progressing' | 'Paused', reason: string, message: string, consumed: TransitionResult['consumed'] = []): TransitionResult => ({
-    ...base, consumed, rollout: { phase, targetRelease: to, reason, message: `${stepName}: ${message}; ${weightText(targetWeight, to)}`, finished: false, progress },
+  const stay = (
+    phase: 'Progressing' | 'Paused',
+    reason: string,
+    message: string,
+    consumed: TransitionResult['consumed'] = [],
+  ): TransitionResult => ({
+    ...base,
+    consumed,
+    rollout: {
+      phase,
+      targetRelease: to,
+      reason,
+      message: `${stepName}: ${message}; ${weightText(targetWeight, to)}`,
+      finished: false,
+      progress,
+    },
   });
 
   if (requests.promote === 'full') {
-    return { ...base, consumed: ['promote', 'pause'], rollout: { phase: 'Progressing', targetRelease: to, reason: 'PromotedFully', message: `promoted to 100% by request`, finished: false, progress: { ...progress, step: steps.length, stepSince: now } } };
+    return {
+      ...base,
+      consumed: ['promote', 'pause'],
+      rollout: {
+        phase: 'Progressing',
+        targetRelease: to,
+        reason: 'PromotedFully',
+        message: `promoted to 100% by request`,
+        finished: false,
+        progress: { ...progress, step: steps.length, stepSince: now },
+      },
+    };
   }
   if (requests.pause) return stay('Paused', 'PausedByUser', 'paused; resume with `slipway resume`');
 
@@ -82,14 +145,24 @@ export function canaryTransition(rollout: RolloutView, observed: Observed, now: 
   if ('pause' in step) {
     if (step.pause === null) return stay('Paused', 'WaitingForPromotion', 'waiting for `slipway promote`');
     const left = step.pause - (now - stepSince);
-    return left <= 0 ? next(`paused ${formatDuration(step.pause)}`) : stay('Paused', 'Pausing', `pausing ${formatDuration(step.pause)} (${formatDuration(left)} left)`);
+    return left <= 0
+      ? next(`paused ${formatDuration(step.pause)}`)
+      : stay('Paused', 'Pausing', `pausing ${formatDuration(step.pause)} (${formatDuration(left)} left)`);
   }
   const outcome = analysisOutcome(stepRuns, observed.analysis);
   switch (outcome.kind) {
-    case 'failed': return undo(rollout, instances, stableSize, outcome.failure, 'RolledBack');
-    case 'inconclusive': return stay('Paused', 'AnalysisInconclusive', `analysis "${outcome.check}" is inconclusive (${outcome.why}); promote to go on or abort`);
-    case 'passed': return next(`analysis ${step.analysis.join(', ')} passed`);
-    case 'running': return stay('Progressing', 'Analysing', `analysing ${step.analysis.join(', ')}`);
+    case 'failed':
+      return undo(rollout, instances, stableSize, outcome.failure, 'RolledBack');
+    case 'inconclusive':
+      return stay(
+        'Paused',
+        'AnalysisInconclusive',
+        `analysis "${outcome.check}" is inconclusive (${outcome.why}); promote to go on or abort`,
+      );
+    case 'passed':
+      return next(`analysis ${step.analysis.join(', ')} passed`);
+    case 'running':
+      return stay('Progressing', 'Analysing', `analysing ${step.analysis.join(', ')}`);
   }
 }
 
@@ -101,5 +174,7 @@ function weightText(weight: number, release: number): string {
 function routeAll(observed: Observed, actions: TransitionResult['actions']): TransitionResult['route'] {
   const leaving = retiredIds(actions);
   const releases = [...new Set(observed.instances.map((i) => i.release))].sort((a, b) => a - b);
-  return releases.map((r) => ({ release: r, ids: readyIds(r, observed.instances).filter((id) => !leaving.has(id)) })).filter((r) => r.ids.length > 0);
+  return releases
+    .map((r) => ({ release: r, ids: readyIds(r, observed.instances).filter((id) => !leaving.has(id)) }))
+    .filter((r) => r.ids.length > 0);
 }

@@ -9,28 +9,50 @@ import type { ObservedInstance } from './types.js';
 
 test('resolveCount: counts as given, percentages of surge round up and of unavailability down', () => {
   const rows: Array<[number | string, number, 'up' | 'down', number]> = [
-    [2, 10, 'up', 2], [0, 10, 'down', 0],
-    ['25%', 10, 'up', 3], ['25%', 10, 'down', 2],
-    ['33%', 3, 'up', 1], ['33%', 3, 'down', 0],
-    ['0%', 5, 'up', 0], ['100%', 3, 'down', 3], ['50%', 1, 'up', 1], ['50%', 1, 'down', 0],
+    [2, 10, 'up', 2],
+    [0, 10, 'down', 0],
+    ['25%', 10, 'up', 3],
+    ['25%', 10, 'down', 2],
+    ['33%', 3, 'up', 1],
+    ['33%', 3, 'down', 0],
+    ['0%', 5, 'up', 0],
+    ['100%', 3, 'down', 3],
+    ['50%', 1, 'up', 1],
+    ['50%', 1, 'down', 0],
   ];
-  for (const [value, desired, round, want] of rows) assert.equal(resolveCount(value, desired, round), want, `${value} of ${desired} rounded ${round}`);
+  for (const [value, desired, round, want] of rows)
+    assert.equal(resolveCount(value, desired, round), want, `${value} of ${desired} rounded ${round}`);
 });
 
 let seq = 0;
 function instances(release: number, count: number, ready: boolean): ObservedInstance[] {
   return Array.from({ length: count }, () => ({
-    id: `i${++seq}`, release, state: 'running' as const, healthy: ready, retiring: false, startedAt: seq, restarts: 0, lastExit: null, lastProbe: null,
+    id: `i${++seq}`,
+    release,
+    state: 'running' as const,
+    healthy: ready,
+    retiring: false,
+    startedAt: seq,
+    restarts: 0,
+    lastExit: null,
+    lastProbe: null,
   }));
 }
 
 interface Row {
   /** desired, maxSurge, maxUnavailable */
-  n: number; surge: number | string; unavailable: number | string;
+  n: number;
+  surge: number | string;
+  unavailable: number | string;
   /** old release ready / not ready, new release ready / not ready */
-  oldReady: number; oldNotReady?: number; newReady: number; newNotReady?: number;
+  oldReady: number;
+  oldNotReady?: number;
+  newReady: number;
+  newNotReady?: number;
   /** starts of the new release, retirements (old and extra), done */
-  starts: number; retires: number; done: boolean;
+  starts: number;
+  retires: number;
+  done: boolean;
 }
 
 const rows: Row[] = [
@@ -52,8 +74,23 @@ const rows: Row[] = [
 for (const r of rows) {
   const name = `convergeRolling: ${r.n} desired, surge ${r.surge}, unavailable ${r.unavailable}; old ${r.oldReady}+${r.oldNotReady ?? 0}, new ${r.newReady}+${r.newNotReady ?? 0} → start ${r.starts}, retire ${r.retires}${r.done ? ', done' : ''}`;
   test(name, () => {
-    const observed = [...instances(1, r.oldReady, true), ...instances(1, r.oldNotReady ?? 0, false), ...instances(2, r.newReady, true), ...instances(2, r.newNotReady ?? 0, false)];
-    const step = convergeRolling({ release: 2, instances: r.n, strategy: { type: 'rolling', maxSurge: r.surge, maxUnavailable: r.unavailable }, progressDeadlineMs: 60_000 }, observed, r.surge, r.unavailable);
+    const observed = [
+      ...instances(1, r.oldReady, true),
+      ...instances(1, r.oldNotReady ?? 0, false),
+      ...instances(2, r.newReady, true),
+      ...instances(2, r.newNotReady ?? 0, false),
+    ];
+    const step = convergeRolling(
+      {
+        release: 2,
+        instances: r.n,
+        strategy: { type: 'rolling', maxSurge: r.surge, maxUnavailable: r.unavailable },
+        progressDeadlineMs: 60_000,
+      },
+      observed,
+      r.surge,
+      r.unavailable,
+    );
     assert.equal(step.actions.filter((a) => a.type === 'start').length, r.starts, 'starts');
     assert.equal(step.actions.filter((a) => a.type === 'retire').length, r.retires, 'retirements');
     assert.equal(step.done, r.done, 'done');

@@ -42,7 +42,12 @@ function starts(release: number, n: number): Action[] {
  * old ones are retired only while ready instances stay at or above desired - maxUnavailable.
  * With the default (maxSurge 1, maxUnavailable 0) capacity never drops below desired.
  */
-export function convergeRolling(shape: ReleaseShape, instances: ObservedInstance[], maxSurge: number | string, maxUnavailable: number | string): ConvergeStep {
+export function convergeRolling(
+  shape: ReleaseShape,
+  instances: ObservedInstance[],
+  maxSurge: number | string,
+  maxUnavailable: number | string,
+): ConvergeStep {
   const n = shape.instances;
   const { surge, unavailable } = rollingBudget(maxSurge, maxUnavailable, n);
 
@@ -109,7 +114,11 @@ export function routeOf(instances: ObservedInstance[]): { release: number; ids: 
 }
 
 /** Traffic goes to ready instances, never to ones being retired in this very step. */
-export function withRoute(instances: ObservedInstance[], actions: Action[], rest: Omit<TransitionResult, 'route' | 'actions'>): TransitionResult {
+export function withRoute(
+  instances: ObservedInstance[],
+  actions: Action[],
+  rest: Omit<TransitionResult, 'route' | 'actions'>,
+): TransitionResult {
   const leaving = retiredIds(actions);
   return { ...rest, route: routeOf(instances.filter((i) => !leaving.has(i.id))), actions };
 }

@@ -5,7 +5,10 @@
 import { formatDuration } from '../core/duration.js';
 import type { ObservedInstance, RolloutRequests } from './types.js';
 
-export interface Failure { reason: string; message: string }
+export interface Failure {
+  reason: string;
+  message: string;
+}
 
 /** A target instance crash-looping fails the rollout at once; otherwise the progress deadline does. */
 export function detectFailure(release: number, instances: ObservedInstance[], elapsedMs: number, deadlineMs: number): Failure | undefined {
@@ -13,7 +16,13 @@ export function detectFailure(release: number, instances: ObservedInstance[], el
   const crashed = mine.find((i) => i.state === 'failed');
   if (crashed) {
     const exit = crashed.lastExit;
-    const how = exit ? (exit.code !== null ? `exit code ${exit.code}` : exit.signal ? `signal ${exit.signal}` : 'unknown exit') : 'unknown exit';
+    const how = exit
+      ? exit.code !== null
+        ? `exit code ${exit.code}`
+        : exit.signal
+          ? `signal ${exit.signal}`
+          : 'unknown exit'
+      : 'unknown exit';
     return {
       reason: 'CrashLoop',
       message: `release ${release} crash-loops: instance ${crashed.id} exited ${crashed.restarts + 1} times in a row (last: ${how})${tail(crashed)}`,
@@ -22,8 +31,13 @@ export function detectFailure(release: number, instances: ObservedInstance[], el
   if (elapsedMs > deadlineMs) {
     const stuck = mine.filter((i) => !(i.state === 'running' && i.healthy));
     const worst = stuck[0];
-    const detail = worst ? `: instance ${worst.id} is ${worst.state === 'running' ? 'not healthy' : worst.state}${worst.lastProbe ? ` (last probe: ${worst.lastProbe})` : ' (no probe answered)'}${tail(worst)}` : '';
-    return { reason: 'ProgressDeadlineExceeded', message: `release ${release} did not become healthy within ${formatDuration(deadlineMs)}${detail}` };
+    const detail = worst
+      ? `: instance ${worst.id} is ${worst.state === 'running' ? 'not healthy' : worst.state}${worst.lastProbe ? ` (last probe: ${worst.lastProbe})` : ' (no probe answered)'}${tail(worst)}`
+      : '';
+    return {
+      reason: 'ProgressDeadlineExceeded',
+      message: `release ${release} did not become healthy within ${formatDuration(deadlineMs)}${detail}`,
+    };
   }
   return undefined;
 }
@@ -42,7 +56,10 @@ export function missedDeadline(release: number, instances: ObservedInstance[], d
  * Why an abort request ends the rollout: the failure the controller attached to it (the router
  * refused the route), else "aborted by alice: reason" in the same words for every strategy.
  */
-export function abortFailure(abort: NonNullable<RolloutRequests['abort']>, as: { reason: string; verb: string } = { reason: 'Aborted', verb: 'aborted' }): Failure {
+export function abortFailure(
+  abort: NonNullable<RolloutRequests['abort']>,
+  as: { reason: string; verb: string } = { reason: 'Aborted', verb: 'aborted' },
+): Failure {
   return abort.failure ?? { reason: as.reason, message: `${as.verb} by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}` };
 }
 

@@ -6,7 +6,12 @@ import type { ReleaseShape, RolloutView } from './types.js';
 import type { StrategyConfig } from '../config/schema.js';
 
 const rolling: StrategyConfig = { type: 'rolling', maxSurge: 1, maxUnavailable: 0 };
-const shape = (instances: number, strategy: StrategyConfig = rolling): ReleaseShape => ({ release: 1, instances, strategy, progressDeadlineMs: 10_000 });
+const shape = (instances: number, strategy: StrategyConfig = rolling): ReleaseShape => ({
+  release: 1,
+  instances,
+  strategy,
+  progressDeadlineMs: 10_000,
+});
 
 function view(kind: 'restart' | 'scale', progress: RolloutView['progress']): RolloutView {
   return { kind, phase: 'Progressing', fromRelease: 1, toRelease: 1, targetRelease: 1, startedAt: 0, progress };
@@ -29,7 +34,13 @@ describe('restart and scale rollouts (same release)', () => {
     assert.equal(end.phase, 'Healthy');
     assert.equal(result.rollout!.message, 'release 1 restarted: 3 new healthy instance(s)');
     assert.equal(w.minServing, 3);
-    assert.deepEqual(w.instances.filter((i) => !i.retiring).map((i) => i.id).filter((id) => id.startsWith('old')), []);
+    assert.deepEqual(
+      w.instances
+        .filter((i) => !i.retiring)
+        .map((i) => i.id)
+        .filter((id) => id.startsWith('old')),
+      [],
+    );
     assert.equal(w.instances.filter((i) => !i.retiring).length, 3);
   });
 
@@ -50,16 +61,32 @@ describe('restart and scale rollouts (same release)', () => {
     const step = down.step(view('scale', { instances: 1 }), 0);
     const retired = step.actions.filter((a) => a.type === 'retire').map((a) => (a as { id: string }).id);
     assert.equal(retired.length, 3);
-    assert.deepEqual(step.route.flatMap((r) => r.ids).filter((id) => retired.includes(id)), [], 'a retiring instance still gets traffic');
+    assert.deepEqual(
+      step.route.flatMap((r) => r.ids).filter((id) => retired.includes(id)),
+      [],
+      'a retiring instance still gets traffic',
+    );
     assert.equal(down.run(view('scale', { instances: 1 })).view.phase, 'Healthy');
   });
 
   it('a restart whose new instances crash-loop fails, stops them and leaves the old ones serving', () => {
-    const crashed = inst('new0', 1, { state: 'failed', healthy: false, restarts: 3, lastExit: { code: 3, signal: null, at: 900, uptimeMs: 10 } });
-    const r = transition(view('restart', { replace: ['old0', 'old1'] }), { current: 1, shapes: { 1: shape(2) }, instances: [inst('old0', 1), inst('old1', 1), crashed] }, 1000);
+    const crashed = inst('new0', 1, {
+      state: 'failed',
+      healthy: false,
+      restarts: 3,
+      lastExit: { code: 3, signal: null, at: 900, uptimeMs: 10 },
+    });
+    const r = transition(
+      view('restart', { replace: ['old0', 'old1'] }),
+      { current: 1, shapes: { 1: shape(2) }, instances: [inst('old0', 1), inst('old1', 1), crashed] },
+      1000,
+    );
     assert.equal(r.rollout!.phase, 'Failed');
     assert.equal(r.rollout!.reason, 'CrashLoop');
-    assert.match(r.rollout!.message, /^restart of release 1 failed: release 1 crash-loops: instance new0 exited 4 times in a row \(last: exit code 3\)/);
+    assert.match(
+      r.rollout!.message,
+      /^restart of release 1 failed: release 1 crash-loops: instance new0 exited 4 times in a row \(last: exit code 3\)/,
+    );
     assert.deepEqual(r.actions, [{ type: 'retire', id: 'new0', reason: 'restart failed' }]);
     assert.deepEqual(r.route, [{ release: 1, ids: ['old0', 'old1'] }]);
   });

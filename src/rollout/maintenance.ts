@@ -21,8 +21,10 @@ export function maintenanceTransition(rollout: RolloutView, observed: Observed, 
   // A scale's new count, or the count a restart runs at (set by an earlier scale).
   const count = rollout.progress.instances ?? base.instances;
   const shape = { ...base, instances: count };
-  const replace = new Set(rollout.kind === 'restart' ? rollout.progress.replace ?? [] : []);
-  const view: ObservedInstance[] = observed.instances.map((i) => (replace.has(i.id) && i.release === release ? { ...i, release: REPLACED } : i));
+  const replace = new Set(rollout.kind === 'restart' ? (rollout.progress.replace ?? []) : []);
+  const view: ObservedInstance[] = observed.instances.map((i) =>
+    replace.has(i.id) && i.release === release ? { ...i, release: REPLACED } : i,
+  );
   // Surge as the release's rolling strategy allows (at least one), never below the desired capacity.
   const surge = base.strategy.type === 'rolling' ? base.strategy.maxSurge : 1;
   const step = convergeRolling(shape, view, surge, 0);
@@ -42,7 +44,11 @@ export function maintenanceTransition(rollout: RolloutView, observed: Observed, 
     return withRoute(observed.instances, actions, {
       rollout: {
         // Aborted (abort, or rollback during it) ends RolledBack, as a progressive rollout does.
-        phase: abort ? 'RolledBack' : 'Failed', targetRelease: release, reason: failure.reason, finished: true, progress: { ...progress, failure },
+        phase: abort ? 'RolledBack' : 'Failed',
+        targetRelease: release,
+        reason: failure.reason,
+        finished: true,
+        progress: { ...progress, failure },
         message: `${abort ? failure.message : `${what} failed: ${failure.message}`}; release ${release} keeps serving on the instances that were ready`,
       },
       consumed: abort ? ['abort', 'promote', 'pause'] : undefined,
@@ -51,14 +57,25 @@ export function maintenanceTransition(rollout: RolloutView, observed: Observed, 
   if (step.done) {
     return withRoute(observed.instances, step.actions, {
       rollout: {
-        phase: 'Healthy', targetRelease: release, reason: 'Completed', progress, finished: true,
-        message: rollout.kind === 'restart' ? `release ${release} restarted: ${count} new healthy instance(s)` : `release ${release} runs ${count} healthy instance(s)`,
+        phase: 'Healthy',
+        targetRelease: release,
+        reason: 'Completed',
+        progress,
+        finished: true,
+        message:
+          rollout.kind === 'restart'
+            ? `release ${release} restarted: ${count} new healthy instance(s)`
+            : `release ${release} runs ${count} healthy instance(s)`,
       },
     });
   }
   return withRoute(observed.instances, step.actions, {
     rollout: {
-      phase: 'Progressing', targetRelease: release, reason: 'Progressing', progress, finished: false,
+      phase: 'Progressing',
+      targetRelease: release,
+      reason: 'Progressing',
+      progress,
+      finished: false,
       message: `${what}: ${step.ready}/${count} ${rollout.kind === 'restart' ? 'new ' : ''}instance(s) ready`,
     },
   });

@@ -4,7 +4,18 @@
  */
 import { alive, leastUsefulFirst, ready, retiredIds } from './converge.js';
 import { abortFailure, crashLoop, type Failure } from './failure.js';
-import type { Action, DesiredRun, Observed, ObservedInstance, ReleaseShape, RolloutProgress, RolloutRequests, RolloutView, RunView, TransitionResult } from './types.js';
+import type {
+  Action,
+  DesiredRun,
+  Observed,
+  ObservedInstance,
+  ReleaseShape,
+  RolloutProgress,
+  RolloutRequests,
+  RolloutView,
+  RunView,
+  TransitionResult,
+} from './types.js';
 
 /** What every progressive transition starts from. */
 export interface Progressive {
@@ -23,14 +34,26 @@ export function progressive(rollout: RolloutView, observed: Observed): Progressi
   const from = rollout.fromRelease!;
   const shape = observed.shapes[to]!;
   const p = rollout.progress;
-  return { to, from, shape, stableSize: observed.shapes[from]?.instances ?? shape.instances, p, requests: p.requests ?? {}, instances: observed.instances };
+  return {
+    to,
+    from,
+    shape,
+    stableSize: observed.shapes[from]?.instances ?? shape.instances,
+    p,
+    requests: p.requests ?? {},
+    instances: observed.instances,
+  };
 }
 
 /**
  * What undoes the rollout before anything else is looked at: a failure already being undone, an
  * abort request (`abortAs` names it), or the new release crash-looping.
  */
-export function pendingUndo(rollout: RolloutView, c: Progressive, abortAs: { reason: string; verb: string } = { reason: 'Aborted', verb: 'aborted' }): TransitionResult | undefined {
+export function pendingUndo(
+  rollout: RolloutView,
+  c: Progressive,
+  abortAs: { reason: string; verb: string } = { reason: 'Aborted', verb: 'aborted' },
+): TransitionResult | undefined {
   if (c.p.failure) return undo(rollout, c.instances, c.stableSize, c.p.failure, c.p.failure.terminal ?? 'RolledBack');
   const abort = c.requests.abort;
   if (abort) return undo(rollout, c.instances, c.stableSize, abortFailure(abort, abortAs), abort.failure ? 'Failed' : 'RolledBack');
@@ -46,10 +69,7 @@ export interface Verdicts {
 
 /** What the analysis runs of a step (or stage) decide, in the order that matters: a failure first. */
 export type AnalysisOutcome =
-  | { kind: 'failed'; failure: Failure }
-  | { kind: 'inconclusive'; check: string; why: string }
-  | { kind: 'passed' }
-  | { kind: 'running' };
+  { kind: 'failed'; failure: Failure } | { kind: 'inconclusive'; check: string; why: string } | { kind: 'passed' } | { kind: 'running' };
 
 /** The outcome of the runs wanted now, from their verdicts. */
 export function analysisOutcome(runs: DesiredRun[], observed: Record<string, RunView> | undefined): AnalysisOutcome {
@@ -91,11 +111,16 @@ export function scale(release: number, count: number, instances: ObservedInstanc
   const extra = [...mine].sort(leastUsefulFirst).slice(0, Math.max(0, mine.length - count));
   for (const i of extra) actions.push({ type: 'retire', id: i.id, reason });
   // A crash-looping instance serves nobody: replace it.
-  for (const i of instances) if (i.release === release && !i.retiring && i.state === 'failed') actions.push({ type: 'retire', id: i.id, reason: 'failed' });
+  for (const i of instances)
+    if (i.release === release && !i.retiring && i.state === 'failed') actions.push({ type: 'retire', id: i.id, reason: 'failed' });
   return actions;
 }
 
-export const readyIds = (release: number, instances: ObservedInstance[]) => instances.filter((i) => i.release === release && ready(i)).map((i) => i.id).sort();
+export const readyIds = (release: number, instances: ObservedInstance[]) =>
+  instances
+    .filter((i) => i.release === release && ready(i))
+    .map((i) => i.id)
+    .sort();
 
 /**
  * Undo a progressive rollout: all traffic to the stable release at once (the instances of the new
@@ -103,7 +128,13 @@ export const readyIds = (release: number, instances: ObservedInstance[]) => inst
  * and stopped. Ends `RolledBack` (or `Failed` for a release that could not even run) once nothing
  * of the new release is left.
  */
-export function undo(rollout: RolloutView, instances: ObservedInstance[], stableSize: number, why: { reason: string; message: string }, terminal: 'RolledBack' | 'Failed'): TransitionResult {
+export function undo(
+  rollout: RolloutView,
+  instances: ObservedInstance[],
+  stableSize: number,
+  why: { reason: string; message: string },
+  terminal: 'RolledBack' | 'Failed',
+): TransitionResult {
   const from = rollout.fromRelease!;
   const actions: Action[] = [...scale(from, stableSize, instances, 'more instances than desired')];
   for (const i of instances) if (i.release !== from && !i.retiring) actions.push({ type: 'retire', id: i.id, reason: why.reason });
@@ -117,8 +148,14 @@ export function undo(rollout: RolloutView, instances: ObservedInstance[], stable
     route: stable.length ? [{ release: from, ids: stable }] : [],
     actions,
     rollout: {
-      phase: done ? terminal : 'Degraded', targetRelease: from, reason: why.reason, finished: done, progress,
-      message: done ? `${why.message}; release ${from} serves all traffic` : `${why.message}; traffic is back on release ${from}, stopping release ${rollout.toRelease}`,
+      phase: done ? terminal : 'Degraded',
+      targetRelease: from,
+      reason: why.reason,
+      finished: done,
+      progress,
+      message: done
+        ? `${why.message}; release ${from} serves all traffic`
+        : `${why.message}; traffic is back on release ${from}, stopping release ${rollout.toRelease}`,
     },
     analysis: [],
     consumed: ['abort', 'promote', 'pause'],
@@ -128,7 +165,10 @@ export function undo(rollout: RolloutView, instances: ObservedInstance[], stable
 /** A failed analysis run, in words with its numbers. */
 export function describeRunFailure(key: string, run: RunView): Failure {
   const check = checkOf(key);
-  return { reason: run.phase === 'Error' ? 'AnalysisError' : 'AnalysisFailed', message: `analysis "${check}" ${run.phase === 'Error' ? 'could not measure' : 'failed'}: ${run.reason}` };
+  return {
+    reason: run.phase === 'Error' ? 'AnalysisError' : 'AnalysisFailed',
+    message: `analysis "${check}" ${run.phase === 'Error' ? 'could not measure' : 'failed'}: ${run.reason}`,
+  };
 }
 
 /** The check a run key names ("step2:errors" → "errors"). */

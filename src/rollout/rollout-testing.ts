@@ -4,7 +4,18 @@ import { settledProgress } from './settle.js';
 import type { ObservedInstance, Observed, ReleaseShape, RolloutView, RunView, TransitionResult } from './types.js';
 
 export function inst(id: string, release: number, over: Partial<ObservedInstance> = {}): ObservedInstance {
-  return { id, release, state: 'running', healthy: true, retiring: false, startedAt: 0, restarts: 0, lastExit: null, lastProbe: null, ...over };
+  return {
+    id,
+    release,
+    state: 'running',
+    healthy: true,
+    retiring: false,
+    startedAt: 0,
+    restarts: 0,
+    lastExit: null,
+    lastProbe: null,
+    ...over,
+  };
 }
 
 /**
@@ -16,7 +27,10 @@ export class World {
   current: number | null = null;
   seq = 0;
   minServing = Infinity;
-  constructor(public shapes: Record<number, ReleaseShape>, public healthyRelease: (r: number) => boolean | 'crash' = () => true) {}
+  constructor(
+    public shapes: Record<number, ReleaseShape>,
+    public healthyRelease: (r: number) => boolean | 'crash' = () => true,
+  ) {}
 
   /** Analysis run verdicts by key, as the controller would observe them. */
   analysis: Record<string, RunView> = {};
@@ -25,11 +39,20 @@ export class World {
 
   step(rollout: RolloutView | null, now: number): TransitionResult {
     // Since the last step: retired instances finished draining and are gone; started ones got their health.
-    this.instances = this.instances.filter((i) => !i.retiring).map((i) => {
-      const h = this.healthyRelease(i.release);
-      return h === 'crash' ? { ...i, state: 'failed' as const, healthy: false, restarts: 3, lastExit: { code: 1, signal: null, at: now, uptimeMs: 10 } } : { ...i, healthy: h };
-    });
-    const observed: Observed = { current: this.current, shapes: this.shapes, instances: this.instances.map((i) => ({ ...i })), analysis: this.analysis };
+    this.instances = this.instances
+      .filter((i) => !i.retiring)
+      .map((i) => {
+        const h = this.healthyRelease(i.release);
+        return h === 'crash'
+          ? { ...i, state: 'failed' as const, healthy: false, restarts: 3, lastExit: { code: 1, signal: null, at: now, uptimeMs: 10 } }
+          : { ...i, healthy: h };
+      });
+    const observed: Observed = {
+      current: this.current,
+      shapes: this.shapes,
+      instances: this.instances.map((i) => ({ ...i })),
+      analysis: this.analysis,
+    };
     const out = transition(rollout, observed, now);
     const serving = out.route.reduce((n, r) => n + r.ids.length, 0);
     this.minServing = Math.min(this.minServing, serving);
@@ -43,7 +66,10 @@ export class World {
     return out;
   }
 
-  run(view: RolloutView, opts: { stepMs?: number; maxSteps?: number } = {}): { view: RolloutView; result: TransitionResult; steps: number } {
+  run(
+    view: RolloutView,
+    opts: { stepMs?: number; maxSteps?: number } = {},
+  ): { view: RolloutView; result: TransitionResult; steps: number } {
     let v = view;
     for (let k = 0; k < (opts.maxSteps ?? 50); k++) {
       const result = this.step(v, v.startedAt + k * (opts.stepMs ?? 1000));
@@ -54,7 +80,6 @@ export class World {
     throw new Error(`rollout did not finish: ${JSON.stringify(v)}`);
   }
 }
-
 
 /** The rollout view after a transition, settled by the controller's own bookkeeping. */
 export function next(v: RolloutView, result: TransitionResult): RolloutView {

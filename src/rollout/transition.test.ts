@@ -31,7 +31,10 @@ describe('rollout transition', () => {
     assert.equal(view.phase, 'Healthy');
     assert.equal(result.setCurrent, 2);
     assert.equal(w.minServing, 2);
-    assert.deepEqual(w.instances.filter((i) => !i.retiring).map((i) => i.release), [2, 2]);
+    assert.deepEqual(
+      w.instances.filter((i) => !i.retiring).map((i) => i.release),
+      [2, 2],
+    );
     assert.ok(w.instances.length <= 3);
   });
 
@@ -40,7 +43,10 @@ describe('rollout transition', () => {
     const w = new World({ 1: shape(1, 3, s), 2: shape(2, 3, s) });
     w.instances = [inst('a', 1), inst('b', 1), inst('c', 1)];
     const first = w.step(startRollout(1, 2), 0);
-    assert.deepEqual(first.actions.map((a) => a.type), ['retire', 'start']);
+    assert.deepEqual(
+      first.actions.map((a) => a.type),
+      ['retire', 'start'],
+    );
     assert.equal(first.route[0]!.ids.length, 2);
     const { view } = w.run(startRollout(1, 2));
     assert.equal(view.phase, 'Healthy');
@@ -68,7 +74,7 @@ describe('rollout transition', () => {
     const start = startRollout(1, 2);
     let v = start;
     let last: TransitionResult | undefined;
-    for (let t = 0; t <= 20_000 && !(last?.rollout?.finished); t += 1000) {
+    for (let t = 0; t <= 20_000 && !last?.rollout?.finished; t += 1000) {
       w.instances = w.instances.map((i) => (i.release === 2 ? { ...i, lastProbe: 'GET /healthz → 503 in 3ms' } : i));
       last = w.step(v, t);
       v = { ...v, phase: last.rollout!.phase, targetRelease: last.rollout!.targetRelease, progress: last.rollout!.progress };
@@ -77,7 +83,10 @@ describe('rollout transition', () => {
     assert.equal(last!.rollout!.reason, 'ProgressDeadlineExceeded');
     assert.match(last!.rollout!.message, /within 5s: instance i1 is not healthy \(last probe: GET \/healthz → 503/);
     assert.equal(w.minServing, 2);
-    assert.deepEqual(w.instances.filter((i) => !i.retiring).map((i) => i.release), [1, 1]);
+    assert.deepEqual(
+      w.instances.filter((i) => !i.retiring).map((i) => i.release),
+      [1, 1],
+    );
   });
 
   it('a failed first deploy stops its instances and leaves nothing serving', () => {
@@ -93,10 +102,16 @@ describe('rollout transition', () => {
     const w = new World({ 1: shape(1, 2, s), 2: shape(2, 2, s) });
     w.instances = [inst('a', 1), inst('b', 1)];
     const first = w.step(startRollout(1, 2), 0);
-    assert.deepEqual(first.actions.map((a) => a.type), ['retire', 'retire']);
+    assert.deepEqual(
+      first.actions.map((a) => a.type),
+      ['retire', 'retire'],
+    );
     assert.deepEqual(first.route, []);
     const second = w.step(startRollout(1, 2), 1000);
-    assert.deepEqual(second.actions.map((a) => a.type), ['start', 'start']);
+    assert.deepEqual(
+      second.actions.map((a) => a.type),
+      ['start', 'start'],
+    );
     const { view } = w.run(startRollout(1, 2));
     assert.equal(view.phase, 'Healthy');
   });

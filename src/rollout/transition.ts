@@ -29,7 +29,10 @@ function steady(observed: Observed): TransitionResult {
   // backoff (RestartPolicy.crashLoopRetryMs), shown in status, rather than replacing it in a loop.
   const mine = instances.filter((i) => !i.retiring && i.release === current && i.state !== 'stopped');
   for (let k = mine.length; k < shape.instances; k++) actions.push({ type: 'start', release: current });
-  const extra = mine.filter((i) => i.state === 'failed').concat(mine.filter((i) => i.state !== 'failed')).slice(0, Math.max(0, mine.length - shape.instances));
+  const extra = mine
+    .filter((i) => i.state === 'failed')
+    .concat(mine.filter((i) => i.state !== 'failed'))
+    .slice(0, Math.max(0, mine.length - shape.instances));
   for (const i of extra) actions.push({ type: 'retire', id: i.id, reason: 'more instances than desired' });
   return withRoute(instances, actions, {});
 }
@@ -58,31 +61,63 @@ function progressing(rollout: RolloutView, observed: Observed, now: number): Tra
     if (failure) return fail(rollout, observed, now, failure);
     if (step.done) {
       return withRoute(observed.instances, step.actions, {
-        rollout: { phase: 'Healthy', targetRelease: rollout.toRelease, reason: 'Completed', message: servesAllTraffic(rollout.toRelease, shape.instances), progress, finished: true },
+        rollout: {
+          phase: 'Healthy',
+          targetRelease: rollout.toRelease,
+          reason: 'Completed',
+          message: servesAllTraffic(rollout.toRelease, shape.instances),
+          progress,
+          finished: true,
+        },
         setCurrent: rollout.toRelease,
       });
     }
     return withRoute(observed.instances, step.actions, {
-      rollout: { phase: 'Progressing', targetRelease: rollout.toRelease, reason: 'Progressing', message: `${step.ready}/${shape.instances} instance(s) of release ${rollout.toRelease} ready`, progress, finished: false },
+      rollout: {
+        phase: 'Progressing',
+        targetRelease: rollout.toRelease,
+        reason: 'Progressing',
+        message: `${step.ready}/${shape.instances} instance(s) of release ${rollout.toRelease} ready`,
+        progress,
+        finished: false,
+      },
     });
   }
 
   const failure = progress.failure ?? { reason: 'Failed', message: `release ${rollout.toRelease} failed` };
   if (step.done) {
     return withRoute(observed.instances, step.actions, {
-      rollout: { phase: 'Failed', targetRelease: rollout.targetRelease, reason: failure.reason, message: `${failure.message}; release ${rollout.targetRelease} serves again on ${shape.instances} instance(s)`, progress, finished: true },
+      rollout: {
+        phase: 'Failed',
+        targetRelease: rollout.targetRelease,
+        reason: failure.reason,
+        message: `${failure.message}; release ${rollout.targetRelease} serves again on ${shape.instances} instance(s)`,
+        progress,
+        finished: true,
+      },
     });
   }
   if (now - since > shape.progressDeadlineMs) {
     return withRoute(observed.instances, [], {
       rollout: {
-        phase: 'Failed', targetRelease: rollout.targetRelease, reason: 'RevertStalled', finished: true, progress,
+        phase: 'Failed',
+        targetRelease: rollout.targetRelease,
+        reason: 'RevertStalled',
+        finished: true,
+        progress,
         message: `${failure.message}; restoring release ${rollout.targetRelease} did not complete within ${formatDuration(shape.progressDeadlineMs)} (${step.ready}/${shape.instances} ready). Check \`slipway status\` and the instance logs.`,
       },
     });
   }
   return withRoute(observed.instances, step.actions, {
-    rollout: { phase: 'Degraded', targetRelease: rollout.targetRelease, reason: failure.reason, message: `${failure.message}; restoring release ${rollout.targetRelease}: ${step.ready}/${shape.instances} ready`, progress, finished: false },
+    rollout: {
+      phase: 'Degraded',
+      targetRelease: rollout.targetRelease,
+      reason: failure.reason,
+      message: `${failure.message}; restoring release ${rollout.targetRelease}: ${step.ready}/${shape.instances} ready`,
+      progress,
+      finished: false,
+    },
   });
 }
 
@@ -90,9 +125,18 @@ function progressing(rollout: RolloutView, observed: Observed, now: number): Tra
 function fail(rollout: RolloutView, observed: Observed, now: number, failure: Failure): TransitionResult {
   const from = rollout.fromRelease;
   if (from === null || !observed.shapes[from]) {
-    const actions: Action[] = observed.instances.filter((i) => !i.retiring).map((i) => ({ type: 'retire', id: i.id, reason: 'rollout failed' }));
+    const actions: Action[] = observed.instances
+      .filter((i) => !i.retiring)
+      .map((i) => ({ type: 'retire', id: i.id, reason: 'rollout failed' }));
     return withRoute(observed.instances, actions, {
-      rollout: { phase: 'Failed', targetRelease: rollout.toRelease, reason: failure.reason, message: failure.message, progress: { ...rollout.progress, failure }, finished: true },
+      rollout: {
+        phase: 'Failed',
+        targetRelease: rollout.toRelease,
+        reason: failure.reason,
+        message: failure.message,
+        progress: { ...rollout.progress, failure },
+        finished: true,
+      },
     });
   }
   return progressing({ ...rollout, targetRelease: from, progress: { ...rollout.progress, targetSince: now, failure } }, observed, now);

@@ -130,9 +130,7 @@ export interface Observed {
   analysis?: Record<string, RunView>;
 }
 
-export type Action =
-  | { type: 'start'; release: number }
-  | { type: 'retire'; id: string; reason: string };
+export type Action = { type: 'start'; release: number } | { type: 'retire'; id: string; reason: string };
 
 export interface TransitionResult {
   /** New durable status of the rollout (undefined in steady state). */

@@ -55,9 +55,13 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 function guard(req: IncomingMessage, want: Buffer): void {
   const h = req.headers;
   if (h.origin !== undefined || h['sec-fetch-site'] !== undefined || h['sec-fetch-mode'] !== undefined) {
-    throw SlipwayError.of('ROUTER_FORBIDDEN_ORIGIN', 'the router admin API takes no requests from web pages (Origin or Sec-Fetch-* header present)', {
-      hint: 'Call it from the slipway controller (LocalRouter), not from a browser.',
-    });
+    throw SlipwayError.of(
+      'ROUTER_FORBIDDEN_ORIGIN',
+      'the router admin API takes no requests from web pages (Origin or Sec-Fetch-* header present)',
+      {
+        hint: 'Call it from the slipway controller (LocalRouter), not from a browser.',
+      },
+    );
   }
   const host = h.host === undefined ? undefined : h.host.replace(/:\d+$/, '').toLowerCase();
   if (host !== undefined && !LOOPBACK_HOSTS.has(host)) {
@@ -70,19 +74,26 @@ function guard(req: IncomingMessage, want: Buffer): void {
   const given = Buffer.from(h.authorization ?? '');
   if (given.length !== want.length || !timingSafeEqual(given, want)) {
     throw SlipwayError.of('ROUTER_UNAUTHORIZED', `${h.authorization === undefined ? 'missing' : 'wrong'} router admin token`, {
-      hint: 'Send Authorization: Bearer <token>, the token being the content of the router state directory\'s `token` file (mode 0600).',
+      hint: "Send Authorization: Bearer <token>, the token being the content of the router state directory's `token` file (mode 0600).",
     });
   }
   if (req.method !== 'GET' && req.method !== 'HEAD' && !/^application\/json\s*(;|$)/i.test(h['content-type'] ?? '')) {
-    throw SlipwayError.of('REQUEST_NOT_JSON', `${req.method} ${path}: expected Content-Type: application/json, got ${h['content-type'] === undefined ? 'none' : `"${h['content-type']}"`}`, {
-      hint: 'Send the body as JSON (an empty object {} when there is nothing to say).',
-    });
+    throw SlipwayError.of(
+      'REQUEST_NOT_JSON',
+      `${req.method} ${path}: expected Content-Type: application/json, got ${h['content-type'] === undefined ? 'none' : `"${h['content-type']}"`}`,
+      {
+        hint: 'Send the body as JSON (an empty object {} when there is nothing to say).',
+      },
+    );
   }
 }
 
 async function handle(daemon: RouterDaemon, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!;
-  const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = path
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   const method = req.method ?? 'GET';
   const route = `${method} /${parts.map((p, i) => (i === 2 && parts[1] === 'routes' ? ':service' : p)).join('/')}`;
   switch (route) {
@@ -125,9 +136,12 @@ function parseDrain(body: unknown): { backendIds: string[]; timeoutMs: number } 
   const problems: string[] = [];
   if (typeof b !== 'object' || b === null) problems.push('expected a JSON object {backendIds, timeoutMs}');
   else {
-    if (!Array.isArray(b.backendIds) || !b.backendIds.every((x) => typeof x === 'string' && x !== '')) problems.push('backendIds: expected an array of backend ids');
-    if (typeof b.timeoutMs !== 'number' || !Number.isInteger(b.timeoutMs) || b.timeoutMs < 0 || b.timeoutMs > MAX_DRAIN_MS) problems.push(`timeoutMs: expected an integer from 0 to ${MAX_DRAIN_MS}`);
+    if (!Array.isArray(b.backendIds) || !b.backendIds.every((x) => typeof x === 'string' && x !== ''))
+      problems.push('backendIds: expected an array of backend ids');
+    if (typeof b.timeoutMs !== 'number' || !Number.isInteger(b.timeoutMs) || b.timeoutMs < 0 || b.timeoutMs > MAX_DRAIN_MS)
+      problems.push(`timeoutMs: expected an integer from 0 to ${MAX_DRAIN_MS}`);
   }
-  if (problems.length > 0) throw SlipwayError.of('DRAIN_INVALID', `invalid drain request: ${problems.join('; ')}`, { details: { problems } });
+  if (problems.length > 0)
+    throw SlipwayError.of('DRAIN_INVALID', `invalid drain request: ${problems.join('; ')}`, { details: { problems } });
   return b as { backendIds: string[]; timeoutMs: number };
 }

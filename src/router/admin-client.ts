@@ -18,36 +18,52 @@ export function adminCall<T>(target: AdminTarget, method: string, path: string, 
   const headers: Record<string, string | number> = { Authorization: `Bearer ${token}` };
   if (text !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   return new Promise<T>((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1',
-      port,
-      method,
-      path,
-      agent: false,
-      headers,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        clearTimeout(timer);
-        const raw = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown;
-        try { parsed = raw === '' ? undefined : JSON.parse(raw); } catch {
-          reject(SlipwayError.of('ROUTER_BAD_ANSWER', `router answered ${method} ${path} with ${res.statusCode}: ${raw.slice(0, 200)}`));
-          return;
-        }
-        if ((res.statusCode ?? 500) >= 400) reject(isErrorBody(parsed) ? SlipwayError.fromBody(parsed) : SlipwayError.of('ROUTER_BAD_ANSWER', `router answered ${method} ${path} with ${res.statusCode}`));
-        else resolve(parsed as T);
-      });
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent: false,
+        headers,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          clearTimeout(timer);
+          const raw = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = raw === '' ? undefined : JSON.parse(raw);
+          } catch {
+            reject(SlipwayError.of('ROUTER_BAD_ANSWER', `router answered ${method} ${path} with ${res.statusCode}: ${raw.slice(0, 200)}`));
+            return;
+          }
+          if ((res.statusCode ?? 500) >= 400)
+            reject(
+              isErrorBody(parsed)
+                ? SlipwayError.fromBody(parsed)
+                : SlipwayError.of('ROUTER_BAD_ANSWER', `router answered ${method} ${path} with ${res.statusCode}`),
+            );
+          else resolve(parsed as T);
+        });
+      },
+    );
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs}ms`)), timeoutMs);
     req.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(SlipwayError.of('ROUTER_UNREACHABLE', `router admin API on 127.0.0.1:${port} did not answer ${method} ${path}: ${err.code ?? err.message}`, {
-        hint: 'Is the router running? ensureRunning() starts or adopts it.',
-        cause: err,
-      }));
+      reject(
+        SlipwayError.of(
+          'ROUTER_UNREACHABLE',
+          `router admin API on 127.0.0.1:${port} did not answer ${method} ${path}: ${err.code ?? err.message}`,
+          {
+            hint: 'Is the router running? ensureRunning() starts or adopts it.',
+            cause: err,
+          },
+        ),
+      );
     });
     req.end(text);
   });

@@ -67,7 +67,11 @@ export class BackendState {
 class PoolState {
   /** Where the next least-loaded scan starts, so ties rotate. */
   rr = 0;
-  constructor(readonly release: number, readonly weight: number, readonly backends: BackendState[]) {}
+  constructor(
+    readonly release: number,
+    readonly weight: number,
+    readonly backends: BackendState[],
+  ) {}
 }
 
 /**

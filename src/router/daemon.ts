@@ -99,7 +99,9 @@ export class RouterDaemon {
       if (route.preview !== undefined) {
         try {
           main = (await svc.openListenerFor({ ...route, preview: undefined })).servers.main;
-        } catch { /* the main listener failed too: already reported */ }
+        } catch {
+          /* the main listener failed too: already reported */
+        }
       }
       svc.install(route, { main, preview: null });
     }
@@ -164,9 +166,13 @@ export class RouterDaemon {
       for (const w of wanted) {
         const t = taken.find((x) => w.l.port !== 0 && x.l.port === w.l.port && hostsOverlap(x.l.host, w.l.host));
         if (t === undefined) continue;
-        throw SlipwayError.of('ROUTER_PORT_IN_USE', `service "${route.service}"${w.what}: cannot listen on ${w.l.host}:${w.l.port}: port ${w.l.port} is already used by service "${other.name}"${t.what}`, {
-          hint: 'Give each service (and each preview listener) its own port.',
-        });
+        throw SlipwayError.of(
+          'ROUTER_PORT_IN_USE',
+          `service "${route.service}"${w.what}: cannot listen on ${w.l.host}:${w.l.port}: port ${w.l.port} is already used by service "${other.name}"${t.what}`,
+          {
+            hint: 'Give each service (and each preview listener) its own port.',
+          },
+        );
       }
     }
   }
@@ -185,7 +191,9 @@ export class RouterDaemon {
   }
 
   routes(): ServiceRoute[] {
-    return [...this.services.values()].flatMap((s) => (s.route === null ? [] : [s.route])).sort((a, b) => a.service.localeCompare(b.service));
+    return [...this.services.values()]
+      .flatMap((s) => (s.route === null ? [] : [s.route]))
+      .sort((a, b) => a.service.localeCompare(b.service));
   }
 
   /** Waits for backends to have nothing in flight, answering 504 to what is left at the deadline. */
@@ -194,17 +202,24 @@ export class RouterDaemon {
     if (svc === undefined) throw notFound(service);
     const started = Date.now();
     const result = await svc.drain(backendIds, timeoutMs);
-    log.info(`drained ${service} [${backendIds.join(', ')}] in ${Date.now() - started}ms: ${result.completed} completed, ${result.aborted} aborted`);
+    log.info(
+      `drained ${service} [${backendIds.join(', ')}] in ${Date.now() - started}ms: ${result.completed} completed, ${result.aborted} aborted`,
+    );
     return result;
   }
 
   /** Every service's counters, by name (for the Prometheus exposition). */
   serviceMetrics(): ServiceMetrics[] {
-    return [...this.services.values()].map((s) => ({ service: s.name, counters: s.counters })).sort((a, b) => a.service.localeCompare(b.service));
+    return [...this.services.values()]
+      .map((s) => ({ service: s.name, counters: s.counters }))
+      .sort((a, b) => a.service.localeCompare(b.service));
   }
 
   stats(): RouterStats {
-    return { bootId: this.bootId, services: [...this.services.values()].map((s) => s.stats()).sort((a, b) => a.service.localeCompare(b.service)) };
+    return {
+      bootId: this.bootId,
+      services: [...this.services.values()].map((s) => s.stats()).sort((a, b) => a.service.localeCompare(b.service)),
+    };
   }
 
   /**
@@ -233,7 +248,9 @@ export class RouterDaemon {
     return this.stopping;
   }
 
-  get isStopping(): boolean { return this.stopping !== null; }
+  get isStopping(): boolean {
+    return this.stopping !== null;
+  }
 
   private inFlight(): number {
     let n = 0;
@@ -280,7 +297,8 @@ export class RouterDaemon {
   }
 
   private assertRunning(): void {
-    if (this.stopping !== null) throw SlipwayError.of('ROUTER_STOPPING', 'the router is shutting down', { hint: 'Start it again with ensureRunning().' });
+    if (this.stopping !== null)
+      throw SlipwayError.of('ROUTER_STOPPING', 'the router is shutting down', { hint: 'Start it again with ensureRunning().' });
   }
 
   private async listenersChanged(): Promise<void> {
@@ -289,7 +307,9 @@ export class RouterDaemon {
 }
 
 function notFound(service: string): SlipwayError {
-  return SlipwayError.of('ROUTE_NOT_FOUND', `no route for service "${service}"`, { hint: 'GET /v1/routes lists the services the router knows.' });
+  return SlipwayError.of('ROUTE_NOT_FOUND', `no route for service "${service}"`, {
+    hint: 'GET /v1/routes lists the services the router knows.',
+  });
 }
 
 const ANY_HOST = new Set(['0.0.0.0', '::', '']);
@@ -300,9 +320,19 @@ function hostsOverlap(a: string, b: string): boolean {
 }
 
 function describe(r: ServiceRoute): string {
-  const pools = r.pools.map((p) => `r${p.release}×${p.weight}[${p.backends.map((b) => `${b.id}@${b.host}:${b.port}`).join(' ')}]`).join(' ');
+  const pools = r.pools
+    .map((p) => `r${p.release}×${p.weight}[${p.backends.map((b) => `${b.id}@${b.host}:${b.port}`).join(' ')}]`)
+    .join(' ');
   let s = `${r.service} on ${r.listen.host}:${r.listen.port} → ${pools || '(no pools)'}`;
-  if (r.rules !== undefined && r.rules.length > 0) s += `; rules ${r.rules.map((x) => `${Object.entries(x.match.header).map(([k, v]) => `${k}=${v}`).join('&')}→r${x.release}`).join(' ')}`;
+  if (r.rules !== undefined && r.rules.length > 0)
+    s += `; rules ${r.rules
+      .map(
+        (x) =>
+          `${Object.entries(x.match.header)
+            .map(([k, v]) => `${k}=${v}`)
+            .join('&')}→r${x.release}`,
+      )
+      .join(' ')}`;
   if (r.stickiness === 'cookie') s += '; sticky cookie';
   if (r.preview !== undefined) s += `; preview ${r.preview.host}:${r.preview.port} → r${r.preview.release}`;
   return s;

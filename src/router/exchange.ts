@@ -129,7 +129,9 @@ export class Exchange implements InFlight, UpstreamSink {
     this.lastActivity = performance.now();
   }
 
-  requestComplete(): boolean { return this.bodySent; }
+  requestComplete(): boolean {
+    return this.bodySent;
+  }
 
   onUpstreamHead(status: number, statusMessage: string, rawHeaders: string[], framing: ResponseFraming): boolean {
     if (this.done || this.abortedByRouter) return false;
@@ -144,7 +146,10 @@ export class Exchange implements InFlight, UpstreamSink {
       // Node refuses what it would not send (a header value it deems invalid): the upstream's fault.
       this.conn?.destroy();
       this.conn = null;
-      this.sendError(502, `bad gateway: ${this.svc.name} backend ${this.backend!.id}: invalid response head (${(err as NodeJS.ErrnoException).code ?? 'invalid'})\n`);
+      this.sendError(
+        502,
+        `bad gateway: ${this.svc.name} backend ${this.backend!.id}: invalid response head (${(err as NodeJS.ErrnoException).code ?? 'invalid'})\n`,
+      );
       return true;
     }
     this.responded = true;
@@ -194,7 +199,9 @@ export class Exchange implements InFlight, UpstreamSink {
     if (!this.done) this.res.end();
   }
 
-  beginBatch(): void { /* headers and a body read together go out in one write without help */ }
+  beginBatch(): void {
+    /* headers and a body read together go out in one write without help */
+  }
 
   endBatch(): void {
     if (!this.needFlush) return;
@@ -215,8 +222,8 @@ export class Exchange implements InFlight, UpstreamSink {
     // of an answer (a kept-alive socket the upstream had just closed, an instance that died
     // mid-request), as nginx's proxy_next_upstream does (RFC 9110 §9.2.2).
     const failed = this.backend!;
-    const retryable = err.code === 'ECONNREFUSED' || !connected
-      || (!responded && !this.head.hasBody && IDEMPOTENT.has(this.req.method ?? ''));
+    const retryable =
+      err.code === 'ECONNREFUSED' || !connected || (!responded && !this.head.hasBody && IDEMPOTENT.has(this.req.method ?? ''));
     if (retryable) {
       this.svc.detach(this, failed);
       (this.tried ??= []).push(failed);
@@ -251,7 +258,14 @@ export class Exchange implements InFlight, UpstreamSink {
       return;
     }
     this.counters?.observe(status, performance.now() - this.start);
-    res.writeHead(status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'X-Request-Id', this.head.requestId] as unknown as Record<string, string>);
+    res.writeHead(status, [
+      'Content-Type',
+      'text/plain; charset=utf-8',
+      'Content-Length',
+      String(Buffer.byteLength(body)),
+      'X-Request-Id',
+      this.head.requestId,
+    ] as unknown as Record<string, string>);
     res.end(body);
   }
 
@@ -270,7 +284,15 @@ export class Exchange implements InFlight, UpstreamSink {
   }
 }
 
-function onClientClose(this: Tagged<ServerResponse>): void { this[kEx]!.onClientClose(); }
-function onClientDrain(this: Tagged<ServerResponse>): void { this[kEx]!.onClientDrain(); }
-function onRequestData(this: Tagged<IncomingMessage>, chunk: Buffer): void { this[kEx]!.onRequestData(chunk); }
-function onRequestEnd(this: Tagged<IncomingMessage>): void { this[kEx]!.onRequestEnd(); }
+function onClientClose(this: Tagged<ServerResponse>): void {
+  this[kEx]!.onClientClose();
+}
+function onClientDrain(this: Tagged<ServerResponse>): void {
+  this[kEx]!.onClientDrain();
+}
+function onRequestData(this: Tagged<IncomingMessage>, chunk: Buffer): void {
+  this[kEx]!.onRequestData(chunk);
+}
+function onRequestEnd(this: Tagged<IncomingMessage>): void {
+  this[kEx]!.onRequestEnd();
+}

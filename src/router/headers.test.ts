@@ -9,8 +9,40 @@ function accepted(raw: string[], newId = () => 'gen-1'): UpstreamHead {
 }
 
 test('request headers: hop-by-hop dropped, forwarding headers set, request id generated', () => {
-  const head = accepted(['Host', 'example.test', 'Connection', 'keep-alive, X-Drop', 'X-Drop', '1', 'TE', 'trailers', 'X-Forwarded-For', '10.0.0.1', 'X-Forwarded-Host', 'spoofed', 'Transfer-Encoding', 'chunked', 'Accept', '*/*']);
-  assert.deepEqual(head.headers, ['Host', 'example.test', 'Accept', '*/*', 'Transfer-Encoding', 'chunked', 'X-Forwarded-For', '10.0.0.1, 192.0.2.7', 'X-Forwarded-Proto', 'http', 'X-Forwarded-Host', 'example.test', 'X-Request-Id', 'gen-1']);
+  const head = accepted([
+    'Host',
+    'example.test',
+    'Connection',
+    'keep-alive, X-Drop',
+    'X-Drop',
+    '1',
+    'TE',
+    'trailers',
+    'X-Forwarded-For',
+    '10.0.0.1',
+    'X-Forwarded-Host',
+    'spoofed',
+    'Transfer-Encoding',
+    'chunked',
+    'Accept',
+    '*/*',
+  ]);
+  assert.deepEqual(head.headers, [
+    'Host',
+    'example.test',
+    'Accept',
+    '*/*',
+    'Transfer-Encoding',
+    'chunked',
+    'X-Forwarded-For',
+    '10.0.0.1, 192.0.2.7',
+    'X-Forwarded-Proto',
+    'http',
+    'X-Forwarded-Host',
+    'example.test',
+    'X-Request-Id',
+    'gen-1',
+  ]);
   assert.equal(head.hasBody, true);
   assert.equal(head.chunked, true);
   assert.equal(head.requestId, 'gen-1');
@@ -55,7 +87,23 @@ test('requests refused before any backend: duplicate Host, foreign transfer-codi
 
 test('response headers: hop-by-hop, framing and upstream request id dropped; ours and the parsed length added', () => {
   assert.deepEqual(
-    clientResponseHeaders(['Content-Type', 'text/plain', 'Keep-Alive', 'timeout=5', 'Connection', 'X-Secret, Content-Length', 'X-Secret', 's', 'X-Request-Id', 'other', 'Transfer-Encoding', 'chunked'], 'rid'),
+    clientResponseHeaders(
+      [
+        'Content-Type',
+        'text/plain',
+        'Keep-Alive',
+        'timeout=5',
+        'Connection',
+        'X-Secret, Content-Length',
+        'X-Secret',
+        's',
+        'X-Request-Id',
+        'other',
+        'Transfer-Encoding',
+        'chunked',
+      ],
+      'rid',
+    ),
     ['Content-Type', 'text/plain', 'X-Request-Id', 'rid'],
   );
   assert.deepEqual(clientResponseHeaders(['Content-Length', '5'], 'rid', 5), ['Content-Length', '5', 'X-Request-Id', 'rid']);

@@ -29,15 +29,46 @@ export interface RequestRejection {
 }
 
 /** Request headers that describe the hop, not the message: never forwarded. */
-const REQUEST_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'trailer', 'proxy-authenticate',
-  'proxy-authorization', 'transfer-encoding', 'content-length', 'expect', 'x-forwarded-proto', 'x-forwarded-host']);
+const REQUEST_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'upgrade',
+  'trailer',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'transfer-encoding',
+  'content-length',
+  'expect',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+]);
 
 /** Response headers never forwarded to the client (framing is rewritten by Node's ServerResponse). */
-const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'content-length', 'te', 'upgrade',
-  'trailer', 'proxy-authenticate', 'x-request-id']);
+const RESPONSE_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'content-length',
+  'te',
+  'upgrade',
+  'trailer',
+  'proxy-authenticate',
+  'x-request-id',
+]);
 
 /** Headers a Connection header can never remove: they frame or address the message. */
-const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+const PROTECTED = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-request-id',
+]);
 
 /**
  * Headers to send upstream: the client's, minus hop-by-hop ones, plus the framing of the body we
@@ -49,7 +80,12 @@ const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding', 'x-for
  * `raw` must come from Node's strict parser, which already refused malformed or duplicate
  * Content-Length, Content-Length beside Transfer-Encoding, obs-fold and bad chunk sizes.
  */
-export function upstreamRequestHeaders(raw: string[], remoteAddress: string, proto: string, newId: () => string): UpstreamHead | RequestRejection {
+export function upstreamRequestHeaders(
+  raw: string[],
+  remoteAddress: string,
+  proto: string,
+  newId: () => string,
+): UpstreamHead | RequestRejection {
   if (raw.length > MAX_REQUEST_HEADERS * 2) return { status: 431, reason: `more than ${MAX_REQUEST_HEADERS} header fields` };
   const out: string[] = [];
   let xff: string | undefined;

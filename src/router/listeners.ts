@@ -10,16 +10,23 @@ import { listenerKey, type ToSupervisor, type ToWorker } from './supervisor-prot
 export type ListenFn = (server: Server, host: string, port: number, what: string) => Promise<void>;
 
 /** Listens in this process (a router without supervisor, e.g. in a unit test). */
-export const listenDirectly: ListenFn = (server, host, port, what) => new Promise((resolve, reject) => {
-  server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(what, host, port, err.code ?? err.message)));
-  server.listen({ port, host }, () => {
-    server.removeAllListeners('error');
-    resolve();
+export const listenDirectly: ListenFn = (server, host, port, what) =>
+  new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(what, host, port, err.code ?? err.message)));
+    server.listen({ port, host }, () => {
+      server.removeAllListeners('error');
+      resolve();
+    });
   });
-});
 
 type Handle = object;
-interface Pending { resolve: (v: { handle: Handle; port: number }) => void; reject: (e: Error) => void; host: string; port: number; what: string }
+interface Pending {
+  resolve: (v: { handle: Handle; port: number }) => void;
+  reject: (e: Error) => void;
+  host: string;
+  port: number;
+  what: string;
+}
 
 /**
  * The worker's side of the listening sockets: asks the supervisor (which owns them, so they
@@ -85,7 +92,8 @@ export class SupervisedListeners {
 
   /** The supervisor is gone: nothing will answer what was asked of it. */
   abandon(): void {
-    for (const p of this.pending.values()) p.reject(SlipwayError.of('ROUTER_STOPPING', 'the router supervisor is gone; no new listener can be opened'));
+    for (const p of this.pending.values())
+      p.reject(SlipwayError.of('ROUTER_STOPPING', 'the router supervisor is gone; no new listener can be opened'));
     this.pending.clear();
     for (const done of this.syncs.values()) done();
     this.syncs.clear();
@@ -113,10 +121,16 @@ export class SupervisedListeners {
 export function listenError(what: string, host: string, port: number, code: string): SlipwayError {
   if (code === 'EADDRINUSE') {
     const holder = port > 0 ? describePortHolders(findPortHolders(port)) : undefined;
-    return SlipwayError.of('ROUTER_PORT_IN_USE', `${what}: cannot listen on ${host}:${port}: port ${port} is already in use${holder ? ` by ${holder}` : ''}`, {
-      hint: holder ? 'Stop that process or give the service another port.' : `Stop whatever listens on port ${port} (\`ss -ltnp 'sport = :${port}'\`) or give the service another port.`,
-      details: { port, host, holder: holder ?? null },
-    });
+    return SlipwayError.of(
+      'ROUTER_PORT_IN_USE',
+      `${what}: cannot listen on ${host}:${port}: port ${port} is already in use${holder ? ` by ${holder}` : ''}`,
+      {
+        hint: holder
+          ? 'Stop that process or give the service another port.'
+          : `Stop whatever listens on port ${port} (\`ss -ltnp 'sport = :${port}'\`) or give the service another port.`,
+        details: { port, host, holder: holder ?? null },
+      },
+    );
   }
   if (code === 'EACCES') {
     return SlipwayError.of('ROUTER_LISTEN_DENIED', `${what}: not allowed to listen on ${host}:${port}`, {

@@ -45,7 +45,17 @@ export class ResponseParser {
       if (!this.inBody) for (const h of headers) this.pending.push(h);
     };
     // Signature fixed by node's binding (lib/_http_common.js parserOnHeadersComplete).
-    p[httpCommon.HTTPParser.kOnHeadersComplete] = (_major: number, _minor: number, headers: string[] | undefined, _method: unknown, _url: unknown, status: number, statusMessage: string, upgrade: boolean, keepAlive: boolean): number => {
+    p[httpCommon.HTTPParser.kOnHeadersComplete] = (
+      _major: number,
+      _minor: number,
+      headers: string[] | undefined,
+      _method: unknown,
+      _url: unknown,
+      status: number,
+      statusMessage: string,
+      upgrade: boolean,
+      keepAlive: boolean,
+    ): number => {
       const all = headers ?? this.pending;
       this.pending = [];
       this.status = status;
@@ -97,9 +107,13 @@ export function checkResponseParser(): void {
   if (checked) return;
   const problem = selfCheck();
   if (problem !== null) {
-    throw SlipwayError.of('ROUTER_NODE_UNSUPPORTED', `the router cannot run on Node.js ${process.version}: its internal HTTP parser (_http_common.HTTPParser) does not behave as expected: ${problem}`, {
-      hint: 'Run Slipway on Node.js 20, 22 or 24, and report this Node.js version as unsupported.',
-    });
+    throw SlipwayError.of(
+      'ROUTER_NODE_UNSUPPORTED',
+      `the router cannot run on Node.js ${process.version}: its internal HTTP parser (_http_common.HTTPParser) does not behave as expected: ${problem}`,
+      {
+        hint: 'Run Slipway on Node.js 20, 22 or 24, and report this Node.js version as unsupported.',
+      },
+    );
   }
   checked = true;
 }
@@ -112,9 +126,16 @@ function selfCheck(): string | null {
   }
   const seen: string[] = [];
   const parser = new ResponseParser({
-    onHead: (status, _m, headers, keepAlive) => { seen.push(`head ${status} ${headers.join('=')} ${keepAlive}`); return 0; },
-    onBody: (chunk) => { seen.push(`body ${chunk.toString('latin1')}`); },
-    onComplete: (status) => { seen.push(`complete ${status}`); },
+    onHead: (status, _m, headers, keepAlive) => {
+      seen.push(`head ${status} ${headers.join('=')} ${keepAlive}`);
+      return 0;
+    },
+    onBody: (chunk) => {
+      seen.push(`body ${chunk.toString('latin1')}`);
+    },
+    onComplete: (status) => {
+      seen.push(`complete ${status}`);
+    },
   });
   try {
     const steps = [

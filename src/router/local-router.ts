@@ -46,12 +46,16 @@ export class LocalRouter implements TrafficRouter {
   /** Adopts the running router if router.json names a live one that answers; otherwise starts one. */
   ensureRunning(): Promise<RouterStart> {
     // Concurrent callers share one attempt, so one client never starts two daemons.
-    this.starting ??= this.adoptOrStart().finally(() => { this.starting = null; });
+    this.starting ??= this.adoptOrStart().finally(() => {
+      this.starting = null;
+    });
     return this.starting;
   }
 
   /** The pid of the router (its supervisor) this client talks to (after ensureRunning). */
-  get pid(): number | undefined { return this.info?.pid; }
+  get pid(): number | undefined {
+    return this.info?.pid;
+  }
 
   /**
    * Whether the router process named by router.json is alive: a pid check, no request (the
@@ -123,7 +127,9 @@ export class LocalRouter implements TrafficRouter {
     while (pidAlive(info.pid)) {
       if (Date.now() > deadline) {
         process.kill(info.pid, 'SIGKILL');
-        throw SlipwayError.of('ROUTER_STOP_TIMEOUT', `router pid ${info.pid} did not stop within 30s; killed it`, { hint: `See ${routerLogPath(this.stateDir)}.` });
+        throw SlipwayError.of('ROUTER_STOP_TIMEOUT', `router pid ${info.pid} did not stop within 30s; killed it`, {
+          hint: `See ${routerLogPath(this.stateDir)}.`,
+        });
       }
       await delay(25);
     }
@@ -141,7 +147,9 @@ export class LocalRouter implements TrafficRouter {
   private target(info: RouterInfoFile): AdminTarget {
     const token = readToken(this.stateDir);
     if (token === undefined) {
-      throw SlipwayError.of('ROUTER_NOT_RUNNING', `no router token in ${this.stateDir} (the router creates it when it starts)`, { hint: 'Call ensureRunning() first.' });
+      throw SlipwayError.of('ROUTER_NOT_RUNNING', `no router token in ${this.stateDir} (the router creates it when it starts)`, {
+        hint: 'Call ensureRunning() first.',
+      });
     }
     return { port: info.adminPort, token };
   }
@@ -161,8 +169,12 @@ export class LocalRouter implements TrafficRouter {
         detached: true,
         stdio: ['ignore', logFd, logFd],
       });
-      child.on('exit', (code, signal) => { exited = signal ?? `code ${code}`; });
-      child.on('error', (err) => { exited = err.message; });
+      child.on('exit', (code, signal) => {
+        exited = signal ?? `code ${code}`;
+      });
+      child.on('error', (err) => {
+        exited = err.message;
+      });
       child.unref();
     } finally {
       closeSync(logFd);
@@ -178,9 +190,13 @@ export class LocalRouter implements TrafficRouter {
       if (exited !== undefined && info?.pid === existing?.pid) break;
       await delay(25);
     }
-    throw SlipwayError.of('ROUTER_START_FAILED', `the router did not start within ${this.startTimeoutMs}ms${exited ? ` (it exited: ${exited})` : ''}; last lines of ${routerLogPath(this.stateDir)}:\n${this.logTail()}`, {
-      hint: 'The log says why; a port already in use is the usual cause.',
-    });
+    throw SlipwayError.of(
+      'ROUTER_START_FAILED',
+      `the router did not start within ${this.startTimeoutMs}ms${exited ? ` (it exited: ${exited})` : ''}; last lines of ${routerLogPath(this.stateDir)}:\n${this.logTail()}`,
+      {
+        hint: 'The log says why; a port already in use is the usual cause.',
+      },
+    );
   }
 
   private readInfo(): RouterInfoFile | undefined {

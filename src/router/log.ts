@@ -5,4 +5,6 @@
  */
 import { createLogger } from '../core/logger.js';
 
-export const log = createLogger('router', (line) => { process.stdout.write(line); });
+export const log = createLogger('router', (line) => {
+  process.stdout.write(line);
+});

@@ -15,11 +15,17 @@ async function main(): Promise<void> {
   // Every file the router creates (router.json, routes.json, the token) is its user's alone.
   process.umask(0o077);
   const { values } = parseArgs({
-    options: { 'state-dir': { type: 'string' }, 'grace-ms': { type: 'string' }, 'upstream-timeout-ms': { type: 'string' }, 'body-timeout-ms': { type: 'string' } },
+    options: {
+      'state-dir': { type: 'string' },
+      'grace-ms': { type: 'string' },
+      'upstream-timeout-ms': { type: 'string' },
+      'body-timeout-ms': { type: 'string' },
+    },
     strict: true,
   });
   const stateDir = values['state-dir'];
-  if (stateDir === undefined) throw SlipwayError.of('ROUTER_USAGE', 'usage: main.js --state-dir DIR [--grace-ms N] [--upstream-timeout-ms N] [--body-timeout-ms N]');
+  if (stateDir === undefined)
+    throw SlipwayError.of('ROUTER_USAGE', 'usage: main.js --state-dir DIR [--grace-ms N] [--upstream-timeout-ms N] [--body-timeout-ms N]');
   const workerArgs: string[] = [];
   for (const name of ['grace-ms', 'upstream-timeout-ms', 'body-timeout-ms'] as const) {
     if (intOption(values[name], name) !== undefined) workerArgs.push(`--${name}`, values[name]!);

@@ -66,8 +66,12 @@ export class ServiceCounters {
   }
 
   /** The counters objects themselves (for the Prometheus exposition), by release. */
-  releases(): PoolCounters[] { return sorted(this.pools); }
-  previewReleases(): PoolCounters[] { return sorted(this.previews); }
+  releases(): PoolCounters[] {
+    return sorted(this.pools);
+  }
+  previewReleases(): PoolCounters[] {
+    return sorted(this.previews);
+  }
 
   snapshot(): PoolStats[] {
     return sorted(this.pools).map((c) => c.snapshot());

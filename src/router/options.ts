@@ -4,6 +4,7 @@ import { SlipwayError } from '../core/errors.js';
 export function intOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw SlipwayError.of('ROUTER_USAGE', `--${name}: expected a whole number of milliseconds, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw SlipwayError.of('ROUTER_USAGE', `--${name}: expected a whole number of milliseconds, got "${value}"`);
   return n;
 }

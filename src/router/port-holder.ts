@@ -19,7 +19,11 @@ export function findPortHolders(port: number): PortHolder[] {
   const sockets = new Map<string, number>(); // inode → uid
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
-    try { text = readFileSync(file, 'utf8'); } catch { continue; }
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f.length < 10 || f[3] !== LISTEN) continue;
@@ -31,13 +35,25 @@ export function findPortHolders(port: number): PortHolder[] {
   if (sockets.size === 0) return [];
   const found = new Map<string, PortHolder>();
   let pids: string[] = [];
-  try { pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p)); } catch { /* no /proc */ }
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    /* no /proc */
+  }
   for (const pid of pids) {
     let fds: string[];
-    try { fds = readdirSync(`/proc/${pid}/fd`); } catch { continue; } // another user's process, or gone
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    } // another user's process, or gone
     for (const fd of fds) {
       let link: string;
-      try { link = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+      try {
+        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
       const m = /^socket:\[(\d+)\]$/.exec(link);
       if (m === null || !sockets.has(m[1]!) || found.has(`${m[1]}/${pid}`)) continue;
       found.set(`${m[1]}/${pid}`, { pid: Number(pid), command: commandOf(pid), uid: sockets.get(m[1]!)! });
@@ -51,13 +67,18 @@ export function findPortHolders(port: number): PortHolder[] {
 /** "pid 1234 (python3 -m http.server 8080)", or "a process of uid 65534" when it cannot be seen. */
 export function describePortHolders(holders: PortHolder[]): string | undefined {
   if (holders.length === 0) return undefined;
-  const parts = holders.map((h) => (h.pid === null ? `a process of uid ${h.uid} (not visible to this user)` : `pid ${h.pid}${h.command ? ` (${h.command})` : ''}`));
+  const parts = holders.map((h) =>
+    h.pid === null ? `a process of uid ${h.uid} (not visible to this user)` : `pid ${h.pid}${h.command ? ` (${h.command})` : ''}`,
+  );
   return [...new Set(parts)].join(', ');
 }
 
 function commandOf(pid: string): string | null {
   try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((x) => x !== '').join(' ');
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((x) => x !== '')
+      .join(' ');
     return cmd.length > 120 ? `${cmd.slice(0, 117)}...` : cmd || null;
   } catch {
     return null;

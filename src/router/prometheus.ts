@@ -25,11 +25,18 @@ export function renderPrometheus(services: ServiceMetrics[]): string {
     const what = preview ? 'Preview-listener requests' : 'Requests (user traffic, excluding the preview listener)';
     const pools = (s: ServiceMetrics): PoolCounters[] => (preview ? s.counters.previewReleases() : s.counters.releases());
 
-    family(out, `${p}requests_total`, 'counter', `${what} answered, by service, release and status class (counted when the response head is sent).`);
+    family(
+      out,
+      `${p}requests_total`,
+      'counter',
+      `${what} answered, by service, release and status class (counted when the response head is sent).`,
+    );
     for (const s of services) {
       for (const c of pools(s)) {
         const counts = [c.c1, c.c2, c.c3, c.c4, c.c5];
-        CLASSES.forEach((code, i) => out.push(`${p}requests_total{service="${esc(s.service)}",release="${c.release}",code="${code}"} ${counts[i]!}`));
+        CLASSES.forEach((code, i) =>
+          out.push(`${p}requests_total{service="${esc(s.service)}",release="${c.release}",code="${code}"} ${counts[i]!}`),
+        );
       }
     }
 

@@ -28,10 +28,9 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const ruleSchema = z.strictObject({
   match: z.strictObject({
-    header: z.record(
-      z.string().regex(HEADER_NAME, 'expected an HTTP header name'),
-      z.string(),
-    ).refine((h) => Object.keys(h).length > 0, 'expected at least one header to match'),
+    header: z
+      .record(z.string().regex(HEADER_NAME, 'expected an HTTP header name'), z.string())
+      .refine((h) => Object.keys(h).length > 0, 'expected at least one header to match'),
   }),
   release: z.number().int().min(0),
 });
@@ -46,11 +45,13 @@ const routeSchema = z.strictObject({
   pools: z.array(poolSchema),
   rules: z.array(ruleSchema).optional(),
   stickiness: z.enum(['cookie', 'none']).optional(),
-  preview: z.strictObject({
-    host: z.string().min(1, 'expected a host name or address to listen on'),
-    port: z.number().int().min(0).max(65535),
-    release: z.number().int().min(0),
-  }).optional(),
+  preview: z
+    .strictObject({
+      host: z.string().min(1, 'expected a host name or address to listen on'),
+      port: z.number().int().min(0).max(65535),
+      release: z.number().int().min(0),
+    })
+    .optional(),
 });
 
 /**
@@ -84,20 +85,30 @@ export function parseServiceRoute(input: unknown, expectedService?: string): Ser
       const seen = new Set<string>();
       for (const name of Object.keys(rule.match.header)) {
         const lower = name.toLowerCase();
-        if (seen.has(lower)) problems.push(`rules.${i}.match.header.${name}: header "${name}" appears more than once (names are case-insensitive)`);
+        if (seen.has(lower))
+          problems.push(`rules.${i}.match.header.${name}: header "${name}" appears more than once (names are case-insensitive)`);
         seen.add(lower);
       }
     });
     const p = route.preview;
-    if (p !== undefined && p.port !== 0 && p.port === route.listen.port && (p.host === route.listen.host || ANY_HOST.has(p.host) || ANY_HOST.has(route.listen.host))) {
+    if (
+      p !== undefined &&
+      p.port !== 0 &&
+      p.port === route.listen.port &&
+      (p.host === route.listen.host || ANY_HOST.has(p.host) || ANY_HOST.has(route.listen.host))
+    ) {
       problems.push(`preview.port: port ${p.port} is already the service's listen port`);
     }
   }
   if (problems.length > 0) {
-    throw SlipwayError.of('ROUTE_INVALID', `invalid route${expectedService ? ` for service "${expectedService}"` : ''}: ${problems.join('; ')}`, {
-      hint: 'A route is {service, listen: {host, port}, pools: [{release, weight, backends: [{id, host, port}]}], rules?: [{match: {header: {name: value}}, release}], stickiness?: "cookie" | "none", preview?: {host, port, release}}.',
-      details: { problems },
-    });
+    throw SlipwayError.of(
+      'ROUTE_INVALID',
+      `invalid route${expectedService ? ` for service "${expectedService}"` : ''}: ${problems.join('; ')}`,
+      {
+        hint: 'A route is {service, listen: {host, port}, pools: [{release, weight, backends: [{id, host, port}]}], rules?: [{match: {header: {name: value}}, release}], stickiness?: "cookie" | "none", preview?: {host, port, release}}.',
+        details: { problems },
+      },
+    );
   }
   return result.data as ServiceRoute;
 }

@@ -28,9 +28,13 @@ export class RouteStore {
     }
     if (file === undefined) return [];
     if (file.version !== ROUTES_FILE_VERSION) {
-      throw SlipwayError.of('ROUTER_STATE_VERSION', `${this.path} has version ${String(file.version)}; this router reads version ${ROUTES_FILE_VERSION}`, {
-        hint: 'Run the Slipway version that wrote it, or move the file aside.',
-      });
+      throw SlipwayError.of(
+        'ROUTER_STATE_VERSION',
+        `${this.path} has version ${String(file.version)}; this router reads version ${ROUTES_FILE_VERSION}`,
+        {
+          hint: 'Run the Slipway version that wrote it, or move the file aside.',
+        },
+      );
     }
     return file.routes.map((r) => parseServiceRoute(r));
   }

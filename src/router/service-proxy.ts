@@ -96,7 +96,11 @@ export class ServiceProxy {
     return { servers: { main: main.server, preview: preview?.server ?? null }, effective };
   }
 
-  private async openOne(want: { host: string; port: number }, cur: { host: string; port: number } | undefined, preview: boolean): Promise<{ server: Server | null; port: number }> {
+  private async openOne(
+    want: { host: string; port: number },
+    cur: { host: string; port: number } | undefined,
+    preview: boolean,
+  ): Promise<{ server: Server | null; port: number }> {
     if (cur !== undefined && cur.host === want.host && (want.port === 0 || want.port === cur.port)) return { server: null, port: cur.port };
     const server = await this.listen(want.host, want.port, preview);
     return { server, port: (server.address() as { port: number }).port };
@@ -140,13 +144,18 @@ export class ServiceProxy {
   }
 
   private async listen(host: string, port: number, preview: boolean): Promise<Server> {
-    const server = createServer({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, noDelay: true, IncomingMessage: ProxyIncomingMessage }, preview ? this.onPreviewRequest : this.onRequest);
+    const server = createServer(
+      { keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, noDelay: true, IncomingMessage: ProxyIncomingMessage },
+      preview ? this.onPreviewRequest : this.onRequest,
+    );
     server.headersTimeout = CLIENT_KEEP_ALIVE_MS + 1000;
     // Never drop header lines silently: count them in upstreamRequestHeaders and answer 431.
     server.maxHeadersCount = 0;
     server.on('upgrade', preview ? this.onPreviewUpgrade : this.onUpgrade);
     await this.listenOn(server, host, port, preview ? `service "${this.name}" (preview listener)` : `service "${this.name}"`);
-    server.on('error', () => { /* a listening server's errors surface on its sockets */ });
+    server.on('error', () => {
+      /* a listening server's errors surface on its sockets */
+    });
     return server;
   }
 
@@ -166,7 +175,8 @@ export class ServiceProxy {
 
   private handle(req: IncomingMessage, res: ServerResponse, preview: boolean): void {
     // On a listener that is closing, answer what arrived but end each kept-alive connection after it.
-    if (this.closing.size > 0 && this.closing.has((req.socket as Socket & { server?: Server }).server as Server)) res.shouldKeepAlive = false;
+    if (this.closing.size > 0 && this.closing.has((req.socket as Socket & { server?: Server }).server as Server))
+      res.shouldKeepAlive = false;
     // Node stops parsing a connection's bytes after a refused upgrade's request: nothing pipelined
     // behind it can be trusted, so the connection ends after this answer.
     if ((req as ProxyIncomingMessage)[kUpgradeAsked]) res.shouldKeepAlive = false;
@@ -341,6 +351,11 @@ export class ServiceProxy {
 function reject(res: ServerResponse, r: RequestRejection): void {
   const body = `${r.reason}\n`;
   res.shouldKeepAlive = false;
-  res.writeHead(r.status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))] as unknown as Record<string, string>);
+  res.writeHead(r.status, [
+    'Content-Type',
+    'text/plain; charset=utf-8',
+    'Content-Length',
+    String(Buffer.byteLength(body)),
+  ] as unknown as Record<string, string>);
   res.end(body);
 }

@@ -36,18 +36,30 @@ export interface RoutesFile {
 
 export const ROUTES_FILE_VERSION = 1;
 
-export function routerInfoPath(stateDir: string): string { return join(stateDir, 'router.json'); }
-export function routesPath(stateDir: string): string { return join(stateDir, 'routes.json'); }
-export function routerLogPath(stateDir: string): string { return join(stateDir, 'router.log'); }
+export function routerInfoPath(stateDir: string): string {
+  return join(stateDir, 'router.json');
+}
+export function routesPath(stateDir: string): string {
+  return join(stateDir, 'routes.json');
+}
+export function routerLogPath(stateDir: string): string {
+  return join(stateDir, 'router.log');
+}
 /** `DIR/token`: the admin API's bearer token (random, 0600), kept across restarts. */
-export function routerTokenPath(stateDir: string): string { return join(stateDir, 'token'); }
+export function routerTokenPath(stateDir: string): string {
+  return join(stateDir, 'token');
+}
 
 /** Creates the state directory 0700 and tightens an existing one (and its files) left more open by an older Slipway. */
 export function secureStateDir(stateDir: string): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   chmodSync(stateDir, 0o700);
   for (const name of readdirSync(stateDir)) {
-    try { chmodSync(join(stateDir, name), 0o600); } catch { /* gone meanwhile */ }
+    try {
+      chmodSync(join(stateDir, name), 0o600);
+    } catch {
+      /* gone meanwhile */
+    }
   }
 }
 
@@ -59,7 +71,11 @@ export function ensureToken(stateDir: string): string {
   const token = randomBytes(32).toString('base64url');
   try {
     const fd = openSync(path, 'wx', 0o600);
-    try { writeSync(fd, `${token}\n`); } finally { closeSync(fd); }
+    try {
+      writeSync(fd, `${token}\n`);
+    } finally {
+      closeSync(fd);
+    }
     return token;
   } catch (err) {
     // Two starting routers raced: the other one's token wins.

@@ -12,7 +12,11 @@ test('a rule matches when every listed header is present: names case-insensitive
   assert.equal(ruleRelease(rules, ['X-Canary', 'yes'], any), -1, 'one header of two is not a match');
   assert.equal(ruleRelease(rules, ['X-Canary', 'Yes', 'X-User', 'qa'], any), -1, 'values are exact');
   assert.equal(ruleRelease(rules, ['X-Beta', '0', 'X-Beta', '1'], any), 3, 'any occurrence of a repeated header');
-  assert.equal(ruleRelease(rules, ['X-Canary', 'yes', 'X-User', 'qa', 'X-Beta', '1'], (r) => r !== 2), 3, 'a rule whose release cannot serve is skipped');
+  assert.equal(
+    ruleRelease(rules, ['X-Canary', 'yes', 'X-User', 'qa', 'X-Beta', '1'], (r) => r !== 2),
+    3,
+    'a rule whose release cannot serve is skipped',
+  );
   assert.equal(ruleRelease([], ['X-Beta', '1'], any), -1);
 });
 

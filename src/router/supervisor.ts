@@ -97,7 +97,9 @@ export class Supervisor {
       this.spawnWorker();
     });
     this.writeInfo();
-    log.info(`router supervisor pid ${process.pid} boot ${this.bootId}: admin on 127.0.0.1:${this.adminPort}, worker pid ${this.worker?.pid}`);
+    log.info(
+      `router supervisor pid ${process.pid} boot ${this.bootId}: admin on 127.0.0.1:${this.adminPort}, worker pid ${this.worker?.pid}`,
+    );
   }
 
   /** Stops the router: no new connections (every socket closed now), the worker finishes what is in flight. */
@@ -122,7 +124,14 @@ export class Supervisor {
   }
 
   private writeInfo(): void {
-    const info: RouterInfoFile = { version: 1, pid: process.pid, adminPort: this.adminPort, bootId: this.bootId, startedAt: this.startedAt, workerPid: this.worker?.pid };
+    const info: RouterInfoFile = {
+      version: 1,
+      pid: process.pid,
+      adminPort: this.adminPort,
+      bootId: this.bootId,
+      startedAt: this.startedAt,
+      workerPid: this.worker?.pid,
+    };
     writeJsonAtomic(routerInfoPath(this.opts.stateDir), info);
   }
 
@@ -140,13 +149,23 @@ export class Supervisor {
   private releaseOrphan(): void {
     if (this.orphan === null) return;
     log.info(`asking worker pid ${this.orphan} of the previous router to let go of its ports`);
-    try { process.kill(this.orphan, 'SIGUSR2'); } catch { /* already gone */ }
+    try {
+      process.kill(this.orphan, 'SIGUSR2');
+    } catch {
+      /* already gone */
+    }
     this.orphan = null;
     this.orphanReleasedAt = Date.now();
   }
 
   private info(): SupervisorInfo {
-    return { pid: process.pid, startedAt: this.startedAt, bootId: this.bootId, workerRestarts: this.restarts, lastProblem: this.lastProblem };
+    return {
+      pid: process.pid,
+      startedAt: this.startedAt,
+      bootId: this.bootId,
+      workerRestarts: this.restarts,
+      lastProblem: this.lastProblem,
+    };
   }
 
   private spawnWorker(): void {
@@ -198,7 +217,9 @@ export class Supervisor {
           this.firstReady?.resolve();
         } else {
           this.writeInfo();
-          log.info(`worker pid ${m.pid} serves (replacement ${this.restarts}, ${Date.now() - this.workerStartedAt} ms after it was given the sockets)`);
+          log.info(
+            `worker pid ${m.pid} serves (replacement ${this.restarts}, ${Date.now() - this.workerStartedAt} ms after it was given the sockets)`,
+          );
         }
         // Forked a little later, so it does not compete for the CPU with the worker just starting.
         setTimeout(() => this.prepareStandby(), STANDBY_DELAY_MS).unref();
@@ -277,7 +298,9 @@ export class Supervisor {
     const path = routerInfoPath(this.opts.stateDir);
     try {
       if (readJsonIfExists<RouterInfoFile>(path)?.pid === process.pid) unlinkSync(path);
-    } catch { /* best effort: a stale file is detected by its dead pid */ }
+    } catch {
+      /* best effort: a stale file is detected by its dead pid */
+    }
     log.info('router stopped');
     process.exit(0);
   }
@@ -285,11 +308,20 @@ export class Supervisor {
   /** Two routers on one state directory would fight over its ports and files. */
   private async refuseIfAnotherIsRunning(token: string): Promise<void> {
     let info: RouterInfoFile | undefined;
-    try { info = readJsonIfExists<RouterInfoFile>(routerInfoPath(this.opts.stateDir)); } catch { return; }
+    try {
+      info = readJsonIfExists<RouterInfoFile>(routerInfoPath(this.opts.stateDir));
+    } catch {
+      return;
+    }
     if (info === undefined || info.pid === process.pid || !pidAlive(info.pid)) return;
-    const healthy = await adminCall<{ ok: boolean }>({ port: info.adminPort, token }, 'GET', '/v1/health', undefined, 1000).then((h) => h.ok, () => false);
+    const healthy = await adminCall<{ ok: boolean }>({ port: info.adminPort, token }, 'GET', '/v1/health', undefined, 1000).then(
+      (h) => h.ok,
+      () => false,
+    );
     if (healthy) {
-      throw SlipwayError.of('ROUTER_ALREADY_RUNNING', `another router (pid ${info.pid}) already serves ${this.opts.stateDir}`, { hint: 'Adopt it instead of starting a second one.' });
+      throw SlipwayError.of('ROUTER_ALREADY_RUNNING', `another router (pid ${info.pid}) already serves ${this.opts.stateDir}`, {
+        hint: 'Adopt it instead of starting a second one.',
+      });
     }
   }
 }

@@ -77,7 +77,9 @@ export class UpstreamConnection implements ResponseEvents {
     this.parser = new ResponseParser(this);
   }
 
-  get connecting(): boolean { return this.socket.connecting; }
+  get connecting(): boolean {
+    return this.socket.connecting;
+  }
 
   /** Starts a request on this connection: `head` is the serialised request line and headers. */
   send(sink: UpstreamSink, head: string): void {
@@ -209,7 +211,8 @@ export function responseFraming(headers: string[]): ResponseFraming | string {
   let te: string | undefined;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
-    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') te = te === undefined ? headers[i + 1]! : `${te},${headers[i + 1]!}`;
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding')
+      te = te === undefined ? headers[i + 1]! : `${te},${headers[i + 1]!}`;
     else if (name.length === 14 && name.toLowerCase() === 'content-length') length = Number(headers[i + 1]!.trim());
   }
   if (te !== undefined) {
@@ -219,18 +222,31 @@ export function responseFraming(headers: string[]): ResponseFraming | string {
   return { length };
 }
 
-function onSocketConnect(this: TaggedSocket): void { this[kConn].connected = true; }
-function onSocketData(this: TaggedSocket, data: Buffer): void { this[kConn].onData(data); }
-function onSocketEnd(this: TaggedSocket): void { this[kConn].onEnd(); }
-function onSocketError(this: TaggedSocket, err: Error): void { this[kConn].onError(err as NodeJS.ErrnoException); }
-function onSocketClose(this: TaggedSocket): void { this[kConn].onClose(); }
+function onSocketConnect(this: TaggedSocket): void {
+  this[kConn].connected = true;
+}
+function onSocketData(this: TaggedSocket, data: Buffer): void {
+  this[kConn].onData(data);
+}
+function onSocketEnd(this: TaggedSocket): void {
+  this[kConn].onEnd();
+}
+function onSocketError(this: TaggedSocket, err: Error): void {
+  this[kConn].onError(err as NodeJS.ErrnoException);
+}
+function onSocketClose(this: TaggedSocket): void {
+  this[kConn].onClose();
+}
 
 /** Keep-alive connections to one backend, most recently used first. */
 export class UpstreamPool {
   private readonly idle: UpstreamConnection[] = [];
   private closed = false;
 
-  constructor(readonly host: string, readonly port: number) {}
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {}
 
   /** An idle connection, or a new one (possibly still connecting). */
   acquire(): UpstreamConnection {

@@ -13,14 +13,27 @@ import type { ServiceProxy } from './service-proxy.js';
  * one request in flight on its backend until either side closes, so draining waits for it and a
  * drain deadline closes it.
  */
-export function proxyUpgrade(svc: ServiceProxy, req: IncomingMessage, socket: Socket, head: Buffer, release: number, preview: boolean): void {
+export function proxyUpgrade(
+  svc: ServiceProxy,
+  req: IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+  release: number,
+  preview: boolean,
+): void {
   const verdict = upstreamRequestHeaders(req.rawHeaders, socket.remoteAddress ?? '', 'http', svc.newId);
   // A handshake has no body: bytes after its head belong to the WebSocket, never to a framed body.
-  const refusal = isRejection(verdict) ? verdict : verdict.hasBody ? { status: 400, reason: 'a WebSocket handshake carries no body' } : null;
+  const refusal = isRejection(verdict)
+    ? verdict
+    : verdict.hasBody
+      ? { status: 400, reason: 'a WebSocket handshake carries no body' }
+      : null;
   if (refusal !== null || isRejection(verdict)) {
     const body = `${refusal!.reason}\n`;
     socket.on('error', () => socket.destroy());
-    socket.end(`HTTP/1.1 ${refusal!.status} ${STATUS_TEXT[refusal!.status] ?? 'Bad Request'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${refusal!.status} ${STATUS_TEXT[refusal!.status] ?? 'Bad Request'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
     return;
   }
   const upHead = verdict;
@@ -71,7 +84,14 @@ class Tunnel implements InFlight {
   private attempt(b: BackendState): void {
     this.svc.attach(this, b);
     // No agent: an upgraded socket leaves the pool for good.
-    const upReq = request({ host: b.host, port: b.port, method: this.req.method, path: this.req.url, headers: this.upHead.headers as unknown as Record<string, string>, agent: false });
+    const upReq = request({
+      host: b.host,
+      port: b.port,
+      method: this.req.method,
+      path: this.req.url,
+      headers: this.upHead.headers as unknown as Record<string, string>,
+      agent: false,
+    });
     this.upReq = upReq;
     upReq.on('upgrade', (upRes: IncomingMessage, upSocket: Socket, upBuf: Buffer) => this.onUpgrade(upReq, upRes, upSocket, upBuf));
     upReq.on('response', (upRes: IncomingMessage) => this.onPlainResponse(upReq, upRes));
@@ -120,7 +140,9 @@ class Tunnel implements InFlight {
     this.responded = true;
     const status = upRes.statusCode ?? 502;
     this.counters!.observe(status, performance.now() - this.start);
-    const headers = clientResponseHeaders(upRes.rawHeaders, this.upHead.requestId).filter((_, i, a) => !/^content-length$/i.test(a[i - (i % 2)]!));
+    const headers = clientResponseHeaders(upRes.rawHeaders, this.upHead.requestId).filter(
+      (_, i, a) => !/^content-length$/i.test(a[i - (i % 2)]!),
+    );
     headers.push('Connection', 'close');
     this.socket.write(statusLine(status, upRes.statusMessage ?? '', headers));
     upRes.pipe(this.socket);
@@ -161,8 +183,19 @@ class Tunnel implements InFlight {
   private rawError(status: number, body: string): void {
     this.responded = true;
     this.counters?.observe(status, performance.now() - this.start);
-    const headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'X-Request-Id', this.upHead.requestId, 'Connection', 'close'];
-    this.socket.end(statusLine(status, status === 502 ? 'Bad Gateway' : status === 503 ? 'Service Unavailable' : 'Gateway Timeout', headers) + body);
+    const headers = [
+      'Content-Type',
+      'text/plain; charset=utf-8',
+      'Content-Length',
+      String(Buffer.byteLength(body)),
+      'X-Request-Id',
+      this.upHead.requestId,
+      'Connection',
+      'close',
+    ];
+    this.socket.end(
+      statusLine(status, status === 502 ? 'Bad Gateway' : status === 503 ? 'Service Unavailable' : 'Gateway Timeout', headers) + body,
+    );
   }
 
   private finish(): void {

@@ -14,14 +14,21 @@ import { readToken } from './state-files.js';
 import type { SupervisorInfo, ToSupervisor, ToWorker } from './supervisor-protocol.js';
 
 const { values } = parseArgs({
-  options: { 'state-dir': { type: 'string' }, 'grace-ms': { type: 'string' }, 'upstream-timeout-ms': { type: 'string' }, 'body-timeout-ms': { type: 'string' } },
+  options: {
+    'state-dir': { type: 'string' },
+    'grace-ms': { type: 'string' },
+    'upstream-timeout-ms': { type: 'string' },
+    'body-timeout-ms': { type: 'string' },
+  },
   strict: true,
 });
 const stateDir = values['state-dir'];
 
 function send(m: ToSupervisor): boolean {
   if (!process.connected) return false;
-  process.send!(m, undefined, {}, () => { /* the supervisor died: 'disconnect' handles it */ });
+  process.send!(m, undefined, {}, () => {
+    /* the supervisor died: 'disconnect' handles it */
+  });
   return true;
 }
 
@@ -38,7 +45,10 @@ function stop(reason: string): void {
 
 async function start(supervisor: SupervisorInfo, admin: object): Promise<void> {
   const token = readToken(stateDir!);
-  if (token === undefined) throw SlipwayError.of('ROUTER_TOKEN_MISSING', `${stateDir}/token is missing`, { hint: 'The supervisor creates it; start the router with LocalRouter.ensureRunning().' });
+  if (token === undefined)
+    throw SlipwayError.of('ROUTER_TOKEN_MISSING', `${stateDir}/token is missing`, {
+      hint: 'The supervisor creates it; start the router with LocalRouter.ensureRunning().',
+    });
   daemon = new RouterDaemon({
     stateDir: stateDir!,
     token,
@@ -76,7 +86,9 @@ process.on('disconnect', () => {
   if (daemon === undefined) process.exit(0); // a standby, or not started yet: nothing to hand over
   daemon.orphaned();
 });
-process.on('SIGUSR2', () => { if (!process.connected) stop('the next router took over'); });
+process.on('SIGUSR2', () => {
+  if (!process.connected) stop('the next router took over');
+});
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGHUP', () => log.info('worker: ignoring SIGHUP'));

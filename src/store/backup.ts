@@ -25,16 +25,22 @@ export interface BackupFile {
 /** Backups in `dir`, newest first. */
 export function listBackups(dir: string): BackupFile[] {
   let names: string[];
-  try { names = readdirSync(dir); } catch { return []; }
-  return names
-    .filter((n) => /^state-.*\.db$/.test(n))
-    .map((n) => {
-      const file = join(dir, n);
-      const st = statSync(file);
-      return { file, takenAt: st.mtimeMs, bytes: st.size };
-    })
-    // Names start with the UTC time, so they sort by age; the time of day alone could tie.
-    .sort((a, b) => (a.file < b.file ? 1 : a.file > b.file ? -1 : 0));
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return (
+    names
+      .filter((n) => /^state-.*\.db$/.test(n))
+      .map((n) => {
+        const file = join(dir, n);
+        const st = statSync(file);
+        return { file, takenAt: st.mtimeMs, bytes: st.size };
+      })
+      // Names start with the UTC time, so they sort by age; the time of day alone could tie.
+      .sort((a, b) => (a.file < b.file ? 1 : a.file > b.file ? -1 : 0))
+  );
 }
 
 /**
@@ -42,10 +48,19 @@ export function listBackups(dir: string): BackupFile[] {
  * under a temporary name first so a crash never leaves a half backup looking like a whole one, then
  * removes all but the newest `keep`. Returns the file, or undefined when the store cannot back up.
  */
-export async function takeBackup(store: Store, dir: string, label: string, keep = BACKUPS_KEPT, now = Date.now()): Promise<string | undefined> {
+export async function takeBackup(
+  store: Store,
+  dir: string,
+  label: string,
+  keep = BACKUPS_KEPT,
+  now = Date.now(),
+): Promise<string | undefined> {
   if (!store.backup) return undefined;
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z');
+  const stamp = new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.(\d+)Z$/, '$1Z');
   const file = join(dir, `state-${stamp}-${label.replace(/[^A-Za-z0-9_-]/g, '_')}.db`);
   const tmp = join(dir, `.partial-${process.pid}-${now}.tmp`);
   try {
@@ -64,13 +79,22 @@ export async function takeBackup(store: Store, dir: string, label: string, keep 
 /** Throws STATE_BACKUP_INVALID unless `file` is a sound Slipway state database. */
 export function verifyBackup(file: string): void {
   let db: Database.Database | undefined;
-  const bad = (why: string, cause?: unknown) => SlipwayError.of('STATE_BACKUP_INVALID', `${file} cannot be restored: ${why}`, {
-    hint: 'Pick another backup with --from (they are in .slipway/backups/, newest last by name).', cause, details: { file },
-  });
+  const bad = (why: string, cause?: unknown) =>
+    SlipwayError.of('STATE_BACKUP_INVALID', `${file} cannot be restored: ${why}`, {
+      hint: 'Pick another backup with --from (they are in .slipway/backups/, newest last by name).',
+      cause,
+      details: { file },
+    });
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
     const check = db.pragma('quick_check', { simple: false }) as { quick_check: string }[];
-    if (check.length !== 1 || check[0]!.quick_check !== 'ok') throw bad(`it fails its integrity check (${check.slice(0, 3).map((r) => r.quick_check).join('; ')})`);
+    if (check.length !== 1 || check[0]!.quick_check !== 'ok')
+      throw bad(
+        `it fails its integrity check (${check
+          .slice(0, 3)
+          .map((r) => r.quick_check)
+          .join('; ')})`,
+      );
     const problem = schemaDifference(db, MIGRATIONS);
     if (problem) throw bad(problem);
   } catch (err) {

@@ -2,7 +2,11 @@
  * Versioned schema migrations, applied in order, each once, inside a transaction.
  * Never edit a migration that has shipped: add a new one.
  */
-export interface Migration { version: number; name: string; sql: string }
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
 
 export const MIGRATIONS: Migration[] = [
   {

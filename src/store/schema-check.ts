@@ -6,7 +6,11 @@
 import Database from 'better-sqlite3';
 import type { Migration } from './migrations.js';
 
-interface SchemaObject { type: string; name: string; sql: string | null }
+interface SchemaObject {
+  type: string;
+  name: string;
+  sql: string | null;
+}
 
 /** A sentence naming the first difference, or undefined when the schema is the expected one. */
 export function schemaDifference(db: Database.Database, migrations: Migration[]): string | undefined {
@@ -25,7 +29,10 @@ const cache = new Map<string, SchemaObject[]>();
 
 /** The objects a fresh database gets from these migrations (computed once, in memory). */
 function expectedSchema(migrations: Migration[]): SchemaObject[] {
-  const key = migrations.map((m) => m.version).sort((a, b) => a - b).join(',');
+  const key = migrations
+    .map((m) => m.version)
+    .sort((a, b) => a - b)
+    .join(',');
   let schema = cache.get(key);
   if (!schema) {
     const db = new Database(':memory:');
@@ -33,7 +40,9 @@ function expectedSchema(migrations: Migration[]): SchemaObject[] {
       db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
       for (const m of [...migrations].sort((a, b) => a.version - b.version)) db.exec(m.sql);
       schema = objects(db);
-    } finally { db.close(); }
+    } finally {
+      db.close();
+    }
     cache.set(key, schema);
   }
   return schema;

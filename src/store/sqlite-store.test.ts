@@ -23,7 +23,9 @@ describe('SqliteStore on disk', () => {
       await b.migrate();
       assert.equal(await b.getCurrentRelease('local', 'web'), 5);
       await b.close();
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a database written by a newer Slipway', async () => {
@@ -36,6 +38,8 @@ describe('SqliteStore on disk', () => {
       const older = new SqliteStore(file);
       await assert.rejects(older.migrate(), (e: unknown) => e instanceof SlipwayError && e.code === 'STORE_TOO_NEW');
       await older.close();
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,15 @@ import { SlipwayError } from '../core/errors.js';
 import { schemaDifference } from './schema-check.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import type { Store } from './store.js';
-import { TERMINAL_PHASES, type EventRecord, type NewEvent, type NewRelease, type Release, type ReleaseOutcome, type Rollout } from './types.js';
+import {
+  TERMINAL_PHASES,
+  type EventRecord,
+  type NewEvent,
+  type NewRelease,
+  type Release,
+  type ReleaseOutcome,
+  type Rollout,
+} from './types.js';
 
 type Row = Record<string, unknown>;
 
@@ -15,7 +23,10 @@ export class SqliteStore implements Store {
   private handle: Database.Database | undefined;
 
   /** Opens nothing yet: the file is opened (and created, 0600) by the first call, usually `migrate()`. */
-  constructor(readonly path: string, private readonly migrations: Migration[] = MIGRATIONS) {}
+  constructor(
+    readonly path: string,
+    private readonly migrations: Migration[] = MIGRATIONS,
+  ) {}
 
   private get db(): Database.Database {
     this.handle ??= this.open();
@@ -45,11 +56,24 @@ export class SqliteStore implements Store {
     try {
       const check = this.db.pragma('quick_check', { simple: false }) as { quick_check: string }[];
       if (check.length !== 1 || check[0]!.quick_check !== 'ok') {
-        throw corrupt(this.path, new Error(check.slice(0, 5).map((r) => r.quick_check).join('; ')));
+        throw corrupt(
+          this.path,
+          new Error(
+            check
+              .slice(0, 5)
+              .map((r) => r.quick_check)
+              .join('; '),
+          ),
+        );
       }
-      const tables = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
+      const tables = (
+        this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]
+      ).map((r) => r.name);
       if (tables.length > 0 && !tables.includes('schema_migrations')) {
-        throw wrongSchema(this.path, `it has tables (${tables.slice(0, 5).join(', ')}) but no schema_migrations: not a Slipway state database`);
+        throw wrongSchema(
+          this.path,
+          `it has tables (${tables.slice(0, 5).join(', ')}) but no schema_migrations: not a Slipway state database`,
+        );
       }
       this.applyMigrations();
       const problem = schemaDifference(this.db, this.migrations);
@@ -64,8 +88,12 @@ export class SqliteStore implements Store {
   }
 
   private applyMigrations(): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    const applied = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+    );
     const newest = Math.max(0, ...applied);
     const known = Math.max(0, ...this.migrations.map((m) => m.version));
     if (newest > known) {
@@ -91,72 +119,115 @@ export class SqliteStore implements Store {
     // The copy inherits WAL mode; as a rollback-journal database it is one self-contained file
     // that can be opened read-only, checked and copied without -wal and -shm beside it.
     const copy = new Database(destination);
-    try { copy.pragma('journal_mode = DELETE'); } finally { copy.close(); }
+    try {
+      copy.pragma('journal_mode = DELETE');
+    } finally {
+      copy.close();
+    }
   }
 
   async createRelease(r: NewRelease): Promise<Release> {
     return this.db.transaction(() => {
-      const { next } = this.db.prepare('SELECT COALESCE(MAX(number), 0) + 1 AS next FROM releases WHERE environment = ? AND service = ?').get(r.environment, r.service) as { next: number };
+      const { next } = this.db
+        .prepare('SELECT COALESCE(MAX(number), 0) + 1 AS next FROM releases WHERE environment = ? AND service = ?')
+        .get(r.environment, r.service) as { next: number };
       const n = Math.max(next, r.atLeast ?? 1);
       const { atLeast: _, ...fields } = r;
       const createdAt = r.createdAt ?? Date.now();
       this.db
-        .prepare(`INSERT INTO releases (environment, service, number, digest, config_hash, spec_json, message, created_by, created_at, outcome, pruned_at, rollback_of)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?)`)
+        .prepare(
+          `INSERT INTO releases (environment, service, number, digest, config_hash, spec_json, message, created_by, created_at, outcome, pruned_at, rollback_of)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?)`,
+        )
         .run(r.environment, r.service, n, r.digest, r.configHash, JSON.stringify(r.spec), r.message, r.createdBy, createdAt, r.rollbackOf);
       return { ...fields, number: n, createdAt, outcome: 'pending' as const, prunedAt: null };
     })();
   }
 
   async getRelease(environment: string, service: string, number: number): Promise<Release | undefined> {
-    const row = this.db.prepare('SELECT * FROM releases WHERE environment = ? AND service = ? AND number = ?').get(environment, service, number) as Row | undefined;
+    const row = this.db
+      .prepare('SELECT * FROM releases WHERE environment = ? AND service = ? AND number = ?')
+      .get(environment, service, number) as Row | undefined;
     return row && toRelease(row);
   }
 
   async listReleases(environment: string, service: string, limit = 1000): Promise<Release[]> {
-    const rows = this.db.prepare('SELECT * FROM releases WHERE environment = ? AND service = ? ORDER BY number DESC LIMIT ?').all(environment, service, limit) as Row[];
+    const rows = this.db
+      .prepare('SELECT * FROM releases WHERE environment = ? AND service = ? ORDER BY number DESC LIMIT ?')
+      .all(environment, service, limit) as Row[];
     return rows.map(toRelease);
   }
 
   async setReleaseOutcome(environment: string, service: string, number: number, outcome: ReleaseOutcome): Promise<void> {
-    this.db.prepare('UPDATE releases SET outcome = ? WHERE environment = ? AND service = ? AND number = ?').run(outcome, environment, service, number);
+    this.db
+      .prepare('UPDATE releases SET outcome = ? WHERE environment = ? AND service = ? AND number = ?')
+      .run(outcome, environment, service, number);
   }
 
   async markReleasePruned(environment: string, service: string, number: number, at: number): Promise<void> {
-    this.db.prepare('UPDATE releases SET pruned_at = ? WHERE environment = ? AND service = ? AND number = ?').run(at, environment, service, number);
+    this.db
+      .prepare('UPDATE releases SET pruned_at = ? WHERE environment = ? AND service = ? AND number = ?')
+      .run(at, environment, service, number);
   }
 
   async listServices(environment: string): Promise<string[]> {
-    const rows = this.db.prepare('SELECT DISTINCT service FROM releases WHERE environment = ? ORDER BY service').all(environment) as { service: string }[];
+    const rows = this.db.prepare('SELECT DISTINCT service FROM releases WHERE environment = ? ORDER BY service').all(environment) as {
+      service: string;
+    }[];
     return rows.map((r) => r.service);
   }
 
   async getCurrentRelease(environment: string, service: string): Promise<number | null> {
-    const row = this.db.prepare('SELECT number FROM current_release WHERE environment = ? AND service = ?').get(environment, service) as { number: number | null } | undefined;
+    const row = this.db.prepare('SELECT number FROM current_release WHERE environment = ? AND service = ?').get(environment, service) as
+      { number: number | null } | undefined;
     return row?.number ?? null;
   }
 
   async setCurrentRelease(environment: string, service: string, number: number | null): Promise<void> {
     this.db
-      .prepare('INSERT INTO current_release (environment, service, number) VALUES (?, ?, ?) ON CONFLICT (environment, service) DO UPDATE SET number = excluded.number')
+      .prepare(
+        'INSERT INTO current_release (environment, service, number) VALUES (?, ?, ?) ON CONFLICT (environment, service) DO UPDATE SET number = excluded.number',
+      )
       .run(environment, service, number);
   }
 
   async createRollout(r: Omit<Rollout, 'id' | 'updatedAt' | 'finishedAt'>): Promise<Rollout> {
     return this.db.transaction(() => {
-      const active = this.db.prepare('SELECT * FROM rollouts WHERE environment = ? AND service = ? AND active = 1').get(r.environment, r.service) as Row | undefined;
+      const active = this.db
+        .prepare('SELECT * FROM rollouts WHERE environment = ? AND service = ? AND active = 1')
+        .get(r.environment, r.service) as Row | undefined;
       if (active) {
         const a = toRollout(active);
-        throw SlipwayError.of('ROLLOUT_IN_PROGRESS', `rollout #${a.id} of ${r.service} (release ${a.toRelease}, ${a.phase}) is in progress`, {
-          hint: `Wait for it (slipway status ${r.service}), or stop it first.`,
-          details: { rolloutId: a.id, toRelease: a.toRelease, phase: a.phase },
-        });
+        throw SlipwayError.of(
+          'ROLLOUT_IN_PROGRESS',
+          `rollout #${a.id} of ${r.service} (release ${a.toRelease}, ${a.phase}) is in progress`,
+          {
+            hint: `Wait for it (slipway status ${r.service}), or stop it first.`,
+            details: { rolloutId: a.id, toRelease: a.toRelease, phase: a.phase },
+          },
+        );
       }
       const isActive = TERMINAL_PHASES.includes(r.phase) ? 0 : 1;
       const info = this.db
-        .prepare(`INSERT INTO rollouts (environment, service, kind, from_release, to_release, target_release, phase, reason, message, progress_json, started_at, updated_at, finished_at, active)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`)
-        .run(r.environment, r.service, r.kind, r.fromRelease, r.toRelease, r.targetRelease, r.phase, r.reason, r.message, JSON.stringify(r.progress), r.startedAt, r.startedAt, isActive);
+        .prepare(
+          `INSERT INTO rollouts (environment, service, kind, from_release, to_release, target_release, phase, reason, message, progress_json, started_at, updated_at, finished_at, active)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
+        )
+        .run(
+          r.environment,
+          r.service,
+          r.kind,
+          r.fromRelease,
+          r.toRelease,
+          r.targetRelease,
+          r.phase,
+          r.reason,
+          r.message,
+          JSON.stringify(r.progress),
+          r.startedAt,
+          r.startedAt,
+          isActive,
+        );
       return { ...r, id: Number(info.lastInsertRowid), updatedAt: r.startedAt, finishedAt: null };
     })();
   }
@@ -167,7 +238,8 @@ export class SqliteStore implements Store {
   }
 
   async activeRollout(environment: string, service: string): Promise<Rollout | undefined> {
-    const row = this.db.prepare('SELECT * FROM rollouts WHERE environment = ? AND service = ? AND active = 1').get(environment, service) as Row | undefined;
+    const row = this.db.prepare('SELECT * FROM rollouts WHERE environment = ? AND service = ? AND active = 1').get(environment, service) as
+      Row | undefined;
     return row && toRollout(row);
   }
 
@@ -176,17 +248,25 @@ export class SqliteStore implements Store {
   }
 
   async listRollouts(environment: string, service: string, limit = 100): Promise<Rollout[]> {
-    const rows = this.db.prepare('SELECT * FROM rollouts WHERE environment = ? AND service = ? ORDER BY id DESC LIMIT ?').all(environment, service, limit) as Row[];
+    const rows = this.db
+      .prepare('SELECT * FROM rollouts WHERE environment = ? AND service = ? ORDER BY id DESC LIMIT ?')
+      .all(environment, service, limit) as Row[];
     return rows.map(toRollout);
   }
 
-  async updateRollout(id: number, patch: Partial<Pick<Rollout, 'phase' | 'reason' | 'message' | 'progress' | 'targetRelease' | 'finishedAt'>>, now: number): Promise<Rollout> {
+  async updateRollout(
+    id: number,
+    patch: Partial<Pick<Rollout, 'phase' | 'reason' | 'message' | 'progress' | 'targetRelease' | 'finishedAt'>>,
+    now: number,
+  ): Promise<Rollout> {
     const current = await this.getRollout(id);
     if (!current) throw SlipwayError.of('ROLLOUT_NOT_FOUND', `rollout #${id} does not exist`);
     const next: Rollout = { ...current, ...patch, updatedAt: now };
     const active = TERMINAL_PHASES.includes(next.phase) ? 0 : 1;
     this.db
-      .prepare('UPDATE rollouts SET phase = ?, reason = ?, message = ?, progress_json = ?, target_release = ?, finished_at = ?, updated_at = ?, active = ? WHERE id = ?')
+      .prepare(
+        'UPDATE rollouts SET phase = ?, reason = ?, message = ?, progress_json = ?, target_release = ?, finished_at = ?, updated_at = ?, active = ? WHERE id = ?',
+      )
       .run(next.phase, next.reason, next.message, JSON.stringify(next.progress), next.targetRelease, next.finishedAt, now, active, id);
     return next;
   }
@@ -199,17 +279,38 @@ export class SqliteStore implements Store {
     return { ...e, id: Number(info.lastInsertRowid), at };
   }
 
-  async listEvents(f: { environment?: string; service?: string; rolloutId?: number; afterId?: number; limit?: number }): Promise<EventRecord[]> {
+  async listEvents(f: {
+    environment?: string;
+    service?: string;
+    rolloutId?: number;
+    afterId?: number;
+    limit?: number;
+  }): Promise<EventRecord[]> {
     const where: string[] = ['id > ?'];
     const args: unknown[] = [f.afterId ?? 0];
-    if (f.environment !== undefined) { where.push('environment = ?'); args.push(f.environment); }
-    if (f.service !== undefined) { where.push('service = ?'); args.push(f.service); }
-    if (f.rolloutId !== undefined) { where.push('rollout_id = ?'); args.push(f.rolloutId); }
+    if (f.environment !== undefined) {
+      where.push('environment = ?');
+      args.push(f.environment);
+    }
+    if (f.service !== undefined) {
+      where.push('service = ?');
+      args.push(f.service);
+    }
+    if (f.rolloutId !== undefined) {
+      where.push('rollout_id = ?');
+      args.push(f.rolloutId);
+    }
     args.push(f.limit ?? 1000);
     const rows = this.db.prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args) as Row[];
     return rows.map((r) => ({
-      id: r.id as number, at: r.at as number, environment: r.environment as string, service: (r.service as string | null) ?? null,
-      rolloutId: (r.rollout_id as number | null) ?? null, type: r.type as string, message: r.message as string, data: JSON.parse(r.data_json as string),
+      id: r.id as number,
+      at: r.at as number,
+      environment: r.environment as string,
+      service: (r.service as string | null) ?? null,
+      rolloutId: (r.rollout_id as number | null) ?? null,
+      type: r.type as string,
+      message: r.message as string,
+      data: JSON.parse(r.data_json as string),
     }));
   }
 
@@ -221,28 +322,55 @@ export class SqliteStore implements Store {
 
 function toRelease(r: Row): Release {
   return {
-    environment: r.environment as string, service: r.service as string, number: r.number as number, digest: r.digest as string,
-    configHash: r.config_hash as string, spec: JSON.parse(r.spec_json as string), message: r.message as string, createdBy: r.created_by as string,
-    createdAt: r.created_at as number, outcome: r.outcome as ReleaseOutcome, prunedAt: (r.pruned_at as number | null) ?? null,
+    environment: r.environment as string,
+    service: r.service as string,
+    number: r.number as number,
+    digest: r.digest as string,
+    configHash: r.config_hash as string,
+    spec: JSON.parse(r.spec_json as string),
+    message: r.message as string,
+    createdBy: r.created_by as string,
+    createdAt: r.created_at as number,
+    outcome: r.outcome as ReleaseOutcome,
+    prunedAt: (r.pruned_at as number | null) ?? null,
     rollbackOf: (r.rollback_of as number | null) ?? null,
   };
 }
 
 function toRollout(r: Row): Rollout {
   return {
-    id: r.id as number, environment: r.environment as string, service: r.service as string, kind: r.kind as Rollout['kind'],
-    fromRelease: (r.from_release as number | null) ?? null, toRelease: r.to_release as number, targetRelease: r.target_release as number,
-    phase: r.phase as Rollout['phase'], reason: r.reason as string, message: r.message as string, progress: JSON.parse(r.progress_json as string),
-    startedAt: r.started_at as number, updatedAt: r.updated_at as number, finishedAt: (r.finished_at as number | null) ?? null,
+    id: r.id as number,
+    environment: r.environment as string,
+    service: r.service as string,
+    kind: r.kind as Rollout['kind'],
+    fromRelease: (r.from_release as number | null) ?? null,
+    toRelease: r.to_release as number,
+    targetRelease: r.target_release as number,
+    phase: r.phase as Rollout['phase'],
+    reason: r.reason as string,
+    message: r.message as string,
+    progress: JSON.parse(r.progress_json as string),
+    startedAt: r.started_at as number,
+    updatedAt: r.updated_at as number,
+    finishedAt: (r.finished_at as number | null) ?? null,
   };
 }
 
-const RESTORE_HINT = 'The instances and the router keep serving. Restore the newest backup with `slipway state restore` (backups are in .slipway/backups/), then run slipway up.';
+const RESTORE_HINT =
+  'The instances and the router keep serving. Restore the newest backup with `slipway state restore` (backups are in .slipway/backups/), then run slipway up.';
 
 function corrupt(path: string, cause: unknown): SlipwayError {
-  return SlipwayError.of('STATE_DB_CORRUPT', `the state database ${path} is damaged: ${(cause as Error).message}`, { hint: RESTORE_HINT, cause, details: { file: path } });
+  return SlipwayError.of('STATE_DB_CORRUPT', `the state database ${path} is damaged: ${(cause as Error).message}`, {
+    hint: RESTORE_HINT,
+    cause,
+    details: { file: path },
+  });
 }
 
 function wrongSchema(path: string, why: string, cause?: unknown): SlipwayError {
-  return SlipwayError.of('STATE_DB_SCHEMA', `the state database ${path} does not have the schema Slipway expects: ${why}`, { hint: RESTORE_HINT, cause, details: { file: path } });
+  return SlipwayError.of('STATE_DB_SCHEMA', `the state database ${path} does not have the schema Slipway expects: ${why}`, {
+    hint: RESTORE_HINT,
+    cause,
+    details: { file: path },
+  });
 }

@@ -16,13 +16,24 @@ const isCode = (code: string) => (e: unknown) => e instanceof SlipwayError && e.
 
 describe('state database integrity and backups', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'slipway-state-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-state-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   async function storeWithData(file: string): Promise<SqliteStore> {
     const s = new SqliteStore(file);
     await s.migrate();
-    await s.createRelease({ environment: 'local', service: 'web', digest: 'sha256:' + 'a'.repeat(64), configHash: 'h', spec: {} as never, message: 'm', createdBy: 'me', rollbackOf: null });
+    await s.createRelease({
+      environment: 'local',
+      service: 'web',
+      digest: 'sha256:' + 'a'.repeat(64),
+      configHash: 'h',
+      spec: {} as never,
+      message: 'm',
+      createdBy: 'me',
+      rollbackOf: null,
+    });
     await s.setCurrentRelease('local', 'web', 1);
     return s;
   }
@@ -44,14 +55,18 @@ describe('state database integrity and backups', () => {
 
     const file = join(dir, 'state.db');
     const s = await storeWithData(file);
-    for (let i = 0; i < 200; i++) await s.appendEvent({ environment: 'local', service: 'web', rolloutId: null, type: 't', message: 'x'.repeat(500), data: {} });
+    for (let i = 0; i < 200; i++)
+      await s.appendEvent({ environment: 'local', service: 'web', rolloutId: null, type: 't', message: 'x'.repeat(500), data: {} });
     await s.close(); // checkpoints the WAL into the file
     // Scribble over the middle of the file (past page 1, so it still opens as a database).
     const fd = openSync(file, 'r+');
     writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, 4096 * 3);
     closeSync(fd);
     const damaged = new SqliteStore(file);
-    await assert.rejects(damaged.migrate(), (e: unknown) => isCode('STATE_DB_CORRUPT')(e) && /slipway state restore/.test((e as SlipwayError).hint ?? ''));
+    await assert.rejects(
+      damaged.migrate(),
+      (e: unknown) => isCode('STATE_DB_CORRUPT')(e) && /slipway state restore/.test((e as SlipwayError).hint ?? ''),
+    );
     await damaged.close();
   });
 
@@ -67,7 +82,10 @@ describe('state database integrity and backups', () => {
     const edit = new Database(file);
     edit.exec('DROP INDEX rollouts_one_active');
     edit.close();
-    await assert.rejects(new SqliteStore(file).migrate(), (e: unknown) => isCode('STATE_DB_SCHEMA')(e) && /rollouts_one_active/.test((e as Error).message));
+    await assert.rejects(
+      new SqliteStore(file).migrate(),
+      (e: unknown) => isCode('STATE_DB_SCHEMA')(e) && /rollouts_one_active/.test((e as Error).message),
+    );
   });
 
   it('backs up online into self-contained 0600 files, keeps the newest few, and checks them', async () => {
@@ -79,7 +97,11 @@ describe('state database integrity and backups', () => {
     const list = listBackups(backups);
     assert.equal(list.length, 5);
     assert.match(list[0]!.file, /rollout6\.db$/, 'newest first');
-    assert.deepEqual(readdirSync(backups).filter((n) => !n.endsWith('.db')), [], 'no -wal, -shm or partial files beside the backups');
+    assert.deepEqual(
+      readdirSync(backups).filter((n) => !n.endsWith('.db')),
+      [],
+      'no -wal, -shm or partial files beside the backups',
+    );
     for (const b of list) {
       assert.equal(statSync(b.file).mode & 0o777, 0o600);
       verifyBackup(b.file);

@@ -12,18 +12,44 @@ import { configSchema } from '../config/schema.js';
 const spec = configSchema.parse({ app: 'a', services: { web: { source: '.', start: 'node s.js', port: 8080 } } }).services.web!;
 
 function release(service = 'web', environment = 'local'): NewRelease {
-  return { environment, service, digest: 'sha256:' + 'a'.repeat(64), configHash: 'c'.repeat(64), spec, message: 'm', createdBy: 'tester', rollbackOf: null };
+  return {
+    environment,
+    service,
+    digest: 'sha256:' + 'a'.repeat(64),
+    configHash: 'c'.repeat(64),
+    spec,
+    message: 'm',
+    createdBy: 'tester',
+    rollbackOf: null,
+  };
 }
 
 function rollout(toRelease: number, service = 'web'): Omit<Rollout, 'id' | 'updatedAt' | 'finishedAt'> {
-  return { environment: 'local', service, kind: 'deploy', fromRelease: null, toRelease, targetRelease: toRelease, phase: 'Progressing', reason: 'Started', message: '', progress: {}, startedAt: 1000 };
+  return {
+    environment: 'local',
+    service,
+    kind: 'deploy',
+    fromRelease: null,
+    toRelease,
+    targetRelease: toRelease,
+    phase: 'Progressing',
+    reason: 'Started',
+    message: '',
+    progress: {},
+    startedAt: 1000,
+  };
 }
 
 export function describeStoreContract(name: string, makeStore: () => Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
-    beforeEach(async () => { store = await makeStore(); await store.migrate(); });
-    afterEach(async () => { await store.close(); });
+    beforeEach(async () => {
+      store = await makeStore();
+      await store.migrate();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
 
     it('migrating twice is harmless', async () => {
       await store.migrate();
@@ -37,7 +63,10 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       const staging = await store.createRelease(release('web', 'staging'));
       assert.deepEqual([a.number, b.number, other.number, staging.number], [1, 2, 1, 1]);
       const list = await store.listReleases('local', 'web');
-      assert.deepEqual(list.map((r) => r.number), [2, 1]);
+      assert.deepEqual(
+        list.map((r) => r.number),
+        [2, 1],
+      );
       assert.deepEqual(list[0]!.spec, spec);
       assert.equal(list[0]!.outcome, 'pending');
       await store.setReleaseOutcome('local', 'web', 1, 'live');
@@ -77,7 +106,10 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       const second = await store.createRollout(rollout(2));
       assert.equal((await store.activeRollout('local', 'web'))!.id, second.id);
       assert.deepEqual((await store.activeRollouts()).map((r) => r.service).sort(), ['api', 'web']);
-      assert.deepEqual((await store.listRollouts('local', 'web')).map((r) => r.id), [second.id, first.id]);
+      assert.deepEqual(
+        (await store.listRollouts('local', 'web')).map((r) => r.id),
+        [second.id, first.id],
+      );
     });
 
     it('updates rollout progress durably', async () => {
@@ -90,12 +122,28 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     });
 
     it('appends events and lists them by service and after an id', async () => {
-      const e1 = await store.appendEvent({ environment: 'local', service: 'web', rolloutId: null, type: 'a', message: 'one', data: { n: 1 } });
+      const e1 = await store.appendEvent({
+        environment: 'local',
+        service: 'web',
+        rolloutId: null,
+        type: 'a',
+        message: 'one',
+        data: { n: 1 },
+      });
       await store.appendEvent({ environment: 'local', service: 'api', rolloutId: null, type: 'b', message: 'two', data: {} });
       const e3 = await store.appendEvent({ environment: 'local', service: 'web', rolloutId: 9, type: 'c', message: 'three', data: {} });
-      assert.deepEqual((await store.listEvents({ service: 'web' })).map((e) => e.message), ['one', 'three']);
-      assert.deepEqual((await store.listEvents({ afterId: e1.id, service: 'web' })).map((e) => e.id), [e3.id]);
-      assert.deepEqual((await store.listEvents({ rolloutId: 9 })).map((e) => e.type), ['c']);
+      assert.deepEqual(
+        (await store.listEvents({ service: 'web' })).map((e) => e.message),
+        ['one', 'three'],
+      );
+      assert.deepEqual(
+        (await store.listEvents({ afterId: e1.id, service: 'web' })).map((e) => e.id),
+        [e3.id],
+      );
+      assert.deepEqual(
+        (await store.listEvents({ rolloutId: 9 })).map((e) => e.type),
+        ['c'],
+      );
       assert.deepEqual((await store.listEvents({}))[0]!.data, { n: 1 });
     });
   });

@@ -43,12 +43,22 @@ export interface Store {
   activeRollouts(): Promise<Rollout[]>;
   /** Newest first. */
   listRollouts(environment: string, service: string, limit?: number): Promise<Rollout[]>;
-  updateRollout(id: number, patch: Partial<Pick<Rollout, 'phase' | 'reason' | 'message' | 'progress' | 'targetRelease' | 'finishedAt'>>, now: number): Promise<Rollout>;
+  updateRollout(
+    id: number,
+    patch: Partial<Pick<Rollout, 'phase' | 'reason' | 'message' | 'progress' | 'targetRelease' | 'finishedAt'>>,
+    now: number,
+  ): Promise<Rollout>;
 
   /** Events are append-only. */
   appendEvent(event: NewEvent): Promise<EventRecord>;
   /** Oldest first, after the given id. */
-  listEvents(filter: { environment?: string; service?: string; rolloutId?: number; afterId?: number; limit?: number }): Promise<EventRecord[]>;
+  listEvents(filter: {
+    environment?: string;
+    service?: string;
+    rolloutId?: number;
+    afterId?: number;
+    limit?: number;
+  }): Promise<EventRecord[]>;
 
   /**
    * Writes a consistent copy of the whole store to `destination` (a file that must not exist yet)

@@ -64,10 +64,14 @@ export async function startPrometheus(targets: string[], readyTimeoutMs = 60_000
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
-  child.stderr!.on('data', (c: Buffer) => { log = (log + c.toString('utf8')).slice(-4000); });
+  child.stderr!.on('data', (c: Buffer) => {
+    log = (log + c.toString('utf8')).slice(-4000);
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let running = true;
-  void exited.then(() => { running = false; });
+  void exited.then(() => {
+    running = false;
+  });
   const url = `http://127.0.0.1:${port}`;
   const server: PrometheusServer = {
     url,
@@ -83,7 +87,9 @@ export async function startPrometheus(targets: string[], readyTimeoutMs = 60_000
     },
   };
   // Killed with the test process, should `after` never run.
-  process.once('exit', () => { if (running) child.kill('SIGKILL'); });
+  process.once('exit', () => {
+    if (running) child.kill('SIGKILL');
+  });
 
   const deadline = Date.now() + readyTimeoutMs;
   while (true) {

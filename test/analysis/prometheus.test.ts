@@ -23,7 +23,15 @@ async function startTarget(): Promise<Server> {
     if (req.url !== '/metrics') return res.writeHead(404).end();
     const errors = Math.floor(((Date.now() - started) / 1000) * ERRORS_PER_SECOND);
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(['# HELP http_errors_total Requests answered 5xx.', '# TYPE http_errors_total counter', `http_errors_total{release="3"} ${errors}`, 'http_errors_total{release="4"} 0', ''].join('\n'));
+    res.end(
+      [
+        '# HELP http_errors_total Requests answered 5xx.',
+        '# TYPE http_errors_total counter',
+        `http_errors_total{release="3"} ${errors}`,
+        'http_errors_total{release="4"} 0',
+        '',
+      ].join('\n'),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
@@ -31,12 +39,17 @@ async function startTarget(): Promise<Server> {
 
 function measure(url: string, query: string, release: number, baseline: number | null = 2): Promise<MetricData> {
   const spec = resolveAnalysisSpec({ name: 'errors', metric: 'value', max: 1 });
-  const p = prometheusProvider({ kind: 'prometheus', url, query, timeoutMs: 10_000 }, { service: 'web', release, baseline, spec }, { stats: () => Promise.reject(new Error('unused')), endpoints: () => [], clock: systemClock });
+  const p = prometheusProvider(
+    { kind: 'prometheus', url, query, timeoutMs: 10_000 },
+    { service: 'web', release, baseline, spec },
+    { stats: () => Promise.reject(new Error('unused')), endpoints: () => [], clock: systemClock },
+  );
   return p.measure(new AbortController().signal);
 }
 
 const spec = resolveAnalysisSpec({ name: 'errors', metric: 'value', max: 1 });
-const isProviderError = (pattern: RegExp) => (e: unknown) => e instanceof ProviderError && e.provider === 'prometheus' && pattern.test(e.message);
+const isProviderError = (pattern: RegExp) => (e: unknown) =>
+  e instanceof ProviderError && e.provider === 'prometheus' && pattern.test(e.message);
 
 describe('prometheus provider against a real Prometheus', () => {
   let target: Server | undefined;
@@ -55,7 +68,8 @@ describe('prometheus provider against a real Prometheus', () => {
       } catch (err) {
         last = String(err);
       }
-      if (Date.now() > deadline) throw new Error(`the target was not scraped within 60 s (last: ${JSON.stringify(last)}); prometheus log:\n${prometheus.log()}`);
+      if (Date.now() > deadline)
+        throw new Error(`the target was not scraped within 60 s (last: ${JSON.stringify(last)}); prometheus log:\n${prometheus.log()}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   });
@@ -73,7 +87,10 @@ describe('prometheus provider against a real Prometheus', () => {
     assert.ok(rate > 1 && rate < ERRORS_PER_SECOND * 2, `rate ${rate}: expected about ${ERRORS_PER_SECOND}/s`);
     const fail = evaluateCheck(spec, failing);
     assert.equal(fail.verdict, 'fail');
-    assert.match(fail.reason, /^errors [\d.]+ is above the max 1 \(1 samples\): prometheus query "sum\(rate\(http_errors_total\{release=\\"3\\"\}\[5s\]\)\)"$/);
+    assert.match(
+      fail.reason,
+      /^errors [\d.]+ is above the max 1 \(1 samples\): prometheus query "sum\(rate\(http_errors_total\{release=\\"3\\"\}\[5s\]\)\)"$/,
+    );
 
     const passing = await measure(prometheus!.url, RATE_QUERY, 4);
     assert.deepEqual([passing.kind, passing.kind === 'value' && passing.value], ['value', 0]);
@@ -94,13 +111,22 @@ describe('prometheus provider against a real Prometheus', () => {
   });
 
   test('bad PromQL, several series and an unreachable server are provider errors, quoting Prometheus', async () => {
-    await assert.rejects(measure(prometheus!.url, 'sum(rate(http_errors_total[5s]', 3), isProviderError(/failed \(HTTP 400\): bad_data: .*parse error/));
+    await assert.rejects(
+      measure(prometheus!.url, 'sum(rate(http_errors_total[5s]', 3),
+      isProviderError(/failed \(HTTP 400\): bad_data: .*parse error/),
+    );
     await assert.rejects(measure(prometheus!.url, 'http_errors_total', 3), isProviderError(/returned 2 series .*aggregate them to one/));
-    await assert.rejects(measure(prometheus!.url, '{{baseline}}', 3, null), isProviderError(/uses \{\{baseline\}\}, but the run has no baseline release/));
+    await assert.rejects(
+      measure(prometheus!.url, '{{baseline}}', 3, null),
+      isProviderError(/uses \{\{baseline\}\}, but the run has no baseline release/),
+    );
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    await assert.rejects(measure(`http://127.0.0.1:${port}`, 'up', 3), isProviderError(/cannot reach http:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/));
+    await assert.rejects(
+      measure(`http://127.0.0.1:${port}`, 'up', 3),
+      isProviderError(/cannot reach http:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/),
+    );
   });
 });

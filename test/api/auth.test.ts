@@ -41,10 +41,11 @@ describe('controller API authentication (real controller)', () => {
       assert.match(path, pattern, `example path for ${pattern}`);
       for (const [what, headers] of cases) {
         const res = await fetch(`http://127.0.0.1:${info.port}${path}`, {
-          method, headers: { ...headers, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+          method,
+          headers: { ...headers, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
           body: method === 'POST' ? JSON.stringify({ stopAll: true, full: true }) : undefined,
         });
-        const body = await res.json() as { error?: { code?: string; kind?: string } };
+        const body = (await res.json()) as { error?: { code?: string; kind?: string } };
         assert.equal(res.status, 401, `${method} ${path} with ${what}`);
         assert.equal(body.error?.code, 'UNAUTHORIZED', `${method} ${path} with ${what}`);
         assert.equal(body.error?.kind, 'unauthorized');
@@ -53,7 +54,7 @@ describe('controller API authentication (real controller)', () => {
     // Nothing was done: the controller still runs and the service still has its instance.
     const status = await fetch(`http://127.0.0.1:${info.port}/v1/status`, { headers: { authorization: `Bearer ${info.token}` } });
     assert.equal(status.status, 200);
-    const s = await status.json() as { services: { instances: unknown[] }[] };
+    const s = (await status.json()) as { services: { instances: unknown[] }[] };
     assert.equal(s.services[0]?.instances.length, 1);
   });
 });

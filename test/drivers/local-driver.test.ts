@@ -36,7 +36,9 @@ function get(port: number, path = '/'): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 2000 }, (res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`status ${res.statusCode}`))));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -55,13 +57,30 @@ describe('LocalDriver (local specifics)', () => {
   async function driver(props: Partial<ConstructorParameters<typeof LocalDriver>[0]> = {}): Promise<LocalDriver> {
     const d = new LocalDriver({ stateDir, adoptedPollMs: 50, ...props });
     drivers.push(d);
-    d.onChange((s) => { if (s.pid) pids.add(s.pid); });
+    d.onChange((s) => {
+      if (s.pid) pids.add(s.pid);
+    });
     await d.init();
     return d;
   }
   const spec = (over: Partial<InstanceSpec> = {}): InstanceSpec => ({
-    id: 'web-1', service: 'web', release: 1, releaseDir, command: `${node} server.mjs`, env: { TEST_OWNER_PID: String(process.pid) }, logMaxBytes: 1_000_000, logFiles: 2,
-    restart: { initialBackoffMs: 30, maxBackoffMs: 200, crashLoopExits: 3, crashLoopWindowMs: 10_000, crashLoopRetryMs: 0, crashLoopMaxRetryMs: 0 }, ...over,
+    id: 'web-1',
+    service: 'web',
+    release: 1,
+    releaseDir,
+    command: `${node} server.mjs`,
+    env: { TEST_OWNER_PID: String(process.pid) },
+    logMaxBytes: 1_000_000,
+    logFiles: 2,
+    restart: {
+      initialBackoffMs: 30,
+      maxBackoffMs: 200,
+      crashLoopExits: 3,
+      crashLoopWindowMs: 10_000,
+      crashLoopRetryMs: 0,
+      crashLoopMaxRetryMs: 0,
+    },
+    ...over,
   });
 
   beforeEach(() => {
@@ -77,10 +96,20 @@ describe('LocalDriver (local specifics)', () => {
     // and a process left running would outlive the test.
     try {
       const last = drivers.at(-1);
-      if (last) for (const s of last.list()) { if (s.pid) pids.add(s.pid); await last.stop(s.id, { timeoutMs: 1000 }).catch(() => {}); }
+      if (last)
+        for (const s of last.list()) {
+          if (s.pid) pids.add(s.pid);
+          await last.stop(s.id, { timeoutMs: 1000 }).catch(() => {});
+        }
     } finally {
       for (const d of drivers.splice(0)) await d.detach();
-      for (const pid of pids) { try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ } }
+      for (const pid of pids) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
       pids.clear();
       rmSync(root, { recursive: true, force: true });
     }
@@ -141,7 +170,13 @@ describe('LocalDriver (local specifics)', () => {
     await waitFor('the server', () => get(s.port));
     assert.equal(readFileSync(`${out}.1`, 'utf8'), 'old line\n'.repeat(1000));
     await waitFor('the listening line', () => readFileSync(out, 'utf8') !== '');
-    assert.deepEqual(readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => parseLogLine(l).text), ['listening']);
+    assert.deepEqual(
+      readFileSync(out, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => parseLogLine(l).text),
+      ['listening'],
+    );
   });
 
   it('does not adopt a recorded pid now used by another process (pid reuse), and does not signal it', async () => {
@@ -154,10 +189,25 @@ describe('LocalDriver (local specifics)', () => {
     const stranger = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
       const stat = readProcStat(stranger.pid!)!;
-      const rec = { spec: spec(), port: s.port, pid: stranger.pid, procStartTime: stat.startTime - 1, startedAt: Date.now() - 60_000, restarts: 0, state: 'running', lastExit: null, quickExits: 0, stopRequested: false };
+      const rec = {
+        spec: spec(),
+        port: s.port,
+        pid: stranger.pid,
+        procStartTime: stat.startTime - 1,
+        startedAt: Date.now() - 60_000,
+        restarts: 0,
+        state: 'running',
+        lastExit: null,
+        quickExits: 0,
+        stopRequested: false,
+      };
       writeFileSync(join(stateDir, 'instances.json'), JSON.stringify({ version: 1, instances: [rec] }));
       const d2 = await driver();
-      const restarted = await waitFor('a fresh instance', () => d2.list().find((x) => x.state === 'running' && x.pid !== stranger.pid), 5000);
+      const restarted = await waitFor(
+        'a fresh instance',
+        () => d2.list().find((x) => x.state === 'running' && x.pid !== stranger.pid),
+        5000,
+      );
       assert.equal(restarted.lastExit?.code, null);
       assert.match(await waitFor('the fresh server on the recorded port', () => get(s.port)), /^\d+$/);
       await d2.stop('web-1', { timeoutMs: 1000 });
@@ -168,19 +218,24 @@ describe('LocalDriver (local specifics)', () => {
     }
   });
 
-  it('instances keep serving when the driver\'s process is SIGKILLed, and a new driver adopts them', async () => {
+  it("instances keep serving when the driver's process is SIGKILLed, and a new driver adopts them", async () => {
     // Given a controller-like process that started an instance through the compiled driver
     const parentScript = join(root, 'parent.mjs');
-    writeFileSync(parentScript, `
+    writeFileSync(
+      parentScript,
+      `
       const { LocalDriver } = await import(process.argv[2]);
       const d = new LocalDriver({ stateDir: process.argv[3] });
       await d.init();
       const s = await d.start(JSON.parse(process.argv[4]));
       process.stdout.write(JSON.stringify(s) + '\\n');
       setInterval(() => {}, 1000);
-    `);
+    `,
+    );
     const driverUrl = new URL('../../src/drivers/local/local-driver.js', import.meta.url).href;
-    const parent = spawn(process.execPath, [parentScript, driverUrl, stateDir, JSON.stringify(spec())], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const parent = spawn(process.execPath, [parentScript, driverUrl, stateDir, JSON.stringify(spec())], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let started: InstanceStatus;
     try {
       const [line] = (await once(createInterface({ input: parent.stdout }), 'line')) as [string];
@@ -194,7 +249,12 @@ describe('LocalDriver (local specifics)', () => {
       let killedAt = 0;
       const traffic = (async () => {
         while (killedAt === 0 || Date.now() - killedAt < 500) {
-          try { await get(started.port); served++; } catch { failures++; }
+          try {
+            await get(started.port);
+            served++;
+          } catch {
+            failures++;
+          }
         }
       })();
       await waitFor('some traffic', () => served >= 20);
@@ -215,12 +275,18 @@ describe('LocalDriver (local specifics)', () => {
 
       // And a new driver adopts it without a restart
       const [adopted] = d.list();
-      assert.deepEqual([adopted?.id, adopted?.state, adopted?.pid, adopted?.port, adopted?.restarts], ['web-1', 'running', started.pid, started.port, 0]);
+      assert.deepEqual(
+        [adopted?.id, adopted?.state, adopted?.pid, adopted?.port, adopted?.restarts],
+        ['web-1', 'running', started.pid, started.port, 0],
+      );
       assert.equal(await get(started.port), appPid);
       await d.stop('web-1', { timeoutMs: 2000 });
       assert.equal(processAlive(started.pid!), false);
     } finally {
-      if (parent.exitCode === null && parent.signalCode === null) { parent.kill('SIGKILL'); await once(parent, 'exit'); }
+      if (parent.exitCode === null && parent.signalCode === null) {
+        parent.kill('SIGKILL');
+        await once(parent, 'exit');
+      }
     }
   });
 });

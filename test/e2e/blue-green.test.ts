@@ -26,7 +26,8 @@ describe('blue-green rollouts (real processes and traffic)', () => {
   const ANALYSIS = `analysis:
   smoke: { http: { path: /healthz, expect: 200 }, count: 3, interval: 200ms }
   errors: { metric: error_rate, max: 0.01, interval: 1s, minRequests: 20, count: 3 }`;
-  const write = (env: Record<string, string>, autoPromote = 'false') => p.writeConfig({ env, extra: strategy(autoPromote), tail: ANALYSIS });
+  const write = (env: Record<string, string>, autoPromote = 'false') =>
+    p.writeConfig({ env, extra: strategy(autoPromote), tail: ANALYSIS });
 
   before(async () => {
     previewPort = await freePort();
@@ -41,25 +42,47 @@ describe('blue-green rollouts (real processes and traffic)', () => {
     await write({ VERSION: 'v2' });
     const load = startLoad(p.url);
     const deploying = p.cli(['deploy', 'web', '--wait'], { timeoutMs: 120_000 });
-    const waiting = await waitFor('the new release to wait for promotion', async () => {
-      const s = await web();
-      return s.rollout?.toRelease === 2 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-    }, 60_000);
+    const waiting = await waitFor(
+      'the new release to wait for promotion',
+      async () => {
+        const s = await web();
+        return s.rollout?.toRelease === 2 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
+      },
+      60_000,
+    );
     assert.equal(waiting.rollout!.stage, 'AwaitingPromotion');
     assert.equal(waiting.rollout!.previewUrl, `http://127.0.0.1:${previewPort}/`, 'status names the preview URL');
     assert.match((await p.cli(['status'])).stdout, new RegExp(`preview: http://127\\.0\\.0\\.1:${previewPort}/`));
-    assert.deepEqual(waiting.instances.map((i) => i.release), [1, 1, 2, 2], 'full size beside the old');
+    assert.deepEqual(
+      waiting.instances.map((i) => i.release),
+      [1, 1, 2, 2],
+      'full size beside the old',
+    );
     assert.equal(waiting.rollout!.analysis.find((a) => a.key === 'pre:smoke')?.phase, 'Successful');
     assert.match((await get(`http://127.0.0.1:${previewPort}/`)).body, /^v2 release=2 /, 'the preview port serves the new release');
     assert.match((await get(p.url)).body, /^v1 release=1 /, 'users still get the old release');
 
-    const oldPids = waiting.instances.filter((i) => i.release === 1).map((i) => i.pid).sort();
+    const oldPids = waiting.instances
+      .filter((i) => i.release === 1)
+      .map((i) => i.pid)
+      .sort();
     assert.equal((await p.cli(['promote', 'web'])).code, 0);
-    await waitFor('all traffic on release 2', async () => (await web()).traffic.filter((t) => t.share > 0).map((t) => t.release).join() === '2');
+    await waitFor(
+      'all traffic on release 2',
+      async () =>
+        (await web()).traffic
+          .filter((t) => t.share > 0)
+          .map((t) => t.release)
+          .join() === '2',
+    );
     const before = load.snapshot();
     await waitFor('some traffic after the switch', () => load.snapshot().ok > before.ok + 100);
     const afterSwitch = load.snapshot();
-    assert.equal((afterSwitch.bodies.get('v1 release=1') ?? 0) - (before.bodies.get('v1 release=1') ?? 0), 0, 'no request reached the old release after the switch');
+    assert.equal(
+      (afterSwitch.bodies.get('v1 release=1') ?? 0) - (before.bodies.get('v1 release=1') ?? 0),
+      0,
+      'no request reached the old release after the switch',
+    );
 
     // Within the scale-down delay: rollback switches back to the warm instances, none started.
     const rollback = await p.cli(['rollback', 'web']);
@@ -81,10 +104,16 @@ describe('blue-green rollouts (real processes and traffic)', () => {
     const totals = await load.stop();
     assert.equal(result.code, 1, result.stdout);
     assert.match(result.stderr, /analysis "errors" failed/);
-    assert.ok(totals.failures.every((f) => f.startsWith('HTTP 500: v3 failed')), totals.failures.join('; '));
+    assert.ok(
+      totals.failures.every((f) => f.startsWith('HTTP 500: v3 failed')),
+      totals.failures.join('; '),
+    );
     const s = await web();
     assert.equal(s.currentRelease, 1);
-    assert.deepEqual(s.instances.map((i) => i.release), [1, 1]);
+    assert.deepEqual(
+      s.instances.map((i) => i.release),
+      [1, 1],
+    );
     assert.match((await get(p.url)).body, /^v1 release=1 /);
   });
 });

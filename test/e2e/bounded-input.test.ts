@@ -18,7 +18,10 @@ describe('bounded config input (real CLI)', () => {
     const chunk = Buffer.alloc(1024 * 1024, 'x');
     for (let i = 0; i < 64; i++) writeSync(fd, chunk);
     closeSync(fd);
-    for (const cmd of [['validate', '--json'], ['up', '--json']]) {
+    for (const cmd of [
+      ['validate', '--json'],
+      ['up', '--json'],
+    ]) {
       const r = await p.cli(cmd);
       assert.equal(r.code, 2, `${cmd[0]}: ${r.stderr}`);
       const body = JSON.parse(r.stdout) as { error: { code: string; message: string; hint: string } };

@@ -48,14 +48,35 @@ describe('canary rollouts (real processes and traffic)', () => {
     const load = startLoad(p.url);
     const deploying = deploy({ VERSION: 'v2' });
     let last: ServiceStatus | undefined;
-    const paused = await waitFor('the canary to wait for promotion at 50%', async () => {
-      const s = last = await web();
-      if (s.rollout?.toRelease === 2 && s.rollout.finishedAt !== null) throw new Error(`rollout ended: ${JSON.stringify(s.rollout)}`);
-      return s.rollout?.toRelease === 2 && s.rollout.phase === 'Paused' && s.rollout.weight === 50 ? s : undefined;
-    }, 60_000).catch((err: Error) => { throw new Error(`${err.message}; last status: ${JSON.stringify(last?.rollout)}`); });
+    const paused = await waitFor(
+      'the canary to wait for promotion at 50%',
+      async () => {
+        const s = (last = await web());
+        if (s.rollout?.toRelease === 2 && s.rollout.finishedAt !== null) throw new Error(`rollout ended: ${JSON.stringify(s.rollout)}`);
+        return s.rollout?.toRelease === 2 && s.rollout.phase === 'Paused' && s.rollout.weight === 50 ? s : undefined;
+      },
+      60_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last status: ${JSON.stringify(last?.rollout)}`);
+    });
     assert.equal(paused.rollout!.step, 3);
-    assert.deepEqual(paused.traffic.filter((t) => t.share > 0).map((t) => [t.release, t.share]), [[1, 0.5], [2, 0.5]]);
-    assert.deepEqual(paused.rollout!.analysis.filter((a) => a.key.startsWith('step1')).map((a) => [a.check, a.phase]).sort(), [['errors', 'Successful'], ['latency', 'Successful']]);
+    assert.deepEqual(
+      paused.traffic.filter((t) => t.share > 0).map((t) => [t.release, t.share]),
+      [
+        [1, 0.5],
+        [2, 0.5],
+      ],
+    );
+    assert.deepEqual(
+      paused
+        .rollout!.analysis.filter((a) => a.key.startsWith('step1'))
+        .map((a) => [a.check, a.phase])
+        .sort(),
+      [
+        ['errors', 'Successful'],
+        ['latency', 'Successful'],
+      ],
+    );
 
     // Header rule: these requests always reach the canary.
     for (let i = 0; i < 20; i++) {
@@ -85,7 +106,10 @@ describe('canary rollouts (real processes and traffic)', () => {
     assert.ok((totals.bodies.get('v2 release=2') ?? 0) > 20, 'the canary served users during the rollout');
     const s = await web();
     assert.equal(s.currentRelease, 2);
-    assert.deepEqual(s.instances.map((i) => i.release), [2, 2]);
+    assert.deepEqual(
+      s.instances.map((i) => i.release),
+      [2, 2],
+    );
   });
 
   it('rolls a canary that answers 500 back automatically, naming the check and its numbers', async () => {
@@ -95,18 +119,30 @@ describe('canary rollouts (real processes and traffic)', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /rolled back \(AnalysisFailed\)/);
     assert.match(result.stderr, /analysis "guard" failed: hard failure: \d+ errors in \d+ requests/);
-    assert.ok(totals.failures.every((f) => f.startsWith('HTTP 500: v3 failed')), `failures not from the canary: ${totals.failures.join('; ')}`);
+    assert.ok(
+      totals.failures.every((f) => f.startsWith('HTTP 500: v3 failed')),
+      `failures not from the canary: ${totals.failures.join('; ')}`,
+    );
     assert.ok(totals.failed < 200, `blast radius ${totals.failed} requests`);
     const s = await web();
     assert.equal(s.currentRelease, 2);
     assert.equal(s.rollout!.phase, 'RolledBack');
-    assert.deepEqual(s.instances.map((i) => i.release), [2, 2]);
-    assert.deepEqual(s.traffic.filter((t) => t.share > 0).map((t) => t.release), [2]);
+    assert.deepEqual(
+      s.instances.map((i) => i.release),
+      [2, 2],
+    );
+    assert.deepEqual(
+      s.traffic.filter((t) => t.share > 0).map((t) => t.release),
+      [2],
+    );
 
     // The rolled-back release is not tried again on its own, even though slipway.yaml still names it.
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
-    assert.match(up.stdout, /web: release 3 was rolled back; slipway.yaml still describes it → not redeploying; `slipway deploy web` to force/);
+    assert.match(
+      up.stdout,
+      /web: release 3 was rolled back; slipway.yaml still describes it → not redeploying; `slipway deploy web` to force/,
+    );
     assert.equal((await web()).rollout!.toRelease, 3, 'no new rollout');
   });
 
@@ -129,10 +165,14 @@ describe('canary rollouts (real processes and traffic)', () => {
   it('judges an idle canary inconclusive rather than failed and waits for a person; abort and retry work', async () => {
     await p.writeConfig({ env: { VERSION: 'v5' }, extra: STRATEGY, tail: ANALYSIS });
     const deploying = p.cli(['deploy', 'web', '--wait'], { timeoutMs: 120_000 });
-    const held = await waitFor('the rollout to pause as inconclusive', async () => {
-      const s = await web();
-      return s.rollout?.toRelease === 5 && s.rollout.reason === 'AnalysisInconclusive' ? s : undefined;
-    }, 60_000);
+    const held = await waitFor(
+      'the rollout to pause as inconclusive',
+      async () => {
+        const s = await web();
+        return s.rollout?.toRelease === 5 && s.rollout.reason === 'AnalysisInconclusive' ? s : undefined;
+      },
+      60_000,
+    );
     assert.equal(held.rollout!.phase, 'Paused');
     assert.match(held.rollout!.message, /inconclusive/);
     const abort = await p.cli(['abort', 'web', '--reason', 'no traffic to judge']);
@@ -157,10 +197,14 @@ describe('canary rollouts (real processes and traffic)', () => {
     await p.writeConfig({ env: { VERSION: 'v6' }, extra: STRATEGY, tail: ANALYSIS });
     const load = startLoad(p.url);
     const deploying = p.cli(['deploy', 'web', '--wait'], { timeoutMs: 120_000 });
-    const held = await waitFor('the canary to wait for promotion at 50%', async () => {
-      const s = await web();
-      return s.rollout?.toRelease === 6 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-    }, 60_000);
+    const held = await waitFor(
+      'the canary to wait for promotion at 50%',
+      async () => {
+        const s = await web();
+        return s.rollout?.toRelease === 6 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
+      },
+      60_000,
+    );
     process.kill(client.info.pid, 'SIGKILL');
     const before = load.snapshot();
     await waitFor('traffic while no controller runs', () => load.snapshot().ok > before.ok + 200);
@@ -189,7 +233,11 @@ describe('canary rollouts (real processes and traffic)', () => {
         steps:
           - weight: 50
           - analysis: [plain]`;
-    await p.writeConfig({ env: { VERSION: 'v7' }, extra: steps, tail: 'analysis:\n  plain: { metric: error_rate, interval: 1s, minRequests: 20 }' });
+    await p.writeConfig({
+      env: { VERSION: 'v7' },
+      extra: steps,
+      tail: 'analysis:\n  plain: { metric: error_rate, interval: 1s, minRequests: 20 }',
+    });
     const load = startLoad(p.url);
     const result = await p.cli(['deploy', 'web', '--wait'], { timeoutMs: 60_000 });
     const totals = await load.stop();

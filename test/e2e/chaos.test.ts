@@ -25,8 +25,14 @@ const SEED = Number(process.env.CHAOS_SEED ?? 20261129);
 const GET_CONCURRENCY = 3;
 const POST_CONCURRENCY = 1;
 
-
-interface KillResult { kind: Kill; phase: string; failedGets: number; failedPosts: number; longestOutageMs: number; refused: number }
+interface KillResult {
+  kind: Kill;
+  phase: string;
+  failedGets: number;
+  failedPosts: number;
+  longestOutageMs: number;
+  refused: number;
+}
 
 describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (seed ${SEED})`, () => {
   const p = new TestProject();
@@ -36,22 +42,30 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
   let gets: Load;
   let posts: Load;
 
-  const status = async (): Promise<StatusResponse> => (await ControllerClient.connect(p.dir).status());
-  const write = (version: string, strategy = '') => p.writeConfig({
-    env: { VERSION: version, WORK_LOG: workLog() },
-    extra: strategy,
-    tail: 'analysis:\n  smoke: { http: { path: /healthz, expect: 200 }, count: 2, interval: 200ms }',
-  });
+  const status = async (): Promise<StatusResponse> => await ControllerClient.connect(p.dir).status();
+  const write = (version: string, strategy = '') =>
+    p.writeConfig({
+      env: { VERSION: version, WORK_LOG: workLog() },
+      extra: strategy,
+      tail: 'analysis:\n  smoke: { http: { path: /healthz, expect: 200 }, count: 2, interval: 200ms }',
+    });
 
   /** Everything serving again: controller answering, router up, the service Healthy or progressing with 2 ready. */
   async function healed(): Promise<void> {
-    await waitFor('the system to heal', async () => {
-      try {
-        const s = await status();
-        const web = s.services[0];
-        return s.router.up && web !== undefined && web.instances.filter((i) => i.healthy && i.state === 'running').length >= 2;
-      } catch { return false; }
-    }, 30_000, 50);
+    await waitFor(
+      'the system to heal',
+      async () => {
+        try {
+          const s = await status();
+          const web = s.services[0];
+          return s.router.up && web !== undefined && web.instances.filter((i) => i.healthy && i.state === 'running').length >= 2;
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+      50,
+    );
   }
 
   async function kill(kind: Kill, phase: string): Promise<void> {
@@ -73,10 +87,12 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
     await healed();
     const outage = await probe.stop();
     results.push({
-      kind, phase,
+      kind,
+      phase,
       failedGets: gets.snapshot().failed - before.gets,
       failedPosts: posts.snapshot().failed - before.posts,
-      longestOutageMs: Math.round(outage.longestMs), refused: outage.refused,
+      longestOutageMs: Math.round(outage.longestMs),
+      refused: outage.refused,
     });
   }
 
@@ -90,10 +106,15 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
       await new Promise((r) => setTimeout(r, 100 + Math.floor(random() * 400)));
       await kill(k, phase);
     }
-    await waitFor(`the ${phase} rollout to finish`, async () => {
-      const web = (await status()).services[0]!;
-      return web.rollout?.finishedAt != null && web.rollout.toRelease === web.currentRelease ? web : undefined;
-    }, 120_000, 200);
+    await waitFor(
+      `the ${phase} rollout to finish`,
+      async () => {
+        const web = (await status()).services[0]!;
+        return web.rollout?.finishedAt != null && web.rollout.toRelease === web.currentRelease ? web : undefined;
+      },
+      120_000,
+      200,
+    );
   }
 
   before(async () => {
@@ -101,7 +122,12 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
     gets = startLoad(p.url, { concurrency: GET_CONCURRENCY, maxMs: 600_000 });
-    posts = startLoad(new URL('/work', p.url).href, { concurrency: POST_CONCURRENCY, maxMs: 600_000, method: 'POST', body: (seq) => `job-${seq}` });
+    posts = startLoad(new URL('/work', p.url).href, {
+      concurrency: POST_CONCURRENCY,
+      maxMs: 600_000,
+      method: 'POST',
+      body: (seq) => `job-${seq}`,
+    });
   });
 
   after(async () => {
@@ -113,14 +139,20 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
   it('rolling, canary and blue-green rollouts complete through every kind of kill', async () => {
     await rolloutUnderChaos('rolling', 'v2', '');
     await rolloutUnderChaos('canary', 'v3', '    strategy:\n      canary:\n        steps: [ { weight: 50 }, { pause: 1s } ]');
-    await rolloutUnderChaos('blue-green', 'v4', '    strategy:\n      blueGreen:\n        prePromotionAnalysis: [smoke]\n        autoPromote: true\n        scaleDownDelay: 1s');
+    await rolloutUnderChaos(
+      'blue-green',
+      'v4',
+      '    strategy:\n      blueGreen:\n        prePromotionAnalysis: [smoke]\n        autoPromote: true\n        scaleDownDelay: 1s',
+    );
     const g = await gets.stop();
     const w = await posts.stop();
 
     console.log(`chaos seed ${SEED}: GET sent ${g.sent}, failed ${g.failed}; POST sent ${w.sent}, failed ${w.failed}`);
     for (const kind of KILLS) {
       const rs = results.filter((r) => r.kind === kind);
-      console.log(`  ${kind.padEnd(10)} ×${rs.length}: failed GET ${rs.reduce((n, r) => n + r.failedGets, 0)}, POST ${rs.reduce((n, r) => n + r.failedPosts, 0)}; longest outage ${Math.max(...rs.map((r) => r.longestOutageMs))} ms; refused ${rs.reduce((n, r) => n + r.refused, 0)}`);
+      console.log(
+        `  ${kind.padEnd(10)} ×${rs.length}: failed GET ${rs.reduce((n, r) => n + r.failedGets, 0)}, POST ${rs.reduce((n, r) => n + r.failedPosts, 0)}; longest outage ${Math.max(...rs.map((r) => r.longestOutageMs))} ms; refused ${rs.reduce((n, r) => n + r.refused, 0)}`,
+      );
     }
     if (g.failures.length || w.failures.length) console.log(`  failures: ${[...g.failures, ...w.failures].slice(0, 10).join(' | ')}`);
 
@@ -131,11 +163,15 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
         assert.equal(r.failedGets, 0, `${where}: a GET is retried on another instance`);
         assert.ok(r.failedPosts <= POST_CONCURRENCY, `${where}: at most the POSTs in flight fail (${r.failedPosts})`);
       }
-      if (r.kind === 'worker') assert.ok(r.failedGets + r.failedPosts <= GET_CONCURRENCY + POST_CONCURRENCY, `${where}: at most what was in flight fails`);
+      if (r.kind === 'worker')
+        assert.ok(r.failedGets + r.failedPosts <= GET_CONCURRENCY + POST_CONCURRENCY, `${where}: at most what was in flight fails`);
       if (r.kind !== 'router') assert.equal(r.refused, 0, `${where}: a connection was refused`);
     }
     // Every POST the app executed, it executed once (the router never sends a POST twice).
-    const jobs = readFileSync(workLog(), 'utf8').trim().split('\n').map((l) => l.split(' ')[0]!);
+    const jobs = readFileSync(workLog(), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]!);
     assert.equal(new Set(jobs).size, jobs.length, 'a POST was executed twice');
     assert.ok(w.ok > 50 && g.ok > 200, `too little load to mean anything: ${g.ok} GETs, ${w.ok} POSTs`);
   });

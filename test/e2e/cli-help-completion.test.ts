@@ -25,7 +25,10 @@ function section(help: string, title: string): string[] {
   return lines.slice(start + 1, end < 0 ? undefined : end);
 }
 
-const commands = (): string[] => section(slipway(['help']).stdout, 'Commands:').map((l) => /^ {2}(\S+)/.exec(l)?.[1]).filter((c): c is string => !!c && c !== 'help');
+const commands = (): string[] =>
+  section(slipway(['help']).stdout, 'Commands:')
+    .map((l) => /^ {2}(\S+)/.exec(l)?.[1])
+    .filter((c): c is string => !!c && c !== 'help');
 
 describe('help', () => {
   it('`slipway help NAME` and `NAME --help` describe every flag and show each in an example', () => {
@@ -42,7 +45,10 @@ describe('help', () => {
         const m = /^ {2}(?:(-\w), )?(--[\w-]+)(?: <\w+>)?\s{2,}(\S.*)$/.exec(line);
         assert.ok(m, `${name}: flag without a description: "${line}"`);
         const [, short, long] = m;
-        assert.ok(new RegExp(`(^|\\s)(${long}|${short ?? long})(\\s|$)`, 'm').test(examples), `${name}: ${long} is in no example\n${help.stdout}`);
+        assert.ok(
+          new RegExp(`(^|\\s)(${long}|${short ?? long})(\\s|$)`, 'm').test(examples),
+          `${name}: ${long} is in no example\n${help.stdout}`,
+        );
       }
     }
   });
@@ -51,12 +57,18 @@ describe('help', () => {
     const dir = mkdtempSync(join(tmpdir(), 'slipway-help-'));
     try {
       writeFileSync(join(dir, 'slipway.yaml'), 'app: demo\nservices:\n  web: { source: ., start: node server.js, port: 18080 }\n');
-      for (const args of [['--dir', dir, '--json', 'validate'], ['validate', '--dir', dir, '--json'], ['validate', `--dir=${dir}`, '--no-color', '--json']]) {
+      for (const args of [
+        ['--dir', dir, '--json', 'validate'],
+        ['validate', '--dir', dir, '--json'],
+        ['validate', `--dir=${dir}`, '--no-color', '--json'],
+      ]) {
         const r = slipway(args);
         assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
         assert.equal((JSON.parse(r.stdout) as { config: { app: string } }).config.app, 'demo');
       }
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -75,7 +87,16 @@ describe('completion', () => {
   /** What bash offers for the words typed so far; the last word is the one being completed. */
   function complete(...words: string[]): string[] {
     const quoted = words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
-    const r = spawnSync('bash', ['--norc', '--noprofile', '-c', `source '${script}' && COMP_WORDS=(slipway ${quoted}) && COMP_CWORD=${words.length} && _slipway && printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8', cwd: dir });
+    const r = spawnSync(
+      'bash',
+      [
+        '--norc',
+        '--noprofile',
+        '-c',
+        `source '${script}' && COMP_WORDS=(slipway ${quoted}) && COMP_CWORD=${words.length} && _slipway && printf '%s\\n' "\${COMPREPLY[@]}"`,
+      ],
+      { encoding: 'utf8', cwd: dir },
+    );
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.split('\n').filter(Boolean);
   }
@@ -91,7 +112,8 @@ describe('completion', () => {
     assert.deepEqual(complete('ro'), ['rollback']);
     assert.deepEqual(complete('deploy', 'web', '--w'), ['--wait']);
     const flags = complete('deploy', 'web', '--');
-    for (const f of ['--message', '--wait', '--no-wait', '--json', '--dir', '--no-color', '--help']) assert.ok(flags.includes(f), `${f} in ${flags.join(' ')}`);
+    for (const f of ['--message', '--wait', '--no-wait', '--json', '--dir', '--no-color', '--help'])
+      assert.ok(flags.includes(f), `${f} in ${flags.join(' ')}`);
     assert.ok(!flags.includes('--to'), 'rollback flags offered for deploy');
     assert.deepEqual(complete('--dir', '/tmp', 'rollback', 'web', '--t'), ['--to']);
     assert.deepEqual(complete('completion', ''), ['bash', 'zsh', 'fish']);
@@ -105,7 +127,8 @@ describe('completion', () => {
       const r = slipway(['completion', shell]);
       assert.equal(r.code, 0, r.stderr);
       for (const name of commands()) assert.ok(r.stdout.includes(name), `${shell}: ${name}`);
-      for (const flag of ['wait', 'no-wait', 'message', 'to', 'follow', 'lines', 'json', 'dir', 'no-color']) assert.match(r.stdout, new RegExp(`(--|-l )${flag}\\b`), `${shell}: --${flag}`);
+      for (const flag of ['wait', 'no-wait', 'message', 'to', 'follow', 'lines', 'json', 'dir', 'no-color'])
+        assert.match(r.stdout, new RegExp(`(--|-l )${flag}\\b`), `${shell}: --${flag}`);
     }
   });
 });

@@ -78,7 +78,9 @@ function assertUserError(r: CliResult, [args, code, message]: Row): void {
 describe('bad invocations of the real CLI', () => {
   const bare = new TestProject();
   const served = new TestProject();
-  after(async () => { await Promise.all([bare.cleanup(), served.cleanup()]); });
+  after(async () => {
+    await Promise.all([bare.cleanup(), served.cleanup()]);
+  });
 
   it(`${PARSE.length} command-line mistakes exit with their code, a message and a hint, never a stack trace`, async () => {
     assert.ok(PARSE.length + SERVED.length >= 30);

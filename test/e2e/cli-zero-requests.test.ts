@@ -33,10 +33,14 @@ describe('an analysis over zero requests (real CLI)', () => {
     const client = ControllerClient.connect(p.dir);
     await p.writeConfig({ instances: 1, env: { VERSION: 'v2' }, extra: STRATEGY, tail: ANALYSIS });
     const deploying = p.cli(['deploy', 'web', '--wait'], { timeoutMs: 120_000 });
-    const held = await waitFor('the idle canary to be judged inconclusive', async () => {
-      const s = (await client.status()).services[0]!;
-      return s.rollout?.toRelease === 2 && s.rollout.reason === 'AnalysisInconclusive' ? s : undefined;
-    }, 60_000);
+    const held = await waitFor(
+      'the idle canary to be judged inconclusive',
+      async () => {
+        const s = (await client.status()).services[0]!;
+        return s.rollout?.toRelease === 2 && s.rollout.reason === 'AnalysisInconclusive' ? s : undefined;
+      },
+      60_000,
+    );
     const measured = held.rollout!.analysis.find((a) => a.key === 'step1:errors')!.last!;
     assert.equal(measured.numbers.requests, 0, JSON.stringify(measured));
     assert.equal(measured.numbers.rate, null, 'a rate over zero requests is NaN, which JSON carries as null');

@@ -9,17 +9,20 @@ describe('bad configuration (real CLI)', () => {
   after(() => p.cleanup());
 
   it('reports every problem at once with file, line, column and key path, and starts nothing', async () => {
-    writeFileSync(join(p.dir, 'slipway.yaml'), [
-      'app: test',
-      'services:',
-      '  web:',
-      '    sorce: ./app',
-      '    start: node server.js',
-      '    port: 99999',
-      '    health: { path: /healthz, interval: fast }',
-      '    strategy: rollng',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(p.dir, 'slipway.yaml'),
+      [
+        'app: test',
+        'services:',
+        '  web:',
+        '    sorce: ./app',
+        '    start: node server.js',
+        '    port: 99999',
+        '    health: { path: /healthz, interval: fast }',
+        '    strategy: rollng',
+        '',
+      ].join('\n'),
+    );
     for (const cmd of [['validate'], ['up']]) {
       const r = await p.cli(cmd);
       assert.equal(r.code, 2, `${cmd[0]}: ${r.stderr}`);
@@ -37,6 +40,12 @@ describe('bad configuration (real CLI)', () => {
     const body = JSON.parse(r.stdout) as { error: { code: string; details: { problems: { path: string; line: number }[] } } };
     assert.equal(body.error.code, 'CONFIG_INVALID');
     assert.ok(body.error.details.problems.length >= 4);
-    assert.deepEqual(body.error.details.problems.map((x) => x.path).sort().slice(0, 2), ['services.web.health.interval', 'services.web.port']);
+    assert.deepEqual(
+      body.error.details.problems
+        .map((x) => x.path)
+        .sort()
+        .slice(0, 2),
+      ['services.web.health.interval', 'services.web.port'],
+    );
   });
 });

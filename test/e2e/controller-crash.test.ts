@@ -11,7 +11,6 @@ import { startLoad } from '../support/load.js';
 import { waitFor } from '../../src/core/wait-for.js';
 import { ControllerClient } from '../../src/client/client.js';
 
-
 describe('controller killed with SIGKILL (real processes)', () => {
   const p = new TestProject();
   before(async () => {
@@ -66,14 +65,21 @@ describe('controller killed with SIGKILL (real processes)', () => {
     await waitFor('traffic while no controller runs', () => load.snapshot().ok > 50);
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
-    const web = await waitFor('the rollout to finish', async () => {
-      const s = (await p.status()).services[0]!;
-      return s.rollout?.finishedAt !== null && s.rollout?.toRelease === 2 ? s : undefined;
-    }, 30_000);
+    const web = await waitFor(
+      'the rollout to finish',
+      async () => {
+        const s = (await p.status()).services[0]!;
+        return s.rollout?.finishedAt !== null && s.rollout?.toRelease === 2 ? s : undefined;
+      },
+      30_000,
+    );
     const result = await load.stop();
     assert.equal(web.rollout!.phase, 'Healthy');
     assert.equal(web.currentRelease, 2);
-    assert.deepEqual(web.instances.map((i) => i.release), [2, 2]);
+    assert.deepEqual(
+      web.instances.map((i) => i.release),
+      [2, 2],
+    );
     assert.deepEqual(result.failures, []);
     assert.match((await get(p.url)).body, /^v2 release=2 /);
 
@@ -81,7 +87,11 @@ describe('controller killed with SIGKILL (real processes)', () => {
     // release 2 started before the kill still runs as the process it was, and none restarted.
     assert.equal(web.rollout!.id, atKill.rollout!.id, 'the rollout that was interrupted is the one that finished');
     const history = (await ControllerClient.connect(p.dir).history('web')).rollouts.filter((r) => r.toRelease === 2);
-    assert.deepEqual(history.map((r) => r.id), [atKill.rollout!.id], 'no second rollout to release 2 was started');
+    assert.deepEqual(
+      history.map((r) => r.id),
+      [atKill.rollout!.id],
+      'no second rollout to release 2 was started',
+    );
     const carried = atKill.instances.filter((i) => i.release === 2 && i.state === 'running');
     assert.ok(carried.length >= 1, 'an instance of release 2 ran at the kill');
     for (const i of carried) {
@@ -97,13 +107,26 @@ describe('controller killed with SIGKILL (real processes)', () => {
     const pids = [p.controllerPid(), ...s.services[0]!.instances.map((i) => i.pid!)];
     const routerPid = (JSON.parse(readFileSync(join(p.dir, '.slipway/router/router.json'), 'utf8')) as { pid: number }).pid;
     // The instances' log writers too (docs/adr/0009-log-writer-and-healing.md).
-    const recorded = JSON.parse(readFileSync(join(p.dir, '.slipway/local/instances.json'), 'utf8')) as { instances: { logWriter?: { pid: number } | null }[] };
+    const recorded = JSON.parse(readFileSync(join(p.dir, '.slipway/local/instances.json'), 'utf8')) as {
+      instances: { logWriter?: { pid: number } | null }[];
+    };
     const writers = recorded.instances.flatMap((i) => (i.logWriter ? [i.logWriter.pid] : []));
     assert.equal(writers.length, s.services[0]!.instances.length, 'every instance has a log writer');
     const down = await p.cli(['down']);
     assert.equal(down.code, 0, down.stderr);
     for (const pid of [...pids, routerPid, ...writers]) {
-      await waitFor(`pid ${pid} to exit`, () => { try { process.kill(pid, 0); return false; } catch { return true; } }, 5000);
+      await waitFor(
+        `pid ${pid} to exit`,
+        () => {
+          try {
+            process.kill(pid, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        5000,
+      );
     }
     await assert.rejects(get(p.url));
   });

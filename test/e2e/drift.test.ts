@@ -13,11 +13,13 @@ import type { DriftView, StatusResponse } from '../../src/api/types.js';
 describe('drift between slipway.yaml and what serves (real CLI and controller)', () => {
   const p = new TestProject();
   let apiPort = 0;
-  const write = (version: string) => p.writeConfig({
-    env: { VERSION: version }, instances: 1,
-    // A second service, "api", that never changes: `up` must say so and leave it alone.
-    extra: `  api:\n    source: ./app\n    start: node server.js\n    port: ${apiPort}\n    env: { VERSION: "api" }\n    health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1 }`,
-  });
+  const write = (version: string) =>
+    p.writeConfig({
+      env: { VERSION: version },
+      instances: 1,
+      // A second service, "api", that never changes: `up` must say so and leave it alone.
+      extra: `  api:\n    source: ./app\n    start: node server.js\n    port: ${apiPort}\n    env: { VERSION: "api" }\n    health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1 }`,
+    });
   const drift = async (service = 'web'): Promise<DriftView> => {
     const r = await p.cli(['status', '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -57,7 +59,12 @@ describe('drift between slipway.yaml and what serves (real CLI and controller)',
     assert.notEqual(d.configHash, d.servingConfigHash);
     assert.equal((await drift('api')).state, 'unchanged', 'per service: api did not change');
     const text = await p.cli(['status']);
-    assert.match(text.stdout, new RegExp(`web .*\\n  drift: slipway.yaml differs from what serves: release 1 serves; config hash ${d.configHash!.slice(0, 12)} \\(release 1: ${d.servingConfigHash!.slice(0, 12)}\\); run \`slipway up\` to deploy it`));
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `web .*\\n  drift: slipway.yaml differs from what serves: release 1 serves; config hash ${d.configHash!.slice(0, 12)} \\(release 1: ${d.servingConfigHash!.slice(0, 12)}\\); run \`slipway up\` to deploy it`,
+      ),
+    );
 
     const out = await up();
     assert.match(out, /web: slipway.yaml changed since release 1 → deploying/);
@@ -83,7 +90,10 @@ describe('drift between slipway.yaml and what serves (real CLI and controller)',
     const d = await drift();
     assert.deepEqual([d.state, d.servingRelease, d.describes], ['rolled-back', 2, 3]);
     const text = await p.cli(['status', 'web']);
-    assert.match(text.stdout, /drift: release 3 was rolled back; slipway.yaml still describes it → not redeploying; `slipway deploy web` to force; release 2 serves/);
+    assert.match(
+      text.stdout,
+      /drift: release 3 was rolled back; slipway.yaml still describes it → not redeploying; `slipway deploy web` to force; release 2 serves/,
+    );
 
     const out = await up();
     assert.match(out, /web: release 3 was rolled back; slipway.yaml still describes it → not redeploying; `slipway deploy web` to force/);

@@ -11,13 +11,21 @@ import { CLI, freePort, get } from '../support/project.js';
 const EXAMPLE = resolve(fileURLToPath(new URL('../../../examples/hello', import.meta.url)));
 
 function slipway(dir: string, args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 120_000,
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('examples/hello', () => {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-example-'));
-  after(() => { slipway(dir, ['down']); rmSync(dir, { recursive: true, force: true }); });
+  after(() => {
+    slipway(dir, ['down']);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('deploys with `slipway up`, answers on its URL, shows logs, and stops with `slipway down`', async () => {
     cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !src.includes('.slipway') });

@@ -14,20 +14,39 @@ import type { StatusResponse } from '../../src/api/types.js';
 /** The CLI with stdin fed and extra environment (TestProject.cli ignores stdin). */
 function run(p: TestProject, args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: p.dir, env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: p.dir,
+      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`slipway ${args.join(' ')} did not finish in 60s`)); }, 60_000);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`slipway ${args.join(' ')} did not finish in 60s`));
+    }, 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
     child.stdin.end(opts.input ?? '');
   });
 }
 
 /** An instance's environment as the kernel holds it (Linux). */
 function environOf(pid: number): Record<string, string> {
-  return Object.fromEntries(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 }
 
 const SHOW = 'process.stdout.write(JSON.stringify({ cwd: process.cwd(), env: process.env }))';
@@ -53,11 +72,12 @@ describe('slipway exec (real processes)', () => {
     for (const k of ['VERSION', 'DATABASE_URL', 'SLIPWAY_RELEASE', 'SLIPWAY_SERVICE']) assert.equal(seen.env[k], theirs[k], k);
     assert.equal(seen.env.DATABASE_URL, 'postgres://db/app');
     assert.equal(seen.env.SLIPWAY_INSTANCE, 'web-1-exec');
-    assert.equal(seen.env.PORT, undefined, 'PORT is not set for a one-off command (not even from the caller\'s shell)');
+    assert.equal(seen.env.PORT, undefined, "PORT is not set for a one-off command (not even from the caller's shell)");
   });
 
   it("passes stdin, stdout, stderr and the command's exit code through", async () => {
-    const script = 'let s = ""; process.stdin.on("data", (d) => s += d).on("end", () => { console.log(s.toUpperCase()); console.error("to stderr"); process.exit(7); })';
+    const script =
+      'let s = ""; process.stdin.on("data", (d) => s += d).on("end", () => { console.log(s.toUpperCase()); console.error("to stderr"); process.exit(7); })';
     const r = await run(p, ['exec', 'web', '--', process.execPath, '-e', script], { input: 'hello\n' });
     assert.equal(r.code, 7);
     assert.equal(r.stdout, 'HELLO\n\n');
@@ -119,6 +139,12 @@ describe('slipway startup', () => {
     const v = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
     assert.equal(v.status, 0, v.stderr);
     // verify exits 0 on settings it ignores; any line about the unit is a problem.
-    assert.equal(v.stderr.split('\n').filter((l) => l.includes(file)).join('\n'), '');
+    assert.equal(
+      v.stderr
+        .split('\n')
+        .filter((l) => l.includes(file))
+        .join('\n'),
+      '',
+    );
   });
 });

@@ -22,7 +22,10 @@ describe('slipway logs (real processes)', () => {
   const json = async (args: string[]): Promise<LogLine[]> => {
     const r = await p.cli(['logs', 'web', '--json', ...args]);
     assert.equal(r.code, 0, r.stderr);
-    return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
+    return r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as LogLine);
   };
 
   it('merges the instances in capture order, each line with its time, in JSON and text; --since cuts by time', async () => {
@@ -37,23 +40,43 @@ describe('slipway logs (real processes)', () => {
       return l.some((x) => x.line === 'request /late-9') && l;
     });
     const times = lines.map((l) => l.at!);
-    assert.ok(times.every((t) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(t)), 'every line has a capture time');
+    assert.ok(
+      times.every((t) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(t)),
+      'every line has a capture time',
+    );
     assert.deepEqual(times, [...times].sort(), 'in time order over all instances');
-    assert.equal(new Set(lines.filter((l) => l.line.startsWith('request /')).map((l) => l.instance)).size, 2, 'both instances served and logged');
+    assert.equal(
+      new Set(lines.filter((l) => l.line.startsWith('request /')).map((l) => l.instance)).size,
+      2,
+      'both instances served and logged',
+    );
     // Each instance's lines in the order it served them, and the early ones (captured before `cut`)
     // before the late ones. Lines of two instances written within a few milliseconds of each other
     // may come in either order: each is stamped when its own writer reads it (ADR 0009).
     const requests = lines.filter((l) => /^request \/(early|late)-/.test(l.line));
     assert.equal(requests.length, 20);
-    assert.deepEqual(requests.map((l) => l.line.split('-')[0]), [...Array(10).fill('request /early'), ...Array(10).fill('request /late')]);
+    assert.deepEqual(
+      requests.map((l) => l.line.split('-')[0]),
+      [...Array(10).fill('request /early'), ...Array(10).fill('request /late')],
+    );
     for (const id of new Set(requests.map((l) => l.instance))) {
       const mine = requests.filter((l) => l.instance === id).map((l) => l.line);
       const order = (l: string) => (l.includes('late') ? 10 : 0) + Number(l.split('-')[1]);
-      assert.deepEqual(mine, [...mine].sort((a, b) => order(a) - order(b)), `lines of ${id} in the order served`);
+      assert.deepEqual(
+        mine,
+        [...mine].sort((a, b) => order(a) - order(b)),
+        `lines of ${id} in the order served`,
+      );
     }
 
     const since = await json(['--since', cut]);
-    assert.deepEqual(since.filter((l) => l.line.startsWith('request /')).map((l) => l.line).sort(), Array.from({ length: 10 }, (_, i) => `request /late-${i}`).sort());
+    assert.deepEqual(
+      since
+        .filter((l) => l.line.startsWith('request /'))
+        .map((l) => l.line)
+        .sort(),
+      Array.from({ length: 10 }, (_, i) => `request /late-${i}`).sort(),
+    );
     assert.ok(since.every((l) => l.at! >= cut));
 
     const text = await p.cli(['logs', 'web', '-n', '3']);
@@ -73,19 +96,33 @@ describe('slipway logs (real processes)', () => {
     const client = ControllerClient.connect(p.dir);
     const abort = new AbortController();
     const got: LogLine[] = [];
-    const following = client.logs('web', { lines: 0, follow: true, signal: abort.signal }, (l) => got.push(l)).catch((err: Error) => {
-      if (!abort.signal.aborted) throw err;
-    });
+    const following = client
+      .logs('web', { lines: 0, follow: true, signal: abort.signal }, (l) => got.push(l))
+      .catch((err: Error) => {
+        if (!abort.signal.aborted) throw err;
+      });
     try {
       // The stream starts at the end of the files once the controller has the request: poke until it shows.
-      await waitFor('the stream to follow', async () => { await get(`${p.url}ready`); return got.some((l) => l.line === 'request /ready'); }, 10_000, 100);
+      await waitFor(
+        'the stream to follow',
+        async () => {
+          await get(`${p.url}ready`);
+          return got.some((l) => l.line === 'request /ready');
+        },
+        10_000,
+        100,
+      );
       // 600 lines of ~70 bytes: about 20 rotations of 2 KB files per instance while we follow.
       const n = 600;
       for (let i = 0; i < n; i += 4) await Promise.all([0, 1, 2, 3].map((k) => get(`${p.url}follow-${String(i + k).padStart(4, '0')}`)));
       await waitFor('every line to arrive', () => got.filter((l) => l.line.startsWith('request /follow-')).length >= n, 20_000);
       const seen = got.filter((l) => l.line.startsWith('request /follow-')).map((l) => Number(l.line.slice('request /follow-'.length)));
       assert.equal(seen.length, n, 'no line repeated');
-      assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), 'no line lost');
+      assert.deepEqual(
+        [...seen].sort((a, b) => a - b),
+        Array.from({ length: n }, (_, i) => i),
+        'no line lost',
+      );
       // Each instance's lines in time order (across instances, only within one poll of the files).
       for (const id of new Set(got.map((l) => l.instance))) {
         const times = got.filter((l) => l.instance === id).map((l) => l.at!);

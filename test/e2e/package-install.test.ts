@@ -19,11 +19,19 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-  bin: Record<string, string>; files: string[]; scripts: Record<string, string>; dependencies: Record<string, string>;
+  bin: Record<string, string>;
+  files: string[];
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
 };
 
 function run(cmd: string, args: string[], cwd: string, timeout = 60_000) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout, env: { ...process.env, NO_COLOR: '1', npm_config_update_notifier: 'false' } });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, NO_COLOR: '1', npm_config_update_notifier: 'false' },
+  });
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
 }
 
@@ -49,8 +57,14 @@ describe('the npm package (packed, installed globally, run from elsewhere)', () 
     const packed = run('npm', ['pack', '--ignore-scripts', '--pack-destination', tmp], ROOT);
     assert.equal(packed.code, 0, packed.stderr);
     const tarball = readdirSync(tmp).find((f) => f.endsWith('.tgz'))!;
-    const inst = run('npm', ['install', '-g', '--prefix', prefix, join(tmp, tarball), '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund'], tmp, 50_000);
-    if (inst.code !== 0) installError = `npm install -g failed (exit ${inst.code}${inst.error ? `, ${inst.error.message}` : ''}): ${inst.stderr.slice(-2000)}`;
+    const inst = run(
+      'npm',
+      ['install', '-g', '--prefix', prefix, join(tmp, tarball), '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund'],
+      tmp,
+      50_000,
+    );
+    if (inst.code !== 0)
+      installError = `npm install -g failed (exit ${inst.code}${inst.error ? `, ${inst.error.message}` : ''}): ${inst.stderr.slice(-2000)}`;
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -62,19 +76,32 @@ describe('the npm package (packed, installed globally, run from elsewhere)', () 
     const imported = new Set<string>();
     for (const file of jsFiles(join(ROOT, 'dist/src'))) {
       if (/-testing\.js$/.test(file)) continue; // helpers of the unit tests
-      for (const m of readFileSync(file, 'utf8').matchAll(/(?:^|\n)\s*import\s[^'"]*?['"]([^'"./][^'"]*)['"]|import\(\s*['"]([^'"./][^'"]*)['"]\s*\)/g)) {
+      for (const m of readFileSync(file, 'utf8').matchAll(
+        /(?:^|\n)\s*import\s[^'"]*?['"]([^'"./][^'"]*)['"]|import\(\s*['"]([^'"./][^'"]*)['"]\s*\)/g,
+      )) {
         const spec = m[1] ?? m[2]!;
         const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
         if (!spec.startsWith('node:') && !builtin.has(name)) imported.add(name);
       }
     }
     assert.ok(imported.has('commander') && imported.has('better-sqlite3'), `found the imports: ${[...imported].join(', ')}`);
-    assert.deepEqual([...imported].filter((n) => !(n in pkg.dependencies)), [], 'imported at run time but not in dependencies');
+    assert.deepEqual(
+      [...imported].filter((n) => !(n in pkg.dependencies)),
+      [],
+      'imported at run time but not in dependencies',
+    );
   });
 
   it('installs globally with the files the CLI, controller and router run by path, docs included, tests not', () => {
     assert.equal(installError, '');
-    for (const f of ['dist/src/cli/main.js', 'dist/src/router/main.js', 'dist/src/drivers/local/log-writer-main.js', 'docs/configuration.md', 'README.md', 'schema/slipway.schema.json']) {
+    for (const f of [
+      'dist/src/cli/main.js',
+      'dist/src/router/main.js',
+      'dist/src/drivers/local/log-writer-main.js',
+      'docs/configuration.md',
+      'README.md',
+      'schema/slipway.schema.json',
+    ]) {
       assert.ok(existsSync(join(installed, f)), `${f} is in the installed package`);
     }
     assert.equal(existsSync(join(installed, 'dist/src/analysis/run.test.js')), false, 'no unit tests shipped');
@@ -86,12 +113,42 @@ describe('the npm package (packed, installed globally, run from elsewhere)', () 
   });
 
   const kinds: { name: string; files: Record<string, string>; build: RegExp | null; start: RegExp }[] = [
-    { name: 'node-start', files: { 'package.json': '{"name":"shop","scripts":{"start":"node server.js"}}', 'package-lock.json': '{}', 'server.js': '' }, build: /build: "npm ci --omit=dev"/, start: /start: "npm start"/ },
-    { name: 'node-main', files: { 'package.json': '{"name":"api","main":"lib/api.js"}' }, build: /build: "npm install --omit=dev"/, start: /start: "node lib\/api.js"/ },
-    { name: 'python', files: { 'requirements.txt': 'flask\n', 'app.py': '' }, build: /build: "python3 -m venv --copies \.venv && \.venv\/bin\/python -m pip install -r requirements.txt"/, start: /start: "\.venv\/bin\/python app.py"/ },
-    { name: 'pyproject', files: { 'pyproject.toml': '[project]\nname = "x"\n', 'main.py': '' }, build: /pip install \."/, start: /start: "\.venv\/bin\/python main.py"/ },
-    { name: 'go', files: { 'go.mod': 'module example.com/x\n\ngo 1.22\n', 'main.go': 'package main\n' }, build: /build: "go build -o app \."/, start: /start: "\.\/app"/ },
-    { name: 'procfile', files: { 'Procfile': 'worker: node worker.js\nweb: gunicorn app:app --bind 127.0.0.1:$PORT\n', 'requirements.txt': 'gunicorn\n' }, build: /pip install -r requirements.txt"/, start: /start: "PATH=\.venv\/bin:\$PATH gunicorn app:app --bind 127\.0\.0\.1:\$PORT"/ },
+    {
+      name: 'node-start',
+      files: { 'package.json': '{"name":"shop","scripts":{"start":"node server.js"}}', 'package-lock.json': '{}', 'server.js': '' },
+      build: /build: "npm ci --omit=dev"/,
+      start: /start: "npm start"/,
+    },
+    {
+      name: 'node-main',
+      files: { 'package.json': '{"name":"api","main":"lib/api.js"}' },
+      build: /build: "npm install --omit=dev"/,
+      start: /start: "node lib\/api.js"/,
+    },
+    {
+      name: 'python',
+      files: { 'requirements.txt': 'flask\n', 'app.py': '' },
+      build: /build: "python3 -m venv --copies \.venv && \.venv\/bin\/python -m pip install -r requirements.txt"/,
+      start: /start: "\.venv\/bin\/python app.py"/,
+    },
+    {
+      name: 'pyproject',
+      files: { 'pyproject.toml': '[project]\nname = "x"\n', 'main.py': '' },
+      build: /pip install \."/,
+      start: /start: "\.venv\/bin\/python main.py"/,
+    },
+    {
+      name: 'go',
+      files: { 'go.mod': 'module example.com/x\n\ngo 1.22\n', 'main.go': 'package main\n' },
+      build: /build: "go build -o app \."/,
+      start: /start: "\.\/app"/,
+    },
+    {
+      name: 'procfile',
+      files: { Procfile: 'worker: node worker.js\nweb: gunicorn app:app --bind 127.0.0.1:$PORT\n', 'requirements.txt': 'gunicorn\n' },
+      build: /pip install -r requirements.txt"/,
+      start: /start: "PATH=\.venv\/bin:\$PATH gunicorn app:app --bind 127\.0\.0\.1:\$PORT"/,
+    },
     { name: 'empty', files: {}, build: null, start: /start: "node server.js"/ },
   ];
   for (const k of kinds) {
@@ -99,11 +156,15 @@ describe('the npm package (packed, installed globally, run from elsewhere)', () 
       assert.equal(installError, '');
       const dir = join(tmp, `app-${k.name}`);
       mkdirSync(dir);
-      for (const [f, text] of Object.entries(k.files)) { mkdirSync(join(dir, f, '..'), { recursive: true }); writeFileSync(join(dir, f), text); }
+      for (const [f, text] of Object.entries(k.files)) {
+        mkdirSync(join(dir, f, '..'), { recursive: true });
+        writeFileSync(join(dir, f), text);
+      }
       const init = run(bin, ['init'], dir);
       assert.equal(init.code, 0, init.stderr);
       const yaml = readFileSync(join(dir, 'slipway.yaml'), 'utf8');
-      if (k.build) assert.match(yaml, k.build); else assert.match(yaml, /^ {4}# build:/m);
+      if (k.build) assert.match(yaml, k.build);
+      else assert.match(yaml, /^ {4}# build:/m);
       assert.match(yaml, k.start);
       // The docs link works outside this repository: the installed package's own docs.
       const link = /Reference: (\S+)/.exec(yaml)?.[1] ?? '';

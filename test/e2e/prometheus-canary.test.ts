@@ -33,7 +33,10 @@ describe('canary analysis through a real Prometheus', () => {
     const router = JSON.parse(readFileSync(join(p.dir, '.slipway/router/router.json'), 'utf8')) as { adminPort: number };
     prometheus = await startPrometheus([`127.0.0.1:${router.adminPort}`]);
   });
-  after(async () => { await prometheus?.stop(); await p.cleanup(); });
+  after(async () => {
+    await prometheus?.stop();
+    await p.cleanup();
+  });
 
   it('rolls back a canary whose error ratio Prometheus reports above the limit', async () => {
     await p.writeConfig({ env: { VERSION: 'v2', FAIL_RATE: '0.5' }, extra: strategy, tail: analysis(prometheus!.url) });

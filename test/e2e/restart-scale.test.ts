@@ -72,8 +72,10 @@ describe('restart and scale under load (real processes)', () => {
     }
     const h = await history(p);
     assert.equal(h.releases.length, 1, 'a restart makes no release');
-    assert.deepEqual([h.rollouts[0]!.kind, h.rollouts[0]!.phase, h.rollouts[0]!.fromRelease, h.rollouts[0]!.toRelease, h.rollouts[0]!.message],
-      ['restart', 'Healthy', 1, 1, 'release 1 restarted: 2 new healthy instance(s)']);
+    assert.deepEqual(
+      [h.rollouts[0]!.kind, h.rollouts[0]!.phase, h.rollouts[0]!.fromRelease, h.rollouts[0]!.toRelease, h.rollouts[0]!.message],
+      ['restart', 'Healthy', 1, 1, 'release 1 restarted: 2 new healthy instance(s)'],
+    );
   });
 
   it('scale grows and shrinks the serving release with zero failed requests, and says slipway.yaml differs', async () => {
@@ -81,15 +83,24 @@ describe('restart and scale under load (real processes)', () => {
     const grow = await p.cli(['scale', 'web', '4']);
     assert.equal(grow.code, 0, grow.stderr + grow.stdout);
     assert.match(grow.stdout, /scaling release 1 from 2 to 4 instance\(s\)/);
-    assert.match(grow.stdout, /slipway\.yaml says 2; the next `slipway up` or deploy goes back to 2 \(set instances: 4 in slipway\.yaml to keep it\)/);
+    assert.match(
+      grow.stdout,
+      /slipway\.yaml says 2; the next `slipway up` or deploy goes back to 2 \(set instances: 4 in slipway\.yaml to keep it\)/,
+    );
     const four = await web(p);
     assert.equal(four.desired, 4);
     assert.deepEqual(four.scaled, { instances: 4, configured: 2, rolloutId: four.rollout!.id });
-    assert.deepEqual(four.instances.map((i) => [i.release, i.state, i.healthy]), Array(4).fill([1, 'running', true]));
+    assert.deepEqual(
+      four.instances.map((i) => [i.release, i.state, i.healthy]),
+      Array(4).fill([1, 'running', true]),
+    );
     await waitFor('requests answered by all 4 instances', () => four.instances.every((i) => load.snapshot().bodies.has(i.id)));
 
     const text = await p.cli(['status', 'web']);
-    assert.match(text.stdout, /scaled to 4 instance\(s\) by slipway scale; slipway\.yaml says 2: the next `slipway up` or deploy goes back to 2/);
+    assert.match(
+      text.stdout,
+      /scaled to 4 instance\(s\) by slipway scale; slipway\.yaml says 2: the next `slipway up` or deploy goes back to 2/,
+    );
 
     const eventsBefore = await lastEventId(p);
     const shrink = await p.cli(['scale', 'web', '1']);
@@ -102,7 +113,13 @@ describe('restart and scale under load (real processes)', () => {
     assert.equal(one.instances.length, 1);
     const h = await history(p);
     assert.equal(h.releases.length, 1, 'scaling makes no release');
-    assert.deepEqual(h.rollouts.slice(0, 2).map((r) => [r.kind, r.phase]), [['scale', 'Healthy'], ['scale', 'Healthy']]);
+    assert.deepEqual(
+      h.rollouts.slice(0, 2).map((r) => [r.kind, r.phase]),
+      [
+        ['scale', 'Healthy'],
+        ['scale', 'Healthy'],
+      ],
+    );
     // The 3 that left were taken out of traffic and drained before they stopped.
     const { events } = await ControllerClient.connect(p.dir).events({ service: 'web', after: eventsBefore });
     const stopped = events.filter((e) => e.type === 'instance.stopped');
@@ -122,7 +139,14 @@ describe('restart and scale under load (real processes)', () => {
   it('the scaled count survives a controller restart (a restart rollout uses it)', async () => {
     const pid = (JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as { pid: number }).pid;
     process.kill(pid, 'SIGKILL');
-    await waitFor('the controller to be gone', () => { try { process.kill(pid, 0); return false; } catch { return true; } });
+    await waitFor('the controller to be gone', () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
     // A new controller without `slipway up` (which would go back to slipway.yaml's count).
     const { client } = await ensureController(p.dir, makeOutput({ stdout: { write: () => true }, stderr: { write: () => true } }));
     assert.notEqual(client.info.pid, pid);
@@ -142,7 +166,10 @@ describe('restart and scale under load (real processes)', () => {
     await p.writeConfig({ env: { VERSION: 'v2', HEALTH: 'fail' }, instances: 2, extra: '    progressDeadline: 5m' });
     const deploy = await p.cli(['deploy', 'web', '--no-wait', '--json']);
     assert.equal(deploy.code, 0, deploy.stderr);
-    for (const args of [['restart', 'web'], ['scale', 'web', '3']]) {
+    for (const args of [
+      ['restart', 'web'],
+      ['scale', 'web', '3'],
+    ]) {
       const r = await p.cli(args);
       assert.equal(r.code, 4, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, /error: rollout #\d+ of web \(to release 2\) is progressing/);
@@ -150,11 +177,18 @@ describe('restart and scale under load (real processes)', () => {
     const abort = await p.cli(['abort', 'web']);
     assert.equal(abort.code, 0, abort.stderr);
     const id = (JSON.parse(deploy.stdout) as { rolloutId: number }).rolloutId;
-    await waitFor('the aborted rollout to end', async () => { const r = (await web(p)).rollout; return r?.id === id && r.finishedAt !== null; }, 30_000);
+    await waitFor(
+      'the aborted rollout to end',
+      async () => {
+        const r = (await web(p)).rollout;
+        return r?.id === id && r.finishedAt !== null;
+      },
+      30_000,
+    );
     assert.equal((await web(p)).currentRelease, 1);
   });
 
-  it('slipway up puts slipway.yaml\'s count back and says so', async () => {
+  it("slipway up puts slipway.yaml's count back and says so", async () => {
     await p.writeConfig({ env: { VERSION: 'v1' }, instances: 2 });
     const load = startLoad(p.url);
     const up = await p.cli(['up']);
@@ -189,12 +223,23 @@ describe('a restart interrupted by a SIGKILL of the controller (real processes)'
     await waitFor('a new instance of the restart', async () => (await web(p)).instances.some((i) => !oldIds.includes(i.id)));
     const pid = (JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as { pid: number }).pid;
     process.kill(pid, 'SIGKILL');
-    await waitFor('the controller to be gone', () => { try { process.kill(pid, 0); return false; } catch { return true; } });
+    await waitFor('the controller to be gone', () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
     await ensureController(p.dir, makeOutput({ stdout: { write: () => true }, stderr: { write: () => true } }));
-    const done = await waitFor('the restart to finish', async () => {
-      const s = await web(p);
-      return s.rollout?.kind === 'restart' && s.rollout.finishedAt !== null ? s : undefined;
-    }, 60_000);
+    const done = await waitFor(
+      'the restart to finish',
+      async () => {
+        const s = await web(p);
+        return s.rollout?.kind === 'restart' && s.rollout.finishedAt !== null ? s : undefined;
+      },
+      60_000,
+    );
     const result = await load.stop();
     assert.equal(done.rollout!.phase, 'Healthy', done.rollout!.message);
     assert.deepEqual(result.failures, []);

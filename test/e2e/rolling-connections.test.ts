@@ -36,14 +36,21 @@ describe('rolling update with POSTs and long-lived connections (real processes)'
     assert.equal(deploy.code, 0, deploy.stderr);
     assert.deepEqual(result.failures, [], 'no POST failed');
 
-    const executed = readFileSync(workLog, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]);
+    const executed = readFileSync(workLog, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ') as [string, string]);
     const times = new Map<string, number>();
     for (const [job] of executed) times.set(job, (times.get(job) ?? 0) + 1);
     const twice = [...times].filter(([, n]) => n > 1).map(([job]) => job);
     assert.deepEqual(twice, [], 'no job executed twice');
     const acked = [...result.bodies.keys()].map((b) => b.replace(/^done /, ''));
     assert.equal(acked.length, result.ok, 'every answer names a different job');
-    assert.deepEqual(acked.filter((job) => !times.has(job)), [], 'every acknowledged job was executed');
+    assert.deepEqual(
+      acked.filter((job) => !times.has(job)),
+      [],
+      'every acknowledged job was executed',
+    );
     assert.equal(times.size, result.sent, 'every job sent was executed once');
     const releases = new Set(executed.map(([, instance]) => instance.split('-')[1]));
     assert.deepEqual([...releases].sort(), ['1', '2'], 'both releases executed jobs');
@@ -65,16 +72,20 @@ describe('rolling update with POSTs and long-lived connections (real processes)'
     await p.writeConfig({ env: { VERSION: 'v3', WORK_LOG: workLog } });
     const deploying = p.cli(['deploy', 'web', '--wait']);
     const draining = async (id: string) => (await client.status()).services[0]!.instances.find((i) => i.id === id)?.retiring === true;
-    await waitFor('the WebSocket\'s instance to drain', () => draining(wsInstance), 30_000, 10);
+    await waitFor("the WebSocket's instance to drain", () => draining(wsInstance), 30_000, 10);
     // Then the old connections still work while their instance drains, on the old release
     assert.equal(await ws.send('still there?'), `v2 ${wsInstance}: still there?`);
-    await waitFor('the event stream\'s instance to drain', () => draining(sseInstance!), 30_000, 10);
+    await waitFor("the event stream's instance to drain", () => draining(sseInstance!), 30_000, 10);
     const eventsAtDrain = sse.events.length;
     const deploy = await deploying;
     assert.equal(deploy.code, 0, deploy.stderr);
     const web = (await client.status()).services[0]!;
     assert.equal(web.currentRelease, before + 1);
-    assert.deepEqual(web.traffic.filter((t) => t.backends > 0).map((t) => t.release), [before + 1], 'new requests go to the new release only');
+    assert.deepEqual(
+      web.traffic.filter((t) => t.backends > 0).map((t) => t.release),
+      [before + 1],
+      'new requests go to the new release only',
+    );
 
     // And they close cleanly at the drain deadline (stopTimeout 5s), not by a reset
     await waitFor('both long-lived connections to end', () => ws.ended !== undefined && sse.ended !== undefined, 20_000);
@@ -82,8 +93,17 @@ describe('rolling update with POSTs and long-lived connections (real processes)'
     assert.equal(sse.ended!.how, 'clean', `SSE: ${sse.ended!.detail}`);
     assert.ok(sse.events.length > eventsAtDrain, 'events kept flowing while the instance drained');
     // Every event whole and in order, from the one old instance
-    const numbers = sse.events.map((e) => { const [version, instance, n] = e.split(' '); assert.equal(version, 'v2'); assert.equal(instance, sseInstance); return Number(n); });
-    assert.deepEqual(numbers, numbers.map((_, i) => i), 'no event lost or cut');
+    const numbers = sse.events.map((e) => {
+      const [version, instance, n] = e.split(' ');
+      assert.equal(version, 'v2');
+      assert.equal(instance, sseInstance);
+      return Number(n);
+    });
+    assert.deepEqual(
+      numbers,
+      numbers.map((_, i) => i),
+      'no event lost or cut',
+    );
 
     // And new connections reach the new release
     const ws2 = await openWebSocket(`${p.url}ws`);

@@ -40,8 +40,17 @@ describe('rolling updates under load (real processes)', () => {
     const web = status.services.find((s) => s.service === 'web')!;
     assert.equal(web.health, 'Healthy');
     assert.equal(web.currentRelease, 2);
-    assert.deepEqual(web.instances.map((i) => [i.release, i.state, i.healthy]), [[2, 'running', true], [2, 'running', true]]);
-    assert.deepEqual(web.traffic.filter((t) => t.backends > 0).map((t) => [t.release, t.share]), [[2, 1]]);
+    assert.deepEqual(
+      web.instances.map((i) => [i.release, i.state, i.healthy]),
+      [
+        [2, 'running', true],
+        [2, 'running', true],
+      ],
+    );
+    assert.deepEqual(
+      web.traffic.filter((t) => t.backends > 0).map((t) => [t.release, t.share]),
+      [[2, 1]],
+    );
   });
 
   it('rolls back to the previous release with zero failed requests, without rebuilding', async () => {
@@ -52,7 +61,13 @@ describe('rolling updates under load (real processes)', () => {
     assert.deepEqual(result.failures, []);
     assert.match((await get(p.url)).body, /^v1 release=1 /);
     const history = JSON.parse((await p.cli(['history', 'web', '--json'])).stdout) as HistoryResponse;
-    assert.deepEqual(history.releases.map((r) => [r.number, r.current, r.outcome]), [[2, false, 'superseded'], [1, true, 'live']]);
+    assert.deepEqual(
+      history.releases.map((r) => [r.number, r.current, r.outcome]),
+      [
+        [2, false, 'superseded'],
+        [1, true, 'live'],
+      ],
+    );
     assert.equal(history.rollouts[0]!.kind, 'rollback');
     assert.equal(history.releases[1]!.message, 'slipway up');
   });
@@ -63,14 +78,23 @@ describe('rolling updates under load (real processes)', () => {
     const deploy = await p.cli(['deploy', 'web', '--wait']);
     const result = await load.stop();
     assert.equal(deploy.code, 1);
-    assert.match(deploy.stderr, /release 3 did not become healthy within 3s: instance web-3-\w+ is not healthy \(last probe: GET \/healthz → 503 in \d+ms: database unreachable\)/);
+    assert.match(
+      deploy.stderr,
+      /release 3 did not become healthy within 3s: instance web-3-\w+ is not healthy \(last probe: GET \/healthz → 503 in \d+ms: database unreachable\)/,
+    );
     assert.match(deploy.stderr, /last log lines:\n\s+listening on \d+ as v3/);
     assert.deepEqual(result.failures, []);
     const status = JSON.parse((await p.cli(['status', '--json'])).stdout) as StatusResponse;
     const web = status.services[0]!;
     assert.equal(web.currentRelease, 1);
     assert.equal(web.health, 'Healthy');
-    assert.deepEqual(web.instances.map((i) => [i.release, i.healthy]), [[1, true], [1, true]]);
+    assert.deepEqual(
+      web.instances.map((i) => [i.release, i.healthy]),
+      [
+        [1, true],
+        [1, true],
+      ],
+    );
     assert.equal(web.rollout!.phase, 'Failed');
   });
 

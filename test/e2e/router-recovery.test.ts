@@ -19,7 +19,6 @@ function routerPid(p: TestProject): number {
   return (JSON.parse(readFileSync(join(p.dir, '.slipway/router/router.json'), 'utf8')) as { pid: number }).pid;
 }
 
-
 describe('router recovery (real processes)', () => {
   const p = new TestProject();
   before(async () => {
@@ -49,21 +48,36 @@ describe('router recovery (real processes)', () => {
     process.kill(old, 'SIGKILL');
     // Polled over the API, not by spawning CLIs: those would compete for the CPU with the restart being measured.
     const client = ControllerClient.connect(p.dir);
-    const s = await waitFor('the controller to start the router again', async () => {
-      const st = await client.status().catch(() => undefined);
-      return st && st.router.up && st.router.pid !== old ? st : undefined;
-    }, 15_000, 10);
+    const s = await waitFor(
+      'the controller to start the router again',
+      async () => {
+        const st = await client.status().catch(() => undefined);
+        return st && st.router.up && st.router.pid !== old ? st : undefined;
+      },
+      15_000,
+      10,
+    );
     const restartedMs = performance.now() - killedAt;
-    await waitFor('traffic again', () => get(p.url).then((r) => r.status === 200, () => false));
+    await waitFor('traffic again', () =>
+      get(p.url).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    );
     const outage = await probe.stop();
     const result = await load.stop();
     assert.equal(s.router.restarts, 1);
-    assert.match(s.router.lastProblem ?? '', new RegExp(`the router \\(pid ${old}\\) was gone; started it again \\(pid ${s.router.pid}, serving \\d+ ms later\\)`));
+    assert.match(
+      s.router.lastProblem ?? '',
+      new RegExp(`the router \\(pid ${old}\\) was gone; started it again \\(pid ${s.router.pid}, serving \\d+ ms later\\)`),
+    );
     assert.ok(!pidAlive(old));
     const log = readFileSync(join(p.dir, '.slipway/controller.log'), 'utf8');
     assert.doesNotMatch(log, /\n\s+at /, 'no stack trace in the controller log');
     const said = /serving (\d+) ms later/.exec(s.router.lastProblem ?? '')?.[1];
-    t.diagnostic(`router SIGKILL: status showed the new router ${restartedMs.toFixed(0)} ms after the kill (the restart itself took ${said} ms); longest outage seen by back-to-back fresh connections ${outage.longestMs.toFixed(0)} ms (${outage.failed} of ${outage.sent} probes failed, ${outage.refused} refused); keep-alive load: ${result.failed} of ${result.sent} failed`);
+    t.diagnostic(
+      `router SIGKILL: status showed the new router ${restartedMs.toFixed(0)} ms after the kill (the restart itself took ${said} ms); longest outage seen by back-to-back fresh connections ${outage.longestMs.toFixed(0)} ms (${outage.failed} of ${outage.sent} probes failed, ${outage.refused} refused); keep-alive load: ${result.failed} of ${result.sent} failed`,
+    );
   });
 
   it('slipway up repairs a router that died with the controller, and says so', async () => {
@@ -73,7 +87,10 @@ describe('router recovery (real processes)', () => {
     await waitFor('both gone', () => !pidAlive(oldRouter));
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
-    assert.match(up.stdout, new RegExp(`repaired: the router \\(pid ${oldRouter}\\) found dead when the controller started; started it again \\(pid \\d+\\)`));
+    assert.match(
+      up.stdout,
+      new RegExp(`repaired: the router \\(pid ${oldRouter}\\) found dead when the controller started; started it again \\(pid \\d+\\)`),
+    );
     assert.equal((await get(p.url)).status, 200);
   });
 
@@ -84,10 +101,14 @@ describe('router recovery (real processes)', () => {
     writeFileSync(routes, '{ not json');
     process.kill(old, 'SIGKILL');
     const client = ControllerClient.connect(p.dir);
-    const down = await waitFor('status to show the router down', async () => {
-      const st = await client.status();
-      return !st.router.up && /ROUTER_START_FAILED/.test(st.router.lastProblem ?? '') ? st : undefined;
-    }, 30_000);
+    const down = await waitFor(
+      'status to show the router down',
+      async () => {
+        const st = await client.status();
+        return !st.router.up && /ROUTER_START_FAILED/.test(st.router.lastProblem ?? '') ? st : undefined;
+      },
+      30_000,
+    );
     assert.equal(down.router.pid, null);
     assert.match((await p.cli(['status'])).stdout, /router DOWN/);
     const began = Date.now();
@@ -98,7 +119,12 @@ describe('router recovery (real processes)', () => {
     assert.ok(Date.now() - began < 30_000, 'at once, not at the progress deadline');
     writeFileSync(routes, saved);
     await waitFor('the router back', async () => (await client.status()).router.up, 60_000);
-    await waitFor('traffic again', () => get(p.url).then((r) => r.status === 200, () => false));
+    await waitFor('traffic again', () =>
+      get(p.url).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    );
     const log = readFileSync(join(p.dir, '.slipway/controller.log'), 'utf8');
     const lines = log.split('\n').filter((l) => l.includes('router: ROUTER_START_FAILED'));
     assert.equal(lines.length, 1, `one line per distinct error:\n${lines.join('\n')}`);
@@ -117,10 +143,14 @@ describe('router recovery (real processes)', () => {
       const began = Date.now();
       const deploy = await p.cli(['deploy', 'web']);
       assert.equal(deploy.code, 0, deploy.stderr);
-      const web = await waitFor('the rollout to end', async () => {
-        const w = (await p.status()).services[0]!;
-        return w.rollout?.toRelease === 2 && w.rollout.finishedAt !== null ? w : undefined;
-      }, 60_000);
+      const web = await waitFor(
+        'the rollout to end',
+        async () => {
+          const w = (await p.status()).services[0]!;
+          return w.rollout?.toRelease === 2 && w.rollout.finishedAt !== null ? w : undefined;
+        },
+        60_000,
+      );
       const tookMs = Date.now() - began;
       assert.equal(web.rollout!.phase, 'Failed');
       assert.equal(web.rollout!.reason, 'RouteRejected');
@@ -131,7 +161,9 @@ describe('router recovery (real processes)', () => {
       const log = readFileSync(join(p.dir, '.slipway/controller.log'), 'utf8');
       const lines = log.split('\n').filter((l) => l.includes('ROUTER_PORT_IN_USE'));
       assert.ok(lines.length <= 3, `logged once per distinct error, not every tick:\n${lines.join('\n')}`);
-      t.diagnostic(`deploy to a held port: failed (RouteRejected) ${tookMs} ms after \`slipway deploy\` began: ${web.rollout!.message.split('\n')[0]}`);
+      t.diagnostic(
+        `deploy to a held port: failed (RouteRejected) ${tookMs} ms after \`slipway deploy\` began: ${web.rollout!.message.split('\n')[0]}`,
+      );
     } finally {
       squatter.close();
       p.port = oldPort;

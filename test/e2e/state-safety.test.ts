@@ -31,28 +31,53 @@ function projectProcesses(dir: string): number[] {
     let cwd = '';
     let cmdline = '';
     let environ = '';
-    try { cwd = readlinkSync(`/proc/${pid}/cwd`); } catch { /* gone or a kernel thread */ }
-    try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { /* gone */ }
-    try { environ = readFileSync(`/proc/${pid}/environ`, 'utf8'); } catch { /* gone */ }
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      /* gone or a kernel thread */
+    }
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      /* gone */
+    }
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    } catch {
+      /* gone */
+    }
     if ((cwd === dir || cwd.startsWith(dir + '/') || cmdline.includes(dir) || environ.includes(dir)) && pidAlive(pid)) pids.push(pid);
   }
   return pids;
 }
 
-
 /** Runs the CLI without waiting for it: for starting two at the same moment. */
 function startCli(p: TestProject, args: string[]): { pid: number; done: Promise<{ code: number; stderr: string }>; stderr: () => string } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: p.dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: p.dir,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const done = new Promise<{ code: number; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code: code ?? -1, stderr })));
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const done = new Promise<{ code: number; stderr: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code: code ?? -1, stderr })),
+  );
   return { pid: child.pid!, done, stderr: () => stderr };
 }
 
 describe('state safety (real processes)', () => {
   const projects: TestProject[] = [];
-  const project = () => { const p = new TestProject(); projects.push(p); return p; };
-  after(async () => { for (const p of projects) await p.cleanup(); });
+  const project = () => {
+    const p = new TestProject();
+    projects.push(p);
+    return p;
+  };
+  after(async () => {
+    for (const p of projects) await p.cleanup();
+  });
 
   it('keeps every file under .slipway/ out of reach of other users', async () => {
     const p = project();
@@ -63,16 +88,27 @@ describe('state safety (real processes)', () => {
     const all = walk(root);
     const files = all.filter((f) => lstatSync(f).isFile());
     const names = files.map((f) => relative(root, f));
-    for (const expected of ['state.db', 'state.db-wal', 'local/instances.json', 'controller.json', 'controller.log']) assert.ok(names.includes(expected), `${expected} exists (${names.join(', ')})`);
-    assert.ok(names.some((n) => n.startsWith('backups/state-')), 'a backup was taken after the rollout');
-    assert.ok(names.some((n) => n.startsWith('local/logs/')), 'instance logs exist');
+    for (const expected of ['state.db', 'state.db-wal', 'local/instances.json', 'controller.json', 'controller.log'])
+      assert.ok(names.includes(expected), `${expected} exists (${names.join(', ')})`);
+    assert.ok(
+      names.some((n) => n.startsWith('backups/state-')),
+      'a backup was taken after the rollout',
+    );
+    assert.ok(
+      names.some((n) => n.startsWith('local/logs/')),
+      'instance logs exist',
+    );
 
     // Read every file as nobody: each read must be refused.
     const script = 'for f in "$@"; do if cat "$f" >/dev/null 2>&1; then echo "READABLE $f"; fi; done';
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', script, 'sh', ...files], { encoding: 'utf8' });
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', script, 'sh', ...files], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, '', 'files other users can read');
-    const grep = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'grep', '-r', 'hunter2', root], { encoding: 'utf8' });
+    const grep = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'grep', '-r', 'hunter2', root], {
+      encoding: 'utf8',
+    });
     assert.notEqual(grep.status, 0);
     assert.doesNotMatch(grep.stdout, /hunter2/);
 
@@ -82,7 +118,8 @@ describe('state safety (real processes)', () => {
     // (ADR 0011), behind 0700 directories.
     const mode = (f: string) => lstatSync(f).mode & 0o777;
     assert.equal(mode(root), 0o700);
-    const isReleaseFile = (rel: string) => /^releases\/[^/]+\/./.test(rel) || /^artifacts\/files\/[0-9a-f]{2}\/[0-9a-f]{64}-[0-7]{3}$/.test(rel);
+    const isReleaseFile = (rel: string) =>
+      /^releases\/[^/]+\/./.test(rel) || /^artifacts\/files\/[0-9a-f]{2}\/[0-9a-f]{64}-[0-7]{3}$/.test(rel);
     const outsideReleases = all.filter((f) => !isReleaseFile(relative(root, f)));
     for (const f of outsideReleases) {
       const st = lstatSync(f);
@@ -99,7 +136,8 @@ describe('state safety (real processes)', () => {
     assert.ok(await waitForExit(controller, 30_000));
     const again = await p.cli(['up']);
     assert.equal(again.code, 0, again.stderr);
-    for (const f of ['', 'state.db', 'local', 'local/instances.json', 'controller.json']) assert.equal(mode(join(root, f)) & 0o077, 0, `${f || '.slipway'} after restart`);
+    for (const f of ['', 'state.db', 'local', 'local/instances.json', 'controller.json'])
+      assert.equal(mode(join(root, f)) & 0o077, 0, `${f || '.slipway'} after restart`);
   });
 
   it('runs one controller per project: a second is refused naming the first, and down leaves nothing running', async () => {
@@ -107,10 +145,19 @@ describe('state safety (real processes)', () => {
     await p.writeConfig({ instances: 2 });
     const a = startCli(p, ['server']);
     const b = startCli(p, ['server']);
-    const loser = await Promise.race([a.done.then((r) => ({ ...r, pid: a.pid, other: b.pid })), b.done.then((r) => ({ ...r, pid: b.pid, other: a.pid }))]);
+    const loser = await Promise.race([
+      a.done.then((r) => ({ ...r, pid: a.pid, other: b.pid })),
+      b.done.then((r) => ({ ...r, pid: b.pid, other: a.pid })),
+    ]);
     assert.equal(loser.code, 4, loser.stderr);
     assert.match(loser.stderr, new RegExp(`pid ${loser.other}\\b`));
-    await waitFor('the winner to listen', () => { try { return p.controllerPid() === loser.other; } catch { return false; } });
+    await waitFor('the winner to listen', () => {
+      try {
+        return p.controllerPid() === loser.other;
+      } catch {
+        return false;
+      }
+    });
     assert.ok(pidAlive(loser.other));
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
@@ -139,7 +186,12 @@ describe('state safety (real processes)', () => {
     const procs = projectProcesses(p.dir);
     const controllers = procs.filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('server'));
     assert.deepEqual(controllers, [p.controllerPid()]);
-    const instances = procs.filter((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').some((e) => e.startsWith('SLIPWAY_INSTANCE=')) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/bin/sh'));
+    const instances = procs.filter(
+      (pid) =>
+        readFileSync(`/proc/${pid}/environ`, 'utf8')
+          .split('\0')
+          .some((e) => e.startsWith('SLIPWAY_INSTANCE=')) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/bin/sh'),
+    );
     assert.equal(instances.length, 2, 'instance processes');
     const down = await p.cli(['down']);
     assert.equal(down.code, 0, down.stderr);
@@ -207,7 +259,10 @@ describe('state safety (real processes)', () => {
     const deploy = await p.cli(['deploy', 'web', '--wait']);
     assert.equal(deploy.code, 0, deploy.stderr);
     const serving = (await p.status()).services[0]!.instances;
-    assert.deepEqual(serving.map((i) => i.release), [2, 2]);
+    assert.deepEqual(
+      serving.map((i) => i.release),
+      [2, 2],
+    );
     const load = startLoad(p.url);
 
     // The database is lost and the only backup left is the one from before release 2.
@@ -220,12 +275,18 @@ describe('state safety (real processes)', () => {
     assert.match(restore.stdout, /web: release 1 current/);
 
     const server = startCli(p, ['server']);
-    await waitFor('the controller to notice the release it does not know', () => /release\(s\) 2 run but the state database does not know them/.test(server.stderr()));
+    await waitFor('the controller to notice the release it does not know', () =>
+      /release\(s\) 2 run but the state database does not know them/.test(server.stderr()),
+    );
     const web = await waitFor('status with the same instances', async () => {
       const s = (await p.status()).services[0];
       return s && s.instances.length === 2 ? s : undefined;
     });
-    assert.deepEqual(web.instances.map((i) => i.pid).sort(), serving.map((i) => i.pid).sort(), 'instances of the forgotten release were replaced');
+    assert.deepEqual(
+      web.instances.map((i) => i.pid).sort(),
+      serving.map((i) => i.pid).sort(),
+      'instances of the forgotten release were replaced',
+    );
     const okBefore = load.snapshot().ok;
     await waitFor('traffic while the controller runs on the restored state', () => load.snapshot().ok > okBefore + 50);
     assert.deepEqual(load.snapshot().failures, []);
@@ -234,9 +295,12 @@ describe('state safety (real processes)', () => {
     const again = await p.cli(['deploy', 'web', '--wait']);
     assert.equal(again.code, 0, again.stderr);
     const after = (await p.status()).services[0]!;
-    assert.deepEqual(after.instances.map((i) => i.release), [3, 3]);
+    assert.deepEqual(
+      after.instances.map((i) => i.release),
+      [3, 3],
+    );
     const result = await load.stop();
     assert.deepEqual(result.failures, [], `${result.failed} of ${result.sent} requests failed`);
-    assert.match((await (await fetch(p.url)).text()), /v2/);
+    assert.match(await (await fetch(p.url)).text(), /v2/);
   });
 });

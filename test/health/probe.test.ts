@@ -33,11 +33,26 @@ describe('probe (real servers and commands)', () => {
     dir = mkdtempSync(join(tmpdir(), 'slipway-probe-'));
     server = createServer((req, res) => {
       connections++;
-      if (req.url === '/healthz') { res.end('ok'); return; }
-      if (req.url === '/down') { res.statusCode = 503; res.end('database   unreachable\n'); return; }
-      if (req.url === '/big') { res.statusCode = 500; res.end('x'.repeat(1_000_000)); return; }
-      if (req.url === '/hang') { hung.add(res); return; }
-      res.statusCode = 404; res.end();
+      if (req.url === '/healthz') {
+        res.end('ok');
+        return;
+      }
+      if (req.url === '/down') {
+        res.statusCode = 503;
+        res.end('database   unreachable\n');
+        return;
+      }
+      if (req.url === '/big') {
+        res.statusCode = 500;
+        res.end('x'.repeat(1_000_000));
+        return;
+      }
+      if (req.url === '/hang') {
+        hung.add(res);
+        return;
+      }
+      res.statusCode = 404;
+      res.end();
     });
     port = await listen(server);
   });
@@ -53,10 +68,14 @@ describe('probe (real servers and commands)', () => {
     const r = await probe({ kind: 'http', path: '/healthz', timeoutMs: 2000 }, target());
     assert.equal(r.ok, true);
     assert.match(r.detail, /^GET \/healthz → 200 in \d+ms: ok$/);
-    await waitFor('server to see the probe connection closed', async () => {
-      const n = await new Promise<number>((res) => server.getConnections((_e, c) => res(c)));
-      return n === 0;
-    }, 2000);
+    await waitFor(
+      'server to see the probe connection closed',
+      async () => {
+        const n = await new Promise<number>((res) => server.getConnections((_e, c) => res(c)));
+        return n === 0;
+      },
+      2000,
+    );
   });
 
   it('HTTP non-2xx fails with status and a body excerpt', async () => {
@@ -104,7 +123,10 @@ describe('probe (real servers and commands)', () => {
 
   it('command runs in cwd with PORT and target env; exit 0 passes', async () => {
     writeFileSync(join(dir, 'marker'), 'here');
-    const r = await probe({ kind: 'command', command: 'test "$(cat marker)" = here && test "$PORT" = 4321 && echo "$GREETING"', timeoutMs: 5000 }, { ...target(), port: 4321, env: { GREETING: 'hi' } });
+    const r = await probe(
+      { kind: 'command', command: 'test "$(cat marker)" = here && test "$PORT" = 4321 && echo "$GREETING"', timeoutMs: 5000 },
+      { ...target(), port: 4321, env: { GREETING: 'hi' } },
+    );
     assert.deepEqual([r.ok, r.detail], [true, 'exit 0: hi']);
   });
 
@@ -125,13 +147,21 @@ describe('probe (real servers and commands)', () => {
 describe('HealthMonitor (real server)', () => {
   it('turns healthy, then unhealthy after the server stops answering', async () => {
     let status = 200;
-    const server = createServer((_req, res) => { res.statusCode = status; res.end(); });
+    const server = createServer((_req, res) => {
+      res.statusCode = status;
+      res.end();
+    });
     const port = await listen(server);
     const monitor = new HealthMonitor();
     try {
       const flips: boolean[] = [];
       monitor.onChange((_id, s) => flips.push(s.healthy));
-      monitor.watch('web-1', { kind: 'http', path: '/', timeoutMs: 500 }, { host: '127.0.0.1', port, cwd: '/', env: {} }, { intervalMs: 30, healthyAfter: 2, unhealthyAfter: 2 });
+      monitor.watch(
+        'web-1',
+        { kind: 'http', path: '/', timeoutMs: 500 },
+        { host: '127.0.0.1', port, cwd: '/', env: {} },
+        { intervalMs: 30, healthyAfter: 2, unhealthyAfter: 2 },
+      );
       await waitFor('healthy', () => monitor.get('web-1')?.healthy, 5000);
       status = 503;
       await waitFor('unhealthy', () => monitor.get('web-1')?.healthy === false, 5000);

@@ -13,16 +13,31 @@ import { pidAlive } from '../../src/core/process.js';
 import { readToken, type RouterInfoFile } from '../../src/router/state-files.js';
 import { route, startRouter, startUpstream, type RouterFixture, type Upstream } from './helpers.js';
 
-interface Raw { status: number; body: string }
+interface Raw {
+  status: number;
+  body: string;
+}
 
 function raw(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Raw> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(body)) }) }, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        headers: { ...headers, ...(body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(body)) }) },
+        agent: false,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -78,7 +93,11 @@ describe('router admin API authentication', () => {
     const metrics = await raw(port, 'GET', '/metrics');
     assert.equal(metrics.status, 200);
     assert.match(metrics.body, /# TYPE slipway_router_requests_total counter/);
-    assert.equal((await raw(port, 'POST', '/metrics', { 'Content-Type': 'application/json' }, '{}')).status, 401, 'only GET /metrics is open');
+    assert.equal(
+      (await raw(port, 'POST', '/metrics', { 'Content-Type': 'application/json' }, '{}')).status,
+      401,
+      'only GET /metrics is open',
+    );
   });
 
   test('a request a web page could send is refused, even with the token', async () => {
@@ -86,7 +105,11 @@ describe('router admin API authentication', () => {
     // The attack as reported: a cross-origin text/plain POST (a "simple request", no preflight).
     const shutdown = await raw(port, 'POST', '/v1/shutdown', { Origin: 'http://evil.example', 'Content-Type': 'text/plain' }, 'x');
     assert.equal(shutdown.status, 403);
-    assert.equal((await raw(port, 'POST', '/v1/shutdown', { ...auth, Origin: 'http://evil.example', 'Content-Type': 'application/json' }, '{}')).status, 403);
+    assert.equal(
+      (await raw(port, 'POST', '/v1/shutdown', { ...auth, Origin: 'http://evil.example', 'Content-Type': 'application/json' }, '{}'))
+        .status,
+      403,
+    );
     assert.equal((await raw(port, 'GET', '/metrics', { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'no-cors' })).status, 403);
     // DNS rebinding: the browser thinks it talks to evil.example.
     const rebound = await raw(port, 'GET', '/v1/routes', { ...auth, Host: `evil.example:${port}` });
@@ -95,7 +118,13 @@ describe('router admin API authentication', () => {
     const plain = await raw(port, 'POST', '/v1/shutdown', { ...auth, 'Content-Type': 'text/plain' }, '{}');
     assert.equal(plain.status, 400);
     assert.match(plain.body, /REQUEST_NOT_JSON/);
-    const noType = await raw(port, 'PUT', '/v1/routes/web', auth, JSON.stringify({ service: 'web', listen: { host: '0.0.0.0', port: 0 }, pools: [] }));
+    const noType = await raw(
+      port,
+      'PUT',
+      '/v1/routes/web',
+      auth,
+      JSON.stringify({ service: 'web', listen: { host: '0.0.0.0', port: 0 }, pools: [] }),
+    );
     assert.equal(noType.status, 400);
     assert.ok(pidAlive(fx.router.pid!), 'still running');
     assert.equal((await fx.router.routes())[0]!.listen.host, '127.0.0.1');

@@ -15,8 +15,12 @@ async function deadPort(): Promise<number> {
 
 describe('router balancing', () => {
   let fx: RouterFixture;
-  before(async () => { fx = await startRouter(); });
-  after(async () => { await fx.close(); });
+  before(async () => {
+    fx = await startRouter();
+  });
+  after(async () => {
+    await fx.close();
+  });
 
   test('splits traffic between pools by weight', async () => {
     const a = await startUpstream('A');
@@ -24,11 +28,13 @@ describe('router balancing', () => {
     const c = await startUpstream('C');
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
     try {
-      const r = await fx.router.applyRoute(route('weighted', [
-        { release: 1, weight: 3, backends: [a.backend('a1')] },
-        { release: 2, weight: 1, backends: [b.backend('b1')] },
-        { release: 3, weight: 0, backends: [c.backend('c1')] },
-      ]));
+      const r = await fx.router.applyRoute(
+        route('weighted', [
+          { release: 1, weight: 3, backends: [a.backend('a1')] },
+          { release: 2, weight: 1, backends: [b.backend('b1')] },
+          { release: 3, weight: 0, backends: [c.backend('c1')] },
+        ]),
+      );
       const n = 400;
       for (let i = 0; i < n; i += 4) await Promise.all([0, 1, 2, 3].map(() => get(r.listen.port, '/', { agent })));
       assert.equal(a.hits + b.hits, n);
@@ -75,19 +81,37 @@ describe('router balancing', () => {
     const other = await startUpstream('other-pool');
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
     try {
-      const r = await fx.router.applyRoute(route('refusing', [
-        { release: 1, weight: 1, backends: [{ id: 'dead1', host: '127.0.0.1', port: await deadPort() }, { id: 'dead2', host: '127.0.0.1', port: await deadPort() }, alive.backend('ok')] },
-      ]));
+      const r = await fx.router.applyRoute(
+        route('refusing', [
+          {
+            release: 1,
+            weight: 1,
+            backends: [
+              { id: 'dead1', host: '127.0.0.1', port: await deadPort() },
+              { id: 'dead2', host: '127.0.0.1', port: await deadPort() },
+              alive.backend('ok'),
+            ],
+          },
+        ]),
+      );
       const replies = [];
-      for (let i = 0; i < 60; i++) replies.push(await get(r.listen.port, '/', { agent, method: i % 2 === 0 ? 'GET' : 'POST', body: i % 2 === 0 ? undefined : 'body' }));
-      assert.deepEqual(replies.filter((x) => x.status !== 200).map((x) => x.status), []);
+      for (let i = 0; i < 60; i++)
+        replies.push(
+          await get(r.listen.port, '/', { agent, method: i % 2 === 0 ? 'GET' : 'POST', body: i % 2 === 0 ? undefined : 'body' }),
+        );
+      assert.deepEqual(
+        replies.filter((x) => x.status !== 200).map((x) => x.status),
+        [],
+      );
       assert.equal(alive.hits, 60);
 
       // Across pools: the only backend of the chosen pool refuses; another pool serves it.
-      await fx.router.setRoute(route('refusing', [
-        { release: 1, weight: 1, backends: [{ id: 'dead3', host: '127.0.0.1', port: await deadPort() }] },
-        { release: 2, weight: 1, backends: [other.backend('ok2')] },
-      ]));
+      await fx.router.setRoute(
+        route('refusing', [
+          { release: 1, weight: 1, backends: [{ id: 'dead3', host: '127.0.0.1', port: await deadPort() }] },
+          { release: 2, weight: 1, backends: [other.backend('ok2')] },
+        ]),
+      );
       const cross = [];
       for (let i = 0; i < 30; i++) cross.push(await get(r.listen.port, '/', { agent }));
       assert.deepEqual(cross.filter((x) => x.status !== 200 || x.body !== 'other-pool').length, 0);
@@ -95,7 +119,9 @@ describe('router balancing', () => {
       assert.equal(stats.pools.find((p) => p.release === 1)!.byClass['5xx'], 0);
 
       // When every backend refuses, the client gets a 502, not a hang.
-      await fx.router.setRoute(route('refusing', [{ release: 3, weight: 1, backends: [{ id: 'dead4', host: '127.0.0.1', port: await deadPort() }] }]));
+      await fx.router.setRoute(
+        route('refusing', [{ release: 3, weight: 1, backends: [{ id: 'dead4', host: '127.0.0.1', port: await deadPort() }] }]),
+      );
       const lost = await get(r.listen.port, '/');
       assert.equal(lost.status, 502);
       assert.match(lost.body, /ECONNREFUSED/);

@@ -15,7 +15,13 @@ import { exchangeRaw, type RawResult } from './conformance/raw-client.js';
 import { echo, RecordingBackend, type ReceivedRequest } from './conformance/recording-backend.js';
 import { route, startRouter, type RouterFixture } from './helpers.js';
 
-interface Outcome { statuses: Array<number | null>; received: ReceivedRequest[]; violations: string[]; result: RawResult; victimOk: boolean }
+interface Outcome {
+  statuses: Array<number | null>;
+  received: ReceivedRequest[];
+  violations: string[];
+  result: RawResult;
+  victimOk: boolean;
+}
 
 let backend: RecordingBackend;
 let router: RouterFixture;
@@ -27,7 +33,12 @@ const table: string[] = [];
 async function run(port: number, c: ConformanceCase): Promise<Outcome> {
   backend.reset(c.respond ?? echo);
   const want = c.responses ?? 1;
-  const result = await exchangeRaw(port, c.steps, { wantResponses: want, headMethods: c.headMethods, readDelayMs: c.readDelayMs, deadlineMs: c.deadlineMs });
+  const result = await exchangeRaw(port, c.steps, {
+    wantResponses: want,
+    headMethods: c.headMethods,
+    readDelayMs: c.readDelayMs,
+    deadlineMs: c.deadlineMs,
+  });
   const received = backend.requests.slice();
   const violations = backend.violations.slice();
   const statuses: Array<number | null> = result.responses.map((r) => r.status);
@@ -35,17 +46,25 @@ async function run(port: number, c: ConformanceCase): Promise<Outcome> {
   const victim = `/victim-${++victims}`;
   const v = await exchangeRaw(port, [{ send: `GET ${victim} HTTP/1.1\r\nHost: x\r\n\r\n` }], { wantResponses: 1, deadlineMs: 5000 });
   const r = v.responses[0];
-  const victimOk = v.responses.length === 1 && r!.status === 200 && r!.body.toString() === `echo GET ${victim} 0\n` && !r!.raw.includes('ATTACKER') && v.rest === '';
+  const victimOk =
+    v.responses.length === 1 &&
+    r!.status === 200 &&
+    r!.body.toString() === `echo GET ${victim} 0\n` &&
+    !r!.raw.includes('ATTACKER') &&
+    v.rest === '';
   return { statuses, received, violations, result, victimOk };
 }
 
-const show = (o: Outcome) => `${o.statuses.map((s) => s ?? 'cut').join(',')}${o.received.length ? ` fwd ${o.received.length}` : ''}${o.violations.length ? ' VIOLATION' : ''}${o.victimOk ? '' : ' VICTIM-FAIL'}`;
+const show = (o: Outcome) =>
+  `${o.statuses.map((s) => s ?? 'cut').join(',')}${o.received.length ? ` fwd ${o.received.length}` : ''}${o.violations.length ? ' VIOLATION' : ''}${o.victimOk ? '' : ' VICTIM-FAIL'}`;
 
 describe('HTTP conformance: router vs nginx', { concurrency: false }, () => {
   before(async () => {
     backend = await new RecordingBackend().start();
     router = await startRouter(['--grace-ms', '1000', '--upstream-timeout-ms', '3000', '--body-timeout-ms', '1500']);
-    const installed = await router.router.applyRoute({ ...route('conf', [{ release: 1, weight: 1, backends: [{ id: 'b1', host: '127.0.0.1', port: backend.port }] }]) });
+    const installed = await router.router.applyRoute({
+      ...route('conf', [{ release: 1, weight: 1, backends: [{ id: 'b1', host: '127.0.0.1', port: backend.port }] }]),
+    });
     routerPort = installed.listen.port;
     if (nginxInstalled()) nginx = await startNginx(backend.port, { body: 2, upstream: 2 });
     else console.log('# nginx is not installed (scripts/install-system-deps.sh): the router is checked alone');
@@ -66,7 +85,11 @@ describe('HTTP conformance: router vs nginx', { concurrency: false }, () => {
 
       assert.deepEqual(o.violations, [], 'the backend received framing a lenient backend could read differently');
       const smuggled = o.received.filter((r) => r.target.includes('SMUGGLED'));
-      assert.deepEqual(smuggled.map((r) => r.target), [], 'a request the client never sent reached the backend');
+      assert.deepEqual(
+        smuggled.map((r) => r.target),
+        [],
+        'a request the client never sent reached the backend',
+      );
       assert.deepEqual(
         o.received.map((r) => ({ method: r.method, target: r.target, body: r.body.toString('latin1') })),
         c.forwarded.map((e) => ({ method: e.method, target: e.target, body: e.body ?? '' })),

@@ -4,7 +4,16 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer,
+  request,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,15 +47,18 @@ export async function startUpstream(name: string, handler?: RequestListener): Pr
     connections: 0,
     active: 0,
     backend: (id) => ({ id, host: '127.0.0.1', port: up.port }),
-    close: () => new Promise<void>((resolve) => {
-      up.server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        up.server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
   };
   const server = createServer((req, res) => {
     up.hits++;
     up.active++;
-    res.on('close', () => { up.active--; });
+    res.on('close', () => {
+      up.active--;
+    });
     if (handler) handler(req, res);
     else res.end(name);
   });
@@ -77,7 +89,11 @@ export async function startRouter(args: string[] = ['--grace-ms', '3000']): Prom
     router,
     stateDir,
     close: async () => {
-      try { await router.shutdown(); } finally { rmSync(stateDir, { recursive: true, force: true }); }
+      try {
+        await router.shutdown();
+      } finally {
+        rmSync(stateDir, { recursive: true, force: true });
+      }
     },
   };
 }
@@ -95,14 +111,28 @@ export interface Reply {
 }
 
 /** One request to 127.0.0.1:port; resolves with the whole answer. */
-export function get(port: number, path = '/', opts: { method?: string; headers?: Record<string, string>; body?: string; agent?: Agent | false } = {}): Promise<Reply> {
+export function get(
+  port: number,
+  path = '/',
+  opts: { method?: string; headers?: Record<string, string>; body?: string; agent?: Agent | false } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? false }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), reusedSocket: req.reusedSocket }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? false },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            reusedSocket: req.reusedSocket,
+          }),
+        );
+      },
+    );
     req.setTimeout(15_000, () => req.destroy(new Error(`request to ${path} timed out`)));
     req.on('error', reject);
     req.end(opts.body);
@@ -114,8 +144,20 @@ export function echoHandler(req: IncomingMessage, res: ServerResponse): void {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
-    const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks).toString('utf8') });
-    res.writeHead(200, { 'Content-Type': 'application/json', 'X-Upstream': 'echo', 'Keep-Alive': 'timeout=5', 'X-Hop': 'secret', Connection: 'X-Hop' });
+    const body = JSON.stringify({
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      body: Buffer.concat(chunks).toString('utf8'),
+    });
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'X-Upstream': 'echo',
+      'Keep-Alive': 'timeout=5',
+      'X-Hop': 'secret',
+      Connection: 'X-Hop',
+    });
     res.end(body);
   });
 }
@@ -126,8 +168,12 @@ const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** Makes `server` answer WebSocket upgrades by echoing every text frame back. */
 export function acceptWebSockets(server: Server): void {
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
-    const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}${WS_GUID}`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const accept = createHash('sha1')
+      .update(`${String(req.headers['sec-websocket-key'])}${WS_GUID}`)
+      .digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
     let buf = Buffer.alloc(0);
     socket.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
@@ -147,7 +193,18 @@ export function acceptWebSockets(server: Server): void {
 /** Opens a WebSocket through `port`; `send` resolves with the echoed text. */
 export function openWebSocket(port: number): Promise<{ send(text: string): Promise<string>; headers: IncomingHttpHeaders; close(): void }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/ws', headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13' }, agent: false });
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: '/ws',
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Version': '13',
+      },
+      agent: false,
+    });
     req.on('upgrade', (res: IncomingMessage, socket: Socket) => {
       let pending: ((s: string) => void) | undefined;
       let buf = Buffer.alloc(0);
@@ -161,12 +218,15 @@ export function openWebSocket(port: number): Promise<{ send(text: string): Promi
       });
       resolve({
         headers: res.headers,
-        send: (text) => new Promise((res2) => {
-          pending = res2;
-          const payload = Buffer.from(text);
-          const mask = Buffer.from([1, 2, 3, 4]);
-          socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!))]));
-        }),
+        send: (text) =>
+          new Promise((res2) => {
+            pending = res2;
+            const payload = Buffer.from(text);
+            const mask = Buffer.from([1, 2, 3, 4]);
+            socket.write(
+              Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!))]),
+            );
+          }),
         close: () => socket.destroy(),
       });
     });

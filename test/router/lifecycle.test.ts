@@ -56,7 +56,12 @@ test('a killed router restarts with its routes and serves them on the same ports
   try {
     await router.ensureRunning();
     const r1 = await router.applyRoute(route('alpha', [{ release: 1, weight: 1, backends: [up.backend('a1')] }]));
-    const r2 = await router.applyRoute(route('beta', [{ release: 2, weight: 2, backends: [up.backend('b1')] }, { release: 3, weight: 0, backends: [] }]));
+    const r2 = await router.applyRoute(
+      route('beta', [
+        { release: 2, weight: 2, backends: [up.backend('b1')] },
+        { release: 3, weight: 0, backends: [] },
+      ]),
+    );
     const before = await router.routes();
     const oldPid = router.pid!;
     const oldBoot = (await router.stats()).bootId;
@@ -82,18 +87,23 @@ test('a killed router restarts with its routes and serves them on the same ports
 test('the router survives the process that started it being SIGKILLed', async () => {
   const stateDir = tempDir();
   const script = join(stateDir, 'parent.mjs');
-  writeFileSync(script, [
-    `import { LocalRouter } from ${JSON.stringify(pathToFileURL(LOCAL_ROUTER_JS).href)};`,
-    `const r = new LocalRouter({ stateDir: ${JSON.stringify(stateDir)} });`,
-    'await r.ensureRunning();',
-    'console.log(`ready ${r.pid}`);',
-    'setInterval(() => {}, 1000);',
-  ].join('\n'));
+  writeFileSync(
+    script,
+    [
+      `import { LocalRouter } from ${JSON.stringify(pathToFileURL(LOCAL_ROUTER_JS).href)};`,
+      `const r = new LocalRouter({ stateDir: ${JSON.stringify(stateDir)} });`,
+      'await r.ensureRunning();',
+      'console.log(`ready ${r.pid}`);',
+      'setInterval(() => {}, 1000);',
+    ].join('\n'),
+  );
   const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let routerPid = 0;
   try {
     let out = '';
-    parent.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    parent.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     await waitFor('parent started the router', () => /ready \d+/.test(out), 15_000);
     routerPid = Number(/ready (\d+)/.exec(out)![1]);
 
@@ -129,7 +139,12 @@ test('SIGTERM stops accepting, finishes requests in flight and exits 0', async (
     await waitFor('request in flight', () => held.length === 1);
     const pid = router.pid!;
     process.kill(pid, 'SIGTERM');
-    await waitFor('listener closed', async () => get(r.listen.port, '/probe').then(() => false, () => true));
+    await waitFor('listener closed', async () =>
+      get(r.listen.port, '/probe').then(
+        () => false,
+        () => true,
+      ),
+    );
     assert.ok(isProcessAlive(pid), 'still finishing the request in flight');
     held[0]!.end('finished');
     const reply = await inflight;
@@ -151,7 +166,10 @@ test('a router that cannot start fails ensureRunning with the log tail', async (
   writeFileSync(entry, 'console.error("boom: cannot start for a test reason"); process.exit(1);\n');
   try {
     const router = new LocalRouter({ stateDir, entry, startTimeoutMs: 5000 });
-    const err = await router.ensureRunning().then(() => undefined, (e: SlipwayError) => e);
+    const err = await router.ensureRunning().then(
+      () => undefined,
+      (e: SlipwayError) => e,
+    );
     assert.ok(err);
     assert.equal(err.code, 'ROUTER_START_FAILED');
     assert.match(err.message, /boom: cannot start for a test reason/);

@@ -4,8 +4,16 @@ import { request } from 'node:http';
 import { test } from 'node:test';
 import { get, route, startRouter, startUpstream } from './helpers.js';
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
-interface Family { type: string; help: string; samples: Sample[] }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+interface Family {
+  type: string;
+  help: string;
+  samples: Sample[];
+}
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -41,7 +49,14 @@ function parseExposition(text: string): Map<string, Family> {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     assert.ok(m !== null, `not a sample line: ${JSON.stringify(line)}`);
     const [, name, labelText, valueText] = m as unknown as [string, string, string | undefined, string];
-    const base = current !== undefined && (name === current || (families.get(current)!.type === 'histogram' && /_(bucket|sum|count)$/.test(name) && name.replace(/_(bucket|sum|count)$/, '') === current)) ? current : undefined;
+    const base =
+      current !== undefined &&
+      (name === current ||
+        (families.get(current)!.type === 'histogram' &&
+          /_(bucket|sum|count)$/.test(name) &&
+          name.replace(/_(bucket|sum|count)$/, '') === current))
+        ? current
+        : undefined;
     assert.ok(base !== undefined, `sample ${name} outside its family (current ${current})`);
     const labels: Record<string, string> = {};
     for (const pair of (labelText ?? '').match(/[^,]+="(?:[^"\\]|\\.)*"/g) ?? []) {
@@ -63,9 +78,13 @@ function scrape(url: string): Promise<{ status: number; type: string; body: stri
     request(url, { agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -77,7 +96,13 @@ test('GET /metrics exposes requests, latency, in-flight and unrouted counts in t
   });
   try {
     // Given traffic on two releases, a 404, an unrouted request and a preview request...
-    const r = await fx.router.applyRoute({ ...route('m', [{ release: 1, weight: 1, backends: [up.backend('u1')] }, { release: 2, weight: 0, backends: [up.backend('u2')] }]), preview: { host: '127.0.0.1', port: 0, release: 2 } });
+    const r = await fx.router.applyRoute({
+      ...route('m', [
+        { release: 1, weight: 1, backends: [up.backend('u1')] },
+        { release: 2, weight: 0, backends: [up.backend('u2')] },
+      ]),
+      preview: { host: '127.0.0.1', port: 0, release: 2 },
+    });
     for (let i = 0; i < 5; i++) assert.equal((await get(r.listen.port, '/')).status, 200);
     assert.equal((await get(r.listen.port, '/missing')).status, 404);
     assert.equal((await get(r.preview!.port, '/')).status, 200);
@@ -101,22 +126,40 @@ test('GET /metrics exposes requests, latency, in-flight and unrouted counts in t
     };
     assert.equal(value('slipway_router_requests_total', 'slipway_router_requests_total', { service: 'm', release: '1', code: '2xx' }), 5);
     assert.equal(value('slipway_router_requests_total', 'slipway_router_requests_total', { service: 'm', release: '1', code: '4xx' }), 1);
-    assert.equal(value('slipway_router_requests_total', 'slipway_router_requests_total', { service: 'm', release: '2', code: '2xx' }), 0, 'preview traffic is not user traffic');
-    assert.equal(value('slipway_router_preview_requests_total', 'slipway_router_preview_requests_total', { service: 'm', release: '2', code: '2xx' }), 1);
+    assert.equal(
+      value('slipway_router_requests_total', 'slipway_router_requests_total', { service: 'm', release: '2', code: '2xx' }),
+      0,
+      'preview traffic is not user traffic',
+    );
+    assert.equal(
+      value('slipway_router_preview_requests_total', 'slipway_router_preview_requests_total', { service: 'm', release: '2', code: '2xx' }),
+      1,
+    );
     assert.equal(value('slipway_router_unrouted_total', 'slipway_router_unrouted_total', { service: 'empty' }), 1);
     assert.equal(value('slipway_router_in_flight', 'slipway_router_in_flight', { service: 'm', release: '1' }), 0);
 
     // Histogram buckets are cumulative, in seconds, end with +Inf equal to _count.
-    const h = fams.get('slipway_router_request_duration_seconds')!.samples.filter((s) => s.labels.service === 'm' && s.labels.release === '1');
+    const h = fams
+      .get('slipway_router_request_duration_seconds')!
+      .samples.filter((s) => s.labels.service === 'm' && s.labels.release === '1');
     const buckets = h.filter((s) => s.name.endsWith('_bucket'));
     assert.equal(buckets.at(-1)!.labels.le, '+Inf');
-    assert.deepEqual(buckets.map((b) => b.value), [...buckets.map((b) => b.value)].sort((x, y) => x - y), 'cumulative');
-    assert.deepEqual(buckets.map((b) => Number(b.labels.le)), [...buckets.map((b) => Number(b.labels.le))].sort((x, y) => x - y));
+    assert.deepEqual(
+      buckets.map((b) => b.value),
+      [...buckets.map((b) => b.value)].sort((x, y) => x - y),
+      'cumulative',
+    );
+    assert.deepEqual(
+      buckets.map((b) => Number(b.labels.le)),
+      [...buckets.map((b) => Number(b.labels.le))].sort((x, y) => x - y),
+    );
     assert.equal(buckets[0]!.labels.le, '0.001');
     assert.equal(h.find((s) => s.name.endsWith('_count'))!.value, 6);
     assert.equal(buckets.at(-1)!.value, 6);
     const stats = (await fx.router.stats()).services.find((s) => s.service === 'm')!;
-    assert.ok(Math.abs(h.find((s) => s.name.endsWith('_sum'))!.value - stats.pools.find((p) => p.release === 1)!.latencySumMs / 1000) < 1e-6);
+    assert.ok(
+      Math.abs(h.find((s) => s.name.endsWith('_sum'))!.value - stats.pools.find((p) => p.release === 1)!.latencySumMs / 1000) < 1e-6,
+    );
 
     // Prometheus' own linter accepts it, where it is installed.
     const promtool = spawnSync('promtool', ['check', 'metrics'], { input: res.body, encoding: 'utf8' });

@@ -6,8 +6,12 @@ import { echoHandler, get, route, startRouter, startUpstream, type RouterFixture
 
 describe('router proxying', () => {
   let fx: RouterFixture;
-  before(async () => { fx = await startRouter(); });
-  after(async () => { await fx.close(); });
+  before(async () => {
+    fx = await startRouter();
+  });
+  after(async () => {
+    await fx.close();
+  });
 
   test('keeps connections alive on both sides', async () => {
     const up = await startUpstream('up');
@@ -17,7 +21,10 @@ describe('router proxying', () => {
       const replies = [];
       for (let i = 0; i < 20; i++) replies.push(await get(r.listen.port, `/${i}`, { agent }));
       assert.ok(replies.every((x) => x.status === 200 && x.body === 'up'));
-      assert.ok(replies.slice(1).every((x) => x.reusedSocket), 'client connection to the router is reused');
+      assert.ok(
+        replies.slice(1).every((x) => x.reusedSocket),
+        'client connection to the router is reused',
+      );
       assert.equal(up.hits, 20);
       assert.equal(up.connections, 1, 'router reuses its connection to the upstream');
     } finally {
@@ -31,7 +38,14 @@ describe('router proxying', () => {
     try {
       const r = await fx.router.applyRoute(route('headers', [{ release: 1, weight: 1, backends: [up.backend('h1')] }]));
       const reply = await get(r.listen.port, '/a/b?c=d', {
-        headers: { 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'https', Connection: 'keep-alive, X-Private', 'X-Private': 'hop', 'Keep-Alive': 'timeout=1', 'X-Custom': 'kept' },
+        headers: {
+          'X-Forwarded-For': '203.0.113.9',
+          'X-Forwarded-Proto': 'https',
+          Connection: 'keep-alive, X-Private',
+          'X-Private': 'hop',
+          'Keep-Alive': 'timeout=1',
+          'X-Custom': 'kept',
+        },
       });
       const seen = JSON.parse(reply.body) as { url: string; headers: Record<string, string> };
       assert.equal(seen.url, '/a/b?c=d');
@@ -70,8 +84,15 @@ describe('router proxying', () => {
   });
 
   test('rejects an invalid route with 400 listing every problem', async () => {
-    const bad = { service: 'bad', listen: { host: '127.0.0.1', port: 70000 }, pools: [{ release: 1, weight: -1, backends: [{ id: '', host: 'x', port: 1 }] }] };
-    const err = await fx.router.setRoute(bad as never).then(() => undefined, (e: SlipwayError) => e);
+    const bad = {
+      service: 'bad',
+      listen: { host: '127.0.0.1', port: 70000 },
+      pools: [{ release: 1, weight: -1, backends: [{ id: '', host: 'x', port: 1 }] }],
+    };
+    const err = await fx.router.setRoute(bad as never).then(
+      () => undefined,
+      (e: SlipwayError) => e,
+    );
     assert.ok(err, 'setRoute must fail');
     assert.equal(err.code, 'ROUTE_INVALID');
     assert.equal(err.httpStatus, 400);
@@ -86,7 +107,10 @@ describe('router proxying', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const err = await fx.router.setRoute({ service: 'clash', listen: { host: '127.0.0.1', port }, pools: [] }).then(() => undefined, (e: SlipwayError) => e);
+      const err = await fx.router.setRoute({ service: 'clash', listen: { host: '127.0.0.1', port }, pools: [] }).then(
+        () => undefined,
+        (e: SlipwayError) => e,
+      );
       assert.ok(err);
       assert.equal(err.code, 'ROUTER_PORT_IN_USE');
       assert.match(err.message, new RegExp(`"clash".*port ${port}`));

@@ -6,8 +6,12 @@ import { waitFor } from '../../src/core/wait-for.js';
 
 describe('router streaming and upgrades', () => {
   let fx: RouterFixture;
-  before(async () => { fx = await startRouter(); });
-  after(async () => { await fx.close(); });
+  before(async () => {
+    fx = await startRouter();
+  });
+  after(async () => {
+    await fx.close();
+  });
 
   test('server-sent events reach the client one by one', async () => {
     let stream: ServerResponse | undefined;
@@ -28,7 +32,9 @@ describe('router streaming and upgrades', () => {
       assert.equal(res.headers['content-type'], 'text/event-stream');
       let received = '';
       res.setEncoding('utf8');
-      res.on('data', (d: string) => { received += d; });
+      res.on('data', (d: string) => {
+        received += d;
+      });
       await waitFor('upstream stream open', () => stream !== undefined);
       // The next event is only written once the previous one reached the client: a buffering proxy deadlocks here.
       for (let i = 1; i <= 5; i++) {
@@ -47,17 +53,31 @@ describe('router streaming and upgrades', () => {
     let got = '';
     const up = await startUpstream('upload', (req, res) => {
       req.setEncoding('utf8');
-      req.on('data', (d: string) => { got += d; });
+      req.on('data', (d: string) => {
+        got += d;
+      });
       req.on('end', () => res.end(`got ${got.length}`));
     });
     try {
       const r = await fx.router.applyRoute(route('upload', [{ release: 1, weight: 1, backends: [up.backend('u1')] }]));
       const reply = new Promise<string>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port: r.listen.port, method: 'POST', path: '/up', agent: false, headers: { 'Transfer-Encoding': 'chunked' } }, (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => { body += d.toString(); });
-          res.on('end', () => resolve(body));
-        });
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: r.listen.port,
+            method: 'POST',
+            path: '/up',
+            agent: false,
+            headers: { 'Transfer-Encoding': 'chunked' },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => {
+              body += d.toString();
+            });
+            res.on('end', () => resolve(body));
+          },
+        );
         req.on('error', reject);
         void (async () => {
           for (let i = 0; i < 3; i++) {

@@ -47,13 +47,22 @@ test('a SIGKILLed proxy worker is replaced at once; under load nothing is refuse
     assert.equal(after.pid, before.pid, 'the supervisor stayed');
     assert.equal(after.workerRestarts, 1);
     assert.match(after.lastProblem ?? '', new RegExp(`worker pid ${before.workerPid} exited \\(SIGKILL\\)`));
-    assert.deepEqual((await fx.router.routes()).map((x) => x.listen.port), [r.listen.port], 'restored from routes.json');
+    assert.deepEqual(
+      (await fx.router.routes()).map((x) => x.listen.port),
+      [r.listen.port],
+      'restored from routes.json',
+    );
     assert.ok(!pidAlive(before.workerPid));
 
     const refused = result.failures.filter((f) => /ECONNREFUSED/.test(f));
     assert.deepEqual(refused, [], 'no connection refused');
-    assert.ok(result.failed <= concurrency, `failed ${result.failed} > ${concurrency} connections (in flight at the kill: ${inFlight}): ${result.failures.join('; ')}`);
-    t.diagnostic(`worker kill under load: ${result.sent} sent, ${result.failed} failed (in flight at the kill: ${inFlight}, connections: ${concurrency}), 0 refused; a new connection was served ${servedAfterMs.toFixed(0)} ms after the kill`);
+    assert.ok(
+      result.failed <= concurrency,
+      `failed ${result.failed} > ${concurrency} connections (in flight at the kill: ${inFlight}): ${result.failures.join('; ')}`,
+    );
+    t.diagnostic(
+      `worker kill under load: ${result.sent} sent, ${result.failed} failed (in flight at the kill: ${inFlight}, connections: ${concurrency}), 0 refused; a new connection was served ${servedAfterMs.toFixed(0)} ms after the kill`,
+    );
   } finally {
     await up.close();
     await fx.close();
@@ -116,7 +125,9 @@ test('a SIGKILLed supervisor leaves its worker serving until the next router tak
     // Between the old worker closing its sockets and the new one listening, a connection may be refused (ADR 0006).
     const others = result.failures.filter((f) => !/ECONNREFUSED/.test(f));
     assert.ok(others.length <= concurrency, `failed other than refused: ${others.join('; ')}`);
-    t.diagnostic(`supervisor SIGKILL, the old worker serving until the next router took over: keep-alive load ${result.sent} sent, ${result.failed} failed (${result.failed - others.length} refused); fresh connections: longest outage ${outage.longestMs.toFixed(0)} ms, ${outage.refused} of ${outage.sent} refused`);
+    t.diagnostic(
+      `supervisor SIGKILL, the old worker serving until the next router took over: keep-alive load ${result.sent} sent, ${result.failed} failed (${result.failed - others.length} refused); fresh connections: longest outage ${outage.longestMs.toFixed(0)} ms, ${outage.refused} of ${outage.sent} refused`,
+    );
   } finally {
     await up.close();
     await fx.close();
@@ -129,7 +140,10 @@ test('a port held by another process is refused at once, naming the port and the
   await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
   const port = (squatter.address() as { port: number }).port;
   try {
-    const err = await fx.router.applyRoute({ ...route('taken', []), listen: { host: '127.0.0.1', port } }).then(() => undefined, (e: SlipwayError) => e);
+    const err = await fx.router.applyRoute({ ...route('taken', []), listen: { host: '127.0.0.1', port } }).then(
+      () => undefined,
+      (e: SlipwayError) => e,
+    );
     assert.ok(err);
     assert.equal(err.code, 'ROUTER_PORT_IN_USE');
     assert.match(err.message, new RegExp(`port ${port} is already in use by pid ${process.pid} \\(.*node`));

@@ -7,7 +7,9 @@ import { waitFor } from '../../src/core/wait-for.js';
 test('switching a service from pool A to pool B under steady load fails no request', async () => {
   const fx = await startRouter();
   // Upstreams answer after a short random delay so that requests are in flight at every switch.
-  const slowish = (name: string) => (_req: unknown, res: { end(s: string): void }) => { setTimeout(() => res.end(name), Math.random() * 5); };
+  const slowish = (name: string) => (_req: unknown, res: { end(s: string): void }) => {
+    setTimeout(() => res.end(name), Math.random() * 5);
+  };
   const [a1, a2, b1, b2] = await Promise.all(['A', 'A', 'B', 'B'].map((n) => startUpstream(n, slowish(n))));
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
   const MAX_REQUESTS = 20_000;
@@ -35,10 +37,12 @@ test('switching a service from pool A to pool B under steady load fails no reque
     // Given steady traffic on A...
     await waitFor('300 requests on A', () => sent >= 300, 10_000);
     // ...when B joins as a canary, then takes all traffic, and A is drained and stopped...
-    await fx.router.setRoute(route('web', [
-      { release: 1, weight: 9, backends: [a1!.backend('a1'), a2!.backend('a2')] },
-      { release: 2, weight: 1, backends: [b1!.backend('b1'), b2!.backend('b2')] },
-    ]));
+    await fx.router.setRoute(
+      route('web', [
+        { release: 1, weight: 9, backends: [a1!.backend('a1'), a2!.backend('a2')] },
+        { release: 2, weight: 1, backends: [b1!.backend('b1'), b2!.backend('b2')] },
+      ]),
+    );
     await waitFor('300 more requests during the canary', () => sent >= 600, 10_000);
     await fx.router.setRoute(route('web', [{ release: 2, weight: 1, backends: [b1!.backend('b1'), b2!.backend('b2')] }]));
     const drained = await fx.router.drain('web', ['a1', 'a2'], 5000);
@@ -58,7 +62,10 @@ test('switching a service from pool A to pool B under steady load fails no reque
     const stats = (await fx.router.stats()).services.find((s) => s.service === 'web')!;
     const total = stats.pools.reduce((n, p) => n + p.byClass['2xx'], 0);
     assert.equal(total, bodies.A + bodies.B);
-    assert.equal(stats.pools.reduce((n, p) => n + p.byClass['5xx'], 0), 0);
+    assert.equal(
+      stats.pools.reduce((n, p) => n + p.byClass['5xx'], 0),
+      0,
+    );
   } finally {
     stop = true;
     agent.destroy();

@@ -38,34 +38,54 @@ export function startLoad(url: string, opts: LoadOptions = {}): Load {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const result: LoadResult = { sent: 0, ok: 0, failed: 0, failures: [], bodies: new Map() };
   let stopped = false;
-  const classify = opts.classify ?? ((b: string) => b.trim().replace(/\(instance [^)]*\)/, '').trim());
+  const classify =
+    opts.classify ??
+    ((b: string) =>
+      b
+        .trim()
+        .replace(/\(instance [^)]*\)/, '')
+        .trim());
   const u = new URL(url);
 
-  const one = () => new Promise<void>((resolve) => {
-    const seq = result.sent++;
-    const body = opts.body?.(seq);
-    const headers = body === undefined ? {} : { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) };
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: opts.method ?? 'GET', headers, agent, timeout: 30_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => {
-        if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) {
-          result.ok++;
-          const k = classify(body);
-          result.bodies.set(k, (result.bodies.get(k) ?? 0) + 1);
-        } else {
-          result.failed++;
-          if (result.failures.length < 20) result.failures.push(`HTTP ${res.statusCode}: ${body.slice(0, 120)}`);
-        }
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const seq = result.sent++;
+      const body = opts.body?.(seq);
+      const headers = body === undefined ? {} : { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) };
+      const req = request(
+        { host: u.hostname, port: u.port, path: u.pathname, method: opts.method ?? 'GET', headers, agent, timeout: 30_000 },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            body += c;
+          });
+          res.on('end', () => {
+            if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) {
+              result.ok++;
+              const k = classify(body);
+              result.bodies.set(k, (result.bodies.get(k) ?? 0) + 1);
+            } else {
+              result.failed++;
+              if (result.failures.length < 20) result.failures.push(`HTTP ${res.statusCode}: ${body.slice(0, 120)}`);
+            }
+            resolve();
+          });
+          res.on('error', (err) => {
+            result.failed++;
+            if (result.failures.length < 20) result.failures.push(`response error: ${err.message}`);
+            resolve();
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (err) => {
+        result.failed++;
+        if (result.failures.length < 20) result.failures.push(`request error: ${err.message}`);
         resolve();
       });
-      res.on('error', (err) => { result.failed++; if (result.failures.length < 20) result.failures.push(`response error: ${err.message}`); resolve(); });
+      req.end(body);
     });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (err) => { result.failed++; if (result.failures.length < 20) result.failures.push(`request error: ${err.message}`); resolve(); });
-    req.end(body);
-  });
 
   const loops = Array.from({ length: concurrency }, async () => {
     while (!stopped && Date.now() < deadline && result.sent < maxRequests) await one();

@@ -16,7 +16,11 @@ const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
 const FIXTURE = join(ROOT, 'test/fixtures/app/server.js');
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export interface ServiceOptions {
   instances?: number;
@@ -38,13 +42,19 @@ export class TestProject {
     copyFileSync(FIXTURE, join(this.dir, 'app/server.js'));
   }
 
-  get url(): string { return `http://127.0.0.1:${this.port}/`; }
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/`;
+  }
 
   /** Writes slipway.yaml with one service "web" on a free port (kept across rewrites). */
   async writeConfig(o: ServiceOptions = {}): Promise<void> {
     if (this.port === 0) this.port = await freePort();
-    const env = Object.entries(o.env ?? { VERSION: 'v1' }).map(([k, v]) => `      ${k}: "${v}"`).join('\n');
-    writeFileSync(join(this.dir, 'slipway.yaml'), `app: test
+    const env = Object.entries(o.env ?? { VERSION: 'v1' })
+      .map(([k, v]) => `      ${k}: "${v}"`)
+      .join('\n');
+    writeFileSync(
+      join(this.dir, 'slipway.yaml'),
+      `app: test
 services:
   web:
     source: ./app
@@ -57,19 +67,34 @@ ${env || '      {}'}
     stopTimeout: 5s
 ${o.extra ?? ''}
 ${o.tail ?? ''}
-`);
+`,
+    );
   }
 
   /** Runs the real CLI in the project directory. */
   cli(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliResult> {
     return new Promise((resolveRun, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, ...args], {
+        cwd: this.dir,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (d) => { stdout += d; });
-      child.stderr.on('data', (d) => { stderr += d; });
-      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`slipway ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 90_000}ms\n${stdout}\n${stderr}`)); }, opts.timeoutMs ?? 90_000);
-      child.on('exit', (code) => { clearTimeout(timer); resolveRun({ code: code ?? -1, stdout, stderr }); });
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`slipway ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 90_000}ms\n${stdout}\n${stderr}`));
+      }, opts.timeoutMs ?? 90_000);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolveRun({ code: code ?? -1, stdout, stderr });
+      });
     });
   }
 
@@ -89,7 +114,6 @@ ${o.tail ?? ''}
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
-
 
 /** GET a URL's body (one request, no keep-alive). */
 export async function get(url: string): Promise<{ status: number; body: string }> {

@@ -25,19 +25,31 @@ describe('command provider', () => {
 
   test('exit 0 passes (value 1); the release is in the environment', async () => {
     const data = await measure('test "$SLIPWAY_SERVICE/$SLIPWAY_RELEASE/$SLIPWAY_BASELINE" = web/3/2');
-    assert.deepEqual(data, { kind: 'value', value: 1, detail: 'command "test \\"$SLIPWAY_SERVICE/$SLIPWAY_RELEASE/$SLIPWAY_BASELINE\\" = web/3/2" exited 0' });
+    assert.deepEqual(data, {
+      kind: 'value',
+      value: 1,
+      detail: 'command "test \\"$SLIPWAY_SERVICE/$SLIPWAY_RELEASE/$SLIPWAY_BASELINE\\" = web/3/2" exited 0',
+    });
   });
 
   test('a non-zero exit fails (value 0) with the status and a stderr excerpt', async () => {
     const data = await measure('echo "checkout: 2 of 5 orders lost" >&2; exit 3');
-    assert.deepEqual(data, { kind: 'value', value: 0, detail: 'command "echo \\"checkout: 2 of 5 orders lost\\" >&2; exit 3" exited 3: checkout: 2 of 5 orders lost' });
+    assert.deepEqual(data, {
+      kind: 'value',
+      value: 0,
+      detail: 'command "echo \\"checkout: 2 of 5 orders lost\\" >&2; exit 3" exited 3: checkout: 2 of 5 orders lost',
+    });
   });
 
   test('with max/min, the last number on stdout is the value', async () => {
     const data = await measure('echo "p99 over 512 requests"; printf "error ratio: 0.042\\n"', { max: 0.05 });
     assert.equal(data.kind === 'value' && data.value, 0.042);
     await assert.rejects(measure('echo none', { max: 1 }), isProviderError(/printed no number on stdout \(got: none\)$/));
-    await assert.rejects(measure('echo 0; echo broken >&2; exit 2', { max: 1 }), isProviderError(/exited 2: broken$/), 'a failed command is no measurement');
+    await assert.rejects(
+      measure('echo 0; echo broken >&2; exit 2', { max: 1 }),
+      isProviderError(/exited 2: broken$/),
+      'a failed command is no measurement',
+    );
   });
 
   test('killed with its children on timeout', async () => {
@@ -48,14 +60,23 @@ describe('command provider', () => {
     let pid = 0;
     for (let i = 0; i < 500 && !pid; i++) {
       await new Promise((r) => setTimeout(r, 10));
-      try { pid = Number(readFileSync(pidFile, 'utf8')); } catch { /* not yet */ }
+      try {
+        pid = Number(readFileSync(pidFile, 'utf8'));
+      } catch {
+        /* not yet */
+      }
     }
     assert.ok(pid > 0, 'the command started');
     clock.advance(2000);
     await assert.rejects(pending, isProviderError(/^command "sleep 30 .*" timed out after 2000 ms$/));
     let alive = true;
     for (let i = 0; i < 200 && alive; i++) {
-      try { process.kill(pid, 0); await new Promise((r) => setTimeout(r, 10)); } catch { alive = false; }
+      try {
+        process.kill(pid, 0);
+        await new Promise((r) => setTimeout(r, 10));
+      } catch {
+        alive = false;
+      }
     }
     assert.equal(alive, false, 'the background sleep was killed too');
     assert.ok(Date.now() - started < 20_000);

@@ -42,7 +42,8 @@ export const commandProvider: ProviderFactory<'command'> = (source, target, cont
     }
     if (exit.code !== 0) throw new ProviderError('command', `${what} ${status}${stderr === '' ? '' : `: ${stderr}`}`);
     const value = lastNumber(exit.stdout);
-    if (value === undefined) throw new ProviderError('command', `${what} printed no number on stdout (got: ${excerpt(exit.stdout) || 'nothing'})`);
+    if (value === undefined)
+      throw new ProviderError('command', `${what} printed no number on stdout (got: ${excerpt(exit.stdout) || 'nothing'})`);
     return { kind: 'value', value, detail: what };
   },
 });

@@ -21,7 +21,11 @@ function provider(endpoints: Endpoint[], clock: Clock = systemClock, timeoutMs =
   return httpProvider(
     { kind: 'http', path: '/healthz', expect: [200, 204], timeoutMs },
     { service: 'web', release: 3, baseline: 2, spec: resolveAnalysisSpec({ name: 'smoke', metric: 'value' }) },
-    { stats: () => Promise.reject(new Error('unused')), endpoints: (service, release) => (service === 'web' && release === 3 ? endpoints : []), clock },
+    {
+      stats: () => Promise.reject(new Error('unused')),
+      endpoints: (service, release) => (service === 'web' && release === 3 ? endpoints : []),
+      clock,
+    },
   );
 }
 
@@ -35,8 +39,14 @@ describe('http provider', () => {
 
   test('value 1 when every instance answers an expected status on the path', async () => {
     const paths: string[] = [];
-    const ok = await instance((req, res) => { paths.push(req.url!); res.end('ok'); });
-    const empty = await instance((req, res) => { paths.push(req.url!); res.writeHead(204).end(); });
+    const ok = await instance((req, res) => {
+      paths.push(req.url!);
+      res.end('ok');
+    });
+    const empty = await instance((req, res) => {
+      paths.push(req.url!);
+      res.writeHead(204).end();
+    });
     const data = await provider([ok, empty]).measure(signal);
     assert.deepEqual(data, { kind: 'value', value: 1, detail: '2 of 2 instances answered GET /healthz with 200/204' });
     assert.deepEqual(paths, ['/healthz', '/healthz']);
@@ -51,19 +61,29 @@ describe('http provider', () => {
     assert.equal(data.kind, 'value');
     assert.equal(data.kind === 'value' && data.value, 0);
     const detail = data.kind === 'value' ? data.detail : '';
-    assert.match(detail!, new RegExp(`^2 of 3 instances failed GET /healthz \\(expected 200/204\\): 127\\.0\\.0\\.1:${bad.port} answered 503 'upstream down'; 127\\.0\\.0\\.1:${gone.port} connect ECONNREFUSED`));
+    assert.match(
+      detail!,
+      new RegExp(
+        `^2 of 3 instances failed GET /healthz \\(expected 200/204\\): 127\\.0\\.0\\.1:${bad.port} answered 503 'upstream down'; 127\\.0\\.0\\.1:${gone.port} connect ECONNREFUSED`,
+      ),
+    );
   });
 
   test('an instance that does not answer within the timeout fails the check', async () => {
     const clock = new ManualClock();
     let arrived = false;
-    const stuck = await instance(() => { arrived = true; });
+    const stuck = await instance(() => {
+      arrived = true;
+    });
     const pending = provider([stuck], clock, 1500).measure(signal);
     for (let i = 0; i < 200 && !arrived; i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(arrived, 'the probe reached the instance');
     clock.advance(1500);
     const data = await pending;
-    assert.match(data.kind === 'value' ? data.detail! : '', new RegExp(`1 of 1 instances failed .*127\\.0\\.0\\.1:${stuck.port} GET /healthz timed out after 1500 ms$`));
+    assert.match(
+      data.kind === 'value' ? data.detail! : '',
+      new RegExp(`1 of 1 instances failed .*127\\.0\\.0\\.1:${stuck.port} GET /healthz timed out after 1500 ms$`),
+    );
   });
 
   test('no instances to probe is a provider error', async () => {
@@ -72,6 +92,9 @@ describe('http provider', () => {
       { service: 'web', release: 9, baseline: null, spec: resolveAnalysisSpec({ name: 'smoke', metric: 'value' }) },
       { stats: () => Promise.reject(new Error('unused')), endpoints: () => [], clock: systemClock },
     );
-    await assert.rejects(p.measure(signal), (e: unknown) => e instanceof ProviderError && e.message === 'no instances of web release 9 to probe');
+    await assert.rejects(
+      p.measure(signal),
+      (e: unknown) => e instanceof ProviderError && e.message === 'no instances of web release 9 to probe',
+    );
   });
 });

@@ -26,42 +26,62 @@ export const httpProvider: ProviderFactory<'http'> = (source, target, context): 
     }
     const results = await Promise.all(
       endpoints.map((endpoint) =>
-        withTimeout(context.clock, source.timeoutMs, signal, 'http', `GET ${source.path}`, (s) => probe(endpoint, source.path, source.expect, s)).catch(
-          (err: unknown): ProbeResult => {
-            if (signal.aborted) throw err;
-            return { endpoint, ok: false, outcome: err instanceof Error ? err.message : String(err) };
-          },
-        ),
+        withTimeout(context.clock, source.timeoutMs, signal, 'http', `GET ${source.path}`, (s) =>
+          probe(endpoint, source.path, source.expect, s),
+        ).catch((err: unknown): ProbeResult => {
+          if (signal.aborted) throw err;
+          return { endpoint, ok: false, outcome: err instanceof Error ? err.message : String(err) };
+        }),
       ),
     );
     const failed = results.filter((r) => !r.ok);
     const expect = source.expect.join('/');
-    if (failed.length === 0) return { kind: 'value', value: 1, detail: `${results.length} of ${results.length} instances answered GET ${source.path} with ${expect}` };
+    if (failed.length === 0)
+      return {
+        kind: 'value',
+        value: 1,
+        detail: `${results.length} of ${results.length} instances answered GET ${source.path} with ${expect}`,
+      };
     const which = failed.map((r) => `${hostPort(r.endpoint)} ${r.outcome}`).join('; ');
-    return { kind: 'value', value: 0, detail: `${failed.length} of ${results.length} instances failed GET ${source.path} (expected ${expect}): ${which}` };
+    return {
+      kind: 'value',
+      value: 0,
+      detail: `${failed.length} of ${results.length} instances failed GET ${source.path} (expected ${expect}): ${which}`,
+    };
   },
 });
 
 function probe(endpoint: Endpoint, path: string, expect: readonly number[], signal: AbortSignal): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: endpoint.host, port: endpoint.port, path, method: 'GET', signal, agent: false, headers: { 'user-agent': 'slipway-analysis' } }, (res) => {
-      const status = res.statusCode ?? 0;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        if (size < BODY_EXCERPT_BYTES) chunks.push(c);
-        size += c.length;
-        // Enough to explain a failure: do not wait for a large or endless body.
-        if (size >= BODY_EXCERPT_BYTES) res.destroy();
-      });
-      const done = () => {
-        const body = excerpt(Buffer.concat(chunks).subarray(0, BODY_EXCERPT_BYTES).toString('utf8'), 120);
-        resolve({ endpoint, ok: expect.includes(status), outcome: body === '' ? `answered ${status}` : `answered ${status} '${body}'` });
-      };
-      res.on('end', done);
-      res.on('close', done); // destroyed after the excerpt; resolve is idempotent
-      res.on('error', () => {});
-    });
+    const req = request(
+      {
+        host: endpoint.host,
+        port: endpoint.port,
+        path,
+        method: 'GET',
+        signal,
+        agent: false,
+        headers: { 'user-agent': 'slipway-analysis' },
+      },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < BODY_EXCERPT_BYTES) chunks.push(c);
+          size += c.length;
+          // Enough to explain a failure: do not wait for a large or endless body.
+          if (size >= BODY_EXCERPT_BYTES) res.destroy();
+        });
+        const done = () => {
+          const body = excerpt(Buffer.concat(chunks).subarray(0, BODY_EXCERPT_BYTES).toString('utf8'), 120);
+          resolve({ endpoint, ok: expect.includes(status), outcome: body === '' ? `answered ${status}` : `answered ${status} '${body}'` });
+        };
+        res.on('end', done);
+        res.on('close', done); // destroyed after the excerpt; resolve is idempotent
+        res.on('error', () => {});
+      },
+    );
     req.on('error', reject);
     req.end();
   });

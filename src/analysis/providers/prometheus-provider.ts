@@ -49,7 +49,8 @@ export function substitute(query: string, target: Pick<MeasureTarget, 'service' 
   return query.replace(/\{\{\s*(service|release|baseline)\s*\}\}/g, (_, name: string) => {
     if (name === 'service') return target.service;
     if (name === 'release') return String(target.release);
-    if (target.baseline === null) throw new ProviderError('prometheus', `the query uses {{baseline}}, but the run has no baseline release: ${query}`);
+    if (target.baseline === null)
+      throw new ProviderError('prometheus', `the query uses {{baseline}}, but the run has no baseline release: ${query}`);
     return String(target.baseline);
   });
 }
@@ -61,12 +62,19 @@ function toMetricData(what: string, httpStatus: number, r: QueryResponse): Metri
   }
   const { resultType, result } = r.data;
   if (resultType === 'scalar') return valueOf(what, result as Sample, 'scalar');
-  if (resultType !== 'vector') throw new ProviderError('prometheus', `${what} returned a ${resultType}; use an instant vector or scalar expression`);
+  if (resultType !== 'vector')
+    throw new ProviderError('prometheus', `${what} returned a ${resultType}; use an instant vector or scalar expression`);
   const series = result as { metric: Record<string, string>; value: Sample }[];
   if (series.length === 0) return { kind: 'no-data', reason: `${what} returned no series (no data yet?)` };
   if (series.length > 1) {
-    const labels = series.slice(0, 3).map((s) => JSON.stringify(s.metric)).join(', ');
-    throw new ProviderError('prometheus', `${what} returned ${series.length} series (${labels}${series.length > 3 ? ', …' : ''}); aggregate them to one, e.g. with sum()`);
+    const labels = series
+      .slice(0, 3)
+      .map((s) => JSON.stringify(s.metric))
+      .join(', ');
+    throw new ProviderError(
+      'prometheus',
+      `${what} returned ${series.length} series (${labels}${series.length > 3 ? ', …' : ''}); aggregate them to one, e.g. with sum()`,
+    );
   }
   return valueOf(what, series[0]!.value, 'vector');
 }

@@ -10,7 +10,14 @@ import { routerProvider } from './router-provider.js';
 function pool(release: number, requests: number, errors: number): PoolStats {
   const latencyBuckets = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
   latencyBuckets[6] = requests;
-  return { release, requests, byClass: { '1xx': 0, '2xx': requests - errors, '3xx': 0, '4xx': 0, '5xx': errors }, latencyBuckets, latencySumMs: 70 * requests, inFlight: 0 };
+  return {
+    release,
+    requests,
+    byClass: { '1xx': 0, '2xx': requests - errors, '3xx': 0, '4xx': 0, '5xx': errors },
+    latencyBuckets,
+    latencySumMs: 70 * requests,
+    inFlight: 0,
+  };
 }
 
 function scripted(readings: RouterStats[]) {
@@ -21,7 +28,10 @@ function scripted(readings: RouterStats[]) {
   };
 }
 
-const stats = (bootId: string, ...pools: PoolStats[]): RouterStats => ({ bootId, services: [{ service: 'web', pools, inFlightByBackend: {} }] });
+const stats = (bootId: string, ...pools: PoolStats[]): RouterStats => ({
+  bootId,
+  services: [{ service: 'web', pools, inFlightByBackend: {} }],
+});
 const signal = new AbortController().signal;
 const counters = (d: MetricData) => (d.kind === 'counters' ? d : assert.fail(`expected counters, got ${d.kind}`));
 
@@ -33,7 +43,11 @@ test('router provider: interval deltas for canary and baseline, across a router 
     stats('a', pool(1, 500, 2), pool(2, 90, 5)), // measurement 1
     stats('b', pool(1, 20, 0), pool(2, 10, 10)), // router restarted: counts since then
   ];
-  const p = routerProvider({ kind: 'router', metric: 'error-rate' }, { service: 'web', release: 2, baseline: 1, spec: resolveAnalysisSpec({ name: 'e' }) }, { stats: scripted(readings), endpoints: () => [], clock });
+  const p = routerProvider(
+    { kind: 'router', metric: 'error-rate' },
+    { service: 'web', release: 2, baseline: 1, spec: resolveAnalysisSpec({ name: 'e' }) },
+    { stats: scripted(readings), endpoints: () => [], clock },
+  );
   await p.start(signal);
   clock.advance(250);
   const recent = await p.recent!(2000, signal);
@@ -52,7 +66,14 @@ test('router provider: interval deltas for canary and baseline, across a router 
 test('router provider: compare without a baseline release is a provider error', async () => {
   const clock = new ManualClock(0);
   const spec = resolveAnalysisSpec({ name: 'lat', metric: 'latency', compare: 'baseline' });
-  const p = routerProvider({ kind: 'router', metric: 'latency' }, { service: 'web', release: 2, baseline: null, spec }, { stats: scripted([stats('a')]), endpoints: () => [], clock });
+  const p = routerProvider(
+    { kind: 'router', metric: 'latency' },
+    { service: 'web', release: 2, baseline: null, spec },
+    { stats: scripted([stats('a')]), endpoints: () => [], clock },
+  );
   await p.start(signal);
-  await assert.rejects(p.measure(signal), (e: unknown) => e instanceof ProviderError && /compares with the baseline, but the run has no baseline release/.test(e.message));
+  await assert.rejects(
+    p.measure(signal),
+    (e: unknown) => e instanceof ProviderError && /compares with the baseline, but the run has no baseline release/.test(e.message),
+  );
 });

@@ -7,7 +7,15 @@
 import type { PoolStats, RouterStats } from '../../router/types.js';
 import type { MetricData } from '../evaluate.js';
 import { ProviderError, withTimeout, type MetricProvider, type ProviderFactory } from '../provider.js';
-import { addCounters, counterDelta, emptyCounters, sumDeltas, type CounterSnapshot, type IntervalDelta, type PoolCounters } from '../window.js';
+import {
+  addCounters,
+  counterDelta,
+  emptyCounters,
+  sumDeltas,
+  type CounterSnapshot,
+  type IntervalDelta,
+  type PoolCounters,
+} from '../window.js';
 
 /** How long one read of the router's counters may take. */
 export const ROUTER_STATS_TIMEOUT_MS = 5000;
@@ -27,7 +35,9 @@ export const routerProvider: ProviderFactory<'router'> = (_source, target, conte
   let recentDeltas: IntervalDelta[] = [];
 
   async function read(signal: AbortSignal): Promise<void> {
-    const stats = await withTimeout(context.clock, ROUTER_STATS_TIMEOUT_MS, signal, 'router', 'reading the router stats', () => context.stats());
+    const stats = await withTimeout(context.clock, ROUTER_STATS_TIMEOUT_MS, signal, 'router', 'reading the router stats', () =>
+      context.stats(),
+    );
     const at = context.clock.now();
     const next: Reading = {
       at,
@@ -37,7 +47,8 @@ export const routerProvider: ProviderFactory<'router'> = (_source, target, conte
     if (last !== undefined) {
       const canaryDelta = counterDelta(last.canary, next.canary);
       interval.canary = accumulate(interval.canary, canaryDelta.counters);
-      if (next.baseline !== undefined) interval.baseline = accumulate(interval.baseline, counterDelta(last.baseline, next.baseline).counters);
+      if (next.baseline !== undefined)
+        interval.baseline = accumulate(interval.baseline, counterDelta(last.baseline, next.baseline).counters);
       recentDeltas.push(canaryDelta);
       recentDeltas = recentDeltas.filter((d) => d.to > at - keepMs);
     }
@@ -70,7 +81,12 @@ export const routerProvider: ProviderFactory<'router'> = (_source, target, conte
 function poolCounters(stats: RouterStats, service: string, release: number): PoolCounters {
   const pool: PoolStats | undefined = stats.services.find((s) => s.service === service)?.pools.find((p) => p.release === release);
   if (pool === undefined) return emptyCounters();
-  return { requests: pool.requests, byClass: { ...pool.byClass }, latencyBuckets: [...pool.latencyBuckets], latencySumMs: pool.latencySumMs };
+  return {
+    requests: pool.requests,
+    byClass: { ...pool.byClass },
+    latencyBuckets: [...pool.latencyBuckets],
+    latencySumMs: pool.latencySumMs,
+  };
 }
 
 function accumulate(sum: PoolCounters | undefined, delta: PoolCounters): PoolCounters {

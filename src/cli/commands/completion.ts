@@ -5,7 +5,9 @@ import { completionScript, SHELLS, type Shell } from '../completion-script.js';
 export const completion: CliCommand = {
   name: 'completion',
   summary: 'Print a shell completion script for bash, zsh or fish',
-  declare(cmd) { cmd.addArgument(new Argument('<shell>', 'the shell to complete in').choices(SHELLS)); },
+  declare(cmd) {
+    cmd.addArgument(new Argument('<shell>', 'the shell to complete in').choices(SHELLS));
+  },
   examples: [
     'source <(slipway completion bash)                              # in ~/.bashrc',
     'slipway completion zsh > "${fpath[1]}/_slipway"                # then restart zsh',

@@ -9,7 +9,9 @@ import type { CliCommand } from '../context.js';
 export const down: CliCommand = {
   name: 'down',
   summary: 'Drain and stop every instance, the router and the controller',
-  declare() { /* no arguments or flags of its own */ },
+  declare() {
+    /* no arguments or flags of its own */
+  },
   examples: ['slipway down --dir examples/hello'],
   async run({ dir, out }) {
     const client = ControllerClient.find(dir);
@@ -19,7 +21,9 @@ export const down: CliCommand = {
       ({ problems } = await client.shutdown(true));
       if (!(await waitForExit(client.info.pid, 120_000))) {
         out.done();
-        throw SlipwayError.of('SHUTDOWN_TIMEOUT', `the controller (pid ${client.info.pid}) did not stop within 120s`, { hint: `Look at ${projectPaths(dir).controllerLog}; kill it if it hangs.` });
+        throw SlipwayError.of('SHUTDOWN_TIMEOUT', `the controller (pid ${client.info.pid}) did not stop within 120s`, {
+          hint: `Look at ${projectPaths(dir).controllerLog}; kill it if it hangs.`,
+        });
       }
     } else if (existsSync(projectPaths(dir).root)) {
       // No controller (it may have been killed): adopt what is left in this process and stop it.
@@ -32,7 +36,9 @@ export const down: CliCommand = {
     }
     out.done();
     if (problems.length) {
-      throw SlipwayError.of('SHUTDOWN_INCOMPLETE', `some parts did not stop:\n  ${problems.join('\n  ')}`, { hint: 'Run slipway down again; if a process is stuck, kill it by its pid (slipway status shows them).' });
+      throw SlipwayError.of('SHUTDOWN_INCOMPLETE', `some parts did not stop:\n  ${problems.join('\n  ')}`, {
+        hint: 'Run slipway down again; if a process is stuck, kill it by its pid (slipway status shows them).',
+      });
     }
     out.out('stopped: every instance, the router and the controller');
     return 0;

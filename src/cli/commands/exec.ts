@@ -20,7 +20,7 @@ export const exec: CliCommand = {
   },
   examples: [
     'slipway exec web -- node scripts/migrate.js   # in the release directory, with the service env',
-    'slipway exec web -- sh -c \'echo $SLIPWAY_RELEASE\'  # a shell, for pipes and variables',
+    "slipway exec web -- sh -c 'echo $SLIPWAY_RELEASE'  # a shell, for pipes and variables",
     'slipway exec web -- node                       # an interactive REPL: stdin is attached',
   ],
   async run({ dir }, [service, file, ...args]) {
@@ -30,21 +30,29 @@ export const exec: CliCommand = {
     const child = spawn(file!, args, { cwd: ctx.dir, env, stdio: 'inherit' });
     // Ctrl-C reaches the command from the terminal (same process group); a signal sent to this
     // process alone is passed on, so that a supervisor stopping `slipway exec` stops the command.
-    const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
-    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => [sig, sig === 'SIGINT' ? () => undefined : forward(sig)] as const);
+    const forward = (sig: NodeJS.Signals) => () => {
+      child.kill(sig);
+    };
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map(
+      (sig) => [sig, sig === 'SIGINT' ? () => undefined : forward(sig)] as const,
+    );
     for (const [sig, h] of handlers) process.on(sig, h);
     try {
       return await new Promise<number>((resolve, reject) => {
         child.once('error', (err: NodeJS.ErrnoException) => {
           const what = terminalLine(file);
-          reject(err.code === 'ENOENT'
-            ? SlipwayError.of('EXEC_COMMAND_NOT_FOUND', `${what}: no such command in ${terminalLine(ctx.dir)} or on PATH`, {
-              hint: `Give a program on PATH or a path relative to the release directory (./bin/task); for a shell command: slipway exec ${terminalLine(service)} -- sh -c '…'`,
-            })
-            : SlipwayError.of('EXEC_START_FAILED', `${what} could not be started: ${err.message}`, { hint: 'Check that it is an executable file (chmod +x) the current user may run.' }));
+          reject(
+            err.code === 'ENOENT'
+              ? SlipwayError.of('EXEC_COMMAND_NOT_FOUND', `${what}: no such command in ${terminalLine(ctx.dir)} or on PATH`, {
+                  hint: `Give a program on PATH or a path relative to the release directory (./bin/task); for a shell command: slipway exec ${terminalLine(service)} -- sh -c '…'`,
+                })
+              : SlipwayError.of('EXEC_START_FAILED', `${what} could not be started: ${err.message}`, {
+                  hint: 'Check that it is an executable file (chmod +x) the current user may run.',
+                }),
+          );
         });
         // As a shell reports it: the command's own code, or 128 + the number of the signal that ended it.
-        child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] ?? 0 : 0)));
+        child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)));
       });
     } finally {
       for (const [sig, h] of handlers) process.off(sig, h);

@@ -13,7 +13,10 @@ export const history: CliCommand<{ limit: number }> = {
   examples: ['slipway history web', 'slipway history web --limit 5 --json'],
   async run({ dir, out, json }, [service], flags) {
     const res = await ControllerClient.connect(dir).history(service!, flags.limit);
-    if (json) { out.out(JSON.stringify(res, null, 2)); return 0; }
+    if (json) {
+      out.out(JSON.stringify(res, null, 2));
+      return 0;
+    }
     for (const line of renderHistory(res, out)) out.out(line);
     return 0;
   },

@@ -26,4 +26,27 @@ import { completion } from './completion.js';
 import { stateList } from './state-list.js';
 import { stateRestore } from './state-restore.js';
 
-export const COMMANDS: readonly CliCommand[] = [init, up, deploy, status, history, rollback, promote, pause, resume, abort, retry, restart, scale, logs, exec, validate, down, server, startup, stateList, stateRestore, completion] as CliCommand[];
+export const COMMANDS: readonly CliCommand[] = [
+  init,
+  up,
+  deploy,
+  status,
+  history,
+  rollback,
+  promote,
+  pause,
+  resume,
+  abort,
+  retry,
+  restart,
+  scale,
+  logs,
+  exec,
+  validate,
+  down,
+  server,
+  startup,
+  stateList,
+  stateRestore,
+  completion,
+] as CliCommand[];

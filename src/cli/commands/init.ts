@@ -15,7 +15,8 @@ export function docsLink(): string {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { homepage?: unknown; repository?: unknown };
     const repo = typeof pkg.repository === 'string' ? pkg.repository : (pkg.repository as { url?: unknown } | undefined)?.url;
     if (typeof pkg.homepage === 'string' && pkg.homepage) return pkg.homepage;
-    if (typeof repo === 'string' && /^(https?|git\+https):/.test(repo)) return repo.replace(/^git\+/, '').replace(/\.git$/, '') + '/blob/main/docs/configuration.md';
+    if (typeof repo === 'string' && /^(https?|git\+https):/.test(repo))
+      return repo.replace(/^git\+/, '').replace(/\.git$/, '') + '/blob/main/docs/configuration.md';
   } catch {
     // No readable package.json: the installed docs path below still helps.
   }
@@ -26,7 +27,10 @@ export function docsLink(): string {
 export function starterConfig(app: string, found: AppKind, docs: string): string {
   const q = (v: string) => JSON.stringify(v); // a YAML double-quoted scalar: safe for ':', '#', '$'
   const notes = found.notes.map((n) => `# note: ${n}\n`).join('');
-  const build = found.build !== undefined ? `    build: ${q(found.build)}   # runs in a clean copy of source before packaging\n` : '    # build: npm ci --omit=dev   # optional, runs in a clean copy of source before packaging\n';
+  const build =
+    found.build !== undefined
+      ? `    build: ${q(found.build)}   # runs in a clean copy of source before packaging\n`
+      : '    # build: npm ci --omit=dev   # optional, runs in a clean copy of source before packaging\n';
   return `# Slipway: the desired state of ${app}. Reference: ${docs}
 # Detected: ${found.kind === 'unknown' ? 'nothing known; adjust build and start' : found.kind}
 ${notes}app: ${app}
@@ -48,18 +52,31 @@ export const init: CliCommand<{ app?: string }> = {
   summary: 'Write a starter slipway.yaml in the project directory',
   declare(cmd) {
     cmd.option('--app <name>', 'application name (default: from the directory name)', (v: string) => {
-      if (!APP_NAME.test(v)) throw new InvalidArgumentError('expected lower-case letters, digits and dashes, starting with a letter, like "shop".');
+      if (!APP_NAME.test(v))
+        throw new InvalidArgumentError('expected lower-case letters, digits and dashes, starting with a letter, like "shop".');
       return v;
     });
   },
-  examples: ['slipway init                       # in the current directory', 'slipway init --dir shop --app shop  # in ./shop (it must exist)'],
+  examples: [
+    'slipway init                       # in the current directory',
+    'slipway init --dir shop --app shop  # in ./shop (it must exist)',
+  ],
   async run({ dir, out }, _args, flags) {
     const file = join(dir, 'slipway.yaml');
-    if (existsSync(file)) throw SlipwayError.of('CONFIG_EXISTS', `${file} already exists`, { hint: 'Edit it, or check it with: slipway validate' });
-    const app = flags.app ?? (basename(dir).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+$/, '') || 'app');
+    if (existsSync(file))
+      throw SlipwayError.of('CONFIG_EXISTS', `${file} already exists`, { hint: 'Edit it, or check it with: slipway validate' });
+    const app =
+      flags.app ??
+      (basename(dir)
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, '-')
+        .replace(/^[^a-z]+/, '')
+        .replace(/-+$/, '') ||
+        'app');
     const found = detectAppKind(dir);
     writeFileSync(file, starterConfig(app, found, docsLink()));
-    const what = found.kind === 'unknown' ? 'no known kind of app found' : `${found.kind}: build ${found.build ?? 'none'}, start ${found.start}`;
+    const what =
+      found.kind === 'unknown' ? 'no known kind of app found' : `${found.kind}: build ${found.build ?? 'none'}, start ${found.start}`;
     out.out(`wrote ${terminalLine(file)} (${terminalLine(what)}); check it with \`slipway validate\`, then run: slipway up`);
     return 0;
   },

@@ -21,8 +21,14 @@ export const restart: CliCommand<{ message?: string; wait: boolean }> = {
     const name = terminalLine(service);
     const client = ControllerClient.connect(dir);
     const rollout = await client.restart(service!, { message: flags.message });
-    if (!json) out.out(`${name}: restarting release ${rollout.toRelease}, rollout #${rollout.id}${flags.wait ? '' : `; follow it with: slipway status ${name}`}`);
-    if (!flags.wait) { if (json) out.out(JSON.stringify(rollout, null, 2)); return 0; }
+    if (!json)
+      out.out(
+        `${name}: restarting release ${rollout.toRelease}, rollout #${rollout.id}${flags.wait ? '' : `; follow it with: slipway status ${name}`}`,
+      );
+    if (!flags.wait) {
+      if (json) out.out(JSON.stringify(rollout, null, 2));
+      return 0;
+    }
     const { code, last } = await followRollout(client, rollout.id, out, { json });
     if (json) out.out(JSON.stringify(last.rollout, null, 2));
     return code;

@@ -28,13 +28,18 @@ export const rollback: CliCommand<{ to?: number; message?: string; wait: boolean
     // During a rollout, rollback undoes it (the answer is that rollout, not a new one).
     const undoing = rollout.kind !== 'rollback';
     if (!json) {
-      out.out(undoing
-        ? rollout.kind === 'deploy'
-          ? `${name}: undoing rollout #${rollout.id} (release ${rollout.toRelease}); traffic goes back to release ${rollout.fromRelease}`
-          : `${name}: undoing ${rollout.kind} #${rollout.id} of release ${rollout.toRelease}; the instances that serve keep serving`
-        : `${name}: rolling back to release ${rollout.toRelease} (from ${rollout.fromRelease}), rollout #${rollout.id}`);
+      out.out(
+        undoing
+          ? rollout.kind === 'deploy'
+            ? `${name}: undoing rollout #${rollout.id} (release ${rollout.toRelease}); traffic goes back to release ${rollout.fromRelease}`
+            : `${name}: undoing ${rollout.kind} #${rollout.id} of release ${rollout.toRelease}; the instances that serve keep serving`
+          : `${name}: rolling back to release ${rollout.toRelease} (from ${rollout.fromRelease}), rollout #${rollout.id}`,
+      );
     }
-    if (!flags.wait) { if (json) out.out(JSON.stringify(rollout, null, 2)); return 0; }
+    if (!flags.wait) {
+      if (json) out.out(JSON.stringify(rollout, null, 2));
+      return 0;
+    }
     const { code, last } = await followRollout(client, rollout.id, out, { json, success: undoing ? 'RolledBack' : 'Healthy' });
     if (json) out.out(JSON.stringify(last.rollout, null, 2));
     return code;

@@ -9,7 +9,7 @@ const MAX = 100;
 
 export const scale: CliCommand<{ message?: string; wait: boolean }> = {
   name: 'scale',
-  summary: "Change how many instances the serving release runs, without a new release (until the next up or deploy)",
+  summary: 'Change how many instances the serving release runs, without a new release (until the next up or deploy)',
   declare(cmd) {
     cmd.argument('<service>', 'service name from slipway.yaml');
     cmd.argument('<instances>', `instance count, 0 to ${MAX}`, wholeNumber(0, '3', MAX));
@@ -27,11 +27,15 @@ export const scale: CliCommand<{ message?: string; wait: boolean }> = {
     const client = ControllerClient.connect(dir);
     const res = await client.scale(service!, { instances, message: flags.message });
     // The count lasts until the serving release changes or `slipway up` makes slipway.yaml true again: say so.
-    const lasting = instances === res.configured
-      ? `${name}: back to slipway.yaml's count (${res.configured})`
-      : `${name}: slipway.yaml says ${res.configured}; the next \`slipway up\` or deploy goes back to ${res.configured}${instances > 0 ? ` (set instances: ${instances} in slipway.yaml to keep it)` : ''}`;
+    const lasting =
+      instances === res.configured
+        ? `${name}: back to slipway.yaml's count (${res.configured})`
+        : `${name}: slipway.yaml says ${res.configured}; the next \`slipway up\` or deploy goes back to ${res.configured}${instances > 0 ? ` (set instances: ${instances} in slipway.yaml to keep it)` : ''}`;
     if (!res.rollout) {
-      if (json) { out.out(JSON.stringify(res, null, 2)); return 0; }
+      if (json) {
+        out.out(JSON.stringify(res, null, 2));
+        return 0;
+      }
       out.out(`${name}: release ${res.release} already runs ${instances} instance(s), nothing to do`);
       out.out(lasting);
       return 0;
@@ -40,7 +44,11 @@ export const scale: CliCommand<{ message?: string; wait: boolean }> = {
       out.out(`${name}: scaling release ${res.release} from ${res.was} to ${instances} instance(s), rollout #${res.rollout.id}`);
       out.out(lasting);
     }
-    if (!flags.wait) { if (json) out.out(JSON.stringify(res, null, 2)); else out.out(`Follow it with: slipway status ${name}`); return 0; }
+    if (!flags.wait) {
+      if (json) out.out(JSON.stringify(res, null, 2));
+      else out.out(`Follow it with: slipway status ${name}`);
+      return 0;
+    }
     const { code, last } = await followRollout(client, res.rollout.id, out, { json });
     if (json) out.out(JSON.stringify({ ...res, rollout: last.rollout }, null, 2));
     return code;

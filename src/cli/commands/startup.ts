@@ -29,9 +29,17 @@ export const startup: CliCommand<{ print?: boolean; output?: string }> = {
     const system = process.getuid?.() === 0;
     const name = `slipway-${config.app.replace(/[^A-Za-z0-9_.-]/g, '-')}.service`;
     const unit = systemdUnit({ dir, app: config.app, system, user: userInfo().username });
-    if (flags.print) { out.out(json ? JSON.stringify({ name, unit }, null, 2) : unit.trimEnd()); return 0; }
+    if (flags.print) {
+      out.out(json ? JSON.stringify({ name, unit }, null, 2) : unit.trimEnd());
+      return 0;
+    }
 
-    const path = resolve(flags.output ?? (system ? join('/etc/systemd/system', name) : join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'systemd/user', name)));
+    const path = resolve(
+      flags.output ??
+        (system
+          ? join('/etc/systemd/system', name)
+          : join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'systemd/user', name)),
+    );
     // Never replace the unit of another project that happens to have the same app name.
     if (existsSync(path) && !readFileSync(path, 'utf8').includes(`\nWorkingDirectory=${unitValue(dir)}\n`)) {
       throw SlipwayError.of('STARTUP_UNIT_EXISTS', `${terminalLine(path)} exists and starts another project`, {
@@ -42,16 +50,21 @@ export const startup: CliCommand<{ print?: boolean; output?: string }> = {
     writeFileSync(path, unit, { mode: 0o644 });
     const ctl = system ? 'systemctl' : 'systemctl --user';
     const unitName = flags.output ? path.split('/').at(-1)! : name;
-    if (json) { out.out(JSON.stringify({ name: unitName, path, unit }, null, 2)); return 0; }
+    if (json) {
+      out.out(JSON.stringify({ name: unitName, path, unit }, null, 2));
+      return 0;
+    }
     out.out(`wrote ${terminalLine(path)}`);
     out.out('Not enabled yet. To start the controller at boot:');
     if (flags.output) out.out(`  ${ctl} link ${terminalLine(path)}`);
     out.out(`  ${ctl} daemon-reload && ${ctl} enable ${terminalLine(unitName)}`);
     if (!system) out.out(`  loginctl enable-linger ${terminalLine(userInfo().username)}   # user units start at boot only with lingering`);
     const running = ControllerClient.find(dir);
-    out.out(running
-      ? `A controller runs already (pid ${running.info.pid}); to hand over to the unit now: kill ${running.info.pid} (instances keep serving), then ${ctl} start ${terminalLine(unitName)}`
-      : `To start it now too: ${ctl} start ${terminalLine(unitName)}`);
+    out.out(
+      running
+        ? `A controller runs already (pid ${running.info.pid}); to hand over to the unit now: kill ${running.info.pid} (instances keep serving), then ${ctl} start ${terminalLine(unitName)}`
+        : `To start it now too: ${ctl} start ${terminalLine(unitName)}`,
+    );
     return 0;
   },
 };
@@ -62,13 +75,19 @@ function cliPath(): string {
 }
 
 /** A unit file value: `%` starts a specifier in systemd, so it is doubled. */
-function unitValue(s: string): string { return s.replace(/%/g, '%%'); }
+function unitValue(s: string): string {
+  return s.replace(/%/g, '%%');
+}
 
 /** One word of ExecStart or Environment=, quoted (systemd's own quoting: double quotes, backslash escapes). */
-function quoted(s: string): string { return `"${unitValue(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`; }
+function quoted(s: string): string {
+  return `"${unitValue(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
 
 /** A word of ExecStart=, where systemd also expands $VARIABLES: a literal $ is $$. */
-function execWord(s: string): string { return quoted(s).replace(/\$/g, '$$$$'); }
+function execWord(s: string): string {
+  return quoted(s).replace(/\$/g, '$$$$');
+}
 
 export function systemdUnit(o: { dir: string; app: string; system: boolean; user: string }): string {
   const lines = [

@@ -11,7 +11,10 @@ export const stateRestore: CliCommand<{ from?: string }> = {
   examples: ['slipway state restore', 'slipway state restore --from .slipway/backups/state-20261129T160000Z-web-3.db --json'],
   async run({ dir, out, json }, _args, flags) {
     const r = await restoreState(projectPaths(dir), { from: flags.from });
-    if (json) { out.out(JSON.stringify(r, null, 2)); return 0; }
+    if (json) {
+      out.out(JSON.stringify(r, null, 2));
+      return 0;
+    }
     out.out(`restored ${r.from}`);
     if (r.keptAside) out.out(`the database it replaced is kept as ${r.keptAside}`);
     for (const s of r.services) out.out(`  ${s.service}: release ${s.current ?? '-'} current`);

@@ -7,7 +7,9 @@ import { renderStatus } from '../render/status.js';
 export const status: CliCommand = {
   name: 'status',
   summary: 'Releases, rollouts, instances, health and traffic per release of every service',
-  declare(cmd) { cmd.argument('[services...]', 'only these services (default: every one)'); },
+  declare(cmd) {
+    cmd.argument('[services...]', 'only these services (default: every one)');
+  },
   examples: ['slipway status             # every service', 'slipway status web --json  # one service, as JSON'],
   async run({ dir, out, json }, services) {
     const res = await ControllerClient.connect(dir).status();
@@ -18,7 +20,10 @@ export const status: CliCommand = {
         hint: `Services: ${res.services.map((s) => terminalLine(s.service)).join(', ') || 'none yet'}.`,
       });
     }
-    if (json) { out.out(JSON.stringify({ ...res, services: shown }, null, 2)); return 0; }
+    if (json) {
+      out.out(JSON.stringify({ ...res, services: shown }, null, 2));
+      return 0;
+    }
     for (const line of renderStatus(res, shown, out)) out.out(line);
     return shown.some((s) => s.health === 'Down' || s.health === 'Degraded') ? 1 : 0;
   },

@@ -8,7 +8,9 @@ import { followRollout } from '../follow-rollout.js';
 export const up: CliCommand<{ wait: boolean }> = {
   name: 'up',
   summary: 'Start the controller (in the background) and deploy every service that changed',
-  declare(cmd) { waitFlags(cmd, true); },
+  declare(cmd) {
+    waitFlags(cmd, true);
+  },
   examples: [
     'slipway up                 # waits for every rollout (--wait is the default), then prints the URLs',
     'slipway up --wait --json   # the same, with the deploys and the status as JSON',
@@ -23,7 +25,13 @@ export const up: CliCommand<{ wait: boolean }> = {
     if (!json) out.out(started ? `controller started (pid ${client.info.pid})` : `controller already running (pid ${client.info.pid})`);
     // Say what is about to happen to each service and why, before doing it.
     const before = await client.status();
-    const plan = Object.keys(config.services).map((name) => ({ service: name, ...planFor(name, before.services.find((x) => x.service === name)) }));
+    const plan = Object.keys(config.services).map((name) => ({
+      service: name,
+      ...planFor(
+        name,
+        before.services.find((x) => x.service === name),
+      ),
+    }));
     if (!json) for (const p of plan) out.out(`${terminalLine(p.service)}: ${terminalLine(p.line)}`);
     if (!json) out.progress('building…');
     const applied = await client.apply();
@@ -36,7 +44,8 @@ export const up: CliCommand<{ wait: boolean }> = {
       if (d.rolloutId === null) {
         // Only what the plan did not already say.
         if (!json && d.note && planned?.state !== 'rolled-back') out.out(`${name}: ${terminalLine(d.note)}`);
-        else if (!json && !d.note && planned?.state !== 'unchanged') out.out(`${name}: the build is identical to release ${d.release}: release ${d.release} is current, nothing changed`);
+        else if (!json && !d.note && planned?.state !== 'unchanged')
+          out.out(`${name}: the build is identical to release ${d.release}: release ${d.release} is current, nothing changed`);
         continue;
       }
       const what = d.note ? terminalLine(d.note) : `release ${d.release} (${terminalLine(d.digest.slice(0, 19))}) rolling out`;
@@ -46,8 +55,12 @@ export const up: CliCommand<{ wait: boolean }> = {
       code = Math.max(code, c);
     }
     const status = await client.status();
-    if (json) { out.out(JSON.stringify({ plan, deploys: applied.deploys, status }, null, 2)); return code; }
-    for (const s of status.services.filter((x) => x.service in config.services)) out.out(`${terminalLine(s.service)}: ${s.health}  ${out.paint('bold', terminalLine(s.url))}`);
+    if (json) {
+      out.out(JSON.stringify({ plan, deploys: applied.deploys, status }, null, 2));
+      return code;
+    }
+    for (const s of status.services.filter((x) => x.service in config.services))
+      out.out(`${terminalLine(s.service)}: ${s.health}  ${out.paint('bold', terminalLine(s.url))}`);
     return code;
   },
 };
@@ -56,19 +69,30 @@ export const up: CliCommand<{ wait: boolean }> = {
 export function planFor(name: string, s: ServiceStatus | undefined): { state: string; line: string } {
   const d = s?.drift;
   const active = s?.rollout && s.rollout.finishedAt === null ? s.rollout : undefined;
-  if (active) return { state: 'rolling', line: `rollout #${active.id} to release ${active.toRelease} is in progress → leaving it (slipway status ${name})` };
+  if (active)
+    return {
+      state: 'rolling',
+      line: `rollout #${active.id} to release ${active.toRelease} is in progress → leaving it (slipway status ${name})`,
+    };
   if (!d) return { state: 'unknown', line: 'comparing its build with what serves' };
   const since = `since release ${d.servingRelease}`;
   switch (d.state) {
-    case 'unchanged': return { state: d.state, line: `unchanged (release ${d.servingRelease} is current, nothing changed)` };
-    case 'not-deployed': return { state: d.state, line: 'not deployed yet → deploying' };
-    case 'rolled-back': return { state: d.state, line: `release ${d.describes} was rolled back; slipway.yaml still describes it → not redeploying; \`slipway deploy ${name}\` to force` };
+    case 'unchanged':
+      return { state: d.state, line: `unchanged (release ${d.servingRelease} is current, nothing changed)` };
+    case 'not-deployed':
+      return { state: d.state, line: 'not deployed yet → deploying' };
+    case 'rolled-back':
+      return {
+        state: d.state,
+        line: `release ${d.describes} was rolled back; slipway.yaml still describes it → not redeploying; \`slipway deploy ${name}\` to force`,
+      };
     case 'changed': {
       if (d.config && d.source) return { state: d.state, line: `slipway.yaml and source changed ${since} → deploying` };
       if (d.config) return { state: d.state, line: `slipway.yaml changed ${since} → deploying` };
       if (d.source) return { state: d.state, line: `source changed ${since} → deploying` };
       return { state: d.state, line: `source touched ${since} was built → building; deploying only if the build differs` };
     }
-    default: return { state: d.state, line: d.message };
+    default:
+      return { state: d.state, line: d.message };
   }
 }

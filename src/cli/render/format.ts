@@ -35,7 +35,9 @@ export function percent(share: unknown): string {
 /** The numbers behind a judgement, compactly: "rate=0.62 requests=120"; '' when there are none. */
 export function formatNumbers(numbers: unknown): string {
   if (typeof numbers !== 'object' || numbers === null) return '';
-  return Object.entries(numbers as Record<string, unknown>).map(([k, v]) => `${terminalLine(k)}=${measured(v)}`).join(' ');
+  return Object.entries(numbers as Record<string, unknown>)
+    .map(([k, v]) => `${terminalLine(k)}=${measured(v)}`)
+    .join(' ');
 }
 
 /** How long ago a timestamp (ms since the epoch) was: "5s ago", "3h ago"; "-" when unknown. */

@@ -10,21 +10,42 @@ export function renderHistory(res: HistoryResponse, out: Paint, now = Date.now()
   const releases = (res.releases ?? []).filter(Boolean);
   const rollouts = (res.rollouts ?? []).filter(Boolean);
   const o: string[] = [out.paint('bold', `${service}: releases`)];
-  o.push(table([
-    ['', 'RELEASE', 'OUTCOME', 'DIGEST', 'CREATED', 'BY', 'MESSAGE'],
-    ...releases.map((r) => [r.current ? '*' : '', num(r.number), `${text(r.outcome, '?')}${r.pruned ? ' (pruned)' : ''}`,
-      typeof r.digest === 'string' ? text(r.digest.slice(7, 19)) : '-', ago(r.createdAt, now), text(r.createdBy, '-'), firstLine(r.message)]),
-  ]));
+  o.push(
+    table([
+      ['', 'RELEASE', 'OUTCOME', 'DIGEST', 'CREATED', 'BY', 'MESSAGE'],
+      ...releases.map((r) => [
+        r.current ? '*' : '',
+        num(r.number),
+        `${text(r.outcome, '?')}${r.pruned ? ' (pruned)' : ''}`,
+        typeof r.digest === 'string' ? text(r.digest.slice(7, 19)) : '-',
+        ago(r.createdAt, now),
+        text(r.createdBy, '-'),
+        firstLine(r.message),
+      ]),
+    ]),
+  );
   o.push('', out.paint('bold', 'rollouts'));
-  o.push(table([
-    ['#', 'KIND', 'FROM→TO', 'PHASE', 'REASON', 'STARTED', 'MESSAGE'],
-    ...rollouts.map((r) => [num(r.id), text(r.kind, '?'), `${num(r.fromRelease)}→${num(r.toRelease)}`, text(r.phase, '?'), text(r.reason, '-'), ago(r.startedAt, now), firstLine(r.message)]),
-  ]));
+  o.push(
+    table([
+      ['#', 'KIND', 'FROM→TO', 'PHASE', 'REASON', 'STARTED', 'MESSAGE'],
+      ...rollouts.map((r) => [
+        num(r.id),
+        text(r.kind, '?'),
+        `${num(r.fromRelease)}→${num(r.toRelease)}`,
+        text(r.phase, '?'),
+        text(r.reason, '-'),
+        ago(r.startedAt, now),
+        firstLine(r.message),
+      ]),
+    ]),
+  );
   // The judgements behind rollbacks, with their numbers.
   for (const r of rollouts) {
     for (const a of (r.analysis ?? []).filter((x) => x && (x.phase === 'Failed' || x.phase === 'Error' || x.phase === 'Inconclusive'))) {
       const numbers = a.last ? formatNumbers(a.last.numbers) : '';
-      o.push(`  #${num(r.id)} ${analysisLabel(a.key, r.steps)}: ${text(a.phase)} — ${text(a.reason, '-')}${numbers ? ` [${numbers}]` : ''}`);
+      o.push(
+        `  #${num(r.id)} ${analysisLabel(a.key, r.steps)}: ${text(a.phase)} — ${text(a.reason, '-')}${numbers ? ` [${numbers}]` : ''}`,
+      );
     }
   }
   return o;

@@ -20,14 +20,17 @@ export function whereLine(r: RolloutView): string {
 }
 
 export function trafficSummary(traffic: TrafficView[] | undefined): string {
-  const parts = (traffic ?? []).filter((t) => t && typeof t.backends === 'number' && t.backends > 0 && typeof t.share === 'number' && t.share > 0)
+  const parts = (traffic ?? [])
+    .filter((t) => t && typeof t.backends === 'number' && t.backends > 0 && typeof t.share === 'number' && t.share > 0)
     .map((t) => `r${num(t.release)} ${percent(t.share)}`);
   return parts.join(' · ') || 'none';
 }
 
 function analysisSummary(r: RolloutView): string {
-  return (r.analysis ?? []).filter((a) => a && (a.phase !== 'Successful' || a.last))
-    .map((a) => `${analysisLabel(a.key, r.steps)} ${text(a.phase, '?').toLowerCase()}`).join(', ');
+  return (r.analysis ?? [])
+    .filter((a) => a && (a.phase !== 'Successful' || a.last))
+    .map((a) => `${analysisLabel(a.key, r.steps)} ${text(a.phase, '?').toLowerCase()}`)
+    .join(', ');
 }
 
 /**
@@ -39,7 +42,12 @@ export function progressLine(res: RolloutResponse, out: Paint, opts: { live?: bo
   const r = res.rollout;
   const service = text(res.service?.service, '?');
   const phaseText = text(r.phase, '?');
-  const phase = r.phase === 'Progressing' ? out.paint('cyan', phaseText) : r.phase === 'Healthy' ? out.paint('green', phaseText) : out.paint('yellow', phaseText);
+  const phase =
+    r.phase === 'Progressing'
+      ? out.paint('cyan', phaseText)
+      : r.phase === 'Healthy'
+        ? out.paint('green', phaseText)
+        : out.paint('yellow', phaseText);
   const checks = analysisSummary(r);
   // While paused or failing, say what it waits for or why.
   let why = r.phase === 'Paused' || r.phase === 'Degraded' ? firstLine(r.message) : '';
@@ -72,10 +80,17 @@ export function outcomeLines(res: RolloutResponse, out: Paint, success: 'Healthy
     return { ok: true, lines: [`${out.paint('green', '✓')} ${service}: rollout #${num(r.id)} undone; ${firstLine(r.message)}`] };
   }
   if (r.phase === 'Healthy') {
-    return { ok: true, lines: [`${out.paint('green', '✓')} ${service}: release ${num(r.toRelease)} is live (${num(r.ready)}/${num(r.desired)} healthy) at ${text(res.service?.url, '?')}`] };
+    return {
+      ok: true,
+      lines: [
+        `${out.paint('green', '✓')} ${service}: release ${num(r.toRelease)} is live (${num(r.ready)}/${num(r.desired)} healthy) at ${text(res.service?.url, '?')}`,
+      ],
+    };
   }
   const ended = r.phase === 'RolledBack' ? 'rolled back' : text(r.phase, 'ended').toLowerCase();
-  const out2 = [`${out.paint('red', '✗')} ${service}: ${text(r.kind, 'rollout')} to release ${num(r.toRelease)} ${ended}${r.reason ? ` (${text(r.reason)})` : ''}`];
+  const out2 = [
+    `${out.paint('red', '✗')} ${service}: ${text(r.kind, 'rollout')} to release ${num(r.toRelease)} ${ended}${r.reason ? ` (${text(r.reason)})` : ''}`,
+  ];
   const message = lines(r.message);
   if (message.length) out2.push(`  ${message.join('\n  ')}`);
   for (const a of failedChecks(r)) {

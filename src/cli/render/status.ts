@@ -22,18 +22,26 @@ function routerLine(r: StatusResponse['router'] | undefined, out: Paint): string
 export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): string[] {
   const o: string[] = [''];
   const color = s.health === 'Healthy' ? 'green' : s.health === 'Progressing' ? 'cyan' : 'red';
-  o.push(`${out.paint('bold', text(s.service, '?'))}  ${out.paint(color, text(s.health, '?'))}  release ${num(s.currentRelease)}  ${text(s.url)}`.trimEnd());
+  o.push(
+    `${out.paint('bold', text(s.service, '?'))}  ${out.paint(color, text(s.health, '?'))}  release ${num(s.currentRelease)}  ${text(s.url)}`.trimEnd(),
+  );
   if (s.scaled) {
-    const n = num(s.scaled.instances), m = num(s.scaled.configured);
-    o.push(`  ${out.paint('yellow', `scaled to ${n} instance(s)`)} by slipway scale; slipway.yaml says ${m}: the next \`slipway up\` or deploy goes back to ${m}`);
+    const n = num(s.scaled.instances),
+      m = num(s.scaled.configured);
+    o.push(
+      `  ${out.paint('yellow', `scaled to ${n} instance(s)`)} by slipway scale; slipway.yaml says ${m}: the next \`slipway up\` or deploy goes back to ${m}`,
+    );
   }
   // What `slipway up` would do: shown whenever slipway.yaml or the source no longer describe what serves.
   const drift = s.drift && typeof s.drift === 'object' ? s.drift : undefined;
-  if (drift && drift.state !== 'unchanged') o.push(`  ${out.paint('yellow', 'drift:')} ${text(drift.message, `${text(drift.state, '?')}`)}`);
+  if (drift && drift.state !== 'unchanged')
+    o.push(`  ${out.paint('yellow', 'drift:')} ${text(drift.message, `${text(drift.state, '?')}`)}`);
   const r = s.rollout;
   if (r) {
     const when = typeof r.finishedAt === 'number' ? `finished ${ago(r.finishedAt, now)}` : `started ${ago(r.startedAt, now)}`;
-    o.push(`  rollout #${num(r.id)} ${text(r.kind, '?')} ${num(r.fromRelease)} → ${num(r.toRelease)}: ${text(r.phase, '?')}${r.reason ? ` (${text(r.reason)})` : ''}, ${when}`);
+    o.push(
+      `  rollout #${num(r.id)} ${text(r.kind, '?')} ${num(r.fromRelease)} → ${num(r.toRelease)}: ${text(r.phase, '?')}${r.reason ? ` (${text(r.reason)})` : ''}, ${when}`,
+    );
     const where = whereLine(r);
     if (where) o.push(`    ${text(r.strategy, 'strategy')}: ${where}`);
     if (r.previewUrl) o.push(`    preview: ${text(r.previewUrl)}`);
@@ -42,27 +50,55 @@ export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): s
     const analysis = (r.analysis ?? []).filter(Boolean);
     if (analysis.length) {
       o.push('  analysis:');
-      o.push(table([
-        ['   ', 'CHECK', 'PHASE', 'PASS/FAIL/INC/ERR', 'LAST MEASUREMENT'],
-        ...analysis.map((a) => ['   ', analysisLabel(a.key, r.steps), text(a.phase, '?'),
-          `${num(a.counts?.passed)}/${num(a.counts?.failed)}/${num(a.counts?.inconclusive)}/${num(a.counts?.errors)}`,
-          a.last ? `${text(a.last.verdict, '?')}: ${text(a.last.reason)} ${formatNumbers(a.last.numbers)}`.trimEnd() : '-']),
-      ]));
+      o.push(
+        table([
+          ['   ', 'CHECK', 'PHASE', 'PASS/FAIL/INC/ERR', 'LAST MEASUREMENT'],
+          ...analysis.map((a) => [
+            '   ',
+            analysisLabel(a.key, r.steps),
+            text(a.phase, '?'),
+            `${num(a.counts?.passed)}/${num(a.counts?.failed)}/${num(a.counts?.inconclusive)}/${num(a.counts?.errors)}`,
+            a.last ? `${text(a.last.verdict, '?')}: ${text(a.last.reason)} ${formatNumbers(a.last.numbers)}`.trimEnd() : '-',
+          ]),
+        ]),
+      );
     }
   }
   const traffic = (s.traffic ?? []).filter(Boolean);
   if (traffic.length) {
     o.push('  traffic:');
-    o.push(table(traffic.map((t) => ['   ', `release ${num(t.release)}`, percent(t.share), `${num(t.backends)} instance(s)`, `${num(t.requests)} req`, `${num(t.errors5xx)} 5xx`])));
+    o.push(
+      table(
+        traffic.map((t) => [
+          '   ',
+          `release ${num(t.release)}`,
+          percent(t.share),
+          `${num(t.backends)} instance(s)`,
+          `${num(t.requests)} req`,
+          `${num(t.errors5xx)} 5xx`,
+        ]),
+      ),
+    );
   }
   const instances = (s.instances ?? []).filter(Boolean);
   if (instances.length) {
     o.push('  instances:');
-    o.push(table([
-      ['   ', 'ID', 'RELEASE', 'STATE', 'HEALTH', 'PID', 'PORT', 'RESTARTS', 'LAST PROBE'],
-      ...instances.map((i) => ['   ', text(i.id, '?'), num(i.release), i.retiring ? 'draining' : text(i.state, '?'), i.healthy ? out.paint('green', 'healthy') : out.paint('red', 'unhealthy'),
-        num(i.pid), num(i.port), num(i.restarts), text(i.lastProbe, '-')]),
-    ]));
+    o.push(
+      table([
+        ['   ', 'ID', 'RELEASE', 'STATE', 'HEALTH', 'PID', 'PORT', 'RESTARTS', 'LAST PROBE'],
+        ...instances.map((i) => [
+          '   ',
+          text(i.id, '?'),
+          num(i.release),
+          i.retiring ? 'draining' : text(i.state, '?'),
+          i.healthy ? out.paint('green', 'healthy') : out.paint('red', 'unhealthy'),
+          num(i.pid),
+          num(i.port),
+          num(i.restarts),
+          text(i.lastProbe, '-'),
+        ]),
+      ]),
+    );
     for (const i of instances.filter((x) => Array.isArray(x.logTail) && x.logTail.length)) {
       const exit = typeof i.lastExit?.code === 'number' ? num(i.lastExit.code) : text(i.lastExit?.signal, '?');
       o.push(`  ${text(i.id, '?')} exited ${exit}; last log lines:`);

@@ -51,7 +51,9 @@ export class InstanceStore {
 
   load(): InstanceRecord[] {
     let file: InstancesFile | undefined;
-    try { file = readJsonIfExists<InstancesFile>(this.path); } catch (err) {
+    try {
+      file = readJsonIfExists<InstancesFile>(this.path);
+    } catch (err) {
       throw SlipwayError.of('DRIVER_STATE_UNREADABLE', `cannot read ${this.path}: ${(err as Error).message}`, {
         cause: err,
         hint: 'The file is written atomically, so this means it was edited or the disk is failing. Move it aside to start with no known instances (running ones will not be adopted).',
@@ -59,9 +61,13 @@ export class InstanceStore {
     }
     if (file === undefined) return [];
     if (file.version !== INSTANCES_FILE_VERSION) {
-      throw SlipwayError.of('DRIVER_STATE_VERSION', `${this.path} has format version ${String(file.version)}; this Slipway reads version ${INSTANCES_FILE_VERSION}`, {
-        hint: 'Run the Slipway version that wrote it, or upgrade this one.',
-      });
+      throw SlipwayError.of(
+        'DRIVER_STATE_VERSION',
+        `${this.path} has format version ${String(file.version)}; this Slipway reads version ${INSTANCES_FILE_VERSION}`,
+        {
+          hint: 'Run the Slipway version that wrote it, or upgrade this one.',
+        },
+      );
     }
     return file.instances;
   }

@@ -20,7 +20,9 @@ async function until<T>(what: string, cond: () => T | undefined | false, timeout
 describe('LocalDriver supervision timing (injected clock)', () => {
   let dir: string;
   let driver: LocalDriver;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'slipway-local-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-local-'));
+  });
   afterEach(async () => {
     try {
       for (const s of driver.list()) await driver.stop(s.id, { timeoutMs: 500 }).catch(() => {});
@@ -31,8 +33,23 @@ describe('LocalDriver supervision timing (injected clock)', () => {
   });
 
   const spec = (over: Partial<InstanceSpec> = {}): InstanceSpec => ({
-    id: 'job-1', service: 'job', release: 1, releaseDir: dir, command: 'exit 3', env: {}, logMaxBytes: 1e6, logFiles: 1,
-    restart: { initialBackoffMs: 60_000, maxBackoffMs: 600_000, crashLoopExits: 3, crashLoopWindowMs: 10_000, crashLoopRetryMs: 0, crashLoopMaxRetryMs: 0 }, ...over,
+    id: 'job-1',
+    service: 'job',
+    release: 1,
+    releaseDir: dir,
+    command: 'exit 3',
+    env: {},
+    logMaxBytes: 1e6,
+    logFiles: 1,
+    restart: {
+      initialBackoffMs: 60_000,
+      maxBackoffMs: 600_000,
+      crashLoopExits: 3,
+      crashLoopWindowMs: 10_000,
+      crashLoopRetryMs: 0,
+      crashLoopMaxRetryMs: 0,
+    },
+    ...over,
   });
   const current = () => driver.list()[0];
 
@@ -63,7 +80,14 @@ describe('LocalDriver supervision timing (injected clock)', () => {
     const stateDir = join(dir, 'state');
     driver = new LocalDriver({ stateDir, clock });
     await driver.init();
-    const restart = { initialBackoffMs: 1000, maxBackoffMs: 1000, crashLoopExits: 2, crashLoopWindowMs: 10_000, crashLoopRetryMs: 60_000, crashLoopMaxRetryMs: 300_000 };
+    const restart = {
+      initialBackoffMs: 1000,
+      maxBackoffMs: 1000,
+      crashLoopExits: 2,
+      crashLoopWindowMs: 10_000,
+      crashLoopRetryMs: 60_000,
+      crashLoopMaxRetryMs: 300_000,
+    };
     await driver.start(spec({ restart }));
     await until('first exit', () => current()?.state === 'restarting');
     clock.advance(1000);
@@ -79,7 +103,10 @@ describe('LocalDriver supervision timing (injected clock)', () => {
     await new Promise((r) => setImmediate(r));
     assert.equal(current()?.restarts, 1, 'no retry before its time');
     clock.advance(1);
-    const again = await until('the retry, failing again at once with a doubled delay', () => current()?.restarts === 2 && current()?.state === 'failed' && current());
+    const again = await until(
+      'the retry, failing again at once with a doubled delay',
+      () => current()?.restarts === 2 && current()?.state === 'failed' && current(),
+    );
     assert.equal(again.nextRestartAt! - again.lastExit!.at, 120_000);
   });
 

@@ -88,7 +88,10 @@ export class LocalDriver implements RuntimeDriver {
 
   async start(spec: InstanceSpec): Promise<InstanceStatus> {
     this.assertUsable();
-    if (!ID.test(spec.id)) throw SlipwayError.of('DRIVER_INSTANCE_ID_INVALID', `instance id "${spec.id}" is not usable in a file name`, { hint: 'Use letters, digits, ".", "_" and "-".' });
+    if (!ID.test(spec.id))
+      throw SlipwayError.of('DRIVER_INSTANCE_ID_INVALID', `instance id "${spec.id}" is not usable in a file name`, {
+        hint: 'Use letters, digits, ".", "_" and "-".',
+      });
     const pending = this.starting.get(spec.id);
     if (pending) return pending;
     const p = this.startOnce(spec).finally(() => this.starting.delete(spec.id));
@@ -101,16 +104,38 @@ export class LocalDriver implements RuntimeDriver {
     const existing = this.records.get(spec.id);
     if (existing) {
       const a = existing.spec;
-      if (a.command !== spec.command || a.releaseDir !== spec.releaseDir || a.release !== spec.release || (spec.port !== undefined && spec.port !== existing.port)) {
-        throw SlipwayError.of('DRIVER_INSTANCE_EXISTS', `instance ${spec.id} already exists with a different spec`, { hint: 'Stop it first, or start the new spec under a new id.' });
+      if (
+        a.command !== spec.command ||
+        a.releaseDir !== spec.releaseDir ||
+        a.release !== spec.release ||
+        (spec.port !== undefined && spec.port !== existing.port)
+      ) {
+        throw SlipwayError.of('DRIVER_INSTANCE_EXISTS', `instance ${spec.id} already exists with a different spec`, {
+          hint: 'Stop it first, or start the new spec under a new id.',
+        });
       }
       return this.status(existing);
     }
     if (!existsSync(spec.releaseDir) || !statSync(spec.releaseDir).isDirectory()) {
-      throw SlipwayError.of('DRIVER_RELEASE_DIR_MISSING', `release directory ${spec.releaseDir} does not exist`, { hint: 'Extract the release before starting its instances.' });
+      throw SlipwayError.of('DRIVER_RELEASE_DIR_MISSING', `release directory ${spec.releaseDir} does not exist`, {
+        hint: 'Extract the release before starting its instances.',
+      });
     }
     const port = spec.port ?? (await freePort(this.host));
-    const rec: InstanceRecord = { spec, port, pid: null, procStartTime: null, startedAt: this.clock.now(), restarts: 0, state: 'running', lastExit: null, quickExits: 0, crashLoops: 0, nextRestartAt: null, stopRequested: false };
+    const rec: InstanceRecord = {
+      spec,
+      port,
+      pid: null,
+      procStartTime: null,
+      startedAt: this.clock.now(),
+      restarts: 0,
+      state: 'running',
+      lastExit: null,
+      quickExits: 0,
+      crashLoops: 0,
+      nextRestartAt: null,
+      stopRequested: false,
+    };
     this.records.set(spec.id, rec);
     this.sup.set(spec.id, { generation: 0 });
     try {
@@ -208,7 +233,10 @@ export class LocalDriver implements RuntimeDriver {
       this.handleExit(rec, null, null);
       return;
     }
-    this.scheduleRestart(rec, rec.nextRestartAt != null ? Math.max(0, rec.nextRestartAt - this.clock.now()) : backoffMs(rec.spec.restart, rec.quickExits));
+    this.scheduleRestart(
+      rec,
+      rec.nextRestartAt != null ? Math.max(0, rec.nextRestartAt - this.clock.now()) : backoffMs(rec.spec.restart, rec.quickExits),
+    );
   }
 
   private spawnProcess(rec: InstanceRecord): void {
@@ -233,7 +261,9 @@ export class LocalDriver implements RuntimeDriver {
       try {
         mkdirSync(this.logDir, { recursive: true });
         appendFileSync(paths.stderr, formatLogLine(this.clock.now(), `slipway: cannot start instance: ${e.message}`));
-      } catch { /* the exit is still handled */ }
+      } catch {
+        /* the exit is still handled */
+      }
       this.onExit(rec, generation, null, null);
     });
   }
@@ -281,7 +311,10 @@ export class LocalDriver implements RuntimeDriver {
       if (child.exitCode === null && child.signalCode === null) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, WRITER_FLUSH_MS);
-          child.once('exit', () => { clearTimeout(t); resolve(); });
+          child.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
         });
       }
     } else {
@@ -295,7 +328,11 @@ export class LocalDriver implements RuntimeDriver {
     rec.lastExit = this.exitInfo(rec, code, signal, at);
     rec.pid = null;
     rec.procStartTime = null;
-    const decision = decideAfterExit(rec.spec.restart, { quickExits: rec.quickExits, crashLoops: rec.crashLoops ?? 0 }, rec.lastExit.uptimeMs);
+    const decision = decideAfterExit(
+      rec.spec.restart,
+      { quickExits: rec.quickExits, crashLoops: rec.crashLoops ?? 0 },
+      rec.lastExit.uptimeMs,
+    );
     rec.quickExits = decision.quickExits;
     rec.crashLoops = decision.crashLoops;
     rec.state = decision.action === 'fail' ? 'failed' : 'restarting';
@@ -310,20 +347,25 @@ export class LocalDriver implements RuntimeDriver {
     const sup = this.sup.get(rec.spec.id)!;
     const abort = new AbortController();
     sup.restart = abort;
-    this.clock.sleep(delayMs, abort.signal).then(() => {
-      sup.restart = undefined;
-      if (this.detached || this.records.get(rec.spec.id) !== rec || rec.stopRequested) return;
-      rec.restarts++;
-      try {
-        this.spawnProcess(rec);
-      } catch (err) {
-        this.reportError(err, `restarting ${rec.spec.id}`);
-        this.handleExit(rec, null, null);
-        return;
-      }
-      this.persistInBackground();
-      this.emit(rec);
-    }, () => { /* aborted by stop or detach */ });
+    this.clock.sleep(delayMs, abort.signal).then(
+      () => {
+        sup.restart = undefined;
+        if (this.detached || this.records.get(rec.spec.id) !== rec || rec.stopRequested) return;
+        rec.restarts++;
+        try {
+          this.spawnProcess(rec);
+        } catch (err) {
+          this.reportError(err, `restarting ${rec.spec.id}`);
+          this.handleExit(rec, null, null);
+          return;
+        }
+        this.persistInBackground();
+        this.emit(rec);
+      },
+      () => {
+        /* aborted by stop or detach */
+      },
+    );
   }
 
   private unsupervise(sup: Supervision): void {
@@ -349,18 +391,33 @@ export class LocalDriver implements RuntimeDriver {
 
   /** Saves from an event handler: the state in memory stays right, and the next save catches up. */
   private persistInBackground(): void {
-    try { this.persist(); } catch (err) { this.reportError(err, `saving ${this.store.path}`); }
+    try {
+      this.persist();
+    } catch (err) {
+      this.reportError(err, `saving ${this.store.path}`);
+    }
   }
 
   private reportError(err: unknown, doing: string): void {
-    const e = SlipwayError.of('DRIVER_BACKGROUND_FAILED', `local driver: ${doing}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    const e = SlipwayError.of('DRIVER_BACKGROUND_FAILED', `local driver: ${doing}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
     (this.props.log ?? driverLog).warn(e.message);
   }
 
   private status(rec: InstanceRecord): InstanceStatus {
     return {
-      id: rec.spec.id, service: rec.spec.service, release: rec.spec.release, state: rec.state, pid: rec.pid, port: rec.port, host: this.host,
-      startedAt: rec.startedAt, restarts: rec.restarts, lastExit: rec.lastExit, nextRestartAt: rec.nextRestartAt ?? null,
+      id: rec.spec.id,
+      service: rec.spec.service,
+      release: rec.spec.release,
+      state: rec.state,
+      pid: rec.pid,
+      port: rec.port,
+      host: this.host,
+      startedAt: rec.startedAt,
+      restarts: rec.restarts,
+      lastExit: rec.lastExit,
+      nextRestartAt: rec.nextRestartAt ?? null,
     };
   }
 
@@ -370,7 +427,11 @@ export class LocalDriver implements RuntimeDriver {
 
   private emitStatus(s: InstanceStatus): void {
     for (const l of this.listeners) {
-      try { l(s); } catch (err) { this.reportError(err, 'calling an onChange listener'); }
+      try {
+        l(s);
+      } catch (err) {
+        this.reportError(err, 'calling an onChange listener');
+      }
     }
   }
 

@@ -9,7 +9,9 @@ import { LineSplitter, MAX_LINE_BYTES, RotatingLogFile, Stamper } from './log-wr
 
 describe('log files', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'slipway-logs-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-logs-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('lastLines reads across chunk boundaries, without and with a trailing newline', async () => {
@@ -46,7 +48,13 @@ describe('log files', () => {
   it('linesBackward yields every line newest first, across chunks, empty lines and a missing final newline', async () => {
     const p = join(dir, 'back.log');
     const lines = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? '' : `line ${i} ${'y'.repeat(i % 131)}`));
-    for (const [text, want] of [[lines.join('\n') + '\n', lines], [lines.join('\n'), lines], ['\n', ['']], ['\na\n', ['', 'a']], ['', []]] as const) {
+    for (const [text, want] of [
+      [lines.join('\n') + '\n', lines],
+      [lines.join('\n'), lines],
+      ['\n', ['']],
+      ['\na\n', ['', 'a']],
+      ['', []],
+    ] as const) {
       writeFileSync(p, text);
       const got: string[] = [];
       for await (const l of linesBackward(p)) got.push(l);
@@ -69,7 +77,10 @@ describe('log files', () => {
   it('Stamper hands out strictly increasing times on the microsecond grid, even within one millisecond', () => {
     const s = new Stamper(() => 1000);
     const seen = Array.from({ length: 5 }, () => s.next());
-    assert.deepEqual(seen.map(formatLogTime), ['000', '001', '002', '003', '004'].map((u) => `1970-01-01T00:00:01.000${u}Z`));
+    assert.deepEqual(
+      seen.map(formatLogTime),
+      ['000', '001', '002', '003', '004'].map((u) => `1970-01-01T00:00:01.000${u}Z`),
+    );
   });
 
   it('LineSplitter returns whole lines across chunks, keeps multi-byte characters, cuts over-long lines', () => {
@@ -81,7 +92,10 @@ describe('log files', () => {
     assert.equal(sp.end(), 'third');
     assert.equal(sp.end(), undefined);
     const long = sp.push(Buffer.from('z'.repeat(MAX_LINE_BYTES * 2 + 10) + '\n'));
-    assert.deepEqual(long.map((l) => l.length), [MAX_LINE_BYTES, MAX_LINE_BYTES, 10]);
+    assert.deepEqual(
+      long.map((l) => l.length),
+      [MAX_LINE_BYTES, MAX_LINE_BYTES, 10],
+    );
   });
 
   it('RotatingLogFile rotates by rename between whole lines, keeping at most `keep` old files', () => {
@@ -96,10 +110,16 @@ describe('log files', () => {
       const text = readFileSync(file, 'utf8');
       assert.ok(Buffer.byteLength(text) <= 300, `${file} stays within maxBytes`);
       assert.ok(text.endsWith('\n'));
-      return text.split('\n').filter(Boolean).map((l) => parseLogLine(l).text);
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => parseLogLine(l).text);
     });
     // The newest lines, none split, none missing in between.
-    const expected = Array.from({ length: 100 }, (_, i) => [`line ${String(i).padStart(3, '0')}`, `more ${String(i).padStart(3, '0')}`]).flat();
+    const expected = Array.from({ length: 100 }, (_, i) => [
+      `line ${String(i).padStart(3, '0')}`,
+      `more ${String(i).padStart(3, '0')}`,
+    ]).flat();
     assert.deepEqual(all, expected.slice(expected.length - all.length));
   });
 
@@ -109,21 +129,39 @@ describe('log files', () => {
     writeFileSync(`${paths.stdout}.1`, formatLogLine(t(1), 'o1') + formatLogLine(t(3), 'o2'));
     writeFileSync(paths.stdout, formatLogLine(t(5), 'o3'));
     writeFileSync(paths.stderr, formatLogLine(t(2), 'e1') + formatLogLine(t(4), 'e2') + formatLogLine(t(6), 'e3'));
-    assert.deepEqual((await readStream(paths.stdout, 'stdout', { lines: 2 })).map((e) => e.text), ['o2', 'o3']);
+    assert.deepEqual(
+      (await readStream(paths.stdout, 'stdout', { lines: 2 })).map((e) => e.text),
+      ['o2', 'o3'],
+    );
     assert.deepEqual(await lastLinesOfInstance(paths, 10), ['o1', 'e1', 'o2', 'e2', 'o3', 'e3']);
     assert.deepEqual(await lastLinesOfInstance(paths, 3), ['e2', 'o3', 'e3']);
     assert.deepEqual(await lastLinesOfInstance(paths, 0), []);
     const since = await readInstanceLogs(paths, { lines: 100, sinceMs: t(3) });
-    assert.deepEqual(since.map((e) => [e.stream, e.text, e.at]), [['stdout', 'o2', t(3)], ['stderr', 'e2', t(4)], ['stdout', 'o3', t(5)], ['stderr', 'e3', t(6)]]);
+    assert.deepEqual(
+      since.map((e) => [e.stream, e.text, e.at]),
+      [
+        ['stdout', 'o2', t(3)],
+        ['stderr', 'e2', t(4)],
+        ['stdout', 'o3', t(5)],
+        ['stderr', 'e3', t(6)],
+      ],
+    );
     assert.equal(existsSync(join(dir, 'missing.out.log')), false);
     assert.deepEqual(await readInstanceLogs(logPaths(dir, 'missing'), { lines: 5 }), []);
   });
 
   it('mergeByTime keeps an unstamped line in its place in its stream', () => {
     const merged = mergeByTime([
-      [{ at: 1, stream: 'stdout', text: 'a' }, { at: null, stream: 'stdout', text: 'old b' }, { at: 5, stream: 'stdout', text: 'c' }],
+      [
+        { at: 1, stream: 'stdout', text: 'a' },
+        { at: null, stream: 'stdout', text: 'old b' },
+        { at: 5, stream: 'stdout', text: 'c' },
+      ],
       [{ at: 3, stream: 'stderr', text: 'x' }],
     ]);
-    assert.deepEqual(merged.map((e) => e.text), ['a', 'old b', 'x', 'c']);
+    assert.deepEqual(
+      merged.map((e) => e.text),
+      ['a', 'old b', 'x', 'c'],
+    );
   });
 });

@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { mergeByTime, parseLogLine, type LogEntry } from './log-line.js';
 
 /** The current log file of each stream of one instance. Rotated files add `.1`, `.2`, … */
-export interface LogPaths { stdout: string; stderr: string }
+export interface LogPaths {
+  stdout: string;
+  stderr: string;
+}
 
 export function logPaths(logDir: string, id: string): LogPaths {
   return { stdout: join(logDir, `${id}.out.log`), stderr: join(logDir, `${id}.err.log`) };
@@ -27,7 +30,11 @@ const CHUNK = 64 * 1024;
 export async function lastLines(path: string, n: number): Promise<string[]> {
   if (n <= 0) return [];
   let fh;
-  try { fh = await open(path, 'r'); } catch { return []; }
+  try {
+    fh = await open(path, 'r');
+  } catch {
+    return [];
+  }
   try {
     const { size } = await fh.stat();
     let pos = size;
@@ -58,7 +65,11 @@ export async function lastLines(path: string, n: number): Promise<string[]> {
  */
 export async function* linesBackward(path: string): AsyncGenerator<string> {
   let fh;
-  try { fh = await open(path, 'r'); } catch { return; }
+  try {
+    fh = await open(path, 'r');
+  } catch {
+    return;
+  }
   try {
     const size = (await fh.stat()).size;
     let pos = size;

@@ -13,7 +13,12 @@ import { Socket } from 'node:net';
 import { formatLogTime } from './log-line.js';
 import { LineSplitter, RotatingLogFile, Stamper } from './log-writer.js';
 
-interface WriterArgs { stdout: string; stderr: string; maxBytes: number; keep: number }
+interface WriterArgs {
+  stdout: string;
+  stderr: string;
+  maxBytes: number;
+  keep: number;
+}
 
 const args = JSON.parse(process.argv[2] ?? '{}') as WriterArgs;
 const stamper = new Stamper();
@@ -29,7 +34,8 @@ function follow(fd: number, path: string): void {
   const write = (batch: string[]) => {
     const at = stamper.next();
     try {
-      if (lost > 0) file.writeLines([`slipway-log-writer: ${lost} line(s) lost before ${formatLogTime(at)} (the log file could not be written)`], at);
+      if (lost > 0)
+        file.writeLines([`slipway-log-writer: ${lost} line(s) lost before ${formatLogTime(at)} (the log file could not be written)`], at);
       lost = 0;
       file.writeLines(batch, at);
     } catch {
@@ -48,7 +54,10 @@ function follow(fd: number, path: string): void {
     file.close();
     if (--open === 0) process.exit(0);
   };
-  input.on('data', (chunk: Buffer) => { const batch = lines.push(chunk); if (batch.length) write(batch); });
+  input.on('data', (chunk: Buffer) => {
+    const batch = lines.push(chunk);
+    if (batch.length) write(batch);
+  });
   input.on('end', end);
   input.on('close', end);
   input.on('error', () => input.destroy());
@@ -59,4 +68,6 @@ follow(3, args.stderr);
 // Reading now: the instance's shell waits for this line before it runs the command (spawn-instance.ts).
 try {
   new Socket({ fd: 4, readable: false, writable: true }).on('error', () => undefined).end('ready\n');
-} catch { /* started without the gate: nothing waits */ }
+} catch {
+  /* started without the gate: nothing waits */
+}

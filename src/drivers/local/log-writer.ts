@@ -36,7 +36,10 @@ export class LineSplitter {
         piece = piece.subarray(take);
       }
       if (nl === -1) {
-        if (piece.length) { this.partial.push(piece); this.partialBytes += piece.length; }
+        if (piece.length) {
+          this.partial.push(piece);
+          this.partialBytes += piece.length;
+        }
         return lines;
       }
       this.partial.push(piece);
@@ -79,7 +82,11 @@ export class RotatingLogFile {
   private fd: number;
   private size: number;
 
-  constructor(readonly path: string, private readonly maxBytes: number, private readonly keep: number) {
+  constructor(
+    readonly path: string,
+    private readonly maxBytes: number,
+    private readonly keep: number,
+  ) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 }); // logs hold whatever instances print, secrets included
     this.fd = openSync(path, 'a', 0o600);
     this.size = fstatSync(this.fd).size;
@@ -124,7 +131,11 @@ export class RotatingLogFile {
       unlinkSync(this.path);
     } else {
       for (let i = this.keep - 1; i >= 1; i--) {
-        try { renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`); } catch { /* that generation does not exist yet */ }
+        try {
+          renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
+        } catch {
+          /* that generation does not exist yet */
+        }
       }
       renameSync(this.path, `${this.path}.1`);
     }

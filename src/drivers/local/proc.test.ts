@@ -13,7 +13,10 @@ describe('proc', () => {
     assert.equal(isSameProcessAlive(process.pid, me.startTime), true);
     assert.equal(isSameProcessAlive(process.pid, me.startTime + 1), false, 'a different start time is another process');
     // process.title sets comm (field 2): one with ") " in it tests the parsing.
-    const child = spawn(process.execPath, ['-e', "process.title = 'odd ) na me'; setInterval(() => {}, 1000)"], { detached: true, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['-e', "process.title = 'odd ) na me'; setInterval(() => {}, 1000)"], {
+      detached: true,
+      stdio: 'ignore',
+    });
     try {
       await until(() => readFileSync(`/proc/${child.pid}/stat`, 'utf8').includes('odd ) na me'));
       const stat = readProcStat(child.pid!);

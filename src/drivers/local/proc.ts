@@ -18,7 +18,11 @@ export interface ProcStat {
 /** Parses /proc/<pid>/stat, or returns undefined when there is no such process. */
 export function readProcStat(pid: number): ProcStat | undefined {
   let text: string;
-  try { text = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return undefined; }
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
   // The command name (field 2) is in parentheses and may itself hold spaces or ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const state = fields[0];
@@ -52,9 +56,17 @@ export function groupStillOurs(pgid: number, startTime: number | null): boolean 
  * would also count zombies, which never go away where init does not reap orphans.
  */
 export function processGroupAlive(pgid: number): boolean {
-  try { process.kill(-pgid, 0); } catch { return false; }
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
   let entries: string[];
-  try { entries = readdirSync('/proc'); } catch { return true; }
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
     const stat = readProcStat(Number(name));
@@ -65,5 +77,10 @@ export function processGroupAlive(pgid: number): boolean {
 
 /** Sends `signal` to every process of group `pgid`; false when the group no longer exists. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
-  try { process.kill(-pgid, signal); return true; } catch { return false; }
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -28,8 +28,7 @@ export interface ExitHistory {
 
 /** What to do after an unexpected exit. `retryInMs` null: failed for good. */
 export type ExitDecision =
-  | ({ action: 'restart'; delayMs: number } & ExitHistory)
-  | ({ action: 'fail'; retryInMs: number | null } & ExitHistory);
+  ({ action: 'restart'; delayMs: number } & ExitHistory) | ({ action: 'fail'; retryInMs: number | null } & ExitHistory);
 
 /**
  * Counts consecutive exits that came within `crashLoopWindowMs` of their start. A run that lasted
@@ -40,6 +39,7 @@ export function decideAfterExit(policy: RestartPolicy, prev: ExitHistory, uptime
   const long = uptimeMs >= policy.crashLoopWindowMs;
   const quickExits = long ? 0 : prev.quickExits + 1;
   const crashLoops = long ? 0 : prev.crashLoops;
-  if (quickExits >= policy.crashLoopExits) return { action: 'fail', quickExits, crashLoops: crashLoops + 1, retryInMs: crashLoopRetryMs(policy, crashLoops + 1) };
+  if (quickExits >= policy.crashLoopExits)
+    return { action: 'fail', quickExits, crashLoops: crashLoops + 1, retryInMs: crashLoopRetryMs(policy, crashLoops + 1) };
   return { action: 'restart', delayMs: backoffMs(policy, quickExits), quickExits, crashLoops };
 }

@@ -31,24 +31,37 @@ export interface SpawnedInstance {
  * are closed before we return, so the controller can die (even by SIGKILL) while both go on.
  */
 export function spawnInstance(spec: InstanceSpec, port: number, logs: LogPaths): SpawnedInstance {
-  const writer = spawn(process.execPath, [WRITER_MAIN, JSON.stringify({ stdout: logs.stdout, stderr: logs.stderr, maxBytes: spec.logMaxBytes, keep: spec.logFiles })], {
-    detached: true,
-    // fd 0 reads the instance's stdout, fd 3 its stderr; the writer reports its own trouble in those
-    // files. Through fd 4 it tells the instance it reads (see READY_GATE).
-    stdio: ['pipe', 'ignore', 'ignore', 'pipe', 'pipe'],
-  });
+  const writer = spawn(
+    process.execPath,
+    [WRITER_MAIN, JSON.stringify({ stdout: logs.stdout, stderr: logs.stderr, maxBytes: spec.logMaxBytes, keep: spec.logFiles })],
+    {
+      detached: true,
+      // fd 0 reads the instance's stdout, fd 3 its stderr; the writer reports its own trouble in those
+      // files. Through fd 4 it tells the instance it reads (see READY_GATE).
+      stdio: ['pipe', 'ignore', 'ignore', 'pipe', 'pipe'],
+    },
+  );
   writer.unref();
   const toStdout = writer.stdio[0] as Socket;
   const toStderr = writer.stdio[3] as Socket;
   const ready = writer.stdio[4] as Socket;
   try {
     // The instance gets the user's umask back, not the controller's private one.
-    const child = withUserUmask(() => spawn('/bin/sh', ['-c', READY_GATE + spec.command], {
-      cwd: spec.releaseDir,
-      env: { ...process.env, ...spec.env, PORT: String(port), SLIPWAY_RELEASE: String(spec.release), SLIPWAY_INSTANCE: spec.id, SLIPWAY_SERVICE: spec.service },
-      detached: true,
-      stdio: ['ignore', toStdout, toStderr, ready],
-    }));
+    const child = withUserUmask(() =>
+      spawn('/bin/sh', ['-c', READY_GATE + spec.command], {
+        cwd: spec.releaseDir,
+        env: {
+          ...process.env,
+          ...spec.env,
+          PORT: String(port),
+          SLIPWAY_RELEASE: String(spec.release),
+          SLIPWAY_INSTANCE: spec.id,
+          SLIPWAY_SERVICE: spec.service,
+        },
+        detached: true,
+        stdio: ['ignore', toStdout, toStderr, ready],
+      }),
+    );
     child.unref();
     return { child, writer };
   } catch (err) {

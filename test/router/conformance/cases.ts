@@ -9,7 +9,11 @@ import type { Socket } from 'node:net';
 import type { RawResult, RawStep } from './raw-client.js';
 import { echo, type ReceivedRequest, type Respond } from './recording-backend.js';
 
-export interface Expected { method: string; target: string; body?: string }
+export interface Expected {
+  method: string;
+  target: string;
+  body?: string;
+}
 
 export interface ConformanceCase {
   name: string;
@@ -102,13 +106,19 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'an h2c upgrade with a body is served as a plain request, body forwarded',
-    steps: req('POST /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nContent-Length: 5\r\n\r\n', 'hello'),
+    steps: req(
+      'POST /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nContent-Length: 5\r\n\r\n',
+      'hello',
+    ),
     forwarded: [{ method: 'POST', target: '/up', body: 'hello' }],
     status: [200],
   },
   {
     name: 'more header fields than the limit are refused with 431',
-    steps: req(`GET / HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 2000 }, (_, i) => `X-${i}: v\r\n`).join('')}Content-Length: 5\r\n\r\n`, 'hello'),
+    steps: req(
+      `GET / HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 2000 }, (_, i) => `X-${i}: v\r\n`).join('')}Content-Length: 5\r\n\r\n`,
+      'hello',
+    ),
     forwarded: [],
     status: [431],
     nginx: 'stricter: nginx limits only the size of the head (4 × 8 KiB buffers), not the count of fields',
@@ -128,7 +138,10 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'TE.CL: Transfer-Encoding before Content-Length',
-    steps: req(`POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n`, `5c\r\n${SMUGGLED.padEnd(0x5c, 'x')}\r\n0\r\n\r\n`),
+    steps: req(
+      `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n`,
+      `5c\r\n${SMUGGLED.padEnd(0x5c, 'x')}\r\n0\r\n\r\n`,
+    ),
     forwarded: [],
     status: [400],
   },
@@ -162,7 +175,8 @@ export const CASES: ConformanceCase[] = [
     steps: req('POST /tab HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\tCHUNKED\r\n\r\n', '5\r\nhello\r\n0\r\n\r\n'),
     forwarded: [{ method: 'POST', target: '/tab', body: 'hello' }],
     status: [200],
-    nginx: 'nginx 1.22 matches "chunked" case-sensitively (501); RFC 9112 makes coding names case-insensitive, and the router re-frames the body, so the backend sees plain chunked',
+    nginx:
+      'nginx 1.22 matches "chunked" case-sensitively (501); RFC 9112 makes coding names case-insensitive, and the router re-frames the body, so the backend sees plain chunked',
   },
   {
     name: 'duplicate Content-Length (same value)',
@@ -211,27 +225,35 @@ export const CASES: ConformanceCase[] = [
     steps: req('GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n'),
     forwarded: [],
     status: [400],
-    nginx: 'nginx forwards some control characters in values; Node\'s parser refuses them (stricter)',
+    nginx: "nginx forwards some control characters in values; Node's parser refuses them (stricter)",
   },
   {
     name: 'bare LF line endings',
     steps: req('GET /lf HTTP/1.1\nHost: x\n\n'),
     forwarded: [],
     status: [400],
-    nginx: 'stricter: nginx accepts bare LF, Node\'s parser requires CRLF',
+    nginx: "stricter: nginx accepts bare LF, Node's parser requires CRLF",
   },
   {
     name: 'pipelined requests are answered in order',
-    steps: req('GET /p1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /p2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /p3 HTTP/1.1\r\nHost: x\r\n\r\n'),
+    steps: req(
+      'GET /p1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /p2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /p3 HTTP/1.1\r\nHost: x\r\n\r\n',
+    ),
     responses: 3,
-    forwarded: [{ method: 'GET', target: '/p1' }, { method: 'POST', target: '/p2', body: 'abc' }, { method: 'GET', target: '/p3' }],
+    forwarded: [
+      { method: 'GET', target: '/p1' },
+      { method: 'POST', target: '/p2', body: 'abc' },
+      { method: 'GET', target: '/p3' },
+    ],
     status: [200, 200, 200],
     check: (r) => (r.responses.map((x) => x.body.toString().split(' ')[2]).join() === '/p1,/p2,/p3' ? null : 'answers out of order'),
   },
   {
     name: '100 Continue and 103 Early Hints from the backend are not relayed, the final answer is',
     steps: req('GET /hints HTTP/1.1\r\nHost: x\r\n\r\n'),
-    respond: scripted('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
+    respond: scripted(
+      'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    ),
     forwarded: [{ method: 'GET', target: '/hints' }],
     status: [200],
   },
@@ -241,22 +263,37 @@ export const CASES: ConformanceCase[] = [
     respond: (r, s) => (r.method === 'HEAD' ? 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n' : echo(r, s)),
     responses: 2,
     headMethods: ['HEAD', 'GET'],
-    forwarded: [{ method: 'HEAD', target: '/h' }, { method: 'GET', target: '/after' }],
+    forwarded: [
+      { method: 'HEAD', target: '/h' },
+      { method: 'GET', target: '/after' },
+    ],
     status: [200, 200],
-    check: (r) => (r.responses[0]?.headers.some(([k, v]) => k.toLowerCase() === 'content-length' && v === '100') ? null : 'HEAD lost its Content-Length'),
+    check: (r) =>
+      r.responses[0]?.headers.some(([k, v]) => k.toLowerCase() === 'content-length' && v === '100') ? null : 'HEAD lost its Content-Length',
   },
   {
     name: '204 and 304 carry no body',
     steps: req('GET /204 HTTP/1.1\r\nHost: x\r\n\r\nGET /304 HTTP/1.1\r\nHost: x\r\n\r\n'),
-    respond: (r, s) => (r.target === '/204' ? 'HTTP/1.1 204 No Content\r\n\r\n' : r.target === '/304' ? 'HTTP/1.1 304 Not Modified\r\nETag: "a"\r\n\r\n' : echo(r, s)),
+    respond: (r, s) =>
+      r.target === '/204'
+        ? 'HTTP/1.1 204 No Content\r\n\r\n'
+        : r.target === '/304'
+          ? 'HTTP/1.1 304 Not Modified\r\nETag: "a"\r\n\r\n'
+          : echo(r, s),
     responses: 2,
-    forwarded: [{ method: 'GET', target: '/204' }, { method: 'GET', target: '/304' }],
+    forwarded: [
+      { method: 'GET', target: '/204' },
+      { method: 'GET', target: '/304' },
+    ],
     status: [204, 304],
     check: (r) => (r.rest === '' ? null : `bytes after the answers: ${JSON.stringify(r.rest)}`),
   },
   {
     name: 'Expect: 100-continue gets a 100 before the body is sent',
-    steps: [{ send: 'POST /expect HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n' }, { send: 'hello', afterResponses: 1 }],
+    steps: [
+      { send: 'POST /expect HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n' },
+      { send: 'hello', afterResponses: 1 },
+    ],
     forwarded: [{ method: 'POST', target: '/expect', body: 'hello' }],
     status: [200],
   },
@@ -269,7 +306,10 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'a WebSocket handshake with a body is refused',
-    steps: req('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 5\r\n\r\n', 'hello'),
+    steps: req(
+      'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 5\r\n\r\n',
+      'hello',
+    ),
     forwarded: [],
     status: [400],
     nginx: 'stricter: without a websocket map nginx forwards it as a plain request with its body',
@@ -300,7 +340,9 @@ export const CASES: ConformanceCase[] = [
   {
     name: 'a second, unasked-for response never reaches the next exchange',
     steps: req('GET /two HTTP/1.1\r\nHost: x\r\n\r\n'),
-    respond: scripted('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\nSet-Cookie: sid=ATTACKER\r\n\r\nATTACKER'),
+    respond: scripted(
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\nSet-Cookie: sid=ATTACKER\r\n\r\nATTACKER',
+    ),
     forwarded: [{ method: 'GET', target: '/two' }],
     status: [200],
     check: noAttacker,

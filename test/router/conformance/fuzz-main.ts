@@ -19,10 +19,16 @@ async function main(): Promise<number> {
   const backend = await new RecordingBackend().start();
   const router = await startRouter(['--grace-ms', '1000', '--upstream-timeout-ms', '2000', '--body-timeout-ms', '1000']);
   try {
-    const port = (await router.router.applyRoute(route('fuzz', [{ release: 1, weight: 1, backends: [{ id: 'b1', host: '127.0.0.1', port: backend.port }] }]))).listen.port;
+    const port = (
+      await router.router.applyRoute(
+        route('fuzz', [{ release: 1, weight: 1, backends: [{ id: 'b1', host: '127.0.0.1', port: backend.port }] }]),
+      )
+    ).listen.port;
     const started = Date.now();
     const stats = await fuzz(port, backend, seed, cases);
-    console.log(`seed ${seed}: ${stats.cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s, ${stats.forwarded} forwarded, ${stats.rejected} rejected, ${stats.failures.length} failures`);
+    console.log(
+      `seed ${seed}: ${stats.cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s, ${stats.forwarded} forwarded, ${stats.rejected} rejected, ${stats.failures.length} failures`,
+    );
     for (const f of stats.failures) console.log(`\n${f}`);
     return stats.failures.length === 0 ? 0 : 1;
   } finally {
@@ -31,7 +37,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -11,7 +11,11 @@ import { join } from 'node:path';
 import { freePort } from '../../../src/core/free-port.js';
 import { waitFor } from '../../../src/core/wait-for.js';
 
-export interface Nginx { port: number; version: string; close(): Promise<void> }
+export interface Nginx {
+  port: number;
+  version: string;
+  close(): Promise<void>;
+}
 
 export function nginxInstalled(): boolean {
   return spawnSync('nginx', ['-v']).status === 0;
@@ -21,7 +25,9 @@ export function nginxInstalled(): boolean {
 export async function startNginx(backendPort: number, timeoutS: { body: number; upstream: number }): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-conformance-nginx-'));
   const port = await freePort();
-  writeFileSync(join(dir, 'nginx.conf'), `daemon off;
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `daemon off;
 master_process off;
 user root;
 pid ${dir}/nginx.pid;
@@ -45,16 +51,27 @@ http {
     }
   }
 }
-`);
+`,
+  );
   const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const listening = () => new Promise<boolean>((resolve) => {
-    const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
   });
-  await waitFor(`nginx to listen on ${port}`, async () => (await listening()) || (child.exitCode !== null ? Promise.reject(new Error(stderr.trim())) : false), 10_000);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const listening = () =>
+    new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+  await waitFor(
+    `nginx to listen on ${port}`,
+    async () => (await listening()) || (child.exitCode !== null ? Promise.reject(new Error(stderr.trim())) : false),
+    10_000,
+  );
   const version = /nginx\/([\d.]+)/.exec(spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr)?.[1] ?? '?';
   return {
     port,

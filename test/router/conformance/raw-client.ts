@@ -32,7 +32,11 @@ export interface RawStep {
  * `linger` more ms for unexpected extra bytes), the peer closed, or `deadlineMs` passed.
  * `headMethods[i]` is the method of the i-th request (HEAD answers have no body).
  */
-export function exchangeRaw(port: number, steps: RawStep[], opts: { wantResponses: number; deadlineMs?: number; headMethods?: string[]; readDelayMs?: number }): Promise<RawResult> {
+export function exchangeRaw(
+  port: number,
+  steps: RawStep[],
+  opts: { wantResponses: number; deadlineMs?: number; headMethods?: string[]; readDelayMs?: number },
+): Promise<RawResult> {
   return new Promise((resolve) => {
     const socket: Socket = connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
@@ -81,7 +85,9 @@ export function exchangeRaw(port: number, steps: RawStep[], opts: { wantResponse
       buf = Buffer.concat([buf, d]);
       parse();
     });
-    socket.on('error', () => { /* a reset counts as closed */ });
+    socket.on('error', () => {
+      /* a reset counts as closed */
+    });
     socket.on('close', () => {
       closed = true;
       parse();
@@ -102,7 +108,10 @@ export function parseResponse(buf: Buffer, method: string, closed: boolean): { r
   });
   const get = (n: string) => headers.find(([k]) => k.toLowerCase() === n)?.[1];
   let pos = end + 4;
-  const done = (body: Buffer, consumed: number) => ({ response: { status, headers, body, raw: buf.subarray(0, consumed).toString('latin1') }, consumed });
+  const done = (body: Buffer, consumed: number) => ({
+    response: { status, headers, body, raw: buf.subarray(0, consumed).toString('latin1') },
+    consumed,
+  });
   if (status < 200 || status === 204 || status === 304 || method === 'HEAD') return done(Buffer.alloc(0), pos);
   if (get('transfer-encoding')?.toLowerCase() === 'chunked') {
     const parts: Buffer[] = [];
