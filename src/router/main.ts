@@ -8,19 +8,14 @@
 import { parseArgs } from 'node:util';
 import { SlipwayError } from '../core/errors.js';
 import { log } from './log.js';
-import { intOption } from './options.js';
+import { intOption, ROUTER_OPTIONS } from './options.js';
 import { Supervisor } from './supervisor.js';
 
 async function main(): Promise<void> {
   // Every file the router creates (router.json, routes.json, the token) is its user's alone.
   process.umask(0o077);
   const { values } = parseArgs({
-    options: {
-      'state-dir': { type: 'string' },
-      'grace-ms': { type: 'string' },
-      'upstream-timeout-ms': { type: 'string' },
-      'body-timeout-ms': { type: 'string' },
-    },
+    options: ROUTER_OPTIONS,
     strict: true,
   });
   const stateDir = values['state-dir'];

@@ -8,3 +8,11 @@ export function intOption(value: string | undefined, name: string): number | und
     throw SlipwayError.of('ROUTER_USAGE', `--${name}: expected a whole number of milliseconds, got "${value}"`);
   return n;
 }
+
+/** The command line of the router's supervisor (main.ts) and of its workers (worker.ts), which get the same timeouts. */
+export const ROUTER_OPTIONS = {
+  'state-dir': { type: 'string' },
+  'grace-ms': { type: 'string' },
+  'upstream-timeout-ms': { type: 'string' },
+  'body-timeout-ms': { type: 'string' },
+} as const;

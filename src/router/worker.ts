@@ -9,17 +9,12 @@ import { SlipwayError } from '../core/errors.js';
 import { RouterDaemon } from './daemon.js';
 import { SupervisedListeners } from './listeners.js';
 import { log } from './log.js';
-import { intOption } from './options.js';
+import { intOption, ROUTER_OPTIONS } from './options.js';
 import { readToken } from './state-files.js';
 import type { SupervisorInfo, ToSupervisor, ToWorker } from './supervisor-protocol.js';
 
 const { values } = parseArgs({
-  options: {
-    'state-dir': { type: 'string' },
-    'grace-ms': { type: 'string' },
-    'upstream-timeout-ms': { type: 'string' },
-    'body-timeout-ms': { type: 'string' },
-  },
+  options: ROUTER_OPTIONS,
   strict: true,
 });
 const stateDir = values['state-dir'];

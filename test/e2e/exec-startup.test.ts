@@ -5,40 +5,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, TestProject, type CliResult } from '../support/project.js';
+import { CLI, TestProject } from '../support/project.js';
 import type { StatusResponse } from '../../src/api/types.js';
 
 /** The CLI with stdin fed and extra environment (TestProject.cli ignores stdin). */
-function run(p: TestProject, args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: p.dir,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`slipway ${args.join(' ')} did not finish in 60s`));
-    }, 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
-}
-
 /** An instance's environment as the kernel holds it (Linux). */
 function environOf(pid: number): Record<string, string> {
   return Object.fromEntries(
@@ -63,7 +36,7 @@ describe('slipway exec (real processes)', () => {
   it("runs in the serving release's directory with an instance's env, without PORT", async () => {
     const status = JSON.parse((await p.cli(['status', '--json'])).stdout) as StatusResponse;
     const instance = status.services[0]!.instances[0]!;
-    const r = await run(p, ['exec', 'web', '--', process.execPath, '-e', SHOW], { env: { PORT: '9999' } });
+    const r = await p.cli(['exec', 'web', '--', process.execPath, '-e', SHOW], { env: { PORT: '9999' } });
     assert.equal(r.code, 0, r.stderr);
     const seen = JSON.parse(r.stdout) as { cwd: string; env: Record<string, string> };
     assert.equal(seen.cwd, readlinkSync(`/proc/${instance.pid}/cwd`), 'not the directory instances run in');
@@ -78,29 +51,29 @@ describe('slipway exec (real processes)', () => {
   it("passes stdin, stdout, stderr and the command's exit code through", async () => {
     const script =
       'let s = ""; process.stdin.on("data", (d) => s += d).on("end", () => { console.log(s.toUpperCase()); console.error("to stderr"); process.exit(7); })';
-    const r = await run(p, ['exec', 'web', '--', process.execPath, '-e', script], { input: 'hello\n' });
+    const r = await p.cli(['exec', 'web', '--', process.execPath, '-e', script], { input: 'hello\n' });
     assert.equal(r.code, 7);
     assert.equal(r.stdout, 'HELLO\n\n');
     assert.equal(r.stderr, 'to stderr\n');
     // A signal that ends the command is reported as a shell does: 128 + its number.
-    const killed = await run(p, ['exec', 'web', '--', 'sh', '-c', 'kill -TERM $$']);
+    const killed = await p.cli(['exec', 'web', '--', 'sh', '-c', 'kill -TERM $$']);
     assert.equal(killed.code, 128 + 15);
   });
 
   it("keeps the command's own flags: --json after -- is the command's", async () => {
-    const r = await run(p, ['exec', 'web', '--', 'sh', '-c', 'echo "$@"', 'sh', '--json', '--dir', 'x']);
+    const r = await p.cli(['exec', 'web', '--', 'sh', '-c', 'echo "$@"', 'sh', '--json', '--dir', 'x']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '--json --dir x\n');
   });
 
   it("Slipway's own failures print error: and hint: lines with their documented exit codes", async () => {
-    const missing = await run(p, ['exec', 'web', '--', 'no-such-program-xyz']);
+    const missing = await p.cli(['exec', 'web', '--', 'no-such-program-xyz']);
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /^error: no-such-program-xyz: no such command in .*releases.* or on PATH\nhint: /);
-    const service = await run(p, ['exec', 'nope', '--', 'true']);
+    const service = await p.cli(['exec', 'nope', '--', 'true']);
     assert.equal(service.code, 3);
     assert.match(service.stderr, /^error: no service named "nope"/);
-    const usage = await run(p, ['exec', 'web']);
+    const usage = await p.cli(['exec', 'web']);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /error: missing required argument 'command'/);
   });

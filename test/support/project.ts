@@ -71,14 +71,15 @@ ${o.tail ?? ''}
     );
   }
 
-  /** Runs the real CLI in the project directory. */
-  cli(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+  /** Runs the real CLI in the project directory (`input` on its stdin, `env` added to ours). */
+  cli(args: string[], opts: { timeoutMs?: number; input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
     return new Promise((resolveRun, reject) => {
       const child = spawn(process.execPath, [CLI, ...args], {
         cwd: this.dir,
-        env: { ...process.env, NO_COLOR: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1', ...opts.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
       });
+      child.stdin.end(opts.input ?? '');
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => {
