@@ -1,4 +1,4 @@
-import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request, STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { BackendState, InFlight, Timeouts } from './balancer.js';
@@ -23,17 +23,10 @@ export function proxyUpgrade(
 ): void {
   const verdict = upstreamRequestHeaders(req.rawHeaders, socket.remoteAddress ?? '', 'http', svc.newId);
   // A handshake has no body: bytes after its head belong to the WebSocket, never to a framed body.
-  const refusal = isRejection(verdict)
-    ? verdict
-    : verdict.hasBody
-      ? { status: 400, reason: 'a WebSocket handshake carries no body' }
-      : null;
-  if (refusal !== null || isRejection(verdict)) {
-    const body = `${refusal!.reason}\n`;
+  if (isRejection(verdict) || verdict.hasBody) {
+    const refusal = isRejection(verdict) ? verdict : { status: 400, reason: 'a WebSocket handshake carries no body' };
     socket.on('error', () => socket.destroy());
-    socket.end(
-      `HTTP/1.1 ${refusal!.status} ${STATUS_TEXT[refusal!.status] ?? 'Bad Request'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    socket.end(closingAnswer(refusal.status, `${refusal.reason}\n`, []));
     return;
   }
   const upHead = verdict;
@@ -183,19 +176,7 @@ class Tunnel implements InFlight {
   private rawError(status: number, body: string): void {
     this.responded = true;
     this.counters?.observe(status, performance.now() - this.start);
-    const headers = [
-      'Content-Type',
-      'text/plain; charset=utf-8',
-      'Content-Length',
-      String(Buffer.byteLength(body)),
-      'X-Request-Id',
-      this.upHead.requestId,
-      'Connection',
-      'close',
-    ];
-    this.socket.end(
-      statusLine(status, status === 502 ? 'Bad Gateway' : status === 503 ? 'Service Unavailable' : 'Gateway Timeout', headers) + body,
-    );
+    this.socket.end(closingAnswer(status, body, ['X-Request-Id', this.upHead.requestId]));
   }
 
   private finish(): void {
@@ -210,7 +191,19 @@ class Tunnel implements InFlight {
   }
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' };
+/** A plain-text answer written straight to the socket, after which the connection closes. */
+function closingAnswer(status: number, body: string, headers: string[]): string {
+  const all = [
+    'Content-Type',
+    'text/plain; charset=utf-8',
+    'Content-Length',
+    String(Buffer.byteLength(body)),
+    ...headers,
+    'Connection',
+    'close',
+  ];
+  return statusLine(status, STATUS_CODES[status] ?? '', all) + body;
+}
 
 function statusLine(status: number, message: string, headers: string[]): string {
   let s = `HTTP/1.1 ${status} ${message}\r\n`;

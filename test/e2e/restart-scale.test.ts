@@ -6,11 +6,10 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { TestProject } from '../support/project.js';
 import { startLoad } from '../support/load.js';
 import { waitFor } from '../../src/core/wait-for.js';
+import { pidAlive } from '../../src/core/process.js';
 import { makeOutput } from '../../src/cli/output.js';
 import { ensureController } from '../../src/cli/start-controller.js';
 import { ControllerClient } from '../../src/client/client.js';
@@ -137,16 +136,9 @@ describe('restart and scale under load (real processes)', () => {
   });
 
   it('the scaled count survives a controller restart (a restart rollout uses it)', async () => {
-    const pid = (JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as { pid: number }).pid;
+    const pid = p.controllerPid();
     process.kill(pid, 'SIGKILL');
-    await waitFor('the controller to be gone', () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await waitFor('the controller to be gone', () => !pidAlive(pid));
     // A new controller without `slipway up` (which would go back to slipway.yaml's count).
     const { client } = await ensureController(p.dir, makeOutput({ stdout: { write: () => true }, stderr: { write: () => true } }));
     assert.notEqual(client.info.pid, pid);
@@ -221,16 +213,9 @@ describe('a restart interrupted by a SIGKILL of the controller (real processes)'
     const res = await p.cli(['restart', 'web', '--no-wait']);
     assert.equal(res.code, 0, res.stderr);
     await waitFor('a new instance of the restart', async () => (await web(p)).instances.some((i) => !oldIds.includes(i.id)));
-    const pid = (JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as { pid: number }).pid;
+    const pid = p.controllerPid();
     process.kill(pid, 'SIGKILL');
-    await waitFor('the controller to be gone', () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await waitFor('the controller to be gone', () => !pidAlive(pid));
     await ensureController(p.dir, makeOutput({ stdout: { write: () => true }, stderr: { write: () => true } }));
     const done = await waitFor(
       'the restart to finish',
