@@ -61,7 +61,7 @@ export function pendingUndo(
   return crash ? undo(rollout, c.instances, c.stableSize, crash, 'Failed') : undefined;
 }
 
-export interface Verdicts {
+interface Verdicts {
   failed?: { key: string; run: RunView };
   inconclusive?: { key: string; run: RunView };
   allSuccessful: boolean;
@@ -80,7 +80,7 @@ export function analysisOutcome(runs: DesiredRun[], observed: Record<string, Run
 }
 
 /** Reads the verdicts of the runs wanted now. A run not started yet counts as running. */
-export function verdicts(runs: DesiredRun[], observed: Record<string, RunView> | undefined): Verdicts {
+function verdicts(runs: DesiredRun[], observed: Record<string, RunView> | undefined): Verdicts {
   let allSuccessful = true;
   const out: Verdicts = { allSuccessful: true };
   for (const r of runs) {
@@ -163,7 +163,7 @@ export function undo(
 }
 
 /** A failed analysis run, in words with its numbers. */
-export function describeRunFailure(key: string, run: RunView): Failure {
+function describeRunFailure(key: string, run: RunView): Failure {
   const check = checkOf(key);
   return {
     reason: run.phase === 'Error' ? 'AnalysisError' : 'AnalysisFailed',

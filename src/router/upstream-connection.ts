@@ -206,7 +206,7 @@ export class UpstreamConnection implements ResponseEvents {
  * duplicate or malformed Content-Length and Content-Length beside Transfer-Encoding), or a reason
  * to refuse it: a transfer-coding other than chunked would reach the client undecoded and unmarked.
  */
-export function responseFraming(headers: string[]): ResponseFraming | string {
+function responseFraming(headers: string[]): ResponseFraming | string {
   let length = -1;
   let te: string | undefined;
   for (let i = 0; i < headers.length; i += 2) {
