@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { parseSize } from '../core/size.js';
 import { analysisSectionSchema } from './analysis-schema.js';
+import { gatesKeys } from './gates-schema.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** Mirrors parseDuration's grammar so the JSON Schema can flag bad durations in editors too. */
@@ -208,6 +209,7 @@ export const serviceSchema = z
 export const environmentSchema = z
   .strictObject({
     target: z.literal('local').prefault('local').meta({ description: 'Where the environment runs. "local": processes on this machine.' }),
+    ...gatesKeys,
   })
   .meta({ description: 'One place the application is deployed to.' });
 
