@@ -9,10 +9,14 @@ import { canaryTransition } from './canary.js';
 import { blueGreenTransition } from './blue-green.js';
 import { abortFailure, detectFailure, servesAllTraffic, type Failure } from './failure.js';
 import { maintenanceTransition } from './maintenance.js';
+import { awaitingApproval, startedOnApproval, undecided } from './approval.js';
 import type { Action, Observed, RolloutView, TransitionResult } from './types.js';
 
 export function transition(rollout: RolloutView | null, observed: Observed, now: number): TransitionResult {
-  return rollout === null ? steady(observed) : progressing(rollout, observed, now);
+  if (rollout === null) return steady(observed);
+  // Waiting for a person's approval: the service stays exactly as in steady state.
+  if (undecided(rollout)) return awaitingApproval(rollout, steady(observed), observed.current);
+  return progressing(startedOnApproval(rollout), observed, now);
 }
 
 /** No rollout: keep the current release at its desired count and remove anything else. */

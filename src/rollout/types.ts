@@ -69,6 +69,20 @@ export interface RolloutProgress {
   instances?: number;
   /** The analysis checks the strategy names, as defined when the rollout began. */
   checks?: Record<string, CheckDefinition>;
+  /** Set when the environment requires approval: nothing starts until a person approves (rollout/approval.ts). */
+  approval?: ApprovalState;
+}
+
+/** A deploy's approval, durable with the rollout: requested at its start, decided by `slipway approve` or `reject`. */
+export interface ApprovalState {
+  state: 'pending' | 'approved' | 'rejected';
+  /** The command that approves it, shown while it waits (the engine does not know service or environment names). */
+  command: string;
+  requestedAt: number;
+  /** Who decided, why, and when (ms); set once decided. */
+  by?: string;
+  comment?: string;
+  at?: number;
 }
 
 export type BlueGreenStage = 'Preview' | 'PrePromotion' | 'AwaitingPromotion' | 'Promoted';

@@ -35,8 +35,11 @@ export type NewRelease = Omit<Release, 'number' | 'createdAt' | 'outcome' | 'pru
   atLeast?: number;
 };
 
-/** Phases of a rollout, as DESIGN.md names them. */
-export type RolloutPhase = 'Progressing' | 'Paused' | 'Healthy' | 'Degraded' | 'RolledBack' | 'Failed';
+/**
+ * Phases of a rollout, as DESIGN.md names them. `AwaitingApproval`: a deploy to an environment
+ * that requires approval, waiting for `slipway approve` before anything starts (rollout/approval.ts).
+ */
+export type RolloutPhase = 'AwaitingApproval' | 'Progressing' | 'Paused' | 'Healthy' | 'Degraded' | 'RolledBack' | 'Failed';
 
 /**
  * `deploy` and `rollback` change the serving release; `restart` replaces the serving release's
