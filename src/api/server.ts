@@ -10,10 +10,12 @@ import { describeRollout, history, serviceStatus, status } from '../controller/s
 import * as commands from '../controller/rollout-commands.js';
 import * as deploys from '../controller/deploys.js';
 import * as maintenance from '../controller/maintenance.js';
+import * as approvals from '../controller/approvals.js';
 import { parseSince, streamLogs } from '../controller/log-stream.js';
 import { readJson, sendError, sendJson } from '../core/http-json.js';
 import type {
   AbortRequest,
+  ApprovalRequest,
   DeployRequest,
   PromoteRequest,
   RestartRequest,
@@ -142,6 +144,7 @@ function routes({ controller: c, onShutdown, onStopped }: ApiServerProps): [stri
       async ({ req, params }) =>
         describeRollout(c, await commands.retry(c, await known(c, params[0]!), (await readJson<AbortRequest>(req)).by ?? 'unknown')),
     ],
+    ['POST', /^\/v1\/approvals$/, async ({ req }) => describeRollout(c, await approvals.decide(c, await readJson<ApprovalRequest>(req)))],
     [
       'GET',
       /^\/v1\/rollouts\/(\d+)$/,

@@ -50,7 +50,18 @@ export interface RolloutView {
   previewUrl?: string;
   /** Requests from people not yet acted on. */
   requests?: Record<string, unknown>;
+  /** When its environment requires approval: pending (with the command that approves), or who decided, why and when. */
+  approval?: ApprovalView;
   analysis: AnalysisView[];
+}
+
+export interface ApprovalView {
+  state: 'pending' | 'approved' | 'rejected';
+  command: string;
+  requestedAt: number;
+  by?: string;
+  comment?: string;
+  at?: number;
 }
 
 /** One analysis run of a rollout, with the numbers of its latest measurement. */
@@ -168,6 +179,11 @@ export interface DeployRequest {
   by?: string;
   /** Only create a release when the built artifact or the config differs from the current release. */
   onlyIfChanged?: boolean;
+  /** The environment to deploy to. @default the controller's */
+  environment?: string;
+  /** Go through a closed deployment window; `reason` is then required and recorded as an event. */
+  override?: boolean;
+  reason?: string;
 }
 
 export interface DeployResponse {
@@ -179,6 +195,23 @@ export interface DeployResponse {
   buildLog: string[];
   /** Why nothing was rolled out, when rolloutId is null for another reason than "nothing changed". */
   note?: string;
+  /** Set when the rollout waits for approval: the command that approves it. */
+  approval?: { command: string };
+  /** Set when a closed deployment window was overridden (recorded as an event). */
+  overridden?: { window: string; reason: string };
+}
+
+/** `POST /v1/approvals`: a person's decision on a deploy waiting in AwaitingApproval. */
+export interface ApprovalRequest {
+  /** A rollout id ("12"), or a service whose rollout waits. */
+  target: string;
+  verdict: 'approve' | 'reject';
+  /** Why; required to reject. */
+  comment?: string;
+  /** Who decides (the CLI sends the OS user). @default "unknown" */
+  by?: string;
+  /** @default the controller's environment */
+  environment?: string;
 }
 
 export interface RollbackRequest {

@@ -38,3 +38,8 @@ export const releaseNumber = (value: string): number => {
     throw new InvalidArgumentError('expected a release number (1, 2, 3, …); `slipway history SERVICE` lists them.');
   }
 };
+
+/** `--env NAME` on every command that acts on one environment; the controller's when not given. */
+export function envFlag(cmd: Command): void {
+  cmd.option('--env <name>', "environment to act on (default: the controller's)");
+}

@@ -8,6 +8,7 @@ import { pidAlive } from '../core/process.js';
 import { projectPaths, readControllerFile, type ControllerFile } from '../controller/paths.js';
 import type {
   ApplyResponse,
+  ApprovalRequest,
   DeployRequest,
   DeployResponse,
   EventsResponse,
@@ -86,6 +87,10 @@ export class ControllerClient {
   }
   retry(service: string, by?: string): Promise<RolloutView> {
     return this.call('POST', `/v1/services/${enc(service)}/retry`, { by });
+  }
+  /** Approves or rejects a deploy waiting in AwaitingApproval. */
+  decide(req: ApprovalRequest): Promise<RolloutView> {
+    return this.call('POST', '/v1/approvals', req);
   }
   events(opts: { service?: string; after?: number } = {}): Promise<EventsResponse> {
     const q = new URLSearchParams();

@@ -47,6 +47,12 @@ export interface ControllerProps {
   /** @default "local" */
   environment?: string;
   clock?: Clock;
+  /**
+   * The clock deployment windows are judged by (gates.ts). Tests give a shifted one
+   * (SLIPWAY_TEST_NOW) so that a window's verdict does not depend on today's date.
+   * @default clock
+   */
+  calendar?: Clock;
   /** Reconcile period. @default 200 */
   tickMs?: number;
   driver?: RuntimeDriver;
@@ -60,6 +66,8 @@ export class Controller {
   readonly paths: ProjectPaths;
   readonly environment: string;
   readonly clock: Clock;
+  /** What deployment windows are judged by (see ControllerProps.calendar). */
+  readonly calendar: Clock;
   readonly driver: RuntimeDriver;
   readonly router: TrafficRouter;
   readonly store: Store;
@@ -102,6 +110,7 @@ export class Controller {
     this.paths = projectPaths(props.projectDir);
     this.environment = props.environment ?? 'local';
     this.clock = props.clock ?? systemClock;
+    this.calendar = props.calendar ?? this.clock;
     this.tickMs = props.tickMs ?? 200;
     this.log = props.log ?? createLogger('controller');
     this.store = props.store ?? new SqliteStore(this.paths.stateDb);

@@ -13,15 +13,26 @@ import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest } fr
 import { abort } from './rollout-commands.js';
 import { configHashOf, recordBuild, rolledBackMatch, rolledBackNote, sourceFingerprint } from './drift.js';
 import type { Controller } from './controller.js';
+import { approvalFor, checkGates, environmentOf, type GateOutcome, type GateRequest } from './gates.js';
 
 /** Builds the service from the config on disk, records a release and starts its rollout. */
 export async function deploy(c: Controller, service: string, req: DeployRequest = {}): Promise<DeployResponse> {
+  const environment = environmentOf(c, req.environment);
   if (c.building.has(service)) {
     throw SlipwayError.of('BUILD_IN_PROGRESS', `a deploy of ${service} is already building`, {
       hint: 'Wait for it to finish, then deploy again.',
     });
   }
   await refuseIfRolling(c, service);
+  // The environment's gates (deployment windows) before any work; `slipway up` asks them only for
+  // a service that changed, below, so that an unchanged project is never refused.
+  const gateRequest: GateRequest = {
+    environment,
+    service,
+    by: req.by ?? currentUser(),
+    ...(req.override ? { override: { reason: req.reason ?? '' } } : {}),
+  };
+  let gate: GateOutcome | undefined = req.onlyIfChanged ? undefined : await checkGates(c, gateRequest);
   // A deploy without a router would wait for its deadline: get the router back now, or fail with why not.
   await c.routerWatch.ensure();
   c.building.add(service);
@@ -89,6 +100,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       }
     }
     await refuseIfRolling(c, service);
+    gate ??= await checkGates(c, gateRequest);
     const release = await c.store.createRelease({
       environment: c.environment,
       service,
@@ -110,7 +122,16 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
         ) + 1,
     });
     const rollout = await beginRollout(c, service, 'deploy', current, release.number, req.message);
-    return { service, release: release.number, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog };
+    const approval = (rollout.progress as RolloutProgress).approval;
+    return {
+      service,
+      release: release.number,
+      rolloutId: rollout.id,
+      digest: built.digest,
+      buildLog: built.buildLog,
+      ...(approval ? { approval: { command: approval.command } } : {}),
+      ...(gate.overridden ? { overridden: gate.overridden } : {}),
+    };
   } finally {
     c.building.delete(service);
   }
@@ -217,7 +238,9 @@ export async function beginRollout(
   extra: RolloutProgress = {},
 ): Promise<Rollout> {
   const spec = (await c.release(service, to)).spec;
-  const progress: RolloutProgress = kind === 'deploy' ? { checks: checksFor(c, spec) } : { ...extra };
+  // A deploy to an environment that requires approval waits for it before anything starts.
+  const approval = kind === 'deploy' ? approvalFor(c, c.environment, service) : undefined;
+  const progress: RolloutProgress = kind === 'deploy' ? { checks: checksFor(c, spec), ...(approval ? { approval } : {}) } : { ...extra };
   const rollout = await c.store.createRollout({
     environment: c.environment,
     service,
@@ -225,8 +248,8 @@ export async function beginRollout(
     fromRelease: from,
     toRelease: to,
     targetRelease: to,
-    phase: 'Progressing',
-    reason: 'Started',
+    phase: approval ? 'AwaitingApproval' : 'Progressing',
+    reason: approval ? 'AwaitingApproval' : 'Started',
     message: message ?? '',
     progress: progress as Record<string, unknown>,
     startedAt: c.clock.now(),
@@ -238,7 +261,15 @@ export async function beginRollout(
     `${kind} of ${service} to release ${to}${from !== null ? ` (from ${from})` : ''}${message ? `: ${message}` : ''}`,
     { kind, from, to },
   );
-  c.log.info(`rollout #${rollout.id}: ${kind} ${service} ${from ?? '-'} → ${to}`);
+  if (approval)
+    await c.event(
+      service,
+      rollout.id,
+      'rollout.awaiting-approval',
+      `rollout #${rollout.id} of ${service} (release ${to}) waits for approval: ${approval.command}`,
+      { command: approval.command },
+    );
+  c.log.info(`rollout #${rollout.id}: ${kind} ${service} ${from ?? '-'} → ${to}${approval ? ' (awaiting approval)' : ''}`);
   c.wake();
   return rollout;
 }

@@ -9,6 +9,7 @@ import type { Rollout } from '../store/types.js';
 import type { RolloutProgress, RolloutRequests } from '../rollout/types.js';
 import type { Controller } from './controller.js';
 import { beginRollout } from './deploys.js';
+import { checkGates } from './gates.js';
 
 async function request(c: Controller, service: string, change: (r: RolloutRequests) => RolloutRequests, what: string): Promise<Rollout> {
   return c.withLock(service, async () => {
@@ -66,6 +67,8 @@ export async function retry(c: Controller, service: string, by: string): Promise
       },
     );
   }
+  // A retry deploys again: the environment's windows apply (and its approval, in beginRollout).
+  await checkGates(c, { environment: c.environment, service, by });
   const current = await c.store.getCurrentRelease(c.environment, service);
   return beginRollout(c, service, 'deploy', current, last.toRelease, `retry of rollout #${last.id} by ${by}`);
 }

@@ -12,13 +12,18 @@ import { createApiServer } from '../api/server.js';
 import { Controller } from './controller.js';
 import { projectPaths, readControllerFile, type ControllerFile } from './paths.js';
 import { restrictUmask } from '../core/umask.js';
+import { testCalendarFromEnv } from '../core/clock.js';
 
 export async function runServer(opts: { projectDir: string; configFile?: string; port?: number }): Promise<void> {
   const paths = projectPaths(opts.projectDir);
   // Everything this process and the router it spawns create under .slipway/ is the owner's alone.
   restrictUmask();
-  const controller = new Controller({ projectDir: opts.projectDir, configFile: opts.configFile });
+  // TEST ONLY: SLIPWAY_TEST_NOW shifts the time deployment windows are judged by (e2e tests).
+  const calendar = testCalendarFromEnv();
+  const controller = new Controller({ projectDir: opts.projectDir, configFile: opts.configFile, ...(calendar ? { calendar } : {}) });
   await controller.start();
+  if (calendar)
+    controller.log.warn(`SLIPWAY_TEST_NOW is set: deployment windows are judged as of ${new Date(calendar.now()).toISOString()}`);
   const token = randomBytes(24).toString('base64url');
   let stopping: Promise<string[]> | undefined;
   const stop = (stopAll: boolean): Promise<string[]> => {

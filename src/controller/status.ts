@@ -61,6 +61,7 @@ export function rolloutView(r: Rollout, strategy?: StrategyConfig, host = '127.0
     if (strategy.previewPort !== undefined) view.previewUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${strategy.previewPort}/`;
   }
   if (p.requests && Object.keys(p.requests).length) view.requests = p.requests as Record<string, unknown>;
+  if (p.approval) view.approval = { ...p.approval };
   return view;
 }
 

@@ -55,3 +55,21 @@ export class ManualClock implements Clock {
     for (const w of due) w.resolve();
   }
 }
+
+/**
+ * A clock that reads `startAt` now and then moves on with `base`: what the controller judges
+ * deployment windows by when SLIPWAY_TEST_NOW is set. TEST ONLY: it lets end-to-end tests run a
+ * real controller "on a Friday evening" without depending on today's date; sleeping is `base`'s.
+ */
+export function shiftedClock(startAt: number, base: Clock = systemClock): Clock {
+  const offset = startAt - base.now();
+  return { now: () => base.now() + offset, sleep: (ms, signal) => base.sleep(ms, signal) };
+}
+
+/** The calendar clock SLIPWAY_TEST_NOW (an ISO 8601 time) asks for, for tests only; undefined when unset or not a time. */
+export function testCalendarFromEnv(env: NodeJS.ProcessEnv = process.env): Clock | undefined {
+  const text = env.SLIPWAY_TEST_NOW;
+  if (!text) return undefined;
+  const at = Date.parse(text);
+  return Number.isFinite(at) ? shiftedClock(at) : undefined;
+}

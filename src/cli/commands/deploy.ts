@@ -1,34 +1,59 @@
 import type { DeployRequest } from '../../api/types.js';
 import { ControllerClient } from '../../client/client.js';
+import { SlipwayError } from '../../core/errors.js';
 import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
-import { messageFlag, waitFlags } from '../flags.js';
+import { envFlag, messageFlag, waitFlags } from '../flags.js';
 import { followRollout } from '../follow-rollout.js';
 
-export const deploy: CliCommand<{ message?: string; wait: boolean }> = {
+export const deploy: CliCommand<{ message?: string; wait: boolean; env?: string; override?: boolean; reason?: string }> = {
   name: 'deploy',
   summary: 'Build a service from source, record a release and roll it out',
   declare(cmd) {
     cmd.argument('<service>', 'service name from slipway.yaml');
     messageFlag(cmd, 'why this release exists, shown by status and history');
     waitFlags(cmd, false);
+    envFlag(cmd);
+    cmd.option('--override', "deploy outside the environment's deployment window (needs --reason; recorded)");
+    cmd.option('--reason <text>', 'why the window is overridden, recorded as an event');
   },
   examples: [
     'slipway deploy web                          # build, release, start the rollout and return',
     'slipway deploy web --wait -m "new greeting"  # follow it to the end; exit 1 if it fails',
     'slipway deploy web --no-wait --json         # the release and rollout id as JSON',
+    'slipway deploy web --env local --override --reason "hotfix for checkout"  # through a closed window',
   ],
   async run({ dir, out, json }, [service], flags) {
+    if (flags.reason !== undefined && !flags.override)
+      throw SlipwayError.of('USAGE', '--reason goes with --override', {
+        hint: 'Use -m/--message to say why a release exists; --override --reason "…" deploys through a closed window.',
+      });
+    if (flags.override && !flags.reason?.trim())
+      throw SlipwayError.of('OVERRIDE_REASON_REQUIRED', '--override needs a reason', {
+        hint: 'Say why with --reason "…"; it is recorded with the deploy.',
+      });
     const name = terminalLine(service);
-    const req: DeployRequest = { message: flags.message };
+    const req: DeployRequest = {
+      message: flags.message,
+      ...(flags.env !== undefined ? { environment: flags.env } : {}),
+      ...(flags.override ? { override: true, reason: flags.reason } : {}),
+    };
     const client = ControllerClient.connect(dir);
     if (!json) out.progress(`${name}: building…`);
     const res = await client.deploy(service!, req);
     out.done();
-    if (!json) out.out(`${name}: release ${res.release} (${terminalLine(res.digest.slice(0, 19))}) rollout #${res.rolloutId} started`);
+    if (!json && res.overridden)
+      out.err(
+        `${name}: deployment window "${terminalLine(res.overridden.window)}" overridden (recorded): ${terminalLine(res.overridden.reason)}`,
+      );
+    if (!json && res.approval) {
+      out.out(`${name}: release ${res.release} (${terminalLine(res.digest.slice(0, 19))}) rollout #${res.rolloutId} waits for approval`);
+      out.out(`Approve it with: ${terminalLine(res.approval.command)} (or reject it with slipway reject)`);
+    } else if (!json)
+      out.out(`${name}: release ${res.release} (${terminalLine(res.digest.slice(0, 19))}) rollout #${res.rolloutId} started`);
     if (!flags.wait || res.rolloutId === null) {
       if (json) out.out(JSON.stringify(res, null, 2));
-      else out.out(`Follow it with: slipway status ${name}`);
+      else if (!res.approval) out.out(`Follow it with: slipway status ${name}`);
       return 0;
     }
     const { code, last } = await followRollout(client, res.rolloutId, out, { json });

@@ -14,6 +14,7 @@ import { pause } from './pause.js';
 import { resume } from './resume.js';
 import { abort } from './abort.js';
 import { retry } from './retry.js';
+import { approve, reject } from './approve.js';
 import { logs } from './logs.js';
 import { restart } from './restart.js';
 import { scale } from './scale.js';
@@ -38,6 +39,8 @@ export const COMMANDS: readonly CliCommand[] = [
   resume,
   abort,
   retry,
+  approve,
+  reject,
   restart,
   scale,
   logs,

@@ -48,6 +48,11 @@ export const up: CliCommand<{ wait: boolean }> = {
           out.out(`${name}: the build is identical to release ${d.release}: release ${d.release} is current, nothing changed`);
         continue;
       }
+      if (d.approval) {
+        // Waiting for a person: following it here would hang `up` until someone approves.
+        if (!json) out.out(`${name}: release ${d.release} waits for approval: ${terminalLine(d.approval.command)}`);
+        continue;
+      }
       const what = d.note ? terminalLine(d.note) : `release ${d.release} (${terminalLine(d.digest.slice(0, 19))}) rolling out`;
       if (!json) out.out(`${name}: ${what}${flags.wait ? '' : `; follow it with: slipway status ${name}`}`);
       if (!flags.wait) continue;

@@ -50,7 +50,7 @@ export function progressLine(res: RolloutResponse, out: Paint, opts: { live?: bo
         : out.paint('yellow', phaseText);
   const checks = analysisSummary(r);
   // While paused or failing, say what it waits for or why.
-  let why = r.phase === 'Paused' || r.phase === 'Degraded' ? firstLine(r.message) : '';
+  let why = r.phase === 'Paused' || r.phase === 'Degraded' || r.phase === 'AwaitingApproval' ? firstLine(r.message) : '';
   if (!opts.live) why = why.replace(COUNTDOWN, '');
   const parts = [
     `${service}: ${text(r.kind, '?')} → release ${num(r.toRelease)}`,

@@ -47,6 +47,11 @@ export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): s
     if (r.previewUrl) o.push(`    preview: ${text(r.previewUrl)}`);
     const message = lines(r.message);
     if (message.length) o.push(`    ${message.join('\n    ')}`);
+    const a = r.approval;
+    if (a && a.state !== 'pending')
+      o.push(
+        `    ${text(a.state, '?')} by ${text(a.by, '?')}${typeof a.at === 'number' ? ` ${ago(a.at, now)}` : ''}${a.comment ? `: ${text(a.comment)}` : ''}`,
+      );
     const analysis = (r.analysis ?? []).filter(Boolean);
     if (analysis.length) {
       o.push('  analysis:');
