@@ -11,11 +11,13 @@ import * as commands from '../controller/rollout-commands.js';
 import * as deploys from '../controller/deploys.js';
 import * as maintenance from '../controller/maintenance.js';
 import * as approvals from '../controller/approvals.js';
+import { plan } from '../controller/plan.js';
 import { parseSince, streamLogs } from '../controller/log-stream.js';
 import { readJson, sendError, sendJson } from '../core/http-json.js';
 import type {
   AbortRequest,
   ApprovalRequest,
+  PlanRequest,
   DeployRequest,
   PromoteRequest,
   RestartRequest,
@@ -144,6 +146,7 @@ function routes({ controller: c, onShutdown, onStopped }: ApiServerProps): [stri
       async ({ req, params }) =>
         describeRollout(c, await commands.retry(c, await known(c, params[0]!), (await readJson<AbortRequest>(req)).by ?? 'unknown')),
     ],
+    ['POST', /^\/v1\/plan$/, async ({ req }) => plan(c, await readJson<PlanRequest>(req))],
     ['POST', /^\/v1\/approvals$/, async ({ req }) => describeRollout(c, await approvals.decide(c, await readJson<ApprovalRequest>(req)))],
     [
       'GET',

@@ -287,3 +287,67 @@ export interface LogLine {
   at: string | null;
   line: string;
 }
+
+/** `POST /v1/plan`: what a deploy of each service would change, without building a release or starting anything. */
+export interface PlanRequest {
+  /** @default every service of slipway.yaml */
+  services?: string[];
+  /** @default the controller's environment */
+  environment?: string;
+}
+
+export interface PlanResponse {
+  app: string;
+  environment: string;
+  /** When the plan was made (ISO 8601), as the gates judged it. */
+  at: string;
+  /** The order a deploy of these services goes in (dependencies first, once `dependsOn` exists). */
+  order: string[];
+  services: ServicePlan[];
+  /** How many services a deploy would change (`--detailed-exitcode`: 2 when above 0). */
+  changes: number;
+}
+
+/**
+ * One service's plan. `action`: `create` (never deployed), `update` (a new release: the artifact
+ * or the config differs from the serving release), `none` (a deploy would change nothing).
+ */
+export interface ServicePlan {
+  service: string;
+  action: 'create' | 'update' | 'none';
+  currentRelease: number | null;
+  artifact: {
+    /** The digest a deploy would build now (computed as deploy does; nothing stored). */
+    digest: string;
+    serving: string | null;
+    changed: boolean;
+    /** `known`: the source was built before (its fingerprint recorded); `built`: built now in a temporary directory. */
+    how: 'known' | 'built';
+  };
+  /** Per-key differences from the serving release's config; values of secrets masked. */
+  config: { key: string; from: string | null; to: string | null; secret?: boolean }[];
+  instances: { from: number | null; to: number };
+  strategy: { from: string | null; to: string; summary: string };
+  /** Services this one is deployed after (`dependsOn`); empty until then. */
+  dependsOn: string[];
+  /** The gates a deploy of this service passes through now. */
+  gates: PlanGate[];
+  /** Things worth knowing: a rollout in progress, a release that was rolled back. */
+  notes: string[];
+}
+
+export type PlanGate =
+  | { kind: 'approval'; required: boolean; message: string }
+  | {
+      kind: 'window';
+      open: boolean;
+      message: string;
+      timezone: string;
+      /** The deny window that closes it now, as written. */
+      deniedBy: string | null;
+      /** ISO 8601 (UTC) and in the window's zone; null when never within a year. */
+      nextAllowed: string | null;
+      nextAllowedLocal: string | null;
+      /** While open: when it next closes (ISO 8601), or null. */
+      closesAt: string | null;
+    };

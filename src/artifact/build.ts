@@ -16,7 +16,8 @@ export interface BuildArtifactOptions {
   buildCommand?: string;
   /** Where the temporary build directory is made, e.g. `.slipway/work`. */
   workRoot: string;
-  store: ArtifactStore;
+  /** Where the artifact goes; `slipway plan` passes one that keeps nothing (it only wants the digest). */
+  store: Pick<ArtifactStore, 'put'>;
   /** Added to (and overriding) the controller's environment for the build command. @default {} */
   env?: Record<string, string>;
   /** Receives each line the build command prints, as it prints it. */

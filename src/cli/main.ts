@@ -36,7 +36,9 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (isHelpOrVersion(err)) return 0;
     const command = argv.find((a) => program.commands.some((c) => c.name() === a));
-    return report(err, out, json, command);
+    const code = report(err, out, json, command);
+    // `plan --detailed-exitcode` (Terraform's convention): 2 means "changes", so every error is 1.
+    return own.includes('--detailed-exitcode') ? 1 : code;
   }
 }
 

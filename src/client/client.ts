@@ -9,6 +9,8 @@ import { projectPaths, readControllerFile, type ControllerFile } from '../contro
 import type {
   ApplyResponse,
   ApprovalRequest,
+  PlanRequest,
+  PlanResponse,
   DeployRequest,
   DeployResponse,
   EventsResponse,
@@ -87,6 +89,10 @@ export class ControllerClient {
   }
   retry(service: string, by?: string): Promise<RolloutView> {
     return this.call('POST', `/v1/services/${enc(service)}/retry`, { by });
+  }
+  /** What a deploy would change, per service (builds to learn digests; records and starts nothing). */
+  plan(req: PlanRequest): Promise<PlanResponse> {
+    return this.call('POST', '/v1/plan', req);
   }
   /** Approves or rejects a deploy waiting in AwaitingApproval. */
   decide(req: ApprovalRequest): Promise<RolloutView> {

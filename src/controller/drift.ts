@@ -58,7 +58,7 @@ export function recordBuild(c: Controller, service: string, fingerprint: string,
   writeJsonAtomic(buildsFile(c), { ...all, [service]: Object.fromEntries(kept) });
 }
 
-function knownDigest(c: Controller, service: string, fingerprint: string): string | undefined {
+export function knownDigest(c: Controller, service: string, fingerprint: string): string | undefined {
   try {
     return readJsonIfExists<Builds>(buildsFile(c))?.[service]?.[fingerprint];
   } catch {

@@ -10,6 +10,7 @@ import { SlipwayError } from '../core/errors.js';
 import type { EnvironmentConfig } from '../config/schema.js';
 import { formatInstant, isAllowed, type WindowVerdict } from '../environments/windows.js';
 import type { ApprovalState } from '../rollout/types.js';
+import type { PlanGate } from '../api/types.js';
 import type { Controller } from './controller.js';
 
 /** What a deploy asks the gates. */
@@ -114,4 +115,32 @@ function nextAllowedText(v: WindowVerdict, zone: string): string {
   return v.nextAllowed === null
     ? 'No deploy is allowed within the next year by these windows'
     : `The next allowed time is ${formatInstant(v.nextAllowed, zone)}`;
+}
+
+/** The environment's gates as `slipway plan` shows them: what a deploy passes through now. */
+export function planGates(c: Controller, environment: string): PlanGate[] {
+  const gates: PlanGate[] = [];
+  if (environmentConfig(c, environment)?.approval?.required)
+    gates.push({ kind: 'approval', required: true, message: 'the rollout waits for `slipway approve` before anything starts' });
+  const v = windowVerdict(c, environment);
+  if (v) {
+    const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+    gates.push({
+      kind: 'window',
+      open: v.allowed,
+      message: v.allowed
+        ? `deployment window open${v.closesAt ? `; closes ${formatInstant(v.closesAt, v.timezone)}` : ''}`
+        : `deployment window closed: ${v.reason}; ${nextAllowedText(v, v.timezone).replace(/^The/, 'the')} (or --override --reason "…")`,
+      timezone: v.timezone,
+      deniedBy: v.deniedBy ?? null,
+      nextAllowed: iso(v.allowed ? v.at : v.nextAllowed),
+      nextAllowedLocal: v.allowed
+        ? formatInstant(v.at, v.timezone)
+        : v.nextAllowed === null
+          ? null
+          : formatInstant(v.nextAllowed, v.timezone),
+      closesAt: v.allowed ? iso(v.closesAt) : null,
+    });
+  }
+  return gates;
 }

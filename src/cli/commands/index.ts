@@ -6,6 +6,7 @@ import type { CliCommand } from '../context.js';
 import { init } from './init.js';
 import { up } from './up.js';
 import { deploy } from './deploy.js';
+import { plan } from './plan.js';
 import { status } from './status.js';
 import { history } from './history.js';
 import { rollback } from './rollback.js';
@@ -30,6 +31,7 @@ import { stateRestore } from './state-restore.js';
 export const COMMANDS: readonly CliCommand[] = [
   init,
   up,
+  plan,
   deploy,
   status,
   history,

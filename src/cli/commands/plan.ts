@@ -1,0 +1,31 @@
+import type { PlanRequest } from '../../api/types.js';
+import type { CliCommand } from '../context.js';
+import { envFlag } from '../flags.js';
+import { ensureController } from '../start-controller.js';
+import { renderPlan } from '../render/plan.js';
+
+export const plan: CliCommand<{ env?: string; detailedExitcode?: boolean }> = {
+  name: 'plan',
+  summary: 'Show what a deploy would change per service (artifact, config, instances, strategy, gates) without changing anything',
+  declare(cmd) {
+    cmd.argument('[services...]', 'only these services (default: every one in slipway.yaml)');
+    envFlag(cmd);
+    cmd.option('--detailed-exitcode', 'exit 0 when nothing would change, 2 when something would, 1 on any error (as Terraform)');
+  },
+  examples: [
+    'slipway plan                                  # every service: what `slipway up` would deploy, and why',
+    'slipway plan web --env local --json           # one service, as JSON',
+    'slipway plan --detailed-exitcode              # in CI: 0 no changes, 2 changes, 1 error',
+  ],
+  async run({ dir, out, json }, services, flags) {
+    // Like `up`, it starts the controller in the background when none runs (it deploys nothing).
+    const { client } = await ensureController(dir, out);
+    const req: PlanRequest = { ...(services.length ? { services } : {}), ...(flags.env !== undefined ? { environment: flags.env } : {}) };
+    if (!json) out.progress('planning (building what changed, storing nothing)…');
+    const res = await client.plan(req);
+    out.done();
+    if (json) out.out(JSON.stringify(res, null, 2));
+    else for (const line of renderPlan(res, out)) out.out(line);
+    return flags.detailedExitcode && res.changes > 0 ? 2 : 0;
+  },
+};
