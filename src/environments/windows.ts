@@ -145,7 +145,6 @@ export function formatInstant(ms: number, zone: string): string {
 
 // ------------------------------------------------------------------ evaluation
 
-const WEEK = 7 * 1440;
 /** Far enough for any yearly freeze; the search gives up (null) past it. */
 const HORIZON_MS = 366 * 86_400_000;
 
