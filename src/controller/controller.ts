@@ -458,7 +458,7 @@ export class Controller {
     };
     // The deadline that counts is the current target's (rolling), step's (canary) or stage's (blue-green).
     const p = rollout?.progress as RolloutProgress | undefined;
-    const since = p?.targetSince ?? p?.stepSince ?? p?.stageSince ?? rollout?.startedAt ?? now;
+    const since = p?.targetSince ?? p?.stepSince ?? p?.stageSince ?? p?.approval?.at ?? rollout?.startedAt ?? now;
     const deadlineNear = rollout && release && now - since > release.spec.progressDeadline - 2 * this.tickMs;
     if (rollout && i.release === rollout.toRelease && (i.state === 'failed' || (!healthy && deadlineNear))) {
       o.logTail = await this.driver.logTail(i.id, 10).catch(() => []);

@@ -20,6 +20,12 @@ async function request(c: Controller, service: string, change: (r: RolloutReques
       });
     }
     const progress = rollout.progress as RolloutProgress;
+    // Promote, pause and resume mean nothing before the rollout starts: say what does.
+    if (progress.approval?.state === 'pending' && what !== 'abort')
+      throw SlipwayError.of('ROLLOUT_AWAITING_APPROVAL', `rollout #${rollout.id} of ${service} has not started: it waits for approval`, {
+        hint: `Approve it with \`${progress.approval.command}\`, or reject it with \`slipway reject ${rollout.id} --comment "…"\`.`,
+        details: { rolloutId: rollout.id },
+      });
     const requests = change({ ...(progress.requests ?? {}) });
     const updated = await c.store.updateRollout(rollout.id, { progress: { ...progress, requests } }, c.clock.now());
     await c.event(service, rollout.id, `rollout.${what}`, `${what} requested for rollout #${rollout.id}`, { requests });

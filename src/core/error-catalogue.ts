@@ -64,6 +64,7 @@ export const ERROR_CATALOGUE = {
   RELEASE_NOT_FOUND: 'not-found',
   RELEASE_PRUNED: 'invalid',
   REQUEST_NOT_JSON: 'invalid',
+  ROLLOUT_AWAITING_APPROVAL: 'conflict',
   ROLLOUT_IN_PROGRESS: 'conflict',
   ROLLOUT_NOT_FOUND: 'not-found',
   ROUTER_ALREADY_RUNNING: 'conflict',

@@ -67,6 +67,14 @@ describe('approvals (real controller and instances)', () => {
     assert.equal(after.rollout?.id, s.rollout?.id);
     assert.equal(after.rollout?.phase, 'AwaitingApproval');
     assert.deepEqual(after.instances, []);
+
+    // Promote is not approve: refused, naming the command that is.
+    const promote = await p.cli(['promote', 'web']);
+    assert.equal(promote.code, 4);
+    assert.match(
+      promote.stderr,
+      /has not started: it waits for approval\nhint: Approve it with `slipway approve web --env local --comment "…"`/,
+    );
   });
 
   it('approve: who and why are recorded; the rollout proceeds to live', async () => {
