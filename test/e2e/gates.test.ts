@@ -91,6 +91,7 @@ describe('approvals (real controller and instances)', () => {
     assert.ok(approved, 'an approval event');
     assert.deepEqual([approved.data.by, approved.data.comment], [me, 'checked the diff']);
     assert.match((await p.cli(['status'])).stdout, new RegExp(`approved by ${me} \\d+s ago: checked the diff`));
+    assert.match((await p.cli(['history', 'web'])).stdout, new RegExp(`#\\d+ approved by ${me} \\d+s ago: checked the diff`));
   });
 
   it('reject: needs a comment; ends the rollout without touching the serving release', async () => {

@@ -48,5 +48,11 @@ export function renderHistory(res: HistoryResponse, out: Paint, now = Date.now()
       );
     }
   }
+  // Who approved or rejected a deploy, and why (environments that require approval).
+  for (const r of rollouts) {
+    const a = r.approval;
+    if (a && a.state !== 'pending')
+      o.push(`  #${num(r.id)} ${text(a.state, '?')} by ${text(a.by, '?')} ${ago(a.at, now)}${a.comment ? `: ${text(a.comment)}` : ''}`);
+  }
   return o;
 }
