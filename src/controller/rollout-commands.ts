@@ -73,7 +73,13 @@ export async function retry(c: Controller, service: string, by: string): Promise
       },
     );
   }
-  // A retry deploys again: the environment's windows apply (and its approval, in beginRollout).
+  // A retry deploys again: the environment's windows apply (and its approval, in beginRollout),
+  // as slipway.yaml says now when it can be read.
+  try {
+    c.loadConfig();
+  } catch (err) {
+    c.log.warn(`retry ${service}: slipway.yaml not reloaded, using the last valid one: ${(err as Error).message.split('\n')[0]}`);
+  }
   await checkGates(c, { environment: c.environment, service, by });
   const current = await c.store.getCurrentRelease(c.environment, service);
   return beginRollout(c, service, 'deploy', current, last.toRelease, `retry of rollout #${last.id} by ${by}`);
