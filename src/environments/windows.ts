@@ -191,17 +191,36 @@ function contains(span: Span, zone: string, at: number): boolean {
 
 /** The span's occurrences (start inclusive, end exclusive, in ms) around `at`: the weeks before, of and after it. */
 function occurrences(span: Span, zone: string, at: number): [number, number][] {
-  if (span.kind === 'dated') return [[instant(span.start, zone), instant(span.end, zone)]];
+  if (span.kind === 'dated') return cached(`${zone} ${JSON.stringify(span)}`, () => [[instant(span.start, zone), instant(span.end, zone)]]);
   const week = DateTime.fromMillis(at, { zone }).startOf('week');
   const wraps = weekKey(span.endDay, span.endMinute) <= weekKey(span.startDay, span.startMinute);
-  const out: [number, number][] = [];
-  for (const k of [-1, 0, 1]) {
-    const monday = week.plus({ weeks: k });
-    const start = at_(monday, span.startDay - 1, span.startMinute);
-    const end = at_(monday, span.endDay - 1 + (wraps ? 7 : 0), span.endMinute);
-    out.push([start, end]);
+  const key = `${zone} ${span.startDay} ${span.startMinute} ${span.endDay} ${span.endMinute} ${week.toMillis()}`;
+  return cached(key, () => {
+    const out: [number, number][] = [];
+    for (const k of [-1, 0, 1]) {
+      const monday = week.plus({ weeks: k });
+      const start = at_(monday, span.startDay - 1, span.startMinute);
+      const end = at_(monday, span.endDay - 1 + (wraps ? 7 : 0), span.endMinute);
+      out.push([start, end]);
+    }
+    return out;
+  });
+}
+
+/**
+ * Occurrences by span and week, remembered: the walk from boundary to boundary asks for the same
+ * weeks again and again, and each costs a few luxon conversions. A value depends only on its key,
+ * so the cache changes no answer; it is bounded and simply emptied when full.
+ */
+const OCCURRENCES = new Map<string, [number, number][]>();
+function cached(key: string, compute: () => [number, number][]): [number, number][] {
+  let v = OCCURRENCES.get(key);
+  if (v === undefined) {
+    if (OCCURRENCES.size >= 20_000) OCCURRENCES.clear();
+    v = compute();
+    OCCURRENCES.set(key, v);
   }
-  return out;
+  return v;
 }
 
 /**
