@@ -22,6 +22,7 @@ import type { Store } from '../store/store.js';
 import type { Release, Rollout } from '../store/types.js';
 import { transition } from '../rollout/transition.js';
 import { settledProgress } from '../rollout/settle.js';
+import { undecided } from '../rollout/approval.js';
 import type { ObservedInstance, PersistedRun, ReleaseShape, RolloutProgress, RunView, TransitionResult } from '../rollout/types.js';
 import { AnalysisRunner, type RunRequest } from '../analysis/runner.js';
 import type { AnalysisRunState } from '../analysis/run.js';
@@ -401,7 +402,9 @@ export class Controller {
       result.rollout && !result.rollout.finished && result.rollout.targetRelease !== rollout?.toRelease
         ? releases.get(result.rollout.targetRelease)
         : undefined;
-    const routeRelease = revertTo ?? releases.get(rollout?.toRelease ?? current ?? -1) ?? releases.get(current ?? -1);
+    // A rollout waiting for approval (or rejected) must not touch the route: the serving release's, or none yet.
+    const held = rollout !== null && undecided({ ...rollout, progress });
+    const routeRelease = revertTo ?? (held ? undefined : releases.get(rollout?.toRelease ?? current ?? -1)) ?? releases.get(current ?? -1);
     if (rollout && !result.rollout?.finished && this.routerWatch.lastError !== null) {
       // No router and none can be started: the rollout fails now, not at its deadline.
       const e = this.routerWatch.lastError;

@@ -52,6 +52,7 @@ describe('approvals (real controller and instances)', () => {
     assert.equal(s.rollout?.phase, 'AwaitingApproval');
     assert.equal(s.rollout?.approval?.state, 'pending');
     assert.deepEqual(s.instances, [], 'nothing started');
+    await assert.rejects(get(p.url), 'not even a route: the router does not listen for web yet');
     const text = await p.cli(['status']);
     assert.match(text.stdout, /rollout #\d+ deploy - → 1: AwaitingApproval/);
     assert.match(text.stdout, /release 1 waits for approval; approve with `slipway approve web --env local --comment "…"`/);
