@@ -14,7 +14,7 @@ import { waitFor } from '../../src/core/wait-for.js';
 import { pidAlive } from '../../src/core/process.js';
 import { ControllerClient } from '../../src/client/client.js';
 import type { EventRecord } from '../../src/store/types.js';
-import type { DeployResponse, ServiceStatus, StatusResponse } from '../../src/api/types.js';
+import type { DeployResponse, PlanResponse, ServiceStatus, StatusResponse } from '../../src/api/types.js';
 
 async function web(p: TestProject): Promise<ServiceStatus> {
   const r = await p.cli(['status', 'web', '--json']);
@@ -101,6 +101,16 @@ describe('approvals (real controller and instances)', () => {
     assert.equal(d.code, 0, d.stderr);
     const res = JSON.parse(d.stdout) as DeployResponse;
     assert.match(res.approval?.command ?? '', /^slipway approve web --env local/);
+
+    // The plan shows the gate, and that a deploy now would be refused while this one waits.
+    const plan = JSON.parse((await p.cli(['plan', 'web', '--json'])).stdout) as PlanResponse;
+    assert.deepEqual(plan.services[0]?.gates, [
+      { kind: 'approval', required: true, message: 'the rollout waits for `slipway approve` before anything starts' },
+    ]);
+    assert.match(
+      plan.services[0]!.notes.join('\n'),
+      new RegExp(`rollout #${res.rolloutId} to release 2 is AwaitingApproval: a deploy now is refused`),
+    );
 
     const bare = await p.cli(['reject', 'web']);
     assert.equal(bare.code, 2, 'a rejection without --comment is a usage error');
