@@ -4,6 +4,7 @@
  */
 import type { ExitInfo, InstanceState } from '../drivers/driver.js';
 import type { EventRecord, ReleaseOutcome, RolloutPhase } from '../store/types.js';
+import type { PolicyViolation } from '../policy/evaluate.js';
 
 export interface InstanceView {
   id: string;
@@ -179,6 +180,8 @@ export interface DeployResponse {
   buildLog: string[];
   /** Why nothing was rolled out, when rolloutId is null for another reason than "nothing changed". */
   note?: string;
+  /** Policies in warn mode that the deploy violated (it went ahead; each is recorded as a policy.warned event). */
+  policyWarnings?: PolicyViolation[];
 }
 
 export interface RollbackRequest {

@@ -13,6 +13,7 @@ import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest } fr
 import { abort } from './rollout-commands.js';
 import { configHashOf, recordBuild, rolledBackMatch, rolledBackNote, sourceFingerprint } from './drift.js';
 import type { Controller } from './controller.js';
+import { enforcePolicies } from './policy-gate.js';
 
 /** Builds the service from the config on disk, records a release and starts its rollout. */
 export async function deploy(c: Controller, service: string, req: DeployRequest = {}): Promise<DeployResponse> {
@@ -88,6 +89,14 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
         };
       }
     }
+    const policyWarnings = await enforcePolicies(c, {
+      action: 'deploy',
+      service,
+      release: { digest: built.digest, configHash, spec },
+      current,
+      config,
+      ...req,
+    });
     await refuseIfRolling(c, service);
     const release = await c.store.createRelease({
       environment: c.environment,
@@ -110,7 +119,14 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
         ) + 1,
     });
     const rollout = await beginRollout(c, service, 'deploy', current, release.number, req.message);
-    return { service, release: release.number, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog };
+    return {
+      service,
+      release: release.number,
+      rolloutId: rollout.id,
+      digest: built.digest,
+      buildLog: built.buildLog,
+      ...(policyWarnings.length ? { policyWarnings } : {}),
+    };
   } finally {
     c.building.delete(service);
   }
@@ -178,6 +194,7 @@ export async function rollback(c: Controller, service: string, req: RollbackRequ
       hint: 'Deploy it again from source instead.',
     });
   }
+  await enforcePolicies(c, { action: 'rollback', service, release: target, current, message: req.message, by: req.by });
   return beginRollout(c, service, 'rollback', current, target.number, req.message ?? `rollback to release ${target.number}`);
 }
 

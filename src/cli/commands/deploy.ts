@@ -4,6 +4,7 @@ import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
 import { messageFlag, waitFlags } from '../flags.js';
 import { followRollout } from '../follow-rollout.js';
+import { printPolicyWarnings } from '../render/policy.js';
 
 export const deploy: CliCommand<{ message?: string; wait: boolean }> = {
   name: 'deploy',
@@ -25,6 +26,7 @@ export const deploy: CliCommand<{ message?: string; wait: boolean }> = {
     if (!json) out.progress(`${name}: building…`);
     const res = await client.deploy(service!, req);
     out.done();
+    if (!json) printPolicyWarnings(out, service!, res.policyWarnings);
     if (!json) out.out(`${name}: release ${res.release} (${terminalLine(res.digest.slice(0, 19))}) rollout #${res.rolloutId} started`);
     if (!flags.wait || res.rolloutId === null) {
       if (json) out.out(JSON.stringify(res, null, 2));
