@@ -16,6 +16,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { celUint, isCelError, isCelList, isCelMap, isCelType, isCelUint, run as bufRun, type CelInput } from '@bufbuild/cel';
+import { TIME_METHODS } from '../src/policy/time-methods.js';
 import { first, isMessage, parseTextproto, str, type TextMessage, type TextValue } from './support/textproto.js';
 
 const FIXTURES = fileURLToPath(new URL('../../bench/fixtures/cel-spec/', import.meta.url));
@@ -199,15 +200,18 @@ function bufCanon(v: unknown): Canon {
   return { t: 'other', v: String((v as { $typeName?: string }).$typeName ?? v) };
 }
 
-export const bufbuild: Engine = {
-  name: '@bufbuild/cel',
-  evaluate(expr, bindings) {
-    const inputs = Object.fromEntries([...bindings].map(([k, c]) => [k, bufInput(c)]));
-    const out = bufRun(expr, inputs);
-    if (isCelError(out)) throw out;
-    return bufCanon(out);
-  },
-};
+/** `@bufbuild/cel` as is, or with Slipway's timestamp accessors installed over its own (src/policy/time-methods.ts). */
+function bufEngine(withTimeMethods: boolean): Engine {
+  return {
+    name: withTimeMethods ? '@bufbuild/cel + time-methods' : '@bufbuild/cel',
+    evaluate(expr, bindings) {
+      const inputs = Object.fromEntries([...bindings].map(([k, c]) => [k, bufInput(c)]));
+      const out = bufRun(expr, inputs, withTimeMethods ? { funcs: TIME_METHODS } : {});
+      if (isCelError(out)) throw out;
+      return bufCanon(out);
+    },
+  };
+}
 
 // ---- @marcbachmann/cel-js (optional, from CEL_ALT) ----
 
@@ -303,7 +307,7 @@ export function score(engine: Engine, cases: Case[]): { passed: number; perFile:
 
 export async function run(): Promise<void> {
   const { cases, skipped, files } = loadCases();
-  const engines = [bufbuild];
+  const engines = [bufEngine(false), bufEngine(true)];
   const alt = await loadAlt();
   if (alt) engines.push(altEngine(alt, false), altEngine(alt, true));
   else console.log('CEL_ALT not set: only @bufbuild/cel is scored (see the top of bench/cel-conformance.ts to add @marcbachmann/cel-js).');

@@ -5,6 +5,7 @@
 import { celEnv, parse, plan, type CelResult } from '@bufbuild/cel';
 import type { PolicyConfig } from '../config/policy-schema.js';
 import { unknownReferences } from './references.js';
+import { TIME_METHODS } from './time-methods.js';
 
 /** What a violated policy does: refuse (enforce), let through with a warning (warn), or only record (audit). */
 export type PolicyMode = 'enforce' | 'warn' | 'audit';
@@ -31,7 +32,7 @@ export interface PolicyCompileProblem {
   message: string;
 }
 
-const env = celEnv();
+const env = celEnv({ funcs: TIME_METHODS });
 
 /** Compiles every policy; problems are collected for all of them at once. `policies` is empty when any problem was found. */
 export function compilePolicies(configs: readonly PolicyConfig[]): { policies: CompiledPolicy[]; problems: PolicyCompileProblem[] } {
