@@ -81,7 +81,7 @@ describe('policies in slipway.yaml', () => {
 `);
     assert.deepEqual(
       problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`),
-      ['4:5 policies[0].deny: missing required key "deny"', '4:5 policies[0].message: missing required key "message"'],
+      ['5:5 policies[0].deny: missing required key "deny"', '5:5 policies[0].message: missing required key "message"'],
     );
   });
 });
