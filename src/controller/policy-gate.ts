@@ -47,22 +47,27 @@ export async function enforcePolicies(c: Controller, check: PolicyCheck): Promis
   const ctx = await policyContext(c, config, check);
   const verdict = evaluatePolicies(policies, ctx);
   const what = `${check.action} of ${check.service} to release ${ctx.release.number}`;
-  for (const v of [...verdict.warned, ...verdict.audited]) {
-    await c.event(check.service, null, `policy.${v.mode === 'warn' ? 'warned' : 'audited'}`, `${what}: ${describeViolation(v)}`, {
-      action: check.action,
-      release: ctx.release.number,
-      ...v,
-    });
+  if (verdict.allowed) {
+    for (const v of [...verdict.warned, ...verdict.audited]) {
+      await c.event(check.service, null, `policy.${v.mode === 'warn' ? 'warned' : 'audited'}`, `${what}: ${describeViolation(v)}`, {
+        action: check.action,
+        release: ctx.release.number,
+        ...v,
+      });
+    }
+    return verdict.warned;
   }
-  if (verdict.allowed) return verdict.warned;
+  // A refused action is one event; what warn and audit policies said about it is in its data.
   await c.event(check.service, null, 'policy.denied', `${what} refused: ${verdict.denied.map(describeViolation).join('; ')}`, {
     action: check.action,
     release: ctx.release.number,
     violations: verdict.denied,
+    warned: verdict.warned,
+    audited: verdict.audited,
   });
   const count = verdict.denied.length === 1 ? 'a policy' : `${verdict.denied.length} policies`;
   throw SlipwayError.of('POLICY_DENIED', `${what} refused by ${count}: ${verdict.denied.map(describeViolation).join('; ')}`, {
-    hint: 'Nothing was changed: the serving release goes on serving. Fix what the policy objects to, or change the policy (or its mode: warn, audit) in slipway.yaml; `slipway policy test` checks policies offline.',
+    hint: 'No release was recorded and no rollout started: the serving release goes on serving. Fix what the policy objects to, or change the policy (or its mode: warn, audit) in slipway.yaml; `slipway policy test` checks policies offline.',
     details: {
       action: check.action,
       service: check.service,
