@@ -48,8 +48,34 @@ export function compilePolicies(configs: readonly PolicyConfig[]): { policies: C
   return { policies: problems.length ? [] : policies, problems };
 }
 
+/**
+ * Compiled expressions by their text. slipway.yaml is loaded (and its policies checked) on every
+ * deploy and every `status`; the same text compiles to the same program, so it is compiled once.
+ * Bounded: a controller running for months with edited policies keeps at most this many.
+ */
+const cache = new Map<string, { program?: Program; problems: { offset: number; message: string }[] }>();
+const CACHE_LIMIT = 500;
+
+/** Forgets every compiled expression (for benchmarks that measure compiling). */
+export function clearCompileCache(): void {
+  cache.clear();
+}
+
 /** Parses, checks and plans one expression; reports each problem through `problem` and returns undefined if any. */
 export function compileExpression(text: string, problem: (p: { offset: number; message: string }) => void): Program | undefined {
+  let hit = cache.get(text);
+  if (!hit) {
+    const problems: { offset: number; message: string }[] = [];
+    const program = compileUncached(text, (p) => problems.push(p));
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+    hit = { problems, ...(program ? { program } : {}) };
+    cache.set(text, hit);
+  }
+  hit.problems.forEach(problem);
+  return hit.program;
+}
+
+function compileUncached(text: string, problem: (p: { offset: number; message: string }) => void): Program | undefined {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(text);
