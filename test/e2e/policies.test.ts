@@ -32,11 +32,16 @@ const POLICIES = `policies:
     deny: "!release.digestChanged && release.configChanged"
     message: Only the configuration changed
     mode: audit
+  - name: after-failure
+    deny: recentFailures >= 1
+    message: A rollout of this service failed in the last 24 hours
+    mode: warn
 `;
 
 describe('policies as code (real CLI and controller)', () => {
   const p = new TestProject();
-  const write = (version: string) => p.writeConfig({ env: { VERSION: version }, instances: 1, tail: POLICIES });
+  const write = (version: string, env: Record<string, string> = {}) =>
+    p.writeConfig({ env: { VERSION: version, ...env }, instances: 1, tail: POLICIES });
   const events = async (type: string) =>
     (await ControllerClient.connect(p.dir).events({ service: 'web' })).events.filter((e) => e.type === type);
 
@@ -106,6 +111,18 @@ describe('policies as code (real CLI and controller)', () => {
     assert.equal(done.code, 0, done.stderr);
     assert.equal((await p.status()).services[0]!.currentRelease, 1);
     assert.equal((await get(p.url)).body.split(' ')[0], 'v1');
+  });
+
+  it('recentFailures counts a rollout that failed: the next deploy hears about it', async () => {
+    await write('v3', { CRASH: '1' });
+    const crashed = await p.cli(['deploy', 'web', '--wait', '-m', 'OPS-9 crashes at start'], { timeoutMs: 60_000 });
+    assert.equal(crashed.code, 1, `the crash-looping release fails:\n${crashed.stdout}${crashed.stderr}`);
+    assert.doesNotMatch(crashed.stderr, /after-failure/, 'no failure before this one');
+    await write('v3');
+    const fixed = await p.cli(['deploy', 'web', '--wait', '-m', 'OPS-10 starts again'], { timeoutMs: 60_000 });
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.match(fixed.stderr, /warning: web: policy after-failure: A rollout of this service failed in the last 24 hours/);
+    assert.equal((await get(p.url)).body.split(' ')[0], 'v3');
   });
 
   it('slipway policy test: exit 0 when every case passes, 1 naming the failing case, usable without a controller', async () => {
