@@ -8,7 +8,6 @@ import { formatPath, type ConfigProblem } from './problem.js';
 import { locatePath, type YamlSource } from './yaml-source.js';
 import { closest } from './suggest.js';
 import { rollingBudget } from './rolling-budget.js';
-import { policyProblems } from './policy-checks.js';
 
 /** What is at a path on disk; injected so that parsing text needs no filesystem. */
 export type PathKind = 'directory' | 'file' | 'missing';
@@ -30,16 +29,11 @@ export function semanticProblems(
   options: SemanticCheckOptions,
 ): { errors: ConfigProblem[]; warnings: ConfigProblem[] } {
   const services = asMapping(asMapping(data)?.services);
-  if (!services) return { errors: policyProblems(data, src), warnings: [] };
+  if (!services) return { errors: [], warnings: [] };
   const analysis = asMapping(asMapping(data)?.analysis) ?? {};
   const checks = Object.keys(analysis);
   return {
-    errors: [
-      ...portConflicts(services, src),
-      ...missingSources(services, src, options),
-      ...unknownChecks(services, checks, src),
-      ...policyProblems(data, src),
-    ],
+    errors: [...portConflicts(services, src), ...missingSources(services, src, options), ...unknownChecks(services, checks, src)],
     warnings: [...zeroSurgeAndUnavailable(services, src), ...stepsWithoutTraffic(services, analysis, src)],
   };
 }
