@@ -7,7 +7,7 @@
 import { currentUser } from '../core/user.js';
 import { SlipwayError } from '../core/errors.js';
 import type { ServiceConfig, SlipwayConfig, StrategyConfig } from '../config/schema.js';
-import { compilePolicies, type CompiledPolicy } from '../policy/compile.js';
+import { compilePolicies } from '../policy/compile.js';
 import type { PolicyAction, PolicyApproval, PolicyContext } from '../policy/context.js';
 import { describeViolation, evaluatePolicies, type PolicyViolation } from '../policy/evaluate.js';
 import type { Controller } from './controller.js';
@@ -32,9 +32,6 @@ export interface PolicyCheck {
 const FAILURE_WINDOW_MS = 24 * 60 * 60 * 1000;
 const PERSON_REASONS = new Set(['Aborted', 'SwitchedBack']);
 
-/** The policies compiled last, by their text: config reloads with the same policies compile nothing. */
-let compiled: { key: string; policies: CompiledPolicy[] } | undefined;
-
 /**
  * Evaluates the policies of the current slipway.yaml for `check`.
  * @returns the warn-mode violations (recorded as events; callers show them to the user)
@@ -43,7 +40,8 @@ let compiled: { key: string; policies: CompiledPolicy[] } | undefined;
 export async function enforcePolicies(c: Controller, check: PolicyCheck): Promise<PolicyViolation[]> {
   const config = check.config ?? currentConfig(c);
   if (!config || config.policies.length === 0) return [];
-  const policies = compiledPolicies(config);
+  // Checked when the config was loaded, so this compiles without problems; compiled expressions are cached by text.
+  const { policies } = compilePolicies(config.policies);
   const ctx = await policyContext(c, config, check);
   const verdict = evaluatePolicies(policies, ctx);
   const what = `${check.action} of ${check.service} to release ${ctx.release.number}`;
@@ -85,13 +83,6 @@ function currentConfig(c: Controller): SlipwayConfig | undefined {
   } catch {
     return c.currentConfig;
   }
-}
-
-function compiledPolicies(config: SlipwayConfig): CompiledPolicy[] {
-  const key = JSON.stringify(config.policies);
-  // The config was checked when loaded (policy-checks.ts), so this compiles without problems.
-  if (compiled?.key !== key) compiled = { key, policies: compilePolicies(config.policies).policies };
-  return compiled.policies;
 }
 
 async function policyContext(c: Controller, config: SlipwayConfig, check: PolicyCheck): Promise<PolicyContext> {
