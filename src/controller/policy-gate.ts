@@ -9,7 +9,7 @@ import { SlipwayError } from '../core/errors.js';
 import type { ServiceConfig, SlipwayConfig, StrategyConfig } from '../config/schema.js';
 import { compilePolicies } from '../policy/compile.js';
 import type { PolicyAction, PolicyApproval, PolicyContext } from '../policy/context.js';
-import { describeViolation, evaluatePolicies, type PolicyViolation } from '../policy/evaluate.js';
+import { describeViolation, evaluatePolicies, type PolicyVerdict, type PolicyViolation } from '../policy/evaluate.js';
 import type { Controller } from './controller.js';
 
 /** What is about to roll out, for the policy context. */
@@ -38,12 +38,9 @@ const PERSON_REASONS = new Set(['Aborted', 'SwitchedBack']);
  * @throws SlipwayError POLICY_DENIED naming every violated enforce policy, with `details.violations`
  */
 export async function enforcePolicies(c: Controller, check: PolicyCheck): Promise<PolicyViolation[]> {
-  const config = check.config ?? currentConfig(c);
-  if (!config || config.policies.length === 0) return [];
-  // Checked when the config was loaded, so this compiles without problems; compiled expressions are cached by text.
-  const { policies } = compilePolicies(config.policies);
-  const ctx = await policyContext(c, config, check);
-  const verdict = evaluatePolicies(policies, ctx);
+  const evaluated = await evaluateFor(c, check);
+  if (!evaluated) return [];
+  const { ctx, verdict } = evaluated;
   const what = `${check.action} of ${check.service} to release ${ctx.release.number}`;
   if (verdict.allowed) {
     for (const v of [...verdict.warned, ...verdict.audited]) {
@@ -74,6 +71,19 @@ export async function enforcePolicies(c: Controller, check: PolicyCheck): Promis
       warnings: verdict.warned,
     },
   });
+}
+
+/**
+ * The verdict for `check` without acting on it: nothing recorded, nothing thrown (for a preview
+ * such as `slipway plan`). Undefined when there are no policies.
+ */
+export async function evaluateFor(c: Controller, check: PolicyCheck): Promise<{ ctx: PolicyContext; verdict: PolicyVerdict } | undefined> {
+  const config = check.config ?? currentConfig(c);
+  if (!config || config.policies.length === 0) return undefined;
+  // Checked when the config was loaded, so this compiles without problems; compiled expressions are cached by text.
+  const { policies } = compilePolicies(config.policies);
+  const ctx = await policyContext(c, config, check);
+  return { ctx, verdict: evaluatePolicies(policies, ctx) };
 }
 
 /** The config on disk when it is valid, else the last valid one: a broken slipway.yaml must not block a rollback. */

@@ -160,4 +160,24 @@ describe('policies as code (real CLI and controller)', () => {
     const report = JSON.parse(json.stdout) as { passed: number; failed: number };
     assert.deepEqual([report.passed, report.failed], [3, 1]);
   });
+
+  it('a policy that does not compile is a config error with its line and column, before anything runs', async () => {
+    writeFileSync(
+      join(p.dir, 'slipway.yaml'),
+      `app: test
+services:
+  web: { source: ./app, start: node server.js, port: ${p.port} }
+policies:
+  - name: typo
+    when: enviroment.name == "production"
+    deny: "true"
+    message: m
+`,
+    );
+    const r = await p.cli(['validate']);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /slipway\.yaml:6:11 policies\[0\]\.when: unknown variable "enviroment" \(did you mean "environment"\?\)/);
+    const t = await p.cli(['policy', 'test']);
+    assert.equal(t.code, 2, 'policy test refuses an invalid slipway.yaml the same way');
+  });
 });
