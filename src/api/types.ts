@@ -51,6 +51,8 @@ export interface RolloutView {
   previewUrl?: string;
   /** Requests from people not yet acted on. */
   requests?: Record<string, unknown>;
+  /** Answering a rollback: policies in warn mode it violated (it went ahead; each is recorded as a policy.warned event). */
+  policyWarnings?: PolicyViolation[];
   analysis: AnalysisView[];
 }
 

@@ -109,6 +109,7 @@ describe('policies as code (real CLI and controller)', () => {
 
     const done = await p.cli(['rollback', 'web', '-m', 'greeting reads wrong']);
     assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stderr, /warning: web: policy canary-preferred: Prefer a canary/, 'warn policies are printed for a rollback too');
     assert.equal((await p.status()).services[0]!.currentRelease, 1);
     assert.equal((await get(p.url)).body.split(' ')[0], 'v1');
   });
