@@ -97,8 +97,10 @@ function routes({ controller: c, onShutdown, onStopped }: ApiServerProps): [stri
     [
       'POST',
       /^\/v1\/services\/([^/]+)\/rollback$/,
-      async ({ req, params }) =>
-        describeRollout(c, await deploys.rollback(c, await known(c, params[0]!), await readJson<RollbackRequest>(req))),
+      async ({ req, params }) => {
+        const r = await deploys.rollback(c, await known(c, params[0]!), await readJson<RollbackRequest>(req));
+        return { ...(await describeRollout(c, r)), ...(r.policyWarnings ? { policyWarnings: r.policyWarnings } : {}) };
+      },
     ],
     [
       'POST',

@@ -4,6 +4,7 @@
  */
 import type { ExitInfo, InstanceState } from '../drivers/driver.js';
 import type { EventRecord, ReleaseOutcome, RolloutPhase } from '../store/types.js';
+import type { PolicyViolation } from '../policy/evaluate.js';
 
 export interface InstanceView {
   id: string;
@@ -52,6 +53,8 @@ export interface RolloutView {
   requests?: Record<string, unknown>;
   /** When its environment requires approval: pending (with the command that approves), or who decided, why and when. */
   approval?: ApprovalView;
+  /** Answering a rollback: policies in warn mode it violated (it went ahead; each is recorded as a policy.warned event). */
+  policyWarnings?: PolicyViolation[];
   analysis: AnalysisView[];
 }
 
@@ -199,6 +202,8 @@ export interface DeployResponse {
   approval?: { command: string };
   /** Set when a closed deployment window was overridden (recorded as an event). */
   overridden?: { window: string; reason: string };
+  /** Policies in warn mode that the deploy violated (it went ahead; each is recorded as a policy.warned event). */
+  policyWarnings?: PolicyViolation[];
 }
 
 /** `POST /v1/approvals`: a person's decision on a deploy waiting in AwaitingApproval. */

@@ -10,6 +10,7 @@ import type { ConfigProblem } from './problem.js';
 import { configSchema, type SlipwayConfig } from './schema.js';
 import { schemaProblems } from './schema-problems.js';
 import { resolveSource, semanticProblems, type PathKind } from './semantic-checks.js';
+import { policyProblems } from './policy-checks.js';
 import { duplicateKeyProblems, parseYaml, syntaxProblems, toData } from './yaml-source.js';
 
 /**
@@ -164,6 +165,7 @@ export function checkConfigText(
     ...duplicateKeyProblems(src),
     ...(parsed.success ? [] : schemaProblems(parsed.error.issues, data, configSchema, src)),
     ...semantic.errors,
+    ...policyProblems(data, src),
   ]);
   const warnings = sortProblems([...syntax.warnings, ...semantic.warnings]);
   if (problems.length > 0 || !parsed.success) return { problems, warnings };

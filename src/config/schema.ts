@@ -11,6 +11,7 @@ import { parseDuration } from '../core/duration.js';
 import { parseSize } from '../core/size.js';
 import { analysisSectionSchema } from './analysis-schema.js';
 import { gatesKeys } from './gates-schema.js';
+import { policiesSectionSchema } from './policy-schema.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** Mirrors parseDuration's grammar so the JSON Schema can flag bad durations in editors too. */
@@ -225,6 +226,7 @@ export const configSchema = z
       .prefault({ local: { target: 'local' } })
       .meta({ description: 'Where the application is deployed, by name. Defaults to one environment, "local".' }),
     analysis: analysisSectionSchema,
+    policies: policiesSectionSchema,
   })
   .meta({ title: 'slipway.yaml', description: 'The desired state of an application deployed by Slipway.' });
 

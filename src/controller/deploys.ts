@@ -14,6 +14,8 @@ import { abort } from './rollout-commands.js';
 import { configHashOf, recordBuild, rolledBackMatch, rolledBackNote, sourceFingerprint } from './drift.js';
 import type { Controller } from './controller.js';
 import { approvalFor, checkGates, environmentOf, type GateOutcome, type GateRequest } from './gates.js';
+import { enforcePolicies } from './policy-gate.js';
+import type { PolicyViolation } from '../policy/evaluate.js';
 
 /** Builds the service from the config on disk, records a release and starts its rollout. */
 export async function deploy(c: Controller, service: string, req: DeployRequest = {}): Promise<DeployResponse> {
@@ -99,6 +101,14 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
         };
       }
     }
+    const policyWarnings = await enforcePolicies(c, {
+      action: 'deploy',
+      service,
+      release: { digest: built.digest, configHash, spec },
+      current,
+      config,
+      ...req,
+    });
     await refuseIfRolling(c, service);
     gate ??= await checkGates(c, gateRequest);
     const release = await c.store.createRelease({
@@ -131,6 +141,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       buildLog: built.buildLog,
       ...(approval ? { approval: { command: approval.command } } : {}),
       ...(gate.overridden ? { overridden: gate.overridden } : {}),
+      ...(policyWarnings.length ? { policyWarnings } : {}),
     };
   } finally {
     c.building.delete(service);
@@ -166,7 +177,11 @@ export async function apply(c: Controller, by?: string): Promise<ApplyResponse> 
 }
 
 /** Makes an earlier release current again, along the same zero-downtime path as a deploy. */
-export async function rollback(c: Controller, service: string, req: RollbackRequest = {}): Promise<Rollout> {
+export async function rollback(
+  c: Controller,
+  service: string,
+  req: RollbackRequest = {},
+): Promise<Rollout & { policyWarnings?: PolicyViolation[] }> {
   // During a rollout, rolling back means undoing it: traffic straight back to the stable release
   // (for blue-green within the scale-down delay: a switch to the still-warm old instances).
   if (req.to === undefined && (await c.store.activeRollout(c.environment, service))) {
@@ -199,7 +214,16 @@ export async function rollback(c: Controller, service: string, req: RollbackRequ
       hint: 'Deploy it again from source instead.',
     });
   }
-  return beginRollout(c, service, 'rollback', current, target.number, req.message ?? `rollback to release ${target.number}`);
+  const policyWarnings = await enforcePolicies(c, {
+    action: 'rollback',
+    service,
+    release: target,
+    current,
+    message: req.message,
+    by: req.by,
+  });
+  const rollout = await beginRollout(c, service, 'rollback', current, target.number, req.message ?? `rollback to release ${target.number}`);
+  return policyWarnings.length ? { ...rollout, policyWarnings } : rollout;
 }
 
 function serviceConfig(c: Controller, config: SlipwayConfig, service: string): ServiceConfig {

@@ -5,6 +5,7 @@ import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
 import { envFlag, messageFlag, waitFlags } from '../flags.js';
 import { followRollout } from '../follow-rollout.js';
+import { printPolicyWarnings } from '../render/policy.js';
 
 export const deploy: CliCommand<{ message?: string; wait: boolean; env?: string; override?: boolean; reason?: string }> = {
   name: 'deploy',
@@ -42,6 +43,7 @@ export const deploy: CliCommand<{ message?: string; wait: boolean; env?: string;
     if (!json) out.progress(`${name}: building…`);
     const res = await client.deploy(service!, req);
     out.done();
+    if (!json) printPolicyWarnings(out, service!, res.policyWarnings);
     if (!json && res.overridden)
       out.err(
         `${name}: deployment window "${terminalLine(res.overridden.window)}" overridden (recorded): ${terminalLine(res.overridden.reason)}`,

@@ -22,6 +22,7 @@ import { scale } from './scale.js';
 import { exec } from './exec.js';
 import { startup } from './startup.js';
 import { validate } from './validate.js';
+import { policyTest } from './policy-test.js';
 import { down } from './down.js';
 import { server } from './server.js';
 import { completion } from './completion.js';
@@ -48,6 +49,7 @@ export const COMMANDS: readonly CliCommand[] = [
   logs,
   exec,
   validate,
+  policyTest,
   down,
   server,
   startup,

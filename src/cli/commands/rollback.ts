@@ -4,6 +4,7 @@ import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
 import { messageFlag, releaseNumber, waitFlags } from '../flags.js';
 import { followRollout } from '../follow-rollout.js';
+import { printPolicyWarnings } from '../render/policy.js';
 
 export const rollback: CliCommand<{ to?: number; message?: string; wait: boolean }> = {
   name: 'rollback',
@@ -25,6 +26,7 @@ export const rollback: CliCommand<{ to?: number; message?: string; wait: boolean
     const req: RollbackRequest = { to: flags.to, message: flags.message };
     const client = ControllerClient.connect(dir);
     const rollout = await client.rollback(service!, req);
+    if (!json) printPolicyWarnings(out, service!, rollout.policyWarnings);
     // During a rollout, rollback undoes it (the answer is that rollout, not a new one).
     const undoing = rollout.kind !== 'rollback';
     if (!json) {

@@ -4,6 +4,7 @@ import type { CliCommand } from '../context.js';
 import { waitFlags } from '../flags.js';
 import { ensureController } from '../start-controller.js';
 import { followRollout } from '../follow-rollout.js';
+import { printPolicyWarnings } from '../render/policy.js';
 
 export const up: CliCommand<{ wait: boolean }> = {
   name: 'up',
@@ -41,6 +42,7 @@ export const up: CliCommand<{ wait: boolean }> = {
     for (const d of applied.deploys) {
       const name = terminalLine(d.service);
       const planned = plan.find((p) => p.service === d.service);
+      if (!json) printPolicyWarnings(out, d.service, d.policyWarnings);
       if (d.rolloutId === null) {
         // Only what the plan did not already say.
         if (!json && d.note && planned?.state !== 'rolled-back') out.out(`${name}: ${terminalLine(d.note)}`);
