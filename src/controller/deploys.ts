@@ -13,6 +13,7 @@ import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest } fr
 import { abort } from './rollout-commands.js';
 import { configHashOf, recordBuild, rolledBackMatch, rolledBackNote, sourceFingerprint } from './drift.js';
 import type { Controller } from './controller.js';
+import { snapshotSecrets } from '../secrets/release-secrets.js';
 
 /** Builds the service from the config on disk, records a release and starts its rollout. */
 export async function deploy(c: Controller, service: string, req: DeployRequest = {}): Promise<DeployResponse> {
@@ -28,6 +29,15 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
   try {
     const config = c.loadConfig();
     const spec = serviceConfig(c, config, service);
+    // Before anything is built or started: every declared secret must be set (and decryptable) in this environment.
+    const secrets = await snapshotSecrets({
+      configFile: c.configPath!,
+      app: config.app,
+      environment: c.environment,
+      service,
+      names: spec.secrets,
+    });
+    const secretsHash = secrets?.hash ?? null;
     // Taken before the build, so it describes what was built even if the tree changes meanwhile.
     const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
     const built = await buildArtifact({
@@ -47,7 +57,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     const configHash = configHashOf(spec);
     const current = await c.store.getCurrentRelease(c.environment, service);
     if (req.onlyIfChanged) {
-      const same = (r: Release) => r.digest === built.digest && r.configHash === configHash;
+      const same = (r: Release) => r.digest === built.digest && r.configHash === configHash && (r.secrets?.hash ?? null) === secretsHash;
       const cur = current !== null ? await c.release(service, current) : undefined;
       if (cur && same(cur)) {
         // `slipway up` makes slipway.yaml true again, the count `slipway scale` set included.
@@ -75,7 +85,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       }
       // A release that failed or was rolled back (automatically, or by `slipway rollback`) is not
       // tried again on its own: a person deploys or retries it.
-      const back = rolledBackMatch(await c.store.listReleases(c.environment, service, 1), current, built.digest, configHash);
+      const back = rolledBackMatch(await c.store.listReleases(c.environment, service, 1), current, built.digest, configHash, secretsHash);
       if (back) {
         const retry = back.outcome === 'failed' ? ` (or \`slipway retry ${service}\` to run its rollout again)` : '';
         return {
@@ -98,6 +108,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       message: req.message ?? '',
       createdBy: req.by ?? currentUser(),
       rollbackOf: null,
+      secrets,
       createdAt: c.clock.now(),
       // Never reuse the number of a release that still runs (one the store forgot, after a restore).
       atLeast:

@@ -70,10 +70,18 @@ function knownDigest(c: Controller, service: string, fingerprint: string): strin
  * The newest release, when it is newer than the serving one, matches this build and config, and
  * did not stay: it failed or was rolled back. `slipway up` does not deploy it again on its own.
  */
-export function rolledBackMatch(releases: Release[], current: number | null, digest: string, configHash: string): Release | undefined {
+export function rolledBackMatch(
+  releases: Release[],
+  current: number | null,
+  digest: string,
+  configHash: string,
+  /** The secrets hash a deploy now would record; undefined: not known (secrets are not compared). */
+  secretsHash?: string | null,
+): Release | undefined {
   const [newest] = releases;
   if (!newest || (current !== null && newest.number <= current)) return undefined;
   if (newest.outcome !== 'failed' && newest.outcome !== 'superseded') return undefined;
+  if (secretsHash !== undefined && (newest.secrets?.hash ?? null) !== secretsHash) return undefined;
   return newest.digest === digest && newest.configHash === configHash ? newest : undefined;
 }
 

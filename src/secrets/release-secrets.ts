@@ -1,0 +1,71 @@
+/**
+ * Secrets as a release holds them: at deploy, the service's declared secrets are read from the
+ * secrets file of the environment and copied into the release record as they are stored there
+ * (age ciphertext), with their hash. Every start of an instance of the release (first start,
+ * restart after a crash, after a controller restart, rollback to it) decrypts that copy, so a
+ * release always runs with the values it was deployed with, like its artifact and its config,
+ * and a changed secret reaches instances only through a new release (ADR 0017).
+ */
+import { SlipwayError } from '../core/errors.js';
+import { decryptValue } from './age-box.js';
+import { requireKey, keySource } from './key.js';
+import { readSecretsFile, secretsFilePath } from './secrets-file.js';
+import { secretsHash } from './secrets-hash.js';
+
+export interface ReleaseSecrets {
+  /** `hmac-sha256:<hex>` of the names and values (secrets-hash.ts): tells changes, never values. */
+  hash: string;
+  /** Name → armored age ciphertext, as in the secrets file at deploy time. */
+  values: Record<string, string>;
+}
+
+export interface SnapshotRequest {
+  /** slipway.yaml; the secrets file sits beside it. */
+  configFile: string;
+  app: string;
+  environment: string;
+  service: string;
+  /** The names the service declares (`secrets:`). */
+  names: readonly string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The release's copy of the service's secrets, or null when it declares none. Refuses when one is not set. */
+export async function snapshotSecrets(req: SnapshotRequest): Promise<ReleaseSecrets | null> {
+  if (req.names.length === 0) return null;
+  const path = secretsFilePath(req.configFile);
+  const doc = readSecretsFile(path);
+  const set = doc.environments[req.environment] ?? {};
+  const missing = req.names.filter((n) => !set[n]);
+  if (missing.length) {
+    const list = missing.map((n) => `\`printf %s "$VALUE" | slipway secrets set ${n} --env ${req.environment}\``).join(', then ');
+    throw SlipwayError.of(
+      'SECRET_NOT_SET',
+      `${req.service} needs the secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, not set in environment "${req.environment}" (${path}); nothing was started`,
+      { hint: `Set ${missing.length > 1 ? 'them' : 'it'}: ${list}.`, details: { missing, environment: req.environment } },
+    );
+  }
+  const key = await requireKey(req.app, `deploy ${req.service}'s secrets`, req.env);
+  if (doc.recipient !== null && doc.recipient !== key.recipient) {
+    throw SlipwayError.of(
+      'SECRETS_KEY_MISMATCH',
+      `${path} is encrypted to ${doc.recipient}, but the key from ${key.source} is ${key.recipient}'s`,
+      { hint: `Use the team's key for "${req.app}" (the one whose public key is ${doc.recipient}) in ${keySource(req.app, req.env)}.` },
+    );
+  }
+  const values = Object.fromEntries(req.names.map((n) => [n, set[n]!.value]));
+  const plain = await decryptAll(key.identity, values, req.environment);
+  return { hash: secretsHash(key.identity, plain), values };
+}
+
+/** The plaintext values of a release's secrets (for an instance's environment; never stored). */
+export async function decryptSnapshot(app: string, snapshot: ReleaseSecrets, environment: string, env?: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  const key = await requireKey(app, 'start instances with secrets', env);
+  return decryptAll(key.identity, snapshot.values, environment);
+}
+
+async function decryptAll(identity: string, values: Record<string, string>, environment: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, armored] of Object.entries(values)) out[name] = await decryptValue(identity, armored, `secret ${name} of environment "${environment}"`);
+  return out;
+}
