@@ -98,7 +98,10 @@ function secretNameClashes(services: Record<string, unknown>, src: YamlSource): 
         problems.push({ ...locatePath(src, path), path: formatPath(path), message, suggestion });
       if (seen.has(secret)) problem(`secret "${secret}" is listed twice`, 'list each secret once');
       else if (Object.hasOwn(env, secret))
-        problem(`"${secret}" is both in env and in secrets`, `keep it in one place: secrets for a value that must stay secret, env otherwise`);
+        problem(
+          `"${secret}" is both in env and in secrets`,
+          `keep it in one place: secrets for a value that must stay secret, env otherwise`,
+        );
       else if (RESERVED_SECRET_NAMES.includes(secret))
         problem(`"${secret}" is set by Slipway for every instance and cannot be a secret`, 'give the secret another name');
       seen.add(secret);

@@ -17,6 +17,7 @@ import { ALWAYS_EXCLUDED, listSourceTree } from '../artifact/source-tree.js';
 import type { Release } from '../store/types.js';
 import type { DriftView } from '../api/types.js';
 import type { Controller } from './controller.js';
+import { readSecretsFile, secretsFilePath } from '../secrets/secrets-file.js';
 
 /** Fingerprints kept per service (enough to recognise the trees of the last few releases). */
 const KEPT_PER_SERVICE = 20;
@@ -132,7 +133,8 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
   const base = { servingRelease: current, servingConfigHash: serving.configHash, configHash, describes };
   const configChanged = configHash !== serving.configHash;
   const sourceChanged = digest === undefined ? null : digest !== serving.digest;
-  if (!configChanged && sourceChanged === false)
+  const secretsChanged = !configChanged && secretsDiffer(c.configPath, c.environment, serving);
+  if (!configChanged && sourceChanged === false && !secretsChanged)
     return {
       ...base,
       config: false,
@@ -140,7 +142,7 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
       state: 'unchanged',
       message: `slipway.yaml and the source describe release ${current}, which serves`,
     };
-  const back = digest !== undefined ? rolledBackMatch(releases, current, digest, configHash) : undefined;
+  const back = digest !== undefined && !secretsChanged ? rolledBackMatch(releases, current, digest, configHash) : undefined;
   if (back)
     return {
       ...base,
@@ -156,10 +158,11 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
       : sourceChanged === null
         ? 'the source changed since the last build (a build will tell whether its output differs)'
         : '',
+    secretsChanged ? `a secret was set or removed since (slipway secrets list --env ${c.environment})` : '',
   ]
     .filter(Boolean)
     .join('; ');
-  const file = configChanged ? 'slipway.yaml' : 'the source';
+  const file = configChanged ? 'slipway.yaml' : sourceChanged !== false ? 'the source' : 'slipway.secrets.yaml';
   return {
     ...base,
     config: configChanged,
@@ -167,6 +170,22 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
     state: 'changed',
     message: `${file} differs from what serves: release ${current} serves; ${what}; run \`slipway up\` to deploy it, or put ${file} back to keep release ${current}`,
   };
+}
+
+/**
+ * Whether the secrets file no longer holds the ciphertexts the serving release was deployed with.
+ * Compared as stored, without the key (status needs none): setting a secret again to the same
+ * value also counts, and the deploy then finds the same secrets hash and leaves the release be.
+ */
+function secretsDiffer(configFile: string | undefined, environment: string, serving: Release): boolean {
+  const deployed = serving.secrets?.values ?? {};
+  if (!configFile || Object.keys(deployed).length === 0) return false;
+  try {
+    const now = readSecretsFile(secretsFilePath(configFile)).environments[environment] ?? {};
+    return Object.entries(deployed).some(([name, value]) => now[name]?.value !== value);
+  } catch {
+    return false; // an unreadable file is reported by the deploy that needs it
+  }
 }
 
 function short(hash: string): string {

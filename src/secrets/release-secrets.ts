@@ -59,13 +59,19 @@ export async function snapshotSecrets(req: SnapshotRequest): Promise<ReleaseSecr
 }
 
 /** The plaintext values of a release's secrets (for an instance's environment; never stored). */
-export async function decryptSnapshot(app: string, snapshot: ReleaseSecrets, environment: string, env?: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+export async function decryptSnapshot(
+  app: string,
+  snapshot: ReleaseSecrets,
+  environment: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<Record<string, string>> {
   const key = await requireKey(app, 'start instances with secrets', env);
   return decryptAll(key.identity, snapshot.values, environment);
 }
 
 async function decryptAll(identity: string, values: Record<string, string>, environment: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const [name, armored] of Object.entries(values)) out[name] = await decryptValue(identity, armored, `secret ${name} of environment "${environment}"`);
+  for (const [name, armored] of Object.entries(values))
+    out[name] = await decryptValue(identity, armored, `secret ${name} of environment "${environment}"`);
   return out;
 }

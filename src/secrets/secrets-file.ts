@@ -41,11 +41,7 @@ const entrySchema = z.strictObject({
 
 const fileSchema = z.strictObject({
   version: z.literal(SECRETS_FILE_VERSION),
-  recipient: z
-    .string()
-    .refine(isRecipient, { message: 'expected an age X25519 recipient (age1…)' })
-    .nullable()
-    .prefault(null),
+  recipient: z.string().refine(isRecipient, { message: 'expected an age X25519 recipient (age1…)' }).nullable().prefault(null),
   environments: z.record(z.string().min(1), z.record(z.string().regex(SECRET_NAME, 'expected a variable name'), entrySchema)).prefault({}),
 });
 
@@ -93,7 +89,11 @@ export function writeSecretsFile(path: string, doc: SecretsDocument): void {
   const header =
     '# Slipway secrets: every value is encrypted with age (https://age-encryption.org) to the recipient below.\n' +
     '# Safe to commit; the key stays out of git. Change it with `slipway secrets set|rm`, read it with `slipway secrets list`.\n';
-  writeFileAtomic(path, header + stringify({ version: SECRETS_FILE_VERSION, recipient: doc.recipient, environments }, { lineWidth: 0 }), 0o644);
+  writeFileAtomic(
+    path,
+    header + stringify({ version: SECRETS_FILE_VERSION, recipient: doc.recipient, environments }, { lineWidth: 0 }),
+    0o644,
+  );
 }
 
 function invalid(path: string, problem: string): SlipwayError {

@@ -258,7 +258,8 @@ export class LocalDriver implements RuntimeDriver {
   /** The values of the spec's secrets, from the driver's owner; none without secrets. */
   private async secretEnv(spec: InstanceSpec): Promise<Record<string, string>> {
     if (!spec.secrets?.length) return {};
-    if (!this.props.secretEnv) throw new Error(`it needs secrets (${spec.secrets.join(', ')}) and this driver was given no way to read them`);
+    if (!this.props.secretEnv)
+      throw new Error(`it needs secrets (${spec.secrets.join(', ')}) and this driver was given no way to read them`);
     return this.props.secretEnv(spec);
   }
 
