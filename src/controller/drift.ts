@@ -17,7 +17,7 @@ import { ALWAYS_EXCLUDED, listSourceTree } from '../artifact/source-tree.js';
 import type { Release } from '../store/types.js';
 import type { DriftView } from '../api/types.js';
 import type { Controller } from './controller.js';
-import { readSecretsFile, secretsFilePath } from '../secrets/secrets-file.js';
+import { secretsChangedSince } from '../secrets/release-secrets.js';
 
 /** Fingerprints kept per service (enough to recognise the trees of the last few releases). */
 const KEPT_PER_SERVICE = 20;
@@ -133,7 +133,11 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
   const base = { servingRelease: current, servingConfigHash: serving.configHash, configHash, describes };
   const configChanged = configHash !== serving.configHash;
   const sourceChanged = digest === undefined ? null : digest !== serving.digest;
-  const secretsChanged = !configChanged && secretsDiffer(c.configPath, c.environment, serving);
+  const secretsChanged =
+    !configChanged &&
+    !!serving.secrets &&
+    !!c.configPath &&
+    (await secretsChangedSince(c.configPath, config.app, c.environment, serving.secrets));
   if (!configChanged && sourceChanged === false && !secretsChanged)
     return {
       ...base,
@@ -170,22 +174,6 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
     state: 'changed',
     message: `${file} differs from what serves: release ${current} serves; ${what}; run \`slipway up\` to deploy it, or put ${file} back to keep release ${current}`,
   };
-}
-
-/**
- * Whether the secrets file no longer holds the ciphertexts the serving release was deployed with.
- * Compared as stored, without the key (status needs none): setting a secret again to the same
- * value also counts, and the deploy then finds the same secrets hash and leaves the release be.
- */
-function secretsDiffer(configFile: string | undefined, environment: string, serving: Release): boolean {
-  const deployed = serving.secrets?.values ?? {};
-  if (!configFile || Object.keys(deployed).length === 0) return false;
-  try {
-    const now = readSecretsFile(secretsFilePath(configFile)).environments[environment] ?? {};
-    return Object.entries(deployed).some(([name, value]) => now[name]?.value !== value);
-  } catch {
-    return false; // an unreadable file is reported by the deploy that needs it
-  }
 }
 
 function short(hash: string): string {

@@ -8,7 +8,7 @@
  */
 import { SlipwayError } from '../core/errors.js';
 import { decryptValue } from './age-box.js';
-import { requireKey, keySource } from './key.js';
+import { findKey, requireKey, keySource } from './key.js';
 import { readSecretsFile, secretsFilePath } from './secrets-file.js';
 import { secretsHash } from './secrets-hash.js';
 
@@ -74,4 +74,46 @@ async function decryptAll(identity: string, values: Record<string, string>, envi
   for (const [name, armored] of Object.entries(values))
     out[name] = await decryptValue(identity, armored, `secret ${name} of environment "${environment}"`);
   return out;
+}
+
+/** Answers of `secretsChangedSince` by what they compared, so that status does not decrypt on every call. */
+const changedCache = new Map<string, boolean>();
+
+/**
+ * Whether the secrets file no longer holds what `deployed` was deployed with, in `environment`.
+ * Identical ciphertexts: unchanged, no key needed. Different ones (a secret set again, maybe to
+ * the same value): the values' keyed hash decides, when the key is at hand; without it, changed.
+ * A file that cannot be read counts as unchanged: the deploy that needs it reports why.
+ */
+export async function secretsChangedSince(
+  configFile: string,
+  app: string,
+  environment: string,
+  deployed: ReleaseSecrets,
+): Promise<boolean> {
+  let now: Record<string, { value: string }>;
+  try {
+    now = readSecretsFile(secretsFilePath(configFile)).environments[environment] ?? {};
+  } catch {
+    return false;
+  }
+  const names = Object.keys(deployed.values);
+  if (names.some((n) => !now[n])) return true;
+  if (names.every((n) => now[n]!.value === deployed.values[n])) return false;
+  const cacheKey = `${deployed.hash}\n${names.map((n) => now[n]!.value).join('\n')}`;
+  const cached = changedCache.get(cacheKey);
+  if (cached !== undefined) return cached;
+  let changed = true;
+  try {
+    const key = await findKey(app);
+    if (key)
+      changed =
+        secretsHash(key.identity, await decryptAll(key.identity, Object.fromEntries(names.map((n) => [n, now[n]!.value])), environment)) !==
+        deployed.hash;
+  } catch {
+    /* no usable key: cannot tell, so say changed (the deploy will know) */
+  }
+  if (changedCache.size > 100) changedCache.clear();
+  changedCache.set(cacheKey, changed);
+  return changed;
 }
