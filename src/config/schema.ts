@@ -192,7 +192,8 @@ export const serviceSchema = z
       .meta({ description: 'Environment variables set for every instance (numbers and booleans become text).' }),
     secrets: z
       .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a secret name: an environment variable name (letters, digits and _)'))
-      .prefault([])
+      // No default: a service without secrets keeps the config hash it had before secrets existed.
+      .optional()
       .meta({
         description:
           'Names of secrets (set with `slipway secrets set NAME --env E`) given to every instance as environment variables; a deploy refuses while one is not set.',

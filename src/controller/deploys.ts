@@ -35,7 +35,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       app: config.app,
       environment: c.environment,
       service,
-      names: spec.secrets,
+      names: spec.secrets ?? [],
     });
     const secretsHash = secrets?.hash ?? null;
     // Taken before the build, so it describes what was built even if the tree changes meanwhile.

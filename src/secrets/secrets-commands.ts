@@ -60,7 +60,7 @@ export function checkSecretName(name: string): void {
 /** Services of the config that declare `name`. */
 function usersOf(config: SlipwayConfig, name: string): string[] {
   return Object.entries(config.services)
-    .filter(([, s]) => s.secrets.includes(name))
+    .filter(([, s]) => s.secrets?.includes(name))
     .map(([n]) => n);
 }
 
@@ -135,7 +135,7 @@ export function listSecrets(p: SecretsProject, environment?: string): SecretsLis
     environment !== undefined
       ? [environment]
       : [...new Set([...Object.keys(p.config.environments), ...Object.keys(doc.environments)])].sort();
-  const declared = [...new Set(Object.values(p.config.services).flatMap((s) => s.secrets))];
+  const declared = [...new Set(Object.values(p.config.services).flatMap((s) => s.secrets ?? []))];
   const secrets: SecretListing[] = [];
   for (const env of envs) {
     const stored = doc.environments[env] ?? {};
