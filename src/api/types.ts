@@ -108,6 +108,8 @@ export interface DriftView {
   /** What differs from the serving release: its config, its source (null: not known until built). */
   config: boolean;
   source: boolean | null;
+  /** A secret the serving release uses was set to another value or removed since (docs/secrets.md). */
+  secrets?: boolean;
   /** The release that serves, and the config hashes compared. */
   servingRelease: number | null;
   servingConfigHash: string | null;

@@ -674,7 +674,7 @@ export class Controller {
   async secretEnv(service: string, number: number): Promise<Record<string, string>> {
     const release = await this.release(service, number);
     if (!release.secrets) return {};
-    const app = (this.config ?? this.loadConfig()).app;
+    const app = release.secrets.app ?? (this.config ?? this.loadConfig()).app;
     return decryptSnapshot(app, release.secrets, this.environment);
   }
 

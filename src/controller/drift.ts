@@ -171,6 +171,7 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
     ...base,
     config: configChanged,
     source: sourceChanged,
+    secrets: secretsChanged,
     state: 'changed',
     message: `${file} differs from what serves: release ${current} serves; ${what}; run \`slipway up\` to deploy it, or put ${file} back to keep release ${current}`,
   };

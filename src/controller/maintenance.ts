@@ -108,7 +108,7 @@ export async function execContext(c: Controller, service: string): Promise<ExecC
     SLIPWAY_SERVICE: service,
   };
   const secrets = release.secrets
-    ? { app: (c.currentConfig ?? c.loadConfig()).app, environment: c.environment, values: release.secrets.values }
+    ? { app: release.secrets.app ?? (c.currentConfig ?? c.loadConfig()).app, environment: c.environment, values: release.secrets.values }
     : null;
   return { service, release: current, dir, env, secrets };
 }

@@ -17,6 +17,8 @@ export interface ReleaseSecrets {
   hash: string;
   /** Name → armored age ciphertext, as in the secrets file at deploy time. */
   values: Record<string, string>;
+  /** The app whose key decrypts them (names the default key file), so a start needs no readable slipway.yaml. */
+  app?: string;
 }
 
 export interface SnapshotRequest {
@@ -55,7 +57,7 @@ export async function snapshotSecrets(req: SnapshotRequest): Promise<ReleaseSecr
   }
   const values = Object.fromEntries(req.names.map((n) => [n, set[n]!.value]));
   const plain = await decryptAll(key.identity, values, req.environment);
-  return { hash: secretsHash(key.identity, plain), values };
+  return { hash: secretsHash(key.identity, plain), values, app: req.app };
 }
 
 /** The plaintext values of a release's secrets (for an instance's environment; never stored). */

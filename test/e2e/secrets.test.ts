@@ -94,6 +94,7 @@ describe('secrets: encrypted at rest, injected at every start, never shown (real
     assert.match(drift.message, /a secret was set or removed since/);
     const up2 = await cli(['up']);
     assert.equal(up2.code, 0, up2.stderr);
+    assert.match(up2.stdout + up2.stderr, /web: a secret changed since release 1 → deploying/);
     await allServe(VALUE2);
     let h = JSON.parse((await cli(['history', 'web', '--json'])).stdout) as HistoryResponse;
     assert.deepEqual(
