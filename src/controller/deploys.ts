@@ -13,7 +13,7 @@ import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest } fr
 import { abort } from './rollout-commands.js';
 import { configHashOf, recordBuild, rolledBackMatch, rolledBackNote, sourceFingerprint } from './drift.js';
 import type { Controller } from './controller.js';
-import { snapshotSecrets } from '../secrets/release-secrets.js';
+import { requireSecretsSet, snapshotSecrets } from '../secrets/release-secrets.js';
 
 /** Builds the service from the config on disk, records a release and starts its rollout. */
 export async function deploy(c: Controller, service: string, req: DeployRequest = {}): Promise<DeployResponse> {
@@ -133,6 +133,12 @@ const applying = new WeakMap<Controller, Map<string, Promise<DeployResponse>>>()
 /** Deploys every service of the config whose build or config differs from what serves. */
 export async function apply(c: Controller, by?: string): Promise<ApplyResponse> {
   const config = c.loadConfig();
+  // A missing secret refuses the whole `up` before any service is built or started.
+  requireSecretsSet(
+    c.configPath!,
+    c.environment,
+    Object.fromEntries(Object.entries(config.services).map(([n, s]) => [n, s.secrets ?? []])),
+  );
   await c.routerWatch.ensure();
   const deploys: DeployResponse[] = [];
   const inFlight = applying.get(c) ?? new Map<string, Promise<DeployResponse>>();

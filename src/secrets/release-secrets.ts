@@ -32,21 +32,33 @@ export interface SnapshotRequest {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * Refuses (`SECRET_NOT_SET`) when a service of `needs` (service → declared names) lacks a secret
+ * in `environment`, listing every missing one of every service at once. Reads names only: no key.
+ */
+export function requireSecretsSet(configFile: string, environment: string, needs: Record<string, readonly string[]>): void {
+  const path = secretsFilePath(configFile);
+  const wanted = Object.entries(needs).filter(([, names]) => names.length > 0);
+  if (wanted.length === 0) return;
+  const set = readSecretsFile(path).environments[environment] ?? {};
+  const missing = wanted.map(([service, names]) => [service, names.filter((n) => !set[n])] as const).filter(([, m]) => m.length > 0);
+  if (missing.length === 0) return;
+  const names = [...new Set(missing.flatMap(([, m]) => m))];
+  const who = missing.map(([service, m]) => `${service} needs ${m.join(', ')}`).join('; ');
+  const list = names.map((n) => `\`printf %s "$VALUE" | slipway secrets set ${n} --env ${environment}\``).join(', then ');
+  throw SlipwayError.of('SECRET_NOT_SET', `${who}: not set in environment "${environment}" (${path}); nothing was started`, {
+    hint: `Set ${names.length > 1 ? 'them' : 'it'}: ${list}.`,
+    details: { missing: Object.fromEntries(missing), environment },
+  });
+}
+
 /** The release's copy of the service's secrets, or null when it declares none. Refuses when one is not set. */
 export async function snapshotSecrets(req: SnapshotRequest): Promise<ReleaseSecrets | null> {
   if (req.names.length === 0) return null;
+  requireSecretsSet(req.configFile, req.environment, { [req.service]: req.names });
   const path = secretsFilePath(req.configFile);
   const doc = readSecretsFile(path);
   const set = doc.environments[req.environment] ?? {};
-  const missing = req.names.filter((n) => !set[n]);
-  if (missing.length) {
-    const list = missing.map((n) => `\`printf %s "$VALUE" | slipway secrets set ${n} --env ${req.environment}\``).join(', then ');
-    throw SlipwayError.of(
-      'SECRET_NOT_SET',
-      `${req.service} needs the secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, not set in environment "${req.environment}" (${path}); nothing was started`,
-      { hint: `Set ${missing.length > 1 ? 'them' : 'it'}: ${list}.`, details: { missing, environment: req.environment } },
-    );
-  }
   const key = await requireKey(req.app, `deploy ${req.service}'s secrets`, req.env);
   if (doc.recipient !== null && doc.recipient !== key.recipient) {
     throw SlipwayError.of(

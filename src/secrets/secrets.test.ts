@@ -8,7 +8,7 @@ import { decryptValue, encryptValue, newIdentity, recipientOf } from './age-box.
 import { findKey, findOrCreateKey, keyFilePath, requireKey } from './key.js';
 import { readSecretsFile, writeSecretsFile } from './secrets-file.js';
 import { secretsHash } from './secrets-hash.js';
-import { decryptSnapshot, snapshotSecrets } from './release-secrets.js';
+import { decryptSnapshot, requireSecretsSet, snapshotSecrets } from './release-secrets.js';
 import { listSecrets, openSecretsProject, removeSecret, resolveEnvironment, setSecret } from './secrets-commands.js';
 
 const code = (err: unknown) => (err as SlipwayError).code;
@@ -99,6 +99,23 @@ describe('secrets', () => {
     await assert.rejects(
       snapshotSecrets({ ...req, env: { ...env, SLIPWAY_SECRETS_KEY: await newIdentity() } }),
       (e) => code(e) === 'SECRETS_KEY_MISMATCH',
+    );
+  });
+
+  it('`up` checks every service first: one error lists what each lacks, before anything is built', () => {
+    const p = openSecretsProject(dir);
+    assert.doesNotThrow(() => requireSecretsSet(p.configFile, 'local', { web: ['API_KEY', 'DB'], api: [] }));
+    assert.throws(
+      () => requireSecretsSet(p.configFile, 'local', { web: ['API_KEY'], api: ['TOKEN', 'DB'], jobs: ['TOKEN', 'OTHER'] }),
+      (e) => {
+        const err = e as SlipwayError;
+        return (
+          err.code === 'SECRET_NOT_SET' &&
+          err.message.startsWith('api needs TOKEN; jobs needs TOKEN, OTHER: not set in environment "local"') &&
+          err.hint!.includes('slipway secrets set TOKEN --env local') &&
+          err.hint!.includes('slipway secrets set OTHER --env local')
+        );
+      },
     );
   });
 

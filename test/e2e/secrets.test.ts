@@ -57,7 +57,7 @@ describe('secrets: encrypted at rest, injected at every start, never shown (real
   it('a deploy is refused while API_KEY is not set, naming it and the command; nothing starts', async () => {
     const up = await cli(['up']);
     assert.notEqual(up.code, 0);
-    assert.match(up.stderr, /web needs the secret API_KEY, not set in environment "local"/);
+    assert.match(up.stderr, /web needs API_KEY: not set in environment "local"/);
     assert.match(up.stderr, /slipway secrets set API_KEY --env local/);
     const s = await status();
     assert.equal(s.services[0]?.instances.length ?? 0, 0, 'no instance was started');
@@ -187,7 +187,7 @@ describe('secrets: encrypted at rest, injected at every start, never shown (real
     assert.match(rm.stderr, /web still declares API_KEY/);
     const deploy = await cli(['deploy', 'web']);
     assert.notEqual(deploy.code, 0);
-    assert.match(deploy.stderr, /SECRET_NOT_SET|needs the secret API_KEY/);
+    assert.match(deploy.stderr, /web needs API_KEY: not set/);
     await allServe(VALUE2);
     assert.equal((await cli(['secrets', 'list', '--json'])).code, 0);
   });
