@@ -17,6 +17,7 @@ import { pidAlive } from '../../src/core/process.js';
 import type { HistoryResponse, StatusResponse } from '../../src/api/types.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+const CONFIG = { instances: 2, extra: '    secrets: [API_KEY]' };
 
 describe('secrets: encrypted at rest, injected at every start, never shown (real processes)', () => {
   const p = new TestProject();
@@ -50,7 +51,7 @@ describe('secrets: encrypted at rest, injected at every start, never shown (real
     );
 
   before(async () => {
-    await p.writeConfig({ instances: 2, extra: '    secrets: [API_KEY]' });
+    await p.writeConfig(CONFIG);
   });
   after(() => p.cleanup());
 
@@ -82,6 +83,9 @@ describe('secrets: encrypted at rest, injected at every start, never shown (real
   });
 
   it('instances get the value; changing it makes release 2, which rolls out; setting the same value again deploys nothing', async () => {
+    // A port picked now, not at the start: a port free since then may have been taken by another test's instance.
+    p.port = 0;
+    await p.writeConfig(CONFIG);
     const up = await cli(['up']);
     assert.equal(up.code, 0, up.stderr);
     await allServe(VALUE1);
