@@ -138,7 +138,8 @@ describe('secrets: encrypted at rest, injected at every start, never shown (real
       instances: { pid: number; spec: { id: string } }[];
     };
     const dead = instances.instances[0]!;
-    process.kill(dead.pid, 'SIGKILL');
+    // The whole instance dies (its process group: the shell and the app it started).
+    process.kill(-dead.pid, 'SIGKILL');
     await waitFor('the instance gone', () => !pidAlive(dead.pid), 10_000);
     assert.equal((await cli(['up'])).code, 0);
     await waitFor(

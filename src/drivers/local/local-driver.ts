@@ -245,9 +245,7 @@ export class LocalDriver implements RuntimeDriver {
       return;
     }
     if (rec.state === 'running') {
-      // It died while no controller watched: nobody collected its exit status. What it left running
-      // in its group (the shell's child, when only the shell was killed) would hold the port the restart needs.
-      if (rec.pid !== null && groupStillOurs(rec.pid, rec.procStartTime)) signalGroup(rec.pid, 'SIGKILL');
+      // It died while no controller watched: nobody collected its exit status.
       this.handleExit(rec, null, null);
       return;
     }
