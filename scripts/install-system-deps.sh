@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the tests and benchmarks use: prometheus (a real metrics server for analysis
-# tests), wrk (load), nginx and caddy (router peers in bench/router.ts).
+# tests), wrk (load), nginx and caddy (router peers in bench/router.ts), age (the stock age tool
+# reads what `slipway secrets` wrote).
 # Usage: install-system-deps.sh [BINARY...]   (default: every binary below)
 # Installs only what is missing, says what it installs, and exits non-zero when it cannot.
 set -euo pipefail
-declare -A package_of=([prometheus]=prometheus [promtool]=prometheus [wrk]=wrk [nginx]=nginx-light [caddy]=caddy)
+declare -A package_of=([prometheus]=prometheus [promtool]=prometheus [wrk]=wrk [nginx]=nginx-light [caddy]=caddy [age]=age)
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(prometheus wrk nginx caddy)
+[ ${#wanted[@]} -gt 0 ] || wanted=(prometheus wrk nginx caddy age)
 need=()
 for bin in "${wanted[@]}"; do
   pkg=${package_of[$bin]:-}

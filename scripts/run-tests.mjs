@@ -36,7 +36,10 @@ if (files.length === 0) {
 // System binaries some tests need (Debian packages, see scripts/install-system-deps.sh): installed
 // here when missing and we can (root with apt-get), as CI does; otherwise those files are skipped,
 // loudly, by name, so a fresh `npm ci && npm test` runs everything it can.
-const NEEDS = [{ bin: 'prometheus', tests: ['analysis/prometheus', 'e2e/prometheus-canary'] }];
+const NEEDS = [
+  { bin: 'prometheus', tests: ['analysis/prometheus', 'e2e/prometheus-canary'] },
+  { bin: 'age', tests: ['secrets/age-interop'] },
+];
 const onPath = (bin) =>
   (process.env.PATH ?? '').split(delimiter).some((d) => {
     try {

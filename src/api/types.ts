@@ -122,6 +122,8 @@ export interface DriftView {
   /** What differs from the serving release: its config, its source (null: not known until built). */
   config: boolean;
   source: boolean | null;
+  /** A secret the serving release uses was set to another value or removed since (docs/secrets.md). */
+  secrets?: boolean;
   /** The release that serves, and the config hashes compared. */
   servingRelease: number | null;
   servingConfigHash: string | null;
@@ -169,6 +171,10 @@ export interface ReleaseView {
   current: boolean;
   pruned: boolean;
   rollbackOf: number | null;
+  /** Names of the secrets the release runs with (never values). */
+  secrets: string[];
+  /** Keyed hash of the release's secret values (`hmac-sha256:…`, reveals nothing); null without secrets. */
+  secretsHash: string | null;
 }
 
 export interface HistoryResponse {
@@ -264,6 +270,11 @@ export interface ExecContextResponse {
   dir: string;
   /** The service's env and the SLIPWAY_* variables (added to the caller's own environment). */
   env: Record<string, string>;
+  /**
+   * The release's secrets as age ciphertexts (never plaintext on the API): the CLI decrypts them
+   * with its own key. Null when the release has none.
+   */
+  secrets: { app: string; environment: string; values: Record<string, string> } | null;
 }
 
 export interface PromoteRequest {

@@ -39,7 +39,10 @@ export const releaseNumber = (value: string): number => {
   }
 };
 
-/** `--env NAME` on every command that acts on one environment; the controller's when not given. */
-export function envFlag(cmd: Command): void {
-  cmd.option('--env <name>', "environment to act on (default: the controller's)");
+/**
+ * `--env NAME`: the environment a command acts on. Without it: the only environment of
+ * slipway.yaml (the one the controller serves).
+ */
+export function envFlag(cmd: Command, what = 'the environment (default: the only one in slipway.yaml)'): void {
+  cmd.option('--env <name>', what);
 }

@@ -109,6 +109,22 @@ services:
     assert.equal(err.exitCode, 2);
   });
 
+  test('secrets: names only; one also in env, one Slipway sets, or one listed twice is reported at its place', () => {
+    const { config } = parseConfigText(service('    secrets: [DATABASE_URL, API_KEY]\n'), 'slipway.yaml');
+    assert.deepEqual(config.services.web?.secrets, ['DATABASE_URL', 'API_KEY']);
+    assert.equal(
+      parseConfigText(service(''), 'slipway.yaml').config.services.web?.secrets,
+      undefined,
+      'no default: config hashes unchanged',
+    );
+    assert.deepEqual(brief(problemsOf(service('    env: { API_KEY: x }\n    secrets: [API_KEY, PORT, DB, DB, bad-name]\n'))), [
+      '8:15 services.web.secrets[0]: "API_KEY" is both in env and in secrets',
+      '8:24 services.web.secrets[1]: "PORT" is set by Slipway for every instance and cannot be a secret',
+      '8:34 services.web.secrets[3]: secret "DB" is listed twice',
+      '8:38 services.web.secrets[4]: expected a secret name: an environment variable name (letters, digits and _) (got "bad-name")',
+    ]);
+  });
+
   test('unknown keys are reported at the key, with the closest allowed key as a suggestion', () => {
     const problems = problemsOf(`app: a
 services:

@@ -192,6 +192,14 @@ export const serviceSchema = z
       )
       .prefault({})
       .meta({ description: 'Environment variables set for every instance (numbers and booleans become text).' }),
+    secrets: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a secret name: an environment variable name (letters, digits and _)'))
+      // No default: a service without secrets keeps the config hash it had before secrets existed.
+      .optional()
+      .meta({
+        description:
+          'Names of secrets (set with `slipway secrets set NAME --env E`) given to every instance as environment variables; a deploy refuses while one is not set.',
+      }),
     health: healthSchema.prefault({ interval: '1s', timeout: '2s', healthyAfter: 1, unhealthyAfter: 3 }),
     strategy: strategySchema.prefault('rolling'),
     stopTimeout: duration()

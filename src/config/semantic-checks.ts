@@ -33,7 +33,12 @@ export function semanticProblems(
   const analysis = asMapping(asMapping(data)?.analysis) ?? {};
   const checks = Object.keys(analysis);
   return {
-    errors: [...portConflicts(services, src), ...missingSources(services, src, options), ...unknownChecks(services, checks, src)],
+    errors: [
+      ...portConflicts(services, src),
+      ...missingSources(services, src, options),
+      ...unknownChecks(services, checks, src),
+      ...secretNameClashes(services, src),
+    ],
     warnings: [...zeroSurgeAndUnavailable(services, src), ...stepsWithoutTraffic(services, analysis, src)],
   };
 }
@@ -70,6 +75,37 @@ function unknownChecks(services: Record<string, unknown>, checks: string[], src:
       if (Array.isArray(canary.steps))
         canary.steps.forEach((step, i) => visit(asMapping(step)?.analysis, [...base, 'canary', 'steps', i, 'analysis']));
     }
+  }
+  return problems;
+}
+
+/** Names Slipway sets for every instance: a secret so named would be overwritten. */
+const RESERVED_SECRET_NAMES = ['PORT', 'SLIPWAY_RELEASE', 'SLIPWAY_INSTANCE', 'SLIPWAY_SERVICE'];
+
+/** A secret must not share its name with an `env:` key (one would silently win), a variable Slipway sets, or itself. */
+function secretNameClashes(services: Record<string, unknown>, src: YamlSource): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [name, raw] of Object.entries(services)) {
+    const service = asMapping(raw);
+    const secrets = service?.secrets;
+    if (!Array.isArray(secrets)) continue;
+    const env = asMapping(service?.env) ?? {};
+    const seen = new Set<unknown>();
+    secrets.forEach((secret, i) => {
+      if (typeof secret !== 'string') return;
+      const path = ['services', name, 'secrets', i];
+      const problem = (message: string, suggestion: string) =>
+        problems.push({ ...locatePath(src, path), path: formatPath(path), message, suggestion });
+      if (seen.has(secret)) problem(`secret "${secret}" is listed twice`, 'list each secret once');
+      else if (Object.hasOwn(env, secret))
+        problem(
+          `"${secret}" is both in env and in secrets`,
+          `keep it in one place: secrets for a value that must stay secret, env otherwise`,
+        );
+      else if (RESERVED_SECRET_NAMES.includes(secret))
+        problem(`"${secret}" is set by Slipway for every instance and cannot be a secret`, 'give the secret another name');
+      seen.add(secret);
+    });
   }
   return problems;
 }

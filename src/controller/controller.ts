@@ -36,6 +36,7 @@ import { takeBackup } from '../store/backup.js';
 import { ProblemLog } from './problem-log.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { RouterWatch } from './router-watch.js';
+import { decryptSnapshot } from '../secrets/release-secrets.js';
 
 /** Route push errors that will not go away by trying again: the rollout fails at once with them. */
 const ROUTE_REJECTIONS = new Set(['ROUTER_PORT_IN_USE', 'ROUTER_LISTEN_DENIED', 'ROUTER_LISTEN_FAILED', 'ROUTE_INVALID']);
@@ -116,7 +117,13 @@ export class Controller {
     this.log = props.log ?? createLogger('controller');
     this.store = props.store ?? new SqliteStore(this.paths.stateDb);
     this.driver =
-      props.driver ?? new LocalDriver({ stateDir: this.paths.driver, clock: this.clock, log: props.log ?? createLogger('driver') });
+      props.driver ??
+      new LocalDriver({
+        stateDir: this.paths.driver,
+        clock: this.clock,
+        log: props.log ?? createLogger('driver'),
+        secretEnv: (spec) => this.secretEnv(spec.service, spec.release),
+      });
     this.router = props.router ?? new LocalRouter({ stateDir: this.paths.router });
     this.problems = new ProblemLog(this.log);
     this.routerWatch = new RouterWatch(this.router, this.problems, this.log);
@@ -557,6 +564,7 @@ export class Controller {
       releaseDir: dir,
       command: release.spec.start,
       env: release.spec.env,
+      secrets: Object.keys(release.secrets?.values ?? {}),
       logMaxBytes: release.spec.logs.maxSize,
       logFiles: release.spec.logs.files,
       restart: DEFAULT_RESTART_POLICY,
@@ -669,6 +677,17 @@ export class Controller {
     if (!r) throw SlipwayError.of('RELEASE_NOT_FOUND', `${service} has no release ${number}`);
     this.releaseCache.set(key, r);
     return r;
+  }
+
+  /**
+   * The plaintext values of a release's secrets, for its instances' environments: decrypted from
+   * the release's own copy (ADR 0017) with the secrets key, and kept in memory only.
+   */
+  async secretEnv(service: string, number: number): Promise<Record<string, string>> {
+    const release = await this.release(service, number);
+    if (!release.secrets) return {};
+    const app = release.secrets.app ?? (this.config ?? this.loadConfig()).app;
+    return decryptSnapshot(app, release.secrets, this.environment);
   }
 
   /** The instance count `slipway scale` set for the serving release `current`, if any. */

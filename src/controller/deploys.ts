@@ -16,6 +16,7 @@ import type { Controller } from './controller.js';
 import { approvalFor, checkGates, environmentOf, type GateOutcome, type GateRequest } from './gates.js';
 import { enforcePolicies } from './policy-gate.js';
 import type { PolicyViolation } from '../policy/evaluate.js';
+import { requireSecretsSet, snapshotSecrets } from '../secrets/release-secrets.js';
 
 /** Builds the service from the config on disk, records a release and starts its rollout. */
 export async function deploy(c: Controller, service: string, req: DeployRequest = {}): Promise<DeployResponse> {
@@ -41,6 +42,15 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
   try {
     const config = c.loadConfig();
     const spec = serviceConfig(c, config, service);
+    // Before anything is built or started: every declared secret must be set (and decryptable) in this environment.
+    const secrets = await snapshotSecrets({
+      configFile: c.configPath!,
+      app: config.app,
+      environment: c.environment,
+      service,
+      names: spec.secrets ?? [],
+    });
+    const secretsHash = secrets?.hash ?? null;
     // Taken before the build, so it describes what was built even if the tree changes meanwhile.
     const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
     const built = await buildArtifact({
@@ -60,7 +70,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     const configHash = configHashOf(spec);
     const current = await c.store.getCurrentRelease(c.environment, service);
     if (req.onlyIfChanged) {
-      const same = (r: Release) => r.digest === built.digest && r.configHash === configHash;
+      const same = (r: Release) => r.digest === built.digest && r.configHash === configHash && (r.secrets?.hash ?? null) === secretsHash;
       const cur = current !== null ? await c.release(service, current) : undefined;
       if (cur && same(cur)) {
         // `slipway up` makes slipway.yaml true again, the count `slipway scale` set included.
@@ -88,7 +98,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       }
       // A release that failed or was rolled back (automatically, or by `slipway rollback`) is not
       // tried again on its own: a person deploys or retries it.
-      const back = rolledBackMatch(await c.store.listReleases(c.environment, service, 1), current, built.digest, configHash);
+      const back = rolledBackMatch(await c.store.listReleases(c.environment, service, 1), current, built.digest, configHash, secretsHash);
       if (back) {
         const retry = back.outcome === 'failed' ? ` (or \`slipway retry ${service}\` to run its rollout again)` : '';
         return {
@@ -120,6 +130,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       message: req.message ?? '',
       createdBy: req.by ?? currentUser(),
       rollbackOf: null,
+      secrets,
       createdAt: c.clock.now(),
       // Never reuse the number of a release that still runs (one the store forgot, after a restore).
       atLeast:
@@ -154,6 +165,12 @@ const applying = new WeakMap<Controller, Map<string, Promise<DeployResponse>>>()
 /** Deploys every service of the config whose build or config differs from what serves. */
 export async function apply(c: Controller, by?: string): Promise<ApplyResponse> {
   const config = c.loadConfig();
+  // A missing secret refuses the whole `up` before any service is built or started.
+  requireSecretsSet(
+    c.configPath!,
+    c.environment,
+    Object.fromEntries(Object.entries(config.services).map(([n, s]) => [n, s.secrets ?? []])),
+  );
   await c.routerWatch.ensure();
   const deploys: DeployResponse[] = [];
   const inFlight = applying.get(c) ?? new Map<string, Promise<DeployResponse>>();

@@ -17,6 +17,7 @@ import { ALWAYS_EXCLUDED, listSourceTree } from '../artifact/source-tree.js';
 import type { Release } from '../store/types.js';
 import type { DriftView } from '../api/types.js';
 import type { Controller } from './controller.js';
+import { secretsChangedSince } from '../secrets/release-secrets.js';
 
 /** Fingerprints kept per service (enough to recognise the trees of the last few releases). */
 const KEPT_PER_SERVICE = 20;
@@ -70,10 +71,18 @@ export function knownDigest(c: Controller, service: string, fingerprint: string)
  * The newest release, when it is newer than the serving one, matches this build and config, and
  * did not stay: it failed or was rolled back. `slipway up` does not deploy it again on its own.
  */
-export function rolledBackMatch(releases: Release[], current: number | null, digest: string, configHash: string): Release | undefined {
+export function rolledBackMatch(
+  releases: Release[],
+  current: number | null,
+  digest: string,
+  configHash: string,
+  /** The secrets hash a deploy now would record; undefined: not known (secrets are not compared). */
+  secretsHash?: string | null,
+): Release | undefined {
   const [newest] = releases;
   if (!newest || (current !== null && newest.number <= current)) return undefined;
   if (newest.outcome !== 'failed' && newest.outcome !== 'superseded') return undefined;
+  if (secretsHash !== undefined && (newest.secrets?.hash ?? null) !== secretsHash) return undefined;
   return newest.digest === digest && newest.configHash === configHash ? newest : undefined;
 }
 
@@ -124,7 +133,12 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
   const base = { servingRelease: current, servingConfigHash: serving.configHash, configHash, describes };
   const configChanged = configHash !== serving.configHash;
   const sourceChanged = digest === undefined ? null : digest !== serving.digest;
-  if (!configChanged && sourceChanged === false)
+  const secretsChanged =
+    !configChanged &&
+    !!serving.secrets &&
+    !!c.configPath &&
+    (await secretsChangedSince(c.configPath, config.app, c.environment, serving.secrets));
+  if (!configChanged && sourceChanged === false && !secretsChanged)
     return {
       ...base,
       config: false,
@@ -132,7 +146,7 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
       state: 'unchanged',
       message: `slipway.yaml and the source describe release ${current}, which serves`,
     };
-  const back = digest !== undefined ? rolledBackMatch(releases, current, digest, configHash) : undefined;
+  const back = digest !== undefined && !secretsChanged ? rolledBackMatch(releases, current, digest, configHash) : undefined;
   if (back)
     return {
       ...base,
@@ -148,14 +162,16 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
       : sourceChanged === null
         ? 'the source changed since the last build (a build will tell whether its output differs)'
         : '',
+    secretsChanged ? `a secret was set or removed since (slipway secrets list --env ${c.environment})` : '',
   ]
     .filter(Boolean)
     .join('; ');
-  const file = configChanged ? 'slipway.yaml' : 'the source';
+  const file = configChanged ? 'slipway.yaml' : sourceChanged !== false ? 'the source' : 'slipway.secrets.yaml';
   return {
     ...base,
     config: configChanged,
     source: sourceChanged,
+    secrets: secretsChanged,
     state: 'changed',
     message: `${file} differs from what serves: release ${current} serves; ${what}; run \`slipway up\` to deploy it, or put ${file} back to keep release ${current}`,
   };

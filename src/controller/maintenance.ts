@@ -107,7 +107,10 @@ export async function execContext(c: Controller, service: string): Promise<ExecC
     SLIPWAY_INSTANCE: `${service}-${current}-exec`,
     SLIPWAY_SERVICE: service,
   };
-  return { service, release: current, dir, env };
+  const secrets = release.secrets
+    ? { app: release.secrets.app ?? (c.currentConfig ?? c.loadConfig()).app, environment: c.environment, values: release.secrets.values }
+    : null;
+  return { service, release: current, dir, env, secrets };
 }
 
 async function serving(c: Controller, service: string, what: string): Promise<number> {

@@ -212,6 +212,8 @@ export async function history(c: Controller, service: string, limit = 50): Promi
       current: r.number === current,
       pruned: r.prunedAt !== null,
       rollbackOf: r.rollbackOf,
+      secrets: Object.keys(r.secrets?.values ?? {}),
+      secretsHash: r.secrets?.hash ?? null,
     })),
     rollouts: await Promise.all(rollouts.map((r) => describeRollout(c, r))),
   };

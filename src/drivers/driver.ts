@@ -19,6 +19,12 @@ export interface InstanceSpec {
   command: string;
   /** Extra environment. The driver adds PORT, SLIPWAY_RELEASE, SLIPWAY_INSTANCE and SLIPWAY_SERVICE. */
   env: Record<string, string>;
+  /**
+   * Names of secret variables. Their values are never part of the spec (which a driver stores):
+   * the driver asks its owner for them at every start of a process (first start and every
+   * restart), and keeps them only in the process's environment. Absent or empty: none.
+   */
+  secrets?: string[];
   /** Port to give the instance; when omitted the driver picks a free loopback port. */
   port?: number;
   /** Log rotation: rotate a stream's file when larger than this many bytes, keeping `logFiles` old files. */

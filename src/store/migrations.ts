@@ -67,4 +67,9 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX events_by_service ON events (environment, service, id);
     `,
   },
+  {
+    version: 2,
+    name: 'releases keep their secrets (age ciphertexts and their hash)',
+    sql: `ALTER TABLE releases ADD COLUMN secrets_json TEXT;`,
+  },
 ];

@@ -6,6 +6,7 @@ import { SlipwayError } from '../core/errors.js';
 import { schemaDifference } from './schema-check.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import type { Store } from './store.js';
+import type { ReleaseSecrets } from '../secrets/release-secrets.js';
 import {
   TERMINAL_PHASES,
   type EventRecord,
@@ -136,11 +137,23 @@ export class SqliteStore implements Store {
       const createdAt = r.createdAt ?? Date.now();
       this.db
         .prepare(
-          `INSERT INTO releases (environment, service, number, digest, config_hash, spec_json, message, created_by, created_at, outcome, pruned_at, rollback_of)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?)`,
+          `INSERT INTO releases (environment, service, number, digest, config_hash, spec_json, message, created_by, created_at, outcome, pruned_at, rollback_of, secrets_json)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?, ?)`,
         )
-        .run(r.environment, r.service, n, r.digest, r.configHash, JSON.stringify(r.spec), r.message, r.createdBy, createdAt, r.rollbackOf);
-      return { ...fields, number: n, createdAt, outcome: 'pending' as const, prunedAt: null };
+        .run(
+          r.environment,
+          r.service,
+          n,
+          r.digest,
+          r.configHash,
+          JSON.stringify(r.spec),
+          r.message,
+          r.createdBy,
+          createdAt,
+          r.rollbackOf,
+          r.secrets ? JSON.stringify(r.secrets) : null,
+        );
+      return { ...fields, secrets: r.secrets ?? null, number: n, createdAt, outcome: 'pending' as const, prunedAt: null };
     })();
   }
 
@@ -334,6 +347,7 @@ function toRelease(r: Row): Release {
     outcome: r.outcome as ReleaseOutcome,
     prunedAt: (r.pruned_at as number | null) ?? null,
     rollbackOf: (r.rollback_of as number | null) ?? null,
+    secrets: r.secrets_json ? (JSON.parse(r.secrets_json as string) as ReleaseSecrets) : null,
   };
 }
 

@@ -56,6 +56,18 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       assert.deepEqual(await store.listReleases('local', 'web'), []);
     });
 
+    it("keeps a release's secrets (ciphertext and hash) as given; none is null", async () => {
+      const secrets = { hash: 'hmac-sha256:' + 'f'.repeat(64), values: { API_KEY: '-----BEGIN AGE ENCRYPTED FILE-----\nx\n' }, app: 'a' };
+      const a = await store.createRelease({ ...release(), secrets });
+      const b = await store.createRelease(release());
+      assert.deepEqual((await store.getRelease('local', 'web', a.number))!.secrets, secrets);
+      assert.equal((await store.getRelease('local', 'web', b.number))!.secrets, null);
+      assert.deepEqual(
+        (await store.listReleases('local', 'web')).map((r) => r.secrets?.hash ?? null),
+        [null, secrets.hash],
+      );
+    });
+
     it('numbers releases per service and environment, newest first, keeping the spec intact', async () => {
       const a = await store.createRelease(release());
       const b = await store.createRelease(release());

@@ -1,5 +1,6 @@
 /** Records kept by the store. Timestamps are milliseconds since the epoch. */
 import type { ServiceConfig } from '../config/schema.js';
+import type { ReleaseSecrets } from '../secrets/release-secrets.js';
 
 /** What became of a release. `live`: serving now; `superseded`: served before; `failed`: its rollout failed. */
 export type ReleaseOutcome = 'pending' | 'live' | 'superseded' | 'failed';
@@ -23,6 +24,11 @@ export interface Release {
   prunedAt: number | null;
   /** Release this one was rolled back to, or came from (for `slipway history`). */
   rollbackOf: number | null;
+  /**
+   * The service's secrets as deployed: age ciphertexts and their keyed hash (never plaintext).
+   * Null or absent when the service declares none.
+   */
+  secrets?: ReleaseSecrets | null;
 }
 
 export type NewRelease = Omit<Release, 'number' | 'createdAt' | 'outcome' | 'prunedAt'> & {

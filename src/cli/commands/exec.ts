@@ -7,8 +7,8 @@ import type { CliCommand } from '../context.js';
 
 /**
  * Runs a one-off command as an instance of the serving release would run: in its release
- * directory, with the service's env and SLIPWAY_* (read from the controller, so exactly what
- * instances get), but without PORT. It runs here, attached to this terminal, and its exit code
+ * directory, with the service's env, its secrets and SLIPWAY_* (read from the controller, so
+ * exactly what instances get; secrets decrypted here with this user's key), but without PORT. It runs here, attached to this terminal, and its exit code
  * is this command's exit code; Slipway's own failures print `error:` and `hint:` lines instead.
  */
 export const exec: CliCommand = {
@@ -25,7 +25,13 @@ export const exec: CliCommand = {
   ],
   async run({ dir }, [service, file, ...args]) {
     const ctx = await ControllerClient.connect(dir).execContext(service!);
-    const env: NodeJS.ProcessEnv = { ...process.env, ...ctx.env };
+    // The release's secrets come as ciphertext and are decrypted here, with this user's key.
+    const secrets = ctx.secrets
+      ? await (
+          await import('../../secrets/release-secrets.js')
+        ).decryptSnapshot(ctx.secrets.app, { hash: '', values: ctx.secrets.values }, ctx.secrets.environment)
+      : {};
+    const env: NodeJS.ProcessEnv = { ...process.env, ...ctx.env, ...secrets };
     delete env.PORT;
     const child = spawn(file!, args, { cwd: ctx.dir, env, stdio: 'inherit' });
     // Ctrl-C reaches the command from the terminal (same process group); a signal sent to this

@@ -28,6 +28,9 @@ import { server } from './server.js';
 import { completion } from './completion.js';
 import { stateList } from './state-list.js';
 import { stateRestore } from './state-restore.js';
+import { secretsSet } from './secrets-set.js';
+import { secretsList } from './secrets-list.js';
+import { secretsRm } from './secrets-rm.js';
 
 export const COMMANDS: readonly CliCommand[] = [
   init,
@@ -55,5 +58,8 @@ export const COMMANDS: readonly CliCommand[] = [
   startup,
   stateList,
   stateRestore,
+  secretsSet,
+  secretsList,
+  secretsRm,
   completion,
 ] as CliCommand[];

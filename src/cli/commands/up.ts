@@ -97,6 +97,7 @@ export function planFor(name: string, s: ServiceStatus | undefined): { state: st
       if (d.config && d.source) return { state: d.state, line: `slipway.yaml and source changed ${since} → deploying` };
       if (d.config) return { state: d.state, line: `slipway.yaml changed ${since} → deploying` };
       if (d.source) return { state: d.state, line: `source changed ${since} → deploying` };
+      if (d.secrets) return { state: d.state, line: `a secret changed ${since} → deploying` };
       return { state: d.state, line: `source touched ${since} was built → building; deploying only if the build differs` };
     }
     default:

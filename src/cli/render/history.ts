@@ -12,12 +12,13 @@ export function renderHistory(res: HistoryResponse, out: Paint, now = Date.now()
   const o: string[] = [out.paint('bold', `${service}: releases`)];
   o.push(
     table([
-      ['', 'RELEASE', 'OUTCOME', 'DIGEST', 'CREATED', 'BY', 'MESSAGE'],
-      ...releases.map((r) => [
+      ['', 'RELEASE', 'OUTCOME', 'DIGEST', 'SECRETS', 'CREATED', 'BY', 'MESSAGE'],
+      ...releases.map((r, i) => [
         r.current ? '*' : '',
         num(r.number),
         `${text(r.outcome, '?')}${r.pruned ? ' (pruned)' : ''}`,
         typeof r.digest === 'string' ? text(r.digest.slice(7, 19)) : '-',
+        secretsColumn(r.secretsHash, releases[i + 1]?.secretsHash),
         ago(r.createdAt, now),
         text(r.createdBy, '-'),
         firstLine(r.message),
@@ -55,4 +56,15 @@ export function renderHistory(res: HistoryResponse, out: Paint, now = Date.now()
       o.push(`  #${num(r.id)} ${text(a.state, '?')} by ${text(a.by, '?')} ${ago(a.at, now)}${a.comment ? `: ${text(a.comment)}` : ''}`);
   }
   return o;
+}
+
+/**
+ * A release's secrets beside the one before it (the next row, older): a short prefix of their
+ * keyed hash (which tells nothing about the values) and whether they changed. Values never appear.
+ */
+function secretsColumn(hash: unknown, before: unknown): string {
+  if (typeof hash !== 'string') return '-';
+  const short = text(hash.replace(/^hmac-sha256:/, '').slice(0, 8));
+  if (before === undefined) return short;
+  return hash === before ? `${short} same` : `${short} changed`;
 }

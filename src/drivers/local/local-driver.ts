@@ -36,6 +36,13 @@ export interface LocalDriverProps {
   adoptedPollMs?: number;
   /** Where failures of background work (saving state) are logged; they do not stop supervision. @default the controller's format on stderr */
   log?: Logger;
+  /**
+   * The values of an instance's `spec.secrets`, asked for before every spawn (first start and each
+   * restart, also after a controller restart), so that no value is ever written to instances.json.
+   * A rejection fails that start like a spawn failure (its message is written to the instance's
+   * stderr log, so it must name secrets, never values). @default none: a spec with secrets cannot start
+   */
+  secretEnv?: (spec: InstanceSpec) => Promise<Record<string, string>>;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -136,10 +143,19 @@ export class LocalDriver implements RuntimeDriver {
       nextRestartAt: null,
       stopRequested: false,
     };
+    let secretEnv: Record<string, string>;
+    try {
+      secretEnv = await this.secretEnv(spec);
+    } catch (err) {
+      throw SlipwayError.of('DRIVER_START_FAILED', `cannot start instance ${spec.id}: ${(err as Error).message}`, {
+        cause: err,
+        hint: (err as SlipwayError).hint,
+      });
+    }
     this.records.set(spec.id, rec);
     this.sup.set(spec.id, { generation: 0 });
     try {
-      this.spawnProcess(rec);
+      this.spawnProcess(rec, secretEnv);
     } catch (err) {
       this.records.delete(spec.id);
       this.sup.delete(spec.id);
@@ -239,12 +255,20 @@ export class LocalDriver implements RuntimeDriver {
     );
   }
 
-  private spawnProcess(rec: InstanceRecord): void {
+  /** The values of the spec's secrets, from the driver's owner; none without secrets. */
+  private async secretEnv(spec: InstanceSpec): Promise<Record<string, string>> {
+    if (!spec.secrets?.length) return {};
+    if (!this.props.secretEnv)
+      throw new Error(`it needs secrets (${spec.secrets.join(', ')}) and this driver was given no way to read them`);
+    return this.props.secretEnv(spec);
+  }
+
+  private spawnProcess(rec: InstanceRecord, secretEnv: Record<string, string>): void {
     const { spec } = rec;
     const sup = this.sup.get(spec.id)!;
     const generation = ++sup.generation;
     const paths = logPaths(this.logDir, spec.id);
-    const { child, writer } = spawnInstance(spec, rec.port, paths);
+    const { child, writer } = spawnInstance(spec, rec.port, paths, secretEnv);
     sup.child = child;
     sup.writer = writer;
     rec.pid = child.pid ?? null;
@@ -258,14 +282,19 @@ export class LocalDriver implements RuntimeDriver {
     child.once('error', (e) => {
       // Only spawn failures leave no pid; put the reason where `logTail` will show it.
       if (child.pid !== undefined) return;
-      try {
-        mkdirSync(this.logDir, { recursive: true });
-        appendFileSync(paths.stderr, formatLogLine(this.clock.now(), `slipway: cannot start instance: ${e.message}`));
-      } catch {
-        /* the exit is still handled */
-      }
+      this.noteStartFailure(spec.id, e.message);
       this.onExit(rec, generation, null, null);
     });
+  }
+
+  /** Puts why an instance could not start into its stderr log, where `logTail` and `slipway logs` show it. */
+  private noteStartFailure(id: string, why: string): void {
+    try {
+      mkdirSync(this.logDir, { recursive: true });
+      appendFileSync(logPaths(this.logDir, id).stderr, formatLogLine(this.clock.now(), `slipway: cannot start instance: ${why}`));
+    } catch {
+      /* the exit is still handled */
+    }
   }
 
   private watchAdopted(rec: InstanceRecord): void {
@@ -347,13 +376,29 @@ export class LocalDriver implements RuntimeDriver {
     const sup = this.sup.get(rec.spec.id)!;
     const abort = new AbortController();
     sup.restart = abort;
+    const gone = () => this.detached || this.records.get(rec.spec.id) !== rec || rec.stopRequested || abort.signal.aborted;
     this.clock.sleep(delayMs, abort.signal).then(
-      () => {
+      async () => {
+        if (gone()) return;
+        let secretEnv: Record<string, string>;
+        try {
+          // Asked anew at every restart (values live in no file of ours), e.g. decrypted again after a controller restart.
+          secretEnv = await this.secretEnv(rec.spec);
+        } catch (err) {
+          if (gone()) return;
+          sup.restart = undefined;
+          this.reportError(err, `restarting ${rec.spec.id}`);
+          this.noteStartFailure(rec.spec.id, (err as Error).message);
+          rec.restarts++;
+          rec.startedAt = this.clock.now();
+          this.handleExit(rec, null, null);
+          return;
+        }
+        if (gone()) return;
         sup.restart = undefined;
-        if (this.detached || this.records.get(rec.spec.id) !== rec || rec.stopRequested) return;
         rec.restarts++;
         try {
-          this.spawnProcess(rec);
+          this.spawnProcess(rec, secretEnv);
         } catch (err) {
           this.reportError(err, `restarting ${rec.spec.id}`);
           this.handleExit(rec, null, null);

@@ -27,10 +27,11 @@ export interface SpawnedInstance {
  * Spawns one instance process: `/bin/sh -c <command>` in the release directory, leader of its own
  * process group (`detached`), unref'd, its stdout and stderr connected to a log writer process
  * started first (also detached), which stamps and stores whole lines and rotates the files.
+ * `secretEnv` (the values of `spec.secrets`) goes into the process's environment and nowhere else.
  * Nothing ties either process to ours: the connections run between the two of them, our copies
  * are closed before we return, so the controller can die (even by SIGKILL) while both go on.
  */
-export function spawnInstance(spec: InstanceSpec, port: number, logs: LogPaths): SpawnedInstance {
+export function spawnInstance(spec: InstanceSpec, port: number, logs: LogPaths, secretEnv: Record<string, string> = {}): SpawnedInstance {
   const writer = spawn(
     process.execPath,
     [WRITER_MAIN, JSON.stringify({ stdout: logs.stdout, stderr: logs.stderr, maxBytes: spec.logMaxBytes, keep: spec.logFiles })],
@@ -53,6 +54,7 @@ export function spawnInstance(spec: InstanceSpec, port: number, logs: LogPaths):
         env: {
           ...process.env,
           ...spec.env,
+          ...secretEnv,
           PORT: String(port),
           SLIPWAY_RELEASE: String(spec.release),
           SLIPWAY_INSTANCE: spec.id,
