@@ -241,7 +241,10 @@ export class RouterDaemon {
     const svc = this.services.get(service);
     if (svc === undefined) throw notFound(service);
     const started = Date.now();
-    const [own, others] = await Promise.all([svc.drain(backendIds, timeoutMs), this.opts.peers?.drain(service, backendIds, timeoutMs) ?? []]);
+    const [own, others] = await Promise.all([
+      svc.drain(backendIds, timeoutMs),
+      this.opts.peers?.drain(service, backendIds, timeoutMs) ?? [],
+    ]);
     const result = { completed: own.completed, aborted: own.aborted };
     for (const r of others) {
       result.completed += r.completed;

@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   });
   const stateDir = values['state-dir'];
   if (stateDir === undefined)
-    throw SlipwayError.of('ROUTER_USAGE', 'usage: main.js --state-dir DIR [--workers N] [--grace-ms N] [--upstream-timeout-ms N] [--body-timeout-ms N]');
+    throw SlipwayError.of(
+      'ROUTER_USAGE',
+      'usage: main.js --state-dir DIR [--workers N] [--grace-ms N] [--upstream-timeout-ms N] [--body-timeout-ms N]',
+    );
   const workerArgs: string[] = [];
   for (const name of ['grace-ms', 'upstream-timeout-ms', 'body-timeout-ms'] as const) {
     if (intOption(values[name], name) !== undefined) workerArgs.push(`--${name}`, values[name]!);

@@ -13,14 +13,7 @@ import { adminCall } from './admin-client.js';
 import { log } from './log.js';
 import { CounterLedger } from './stats-sum.js';
 import { ensureToken, orphanWorkers, routerInfoPath, secureStateDir, type RouterInfoFile } from './state-files.js';
-import {
-  listenerKey,
-  type PeerOp,
-  type PeerResult,
-  type SupervisorInfo,
-  type ToSupervisor,
-  type ToWorker,
-} from './supervisor-protocol.js';
+import { listenerKey, type PeerOp, type PeerResult, type SupervisorInfo, type ToSupervisor, type ToWorker } from './supervisor-protocol.js';
 import type { RouterStats } from './types.js';
 
 /**
@@ -134,7 +127,14 @@ export class Supervisor {
     const n = opts.workers ?? defaultWorkerCount();
     if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS)
       throw SlipwayError.of('ROUTER_USAGE', `workers: expected a whole number from 1 to ${MAX_WORKERS}, got ${n}`);
-    this.slots = Array.from({ length: n }, (_, index) => ({ index, child: null, startedAt: 0, ready: false, bootId: null, quickFailures: 0 }));
+    this.slots = Array.from({ length: n }, (_, index) => ({
+      index,
+      child: null,
+      startedAt: 0,
+      ready: false,
+      bootId: null,
+      quickFailures: 0,
+    }));
   }
 
   /** Binds the admin socket, starts the workers and writes router.json once they all serve. */
@@ -249,7 +249,12 @@ export class Supervisor {
     slot.bootId = null;
     slot.startedAt = Date.now();
     const admin = slot.index === 0;
-    child.send({ t: 'hello', supervisor: this.info(), admin } satisfies ToWorker, (admin ? this.admin : undefined) as never, {}, () => undefined);
+    child.send(
+      { t: 'hello', supervisor: this.info(), admin } satisfies ToWorker,
+      (admin ? this.admin : undefined) as never,
+      {},
+      () => undefined,
+    );
   }
 
   private fork(): ChildProcess {
@@ -299,10 +304,9 @@ export class Supervisor {
         this.stop(`worker: ${m.reason}`);
         return;
       case 'fanout':
-        void this.gather(
-          this.others(child),
-          m.op,
-        ).then((results) => child.send({ t: 'fanout-done', id: m.id, results } satisfies ToWorker, undefined, {}, () => undefined));
+        void this.gather(this.others(child), m.op).then((results) =>
+          child.send({ t: 'fanout-done', id: m.id, results } satisfies ToWorker, undefined, {}, () => undefined),
+        );
         return;
       case 'stats':
         void this.sumStats(child, slot, m.own).then((stats) =>
