@@ -43,12 +43,13 @@ const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 export const MAX_WORKERS = 16;
 
 /**
- * Proxy workers by default: one per core as nginx's `worker_processes auto`, at most 4 (the
- * router serves one project on a developer's or a small server's machine; ADR 0014 has the
- * measurements behind the choice).
+ * Proxy workers by default: one per core but one, which is left to the apps the router fronts on
+ * the same machine; at least 1, at most 4 (each worker is a Node process of ~60 MB). On 2 cores
+ * that is one worker: a second one only helped while a core was idle, and cost CPU and p99 when
+ * the apps (or the load) used it (ADR 0014 has the measurements).
  */
 export function defaultWorkerCount(): number {
-  return Math.max(1, Math.min(4, availableParallelism()));
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
 export interface SupervisorOptions {
