@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalRouter } from '../src/router/local-router.js';
+import { defaultWorkerCount } from '../src/router/supervisor.js';
 
 const RUNS = 3;
 const DURATION_S = 8;
@@ -33,12 +34,15 @@ interface Sample {
   requests: number;
   cpuUs?: number;
 }
-/** `pid`: a process whose CPU time per request is worth printing (the router's proxy worker). */
+/** `pids`: processes whose CPU time per request is worth printing (the router's proxy workers). */
 interface Target {
   name: string;
   port: number;
-  pid?: number;
+  pids?: number[];
 }
+
+/** Router worker counts measured side by side (ADR 0014); `slipway` alone is the default count. */
+const WORKER_COUNTS = [1, 2];
 
 export async function run(): Promise<void> {
   for (const tool of ['wrk', 'nginx', 'caddy']) {
@@ -46,7 +50,7 @@ export async function run(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'slipway-bench-router-'));
   const children: ChildProcess[] = [];
-  let router: LocalRouter | undefined;
+  const routers: LocalRouter[] = [];
   try {
     progress('starting upstream');
     const upstream = spawn(process.execPath, ['-e', UPSTREAM_JS], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -59,20 +63,33 @@ export async function run(): Promise<void> {
       const child = spawn(
         process.execPath,
         [join(HERE, 'support', 'upstream-client-proxy.js'), mode === 'llhttp' ? 'slipway' : mode, String(upPort)],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
+        { stdio: ['ignore', 'pipe', 'inherit'], detached: true }, // its own session, as every proxy here (see nginx below)
       );
       children.push(child);
       shells.push({ name: mode, port: await portOf(child, `${mode} shell`) });
     }
 
-    progress('starting slipway router');
-    router = new LocalRouter({ stateDir: join(dir, 'router') });
-    await router.ensureRunning();
-    const routed = await router.applyRoute({
-      service: 'bench',
-      listen: { host: '127.0.0.1', port: 0 },
-      pools: [{ release: 1, weight: 1, backends: [{ id: 'u1', host: '127.0.0.1', port: upPort }] }],
-    });
+    const others = WORKER_COUNTS.filter((n) => n !== defaultWorkerCount());
+    progress(`starting slipway routers (the default ${defaultWorkerCount()} worker(s), and ${others.join(', ')})`);
+    const routerTargets: Target[] = [];
+    for (const workers of [undefined, ...others]) {
+      const r = new LocalRouter({
+        stateDir: join(dir, `router-${workers ?? 'default'}`),
+        args: workers === undefined ? [] : ['--workers', String(workers)],
+      });
+      routers.push(r);
+      await r.ensureRunning();
+      const routed = await r.applyRoute({
+        service: 'bench',
+        listen: { host: '127.0.0.1', port: 0 },
+        pools: [{ release: 1, weight: 1, backends: [{ id: 'u1', host: '127.0.0.1', port: upPort }] }],
+      });
+      routerTargets.push({
+        name: workers === undefined ? 'slipway' : `slipway-${workers}w`,
+        port: routed.listen.port,
+        pids: (await r.health()).workerPids,
+      });
+    }
 
     progress('starting nginx');
     const nginxPort = await freePort();
@@ -94,7 +111,12 @@ http {
 }
 `,
     );
-    children.push(spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] }));
+    // Each proxy runs in its own session, as the router does (LocalRouter starts it detached): with
+    // the kernel's autogroup scheduling (sched_autogroup_enabled=1 here) a session shares the CPU as
+    // one group, so a proxy left in this process's session would share wrk's and the upstream's
+    // group while the router competes as a group of its own. On a busy machine that alone moved
+    // the ratio from 0.3 to 0.5 (ADR 0014).
+    children.push(spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'], detached: true }));
 
     progress('starting caddy');
     const caddyPort = await freePort();
@@ -113,12 +135,13 @@ http://127.0.0.1:${caddyPort} {
       spawn('caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
         stdio: ['ignore', 'ignore', 'ignore'],
         env: { ...process.env, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, HOME: dir },
+        detached: true,
       }),
     );
 
     const targets: Target[] = [
       { name: 'direct', port: upPort },
-      { name: 'slipway', port: routed.listen.port, pid: (await router.health()).workerPid },
+      ...routerTargets,
       { name: 'nginx', port: nginxPort },
       { name: 'caddy', port: caddyPort },
       ...shells,
@@ -137,18 +160,27 @@ http://127.0.0.1:${caddyPort} {
       }
     }
     printTable(targets, samples);
-    const cpu = samples.get('slipway')!.flatMap((s) => (s.cpuUs === undefined ? [] : [s.cpuUs]));
-    if (cpu.length)
-      console.log(
-        `\nrouter proxy worker CPU per proxied request: median ${median(cpu).toFixed(1)} µs (less sensitive to a busy machine than req/s)`,
-      );
+    for (const t of routerTargets) {
+      const cpu = samples.get(t.name)!.flatMap((s) => (s.cpuUs === undefined ? [] : [s.cpuUs]));
+      if (cpu.length)
+        console.log(
+          `${t.name}: proxy workers' CPU per proxied request: median ${median(cpu).toFixed(1)} µs (less sensitive to a busy machine than req/s)`,
+        );
+    }
+    const nginx = samples.get('nginx')!;
+    const slip = samples.get('slipway')!;
+    const rpsRatio = median(slip.map((s) => s.rps)) / median(nginx.map((s) => s.rps));
+    const p99Ratio = median(slip.map((s) => s.p99)) / median(nginx.map((s) => s.p99));
+    console.log(
+      `\nslipway (default ${defaultWorkerCount()} worker(s)) / nginx: ${rpsRatio.toFixed(2)}× the requests/s (goal ≥ 0.60), ${p99Ratio.toFixed(2)}× the p99 (goal ≤ 2.00); load average ${loadAverage()}`,
+    );
     const ratio = median(samples.get('undici')!.map((s) => s.rps)) / median(samples.get('llhttp')!.map((s) => s.rps));
     console.log(
       `\nupstream client alone (same proxy shell): undici Pool.dispatch / Slipway UpstreamPool = ${ratio.toFixed(2)} (docs/router.md: undici is adopted when it is within 10%, i.e. ≥ 0.90)`,
     );
   } finally {
     progress('stopping processes');
-    await router?.shutdown().catch((err: unknown) => console.error(`router shutdown: ${String(err)}`));
+    for (const r of routers) await r.shutdown().catch((err: unknown) => console.error(`router shutdown: ${String(err)}`));
     for (const c of children) await stop(c);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -170,7 +202,7 @@ function portOf(child: ChildProcess, what: string): Promise<number> {
 }
 
 function wrk(t: Target, seconds: number): Sample {
-  const cpuBefore = t.pid === undefined ? undefined : cpuMs(t.pid);
+  const cpuBefore = t.pids === undefined ? undefined : cpuMs(t.pids);
   const r = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${t.port}/`], {
     encoding: 'utf8',
     timeout: (seconds + 20) * 1000,
@@ -181,14 +213,18 @@ function wrk(t: Target, seconds: number): Sample {
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
   if (errors && seconds > 1) progress(`warning: ${t.name}: ${errors[0]}`);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-  const cpuUs = cpuBefore === undefined ? undefined : ((cpuMs(t.pid!) - cpuBefore) * 1000) / requests;
+  const cpuUs = cpuBefore === undefined ? undefined : ((cpuMs(t.pids!) - cpuBefore) * 1000) / requests;
   return { rps, p50: latency(out, '50%'), p99: latency(out, '99%'), requests, cpuUs };
 }
 
-/** User + system CPU time of a process so far, in ms (from /proc; clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+/** User + system CPU time of processes so far, in ms (from /proc; clock ticks of 10 ms). */
+function cpuMs(pids: number[]): number {
+  let ms = 0;
+  for (const pid of pids) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    ms += (Number(fields[11]) + Number(fields[12])) * 10;
+  }
+  return ms;
 }
 
 /** Parses a wrk latency percentile line ("  99%    1.23ms") into milliseconds. */
@@ -197,6 +233,10 @@ function latency(out: string, pct: string): number {
   if (!m) return NaN;
   const v = Number(m[1]);
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
 function median(xs: number[]): number {
@@ -209,13 +249,13 @@ function printTable(targets: Target[], samples: Map<string, Sample[]>): void {
   console.log(
     `\nrouter benchmark: wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${RUNS} runs each, medians (one node upstream answering "hello")`,
   );
-  console.log('| target  |   req/s | p50 ms | p99 ms | vs nginx |');
-  console.log('|---------|--------:|-------:|-------:|---------:|');
+  console.log('| target     |   req/s | p50 ms | p99 ms | vs nginx |');
+  console.log('|------------|--------:|-------:|-------:|---------:|');
   for (const t of targets) {
     const s = samples.get(t.name)!;
     const rps = median(s.map((x) => x.rps));
     console.log(
-      `| ${t.name.padEnd(7)} | ${rps.toFixed(0).padStart(7)} | ${median(s.map((x) => x.p50))
+      `| ${t.name.padEnd(10)} | ${rps.toFixed(0).padStart(7)} | ${median(s.map((x) => x.p50))
         .toFixed(2)
         .padStart(6)} | ${median(s.map((x) => x.p99))
         .toFixed(2)

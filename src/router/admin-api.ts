@@ -113,9 +113,9 @@ async function handle(daemon: RouterDaemon, req: IncomingMessage, res: ServerRes
       return sendJson(res, 200, await daemon.drain(parts[2]!, backendIds, timeoutMs));
     }
     case 'GET /v1/stats':
-      return sendJson(res, 200, daemon.stats());
+      return sendJson(res, 200, await daemon.allStats());
     case 'GET /metrics': {
-      const text = renderPrometheus(daemon.serviceMetrics());
+      const text = renderPrometheus(await daemon.serviceMetrics());
       res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
       return;

@@ -5,6 +5,8 @@ import { SlipwayError } from '../core/errors.js';
 import { createAdminServer } from './admin-api.js';
 import { listenDirectly, type ListenFn } from './listeners.js';
 import { log } from './log.js';
+import { ServiceCounters } from './metrics.js';
+import type { Peers } from './peers.js';
 import type { ServiceMetrics } from './prometheus.js';
 import { RouteStore } from './route-store.js';
 import type { Timeouts } from './balancer.js';
@@ -29,14 +31,21 @@ export interface RouterDaemonOptions {
   onListenersChanged?: () => Promise<void>;
   /** Called when a shutdown begins, whoever asked for it. */
   onStopping?: (reason: string) => void;
-  /** The supervisor this worker serves under (for /v1/health). */
+  /** The supervisor this worker serves under (for /v1/health; updated by setSupervisor). */
   supervisor?: SupervisorInfo;
+  /**
+   * The other proxy workers, when this one is the admin worker of several (ADR 0014): every
+   * change is applied by them before it is acknowledged; drains and counters span them all.
+   */
+  peers?: Peers;
 }
 
 /**
- * The router's proxy worker: its services, its admin API, routes.json. Route changes are
- * serialised and saved to routes.json before they are acknowledged; the table is restored on
- * start. Listening sockets come from the supervisor (supervisor.ts), which outlives this process.
+ * A proxy worker: its services and, for the admin worker, the admin API and routes.json. Route
+ * changes are serialised, saved to routes.json and applied by every other worker (`peers`) before
+ * they are acknowledged; the table is restored on start. Listening sockets come from the
+ * supervisor (supervisor.ts), which outlives this process. A worker without the admin API
+ * (`start(null)`) restores the table and then follows the admin worker's `applyTable` calls.
  */
 export class RouterDaemon {
   readonly bootId = randomBytes(8).toString('hex');
@@ -65,11 +74,20 @@ export class RouterDaemon {
 
   /**
    * Restores the saved routes, then serves the admin API on `admin` (a listening handle from the
-   * supervisor, or `{host, port}` to listen here). Resolves with the admin port.
+   * supervisor, or `{host, port}` to listen here; null for a worker that only proxies). Resolves
+   * with the admin port (0 without admin API).
    */
-  async start(admin: object): Promise<number> {
+  async start(admin: object | null): Promise<number> {
     checkResponseParser();
     for (const route of this.store.load()) await this.restore(route);
+    this.sweeper = setInterval(() => this.sweepStuck(), 1000);
+    this.sweeper.unref();
+    if (admin === null) {
+      log.info(`worker pid ${process.pid} boot ${this.bootId} serving ${this.services.size} route(s)`);
+      return 0;
+    }
+    // A previous admin worker may have died between saving a change and handing it to the others.
+    await this.opts.peers?.table(this.routes());
     await this.listenersChanged();
     this.admin = createAdminServer(this, this.opts.token);
     const server = this.admin;
@@ -78,18 +96,16 @@ export class RouterDaemon {
       server.listen(admin, () => resolve());
     });
     const adminPort = (server.address() as { port: number }).port;
-    this.sweeper = setInterval(() => this.sweepStuck(), 1000);
-    this.sweeper.unref();
     log.info(`worker pid ${process.pid} boot ${this.bootId} serving admin on 127.0.0.1:${adminPort}, ${this.services.size} route(s)`);
     return adminPort;
   }
 
-  private async restore(route: ServiceRoute): Promise<void> {
+  private async restore(route: ServiceRoute, quiet = false): Promise<void> {
     const svc = this.service(route.service);
     try {
       const { servers, effective } = await svc.openListenerFor(route);
       svc.install(effective, servers);
-      log.info(`restored route ${describe(effective)}`);
+      if (!quiet) log.info(`restored route ${describe(effective)}`);
     } catch (err) {
       // Keep the route (it must not be lost), serve what can be served, and say why the rest does not.
       const msg = SlipwayError.from(err).message;
@@ -118,13 +134,32 @@ export class RouterDaemon {
     this.admin?.closeIdleConnections();
   }
 
+  /**
+   * A worker that only proxies: install exactly `routes` (the table the admin worker just saved
+   * and installed), opening and closing listeners as needed. Serialised with the restore.
+   */
+  applyTable(routes: ServiceRoute[]): Promise<void> {
+    return this.serial(async () => {
+      if (this.isStopping) return;
+      const wanted = new Set(routes.map((r) => r.service));
+      for (const route of routes) await this.restore(route, true);
+      for (const s of this.services.values()) if (s.route !== null && !wanted.has(s.name)) s.uninstall();
+    });
+  }
+
+  /** The supervisor's state changed (a worker replaced). */
+  setSupervisor(info: SupervisorInfo): void {
+    this.opts.supervisor = info;
+  }
+
   health(): RouterHealth {
     const sup = this.opts.supervisor;
     return {
       ok: !this.isStopping,
       pid: sup?.pid ?? process.pid,
       workerPid: process.pid,
-      bootId: this.bootId,
+      workerPids: sup?.workerPids ?? [process.pid],
+      bootId: sup?.bootId ?? this.bootId,
       startedAt: sup?.startedAt ?? this.startedAt,
       workerStartedAt: this.startedAt,
       routes: this.routes().length,
@@ -149,6 +184,7 @@ export class RouterDaemon {
         throw err;
       }
       svc.install(effective, servers);
+      await this.opts.peers?.table(this.routes());
       await this.listenersChanged();
       log.info(`route set: ${describe(effective)}`);
       return effective;
@@ -185,6 +221,7 @@ export class RouterDaemon {
       if (svc?.route == null) throw notFound(service);
       this.save(this.tableWith(service, null));
       svc.uninstall();
+      await this.opts.peers?.table(this.routes());
       await this.listenersChanged();
       log.info(`route removed: ${service}`);
     });
@@ -196,25 +233,51 @@ export class RouterDaemon {
       .sort((a, b) => a.service.localeCompare(b.service));
   }
 
-  /** Waits for backends to have nothing in flight, answering 504 to what is left at the deadline. */
+  /**
+   * Waits for backends to have nothing in flight, answering 504 to what is left at the deadline:
+   * in this worker and, for the admin worker, in every other one (the results summed).
+   */
   async drain(service: string, backendIds: string[], timeoutMs: number): Promise<DrainResult> {
     const svc = this.services.get(service);
     if (svc === undefined) throw notFound(service);
     const started = Date.now();
-    const result = await svc.drain(backendIds, timeoutMs);
+    const [own, others] = await Promise.all([
+      svc.drain(backendIds, timeoutMs),
+      this.opts.peers?.drain(service, backendIds, timeoutMs) ?? [],
+    ]);
+    const result = { completed: own.completed, aborted: own.aborted };
+    for (const r of others) {
+      result.completed += r.completed;
+      result.aborted += r.aborted;
+    }
     log.info(
       `drained ${service} [${backendIds.join(', ')}] in ${Date.now() - started}ms: ${result.completed} completed, ${result.aborted} aborted`,
     );
     return result;
   }
 
-  /** Every service's counters, by name (for the Prometheus exposition). */
-  serviceMetrics(): ServiceMetrics[] {
-    return [...this.services.values()]
-      .map((s) => ({ service: s.name, counters: s.counters }))
-      .sort((a, b) => a.service.localeCompare(b.service));
+  /** A drain asked by the admin worker: this worker's part; a service it does not know has nothing in flight here. */
+  async drainHere(service: string, backendIds: string[], timeoutMs: number): Promise<DrainResult> {
+    const svc = this.services.get(service);
+    return svc === undefined ? { completed: 0, aborted: 0 } : svc.drain(backendIds, timeoutMs);
   }
 
+  /** Every service's counters over every worker, by name (for the Prometheus exposition). */
+  async serviceMetrics(): Promise<ServiceMetrics[]> {
+    if (this.opts.peers === undefined)
+      return [...this.services.values()]
+        .map((s) => ({ service: s.name, counters: s.counters }))
+        .sort((a, b) => a.service.localeCompare(b.service));
+    return (await this.allStats()).services.map((s) => ({ service: s.service, counters: ServiceCounters.fromStats(s) }));
+  }
+
+  /** The counters of the whole router: this worker's, summed with every other worker's (ADR 0014). */
+  allStats(): Promise<RouterStats> {
+    const own = this.stats();
+    return this.opts.peers === undefined ? Promise.resolve(own) : this.opts.peers.stats(own);
+  }
+
+  /** This worker's own counters (`bootId` its own). */
   stats(): RouterStats {
     return {
       bootId: this.bootId,

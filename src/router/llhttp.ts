@@ -125,6 +125,7 @@ function selfCheck(): string | null {
     if (typeof H[k] !== 'number') return `HTTPParser.${k} is missing`;
   }
   const seen: string[] = [];
+  const bodies: Buffer[] = [];
   const parser = new ResponseParser({
     onHead: (status, _m, headers, keepAlive) => {
       seen.push(`head ${status} ${headers.join('=')} ${keepAlive}`);
@@ -132,6 +133,7 @@ function selfCheck(): string | null {
     },
     onBody: (chunk) => {
       seen.push(`body ${chunk.toString('latin1')}`);
+      bodies.push(chunk);
     },
     onComplete: (status) => {
       seen.push(`complete ${status}`);
@@ -149,6 +151,13 @@ function selfCheck(): string | null {
     }
     const want = 'head 200 Transfer-Encoding=chunked true|body ok|complete 200|head 204 X-A=a true|complete 204';
     if (seen.join('|') !== want) return `parsed "${seen.join('|')}", expected "${want}"`;
+    // Upstream sockets read into one shared buffer: body chunks must be copies, not views of it.
+    const input = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello', 'latin1');
+    bodies.length = 0;
+    const err = parser.execute(input);
+    input.fill(0);
+    if (err !== null || bodies.length !== 1 || bodies[0]!.toString('latin1') !== 'hello')
+      return 'a body chunk shares memory with the bytes parsed (the router reads every upstream socket into one buffer)';
     const bad = parser.execute(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 'latin1'));
     if (bad === null) return 'a response with two Content-Length headers was accepted';
     return null;

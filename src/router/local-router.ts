@@ -6,7 +6,7 @@ import { SlipwayError } from '../core/errors.js';
 import { adminCall, type AdminTarget } from './admin-client.js';
 import { pidAlive, waitForExit } from '../core/process.js';
 import type { RouterStart, TrafficRouter } from './router.js';
-import { orphanWorker, readToken, routerInfoPath, routerLogPath, secureStateDir, type RouterInfoFile } from './state-files.js';
+import { orphanWorkers, readToken, routerInfoPath, routerLogPath, secureStateDir, type RouterInfoFile } from './state-files.js';
 import type { DrainResult, RouterHealth, RouterStats, ServiceRoute } from './types.js';
 
 export interface LocalRouterProps {
@@ -110,12 +110,10 @@ export class LocalRouter implements TrafficRouter {
     const info = this.readInfo() ?? this.info;
     if (info === undefined) return;
     if (!pidAlive(info.pid)) {
-      // The supervisor died and no router took over: its worker still serves. Stop it too.
-      const orphan = orphanWorker(this.stateDir, info);
-      if (orphan !== null) {
-        process.kill(orphan, 'SIGTERM');
-        await waitForExit(orphan, 30_000);
-      }
+      // The supervisor died and no router took over: its workers still serve. Stop them too.
+      const orphans = orphanWorkers(this.stateDir, info);
+      for (const pid of orphans) process.kill(pid, 'SIGTERM');
+      for (const pid of orphans) await waitForExit(pid, 30_000);
       return;
     }
     try {

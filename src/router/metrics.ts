@@ -1,4 +1,4 @@
-import { LATENCY_BUCKETS_MS, type PoolStats } from './types.js';
+import { LATENCY_BUCKETS_MS, type PoolStats, type ServiceStats } from './types.js';
 
 const BUCKETS = LATENCY_BUCKETS_MS as readonly number[];
 
@@ -55,6 +55,16 @@ export class ServiceCounters {
   /** Preview requests answered 503 because the preview release had no backends. */
   previewUnrouted = 0;
 
+  /** Counters holding a stats reading (counters summed over several workers, for the Prometheus exposition). */
+  static fromStats(s: ServiceStats): ServiceCounters {
+    const c = new ServiceCounters();
+    for (const p of s.pools) fill(c.forRelease(p.release), p);
+    for (const p of s.preview ?? []) fill(c.forPreview(p.release), p);
+    c.unrouted = s.unrouted ?? 0;
+    c.previewUnrouted = s.previewUnrouted ?? 0;
+    return c;
+  }
+
   /** The counters for `release`, created on first use. */
   forRelease(release: number): PoolCounters {
     return counters(this.pools, release);
@@ -93,4 +103,16 @@ function counters(map: Map<number, PoolCounters>, release: number): PoolCounters
 
 function sorted(map: Map<number, PoolCounters>): PoolCounters[] {
   return [...map.values()].sort((a, b) => a.release - b.release);
+}
+
+function fill(c: PoolCounters, p: PoolStats): void {
+  c.requests = p.requests;
+  c.c1 = p.byClass['1xx'];
+  c.c2 = p.byClass['2xx'];
+  c.c3 = p.byClass['3xx'];
+  c.c4 = p.byClass['4xx'];
+  c.c5 = p.byClass['5xx'];
+  for (let i = 0; i < c.buckets.length; i++) c.buckets[i] = p.latencyBuckets[i] ?? 0;
+  c.latencySumMs = p.latencySumMs;
+  c.inFlight = p.inFlight;
 }

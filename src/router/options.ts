@@ -15,4 +15,15 @@ export const ROUTER_OPTIONS = {
   'grace-ms': { type: 'string' },
   'upstream-timeout-ms': { type: 'string' },
   'body-timeout-ms': { type: 'string' },
+  /** Supervisor only: how many proxy workers share the listening sockets (ADR 0014). */
+  workers: { type: 'string' },
 } as const;
+
+/** `--workers N`: a whole number from 1 to `max`. */
+export function workersOption(value: string | undefined, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw SlipwayError.of('ROUTER_USAGE', `--workers: expected a whole number from 1 to ${max}, got "${value}"`);
+  return n;
+}

@@ -17,15 +17,17 @@ export interface RouterInfoFile {
   pid: number;
   /** Port of the admin API on 127.0.0.1 (the supervisor holds it across worker restarts). */
   adminPort: number;
-  /** Random per supervisor process. RouterStats.bootId is the worker's: counters restart with each worker. */
+  /** Random per supervisor process, = RouterStats.bootId: counters restart when the supervisor does (ADR 0014). */
   bootId: string;
   /** ISO timestamp. */
   startedAt: string;
-  /**
-   * The serving worker's pid (rewritten when it is replaced). If the supervisor dies, this worker
-   * goes on serving until the next router takes the ports over (ADR 0006).
-   */
+  /** The admin worker's pid (rewritten when it is replaced). */
   workerPid?: number;
+  /**
+   * Every serving worker's pid, the admin worker first (rewritten when one is replaced). If the
+   * supervisor dies, these workers go on serving until the next router takes the ports over (ADR 0006).
+   */
+  workerPids?: number[];
 }
 
 /** `DIR/routes.json`: the route table, rewritten atomically before every change is acknowledged. */
@@ -96,16 +98,20 @@ export function readToken(stateDir: string): string | undefined {
 }
 
 /**
- * The worker of a router whose supervisor died, still serving (ADR 0006): router.json's
- * `workerPid`, if that process lives and its command line is a router worker for this directory.
+ * The workers of a router whose supervisor died, still serving (ADR 0006): router.json's
+ * `workerPids` (or `workerPid`, from a router with one worker) that live and whose command line
+ * is a router worker for this directory.
  */
-export function orphanWorker(stateDir: string, info: RouterInfoFile): number | null {
-  const pid = info.workerPid;
-  if (pid === undefined || pidAlive(info.pid) || !pidAlive(pid)) return null;
-  try {
-    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return args.some((a) => a.endsWith('/worker.js')) && args.includes(stateDir) ? pid : null;
-  } catch {
-    return null;
-  }
+export function orphanWorkers(stateDir: string, info: RouterInfoFile): number[] {
+  if (pidAlive(info.pid)) return [];
+  const pids = info.workerPids ?? (info.workerPid === undefined ? [] : [info.workerPid]);
+  return pids.filter((pid) => {
+    if (!pidAlive(pid)) return false;
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return args.some((a) => a.endsWith('/worker.js')) && args.includes(stateDir);
+    } catch {
+      return false;
+    }
+  });
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { unlinkSync } from 'node:fs';
 import * as net from 'node:net';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 import { readJsonIfExists, writeJsonAtomic } from '../core/atomic-file.js';
@@ -10,8 +11,10 @@ import { SlipwayError } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
 import { adminCall } from './admin-client.js';
 import { log } from './log.js';
-import { ensureToken, orphanWorker, routerInfoPath, secureStateDir, type RouterInfoFile } from './state-files.js';
-import { listenerKey, type SupervisorInfo, type ToSupervisor, type ToWorker } from './supervisor-protocol.js';
+import { CounterLedger } from './stats-sum.js';
+import { ensureToken, orphanWorkers, routerInfoPath, secureStateDir, type RouterInfoFile } from './state-files.js';
+import { listenerKey, type PeerOp, type PeerResult, type SupervisorInfo, type ToSupervisor, type ToWorker } from './supervisor-protocol.js';
+import type { RouterStats } from './types.js';
 
 /**
  * A listening socket held by the supervisor: bound here, put in the LISTEN state by the worker
@@ -36,10 +39,25 @@ const STANDBY_DELAY_MS = 500;
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
+/** The most proxy workers a router runs, whatever the machine (each is a Node process of about 60 MB). */
+export const MAX_WORKERS = 16;
+
+/**
+ * Proxy workers by default: one per core but one, which is left to the apps the router fronts on
+ * the same machine; at least 1, at most 4 (each worker is a Node process of ~60 MB). On 2 cores
+ * that is one worker: a second one only helped while a core was idle, and cost CPU and p99 when
+ * the apps (or the load) used it (ADR 0014 has the measurements).
+ */
+export function defaultWorkerCount(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
 export interface SupervisorOptions {
   stateDir: string;
   /** Passed to every worker (`--grace-ms N`, `--upstream-timeout-ms N`). */
   workerArgs: string[];
+  /** Proxy workers sharing the listening sockets (1 to MAX_WORKERS). @default defaultWorkerCount() */
+  workers?: number;
   /** How long a stopping worker may take before it is killed. @default 10000 + 15000 */
   stopTimeoutMs?: number;
   /** Keep a standby worker forked (one more idle process, a faster replacement). @default true */
@@ -47,80 +65,124 @@ export interface SupervisorOptions {
 }
 
 /**
+ * One place for a proxy worker. Slot 0 holds the admin worker (admin API, routes.json, drives
+ * every change); the others only proxy. A dead worker is replaced in its slot.
+ */
+interface Slot {
+  readonly index: number;
+  child: ChildProcess | null;
+  startedAt: number;
+  ready: boolean;
+  /** The worker's own boot id (from `ready`): its key in the counter ledger. */
+  bootId: string | null;
+  /** Deaths within CRASH_LOOP_MS of the start, in a row. */
+  quickFailures: number;
+}
+
+/** A question sent to several workers, answered once each replied or died. */
+interface Gathering {
+  waiting: Set<ChildProcess>;
+  results: PeerResult[];
+  done: (results: PeerResult[]) => void;
+}
+
+/**
  * The router's long-lived process. It owns the listening sockets (admin API, service and preview
- * ports) and does nothing else: no request, no route, no state file but router.json. The proxy
- * worker it forks gets each socket as a handle; when the worker dies, the sockets stay open here,
- * so the kernel queues new connections until the replacement (forked at once, restoring the table
- * from routes.json) accepts them. Nothing is refused in between.
+ * ports), forks the proxy workers and relays between them; it handles no request and keeps no
+ * route. Every worker gets each socket as a handle and accepts on it; when a worker dies, the
+ * sockets stay open here (and in the other workers), so the kernel queues new connections until
+ * the replacement (forked at once, restoring the table from routes.json) accepts them. Nothing is
+ * refused in between.
  */
 export class Supervisor {
   readonly bootId = randomBytes(8).toString('hex');
   readonly startedAt = new Date().toISOString();
   private readonly held = new Map<string, Handle>();
+  /** Binds in progress, by key: two workers asking for one port at once get one socket. */
+  private readonly binding = new Map<string, Promise<{ handle: Handle; port: number } | string>>();
   private admin: Handle | undefined;
   private adminPort = 0;
-  private worker: ChildProcess | null = null;
+  private readonly slots: Slot[];
   /**
    * A worker forked ahead of need: its code is loaded and it waits for `hello`, so replacing a
    * dead worker costs a table restore, not a Node start-up.
    */
   private standby: ChildProcess | null = null;
-  private workerStartedAt = 0;
   private restarts = 0;
   private lastProblem: string | null = null;
-  private quickFailures = 0;
   private stopping = false;
   private everReady = false;
   private firstReady: { resolve: () => void; reject: (e: Error) => void } | undefined;
   /**
-   * The worker of a router that died before this one started: it still serves (it closed only its
-   * admin API) until our worker needs its ports; then it is told to let go (SIGUSR2), and binds
-   * are retried for a moment while it does.
+   * The workers of a router that died before this one started: they still serve (they closed only
+   * the admin API) until our workers need their ports; then they are told to let go (SIGUSR2), and
+   * binds are retried for a moment while they do.
    */
-  private orphan: number | null = null;
+  private orphans: number[] = [];
   private orphanReleasedAt = 0;
+  private seq = 0;
+  private readonly gatherings = new Map<number, Gathering>();
+  private readonly ledger = new CounterLedger();
 
-  constructor(private readonly opts: SupervisorOptions) {}
+  constructor(private readonly opts: SupervisorOptions) {
+    const n = opts.workers ?? defaultWorkerCount();
+    if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS)
+      throw SlipwayError.of('ROUTER_USAGE', `workers: expected a whole number from 1 to ${MAX_WORKERS}, got ${n}`);
+    this.slots = Array.from({ length: n }, (_, index) => ({
+      index,
+      child: null,
+      startedAt: 0,
+      ready: false,
+      bootId: null,
+      quickFailures: 0,
+    }));
+  }
 
-  /** Binds the admin socket, starts the first worker and writes router.json once it serves. */
+  /** Binds the admin socket, starts the workers and writes router.json once they all serve. */
   async start(): Promise<void> {
     secureStateDir(this.opts.stateDir);
     const token = ensureToken(this.opts.stateDir);
     await this.refuseIfAnotherIsRunning(token);
-    this.orphan = this.findOrphan();
+    this.orphans = this.findOrphans();
     const admin = await bind('127.0.0.1', 0);
     if (typeof admin === 'string') throw SlipwayError.of('ROUTER_START_FAILED', `cannot open the admin socket on 127.0.0.1: ${admin}`);
     this.admin = admin.handle;
     this.adminPort = admin.port;
     await new Promise<void>((resolve, reject) => {
       this.firstReady = { resolve, reject };
-      this.spawnWorker();
+      for (const slot of this.slots) this.spawnWorker(slot);
     });
     this.writeInfo();
     log.info(
-      `router supervisor pid ${process.pid} boot ${this.bootId}: admin on 127.0.0.1:${this.adminPort}, worker pid ${this.worker?.pid}`,
+      `router supervisor pid ${process.pid} boot ${this.bootId}: admin on 127.0.0.1:${this.adminPort}, ${this.slots.length} worker(s), pids ${this.workerPids().join(', ')}`,
     );
   }
 
-  /** Stops the router: no new connections (every socket closed now), the worker finishes what is in flight. */
+  /** Stops the router: no new connections (every socket closed now), the workers finish what is in flight. */
   stop(reason: string): void {
     if (this.stopping) return;
     this.stopping = true;
     log.info(`supervisor stopping (${reason})`);
     this.closeSockets();
     this.standby?.kill('SIGTERM');
-    const w = this.worker;
-    if (w === null) {
-      this.finish();
-      return;
-    }
-    if (w.connected) w.send({ t: 'shutdown', reason } satisfies ToWorker, undefined, {}, () => undefined);
-    else w.kill('SIGTERM');
     const limit = this.opts.stopTimeoutMs ?? 25_000;
-    setTimeout(() => {
-      log.warn(`worker pid ${w.pid} did not stop within ${limit}ms; killing it`);
-      w.kill('SIGKILL');
-    }, limit).unref();
+    let any = false;
+    for (const slot of this.slots) {
+      const w = slot.child;
+      if (w === null) continue;
+      any = true;
+      if (w.connected) w.send({ t: 'shutdown', reason } satisfies ToWorker, undefined, {}, () => undefined);
+      else w.kill('SIGTERM');
+      setTimeout(() => {
+        log.warn(`worker pid ${w.pid} did not stop within ${limit}ms; killing it`);
+        w.kill('SIGKILL');
+      }, limit).unref();
+    }
+    if (!any) this.finish();
+  }
+
+  private workerPids(): number[] {
+    return this.slots.flatMap((s) => (s.child?.pid === undefined ? [] : [s.child.pid]));
   }
 
   private writeInfo(): void {
@@ -130,31 +192,34 @@ export class Supervisor {
       adminPort: this.adminPort,
       bootId: this.bootId,
       startedAt: this.startedAt,
-      workerPid: this.worker?.pid,
+      workerPid: this.slots[0]!.child?.pid,
+      workerPids: this.workerPids(),
     };
     writeJsonAtomic(routerInfoPath(this.opts.stateDir), info);
   }
 
-  /** The previous router's worker, if its supervisor is dead and it still serves. */
-  private findOrphan(): number | null {
+  /** The previous router's workers, if its supervisor is dead and they still serve. */
+  private findOrphans(): number[] {
     try {
       const info = readJsonIfExists<RouterInfoFile>(routerInfoPath(this.opts.stateDir));
-      return info === undefined ? null : orphanWorker(this.opts.stateDir, info);
+      return info === undefined ? [] : orphanWorkers(this.opts.stateDir, info);
     } catch {
-      return null;
+      return [];
     }
   }
 
-  /** Tells the orphan worker to stop listening (it finishes what it serves, then exits). */
-  private releaseOrphan(): void {
-    if (this.orphan === null) return;
-    log.info(`asking worker pid ${this.orphan} of the previous router to let go of its ports`);
-    try {
-      process.kill(this.orphan, 'SIGUSR2');
-    } catch {
-      /* already gone */
+  /** Tells the orphan workers to stop listening (they finish what they serve, then exit). */
+  private releaseOrphans(): void {
+    if (this.orphans.length === 0) return;
+    for (const pid of this.orphans) {
+      log.info(`asking worker pid ${pid} of the previous router to let go of its ports`);
+      try {
+        process.kill(pid, 'SIGUSR2');
+      } catch {
+        /* already gone */
+      }
     }
-    this.orphan = null;
+    this.orphans = [];
     this.orphanReleasedAt = Date.now();
   }
 
@@ -165,17 +230,32 @@ export class Supervisor {
       bootId: this.bootId,
       workerRestarts: this.restarts,
       lastProblem: this.lastProblem,
+      workerPids: this.workerPids(),
     };
   }
 
-  private spawnWorker(): void {
+  /** Tells the admin worker what /v1/health shows about the other processes. */
+  private sendInfo(): void {
+    const admin = this.slots[0]!.child;
+    if (admin?.connected) admin.send({ t: 'info', supervisor: this.info() } satisfies ToWorker, undefined, {}, () => undefined);
+  }
+
+  private spawnWorker(slot: Slot): void {
     if (this.stopping) return;
     const standby = this.standby;
     this.standby = null;
     const child = standby !== null && standby.connected && standby.exitCode === null && standby.signalCode === null ? standby : this.fork();
-    this.worker = child;
-    this.workerStartedAt = Date.now();
-    child.send({ t: 'hello', supervisor: this.info() } satisfies ToWorker, this.admin as never, {}, () => undefined);
+    slot.child = child;
+    slot.ready = false;
+    slot.bootId = null;
+    slot.startedAt = Date.now();
+    const admin = slot.index === 0;
+    child.send(
+      { t: 'hello', supervisor: this.info(), admin } satisfies ToWorker,
+      (admin ? this.admin : undefined) as never,
+      {},
+      () => undefined,
+    );
   }
 
   private fork(): ChildProcess {
@@ -194,40 +274,116 @@ export class Supervisor {
     this.standby = this.fork();
   }
 
+  private slotOf(child: ChildProcess): Slot | undefined {
+    return this.slots.find((s) => s.child === child);
+  }
+
   private onMessage(child: ChildProcess, m: ToSupervisor): void {
-    if (child !== this.worker) return; // a late message from a worker already replaced
+    const slot = this.slotOf(child);
+    if (slot === undefined) return; // a late message from a worker already replaced
     switch (m.t) {
       case 'listen':
         void this.onListen(child, m.id, m.host, m.port);
         return;
       case 'retain': {
-        const keep = new Set(m.keys);
-        for (const [key, h] of this.held) {
-          if (keep.has(key)) continue;
-          h.close();
-          this.held.delete(key);
+        // The admin worker's listeners are the table; the others follow it.
+        if (slot.index === 0) {
+          const keep = new Set(m.keys);
+          for (const [key, h] of this.held) {
+            if (keep.has(key)) continue;
+            h.close();
+            this.held.delete(key);
+          }
         }
         child.send({ t: 'retained', id: m.id } satisfies ToWorker, undefined, {}, () => undefined);
         return;
       }
       case 'ready':
-        this.releaseOrphan(); // (a table with no routes never asked for a port)
-        if (!this.everReady) {
-          this.everReady = true;
-          this.firstReady?.resolve();
-        } else {
-          this.writeInfo();
-          log.info(
-            `worker pid ${m.pid} serves (replacement ${this.restarts}, ${Date.now() - this.workerStartedAt} ms after it was given the sockets)`,
-          );
-        }
-        // Forked a little later, so it does not compete for the CPU with the worker just starting.
-        setTimeout(() => this.prepareStandby(), STANDBY_DELAY_MS).unref();
+        this.onReady(slot, m.bootId, m.pid);
         return;
       case 'stopping':
         this.stop(`worker: ${m.reason}`);
         return;
+      case 'fanout':
+        void this.gather(this.others(child), m.op).then((results) =>
+          child.send({ t: 'fanout-done', id: m.id, results } satisfies ToWorker, undefined, {}, () => undefined),
+        );
+        return;
+      case 'stats':
+        void this.sumStats(child, slot, m.own).then((stats) =>
+          child.send({ t: 'stats-sum', id: m.id, stats } satisfies ToWorker, undefined, {}, () => undefined),
+        );
+        return;
+      case 'peer-done': {
+        const g = this.gatherings.get(m.id);
+        if (g === undefined || !g.waiting.delete(child)) return;
+        g.results.push(m.result);
+        if (g.waiting.size === 0) this.settle(m.id, g);
+        return;
+      }
     }
+  }
+
+  private onReady(slot: Slot, bootId: string, pid: number): void {
+    slot.ready = true;
+    slot.bootId = bootId;
+    this.releaseOrphans(); // (a table with no routes never asked for a port)
+    if (!this.everReady) {
+      if (this.slots.every((s) => s.ready)) {
+        this.everReady = true;
+        this.firstReady?.resolve();
+      }
+    } else {
+      this.writeInfo();
+      log.info(
+        `worker pid ${pid} serves in slot ${slot.index} (replacement ${this.restarts}, ${Date.now() - slot.startedAt} ms after it was given the sockets)`,
+      );
+    }
+    this.sendInfo();
+    // Forked a little later, so it does not compete for the CPU with the worker just starting.
+    setTimeout(() => this.prepareStandby(), STANDBY_DELAY_MS).unref();
+  }
+
+  /** Every worker but `child` that has been started (a worker still restoring its table answers after it). */
+  private others(child: ChildProcess): ChildProcess[] {
+    return this.slots.flatMap((s) => (s.child === null || s.child === child ? [] : [s.child]));
+  }
+
+  /** Sends `op` to `children` and resolves with the answers of those that did not die first. */
+  private gather(children: ChildProcess[], op: PeerOp): Promise<PeerResult[]> {
+    return new Promise((resolve) => {
+      const id = ++this.seq;
+      const g: Gathering = { waiting: new Set(children), results: [], done: resolve };
+      this.gatherings.set(id, g);
+      for (const c of children) {
+        if (!c.connected) {
+          g.waiting.delete(c);
+          continue;
+        }
+        c.send({ t: 'peer', id, op } satisfies ToWorker, undefined, {}, (err) => {
+          if (err !== null && g.waiting.delete(c) && g.waiting.size === 0) this.settle(id, g);
+        });
+      }
+      if (g.waiting.size === 0) this.settle(id, g);
+    });
+  }
+
+  private settle(id: number, g: Gathering): void {
+    if (!this.gatherings.delete(id)) return;
+    g.done(g.results);
+  }
+
+  /** Every worker's counters, summed with those of the workers that are gone (CounterLedger). */
+  private async sumStats(child: ChildProcess, slot: Slot, own: RouterStats): Promise<RouterStats> {
+    if (slot.bootId === own.bootId) this.ledger.record(own.bootId, own.services);
+    const results = await this.gather(this.others(child), { t: 'stats' });
+    const live = new Set(this.slots.map((s) => s.bootId));
+    for (const r of results) {
+      const stats = r as RouterStats | null;
+      // A reading that arrives after its worker died (and was retired) must not bring it back.
+      if (stats !== null && live.has(stats.bootId)) this.ledger.record(stats.bootId, stats.services);
+    }
+    return { bootId: this.bootId, services: this.ledger.total() };
   }
 
   private async onListen(child: ChildProcess, id: number, host: string, port: number): Promise<void> {
@@ -235,26 +391,49 @@ export class Supervisor {
       child.send({ t: 'listen-failed', id, code: 'ROUTER_STOPPING' } satisfies ToWorker);
       return;
     }
-    this.releaseOrphan();
+    this.releaseOrphans();
     let handle = port === 0 ? undefined : this.held.get(listenerKey(host, port));
     let real = port;
     if (handle === undefined) {
-      let r = await bind(host, port);
-      // The orphan closes its listeners as soon as it gets the signal: wait for that, briefly.
-      while (r === 'EADDRINUSE' && Date.now() - this.orphanReleasedAt < ORPHAN_RELEASE_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        r = await bind(host, port);
-      }
+      const r = await this.bindShared(host, port);
       if (typeof r === 'string') {
         child.send({ t: 'listen-failed', id, code: r } satisfies ToWorker, undefined, {}, () => undefined);
         return;
       }
       handle = r.handle;
       real = r.port;
-      this.held.get(listenerKey(host, real))?.close();
-      this.held.set(listenerKey(host, real), handle);
     }
     child.send({ t: 'listened', id, port: real } satisfies ToWorker, handle as never, {}, () => undefined);
+  }
+
+  /** Binds host:port and holds the socket; workers asking for the same port meanwhile share that one bind. */
+  private bindShared(host: string, port: number): Promise<{ handle: Handle; port: number } | string> {
+    const key = listenerKey(host, port);
+    const pending = port === 0 ? undefined : this.binding.get(key);
+    if (pending !== undefined) return pending;
+    const p = this.bindRetrying(host, port).then((r) => {
+      if (typeof r !== 'string') {
+        const realKey = listenerKey(host, r.port);
+        this.held.get(realKey)?.close();
+        this.held.set(realKey, r.handle);
+      }
+      return r;
+    });
+    if (port !== 0) {
+      this.binding.set(key, p);
+      void p.then(() => this.binding.delete(key));
+    }
+    return p;
+  }
+
+  private async bindRetrying(host: string, port: number): Promise<{ handle: Handle; port: number } | string> {
+    let r = await bind(host, port);
+    // The orphans close their listeners as soon as they get the signal: wait for that, briefly.
+    while (r === 'EADDRINUSE' && Date.now() - this.orphanReleasedAt < ORPHAN_RELEASE_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      r = await bind(host, port);
+    }
+    return r;
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -264,27 +443,39 @@ export class Supervisor {
       if (!this.stopping) log.warn(`standby worker pid ${child.pid} exited (${signal ?? `exit code ${code}`})`);
       return;
     }
-    if (child !== this.worker) return;
-    this.worker = null;
+    const slot = this.slotOf(child);
+    if (slot === undefined) return;
+    slot.child = null;
+    slot.ready = false;
+    if (slot.bootId !== null) this.ledger.retire(slot.bootId);
+    slot.bootId = null;
+    // Questions it will never answer: the others' answers are enough.
+    for (const [id, g] of this.gatherings) if (g.waiting.delete(child) && g.waiting.size === 0) this.settle(id, g);
     const how = signal ?? `exit code ${code}`;
     if (this.stopping) {
-      this.finish();
+      if (this.slots.every((s) => s.child === null)) this.finish();
       return;
     }
     if (!this.everReady) {
-      // The first worker could not start (its log lines say why): the router does not start.
+      // A worker could not start (its log lines say why): the router does not start.
+      this.stopping = true;
       this.closeSockets();
+      this.standby?.kill('SIGTERM');
+      for (const s of this.slots) s.child?.kill('SIGTERM');
       this.firstReady?.reject(SlipwayError.of('ROUTER_START_FAILED', `the router's worker exited before serving (${how})`));
       return;
     }
-    const lived = Date.now() - this.workerStartedAt;
+    const lived = Date.now() - slot.startedAt;
     this.restarts++;
-    this.quickFailures = lived < CRASH_LOOP_MS ? this.quickFailures + 1 : 1;
+    slot.quickFailures = lived < CRASH_LOOP_MS ? slot.quickFailures + 1 : 1;
     this.lastProblem = `${new Date().toISOString()}: worker pid ${child.pid} exited (${how}) after ${lived} ms`;
     // Replaced at once; only a worker that keeps dying within CRASH_LOOP_MS of its start gets a growing pause (up to 5 s).
-    const delay = this.quickFailures <= 3 ? 0 : Math.min(5000, 100 * 2 ** (this.quickFailures - 4));
-    log.error(`worker pid ${child.pid} exited (${how}); starting another${delay ? ` in ${delay} ms` : ''} (restart ${this.restarts})`);
-    setTimeout(() => this.spawnWorker(), delay);
+    const delay = slot.quickFailures <= 3 ? 0 : Math.min(5000, 100 * 2 ** (slot.quickFailures - 4));
+    log.error(
+      `worker pid ${child.pid} (slot ${slot.index}) exited (${how}); starting another${delay ? ` in ${delay} ms` : ''} (restart ${this.restarts})`,
+    );
+    this.sendInfo();
+    setTimeout(() => this.spawnWorker(slot), delay);
   }
 
   private closeSockets(): void {

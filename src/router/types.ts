@@ -94,7 +94,10 @@ export interface ServiceStats {
 }
 
 export interface RouterStats {
-  /** Random id of the router process: counts restart from zero when it changes. */
+  /**
+   * Random id of the router (its supervisor): counts restart from zero when it changes. Counts of
+   * several proxy workers are summed, and stay monotonic when one is replaced (ADR 0014).
+   */
   bootId: string;
   services: ServiceStats[];
 }
@@ -111,9 +114,11 @@ export interface RouterHealth {
   ok: boolean;
   /** The supervisor's pid (router.json's): it owns the listening sockets. */
   pid: number;
-  /** The proxy worker's pid (the process answering). */
+  /** The admin worker's pid (the process answering). */
   workerPid: number;
-  /** The worker's boot id (= RouterStats.bootId: counters restart with each worker). */
+  /** Every proxy worker's pid, the admin worker first (ADR 0014). */
+  workerPids: number[];
+  /** = RouterStats.bootId: the supervisor's; counters restart only when it changes. */
   bootId: string;
   /** When the supervisor started (ISO). */
   startedAt: string;

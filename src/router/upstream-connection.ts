@@ -43,6 +43,14 @@ export interface UpstreamSink {
 /** Idle upstream connections older than this are closed rather than reused: Node servers drop them at 5s. */
 const IDLE_REUSE_MS = 4000;
 
+/**
+ * Every upstream socket of the process reads into this one buffer (`onread`), parsed before the
+ * next read can overwrite it: no Buffer allocated and no stream machinery per read. The parser
+ * copies what it keeps (header strings, body chunks: node's binding hands out copies, and
+ * `checkResponseParser` proves it at start-up).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 const kConn = Symbol('slipway.conn');
 type TaggedSocket = Socket & { [kConn]: UpstreamConnection };
 
@@ -66,9 +74,13 @@ export class UpstreamConnection implements ResponseEvents {
   private broken = false;
 
   constructor(private readonly pool: UpstreamPool) {
-    const socket = connect({ host: pool.host, port: pool.port, noDelay: true }) as TaggedSocket;
+    const socket = connect({
+      host: pool.host,
+      port: pool.port,
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: onSocketRead },
+    }) as TaggedSocket;
     socket[kConn] = this;
-    socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
@@ -225,8 +237,9 @@ function responseFraming(headers: string[]): ResponseFraming | string {
 function onSocketConnect(this: TaggedSocket): void {
   this[kConn].connected = true;
 }
-function onSocketData(this: TaggedSocket, data: Buffer): void {
-  this[kConn].onData(data);
+function onSocketRead(this: TaggedSocket, nread: number, buf: Uint8Array): boolean {
+  this[kConn].onData((buf as Buffer).subarray(0, nread));
+  return true;
 }
 function onSocketEnd(this: TaggedSocket): void {
   this[kConn].onEnd();

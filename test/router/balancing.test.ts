@@ -48,7 +48,10 @@ describe('router balancing', () => {
     }
   });
 
-  test('sends requests to the backend with the fewest in flight', async () => {
+  test('sends requests to the backend with the fewest in flight (counted per proxy worker)', async () => {
+    // Each worker balances by the requests it has in flight itself (ADR 0014, as nginx's least_conn
+    // without a shared zone): one worker shows the property exactly.
+    const one = await startRouter(['--grace-ms', '3000', '--workers', '1']);
     const held: ServerResponse[] = [];
     const hold = (name: string) => (req: { url?: string }, res: ServerResponse) => {
       if (req.url === '/hold') held.push(res);
@@ -57,7 +60,7 @@ describe('router balancing', () => {
     const x = await startUpstream('X', hold('X'));
     const y = await startUpstream('Y', hold('Y'));
     try {
-      const r = await fx.router.applyRoute(route('least', [{ release: 1, weight: 1, backends: [x.backend('x'), y.backend('y')] }]));
+      const r = await one.router.applyRoute(route('least', [{ release: 1, weight: 1, backends: [x.backend('x'), y.backend('y')] }]));
       const busy = get(r.listen.port, '/hold');
       await waitFor('one backend busy', () => held.length === 1);
       const idle = x.active === 1 ? 'Y' : 'X';
@@ -73,6 +76,7 @@ describe('router balancing', () => {
     } finally {
       await x.close();
       await y.close();
+      await one.close();
     }
   });
 
