@@ -8,6 +8,7 @@ import { formatPath, type ConfigProblem } from './problem.js';
 import { locatePath, type YamlSource } from './yaml-source.js';
 import { closest } from './suggest.js';
 import { rollingBudget } from './rolling-budget.js';
+import { environmentProblems } from './environment-checks.js';
 
 /** What is at a path on disk; injected so that parsing text needs no filesystem. */
 export type PathKind = 'directory' | 'file' | 'missing';
@@ -18,9 +19,6 @@ export interface SemanticCheckOptions {
   /** Looks a resolved `source` up on disk; when omitted, sources are not checked. */
   pathKind?: (absolutePath: string) => PathKind;
 }
-
-const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
-const DEFAULT_HOST = '127.0.0.1';
 
 /** Every cross-key problem in the document `data`: errors, and warnings about legal but surprising settings. */
 export function semanticProblems(
@@ -33,7 +31,7 @@ export function semanticProblems(
   const analysis = asMapping(asMapping(data)?.analysis) ?? {};
   const checks = Object.keys(analysis);
   return {
-    errors: [...portConflicts(services, src), ...missingSources(services, src, options), ...unknownChecks(services, checks, src)],
+    errors: [...environmentProblems(data, src), ...missingSources(services, src, options), ...unknownChecks(services, checks, src)],
     warnings: [...zeroSurgeAndUnavailable(services, src), ...stepsWithoutTraffic(services, analysis, src)],
   };
 }
@@ -138,31 +136,6 @@ function stepsWithoutTraffic(services: Record<string, unknown>, analysis: Record
 /** Resolves a service's `source` against the config directory. */
 export function resolveSource(source: string, dir: string): string {
   return isAbsolute(source) ? source : resolve(dir, source);
-}
-
-/** Two services cannot have the router listen on the same port of overlapping addresses. */
-function portConflicts(services: Record<string, unknown>, src: YamlSource): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const taken: { name: string; port: number; host: string }[] = [];
-  for (const [name, raw] of Object.entries(services)) {
-    const service = asMapping(raw);
-    const port = service?.port;
-    const host = service?.host ?? DEFAULT_HOST;
-    if (typeof port !== 'number' || !Number.isInteger(port) || typeof host !== 'string') continue;
-    const clash = taken.find((t) => t.port === port && (t.host === host || WILDCARD_HOSTS.has(t.host) || WILDCARD_HOSTS.has(host)));
-    if (clash) {
-      const path = ['services', name, 'port'];
-      const where = clash.host === host ? '' : ` (${clash.host} and ${host} overlap)`;
-      problems.push({
-        ...locatePath(src, path),
-        path: formatPath(path),
-        message: `port ${port} is already used by service "${clash.name}"${where}`,
-        suggestion: 'give each service its own port',
-      });
-    }
-    taken.push({ name, port, host });
-  }
-  return problems;
 }
 
 /**

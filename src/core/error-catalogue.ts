@@ -36,6 +36,8 @@ export const ERROR_CATALOGUE = {
   CONTROLLER_START_FAILED: 'unavailable',
   CONTROLLER_UNREACHABLE: 'unavailable',
   DRAIN_INVALID: 'invalid',
+  ENVIRONMENT_NOT_FOUND: 'invalid',
+  ENVIRONMENT_REQUIRED: 'invalid',
   DRIVER_BACKGROUND_FAILED: 'internal',
   DRIVER_DETACHED: 'unavailable',
   DRIVER_INSTANCE_EXISTS: 'conflict',
