@@ -159,6 +159,8 @@ export interface ReleaseView {
 
 export interface HistoryResponse {
   service: string;
+  /** The environment whose releases and rollouts these are. */
+  environment: string;
   releases: ReleaseView[];
   rollouts: RolloutView[];
 }

@@ -25,16 +25,20 @@ import type {
 } from '../api/types.js';
 
 export class ControllerClient {
-  constructor(readonly info: ControllerFile) {}
+  /** `env`: the environment every call acts on (`?env=`); without it the controller uses the config's default. */
+  constructor(
+    readonly info: ControllerFile,
+    readonly env?: string,
+  ) {}
 
   /** The running controller of the project, or undefined when none runs. */
-  static find(projectDir: string): ControllerClient | undefined {
+  static find(projectDir: string, env?: string): ControllerClient | undefined {
     const info = readControllerFile(projectPaths(projectDir).controllerFile);
-    return info && pidAlive(info.pid) ? new ControllerClient(info) : undefined;
+    return info && pidAlive(info.pid) ? new ControllerClient(info, env) : undefined;
   }
 
-  static connect(projectDir: string): ControllerClient {
-    const c = ControllerClient.find(projectDir);
+  static connect(projectDir: string, env?: string): ControllerClient {
+    const c = ControllerClient.find(projectDir, env);
     if (!c) throw SlipwayError.of('CONTROLLER_NOT_RUNNING', `no controller runs for ${projectDir}`, { hint: 'Start it with: slipway up' });
     return c;
   }
@@ -130,7 +134,13 @@ export class ControllerClient {
     return JSON.parse(await text(res)) as T;
   }
 
+  /** The same controller, acting on environment `env`. */
+  inEnv(env: string | undefined): ControllerClient {
+    return new ControllerClient(this.info, env);
+  }
+
   private raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<import('node:http').IncomingMessage> {
+    if (this.env !== undefined) path += `${path.includes('?') ? '&' : '?'}env=${enc(this.env)}`;
     const data = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(

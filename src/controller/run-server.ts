@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { writeJsonAtomic } from '../core/atomic-file.js';
 import { createApiServer } from '../api/server.js';
-import { Controller } from './controller.js';
+import { ProjectController } from './project-controller.js';
 import { projectPaths, readControllerFile, type ControllerFile } from './paths.js';
 import { restrictUmask } from '../core/umask.js';
 
@@ -17,7 +17,7 @@ export async function runServer(opts: { projectDir: string; configFile?: string;
   const paths = projectPaths(opts.projectDir);
   // Everything this process and the router it spawns create under .slipway/ is the owner's alone.
   restrictUmask();
-  const controller = new Controller({ projectDir: opts.projectDir, configFile: opts.configFile });
+  const controller = new ProjectController({ projectDir: opts.projectDir, configFile: opts.configFile });
   await controller.start();
   const token = randomBytes(24).toString('base64url');
   let stopping: Promise<string[]> | undefined;

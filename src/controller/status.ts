@@ -200,6 +200,7 @@ export async function history(c: Controller, service: string, limit = 50): Promi
   const rollouts = await c.store.listRollouts(env, service, limit);
   return {
     service,
+    environment: env,
     releases: releases.map((r) => ({
       number: r.number,
       digest: r.digest,

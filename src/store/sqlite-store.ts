@@ -177,6 +177,11 @@ export class SqliteStore implements Store {
     return rows.map((r) => r.service);
   }
 
+  async listEnvironments(): Promise<string[]> {
+    const rows = this.db.prepare('SELECT DISTINCT environment FROM releases ORDER BY environment').all() as { environment: string }[];
+    return rows.map((r) => r.environment);
+  }
+
   async getCurrentRelease(environment: string, service: string): Promise<number | null> {
     const row = this.db.prepare('SELECT number FROM current_release WHERE environment = ? AND service = ?').get(environment, service) as
       { number: number | null } | undefined;

@@ -74,6 +74,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       assert.equal(await store.getRelease('local', 'web', 9), undefined);
       assert.deepEqual(await store.listServices('local'), ['api', 'web']);
       assert.deepEqual(await store.listServices('staging'), ['web']);
+      assert.deepEqual(await store.listEnvironments(), ['local', 'staging']);
     });
 
     it('skips to atLeast when asked (numbers still in use by instances the store forgot)', async () => {

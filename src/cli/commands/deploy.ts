@@ -18,10 +18,10 @@ export const deploy: CliCommand<{ message?: string; wait: boolean }> = {
     'slipway deploy web --wait -m "new greeting"  # follow it to the end; exit 1 if it fails',
     'slipway deploy web --no-wait --json         # the release and rollout id as JSON',
   ],
-  async run({ dir, out, json }, [service], flags) {
+  async run({ dir, env, out, json }, [service], flags) {
     const name = terminalLine(service);
     const req: DeployRequest = { message: flags.message };
-    const client = ControllerClient.connect(dir);
+    const client = ControllerClient.connect(dir, env);
     if (!json) out.progress(`${name}: building…`);
     const res = await client.deploy(service!, req);
     out.done();

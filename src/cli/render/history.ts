@@ -9,7 +9,7 @@ export function renderHistory(res: HistoryResponse, out: Paint, now = Date.now()
   const service = text(res.service, '?');
   const releases = (res.releases ?? []).filter(Boolean);
   const rollouts = (res.rollouts ?? []).filter(Boolean);
-  const o: string[] = [out.paint('bold', `${service}: releases`)];
+  const o: string[] = [out.paint('bold', `${service} (${text(res.environment, '?')}): releases`)];
   o.push(
     table([
       ['', 'RELEASE', 'OUTCOME', 'DIGEST', 'CREATED', 'BY', 'MESSAGE'],

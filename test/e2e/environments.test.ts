@@ -1,0 +1,108 @@
+/**
+ * Environments end to end with the real CLI, controller, router and instances: two environments of
+ * one project serve side by side on their own ports with their own env values, releases and
+ * history; `--env` picks one, and a wrong or missing one is a usage error naming the choices.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestProject, get, freePort } from '../support/project.js';
+import type { HistoryResponse, StatusResponse } from '../../src/api/types.js';
+
+const HEALTH = 'health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }';
+
+/** A project with environments staging and production (production on its own port, 2 instances). */
+export function twoEnvironments(p: TestProject, production: number, o: { defaultEnv?: boolean; extraServices?: string } = {}): void {
+  writeFileSync(
+    join(p.dir, 'slipway.yaml'),
+    `app: test
+${o.defaultEnv === false ? '' : 'default: staging\n'}services:
+  web:
+    source: ./app
+    start: node server.js
+    instances: 1
+    port: ${p.port}
+    env: { VERSION: base, GREETING: hello }
+    ${HEALTH}
+    stopTimeout: 5s
+${o.extraServices ?? ''}
+environments:
+  staging:
+    env: { VERSION: staging-v1 }
+  production:
+    requires: [staging]
+    stopTimeout: 3s
+    services:
+      web: { port: ${production}, instances: 2, env: { VERSION: prod-v1 } }
+`,
+  );
+}
+
+describe('two environments side by side (real processes)', () => {
+  const p = new TestProject();
+  let production = 0;
+  before(async () => {
+    p.port = await freePort();
+    production = await freePort();
+    twoEnvironments(p, production);
+  });
+  after(() => p.cleanup());
+
+  it('each environment serves on its own port with its own env values, instances, releases and history', async () => {
+    const staging = await p.cli(['up']);
+    assert.equal(staging.code, 0, staging.stderr + staging.stdout);
+    const prod = await p.cli(['up', '--env', 'production']);
+    assert.equal(prod.code, 0, prod.stderr + prod.stdout);
+
+    assert.match((await get(`http://127.0.0.1:${p.port}/`)).body, /^staging-v1 release=1 \(instance web\.staging-1-[0-9a-f]+\)/);
+    assert.match((await get(`http://127.0.0.1:${production}/`)).body, /^prod-v1 release=1 \(instance web\.production-1-[0-9a-f]+\)/);
+
+    const s = JSON.parse((await p.cli(['status', '--json', '--env', 'production'])).stdout) as StatusResponse;
+    assert.equal(s.environment, 'production');
+    assert.equal(s.services[0]!.instances.length, 2);
+    assert.ok(s.services[0]!.instances.every((i) => i.id.startsWith('web.production-')));
+    const st = JSON.parse((await p.cli(['status', '--json'])).stdout) as StatusResponse;
+    assert.equal(st.environment, 'staging', 'default: staging');
+    assert.equal(st.services[0]!.instances.length, 1);
+    const text = await p.cli(['status', '--env', 'production']);
+    assert.match(text.stdout, /\(production\)/);
+
+    // A deploy of staging makes release 2 there and leaves production's release 1 serving.
+    const deploy = await p.cli(['deploy', 'web', '-m', 'second']);
+    assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
+    const hs = JSON.parse((await p.cli(['history', 'web', '--json'])).stdout) as HistoryResponse;
+    const hp = JSON.parse((await p.cli(['history', 'web', '--json', '--env', 'production'])).stdout) as HistoryResponse;
+    assert.equal(hs.environment, 'staging');
+    assert.deepEqual(
+      hs.releases.map((r) => r.number),
+      [2, 1],
+    );
+    assert.equal(hp.environment, 'production');
+    assert.deepEqual(
+      hp.releases.map((r) => r.number),
+      [1],
+    );
+    assert.match((await p.cli(['history', 'web', '--env', 'production'])).stdout, /web \(production\): releases/);
+    assert.match((await get(`http://127.0.0.1:${production}/`)).body, /^prod-v1 release=1 /);
+    assert.match((await get(`http://127.0.0.1:${p.port}/`)).body, /^staging-v1 release=2 /);
+  });
+
+  it('an unknown environment is a usage error (exit 2) with a suggestion', async () => {
+    const r = await p.cli(['status', '--env', 'prodution']);
+    assert.equal(r.code, 2, r.stderr + r.stdout);
+    assert.match(r.stderr, /no environment named "prodution" \(did you mean "production"\?\)/);
+    assert.match(r.stderr, /staging, production/);
+  });
+
+  it('with several environments and no default, a command without --env names the choices', async () => {
+    twoEnvironments(p, production, { defaultEnv: false });
+    const r = await p.cli(['status']);
+    assert.equal(r.code, 2, r.stderr + r.stdout);
+    assert.match(r.stderr, /several environments \(staging, production\) and no default/);
+    assert.match(r.stderr, /--env/);
+    const ok = await p.cli(['status', '--env', 'staging']);
+    assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+    twoEnvironments(p, production);
+  });
+});
