@@ -88,6 +88,34 @@ describe('two environments side by side (real processes)', () => {
     assert.match((await get(`http://127.0.0.1:${p.port}/`)).body, /^staging-v1 release=2 /);
   });
 
+  it('config show prints the effective configuration and where each value came from', async () => {
+    const r = await p.cli(['config', 'show', 'web', '--env', 'production', '--json']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const shown = JSON.parse(r.stdout) as { environment: string; values: { key: string; value: unknown; source: string }[] };
+    const at = (key: string) => shown.values.find((v) => v.key === key);
+    assert.equal(shown.environment, 'production');
+    assert.deepEqual(at('port'), { key: 'port', value: production, source: 'service in environment' });
+    assert.deepEqual(at('instances'), { key: 'instances', value: 2, source: 'service in environment' });
+    assert.deepEqual(at('env.VERSION'), { key: 'env.VERSION', value: 'prod-v1', source: 'service in environment' });
+    assert.deepEqual(at('env.GREETING'), { key: 'env.GREETING', value: 'hello', source: 'service' });
+    assert.deepEqual(at('stopTimeout'), { key: 'stopTimeout', value: 3000, source: 'environment' });
+    assert.deepEqual(at('progressDeadline'), { key: 'progressDeadline', value: 300_000, source: 'default' });
+    assert.equal(at('dependsOn'), undefined);
+    const staging = JSON.parse((await p.cli(['config', 'show', 'web', '--json'])).stdout) as typeof shown;
+    assert.equal(staging.environment, 'staging');
+    assert.deepEqual(
+      staging.values.find((v) => v.key === 'env.VERSION'),
+      { key: 'env.VERSION', value: 'staging-v1', source: 'environment' },
+    );
+    const text = await p.cli(['config', 'show', 'web', '--env', 'production']);
+    assert.match(text.stdout, /web in production/);
+    assert.match(text.stdout, /stopTimeout\s+3s\s+environment/);
+    assert.match(text.stdout, /env\.VERSION\s+prod-v1\s+service in environment/);
+    const wrong = await p.cli(['config', 'show', 'web', '--env', 'producton']);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /did you mean "production"/);
+  });
+
   it('an unknown environment is a usage error (exit 2) with a suggestion', async () => {
     const r = await p.cli(['status', '--env', 'prodution']);
     assert.equal(r.code, 2, r.stderr + r.stdout);

@@ -20,6 +20,7 @@ import { scale } from './scale.js';
 import { exec } from './exec.js';
 import { startup } from './startup.js';
 import { validate } from './validate.js';
+import { configShow } from './config-show.js';
 import { down } from './down.js';
 import { server } from './server.js';
 import { completion } from './completion.js';
@@ -43,6 +44,7 @@ export const COMMANDS: readonly CliCommand[] = [
   logs,
   exec,
   validate,
+  configShow,
   down,
   server,
   startup,
