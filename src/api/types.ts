@@ -190,8 +190,16 @@ export interface RollbackRequest {
   by?: string;
 }
 
+/** A service `slipway up` did not deploy because a dependency (dependsOn) failed or was skipped. */
+export interface SkippedDeploy {
+  service: string;
+  reason: string;
+}
+
 export interface ApplyResponse {
   deploys: DeployResponse[];
+  /** Services not deployed because a dependency failed (dependsOn); absent when none. */
+  skipped?: SkippedDeploy[];
   /** What the controller found broken and repaired (e.g. a dead router started again). */
   repaired?: string[];
 }

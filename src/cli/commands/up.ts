@@ -55,9 +55,13 @@ export const up: CliCommand<{ wait: boolean }> = {
       const { code: c } = await followRollout(client, d.rolloutId, out, { json });
       code = Math.max(code, c);
     }
+    for (const s of applied.skipped ?? []) {
+      if (!json) out.out(`${terminalLine(s.service)}: skipped, ${terminalLine(s.reason)}`);
+      code = Math.max(code, 1);
+    }
     const status = await client.status();
     if (json) {
-      out.out(JSON.stringify({ plan, deploys: applied.deploys, status }, null, 2));
+      out.out(JSON.stringify({ plan, deploys: applied.deploys, skipped: applied.skipped ?? [], status }, null, 2));
       return code;
     }
     for (const s of status.services.filter((x) => x.service in config.services))
