@@ -12,6 +12,7 @@ import * as commands from '../controller/rollout-commands.js';
 import * as deploys from '../controller/deploys.js';
 import * as maintenance from '../controller/maintenance.js';
 import { parseSince, streamLogs } from '../controller/log-stream.js';
+import { ship } from '../environments/promotion.js';
 import { readJson, sendError, sendJson } from '../core/http-json.js';
 import type {
   AbortRequest,
@@ -22,6 +23,7 @@ import type {
   RolloutResponse,
   ScaleRequest,
   ScaleResponse,
+  ShipRequest,
 } from './types.js';
 
 /** `c` is the controller of the environment the request names (`?env=`, else the default one), resolved when a handler asks for it. */
@@ -109,6 +111,11 @@ function routes({ controller: project, onShutdown, onStopped }: ApiServerProps):
       'POST',
       /^\/v1\/services\/([^/]+)\/deploy$/,
       async ({ c, req, params }) => deploys.deploy(c, params[0]!, await readJson<DeployRequest>(req)),
+    ],
+    [
+      'POST',
+      /^\/v1\/services\/([^/]+)\/ship$/,
+      async ({ c, req, params }) => ship(c, await known(c, params[0]!), await readJson<ShipRequest>(req)),
     ],
     [
       'POST',

@@ -3,7 +3,7 @@
  * and the CLI. Every read endpoint returns one of these as JSON; errors are `ErrorBody`.
  */
 import type { ExitInfo, InstanceState } from '../drivers/driver.js';
-import type { EventRecord, ReleaseOutcome, RolloutPhase } from '../store/types.js';
+import type { EventRecord, PromotionEvidence, ReleaseOutcome, RolloutPhase } from '../store/types.js';
 
 export interface InstanceView {
   id: string;
@@ -155,6 +155,8 @@ export interface ReleaseView {
   current: boolean;
   pruned: boolean;
   rollbackOf: number | null;
+  /** A release shipped from another environment: what it proved there (`slipway ship`). */
+  evidence?: PromotionEvidence;
 }
 
 export interface HistoryResponse {
@@ -181,6 +183,20 @@ export interface DeployResponse {
   buildLog: string[];
   /** Why nothing was rolled out, when rolloutId is null for another reason than "nothing changed". */
   note?: string;
+}
+
+/** `slipway ship`: promote the release that succeeded in `from` to the environment of the request. */
+export interface ShipRequest {
+  /** Source environment; default: the target's only `requires:` entry. */
+  from?: string;
+  /** Release number in the source; default: the source's current release. */
+  release?: number;
+  message?: string;
+  by?: string;
+}
+
+export interface ShipResponse extends DeployResponse {
+  evidence: PromotionEvidence;
 }
 
 export interface RollbackRequest {

@@ -21,6 +21,8 @@ import type {
   RolloutResponse,
   RolloutView,
   ServiceStatus,
+  ShipRequest,
+  ShipResponse,
   StatusResponse,
 } from '../api/types.js';
 
@@ -60,6 +62,10 @@ export class ControllerClient {
   }
   deploy(service: string, req: DeployRequest): Promise<DeployResponse> {
     return this.call('POST', `/v1/services/${enc(service)}/deploy`, req);
+  }
+  /** Promotes to this client's environment (`env`) the release that succeeded in `req.from`. */
+  ship(service: string, req: ShipRequest): Promise<ShipResponse> {
+    return this.call('POST', `/v1/services/${enc(service)}/ship`, req);
   }
   rollback(service: string, req: RollbackRequest): Promise<RolloutView> {
     return this.call('POST', `/v1/services/${enc(service)}/rollback`, req);

@@ -11,6 +11,7 @@ import type { Release, Rollout, RolloutKind } from '../store/types.js';
 import type { RolloutProgress } from '../rollout/types.js';
 import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest, SkippedDeploy } from '../api/types.js';
 import { deployOrder } from '../config/environments.js';
+import { checkGates } from '../environments/gates.js';
 import { abort } from './rollout-commands.js';
 import { configHashOf, recordBuild, rolledBackMatch, rolledBackNote, sourceFingerprint } from './drift.js';
 import type { Controller } from './controller.js';
@@ -90,7 +91,10 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       }
     }
     await refuseIfRolling(c, service);
+    // Gates (requires:, and those approvals, windows and policies add) before a release is recorded.
+    const gates = await checkGates({ target: c, service, digest: built.digest, kind: 'deploy', by: req.by ?? currentUser() });
     const release = await c.store.createRelease({
+      ...(gates.evidence ? { evidence: { ...gates.evidence, checks: gates.checks } } : {}),
       environment: c.environment,
       service,
       digest: built.digest,

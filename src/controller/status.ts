@@ -212,6 +212,7 @@ export async function history(c: Controller, service: string, limit = 50): Promi
       current: r.number === current,
       pruned: r.prunedAt !== null,
       rollbackOf: r.rollbackOf,
+      ...(r.evidence ? { evidence: r.evidence } : {}),
     })),
     rollouts: await Promise.all(rollouts.map((r) => describeRollout(c, r))),
   };

@@ -58,6 +58,8 @@ export const ERROR_CATALOGUE = {
   NO_ACTIVE_ROLLOUT: 'not-found',
   NO_SUCH_ENDPOINT: 'not-found',
   PROJECT_DIR_NOT_FOUND: 'invalid',
+  PROMOTION_NOT_VERIFIED: 'conflict',
+  PROMOTION_SOURCE_INVALID: 'invalid',
   RELEASE_NOT_FOUND: 'not-found',
   RELEASE_PRUNED: 'invalid',
   REQUEST_NOT_JSON: 'invalid',

@@ -67,4 +67,18 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX events_by_service ON events (environment, service, id);
     `,
   },
+  {
+    version: 2,
+    name: 'release evidence',
+    sql: `
+      -- What a release promoted from another environment proved there (slipway ship, ADR 0018).
+      CREATE TABLE release_evidence (
+        environment TEXT NOT NULL,
+        service TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        evidence_json TEXT NOT NULL,
+        PRIMARY KEY (environment, service, number)
+      );
+    `,
+  },
 ];

@@ -133,4 +133,49 @@ describe('two environments side by side (real processes)', () => {
     assert.equal(ok.code, 0, ok.stderr + ok.stdout);
     twoEnvironments(p, production);
   });
+
+  it('promotion: refused until the artifact succeeded in staging, then ships the same digest with evidence', async () => {
+    writeFileSync(join(p.dir, 'app/build-id.txt'), 'second build\n');
+    // production requires staging: a build that has not succeeded there is refused, even by a direct deploy.
+    const direct = await p.cli(['deploy', 'web', '--env', 'production']);
+    assert.equal(direct.code, 4, direct.stderr + direct.stdout);
+    assert.match(direct.stderr, /has not succeeded in staging, which production requires/);
+    assert.match(direct.stderr, /slipway ship web --from staging --to production/);
+
+    // A staging release whose rollout failed proves nothing.
+    const crashing = (await import('node:fs')).readFileSync(join(p.dir, 'slipway.yaml'), 'utf8');
+    writeFileSync(
+      join(p.dir, 'slipway.yaml'),
+      crashing.replace('env: { VERSION: staging-v1 }', 'env: { VERSION: staging-v1, CRASH: "1" }'),
+    );
+    const bad = await p.cli(['deploy', 'web', '--wait']);
+    assert.equal(bad.code, 1, bad.stderr + bad.stdout);
+    const failed = (JSON.parse((await p.cli(['history', 'web', '--json'])).stdout) as HistoryResponse).releases[0]!;
+    assert.equal(failed.outcome, 'failed');
+    const refused = await p.cli(['ship', 'web', '--from', 'staging', '--to', 'production', '--release', String(failed.number)]);
+    assert.equal(refused.code, 4, refused.stderr + refused.stdout);
+    assert.match(refused.stderr, new RegExp(`release ${failed.number} of web has not succeeded in staging: its rollout failed there`));
+    const itself = await p.cli(['ship', 'web', '--from', 'staging', '--to', 'staging']);
+    assert.equal(itself.code, 2, itself.stderr);
+
+    writeFileSync(join(p.dir, 'slipway.yaml'), crashing);
+    const good = await p.cli(['deploy', 'web', '--wait']);
+    assert.equal(good.code, 0, good.stderr + good.stdout);
+    const verified = (JSON.parse((await p.cli(['history', 'web', '--json'])).stdout) as HistoryResponse).releases[0]!;
+    assert.equal(verified.outcome, 'live');
+
+    const shipped = await p.cli(['ship', 'web', '--from', 'staging', '--to', 'production']);
+    assert.equal(shipped.code, 0, shipped.stderr + shipped.stdout);
+    assert.match(shipped.stdout, new RegExp(`shipped from staging release ${verified.number}`));
+    assert.match(shipped.stdout, /passed: requires: succeeded in staging/);
+    const prod = JSON.parse((await p.cli(['history', 'web', '--json', '--env', 'production'])).stdout) as HistoryResponse;
+    const release = prod.releases[0]!;
+    assert.equal(release.digest, verified.digest, 'the same artifact');
+    assert.equal(release.outcome, 'live');
+    assert.equal(release.evidence?.environment, 'staging');
+    assert.equal(release.evidence?.release, verified.number);
+    assert.ok((release.evidence?.succeededAt ?? 0) > 0);
+    // With production's configuration, not staging's.
+    assert.match((await get(`http://127.0.0.1:${production}/`)).body, new RegExp(`^prod-v1 release=${release.number} `));
+  });
 });

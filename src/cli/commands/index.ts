@@ -10,6 +10,7 @@ import { status } from './status.js';
 import { history } from './history.js';
 import { rollback } from './rollback.js';
 import { promote } from './promote.js';
+import { ship } from './ship.js';
 import { pause } from './pause.js';
 import { resume } from './resume.js';
 import { abort } from './abort.js';
@@ -34,6 +35,7 @@ export const COMMANDS: readonly CliCommand[] = [
   status,
   history,
   rollback,
+  ship,
   promote,
   pause,
   resume,
