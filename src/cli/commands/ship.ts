@@ -22,7 +22,7 @@ export const ship: CliCommand<{ from?: string; to?: string; release?: number; me
     waitFlags(cmd, true);
   },
   examples: [
-    'slipway ship web --from staging --to production        # follow the rollout to its end',
+    'slipway ship web --from staging --to production --wait  # follow the rollout to its end (the default)',
     'slipway ship web --to production --release 4 --no-wait  # a given staging release; return at once',
     'slipway ship web --from staging --to production -m "ticket 42" --json',
   ],
