@@ -5,10 +5,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestProject, get, freePort } from '../support/project.js';
 import type { HistoryResponse, StatusResponse } from '../../src/api/types.js';
+import { waitFor } from '../../src/core/wait-for.js';
 
 const HEALTH = 'health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }';
 
@@ -176,6 +177,33 @@ describe('two environments side by side (real processes)', () => {
     assert.equal(release.evidence?.release, verified.number);
     assert.ok((release.evidence?.succeededAt ?? 0) > 0);
     // With production's configuration, not staging's.
+    assert.match((await get(`http://127.0.0.1:${production}/`)).body, new RegExp(`^prod-v1 release=${release.number} `));
+
+    // Staging moving on and pruning the release it shipped leaves production's artifact alone: one artifact store, shared.
+    writeFileSync(
+      join(p.dir, 'slipway.yaml'),
+      crashing.replace('env: { VERSION: staging-v1 }', 'env: { VERSION: staging-v1 }\n    keepReleases: 1'),
+    );
+    writeFileSync(join(p.dir, 'app/build-id.txt'), 'third build\n');
+    // Three deploys: retention runs before the new release is recorded current, so the shipped release stays the rollback target for two.
+    for (const n of [1, 2, 3]) {
+      const next = await p.cli(['deploy', 'web', '--wait', '-m', `next ${n}`]);
+      assert.equal(next.code, 0, next.stderr + next.stdout);
+    }
+    // Retention runs once the rollout has ended, just after the CLI saw it end.
+    await waitFor('staging to prune the release it shipped', async () => {
+      const staged = JSON.parse((await p.cli(['history', 'web', '--json'])).stdout) as HistoryResponse;
+      return staged.releases.find((r) => r.number === verified.number)!.pruned;
+    }).catch((err) => {
+      throw new Error(
+        `${err}\n${readFileSync(join(p.dir, '.slipway/controller.log'), 'utf8')
+          .split('\n')
+          .filter((l) => /retention|warn|error/i.test(l))
+          .join('\n')}`,
+      );
+    });
+    const restart = await p.cli(['restart', 'web', '--env', 'production']);
+    assert.equal(restart.code, 0, restart.stderr + restart.stdout);
     assert.match((await get(`http://127.0.0.1:${production}/`)).body, new RegExp(`^prod-v1 release=${release.number} `));
   });
 });
