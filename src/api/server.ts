@@ -16,6 +16,7 @@ import { ship } from '../environments/promotion.js';
 import { readJson, sendError, sendJson } from '../core/http-json.js';
 import type {
   AbortRequest,
+  ApplyRequest,
   DeployRequest,
   PromoteRequest,
   RestartRequest,
@@ -106,7 +107,14 @@ function routes({ controller: project, onShutdown, onStopped }: ApiServerProps):
       /^\/v1\/services\/([^/]+)\/history$/,
       async ({ c, params, query }) => history(c, await known(c, params[0]!), Number(query.get('limit') ?? 50)),
     ],
-    ['POST', /^\/v1\/apply$/, async ({ c, req }) => deploys.apply(c, (await readJson<{ by?: string }>(req)).by)],
+    [
+      'POST',
+      /^\/v1\/apply$/,
+      async ({ c, req }) => {
+        const body = await readJson<ApplyRequest>(req);
+        return deploys.apply(c, body.by, body);
+      },
+    ],
     [
       'POST',
       /^\/v1\/services\/([^/]+)\/deploy$/,

@@ -206,6 +206,16 @@ export interface RollbackRequest {
   by?: string;
 }
 
+/** `POST /v1/apply`: `slipway up` (no services), or `slipway deploy a b` (services, force). */
+export interface ApplyRequest {
+  by?: string;
+  /** Only these services (default: every service of the config). */
+  services?: string[];
+  /** Deploy even when the build and config equal what serves. */
+  force?: boolean;
+  message?: string;
+}
+
 /** A service `slipway up` did not deploy because a dependency (dependsOn) failed or was skipped. */
 export interface SkippedDeploy {
   service: string;

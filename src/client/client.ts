@@ -7,6 +7,7 @@ import { SlipwayError, isErrorBody } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
 import { projectPaths, readControllerFile, type ControllerFile } from '../controller/paths.js';
 import type {
+  ApplyRequest,
   ApplyResponse,
   DeployRequest,
   DeployResponse,
@@ -57,8 +58,8 @@ export class ControllerClient {
   history(service: string, limit = 50): Promise<HistoryResponse> {
     return this.call('GET', `/v1/services/${enc(service)}/history?limit=${limit}`);
   }
-  apply(): Promise<ApplyResponse> {
-    return this.call('POST', '/v1/apply', {});
+  apply(req: ApplyRequest = {}): Promise<ApplyResponse> {
+    return this.call('POST', '/v1/apply', req);
   }
   deploy(service: string, req: DeployRequest): Promise<DeployResponse> {
     return this.call('POST', `/v1/services/${enc(service)}/deploy`, req);

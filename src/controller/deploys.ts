@@ -124,9 +124,18 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
 /** Applies in progress per controller and service: a second `slipway up` joins the first one's deploy. */
 const applying = new WeakMap<Controller, Map<string, Promise<DeployResponse>>>();
 
-/** Deploys every service of the config whose build or config differs from what serves. */
-export async function apply(c: Controller, by?: string): Promise<ApplyResponse> {
+/**
+ * Deploys every service of the config whose build or config differs from what serves (`slipway up`),
+ * or with `services` those services (`slipway deploy a b`; with `force`, even when unchanged), in
+ * dependsOn order.
+ */
+export async function apply(
+  c: Controller,
+  by?: string,
+  opts: { services?: string[]; force?: boolean; message?: string } = {},
+): Promise<ApplyResponse> {
   const config = c.loadConfig();
+  for (const s of opts.services ?? []) serviceConfig(c, config, s);
   await c.routerWatch.ensure();
   const deploys: DeployResponse[] = [];
   const skipped: SkippedDeploy[] = [];
@@ -138,7 +147,7 @@ export async function apply(c: Controller, by?: string): Promise<ApplyResponse> 
   const stopped = new Map<string, string>();
   // dependsOn is read from the project's config: an environment's layered services carry none.
   const project = c.project.currentConfig ?? config;
-  for (const service of deployOrder(project)) {
+  for (const service of deployOrder(project, opts.services)) {
     const blocker = await blockedBy(c, project.services[service]?.dependsOn ?? [], started, stopped);
     if (blocker) {
       stopped.set(service, `dependency ${blocker}`);
@@ -158,7 +167,7 @@ export async function apply(c: Controller, by?: string): Promise<ApplyResponse> 
       started.set(service, active.id);
       continue;
     }
-    const p = deploy(c, service, { onlyIfChanged: true, message: 'slipway up', by });
+    const p = deploy(c, service, { onlyIfChanged: !opts.force, message: opts.message ?? 'slipway up', by });
     inFlight.set(service, p);
     try {
       const d = await p;

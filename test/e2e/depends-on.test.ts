@@ -65,6 +65,17 @@ describe('dependsOn (real processes)', () => {
       api.finishedAt !== null && web.startedAt >= api.finishedAt,
       `web started ${web.startedAt}, api became healthy ${api.finishedAt}`,
     );
+
+    // Deploying several at once follows the same order, whatever order they are named in.
+    const both = await ok.cli(['deploy', 'web', 'api', '--wait']);
+    assert.equal(both.code, 0, both.stderr + both.stdout);
+    const api2 = (await history(ok, 'api')).rollouts[0]!;
+    const web2 = (await history(ok, 'web')).rollouts[0]!;
+    assert.deepEqual([api2.toRelease, web2.toRelease], [2, 2]);
+    assert.ok(
+      api2.finishedAt !== null && web2.startedAt >= api2.finishedAt,
+      `web started ${web2.startedAt}, api became healthy ${api2.finishedAt}`,
+    );
   });
 
   it('a dependency that fails stops its dependents: skipped, not deployed, and up exits 1', async () => {
@@ -81,6 +92,9 @@ describe('dependsOn (real processes)', () => {
       body.skipped.map((s) => s.service),
       ['web'],
     );
+    const several = await failing.cli(['deploy', 'web', 'api']);
+    assert.equal(several.code, 1, several.stderr + several.stdout);
+    assert.match(several.stdout, /web: skipped, not deployed: dependency api failed/);
   });
 
   it('a cycle is a config error with its position', async () => {

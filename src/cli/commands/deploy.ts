@@ -2,6 +2,7 @@ import type { DeployRequest } from '../../api/types.js';
 import { ControllerClient } from '../../client/client.js';
 import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
+import type { Output } from '../output.js';
 import { messageFlag, waitFlags } from '../flags.js';
 import { followRollout } from '../follow-rollout.js';
 
@@ -9,7 +10,7 @@ export const deploy: CliCommand<{ message?: string; wait: boolean }> = {
   name: 'deploy',
   summary: 'Build a service from source, record a release and roll it out',
   declare(cmd) {
-    cmd.argument('<service>', 'service name from slipway.yaml');
+    cmd.argument('<services...>', 'service names from slipway.yaml (several: deployed in dependsOn order)');
     messageFlag(cmd, 'why this release exists, shown by status and history');
     waitFlags(cmd, false);
   },
@@ -17,8 +18,11 @@ export const deploy: CliCommand<{ message?: string; wait: boolean }> = {
     'slipway deploy web                          # build, release, start the rollout and return',
     'slipway deploy web --wait -m "new greeting"  # follow it to the end; exit 1 if it fails',
     'slipway deploy web --no-wait --json         # the release and rollout id as JSON',
+    'slipway deploy api web --wait               # api first; web once api is healthy (dependsOn), else skipped',
   ],
-  async run({ dir, env, out, json }, [service], flags) {
+  async run({ dir, env, out, json }, services, flags) {
+    if (services.length > 1) return deployMany(ControllerClient.connect(dir, env), services, flags, out, json);
+    const [service] = services;
     const name = terminalLine(service);
     const req: DeployRequest = { message: flags.message };
     const client = ControllerClient.connect(dir, env);
@@ -36,3 +40,33 @@ export const deploy: CliCommand<{ message?: string; wait: boolean }> = {
     return code;
   },
 };
+
+/** Several services at once: the controller deploys them in dependsOn order and skips dependents of a failure. */
+async function deployMany(
+  client: ControllerClient,
+  services: string[],
+  flags: { message?: string; wait: boolean },
+  out: Output,
+  json: boolean,
+): Promise<number> {
+  if (!json) out.progress(`${services.map(terminalLine).join(', ')}: building…`);
+  const res = await client.apply({ services, force: true, ...(flags.message !== undefined ? { message: flags.message } : {}) });
+  out.done();
+  let code = 0;
+  const rollouts = [];
+  for (const d of res.deploys) {
+    const name = terminalLine(d.service);
+    if (!json) out.out(`${name}: release ${d.release} (${terminalLine(d.digest.slice(0, 19))}) rollout #${d.rolloutId} started`);
+    if (flags.wait && d.rolloutId !== null) {
+      const { code: c, last } = await followRollout(client, d.rolloutId, out, { json });
+      code = Math.max(code, c);
+      rollouts.push(last.rollout);
+    }
+  }
+  for (const s of res.skipped ?? []) {
+    if (!json) out.out(`${terminalLine(s.service)}: skipped, ${terminalLine(s.reason)}`);
+    code = Math.max(code, 1);
+  }
+  if (json) out.out(JSON.stringify({ ...res, ...(flags.wait ? { rollouts } : {}) }, null, 2));
+  return code;
+}
