@@ -4,6 +4,7 @@
  * the analysis runner and the reconcile loop; each tick it runs every environment's controller
  * (controller.ts), which sees the shared data plane scoped to its environment.
  */
+import { statSync } from 'node:fs';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { findConfigFile, loadConfig } from '../config/load.js';
@@ -59,6 +60,8 @@ export class ProjectController {
   readonly runner: AnalysisRunner;
   private configFile: string | undefined;
   private config: SlipwayConfig | undefined;
+  /** What the config file looked like when `freshConfig` last read it. */
+  private configStamp = '';
   private readonly envs = new Map<string, Controller>();
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -164,6 +167,21 @@ export class ProjectController {
     return this.config;
   }
 
+  /**
+   * The config as on disk, read again only when the file changed (by inode, size, mtime): every API
+   * request resolves its environment with it (`default:` may have just changed), and a parse costs
+   * about 1 ms where a stat costs microseconds.
+   */
+  private freshConfig(): SlipwayConfig {
+    this.configFile ??= findConfigFile(this.props.projectDir);
+    const st = statSync(this.configFile, { bigint: true });
+    const stamp = `${st.ino}:${st.size}:${st.mtimeNs}`;
+    if (this.config && stamp === this.configStamp) return this.config;
+    const config = this.loadConfig();
+    this.configStamp = stamp;
+    return config;
+  }
+
   get currentConfig(): SlipwayConfig | undefined {
     return this.config;
   }
@@ -189,7 +207,7 @@ export class ProjectController {
   resolve(requested: string | undefined): Controller {
     let config = this.config;
     try {
-      config = this.loadConfig();
+      config = this.freshConfig();
     } catch {
       // An invalid file on disk: the last valid one still names the environments.
     }
