@@ -176,6 +176,8 @@ describe('two environments side by side (real processes)', () => {
     assert.equal(release.evidence?.environment, 'staging');
     assert.equal(release.evidence?.release, verified.number);
     assert.ok((release.evidence?.succeededAt ?? 0) > 0);
+    const text = await p.cli(['history', 'web', '--env', 'production']);
+    assert.match(text.stdout, new RegExp(`release ${release.number}: shipped from staging release ${verified.number}, healthy there`));
     // With production's configuration, not staging's.
     assert.match((await get(`http://127.0.0.1:${production}/`)).body, new RegExp(`^prod-v1 release=${release.number} `));
 
