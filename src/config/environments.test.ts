@@ -142,6 +142,18 @@ describe('environment config errors', () => {
     assert.match(problems.find((x) => x.path === 'environments.production.requires[0]')!.message, /no environment named "qa"/);
   });
 
+  test("an environment's strategy names analysis checks that must exist", () => {
+    const problems = problemsOf(
+      TWO.replace(
+        'web: { env: { LOG_LEVEL: error }, health: { path: /healthz } }',
+        'web: { strategy: { canary: { steps: [{ analysis: [erors] }] } } }',
+      ),
+    );
+    const p = problems.find((x) => x.path === 'environments.production.services.web.strategy.canary.steps[0].analysis[0]');
+    assert.ok(p, JSON.stringify(problems));
+    assert.match(p.message, /no analysis check named "erors"/);
+  });
+
   test('an environment cannot change what is built', () => {
     const problems = problemsOf(TWO.replace('web: { port: 9080, instances: 1 }', 'web: { port: 9080, build: make }'));
     assert.ok(

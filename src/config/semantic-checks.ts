@@ -31,13 +31,26 @@ export function semanticProblems(
   const analysis = asMapping(asMapping(data)?.analysis) ?? {};
   const checks = Object.keys(analysis);
   return {
-    errors: [...environmentProblems(data, src), ...missingSources(services, src, options), ...unknownChecks(services, checks, src)],
+    errors: [...environmentProblems(data, src), ...missingSources(services, src, options), ...unknownChecks(strategies(data), checks, src)],
     warnings: [...zeroSurgeAndUnavailable(services, src), ...stepsWithoutTraffic(services, analysis, src)],
   };
 }
 
 /** Strategies name analysis checks; each name must be defined in the top-level `analysis:` section. */
-function unknownChecks(services: Record<string, unknown>, checks: string[], src: YamlSource): ConfigProblem[] {
+/** Every strategy written, with its path: a service's, an environment's, and a service's in an environment. */
+function strategies(data: unknown): { strategy: unknown; base: (string | number)[] }[] {
+  const out: { strategy: unknown; base: (string | number)[] }[] = [];
+  for (const [name, raw] of Object.entries(asMapping(asMapping(data)?.services) ?? {}))
+    out.push({ strategy: asMapping(raw)?.strategy, base: ['services', name, 'strategy'] });
+  for (const [env, raw] of Object.entries(asMapping(asMapping(data)?.environments) ?? {})) {
+    out.push({ strategy: asMapping(raw)?.strategy, base: ['environments', env, 'strategy'] });
+    for (const [name, o] of Object.entries(asMapping(asMapping(raw)?.services) ?? {}))
+      out.push({ strategy: asMapping(o)?.strategy, base: ['environments', env, 'services', name, 'strategy'] });
+  }
+  return out;
+}
+
+function unknownChecks(strategies: { strategy: unknown; base: (string | number)[] }[], checks: string[], src: YamlSource): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const visit = (names: unknown, path: (string | number)[]) => {
     if (!Array.isArray(names)) return;
@@ -54,9 +67,8 @@ function unknownChecks(services: Record<string, unknown>, checks: string[], src:
       });
     });
   };
-  for (const [name, raw] of Object.entries(services)) {
-    const strategy = asMapping(asMapping(raw)?.strategy);
-    const base = ['services', name, 'strategy'];
+  for (const { strategy: raw, base } of strategies) {
+    const strategy = asMapping(raw);
     const bg = asMapping(strategy?.blueGreen);
     if (bg) {
       visit(bg.prePromotionAnalysis, [...base, 'blueGreen', 'prePromotionAnalysis']);
