@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { timingSafeEqual } from 'node:crypto';
 import { SlipwayError } from '../core/errors.js';
 import type { Controller } from '../controller/controller.js';
+import type { ProjectController } from '../controller/project-controller.js';
 import { describeRollout, history, serviceStatus, status } from '../controller/status.js';
 import * as commands from '../controller/rollout-commands.js';
 import * as deploys from '../controller/deploys.js';
@@ -13,11 +14,13 @@ import * as maintenance from '../controller/maintenance.js';
 import * as approvals from '../controller/approvals.js';
 import { plan } from '../controller/plan.js';
 import { parseSince, streamLogs } from '../controller/log-stream.js';
+import { ship } from '../environments/promotion.js';
 import { readJson, sendError, sendJson } from '../core/http-json.js';
 import type {
   AbortRequest,
   ApprovalRequest,
   PlanRequest,
+  ApplyRequest,
   DeployRequest,
   PromoteRequest,
   RestartRequest,
@@ -25,12 +28,20 @@ import type {
   RolloutResponse,
   ScaleRequest,
   ScaleResponse,
+  ShipRequest,
 } from './types.js';
 
-type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; params: string[]; query: URLSearchParams }) => Promise<unknown>;
+/** `c` is the controller of the environment the request names (`?env=`, else the default one), resolved when a handler asks for it. */
+type Handler = (ctx: {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: string[];
+  query: URLSearchParams;
+  c: Controller;
+}) => Promise<unknown>;
 
 export interface ApiServerProps {
-  controller: Controller;
+  controller: ProjectController;
   token: string;
   /**
    * Stops the controller (and with `stopAll` every instance and the router); resolves with what
@@ -51,7 +62,7 @@ export function apiEndpoints(): { method: string; pattern: RegExp }[] {
 }
 
 export function createApiServer(props: ApiServerProps): Server {
-  const { controller: c, token } = props;
+  const { controller: project, token } = props;
   const table = routes(props);
   return createServer((req, res) => {
     void (async () => {
@@ -61,13 +72,25 @@ export function createApiServer(props: ApiServerProps): Server {
             hint: 'The token is in .slipway/controller.json; use the slipway CLI from the project directory.',
           });
         const url = new URL(req.url ?? '/', 'http://localhost');
+        const env = () => project.resolve(url.searchParams.get('env') ?? undefined);
         const logs = LOGS.exec(url.pathname);
-        if (req.method === 'GET' && logs)
+        if (req.method === 'GET' && logs) {
+          const c = env();
           return await serveLogs(c, await known(c, decodeURIComponent(logs[1]!)), url.searchParams, req, res);
+        }
         for (const [method, pattern, handler] of table) {
           const m = pattern.exec(url.pathname);
           if (!m || method !== req.method) continue;
-          const body = await handler({ req, res, params: m.slice(1).map(decodeURIComponent), query: url.searchParams });
+          const params = m.slice(1).map(decodeURIComponent);
+          const body = await handler({
+            req,
+            res,
+            params,
+            query: url.searchParams,
+            get c() {
+              return env();
+            },
+          });
           return sendJson(res, 200, body);
         }
         throw SlipwayError.of('NO_SUCH_ENDPOINT', `${req.method} ${url.pathname} is not an API endpoint`);
@@ -78,26 +101,38 @@ export function createApiServer(props: ApiServerProps): Server {
   });
 }
 
-function routes({ controller: c, onShutdown, onStopped }: ApiServerProps): [string, RegExp, Handler][] {
+function routes({ controller: project, onShutdown, onStopped }: ApiServerProps): [string, RegExp, Handler][] {
   return [
     ['GET', /^\/v1\/health$/, async () => ({ ok: true, pid: process.pid })],
-    ['GET', /^\/v1\/status$/, async () => status(c)],
-    ['GET', /^\/v1\/services\/([^/]+)\/status$/, async ({ params }) => serviceStatus(c, await known(c, params[0]!))],
+    ['GET', /^\/v1\/status$/, async ({ c }) => status(c)],
+    ['GET', /^\/v1\/services\/([^/]+)\/status$/, async ({ c, params }) => serviceStatus(c, await known(c, params[0]!))],
     [
       'GET',
       /^\/v1\/services\/([^/]+)\/history$/,
-      async ({ params, query }) => history(c, await known(c, params[0]!), Number(query.get('limit') ?? 50)),
+      async ({ c, params, query }) => history(c, await known(c, params[0]!), Number(query.get('limit') ?? 50)),
     ],
-    ['POST', /^\/v1\/apply$/, async ({ req }) => deploys.apply(c, (await readJson<{ by?: string }>(req)).by)],
+    [
+      'POST',
+      /^\/v1\/apply$/,
+      async ({ c, req }) => {
+        const body = await readJson<ApplyRequest>(req);
+        return deploys.apply(c, body.by, body);
+      },
+    ],
     [
       'POST',
       /^\/v1\/services\/([^/]+)\/deploy$/,
-      async ({ req, params }) => deploys.deploy(c, params[0]!, await readJson<DeployRequest>(req)),
+      async ({ c, req, params }) => deploys.deploy(c, params[0]!, await readJson<DeployRequest>(req)),
+    ],
+    [
+      'POST',
+      /^\/v1\/services\/([^/]+)\/ship$/,
+      async ({ c, req, params }) => ship(c, await known(c, params[0]!), await readJson<ShipRequest>(req)),
     ],
     [
       'POST',
       /^\/v1\/services\/([^/]+)\/rollback$/,
-      async ({ req, params }) => {
+      async ({ c, req, params }) => {
         const r = await deploys.rollback(c, await known(c, params[0]!), await readJson<RollbackRequest>(req));
         return { ...(await describeRollout(c, r)), ...(r.policyWarnings ? { policyWarnings: r.policyWarnings } : {}) };
       },
@@ -105,39 +140,39 @@ function routes({ controller: c, onShutdown, onStopped }: ApiServerProps): [stri
     [
       'POST',
       /^\/v1\/services\/([^/]+)\/restart$/,
-      async ({ req, params }) =>
+      async ({ c, req, params }) =>
         describeRollout(c, await maintenance.restart(c, await known(c, params[0]!), await readJson<RestartRequest>(req))),
     ],
     [
       'POST',
       /^\/v1\/services\/([^/]+)\/scale$/,
-      async ({ req, params }) => {
+      async ({ c, req, params }) => {
         const service = await known(c, params[0]!);
         const { rollout, ...rest } = await maintenance.scale(c, service, await readJson<ScaleRequest>(req));
         return { service, ...rest, rollout: rollout && (await describeRollout(c, rollout)) } satisfies ScaleResponse;
       },
     ],
-    ['GET', /^\/v1\/services\/([^/]+)\/exec-context$/, async ({ params }) => maintenance.execContext(c, await known(c, params[0]!))],
+    ['GET', /^\/v1\/services\/([^/]+)\/exec-context$/, async ({ c, params }) => maintenance.execContext(c, await known(c, params[0]!))],
     [
       'POST',
       /^\/v1\/services\/([^/]+)\/promote$/,
-      async ({ req, params }) =>
+      async ({ c, req, params }) =>
         describeRollout(c, await commands.promote(c, await known(c, params[0]!), (await readJson<PromoteRequest>(req)).full === true)),
     ],
     [
       'POST',
       /^\/v1\/services\/([^/]+)\/pause$/,
-      async ({ params }) => describeRollout(c, await commands.pause(c, await known(c, params[0]!))),
+      async ({ c, params }) => describeRollout(c, await commands.pause(c, await known(c, params[0]!))),
     ],
     [
       'POST',
       /^\/v1\/services\/([^/]+)\/resume$/,
-      async ({ params }) => describeRollout(c, await commands.resume(c, await known(c, params[0]!))),
+      async ({ c, params }) => describeRollout(c, await commands.resume(c, await known(c, params[0]!))),
     ],
     [
       'POST',
       /^\/v1\/services\/([^/]+)\/abort$/,
-      async ({ req, params }) => {
+      async ({ c, req, params }) => {
         const body = await readJson<AbortRequest>(req);
         return describeRollout(c, await commands.abort(c, await known(c, params[0]!), body.by ?? 'unknown', body.reason ?? ''));
       },
@@ -145,17 +180,22 @@ function routes({ controller: c, onShutdown, onStopped }: ApiServerProps): [stri
     [
       'POST',
       /^\/v1\/services\/([^/]+)\/retry$/,
-      async ({ req, params }) =>
+      async ({ c, req, params }) =>
         describeRollout(c, await commands.retry(c, await known(c, params[0]!), (await readJson<AbortRequest>(req)).by ?? 'unknown')),
     ],
-    ['POST', /^\/v1\/plan$/, async ({ req }) => plan(c, await readJson<PlanRequest>(req))],
-    ['POST', /^\/v1\/approvals$/, async ({ req }) => describeRollout(c, await approvals.decide(c, await readJson<ApprovalRequest>(req)))],
+    ['POST', /^\/v1\/plan$/, async ({ c, req }) => plan(c, await readJson<PlanRequest>(req))],
+    [
+      'POST',
+      /^\/v1\/approvals$/,
+      async ({ c, req }) => describeRollout(c, await approvals.decide(c, await readJson<ApprovalRequest>(req))),
+    ],
     [
       'GET',
       /^\/v1\/rollouts\/(\d+)$/,
       async ({ params }) => {
-        const r = await c.store.getRollout(Number(params[0]));
+        const r = await project.store.getRollout(Number(params[0]));
         if (!r) throw SlipwayError.of('ROLLOUT_NOT_FOUND', `rollout #${params[0]} does not exist`);
+        const c = project.environment(r.environment);
         return {
           rollout: await describeRollout(c, r),
           service: await serviceStatus(c, r.service, undefined, undefined, { drift: false }),
@@ -165,7 +205,7 @@ function routes({ controller: c, onShutdown, onStopped }: ApiServerProps): [stri
     [
       'GET',
       /^\/v1\/events$/,
-      async ({ query }) => ({
+      async ({ c, query }) => ({
         events: await c.store.listEvents({
           environment: c.environment,
           service: query.get('service') ?? undefined,

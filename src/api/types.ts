@@ -3,7 +3,7 @@
  * and the CLI. Every read endpoint returns one of these as JSON; errors are `ErrorBody`.
  */
 import type { ExitInfo, InstanceState } from '../drivers/driver.js';
-import type { EventRecord, ReleaseOutcome, RolloutPhase } from '../store/types.js';
+import type { EventRecord, PromotionEvidence, ReleaseOutcome, RolloutPhase } from '../store/types.js';
 import type { PolicyViolation } from '../policy/evaluate.js';
 
 export interface InstanceView {
@@ -175,10 +175,14 @@ export interface ReleaseView {
   secrets: string[];
   /** Keyed hash of the release's secret values (`hmac-sha256:…`, reveals nothing); null without secrets. */
   secretsHash: string | null;
+  /** A release shipped from another environment: what it proved there (`slipway ship`). */
+  evidence?: PromotionEvidence;
 }
 
 export interface HistoryResponse {
   service: string;
+  /** The environment whose releases and rollouts these are. */
+  environment: string;
   releases: ReleaseView[];
   rollouts: RolloutView[];
 }
@@ -188,8 +192,6 @@ export interface DeployRequest {
   by?: string;
   /** Only create a release when the built artifact or the config differs from the current release. */
   onlyIfChanged?: boolean;
-  /** The environment to deploy to. @default the controller's */
-  environment?: string;
   /** Go through a closed deployment window; `reason` is then required and recorded as an event. */
   override?: boolean;
   reason?: string;
@@ -221,8 +223,23 @@ export interface ApprovalRequest {
   comment?: string;
   /** Who decides (the CLI sends the OS user). @default "unknown" */
   by?: string;
-  /** @default the controller's environment */
-  environment?: string;
+}
+
+/** `slipway ship`: promote the release that succeeded in `from` to the environment of the request. */
+export interface ShipRequest {
+  /** Source environment; default: the target's only `requires:` entry. */
+  from?: string;
+  /** Release number in the source; default: the source's current release. */
+  release?: number;
+  message?: string;
+  by?: string;
+  /** Go through a closed deployment window of the target; `reason` is then required and recorded. */
+  override?: boolean;
+  reason?: string;
+}
+
+export interface ShipResponse extends DeployResponse {
+  evidence: PromotionEvidence;
 }
 
 export interface RollbackRequest {
@@ -232,8 +249,26 @@ export interface RollbackRequest {
   by?: string;
 }
 
+/** `POST /v1/apply`: `slipway up` (no services), or `slipway deploy a b` (services, force). */
+export interface ApplyRequest {
+  by?: string;
+  /** Only these services (default: every service of the config). */
+  services?: string[];
+  /** Deploy even when the build and config equal what serves. */
+  force?: boolean;
+  message?: string;
+}
+
+/** A service `slipway up` did not deploy because a dependency (dependsOn) failed or was skipped. */
+export interface SkippedDeploy {
+  service: string;
+  reason: string;
+}
+
 export interface ApplyResponse {
   deploys: DeployResponse[];
+  /** Services not deployed because a dependency failed (dependsOn); absent when none. */
+  skipped?: SkippedDeploy[];
   /** What the controller found broken and repaired (e.g. a dead router started again). */
   repaired?: string[];
 }
@@ -308,8 +343,6 @@ export interface LogLine {
 export interface PlanRequest {
   /** @default every service of slipway.yaml */
   services?: string[];
-  /** @default the controller's environment */
-  environment?: string;
 }
 
 export interface PlanResponse {

@@ -8,6 +8,8 @@ export interface CommandContext {
   dir: string;
   /** `--json`: machine-readable output on stdout and nothing else there. */
   json: boolean;
+  /** `--env`: the environment the command acts on (default: the config's `default:`, else its only one). */
+  env?: string;
   out: Output;
   /** The whole command tree (the completion command reads it). */
   program: CommanderCommand;

@@ -38,11 +38,3 @@ export const releaseNumber = (value: string): number => {
     throw new InvalidArgumentError('expected a release number (1, 2, 3, …); `slipway history SERVICE` lists them.');
   }
 };
-
-/**
- * `--env NAME`: the environment a command acts on. Without it: the only environment of
- * slipway.yaml (the one the controller serves).
- */
-export function envFlag(cmd: Command, what = 'the environment (default: the only one in slipway.yaml)'): void {
-  cmd.option('--env <name>', what);
-}

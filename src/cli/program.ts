@@ -20,16 +20,18 @@ export type Run = () => Promise<number>;
 interface GlobalFlags {
   dir?: string;
   json?: boolean;
+  env?: string;
 }
 
 /** `out` is shared with the caller, so an error printed after a progress line ends that line first. */
 export function buildProgram(commands: readonly CliCommand[], out: Output, onRun: (run: Run) => void): Command {
   const program = new Command('slipway')
     .description('Deploy services with zero failed requests, and roll them back.')
-    .usage('COMMAND [args] [--dir DIR] [--json] [--no-color]')
+    .usage('COMMAND [args] [--dir DIR] [--env ENV] [--json] [--no-color]')
     .version(`slipway ${VERSION}`, '-V, --version', 'print the version')
     .option('--dir <dir>', 'project directory holding slipway.yaml (default: the current directory)')
     .option('--json', 'machine-readable output on stdout (and errors as JSON)')
+    .option('--env <name>', "environment to act on (default: slipway.yaml's default:, else its only one)")
     .option('--no-color', 'no colours (NO_COLOR is respected too)')
     .helpOption('-h, --help', 'show help for a command')
     .helpCommand('help [command]', 'show help for a command, with examples')
@@ -100,7 +102,7 @@ function context(global: GlobalFlags, program: Command, out: Output): CommandCon
       hint: `Create it first (mkdir -p ${terminalLine(dir)}) or pass the directory that holds slipway.yaml with --dir.`,
     });
   }
-  return { dir, json: !!global.json, out, program };
+  return { dir, json: !!global.json, ...(global.env !== undefined ? { env: global.env } : {}), out, program };
 }
 
 /** `--wait --no-wait` (any flag with its own negation) is a contradiction, not "the last one wins". */

@@ -7,6 +7,7 @@ import { SlipwayError, isErrorBody } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
 import { projectPaths, readControllerFile, type ControllerFile } from '../controller/paths.js';
 import type {
+  ApplyRequest,
   ApplyResponse,
   ApprovalRequest,
   PlanRequest,
@@ -24,20 +25,26 @@ import type {
   RolloutResponse,
   RolloutView,
   ServiceStatus,
+  ShipRequest,
+  ShipResponse,
   StatusResponse,
 } from '../api/types.js';
 
 export class ControllerClient {
-  constructor(readonly info: ControllerFile) {}
+  /** `env`: the environment every call acts on (`?env=`); without it the controller uses the config's default. */
+  constructor(
+    readonly info: ControllerFile,
+    readonly env?: string,
+  ) {}
 
   /** The running controller of the project, or undefined when none runs. */
-  static find(projectDir: string): ControllerClient | undefined {
+  static find(projectDir: string, env?: string): ControllerClient | undefined {
     const info = readControllerFile(projectPaths(projectDir).controllerFile);
-    return info && pidAlive(info.pid) ? new ControllerClient(info) : undefined;
+    return info && pidAlive(info.pid) ? new ControllerClient(info, env) : undefined;
   }
 
-  static connect(projectDir: string): ControllerClient {
-    const c = ControllerClient.find(projectDir);
+  static connect(projectDir: string, env?: string): ControllerClient {
+    const c = ControllerClient.find(projectDir, env);
     if (!c) throw SlipwayError.of('CONTROLLER_NOT_RUNNING', `no controller runs for ${projectDir}`, { hint: 'Start it with: slipway up' });
     return c;
   }
@@ -54,11 +61,15 @@ export class ControllerClient {
   history(service: string, limit = 50): Promise<HistoryResponse> {
     return this.call('GET', `/v1/services/${enc(service)}/history?limit=${limit}`);
   }
-  apply(): Promise<ApplyResponse> {
-    return this.call('POST', '/v1/apply', {});
+  apply(req: ApplyRequest = {}): Promise<ApplyResponse> {
+    return this.call('POST', '/v1/apply', req);
   }
   deploy(service: string, req: DeployRequest): Promise<DeployResponse> {
     return this.call('POST', `/v1/services/${enc(service)}/deploy`, req);
+  }
+  /** Promotes to this client's environment (`env`) the release that succeeded in `req.from`. */
+  ship(service: string, req: ShipRequest): Promise<ShipResponse> {
+    return this.call('POST', `/v1/services/${enc(service)}/ship`, req);
   }
   rollback(service: string, req: RollbackRequest): Promise<RolloutView> {
     return this.call('POST', `/v1/services/${enc(service)}/rollback`, req);
@@ -141,7 +152,13 @@ export class ControllerClient {
     return JSON.parse(await text(res)) as T;
   }
 
+  /** The same controller, acting on environment `env`. */
+  inEnv(env: string | undefined): ControllerClient {
+    return new ControllerClient(this.info, env);
+  }
+
   private raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<import('node:http').IncomingMessage> {
+    if (this.env !== undefined) path += `${path.includes('?') ? '&' : '?'}env=${enc(this.env)}`;
     const data = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(

@@ -67,7 +67,7 @@ describe('parseConfigText', () => {
     });
     assert.deepEqual(config.services.worker?.strategy, { type: 'recreate' });
     assert.deepEqual(config.services.worker?.health, { interval: 1000, timeout: 2000, healthyAfter: 1, unhealthyAfter: 3 });
-    assert.deepEqual(config.environments, { local: { target: 'local' } });
+    assert.deepEqual(config.environments, { local: { target: 'local', requires: [], services: {} } });
   });
 
   test('several problems are reported at once, in source order, with exact positions and paths', () => {

@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import { formatProblemLine } from './format.js';
 import type { ConfigProblem } from './problem.js';
-import { configSchema, type SlipwayConfig } from './schema.js';
+import { configSchema, ENVIRONMENT_SERVICE_KEYS, type SlipwayConfig } from './schema.js';
+import { rememberWrittenKeys } from './environments.js';
 import { schemaProblems } from './schema-problems.js';
 import { resolveSource, semanticProblems, type PathKind } from './semantic-checks.js';
 import { policyProblems } from './policy-checks.js';
@@ -172,7 +173,34 @@ export function checkConfigText(
 
   const config = parsed.data;
   for (const service of Object.values(config.services)) service.source = resolveSource(service.source, dir);
+  keepWrittenKeys(config, data);
   return { config, problems: [], warnings };
+}
+
+/**
+ * Layering needs to know what the file wrote, not what the schema filled in: a service's written
+ * keys are remembered (for `config show`'s "default" or "service"), and an environment's settings
+ * keep only the keys written, so a default never overrides a service's own value.
+ */
+function keepWrittenKeys(config: SlipwayConfig, data: unknown): void {
+  const raw = asRecord(data);
+  for (const [name, service] of Object.entries(config.services))
+    rememberWrittenKeys(service, Object.keys(asRecord(asRecord(raw.services)[name])));
+  const rawEnvs = asRecord(raw.environments);
+  for (const [name, env] of Object.entries(config.environments)) {
+    const rawEnv = asRecord(rawEnvs[name]);
+    const mutable = env as Record<string, unknown>;
+    for (const key of ENVIRONMENT_SERVICE_KEYS) if (!(key in rawEnv)) delete mutable[key];
+    const rawOverrides = asRecord(rawEnv.services);
+    for (const [service, override] of Object.entries(env.services)) {
+      const o = override as Record<string, unknown>;
+      for (const key of Object.keys(o)) if (!(key in asRecord(rawOverrides[service]))) delete o[key];
+    }
+  }
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
 /**

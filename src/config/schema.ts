@@ -212,15 +212,73 @@ export const serviceSchema = z
     keepReleases: z.number().int().min(1).max(1000).prefault(10).meta({
       description: 'Releases kept with their artifacts; older ones are pruned (never the serving release or its rollback target).',
     }),
+    // Optional with no default, so that a release's recorded spec (and its config hash) is what it was before dependsOn existed.
+    dependsOn: z.array(z.string().regex(NAME, nameMessage)).optional().meta({
+      description:
+        'Services deployed (and healthy) before this one when several are deployed at once (`slipway up`); a dependency that fails stops this one.',
+    }),
   })
   .meta({ description: 'One service: how to build, start, check and route to it.' });
 
-export const environmentSchema = z
-  .strictObject({
+/**
+ * The keys an environment may set for one of its services (`environments.E.services.S`), each
+ * replacing the service's own value (env merges by variable). Not source or build: every
+ * environment runs the same artifact, which is what makes promotion by digest possible.
+ * Defaults are not applied here: the layering (environments.ts) takes only keys written.
+ */
+export const SERVICE_OVERRIDE_KEYS = [
+  'start',
+  'instances',
+  'port',
+  'host',
+  'env',
+  'health',
+  'strategy',
+  'stopTimeout',
+  'progressDeadline',
+  'logs',
+  'keepReleases',
+] as const;
+
+/** The keys an environment may set for all its services at once (`environments.E.<key>`). */
+export const ENVIRONMENT_SERVICE_KEYS = [
+  'instances',
+  'host',
+  'env',
+  'strategy',
+  'stopTimeout',
+  'progressDeadline',
+  'logs',
+  'keepReleases',
+] as const;
+
+const pickKeys = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((k) => [k, true])) as { [P in K]: true };
+
+export const serviceOverrideSchema = serviceSchema
+  .pick(pickKeys(SERVICE_OVERRIDE_KEYS))
+  .partial()
+  .meta({ description: "Settings of one service in this environment; each replaces the service's own (env merges by variable)." });
+
+export const environmentSchema = serviceSchema
+  .pick(pickKeys(ENVIRONMENT_SERVICE_KEYS))
+  .partial()
+  .extend({
     target: z.literal('local').prefault('local').meta({ description: 'Where the environment runs. "local": processes on this machine.' }),
     ...gatesKeys,
+    requires: z
+      .array(z.string().regex(NAME, nameMessage))
+      .prefault([])
+      .meta({ description: 'Environments a release must have succeeded in before `slipway ship` may bring it here.' }),
+    services: z
+      .record(z.string().regex(NAME, nameMessage), serviceOverrideSchema)
+      .prefault({})
+      .meta({ description: 'Per-service settings in this environment, by service name.' }),
   })
-  .meta({ description: 'One place the application is deployed to.' });
+  .strict()
+  .meta({
+    description:
+      'One place the application is deployed to. Its env, host, instances, strategy, … apply to all its services (over their own settings); services: sets them per service.',
+  });
 
 export const configSchema = z
   .strictObject({
@@ -233,6 +291,11 @@ export const configSchema = z
       .record(z.string().regex(NAME, nameMessage), environmentSchema)
       .prefault({ local: { target: 'local' } })
       .meta({ description: 'Where the application is deployed, by name. Defaults to one environment, "local".' }),
+    default: z
+      .string()
+      .regex(NAME, nameMessage)
+      .optional()
+      .meta({ description: 'The environment commands act on without --env (needed when there are several).' }),
     analysis: analysisSectionSchema,
     policies: policiesSectionSchema,
   })
@@ -245,3 +308,4 @@ export type StrategyConfig = z.output<typeof strategySchema>;
 export type BlueGreenConfig = Extract<StrategyConfig, { type: 'blueGreen' }>;
 export type CanaryConfig = Extract<StrategyConfig, { type: 'canary' }>;
 export type EnvironmentConfig = z.output<typeof environmentSchema>;
+export type ServiceOverride = z.output<typeof serviceOverrideSchema>;

@@ -8,6 +8,7 @@ import { formatPath, type ConfigProblem } from './problem.js';
 import { locatePath, type YamlSource } from './yaml-source.js';
 import { closest } from './suggest.js';
 import { rollingBudget } from './rolling-budget.js';
+import { environmentProblems } from './environment-checks.js';
 
 /** What is at a path on disk; injected so that parsing text needs no filesystem. */
 export type PathKind = 'directory' | 'file' | 'missing';
@@ -18,9 +19,6 @@ export interface SemanticCheckOptions {
   /** Looks a resolved `source` up on disk; when omitted, sources are not checked. */
   pathKind?: (absolutePath: string) => PathKind;
 }
-
-const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
-const DEFAULT_HOST = '127.0.0.1';
 
 /** Every cross-key problem in the document `data`: errors, and warnings about legal but surprising settings. */
 export function semanticProblems(
@@ -34,9 +32,9 @@ export function semanticProblems(
   const checks = Object.keys(analysis);
   return {
     errors: [
-      ...portConflicts(services, src),
+      ...environmentProblems(data, src),
       ...missingSources(services, src, options),
-      ...unknownChecks(services, checks, src),
+      ...unknownChecks(strategies(data), checks, src),
       ...secretNameClashes(services, src),
     ],
     warnings: [...zeroSurgeAndUnavailable(services, src), ...stepsWithoutTraffic(services, analysis, src)],
@@ -44,7 +42,20 @@ export function semanticProblems(
 }
 
 /** Strategies name analysis checks; each name must be defined in the top-level `analysis:` section. */
-function unknownChecks(services: Record<string, unknown>, checks: string[], src: YamlSource): ConfigProblem[] {
+/** Every strategy written, with its path: a service's, an environment's, and a service's in an environment. */
+function strategies(data: unknown): { strategy: unknown; base: (string | number)[] }[] {
+  const out: { strategy: unknown; base: (string | number)[] }[] = [];
+  for (const [name, raw] of Object.entries(asMapping(asMapping(data)?.services) ?? {}))
+    out.push({ strategy: asMapping(raw)?.strategy, base: ['services', name, 'strategy'] });
+  for (const [env, raw] of Object.entries(asMapping(asMapping(data)?.environments) ?? {})) {
+    out.push({ strategy: asMapping(raw)?.strategy, base: ['environments', env, 'strategy'] });
+    for (const [name, o] of Object.entries(asMapping(asMapping(raw)?.services) ?? {}))
+      out.push({ strategy: asMapping(o)?.strategy, base: ['environments', env, 'services', name, 'strategy'] });
+  }
+  return out;
+}
+
+function unknownChecks(strategies: { strategy: unknown; base: (string | number)[] }[], checks: string[], src: YamlSource): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const visit = (names: unknown, path: (string | number)[]) => {
     if (!Array.isArray(names)) return;
@@ -61,9 +72,8 @@ function unknownChecks(services: Record<string, unknown>, checks: string[], src:
       });
     });
   };
-  for (const [name, raw] of Object.entries(services)) {
-    const strategy = asMapping(asMapping(raw)?.strategy);
-    const base = ['services', name, 'strategy'];
+  for (const { strategy: raw, base } of strategies) {
+    const strategy = asMapping(raw);
     const bg = asMapping(strategy?.blueGreen);
     if (bg) {
       visit(bg.prePromotionAnalysis, [...base, 'blueGreen', 'prePromotionAnalysis']);
@@ -174,31 +184,6 @@ function stepsWithoutTraffic(services: Record<string, unknown>, analysis: Record
 /** Resolves a service's `source` against the config directory. */
 export function resolveSource(source: string, dir: string): string {
   return isAbsolute(source) ? source : resolve(dir, source);
-}
-
-/** Two services cannot have the router listen on the same port of overlapping addresses. */
-function portConflicts(services: Record<string, unknown>, src: YamlSource): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const taken: { name: string; port: number; host: string }[] = [];
-  for (const [name, raw] of Object.entries(services)) {
-    const service = asMapping(raw);
-    const port = service?.port;
-    const host = service?.host ?? DEFAULT_HOST;
-    if (typeof port !== 'number' || !Number.isInteger(port) || typeof host !== 'string') continue;
-    const clash = taken.find((t) => t.port === port && (t.host === host || WILDCARD_HOSTS.has(t.host) || WILDCARD_HOSTS.has(host)));
-    if (clash) {
-      const path = ['services', name, 'port'];
-      const where = clash.host === host ? '' : ` (${clash.host} and ${host} overlap)`;
-      problems.push({
-        ...locatePath(src, path),
-        path: formatPath(path),
-        message: `port ${port} is already used by service "${clash.name}"${where}`,
-        suggestion: 'give each service its own port',
-      });
-    }
-    taken.push({ name, port, host });
-  }
-  return problems;
 }
 
 /**

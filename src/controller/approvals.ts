@@ -9,7 +9,6 @@ import type { Rollout } from '../store/types.js';
 import type { RolloutProgress } from '../rollout/types.js';
 import type { ApprovalRequest } from '../api/types.js';
 import type { Controller } from './controller.js';
-import { environmentOf } from './gates.js';
 
 /**
  * Records the decision on the rollout `req.target` names: a rollout id, or a service (its rollout
@@ -21,7 +20,7 @@ export async function decide(c: Controller, req: ApprovalRequest): Promise<Rollo
     throw SlipwayError.of('BAD_JSON', 'an approval needs "target" (a rollout id or service) and "verdict" ("approve" or "reject")', {
       hint: 'Send { "target": "web", "verdict": "approve", "comment": "…" }.',
     });
-  const environment = environmentOf(c, req.environment);
+  const environment = c.environment;
   const comment = (req.comment ?? '').trim();
   const verb = req.verdict === 'approve' ? 'approve' : 'reject';
   if (verb === 'reject' && !comment)

@@ -1,153 +1,120 @@
 /**
- * The controller: owns the store, the driver, the router client and the health monitor, and runs
- * the reconcile loop. Each tick, per service: observe → transition (pure) → persist → act.
- * A crash between any two steps is safe: the next tick (in this process or the next) observes again.
+ * One environment's controller: its services' releases, rollouts and instances. The project's
+ * process (ProjectController, project-controller.ts) owns the lock, the store, the driver, the
+ * router and the loop, and ticks every environment; this class sees the shared data plane through
+ * views scoped to its environment (environment-scope.ts). Each tick, per service: observe →
+ * transition (pure) → persist → act. A crash between any two steps is safe: the next tick (in
+ * this process or the next) observes again.
  */
 import { randomBytes } from 'node:crypto';
-import { systemClock, type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { SlipwayError } from '../core/errors.js';
 import { formatDuration } from '../core/duration.js';
 import { canonicalJson } from '../core/hash.js';
 import type { SlipwayConfig } from '../config/schema.js';
-import { findConfigFile, loadConfig } from '../config/load.js';
+import { configForEnvironment, LEGACY_ENVIRONMENT } from '../config/environments.js';
 import { DEFAULT_RESTART_POLICY, type InstanceStatus, type RuntimeDriver } from '../drivers/driver.js';
-import { LocalDriver } from '../drivers/local/local-driver.js';
-import { HealthMonitor } from '../health/health-monitor.js';
+import type { HealthMonitor } from '../health/health-monitor.js';
 import { healthCheckFromConfig } from '../health/health-check.js';
-import { LocalRouter } from '../router/local-router.js';
 import type { TrafficRouter } from '../router/router.js';
 import type { ServiceRoute } from '../router/types.js';
-import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import type { Release, Rollout } from '../store/types.js';
 import { transition } from '../rollout/transition.js';
 import { settledProgress } from '../rollout/settle.js';
 import { undecided } from '../rollout/approval.js';
 import type { ObservedInstance, PersistedRun, ReleaseShape, RolloutProgress, RunView, TransitionResult } from '../rollout/types.js';
-import { AnalysisRunner, type RunRequest } from '../analysis/runner.js';
+import type { AnalysisRunner, RunRequest } from '../analysis/runner.js';
 import type { AnalysisRunState } from '../analysis/run.js';
 import { routeTable } from './route-table.js';
-import { ArtifactStore } from '../artifact/artifact-store.js';
-import { projectPaths, type ProjectPaths } from './paths.js';
+import type { ArtifactStore } from '../artifact/artifact-store.js';
+import type { ProjectPaths } from './paths.js';
 import { pruneReleases } from './retention.js';
-import { openProjectState } from './state-guard.js';
-import type { ProjectLock } from './lock.js';
 import { takeBackup } from '../store/backup.js';
-import { ProblemLog } from './problem-log.js';
-import { createLogger, type Logger } from '../core/logger.js';
-import { RouterWatch } from './router-watch.js';
-import { decryptSnapshot } from '../secrets/release-secrets.js';
+import type { ProblemLog } from './problem-log.js';
+import type { Logger } from '../core/logger.js';
+import type { RouterWatch } from './router-watch.js';
+import { scaleOverride, type ScaleOverride } from './maintenance.js';
+import { scopedDriver, scopedRouter, unitName } from './environment-scope.js';
+import type { ProjectController } from './project-controller.js';
 
 /** Route push errors that will not go away by trying again: the rollout fails at once with them. */
 const ROUTE_REJECTIONS = new Set(['ROUTER_PORT_IN_USE', 'ROUTER_LISTEN_DENIED', 'ROUTER_LISTEN_FAILED', 'ROUTE_INVALID']);
-import { scaleOverride, type ScaleOverride } from './maintenance.js';
-
-export interface ControllerProps {
-  projectDir: string;
-  /** @default slipway.yaml found in projectDir */
-  configFile?: string;
-  /** @default "local" */
-  environment?: string;
-  clock?: Clock;
-  /**
-   * The clock deployment windows are judged by (gates.ts). Tests give a shifted one
-   * (SLIPWAY_TEST_NOW) so that a window's verdict does not depend on today's date.
-   * @default clock
-   */
-  calendar?: Clock;
-  /** Reconcile period. @default 200 */
-  tickMs?: number;
-  driver?: RuntimeDriver;
-  router?: TrafficRouter;
-  store?: Store;
-  /** Where the controller's own log lines go. @default stderr */
-  log?: Logger;
-}
+import { decryptSnapshot } from '../secrets/release-secrets.js';
 
 export class Controller {
-  readonly paths: ProjectPaths;
   readonly environment: string;
-  readonly clock: Clock;
-  /** What deployment windows are judged by (see ControllerProps.calendar). */
-  readonly calendar: Clock;
   readonly driver: RuntimeDriver;
   readonly router: TrafficRouter;
-  readonly store: Store;
-  readonly monitor: HealthMonitor;
-  readonly artifacts: ArtifactStore;
-  private readonly tickMs: number;
-  readonly log: Logger;
-  /** The loop's recurring errors, logged once per distinct error with a count. */
-  readonly problems: ProblemLog;
-  /** Restarts a dead router and reports its health. */
-  readonly routerWatch: RouterWatch;
-  private configFile: string | undefined;
-  private config: SlipwayConfig | undefined;
   /** Instances serving when this controller started: healthy until their probes say otherwise. */
   private readonly assumedHealthy = new Set<string>();
   private readonly retiring = new Set<string>();
-  private readonly retirements = new Set<Promise<void>>();
+  readonly retirements = new Set<Promise<void>>();
   private readonly lastRoute = new Map<string, string>();
   /** Services with a build in progress (a second deploy is refused). */
   readonly building = new Set<string>();
   private readonly releaseCache = new Map<string, Release>();
   private readonly locks = new Map<string, Promise<void>>();
-  readonly runner: AnalysisRunner;
-  private running = false;
-  private loopDone: Promise<void> = Promise.resolve();
-  private wakeUp: (() => void) | undefined;
-  /** Checks every 50 ms that the router process lives (a pid check), so a dead one is restarted without waiting for the tick. */
-  private routerTimer: NodeJS.Timeout | undefined;
-  startedAt = 0;
-  /** What could not be stopped by the last `shutdown({ stopAll: true })`. */
-  shutdownProblems: string[] = [];
-  /** The project's lock, held from start to shutdown (one controller per project). */
-  private lock: ProjectLock | undefined;
   /** Services left alone because instances of releases the store does not know serve them. */
   private readonly frozen = new Set<string>();
   /** `slipway scale` counts by service, for the serving release they were read for; dropped when a rollout ends. */
   private readonly scaled = new Map<string, { current: number | null; override: ScaleOverride | undefined }>();
+  /** The project's config layered for this environment, and the project config it was made from. */
+  private layered: { from: SlipwayConfig; config: SlipwayConfig } | undefined;
 
-  constructor(private readonly props: ControllerProps) {
-    this.paths = projectPaths(props.projectDir);
-    this.environment = props.environment ?? 'local';
-    this.clock = props.clock ?? systemClock;
-    this.calendar = props.calendar ?? this.clock;
-    this.tickMs = props.tickMs ?? 200;
-    this.log = props.log ?? createLogger('controller');
-    this.store = props.store ?? new SqliteStore(this.paths.stateDb);
-    this.driver =
-      props.driver ??
-      new LocalDriver({
-        stateDir: this.paths.driver,
-        clock: this.clock,
-        log: props.log ?? createLogger('driver'),
-        secretEnv: (spec) => this.secretEnv(spec.service, spec.release),
-      });
-    this.router = props.router ?? new LocalRouter({ stateDir: this.paths.router });
-    this.problems = new ProblemLog(this.log);
-    this.routerWatch = new RouterWatch(this.router, this.problems, this.log);
-    this.monitor = new HealthMonitor({ clock: this.clock });
-    this.artifacts = new ArtifactStore(this.paths.artifacts);
-    this.configFile = props.configFile;
-    this.runner = new AnalysisRunner({
-      clock: this.clock,
-      stats: () => this.router.stats(),
-      endpoints: (service, release) =>
-        this.driver
-          .list()
-          .filter((i) => i.service === service && i.release === release && i.state === 'running' && !this.retiring.has(i.id))
-          .map((i) => ({ host: i.host, port: i.port })),
-    });
+  constructor(
+    readonly project: ProjectController,
+    environment: string,
+  ) {
+    this.environment = environment;
+    this.driver = scopedDriver(project.driver, environment);
+    this.router = scopedRouter(project.router, environment);
+    this.driver.onChange((s) => void this.onInstanceChange(s));
   }
 
-  /** Loads state, adopts the running router and instances, and starts the reconcile loop. */
-  async start(): Promise<void> {
-    this.startedAt = this.clock.now();
-    // Before anything is touched: the lock, private modes, and a state database worth trusting.
-    this.lock = await openProjectState(this.paths, this.store, { environment: this.environment, fileStore: !this.props.store });
-    await this.driver.init();
-    await this.routerWatch.start();
+  get paths(): ProjectPaths {
+    return this.project.paths;
+  }
+  /** What deployment windows are judged by (see ProjectControllerProps.calendar). */
+  get calendar(): Clock {
+    return this.project.calendar;
+  }
+  get clock(): Clock {
+    return this.project.clock;
+  }
+  get store(): Store {
+    return this.project.store;
+  }
+  get log(): Logger {
+    return this.project.log;
+  }
+  get monitor(): HealthMonitor {
+    return this.project.monitor;
+  }
+  get artifacts(): ArtifactStore {
+    return this.project.artifacts;
+  }
+  get runner(): AnalysisRunner {
+    return this.project.runner;
+  }
+  get problems(): ProblemLog {
+    return this.project.problems;
+  }
+  get routerWatch(): RouterWatch {
+    return this.project.routerWatch;
+  }
+  get startedAt(): number {
+    return this.project.startedAt;
+  }
+  private get tickMs(): number {
+    return this.project.tickMs;
+  }
+  private get running(): boolean {
+    return this.project.isRunning;
+  }
+
+  /** Takes over what this environment runs: routes (their instances count as healthy until probed) and instances' probes. */
+  async adopt(): Promise<void> {
     for (const route of await this.router.routes()) {
       this.lastRoute.set(route.service, canonicalJson(route));
       for (const pool of route.pools) for (const b of pool.backends) this.assumedHealthy.add(b.id);
@@ -156,59 +123,28 @@ export class Controller {
       const release = await this.release(inst.service, inst.release).catch(() => undefined);
       if (release) await this.watchHealth(inst, release);
     }
-    this.driver.onChange((s) => void this.onInstanceChange(s));
-    this.runner.onChange((key, state) => {
-      const m = state.measurements.at(-1);
-      const [rolloutId, ...rest] = key.split('/');
-      if (!m) return;
-      void this.store
-        .getRollout(Number(rolloutId))
-        .then(
-          (r) =>
-            r &&
-            this.event(
-              r.service,
-              r.id,
-              'analysis.measurement',
-              `${rest.join('/')}: ${m.verdict} (${m.reason})${state.phase !== 'Running' ? `; run ${state.phase.toLowerCase()}` : ''}`,
-              { key: rest.join('/'), verdict: m.verdict, numbers: m.numbers, hard: m.hard ?? false, phase: state.phase },
-            ),
-        )
-        .catch(() => undefined);
-      this.wake();
-    });
-    this.monitor.onChange((id, h) => {
-      // A starting instance failing its first probes, or one being stopped, is expected: log only a serving one going bad.
-      if (h.everHealthy && !this.retiring.has(id) && h.lastResult && !h.lastResult.ok && h.consecutiveFailures === 1)
-        this.log.warn(`instance ${id}: probe failed: ${h.lastResult.detail}`);
-    });
-    try {
-      this.loadConfig();
-    } catch (err) {
-      this.log.warn(`config not loaded: ${(err as Error).message}`);
-    }
-    this.running = true;
-    this.loopDone = this.loop();
-    this.routerTimer = setInterval(() => {
-      if (!this.router.alive()) this.wake();
-    }, 50);
-    this.routerTimer.unref();
-    this.log.info(`controller started for ${this.props.projectDir} (${this.driver.list().length} instance(s) adopted)`);
   }
 
-  /** The latest valid config; reloaded from disk by apply and deploy. */
+  /** A router started again restored its saved table: push every route anew all the same. */
+  forgetRoutes(): void {
+    this.lastRoute.clear();
+  }
+
+  /** The project's config layered for this environment; reloaded from disk by apply and deploy. */
   loadConfig(): SlipwayConfig {
-    this.configFile ??= findConfigFile(this.props.projectDir);
-    this.config = loadConfig(this.configFile).config;
-    return this.config;
+    this.project.loadConfig();
+    return this.currentConfig!;
   }
 
   get currentConfig(): SlipwayConfig | undefined {
-    return this.config;
+    const from = this.project.currentConfig;
+    if (!from) return undefined;
+    if (this.layered?.from !== from) this.layered = { from, config: configForEnvironment(from, this.environment) };
+    return this.layered.config;
   }
 
   get configPath(): string | undefined {
-    return this.configFile;
+    return this.project.configPath;
   }
 
   /** Services the controller knows: in the config or with releases. */
@@ -217,88 +153,27 @@ export class Controller {
     return [...names].sort();
   }
 
-  /** Stops the loop. With `stopAll`, also drains and stops every instance and the router (slipway down). */
-  async shutdown(opts: { stopAll: boolean }): Promise<void> {
-    this.running = false;
-    clearInterval(this.routerTimer);
-    this.wakeUp?.();
-    await this.loopDone;
-    if (opts.stopAll) {
-      // Best effort on every part: one instance that will not stop must not keep the router running.
-      const problems: string[] = [];
-      const settle = async (what: string, p: Promise<unknown>) => {
-        try {
-          await p;
-        } catch (err) {
-          problems.push(`${what}: ${(err as Error).message}`);
-        }
-      };
-      const byService = new Map<string, InstanceStatus[]>();
-      for (const i of this.driver.list()) byService.set(i.service, [...(byService.get(i.service) ?? []), i]);
-      const routes = await this.router.routes().catch(() => [] as ServiceRoute[]);
-      for (const route of routes) await settle(`route ${route.service}`, this.router.setRoute({ ...route, pools: [] }));
-      await Promise.all(
-        [...byService.entries()].map(async ([service, list]) => {
-          const stopTimeout = await this.stopTimeoutOf(service, list[0]!.release);
-          await settle(
-            `drain ${service}`,
-            this.router.drain(
-              service,
-              list.map((i) => i.id),
-              stopTimeout,
-            ),
-          );
-          await Promise.all(list.map((i) => settle(`stop ${i.id}`, this.driver.stop(i.id, { timeoutMs: stopTimeout }))));
-        }),
-      );
-      await Promise.all(this.retirements);
-      for (const route of routes) await settle(`route ${route.service}`, this.router.removeRoute(route.service));
-      await settle('router', this.router.shutdown());
-      if (problems.length) this.log.warn(`shutdown problems:\n  ${problems.join('\n  ')}`);
-      this.shutdownProblems = problems;
-    } else {
-      await Promise.all(this.retirements);
-    }
-    await this.runner.stop();
-    await this.monitor.stop();
-    await this.driver.detach();
-    await this.store.close();
-    this.lock?.release();
-    this.log.info(
-      opts.stopAll ? 'controller stopped; every instance and the router stopped' : 'controller stopped; instances and router keep serving',
-    );
+  private get config(): SlipwayConfig | undefined {
+    return this.currentConfig;
   }
 
-  // ---------------------------------------------------------------- loop
-
-  private async loop(): Promise<void> {
-    while (this.running) {
-      const desired: RunRequest[] = [];
-      const persisted: Record<string, AnalysisRunState> = {};
-      // A router started again restored its saved table: push every route anew all the same.
-      if (await this.routerWatch.check()) this.lastRoute.clear();
-      for (const service of await this.services().catch(() => [] as string[])) {
-        if (!this.running) break;
-        try {
-          await this.withLock(service, () => this.reconcile(service, desired, persisted));
-          this.problems.clear(`reconcile ${service}`);
-        } catch (err) {
-          this.problems.note(`reconcile ${service}`, err);
-        }
-      }
-      if (this.running) this.runner.reconcile(desired, persisted);
+  /** One pass of the loop over this environment's services. */
+  async tick(desired: RunRequest[], persisted: Record<string, AnalysisRunState>): Promise<void> {
+    for (const service of await this.services().catch(() => [] as string[])) {
       if (!this.running) break;
-      await new Promise<void>((resolve) => {
-        const abort = new AbortController();
-        this.wakeUp = () => abort.abort();
-        this.clock.sleep(this.tickMs, abort.signal).then(resolve, resolve);
-      });
+      const key = this.environment === LEGACY_ENVIRONMENT ? service : `${service} (${this.environment})`;
+      try {
+        await this.withLock(service, () => this.reconcile(service, desired, persisted));
+        this.problems.clear(`reconcile ${key}`);
+      } catch (err) {
+        this.problems.note(`reconcile ${key}`, err);
+      }
     }
   }
 
   /** Runs the loop once now instead of at the next tick. */
   wake(): void {
-    this.wakeUp?.();
+    this.project.wake();
   }
 
   /** Serialises everything that writes a service's rollout: the loop and people's commands. */
@@ -391,7 +266,14 @@ export class Controller {
           this.log.error(`rollout #${rollout.id}: no definition of analysis check "${run.check}"`);
           continue;
         }
-        desiredRuns.push({ key: prefix + run.key, check, service, release: run.release, baseline: run.baseline, openEnd: run.openEnd });
+        desiredRuns.push({
+          key: prefix + run.key,
+          check,
+          service: unitName(env, service),
+          release: run.release,
+          baseline: run.baseline,
+          openEnd: run.openEnd,
+        });
         const saved = progress.analysis?.[run.key];
         if (saved) persistedRuns[prefix + run.key] = saved as unknown as AnalysisRunState;
       }
@@ -556,7 +438,7 @@ export class Controller {
 
   private async startInstance(release: Release): Promise<void> {
     const dir = await this.artifacts.materialize(release.digest, this.paths.releases);
-    const id = `${release.service}-${release.number}-${randomBytes(3).toString('hex')}`;
+    const id = `${unitName(this.environment, release.service)}-${release.number}-${randomBytes(3).toString('hex')}`;
     const status = await this.driver.start({
       id,
       service: release.service,
@@ -703,7 +585,7 @@ export class Controller {
     return this.retiring.has(id);
   }
 
-  private async stopTimeoutOf(service: string, release: number): Promise<number> {
+  async stopTimeoutOf(service: string, release: number): Promise<number> {
     return (await this.release(service, release).catch(() => undefined))?.spec.stopTimeout ?? 30_000;
   }
 

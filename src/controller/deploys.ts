@@ -9,18 +9,20 @@ import { buildArtifact } from '../artifact/build.js';
 import type { CheckDefinition } from '../analysis/source.js';
 import type { Release, Rollout, RolloutKind } from '../store/types.js';
 import type { RolloutProgress } from '../rollout/types.js';
-import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest } from '../api/types.js';
+import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest, SkippedDeploy } from '../api/types.js';
+import { deployOrder } from '../config/environments.js';
+import { checkReleaseGates } from '../environments/release-gates.js';
 import { abort } from './rollout-commands.js';
 import { configHashOf, recordBuild, rolledBackMatch, rolledBackNote, sourceFingerprint } from './drift.js';
 import type { Controller } from './controller.js';
-import { approvalFor, checkGates, environmentOf, type GateOutcome, type GateRequest } from './gates.js';
+import { approvalFor, checkGates, type GateOutcome, type GateRequest } from './gates.js';
 import { enforcePolicies } from './policy-gate.js';
 import type { PolicyViolation } from '../policy/evaluate.js';
 import { requireSecretsSet, snapshotSecrets } from '../secrets/release-secrets.js';
 
 /** Builds the service from the config on disk, records a release and starts its rollout. */
 export async function deploy(c: Controller, service: string, req: DeployRequest = {}): Promise<DeployResponse> {
-  const environment = environmentOf(c, req.environment);
+  const environment = c.environment;
   if (c.building.has(service)) {
     throw SlipwayError.of('BUILD_IN_PROGRESS', `a deploy of ${service} is already building`, {
       hint: 'Wait for it to finish, then deploy again.',
@@ -121,7 +123,10 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     });
     await refuseIfRolling(c, service);
     gate ??= await checkGates(c, gateRequest);
+    // Gates that need the build (requires:) before a release is recorded.
+    const gates = await checkReleaseGates({ target: c, service, digest: built.digest, kind: 'deploy', by: req.by ?? currentUser() });
     const release = await c.store.createRelease({
+      ...(gates.evidence ? { evidence: { ...gates.evidence, checks: gates.checks } } : {}),
       environment: c.environment,
       service,
       digest: built.digest,
@@ -162,35 +167,100 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
 /** Applies in progress per controller and service: a second `slipway up` joins the first one's deploy. */
 const applying = new WeakMap<Controller, Map<string, Promise<DeployResponse>>>();
 
-/** Deploys every service of the config whose build or config differs from what serves. */
-export async function apply(c: Controller, by?: string): Promise<ApplyResponse> {
+/**
+ * Deploys every service of the config whose build or config differs from what serves (`slipway up`),
+ * or with `services` those services (`slipway deploy a b`; with `force`, even when unchanged), in
+ * dependsOn order.
+ */
+export async function apply(
+  c: Controller,
+  by?: string,
+  opts: { services?: string[]; force?: boolean; message?: string } = {},
+): Promise<ApplyResponse> {
   const config = c.loadConfig();
-  // A missing secret refuses the whole `up` before any service is built or started.
+  for (const s of opts.services ?? []) serviceConfig(c, config, s);
+  // A missing secret refuses the whole `up` (or `deploy a b`) before any service is built or started.
   requireSecretsSet(
     c.configPath!,
     c.environment,
-    Object.fromEntries(Object.entries(config.services).map(([n, s]) => [n, s.secrets ?? []])),
+    Object.fromEntries((opts.services ?? Object.keys(config.services)).map((n) => [n, config.services[n]?.secrets ?? []])),
   );
   await c.routerWatch.ensure();
   const deploys: DeployResponse[] = [];
+  const skipped: SkippedDeploy[] = [];
   const inFlight = applying.get(c) ?? new Map<string, Promise<DeployResponse>>();
   applying.set(c, inFlight);
-  for (const service of Object.keys(config.services)) {
-    const joined = inFlight.get(service);
-    if (joined) {
-      deploys.push(await joined);
+  // dependsOn: a service is deployed once the rollouts of its dependencies started here ended
+  // Healthy; a dependency that failed (or was itself skipped) stops it (ADR 0018).
+  const started = new Map<string, number>();
+  const stopped = new Map<string, string>();
+  // dependsOn is read from the project's config: an environment's layered services carry none.
+  const project = c.project.currentConfig ?? config;
+  for (const service of deployOrder(project, opts.services)) {
+    const blocker = await blockedBy(c, project.services[service]?.dependsOn ?? [], started, stopped);
+    if (blocker) {
+      stopped.set(service, `dependency ${blocker}`);
+      skipped.push({ service, reason: `not deployed: ${blocker}` });
+      await c.event(service, null, 'deploy.skipped', `${service} not deployed: ${blocker}`, { blocker });
       continue;
     }
-    if (await c.store.activeRollout(c.environment, service)) continue;
-    const p = deploy(c, service, { onlyIfChanged: true, message: 'slipway up', by });
+    const joined = inFlight.get(service);
+    if (joined) {
+      const d = await joined;
+      deploys.push(d);
+      if (d.rolloutId !== null) started.set(service, d.rolloutId);
+      continue;
+    }
+    const active = await c.store.activeRollout(c.environment, service);
+    if (active) {
+      started.set(service, active.id);
+      continue;
+    }
+    const p = deploy(c, service, { onlyIfChanged: !opts.force, message: opts.message ?? 'slipway up', by });
     inFlight.set(service, p);
     try {
-      deploys.push(await p);
+      const d = await p;
+      deploys.push(d);
+      if (d.rolloutId !== null) started.set(service, d.rolloutId);
     } finally {
       inFlight.delete(service);
     }
   }
-  return { deploys, repaired: c.routerWatch.takeRepairs() };
+  return { deploys, ...(skipped.length ? { skipped } : {}), repaired: c.routerWatch.takeRepairs() };
+}
+
+/**
+ * Why a service may not be deployed yet, or undefined when it may: waits for each dependency's
+ * rollout started in this apply to end, and names the first that did not end Healthy (or was
+ * skipped itself). Bounded by the rollouts' own progress deadlines, which always end them.
+ */
+async function blockedBy(
+  c: Controller,
+  deps: string[],
+  started: Map<string, number>,
+  stopped: Map<string, string>,
+): Promise<string | undefined> {
+  for (const dep of deps) {
+    const why = stopped.get(dep);
+    if (why !== undefined) return `${dep} was not deployed (${why})`;
+    const id = started.get(dep);
+    if (id === undefined) {
+      // Not deployed here: it must already serve a release.
+      if ((await c.store.getCurrentRelease(c.environment, dep)) === null) return `dependency ${dep} has no healthy release`;
+      continue;
+    }
+    for (;;) {
+      const r = await c.store.getRollout(id);
+      if (!r) break;
+      if (r.finishedAt !== null) {
+        if (r.phase !== 'Healthy') return `dependency ${dep} failed (rollout #${id} ended ${r.phase}: ${r.message.split('\n')[0]})`;
+        break;
+      }
+      if (!c.project.isRunning) return `dependency ${dep} did not finish: the controller is stopping`;
+      await c.clock.sleep(100);
+    }
+  }
+  return undefined;
 }
 
 /** Makes an earlier release current again, along the same zero-downtime path as a deploy. */

@@ -29,19 +29,6 @@ export interface GateOutcome {
   overridden?: { window: string; reason: string };
 }
 
-/**
- * The environment a request names, defaulting to the controller's. Until the controller serves
- * several environments side by side, naming another one is an error that says which it serves.
- */
-export function environmentOf(c: Controller, requested: string | undefined): string {
-  if (requested === undefined || requested === c.environment) return c.environment;
-  const known = Object.keys(c.currentConfig?.environments ?? {});
-  throw SlipwayError.of('ENVIRONMENT_NOT_FOUND', `this controller serves environment "${c.environment}", not "${requested}"`, {
-    hint: `Use --env ${c.environment}${known.length ? ` (slipway.yaml defines: ${known.join(', ')})` : ''}.`,
-    details: { environment: requested, serves: c.environment },
-  });
-}
-
 /** The environment's settings in slipway.yaml (as last loaded), if it is defined there. */
 export function environmentConfig(c: Controller, environment: string): EnvironmentConfig | undefined {
   return c.currentConfig?.environments[environment];

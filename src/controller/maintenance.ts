@@ -11,6 +11,7 @@ import type { RolloutProgress } from '../rollout/types.js';
 import type { ExecContextResponse, RestartRequest, ScaleRequest } from '../api/types.js';
 import { beginRollout, refuseIfRolling } from './deploys.js';
 import type { Controller } from './controller.js';
+import { unitName } from './environment-scope.js';
 
 export const MAX_INSTANCES = 100;
 
@@ -101,11 +102,13 @@ export async function execContext(c: Controller, service: string): Promise<ExecC
   const dir = await c.artifacts.materialize(release.digest, c.paths.releases);
   // As the driver sets them for an instance (drivers/local/spawn-instance.ts), but no PORT: a
   // one-off command is not an instance and must not take (or think it has) the service's port.
+  const unit = unitName(c.environment, service);
   const env = {
     ...release.spec.env,
+    SLIPWAY_ENVIRONMENT: c.environment,
     SLIPWAY_RELEASE: String(current),
-    SLIPWAY_INSTANCE: `${service}-${current}-exec`,
-    SLIPWAY_SERVICE: service,
+    SLIPWAY_INSTANCE: `${unit}-${current}-exec`,
+    SLIPWAY_SERVICE: unit,
   };
   const secrets = release.secrets
     ? { app: release.secrets.app ?? (c.currentConfig ?? c.loadConfig()).app, environment: c.environment, values: release.secrets.values }

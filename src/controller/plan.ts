@@ -12,10 +12,10 @@ import { configDiff } from '../environments/config-diff.js';
 import type { PlanGate, PlanRequest, PlanResponse, ServicePlan } from '../api/types.js';
 import type { Controller } from './controller.js';
 import { configHashOf, knownDigest, recordBuild, rolledBackMatch, sourceFingerprint } from './drift.js';
-import { environmentOf, planGates } from './gates.js';
+import { planGates } from './gates.js';
 
 export async function plan(c: Controller, req: PlanRequest = {}): Promise<PlanResponse> {
-  const environment = environmentOf(c, req.environment);
+  const environment = c.environment;
   const config = c.loadConfig();
   const names = req.services?.length ? req.services : Object.keys(config.services);
   const unknown = names.filter((n) => !config.services[n]);

@@ -38,6 +38,9 @@ export async function pruneReleases(c: Controller, service: string, opts: { keep
   });
   const pruning = new Set(prune.map((r) => r.number));
   const keptDigests = new Set(releases.filter((r) => !pruning.has(r.number) && r.prunedAt === null).map((r) => r.digest));
+  // The artifact store is the project's: another environment (a promotion ships the same digest)
+  // or another service built from the same source may still use an artifact this one prunes.
+  if (prune.length) for (const d of await digestsInUseElsewhere(c, service)) keptDigests.add(d);
   for (const r of prune) {
     await c.store.markReleasePruned(env, service, r.number, c.clock.now());
     if (keptDigests.has(r.digest)) continue;
@@ -52,4 +55,16 @@ export async function pruneReleases(c: Controller, service: string, opts: { keep
       releases: prune.map((r) => r.number),
     });
   return prune.map((r) => r.number);
+}
+
+/** Digests of unpruned releases of every other (environment, service) of the project. */
+async function digestsInUseElsewhere(c: Controller, service: string): Promise<Set<string>> {
+  const digests = new Set<string>();
+  for (const env of await c.store.listEnvironments()) {
+    for (const other of await c.store.listServices(env)) {
+      if (env === c.environment && other === service) continue;
+      for (const r of await c.store.listReleases(env, other)) if (r.prunedAt === null) digests.add(r.digest);
+    }
+  }
+  return digests;
 }

@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { writeJsonAtomic } from '../core/atomic-file.js';
 import { createApiServer } from '../api/server.js';
-import { Controller } from './controller.js';
+import { ProjectController } from './project-controller.js';
 import { projectPaths, readControllerFile, type ControllerFile } from './paths.js';
 import { restrictUmask } from '../core/umask.js';
 import { testCalendarFromEnv } from '../core/clock.js';
@@ -20,7 +20,7 @@ export async function runServer(opts: { projectDir: string; configFile?: string;
   restrictUmask();
   // TEST ONLY: SLIPWAY_TEST_NOW shifts the time deployment windows are judged by (e2e tests).
   const calendar = testCalendarFromEnv();
-  const controller = new Controller({ projectDir: opts.projectDir, configFile: opts.configFile, ...(calendar ? { calendar } : {}) });
+  const controller = new ProjectController({ projectDir: opts.projectDir, configFile: opts.configFile, ...(calendar ? { calendar } : {}) });
   await controller.start();
   if (calendar)
     controller.log.warn(`SLIPWAY_TEST_NOW is set: deployment windows are judged as of ${new Date(calendar.now()).toISOString()}`);

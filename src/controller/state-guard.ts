@@ -17,7 +17,6 @@ import type { ProjectPaths } from './paths.js';
 import { secureStateDir } from './state-dir.js';
 
 export interface OpenStateOptions {
-  environment: string;
   /** Whether `store` is the project's own SQLite file (then a missing file is checked for). */
   fileStore: boolean;
   /** @default "controller" */
@@ -52,7 +51,7 @@ export async function openProjectState(paths: ProjectPaths, store: Store, opts: 
         throw new SlipwayError(err.kind, err.code, err.message, { hint: restoreHint(paths), details: err.details, cause: err });
       throw err;
     }
-    if (serving && (await store.listServices(opts.environment)).length === 0) {
+    if (serving && (await store.listEnvironments()).length === 0) {
       throw SlipwayError.of(
         'STATE_DB_MISSING',
         `the state database ${paths.stateDb} has no releases, but ${serving} of this project still run`,

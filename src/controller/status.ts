@@ -201,6 +201,7 @@ export async function history(c: Controller, service: string, limit = 50): Promi
   const rollouts = await c.store.listRollouts(env, service, limit);
   return {
     service,
+    environment: env,
     releases: releases.map((r) => ({
       number: r.number,
       digest: r.digest,
@@ -214,6 +215,7 @@ export async function history(c: Controller, service: string, limit = 50): Promi
       rollbackOf: r.rollbackOf,
       secrets: Object.keys(r.secrets?.values ?? {}),
       secretsHash: r.secrets?.hash ?? null,
+      ...(r.evidence ? { evidence: r.evidence } : {}),
     })),
     rollouts: await Promise.all(rollouts.map((r) => describeRollout(c, r))),
   };

@@ -28,24 +28,6 @@ export function openSecretsProject(dir: string): SecretsProject {
   return { configFile, config: loadConfig(configFile).config, file: secretsFilePath(configFile) };
 }
 
-/**
- * The environment `--env` names, checked against slipway.yaml; without the flag, the only
- * environment there is (the one the controller serves).
- */
-export function resolveEnvironment(config: SlipwayConfig, flag: string | undefined): string {
-  const names = Object.keys(config.environments);
-  if (flag !== undefined) {
-    if (names.includes(flag)) return flag;
-    throw SlipwayError.of('ENVIRONMENT_NOT_FOUND', `no environment named "${flag}" in slipway.yaml`, {
-      hint: `Environments: ${names.join(', ')}.`,
-    });
-  }
-  if (names.length === 1) return names[0]!;
-  throw SlipwayError.of('USAGE', `slipway.yaml has ${names.length} environments (${names.join(', ')}): say which with --env`, {
-    hint: `e.g. --env ${names[0]}`,
-  });
-}
-
 export function checkSecretName(name: string): void {
   if (!SECRET_NAME.test(name))
     throw SlipwayError.of('SECRET_NAME_INVALID', `"${name}" is not a usable secret name`, {

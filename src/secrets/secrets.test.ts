@@ -9,7 +9,7 @@ import { findKey, findOrCreateKey, keyFilePath, requireKey } from './key.js';
 import { readSecretsFile, writeSecretsFile } from './secrets-file.js';
 import { secretsHash } from './secrets-hash.js';
 import { decryptSnapshot, requireSecretsSet, snapshotSecrets } from './release-secrets.js';
-import { listSecrets, openSecretsProject, removeSecret, resolveEnvironment, setSecret } from './secrets-commands.js';
+import { listSecrets, openSecretsProject, removeSecret, setSecret } from './secrets-commands.js';
 
 const code = (err: unknown) => (err as SlipwayError).code;
 
@@ -136,21 +136,6 @@ describe('secrets', () => {
       (e) => code(e) === 'SECRET_DECRYPT_FAILED' && !(e as Error).message.includes('the-value'),
     );
     assert.equal(await decryptValue(a, sealed, 'secret X'), 'the-value');
-  });
-
-  it('--env: a name of slipway.yaml, else ENVIRONMENT_NOT_FOUND with the list; without it, the only environment', () => {
-    const { config } = openSecretsProject(dir);
-    assert.equal(resolveEnvironment(config, undefined), 'local');
-    assert.equal(resolveEnvironment(config, 'local'), 'local');
-    assert.throws(
-      () => resolveEnvironment(config, 'prod'),
-      (e) => code(e) === 'ENVIRONMENT_NOT_FOUND' && /local/.test((e as SlipwayError).hint!),
-    );
-    const two = { ...config, environments: { local: { target: 'local' as const }, staging: { target: 'local' as const } } };
-    assert.throws(
-      () => resolveEnvironment(two, undefined),
-      (e) => code(e) === 'USAGE' && /--env/.test((e as Error).message),
-    );
   });
 
   it('a malformed secrets file is refused with what is wrong and how to recover', () => {

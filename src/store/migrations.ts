@@ -72,4 +72,18 @@ export const MIGRATIONS: Migration[] = [
     name: 'releases keep their secrets (age ciphertexts and their hash)',
     sql: `ALTER TABLE releases ADD COLUMN secrets_json TEXT;`,
   },
+  {
+    version: 3,
+    name: 'release evidence',
+    sql: `
+      -- What a release promoted from another environment proved there (slipway ship, ADR 0018).
+      CREATE TABLE release_evidence (
+        environment TEXT NOT NULL,
+        service TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        evidence_json TEXT NOT NULL,
+        PRIMARY KEY (environment, service, number)
+      );
+    `,
+  },
 ];

@@ -13,6 +13,7 @@ import {
   type NewEvent,
   type NewRelease,
   type Release,
+  type PromotionEvidence,
   type ReleaseOutcome,
   type Rollout,
 } from './types.js';
@@ -153,20 +154,24 @@ export class SqliteStore implements Store {
           r.rollbackOf,
           r.secrets ? JSON.stringify(r.secrets) : null,
         );
+      if (r.evidence)
+        this.db
+          .prepare('INSERT INTO release_evidence (environment, service, number, evidence_json) VALUES (?, ?, ?, ?)')
+          .run(r.environment, r.service, n, JSON.stringify(r.evidence));
       return { ...fields, secrets: r.secrets ?? null, number: n, createdAt, outcome: 'pending' as const, prunedAt: null };
     })();
   }
 
   async getRelease(environment: string, service: string, number: number): Promise<Release | undefined> {
     const row = this.db
-      .prepare('SELECT * FROM releases WHERE environment = ? AND service = ? AND number = ?')
+      .prepare(`SELECT ${RELEASE_COLUMNS} WHERE releases.environment = ? AND releases.service = ? AND releases.number = ?`)
       .get(environment, service, number) as Row | undefined;
     return row && toRelease(row);
   }
 
   async listReleases(environment: string, service: string, limit = 1000): Promise<Release[]> {
     const rows = this.db
-      .prepare('SELECT * FROM releases WHERE environment = ? AND service = ? ORDER BY number DESC LIMIT ?')
+      .prepare(`SELECT ${RELEASE_COLUMNS} WHERE releases.environment = ? AND releases.service = ? ORDER BY releases.number DESC LIMIT ?`)
       .all(environment, service, limit) as Row[];
     return rows.map(toRelease);
   }
@@ -188,6 +193,11 @@ export class SqliteStore implements Store {
       service: string;
     }[];
     return rows.map((r) => r.service);
+  }
+
+  async listEnvironments(): Promise<string[]> {
+    const rows = this.db.prepare('SELECT DISTINCT environment FROM releases ORDER BY environment').all() as { environment: string }[];
+    return rows.map((r) => r.environment);
   }
 
   async getCurrentRelease(environment: string, service: string): Promise<number | null> {
@@ -333,8 +343,13 @@ export class SqliteStore implements Store {
   }
 }
 
+/** A release with its promotion evidence, if any. */
+const RELEASE_COLUMNS = 'releases.*, e.evidence_json FROM releases LEFT JOIN release_evidence e USING (environment, service, number)';
+
 function toRelease(r: Row): Release {
+  const evidence = typeof r.evidence_json === 'string' ? { evidence: JSON.parse(r.evidence_json) as PromotionEvidence } : {};
   return {
+    ...evidence,
     environment: r.environment as string,
     service: r.service as string,
     number: r.number as number,

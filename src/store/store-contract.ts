@@ -86,6 +86,28 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       assert.equal(await store.getRelease('local', 'web', 9), undefined);
       assert.deepEqual(await store.listServices('local'), ['api', 'web']);
       assert.deepEqual(await store.listServices('staging'), ['web']);
+      assert.deepEqual(await store.listEnvironments(), ['local', 'staging']);
+    });
+
+    it('keeps the evidence of a promoted release with it, and none on others', async () => {
+      const evidence = {
+        environment: 'staging',
+        release: 4,
+        digest: 'sha256:abc',
+        succeededAt: 1000,
+        rolloutId: 7,
+        checks: ['requires: staging'],
+      };
+      const plain = await store.createRelease(release('web', 'production'));
+      const shipped = await store.createRelease({ ...release('web', 'production'), evidence });
+      assert.deepEqual(shipped.evidence, evidence);
+      assert.deepEqual((await store.getRelease('production', 'web', shipped.number))!.evidence, evidence);
+      assert.equal((await store.getRelease('production', 'web', plain.number))!.evidence, undefined);
+      const list = await store.listReleases('production', 'web');
+      assert.deepEqual(
+        list.map((r) => r.evidence?.release ?? null),
+        [4, null],
+      );
     });
 
     it('skips to atLeast when asked (numbers still in use by instances the store forgot)', async () => {

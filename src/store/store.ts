@@ -26,6 +26,8 @@ export interface Store {
 
   /** Services that have at least one release in the environment. */
   listServices(environment: string): Promise<string[]>;
+  /** Environments that have at least one release. */
+  listEnvironments(): Promise<string[]>;
 
   /** The release that serves (or should serve) the service, or null before the first deploy. */
   getCurrentRelease(environment: string, service: string): Promise<number | null>;

@@ -29,6 +29,21 @@ export interface Release {
    * Null or absent when the service declares none.
    */
   secrets?: ReleaseSecrets | null;
+  /** Set on a release promoted from another environment (`slipway ship`): what it proved there. */
+  evidence?: PromotionEvidence;
+}
+
+/** Why a promoted release may run here: the same artifact succeeded in another environment. */
+export interface PromotionEvidence {
+  /** The environment it succeeded in, and its release number there. */
+  environment: string;
+  release: number;
+  digest: string;
+  /** When its rollout there ended Healthy, and which rollout that was. */
+  succeededAt: number;
+  rolloutId: number;
+  /** Gates passed on the way (e.g. "requires: staging"); approvals and policies add theirs. */
+  checks: string[];
 }
 
 export type NewRelease = Omit<Release, 'number' | 'createdAt' | 'outcome' | 'prunedAt'> & {

@@ -14,7 +14,7 @@ export const abort: CliCommand<{ reason?: string }> = {
   examples: ['slipway abort web --reason "errors in checkout"'],
   async run(ctx, [service], flags) {
     const req: AbortRequest = { by: currentUser(), reason: flags.reason ?? '' };
-    const client = ControllerClient.connect(ctx.dir);
+    const client = ControllerClient.connect(ctx.dir, ctx.env);
     return steer(ctx, 'abort', service!, false, client, await client.abort(service!, req));
   },
 };

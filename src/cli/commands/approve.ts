@@ -3,19 +3,18 @@ import { ControllerClient } from '../../client/client.js';
 import { currentUser } from '../../core/user.js';
 import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand, CommandContext } from '../context.js';
-import { envFlag, waitFlags } from '../flags.js';
+import { waitFlags } from '../flags.js';
 import { followRollout } from '../follow-rollout.js';
 
 interface DecideFlags {
   comment?: string;
-  env?: string;
   wait?: boolean;
 }
 
 /** What approve and reject share: send the decision as the OS user, then report or follow. */
 async function decide(ctx: CommandContext, verdict: ApprovalRequest['verdict'], target: string, flags: DecideFlags): Promise<number> {
-  const client = ControllerClient.connect(ctx.dir);
-  const rollout = await client.decide({ target, verdict, comment: flags.comment, by: currentUser(), environment: flags.env });
+  const client = ControllerClient.connect(ctx.dir, ctx.env);
+  const rollout = await client.decide({ target, verdict, comment: flags.comment, by: currentUser() });
   const { out, json } = ctx;
   if (verdict === 'approve' && flags.wait) {
     const { code, last } = await followRollout(client, rollout.id, out, { json });
@@ -38,7 +37,6 @@ export const approve: CliCommand<DecideFlags> = {
   declare(cmd) {
     cmd.argument('<rollout-or-service>', 'a rollout id (as status shows it) or a service whose rollout waits');
     cmd.option('--comment <text>', 'why, recorded with the rollout and as an event');
-    envFlag(cmd);
     waitFlags(cmd, false);
   },
   examples: [
@@ -55,7 +53,6 @@ export const reject: CliCommand<DecideFlags> = {
   declare(cmd) {
     cmd.argument('<rollout-or-service>', 'a rollout id (as status shows it) or a service whose rollout waits');
     cmd.requiredOption('--comment <text>', 'why (required), recorded with the rollout and as an event');
-    envFlag(cmd);
   },
   examples: ['slipway reject web --comment "not during the sale"', 'slipway reject 12 --env local --comment "wrong build"'],
   run: (ctx, [target], flags) => decide(ctx, 'reject', target!, flags),

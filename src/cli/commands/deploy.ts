@@ -3,18 +3,18 @@ import { ControllerClient } from '../../client/client.js';
 import { SlipwayError } from '../../core/errors.js';
 import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
-import { envFlag, messageFlag, waitFlags } from '../flags.js';
+import type { Output } from '../output.js';
+import { messageFlag, waitFlags } from '../flags.js';
 import { followRollout } from '../follow-rollout.js';
 import { printPolicyWarnings } from '../render/policy.js';
 
-export const deploy: CliCommand<{ message?: string; wait: boolean; env?: string; override?: boolean; reason?: string }> = {
+export const deploy: CliCommand<{ message?: string; wait: boolean; override?: boolean; reason?: string }> = {
   name: 'deploy',
   summary: 'Build a service from source, record a release and roll it out',
   declare(cmd) {
-    cmd.argument('<service>', 'service name from slipway.yaml');
+    cmd.argument('<services...>', 'service names from slipway.yaml (several: deployed in dependsOn order)');
     messageFlag(cmd, 'why this release exists, shown by status and history');
     waitFlags(cmd, false);
-    envFlag(cmd);
     cmd.option('--override', "deploy outside the environment's deployment window (needs --reason; recorded)");
     cmd.option('--reason <text>', 'why the window is overridden, recorded as an event');
   },
@@ -23,8 +23,9 @@ export const deploy: CliCommand<{ message?: string; wait: boolean; env?: string;
     'slipway deploy web --wait -m "new greeting"  # follow it to the end; exit 1 if it fails',
     'slipway deploy web --no-wait --json         # the release and rollout id as JSON',
     'slipway deploy web --env local --override --reason "hotfix for checkout"  # through a closed window',
+    'slipway deploy api web --wait               # api first; web once api is healthy (dependsOn), else skipped',
   ],
-  async run({ dir, out, json }, [service], flags) {
+  async run({ dir, env, out, json }, services, flags) {
     if (flags.reason !== undefined && !flags.override)
       throw SlipwayError.of('USAGE', '--reason goes with --override', {
         hint: 'Use -m/--message to say why a release exists; --override --reason "…" deploys through a closed window.',
@@ -33,13 +34,18 @@ export const deploy: CliCommand<{ message?: string; wait: boolean; env?: string;
       throw SlipwayError.of('OVERRIDE_REASON_REQUIRED', '--override needs a reason', {
         hint: 'Say why with --reason "…"; it is recorded with the deploy.',
       });
+    if (flags.override && services.length > 1)
+      throw SlipwayError.of('USAGE', '--override deploys one service at a time', {
+        hint: 'Deploy each service through the closed window with its own --override --reason "…".',
+      });
+    if (services.length > 1) return deployMany(ControllerClient.connect(dir, env), services, flags, out, json);
+    const [service] = services;
     const name = terminalLine(service);
     const req: DeployRequest = {
       message: flags.message,
-      ...(flags.env !== undefined ? { environment: flags.env } : {}),
       ...(flags.override ? { override: true, reason: flags.reason } : {}),
     };
-    const client = ControllerClient.connect(dir);
+    const client = ControllerClient.connect(dir, env);
     if (!json) out.progress(`${name}: building…`);
     const res = await client.deploy(service!, req);
     out.done();
@@ -63,3 +69,33 @@ export const deploy: CliCommand<{ message?: string; wait: boolean; env?: string;
     return code;
   },
 };
+
+/** Several services at once: the controller deploys them in dependsOn order and skips dependents of a failure. */
+async function deployMany(
+  client: ControllerClient,
+  services: string[],
+  flags: { message?: string; wait: boolean },
+  out: Output,
+  json: boolean,
+): Promise<number> {
+  if (!json) out.progress(`${services.map(terminalLine).join(', ')}: building…`);
+  const res = await client.apply({ services, force: true, ...(flags.message !== undefined ? { message: flags.message } : {}) });
+  out.done();
+  let code = 0;
+  const rollouts = [];
+  for (const d of res.deploys) {
+    const name = terminalLine(d.service);
+    if (!json) out.out(`${name}: release ${d.release} (${terminalLine(d.digest.slice(0, 19))}) rollout #${d.rolloutId} started`);
+    if (flags.wait && d.rolloutId !== null) {
+      const { code: c, last } = await followRollout(client, d.rolloutId, out, { json });
+      code = Math.max(code, c);
+      rollouts.push(last.rollout);
+    }
+  }
+  for (const s of res.skipped ?? []) {
+    if (!json) out.out(`${terminalLine(s.service)}: skipped, ${terminalLine(s.reason)}`);
+    code = Math.max(code, 1);
+  }
+  if (json) out.out(JSON.stringify({ ...res, ...(flags.wait ? { rollouts } : {}) }, null, 2));
+  return code;
+}

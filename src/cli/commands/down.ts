@@ -28,8 +28,8 @@ export const down: CliCommand = {
     } else if (existsSync(projectPaths(dir).root)) {
       // No controller (it may have been killed): adopt what is left in this process and stop it.
       // Loaded here: the controller (store, drivers, router client) is heavy for every other command's start.
-      const { Controller } = await import('../../controller/controller.js');
-      const c = new Controller({ projectDir: dir, log: silentLogger });
+      const { ProjectController } = await import('../../controller/project-controller.js');
+      const c = new ProjectController({ projectDir: dir, log: silentLogger });
       await c.start();
       await c.shutdown({ stopAll: true });
       problems = c.shutdownProblems;

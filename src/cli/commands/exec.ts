@@ -23,8 +23,8 @@ export const exec: CliCommand = {
     "slipway exec web -- sh -c 'echo $SLIPWAY_RELEASE'  # a shell, for pipes and variables",
     'slipway exec web -- node                       # an interactive REPL: stdin is attached',
   ],
-  async run({ dir }, [service, file, ...args]) {
-    const ctx = await ControllerClient.connect(dir).execContext(service!);
+  async run({ dir, env: environment }, [service, file, ...args]) {
+    const ctx = await ControllerClient.connect(dir, environment).execContext(service!);
     // The release's secrets come as ciphertext and are decrypted here, with this user's key.
     const secrets = ctx.secrets
       ? await (

@@ -11,8 +11,8 @@ export const history: CliCommand<{ limit: number }> = {
     cmd.option('-n, --limit <count>', 'how many releases and rollouts to show', wholeNumber(1, '20'), 20);
   },
   examples: ['slipway history web', 'slipway history web --limit 5 --json'],
-  async run({ dir, out, json }, [service], flags) {
-    const res = await ControllerClient.connect(dir).history(service!, flags.limit);
+  async run({ dir, env, out, json }, [service], flags) {
+    const res = await ControllerClient.connect(dir, env).history(service!, flags.limit);
     if (json) {
       out.out(JSON.stringify(res, null, 2));
       return 0;

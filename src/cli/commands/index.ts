@@ -11,6 +11,7 @@ import { status } from './status.js';
 import { history } from './history.js';
 import { rollback } from './rollback.js';
 import { promote } from './promote.js';
+import { ship } from './ship.js';
 import { pause } from './pause.js';
 import { resume } from './resume.js';
 import { abort } from './abort.js';
@@ -23,6 +24,7 @@ import { exec } from './exec.js';
 import { startup } from './startup.js';
 import { validate } from './validate.js';
 import { policyTest } from './policy-test.js';
+import { configShow } from './config-show.js';
 import { down } from './down.js';
 import { server } from './server.js';
 import { completion } from './completion.js';
@@ -40,6 +42,7 @@ export const COMMANDS: readonly CliCommand[] = [
   status,
   history,
   rollback,
+  ship,
   promote,
   pause,
   resume,
@@ -53,6 +56,7 @@ export const COMMANDS: readonly CliCommand[] = [
   exec,
   validate,
   policyTest,
+  configShow,
   down,
   server,
   startup,

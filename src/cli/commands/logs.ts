@@ -24,13 +24,13 @@ export const logs: CliCommand<{ follow?: boolean; lines?: number; since?: string
     "slipway logs web --raw         # keep the app's own colours",
     'slipway logs web --json        # one JSON object per line: instance, release, stream, at, line',
   ],
-  async run({ dir, out, json }, [service], flags) {
+  async run({ dir, env, out, json }, [service], flags) {
     const abort = new AbortController();
     process.once('SIGINT', () => abort.abort());
     // With --since, every line since then unless -n says otherwise (as kubectl logs --since).
     const lines = flags.lines ?? (flags.since !== undefined ? 1_000_000 : 100);
     try {
-      await ControllerClient.connect(dir).logs(
+      await ControllerClient.connect(dir, env).logs(
         service!,
         { lines, follow: !!flags.follow, since: flags.since, signal: abort.signal },
         (l) => {

@@ -10,7 +10,7 @@ export const pause: CliCommand = {
   },
   examples: ['slipway pause web     # holds it; slipway resume web lets it go on'],
   async run(ctx, [service]) {
-    const client = ControllerClient.connect(ctx.dir);
+    const client = ControllerClient.connect(ctx.dir, ctx.env);
     return steer(ctx, 'pause', service!, false, client, await client.pause(service!));
   },
 };

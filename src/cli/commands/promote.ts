@@ -19,7 +19,7 @@ export const promote: CliCommand<{ full?: boolean; wait: boolean }> = {
   ],
   async run(ctx, [service], flags) {
     const req: PromoteRequest = { full: flags.full === true };
-    const client = ControllerClient.connect(ctx.dir);
+    const client = ControllerClient.connect(ctx.dir, ctx.env);
     return steer(ctx, 'promote', service!, flags.wait, client, await client.promote(service!, req.full === true));
   },
 };

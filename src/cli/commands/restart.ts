@@ -17,9 +17,9 @@ export const restart: CliCommand<{ message?: string; wait: boolean }> = {
     'slipway restart web --no-wait -m "leak"  # start it and return; follow with slipway status web',
     'slipway restart web --wait --json        # the finished rollout as JSON',
   ],
-  async run({ dir, out, json }, [service], flags) {
+  async run({ dir, env, out, json }, [service], flags) {
     const name = terminalLine(service);
-    const client = ControllerClient.connect(dir);
+    const client = ControllerClient.connect(dir, env);
     const rollout = await client.restart(service!, { message: flags.message });
     if (!json)
       out.out(

@@ -12,7 +12,7 @@ export const resume: CliCommand<{ wait: boolean }> = {
   },
   examples: ['slipway resume web --no-wait  # and return (the default)', 'slipway resume web --wait     # and follow it to the end'],
   async run(ctx, [service], flags) {
-    const client = ControllerClient.connect(ctx.dir);
+    const client = ControllerClient.connect(ctx.dir, ctx.env);
     return steer(ctx, 'resume', service!, flags.wait, client, await client.resume(service!));
   },
 };

@@ -13,7 +13,7 @@ export const retry: CliCommand<{ wait: boolean }> = {
   },
   examples: ['slipway retry web --wait    # and follow it to the end', 'slipway retry web --no-wait # start it and return (the default)'],
   async run(ctx, [service], flags) {
-    const client = ControllerClient.connect(ctx.dir);
+    const client = ControllerClient.connect(ctx.dir, ctx.env);
     return steer(ctx, 'retry', service!, flags.wait, client, await client.retry(service!, currentUser()));
   },
 };

@@ -21,10 +21,10 @@ export const rollback: CliCommand<{ to?: number; message?: string; wait: boolean
     'slipway rollback web --to 3 -m "bad build"  # back to release 3 (see slipway history web)',
     'slipway rollback web --no-wait             # start it and return',
   ],
-  async run({ dir, out, json }, [service], flags) {
+  async run({ dir, env, out, json }, [service], flags) {
     const name = terminalLine(service);
     const req: RollbackRequest = { to: flags.to, message: flags.message };
-    const client = ControllerClient.connect(dir);
+    const client = ControllerClient.connect(dir, env);
     const rollout = await client.rollback(service!, req);
     if (!json) printPolicyWarnings(out, service!, rollout.policyWarnings);
     // During a rollout, rollback undoes it (the answer is that rollout, not a new one).

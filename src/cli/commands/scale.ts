@@ -21,10 +21,10 @@ export const scale: CliCommand<{ message?: string; wait: boolean }> = {
     'slipway scale web 1 --no-wait       # drain and stop the extra ones; return at once',
     'slipway scale web 0 -m "maintenance" --json  # stop every instance; the result as JSON',
   ],
-  async run({ dir, out, json }, [service, count], flags) {
+  async run({ dir, env, out, json }, [service, count], flags) {
     const name = terminalLine(service);
     const instances = Number(count);
-    const client = ControllerClient.connect(dir);
+    const client = ControllerClient.connect(dir, env);
     const res = await client.scale(service!, { instances, message: flags.message });
     // The count lasts until the serving release changes or `slipway up` makes slipway.yaml true again: say so.
     const lasting =

@@ -1,21 +1,19 @@
 import { terminalLine } from '../../core/terminal-text.js';
+import { resolveEnvironmentName } from '../../config/environments.js';
 import type { CliCommand } from '../context.js';
-import { envFlag } from '../flags.js';
 import { table } from '../output.js';
 import { ago } from '../render/format.js';
 
-export const secretsList: CliCommand<{ env?: string }> = {
+export const secretsList: CliCommand = {
   name: 'secrets list',
   summary: 'Names of the secrets, when each changed and which services use it (never values; no key needed)',
-  declare(cmd) {
-    envFlag(cmd, 'only this environment (default: every environment)');
-  },
+  declare(cmd) {},
   examples: ['slipway secrets list', 'slipway secrets list --env production --json'],
-  async run({ dir, out, json }, _args, flags) {
+  async run({ dir, env, out, json }) {
     // Loaded here: age and the config schema are not needed to parse the command line.
-    const { listSecrets, openSecretsProject, resolveEnvironment } = await import('../../secrets/secrets-commands.js');
+    const { listSecrets, openSecretsProject } = await import('../../secrets/secrets-commands.js');
     const p = openSecretsProject(dir);
-    const res = listSecrets(p, flags.env === undefined ? undefined : resolveEnvironment(p.config, flags.env));
+    const res = listSecrets(p, env === undefined ? undefined : resolveEnvironmentName(p.config, env));
     if (json) {
       out.out(JSON.stringify(res, null, 2));
       return 0;

@@ -1,20 +1,19 @@
 import { terminalLine } from '../../core/terminal-text.js';
+import { resolveEnvironmentName } from '../../config/environments.js';
 import type { CliCommand } from '../context.js';
-import { envFlag } from '../flags.js';
 
-export const secretsRm: CliCommand<{ env?: string }> = {
+export const secretsRm: CliCommand = {
   name: 'secrets rm',
   summary: 'Remove a secret from an environment (running releases keep the value they were deployed with)',
   declare(cmd) {
     cmd.argument('<name>', 'the secret to remove');
-    envFlag(cmd);
   },
   examples: ['slipway secrets rm OLD_TOKEN --env production', 'slipway secrets rm OLD_TOKEN --json'],
-  async run({ dir, out, json }, [name], flags) {
+  async run({ dir, env, out, json }, [name]) {
     // Loaded here: age and the config schema are not needed to parse the command line.
-    const { openSecretsProject, removeSecret, resolveEnvironment } = await import('../../secrets/secrets-commands.js');
+    const { openSecretsProject, removeSecret } = await import('../../secrets/secrets-commands.js');
     const p = openSecretsProject(dir);
-    const res = removeSecret(p, resolveEnvironment(p.config, flags.env), name!);
+    const res = removeSecret(p, resolveEnvironmentName(p.config, env), name!);
     if (json) {
       out.out(JSON.stringify(res, null, 2));
       return 0;

@@ -1,25 +1,24 @@
 import { readSecretValue } from '../read-secret.js';
 import { SlipwayError } from '../../core/errors.js';
 import { terminalLine } from '../../core/terminal-text.js';
+import { resolveEnvironmentName } from '../../config/environments.js';
 import type { CliCommand } from '../context.js';
-import { envFlag } from '../flags.js';
 
-export const secretsSet: CliCommand<{ env?: string }> = {
+export const secretsSet: CliCommand = {
   name: 'secrets set',
   summary: 'Set a secret of an environment from standard input (encrypted into slipway.secrets.yaml)',
   declare(cmd) {
     cmd.argument('<name>', 'the variable instances get, e.g. DATABASE_URL');
     cmd.argument('[value]', 'refused: the value is read from standard input, never taken as an argument');
-    envFlag(cmd);
   },
   examples: [
     'printf %s "$DATABASE_URL" | slipway secrets set DATABASE_URL --env production',
     'slipway secrets set API_KEY < api-key.txt    # one trailing newline is removed',
     'slipway secrets set API_KEY                  # from a terminal: typed without echo',
   ],
-  async run({ dir, out, json }, [name, value], flags) {
+  async run({ dir, env, out, json }, [name, value]) {
     // Loaded here: age and the config schema are not needed to parse the command line.
-    const { checkSecretName, openSecretsProject, resolveEnvironment, setSecret } = await import('../../secrets/secrets-commands.js');
+    const { checkSecretName, openSecretsProject, setSecret } = await import('../../secrets/secrets-commands.js');
     if (value !== undefined) {
       // Never repeat the value: it is in this shell's history already.
       throw SlipwayError.of(
@@ -32,7 +31,7 @@ export const secretsSet: CliCommand<{ env?: string }> = {
     }
     checkSecretName(name!);
     const p = openSecretsProject(dir);
-    const environment = resolveEnvironment(p.config, flags.env);
+    const environment = resolveEnvironmentName(p.config, env);
     const res = await setSecret(p, environment, name!, await readSecretValue(name!));
     if (json) {
       out.out(JSON.stringify(res, null, 2));

@@ -11,8 +11,8 @@ export const status: CliCommand = {
     cmd.argument('[services...]', 'only these services (default: every one)');
   },
   examples: ['slipway status             # every service', 'slipway status web --json  # one service, as JSON'],
-  async run({ dir, out, json }, services) {
-    const res = await ControllerClient.connect(dir).status();
+  async run({ dir, env, out, json }, services) {
+    const res = await ControllerClient.connect(dir, env).status();
     const shown = services.length ? res.services.filter((s) => services.includes(s.service)) : res.services;
     const missing = services.filter((name) => !res.services.some((s) => s.service === name));
     if (missing.length) {

@@ -17,12 +17,13 @@ export const up: CliCommand<{ wait: boolean }> = {
     'slipway up --wait --json   # the same, with the deploys and the status as JSON',
     'slipway up --no-wait       # starts the rollouts and returns',
   ],
-  async run({ dir, out, json }, _args, flags) {
+  async run({ dir, env, out, json }, _args, flags) {
     // Validate before starting anything: nothing is applied from an invalid config.
     // (Loaded here: the config schema is not needed to parse the command line or report a mistake.)
     const { loadConfig, findConfigFile } = await import('../../config/load.js');
     const { config } = loadConfig(findConfigFile(dir));
-    const { client, started } = await ensureController(dir, out);
+    const { client: project, started } = await ensureController(dir, out);
+    const client = project.inEnv(env);
     if (!json) out.out(started ? `controller started (pid ${client.info.pid})` : `controller already running (pid ${client.info.pid})`);
     // Say what is about to happen to each service and why, before doing it.
     const before = await client.status();
@@ -61,9 +62,13 @@ export const up: CliCommand<{ wait: boolean }> = {
       const { code: c } = await followRollout(client, d.rolloutId, out, { json });
       code = Math.max(code, c);
     }
+    for (const s of applied.skipped ?? []) {
+      if (!json) out.out(`${terminalLine(s.service)}: skipped, ${terminalLine(s.reason)}`);
+      code = Math.max(code, 1);
+    }
     const status = await client.status();
     if (json) {
-      out.out(JSON.stringify({ plan, deploys: applied.deploys, status }, null, 2));
+      out.out(JSON.stringify({ plan, deploys: applied.deploys, skipped: applied.skipped ?? [], status }, null, 2));
       return code;
     }
     for (const s of status.services.filter((x) => x.service in config.services))

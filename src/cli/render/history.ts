@@ -9,7 +9,7 @@ export function renderHistory(res: HistoryResponse, out: Paint, now = Date.now()
   const service = text(res.service, '?');
   const releases = (res.releases ?? []).filter(Boolean);
   const rollouts = (res.rollouts ?? []).filter(Boolean);
-  const o: string[] = [out.paint('bold', `${service}: releases`)];
+  const o: string[] = [out.paint('bold', `${service} (${text(res.environment, '?')}): releases`)];
   o.push(
     table([
       ['', 'RELEASE', 'OUTCOME', 'DIGEST', 'SECRETS', 'CREATED', 'BY', 'MESSAGE'],
@@ -25,6 +25,14 @@ export function renderHistory(res: HistoryResponse, out: Paint, now = Date.now()
       ]),
     ]),
   );
+  // Where shipped releases came from, and what they proved there (slipway ship).
+  for (const r of releases) {
+    const e = r.evidence;
+    if (!e || typeof e !== 'object') continue;
+    o.push(
+      `  release ${num(r.number)}: shipped from ${text(e.environment, '?')} release ${num(e.release)}, healthy there ${ago(e.succeededAt, now)} (rollout #${num(e.rolloutId)})`,
+    );
+  }
   o.push('', out.paint('bold', 'rollouts'));
   o.push(
     table([

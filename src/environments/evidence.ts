@@ -1,0 +1,40 @@
+/**
+ * What it means for a release to have succeeded in an environment: a deploy or rollback rollout
+ * to it ended Healthy there. The evidence names that release, its digest, the rollout and when.
+ */
+import type { Controller } from '../controller/controller.js';
+import type { PromotionEvidence, Release } from '../store/types.js';
+
+/** The release of `service` in `env` (by number, or the newest with `digest`) if it succeeded there. */
+export async function succeededIn(
+  env: Controller,
+  service: string,
+  which: { release?: number; digest?: string },
+): Promise<PromotionEvidence | undefined> {
+  const releases = await env.store.listReleases(env.environment, service);
+  const candidates = releases.filter(
+    (r) => (which.release === undefined || r.number === which.release) && (which.digest === undefined || r.digest === which.digest),
+  );
+  const rollouts = await env.store.listRollouts(env.environment, service, 1000);
+  for (const r of candidates) {
+    if (!succeeded(r)) continue;
+    const proof = rollouts.find(
+      (o) => o.toRelease === r.number && (o.kind === 'deploy' || o.kind === 'rollback') && o.phase === 'Healthy' && o.finishedAt !== null,
+    );
+    if (proof)
+      return {
+        environment: env.environment,
+        release: r.number,
+        digest: r.digest,
+        succeededAt: proof.finishedAt!,
+        rolloutId: proof.id,
+        checks: [],
+      };
+  }
+  return undefined;
+}
+
+/** live: serving now; superseded: served, then replaced. Pending, failed and rolled-back releases have proved nothing. */
+function succeeded(r: Release): boolean {
+  return r.outcome === 'live' || r.outcome === 'superseded';
+}
