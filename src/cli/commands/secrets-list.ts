@@ -7,7 +7,7 @@ import { ago } from '../render/format.js';
 export const secretsList: CliCommand = {
   name: 'secrets list',
   summary: 'Names of the secrets, when each changed and which services use it (never values; no key needed)',
-  declare(cmd) {},
+  declare() {},
   examples: ['slipway secrets list', 'slipway secrets list --env production --json'],
   async run({ dir, env, out, json }) {
     // Loaded here: age and the config schema are not needed to parse the command line.
