@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readJsonIfExists, writeJsonAtomic } from '../core/atomic-file.js';
 import { SlipwayError } from '../core/errors.js';
+import { readIndex, writeIndex, type ArchiveIndex } from './archive-index.js';
+import { assembleFromIndex } from './assemble.js';
 import { digestFile, digestHex } from './digest.js';
 import { extractArchive } from './extract.js';
 import { FileStore, type SweepResult } from './file-store.js';
@@ -33,21 +35,26 @@ const ARCHIVE_NAME = /^([0-9a-f]{64})\.tar\.gz$/;
 export class ArtifactStore {
   private readonly dir: string;
   private readonly materializing = new Map<string, Promise<string>>();
+  /** The last few indexes written or read, parsed (a 20,000-entry index takes ~50 ms to parse). */
+  private readonly recentIndexes = new Map<string, ArchiveIndex>();
   /** Release files by content (`<root>/files`), shared by hard links between releases (ADR 0011). */
   readonly files: FileStore;
+  /** Where the packer keeps what it knows of each source tree (`<root>/pack-cache`, ADR 0015). */
+  readonly packCacheDir: string;
 
   constructor(readonly root: string) {
     this.dir = join(root, 'sha256');
     this.files = new FileStore(join(root, 'files'));
+    this.packCacheDir = join(root, 'pack-cache');
   }
 
   /**
    * Moves `tmpFile` into the store and returns its digest. With `expectedDigest`, a file that
    * hashes differently is refused (`ARTIFACT_DIGEST_MISMATCH`) and left where it was. Idempotent:
    * if the artifact is already stored intact, `tmpFile` is just removed; a corrupt stored copy is
-   * replaced.
+   * replaced. With `index` (what the packer produced, ADR 0015), the archive's index is kept beside it.
    */
-  async put(tmpFile: string, expectedDigest?: string): Promise<string> {
+  async put(tmpFile: string, expectedDigest?: string, index?: ArchiveIndex): Promise<string> {
     const { digest } = await digestFile(tmpFile);
     if (expectedDigest !== undefined && digest !== expectedDigest) {
       throw SlipwayError.of('ARTIFACT_DIGEST_MISMATCH', `${tmpFile} is ${digest}, expected ${expectedDigest}`, {
@@ -55,8 +62,14 @@ export class ArtifactStore {
       });
     }
     const dest = this.path(digest);
+    const keepIndex = (): void => {
+      if (index?.digest !== digest) return;
+      if (!existsSync(this.indexPath(digest))) writeIndex(this.indexPath(digest), index);
+      this.remember(index);
+    };
     if (existsSync(dest) && (await this.isIntact(digest))) {
       await unlink(tmpFile);
+      keepIndex();
       return digest;
     }
     await mkdir(this.dir, { recursive: true });
@@ -75,7 +88,33 @@ export class ArtifactStore {
       throw err;
     }
     await rm(tmpFile, { force: true });
+    keepIndex();
     return digest;
+  }
+
+  /** Where the artifact's index is (or would be) kept. */
+  indexPath(digest: string): string {
+    return join(this.dir, `${digestHex(digest)}.index`);
+  }
+
+  /** The stored archive and its index, when both are there (an archive made before ADR 0015 has none). */
+  indexed(digest: string): { archive: string; index: ArchiveIndex } | undefined {
+    if (!this.has(digest)) return undefined;
+    const index = this.readIndex(digest);
+    return index && { archive: this.path(digest), index };
+  }
+
+  private readIndex(digest: string): ArchiveIndex | undefined {
+    if (!existsSync(this.indexPath(digest))) return undefined;
+    const index = this.recentIndexes.get(digest) ?? readIndex(this.indexPath(digest), digest);
+    if (index) this.remember(index);
+    return index;
+  }
+
+  private remember(index: ArchiveIndex): void {
+    this.recentIndexes.delete(index.digest);
+    this.recentIndexes.set(index.digest, index);
+    for (const old of this.recentIndexes.keys()) if (this.recentIndexes.size > 4) this.recentIndexes.delete(old);
   }
 
   /** Whether the artifact is stored (its content is not checked: see `verify`). */
@@ -111,6 +150,8 @@ export class ArtifactStore {
 
   /** Deletes the artifact; returns false when it was not there. Materialized releases are left alone. */
   async remove(digest: string): Promise<boolean> {
+    this.recentIndexes.delete(digest);
+    await rm(this.indexPath(digest), { force: true });
     try {
       await unlink(this.path(digest));
       return true;
@@ -194,9 +235,30 @@ export class ArtifactStore {
     }
     await rm(markerPath, { force: true });
     await rm(dir, { recursive: true, force: true });
-    const { files } = await extractArchive(this.path(digest), dir, { expectedDigest: digest, fileStore: this.files });
+    const { files } = await this.assemble(digest, dir);
     writeJsonAtomic(markerPath, { version: 1, digest, files } satisfies ReleaseMarker);
     return dir;
+  }
+
+  /**
+   * Builds the release directory: from the archive's index when it has one (hard links into the
+   * file store, only new files read from the archive, ADR 0015), else, or when the index does not
+   * agree with the archive, by extracting the whole archive. Both verify the digest.
+   */
+  private async assemble(digest: string, dir: string): Promise<{ files: number }> {
+    const index = this.readIndex(digest);
+    if (index !== undefined) {
+      try {
+        const assembled = await assembleFromIndex(this.path(digest), index, dir, this.files);
+        if (assembled !== undefined) return assembled;
+      } catch (err) {
+        if (err instanceof SlipwayError && err.code === 'ARTIFACT_DIGEST_MISMATCH') throw err;
+        // It misled once; the extraction below is the truth.
+        this.recentIndexes.delete(digest);
+        await rm(this.indexPath(digest), { force: true });
+      }
+    }
+    return extractArchive(this.path(digest), dir, { expectedDigest: digest, fileStore: this.files });
   }
 
   private async isIntact(digest: string): Promise<boolean> {

@@ -5,8 +5,9 @@ import { SlipwayError } from '../core/errors.js';
 import type { ArtifactStore } from './artifact-store.js';
 import { IgnoreRules } from './ignore-rules.js';
 import { assertDirectory, packDirectory, packEntries, type PackResult } from './pack.js';
+import { PackCache } from './pack-cache.js';
 import { runBuildCommand } from './run-build-command.js';
-import { ALWAYS_EXCLUDED, copySourceTree, listSourceTree } from './source-tree.js';
+import { ALWAYS_EXCLUDED, copySourceTree, listSourceTree, type SourceEntry } from './source-tree.js';
 
 /** Input of `buildArtifact`. */
 export interface BuildArtifactOptions {
@@ -23,6 +24,8 @@ export interface BuildArtifactOptions {
   onOutput?: (line: string) => void;
   /** Aborting kills the build command's whole process group and fails with `BUILD_CANCELLED`. */
   signal?: AbortSignal;
+  /** Called with the listed source tree before anything is built (the controller fingerprints it). */
+  onListed?: (entries: readonly SourceEntry[]) => void;
 }
 
 /** What `buildArtifact` produced. */
@@ -35,6 +38,8 @@ export interface BuildArtifactResult {
   /** Output lines of the build command (at most the last `MAX_LOG_LINES`). */
   buildLog: string[];
   durationMs: number;
+  /** Entries whose compressed segment came from the previous build's archive (ADR 0015). */
+  reused: number;
 }
 
 /** Lines kept in `buildLog`; older lines are dropped so a chatty build cannot exhaust memory. */
@@ -53,10 +58,17 @@ export async function buildArtifact(options: BuildArtifactOptions): Promise<Buil
   const started = performance.now();
   const sourceDir = resolve(options.sourceDir);
   await assertDirectory(sourceDir);
+  const listedAt = Date.now();
   const entries = await listSourceTree(sourceDir, {
     excludeNames: [...ALWAYS_EXCLUDED, 'node_modules'],
     ignore: await IgnoreRules.load(sourceDir),
   });
+  options.onListed?.(entries);
+  const hasBuild = options.buildCommand !== undefined && options.buildCommand.trim() !== '';
+  // What the last build of this source saw: its archive's segments are reused for unchanged
+  // entries (ADR 0015). A build copy's files are new inodes every time, so only their content counts.
+  const cache = PackCache.load(options.store.packCacheDir, sourceDir, !hasBuild);
+  const previous = cache.last !== undefined ? options.store.indexed(cache.last) : undefined;
 
   await mkdir(options.workRoot, { recursive: true });
   const workDir = await mkdtemp(join(options.workRoot, 'build-'));
@@ -64,19 +76,21 @@ export async function buildArtifact(options: BuildArtifactOptions): Promise<Buil
   try {
     const archive = join(workDir, 'artifact.tar.gz');
     let packed: PackResult;
-    if (options.buildCommand !== undefined && options.buildCommand.trim() !== '') {
+    if (hasBuild) {
       const copy = join(workDir, 'src');
       await mkdir(copy);
       await copySourceTree(entries, copy);
-      await runBuild(options.buildCommand, copy, options, buildLog);
-      packed = await packDirectory(copy, archive);
+      await runBuild(options.buildCommand!, copy, options, buildLog);
+      packed = await packDirectory(copy, archive, { cache, previous });
     } else {
       // Nothing runs, so nothing can depend on leftovers: pack the listed source directly. Same
       // entries as a copy would hold (the copy is made from this very list), so the same digest.
-      packed = await packEntries(entries, archive);
+      packed = await packEntries(entries, archive, { cache, previous });
     }
-    const digest = await options.store.put(archive, packed.digest);
-    return { digest, bytes: packed.bytes, files: packed.files, buildLog, durationMs: Math.round(performance.now() - started) };
+    const digest = packed.sameAsPrevious ? packed.digest : await options.store.put(archive, packed.digest, packed.index);
+    if (!packed.sameAsPrevious) cache.save(digest, listedAt); // unchanged: the cache already says all of it
+    const durationMs = Math.round(performance.now() - started);
+    return { digest, bytes: packed.bytes, files: packed.files, buildLog, durationMs, reused: packed.reused };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

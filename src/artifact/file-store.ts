@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync } from 'node:fs';
+import { linkSync, lstatSync } from 'node:fs';
 import { link, lstat, mkdir, readdir, rename, rmdir, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { forEachBounded } from './bounded.js';
@@ -81,6 +81,25 @@ export class FileStore {
     await writeNewFile(target, data, mode, { mtimeZero: true });
     await this.publish(target, entry, data.length, mode);
     return 'written';
+  }
+
+  /** Whether an intact entry for this content and mode is stored (one synchronous lstat). */
+  isStored(hex: string, size: number, mode: number): boolean {
+    return this.isIntact(this.entryPath(hex, mode), size, mode);
+  }
+
+  /**
+   * Creates `target` as a hard link to the stored entry for this content and mode (checked with
+   * `isStored`); false when it has gone meanwhile or cannot take another link, and `target` is not created.
+   */
+  linkStored(target: string, hex: string, mode: number): boolean {
+    try {
+      linkSync(this.entryPath(hex, mode), target);
+      return true;
+    } catch (err) {
+      if (!CANNOT_LINK.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      return false;
+    }
   }
 
   /**

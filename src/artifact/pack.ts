@@ -1,16 +1,18 @@
-import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { createHash, randomBytes } from 'node:crypto';
 import { SlipwayError } from '../core/errors.js';
+import { ArchiveWriter } from './archive-writer.js';
+import type { ArchiveIndex, IndexEntry } from './archive-index.js';
 import { TimeSlice } from './bounded.js';
-import { DigestTap } from './digest.js';
+import { crc32Combine } from './crc32-combine.js';
 import { IgnoreRules } from './ignore-rules.js';
-import { createReproducibleGzip } from './reproducible-gzip.js';
+import { PackCache } from './pack-cache.js';
+import { compressSegment, compressSegmentStream, endSegment, GZIP_HEADER, gzipTrailer, type Segment } from './segments.js';
 import { ALWAYS_EXCLUDED, listSourceTree, type SourceEntry } from './source-tree.js';
-import { writeTar, type TarWriteEntry } from './tar-writer.js';
+import { encodeHeader, paddingFor } from './tar-header.js';
+import { entryChunks, sourceChanged, type TarWriteEntry } from './tar-writer.js';
 
 /** What `packDirectory` produced. */
 export interface PackResult {
@@ -20,12 +22,21 @@ export interface PackResult {
   bytes: number;
   /** Non-directory entries (regular files and symlinks) in the archive. */
   files: number;
+  /** Where each entry's segment lies (ADR 0015); the store keeps it beside the archive. */
+  index: ArchiveIndex;
+  /** Entries whose segment was copied from the previous archive rather than compressed. */
+  reused: number;
+  /** The tree packs to exactly the previous archive: `outFile` was not written. */
+  sameAsPrevious: boolean;
 }
 
-/** Extra names to skip at any depth, on top of `.git` and `.slipway`. */
 export interface PackOptions {
-  /** @default [] */
+  /** Extra names to skip at any depth, on top of `.git` and `.slipway`. @default [] */
   excludeNames?: readonly string[];
+  /** What the last build of this tree saw (ADR 0015). @default none: every file is read */
+  cache?: PackCache;
+  /** An earlier archive and its index: entries found unchanged in it have their segment copied. */
+  previous?: { archive: string; index: ArchiveIndex };
 }
 
 /**
@@ -39,28 +50,202 @@ export async function packDirectory(dir: string, outFile: string, options: PackO
   await assertDirectory(dir);
   const ignore = await IgnoreRules.load(dir);
   const entries = await listSourceTree(dir, { excludeNames: [...ALWAYS_EXCLUDED, ...(options.excludeNames ?? [])], ignore });
-  return packEntries(entries, outFile);
+  return packEntries(entries, outFile, options);
+}
+
+/** Segments compressed ahead of the writer (on the thread pool), in order. */
+const COMPRESS_AHEAD = 8;
+/** Files up to this size are read whole; bigger ones are streamed when their turn comes. */
+const SMALL_FILE = 256 * 1024;
+
+/** One entry on its way into the archive: what the index says of it, and its segment or the one to copy. */
+interface Item {
+  meta: Omit<IndexEntry, 'offset' | 'length' | 'crc' | 'raw'>;
+  reuse?: IndexEntry;
+  segment?: Segment;
 }
 
 /**
- * Packs entries already listed by `listSourceTree` (sorted, checked) into `outFile`, in one pass:
- * files are read ahead with bounded concurrency, the tar stream is gzipped and hashed on its way to
- * disk. Same bytes as `packDirectory` on the tree they were listed from.
+ * Packs entries already listed by `listSourceTree` (sorted, checked) into `outFile` (ADR 0015):
+ * every entry is one segment, compressed on its own; an entry unchanged since `options.previous`
+ * has its segment copied from that archive instead. gzip framing, CRC and sha256 are computed as
+ * the bytes go out. Same bytes as `packDirectory` on the tree they were listed from, with or
+ * without a previous archive.
  */
-export async function packEntries(entries: readonly SourceEntry[], outFile: string): Promise<PackResult> {
+export async function packEntries(entries: readonly SourceEntry[], outFile: string, options: PackOptions = {}): Promise<PackResult> {
+  const cache = options.cache ?? PackCache.none();
+  const previous = options.previous;
+  const files = entries.filter((e) => e.type !== 'directory').length;
+  const reusable = new Map<string, IndexEntry>();
+  for (const e of previous?.index.entries ?? []) reusable.set(keyOf(e), e);
+
+  if (previous !== undefined && unchangedSince(entries, cache, previous.index)) {
+    const { index } = previous;
+    return { digest: index.digest, bytes: index.bytes, files, index, reused: entries.length, sameAsPrevious: true };
+  }
+
   await mkdir(dirname(outFile), { recursive: true });
   const tmp = join(dirname(outFile), `.${basename(outFile)}.${randomBytes(6).toString('hex')}.tmp`);
-  const tap = new DigestTap();
-  const [gzip, canonicalHeader] = createReproducibleGzip();
+  const out = await ArchiveWriter.create(tmp, previous?.archive);
+  const indexed: IndexEntry[] = [];
+  let crc = 0;
+  let rawLength = 0;
+  let reused = 0;
+  const append = async (item: Item): Promise<void> => {
+    const offset = out.position;
+    let s: { crc: number; raw: number };
+    if (item.reuse) {
+      await out.copy(item.reuse.offset, item.reuse.length);
+      s = item.reuse;
+      reused++;
+    } else {
+      await out.write(item.segment!.data);
+      s = { crc: item.segment!.crc, raw: item.segment!.rawLength };
+    }
+    crc = crc32Combine(crc, s.crc, s.raw);
+    rawLength += s.raw;
+    indexed.push({ ...item.meta, offset, length: out.position - offset, crc: s.crc, raw: s.raw });
+  };
+
+  const ahead: Promise<Item>[] = [];
   try {
-    const tar = coalesce(writeTar(readAhead(entries)));
-    await pipeline(Readable.from(tar), gzip, canonicalHeader, tap, createWriteStream(tmp, { mode: 0o644 }));
+    await out.write(GZIP_HEADER);
+    const slice = new TimeSlice();
+    for (const e of entries) {
+      const planned = plan(e, cache, reusable);
+      if (planned !== 'stream') {
+        planned.catch(() => undefined); // its failure is thrown when its turn comes, not as an unhandled rejection
+        ahead.push(planned);
+        if (ahead.length >= COMPRESS_AHEAD) await append(await ahead.shift()!);
+      } else {
+        while (ahead.length > 0) await append(await ahead.shift()!);
+        await append(await streamBigFile(e, cache, reusable));
+      }
+      await slice.yieldIfDue();
+    }
+    while (ahead.length > 0) await append(await ahead.shift()!);
+    const end = await endSegment();
+    const endOffset = out.position;
+    await out.write(end.data);
+    crc = crc32Combine(crc, end.crc, end.rawLength);
+    rawLength += end.rawLength;
+    await out.write(gzipTrailer(crc, rawLength));
+    const bytes = out.position;
+    const digest = `sha256:${await out.finish()}`;
     await rename(tmp, outFile);
+    const index: ArchiveIndex = { digest, bytes, entries: indexed, end: { offset: endOffset, length: end.data.length } };
+    return { digest, bytes, files, index, reused, sameAsPrevious: false };
   } catch (err) {
+    await Promise.allSettled(ahead);
+    await out.close();
     await rm(tmp, { force: true });
     throw err;
   }
-  return { digest: tap.digest(), bytes: tap.bytes, files: entries.filter((e) => e.type !== 'directory').length };
+}
+
+/** Identifies an entry's tar bytes: an entry with the same key has the same segment. */
+function keyOf(e: Pick<IndexEntry, 'path' | 'type' | 'mode' | 'size' | 'hex' | 'link'>): string {
+  return `${e.type}\0${e.path}\0${e.mode}\0${e.size}\0${e.hex ?? e.link ?? ''}`;
+}
+
+/** The mode the archive records (ADR 0003). */
+function archiveMode(e: SourceEntry): number {
+  if (e.type === 'directory') return 0o755;
+  if (e.type === 'symlink') return 0o777;
+  return e.mode & 0o111 ? 0o755 : 0o644;
+}
+
+/**
+ * True when every entry is known unchanged (files by their stat fields) and matches the previous
+ * archive's entries one for one, in order: the archive would be the previous one, byte for byte.
+ */
+function unchangedSince(entries: readonly SourceEntry[], cache: PackCache, index: ArchiveIndex): boolean {
+  if (entries.length !== index.entries.length) return false;
+  const hexes: (string | undefined)[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const hex = e.type === 'file' ? cache.hexOf(e) : undefined;
+    if (e.type === 'file' && hex === undefined) return false;
+    const meta = { path: e.relPath, type: e.type, mode: archiveMode(e), size: e.type === 'file' ? e.size : 0, hex, link: e.linkTarget };
+    if (keyOf(meta) !== keyOf(index.entries[i]!)) return false;
+    hexes.push(hex);
+  }
+  entries.forEach((e, i) => {
+    if (hexes[i] !== undefined) cache.record(e, hexes[i]!);
+  });
+  return true;
+}
+
+/**
+ * Decides how a small entry gets into the archive: its previous segment when its key is found
+ * (a file known by its stat fields is not even read), else a new segment compressed in the
+ * background. Returns 'stream' for a big file that has to be compressed as it is read.
+ */
+function plan(e: SourceEntry, cache: PackCache, reusable: Map<string, IndexEntry>): Promise<Item> | 'stream' {
+  const meta: Item['meta'] = { path: e.relPath, type: e.type, mode: archiveMode(e), size: e.type === 'file' ? e.size : 0 };
+  if (e.type === 'symlink') meta.link = e.linkTarget!;
+  if (e.type === 'file') {
+    const known = cache.hexOf(e);
+    if (known !== undefined) {
+      const reuse = reusable.get(keyOf({ ...meta, hex: known }));
+      if (reuse) {
+        cache.record(e, known);
+        return Promise.resolve({ meta: { ...meta, hex: known }, reuse });
+      }
+    }
+    if (e.size > SMALL_FILE) return 'stream';
+    const body = readWholeSync(e.absPath, e.size);
+    if (body.length !== e.size) throw sourceChanged(e.relPath, e.size, body.length);
+    meta.hex = createHash('sha256').update(body).digest('hex');
+    cache.record(e, meta.hex);
+    const reuse = reusable.get(keyOf(meta));
+    if (reuse) return Promise.resolve({ meta, reuse });
+    const raw = Buffer.concat([encodeHeader(toTarEntry(e)), body, paddingFor(e.size)]);
+    return compressSegment(raw).then((segment) => ({ meta, segment }));
+  }
+  const reuse = reusable.get(keyOf(meta));
+  if (reuse) return Promise.resolve({ meta, reuse });
+  return compressSegment(encodeHeader(toTarEntry(e))).then((segment) => ({ meta, segment }));
+}
+
+/**
+ * A big file: hashed as it is read (a first read when its segment might be reused), then
+ * compressed as it is read again. The hash recorded is the one of the bytes compressed.
+ */
+async function streamBigFile(e: SourceEntry, cache: PackCache, reusable: Map<string, IndexEntry>): Promise<Item> {
+  const meta: Item['meta'] = { path: e.relPath, type: 'file', mode: archiveMode(e), size: e.size };
+  if (reusable.size > 0) {
+    const hex = await hashFile(e);
+    const reuse = reusable.get(keyOf({ ...meta, hex }));
+    if (reuse) {
+      cache.record(e, hex);
+      return { meta: { ...meta, hex }, reuse };
+    }
+  }
+  const hash = createHash('sha256');
+  const body = createReadStream(e.absPath, { highWaterMark: 1024 * 1024 });
+  const tapped = (async function* () {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  })();
+  const segment = await compressSegmentStream(entryChunks(toTarEntry(e, () => tapped)));
+  meta.hex = hash.digest('hex');
+  cache.record(e, meta.hex);
+  return { meta, segment };
+}
+
+async function hashFile(e: SourceEntry): Promise<string> {
+  const hash = createHash('sha256');
+  let n = 0;
+  for await (const chunk of createReadStream(e.absPath, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    n += chunk.length;
+    if (n > e.size) break;
+  }
+  if (n !== e.size) throw sourceChanged(e.relPath, e.size, n);
+  return hash.digest('hex');
 }
 
 /** Throws `SOURCE_NOT_FOUND` unless `dir` is an existing directory. */
@@ -77,32 +262,10 @@ export async function assertDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Files up to this size are read whole, ahead of the writer; bigger ones are streamed when their turn comes. */
-const SMALL_FILE = 256 * 1024;
-/** tar bytes handed to gzip per write: each write is a trip to the thread pool, so few large ones. */
-const GZIP_INPUT_CHUNK = 1024 * 1024;
-
 /**
- * The entries in order, with the bodies of small files read whole by synchronous calls in time
- * slices (see TimeSlice: cheaper than a thread-pool trip per call, and the event loop still gets a
- * turn every few ms). Bigger files are streamed in their turn. Same bytes either way (golden tests).
- */
-async function* readAhead(entries: readonly SourceEntry[]): AsyncGenerator<TarWriteEntry> {
-  const slice = new TimeSlice();
-  for (const e of entries) {
-    if (e.type === 'file' && e.size <= SMALL_FILE) {
-      yield toTarEntry(e, readWholeSync(e.absPath, e.size));
-      await slice.yieldIfDue();
-    } else {
-      yield toTarEntry(e);
-    }
-  }
-}
-
-/**
- * Reads a file expected to be `size` bytes: one open, one read, one close. Asks for one byte more
- * than expected so a file that grew is noticed; the writer turns a length mismatch into
- * ARTIFACT_SOURCE_CHANGED.
+ * Reads a file expected to be `size` bytes: one open, one read, one close (synchronous calls in
+ * the caller's time slices: cheaper than a thread-pool trip each, ADR 0011). Asks for one byte
+ * more than expected so a file that grew is noticed.
  */
 function readWholeSync(path: string, size: number): Buffer {
   const fd = openSync(path, 'r');
@@ -121,27 +284,7 @@ function readWholeSync(path: string, size: number): Buffer {
   }
 }
 
-/** Joins small chunks (headers, paddings, small bodies) into large buffers. */
-async function* coalesce(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of chunks) {
-    if (length === 0 && chunk.length >= GZIP_INPUT_CHUNK) {
-      yield chunk;
-      continue;
-    }
-    parts.push(chunk);
-    length += chunk.length;
-    if (length >= GZIP_INPUT_CHUNK) {
-      yield Buffer.concat(parts, length);
-      parts = [];
-      length = 0;
-    }
-  }
-  if (length > 0) yield Buffer.concat(parts, length);
-}
-
-function toTarEntry(e: SourceEntry, body?: Buffer): TarWriteEntry {
+function toTarEntry(e: SourceEntry, body?: () => AsyncIterable<Uint8Array>): TarWriteEntry {
   const common = { path: e.relPath, mtime: 0, uid: 0, gid: 0, uname: '', gname: '' };
   switch (e.type) {
     case 'directory':
@@ -149,12 +292,6 @@ function toTarEntry(e: SourceEntry, body?: Buffer): TarWriteEntry {
     case 'symlink':
       return { ...common, type: 'symlink', mode: 0o777, size: 0, linkTarget: e.linkTarget! };
     case 'file':
-      return {
-        ...common,
-        type: 'file',
-        mode: e.mode & 0o111 ? 0o755 : 0o644,
-        size: e.size,
-        body: body !== undefined ? () => body : () => createReadStream(e.absPath, { highWaterMark: GZIP_INPUT_CHUNK }),
-      };
+      return { ...common, type: 'file', mode: archiveMode(e), size: e.size, body };
   }
 }

@@ -11,7 +11,7 @@ import type { Release, Rollout, RolloutKind } from '../store/types.js';
 import type { RolloutProgress } from '../rollout/types.js';
 import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest } from '../api/types.js';
 import { abort } from './rollout-commands.js';
-import { configHashOf, recordBuild, rolledBackMatch, rolledBackNote, sourceFingerprint } from './drift.js';
+import { configHashOf, fingerprintOf, recordBuild, rolledBackMatch, rolledBackNote } from './drift.js';
 import type { Controller } from './controller.js';
 
 /** Builds the service from the config on disk, records a release and starts its rollout. */
@@ -28,11 +28,13 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
   try {
     const config = c.loadConfig();
     const spec = serviceConfig(c, config, service);
-    // Taken before the build, so it describes what was built even if the tree changes meanwhile.
-    const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
+    // Taken from the build's own listing, before the build, so it describes what was built even if
+    // the tree changes meanwhile.
+    let fingerprint: string | undefined;
     const built = await buildArtifact({
       sourceDir: spec.source,
       buildCommand: spec.build,
+      onListed: (entries) => (fingerprint = fingerprintOf(entries, spec.build)),
       workRoot: c.paths.builds,
       store: c.artifacts,
       onOutput: (line) => c.log.info(`build ${service}: ${line}`),
