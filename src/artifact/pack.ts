@@ -76,8 +76,7 @@ export async function packEntries(entries: readonly SourceEntry[], outFile: stri
   const cache = options.cache ?? PackCache.none();
   const previous = options.previous;
   const files = entries.filter((e) => e.type !== 'directory').length;
-  const reusable = new Map<string, IndexEntry>();
-  for (const e of previous?.index.entries ?? []) reusable.set(keyOf(e), e);
+  const reusable = previous !== undefined ? byPath(previous.index) : new Map<string, IndexEntry>();
 
   if (previous !== undefined && unchangedSince(entries, cache, previous.index)) {
     const { index } = previous;
@@ -92,19 +91,27 @@ export async function packEntries(entries: readonly SourceEntry[], outFile: stri
   let rawLength = 0;
   let reused = 0;
   const append = async (item: Item): Promise<void> => {
-    const offset = out.position;
-    let s: { crc: number; raw: number };
     if (item.reuse) {
-      await out.copy(item.reuse.offset, item.reuse.length);
-      s = item.reuse;
-      reused++;
-    } else {
-      await out.write(item.segment!.data);
-      s = { crc: item.segment!.crc, raw: item.segment!.rawLength };
+      const copying = appendReused(item.reuse);
+      if (copying) await copying;
+      return;
     }
-    crc = crc32Combine(crc, s.crc, s.raw);
-    rawLength += s.raw;
-    indexed.push({ ...item.meta, offset, length: out.position - offset, crc: s.crc, raw: s.raw });
+    const offset = out.position;
+    const { data, crc: segmentCrc, rawLength: raw } = item.segment!;
+    await out.write(data);
+    crc = crc32Combine(crc, segmentCrc, raw);
+    rawLength += raw;
+    indexed.push({ ...item.meta, offset, length: data.length, crc: segmentCrc, raw });
+  };
+  // An unchanged entry's index entry is the previous one at its new offset; no promise unless a copy starts.
+  const appendReused = (r: IndexEntry): Promise<void> | undefined => {
+    const offset = out.position;
+    const copying = out.copy(r.offset, r.length);
+    crc = crc32Combine(crc, r.crc, r.raw);
+    rawLength += r.raw;
+    indexed.push({ ...r, offset });
+    reused++;
+    return copying;
   };
 
   const ahead: Promise<Item>[] = [];
@@ -113,7 +120,13 @@ export async function packEntries(entries: readonly SourceEntry[], outFile: stri
     const slice = new TimeSlice();
     for (const e of entries) {
       const planned = plan(e, cache, reusable);
-      if (planned !== 'stream') {
+      if (planned instanceof Reuse && ahead.length === 0) {
+        const copying = appendReused(planned.entry);
+        if (copying) await copying;
+      } else if (planned instanceof Reuse) {
+        ahead.push(Promise.resolve({ meta: planned.entry, reuse: planned.entry }));
+        if (ahead.length >= COMPRESS_AHEAD) await append(await ahead.shift()!);
+      } else if (planned !== 'stream') {
         planned.catch(() => undefined); // its failure is thrown when its turn comes, not as an unhandled rejection
         ahead.push(planned);
         if (ahead.length >= COMPRESS_AHEAD) await append(await ahead.shift()!);
@@ -143,9 +156,28 @@ export async function packEntries(entries: readonly SourceEntry[], outFile: stri
   }
 }
 
-/** Identifies an entry's tar bytes: an entry with the same key has the same segment. */
-function keyOf(e: Pick<IndexEntry, 'path' | 'type' | 'mode' | 'size' | 'hex' | 'link'>): string {
-  return `${e.type}\0${e.path}\0${e.mode}\0${e.size}\0${e.hex ?? e.link ?? ''}`;
+/** The previous archive's entries by path (kept per index: the controller packs against the same one often). */
+const pathMaps = new WeakMap<ArchiveIndex, Map<string, IndexEntry>>();
+function byPath(index: ArchiveIndex): Map<string, IndexEntry> {
+  let map = pathMaps.get(index);
+  if (!map) pathMaps.set(index, (map = new Map(index.entries.map((e) => [e.path, e]))));
+  return map;
+}
+
+/** Whether an entry's tar bytes are those of `prev` (so is its segment). */
+function sameEntry(prev: IndexEntry | undefined, e: SourceEntry, hex: string | undefined): prev is IndexEntry {
+  return (
+    prev !== undefined &&
+    prev.type === e.type &&
+    prev.mode === archiveMode(e) &&
+    prev.size === (e.type === 'file' ? e.size : 0) &&
+    (e.type === 'file' ? prev.hex === hex : e.type === 'symlink' ? prev.link === e.linkTarget : true)
+  );
+}
+
+/** An entry whose segment is copied from the previous archive. */
+class Reuse {
+  constructor(readonly entry: IndexEntry) {}
 }
 
 /** The mode the archive records (ADR 0003). */
@@ -164,10 +196,9 @@ function unchangedSince(entries: readonly SourceEntry[], cache: PackCache, index
   const hexes: (string | undefined)[] = [];
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
+    const prev = index.entries[i]!;
     const hex = e.type === 'file' ? cache.hexOf(e) : undefined;
-    if (e.type === 'file' && hex === undefined) return false;
-    const meta = { path: e.relPath, type: e.type, mode: archiveMode(e), size: e.type === 'file' ? e.size : 0, hex, link: e.linkTarget };
-    if (keyOf(meta) !== keyOf(index.entries[i]!)) return false;
+    if ((e.type === 'file' && hex === undefined) || prev.path !== e.relPath || !sameEntry(prev, e, hex)) return false;
     hexes.push(hex);
   }
   entries.forEach((e, i) => {
@@ -181,31 +212,28 @@ function unchangedSince(entries: readonly SourceEntry[], cache: PackCache, index
  * (a file known by its stat fields is not even read), else a new segment compressed in the
  * background. Returns 'stream' for a big file that has to be compressed as it is read.
  */
-function plan(e: SourceEntry, cache: PackCache, reusable: Map<string, IndexEntry>): Promise<Item> | 'stream' {
-  const meta: Item['meta'] = { path: e.relPath, type: e.type, mode: archiveMode(e), size: e.type === 'file' ? e.size : 0 };
-  if (e.type === 'symlink') meta.link = e.linkTarget!;
-  if (e.type === 'file') {
-    const known = cache.hexOf(e);
-    if (known !== undefined) {
-      const reuse = reusable.get(keyOf({ ...meta, hex: known }));
-      if (reuse) {
-        cache.record(e, known);
-        return Promise.resolve({ meta: { ...meta, hex: known }, reuse });
-      }
-    }
-    if (e.size > SMALL_FILE) return 'stream';
-    const body = readWholeSync(e.absPath, e.size);
-    if (body.length !== e.size) throw sourceChanged(e.relPath, e.size, body.length);
-    meta.hex = createHash('sha256').update(body).digest('hex');
-    cache.record(e, meta.hex);
-    const reuse = reusable.get(keyOf(meta));
-    if (reuse) return Promise.resolve({ meta, reuse });
-    const raw = Buffer.concat([encodeHeader(toTarEntry(e)), body, paddingFor(e.size)]);
-    return compressSegment(raw).then((segment) => ({ meta, segment }));
+function plan(e: SourceEntry, cache: PackCache, reusable: Map<string, IndexEntry>): Promise<Item> | Reuse | 'stream' {
+  const prev = reusable.get(e.relPath);
+  if (e.type !== 'file') {
+    if (sameEntry(prev, e, undefined)) return new Reuse(prev);
+    const meta: Item['meta'] = { path: e.relPath, type: e.type, mode: archiveMode(e), size: 0 };
+    if (e.type === 'symlink') meta.link = e.linkTarget!;
+    return compressSegment(encodeHeader(toTarEntry(e))).then((segment) => ({ meta, segment }));
   }
-  const reuse = reusable.get(keyOf(meta));
-  if (reuse) return Promise.resolve({ meta, reuse });
-  return compressSegment(encodeHeader(toTarEntry(e))).then((segment) => ({ meta, segment }));
+  const known = cache.hexOf(e);
+  if (known !== undefined && sameEntry(prev, e, known)) {
+    cache.record(e, known);
+    return new Reuse(prev);
+  }
+  if (e.size > SMALL_FILE) return 'stream';
+  const body = readWholeSync(e.absPath, e.size);
+  if (body.length !== e.size) throw sourceChanged(e.relPath, e.size, body.length);
+  const hex = createHash('sha256').update(body).digest('hex');
+  cache.record(e, hex);
+  if (sameEntry(prev, e, hex)) return new Reuse(prev);
+  const meta: Item['meta'] = { path: e.relPath, type: 'file', mode: archiveMode(e), size: e.size, hex };
+  const raw = Buffer.concat([encodeHeader(toTarEntry(e)), body, paddingFor(e.size)]);
+  return compressSegment(raw).then((segment) => ({ meta, segment }));
 }
 
 /**
@@ -214,12 +242,12 @@ function plan(e: SourceEntry, cache: PackCache, reusable: Map<string, IndexEntry
  */
 async function streamBigFile(e: SourceEntry, cache: PackCache, reusable: Map<string, IndexEntry>): Promise<Item> {
   const meta: Item['meta'] = { path: e.relPath, type: 'file', mode: archiveMode(e), size: e.size };
-  if (reusable.size > 0) {
+  const prev = reusable.get(e.relPath);
+  if (prev !== undefined) {
     const hex = await hashFile(e);
-    const reuse = reusable.get(keyOf({ ...meta, hex }));
-    if (reuse) {
+    if (sameEntry(prev, e, hex)) {
       cache.record(e, hex);
-      return { meta: { ...meta, hex }, reuse };
+      return { meta: prev, reuse: prev };
     }
   }
   const hash = createHash('sha256');
