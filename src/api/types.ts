@@ -2,6 +2,7 @@
  * Request and response types of the controller's HTTP API, shared by the server, the client
  * and the CLI. Every read endpoint returns one of these as JSON; errors are `ErrorBody`.
  */
+import type { BuildStep } from '../artifact/build.js';
 import type { ExitInfo, InstanceState } from '../drivers/driver.js';
 import type { EventRecord, ReleaseOutcome, RolloutPhase } from '../store/types.js';
 
@@ -168,6 +169,8 @@ export interface DeployRequest {
   by?: string;
   /** Only create a release when the built artifact or the config differs from the current release. */
   onlyIfChanged?: boolean;
+  /** Do not restore the service's build cache (`deploy --no-cache`). */
+  noCache?: boolean;
 }
 
 export interface DeployResponse {
@@ -176,6 +179,8 @@ export interface DeployResponse {
   /** null when nothing changed (onlyIfChanged). */
   rolloutId: number | null;
   digest: string;
+  /** The build's steps and how long each took (cache hits included). */
+  buildSteps?: BuildStep[];
   buildLog: string[];
   /** Why nothing was rolled out, when rolloutId is null for another reason than "nothing changed". */
   note?: string;

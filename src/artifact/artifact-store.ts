@@ -41,11 +41,14 @@ export class ArtifactStore {
   readonly files: FileStore;
   /** Where the packer keeps what it knows of each source tree (`<root>/pack-cache`, ADR 0015). */
   readonly packCacheDir: string;
+  /** The build cache's saved paths (`<root>/build-cache`). */
+  readonly buildCacheDir: string;
 
   constructor(readonly root: string) {
     this.dir = join(root, 'sha256');
     this.files = new FileStore(join(root, 'files'));
     this.packCacheDir = join(root, 'pack-cache');
+    this.buildCacheDir = join(root, 'build-cache');
   }
 
   /**

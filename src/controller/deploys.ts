@@ -34,11 +34,15 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     const built = await buildArtifact({
       sourceDir: spec.source,
       buildCommand: spec.build,
+      cache: spec.cache,
+      noCache: req.noCache === true,
       onListed: (entries) => (fingerprint = fingerprintOf(entries, spec.build)),
       workRoot: c.paths.builds,
       store: c.artifacts,
       onOutput: (line) => c.log.info(`build ${service}: ${line}`),
     });
+    for (const st of built.steps) c.log.info(`build ${service}: ${st.name} ${st.ms} ms${st.note ? ` (${st.note})` : ''}`);
+    const buildSteps = built.steps;
     if (fingerprint !== undefined) {
       try {
         recordBuild(c, service, fingerprint, built.digest);
@@ -70,10 +74,11 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
             rolloutId: rollout.id,
             digest: built.digest,
             buildLog: built.buildLog,
+            buildSteps,
             note: `release ${current} is current; back from ${scaled.instances} instance(s) (set by slipway scale) to slipway.yaml's ${cur.spec.instances}`,
           };
         }
-        return { service, release: current!, rolloutId: null, digest: built.digest, buildLog: built.buildLog };
+        return { service, release: current!, rolloutId: null, digest: built.digest, buildLog: built.buildLog, buildSteps };
       }
       // A release that failed or was rolled back (automatically, or by `slipway rollback`) is not
       // tried again on its own: a person deploys or retries it.
@@ -86,6 +91,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
           rolloutId: null,
           digest: built.digest,
           buildLog: built.buildLog,
+          buildSteps,
           note: `${rolledBackNote(service, back.number)}${retry}`,
         };
       }
@@ -112,7 +118,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
         ) + 1,
     });
     const rollout = await beginRollout(c, service, 'deploy', current, release.number, req.message);
-    return { service, release: release.number, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog };
+    return { service, release: release.number, rolloutId: rollout.id, digest: built.digest, buildLog: built.buildLog, buildSteps };
   } finally {
     c.building.delete(service);
   }
