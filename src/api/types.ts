@@ -2,6 +2,7 @@
  * Request and response types of the controller's HTTP API, shared by the server, the client
  * and the CLI. Every read endpoint returns one of these as JSON; errors are `ErrorBody`.
  */
+import type { DiskUsage } from '../artifact/artifact-store.js';
 import type { BuildStep } from '../artifact/build.js';
 import type { ExitInfo, InstanceState } from '../drivers/driver.js';
 import type { EventRecord, ReleaseOutcome, RolloutPhase } from '../store/types.js';
@@ -143,6 +144,8 @@ export interface StatusResponse {
   controller: { pid: number; startedAt: number };
   router: RouterView;
   services: ServiceStatus[];
+  /** Disk used by artifacts, the file store, releases and caches (kept counts: no tree is walked). */
+  disk?: DiskUsage;
 }
 
 export interface ReleaseView {

@@ -136,3 +136,33 @@ test('index: a corrupt archive is refused even when its index is intact', async 
     await t.cleanup();
   }
 });
+
+test('disk use: the file store count follows stores and sweeps without a walk, and equals a walk', async () => {
+  const t = await tempDir();
+  try {
+    const { src, store, build } = await setup(t);
+    const releases = join(t.dir, 'releases');
+    const v1 = await build();
+    await store.materialize(v1.digest, releases);
+    await writeFile(join(src, 'src/index.js'), 'console.log("v2")\n');
+    const v2 = await build();
+    await store.materialize(v2.digest, releases);
+    const walked = await store.files.usage();
+    let disk = await store.diskUsage(releases);
+    assert.deepEqual(disk.files, { count: walked.files, bytes: walked.bytes });
+    assert.equal(disk.artifacts.count, 2);
+    assert.equal(disk.releases.count, 2);
+    assert.ok(disk.releases.bytes > 0 && disk.caches.bytes > 0);
+    // A fresh store object (a restarted controller) reads the saved count: no walk needed.
+    assert.deepEqual((await new ArtifactStore(store.root).diskUsage(releases)).files, disk.files);
+    // Dropping v1 and sweeping frees its one different file.
+    await store.dematerialize(v1.digest, releases);
+    const swept = await store.sweepFiles();
+    assert.equal(swept.files, 1);
+    disk = await store.diskUsage(releases);
+    assert.equal(disk.files.count, walked.files - 1);
+    assert.equal(disk.releases.count, 1);
+  } finally {
+    await t.cleanup();
+  }
+});

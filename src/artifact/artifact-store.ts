@@ -7,7 +7,8 @@ import { SlipwayError } from '../core/errors.js';
 import { readIndex, writeIndex, type ArchiveIndex } from './archive-index.js';
 import { assembleFromIndex } from './assemble.js';
 import { digestFile, digestHex } from './digest.js';
-import { extractArchive } from './extract.js';
+import { extractArchive, type Extracted } from './extract.js';
+import { buildCacheBytes } from './build-cache.js';
 import { FileStore, type SweepResult } from './file-store.js';
 
 /** One stored artifact. */
@@ -23,7 +24,24 @@ interface ReleaseMarker {
   version: 1;
   digest: string;
   files: number;
+  /** Directories in the release (its own disk blocks: its files are the file store's). Absent before ADR 0015. */
+  directories?: number;
 }
+
+/** Disk used under the state directory by artifacts, the file store, releases and caches (`status`). */
+export interface DiskUsage {
+  /** Stored archives (and their indexes). */
+  artifacts: { count: number; bytes: number };
+  /** Release files, each content once (ADR 0011). */
+  files: { count: number; bytes: number };
+  /** Materialized releases: their directories' blocks (their files are counted in `files`). */
+  releases: { count: number; bytes: number };
+  /** The pack cache and the build cache. */
+  caches: { bytes: number };
+}
+
+/** Blocks a directory takes on common file systems (ext4, XFS): releases' own bytes are estimated from their directories. */
+const DIRECTORY_BYTES = 4096;
 
 const ARCHIVE_NAME = /^([0-9a-f]{64})\.tar\.gz$/;
 
@@ -211,6 +229,35 @@ export class ArtifactStore {
     return this.files.sweep();
   }
 
+  /**
+   * Disk used by the store and the releases under `releasesRoot`, without walking any tree: the
+   * file store keeps a running count (FileStore.tally), release markers record their directories,
+   * build-cache entries their size. Reads a few dozen small files.
+   */
+  async diskUsage(releasesRoot: string): Promise<DiskUsage> {
+    const artifacts = { count: 0, bytes: 0 };
+    for (const a of await this.list()) {
+      artifacts.count++;
+      artifacts.bytes += a.bytes;
+    }
+    const indexes = await readdir(this.dir).catch(() => [] as string[]);
+    for (const n of indexes.filter((n) => n.endsWith('.index')))
+      artifacts.bytes += (await stat(join(this.dir, n)).catch(() => undefined))?.size ?? 0;
+    const tally = await this.files.tally();
+    const releases = { count: 0, bytes: 0 };
+    for (const n of await readdir(releasesRoot).catch(() => [] as string[])) {
+      if (!/^\.[0-9a-f]{16}\.complete$/.test(n)) continue;
+      const marker = readJsonIfExists<ReleaseMarker>(join(releasesRoot, n));
+      releases.count++;
+      releases.bytes += (marker?.directories ?? 0) * DIRECTORY_BYTES;
+    }
+    let caches = 0;
+    for (const n of await readdir(this.packCacheDir).catch(() => [] as string[]))
+      caches += (await stat(join(this.packCacheDir, n)).catch(() => undefined))?.size ?? 0;
+    caches += await buildCacheBytes(this.buildCacheDir);
+    return { artifacts, files: { count: tally.files, bytes: tally.bytes }, releases, caches: { bytes: caches } };
+  }
+
   /** Removes what `materialize` extracted for the artifact (directory and marker); absent is fine. */
   async dematerialize(digest: string, releasesRoot: string): Promise<void> {
     const { dir, markerPath } = this.releasePaths(digest, releasesRoot);
@@ -238,8 +285,9 @@ export class ArtifactStore {
     }
     await rm(markerPath, { force: true });
     await rm(dir, { recursive: true, force: true });
-    const { files } = await this.assemble(digest, dir);
-    writeJsonAtomic(markerPath, { version: 1, digest, files } satisfies ReleaseMarker);
+    const { files, directories } = await this.assemble(digest, dir);
+    writeJsonAtomic(markerPath, { version: 1, digest, files, directories } satisfies ReleaseMarker);
+    this.files.saveCount();
     return dir;
   }
 
@@ -248,7 +296,7 @@ export class ArtifactStore {
    * file store, only new files read from the archive, ADR 0015), else, or when the index does not
    * agree with the archive, by extracting the whole archive. Both verify the digest.
    */
-  private async assemble(digest: string, dir: string): Promise<{ files: number }> {
+  private async assemble(digest: string, dir: string): Promise<Extracted> {
     const index = this.readIndex(digest);
     if (index !== undefined) {
       try {

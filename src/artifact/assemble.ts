@@ -13,7 +13,7 @@ import { SlipwayError } from '../core/errors.js';
 import type { ArchiveIndex, IndexEntry } from './archive-index.js';
 import { TimeSlice } from './bounded.js';
 import { digestFile } from './digest.js';
-import { asArchiveError, digestMismatch, intoNewDirectory, ReleaseLayout, writeBody } from './extract.js';
+import { asArchiveError, digestMismatch, intoNewDirectory, ReleaseLayout, writeBody, type Extracted } from './extract.js';
 import type { FileStore } from './file-store.js';
 import { END_OF_ARCHIVE } from './tar-header.js';
 import { readTar } from './tar-reader.js';
@@ -32,7 +32,7 @@ export async function assembleFromIndex(
   index: ArchiveIndex,
   destDir: string,
   store: FileStore,
-): Promise<{ files: number } | undefined> {
+): Promise<Extracted | undefined> {
   const stored = new Set<IndexEntry>();
   let missingFiles = 0;
   let missingBytes = 0;
@@ -62,7 +62,7 @@ export async function assembleFromIndex(
     const { digest } = await verified;
     if (digest !== index.digest) throw digestMismatch(archive, index.digest);
     await layout.applyDirectoryModes();
-    return { files };
+    return { files, directories: layout.directories };
   });
 }
 

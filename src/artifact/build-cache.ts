@@ -61,9 +61,10 @@ export class BuildCache {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = join(this.dir, `.${key}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      for (const p of spec.paths) await copyPath(join(buildDir, p), join(tmp, 'paths', p));
+      let bytes = 0;
+      for (const p of spec.paths) bytes += await copyPath(join(buildDir, p), join(tmp, 'paths', p));
       await mkdir(tmp, { recursive: true });
-      await writeFile(join(tmp, '.complete'), '');
+      await writeFile(join(tmp, '.complete'), JSON.stringify({ bytes }));
       await rm(join(this.dir, key), { recursive: true, force: true });
       await rename(tmp, join(this.dir, key));
     } catch (err) {
@@ -81,17 +82,37 @@ export class BuildCache {
   }
 }
 
-/** Copies a file or directory tree (symlinks as they are; copy-on-write clones where the file system has them). */
-async function copyPath(from: string, to: string): Promise<void> {
+/**
+ * Copies a file or directory tree (symlinks as they are; copy-on-write clones where the file
+ * system has them); returns the bytes of the files copied.
+ */
+async function copyPath(from: string, to: string): Promise<number> {
   const st = await lstat(from).catch(() => undefined);
-  if (st === undefined) return; // the build did not make it (or the save did not have it): nothing to copy
+  if (st === undefined) return 0; // the build did not make it (or the save did not have it): nothing to copy
   await mkdir(dirname(to), { recursive: true });
   if (!st.isDirectory()) {
     await copyFile(from, to, constants.COPYFILE_FICLONE);
-    return;
+    return st.size;
   }
   const entries = await listSourceTree(from, { excludeNames: [], ignore: IgnoreRules.none });
   await mkdir(to, { mode: 0o700 });
   await copySourceTree(entries, to);
   await chmod(to, st.mode & 0o777);
+  return entries.reduce((n, e) => n + e.size, 0);
+}
+
+/** Bytes saved in the build cache under `root` (from each entry's record: no walk). */
+export async function buildCacheBytes(root: string): Promise<number> {
+  let bytes = 0;
+  for (const source of await readdir(root).catch(() => [] as string[])) {
+    for (const key of await readdir(join(root, source)).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{64}$/.test(key)) continue;
+      const doc = await readFile(join(root, source, key, '.complete'), 'utf8').then(
+        (t) => JSON.parse(t) as { bytes?: unknown },
+        () => undefined,
+      );
+      if (typeof doc?.bytes === 'number') bytes += doc.bytes;
+    }
+  }
+  return bytes;
 }

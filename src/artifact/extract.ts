@@ -35,7 +35,7 @@ export interface ExtractOptions {
  * hard links, devices and fifos (`ARTIFACT_UNSUPPORTED_ENTRY`). Modes are restored without
  * setuid, setgid or sticky bits; owners and mtimes are not restored.
  */
-export async function extractArchive(archive: string, destDir: string, options: ExtractOptions = {}): Promise<{ files: number }> {
+export async function extractArchive(archive: string, destDir: string, options: ExtractOptions = {}): Promise<Extracted> {
   return intoNewDirectory(destDir, (tmp) => extractInto(archive, tmp, options));
 }
 
@@ -70,7 +70,13 @@ export async function intoNewDirectory<T>(destDir: string, fill: (tmp: string) =
 
 type Kind = 'file' | 'directory' | 'symlink';
 
-async function extractInto(archive: string, root: string, options: ExtractOptions): Promise<{ files: number }> {
+/** What an extraction made: non-directory entries, and directories. */
+export interface Extracted {
+  files: number;
+  directories: number;
+}
+
+async function extractInto(archive: string, root: string, options: ExtractOptions): Promise<Extracted> {
   const tap = new DigestTap();
   const gunzip = createGunzip({ chunkSize: 128 * 1024 });
   const input = createReadStream(archive, { highWaterMark: 1024 * 1024 });
@@ -110,7 +116,7 @@ async function extractInto(archive: string, root: string, options: ExtractOption
   if (options.expectedDigest !== undefined && tap.digest() !== options.expectedDigest)
     throw digestMismatch(archive, options.expectedDigest);
   await layout.applyDirectoryModes();
-  return { files };
+  return { files, directories: layout.directories };
 }
 
 /** `ARTIFACT_DIGEST_MISMATCH` for an archive whose bytes are not the expected digest's. */
@@ -170,6 +176,13 @@ export class ReleaseLayout {
       await symlink(linkTarget, target);
     }
     return target;
+  }
+
+  /** Directories made so far (for the disk use `status` shows: a release's own blocks). */
+  get directories(): number {
+    let n = 0;
+    for (const kind of this.seen.values()) if (kind === 'directory') n++;
+    return n;
   }
 
   /** A later link can change where an earlier one leads; judges them all against the final tree. */

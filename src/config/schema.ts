@@ -191,12 +191,9 @@ export const serviceSchema = z
           .array(relativePath())
           .min(1)
           .meta({ description: 'Files (relative to source) whose content forms the cache key, e.g. [package-lock.json].' }),
-        paths: z
-          .array(relativePath())
-          .min(1)
-          .meta({
-            description: 'Files or directories the build makes, restored before the next build with the same key, e.g. [node_modules].',
-          }),
+        paths: z.array(relativePath()).min(1).meta({
+          description: 'Files or directories the build makes, restored before the next build with the same key, e.g. [node_modules].',
+        }),
       })
       .optional()
       .meta({

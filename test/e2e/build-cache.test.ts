@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestProject } from '../support/project.js';
+import type { StatusResponse } from '../../src/api/types.js';
 
 describe('build cache (real CLI, controller and build command)', () => {
   const p = new TestProject();
@@ -59,6 +60,16 @@ describe('build cache (real CLI, controller and build command)', () => {
     const out = await deploy('--no-cache');
     assert.equal(runs(), 3);
     assert.match(out, /cache restore: .*skipped \(--no-cache\)/);
+  });
+
+  it('status shows the disk used, build cache included, in text and --json', async () => {
+    const json = await p.cli(['status', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const disk = (JSON.parse(json.stdout) as StatusResponse).disk!;
+    assert.ok(disk.artifacts.count >= 4 && disk.files.count > 0 && disk.releases.count > 0, JSON.stringify(disk));
+    assert.ok(disk.caches.bytes > 0, 'the saved deps/ are counted');
+    const text = await p.cli(['status']);
+    assert.match(text.stdout, /disk .* · artifacts \d+ \(.*\) · file store \d+ files/);
   });
 
   it('a cache without a build command is a config error that names the fix', async () => {
