@@ -76,12 +76,9 @@ export class ArtifactStore {
    * replaced. With `index` (what the packer produced, ADR 0015), the archive's index is kept beside it.
    */
   async put(tmpFile: string, expectedDigest?: string, index?: ArchiveIndex): Promise<string> {
-    const { digest } = await digestFile(tmpFile);
-    if (expectedDigest !== undefined && digest !== expectedDigest) {
-      throw SlipwayError.of('ARTIFACT_DIGEST_MISMATCH', `${tmpFile} is ${digest}, expected ${expectedDigest}`, {
-        details: { file: tmpFile, expected: expectedDigest, actual: digest },
-      });
-    }
+    // With an expected digest (the packer hashed what it wrote) the file is hashed once, after the
+    // fsync; a mismatch puts it back where it was.
+    const digest = expectedDigest ?? (await digestFile(tmpFile)).digest;
     const dest = this.path(digest);
     const keepIndex = (): void => {
       if (index?.digest !== digest) return;
@@ -89,6 +86,7 @@ export class ArtifactStore {
       this.remember(index);
     };
     if (existsSync(dest) && (await this.isIntact(digest))) {
+      if (expectedDigest !== undefined) await this.mustMatch(tmpFile, expectedDigest);
       await unlink(tmpFile);
       keepIndex();
       return digest;
@@ -99,9 +97,13 @@ export class ArtifactStore {
       await copyOrMove(tmpFile, staged);
       await fsyncFile(staged);
       await chmod(staged, 0o400); // read-only, and the owner's alone
-      // The re-hash catches a file changed between hashing and moving, or damaged by the copy.
-      if ((await digestFile(staged)).digest !== digest) {
-        throw SlipwayError.of('ARTIFACT_DIGEST_MISMATCH', `${tmpFile} changed while it was being stored`, { details: { file: tmpFile } });
+      // The hash of the staged, synced bytes: catches a file changed after it was hashed, or damaged by a copy.
+      const actual = (await digestFile(staged)).digest;
+      if (actual !== digest) {
+        if (expectedDigest !== undefined && !existsSync(tmpFile)) await rename(staged, tmpFile).catch(() => undefined);
+        throw SlipwayError.of('ARTIFACT_DIGEST_MISMATCH', `${tmpFile} is ${actual}, expected ${digest}`, {
+          details: { file: tmpFile, expected: digest, actual },
+        });
       }
       await rename(staged, dest);
     } catch (err) {
@@ -310,6 +312,15 @@ export class ArtifactStore {
       }
     }
     return extractArchive(this.path(digest), dir, { expectedDigest: digest, fileStore: this.files });
+  }
+
+  private async mustMatch(file: string, expected: string): Promise<void> {
+    const { digest } = await digestFile(file);
+    if (digest !== expected) {
+      throw SlipwayError.of('ARTIFACT_DIGEST_MISMATCH', `${file} is ${digest}, expected ${expected}`, {
+        details: { file, expected, actual: digest },
+      });
+    }
   }
 
   private async isIntact(digest: string): Promise<boolean> {

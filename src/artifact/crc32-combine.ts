@@ -43,7 +43,15 @@ function x2nModP(n: number, k: number): number {
   return p;
 }
 
+/** x^(8·n) by length: tar entries are whole 512-byte blocks, so an archive has few distinct lengths. */
+const shifts = new Map<number, number>();
+
 /** The CRC-32 of A‖B, given crc(A), crc(B) and the length of B in bytes. */
 export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
-  return (multModP(x2nModP(lengthB, 3), crcA >>> 0) ^ crcB) >>> 0;
+  let shift = shifts.get(lengthB);
+  if (shift === undefined) {
+    shift = x2nModP(lengthB, 3);
+    if (shifts.size < 4096) shifts.set(lengthB, shift);
+  }
+  return (multModP(shift, crcA >>> 0) ^ crcB) >>> 0;
 }

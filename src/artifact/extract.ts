@@ -203,8 +203,15 @@ export class ReleaseLayout {
   }
 }
 
+/** `a/b/c`: no NUL, no leading, trailing or doubled slash. */
+const CANONICAL_PATH = /^[^/\0]+(\/[^/\0]+)*$/;
+/** A "." or ".." part. */
+const DOT_PART = /(^|\/)\.\.?(\/|$)/;
+
 /** Normalises an entry path to `a/b/c` form, refusing absolute paths and `..` anywhere. */
 function safeRelativePath(path: string): string {
+  // The common case, as Slipway writes paths: nothing to normalise (no empty, "." or ".." part).
+  if (CANONICAL_PATH.test(path) && !DOT_PART.test(path)) return path;
   if (path.includes('\0')) throw unsafePath(path, 'contains a NUL byte');
   if (path.startsWith('/')) throw unsafePath(path, 'is absolute');
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
@@ -217,6 +224,8 @@ function safeRelativePath(path: string): string {
  * is private to this extraction, so `seen` is an exact picture of what is on disk.
  */
 async function ensureParents(root: string, rel: string, seen: Map<string, Kind>, entryPath: string): Promise<void> {
+  const slash = rel.lastIndexOf('/');
+  if (slash === -1 || seen.get(rel.slice(0, slash)) === 'directory') return; // its parent was checked when it was made
   const parts = rel.split('/');
   for (let i = 1; i < parts.length; i++) {
     const prefix = parts.slice(0, i).join('/');

@@ -9,7 +9,15 @@ import { TimeSlice } from './bounded.js';
 import { crc32Combine } from './crc32-combine.js';
 import { IgnoreRules } from './ignore-rules.js';
 import { PackCache } from './pack-cache.js';
-import { compressSegment, compressSegmentStream, endSegment, GZIP_HEADER, gzipTrailer, type Segment } from './segments.js';
+import {
+  compressSegment,
+  compressSegmentStream,
+  compressSegmentSync,
+  endSegment,
+  GZIP_HEADER,
+  gzipTrailer,
+  type Segment,
+} from './segments.js';
 import { ALWAYS_EXCLUDED, listSourceTree, type SourceEntry } from './source-tree.js';
 import { encodeHeader, paddingFor } from './tar-header.js';
 import { entryChunks, sourceChanged, type TarWriteEntry } from './tar-writer.js';
@@ -55,6 +63,8 @@ export async function packDirectory(dir: string, outFile: string, options: PackO
 
 /** Segments compressed ahead of the writer (on the thread pool), in order. */
 const COMPRESS_AHEAD = 8;
+/** Entries up to this many tar bytes are compressed on the main thread (in time slices), bigger ones on the thread pool. */
+const SYNC_COMPRESS = 64 * 1024;
 /** Files up to this size are read whole; bigger ones are streamed when their turn comes. */
 const SMALL_FILE = 256 * 1024;
 
@@ -123,8 +133,10 @@ export async function packEntries(entries: readonly SourceEntry[], outFile: stri
       if (planned instanceof Reuse && ahead.length === 0) {
         const copying = appendReused(planned.entry);
         if (copying) await copying;
-      } else if (planned instanceof Reuse) {
-        ahead.push(Promise.resolve({ meta: planned.entry, reuse: planned.entry }));
+      } else if (isItem(planned) && ahead.length === 0) {
+        await append(planned);
+      } else if (planned instanceof Reuse || isItem(planned)) {
+        ahead.push(Promise.resolve(planned instanceof Reuse ? { meta: planned.entry, reuse: planned.entry } : planned));
         if (ahead.length >= COMPRESS_AHEAD) await append(await ahead.shift()!);
       } else if (planned !== 'stream') {
         planned.catch(() => undefined); // its failure is thrown when its turn comes, not as an unhandled rejection
@@ -212,13 +224,13 @@ function unchangedSince(entries: readonly SourceEntry[], cache: PackCache, index
  * (a file known by its stat fields is not even read), else a new segment compressed in the
  * background. Returns 'stream' for a big file that has to be compressed as it is read.
  */
-function plan(e: SourceEntry, cache: PackCache, reusable: Map<string, IndexEntry>): Promise<Item> | Reuse | 'stream' {
+function plan(e: SourceEntry, cache: PackCache, reusable: Map<string, IndexEntry>): Item | Promise<Item> | Reuse | 'stream' {
   const prev = reusable.get(e.relPath);
   if (e.type !== 'file') {
     if (sameEntry(prev, e, undefined)) return new Reuse(prev);
     const meta: Item['meta'] = { path: e.relPath, type: e.type, mode: archiveMode(e), size: 0 };
     if (e.type === 'symlink') meta.link = e.linkTarget!;
-    return compressSegment(encodeHeader(toTarEntry(e))).then((segment) => ({ meta, segment }));
+    return compressed(meta, encodeHeader(toTarEntry(e)));
   }
   const known = cache.hexOf(e);
   if (known !== undefined && sameEntry(prev, e, known)) {
@@ -232,8 +244,16 @@ function plan(e: SourceEntry, cache: PackCache, reusable: Map<string, IndexEntry
   cache.record(e, hex);
   if (sameEntry(prev, e, hex)) return new Reuse(prev);
   const meta: Item['meta'] = { path: e.relPath, type: 'file', mode: archiveMode(e), size: e.size, hex };
-  const raw = Buffer.concat([encodeHeader(toTarEntry(e)), body, paddingFor(e.size)]);
+  return compressed(meta, Buffer.concat([encodeHeader(toTarEntry(e)), body, paddingFor(e.size)]));
+}
+
+function compressed(meta: Item['meta'], raw: Buffer): Item | Promise<Item> {
+  if (raw.length <= SYNC_COMPRESS) return { meta, segment: compressSegmentSync(raw) };
   return compressSegment(raw).then((segment) => ({ meta, segment }));
+}
+
+function isItem(x: unknown): x is Item {
+  return typeof x === 'object' && x !== null && 'meta' in x;
 }
 
 /**

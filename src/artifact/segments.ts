@@ -7,7 +7,7 @@
  * segment compresses the end-of-archive blocks and ends the stream. The gzip header is canonical;
  * the trailer's CRC-32 is combined from the segments' CRCs (crc32Combine).
  */
-import { constants, crc32, createDeflateRaw, deflateRaw } from 'node:zlib';
+import { constants, crc32, createDeflateRaw, deflateRaw, deflateRawSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { END_OF_ARCHIVE } from './tar-header.js';
 
@@ -36,6 +36,16 @@ const deflateRawAsync = promisify(deflateRaw) as (buf: Buffer, options: object) 
 /** Compresses one entry's tar bytes held in memory (on the thread pool, off the event loop). */
 export async function compressSegment(raw: Buffer): Promise<Segment> {
   const data = await deflateRawAsync(raw, { ...DEFLATE_OPTIONS, finishFlush: constants.Z_FULL_FLUSH });
+  return { data, crc: crc32(raw), rawLength: raw.length };
+}
+
+/**
+ * Compresses one small entry on the calling thread: a fresh compressor costs little CPU for a few
+ * KB (about 65 µs for a 4 KB file), while a trip to the thread pool per entry costs three times the
+ * CPU in all (measured on 20,000 files). Callers keep to small entries and yield between slices.
+ */
+export function compressSegmentSync(raw: Buffer): Segment {
+  const data = deflateRawSync(raw, { ...DEFLATE_OPTIONS, finishFlush: constants.Z_FULL_FLUSH });
   return { data, crc: crc32(raw), rawLength: raw.length };
 }
 
