@@ -63,8 +63,8 @@ export class BuildCache {
     try {
       let bytes = 0;
       for (const p of spec.paths) bytes += await copyPath(join(buildDir, p), join(tmp, 'paths', p));
-      await mkdir(tmp, { recursive: true });
-      await writeFile(join(tmp, '.complete'), JSON.stringify({ bytes }));
+      await mkdir(tmp, { recursive: true, mode: 0o700 });
+      await writeFile(join(tmp, '.complete'), JSON.stringify({ bytes }), { mode: 0o600 });
       await rm(join(this.dir, key), { recursive: true, force: true });
       await rename(tmp, join(this.dir, key));
     } catch (err) {
@@ -89,7 +89,7 @@ export class BuildCache {
 async function copyPath(from: string, to: string): Promise<number> {
   const st = await lstat(from).catch(() => undefined);
   if (st === undefined) return 0; // the build did not make it (or the save did not have it): nothing to copy
-  await mkdir(dirname(to), { recursive: true });
+  await mkdir(dirname(to), { recursive: true, mode: 0o700 }); // private like all of .slipway/; contents keep their modes
   if (!st.isDirectory()) {
     await copyFile(from, to, constants.COPYFILE_FICLONE);
     return st.size;
