@@ -50,6 +50,9 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
         c.log.warn(`build ${service}: source fingerprint not recorded: ${(err as Error).message}`);
       }
     }
+    // Assemble the release directory while the release and rollout are recorded: the instance that
+    // starts next joins this materialization (a failure is reported there, when it runs again).
+    c.artifacts.materialize(built.digest, c.paths.releases).catch(() => undefined);
     const configHash = configHashOf(spec);
     const current = await c.store.getCurrentRelease(c.environment, service);
     if (req.onlyIfChanged) {
