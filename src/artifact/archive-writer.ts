@@ -27,7 +27,16 @@ export class ArchiveWriter {
 
   /** A new file at `path` (created, mode 0644); `source` is the archive ranges are copied from. */
   static async create(path: string, source?: string): Promise<ArchiveWriter> {
-    return new ArchiveWriter(await open(path, 'wx', 0o644), source);
+    // The source is opened now, so an archive pruned while this one is written can still be read.
+    const fd = source !== undefined ? openSync(source, 'r') : undefined;
+    try {
+      const w = new ArchiveWriter(await open(path, 'wx', 0o644), source);
+      w.sourceFd = fd;
+      return w;
+    } catch (err) {
+      if (fd !== undefined) closeSync(fd);
+      throw err;
+    }
   }
 
   async write(data: Buffer): Promise<void> {

@@ -129,6 +129,10 @@ export async function buildArtifact(options: BuildArtifactOptions): Promise<Buil
       'pack',
       packed.sameAsPrevious ? 'unchanged: the previous archive' : `${packed.reused} of ${packed.index.entries.length} entries reused`,
     );
+    if (packed.sameAsPrevious && !options.store.has(packed.digest)) {
+      // Pruned since it was found: pack again, without it.
+      packed = hasBuild ? await packDirectory(join(workDir, 'src'), archive, { cache }) : await packEntries(entries, archive, { cache });
+    }
     const digest = packed.sameAsPrevious ? packed.digest : await options.store.put(archive, packed.digest, packed.index);
     if (!packed.sameAsPrevious) step('store');
     if (!packed.sameAsPrevious) cache.save(digest, listedAt); // unchanged: the cache already says all of it

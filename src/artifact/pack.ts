@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -84,7 +84,8 @@ interface Item {
  */
 export async function packEntries(entries: readonly SourceEntry[], outFile: string, options: PackOptions = {}): Promise<PackResult> {
   const cache = options.cache ?? PackCache.none();
-  const previous = options.previous;
+  // An archive pruned since its index was read cannot lend segments: pack without it.
+  const previous = options.previous && existsSync(options.previous.archive) ? options.previous : undefined;
   const files = entries.filter((e) => e.type !== 'directory').length;
   const reusable = previous !== undefined ? byPath(previous.index) : new Map<string, IndexEntry>();
 
