@@ -9,15 +9,19 @@
  * files ≈ 80 MB, as in issue 13). Rounds are interleaved (Slipway, then the GNU tools, per round)
  * and medians reported. `sync` runs (untimed) before each timed step.
  *
+ * The one-file change is also broken down (list, pack, store, materialize) with the process's CPU
+ * time beside the wall time: on a shared 2-core VM the wall time mostly measures the neighbours.
+ *
  * Run: `npm run bench -- artifacts` or `npm run build && node dist/bench/artifacts.js`
- * Flags: `--files=1000,20000` (tree sizes), `--huge` (adds 80,000 files: several minutes on a 2-core
- * box), `--rounds=N` (default 3), `--changes=N` one-file changes deployed per round (default 1; the
- * disk line then covers N + 1 releases, e.g. `--changes=9` for ten).
+ * Flags: `--files=1000,20000` (tree sizes, 3 rounds each), `--huge=N` rounds of the 80,000-file tree
+ * (default 1; `--huge=0` skips it: it takes minutes on a 2-core box), `--rounds=N` (default 3),
+ * `--changes=N` one-file changes deployed per round (default 1; the disk line then covers N + 1
+ * releases, e.g. `--changes=9` for ten).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -34,20 +38,30 @@ const FILE_BYTES = 4000;
 interface Options {
   sizes: number[];
   rounds: number;
+  hugeRounds: number;
   changes: number;
 }
+
+const HUGE = 80_000;
 
 function parseArgs(argv: string[]): Options {
   let sizes = [1000, 20_000];
   let rounds = 3;
+  let hugeRounds = 1;
   let changes = 1;
   for (const a of argv) {
     if (a.startsWith('--changes=')) changes = Number(a.slice(10));
-    if (a === '--huge') sizes.push(80_000);
+    if (a === '--huge') hugeRounds = Math.max(hugeRounds, 1);
+    else if (a.startsWith('--huge=')) hugeRounds = Number(a.slice(7));
     else if (a.startsWith('--files=')) sizes = a.slice(8).split(',').map(Number);
     else if (a.startsWith('--rounds=')) rounds = Number(a.slice(9));
   }
-  return { sizes: [...new Set(sizes)].filter((n) => n > 0), rounds: Math.max(1, rounds), changes: Math.max(1, changes) };
+  return {
+    sizes: [...new Set(sizes)].filter((n) => n > 0 && n !== HUGE),
+    rounds: Math.max(1, rounds),
+    hugeRounds: Math.max(0, hugeRounds || 0),
+    changes: Math.max(1, changes),
+  };
 }
 
 export async function run(argv = process.argv.slice(2)): Promise<void> {
@@ -57,7 +71,9 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
   }
   const tables: string[] = [];
   for (const n of opts.sizes) tables.push(await benchTree(n, opts.rounds, opts.changes));
-  console.log(`\nartifact benchmark (${opts.rounds} rounds, medians in seconds; ratio = Slipway / GNU tools)`);
+  if (opts.hugeRounds > 0) tables.push(await benchTree(HUGE, opts.hugeRounds, opts.changes));
+  const load = loadavg()[0]!.toFixed(1);
+  console.log(`\nartifact benchmark (medians in seconds; ratio = Slipway / GNU tools; load average at the end ${load})`);
   for (const t of tables) console.log(t);
 }
 
@@ -121,19 +137,28 @@ async function benchTree(files: number, rounds: number, changes: number): Promis
       const store = new ArtifactStore(join(round, 'state', 'artifacts'));
       const releases = join(round, 'state', 'releases');
       const workRoot = join(round, 'state', 'work');
-      const deploy = async (): Promise<number> => {
+      const deploy = async (breakdown?: string): Promise<number> => {
         settle();
         const s = performance.now();
+        const cpu = process.cpuUsage();
         const built = await buildArtifact({ sourceDir: src, workRoot, store });
+        const m = performance.now();
         await store.materialize(built.digest, releases);
-        return performance.now() - s;
+        const e = performance.now();
+        if (breakdown !== undefined) {
+          const used = process.cpuUsage(cpu);
+          add(`${breakdown} cpu`, (used.user + used.system) / 1000);
+          for (const st of built.steps) add(`${breakdown} ${st.name}`, st.ms);
+          add(`${breakdown} materialize`, e - m);
+        }
+        return e - s;
       };
       add('deploy first', await deploy());
       const changed = join(src, 'vendor', 'pkg000', 'file000.js');
       const before = await readFile(changed, 'utf8');
       for (let k = 1; k <= changes; k++) {
         await writeFile(changed, `${before}// round ${r}, change ${k}\n`);
-        add('deploy one-file change', await deploy());
+        add('deploy one-file change', await deploy('change'));
       }
       add('deploy unchanged', await deploy());
       await writeFile(changed, before);
@@ -141,7 +166,7 @@ async function benchTree(files: number, rounds: number, changes: number): Promis
       add('disk releases', duKiB([releases, store.files.root]));
       add('disk tree', duKiB([src]));
       const line = [...samples]
-        .filter(([k]) => !k.startsWith('disk'))
+        .filter(([k]) => !k.startsWith('disk') && !k.startsWith('change '))
         .map(([k, v]) => `${k} ${(v[v.length - 1]! / 1000).toFixed(2)}s`)
         .join(', ');
       progress(`${files} files, round ${r}/${rounds}: ${line}`);
@@ -207,7 +232,12 @@ function duKiB(paths: string[]): number {
 
 function table(files: number, samples: Map<string, number[]>, changes: number): string {
   const m = (k: string): number => median(samples.get(k)!) / 1000;
-  const rows: string[] = [`\n${files} files`, '| step | Slipway | GNU tools | ratio |', '|---|---:|---:|---:|'];
+  const rounds = samples.get('slipway total')!.length;
+  const rows: string[] = [
+    `\n${files} files (${rounds} round${rounds > 1 ? 's' : ''})`,
+    '| step | Slipway | GNU tools | ratio |',
+    '|---|---:|---:|---:|',
+  ];
   for (const step of ['copy', 'pack+digest', 'extract', 'total']) {
     const s = m(`slipway ${step}`);
     const g = m(`gnu ${step}`);
@@ -217,6 +247,12 @@ function table(files: number, samples: Map<string, number[]>, changes: number): 
   for (const k of ['deploy first', 'deploy one-file change', 'deploy unchanged']) {
     rows.push(`| ${k} (build + materialize) | ${m(k).toFixed(2)} s | — | ${(m(k) / gnu).toFixed(2)} × GNU total |`);
   }
+  const parts = ['list', 'pack', 'store', 'materialize']
+    .filter((k) => samples.has(`change ${k}`))
+    .map((k) => `${k} ${m(`change ${k}`).toFixed(2)} s`);
+  rows.push(
+    `\none-file change, median per step: ${parts.join(', ')}; CPU time of the process ${m('change cpu').toFixed(2)} s (wall ${m('deploy one-file change').toFixed(2)} s)`,
+  );
   const disk = median(samples.get('disk releases')!);
   const tree = median(samples.get('disk tree')!);
   rows.push(

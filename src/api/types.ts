@@ -2,6 +2,8 @@
  * Request and response types of the controller's HTTP API, shared by the server, the client
  * and the CLI. Every read endpoint returns one of these as JSON; errors are `ErrorBody`.
  */
+import type { DiskUsage } from '../artifact/artifact-store.js';
+import type { BuildStep } from '../artifact/build.js';
 import type { ExitInfo, InstanceState } from '../drivers/driver.js';
 import type { EventRecord, PromotionEvidence, ReleaseOutcome, RolloutPhase } from '../store/types.js';
 import type { PolicyViolation } from '../policy/evaluate.js';
@@ -158,6 +160,8 @@ export interface StatusResponse {
   controller: { pid: number; startedAt: number };
   router: RouterView;
   services: ServiceStatus[];
+  /** Disk used by artifacts, the file store, releases and caches (kept counts: no tree is walked). */
+  disk?: DiskUsage;
 }
 
 export interface ReleaseView {
@@ -195,6 +199,8 @@ export interface DeployRequest {
   /** Go through a closed deployment window; `reason` is then required and recorded as an event. */
   override?: boolean;
   reason?: string;
+  /** Do not restore the service's build cache (`deploy --no-cache`). */
+  noCache?: boolean;
 }
 
 export interface DeployResponse {
@@ -203,6 +209,8 @@ export interface DeployResponse {
   /** null when nothing changed (onlyIfChanged). */
   rolloutId: number | null;
   digest: string;
+  /** The build's steps and how long each took (cache hits included). */
+  buildSteps?: BuildStep[];
   buildLog: string[];
   /** Why nothing was rolled out, when rolloutId is null for another reason than "nothing changed". */
   note?: string;

@@ -35,7 +35,15 @@ export interface ExtractOptions {
  * hard links, devices and fifos (`ARTIFACT_UNSUPPORTED_ENTRY`). Modes are restored without
  * setuid, setgid or sticky bits; owners and mtimes are not restored.
  */
-export async function extractArchive(archive: string, destDir: string, options: ExtractOptions = {}): Promise<{ files: number }> {
+export async function extractArchive(archive: string, destDir: string, options: ExtractOptions = {}): Promise<Extracted> {
+  return intoNewDirectory(destDir, (tmp) => extractInto(archive, tmp, options));
+}
+
+/**
+ * Runs `fill` on a private temp directory beside `destDir` (which must not exist), then renames it
+ * into place: `destDir` appears complete or not at all; on failure the temp directory is removed.
+ */
+export async function intoNewDirectory<T>(destDir: string, fill: (tmp: string) => Promise<T>): Promise<T> {
   const dest = resolve(destDir);
   if (existsSync(dest)) {
     throw SlipwayError.of('ARTIFACT_DEST_EXISTS', `cannot extract into ${dest}: it already exists`, { details: { path: dest } });
@@ -43,7 +51,7 @@ export async function extractArchive(archive: string, destDir: string, options: 
   await mkdir(dirname(dest), { recursive: true });
   const tmp = await mkdtemp(join(dirname(dest), `.${basename(dest)}.extract-`));
   try {
-    const result = await extractInto(archive, tmp, options);
+    const result = await fill(tmp);
     await chmod(tmp, 0o700); // the owner's alone, like all of .slipway/ (instances run as the owner)
     await rename(tmp, dest).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EEXIST' || err.code === 'ENOTEMPTY') {
@@ -62,7 +70,13 @@ export async function extractArchive(archive: string, destDir: string, options: 
 
 type Kind = 'file' | 'directory' | 'symlink';
 
-async function extractInto(archive: string, root: string, options: ExtractOptions): Promise<{ files: number }> {
+/** What an extraction made: non-directory entries, and directories. */
+export interface Extracted {
+  files: number;
+  directories: number;
+}
+
+async function extractInto(archive: string, root: string, options: ExtractOptions): Promise<Extracted> {
   const tap = new DigestTap();
   const gunzip = createGunzip({ chunkSize: 128 * 1024 });
   const input = createReadStream(archive, { highWaterMark: 1024 * 1024 });
@@ -70,50 +84,23 @@ async function extractInto(archive: string, root: string, options: ExtractOption
     /* errors surface through the gunzip iterator */
   });
 
-  const seen = new Map<string, Kind>();
-  const links = new Map<string, string>();
-  const dirModes = new Map<string, number>(); // a repeated directory entry's mode wins, as in GNU tar
+  const layout = new ReleaseLayout(root);
   // File bodies are written with many writes in flight while the archive is read on; every check
-  // (paths, parents, duplicates, links) still happens here, in archive order, before a write starts.
+  // (paths, parents, duplicates, links) still happens in the layout, in archive order, before a write starts.
   const writes = new TaskPool();
   const store = options.fileStore;
   let files = 0;
   try {
     for await (const { header, body } of readTar(gunzip)) {
-      const rel = safeRelativePath(header.path);
-      if (rel === '') {
-        if (header.type === 'directory') continue; // "./": the release root itself
-        throw unsafePath(header.path, 'has an empty path');
-      }
-      if (header.type !== 'file' && header.type !== 'directory' && header.type !== 'symlink') throw unsupported(header);
-      const existing = seen.get(rel);
-      if (existing !== undefined) {
-        if (existing === 'directory' && header.type === 'directory') {
-          dirModes.set(rel, header.mode);
-          continue;
-        }
-        throw unsafePath(header.path, 'appears twice; a second copy could replace what the first one checked');
-      }
-      await ensureParents(root, rel, seen, header.path);
-      const target = join(root, rel);
-      seen.set(rel, header.type);
-      if (header.type === 'directory') {
-        await mkdir(target, { mode: 0o700 });
-        dirModes.set(rel, header.mode);
-      } else if (header.type === 'symlink') {
-        const linkTarget = header.linkTarget ?? '';
-        if (linkTarget === '' || linkTarget.includes('\0')) throw unsafeLink(header.path, linkTarget, 'has an empty or invalid target');
-        links.set(rel, linkTarget);
-        const verdict = checkLink(rel, linkTarget, links);
-        if (verdict !== null) throw unsafeLink(header.path, linkTarget, describeVerdict(verdict));
-        await symlink(linkTarget, target);
-        files++;
-      } else if (header.size <= SMALL_FILE) {
+      const target = await layout.enter(header);
+      if (target === null) continue;
+      if (header.type === 'symlink') files++;
+      else if (header.type === 'file' && header.size <= SMALL_FILE) {
         const data = await collect(body, header.size);
         const { mode } = header;
         await writes.run(() => (store ? store.place(target, data, mode) : writeNewFile(target, data, mode)));
         files++;
-      } else {
+      } else if (header.type === 'file') {
         const hex = await writeBody(target, body, header.mode, store !== undefined);
         if (store) await store.adopt(target, hex!, header.size, header.mode);
         files++;
@@ -125,28 +112,106 @@ async function extractInto(archive: string, root: string, options: ExtractOption
     await writes.settle();
     throw asArchiveError(err);
   }
-  // A later link can change where an earlier one leads; judge them all against the final tree.
-  for (const [rel, linkTarget] of links) {
-    const verdict = checkLink(rel, linkTarget, links);
-    if (verdict !== null) throw unsafeLink(rel, linkTarget, describeVerdict(verdict));
-  }
-  if (options.expectedDigest !== undefined && tap.digest() !== options.expectedDigest) {
-    throw SlipwayError.of('ARTIFACT_DIGEST_MISMATCH', `archive ${archive} does not match ${options.expectedDigest}`, {
-      hint: 'The stored artifact is corrupt; remove it and rebuild the release.',
-      details: { archive, expected: options.expectedDigest },
-    });
-  }
-  // Deepest first, so a read-only directory is locked only after its contents are in place.
-  const levels: [string, number][][] = [];
-  for (const d of dirModes) (levels[d[0].split('/').length] ??= []).push(d);
-  for (const level of levels.reverse()) {
-    if (level !== undefined) await forEachBounded(level, ([rel, mode]) => chmod(join(root, rel), mode & 0o777));
-  }
-  return { files };
+  layout.checkLinks();
+  if (options.expectedDigest !== undefined && tap.digest() !== options.expectedDigest)
+    throw digestMismatch(archive, options.expectedDigest);
+  await layout.applyDirectoryModes();
+  return { files, directories: layout.directories };
 }
+
+/** `ARTIFACT_DIGEST_MISMATCH` for an archive whose bytes are not the expected digest's. */
+export function digestMismatch(archive: string, expected: string): SlipwayError {
+  return SlipwayError.of('ARTIFACT_DIGEST_MISMATCH', `archive ${archive} does not match ${expected}`, {
+    hint: 'The stored artifact is corrupt; remove it and rebuild the release.',
+    details: { archive, expected },
+  });
+}
+
+/** What an entry declares, as far as the layout is concerned. */
+export type LayoutEntry = Pick<TarHeader, 'path' | 'type' | 'mode' | 'linkTarget' | 'typeflag'>;
+
+/**
+ * The checks every release entry passes, in archive order, whether it comes from an archive or an
+ * archive's index (ADR 0015): a safe relative path, no duplicate, no parent that is a symlink or a
+ * file, only files, directories and symlinks, symlinks that stay inside. Makes directories and
+ * symlinks; files are left to the caller, at the path returned.
+ */
+export class ReleaseLayout {
+  private readonly seen = new Map<string, Kind>();
+  private readonly links = new Map<string, string>();
+  private readonly dirModes = new Map<string, number>(); // a repeated directory entry's mode wins, as in GNU tar
+
+  constructor(private readonly root: string) {}
+
+  /** Checks the entry and makes what it needs; returns where a file goes, or null for nothing more to do. */
+  async enter(header: LayoutEntry): Promise<string | null> {
+    const rel = safeRelativePath(header.path);
+    if (rel === '') {
+      if (header.type === 'directory') return null; // "./": the release root itself
+      throw unsafePath(header.path, 'has an empty path');
+    }
+    if (header.type !== 'file' && header.type !== 'directory' && header.type !== 'symlink') throw unsupported(header);
+    const existing = this.seen.get(rel);
+    if (existing !== undefined) {
+      if (existing === 'directory' && header.type === 'directory') {
+        this.dirModes.set(rel, header.mode);
+        return null;
+      }
+      throw unsafePath(header.path, 'appears twice; a second copy could replace what the first one checked');
+    }
+    await ensureParents(this.root, rel, this.seen, header.path);
+    const target = join(this.root, rel);
+    this.seen.set(rel, header.type);
+    if (header.type === 'directory') {
+      await mkdir(target, { mode: 0o700 });
+      this.dirModes.set(rel, header.mode);
+      return null;
+    }
+    if (header.type === 'symlink') {
+      const linkTarget = header.linkTarget ?? '';
+      if (linkTarget === '' || linkTarget.includes('\0')) throw unsafeLink(header.path, linkTarget, 'has an empty or invalid target');
+      this.links.set(rel, linkTarget);
+      const verdict = checkLink(rel, linkTarget, this.links);
+      if (verdict !== null) throw unsafeLink(header.path, linkTarget, describeVerdict(verdict));
+      await symlink(linkTarget, target);
+    }
+    return target;
+  }
+
+  /** Directories made so far (for the disk use `status` shows: a release's own blocks). */
+  get directories(): number {
+    let n = 0;
+    for (const kind of this.seen.values()) if (kind === 'directory') n++;
+    return n;
+  }
+
+  /** A later link can change where an earlier one leads; judges them all against the final tree. */
+  checkLinks(): void {
+    for (const [rel, linkTarget] of this.links) {
+      const verdict = checkLink(rel, linkTarget, this.links);
+      if (verdict !== null) throw unsafeLink(rel, linkTarget, describeVerdict(verdict));
+    }
+  }
+
+  /** Sets directory modes deepest first, so a read-only directory is locked only after its contents are in place. */
+  async applyDirectoryModes(): Promise<void> {
+    const levels: [string, number][][] = [];
+    for (const d of this.dirModes) (levels[d[0].split('/').length] ??= []).push(d);
+    for (const level of levels.reverse()) {
+      if (level !== undefined) await forEachBounded(level, ([rel, mode]) => chmod(join(this.root, rel), mode & 0o777));
+    }
+  }
+}
+
+/** `a/b/c`: no NUL, no leading, trailing or doubled slash. */
+const CANONICAL_PATH = /^[^/\0]+(\/[^/\0]+)*$/;
+/** A "." or ".." part. */
+const DOT_PART = /(^|\/)\.\.?(\/|$)/;
 
 /** Normalises an entry path to `a/b/c` form, refusing absolute paths and `..` anywhere. */
 function safeRelativePath(path: string): string {
+  // The common case, as Slipway writes paths: nothing to normalise (no empty, "." or ".." part).
+  if (CANONICAL_PATH.test(path) && !DOT_PART.test(path)) return path;
   if (path.includes('\0')) throw unsafePath(path, 'contains a NUL byte');
   if (path.startsWith('/')) throw unsafePath(path, 'is absolute');
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
@@ -159,6 +224,8 @@ function safeRelativePath(path: string): string {
  * is private to this extraction, so `seen` is an exact picture of what is on disk.
  */
 async function ensureParents(root: string, rel: string, seen: Map<string, Kind>, entryPath: string): Promise<void> {
+  const slash = rel.lastIndexOf('/');
+  if (slash === -1 || seen.get(rel.slice(0, slash)) === 'directory') return; // its parent was checked when it was made
   const parts = rel.split('/');
   for (let i = 1; i < parts.length; i++) {
     const prefix = parts.slice(0, i).join('/');
@@ -172,9 +239,9 @@ async function ensureParents(root: string, rel: string, seen: Map<string, Kind>,
 }
 
 /** Bodies up to this size are held in memory and written in the background (at most IO_CONCURRENCY of them). */
-const SMALL_FILE = 256 * 1024;
+export const SMALL_FILE = 256 * 1024;
 
-async function collect(body: AsyncIterable<Buffer>, size: number): Promise<Buffer> {
+export async function collect(body: AsyncIterable<Buffer>, size: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of body) parts.push(chunk);
   // A single chunk is a view of gunzip's output, which zlib never reuses once handed out.
@@ -182,7 +249,7 @@ async function collect(body: AsyncIterable<Buffer>, size: number): Promise<Buffe
 }
 
 /** Streams a big body to a new file; returns the sha256 hex of the body when asked (for the file store). */
-async function writeBody(target: string, body: AsyncIterable<Buffer>, mode: number, hashIt: boolean): Promise<string | undefined> {
+export async function writeBody(target: string, body: AsyncIterable<Buffer>, mode: number, hashIt: boolean): Promise<string | undefined> {
   const hash = hashIt ? createHash('sha256') : undefined;
   const handle = await open(target, NEW_FILE_FLAGS, 0o600);
   try {
@@ -197,7 +264,7 @@ async function writeBody(target: string, body: AsyncIterable<Buffer>, mode: numb
   return hash?.digest('hex');
 }
 
-function asArchiveError(err: unknown): unknown {
+export function asArchiveError(err: unknown): unknown {
   if (err instanceof SlipwayError) return err;
   const code = (err as NodeJS.ErrnoException).code ?? '';
   if (code.startsWith('Z_') || code === 'ERR_STREAM_PREMATURE_CLOSE') return corruptArchive((err as Error).message, err);
@@ -218,7 +285,7 @@ function unsafeLink(entry: string, target: string, why: string): SlipwayError {
   });
 }
 
-function unsupported(header: TarHeader): SlipwayError {
+function unsupported(header: LayoutEntry): SlipwayError {
   const what = header.type === 'other' ? `an entry of unknown type "${header.typeflag}"` : `a ${header.type}`;
   return SlipwayError.of(
     'ARTIFACT_UNSUPPORTED_ENTRY',

@@ -1,9 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, readFileSync } from 'node:fs';
+import { writeCacheFile } from './cache-file.js';
 import { link, lstat, mkdir, readdir, rename, rmdir, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { forEachBounded } from './bounded.js';
 import { writeNewFile } from './write-new-file.js';
+
+/** The running count of entries and bytes (see `tally`). */
+const USAGE_FILE = 'usage.json';
 
 /** Errors of `link()` after which the file is written instead: entry swept meanwhile, or too many links. */
 const CANNOT_LINK = new Set(['ENOENT', 'EMLINK']);
@@ -38,6 +42,13 @@ export interface FileStoreUsage {
 export class FileStore {
   /** The last placement of each entry in progress in this process (see `place`). */
   private readonly storing = new Map<string, Promise<void>>();
+  /**
+   * Entries and bytes held, kept up to date as entries are stored and swept, and saved in
+   * `<root>/usage.json`, so that `status` need not walk the store (ADR 0015). Undefined until
+   * known: then the next `tally()` walks the store once. Each sweep walks it anyway and resets it.
+   */
+  private counted: { files: number; bytes: number } | undefined;
+  private countedLoaded = false;
 
   constructor(readonly root: string) {}
 
@@ -83,6 +94,25 @@ export class FileStore {
     return 'written';
   }
 
+  /** Whether an intact entry for this content and mode is stored (one synchronous lstat). */
+  isStored(hex: string, size: number, mode: number): boolean {
+    return this.isIntact(this.entryPath(hex, mode), size, mode);
+  }
+
+  /**
+   * Creates `target` as a hard link to the stored entry for this content and mode (checked with
+   * `isStored`); false when it has gone meanwhile or cannot take another link, and `target` is not created.
+   */
+  linkStored(target: string, hex: string, mode: number): boolean {
+    try {
+      linkSync(this.entryPath(hex, mode), target);
+      return true;
+    } catch (err) {
+      if (!CANNOT_LINK.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      return false;
+    }
+  }
+
   /**
    * Takes a file already written at `target` (a big body, streamed while hashed): replaced by a
    * link to an intact stored copy when there is one (so it costs no disk), else stored itself.
@@ -108,8 +138,13 @@ export class FileStore {
   /** Removes every entry that no release links to (link count 1); returns what it freed. */
   async sweep(): Promise<SweepResult> {
     const freed: SweepResult = { files: 0, bytes: 0 };
+    const kept = { files: 0, bytes: 0 };
     await this.eachEntry(async (path) => {
       const st = await lstat(path).catch(() => undefined);
+      if (st !== undefined && st.nlink > 1) {
+        kept.files++;
+        kept.bytes += st.size;
+      }
       if (st === undefined || st.nlink > 1) return;
       await unlink(path).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
@@ -118,8 +153,49 @@ export class FileStore {
       freed.bytes += st.size;
     });
     // Empty fan-out directories go too; one that is being filled again just fails to go.
-    for (const d of await readdirOrEmpty(this.root)) await rmdir(join(this.root, d)).catch(() => undefined);
+    for (const d of await readdirOrEmpty(this.root)) {
+      if (/^[0-9a-f]{2}$/.test(d)) await rmdir(join(this.root, d)).catch(() => undefined);
+    }
+    this.setCount(kept);
     return freed;
+  }
+
+  /** Entries and bytes held, without walking the store (but for the first time ever). */
+  async tally(): Promise<{ files: number; bytes: number }> {
+    this.loadCount();
+    if (this.counted === undefined) {
+      const u = await this.usage();
+      this.setCount({ files: u.files, bytes: u.bytes });
+    }
+    return { ...this.counted! };
+  }
+
+  private loadCount(): void {
+    if (this.countedLoaded) return;
+    this.countedLoaded = true;
+    try {
+      const doc = JSON.parse(readFileSync(join(this.root, USAGE_FILE), 'utf8')) as { files?: unknown; bytes?: unknown };
+      if (Number.isSafeInteger(doc.files) && Number.isSafeInteger(doc.bytes))
+        this.counted = { files: doc.files as number, bytes: doc.bytes as number };
+    } catch {
+      /* not counted yet, or unreadable: the next tally() walks the store */
+    }
+  }
+
+  private setCount(c: { files: number; bytes: number }): void {
+    this.countedLoaded = true;
+    this.counted = c;
+    this.saveCount();
+  }
+
+  /** Saves the running count; a crash in between only leaves it stale until the next sweep. */
+  saveCount(): void {
+    if (this.counted === undefined || !existsSync(this.root)) return;
+    try {
+      writeCacheFile(join(this.root, USAGE_FILE), JSON.stringify(this.counted));
+    } catch {
+      /* the count is a convenience: status walks the store if it is missing */
+    }
   }
 
   /** Files and bytes held (each entry counted once, however many releases link it). */
@@ -146,6 +222,11 @@ export class FileStore {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await link(file, entry);
+        this.loadCount();
+        if (this.counted) {
+          this.counted.files++;
+          this.counted.bytes += size;
+        }
         return;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;

@@ -16,6 +16,10 @@ export interface SourceEntry {
   mode: number;
   /** Bytes, for files. */
   size: number;
+  /** lstat's mtime, ctime and inode: what the pack cache compares to know a file unchanged. */
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
   linkTarget?: string;
 }
 
@@ -73,9 +77,10 @@ export async function listSourceTree(root: string, options: WalkOptions): Promis
 function describe(relPath: string, absPath: string): SourceEntry {
   const st = lstatSync(absPath);
   const mode = st.mode & 0o7777;
-  if (st.isDirectory()) return { relPath, absPath, type: 'directory', mode, size: 0 };
-  if (st.isFile()) return { relPath, absPath, type: 'file', mode, size: st.size };
-  if (st.isSymbolicLink()) return { relPath, absPath, type: 'symlink', mode, size: 0, linkTarget: readlinkSync(absPath) };
+  const times = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+  if (st.isDirectory()) return { relPath, absPath, type: 'directory', mode, size: 0, ...times };
+  if (st.isFile()) return { relPath, absPath, type: 'file', mode, size: st.size, ...times };
+  if (st.isSymbolicLink()) return { relPath, absPath, type: 'symlink', mode, size: 0, linkTarget: readlinkSync(absPath), ...times };
   throw SlipwayError.of('ARTIFACT_UNSUPPORTED_ENTRY', `${relPath} is not a file, directory or symlink`, {
     hint: 'Sockets, fifos and devices cannot be packed; add the path to .slipwayignore.',
     details: { entry: relPath },

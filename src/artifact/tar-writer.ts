@@ -17,14 +17,17 @@ export interface TarWriteEntry extends TarHeader {
  * `ARTIFACT_SOURCE_CHANGED` rather than writing an archive whose headers lie.
  */
 export async function* writeTar(entries: AsyncIterable<TarWriteEntry> | Iterable<TarWriteEntry>): AsyncGenerator<Buffer> {
-  for await (const entry of entries) {
-    yield encodeHeader(entry);
-    if (entry.type !== 'file') continue;
-    yield* checkedBody(entry);
-    const padding = paddingFor(entry.size);
-    if (padding.length > 0) yield padding;
-  }
+  for await (const entry of entries) yield* entryChunks(entry);
   yield END_OF_ARCHIVE;
+}
+
+/** One entry's tar bytes: header block(s), then for a file its checked body and padding. */
+export async function* entryChunks(entry: TarWriteEntry): AsyncGenerator<Buffer> {
+  yield encodeHeader(entry);
+  if (entry.type !== 'file') return;
+  yield* checkedBody(entry);
+  const padding = paddingFor(entry.size);
+  if (padding.length > 0) yield padding;
 }
 
 async function* checkedBody(entry: TarWriteEntry): AsyncGenerator<Buffer> {
@@ -39,7 +42,8 @@ async function* checkedBody(entry: TarWriteEntry): AsyncGenerator<Buffer> {
   if (written !== entry.size) throw sourceChanged(entry.path, entry.size, written);
 }
 
-function sourceChanged(path: string, expected: number, got: number): SlipwayError {
+/** `ARTIFACT_SOURCE_CHANGED`: a file's length is not what it was when listed. */
+export function sourceChanged(path: string, expected: number, got: number): SlipwayError {
   return SlipwayError.of(
     'ARTIFACT_SOURCE_CHANGED',
     `${path} changed while it was being packed (expected ${expected} bytes, read ${got} or more)`,

@@ -170,6 +170,16 @@ export const logsSchema = z
   })
   .meta({ description: 'Where instance output goes: files under .slipway/, rotated by size.' });
 
+/** A path inside the service's source: relative, without `..`. */
+function relativePath() {
+  return z
+    .string()
+    .min(1)
+    .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
+      message: 'expected a path inside the source (relative, without "..")',
+    });
+}
+
 export const serviceSchema = z
   .strictObject({
     source: z.string().min(1).meta({ description: 'Directory (relative to slipway.yaml) packaged into each release.' }),
@@ -177,6 +187,21 @@ export const serviceSchema = z
       .string()
       .optional()
       .meta({ description: 'Shell command run in a clean copy of source before packaging, e.g. "npm ci --omit=dev".' }),
+    cache: z
+      .strictObject({
+        key: z
+          .array(relativePath())
+          .min(1)
+          .meta({ description: 'Files (relative to source) whose content forms the cache key, e.g. [package-lock.json].' }),
+        paths: z.array(relativePath()).min(1).meta({
+          description: 'Files or directories the build makes, restored before the next build with the same key, e.g. [node_modules].',
+        }),
+      })
+      .optional()
+      .meta({
+        description:
+          'Build cache (needs build): paths saved after a build and restored before the next one whose key files have the same content. `deploy --no-cache` skips the restore.',
+      }),
     start: z.string().min(1).meta({
       description: 'Shell command that starts one instance. PORT, SLIPWAY_SERVICE, SLIPWAY_RELEASE and SLIPWAY_INSTANCE are set.',
     }),

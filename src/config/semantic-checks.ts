@@ -36,9 +36,27 @@ export function semanticProblems(
       ...missingSources(services, src, options),
       ...unknownChecks(strategies(data), checks, src),
       ...secretNameClashes(services, src),
+      ...cacheWithoutBuild(services, src),
     ],
     warnings: [...zeroSurgeAndUnavailable(services, src), ...stepsWithoutTraffic(services, analysis, src)],
   };
+}
+
+/** A build cache saves what the build command makes; without one there is nothing to save. */
+function cacheWithoutBuild(services: Record<string, unknown>, src: YamlSource): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [name, raw] of Object.entries(services)) {
+    const service = asMapping(raw);
+    if (!service || service.cache === undefined || (typeof service.build === 'string' && service.build.trim() !== '')) continue;
+    const path = ['services', name, 'cache'];
+    problems.push({
+      ...locatePath(src, path),
+      path: formatPath(path),
+      message: 'a build cache needs a build command: without one nothing is built to cache',
+      suggestion: 'add build: (e.g. "npm ci") or remove cache:',
+    });
+  }
+  return problems;
 }
 
 /** Strategies name analysis checks; each name must be defined in the top-level `analysis:` section. */

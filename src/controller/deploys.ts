@@ -13,7 +13,7 @@ import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest, Ski
 import { deployOrder } from '../config/environments.js';
 import { checkReleaseGates } from '../environments/release-gates.js';
 import { abort } from './rollout-commands.js';
-import { configHashOf, recordBuild, rolledBackMatch, rolledBackNote, sourceFingerprint } from './drift.js';
+import { configHashOf, fingerprintOf, recordBuild, rolledBackMatch, rolledBackNote } from './drift.js';
 import type { Controller } from './controller.js';
 import { approvalFor, checkGates, type GateOutcome, type GateRequest } from './gates.js';
 import { enforcePolicies } from './policy-gate.js';
@@ -53,15 +53,21 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       names: spec.secrets ?? [],
     });
     const secretsHash = secrets?.hash ?? null;
-    // Taken before the build, so it describes what was built even if the tree changes meanwhile.
-    const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
+    // Taken from the build's own listing, before the build, so it describes what was built even if
+    // the tree changes meanwhile.
+    let fingerprint: string | undefined;
     const built = await buildArtifact({
       sourceDir: spec.source,
       buildCommand: spec.build,
+      cache: spec.cache,
+      noCache: req.noCache === true,
+      onListed: (entries) => (fingerprint = fingerprintOf(entries, spec.build)),
       workRoot: c.paths.builds,
       store: c.artifacts,
       onOutput: (line) => c.log.info(`build ${service}: ${line}`),
     });
+    for (const st of built.steps) c.log.info(`build ${service}: ${st.name} ${st.ms} ms${st.note ? ` (${st.note})` : ''}`);
+    const buildSteps = built.steps;
     if (fingerprint !== undefined) {
       try {
         recordBuild(c, service, fingerprint, built.digest);
@@ -69,6 +75,9 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
         c.log.warn(`build ${service}: source fingerprint not recorded: ${(err as Error).message}`);
       }
     }
+    // Assemble the release directory while the release and rollout are recorded: the instance that
+    // starts next joins this materialization (a failure is reported there, when it runs again).
+    c.artifacts.materialize(built.digest, c.paths.releases).catch(() => undefined);
     const configHash = configHashOf(spec);
     const current = await c.store.getCurrentRelease(c.environment, service);
     if (req.onlyIfChanged) {
@@ -93,10 +102,11 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
             rolloutId: rollout.id,
             digest: built.digest,
             buildLog: built.buildLog,
+            buildSteps,
             note: `release ${current} is current; back from ${scaled.instances} instance(s) (set by slipway scale) to slipway.yaml's ${cur.spec.instances}`,
           };
         }
-        return { service, release: current!, rolloutId: null, digest: built.digest, buildLog: built.buildLog };
+        return { service, release: current!, rolloutId: null, digest: built.digest, buildLog: built.buildLog, buildSteps };
       }
       // A release that failed or was rolled back (automatically, or by `slipway rollback`) is not
       // tried again on its own: a person deploys or retries it.
@@ -109,6 +119,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
           rolloutId: null,
           digest: built.digest,
           buildLog: built.buildLog,
+          buildSteps,
           note: `${rolledBackNote(service, back.number)}${retry}`,
         };
       }
@@ -154,6 +165,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       release: release.number,
       rolloutId: rollout.id,
       digest: built.digest,
+      buildSteps,
       buildLog: built.buildLog,
       ...(approval ? { approval: { command: approval.command } } : {}),
       ...(gate.overridden ? { overridden: gate.overridden } : {}),

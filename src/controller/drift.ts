@@ -6,14 +6,13 @@
  * command) with the digest it produced. A tree whose fingerprint was built before has a known
  * digest; an unknown one has "maybe changed" (null) until the next build says.
  */
-import { lstat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { canonicalJson, sha256Hex } from '../core/hash.js';
 import { readJsonIfExists, writeJsonAtomic } from '../core/atomic-file.js';
 import { loadConfig } from '../config/load.js';
 import type { ServiceConfig, SlipwayConfig } from '../config/schema.js';
 import { IgnoreRules } from '../artifact/ignore-rules.js';
-import { ALWAYS_EXCLUDED, listSourceTree } from '../artifact/source-tree.js';
+import { ALWAYS_EXCLUDED, listSourceTree, type SourceEntry } from '../artifact/source-tree.js';
 import type { Release } from '../store/types.js';
 import type { DriftView } from '../api/types.js';
 import type { Controller } from './controller.js';
@@ -38,12 +37,12 @@ export function configHashOf(spec: ServiceConfig): string {
 export async function sourceFingerprint(sourceDir: string, buildCommand: string | undefined): Promise<string> {
   const root = resolve(sourceDir);
   const entries = await listSourceTree(root, { excludeNames: [...ALWAYS_EXCLUDED, 'node_modules'], ignore: await IgnoreRules.load(root) });
-  const parts = await Promise.all(
-    entries.map(async (e) => {
-      const st = await lstat(e.absPath);
-      return [e.relPath, e.type, e.mode, e.size, e.type === 'directory' ? 0 : st.mtimeMs, e.linkTarget ?? ''];
-    }),
-  );
+  return fingerprintOf(entries, buildCommand);
+}
+
+/** The fingerprint of a tree already listed (buildArtifact lists it anyway: no second walk). */
+export function fingerprintOf(entries: readonly SourceEntry[], buildCommand: string | undefined): string {
+  const parts = entries.map((e) => [e.relPath, e.type, e.mode, e.size, e.type === 'directory' ? 0 : e.mtimeMs, e.linkTarget ?? '']);
   return sha256Hex(canonicalJson({ build: buildCommand ?? null, parts }));
 }
 

@@ -100,7 +100,15 @@ async function digestOf(c: Controller, service: string, spec: ServiceConfig): Pr
     buildCommand: spec.build,
     workRoot: c.paths.builds,
     // Only the digest is wanted: the packed file is left in the build's temporary directory, which goes.
-    store: { put: async (_file, expected) => expected! },
+    // The pack cache is read (unchanged files are not compressed again) but not rewritten.
+    store: {
+      put: async (_file, expected) => expected!,
+      has: (d) => c.artifacts.has(d),
+      indexed: (d) => c.artifacts.indexed(d),
+      packCacheDir: c.artifacts.packCacheDir,
+      buildCacheDir: c.artifacts.buildCacheDir,
+    },
+    rememberPack: false,
     onOutput: (line) => c.log.info(`plan: build ${service}: ${line}`),
   });
   if (fingerprint !== undefined) {

@@ -185,12 +185,17 @@ export async function status(c: Controller): Promise<StatusResponse> {
   const stats = await c.router.stats().catch(() => undefined);
   const services = await Promise.all((await c.services()).map((s) => serviceStatus(c, s, routes, stats)));
   const router = await c.routerWatch.view();
+  const disk = await c.artifacts.diskUsage(c.paths.releases).catch((err: Error) => {
+    c.log.warn(`status: disk use not known: ${err.message}`);
+    return undefined;
+  });
   return {
     app: c.currentConfig?.app ?? '',
     environment: c.environment,
     controller: { pid: process.pid, startedAt: c.startedAt },
     router,
     services,
+    ...(disk ? { disk } : {}),
   };
 }
 

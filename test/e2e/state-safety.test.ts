@@ -119,7 +119,10 @@ describe('state safety (real processes)', () => {
     const mode = (f: string) => lstatSync(f).mode & 0o777;
     assert.equal(mode(root), 0o700);
     const isReleaseFile = (rel: string) =>
-      /^releases\/[^/]+\/./.test(rel) || /^artifacts\/files\/[0-9a-f]{2}\/[0-9a-f]{64}-[0-7]{3}$/.test(rel);
+      /^releases\/[^/]+\/./.test(rel) ||
+      /^artifacts\/files\/[0-9a-f]{2}\/[0-9a-f]{64}-[0-7]{3}$/.test(rel) ||
+      // Build outputs saved by the build cache keep their modes, like release contents, behind 0700 directories.
+      /^artifacts\/build-cache\/[0-9a-f]{32}\/[0-9a-f]{64}\/paths\/./.test(rel);
     const outsideReleases = all.filter((f) => !isReleaseFile(relative(root, f)));
     for (const f of outsideReleases) {
       const st = lstatSync(f);

@@ -8,12 +8,17 @@ import { messageFlag, waitFlags } from '../flags.js';
 import { followRollout } from '../follow-rollout.js';
 import { printPolicyWarnings } from '../render/policy.js';
 
-export const deploy: CliCommand<{ message?: string; wait: boolean; override?: boolean; reason?: string }> = {
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export const deploy: CliCommand<{ message?: string; wait: boolean; override?: boolean; reason?: string; cache: boolean }> = {
   name: 'deploy',
   summary: 'Build a service from source, record a release and roll it out',
   declare(cmd) {
     cmd.argument('<services...>', 'service names from slipway.yaml (several: deployed in dependsOn order)');
     messageFlag(cmd, 'why this release exists, shown by status and history');
+    cmd.option('--no-cache', "build from scratch: do not restore the service's build cache (cache: in slipway.yaml)");
     waitFlags(cmd, false);
     cmd.option('--override', "deploy outside the environment's deployment window (needs --reason; recorded)");
     cmd.option('--reason <text>', 'why the window is overridden, recorded as an event');
@@ -24,6 +29,7 @@ export const deploy: CliCommand<{ message?: string; wait: boolean; override?: bo
     'slipway deploy web --no-wait --json         # the release and rollout id as JSON',
     'slipway deploy web --env local --override --reason "hotfix for checkout"  # through a closed window',
     'slipway deploy api web --wait               # api first; web once api is healthy (dependsOn), else skipped',
+    'slipway deploy web --no-cache               # rebuild node_modules (or whatever cache: names) from scratch',
   ],
   async run({ dir, env, out, json }, services, flags) {
     if (flags.reason !== undefined && !flags.override)
@@ -43,6 +49,7 @@ export const deploy: CliCommand<{ message?: string; wait: boolean; override?: bo
     const name = terminalLine(service);
     const req: DeployRequest = {
       message: flags.message,
+      ...(flags.cache === false ? { noCache: true } : {}),
       ...(flags.override ? { override: true, reason: flags.reason } : {}),
     };
     const client = ControllerClient.connect(dir, env);
@@ -50,6 +57,8 @@ export const deploy: CliCommand<{ message?: string; wait: boolean; override?: bo
     const res = await client.deploy(service!, req);
     out.done();
     if (!json) printPolicyWarnings(out, service!, res.policyWarnings);
+    if (!json)
+      for (const st of res.buildSteps ?? []) out.out(`  ${st.name}: ${formatMs(st.ms)}${st.note ? `  ${terminalLine(st.note)}` : ''}`);
     if (!json && res.overridden)
       out.err(
         `${name}: deployment window "${terminalLine(res.overridden.window)}" overridden (recorded): ${terminalLine(res.overridden.reason)}`,

@@ -8,7 +8,32 @@ type Paint = Pick<Output, 'paint'>;
 
 export function renderStatus(res: StatusResponse, services: ServiceStatus[], out: Paint, now = Date.now()): string[] {
   const head = `${out.paint('bold', text(res.app, 'app'))} (${text(res.environment, '?')}) · controller pid ${num(res.controller?.pid)}`;
-  return [head, ...routerLine(res.router, out), ...services.flatMap((s) => renderService(s, out, now))];
+  return [head, ...routerLine(res.router, out), ...diskLine(res.disk), ...services.flatMap((s) => renderService(s, out, now))];
+}
+
+/** Disk used under .slipway: artifacts, the file store (each file once), releases' own directories, caches. */
+function diskLine(d: StatusResponse['disk'] | undefined): string[] {
+  if (d === undefined || d === null || typeof d !== 'object') return [];
+  const total = [d.artifacts?.bytes, d.files?.bytes, d.releases?.bytes, d.caches?.bytes].reduce<number>(
+    (n, b) => n + (typeof b === 'number' && Number.isFinite(b) ? b : 0),
+    0,
+  );
+  return [
+    `disk ${bytes(total)} · artifacts ${num(d.artifacts?.count)} (${bytes(d.artifacts?.bytes)}) · file store ${num(d.files?.count)} files (${bytes(d.files?.bytes)}) · releases ${num(d.releases?.count)} (${bytes(d.releases?.bytes)} of directories) · caches ${bytes(d.caches?.bytes)}`,
+  ];
+}
+
+function bytes(n: unknown): string {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return '?';
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
 }
 
 /** The router's health: its pids, how often it and its proxy worker were replaced, its last problem. */
