@@ -5,7 +5,7 @@
 import { currentUser } from '../core/user.js';
 import { SlipwayError } from '../core/errors.js';
 import type { ServiceConfig, SlipwayConfig } from '../config/schema.js';
-import { buildArtifact } from '../artifact/build.js';
+import { buildArtifact, type BuildArtifactResult } from '../artifact/build.js';
 import type { CheckDefinition } from '../analysis/source.js';
 import type { Release, Rollout, RolloutKind } from '../store/types.js';
 import type { RolloutProgress } from '../rollout/types.js';
@@ -13,7 +13,7 @@ import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest, Ski
 import { deployOrder } from '../config/environments.js';
 import { checkReleaseGates } from '../environments/release-gates.js';
 import { abort } from './rollout-commands.js';
-import { configHashOf, fingerprintOf, recordBuild, rolledBackMatch, rolledBackNote } from './drift.js';
+import { configHashOf, fingerprintOf, knownDigest, recordBuild, rolledBackMatch, rolledBackNote, sourceFingerprint } from './drift.js';
 import type { Controller } from './controller.js';
 import { approvalFor, checkGates, type GateOutcome, type GateRequest } from './gates.js';
 import { enforcePolicies } from './policy-gate.js';
@@ -56,16 +56,22 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     // Taken from the build's own listing, before the build, so it describes what was built even if
     // the tree changes meanwhile.
     let fingerprint: string | undefined;
-    const built = await buildArtifact({
-      sourceDir: spec.source,
-      buildCommand: spec.build,
-      cache: spec.cache,
-      noCache: req.noCache === true,
-      onListed: (entries) => (fingerprint = fingerprintOf(entries, spec.build)),
-      workRoot: c.paths.builds,
-      store: c.artifacts,
-      onOutput: (line) => c.log.info(`build ${service}: ${line}`),
-    });
+    const configHash = configHashOf(spec);
+    const current = await c.store.getCurrentRelease(c.environment, service);
+    const unchanged =
+      req.onlyIfChanged && !spec.build ? await unchangedSource(c, service, spec, current, configHash, secretsHash) : undefined;
+    const built =
+      unchanged ??
+      (await buildArtifact({
+        sourceDir: spec.source,
+        buildCommand: spec.build,
+        cache: spec.cache,
+        noCache: req.noCache === true,
+        onListed: (entries) => (fingerprint = fingerprintOf(entries, spec.build)),
+        workRoot: c.paths.builds,
+        store: c.artifacts,
+        onOutput: (line) => c.log.info(`build ${service}: ${line}`),
+      }));
     for (const st of built.steps) c.log.info(`build ${service}: ${st.name} ${st.ms} ms${st.note ? ` (${st.note})` : ''}`);
     const buildSteps = built.steps;
     if (fingerprint !== undefined) {
@@ -78,8 +84,6 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     // Assemble the release directory while the release and rollout are recorded: the instance that
     // starts next joins this materialization (a failure is reported there, when it runs again).
     c.artifacts.materialize(built.digest, c.paths.releases).catch(() => undefined);
-    const configHash = configHashOf(spec);
-    const current = await c.store.getCurrentRelease(c.environment, service);
     if (req.onlyIfChanged) {
       const same = (r: Release) => r.digest === built.digest && r.configHash === configHash && (r.secrets?.hash ?? null) === secretsHash;
       const cur = current !== null ? await c.release(service, current) : undefined;
@@ -174,6 +178,31 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
   } finally {
     c.building.delete(service);
   }
+}
+
+/**
+ * For `slipway up`: a source without a build command that is, file for file (paths, sizes, modes,
+ * mtimes), the tree the serving release was built from, with the same config and secrets, needs no
+ * build. Besides saving the pack, this keeps an upgrade that changed the artifact format (ADR 0015)
+ * from redeploying every unchanged service. A touched file only makes the source unknown: it is built.
+ */
+async function unchangedSource(
+  c: Controller,
+  service: string,
+  spec: ServiceConfig,
+  current: number | null,
+  configHash: string,
+  secretsHash: string | null,
+): Promise<BuildArtifactResult | undefined> {
+  if (current === null) return undefined;
+  const started = performance.now();
+  const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
+  const digest = fingerprint === undefined ? undefined : knownDigest(c, service, fingerprint);
+  const cur = await c.release(service, current);
+  if (digest !== cur.digest || cur.configHash !== configHash || (cur.secrets?.hash ?? null) !== secretsHash) return undefined;
+  const ms = Math.round(performance.now() - started);
+  const note = `source unchanged since release ${current}: not built`;
+  return { digest, bytes: 0, files: 0, buildLog: [], durationMs: ms, reused: 0, steps: [{ name: 'list', ms, note }] };
 }
 
 /** Applies in progress per controller and service: a second `slipway up` joins the first one's deploy. */

@@ -143,8 +143,8 @@ describe('approvals (real controller and instances)', () => {
     assert.equal(late.code, 4);
     assert.match(late.stderr, /NOT_AWAITING_APPROVAL|was already rejected by/);
     const other = await p.cli(['approve', 'web', '--env', 'production']);
-    assert.equal(other.code, 3);
-    assert.match(other.stderr, /this controller serves environment "local", not "production"/);
+    assert.equal(other.code, 2, 'an environment slipway.yaml does not define is a usage error');
+    assert.match(other.stderr, /no environment named "production"/);
   });
 });
 

@@ -36,6 +36,7 @@ export const ship: CliCommand<{
     'slipway ship web --from staging --to production --wait  # follow the rollout to its end (the default)',
     'slipway ship web --to production --release 4 --no-wait  # a given staging release; return at once',
     'slipway ship web --from staging --to production -m "ticket 42" --json',
+    'slipway ship web --to production --override --reason "fix for the outage"  # through a closed deployment window',
   ],
   async run({ dir, env, out, json }, [service], flags) {
     if (flags.to !== undefined && env !== undefined && flags.to !== env) {
