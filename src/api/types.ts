@@ -7,6 +7,7 @@ import type { BuildStep } from '../artifact/build.js';
 import type { ExitInfo, InstanceState } from '../drivers/driver.js';
 import type { EventRecord, PromotionEvidence, ReleaseOutcome, RolloutPhase } from '../store/types.js';
 import type { PolicyViolation } from '../policy/evaluate.js';
+import type { ApprovalState } from '../rollout/types.js';
 
 export interface InstanceView {
   id: string;
@@ -60,14 +61,8 @@ export interface RolloutView {
   analysis: AnalysisView[];
 }
 
-export interface ApprovalView {
-  state: 'pending' | 'approved' | 'rejected';
-  command: string;
-  requestedAt: number;
-  by?: string;
-  comment?: string;
-  at?: number;
-}
+/** A deploy's approval as the rollout keeps it (rollout/types.ts). */
+export type ApprovalView = ApprovalState;
 
 /** One analysis run of a rollout, with the numbers of its latest measurement. */
 export interface AnalysisView {

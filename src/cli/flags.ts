@@ -3,6 +3,7 @@
  * value parsers that turn "abc" or "-5" into a usage error naming what was expected.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { SlipwayError } from '../core/errors.js';
 
 /** `--wait`/`--no-wait` on every command that starts or steers a rollout; `byDefault` is what neither gives. */
 export function waitFlags(cmd: Command, byDefault: boolean): void {
@@ -38,3 +39,22 @@ export const releaseNumber = (value: string): number => {
     throw new InvalidArgumentError('expected a release number (1, 2, 3, …); `slipway history SERVICE` lists them.');
   }
 };
+
+/** `--override --reason TEXT`: go through a closed deployment window (controller/gates.ts); the reason is recorded. */
+export function overrideFlags(cmd: Command, what: string): void {
+  cmd.option('--override', `${what} outside the environment's deployment window (needs --reason; recorded)`);
+  cmd.option('--reason <text>', 'why the window is overridden, recorded as an event');
+}
+
+/** The request fields of `--override --reason`, refusing a half-given pair before anything is sent. */
+export function overrideRequest(flags: { override?: boolean; reason?: string }): { override?: true; reason?: string } {
+  if (flags.reason !== undefined && !flags.override)
+    throw SlipwayError.of('USAGE', '--reason goes with --override', {
+      hint: 'Use -m/--message to say why a release exists; --override --reason "…" goes through a closed deployment window.',
+    });
+  if (flags.override && !flags.reason?.trim())
+    throw SlipwayError.of('OVERRIDE_REASON_REQUIRED', '--override needs a reason', {
+      hint: 'Say why with --reason "…"; it is recorded with the release.',
+    });
+  return flags.override ? { override: true, reason: flags.reason } : {};
+}

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { SlipwayError } from '../core/errors.js';
 import { configForEnvironment, deployOrder, effectiveService, resolveEnvironmentName } from './environments.js';
 import { parseConfigText } from './load.js';
-import type { ConfigProblem } from './problem.js';
+import { problemsOf } from './config-testing.js';
 
 const TWO = `app: shop
 default: staging
@@ -32,16 +32,6 @@ environments:
     services:
       web: { env: { LOG_LEVEL: error }, health: { path: /healthz } }
 `;
-
-function problemsOf(text: string): ConfigProblem[] {
-  try {
-    parseConfigText(text, 'slipway.yaml', { dir: '/app' });
-  } catch (err) {
-    assert.ok(err instanceof SlipwayError && err.code === 'CONFIG_INVALID', String(err));
-    return (err.details as { problems: ConfigProblem[] }).problems;
-  }
-  assert.fail('expected CONFIG_INVALID');
-}
 
 describe('environment layering', () => {
   const { config } = parseConfigText(TWO, 'slipway.yaml', { dir: '/app' });

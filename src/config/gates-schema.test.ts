@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SlipwayError } from '../core/errors.js';
 import { parseConfigText } from './load.js';
-import type { ConfigProblem } from './problem.js';
+import { problemsOf } from './config-testing.js';
 
 const config = (environment: string) => `app: gates
 services:
@@ -11,16 +10,6 @@ environments:
   production:
 ${environment}
 `;
-
-function problemsOf(text: string): ConfigProblem[] {
-  try {
-    parseConfigText(text, 'slipway.yaml', { dir: '/app' });
-  } catch (err) {
-    assert.ok(err instanceof SlipwayError && err.code === 'CONFIG_INVALID', String(err));
-    return (err.details as { problems: ConfigProblem[] }).problems;
-  }
-  assert.fail('expected the config to be refused');
-}
 
 describe('environment gates in slipway.yaml (approval, windows)', () => {
   test('parsed once at load: spans ready for evaluation, approval with its default', () => {

@@ -6,6 +6,7 @@ import { afterEach, describe, test } from 'node:test';
 import { SlipwayError } from '../core/errors.js';
 import { findConfigFile, loadConfig, parseConfigText } from './load.js';
 import type { ConfigProblem } from './problem.js';
+import { problemsOf } from './config-testing.js';
 
 const FULL = `app: hello
 services:
@@ -27,19 +28,6 @@ services:
 environments:
   local: { target: local }
 `;
-
-/** The problems of an invalid config, as a user would see them (position, path, message, suggestion). */
-function problemsOf(text: string, options: Parameters<typeof parseConfigText>[2] = { dir: '/app' }): ConfigProblem[] {
-  try {
-    parseConfigText(text, 'slipway.yaml', options);
-  } catch (err) {
-    assert.ok(err instanceof SlipwayError, `expected a SlipwayError, got ${String(err)}`);
-    assert.equal(err.code, 'CONFIG_INVALID');
-    assert.equal(err.kind, 'invalid');
-    return (err.details as { problems: ConfigProblem[] }).problems;
-  }
-  assert.fail('expected the config to be rejected');
-}
 
 /** `line:column path: message` of each problem, the part a user reads first. */
 const brief = (problems: ConfigProblem[]) => problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);

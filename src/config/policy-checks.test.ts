@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SlipwayError } from '../core/errors.js';
 import { parseConfigText } from './load.js';
-import type { ConfigProblem } from './problem.js';
+import { problemsOf } from './config-testing.js';
 
 const HEAD = `app: hello
 services:
   web: { source: ./web, start: node server.js, port: 8080 }
 `;
-
-function problemsOf(text: string): ConfigProblem[] {
-  try {
-    parseConfigText(text, 'slipway.yaml', { dir: '/app' });
-  } catch (err) {
-    assert.ok(err instanceof SlipwayError && err.code === 'CONFIG_INVALID', String(err));
-    return (err.details as { problems: ConfigProblem[] }).problems;
-  }
-  assert.fail('expected the config to be refused');
-}
 
 describe('policies in slipway.yaml', () => {
   test('a valid list parses, mode defaulting to enforce', () => {

@@ -152,15 +152,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       rollbackOf: null,
       secrets,
       createdAt: c.clock.now(),
-      // Never reuse the number of a release that still runs (one the store forgot, after a restore).
-      atLeast:
-        Math.max(
-          0,
-          ...c.driver
-            .list()
-            .filter((i) => i.service === service)
-            .map((i) => i.release),
-        ) + 1,
+      atLeast: releaseFloor(c, service),
     });
     const rollout = await beginRollout(c, service, 'deploy', current, release.number, req.message);
     const approval = (rollout.progress as RolloutProgress).approval;
@@ -178,6 +170,11 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
   } finally {
     c.building.delete(service);
   }
+}
+
+/** Never reuse the number of a release that still runs (one the store forgot, after a restore). */
+export function releaseFloor(c: Controller, service: string): number {
+  return Math.max(0, ...c.driver.list().flatMap((i) => (i.service === service ? [i.release] : []))) + 1;
 }
 
 /**

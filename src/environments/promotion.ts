@@ -8,7 +8,7 @@
 import { SlipwayError } from '../core/errors.js';
 import { currentUser } from '../core/user.js';
 import type { Controller } from '../controller/controller.js';
-import { beginRollout, refuseIfRolling } from '../controller/deploys.js';
+import { beginRollout, refuseIfRolling, releaseFloor } from '../controller/deploys.js';
 import { configHashOf } from '../controller/drift.js';
 import type { ShipRequest, ShipResponse } from '../api/types.js';
 import { checkGates } from '../controller/gates.js';
@@ -121,14 +121,7 @@ export async function ship(target: Controller, service: string, req: ShipRequest
     createdAt: target.clock.now(),
     evidence,
     secrets,
-    atLeast:
-      Math.max(
-        0,
-        ...target.driver
-          .list()
-          .filter((i) => i.service === service)
-          .map((i) => i.release),
-      ) + 1,
+    atLeast: releaseFloor(target, service),
   });
   await target.event(service, null, 'release.shipped', `release ${created.number} of ${service} shipped from ${from} (release ${number})`, {
     evidence,

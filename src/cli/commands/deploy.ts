@@ -4,7 +4,7 @@ import { SlipwayError } from '../../core/errors.js';
 import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
 import type { Output } from '../output.js';
-import { messageFlag, waitFlags } from '../flags.js';
+import { messageFlag, overrideFlags, overrideRequest, waitFlags } from '../flags.js';
 import { followRollout } from '../follow-rollout.js';
 import { printPolicyWarnings } from '../render/policy.js';
 
@@ -20,8 +20,7 @@ export const deploy: CliCommand<{ message?: string; wait: boolean; override?: bo
     messageFlag(cmd, 'why this release exists, shown by status and history');
     cmd.option('--no-cache', "build from scratch: do not restore the service's build cache (cache: in slipway.yaml)");
     waitFlags(cmd, false);
-    cmd.option('--override', "deploy outside the environment's deployment window (needs --reason; recorded)");
-    cmd.option('--reason <text>', 'why the window is overridden, recorded as an event');
+    overrideFlags(cmd, 'deploy');
   },
   examples: [
     'slipway deploy web                          # build, release, start the rollout and return',
@@ -32,14 +31,7 @@ export const deploy: CliCommand<{ message?: string; wait: boolean; override?: bo
     'slipway deploy web --no-cache               # rebuild node_modules (or whatever cache: names) from scratch',
   ],
   async run({ dir, env, out, json }, services, flags) {
-    if (flags.reason !== undefined && !flags.override)
-      throw SlipwayError.of('USAGE', '--reason goes with --override', {
-        hint: 'Use -m/--message to say why a release exists; --override --reason "…" deploys through a closed window.',
-      });
-    if (flags.override && !flags.reason?.trim())
-      throw SlipwayError.of('OVERRIDE_REASON_REQUIRED', '--override needs a reason', {
-        hint: 'Say why with --reason "…"; it is recorded with the deploy.',
-      });
+    const override = overrideRequest(flags);
     if (flags.override && services.length > 1)
       throw SlipwayError.of('USAGE', '--override deploys one service at a time', {
         hint: 'Deploy each service through the closed window with its own --override --reason "…".',
@@ -50,7 +42,7 @@ export const deploy: CliCommand<{ message?: string; wait: boolean; override?: bo
     const req: DeployRequest = {
       message: flags.message,
       ...(flags.cache === false ? { noCache: true } : {}),
-      ...(flags.override ? { override: true, reason: flags.reason } : {}),
+      ...override,
     };
     const client = ControllerClient.connect(dir, env);
     if (!json) out.progress(`${name}: building…`);

@@ -3,7 +3,7 @@ import { ControllerClient } from '../../client/client.js';
 import { SlipwayError } from '../../core/errors.js';
 import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
-import { messageFlag, releaseNumber, waitFlags } from '../flags.js';
+import { messageFlag, overrideFlags, overrideRequest, releaseNumber, waitFlags } from '../flags.js';
 import { followRollout } from '../follow-rollout.js';
 import { printPolicyWarnings } from '../render/policy.js';
 
@@ -29,8 +29,7 @@ export const ship: CliCommand<{
     cmd.option('--release <n>', 'release number in --from (default: the one serving there)', releaseNumber);
     messageFlag(cmd, 'why, shown by status and history');
     waitFlags(cmd, true);
-    cmd.option('--override', "ship outside the target's deployment window (needs --reason; recorded)");
-    cmd.option('--reason <text>', 'why the window is overridden, recorded as an event');
+    overrideFlags(cmd, 'ship');
   },
   examples: [
     'slipway ship web --from staging --to production --wait  # follow the rollout to its end (the default)',
@@ -44,17 +43,13 @@ export const ship: CliCommand<{
         hint: 'Give one of them: the environment to ship to.',
       });
     }
-    if (flags.override && !flags.reason?.trim())
-      throw SlipwayError.of('OVERRIDE_REASON_REQUIRED', '--override needs a reason', {
-        hint: 'Say why with --reason "…"; it is recorded with the release.',
-      });
     const name = terminalLine(service);
     const client = ControllerClient.connect(dir, flags.to ?? env);
     const req: ShipRequest = {
       from: flags.from,
       release: flags.release,
       message: flags.message,
-      ...(flags.override ? { override: true, reason: flags.reason } : {}),
+      ...overrideRequest(flags),
     };
     const res = await client.ship(service!, req);
     const e = res.evidence;
