@@ -390,6 +390,8 @@ export interface ServicePlan {
 
 export type PlanGate =
   | { kind: 'approval'; required: boolean; message: string }
+  /** A policy the deploy would violate now: `enforce` refuses it, `warn` lets it through with a warning. */
+  | { kind: 'policy'; policy: string; mode: 'enforce' | 'warn' | 'audit'; message: string }
   | {
       kind: 'window';
       open: boolean;

@@ -4,6 +4,8 @@
  * fingerprint of a tree built before (drift.ts), else built now as deploy builds it, in a
  * temporary directory, and thrown away (only the fingerprint → digest fact is kept, as every build
  * keeps it). The config is compared key by key with the serving release's; secrets are masked.
+ * Secrets count by their keyed hash, as a deploy compares them; policies are evaluated as a deploy
+ * would evaluate them now, and shown with the gates.
  */
 import { buildArtifact } from '../artifact/build.js';
 import { SlipwayError } from '../core/errors.js';
@@ -13,6 +15,9 @@ import type { PlanGate, PlanRequest, PlanResponse, ServicePlan } from '../api/ty
 import type { Controller } from './controller.js';
 import { configHashOf, knownDigest, recordBuild, rolledBackMatch, sourceFingerprint } from './drift.js';
 import { planGates } from './gates.js';
+import { evaluateFor } from './policy-gate.js';
+import { deployOrder } from '../config/environments.js';
+import { snapshotSecrets } from '../secrets/release-secrets.js';
 
 export async function plan(c: Controller, req: PlanRequest = {}): Promise<PlanResponse> {
   const environment = c.environment;
@@ -24,10 +29,12 @@ export async function plan(c: Controller, req: PlanRequest = {}): Promise<PlanRe
       hint: `Services: ${Object.keys(config.services).join(', ')}`,
     });
   const gates = planGates(c, environment);
-  const order = deployOrder(config, names);
+  // dependsOn is read from the project's config: an environment's layered services carry none.
+  const project = c.project.currentConfig ?? config;
+  const order = deployOrder(project, names);
   const services: ServicePlan[] = [];
   // One at a time, in deploy order: builds are heavy, and the machine is shared.
-  for (const name of order) services.push(await servicePlan(c, environment, name, config.services[name]!, gates));
+  for (const name of order) services.push(await servicePlan(c, config, name, project.services[name]?.dependsOn ?? [], gates));
   return {
     app: config.app,
     environment,
@@ -38,36 +45,55 @@ export async function plan(c: Controller, req: PlanRequest = {}): Promise<PlanRe
   };
 }
 
-/**
- * The order a deploy of `names` goes in. Today: as slipway.yaml lists them. This is the hook for
- * `dependsOn` (issue 7): a topological order, dependencies first, replaces it here.
- */
-export function deployOrder(config: SlipwayConfig, names: string[]): string[] {
-  return Object.keys(config.services).filter((n) => names.includes(n));
-}
-
 async function servicePlan(
   c: Controller,
-  environment: string,
+  config: SlipwayConfig,
   service: string,
-  spec: ServiceConfig,
-  gates: PlanGate[],
+  dependsOn: string[],
+  environmentGates: PlanGate[],
 ): Promise<ServicePlan> {
+  const environment = c.environment;
+  const spec = config.services[service]!;
   const current = await c.store.getCurrentRelease(environment, service);
   const serving = current !== null ? await c.release(service, current).catch(() => undefined) : undefined;
   const { digest, how } = await digestOf(c, service, spec);
   const configHash = configHashOf(spec);
   const secrets = [...secretNames(spec), ...secretNames(serving?.spec)];
-  const config = configDiff(serving?.spec ?? null, spec, secrets);
+  const diff = configDiff(serving?.spec ?? null, spec, secrets);
   const artifactChanged = serving?.digest !== digest;
-  const changed = !serving || artifactChanged || serving.configHash !== configHash;
   const notes: string[] = [];
+  // The keyed hash a deploy would record (ADR 0017): values are decrypted in memory only.
+  const secretsHash = await snapshotSecrets({
+    configFile: c.configPath!,
+    app: config.app,
+    environment,
+    service,
+    names: spec.secrets ?? [],
+  }).then(
+    (s) => s?.hash ?? null,
+    (err: Error) => void notes.push(`${err.message}: a deploy now is refused`),
+  );
+  const secretsChanged = serving !== undefined && secretsHash !== undefined && (serving.secrets?.hash ?? null) !== secretsHash;
+  if (secretsChanged) notes.push(`a secret changed since release ${current}`);
+  const changed = !serving || artifactChanged || serving.configHash !== configHash || secretsChanged;
+  const policies = await evaluateFor(c, { action: 'deploy', service, release: { digest, configHash, spec }, current, config });
+  const gates: PlanGate[] = [
+    ...environmentGates,
+    ...(policies
+      ? [...policies.verdict.denied, ...policies.verdict.warned].map((v): PlanGate => ({
+          kind: 'policy',
+          policy: v.policy,
+          mode: v.mode,
+          message: v.message,
+        }))
+      : []),
+  ];
   const active = await c.store.activeRollout(environment, service);
   if (active)
     notes.push(
       `rollout #${active.id} to release ${active.toRelease} is ${active.phase}: a deploy now is refused until it ends (slipway status ${service})`,
     );
-  const back = rolledBackMatch(await c.store.listReleases(environment, service, 1), current, digest, configHash);
+  const back = rolledBackMatch(await c.store.listReleases(environment, service, 1), current, digest, configHash, secretsHash);
   if (back)
     notes.push(
       `release ${back.number} (the same build and config) was rolled back: \`slipway up\` leaves it alone; \`slipway deploy ${service}\` deploys it again`,
@@ -81,10 +107,10 @@ async function servicePlan(
     action: !serving ? 'create' : changed ? 'update' : 'none',
     currentRelease: current,
     artifact: { digest, serving: serving?.digest ?? null, changed: artifactChanged, how },
-    config,
+    config: diff,
     instances: { from: servingCount, to: spec.instances },
     strategy: { from: serving?.spec.strategy.type ?? null, to: spec.strategy.type, summary: strategySummary(spec.strategy) },
-    dependsOn: dependsOnOf(spec),
+    dependsOn,
     gates,
     notes,
   };
@@ -141,7 +167,3 @@ function secretNames(spec: ServiceConfig | undefined): string[] {
 }
 
 /** `dependsOn:` of a service, once the environments part of issue 7 adds it. */
-function dependsOnOf(spec: ServiceConfig): string[] {
-  const d = (spec as { dependsOn?: unknown }).dependsOn;
-  return Array.isArray(d) ? d.filter((x): x is string => typeof x === 'string') : [];
-}

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestProject, get, freePort, type CliResult } from '../support/project.js';
-import type { HistoryResponse, ShipResponse, StatusResponse } from '../../src/api/types.js';
+import type { HistoryResponse, PlanResponse, ShipResponse, StatusResponse } from '../../src/api/types.js';
 import { waitFor } from '../../src/core/wait-for.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -74,7 +74,12 @@ policies:
     assert.equal(up.code, 0, up.stderr + up.stdout);
     assert.equal((await get(`http://127.0.0.1:${p.port}/secret-digest?name=API_KEY`)).body, sha(STAGING_KEY));
 
-    // Production's policy refuses a recreate there: nothing is recorded in production.
+    // The plan for production shows the policy that would refuse it; shipping is refused by it and records nothing.
+    const planned = JSON.parse((await cli(['plan', '--env', 'production', '--json'])).stdout) as PlanResponse;
+    assert.deepEqual(
+      planned.services[0]!.gates.flatMap((g) => (g.kind === 'policy' ? [[g.policy, g.mode]] : [])),
+      [['production-rolls', 'enforce']],
+    );
     const refused = await cli(['ship', 'web', '--to', 'production', '--no-wait']);
     assert.equal(refused.code, 5, refused.stderr + refused.stdout);
     assert.match(refused.stderr, /production-rolls: production replaces instances one by one/);
@@ -103,5 +108,14 @@ policies:
     const prod = await web('production');
     assert.deepEqual([prod.currentRelease, prod.rollout?.approval?.comment], [1, 'staging looked good']);
     assert.equal((await get(`http://127.0.0.1:${p.port}/secret-digest?name=API_KEY`)).body, sha(STAGING_KEY), 'staging untouched');
+
+    // A changed secret is a change the plan shows (by its keyed hash: the plan never holds the value).
+    const unchanged = await cli(['plan', '--env', 'production', '--detailed-exitcode']);
+    assert.equal(unchanged.code, 0, unchanged.stdout + unchanged.stderr);
+    assert.equal((await cli(['secrets', 'set', 'API_KEY', '--env', 'production'], `${PRODUCTION_KEY}-2`)).code, 0);
+    const changed = await cli(['plan', '--env', 'production', '--detailed-exitcode']);
+    assert.equal(changed.code, 2, changed.stdout + changed.stderr);
+    assert.match(changed.stdout, /a secret changed since release 1/);
+    assert.ok(!changed.stdout.includes(PRODUCTION_KEY), 'no value in the plan');
   });
 });

@@ -59,6 +59,10 @@ function renderServicePlan(s: ServicePlan, out: Paint): string[] {
 
 function gateLine(g: PlanGate, out: Paint): string {
   if (g.kind === 'approval') return `approval required: ${text(g.message)}`;
+  if (g.kind === 'policy')
+    return g.mode === 'enforce'
+      ? `policy ${text(g.policy)}: ${out.paint('red', 'denies')}: ${text(g.message)}`
+      : `policy ${text(g.policy)} (${g.mode}): ${text(g.message)}`;
   return g.open
     ? `window: ${text(g.message)}`
     : `window: ${out.paint('red', 'closed')}: ${text(g.message.replace(/^deployment window closed: /, ''))}`;
