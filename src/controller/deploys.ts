@@ -141,7 +141,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     // Gates that need the build (requires:) before a release is recorded.
     const gates = await checkReleaseGates({ target: c, service, digest: built.digest, kind: 'deploy', by: req.by ?? currentUser() });
     const release = await c.store.createRelease({
-      ...(gates.evidence ? { evidence: { ...gates.evidence, checks: gates.checks } } : {}),
+      ...(gates.evidence ? { evidence: { ...gates.evidence, checks: [...gates.evidence.checks, ...gates.checks] } } : {}),
       environment: c.environment,
       service,
       digest: built.digest,

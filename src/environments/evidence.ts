@@ -1,9 +1,11 @@
 /**
  * What it means for a release to have succeeded in an environment: a deploy or rollback rollout
- * to it ended Healthy there. The evidence names that release, its digest, the rollout and when.
+ * to it ended Healthy there. The evidence names that release, its digest, the rollout, when, and
+ * who approved it there (when that environment requires approval).
  */
 import type { Controller } from '../controller/controller.js';
 import type { PromotionEvidence, Release } from '../store/types.js';
+import type { RolloutProgress } from '../rollout/types.js';
 
 /** The release of `service` in `env` (by number, or the newest with `digest`) if it succeeded there. */
 export async function succeededIn(
@@ -21,15 +23,17 @@ export async function succeededIn(
     const proof = rollouts.find(
       (o) => o.toRelease === r.number && (o.kind === 'deploy' || o.kind === 'rollback') && o.phase === 'Healthy' && o.finishedAt !== null,
     );
-    if (proof)
-      return {
-        environment: env.environment,
-        release: r.number,
-        digest: r.digest,
-        succeededAt: proof.finishedAt!,
-        rolloutId: proof.id,
-        checks: [],
-      };
+    if (!proof) continue;
+    // Who let it through there, when that environment asks for approval (rollout/approval.ts).
+    const approval = (proof.progress as RolloutProgress).approval;
+    return {
+      environment: env.environment,
+      release: r.number,
+      digest: r.digest,
+      succeededAt: proof.finishedAt!,
+      rolloutId: proof.id,
+      checks: approval?.state === 'approved' ? [`approved in ${env.environment} by ${approval.by}: ${approval.comment ?? ''}`.trim()] : [],
+    };
   }
   return undefined;
 }

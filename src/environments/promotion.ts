@@ -107,7 +107,7 @@ export async function ship(target: Controller, service: string, req: ShipRequest
     ...(req.message !== undefined ? { message: req.message } : {}),
   });
   const gates = await checkReleaseGates({ target, service, digest: release.digest, kind: 'ship', evidence: proof, by });
-  const evidence = { ...proof, checks: gates.checks };
+  const evidence = { ...proof, checks: [...proof.checks, ...gates.checks] };
   const message = req.message ?? `shipped from ${from} (release ${number})`;
   const created = await target.store.createRelease({
     environment: target.environment,

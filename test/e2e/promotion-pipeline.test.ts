@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { TestProject, get, freePort, type CliResult } from '../support/project.js';
 import type { HistoryResponse, PlanResponse, ShipResponse, StatusResponse } from '../../src/api/types.js';
 import { waitFor } from '../../src/core/wait-for.js';
@@ -39,7 +40,8 @@ services:
     health: { path: /healthz, interval: 200ms, timeout: 1s }
     stopTimeout: 3s
 environments:
-  staging: {}
+  staging:
+    approval: { required: true }
   production:
     requires: [staging]
     approval: { required: true }
@@ -72,6 +74,8 @@ policies:
     }
     const up = await cli(['up']);
     assert.equal(up.code, 0, up.stderr + up.stdout);
+    const qa = await cli(['approve', 'web', '--comment', 'qa passed', '--wait']);
+    assert.equal(qa.code, 0, qa.stderr + qa.stdout);
     assert.equal((await get(`http://127.0.0.1:${p.port}/secret-digest?name=API_KEY`)).body, sha(STAGING_KEY));
 
     // The plan for production shows the policy that would refuse it; shipping is refused by it and records nothing.
@@ -93,6 +97,10 @@ policies:
     const staging = JSON.parse((await cli(['history', 'web', '--json'])).stdout) as HistoryResponse;
     assert.equal(res.digest, staging.releases.find((r) => r.number === 1)?.digest, 'the exact artifact that succeeded in staging');
     assert.deepEqual([res.evidence.environment, res.evidence.release], ['staging', 1]);
+    assert.deepEqual(res.evidence.checks, [
+      `approved in staging by ${userInfo().username}: qa passed`,
+      'requires: succeeded in staging (release 1)',
+    ]);
     assert.match(res.approval?.command ?? '', /slipway approve web --env production/);
 
     // Waiting for approval: production serves nothing yet.
