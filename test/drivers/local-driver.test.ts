@@ -168,6 +168,9 @@ describe('LocalDriver (local specifics)', () => {
     writeFileSync(out, 'old line\n'.repeat(1000));
     const s = await d.start(spec({ logMaxBytes: 1000 }));
     await waitFor('the server', () => get(s.port));
+    // The log writer is its own process: it rotates when it opens the file, which may be after the
+    // app already answers (seen under load in CI), so wait for the rotation rather than assume it.
+    await waitFor('the oversized log rotated', () => existsSync(`${out}.1`));
     assert.equal(readFileSync(`${out}.1`, 'utf8'), 'old line\n'.repeat(1000));
     await waitFor('the listening line', () => readFileSync(out, 'utf8') !== '');
     assert.deepEqual(

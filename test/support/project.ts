@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StatusResponse } from '../../src/api/types.js';
-import { freePort } from '../../src/core/free-port.js';
+import { servicePort as freePort } from './ports.js';
 
 export { freePort };
 
