@@ -13,12 +13,21 @@ import type { ApplyResponse, DeployRequest, DeployResponse, RollbackRequest, Ski
 import { deployOrder } from '../config/environments.js';
 import { checkReleaseGates } from '../environments/release-gates.js';
 import { abort } from './rollout-commands.js';
-import { configHashOf, fingerprintOf, knownDigest, recordBuild, rolledBackMatch, rolledBackNote, sourceFingerprint } from './drift.js';
+import {
+  configHashOf,
+  fingerprintOf,
+  knownDigest,
+  recordBuild,
+  rolledBackMatch,
+  rolledBackNote,
+  runsSame,
+  sourceFingerprint,
+} from './drift.js';
 import type { Controller } from './controller.js';
 import { approvalFor, checkGates, type GateOutcome, type GateRequest } from './gates.js';
 import { enforcePolicies } from './policy-gate.js';
 import type { PolicyViolation } from '../policy/evaluate.js';
-import { requireSecretsSet, snapshotSecrets } from '../secrets/release-secrets.js';
+import { requireSecretsSet, snapshotSecrets, type ReleaseSecrets } from '../secrets/release-secrets.js';
 
 /** Builds the service from the config on disk, records a release and starts its rollout. */
 export async function deploy(c: Controller, service: string, req: DeployRequest = {}): Promise<DeployResponse> {
@@ -45,13 +54,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     const config = c.loadConfig();
     const spec = serviceConfig(c, config, service);
     // Before anything is built or started: every declared secret must be set (and decryptable) in this environment.
-    const secrets = await snapshotSecrets({
-      configFile: c.configPath!,
-      app: config.app,
-      environment: c.environment,
-      service,
-      names: spec.secrets ?? [],
-    });
+    const secrets = await releaseSecrets(c, config.app, service, spec);
     const secretsHash = secrets?.hash ?? null;
     // Taken from the build's own listing, before the build, so it describes what was built even if
     // the tree changes meanwhile.
@@ -85,9 +88,8 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     // starts next joins this materialization (a failure is reported there, when it runs again).
     c.artifacts.materialize(built.digest, c.paths.releases).catch(() => undefined);
     if (req.onlyIfChanged) {
-      const same = (r: Release) => r.digest === built.digest && r.configHash === configHash && (r.secrets?.hash ?? null) === secretsHash;
       const cur = current !== null ? await c.release(service, current) : undefined;
-      if (cur && same(cur)) {
+      if (cur && runsSame(cur, built.digest, configHash, secretsHash)) {
         // `slipway up` makes slipway.yaml true again, the count `slipway scale` set included.
         const scaled = await c.scaleOverride(service, current);
         if (scaled && scaled.instances !== cur.spec.instances) {
@@ -172,6 +174,15 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
   }
 }
 
+/**
+ * The secrets a release of `service` in this environment takes now: ciphertexts and keyed hash
+ * (ADR 0017), or null when it declares none. Every declared one must be set and decryptable.
+ * @throws SlipwayError SECRET_NOT_SET, SECRET_DECRYPT_FAILED, SECRETS_KEY_*
+ */
+export function releaseSecrets(c: Controller, app: string, service: string, spec: ServiceConfig): Promise<ReleaseSecrets | null> {
+  return snapshotSecrets({ configFile: c.configPath!, app, environment: c.environment, service, names: spec.secrets ?? [] });
+}
+
 /** Never reuse the number of a release that still runs (one the store forgot, after a restore). */
 export function releaseFloor(c: Controller, service: string): number {
   return Math.max(0, ...c.driver.list().flatMap((i) => (i.service === service ? [i.release] : []))) + 1;
@@ -196,7 +207,7 @@ async function unchangedSource(
   const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
   const digest = fingerprint === undefined ? undefined : knownDigest(c, service, fingerprint);
   const cur = await c.release(service, current);
-  if (digest !== cur.digest || cur.configHash !== configHash || (cur.secrets?.hash ?? null) !== secretsHash) return undefined;
+  if (digest === undefined || !runsSame(cur, digest, configHash, secretsHash)) return undefined;
   const ms = Math.round(performance.now() - started);
   const note = `source unchanged since release ${current}: not built`;
   return { digest, bytes: 0, files: 0, buildLog: [], durationMs: ms, reused: 0, steps: [{ name: 'list', ms, note }] };

@@ -70,6 +70,14 @@ export function knownDigest(c: Controller, service: string, fingerprint: string)
  * The newest release, when it is newer than the serving one, matches this build and config, and
  * did not stay: it failed or was rolled back. `slipway up` does not deploy it again on its own.
  */
+/**
+ * Whether release `r` runs what a deploy now would: the same artifact, config and secrets
+ * (`secretsHash` undefined: secrets not known, so not compared).
+ */
+export function runsSame(r: Release, digest: string, configHash: string, secretsHash?: string | null): boolean {
+  return r.digest === digest && r.configHash === configHash && (secretsHash === undefined || (r.secrets?.hash ?? null) === secretsHash);
+}
+
 export function rolledBackMatch(
   releases: Release[],
   current: number | null,
@@ -81,8 +89,7 @@ export function rolledBackMatch(
   const [newest] = releases;
   if (!newest || (current !== null && newest.number <= current)) return undefined;
   if (newest.outcome !== 'failed' && newest.outcome !== 'superseded') return undefined;
-  if (secretsHash !== undefined && (newest.secrets?.hash ?? null) !== secretsHash) return undefined;
-  return newest.digest === digest && newest.configHash === configHash ? newest : undefined;
+  return runsSame(newest, digest, configHash, secretsHash) ? newest : undefined;
 }
 
 /** The words `slipway up` and `status` use for a rolled-back release the config still describes. */

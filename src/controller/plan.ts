@@ -17,7 +17,7 @@ import { configHashOf, knownDigest, recordBuild, rolledBackMatch, sourceFingerpr
 import { planGates } from './gates.js';
 import { evaluateFor } from './policy-gate.js';
 import { deployOrder } from '../config/environments.js';
-import { snapshotSecrets } from '../secrets/release-secrets.js';
+import { releaseSecrets } from './deploys.js';
 
 export async function plan(c: Controller, req: PlanRequest = {}): Promise<PlanResponse> {
   const environment = c.environment;
@@ -63,13 +63,7 @@ async function servicePlan(
   const artifactChanged = serving?.digest !== digest;
   const notes: string[] = [];
   // The keyed hash a deploy would record (ADR 0017): values are decrypted in memory only.
-  const secretsHash = await snapshotSecrets({
-    configFile: c.configPath!,
-    app: config.app,
-    environment,
-    service,
-    names: spec.secrets ?? [],
-  }).then(
+  const secretsHash = await releaseSecrets(c, config.app, service, spec).then(
     (s) => s?.hash ?? null,
     (err: Error) => void notes.push(`${err.message}: a deploy now is refused`),
   );

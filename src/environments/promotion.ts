@@ -8,12 +8,11 @@
 import { SlipwayError } from '../core/errors.js';
 import { currentUser } from '../core/user.js';
 import type { Controller } from '../controller/controller.js';
-import { beginRollout, refuseIfRolling, releaseFloor } from '../controller/deploys.js';
-import { configHashOf } from '../controller/drift.js';
+import { beginRollout, refuseIfRolling, releaseFloor, releaseSecrets } from '../controller/deploys.js';
+import { configHashOf, runsSame } from '../controller/drift.js';
 import type { ShipRequest, ShipResponse } from '../api/types.js';
 import { checkGates } from '../controller/gates.js';
 import { enforcePolicies } from '../controller/policy-gate.js';
-import { snapshotSecrets } from '../secrets/release-secrets.js';
 import type { RolloutProgress } from '../rollout/types.js';
 import { checkReleaseGates } from './release-gates.js';
 import { succeededIn } from './evidence.js';
@@ -80,18 +79,12 @@ export async function ship(target: Controller, service: string, req: ShipRequest
     ...(req.override ? { override: { reason: req.reason ?? '' } } : {}),
   });
   // The target environment's own secrets, as a deploy there would take them.
-  const secrets = await snapshotSecrets({
-    configFile: target.configPath!,
-    app: config.app,
-    environment: target.environment,
-    service,
-    names: spec.secrets ?? [],
-  });
+  const secrets = await releaseSecrets(target, config.app, service, spec);
   const configHash = configHashOf(spec);
   const current = await target.store.getCurrentRelease(target.environment, service);
   if (current !== null) {
     const cur = await target.release(service, current);
-    if (cur.digest === release.digest && cur.configHash === configHash && (cur.secrets?.hash ?? null) === (secrets?.hash ?? null))
+    if (runsSame(cur, release.digest, configHash, secrets?.hash ?? null))
       throw SlipwayError.of(
         'ALREADY_CURRENT',
         `release ${current} of ${service} in ${target.environment} already runs ${release.digest.slice(0, 19)}`,
