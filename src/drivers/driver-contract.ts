@@ -31,7 +31,7 @@ http.createServer((req, res) => {
 `;
 
 /** A quick restart policy so crash tests take milliseconds, not seconds. */
-const FAST_RESTART = {
+export const FAST_RESTART = {
   initialBackoffMs: 30,
   maxBackoffMs: 200,
   crashLoopExits: 3,

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { describeDriverContract } from '../../src/drivers/driver-contract.js';
+import { describeDriverContract, FAST_RESTART } from '../../src/drivers/driver-contract.js';
 import type { InstanceSpec, InstanceStatus } from '../../src/drivers/driver.js';
 import { LocalDriver } from '../../src/drivers/local/local-driver.js';
 import { readProcStat } from '../../src/drivers/local/proc.js';
@@ -72,14 +72,7 @@ describe('LocalDriver (local specifics)', () => {
     env: { TEST_OWNER_PID: String(process.pid) },
     logMaxBytes: 1_000_000,
     logFiles: 2,
-    restart: {
-      initialBackoffMs: 30,
-      maxBackoffMs: 200,
-      crashLoopExits: 3,
-      crashLoopWindowMs: 10_000,
-      crashLoopRetryMs: 0,
-      crashLoopMaxRetryMs: 0,
-    },
+    restart: FAST_RESTART,
     ...over,
   });
 
