@@ -1,11 +1,12 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../core/clock.js';
 import type { InstanceSpec, InstanceStatus } from '../driver.js';
 import { LocalDriver } from './local-driver.js';
+import { isSameProcessAlive, readProcStat } from './proc.js';
 
 async function until<T>(what: string, cond: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -128,4 +129,46 @@ describe('LocalDriver supervision timing (injected clock)', () => {
     }
     assert.equal(seen.filter((s) => s.state === 'failed').length, 0);
   });
+
+  it('a successor driver ends what a shell that died unwatched left running in its group, then restarts it', async () => {
+    const clock = new ManualClock();
+    const stateDir = join(dir, 'state');
+    driver = new LocalDriver({ stateDir, clock });
+    await driver.init();
+    // The shell does not exec its app: the app is a second member of the instance's process group.
+    await driver.start(spec({ command: 'sleep 300 & echo $! > app.pid; wait', restart: { ...spec().restart, initialBackoffMs: 0 } }));
+    const shell = await until('the app started', () => {
+      const s = current();
+      return s?.state === 'running' && s.pid !== null && readProcStatSafe(join(dir, 'app.pid')) !== undefined && s;
+    });
+    const appPid = Number(readFileSync(join(dir, 'app.pid'), 'utf8'));
+    const appStart = readProcStat(appPid)!.startTime;
+
+    // The controller goes away, then the shell dies: nobody sees the exit, the app lives on.
+    await driver.detach();
+    try {
+      process.kill(shell.pid!, 'SIGKILL');
+      await until('the shell gone', () => !isSameProcessAlive(shell.pid!, readProcStat(shell.pid!)?.startTime ?? -1) || undefined);
+      assert.ok(isSameProcessAlive(appPid, appStart), 'the orphaned app still runs before a driver resumes');
+
+      driver = new LocalDriver({ stateDir, clock });
+      await driver.init();
+      await until('the orphaned app ended', () => !isSameProcessAlive(appPid, appStart));
+      clock.advance(0); // the restart's backoff (0 ms) on the injected clock
+      const again = await until('restarted', () => current()?.state === 'running' && current()?.restarts === 1 && current());
+      assert.notEqual(again.pid, shell.pid);
+    } finally {
+      if (isSameProcessAlive(appPid, appStart)) process.kill(appPid, 'SIGKILL'); // only when the driver failed to
+    }
+  });
 });
+
+/** The pid in a file once it has been written, else undefined. */
+function readProcStatSafe(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8'));
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -238,6 +238,9 @@ export class LocalDriver implements RuntimeDriver {
       this.watchAdopted(rec);
       return;
     }
+    // The shell died while no controller watched; what it started may live on in its group and
+    // hold the port (and its log writer, waiting on that output): end the group before anything else.
+    if (rec.pid !== null && groupStillOurs(rec.pid, rec.procStartTime)) signalGroup(rec.pid, 'SIGKILL');
     if (rec.stopRequested) {
       this.records.delete(rec.spec.id);
       this.sup.delete(rec.spec.id);
