@@ -15,7 +15,7 @@ import { checkGates } from '../controller/gates.js';
 import { enforcePolicies } from '../controller/policy-gate.js';
 import type { RolloutProgress } from '../rollout/types.js';
 import { checkReleaseGates } from './release-gates.js';
-import { succeededIn } from './evidence.js';
+import { rolledBackAfter, succeededIn } from './evidence.js';
 
 export async function ship(target: Controller, service: string, req: ShipRequest): Promise<ShipResponse> {
   const config = target.loadConfig();
@@ -53,12 +53,15 @@ export async function ship(target: Controller, service: string, req: ShipRequest
   }
   const proof = await succeededIn(source, service, { release: number });
   if (!proof) {
+    const rollback = rolledBackAfter(await source.store.listRollouts(source.environment, service, 1000), number, 0);
     const why =
       active && active.toRelease === number
         ? `its rollout #${active.id} is still ${active.phase.toLowerCase()}`
         : release.outcome === 'failed'
           ? 'its rollout failed there'
-          : `its outcome there is ${release.outcome}`;
+          : rollback
+            ? `it was rolled back there (rollout #${rollback.id}, to release ${rollback.toRelease})`
+            : `its outcome there is ${release.outcome}`;
     throw SlipwayError.of('PROMOTION_NOT_VERIFIED', `release ${number} of ${service} has not succeeded in ${from}: ${why}`, {
       hint: `Ship a release that went live in ${from} (slipway history ${service} --env ${from}), or wait for its rollout to end.`,
       details: { service, from, release: number, outcome: release.outcome },

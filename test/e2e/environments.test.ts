@@ -207,5 +207,13 @@ describe('two environments side by side (real processes)', () => {
     const restart = await p.cli(['restart', 'web', '--env', 'production']);
     assert.equal(restart.code, 0, restart.stderr + restart.stdout);
     assert.match((await get(`http://127.0.0.1:${production}/`)).body, new RegExp(`^prod-v1 release=${release.number} `));
+
+    // A release rolled back in staging proves nothing there any more, though it was healthy once.
+    const newest = (JSON.parse((await p.cli(['history', 'web', '--json'])).stdout) as HistoryResponse).releases[0]!;
+    const back = await p.cli(['rollback', 'web', '--wait']);
+    assert.equal(back.code, 0, back.stderr + back.stdout);
+    const judged = await p.cli(['ship', 'web', '--from', 'staging', '--to', 'production', '--release', String(newest.number)]);
+    assert.equal(judged.code, 4, judged.stderr + judged.stdout);
+    assert.match(judged.stderr, new RegExp(`release ${newest.number} of web has not succeeded in staging: it was rolled back there`));
   });
 });
