@@ -16,6 +16,7 @@ import { plan } from '../controller/plan.js';
 import { parseSince, streamLogs } from '../controller/log-stream.js';
 import { ship } from '../environments/promotion.js';
 import { readJson, sendError, sendJson } from '../core/http-json.js';
+import { METRICS_CONTENT_TYPE } from '../observability/controller-metrics.js';
 import type {
   AbortRequest,
   ApprovalRequest,
@@ -51,14 +52,19 @@ export interface ApiServerProps {
   onStopped: () => void;
 }
 
-/** The logs endpoint streams, so it is served apart from the JSON routes. */
+/** The logs endpoint streams, and metrics are text, so both are served apart from the JSON routes. */
 const LOGS = /^\/v1\/services\/([^/]+)\/logs$/;
+const METRICS = /^\/metrics$/;
 
 /** Every endpoint as method and path pattern: what tests that must cover all of them iterate over. */
 export function apiEndpoints(): { method: string; pattern: RegExp }[] {
   // Building the table runs no handler, so it needs no controller.
   const table = routes({ controller: undefined as never, token: '', onShutdown: async () => [], onStopped: () => undefined });
-  return [...table.map(([method, pattern]) => ({ method, pattern })), { method: 'GET', pattern: LOGS }];
+  return [
+    ...table.map(([method, pattern]) => ({ method, pattern })),
+    { method: 'GET', pattern: LOGS },
+    { method: 'GET', pattern: METRICS },
+  ];
 }
 
 export function createApiServer(props: ApiServerProps): Server {
@@ -73,6 +79,11 @@ export function createApiServer(props: ApiServerProps): Server {
           });
         const url = new URL(req.url ?? '/', 'http://localhost');
         const env = () => project.resolve(url.searchParams.get('env') ?? undefined);
+        if (req.method === 'GET' && METRICS.test(url.pathname)) {
+          const text = await project.metrics.text();
+          res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+          return res.end(text);
+        }
         const logs = LOGS.exec(url.pathname);
         if (req.method === 'GET' && logs) {
           const c = env();

@@ -152,7 +152,8 @@ export interface RouterView {
 export interface StatusResponse {
   app: string;
   environment: string;
-  controller: { pid: number; startedAt: number };
+  /** `metrics`: where Prometheus scrapes the controller (with the API token as bearer credentials). */
+  controller: { pid: number; startedAt: number; metrics?: string };
   router: RouterView;
   services: ServiceStatus[];
   /** Disk used by artifacts, the file store, releases and caches (kept counts: no tree is walked). */

@@ -387,6 +387,7 @@ export class Controller {
         targetRelease: r.targetRelease,
       });
       this.log.info(`rollout #${rollout.id} of ${rollout.service}: ${r.phase} (${r.reason}): ${r.message.split('\n')[0]}`);
+      if (r.phase !== rollout.phase) this.project.metrics.phaseChanged({ rollout, phase: r.phase, at: now });
     }
     if (!r.finished) return;
     this.scaled.delete(rollout.service);

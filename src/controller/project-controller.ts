@@ -5,6 +5,7 @@
  * (controller.ts), which sees the shared data plane scoped to its environment.
  */
 import { statSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { findConfigFile, loadConfig } from '../config/load.js';
@@ -17,6 +18,7 @@ import type { TrafficRouter } from '../router/router.js';
 import type { ServiceRoute } from '../router/types.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
+import { ControllerMetrics } from '../observability/controller-metrics.js';
 import { AnalysisRunner, type RunRequest } from '../analysis/runner.js';
 import type { AnalysisRunState } from '../analysis/run.js';
 import { ArtifactStore } from '../artifact/artifact-store.js';
@@ -65,6 +67,10 @@ export class ProjectController {
   /** Restarts a dead router and reports its health. */
   readonly routerWatch: RouterWatch;
   readonly runner: AnalysisRunner;
+  /** Prometheus metrics served at `GET /metrics` on the API (observability/controller-metrics.ts). */
+  readonly metrics: ControllerMetrics;
+  /** Where the API serves them, once it listens (shown by `status`). */
+  metricsUrl: string | undefined;
   private configFile: string | undefined;
   private config: SlipwayConfig | undefined;
   /** What the config file looked like when `freshConfig` last read it. */
@@ -106,6 +112,11 @@ export class ProjectController {
     this.monitor = new HealthMonitor({ clock: this.clock });
     this.artifacts = new ArtifactStore(this.paths.artifacts);
     this.configFile = props.configFile;
+    this.metrics = new ControllerMetrics({
+      activeRollouts: () => this.store.activeRollouts(),
+      instances: () => this.driver.list(),
+      routerText: () => (this.router.metricsUrl === undefined ? Promise.resolve('') : scrape(this.router.metricsUrl)),
+    });
     this.runner = new AnalysisRunner({
       clock: this.clock,
       stats: () => this.router.stats(),
@@ -148,17 +159,18 @@ export class ProjectController {
       if (!m) return;
       void this.store
         .getRollout(Number(rolloutId))
-        .then(
-          (r) =>
-            r &&
-            this.environment(r.environment).event(
-              r.service,
-              r.id,
-              'analysis.measurement',
-              `${rest.join('/')}: ${m.verdict} (${m.reason})${state.phase !== 'Running' ? `; run ${state.phase.toLowerCase()}` : ''}`,
-              { key: rest.join('/'), verdict: m.verdict, numbers: m.numbers, hard: m.hard ?? false, phase: state.phase },
-            ),
-        )
+        .then(async (r) => {
+          if (!r) return;
+          const check = rest.join('/');
+          this.metrics.measured(r.environment, r.service, check, m.verdict);
+          await this.environment(r.environment).event(
+            r.service,
+            r.id,
+            'analysis.measurement',
+            `${check}: ${m.verdict} (${m.reason})${state.phase !== 'Running' ? `; run ${state.phase.toLowerCase()}` : ''}`,
+            { key: check, verdict: m.verdict, numbers: m.numbers, hard: m.hard ?? false, phase: state.phase },
+          );
+        })
         .catch(() => undefined);
       this.wake();
     });
@@ -320,4 +332,27 @@ export class ProjectController {
   wake(): void {
     this.wakeUp?.();
   }
+}
+
+/**
+ * GET of a loopback metrics URL with node:http: fetch would send Sec-Fetch-* headers, which the
+ * router's admin API refuses as a browser's (admin-api.ts). '' when it does not answer 200 in 2 s.
+ */
+function scrape(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    const req = httpGet(url, { timeout: 2000 }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        resolve('');
+        return;
+      }
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(text));
+      res.on('error', () => resolve(''));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(''));
+  });
 }

@@ -48,6 +48,7 @@ export async function runServer(opts: { projectDir: string; configFile?: string;
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
+  controller.metricsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
   const file: ControllerFile = {
     version: 1,
     pid: process.pid,

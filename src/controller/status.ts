@@ -192,7 +192,7 @@ export async function status(c: Controller): Promise<StatusResponse> {
   return {
     app: c.currentConfig?.app ?? '',
     environment: c.environment,
-    controller: { pid: process.pid, startedAt: c.startedAt },
+    controller: { pid: process.pid, startedAt: c.startedAt, ...(c.project.metricsUrl ? { metrics: c.project.metricsUrl } : {}) },
     router,
     services,
     ...(disk ? { disk } : {}),

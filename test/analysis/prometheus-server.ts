@@ -40,7 +40,12 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startPrometheus(targets: string[], readyTimeoutMs = 60_000): Promise<PrometheusServer> {
+/** `credentialsFile`: a file holding a bearer token Prometheus sends with each scrape. */
+export async function startPrometheus(
+  targets: string[],
+  readyTimeoutMs = 60_000,
+  opts: { credentialsFile?: string } = {},
+): Promise<PrometheusServer> {
   const binary = findPrometheus();
   const dir = mkdtempSync(join(tmpdir(), 'slipway-prometheus-'));
   const config = join(dir, 'prometheus.yml');
@@ -52,6 +57,7 @@ export async function startPrometheus(targets: string[], readyTimeoutMs = 60_000
       '  evaluation_interval: 1s',
       'scrape_configs:',
       '  - job_name: target',
+      ...(opts.credentialsFile ? ['    authorization:', `      credentials_file: '${opts.credentialsFile}'`] : []),
       '    static_configs:',
       `      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]`,
       '',

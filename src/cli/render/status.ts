@@ -7,7 +7,8 @@ import { ago, analysisLabel, formatNumbers, lines, num, percent, text } from './
 type Paint = Pick<Output, 'paint'>;
 
 export function renderStatus(res: StatusResponse, services: ServiceStatus[], out: Paint, now = Date.now()): string[] {
-  const head = `${out.paint('bold', text(res.app, 'app'))} (${text(res.environment, '?')}) · controller pid ${num(res.controller?.pid)}`;
+  const metrics = typeof res.controller?.metrics === 'string' ? ` · metrics ${text(res.controller.metrics, '?')}` : '';
+  const head = `${out.paint('bold', text(res.app, 'app'))} (${text(res.environment, '?')}) · controller pid ${num(res.controller?.pid)}${metrics}`;
   return [head, ...routerLine(res.router, out), ...diskLine(res.disk), ...services.flatMap((s) => renderService(s, out, now))];
 }
 
