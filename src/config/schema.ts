@@ -11,6 +11,7 @@ import { parseDuration } from '../core/duration.js';
 import { parseSize } from '../core/size.js';
 import { analysisSectionSchema } from './analysis-schema.js';
 import { gatesKeys } from './gates-schema.js';
+import { loadBalancerSchema } from './load-balancer-schema.js';
 import { policiesSectionSchema } from './policy-schema.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -323,6 +324,7 @@ export const configSchema = z
       .meta({ description: 'The environment commands act on without --env (needed when there are several).' }),
     analysis: analysisSectionSchema,
     policies: policiesSectionSchema,
+    loadBalancer: loadBalancerSchema.optional(),
   })
   .meta({ title: 'slipway.yaml', description: 'The desired state of an application deployed by Slipway.' });
 

@@ -13,6 +13,8 @@ import type { InstanceStatus, RuntimeDriver } from '../drivers/driver.js';
 import { LocalDriver } from '../drivers/local/local-driver.js';
 import { HealthMonitor } from '../health/health-monitor.js';
 import { LocalRouter } from '../router/local-router.js';
+import { HaproxyRouter } from '../loadbalancer/haproxy/haproxy-router.js';
+import type { HaproxyConfig } from '../config/load-balancer-schema.js';
 import type { TrafficRouter } from '../router/router.js';
 import type { ServiceRoute } from '../router/types.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -100,7 +102,7 @@ export class ProjectController {
           return this.environment(environment).secretEnv(service, spec.release);
         },
       });
-    this.router = props.router ?? new LocalRouter({ stateDir: this.paths.router });
+    this.router = props.router ?? this.defaultRouter();
     this.problems = new ProblemLog(this.log);
     this.routerWatch = new RouterWatch(this.router, this.problems, this.log);
     this.monitor = new HealthMonitor({ clock: this.clock });
@@ -115,6 +117,27 @@ export class ProjectController {
           .list()
           .filter((i) => i.service === unit && i.release === release && i.state === 'running' && !this.isRetiring(i.id))
           .map((i) => ({ host: i.host, port: i.port })),
+    });
+  }
+
+  /**
+   * The built-in router, or HAProxy when slipway.yaml says `loadBalancer: { haproxy }` (read once,
+   * here: the router is the controller's for its lifetime; a config that cannot be read yet means
+   * the built-in router, as before).
+   */
+  private defaultRouter(): TrafficRouter {
+    let haproxy: HaproxyConfig | undefined;
+    try {
+      haproxy = loadConfig(this.props.configFile ?? findConfigFile(this.props.projectDir)).config.loadBalancer?.haproxy;
+    } catch {
+      haproxy = undefined;
+    }
+    if (haproxy === undefined) return new LocalRouter({ stateDir: this.paths.router });
+    return new HaproxyRouter({
+      stateDir: this.paths.haproxy,
+      healthPath: haproxy.healthPath,
+      checkIntervalMs: haproxy.checkInterval,
+      binary: haproxy.binary,
     });
   }
 

@@ -100,10 +100,16 @@ export function renderConfig(routes: ServiceRoute[], socketPath: string, opts: H
     '  stats timeout 30s',
     '  log stderr format raw local0 warning',
     '  maxconn 4096',
+    // Bounds how long an old process lingers after a reload (see idle-close-on-response).
+    '  hard-stop-after 30s',
     '',
     'defaults',
     '  mode http',
     '  log global',
+    // On a reload the old process must not close idle keep-alive connections under a client that
+    // is sending on them (that client would see a reset): it answers their next request with
+    // Connection: close instead.
+    '  option idle-close-on-response',
     '  option redispatch 1',
     '  retries 3',
     '  timeout connect 2s',
