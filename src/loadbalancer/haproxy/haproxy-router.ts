@@ -122,13 +122,16 @@ export class HaproxyRouter implements TrafficRouter {
     const info = await this.api.info();
     const routes = this.loadRoutes();
     const problems: string[] = [];
-    for (const r of routes) {
-      try {
-        await this.verify(r);
-      } catch (err) {
-        problems.push((err as Error).message);
+    // Under the lock: a change half applied (a server added, not yet ready) is not a difference.
+    await this.locked(async () => {
+      for (const r of routes) {
+        try {
+          await this.verify(r);
+        } catch (err) {
+          problems.push((err as Error).message);
+        }
       }
-    }
+    });
     const pid = Number(info.Pid);
     return {
       ok: pid === p.pid && problems.length === 0,
@@ -153,9 +156,10 @@ export class HaproxyRouter implements TrafficRouter {
     return this.locked(async () => {
       const routes = this.loadRoutes();
       if (!routes.some((r) => r.service === service)) return;
-      const next = routes.filter((r) => r.service !== service);
-      this.saveRoutes(next);
-      await this.reload();
+      await this.reloadWith(
+        routes.filter((r) => r.service !== service),
+        routes,
+      );
     });
   }
 
@@ -329,8 +333,7 @@ export class HaproxyRouter implements TrafficRouter {
     const next = [...routes.filter((r) => r.service !== route.service), route];
     if (listenerKey(next) !== listenerKey(routes)) {
       // A new listener: frontends cannot be added at run time, so HAProxy is reloaded from the new config.
-      this.saveRoutes(next);
-      await this.reload();
+      await this.reloadWith(next, routes);
     } else {
       await this.sync(backendName(route.service), mainServers(route));
       if (route.preview) await this.sync(previewBackendName(route.service), previewServers(route));
@@ -363,11 +366,21 @@ export class HaproxyRouter implements TrafficRouter {
     for (const a of actual.values()) if (!wanted.has(a.name) && a.admin === 'ready') await this.api.setState(backend, a.name, 'drain');
   }
 
-  /** Writes haproxy.cfg and starts a HAProxy that takes the listeners over from the running one (if any). */
-  private async reload(): Promise<void> {
+  /**
+   * Saves `next` and starts a HAProxy from it that takes the listeners over from the running one
+   * (if any). If the new process does not start (a port taken), the running one keeps serving and
+   * `prev` is saved back, so the state on disk stays what HAProxy serves.
+   */
+  private async reloadWith(next: ServiceRoute[], prev: ServiceRoute[]): Promise<void> {
     const old = this.readProcess();
     const running = old !== undefined && pidAlive(old.pid) ? old.pid : undefined;
-    await this.startProcess(running);
+    this.saveRoutes(next);
+    try {
+      await this.startProcess(running);
+    } catch (err) {
+      this.saveRoutes(prev);
+      throw err;
+    }
   }
 
   private async adoptOrStart(): Promise<RouterStart> {
