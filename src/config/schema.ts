@@ -299,6 +299,10 @@ export const environmentSchema = serviceSchema
       .record(z.string().regex(NAME, nameMessage), serviceOverrideSchema)
       .prefault({})
       .meta({ description: 'Per-service settings in this environment, by service name.' }),
+    loadBalancer: loadBalancerSchema.optional().meta({
+      description:
+        "This environment's services behind a HAProxy of their own (over the project's loadBalancer). Read when the controller starts.",
+    }),
   })
   .strict()
   .meta({

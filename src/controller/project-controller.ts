@@ -15,6 +15,7 @@ import { HealthMonitor } from '../health/health-monitor.js';
 import { LocalRouter } from '../router/local-router.js';
 import { HaproxyRouter } from '../loadbalancer/haproxy/haproxy-router.js';
 import type { HaproxyConfig } from '../config/load-balancer-schema.js';
+import { RouterSet } from '../loadbalancer/router-set.js';
 import type { TrafficRouter } from '../router/router.js';
 import type { ServiceRoute } from '../router/types.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -121,24 +122,26 @@ export class ProjectController {
   }
 
   /**
-   * The built-in router, or HAProxy when slipway.yaml says `loadBalancer: { haproxy }` (read once,
-   * here: the router is the controller's for its lifetime; a config that cannot be read yet means
-   * the built-in router, as before).
+   * The built-in router, or HAProxy when slipway.yaml says `loadBalancer: { haproxy }`, and a
+   * HAProxy of its own for each environment that says so (read once, here: the router is the
+   * controller's for its lifetime; a config that cannot be read yet means the built-in router).
    */
   private defaultRouter(): TrafficRouter {
-    let haproxy: HaproxyConfig | undefined;
+    let config: SlipwayConfig | undefined;
     try {
-      haproxy = loadConfig(this.props.configFile ?? findConfigFile(this.props.projectDir)).config.loadBalancer?.haproxy;
+      config = loadConfig(this.props.configFile ?? findConfigFile(this.props.projectDir)).config;
     } catch {
-      haproxy = undefined;
+      config = undefined;
     }
-    if (haproxy === undefined) return new LocalRouter({ stateDir: this.paths.router });
-    return new HaproxyRouter({
-      stateDir: this.paths.haproxy,
-      healthPath: haproxy.healthPath,
-      checkIntervalMs: haproxy.checkInterval,
-      binary: haproxy.binary,
-    });
+    const haproxy = (stateDir: string, h: HaproxyConfig) =>
+      new HaproxyRouter({ stateDir, healthPath: h.healthPath, checkIntervalMs: h.checkInterval, binary: h.binary });
+    const project = config?.loadBalancer?.haproxy;
+    const base = project ? haproxy(this.paths.haproxy, project) : new LocalRouter({ stateDir: this.paths.router });
+    // An environment with its own loadBalancer gets its own HAProxy (its own state directory).
+    const own = Object.entries(config?.environments ?? {}).flatMap(([name, e]) =>
+      e.loadBalancer ? [[name, haproxy(`${this.paths.haproxy}-${name}`, e.loadBalancer.haproxy)] as const] : [],
+    );
+    return own.length === 0 ? base : new RouterSet(base, new Map(own));
   }
 
   get isRunning(): boolean {
