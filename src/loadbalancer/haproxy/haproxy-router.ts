@@ -175,7 +175,10 @@ export class HaproxyRouter implements TrafficRouter {
   async drain(service: string, backendIds: string[], timeoutMs: number): Promise<DrainResult> {
     const ids = new Set(backendIds);
     const backends = [backendName(service), previewBackendName(service)];
-    const mine = (row: StatRow) => backends.includes(row.proxy) && ids.has(parseServerName(row.name)?.id ?? '');
+    // Only servers out of the route: one still in it (the caller did not setRoute first) is never cut.
+    const inRoute = this.desiredNames(service);
+    const mine = (row: StatRow) =>
+      backends.includes(row.proxy) && !inRoute.has(`${row.proxy}/${row.name}`) && ids.has(parseServerName(row.name)?.id ?? '');
     const deadline = Date.now() + timeoutMs;
     const first = (await this.api.stat()).filter(mine);
     const initial = sum(first.map((r) => r.current));
@@ -193,18 +196,30 @@ export class HaproxyRouter implements TrafficRouter {
     }
     await this.locked(async () => {
       await this.bootId(); // retire() files the counts under it
-      const desired = new Set(
-        this.loadRoutes().flatMap((r) => (r.service === service ? [...mainServers(r), ...previewServers(r)].map((s) => s.name) : [])),
-      );
+      const desired = this.desiredNames(service);
       const rows = (await this.api.stat()).filter(mine);
       for (const row of rows) {
-        if (desired.has(row.name)) continue; // put back in the route meanwhile: keep it
+        if (desired.has(`${row.proxy}/${row.name}`)) continue; // put back in the route meanwhile: keep it
         this.retire(service, row);
         await this.api.setState(row.proxy, row.name, 'maint');
         await this.api.delServer(row.proxy, row.name);
       }
     });
     return { completed: Math.max(0, initial - aborted), aborted };
+  }
+
+  /** `backend/server` of every server the service's route wants (main and preview backends). */
+  private desiredNames(service: string): Set<string> {
+    return new Set(
+      this.loadRoutes().flatMap((r) =>
+        r.service === service
+          ? [
+              ...mainServers(r).map((s) => `${backendName(service)}/${s.name}`),
+              ...previewServers(r).map((s) => `${previewBackendName(service)}/${s.name}`),
+            ]
+          : [],
+      ),
+    );
   }
 
   async stats(): Promise<RouterStats> {
