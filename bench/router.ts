@@ -1,6 +1,7 @@
 /**
  * Router benchmark: requests/s and latency of one tiny upstream reached directly, through Slipway's
- * router, through nginx (upstream keepalive) and through Caddy (reverse_proxy), measured with wrk
+ * router, through HAProxy driven by Slipway (the `loadBalancer: { haproxy }` adapter, ADR 0021),
+ * through nginx (upstream keepalive) and through Caddy (reverse_proxy), measured with wrk
  * on loopback. Each target is measured RUNS times, interleaved, and the medians are reported with
  * the ratio to nginx. Every process started here is stopped at the end, even on error.
  *
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalRouter } from '../src/router/local-router.js';
+import { HaproxyRouter } from '../src/loadbalancer/haproxy/haproxy-router.js';
 import { defaultWorkerCount } from '../src/router/supervisor.js';
 
 const RUNS = 3;
@@ -45,12 +47,12 @@ interface Target {
 const WORKER_COUNTS = [1, 2];
 
 export async function run(): Promise<void> {
-  for (const tool of ['wrk', 'nginx', 'caddy']) {
+  for (const tool of ['wrk', 'nginx', 'caddy', 'haproxy']) {
     if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} is not installed: run scripts/install-system-deps.sh`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'slipway-bench-router-'));
   const children: ChildProcess[] = [];
-  const routers: LocalRouter[] = [];
+  const routers: { shutdown(): Promise<void> }[] = [];
   try {
     progress('starting upstream');
     const upstream = spawn(process.execPath, ['-e', UPSTREAM_JS], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -90,6 +92,17 @@ export async function run(): Promise<void> {
         pids: (await r.health()).workerPids,
       });
     }
+
+    progress('starting HAProxy through Slipway (HaproxyRouter)');
+    const haproxy = new HaproxyRouter({ stateDir: join(dir, 'haproxy') });
+    routers.push(haproxy);
+    await haproxy.ensureRunning();
+    await haproxy.setRoute({
+      service: 'bench',
+      listen: { host: '127.0.0.1', port: 0 },
+      pools: [{ release: 1, weight: 1, backends: [{ id: 'u1', host: '127.0.0.1', port: upPort }] }],
+    });
+    const haproxyTarget: Target = { name: 'haproxy', port: (await haproxy.routes())[0]!.listen.port, pids: [haproxy.pid!] };
 
     progress('starting nginx');
     const nginxPort = await freePort();
@@ -142,6 +155,7 @@ http://127.0.0.1:${caddyPort} {
     const targets: Target[] = [
       { name: 'direct', port: upPort },
       ...routerTargets,
+      haproxyTarget,
       { name: 'nginx', port: nginxPort },
       { name: 'caddy', port: caddyPort },
       ...shells,
@@ -173,6 +187,10 @@ http://127.0.0.1:${caddyPort} {
     const p99Ratio = median(slip.map((s) => s.p99)) / median(nginx.map((s) => s.p99));
     console.log(
       `\nslipway (default ${defaultWorkerCount()} worker(s)) / nginx: ${rpsRatio.toFixed(2)}× the requests/s (goal ≥ 0.60), ${p99Ratio.toFixed(2)}× the p99 (goal ≤ 2.00); load average ${loadAverage()}`,
+    );
+    const hap = samples.get('haproxy')!;
+    console.log(
+      `haproxy (driven by Slipway) / nginx: ${(median(hap.map((s) => s.rps)) / median(nginx.map((s) => s.rps))).toFixed(2)}× the requests/s, ${(median(hap.map((s) => s.p99)) / median(nginx.map((s) => s.p99))).toFixed(2)}× the p99`,
     );
     const ratio = median(samples.get('undici')!.map((s) => s.rps)) / median(samples.get('llhttp')!.map((s) => s.rps));
     console.log(

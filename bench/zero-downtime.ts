@@ -89,8 +89,9 @@ function describeRun(tool: string, i: number, r: RunResult): string {
   );
 }
 
-async function benchSlipway(cleanup: Cleanup): Promise<ToolResult> {
-  const tool = 'Slipway';
+/** `haproxy`: the same rollout with HAProxy in front, driven by Slipway over its Runtime API (ADR 0021). */
+async function benchSlipway(cleanup: Cleanup, haproxy = false): Promise<ToolResult> {
+  const tool = haproxy ? 'Slipway + HAProxy' : 'Slipway';
   const p = await SlipwayProject.create([APP]);
   cleanup.add('slipway project', () => p.dispose());
   const config = (release: string) =>
@@ -100,6 +101,7 @@ async function benchSlipway(cleanup: Cleanup): Promise<ToolResult> {
       env: { RELEASE: release },
       health: '{ path: /healthz, interval: 250ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }',
       stopTimeout: '10s',
+      ...(haproxy ? { loadBalancer: '{ haproxy: { healthPath: /healthz, checkInterval: 250ms } }' } : {}),
     });
   console.log(`${tool}: up (2 instances, ${p.url}, project ${p.dir})`);
   config('r1');
@@ -125,7 +127,7 @@ async function benchSlipway(cleanup: Cleanup): Promise<ToolResult> {
     runs.push(r);
   }
   await p.dispose();
-  return { tool, runs, note: 'rolling, surge 1, drain before SIGTERM; probe 250 ms' };
+  return { tool, runs, note: `rolling, surge 1, drain before SIGTERM; probe 250 ms${haproxy ? '; HAProxy weights/drain/del server' : ''}` };
 }
 
 /** Old instances should be drained and stopped by now; say so if some still run (they would be a leak). */
@@ -264,6 +266,7 @@ export async function run(): Promise<void> {
   console.log('app: bench/fixtures/app/server.cjs (node:http; on SIGTERM: server.close() + closeIdleConnections(), exit when done)');
   try {
     results.push(await benchSlipway(cleanup));
+    results.push(await benchSlipway(cleanup, true));
     results.push(await benchPm2(cleanup, 'SIGTERM'));
     results.push(await benchPm2(cleanup, 'SIGTERM,SIGINT'));
   } finally {

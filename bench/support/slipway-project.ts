@@ -20,6 +20,8 @@ export interface ServiceConfig {
   strategy?: string;
   /** YAML flow mapping for the top-level `analysis:` section (default: none), e.g. `{ errors: { metric: error_rate, max: 0.01 } }`. */
   analysis?: string;
+  /** YAML flow mapping for the top-level `loadBalancer:` (default: none, the built-in router), e.g. `{ haproxy: {} }`. */
+  loadBalancer?: string;
 }
 
 export class SlipwayProject {
@@ -57,7 +59,7 @@ services:
     port: ${this.port}
     env:${env ? `\n${env}` : ' {}'}
     health: ${s.health ?? '{ path: /healthz, interval: 1s, timeout: 2s, healthyAfter: 1, unhealthyAfter: 3 }'}
-    stopTimeout: ${s.stopTimeout ?? '30s'}${s.strategy ? `\n    strategy: ${s.strategy}` : ''}${s.analysis ? `\nanalysis: ${s.analysis}` : ''}
+    stopTimeout: ${s.stopTimeout ?? '30s'}${s.strategy ? `\n    strategy: ${s.strategy}` : ''}${s.analysis ? `\nanalysis: ${s.analysis}` : ''}${s.loadBalancer ? `\nloadBalancer: ${s.loadBalancer}` : ''}
 environments:
   local: { target: local }
 `,

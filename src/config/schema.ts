@@ -11,6 +11,7 @@ import { parseDuration } from '../core/duration.js';
 import { parseSize } from '../core/size.js';
 import { analysisSectionSchema } from './analysis-schema.js';
 import { gatesKeys } from './gates-schema.js';
+import { loadBalancerSchema } from './load-balancer-schema.js';
 import { policiesSectionSchema } from './policy-schema.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -298,6 +299,10 @@ export const environmentSchema = serviceSchema
       .record(z.string().regex(NAME, nameMessage), serviceOverrideSchema)
       .prefault({})
       .meta({ description: 'Per-service settings in this environment, by service name.' }),
+    loadBalancer: loadBalancerSchema.optional().meta({
+      description:
+        "This environment's services behind a HAProxy of their own (over the project's loadBalancer). Read when the controller starts.",
+    }),
   })
   .strict()
   .meta({
@@ -323,6 +328,7 @@ export const configSchema = z
       .meta({ description: 'The environment commands act on without --env (needed when there are several).' }),
     analysis: analysisSectionSchema,
     policies: policiesSectionSchema,
+    loadBalancer: loadBalancerSchema.optional(),
   })
   .meta({ title: 'slipway.yaml', description: 'The desired state of an application deployed by Slipway.' });
 

@@ -10,6 +10,8 @@ export interface ProjectPaths {
   builds: string;
   driver: string;
   router: string;
+  /** HAProxy's config, admin socket and state, when slipway.yaml has `loadBalancer: { haproxy }` (ADR 0021). */
+  haproxy: string;
   controllerFile: string;
   controllerLog: string;
   /** Online copies of state.db taken after every finished rollout (see store/backup.ts). */
@@ -30,6 +32,7 @@ export function projectPaths(projectDir: string): ProjectPaths {
     builds: join(root, 'builds'),
     driver: join(root, 'local'),
     router: join(root, 'router'),
+    haproxy: join(root, 'haproxy'),
     controllerFile: join(root, 'controller.json'),
     controllerLog: join(root, 'controller.log'),
     backups: join(root, 'backups'),

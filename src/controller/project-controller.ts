@@ -14,6 +14,9 @@ import type { InstanceStatus, RuntimeDriver } from '../drivers/driver.js';
 import { LocalDriver } from '../drivers/local/local-driver.js';
 import { HealthMonitor } from '../health/health-monitor.js';
 import { LocalRouter } from '../router/local-router.js';
+import { HaproxyRouter } from '../loadbalancer/haproxy/haproxy-router.js';
+import type { HaproxyConfig } from '../config/load-balancer-schema.js';
+import { RouterSet } from '../loadbalancer/router-set.js';
 import type { TrafficRouter } from '../router/router.js';
 import type { ServiceRoute } from '../router/types.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -106,7 +109,7 @@ export class ProjectController {
           return this.environment(environment).secretEnv(service, spec.release);
         },
       });
-    this.router = props.router ?? new LocalRouter({ stateDir: this.paths.router });
+    this.router = props.router ?? this.defaultRouter();
     this.problems = new ProblemLog(this.log);
     this.routerWatch = new RouterWatch(this.router, this.problems, this.log);
     this.monitor = new HealthMonitor({ clock: this.clock });
@@ -127,6 +130,29 @@ export class ProjectController {
           .filter((i) => i.service === unit && i.release === release && i.state === 'running' && !this.isRetiring(i.id))
           .map((i) => ({ host: i.host, port: i.port })),
     });
+  }
+
+  /**
+   * The built-in router, or HAProxy when slipway.yaml says `loadBalancer: { haproxy }`, and a
+   * HAProxy of its own for each environment that says so (read once, here: the router is the
+   * controller's for its lifetime; a config that cannot be read yet means the built-in router).
+   */
+  private defaultRouter(): TrafficRouter {
+    let config: SlipwayConfig | undefined;
+    try {
+      config = loadConfig(this.props.configFile ?? findConfigFile(this.props.projectDir)).config;
+    } catch {
+      config = undefined;
+    }
+    const haproxy = (stateDir: string, h: HaproxyConfig) =>
+      new HaproxyRouter({ stateDir, healthPath: h.healthPath, checkIntervalMs: h.checkInterval, binary: h.binary });
+    const project = config?.loadBalancer?.haproxy;
+    const base = project ? haproxy(this.paths.haproxy, project) : new LocalRouter({ stateDir: this.paths.router });
+    // An environment with its own loadBalancer gets its own HAProxy (its own state directory).
+    const own = Object.entries(config?.environments ?? {}).flatMap(([name, e]) =>
+      e.loadBalancer ? [[name, haproxy(`${this.paths.haproxy}-${name}`, e.loadBalancer.haproxy)] as const] : [],
+    );
+    return own.length === 0 ? base : new RouterSet(base, new Map(own));
   }
 
   get isRunning(): boolean {
