@@ -5,7 +5,6 @@
  * (controller.ts), which sees the shared data plane scoped to its environment.
  */
 import { statSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { findConfigFile, loadConfig } from '../config/load.js';
@@ -118,7 +117,7 @@ export class ProjectController {
     this.metrics = new ControllerMetrics({
       activeRollouts: () => this.store.activeRollouts(),
       instances: () => this.driver.list(),
-      routerText: () => (this.router.metricsUrl === undefined ? Promise.resolve('') : scrape(this.router.metricsUrl)),
+      routerStats: () => this.router.stats(),
     });
     this.runner = new AnalysisRunner({
       clock: this.clock,
@@ -358,27 +357,4 @@ export class ProjectController {
   wake(): void {
     this.wakeUp?.();
   }
-}
-
-/**
- * GET of a loopback metrics URL with node:http: fetch would send Sec-Fetch-* headers, which the
- * router's admin API refuses as a browser's (admin-api.ts). '' when it does not answer 200 in 2 s.
- */
-function scrape(url: string): Promise<string> {
-  return new Promise((resolve) => {
-    const req = httpGet(url, { timeout: 2000 }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        resolve('');
-        return;
-      }
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve(text));
-      res.on('error', () => resolve(''));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(''));
-  });
 }

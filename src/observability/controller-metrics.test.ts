@@ -9,7 +9,7 @@ function metrics(): ControllerMetrics {
   return new ControllerMetrics({
     activeRollouts: async () => [{ ...canary, phase: 'Progressing' } as Rollout],
     instances: () => [],
-    routerText: async () => '',
+    routerStats: async () => ({ bootId: 'b', services: [] }),
   });
 }
 

@@ -1,8 +1,9 @@
 /**
  * The controller's Prometheus metrics (`GET /metrics` on its API, prom-client's text format):
  * rollouts by phase and outcome, rollout durations, time to roll back, analysis verdicts and
- * instance restarts; the router's own request and latency families are appended as the router
- * renders them (router/prometheus.ts), so one scrape sees both.
+ * instance restarts; the router's request and latency families follow, rendered from its stats
+ * as the built-in router renders them on its admin port (router/prometheus.ts), whichever router
+ * (built-in or HAProxy) serves, so one scrape sees both.
  *
  * Counters and histograms count from the controller's start, as Prometheus expects of a process
  * (a restart resets them; `rate()` and `increase()` handle that). What is state rather than an
@@ -13,6 +14,9 @@ import type { InstanceStatus } from '../drivers/driver.js';
 import type { Rollout, RolloutPhase } from '../store/types.js';
 import { TERMINAL_PHASES } from '../store/types.js';
 import { parseUnit } from '../controller/environment-scope.js';
+import { ServiceCounters } from '../router/metrics.js';
+import { renderPrometheus } from '../router/prometheus.js';
+import type { RouterStats } from '../router/types.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -22,8 +26,8 @@ export interface MetricsSources {
   activeRollouts(): Promise<Rollout[]>;
   /** Every instance the driver knows (unit names carry the environment, environment-scope.ts). */
   instances(): InstanceStatus[];
-  /** The router's own metrics text, or '' when the router does not answer. */
-  routerText(): Promise<string>;
+  /** The router's cumulative counts (TrafficRouter.stats). */
+  routerStats(): Promise<RouterStats>;
 }
 
 /** A rollout phase change as the controller records it (Controller.event). */
@@ -129,10 +133,11 @@ export class ControllerMetrics {
     this.verdicts.inc({ environment, service, check, verdict });
   }
 
-  /** The exposition text: the controller's families, then the router's. */
+  /** The exposition text: the controller's families, then the router's (left out while it does not answer). */
   async text(): Promise<string> {
     const own = await this.registry.metrics();
-    const router = await this.sources.routerText().catch(() => '');
-    return router ? `${own}\n${router}` : own;
+    const stats = await this.sources.routerStats().catch(() => undefined);
+    if (stats === undefined) return own;
+    return `${own}\n${renderPrometheus(stats.services.map((s) => ({ service: s.service, counters: ServiceCounters.fromStats(s) })))}`;
   }
 }

@@ -36,6 +36,4 @@ export interface TrafficRouter {
   stats(): Promise<RouterStats>;
   /** Stops the router process (used by `slipway down`). */
   shutdown(): Promise<void>;
-  /** Where Prometheus scrapes the router's own metrics, when it serves them (known once running). */
-  readonly metricsUrl?: string;
 }
