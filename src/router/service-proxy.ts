@@ -245,6 +245,11 @@ export class ServiceProxy implements FrontHandler {
   }
 
   private expireDrain(d: Drain): void {
+    // Out of the list first: an aborted exchange's answer ends (and detaches) synchronously, which
+    // must not settle this drain as if it had completed.
+    const i = this.drains.indexOf(d);
+    if (i < 0) return;
+    this.drains.splice(i, 1);
     let aborted = 0;
     for (const id of d.ids) {
       const b = this.balancer.backends.get(id);
@@ -254,7 +259,8 @@ export class ServiceProxy implements FrontHandler {
         aborted++;
       }
     }
-    this.settleDrain(d, aborted);
+    clearTimeout(d.timer);
+    d.resolve({ completed: d.completed, aborted });
   }
 
   private settleDrain(d: Drain, aborted: number): void {
