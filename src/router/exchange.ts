@@ -225,8 +225,7 @@ export class Exchange implements InFlight, UpstreamSink, ClientExchange, BodySin
     // of an answer (a kept-alive socket the upstream had just closed, an instance that died
     // mid-request), as nginx's proxy_next_upstream does (RFC 9110 §9.2.2).
     const failed = this.backend!;
-    const retryable =
-      err.code === 'ECONNREFUSED' || !connected || (!responded && !this.head.hasBody && IDEMPOTENT.has(this.req.method));
+    const retryable = err.code === 'ECONNREFUSED' || !connected || (!responded && !this.head.hasBody && IDEMPOTENT.has(this.req.method));
     if (retryable) {
       this.svc.detach(this, failed);
       (this.tried ??= []).push(failed);

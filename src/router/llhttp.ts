@@ -99,15 +99,7 @@ export interface RequestEvents {
    * (a protocol upgrade: what follows belongs to the new protocol). `upgrade` is llhttp's view: an
    * Upgrade header listed in Connection, or CONNECT.
    */
-  onRequestHead(
-    method: string,
-    url: string,
-    headers: string[],
-    major: number,
-    minor: number,
-    keepAlive: boolean,
-    upgrade: boolean,
-  ): number;
+  onRequestHead(method: string, url: string, headers: string[], major: number, minor: number, keepAlive: boolean, upgrade: boolean): number;
   onRequestBody(chunk: Buffer): void;
   onRequestComplete(): void;
 }
@@ -302,7 +294,8 @@ function requestSelfCheck(): string | null {
     input.fill(0);
     r = p.execute(Buffer.from('loGET /b HTTP/1.0\r\n\r\n', 'latin1'));
     if (typeof r !== 'number') return `a valid request was rejected (${r.message})`;
-    const want = 'begin|head POST /a?q Host=x=Content-Length=5 1.1 true false|body hel|body lo|complete|begin|head GET /b  1.0 false false|complete';
+    const want =
+      'begin|head POST /a?q Host=x=Content-Length=5 1.1 true false|body hel|body lo|complete|begin|head GET /b  1.0 false false|complete';
     if (seen.join('|') !== want) return `parsed "${seen.join('|')}", expected "${want}"`;
     if (bodies[0]!.toString('latin1') !== 'hel') return 'a request body chunk shares memory with the bytes parsed';
     seen.length = 0;

@@ -14,14 +14,7 @@ import type { ServiceProxy } from './service-proxy.js';
  * one request in flight on its backend until either side closes, so draining waits for it and a
  * drain deadline closes it.
  */
-export function proxyUpgrade(
-  svc: ServiceProxy,
-  req: FrontRequest,
-  socket: Socket,
-  head: Buffer,
-  release: number,
-  preview: boolean,
-): void {
+export function proxyUpgrade(svc: ServiceProxy, req: FrontRequest, socket: Socket, head: Buffer, release: number, preview: boolean): void {
   const verdict = upstreamRequestHeaders(req.rawHeaders, socket.remoteAddress ?? '', 'http', svc.newId);
   // A handshake has no body: bytes after its head belong to the WebSocket, never to a framed body.
   if (isRejection(verdict) || verdict.hasBody) {

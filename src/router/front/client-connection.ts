@@ -2,7 +2,15 @@ import type { Socket } from 'node:net';
 import { RequestParser, type RequestEvents } from '../llhttp.js';
 import { FrontRequest, isWebSocket, type BodySink } from './front-request.js';
 import type { FrontListener } from './front-listener.js';
-import { CONTINUE, Framing, parseErrorAnswer, REQUEST_TIMEOUT_ANSWER, responseHead, CLIENT_KEEP_ALIVE_MS, HEADERS_TIMEOUT_MS } from './response-head.js';
+import {
+  CONTINUE,
+  Framing,
+  parseErrorAnswer,
+  REQUEST_TIMEOUT_ANSWER,
+  responseHead,
+  CLIENT_KEEP_ALIVE_MS,
+  HEADERS_TIMEOUT_MS,
+} from './response-head.js';
 
 /** What answers the connection's current request (Exchange): told when the answer is over or the client can take more. */
 export interface ClientExchange {
@@ -104,7 +112,15 @@ export class ClientConnection implements RequestEvents {
     this.idleSince = 0;
   }
 
-  onRequestHead(method: string, url: string, headers: string[], major: number, minor: number, keepAlive: boolean, upgrade: boolean): number {
+  onRequestHead(
+    method: string,
+    url: string,
+    headers: string[],
+    major: number,
+    minor: number,
+    keepAlive: boolean,
+    upgrade: boolean,
+  ): number {
     this.headSince = 0;
     if (this.stopped) return 2;
     const req = new FrontRequest(method, url, headers, major === 1 && minor >= 1, keepAlive);
@@ -256,8 +272,7 @@ export class ClientConnection implements RequestEvents {
       this.pendingHead = null;
       socket.cork();
       if (head !== null) socket.write(head, 'latin1');
-      if (body !== undefined && this.framing !== Framing.None)
-        socket.write(this.framing === Framing.Chunked ? chunk(body) : body, 'utf8');
+      if (body !== undefined && this.framing !== Framing.None) socket.write(this.framing === Framing.Chunked ? chunk(body) : body, 'utf8');
       if (this.framing === Framing.Chunked) socket.write(LAST_CHUNK, 'latin1');
       socket.uncork();
     }
