@@ -88,6 +88,11 @@ export class ClientConnection implements RequestEvents {
     socket.on('close', onSocketClose);
   }
 
+  /** A request head has begun and is not complete yet (the headers timeout runs). */
+  get inHead(): boolean {
+    return this.headSince !== 0;
+  }
+
   /** The chunked framing is in use for the current answer (it can end cleanly when cut short). */
   get chunked(): boolean {
     return this.framing === Framing.Chunked;
