@@ -3,8 +3,10 @@ import { SlipwayError } from '../core/errors.js';
 
 /**
  * The one place that touches Node's internal llhttp binding (`HTTPParser` from `_http_common`),
- * which node:http itself parses with. The router drives it directly on pooled upstream sockets:
- * it costs a fifth less CPU per request than undici's `Pool.dispatch` (docs/router.md). It is not
+ * which node:http itself parses with. The router drives it directly in response mode on pooled
+ * upstream sockets (a fifth less CPU per request than undici's `Pool.dispatch`) and in request mode
+ * on client connections (the lean front end, ADR 0025: a quarter less than node:http's server;
+ * docs/router.md). It is not
  * a public API, so `checkParsers()` proves at start-up that it still behaves as this module
  * expects, and the router refuses to start with a clear message when it does not.
  */
