@@ -1,7 +1,8 @@
 /**
  * Types for Node's built-in llhttp binding, `HTTPParser` from the `_http_common` module. It is
  * what node:http itself parses with; the router drives it directly on pooled upstream sockets and
- * on client connections, to skip ClientRequest/IncomingMessage/ServerResponse per request. Checked at start-up by `checkParsers()` in llhttp.ts, the only module that imports it.
+ * on client connections, to skip ClientRequest/IncomingMessage/ServerResponse per request.
+ * Checked at start-up by `checkParsers()` in llhttp.ts, the only module that imports it.
  */
 declare module '_http_common' {
   /** llhttp's method names, indexed by the number kOnHeadersComplete reports. */
