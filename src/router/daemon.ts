@@ -10,7 +10,8 @@ import type { Peers } from './peers.js';
 import type { ServiceMetrics } from './prometheus.js';
 import { RouteStore } from './route-store.js';
 import type { Timeouts } from './balancer.js';
-import { checkResponseParser } from './llhttp.js';
+import type { FrontListener } from './front/front-listener.js';
+import { checkParsers } from './llhttp.js';
 import { ServiceProxy } from './service-proxy.js';
 import type { SupervisorInfo } from './supervisor-protocol.js';
 import type { DrainResult, RouterHealth, RouterStats, ServiceRoute } from './types.js';
@@ -78,7 +79,7 @@ export class RouterDaemon {
    * with the admin port (0 without admin API).
    */
   async start(admin: object | null): Promise<number> {
-    checkResponseParser();
+    checkParsers();
     for (const route of this.store.load()) await this.restore(route);
     this.sweeper = setInterval(() => this.sweepStuck(), 1000);
     this.sweeper.unref();
@@ -111,7 +112,7 @@ export class RouterDaemon {
       const msg = SlipwayError.from(err).message;
       this.problems.push(msg);
       log.error(`restoring route for ${route.service}: ${msg}`);
-      let main: Server | null = null;
+      let main: FrontListener | null = null;
       if (route.preview !== undefined) {
         try {
           main = (await svc.openListenerFor({ ...route, preview: undefined })).servers.main;

@@ -1,6 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { BackendState, InFlight, Timeouts } from './balancer.js';
+import type { ClientConnection, ClientExchange } from './front/client-connection.js';
+import type { BodySink, FrontRequest } from './front/front-request.js';
 import { clientResponseHeaders, serializeRequestHead, type UpstreamHead } from './headers.js';
 import type { PoolCounters } from './metrics.js';
 import type { ServiceProxy } from './service-proxy.js';
@@ -15,17 +17,12 @@ const CRLF = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
 const ABORT_BODY: Record<number, string> = { 408: 'request timeout: the request body stalled\n', 504: 'gateway timeout\n' };
 
-// The exchange rides on the emitters it listens to, so the listeners below are shared functions
-// rather than closures allocated per request.
-const kEx = Symbol('slipway.exchange');
-type Tagged<T> = T & { [kEx]?: Exchange };
-
 /**
  * One client request proxied to one upstream (or several, when backends refuse the connection
  * before any byte of the request reached them). Owns the accounting: in flight on its backend and
  * release from the first attempt until the client's response closes.
  */
-export class Exchange implements InFlight, UpstreamSink {
+export class Exchange implements InFlight, UpstreamSink, ClientExchange, BodySink {
   readonly start = performance.now();
   backend: BackendState | null = null;
   counters: PoolCounters | null = null;
@@ -47,11 +44,14 @@ export class Exchange implements InFlight, UpstreamSink {
   private lastActivity: number;
   /** The upstream is held until the client's side drains (one 'drain' listener at a time). */
   private awaitingDrain = false;
+  /** The client socket is corked for the current upstream read (beginBatch). */
+  private corked = false;
 
   constructor(
     readonly svc: ServiceProxy,
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    /** The client connection that answers `req` (its one current request). */
+    readonly res: ClientConnection,
+    readonly req: FrontRequest,
     readonly head: UpstreamHead,
     /** The release header rules, a sticky cookie or the preview listener chose; -1 for weighted balancing. */
     readonly release: number,
@@ -65,8 +65,7 @@ export class Exchange implements InFlight, UpstreamSink {
 
   /** Chooses a backend and sends the request; answers 503 when the service has none. */
   begin(): void {
-    (this.res as Tagged<ServerResponse>)[kEx] = this;
-    this.res.on('close', onClientClose);
+    this.res.exchange = this;
     const b = this.release < 0 ? this.svc.balancer.pick(null) : this.svc.pickFor(this.release, this.preview, null);
     if (b !== undefined) {
       this.attempt(b);
@@ -85,7 +84,7 @@ export class Exchange implements InFlight, UpstreamSink {
     this.svc.attach(this, b);
     const conn = b.pool.acquire();
     this.conn = conn;
-    conn.send(this, serializeRequestHead(this.req.method!, this.req.url!, this.head.headers, `${b.host}:${b.port}`));
+    conn.send(this, serializeRequestHead(this.req.method, this.req.url, this.head.headers, `${b.host}:${b.port}`));
     if (this.head.hasBody) {
       // Read the body only once connected, so that a refused connection leaves it whole for a retry.
       if (conn.connecting) conn.socket.once('connect', () => this.startBody(conn));
@@ -95,10 +94,7 @@ export class Exchange implements InFlight, UpstreamSink {
 
   private startBody(conn: UpstreamConnection): void {
     if (conn !== this.conn || this.done) return;
-    const req = this.req as Tagged<IncomingMessage>;
-    req[kEx] = this;
-    req.on('data', onRequestData);
-    req.on('end', onRequestEnd);
+    this.res.readBody(this);
   }
 
   onRequestData(chunk: Buffer): void {
@@ -117,8 +113,8 @@ export class Exchange implements InFlight, UpstreamSink {
       ok = socket.write(chunk);
     }
     if (!ok) {
-      this.req.pause();
-      socket.once('drain', () => this.req.resume());
+      this.res.pauseBody();
+      socket.once('drain', () => this.res.resumeBody(this));
     }
   }
 
@@ -141,7 +137,7 @@ export class Exchange implements InFlight, UpstreamSink {
     const cookie = this.svc.cookieName;
     if (cookie !== null && !this.preview) headers.push('Set-Cookie', stickyCookie(cookie, this.counters!.release));
     try {
-      this.res.writeHead(status, statusMessage, headers as unknown as Record<string, string>);
+      this.res.writeHead(status, statusMessage, headers);
     } catch (err) {
       // Node refuses what it would not send (a header value it deems invalid): the upstream's fault.
       this.conn?.destroy();
@@ -166,7 +162,6 @@ export class Exchange implements InFlight, UpstreamSink {
       // The client reads slower than the upstream sends: hold the upstream until it catches up.
       this.awaitingDrain = true;
       this.conn?.hold(this);
-      this.res.once('drain', onClientDrain);
     }
   }
 
@@ -200,14 +195,22 @@ export class Exchange implements InFlight, UpstreamSink {
   }
 
   beginBatch(): void {
-    /* headers and a body read together go out in one write without help */
+    // Everything one upstream read produces (head, body, end) leaves in one write to the client.
+    if (this.done) return;
+    this.corked = true;
+    this.res.cork();
   }
 
   endBatch(): void {
-    if (!this.needFlush) return;
-    this.needFlush = false;
-    // Response head without body in this read (SSE, long poll, slow first byte): show it now.
-    if (!this.done) this.res.flushHeaders();
+    if (this.needFlush) {
+      this.needFlush = false;
+      // Response head without body in this read (SSE, long poll, slow first byte): show it now.
+      if (!this.done) this.res.flushHead();
+    }
+    if (this.corked) {
+      this.corked = false;
+      this.res.uncork();
+    }
   }
 
   onUpstreamError(err: NodeJS.ErrnoException, responded: boolean, connected: boolean): void {
@@ -222,8 +225,7 @@ export class Exchange implements InFlight, UpstreamSink {
     // of an answer (a kept-alive socket the upstream had just closed, an instance that died
     // mid-request), as nginx's proxy_next_upstream does (RFC 9110 §9.2.2).
     const failed = this.backend!;
-    const retryable =
-      err.code === 'ECONNREFUSED' || !connected || (!responded && !this.head.hasBody && IDEMPOTENT.has(this.req.method ?? ''));
+    const retryable = err.code === 'ECONNREFUSED' || !connected || (!responded && !this.head.hasBody && IDEMPOTENT.has(this.req.method));
     if (retryable) {
       this.svc.detach(this, failed);
       (this.tried ??= []).push(failed);
@@ -244,28 +246,28 @@ export class Exchange implements InFlight, UpstreamSink {
     this.conn?.destroy();
     this.conn = null;
     // The rest of a request body will not be read: the connection cannot carry another request.
-    if (!this.bodySent) this.res.shouldKeepAlive = false;
-    if (!this.res.headersSent) this.sendError(status, ABORT_BODY[status] ?? 'unavailable\n');
+    if (!this.bodySent) this.res.closeAfter = true;
+    if (!this.res.headWritten) this.sendError(status, ABORT_BODY[status] ?? 'unavailable\n');
     // A chunked response can end cleanly; one with a Content-Length cannot, so it is cut.
-    else if ((this.res as unknown as { chunkedEncoding: boolean }).chunkedEncoding) this.res.end();
+    else if (this.res.chunked) this.res.end();
     else this.res.destroy();
   }
 
   private sendError(status: number, body: string): void {
     const res = this.res;
-    if (res.headersSent) {
+    if (res.headWritten) {
       res.destroy();
       return;
     }
     this.counters?.observe(status, performance.now() - this.start);
-    res.writeHead(status, [
+    res.writeHead(status, STATUS_CODES[status] ?? '', [
       'Content-Type',
       'text/plain; charset=utf-8',
       'Content-Length',
       String(Buffer.byteLength(body)),
       'X-Request-Id',
       this.head.requestId,
-    ] as unknown as Record<string, string>);
+    ]);
     res.end(body);
   }
 
@@ -282,17 +284,4 @@ export class Exchange implements InFlight, UpstreamSink {
       this.svc.detach(this, this.backend);
     }
   }
-}
-
-function onClientClose(this: Tagged<ServerResponse>): void {
-  this[kEx]!.onClientClose();
-}
-function onClientDrain(this: Tagged<ServerResponse>): void {
-  this[kEx]!.onClientDrain();
-}
-function onRequestData(this: Tagged<IncomingMessage>, chunk: Buffer): void {
-  this[kEx]!.onRequestData(chunk);
-}
-function onRequestEnd(this: Tagged<IncomingMessage>): void {
-  this[kEx]!.onRequestEnd();
 }

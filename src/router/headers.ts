@@ -177,6 +177,8 @@ const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade']);
 
 /** Removes the headers a Connection header lists (beyond close/keep-alive/upgrade, and never a protected one). */
 function dropConnectionListed(headers: string[], connection: string): string[] {
+  // The usual values (`keep-alive` from every Node upstream, `close`) list no header: no Set, no split.
+  if (connection.length <= 10 && CONNECTION_OPTIONS.has(connection.trim().toLowerCase())) return headers;
   const listed = new Set<string>();
   for (const token of connection.split(',')) {
     const t = token.trim().toLowerCase();

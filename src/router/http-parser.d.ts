@@ -1,9 +1,12 @@
 /**
  * Types for Node's built-in llhttp binding, `HTTPParser` from the `_http_common` module. It is
- * what node:http itself parses with; the router drives it directly on pooled upstream sockets to
- * skip ClientRequest/IncomingMessage per request. Checked at start-up by `checkResponseParser()` in llhttp.ts, the only module that imports it.
+ * what node:http itself parses with; the router drives it directly on pooled upstream sockets and
+ * on client connections, to skip ClientRequest/IncomingMessage/ServerResponse per request.
+ * Checked at start-up by `checkParsers()` in llhttp.ts, the only module that imports it.
  */
 declare module '_http_common' {
+  /** llhttp's method names, indexed by the number kOnHeadersComplete reports. */
+  export const methods: string[];
   export class HTTPParser {
     static readonly REQUEST: number;
     static readonly RESPONSE: number;

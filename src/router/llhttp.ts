@@ -3,9 +3,11 @@ import { SlipwayError } from '../core/errors.js';
 
 /**
  * The one place that touches Node's internal llhttp binding (`HTTPParser` from `_http_common`),
- * which node:http itself parses with. The router drives it directly on pooled upstream sockets:
- * it costs a fifth less CPU per request than undici's `Pool.dispatch` (docs/router.md). It is not
- * a public API, so `checkResponseParser()` proves at start-up that it still behaves as this module
+ * which node:http itself parses with. The router drives it directly in response mode on pooled
+ * upstream sockets (a fifth less CPU per request than undici's `Pool.dispatch`) and in request mode
+ * on client connections (the lean front end, ADR 0025: a quarter less than node:http's server;
+ * docs/router.md). It is not
+ * a public API, so `checkParsers()` proves at start-up that it still behaves as this module
  * expects, and the router refuses to start with a clear message when it does not.
  */
 
@@ -90,6 +92,93 @@ export class ResponseParser {
   }
 }
 
+/** What a request parser reports (the router's client side); every message starts from empty state. */
+export interface RequestEvents {
+  /** First byte of a message. */
+  onMessageBegin(): void;
+  /**
+   * The head of a request. Returns 0 to read a body as framed, or 2 to stop parsing after the head
+   * (a protocol upgrade: what follows belongs to the new protocol). `upgrade` is llhttp's view: an
+   * Upgrade header listed in Connection, or CONNECT.
+   */
+  onRequestHead(method: string, url: string, headers: string[], major: number, minor: number, keepAlive: boolean, upgrade: boolean): number;
+  onRequestBody(chunk: Buffer): void;
+  onRequestComplete(): void;
+}
+
+/**
+ * A strict (no leniency flags) HTTP/1.1 request parser for one client connection, as node:http's
+ * server sets it up, without IncomingMessage. Trailers are dropped (never forwarded).
+ */
+export class RequestParser {
+  private readonly parser: RawParser;
+  private pending: string[] = [];
+  private url = '';
+  private inBody = false;
+
+  constructor(
+    private readonly events: RequestEvents,
+    /** Largest request head in bytes; 0 for Node's default (--max-http-header-size, 16 KiB). */
+    maxHeaderSize = 0,
+  ) {
+    const H = httpCommon.HTTPParser;
+    const p = new H() as RawParser;
+    p.initialize(H.REQUEST, {}, maxHeaderSize, H.kLenientNone);
+    p[H.kOnMessageBegin] = () => {
+      this.pending = [];
+      this.url = '';
+      this.inBody = false;
+      this.events.onMessageBegin();
+    };
+    // A long head arrives in pieces: header lines and the pieces of the request target.
+    p[H.kOnHeaders] = (headers: string[], url: string) => {
+      if (this.inBody) return;
+      for (const h of headers) this.pending.push(h);
+      if (url) this.url += url;
+    };
+    // Signature fixed by node's binding (lib/_http_common.js parserOnHeadersComplete).
+    p[H.kOnHeadersComplete] = (
+      major: number,
+      minor: number,
+      headers: string[] | undefined,
+      method: number,
+      url: string | undefined,
+      _status: unknown,
+      _statusMessage: unknown,
+      upgrade: boolean,
+      keepAlive: boolean,
+    ): number => {
+      const all = headers ?? this.pending;
+      const target = url || this.url;
+      this.pending = [];
+      this.url = '';
+      this.inBody = true;
+      return this.events.onRequestHead(httpCommon.methods[method] ?? 'GET', target, all, major, minor, keepAlive, upgrade);
+    };
+    p[H.kOnBody] = (chunk: Buffer) => this.events.onRequestBody(chunk);
+    p[H.kOnMessageComplete] = () => {
+      this.pending = [];
+      this.inBody = false;
+      this.events.onRequestComplete();
+    };
+    this.parser = p;
+  }
+
+  /**
+   * Parses bytes read from the client: the number of bytes consumed (fewer than given after an
+   * upgrade's head), or an Error with `code` HPE_* for a malformed request.
+   */
+  execute(data: Buffer): number | Error {
+    const r = this.parser.execute(data);
+    return typeof r === 'number' ? r : withCode(r);
+  }
+
+  free(): void {
+    this.parser.remove?.();
+    this.parser.free();
+  }
+}
+
 function withCode(err: Error): Error {
   const e = err as NodeJS.ErrnoException;
   e.code ??= 'HPE_INVALID';
@@ -103,9 +192,9 @@ let checked = false;
  * arrives in two reads, then a malformed one) and throws ROUTER_NODE_UNSUPPORTED unless every
  * callback fired as this module expects. Cheap; runs once per process.
  */
-export function checkResponseParser(): void {
+export function checkParsers(): void {
   if (checked) return;
-  const problem = selfCheck();
+  const problem = selfCheck() ?? requestSelfCheck();
   if (problem !== null) {
     throw SlipwayError.of(
       'ROUTER_NODE_UNSUPPORTED',
@@ -165,5 +254,66 @@ function selfCheck(): string | null {
     return (err as Error).message;
   } finally {
     parser.free();
+  }
+}
+
+/**
+ * The request side (the router's client-facing parser): two pipelined requests with a body split
+ * across reads, a body that must be a copy, an upgrade whose parsing stops after the head, a
+ * duplicate Content-Length and an oversized head refused with the codes the router maps to 400 and
+ * 431.
+ */
+function requestSelfCheck(): string | null {
+  const H = httpCommon.HTTPParser as unknown as Record<string, unknown>;
+  if (!Array.isArray(httpCommon.methods) || httpCommon.methods.indexOf('GET') < 0) return '_http_common.methods is missing';
+  if (typeof H.REQUEST !== 'number') return 'HTTPParser.REQUEST is missing';
+  const seen: string[] = [];
+  const bodies: Buffer[] = [];
+  let upgradeReturn = 0;
+  const events: RequestEvents = {
+    onMessageBegin: () => seen.push('begin'),
+    onRequestHead: (method, url, headers, major, minor, keepAlive, upgrade) => {
+      seen.push(`head ${method} ${url} ${headers.join('=')} ${major}.${minor} ${keepAlive} ${upgrade}`);
+      return upgrade ? upgradeReturn : 0;
+    },
+    onRequestBody: (chunk) => {
+      seen.push(`body ${chunk.toString('latin1')}`);
+      bodies.push(chunk);
+    },
+    onRequestComplete: () => seen.push('complete'),
+  };
+  const parsers: RequestParser[] = [];
+  const make = (max = 0) => {
+    const p = new RequestParser(events, max);
+    parsers.push(p);
+    return p;
+  };
+  try {
+    const p = make();
+    const input = Buffer.from('POST /a?q HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel', 'latin1');
+    let r = p.execute(input);
+    if (r !== input.length) return `a valid request was not parsed whole (${String(r)})`;
+    input.fill(0);
+    r = p.execute(Buffer.from('loGET /b HTTP/1.0\r\n\r\n', 'latin1'));
+    if (typeof r !== 'number') return `a valid request was rejected (${r.message})`;
+    const want =
+      'begin|head POST /a?q Host=x=Content-Length=5 1.1 true false|body hel|body lo|complete|begin|head GET /b  1.0 false false|complete';
+    if (seen.join('|') !== want) return `parsed "${seen.join('|')}", expected "${want}"`;
+    if (bodies[0]!.toString('latin1') !== 'hel') return 'a request body chunk shares memory with the bytes parsed';
+    seen.length = 0;
+    upgradeReturn = 2;
+    const up = Buffer.from('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nXYZ', 'latin1');
+    r = make().execute(up);
+    if (r !== up.length - 3) return `an upgrade's head was not where parsing stopped (${String(r)} of ${up.length} bytes)`;
+    const dup = make().execute(Buffer.from('GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 'latin1'));
+    if (typeof dup === 'number') return 'a request with two Content-Length headers was accepted';
+    const big = make(64).execute(Buffer.from(`GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(100)}\r\n\r\n`, 'latin1'));
+    if (typeof big === 'number' || (big as NodeJS.ErrnoException).code !== 'HPE_HEADER_OVERFLOW')
+      return `an oversized request head was not refused as HPE_HEADER_OVERFLOW (${typeof big === 'number' ? 'accepted' : String((big as NodeJS.ErrnoException).code)})`;
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    for (const p of parsers) p.free();
   }
 }

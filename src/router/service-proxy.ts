@@ -1,7 +1,10 @@
-import { createServer, IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { Balancer, type BackendState, type InFlight, type Timeouts } from './balancer.js';
 import { Exchange } from './exchange.js';
+import type { ClientConnection } from './front/client-connection.js';
+import { FrontListener, type FrontHandler } from './front/front-listener.js';
+import type { FrontRequest } from './front/front-request.js';
 import { isRejection, upstreamRequestHeaders, type RequestRejection } from './headers.js';
 import { listenDirectly, type ListenFn } from './listeners.js';
 import { ServiceCounters } from './metrics.js';
@@ -9,35 +12,10 @@ import { compileRules, cookieRelease, ruleRelease, stickyCookieName, type Compil
 import type { DrainResult, ServiceRoute, ServiceStats } from './types.js';
 import { proxyUpgrade } from './websocket-proxy.js';
 
-/** Client-side keep-alive: long enough for clients that pool connections, bounded for idle ones. */
-const CLIENT_KEEP_ALIVE_MS = 65_000;
-
-const kUpgradeAsked = Symbol('slipway.upgradeAsked');
-
-/**
- * A request that asks for an upgrade is tunnelled only for WebSocket. Node decides "upgrade or
- * plain request" from `req.upgrade` right after the head is parsed; answering false for other
- * protocols (h2c, TLS/1.0, ...) makes Node read the request's body and serve it as a plain request,
- * with Upgrade and Connection stripped, as nginx does.
- */
-class ProxyIncomingMessage extends IncomingMessage {
-  [kUpgradeAsked] = false;
-  get upgrade(): boolean {
-    return this[kUpgradeAsked] && isWebSocket(this.headers.upgrade);
-  }
-  set upgrade(v: boolean) {
-    this[kUpgradeAsked] = v;
-  }
-}
-
-function isWebSocket(upgrade: string | undefined): boolean {
-  return upgrade !== undefined && upgrade.trim().toLowerCase() === 'websocket';
-}
-
 /** Listeners opened for a route by openListenerFor; null where the current one is kept. */
 export interface Listeners {
-  main: Server | null;
-  preview: Server | null;
+  main: FrontListener | null;
+  preview: FrontListener | null;
 }
 
 interface Drain {
@@ -52,13 +30,13 @@ interface Drain {
  * and the drains waiting on it. The object outlives a removed route so that counters stay
  * cumulative and in-flight requests can still be drained.
  */
-export class ServiceProxy {
+export class ServiceProxy implements FrontHandler {
   readonly counters = new ServiceCounters();
   readonly balancer = new Balancer(this.counters);
   /** The installed route (listen.port is the real port), or null once removed. */
   route: ServiceRoute | null = null;
-  private server: Server | null = null;
-  private previewServer: Server | null = null;
+  private server: FrontListener | null = null;
+  private previewServer: FrontListener | null = null;
   /** The preview listener's release (kept after the preview is removed, for its closing connections). */
   previewRelease = -1;
   /** Sticky cookie name when the route has `stickiness: cookie`, else null. */
@@ -66,7 +44,7 @@ export class ServiceProxy {
   private rules: CompiledRule[] = [];
   /** Rules or cookies may steer requests: the hot path skips steer() when false. */
   private steered = false;
-  private readonly closing = new Set<Server>();
+  private readonly closing = new Set<FrontListener>();
   private drains: Drain[] = [];
 
   constructor(
@@ -82,12 +60,12 @@ export class ServiceProxy {
    */
   async openListenerFor(route: ServiceRoute): Promise<{ servers: Listeners; effective: ServiceRoute }> {
     const main = await this.openOne(route.listen, this.server === null ? undefined : this.route?.listen, false);
-    let preview: { server: Server | null; port: number } | undefined;
+    let preview: { server: FrontListener | null; port: number } | undefined;
     if (route.preview !== undefined) {
       try {
         preview = await this.openOne(route.preview, this.previewServer === null ? undefined : this.route?.preview, true);
       } catch (err) {
-        if (main.server !== null) main.server.close();
+        if (main.server !== null) main.server.server.close();
         throw err;
       }
     }
@@ -100,10 +78,10 @@ export class ServiceProxy {
     want: { host: string; port: number },
     cur: { host: string; port: number } | undefined,
     preview: boolean,
-  ): Promise<{ server: Server | null; port: number }> {
+  ): Promise<{ server: FrontListener | null; port: number }> {
     if (cur !== undefined && cur.host === want.host && (want.port === 0 || want.port === cur.port)) return { server: null, port: cur.port };
     const server = await this.listen(want.host, want.port, preview);
-    return { server, port: (server.address() as { port: number }).port };
+    return { server, port: server.port };
   }
 
   /**
@@ -139,63 +117,39 @@ export class ServiceProxy {
 
   /** Closes listeners that failed to be installed. */
   discard(servers: Listeners): void {
-    servers.main?.close();
-    servers.preview?.close();
+    servers.main?.server.close();
+    servers.preview?.server.close();
   }
 
-  private async listen(host: string, port: number, preview: boolean): Promise<Server> {
-    const server = createServer(
-      { keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, noDelay: true, IncomingMessage: ProxyIncomingMessage },
-      preview ? this.onPreviewRequest : this.onRequest,
-    );
-    server.headersTimeout = CLIENT_KEEP_ALIVE_MS + 1000;
-    // Never drop header lines silently: count them in upstreamRequestHeaders and answer 431.
-    server.maxHeadersCount = 0;
-    server.on('upgrade', preview ? this.onPreviewUpgrade : this.onUpgrade);
+  private async listen(host: string, port: number, preview: boolean): Promise<FrontListener> {
+    const listener = new FrontListener(this, preview);
+    const server = listener.server;
     await this.listenOn(server, host, port, preview ? `service "${this.name}" (preview listener)` : `service "${this.name}"`);
     server.on('error', () => {
       /* a listening server's errors surface on its sockets */
     });
-    return server;
+    return listener;
   }
 
-  private closeServer(server: Server): void {
-    this.closing.add(server);
-    server.close(() => this.closing.delete(server));
-    server.closeIdleConnections();
+  private closeServer(listener: FrontListener): void {
+    this.closing.add(listener);
+    listener.close(() => this.closing.delete(listener));
   }
 
-  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    this.handle(req, res, false);
-  };
-
-  private readonly onPreviewRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    this.handle(req, res, true);
-  };
-
-  private handle(req: IncomingMessage, res: ServerResponse, preview: boolean): void {
-    // On a listener that is closing, answer what arrived but end each kept-alive connection after it.
-    if (this.closing.size > 0 && this.closing.has((req.socket as Socket & { server?: Server }).server as Server))
-      res.shouldKeepAlive = false;
-    // Node stops parsing a connection's bytes after a refused upgrade's request: nothing pipelined
-    // behind it can be trusted, so the connection ends after this answer.
-    if ((req as ProxyIncomingMessage)[kUpgradeAsked]) res.shouldKeepAlive = false;
-    const head = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', this.newId);
+  onRequest(conn: ClientConnection, req: FrontRequest, preview: boolean): void {
+    const head = upstreamRequestHeaders(req.rawHeaders, conn.socket.remoteAddress ?? '', 'http', this.newId);
     if (isRejection(head)) {
-      reject(res, head);
+      reject(conn, head);
       return;
     }
     const release = preview ? this.previewRelease : this.steered ? this.steer(req.rawHeaders) : -1;
-    new Exchange(this, req, res, head, release, preview).begin();
+    new Exchange(this, conn, req, head, release, preview).begin();
   }
 
-  private readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-    proxyUpgrade(this, req, socket, head, this.steered ? this.steer(req.rawHeaders) : -1, false);
-  };
-
-  private readonly onPreviewUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-    proxyUpgrade(this, req, socket, head, this.previewRelease, true);
-  };
+  onUpgrade(req: FrontRequest, socket: Socket, head: Buffer, preview: boolean): void {
+    const release = preview ? this.previewRelease : this.steered ? this.steer(req.rawHeaders) : -1;
+    proxyUpgrade(this, req, socket, head, release, preview);
+  }
 
   /**
    * The release a main-listener request is steered to: the first matching header rule whose
@@ -254,6 +208,9 @@ export class ServiceProxy {
 
   /** Cuts exchanges whose waits went past `limits` (one sweep a second for the whole router, no timer per request). */
   expire(now: number, limits: Timeouts): void {
+    this.server?.sweep(now);
+    this.previewServer?.sweep(now);
+    for (const l of this.closing) l.sweep(now);
     for (const b of this.balancer.backends.values()) {
       for (const x of [...b.active]) x.expire(now, limits);
     }
@@ -288,6 +245,11 @@ export class ServiceProxy {
   }
 
   private expireDrain(d: Drain): void {
+    // Out of the list first: an aborted exchange's answer ends (and detaches) synchronously, which
+    // must not settle this drain as if it had completed.
+    const i = this.drains.indexOf(d);
+    if (i < 0) return;
+    this.drains.splice(i, 1);
     let aborted = 0;
     for (const id of d.ids) {
       const b = this.balancer.backends.get(id);
@@ -297,7 +259,8 @@ export class ServiceProxy {
         aborted++;
       }
     }
-    this.settleDrain(d, aborted);
+    clearTimeout(d.timer);
+    d.resolve({ completed: d.completed, aborted });
   }
 
   private settleDrain(d: Drain, aborted: number): void {
@@ -348,14 +311,14 @@ export class ServiceProxy {
 }
 
 /** Answers a request the router refuses to forward, and closes the connection (its framing is suspect). */
-function reject(res: ServerResponse, r: RequestRejection): void {
+function reject(conn: ClientConnection, r: RequestRejection): void {
   const body = `${r.reason}\n`;
-  res.shouldKeepAlive = false;
-  res.writeHead(r.status, [
+  conn.closeAfter = true;
+  conn.writeHead(r.status, STATUS_CODES[r.status] ?? '', [
     'Content-Type',
     'text/plain; charset=utf-8',
     'Content-Length',
     String(Buffer.byteLength(body)),
-  ] as unknown as Record<string, string>);
-  res.end(body);
+  ]);
+  conn.end(body);
 }

@@ -47,7 +47,7 @@ const IDLE_REUSE_MS = 4000;
  * Every upstream socket of the process reads into this one buffer (`onread`), parsed before the
  * next read can overwrite it: no Buffer allocated and no stream machinery per read. The parser
  * copies what it keeps (header strings, body chunks: node's binding hands out copies, and
- * `checkResponseParser` proves it at start-up).
+ * `checkParsers` proves it at start-up).
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 

@@ -2,6 +2,7 @@ import { request, STATUS_CODES, type ClientRequest, type IncomingMessage } from 
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { BackendState, InFlight, Timeouts } from './balancer.js';
+import type { FrontRequest } from './front/front-request.js';
 import { MAX_ATTEMPTS } from './exchange.js';
 import { clientResponseHeaders, isRejection, upstreamRequestHeaders, type UpstreamHead } from './headers.js';
 import type { PoolCounters } from './metrics.js';
@@ -13,14 +14,7 @@ import type { ServiceProxy } from './service-proxy.js';
  * one request in flight on its backend until either side closes, so draining waits for it and a
  * drain deadline closes it.
  */
-export function proxyUpgrade(
-  svc: ServiceProxy,
-  req: IncomingMessage,
-  socket: Socket,
-  head: Buffer,
-  release: number,
-  preview: boolean,
-): void {
+export function proxyUpgrade(svc: ServiceProxy, req: FrontRequest, socket: Socket, head: Buffer, release: number, preview: boolean): void {
   const verdict = upstreamRequestHeaders(req.rawHeaders, socket.remoteAddress ?? '', 'http', svc.newId);
   // A handshake has no body: bytes after its head belong to the WebSocket, never to a framed body.
   if (isRejection(verdict) || verdict.hasBody) {
@@ -30,7 +24,7 @@ export function proxyUpgrade(
     return;
   }
   const upHead = verdict;
-  upHead.headers.push('Connection', 'Upgrade', 'Upgrade', req.headers.upgrade ?? 'websocket');
+  upHead.headers.push('Connection', 'Upgrade', 'Upgrade', req.upgrade ?? 'websocket');
   new Tunnel(svc, req, socket, head, upHead, release, preview).begin();
 }
 
@@ -47,7 +41,7 @@ class Tunnel implements InFlight {
 
   constructor(
     private readonly svc: ServiceProxy,
-    private readonly req: IncomingMessage,
+    private readonly req: FrontRequest,
     private readonly socket: Socket,
     private readonly head: Buffer,
     private readonly upHead: UpstreamHead,
