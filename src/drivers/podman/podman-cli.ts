@@ -31,6 +31,8 @@ export interface RunOptions {
   command: string;
   /** Mounted read-write at the same path and made the working directory; empty: none. */
   workdir: string;
+  /** Where podman writes the main process's pid (read instead of a `podman inspect`). */
+  pidfile: string;
   /** Share the host's pid namespace (the driver contract checks pids from the host). @default false */
   hostPid: boolean;
 }
@@ -43,6 +45,7 @@ export interface RunOptions {
  */
 export function runArgs(o: RunOptions): string[] {
   const args = ['run', '-d', '--name', o.name, '--network', 'host', '--log-driver', 'passthrough', '--restart', 'no'];
+  args.push('--pidfile', o.pidfile);
   if (o.hostPid) args.push('--pid', 'host');
   for (const [k, v] of Object.entries({
     [LABEL.instance]: o.instance,

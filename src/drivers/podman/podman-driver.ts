@@ -13,7 +13,7 @@
  * `podman rm`. Instances are recorded in `<stateDir>/instances.json` and adopted by a new driver.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../core/clock.js';
@@ -42,7 +42,7 @@ export interface PodmanDriverProps {
   clock?: Clock;
   /** Address instances are reached at (they run on the host network). @default '127.0.0.1' */
   host?: string;
-  /** How often a container's main process is checked for life. @default 100 */
+  /** How often a container's main process is checked for life (a /proc read). @default 50 */
   pollMs?: number;
   log?: Logger;
   /** Secret values for a start, as the local driver's `secretEnv`: given to podman's environment only (`-e NAME`). */
@@ -70,6 +70,8 @@ export class PodmanDriver implements RuntimeDriver {
   private readonly clock: Clock;
   private readonly host: string;
   private readonly logDir: string;
+  /** podman's pid files, read once per start. */
+  private readonly runDir: string;
   private readonly store: InstanceStore;
   private readonly records = new Map<string, PodmanRecord>();
   private readonly sup = new Map<string, Supervision>();
@@ -83,6 +85,7 @@ export class PodmanDriver implements RuntimeDriver {
     this.clock = props.clock ?? systemClock;
     this.host = props.host ?? '127.0.0.1';
     this.logDir = join(props.stateDir, 'logs');
+    this.runDir = join(props.stateDir, 'run');
     this.store = new InstanceStore(props.stateDir);
   }
 
@@ -292,7 +295,9 @@ export class PodmanDriver implements RuntimeDriver {
       command: spec.command,
       workdir: spec.releaseDir,
       hostPid: this.props.hostPid === true,
+      pidfile: join(this.runDir, `${name}.pid`),
     });
+    mkdirSync(this.runDir, { recursive: true });
     // Running from here on, as a spawned process is: the container may serve before `podman run` returns.
     rec.state = 'running';
     rec.startedAt = this.clock.now();
@@ -317,8 +322,9 @@ export class PodmanDriver implements RuntimeDriver {
         hint: 'See `slipway logs` for podman\'s message, and docs/containers.md for what podman needs here.',
       });
     }
-    const out = await this.cli.podman(['inspect', '--format', '{{.State.Pid}}', name], { timeoutMs: 30_000 });
-    const pid = Number(out.trim());
+    const pidfile = join(this.runDir, `${name}.pid`);
+    const pid = Number(readFileSync(pidfile, 'utf8').trim());
+    rmSync(pidfile, { force: true });
     rec.pid = pid > 0 ? pid : null;
     rec.procStartTime = rec.pid === null ? null : (readProcStat(rec.pid)?.startTime ?? null);
     this.watch(rec, sup);
@@ -338,7 +344,7 @@ export class PodmanDriver implements RuntimeDriver {
       clearInterval(sup.poll);
       sup.poll = undefined;
       void this.collectExit(rec, sup, generation);
-    }, this.props.pollMs ?? 100);
+    }, this.props.pollMs ?? 50);
     sup.poll.unref();
   }
 
@@ -352,11 +358,14 @@ export class PodmanDriver implements RuntimeDriver {
     const at = this.clock.now();
     const container = rec.container;
     let exit: { code: number | null; signal: string | null } = { code: null, signal: null };
-    if (container) {
-      const out = await this.cli.podman(['wait', container], { timeoutMs: 10_000 }).catch(() => '');
-      exit = exitOf(Number.parseInt(out.trim(), 10));
-    }
-    await this.writerDone(rec);
+    await Promise.all([
+      container &&
+        this.cli
+          .podman(['wait', container], { timeoutMs: 10_000 })
+          .catch(() => '')
+          .then((out) => (exit = exitOf(Number.parseInt(out.trim(), 10)))),
+      this.writerDone(rec),
+    ]);
     if (!this.current(rec, generation)) return;
     // Removing it also ends whatever the main process left running in the container.
     if (container) void this.remove(container);
