@@ -9,6 +9,8 @@ export interface ProjectPaths {
   releases: string;
   builds: string;
   driver: string;
+  /** The podman driver's instances.json and container logs (services with `image:`). */
+  podmanDriver: string;
   router: string;
   controllerFile: string;
   controllerLog: string;
@@ -29,6 +31,7 @@ export function projectPaths(projectDir: string): ProjectPaths {
     releases: join(root, 'releases'),
     builds: join(root, 'builds'),
     driver: join(root, 'local'),
+    podmanDriver: join(root, 'podman'),
     router: join(root, 'router'),
     controllerFile: join(root, 'controller.json'),
     controllerLog: join(root, 'controller.log'),

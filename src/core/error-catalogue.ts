@@ -51,6 +51,7 @@ export const ERROR_CATALOGUE = {
   DRIVER_STATE_VERSION: 'internal',
   DRIVER_STOP_STUCK: 'unavailable',
   EXEC_COMMAND_NOT_FOUND: 'not-found',
+  EXEC_NOT_SUPPORTED: 'invalid',
   EXEC_START_FAILED: 'invalid',
   IMAGE_BUILD_FAILED: 'failed',
   IMAGE_PUSH_FAILED: 'failed',

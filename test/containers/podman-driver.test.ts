@@ -16,21 +16,17 @@ let scratch: PodmanScratch | undefined;
 const IMAGE = 'localhost/slipway-contract:test';
 let image = '';
 
-describeDriverContract(
-  'podman',
-  (stateDir) => new PodmanDriver({ stateDir, cli: scratch!.cli, hostPid: true }),
-  {
-    skip,
-    before: () => {
-      scratch = podmanScratch();
-      // By id: the driver runs pinned references only (a digest, never a moving tag).
-      image = scratch.buildNodeImage(IMAGE);
-    },
-    after: () => scratch?.teardown(),
-    adapt: (spec) => ({
-      ...spec,
-      image,
-      command: spec.command === `${JSON.stringify(process.execPath)} app.mjs` ? `exec ${spec.command}` : spec.command,
-    }),
+describeDriverContract('podman', (stateDir) => new PodmanDriver({ stateDir, cli: scratch!.cli, hostPid: true }), {
+  skip,
+  before: () => {
+    scratch = podmanScratch();
+    // By id: the driver runs pinned references only (a digest, never a moving tag).
+    image = scratch.buildNodeImage(IMAGE);
   },
-);
+  after: () => scratch?.teardown(),
+  adapt: (spec) => ({
+    ...spec,
+    image,
+    command: spec.command === `${JSON.stringify(process.execPath)} app.mjs` ? `exec ${spec.command}` : spec.command,
+  }),
+});

@@ -90,7 +90,10 @@ export function podmanScratch(): PodmanScratch {
       '',
     ].join('\n'),
   );
-  writeFileSync(join(dir, 'registries.conf'), 'unqualified-search-registries = []\n[[registry]]\nlocation = "127.0.0.1"\ninsecure = true\n');
+  writeFileSync(
+    join(dir, 'registries.conf'),
+    'unqualified-search-registries = []\n[[registry]]\nlocation = "127.0.0.1"\ninsecure = true\n',
+  );
   const env = {
     CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
     CONTAINERS_CONF: join(dir, 'containers.conf'),

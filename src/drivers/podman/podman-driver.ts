@@ -123,7 +123,12 @@ export class PodmanDriver implements RuntimeDriver {
     const existing = this.records.get(spec.id);
     if (existing) {
       const a = existing.spec;
-      if (a.image !== spec.image || a.command !== spec.command || a.release !== spec.release || (spec.port !== undefined && spec.port !== existing.port))
+      if (
+        a.image !== spec.image ||
+        a.command !== spec.command ||
+        a.release !== spec.release ||
+        (spec.port !== undefined && spec.port !== existing.port)
+      )
         throw SlipwayError.of('DRIVER_INSTANCE_EXISTS', `instance ${spec.id} already exists with a different spec`, {
           hint: 'Stop it first, or start the new spec under a new id.',
         });
@@ -319,7 +324,7 @@ export class PodmanDriver implements RuntimeDriver {
     if (code !== 0) {
       logs.writer.kill('SIGKILL');
       throw SlipwayError.of('PODMAN_FAILED', `podman run exited with ${String(code)} (see the instance's log)`, {
-        hint: 'See `slipway logs` for podman\'s message, and docs/containers.md for what podman needs here.',
+        hint: "See `slipway logs` for podman's message, and docs/containers.md for what podman needs here.",
       });
     }
     const pidfile = join(this.runDir, `${name}.pid`);
@@ -377,7 +382,11 @@ export class PodmanDriver implements RuntimeDriver {
     rec.pid = null;
     rec.procStartTime = null;
     rec.container = null;
-    const decision = decideAfterExit(rec.spec.restart, { quickExits: rec.quickExits, crashLoops: rec.crashLoops ?? 0 }, rec.lastExit.uptimeMs);
+    const decision = decideAfterExit(
+      rec.spec.restart,
+      { quickExits: rec.quickExits, crashLoops: rec.crashLoops ?? 0 },
+      rec.lastExit.uptimeMs,
+    );
     rec.quickExits = decision.quickExits;
     rec.crashLoops = decision.crashLoops;
     rec.state = decision.action === 'fail' ? 'failed' : 'restarting';
