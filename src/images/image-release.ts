@@ -50,7 +50,6 @@ export function repositoryFor(app: string, service: string, registry?: RegistryC
   return registry ? `${registry.url}/${app}/${service}` : `localhost/slipway/${app}-${service}`;
 }
 
-
 /** Builds the service's image with podman and pins it (pushing it when a registry is declared). */
 export async function buildImage(o: BuildImageOptions): Promise<ImageReleaseResult> {
   const steps: BuildStep[] = [];
