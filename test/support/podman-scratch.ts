@@ -14,9 +14,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PodmanCli } from '../../src/drivers/podman/podman-cli.js';
 
+/** The variables that point podman, buildah and skopeo at the scratch configuration. */
+export interface ScratchEnv {
+  [name: string]: string;
+  CONTAINERS_STORAGE_CONF: string;
+  CONTAINERS_CONF: string;
+  CONTAINERS_REGISTRIES_CONF: string;
+  TMPDIR: string;
+}
+
 export interface PodmanScratch {
   dir: string;
-  env: Record<string, string>;
+  env: ScratchEnv;
   cli: PodmanCli;
   /** Builds a test image FROM scratch (host node + sh), tagged `tag`, and returns its image id. */
   buildNodeImage(tag: string, files?: Record<string, string>, entrypoint?: string[]): string;
@@ -94,7 +103,7 @@ export function podmanScratch(): PodmanScratch {
     join(dir, 'registries.conf'),
     'unqualified-search-registries = []\n[[registry]]\nlocation = "127.0.0.1"\ninsecure = true\n',
   );
-  const env = {
+  const env: ScratchEnv = {
     CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
     CONTAINERS_CONF: join(dir, 'containers.conf'),
     CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
