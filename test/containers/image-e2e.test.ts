@@ -75,7 +75,9 @@ describe('image services under podman, through the built-in router', { skip }, (
     assert.match(rendered, /runtime podman · image [a-f0-9]{64} \(local image id: no registry declared/);
   });
 
-  it('an unchanged context builds the same image: `slipway up` records no new release', async () => {
+  it('an unchanged context builds the same image: `slipway plan` sees no change and `slipway up` records no new release', async () => {
+    const plan = await cli(['plan', '--detailed-exitcode']);
+    assert.equal(plan.code, 0, plan.stdout + plan.stderr);
     const up = await cli(['up']);
     assert.equal(up.code, 0, up.stderr);
     const history = JSON.parse((await cli(['history', 'web', '--json'])).stdout) as HistoryResponse;
@@ -115,6 +117,26 @@ describe('image services under podman, through the built-in router', { skip }, (
     const ps = await scratch.cli.podman(['ps', '--format', '{{.ImageID}}', '--filter', 'label=io.slipway.release=1']);
     assert.equal(ps.trim().split('\n').length, 2);
     for (const id of ps.trim().split('\n')) assert.ok(v1!.digest.includes(id.trim()), `${id} is not ${v1!.digest}`);
+  });
+
+  it('a controller killed with SIGKILL fails no request; the next one adopts the containers without restarting them', async () => {
+    const before = (await status()).services[0]!.instances.map((i) => [i.id, i.pid]);
+    const load = startLoad(p.url);
+    process.kill(p.controllerPid(), 'SIGKILL');
+    await waitFor('some requests while the controller is dead', () => load.snapshot().ok > 50);
+    // `slipway up` starts a new controller, which adopts what runs (nothing changed: no deploy).
+    const up = await cli(['up']);
+    assert.equal(up.code, 0, up.stderr);
+    const after = (await status()).services[0]!.instances.map((i) => [i.id, i.pid]);
+    const result = await load.stop();
+    assert.deepEqual(result.failures, []);
+    assert.deepEqual(after, before, 'same containers, same processes');
+  });
+
+  it('slipway down stops and removes every container it started', async () => {
+    const down = await cli(['down']);
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal((await scratch.cli.podman(['ps', '-aq', '--filter', 'label=io.slipway.service'])).trim(), '');
   });
 });
 
