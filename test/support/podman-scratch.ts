@@ -9,7 +9,18 @@
  * their shared libraries (~100 MB, ~2 s), the rootfs copied once per test process.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PodmanCli } from '../../src/drivers/podman/podman-cli.js';
@@ -159,6 +170,18 @@ export function podmanScratch(): PodmanScratch {
         }
       }
       rmSync(dir, { recursive: true, force: true });
+      // conmon's cgroups (cgroupfs on v1): rmdir removes only empty ones, so containers of others
+      // running at the same time keep theirs (their rmdir fails with EBUSY, as it should).
+      for (const controller of readdirSync('/sys/fs/cgroup', { withFileTypes: true })) {
+        if (!controller.isDirectory()) continue;
+        for (const sub of ['libpod_parent/conmon', 'libpod_parent']) {
+          try {
+            rmdirSync(join('/sys/fs/cgroup', controller.name, sub));
+          } catch {
+            /* in use, or never made */
+          }
+        }
+      }
     },
   };
 }
