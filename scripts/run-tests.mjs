@@ -39,6 +39,10 @@ if (files.length === 0) {
 const NEEDS = [
   { bin: 'prometheus', tests: ['analysis/prometheus', 'e2e/prometheus-canary'] },
   { bin: 'age', tests: ['secrets/age-interop'] },
+  { bin: 'podman', tests: ['containers/'] },
+  { bin: 'runc', tests: ['containers/'] },
+  { bin: 'skopeo', tests: ['containers/'] },
+  { bin: 'docker-registry', tests: ['containers/'] },
 ];
 const onPath = (bin) =>
   (process.env.PATH ?? '').split(delimiter).some((d) => {

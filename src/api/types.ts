@@ -104,6 +104,11 @@ export interface ServiceStatus {
   traffic: TrafficView[];
   /** Whether slipway.yaml (and the source's build) still describe what serves; absent from older controllers. */
   drift?: DriftView;
+  /**
+   * What runs the serving release: `process` (a `source:` artifact) or `podman` (an `image:`, with
+   * the reference it runs by digest and whether only this machine's store has it). Absent from older controllers.
+   */
+  runtime?: { kind: 'process' | 'podman'; image?: string; where?: 'registry' | 'local' };
 }
 
 /**

@@ -172,7 +172,10 @@ export function checkConfigText(
   if (problems.length > 0 || !parsed.success) return { problems, warnings };
 
   const config = parsed.data;
-  for (const service of Object.values(config.services)) service.source = resolveSource(service.source, dir);
+  for (const service of Object.values(config.services)) {
+    if (service.source !== undefined) service.source = resolveSource(service.source, dir);
+    if (typeof service.image === 'object') service.image = { ...service.image, build: resolveSource(service.image.build, dir) };
+  }
   keepWrittenKeys(config, data);
   return { config, problems: [], warnings };
 }

@@ -181,9 +181,51 @@ function relativePath() {
     });
 }
 
+/**
+ * An OCI image reference: `[registry/]repository[:tag][@sha256:<64 hex>]`, lower-case repository
+ * path components (as the OCI distribution spec requires).
+ */
+export const IMAGE_REF =
+  /^(?:[a-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+export const imageSchema = z
+  .union([
+    z.string().regex(IMAGE_REF, 'expected an image reference such as registry.example.com/shop/web:1.4 or …/web@sha256:<64 hex>').meta({
+      description: 'An existing image; the release records its digest, so a moving tag never changes a release.',
+    }),
+    z.strictObject({
+      build: z.string().min(1).meta({ description: 'Build context directory (relative to slipway.yaml), built here with podman.' }),
+      file: z
+        .string()
+        .min(1)
+        .optional()
+        .meta({ description: 'Containerfile (relative to the context). @default Containerfile, else Dockerfile' }),
+    }),
+  ])
+  .meta({
+    description: 'Run the service as an OCI image (docs/containers.md), instead of a source: an image built here, or an existing one.',
+  });
+
+export const registrySchema = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9._-]+)*$/, 'expected a registry address such as registry.example.com or 127.0.0.1:5000/team')
+      .meta({ description: 'Registry (host[:port][/path]) built images are pushed to by digest; hosts pull them from it.' }),
+    insecure: z.boolean().optional().meta({ description: 'Plain HTTP (a loopback or lab registry). @default false' }),
+  })
+  .meta({
+    description: "Where images built here go. Without one, a built image stays in this machine's podman store (local target only).",
+  });
+
 export const serviceSchema = z
   .strictObject({
-    source: z.string().min(1).meta({ description: 'Directory (relative to slipway.yaml) packaged into each release.' }),
+    source: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Directory (relative to slipway.yaml) packaged into each release. A service has source or image.' }),
+    image: imageSchema.optional(),
     build: z
       .string()
       .optional()
@@ -203,8 +245,9 @@ export const serviceSchema = z
         description:
           'Build cache (needs build): paths saved after a build and restored before the next one whose key files have the same content. `deploy --no-cache` skips the restore.',
       }),
-    start: z.string().min(1).meta({
-      description: 'Shell command that starts one instance. PORT, SLIPWAY_SERVICE, SLIPWAY_RELEASE and SLIPWAY_INSTANCE are set.',
+    start: z.string().min(1).optional().meta({
+      description:
+        "Shell command that starts one instance (required with source). PORT, SLIPWAY_SERVICE, SLIPWAY_RELEASE and SLIPWAY_INSTANCE are set. With image: run with the image's /bin/sh instead of its entrypoint; omit it to run the image as built.",
     }),
     instances: z.number().int().min(1).max(1000).prefault(1).meta({ description: 'How many instances of the service run at once.' }),
     port: port().meta({ description: 'Port where the router listens for this service.' }),
@@ -290,6 +333,7 @@ export const environmentSchema = serviceSchema
   .partial()
   .extend({
     target: z.literal('local').prefault('local').meta({ description: 'Where the environment runs. "local": processes on this machine.' }),
+    registry: registrySchema.optional(),
     ...gatesKeys,
     requires: z
       .array(z.string().regex(NAME, nameMessage))
@@ -329,6 +373,7 @@ export const configSchema = z
     analysis: analysisSectionSchema,
     policies: policiesSectionSchema,
     loadBalancer: loadBalancerSchema.optional(),
+    registry: registrySchema.optional(),
   })
   .meta({ title: 'slipway.yaml', description: 'The desired state of an application deployed by Slipway.' });
 

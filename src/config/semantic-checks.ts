@@ -6,7 +6,10 @@
 import { isAbsolute, resolve } from 'node:path';
 import { formatPath, type ConfigProblem } from './problem.js';
 import { locatePath, type YamlSource } from './yaml-source.js';
-import { closest } from './suggest.js';
+import { closest, closestTo } from './suggest.js';
+import { serviceSchema } from './schema.js';
+
+const SERVICE_KEYS = Object.keys(serviceSchema.shape);
 import { rollingBudget } from './rolling-budget.js';
 import { environmentProblems } from './environment-checks.js';
 
@@ -37,9 +40,50 @@ export function semanticProblems(
       ...unknownChecks(strategies(data), checks, src),
       ...secretNameClashes(services, src),
       ...cacheWithoutBuild(services, src),
+      ...sourceOrImage(services, src),
     ],
     warnings: [...zeroSurgeAndUnavailable(services, src), ...stepsWithoutTraffic(services, analysis, src)],
   };
+}
+
+/**
+ * A service runs a source (a process artifact built here) or an image, never both; a source needs
+ * the command that starts it, and build/cache belong to a source (an image is built from its
+ * Containerfile).
+ */
+function sourceOrImage(services: Record<string, unknown>, src: YamlSource): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (path: (string | number)[], message: string, suggestion: string) =>
+    problems.push({ ...locatePath(src, path), path: formatPath(path), message, suggestion });
+  for (const [name, raw] of Object.entries(services)) {
+    const service = asMapping(raw);
+    if (!service) continue;
+    const hasSource = service.source !== undefined;
+    const hasImage = service.image !== undefined;
+    // Said as the schema says a missing key, typo suggestion included (a misspelt key is unknown to it).
+    const unknown = Object.keys(service).filter((k) => !SERVICE_KEYS.includes(k));
+    const missing = (key: string, otherwise: string) => {
+      const typo = closestTo(key, unknown);
+      add(['services', name, key], `missing required key "${key}"`, typo ? `is "${typo}" a typo for "${key}"?` : otherwise);
+    };
+    if (hasSource && hasImage)
+      add(
+        ['services', name, 'image'],
+        'a service has either source: or image:, not both',
+        'remove source: to run the image, or image: to run the source as a process',
+      );
+    else if (!hasSource && !hasImage) missing('source', 'or image: to run an OCI image (docs/containers.md)');
+    if (hasSource && service.start === undefined) missing('start', 'the shell command that starts one instance');
+    if (hasImage && !hasSource)
+      for (const key of ['build', 'cache'] as const)
+        if (service[key] !== undefined)
+          add(
+            ['services', name, key],
+            `${key}: belongs to a source; an image is built from its Containerfile`,
+            `remove ${key}:, or put the build steps in the Containerfile`,
+          );
+  }
+  return problems;
 }
 
 /** A build cache saves what the build command makes; without one there is nothing to save. */
@@ -235,17 +279,19 @@ function missingSources(services: Record<string, unknown>, src: YamlSource, opti
   if (!options.pathKind) return [];
   const problems: ConfigProblem[] = [];
   for (const [name, raw] of Object.entries(services)) {
-    const source = asMapping(raw)?.source;
+    const image = asMapping(asMapping(raw)?.image);
+    const [source, key] = typeof image?.build === 'string' ? [image.build, ['image', 'build']] : [asMapping(raw)?.source, ['source']];
     if (typeof source !== 'string' || source === '') continue;
     const absolute = resolveSource(source, options.dir);
     const kind = options.pathKind(absolute);
     if (kind === 'directory') continue;
-    const path = ['services', name, 'source'];
+    const path = ['services', name, ...key];
+    const what = key.length === 1 ? 'source' : 'image build context';
     problems.push({
       ...locatePath(src, path),
       path: formatPath(path),
-      message: kind === 'missing' ? `source directory not found: ${absolute}` : `source must be a directory, but ${absolute} is a file`,
-      suggestion: 'source is resolved relative to the directory of slipway.yaml',
+      message: kind === 'missing' ? `${what} directory not found: ${absolute}` : `${what} must be a directory, but ${absolute} is a file`,
+      suggestion: `${key.join('.')} is resolved relative to the directory of slipway.yaml`,
     });
   }
   return problems;

@@ -438,14 +438,16 @@ export class Controller {
   }
 
   private async startInstance(release: Release): Promise<void> {
-    const dir = await this.artifacts.materialize(release.digest, this.paths.releases);
+    // A container release runs its image pinned by digest; it has no release directory.
+    const dir = release.image ? '' : await this.artifacts.materialize(release.digest, this.paths.releases);
     const id = `${unitName(this.environment, release.service)}-${release.number}-${randomBytes(3).toString('hex')}`;
     const status = await this.driver.start({
       id,
       service: release.service,
       release: release.number,
       releaseDir: dir,
-      command: release.spec.start,
+      ...(release.image ? { image: release.image.ref } : {}),
+      command: release.spec.start ?? '',
       env: release.spec.env,
       secrets: Object.keys(release.secrets?.values ?? {}),
       logMaxBytes: release.spec.logs.maxSize,
@@ -464,7 +466,8 @@ export class Controller {
 
   private async watchHealth(inst: InstanceStatus, release: Release, dir?: string): Promise<void> {
     const h = release.spec.health;
-    const cwd = dir ?? (await this.artifacts.materialize(release.digest, this.paths.releases));
+    // A command probe of a container release runs on this machine, in the project's state directory.
+    const cwd = release.image ? this.paths.root : dir || (await this.artifacts.materialize(release.digest, this.paths.releases));
     this.monitor.watch(
       inst.id,
       healthCheckFromConfig(h),

@@ -6,6 +6,7 @@ import { currentUser } from '../core/user.js';
 import { SlipwayError } from '../core/errors.js';
 import type { ServiceConfig, SlipwayConfig } from '../config/schema.js';
 import { buildArtifact, type BuildArtifactResult } from '../artifact/build.js';
+import { imageRelease } from './image-releases.js';
 import type { CheckDefinition } from '../analysis/source.js';
 import type { Release, Rollout, RolloutKind } from '../store/types.js';
 import type { RolloutProgress } from '../rollout/types.js';
@@ -61,12 +62,17 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     let fingerprint: string | undefined;
     const configHash = configHashOf(spec);
     const current = await c.store.getCurrentRelease(c.environment, service);
+    // An image service: built with podman (and pushed) or resolved, pinned by digest; no artifact.
+    const image = spec.image !== undefined ? await imageRelease(c, config, service, spec) : undefined;
     const unchanged =
-      req.onlyIfChanged && !spec.build ? await unchangedSource(c, service, spec, current, configHash, secretsHash) : undefined;
-    const built =
+      req.onlyIfChanged && !spec.build && spec.source !== undefined
+        ? await unchangedSource(c, service, spec, current, configHash, secretsHash)
+        : undefined;
+    const built: BuildArtifactResult =
+      (image && { digest: image.digest, bytes: 0, files: 0, buildLog: image.buildLog, durationMs: 0, reused: 0, steps: image.steps }) ??
       unchanged ??
       (await buildArtifact({
-        sourceDir: spec.source,
+        sourceDir: spec.source!,
         buildCommand: spec.build,
         cache: spec.cache,
         noCache: req.noCache === true,
@@ -86,7 +92,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
     }
     // Assemble the release directory while the release and rollout are recorded: the instance that
     // starts next joins this materialization (a failure is reported there, when it runs again).
-    c.artifacts.materialize(built.digest, c.paths.releases).catch(() => undefined);
+    if (!image) c.artifacts.materialize(built.digest, c.paths.releases).catch(() => undefined);
     if (req.onlyIfChanged) {
       const cur = current !== null ? await c.release(service, current) : undefined;
       if (cur && runsSame(cur, built.digest, configHash, secretsHash)) {
@@ -153,6 +159,7 @@ export async function deploy(c: Controller, service: string, req: DeployRequest 
       createdBy: req.by ?? currentUser(),
       rollbackOf: null,
       secrets,
+      ...(image ? { image: image.image } : {}),
       createdAt: c.clock.now(),
       atLeast: releaseFloor(c, service),
     });
@@ -204,7 +211,7 @@ async function unchangedSource(
 ): Promise<BuildArtifactResult | undefined> {
   if (current === null) return undefined;
   const started = performance.now();
-  const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
+  const fingerprint = await sourceFingerprint(spec.source!, spec.build).catch(() => undefined);
   const digest = fingerprint === undefined ? undefined : knownDigest(c, service, fingerprint);
   const cur = await c.release(service, current);
   if (digest === undefined || !runsSame(cur, digest, configHash, secretsHash)) return undefined;
@@ -345,7 +352,8 @@ export async function rollback(
         hint: `Pick one with --to; see: slipway history ${service}`,
       });
   }
-  if (target.prunedAt !== null || !c.artifacts.has(target.digest)) {
+  // An image release has no artifact here: its image is in a registry or this machine's podman store.
+  if (target.prunedAt !== null || (!target.image && !c.artifacts.has(target.digest))) {
     throw SlipwayError.of('RELEASE_PRUNED', `release ${target.number} of ${service} was pruned and cannot be restored`, {
       hint: 'Deploy it again from source instead.',
     });

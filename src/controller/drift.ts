@@ -128,7 +128,8 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
     };
   }
   const configHash = configHashOf(spec);
-  const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
+  // An image service has no source tree to fingerprint: its drift is its config's (and its image's, at deploy).
+  const fingerprint = spec.source === undefined ? undefined : await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
   const digest = fingerprint !== undefined ? knownDigest(c, service, fingerprint) : undefined;
   if (!serving || current === null) {
     return { ...none, source: null, configHash, state: 'not-deployed', message: 'not deployed yet; `slipway up` deploys it' };

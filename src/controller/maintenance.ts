@@ -99,6 +99,14 @@ export async function scale(c: Controller, service: string, req: ScaleRequest): 
 export async function execContext(c: Controller, service: string): Promise<ExecContextResponse> {
   const current = await serving(c, service, 'exec in');
   const release = await c.release(service, current);
+  if (release.image)
+    throw SlipwayError.of(
+      'EXEC_NOT_SUPPORTED',
+      `${service} runs an image: slipway exec runs commands in a release directory, which it has none of`,
+      {
+        hint: `Use podman exec on one of its containers (\`podman ps --filter label=io.slipway.service\`).`,
+      },
+    );
   const dir = await c.artifacts.materialize(release.digest, c.paths.releases);
   // As the driver sets them for an instance (drivers/local/spawn-instance.ts), but no PORT: a
   // one-off command is not an instance and must not take (or think it has) the service's port.

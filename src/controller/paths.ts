@@ -9,6 +9,8 @@ export interface ProjectPaths {
   releases: string;
   builds: string;
   driver: string;
+  /** The podman driver's instances.json and container logs (services with `image:`). */
+  podmanDriver: string;
   router: string;
   /** HAProxy's config, admin socket and state, when slipway.yaml has `loadBalancer: { haproxy }` (ADR 0021). */
   haproxy: string;
@@ -31,6 +33,7 @@ export function projectPaths(projectDir: string): ProjectPaths {
     releases: join(root, 'releases'),
     builds: join(root, 'builds'),
     driver: join(root, 'local'),
+    podmanDriver: join(root, 'podman'),
     router: join(root, 'router'),
     haproxy: join(root, 'haproxy'),
     controllerFile: join(root, 'controller.json'),

@@ -12,6 +12,7 @@ import { SlipwayError } from '../core/errors.js';
 import type { ServiceConfig, SlipwayConfig, StrategyConfig } from '../config/schema.js';
 import { configDiff } from '../environments/config-diff.js';
 import type { PlanGate, PlanRequest, PlanResponse, ServicePlan } from '../api/types.js';
+import { imageRelease } from './image-releases.js';
 import type { Controller } from './controller.js';
 import { configHashOf, knownDigest, recordBuild, rolledBackMatch, sourceFingerprint } from './drift.js';
 import { planGates } from './gates.js';
@@ -112,6 +113,7 @@ async function servicePlan(
 
 /** The digest deploy would build: known from a recorded fingerprint, else built now and kept nowhere. */
 async function digestOf(c: Controller, service: string, spec: ServiceConfig): Promise<{ digest: string; how: 'known' | 'built' }> {
+  if (spec.source === undefined) return imageDigestOf(c, service, spec);
   const fingerprint = await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
   const known = fingerprint !== undefined ? knownDigest(c, service, fingerprint) : undefined;
   if (known) return { digest: known, how: 'known' };
@@ -161,3 +163,18 @@ function secretNames(spec: ServiceConfig | undefined): string[] {
 }
 
 /** `dependsOn:` of a service, once the environments part of issue 7 adds it. */
+
+/**
+ * The digest a deploy of an image service would record: an existing reference resolved now; an
+ * image built here (podman's cache makes an unchanged context quick) and, when the serving release
+ * was built from the same image id, that release's (registry) digest. Nothing is pushed.
+ */
+async function imageDigestOf(c: Controller, service: string, spec: ServiceConfig): Promise<{ digest: string; how: 'known' | 'built' }> {
+  const config = c.currentConfig ?? c.loadConfig();
+  const built = await imageRelease(c, config, service, spec, { noPush: true });
+  if (typeof spec.image === 'string') return { digest: built.digest, how: 'known' };
+  const current = await c.store.getCurrentRelease(c.environment, service);
+  const serving = current !== null ? await c.release(service, current).catch(() => undefined) : undefined;
+  if (serving?.image?.id === built.image.id) return { digest: serving!.digest, how: 'built' };
+  return { digest: built.digest, how: 'built' };
+}

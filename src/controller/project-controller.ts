@@ -9,8 +9,11 @@ import { systemClock, type Clock } from '../core/clock.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { findConfigFile, loadConfig } from '../config/load.js';
 import { environmentNames, resolveEnvironmentName } from '../config/environments.js';
-import type { InstanceStatus, RuntimeDriver } from '../drivers/driver.js';
+import type { InstanceSpec, InstanceStatus, RuntimeDriver } from '../drivers/driver.js';
 import { LocalDriver } from '../drivers/local/local-driver.js';
+import { PodmanDriver } from '../drivers/podman/podman-driver.js';
+import { PodmanCli } from '../drivers/podman/podman-cli.js';
+import { RuntimeSwitch } from '../drivers/runtime-switch.js';
 import { HealthMonitor } from '../health/health-monitor.js';
 import { LocalRouter } from '../router/local-router.js';
 import { HaproxyRouter } from '../loadbalancer/haproxy/haproxy-router.js';
@@ -47,6 +50,8 @@ export interface ProjectControllerProps {
   /** Reconcile period. @default 200 */
   tickMs?: number;
   driver?: RuntimeDriver;
+  /** How podman is run for image services (builds and the podman driver). @default podman from PATH */
+  podman?: PodmanCli;
   router?: TrafficRouter;
   store?: Store;
   /** Where the controller's own log lines go. @default stderr */
@@ -58,6 +63,7 @@ export class ProjectController {
   readonly clock: Clock;
   readonly calendar: Clock;
   readonly driver: RuntimeDriver;
+  readonly podman: PodmanCli;
   readonly router: TrafficRouter;
   readonly store: Store;
   readonly monitor: HealthMonitor;
@@ -96,18 +102,25 @@ export class ProjectController {
     this.tickMs = props.tickMs ?? 200;
     this.log = props.log ?? createLogger('controller');
     this.store = props.store ?? new SqliteStore(this.paths.stateDb);
+    // Secret values are decrypted for each start by the instance's environment, never stored.
+    const secretEnv = (spec: InstanceSpec) => {
+      const { environment, service } = parseUnit(spec.service);
+      return this.environment(environment).secretEnv(service, spec.release);
+    };
+    this.podman = props.podman ?? new PodmanCli();
     this.driver =
       props.driver ??
-      new LocalDriver({
-        stateDir: this.paths.driver,
-        clock: this.clock,
-        log: props.log ?? createLogger('driver'),
-        // Secret values are decrypted for each start by the instance's environment, never stored.
-        secretEnv: (spec) => {
-          const { environment, service } = parseUnit(spec.service);
-          return this.environment(environment).secretEnv(service, spec.release);
-        },
-      });
+      // Processes for `source:` services, containers for `image:` ones (docs/adr/0022-container-releases.md).
+      new RuntimeSwitch(
+        new LocalDriver({ stateDir: this.paths.driver, clock: this.clock, log: props.log ?? createLogger('driver'), secretEnv }),
+        new PodmanDriver({
+          stateDir: this.paths.podmanDriver,
+          cli: this.podman,
+          clock: this.clock,
+          log: props.log ?? createLogger('driver'),
+          secretEnv,
+        }),
+      );
     this.router = props.router ?? this.defaultRouter();
     this.problems = new ProblemLog(this.log);
     this.routerWatch = new RouterWatch(this.router, this.problems, this.log);

@@ -45,6 +45,8 @@ export async function pruneReleases(c: Controller, service: string, opts: { keep
     await c.store.markReleasePruned(env, service, r.number, c.clock.now());
     if (keptDigests.has(r.digest)) continue;
     keptDigests.add(r.digest); // each digest is removed once
+    // An image stays in its registry or podman store: retention there is theirs (`podman image prune`).
+    if (r.image) continue;
     await c.artifacts.remove(r.digest);
     await c.artifacts.dematerialize(r.digest, c.paths.releases);
   }

@@ -163,6 +163,13 @@ export async function serviceStatus(
     rollout: last ? await describeRollout(c, last) : null,
     instances,
     traffic,
+    ...(currentRelease
+      ? {
+          runtime: currentRelease.image
+            ? { kind: 'podman' as const, image: currentRelease.image.ref, where: currentRelease.image.where }
+            : { kind: 'process' as const },
+        }
+      : {}),
     ...(opts.drift === false
       ? {}
       : {

@@ -3,7 +3,7 @@
  * It runs real processes (a tiny Node HTTP app written into a temporary release directory) and
  * talks to them over loopback HTTP; every test stops what it started and removes its files.
  */
-import { describe, it, beforeEach, afterEach } from 'node:test';
+import { describe, it, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../core/wait-for.js';
 import { pidAlive as alive } from '../core/process.js';
@@ -69,9 +69,22 @@ async function getApp(s: InstanceStatus): Promise<AppReply> {
   return JSON.parse(r.body) as AppReply;
 }
 
+/** What a driver that is not the local one needs from the suite. */
+export interface ContractOptions {
+  /** Turns the suite's spec into one the driver runs (the podman driver adds its test image). */
+  adapt?: (spec: InstanceSpec) => InstanceSpec;
+  /** Skips the whole suite, saying why (e.g. podman is not usable here). */
+  skip?: string;
+  /** Set-up and tear-down around the whole suite (building and removing a test image). */
+  before?: () => Promise<void> | void;
+  after?: () => Promise<void> | void;
+}
+
 /** Runs the RuntimeDriver conformance suite against drivers made by `makeDriver` on a state directory. */
-export function describeDriverContract(name: string, makeDriver: (stateDir: string) => RuntimeDriver): void {
-  describe(`RuntimeDriver contract: ${name}`, () => {
+export function describeDriverContract(name: string, makeDriver: (stateDir: string) => RuntimeDriver, opts: ContractOptions = {}): void {
+  describe(`RuntimeDriver contract: ${name}`, { skip: opts.skip ?? false }, () => {
+    if (opts.before) before(opts.before);
+    if (opts.after) after(opts.after);
     let root: string;
     let stateDir: string;
     let releaseDir: string;
@@ -87,7 +100,7 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
     }
 
     function spec(over: Partial<InstanceSpec> = {}): InstanceSpec {
-      return {
+      const base: InstanceSpec = {
         id: 'web-1',
         service: 'web',
         release: 3,
@@ -99,6 +112,7 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
         restart: FAST_RESTART,
         ...over,
       };
+      return opts.adapt ? opts.adapt(base) : base;
     }
 
     async function statusOf(d: RuntimeDriver, id: string): Promise<InstanceStatus | undefined> {

@@ -1,6 +1,7 @@
 /**
  * A RuntimeDriver starts, stops and observes the instances of releases on one target.
- * The controller is the only caller. Implementations: `local` (processes on this machine).
+ * The controller is the only caller. Implementations: `local` (processes on this machine),
+ * `podman` (containers of images on this machine), and `runtime-switch` choosing between them.
  * Every implementation passes the shared conformance suite in `driver-contract.ts`.
  *
  * Instances must outlive the controller process: a driver never ties an instance's life to its
@@ -15,8 +16,17 @@ export interface InstanceSpec {
   release: number;
   /** Directory holding the extracted release; the working directory of the process. */
   releaseDir: string;
-  /** Shell command line started with /bin/sh -c. */
+  /**
+   * Shell command line started with /bin/sh -c. For an image (below): run instead of the image's
+   * entrypoint when not empty (the image then needs /bin/sh); empty runs the image as built.
+   */
   command: string;
+  /**
+   * An OCI image reference pinned by digest (`repo@sha256:…`): the instance is a container of it,
+   * run by a driver that runs images (drivers/podman). A non-empty `releaseDir` is then mounted at
+   * the same path and made the working directory. Absent: a process (drivers/local).
+   */
+  image?: string;
   /** Extra environment. The driver adds PORT, SLIPWAY_RELEASE, SLIPWAY_INSTANCE and SLIPWAY_SERVICE. */
   env: Record<string, string>;
   /**

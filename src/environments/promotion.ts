@@ -67,7 +67,7 @@ export async function ship(target: Controller, service: string, req: ShipRequest
       details: { service, from, release: number, outcome: release.outcome },
     });
   }
-  if (!target.artifacts.has(release.digest)) {
+  if (!release.image && !target.artifacts.has(release.digest)) {
     throw SlipwayError.of('RELEASE_PRUNED', `the artifact of release ${number} of ${service} in ${from} was pruned`, {
       hint: `Deploy it to ${from} again, then ship it.`,
     });
@@ -117,6 +117,7 @@ export async function ship(target: Controller, service: string, req: ShipRequest
     createdAt: target.clock.now(),
     evidence,
     secrets,
+    ...(release.image ? { image: release.image } : {}),
     atLeast: releaseFloor(target, service),
   });
   await target.event(service, null, 'release.shipped', `release ${created.number} of ${service} shipped from ${from} (release ${number})`, {

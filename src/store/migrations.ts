@@ -86,4 +86,19 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    // 6, not 4: other branches of the same time take 4 and 5 (issue 8).
+    version: 6,
+    name: 'release images',
+    sql: `
+      -- The image a container release runs, pinned by digest (docs/adr/0022-container-releases.md).
+      CREATE TABLE release_images (
+        environment TEXT NOT NULL,
+        service TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        image_json TEXT NOT NULL,
+        PRIMARY KEY (environment, service, number)
+      );
+    `,
+  },
 ];

@@ -14,6 +14,7 @@ import {
   type NewRelease,
   type Release,
   type PromotionEvidence,
+  type ReleaseImage,
   type ReleaseOutcome,
   type Rollout,
 } from './types.js';
@@ -158,6 +159,10 @@ export class SqliteStore implements Store {
         this.db
           .prepare('INSERT INTO release_evidence (environment, service, number, evidence_json) VALUES (?, ?, ?, ?)')
           .run(r.environment, r.service, n, JSON.stringify(r.evidence));
+      if (r.image)
+        this.db
+          .prepare('INSERT INTO release_images (environment, service, number, image_json) VALUES (?, ?, ?, ?)')
+          .run(r.environment, r.service, n, JSON.stringify(r.image));
       return { ...fields, secrets: r.secrets ?? null, number: n, createdAt, outcome: 'pending' as const, prunedAt: null };
     })();
   }
@@ -343,13 +348,16 @@ export class SqliteStore implements Store {
   }
 }
 
-/** A release with its promotion evidence, if any. */
-const RELEASE_COLUMNS = 'releases.*, e.evidence_json FROM releases LEFT JOIN release_evidence e USING (environment, service, number)';
+/** A release with its promotion evidence and its image, if any. */
+const RELEASE_COLUMNS =
+  'releases.*, e.evidence_json, i.image_json FROM releases LEFT JOIN release_evidence e USING (environment, service, number) LEFT JOIN release_images i USING (environment, service, number)';
 
 function toRelease(r: Row): Release {
   const evidence = typeof r.evidence_json === 'string' ? { evidence: JSON.parse(r.evidence_json) as PromotionEvidence } : {};
+  const image = typeof r.image_json === 'string' ? { image: JSON.parse(r.image_json) as ReleaseImage } : {};
   return {
     ...evidence,
+    ...image,
     environment: r.environment as string,
     service: r.service as string,
     number: r.number as number,

@@ -29,8 +29,25 @@ export interface Release {
    * Null or absent when the service declares none.
    */
   secrets?: ReleaseSecrets | null;
+  /** Set on a release of a service with `image:`: the image it runs, pinned by digest (then `digest` is the image's). */
+  image?: ReleaseImage;
   /** Set on a release promoted from another environment (`slipway ship`): what it proved there. */
   evidence?: PromotionEvidence;
+}
+
+/** The image of a container release (docs/adr/0022-container-releases.md). */
+export interface ReleaseImage {
+  /** What instances run: `repo@sha256:…` (a registry digest), or a local image id (no registry). */
+  ref: string;
+  /**
+   * `registry`: pushed to (or resolved in) a registry, pullable by digest anywhere; `local`: built
+   * without a registry: only this machine's podman store has it, identified by its image id.
+   */
+  where: 'registry' | 'local';
+  /** What the config said: `build <context>` or the reference as written (a tag moves; the digest does not). */
+  from: string;
+  /** The local image id (`sha256:…`, the config's digest) of an image built here: the same context builds the same id. */
+  id?: string;
 }
 
 /** Why a promoted release may run here: the same artifact succeeded in another environment. */

@@ -51,6 +51,10 @@ export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): s
   o.push(
     `${out.paint('bold', text(s.service, '?'))}  ${out.paint(color, text(s.health, '?'))}  release ${num(s.currentRelease)}  ${text(s.url)}`.trimEnd(),
   );
+  if (s.runtime?.kind === 'podman') {
+    const where = s.runtime.where === 'local' ? ' (local image id: no registry declared, only this machine has it)' : '';
+    o.push(`  runtime podman · image ${text(s.runtime.image)}${where}`);
+  }
   if (s.scaled) {
     const n = num(s.scaled.instances),
       m = num(s.scaled.configured);
