@@ -329,7 +329,7 @@ export const sshTargetSchema = z
       .meta({ description: 'known_hosts file host keys are checked against (relative to slipway.yaml); default ~/.ssh/known_hosts.' }),
     root: z
       .string()
-      .regex(/^\/[A-Za-z0-9._\/-]*$/, 'expected an absolute path of letters, digits, ".", "_", "-" and "/"')
+      .regex(/^\/[A-Za-z0-9._/-]*$/, 'expected an absolute path of letters, digits, ".", "_", "-" and "/"')
       .prefault('/var/lib/slipway')
       .meta({ description: 'Where Slipway keeps its files on each host (docs/servers.md: the host layout).' }),
     connectTimeout: duration().prefault('5s').meta({ description: 'TCP connect plus SSH handshake, per host.' }),
