@@ -7,7 +7,7 @@ import { shellScript } from '../ssh/quote.js';
 import type { RemoteHost } from '../ssh/transport.js';
 
 /** Tools shipping a release uses on the host (all in Debian's base system). */
-export const REQUIRED_TOOLS = ['tar', 'sha256sum', 'find', 'flock', 'df'] as const;
+export const REQUIRED_TOOLS = ['tar', 'gzip', 'sha256sum', 'find', 'xargs', 'flock', 'df'] as const;
 export const RUNTIMES = ['node', 'podman', 'docker'] as const;
 
 const PROBE = `root=$1
