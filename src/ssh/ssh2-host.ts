@@ -33,8 +33,11 @@ export class Ssh2Transport implements Transport {
       sock,
       username: target.user,
       readyTimeout: Math.max(1000, timeout - (Date.now() - started)),
+      // ssh2 counts a host dead when its pings go unanswered, but a ping queues behind whatever
+      // the socket is sending: a busy upload to a loaded host looked dead. ssh2 only pings here;
+      // the host is judged by Ssh2Host's watchdog: nothing at all received for the whole window.
       keepaliveInterval: target.keepaliveIntervalMs ?? 1000,
-      keepaliveCountMax: target.keepaliveCountMax ?? 3,
+      keepaliveCountMax: Number.MAX_SAFE_INTEGER,
       hostVerifier: (key: Buffer) => {
         refusal = checkHostKey(target, name, key, known);
         return refusal === undefined;
@@ -64,7 +67,7 @@ export class Ssh2Transport implements Transport {
       client.connect(config);
     });
     this.log.info(`ssh ${name} connected in ${Date.now() - started}ms`);
-    return new Ssh2Host(name, client, sock, this.log);
+    return new Ssh2Host(name, client, sock, this.log, (target.keepaliveIntervalMs ?? 1000) * (target.keepaliveCountMax ?? 3));
   }
 }
 
@@ -150,13 +153,29 @@ class Ssh2Host implements RemoteHost {
   private readonly waiting: (() => void)[] = [];
   private sftpSession: Promise<SFTPWrapper> | undefined;
 
+  private readonly watchdog: NodeJS.Timeout;
+
   constructor(
     readonly name: string,
     private readonly client: Client,
     private readonly sock: Socket,
     private readonly log: Logger,
+    /** Nothing received for this long (keepalive replies included) and the host counts as gone. */
+    silenceMs: number,
   ) {
+    let lastHeard = Date.now();
+    sock.on('data', () => (lastHeard = Date.now()));
+    this.watchdog = setInterval(
+      () => {
+        if (Date.now() - lastHeard <= silenceMs) return;
+        lost(`nothing received for ${Date.now() - lastHeard}ms (keepalives unanswered)`);
+        sock.destroy();
+      },
+      Math.max(100, Math.floor(silenceMs / 6)),
+    );
+    this.watchdog.unref();
     const lost = (why: string) => {
+      clearInterval(this.watchdog);
       if (!this.up) return;
       this.up = false;
       this.lostReason = why;
@@ -338,6 +357,7 @@ class Ssh2Host implements RemoteHost {
   }
 
   close(): void {
+    clearInterval(this.watchdog);
     this.up = false;
     this.lostReason = 'closed';
     this.client.end();
