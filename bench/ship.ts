@@ -12,6 +12,7 @@
 import { execFile } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ArtifactStore } from '../src/artifact/artifact-store.js';
@@ -59,13 +60,23 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
       const results: ShipResult[] = await Promise.all(hosts.map((h) => shipRelease(h, layout, plan, { known: knownPlans })));
       const ms = performance.now() - t0;
       const bytes = results.reduce((a, r) => a + r.bytesSent, 0);
-      rows.push([what, `${(ms / 1000).toFixed(2)} s`, mb(bytes), String(results[0]!.filesSent), results.map((r) => r.outcome).join(',')]);
+      const share = (['ask', 'send', 'link', 'verify', 'adopt'] as const)
+        .map((k) => `${k} ${(results[0]!.steps[k] / 1000).toFixed(1)}`)
+        .join(' ');
+      rows.push([
+        what,
+        `${(ms / 1000).toFixed(2)} s`,
+        mb(bytes),
+        String(results[0]!.filesSent),
+        `${results.map((r) => r.outcome).join(',')}`,
+        share,
+      ]);
     };
     const plain = async (what: string, plan: ReleasePlan) => {
       const t0 = performance.now();
       await Promise.all(fleet.hosts.map((h, i) => pipeArchive(fleet, h.address, plan.archive, `/srv/plain-${i}-${Date.now()}`)));
       const ms = performance.now() - t0;
-      rows.push([what, `${(ms / 1000).toFixed(2)} s`, mb(statSync(plan.archive).size * 3), 'all', '-']);
+      rows.push([what, `${(ms / 1000).toFixed(2)} s`, mb(statSync(plan.archive).size * 3), 'all', '-', '-']);
     };
 
     const v1 = await build();
@@ -78,8 +89,10 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     await plain('plain: .tar.gz | ssh tar -xzf (first ship)', v1);
     await plain('plain: .tar.gz | ssh tar -xzf (one-file change)', v2);
 
-    console.log(`ship to 3 hosts in parallel (${files + 1}-file tree, archive ${mb(statSync(v1.archive).size)} per host)`);
-    console.log(table([['step', 'time', 'bytes sent (3 hosts)', 'files sent per host', 'outcome'], ...rows]));
+    console.log(
+      `ship to 3 hosts in parallel (${files + 1}-file tree, archive ${mb(statSync(v1.archive).size)} per host; load average ${loadavg()[0]!.toFixed(1)})`,
+    );
+    console.log(table([['step', 'time', 'bytes sent (3 hosts)', 'files sent per host', 'outcome', 'host 1 steps (s)'], ...rows]));
   } finally {
     await pool.closeAll();
     await fleet.stop();
