@@ -39,6 +39,8 @@ if (files.length === 0) {
 const NEEDS = [
   { bin: 'prometheus', tests: ['analysis/prometheus', 'e2e/prometheus-canary'] },
   { bin: 'age', tests: ['secrets/age-interop'] },
+  // The test fleet (test/support/fleet): hosts with their own sshd; the tests themselves skip when not root.
+  { bin: 'sshd', tests: ['test/fleet/', 'test/ssh/'] },
 ];
 const onPath = (bin) =>
   (process.env.PATH ?? '').split(delimiter).some((d) => {
