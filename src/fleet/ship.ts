@@ -23,7 +23,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
 import type { ArchiveIndex } from '../artifact/archive-index.js';
 import { crc32Combine } from '../artifact/crc32-combine.js';
 import { ReleaseLayout, safeRelativePath } from '../artifact/extract.js';
@@ -127,6 +128,9 @@ function unsafe(path: string, err: unknown): SlipwayError {
   });
 }
 
+/** Off the event loop: a 20,000-entry link tar is 10 MB, and a blocked loop delays every host's keepalives. */
+const gzip = promisify(gzipCallback) as (data: Buffer | string) => Promise<Buffer>;
+
 const blobName = (hex: string, mode: number) => `${hex}-${(mode & 0o777).toString(8)}`;
 const blobPath = (blob: string) => `files/${blob.slice(0, 2)}/${blob}`;
 
@@ -184,7 +188,7 @@ export async function shipRelease(host: RemoteHost, layout: HostLayout, plan: Re
     ask.length === 0
       ? []
       : (
-          await host.run(shellScript(MISSING, [layout.root]), { input: gzipSync(ask.map((b) => `${blobPath(b)}\n`).join('')), timeoutMs })
+          await host.run(shellScript(MISSING, [layout.root]), { input: await gzip(ask.map((b) => `${blobPath(b)}\n`).join('')), timeoutMs })
         ).stdout
           .split('\n')
           .filter(Boolean)
@@ -223,7 +227,7 @@ export async function shipRelease(host: RemoteHost, layout: HostLayout, plan: Re
     }
     for (const e of plan.entries)
       if (e.type === 'symlink') headers.push({ path: at(e.rel), type: 'symlink', mode: 0o777, size: 0, linkTarget: e.link! });
-    if (headers.length) await host.run(shellScript(UNTAR, [layout.root]), { input: gzipSync(tarOf(headers)), timeoutMs });
+    if (headers.length) await host.run(shellScript(UNTAR, [layout.root]), { input: await gzip(tarOf(headers)), timeoutMs });
     step('link');
 
     // Verified before it may be used: every entry's type, mode, link target and content.
@@ -238,7 +242,8 @@ export async function shipRelease(host: RemoteHost, layout: HostLayout, plan: Re
       size: 0,
       linkTarget: at(e.rel),
     }));
-    if (adopt.length) await host.run(shellScript(`${UNTAR} --skip-old-files`, [layout.root]), { input: gzipSync(tarOf(adopt)), timeoutMs });
+    if (adopt.length)
+      await host.run(shellScript(`${UNTAR} --skip-old-files`, [layout.root]), { input: await gzip(tarOf(adopt)), timeoutMs });
     await host.run(shellScript(COMMIT, [work, finalDir]));
     step('adopt');
     return done('shipped', sent.length);

@@ -165,14 +165,19 @@ class Ssh2Host implements RemoteHost {
   ) {
     let lastHeard = Date.now();
     sock.on('data', () => (lastHeard = Date.now()));
-    this.watchdog = setInterval(
-      () => {
-        if (Date.now() - lastHeard <= silenceMs) return;
-        lost(`nothing received for ${Date.now() - lastHeard}ms (keepalives unanswered)`);
-        sock.destroy();
-      },
-      Math.max(100, Math.floor(silenceMs / 6)),
-    );
+    const tickMs = Math.max(100, Math.floor(silenceMs / 6));
+    let lastTick = Date.now();
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      // A timer that fires late means this process was busy (timers run before pending reads):
+      // the host may well have answered meanwhile, so the stall does not count as its silence.
+      const stalled = now - lastTick - tickMs;
+      lastTick = now;
+      if (stalled > 100) lastHeard += stalled;
+      if (now - lastHeard <= silenceMs) return;
+      lost(`nothing received for ${now - lastHeard}ms (keepalives unanswered)`);
+      sock.destroy();
+    }, tickMs);
     this.watchdog.unref();
     const lost = (why: string) => {
       clearInterval(this.watchdog);
