@@ -148,6 +148,8 @@ export interface ShipOptions {
   /** Digests of releases whose plans are known here: their files need no asking when the host has them. */
   known?: Map<string, ReleasePlan>;
   timeoutMs?: number;
+  /** Above this many contents to ask about, list the host's whole store instead (default 2000). */
+  inventoryAbove?: number;
 }
 
 /** Ships one release to one host (see the file comment). Idempotent; a failure leaves only a tmp/ship-* directory, removed. */
@@ -187,14 +189,10 @@ export async function shipRelease(host: RemoteHost, layout: HostLayout, plan: Re
   const missing = new Set(
     ask.length === 0
       ? []
-      : (
-          await host.run(shellScript(MISSING, [layout.root]), { input: await gzip(ask.map((b) => `${blobPath(b)}\n`).join('')), timeoutMs })
-        ).stdout
-          .split('\n')
-          .filter(Boolean)
-          .map((p) => p.slice(p.lastIndexOf('/') + 1)),
+      : ask.length > (opts.inventoryAbove ?? ASK_ONE_BY_ONE)
+        ? await lacking(host, layout, ask, timeoutMs)
+        : await askEach(host, layout, ask, timeoutMs),
   );
-
   step('ask');
   const work = `${layout.tmp}/ship-${randomBytes(6).toString('hex')}`;
   const workRel = work.slice(layout.root.length + 1);
@@ -212,6 +210,7 @@ export async function shipRelease(host: RemoteHost, layout: HostLayout, plan: Re
     }
     if (sent.length)
       await host.run(shellScript(UNTAR, [`${work}/r`]), { input: Readable.from(segmentStream(plan.archive, sent)), timeoutMs });
+    step('send');
 
     // 3. Directories, links to the store (or to the copy just sent), symlinks.
     const headers: TarHeader[] = [];
@@ -251,6 +250,24 @@ export async function shipRelease(host: RemoteHost, layout: HostLayout, plan: Re
     await host.run(shellScript(DISCARD, [work]), { check: false }).catch(() => undefined);
     throw err;
   }
+}
+
+/** Above this many candidates, listing the whole store (one `find`) beats testing each name in a shell loop. */
+const ASK_ONE_BY_ONE = 2000;
+const INVENTORY = `cd "$1" 2>/dev/null && find . -type f -printf '%f\\n' || true`;
+
+async function askEach(host: RemoteHost, layout: HostLayout, ask: string[], timeoutMs: number): Promise<string[]> {
+  const input = await gzip(ask.map((b) => `${blobPath(b)}\n`).join(''));
+  const { stdout } = await host.run(shellScript(MISSING, [layout.root]), { input, timeoutMs });
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((p) => p.slice(p.lastIndexOf('/') + 1));
+}
+
+async function lacking(host: RemoteHost, layout: HostLayout, ask: string[], timeoutMs: number): Promise<string[]> {
+  const have = new Set((await host.run(shellScript(INVENTORY, [layout.files]), { timeoutMs })).stdout.split('\n'));
+  return ask.filter((b) => !have.has(b));
 }
 
 function tarOf(headers: TarHeader[]): Buffer {
