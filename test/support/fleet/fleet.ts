@@ -291,7 +291,17 @@ export class Fleet {
     // remove a directory that something still has mounted (its root has the machine's / below it).
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
     if (mounts.includes(this.dir)) throw new Error(`${this.dir} still has mounts; not removing it`);
-    rmSync(this.dir, { recursive: true, force: true });
+    // The kernel frees a dead host's mount namespace (and its overlay) asynchronously: until then
+    // its mount points refuse removal (EBUSY), so retry for a while.
+    await waitFor(
+      `${this.dir} to be removed`,
+      () => {
+        rmSync(this.dir, { recursive: true, force: true });
+        return true;
+      },
+      15_000,
+      100,
+    );
   }
 
   /** What of this run is left on the machine (empty after `stop`). */
