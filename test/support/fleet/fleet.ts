@@ -13,7 +13,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -400,8 +400,8 @@ function overlaps(a: number, alen: number, b: number, blen: number): boolean {
 
 /** Picks a free 10.200–249.x.0/24 that no route or address of the machine touches, and claims it. */
 function claimSubnet(used: [number, number][]): string {
-  mkdirSync(CLAIMS, { recursive: true, mode: 0o700 });
   for (let attempt = 0; attempt < 200; attempt++) {
+    mkdirSync(CLAIMS, { recursive: true, mode: 0o700 }); // again each time: the last fleet to stop removes it
     const subnet = `10.${200 + randomInt(50)}.${randomInt(256)}`;
     const net = toInt(`${subnet}.0`);
     if (used.some(([n, len]) => overlaps(n, len, net, 24))) continue;
@@ -409,7 +409,8 @@ function claimSubnet(used: [number, number][]): string {
     try {
       writeFileSync(claim, String(process.pid), { flag: 'wx' });
       return subnet;
-    } catch {
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // the directory went meanwhile
       // Claimed: by a live fleet, or left by a process that died (then take it over).
       const owner = Number(readFileSync(claim, 'utf8'));
       if (owner && existsSync(`/proc/${owner}`)) continue;
@@ -422,4 +423,9 @@ function claimSubnet(used: [number, number][]): string {
 
 function releaseSubnet(subnet: string): void {
   rmSync(join(CLAIMS, subnet), { force: true });
+  try {
+    rmdirSync(CLAIMS); // the last fleet of the machine leaves no claims directory either
+  } catch {
+    /* another fleet still holds a claim */
+  }
 }
