@@ -179,7 +179,7 @@ async function benchTree(files: number, rounds: number, changes: number): Promis
 }
 
 /** `vendor/pkgNNN/fileNNN.js`, ~4 KB of text each, deterministic, like a vendored dependency tree. */
-async function generateTree(root: string, files: number): Promise<void> {
+export async function generateTree(root: string, files: number): Promise<void> {
   const packages = Math.ceil(files / FILES_PER_PACKAGE);
   let made = 0;
   for (let p = 0; p < packages && made < files; p++) {

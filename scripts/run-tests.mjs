@@ -43,6 +43,8 @@ const NEEDS = [
   { bin: 'runc', tests: ['containers/'] },
   { bin: 'skopeo', tests: ['containers/'] },
   { bin: 'docker-registry', tests: ['containers/'] },
+  // The test fleet (test/support/fleet): hosts with their own sshd; the tests themselves skip when not root.
+  { bin: 'sshd', tests: ['test/fleet/', 'test/ssh/'] },
 ];
 const onPath = (bin) =>
   (process.env.PATH ?? '').split(delimiter).some((d) => {

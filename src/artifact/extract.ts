@@ -209,7 +209,7 @@ const CANONICAL_PATH = /^[^/\0]+(\/[^/\0]+)*$/;
 const DOT_PART = /(^|\/)\.\.?(\/|$)/;
 
 /** Normalises an entry path to `a/b/c` form, refusing absolute paths and `..` anywhere. */
-function safeRelativePath(path: string): string {
+export function safeRelativePath(path: string): string {
   // The common case, as Slipway writes paths: nothing to normalise (no empty, "." or ".." part).
   if (CANONICAL_PATH.test(path) && !DOT_PART.test(path)) return path;
   if (path.includes('\0')) throw unsafePath(path, 'contains a NUL byte');

@@ -62,7 +62,8 @@ export function buildProgram(commands: readonly CliCommand[], out: Output, onRun
       onRun(() => spec.run(context(global, program, out), positionals, flags));
     });
     parent.addCommand(cmd);
-    if (parent !== program)
+    // A group that is a command of its own (`hosts`, with `hosts check`) keeps its summary.
+    if (parent !== program && !commands.some((c) => c.name === words.slice(0, -1).join(' ')))
       parent.description(`${parent.commands.map((c) => c.name()).join(', ')} (see \`slipway help ${words.slice(0, -1).join(' ')}\`)`);
   }
 

@@ -66,6 +66,7 @@ export function environmentProblems(data: unknown, src: YamlSource): ConfigProbl
   }
   problems.push(...dependencyCycles(services, problem));
   problems.push(...portConflicts(services, envs, problem));
+  for (const [env, raw] of Object.entries(envs)) problems.push(...sshTargetProblems(env, asMapping(asMapping(raw)?.target)?.ssh, problem));
   return problems;
 }
 
@@ -107,6 +108,41 @@ function dependencyCycles(services: Record<string, unknown>, problem: Problem): 
   return problems;
 }
 
+/** A host listed twice, or more hosts allowed down than there are (the rollout could leave none serving). */
+function sshTargetProblems(env: string, raw: unknown, problem: Problem): ConfigProblem[] {
+  const ssh = asMapping(raw);
+  if (!ssh || !Array.isArray(ssh.hosts)) return [];
+  const problems: ConfigProblem[] = [];
+  const base = ['environments', env, 'target', 'ssh'];
+  const seen = new Map<string, number>();
+  ssh.hosts.forEach((h, i) => {
+    const host = asMapping(h);
+    if (typeof host?.host !== 'string') return;
+    const port = typeof host.port === 'number' ? host.port : 22;
+    const key = `${host.host.toLowerCase()}:${port}`;
+    const first = seen.get(key);
+    if (first !== undefined)
+      problems.push(
+        problem(
+          [...base, 'hosts', i, 'host'],
+          `host ${host.host} port ${port} is listed twice (also hosts[${first}])`,
+          'list each server once',
+        ),
+      );
+    else seen.set(key, i);
+  });
+  const max = ssh.maxUnavailableHosts;
+  if (typeof max === 'number' && Number.isInteger(max) && max >= ssh.hosts.length && ssh.hosts.length > 0)
+    problems.push(
+      problem(
+        [...base, 'maxUnavailableHosts'],
+        `maxUnavailableHosts is ${max}, but there are only ${ssh.hosts.length} host(s): a rollout could take every host out of service`,
+        `set it below ${ssh.hosts.length}`,
+      ),
+    );
+  return problems;
+}
+
 /**
  * Every service of every environment gets a router listener; two on the same port of overlapping
  * addresses would refuse each other. Each is located where its port (or host) was written.
@@ -117,6 +153,7 @@ function portConflicts(services: Record<string, unknown>, envs: Record<string, u
   const taken: { env: string; name: string; port: number; host: string }[] = [];
   for (const [env, rawEnv] of Object.entries(envs)) {
     const e = asMapping(rawEnv);
+    if (asMapping(e?.target)?.ssh !== undefined) continue; // runs on its servers, not on this machine
     for (const [name, raw] of Object.entries(services)) {
       const service = asMapping(raw);
       const override = asMapping(asMapping(e?.services)?.[name]);

@@ -137,6 +137,7 @@ function objectsIn(schema: z.core.$ZodType): z.core.$ZodType[] {
   switch (def.type) {
     case 'object':
     case 'record':
+    case 'array':
       return [schema];
     case 'optional':
     case 'nullable':
@@ -162,6 +163,7 @@ function childSchemas(schema: z.core.$ZodType, seg: PathSegment): z.core.$ZodTyp
     return child ? [child] : [];
   }
   if (def.type === 'record') return [(def as z.core.$ZodRecordDef).valueType];
+  if (def.type === 'array' && typeof seg === 'number') return [(def as z.core.$ZodArrayDef).element];
   return [];
 }
 

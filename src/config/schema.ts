@@ -328,11 +328,71 @@ export const serviceOverrideSchema = serviceSchema
   .partial()
   .meta({ description: "Settings of one service in this environment; each replaces the service's own (env merges by variable)." });
 
+/** One host of an SSH target. */
+export const sshHostSchema = z
+  .strictObject({
+    host: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9.:_-]*$/, 'expected a host name or an IP address')
+      .meta({ description: 'Host name or IP address of the server.' }),
+    port: port().prefault(22).meta({ description: 'Its SSH port.' }),
+    labels: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9_.-]{0,62}$/, 'expected a label name of lowercase letters, digits, ".", "_" and "-"'),
+        z.string(),
+      )
+      .prefault({})
+      .meta({ description: 'Free labels (e.g. group: blue) that rollouts and blue-green groups select hosts by.' }),
+  })
+  .meta({ description: 'A server reached over SSH.' });
+
+/** `environments.E.target.ssh`: a fleet of servers (docs/servers.md, ADR 0020). */
+export const sshTargetSchema = z
+  .strictObject({
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]{0,31}$/i, 'expected a Unix user name')
+      .meta({ description: 'The user Slipway logs in as on every host.' }),
+    hosts: z.array(sshHostSchema).min(1, 'list at least one host').meta({ description: 'The servers of this environment.' }),
+    parallel: z.number().int().min(1).prefault(5).meta({ description: 'Hosts worked on at once.' }),
+    maxUnavailableHosts: z
+      .number()
+      .int()
+      .min(0)
+      .prefault(1)
+      .meta({ description: 'Hosts that may be unreachable or out of service at once during a rollout.' }),
+    identityFile: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Private key file (relative to slipway.yaml). Without it, the SSH agent ($SSH_AUTH_SOCK) is used.' }),
+    knownHosts: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'known_hosts file host keys are checked against (relative to slipway.yaml); default ~/.ssh/known_hosts.' }),
+    root: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._/-]*$/, 'expected an absolute path of letters, digits, ".", "_", "-" and "/"')
+      .prefault('/var/lib/slipway')
+      .meta({ description: 'Where Slipway keeps its files on each host (docs/servers.md: the host layout).' }),
+    connectTimeout: duration().prefault('5s').meta({ description: 'TCP connect plus SSH handshake, per host.' }),
+  })
+  .meta({ description: 'Servers reached over SSH.' });
+
+export const targetSchema = z
+  .union([
+    z.literal('local').meta({ description: 'Processes on this machine.' }),
+    z.strictObject({ ssh: sshTargetSchema }).meta({ description: 'A fleet of servers reached over SSH.' }),
+  ])
+  .prefault('local')
+  .meta({ description: 'Where the environment runs: "local" (processes on this machine) or ssh: a fleet of servers.' });
+
 export const environmentSchema = serviceSchema
   .pick(pickKeys(ENVIRONMENT_SERVICE_KEYS))
   .partial()
   .extend({
-    target: z.literal('local').prefault('local').meta({ description: 'Where the environment runs. "local": processes on this machine.' }),
+    target: targetSchema,
     registry: registrySchema.optional(),
     ...gatesKeys,
     requires: z
@@ -385,3 +445,5 @@ export type BlueGreenConfig = Extract<StrategyConfig, { type: 'blueGreen' }>;
 export type CanaryConfig = Extract<StrategyConfig, { type: 'canary' }>;
 export type EnvironmentConfig = z.output<typeof environmentSchema>;
 export type ServiceOverride = z.output<typeof serviceOverrideSchema>;
+export type SshTargetConfig = z.output<typeof sshTargetSchema>;
+export type SshHostConfig = z.output<typeof sshHostSchema>;

@@ -109,7 +109,7 @@ async function policyContext(c: Controller, config: SlipwayConfig, check: Policy
   const number = check.release.number ?? ((await c.store.listReleases(c.environment, check.service, 1))[0]?.number ?? 0) + 1;
   return {
     action: check.action,
-    environment: { name: c.environment, target: config.environments[c.environment]?.target ?? 'local' },
+    environment: { name: c.environment, target: targetKind(config.environments[c.environment]?.target) },
     service: { name: check.service, instances: spec.instances, port: spec.port, strategy: spec.strategy.type },
     release: {
       number,
@@ -143,4 +143,9 @@ export function strategyFacts(s: StrategyConfig): PolicyContext['strategy'] {
   if (s.type === 'blueGreen')
     return { type: s.type, steps: 0, analysis: [...new Set([...s.prePromotionAnalysis, ...s.postPromotionAnalysis])], maxWeight: 100 };
   return { type: s.type, steps: 0, analysis: [], maxWeight: 100 };
+}
+
+/** The kind of target a policy sees: "local" or "ssh". */
+function targetKind(target: SlipwayConfig['environments'][string]['target'] | undefined): string {
+  return target === undefined || target === 'local' ? 'local' : 'ssh';
 }

@@ -53,7 +53,7 @@ export const CONTEXT_FIELDS: Record<string, FieldSpec> = {
   environment: {
     type: 'object',
     doc: 'The environment deployed to.',
-    fields: { name: s('Its name in slipway.yaml, e.g. "production".'), target: s('Where it runs: "local".') },
+    fields: { name: s('Its name in slipway.yaml, e.g. "production".'), target: s('Where it runs: "local" or "ssh".') },
   },
   service: {
     type: 'object',

@@ -33,6 +33,7 @@ import { stateRestore } from './state-restore.js';
 import { secretsSet } from './secrets-set.js';
 import { secretsList } from './secrets-list.js';
 import { secretsRm } from './secrets-rm.js';
+import { hosts, hostsCheck, hostsSetup } from './hosts.js';
 
 export const COMMANDS: readonly CliCommand[] = [
   init,
@@ -65,5 +66,8 @@ export const COMMANDS: readonly CliCommand[] = [
   secretsSet,
   secretsList,
   secretsRm,
+  hosts,
+  hostsCheck,
+  hostsSetup,
   completion,
 ] as CliCommand[];

@@ -1,0 +1,431 @@
+/**
+ * A fleet of real SSH hosts on this machine, for tests and benchmarks: each host is a network
+ * namespace with its own hostname, PID namespace, copy-on-write root and sshd (root login by key),
+ * on a bridge and /24 subnet unique to this run, so two test files can run fleets side by side.
+ * Everything it creates is named after the run (`swf<id>`), and `stop()` removes exactly that:
+ * its processes, namespaces, links and directory. No machine-wide rule, namespace or cgroup is
+ * touched. The steps and their pitfalls are in ../shared/research/ssh-fleet.md.
+ *
+ *   const fleet = await Fleet.start({ hosts: 3 });   // after Fleet.skipReason() === undefined
+ *   fleet.hosts[0].address; fleet.keyFile; fleet.knownHosts();
+ *   await fleet.cut(0); await fleet.heal(0); await fleet.crash(1); await fleet.boot(1); …
+ *   await fleet.stop();
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { waitFor } from '../../../src/core/wait-for.js';
+import { HOSTINIT, sshdConfig } from './scripts.js';
+
+const run = promisify(execFile);
+
+export interface FleetHost {
+  /** 0-based position in the fleet. */
+  index: number;
+  /** Hostname inside the host (`h1`, `h2`, …). */
+  name: string;
+  address: string;
+  port: number;
+  /** The network namespace (this run's). */
+  netns: string;
+  /** The host's side directory on this machine (config, logs, upper layer of its root). */
+  dir: string;
+}
+
+export interface FleetOptions {
+  hosts?: number;
+}
+
+/** Where subnets in use by fleets of this machine are claimed (one file each, holding the owner's pid). */
+const CLAIMS = join(tmpdir(), 'slipway-fleet-subnets');
+const BINARIES = ['/usr/sbin/sshd', '/usr/bin/ssh-keygen', '/usr/bin/nsenter', '/usr/bin/unshare'];
+
+export class Fleet {
+  private readonly unsharePids = new Map<number, number>();
+  private stopped = false;
+
+  private constructor(
+    readonly id: string,
+    readonly dir: string,
+    readonly subnet: string,
+    readonly bridge: string,
+    readonly hosts: FleetHost[],
+  ) {}
+
+  /** Why a fleet cannot run here (not root, a tool missing), or undefined when it can. */
+  static skipReason(): string | undefined {
+    if (process.platform !== 'linux') return 'a test fleet needs Linux (network and PID namespaces)';
+    if (process.getuid?.() !== 0) return 'a test fleet needs root (network namespaces, mounts); run the tests as root';
+    for (const bin of [...BINARIES, ipPath()]) {
+      try {
+        accessSync(bin, constants.X_OK);
+      } catch {
+        return `a test fleet needs ${bin} (scripts/install-system-deps.sh installs openssh-server and iproute2)`;
+      }
+    }
+    return undefined;
+  }
+
+  /** The client key every host accepts for root. */
+  get keyFile(): string {
+    return join(this.dir, 'id_fleet');
+  }
+
+  static async start(opts: FleetOptions = {}): Promise<Fleet> {
+    const reason = Fleet.skipReason();
+    if (reason) throw new Error(reason);
+    const n = opts.hosts ?? 3;
+    if (n < 1 || n > 20) throw new Error(`a fleet has 1 to 20 hosts, not ${n}`);
+    const id = randomBytes(3).toString('hex');
+    const dir = join(tmpdir(), `slipway-fleet-${id}`);
+    mkdirSync(dir, { mode: 0o700 });
+    const subnet = claimSubnet(await usedRoutes());
+    const bridge = `swf${id}`;
+    const hosts: FleetHost[] = Array.from({ length: n }, (_, i) => ({
+      index: i,
+      name: `h${i + 1}`,
+      address: `${subnet}.${i + 2}`,
+      port: 22,
+      netns: `swf-${id}-h${i + 1}`,
+      dir: join(dir, `h${i + 1}`),
+    }));
+    const fleet = new Fleet(id, dir, subnet, bridge, hosts);
+    try {
+      writeFileSync(join(dir, 'hostinit.sh'), HOSTINIT, { mode: 0o755 });
+      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'slipway-fleet', '-f', fleet.keyFile]);
+      await ip('link', 'add', bridge, 'type', 'bridge');
+      await ip('addr', 'add', `${subnet}.1/24`, 'dev', bridge);
+      await ip('link', 'set', bridge, 'up');
+      await Promise.all(hosts.map((h) => fleet.create(h)));
+      await Promise.all(hosts.map((h) => fleet.waitReady(h)));
+      return fleet;
+    } catch (err) {
+      await fleet.stop();
+      throw err;
+    }
+  }
+
+  private async create(h: FleetHost): Promise<void> {
+    const upper = join(h.dir, 'upper');
+    mkdirSync(join(upper, 'root'), { recursive: true, mode: 0o700 });
+    // The machine's root .bashrc would run in every SSH command through the overlay (pyenv here: +100 ms each).
+    writeFileSync(join(upper, 'root', '.bashrc'), '# fleet test host\n');
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', h.name, '-f', join(h.dir, 'ssh_host_ed25519_key')]);
+    writeFileSync(join(h.dir, 'authorized_keys'), readFileSync(`${this.keyFile}.pub`));
+    writeFileSync(join(h.dir, 'sshd_config'), sshdConfig(h.dir, h.address));
+    const veth = this.veth(h);
+    await ip('netns', 'add', h.netns);
+    await ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.netns);
+    await ip('link', 'set', veth, 'master', this.bridge, 'up');
+    await ip('-n', h.netns, 'addr', 'add', `${h.address}/24`, 'dev', 'eth0');
+    await ip('-n', h.netns, 'link', 'set', 'eth0', 'up');
+    await ip('-n', h.netns, 'link', 'set', 'lo', 'up');
+    await ip('-n', h.netns, 'route', 'add', 'default', 'via', `${this.subnet}.1`);
+    this.bootNow(h);
+  }
+
+  private veth(h: FleetHost): string {
+    return `swf${this.id}v${h.index + 1}`; // at most 15 characters (IFNAMSIZ)
+  }
+
+  /** Starts the host's init (PID 1 of its own PID namespace) detached, all fds redirected. */
+  private bootNow(h: FleetHost): void {
+    const out = openSync(join(h.dir, 'init.out'), 'a');
+    try {
+      const child = spawn(
+        ipPath(),
+        [
+          'netns',
+          'exec',
+          h.netns,
+          'unshare',
+          '--uts',
+          '--mount',
+          '--pid',
+          '--fork',
+          '--mount-proc',
+          '--kill-child',
+          'sh',
+          join(this.dir, 'hostinit.sh'),
+          h.name,
+          this.dir,
+        ],
+        { detached: true, stdio: ['ignore', out, out] },
+      );
+      child.unref();
+      this.unsharePids.set(h.index, child.pid!);
+    } finally {
+      closeSync(out);
+    }
+  }
+
+  /** Waits until the host's sshd sends its banner. */
+  async waitReady(h: FleetHost | number, timeoutMs = 10_000): Promise<void> {
+    const host = this.host(h);
+    await waitFor(`sshd on ${host.name} (${host.address})`, () => sshBanner(host.address, host.port), timeoutMs, 50).catch((err: Error) => {
+      const log = existsSync(join(host.dir, 'init.out')) ? readFileSync(join(host.dir, 'init.out'), 'utf8') : '';
+      throw new Error(`${err.message}\n${log}`);
+    });
+  }
+
+  host(h: FleetHost | number): FleetHost {
+    const host = typeof h === 'number' ? this.hosts[h] : h;
+    if (!host) throw new Error(`no fleet host ${String(h)}`);
+    return host;
+  }
+
+  /** The host's public key line (`ssh-ed25519 AAAA… hN`). */
+  hostKey(h: FleetHost | number): string {
+    return readFileSync(join(this.host(h).dir, 'ssh_host_ed25519_key.pub'), 'utf8').trim();
+  }
+
+  /** An OpenSSH known_hosts text naming every host's key. */
+  knownHosts(): string {
+    return this.hosts.map((h) => `${h.address} ${this.hostKey(h).split(' ').slice(0, 2).join(' ')}\n`).join('');
+  }
+
+  /** Replaces the host's key (a reinstalled or impersonated server); restarts its sshd. */
+  async rotateHostKey(h: FleetHost | number): Promise<void> {
+    const host = this.host(h);
+    rmSync(join(host.dir, 'ssh_host_ed25519_key'), { force: true });
+    rmSync(join(host.dir, 'ssh_host_ed25519_key.pub'), { force: true });
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', host.name, '-f', join(host.dir, 'ssh_host_ed25519_key')]);
+    await this.sshdStop(host);
+    await this.sshdStart(host);
+  }
+
+  // ---- faults ---------------------------------------------------------------------------------
+
+  /** Unplugs the host's cable (machine side of its veth down): connections time out. */
+  async cut(h: FleetHost | number): Promise<void> {
+    await ip('link', 'set', this.veth(this.host(h)), 'down');
+  }
+
+  async heal(h: FleetHost | number): Promise<void> {
+    await ip('link', 'set', this.veth(this.host(h)), 'up');
+  }
+
+  /** Stops only sshd; whatever else runs on the host keeps running. */
+  async sshdStop(h: FleetHost | number): Promise<void> {
+    const host = this.host(h);
+    await this.inHost(host, ['sh', '-c', `kill $(cat '${host.dir}/sshd.pid')`]);
+    await waitFor(`sshd on ${host.name} to stop`, async () => !(await sshBanner(host.address, host.port)), 5000, 25);
+  }
+
+  async sshdStart(h: FleetHost | number): Promise<void> {
+    const host = this.host(h);
+    await this.inHost(host, ['/usr/sbin/sshd', '-f', join(host.dir, 'sshd_config'), '-E', join(host.dir, 'sshd.log')]);
+    await this.waitReady(host);
+  }
+
+  /** Powers the host off: SIGKILL to its PID 1 ends every process of its PID namespace. Its disk stays. */
+  async crash(h: FleetHost | number): Promise<void> {
+    const host = this.host(h);
+    const pid = this.unsharePids.get(host.index);
+    if (pid === undefined) return;
+    this.unsharePids.delete(host.index);
+    if (isOurs(pid, this.dir)) process.kill(pid, 'SIGKILL');
+    await waitFor(`${host.name} to power off`, async () => (await netnsPids(host.netns)).length === 0, 5000, 25);
+  }
+
+  /** Starts a crashed host again, with its disk as it was; only sshd comes back (no init system). */
+  async boot(h: FleetHost | number): Promise<void> {
+    const host = this.host(h);
+    if (this.unsharePids.has(host.index)) throw new Error(`${host.name} is running`);
+    this.bootNow(host);
+    await this.waitReady(host);
+  }
+
+  /** Stops every process of the host (a hung machine: TCP connects, no SSH banner). */
+  async freeze(h: FleetHost | number): Promise<void> {
+    for (const pid of await netnsPids(this.host(h).netns)) signal(pid, 'SIGSTOP');
+  }
+
+  async thaw(h: FleetHost | number): Promise<void> {
+    for (const pid of await netnsPids(this.host(h).netns)) signal(pid, 'SIGCONT');
+  }
+
+  /** Runs a command on the host from the machine side (as root, in all its namespaces), not over SSH. */
+  async inHost(h: FleetHost | number, argv: string[]): Promise<string> {
+    const host = this.host(h);
+    const init = this.initPid(host);
+    const { stdout } = await run('nsenter', ['-t', String(init), '-a', '-r', '-w', ...argv]);
+    return stdout;
+  }
+
+  /** The machine-side pid of the host's PID 1 (the unshare process's only child). */
+  private initPid(host: FleetHost): number {
+    const pid = this.unsharePids.get(host.index);
+    if (pid === undefined) throw new Error(`${host.name} is not running`);
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    if (children.length !== 1) throw new Error(`${host.name} has no init process`);
+    return Number(children[0]);
+  }
+
+  // ---- teardown -------------------------------------------------------------------------------
+
+  /** Removes everything this run created: processes, namespaces, links, the subnet claim, the directory. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const [, pid] of this.unsharePids) if (isOurs(pid, this.dir)) signal(pid, 'SIGKILL');
+    this.unsharePids.clear();
+    const ours = new Set(await listNetns());
+    for (const h of this.hosts) {
+      if (!ours.has(h.netns)) continue;
+      // Only this run's processes live in its namespaces (sshd children, anything a test started).
+      for (const pid of await netnsPids(h.netns)) signal(pid, 'SIGKILL');
+    }
+    for (const h of this.hosts) {
+      if (!ours.has(h.netns)) continue;
+      await waitFor(`${h.name}'s processes to end`, async () => (await netnsPids(h.netns)).length === 0, 5000, 25);
+      await ip('netns', 'del', h.netns); // takes the veth pair with it
+    }
+    await ip('link', 'del', this.bridge).catch(() => undefined);
+    releaseSubnet(this.subnet);
+    // The overlay mounts lived in the hosts' own mount namespaces, gone with their processes; never
+    // remove a directory that something still has mounted (its root has the machine's / below it).
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+    if (mounts.includes(this.dir)) throw new Error(`${this.dir} still has mounts; not removing it`);
+    // The kernel frees a dead host's mount namespace (and its overlay) asynchronously: until then
+    // its mount points refuse removal (EBUSY), so retry for a while.
+    await waitFor(
+      `${this.dir} to be removed`,
+      () => {
+        rmSync(this.dir, { recursive: true, force: true });
+        return true;
+      },
+      15_000,
+      100,
+    );
+  }
+
+  /** What of this run is left on the machine (empty after `stop`). */
+  async leftovers(): Promise<string[]> {
+    const left: string[] = [];
+    for (const ns of await listNetns()) if (ns.includes(this.id)) left.push(`netns ${ns}`);
+    const { stdout } = await run(ipPath(), ['-o', 'link', 'show']);
+    for (const line of stdout.split('\n')) if (line.includes(`swf${this.id}`)) left.push(`link ${line.split(':')[1]?.trim()}`);
+    if (existsSync(this.dir)) left.push(`directory ${this.dir}`);
+    if (existsSync(join(CLAIMS, this.subnet))) left.push(`subnet claim ${this.subnet}`);
+    for (const pid of (await run('ps', ['-eo', 'pid=,args='])).stdout.split('\n'))
+      if (pid.includes(this.dir)) left.push(`process ${pid.trim()}`);
+    return left;
+  }
+}
+
+function ipPath(): string {
+  return existsSync('/usr/sbin/ip') ? '/usr/sbin/ip' : '/sbin/ip';
+}
+
+async function ip(...args: string[]): Promise<void> {
+  await run(ipPath(), args);
+}
+
+async function listNetns(): Promise<string[]> {
+  const { stdout } = await run(ipPath(), ['netns', 'list']);
+  return stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter(Boolean);
+}
+
+async function netnsPids(ns: string): Promise<number[]> {
+  try {
+    const { stdout } = await run(ipPath(), ['netns', 'pids', ns]);
+    return stdout.split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* gone already */
+  }
+}
+
+/** Whether `pid` is still the unshare process this fleet started (pids are reused). */
+function isOurs(pid: number, dir: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(dir, 'hostinit.sh'));
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves true when something at address:port sends an SSH banner within a second. */
+function sshBanner(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: address, port, timeout: 1000 });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.once('data', (d: Buffer) => done(d.toString('latin1').startsWith('SSH-')));
+    s.once('timeout', () => done(false));
+    s.once('error', () => done(false));
+    s.once('close', () => done(false));
+  });
+}
+
+/** IPv4 routes and addresses of the machine, as [network, prefix length]. */
+async function usedRoutes(): Promise<[number, number][]> {
+  const nets: [number, number][] = [];
+  const { stdout: routes } = await run(ipPath(), ['-4', '-o', 'route', 'show', 'table', 'all']);
+  const { stdout: addrs } = await run(ipPath(), ['-4', '-o', 'addr', 'show']);
+  for (const m of `${routes}\n${addrs}`.matchAll(/(?:^|\s)(\d+\.\d+\.\d+\.\d+)(?:\/(\d+))?/gm)) {
+    const prefix = m[2] === undefined ? 32 : Number(m[2]);
+    if (prefix === 0) continue; // the default route overlaps everything and routes nothing of ours
+    nets.push([toInt(m[1]!), prefix]);
+  }
+  return nets;
+}
+
+function toInt(a: string): number {
+  return a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+function overlaps(a: number, alen: number, b: number, blen: number): boolean {
+  const len = Math.min(alen, blen);
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return (a & mask) >>> 0 === (b & mask) >>> 0;
+}
+
+/** Picks a free 10.200–249.x.0/24 that no route or address of the machine touches, and claims it. */
+function claimSubnet(used: [number, number][]): string {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    mkdirSync(CLAIMS, { recursive: true, mode: 0o700 }); // again each time: the last fleet to stop removes it
+    const subnet = `10.${200 + randomInt(50)}.${randomInt(256)}`;
+    const net = toInt(`${subnet}.0`);
+    if (used.some(([n, len]) => overlaps(n, len, net, 24))) continue;
+    const claim = join(CLAIMS, subnet);
+    try {
+      writeFileSync(claim, String(process.pid), { flag: 'wx' });
+      return subnet;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // the directory went meanwhile
+      // Claimed: by a live fleet, or left by a process that died (then take it over).
+      const owner = Number(readFileSync(claim, 'utf8'));
+      if (owner && existsSync(`/proc/${owner}`)) continue;
+      writeFileSync(claim, String(process.pid));
+      return subnet;
+    }
+  }
+  throw new Error('no free 10.200-249.x.0/24 subnet for a test fleet');
+}
+
+function releaseSubnet(subnet: string): void {
+  rmSync(join(CLAIMS, subnet), { force: true });
+  try {
+    rmdirSync(CLAIMS); // the last fleet of the machine leaves no claims directory either
+  } catch {
+    /* another fleet still holds a claim */
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The shell run inside each fleet host (adapted from ../shared/research/ssh-fleet.md, where every
+ * step and pitfall was tried on this kind of machine). Started as
+ * `ip netns exec NS unshare --uts --mount --pid --fork --mount-proc --kill-child sh HOSTINIT NAME DIR`:
+ * it mounts a copy-on-write root (an overlay with the machine's `/` below and `DIR/NAME/upper`
+ * above), takes its own hostname, and becomes PID 1 of the host's PID namespace: a reaping loop
+ * beside sshd. The mounts live only in the host's private mount namespace (`--make-rprivate`), so
+ * the machine never sees them and they vanish with the host's last process.
+ */
+export const HOSTINIT = `#!/bin/sh
+# $1=host name  $2=fleet dir
+set -e
+N=$1; D=$2/$N; R=$D/root
+mount --make-rprivate /
+mkdir -p "$D/upper" "$D/work" "$R"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$D/upper,workdir=$D/work" "$R"
+mount --rbind /dev "$R/dev"
+mount -t proc proc "$R/proc"
+mount -t sysfs sysfs "$R/sys"
+mount -t tmpfs tmpfs "$R/run"
+mount -t tmpfs tmpfs "$R/tmp"
+mkdir -p "$R$D" && mount --bind "$D" "$R$D"
+hostname "$N"
+exec chroot "$R" /bin/bash -c '
+  mkdir -p -m 0755 /run/sshd
+  /usr/sbin/sshd -f "$1/sshd_config" -E "$1/sshd.log"
+  trap "exit 0" TERM
+  while :; do sleep 1000 & wait $!; done' init "$D"
+`;
+
+/** sshd's own configuration for one host: everything under the host's directory, root by key only. */
+export function sshdConfig(dir: string, address: string): string {
+  return [
+    'Port 22',
+    `ListenAddress ${address}`,
+    `HostKey ${dir}/ssh_host_ed25519_key`,
+    `PidFile ${dir}/sshd.pid`,
+    'PermitRootLogin prohibit-password',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    `AuthorizedKeysFile ${dir}/authorized_keys`,
+    // The fleet directory sits below /tmp (world-writable), which StrictModes refuses.
+    'StrictModes no',
+    'UsePAM no',
+    'UseDNS no',
+    'Subsystem sftp internal-sftp',
+    'LogLevel VERBOSE',
+    '',
+  ].join('\n');
+}
