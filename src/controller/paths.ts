@@ -11,6 +11,8 @@ export interface ProjectPaths {
   driver: string;
   router: string;
   controllerFile: string;
+  /** The local user's admin API token (mode 0600; src/access/local-token.ts), read by the CLI by default. */
+  tokenFile: string;
   controllerLog: string;
   /** Online copies of state.db taken after every finished rollout (see store/backup.ts). */
   backups: string;
@@ -31,6 +33,7 @@ export function projectPaths(projectDir: string): ProjectPaths {
     driver: join(root, 'local'),
     router: join(root, 'router'),
     controllerFile: join(root, 'controller.json'),
+    tokenFile: join(root, 'token'),
     controllerLog: join(root, 'controller.log'),
     backups: join(root, 'backups'),
     lockFile: join(root, 'controller.lock'),
@@ -46,6 +49,8 @@ export interface ControllerFile {
   token: string;
   startedAt: number;
   projectDir: string;
+  /** The extra listener `--listen` asked for, if any (the loopback one above always runs). */
+  listen?: { address: string; port: number; tls: boolean };
 }
 
 /** The running controller's file, or undefined when there is none or it is unreadable. Light: CLIs read it at start-up. */

@@ -33,6 +33,10 @@ import { stateRestore } from './state-restore.js';
 import { secretsSet } from './secrets-set.js';
 import { secretsList } from './secrets-list.js';
 import { secretsRm } from './secrets-rm.js';
+import { tokensCreate } from './tokens-create.js';
+import { tokensList } from './tokens-list.js';
+import { tokensRevoke } from './tokens-revoke.js';
+import { audit } from './audit.js';
 
 export const COMMANDS: readonly CliCommand[] = [
   init,
@@ -65,5 +69,9 @@ export const COMMANDS: readonly CliCommand[] = [
   secretsSet,
   secretsList,
   secretsRm,
+  tokensCreate,
+  tokensList,
+  tokensRevoke,
+  audit,
   completion,
 ] as CliCommand[];
