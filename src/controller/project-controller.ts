@@ -28,6 +28,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { RouterWatch } from './router-watch.js';
 import { Controller } from './controller.js';
 import { parseUnit } from './environment-scope.js';
+import { WebhookNotifier } from '../notifications/webhooks.js';
 
 export interface ProjectControllerProps {
   projectDir: string;
@@ -65,6 +66,8 @@ export class ProjectController {
   /** Restarts a dead router and reports its health. */
   readonly routerWatch: RouterWatch;
   readonly runner: AnalysisRunner;
+  /** Tells the config's webhooks about rollout events, never holding a rollout up (notifications/webhooks.ts). */
+  readonly notifier: WebhookNotifier;
   private configFile: string | undefined;
   private config: SlipwayConfig | undefined;
   /** What the config file looked like when `freshConfig` last read it. */
@@ -106,6 +109,7 @@ export class ProjectController {
     this.monitor = new HealthMonitor({ clock: this.clock });
     this.artifacts = new ArtifactStore(this.paths.artifacts);
     this.configFile = props.configFile;
+    this.notifier = new WebhookNotifier({ config: () => this.config, store: this.store, log: this.log });
     this.runner = new AnalysisRunner({
       clock: this.clock,
       stats: () => this.router.stats(),
@@ -245,6 +249,7 @@ export class ProjectController {
   /** Stops the loop. With `stopAll`, also drains and stops every instance of every environment and the router (slipway down). */
   async shutdown(opts: { stopAll: boolean }): Promise<void> {
     this.running = false;
+    this.notifier.close();
     clearInterval(this.routerTimer);
     this.wakeUp?.();
     await this.loopDone;
