@@ -74,7 +74,8 @@ async function serve(project: ProjectController, table: ApiRoute[], req: Incomin
     let c: Controller | undefined;
     const recorded = {
       environment: null as string | null,
-      service: params.length && /\/services\//.test(route.pattern.source) ? params[0]! : null,
+      // Routes under /v1/services/NAME/ are about that service.
+      service: params.length && route.pattern.source.startsWith('^\\/v1\\/services\\/') ? params[0]! : null,
     };
     const allowEnvironment = (environment: string) => {
       recorded.environment = environment;
