@@ -61,7 +61,7 @@ export function overrideRequest(flags: { override?: boolean; reason?: string }):
 
 /** `--listen ADDR:PORT` with `--tls-cert`/`--tls-key` or `--insecure`: where else the API listens (ADR 0024). */
 export function listenFlags(cmd: Command): void {
-  cmd.option('--listen <addr:port>', 'also serve the API here (beyond loopback it needs --tls-cert/--tls-key or --insecure)');
+  cmd.option('--listen <address>', 'also serve the API here (beyond loopback it needs --tls-cert/--tls-key or --insecure)');
   cmd.option('--tls-cert <file>', 'PEM certificate for HTTPS on --listen');
   cmd.option('--tls-key <file>', 'PEM private key for HTTPS on --listen');
   cmd.option('--insecure', 'serve --listen over plain HTTP beyond loopback (prints a warning)');
