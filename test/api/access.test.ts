@@ -107,6 +107,14 @@ describe('API access control on every endpoint (real controller, two environment
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /local:\S+ +admin +all/);
     assert.match(list.stdout, /deployer-staging +deployer +staging/);
+    const two = await p.cli(['tokens', 'create', '--role', 'viewer', '--env', 'staging,production', '--name', 'dashboard']);
+    assert.equal(two.code, 0, two.stderr);
+    assert.match(two.stderr, /created token "dashboard" \(#\d+\): viewer for staging, production/);
+    assert.match(two.stdout, /^slw_[A-Za-z0-9_-]{43}\n$/, 'stdout is the token alone');
+    values.push(two.stdout.trim());
+    const taken = await p.cli(['tokens', 'create', '--role', 'viewer', '--name', 'dashboard']);
+    assert.equal(taken.code, 4);
+    assert.match(taken.stderr, /already named "dashboard"/);
     const json = await p.cli(['tokens', 'list', '--json']);
     for (const v of values) {
       assert.ok(!list.stdout.includes(v) && !json.stdout.includes(v), 'a token value was listed');
