@@ -6,6 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fetch } from 'undici';
 import { SqliteStore } from '../dist/src/store/sqlite-store.js';
 import { createToken, verifyToken } from '../dist/src/access/tokens.js';
 import { TestProject } from '../dist/test/support/project.js';
