@@ -21,7 +21,14 @@ export interface RouteContext {
   /** For `scope: 'project'` routes that find their environment themselves: throws FORBIDDEN unless the token may act on it. */
   allowEnvironment(environment: string): void;
   /** What the audit entry should say, where the handler knows better than the generic before/after. */
-  auditDetail(d: { before?: unknown; after?: unknown; reason?: string; environment?: string | null; service?: string | null }): void;
+  auditDetail(d: {
+    action?: string;
+    before?: unknown;
+    after?: unknown;
+    reason?: string;
+    environment?: string | null;
+    service?: string | null;
+  }): void;
 }
 
 export interface ApiRoute {
@@ -35,8 +42,8 @@ export interface ApiRoute {
    * some environments may only call those that need no more than the viewer role.
    */
   scope?: 'environment' | 'project';
-  /** Recorded in the audit log under this action (e.g. "deploy"); absent for reads. */
-  audit?: string;
+  /** Recorded in the audit log under this action (e.g. "deploy"), or the one the request body names; absent for reads. */
+  audit?: string | ((body: Record<string, unknown>) => string);
   /** Resolves to the JSON answer, or to RESPONDED when it wrote the response itself (a stream). */
   handler: (ctx: RouteContext) => Promise<unknown>;
 }

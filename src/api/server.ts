@@ -178,11 +178,12 @@ async function record(
   afterState: unknown,
   detail: Parameters<RouteContext['auditDetail']>[0],
 ): Promise<void> {
-  const body = await readJson<{ reason?: unknown; message?: unknown; comment?: unknown }>(req).catch(() => ({}) as Record<string, unknown>);
+  const raw = await readJson<unknown>(req).catch(() => undefined);
+  const body = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
   const reason = [body.reason, body.message, body.comment].find((x) => typeof x === 'string' && x !== '') as string | undefined;
   await audit(project.store, {
     actor: p.name,
-    action: route.audit!,
+    action: typeof route.audit === 'function' ? route.audit(body) : route.audit!,
     at: project.clock.now(),
     environment: target.environment,
     service: target.service,
@@ -337,7 +338,7 @@ function routes(props: ApiServerProps): ApiRoute[] {
         auditDetail({ service: rollout.service, after: { rollout: rollout.id, release: rollout.toRelease, verdict: body.verdict } });
         return describeRollout(c, rollout);
       },
-      { audit: 'approval' },
+      { audit: (body) => (body.verdict === 'reject' ? 'reject' : 'approve') },
     ),
     r(
       'GET',

@@ -40,6 +40,7 @@ services:
 environments:
   staging: {}
   production:
+    approval: { required: true }
     services:
       web: { port: ${production} }
 `,
@@ -203,6 +204,33 @@ describe('API access control on every endpoint (real controller, two environment
     const bad = await p.cli(['audit', '--since', 'yesterday']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /AUDIT_SINCE_INVALID|not a time/);
+  });
+
+  it('lets an approver for production approve a production deploy, and not a deployer; the audit log says who', async () => {
+    const deploy = await p.cli(['up', '--env', 'production'], { env: { SLIPWAY_TOKEN: tokens.get('deployer@production')! } });
+    assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
+    assert.match(deploy.stdout, /waits for approval/);
+    const byDeployer = await p.cli(['approve', 'web', '--env', 'production', '--comment', 'mine'], {
+      env: { SLIPWAY_TOKEN: tokens.get('deployer@production')! },
+    });
+    assert.equal(byDeployer.code, 5, byDeployer.stderr);
+    assert.match(byDeployer.stderr, /needs the approver role for environment "production"/);
+    const byStagingApprover = await p.cli(['approve', 'web', '--env', 'production', '--comment', 'x'], {
+      env: { SLIPWAY_TOKEN: tokens.get('approver@staging')! },
+    });
+    assert.equal(byStagingApprover.code, 5, byStagingApprover.stderr);
+    const ok = await p.cli(['approve', 'web', '--env', 'production', '--comment', 'looks good'], {
+      env: { SLIPWAY_TOKEN: tokens.get('approver@production')! },
+    });
+    assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+    const { entries } = JSON.parse((await p.cli(['audit', '--env', 'production', '--json'])).stdout) as AuditResponse;
+    const approvals = entries.filter((e) => e.action === 'approve').map((e) => [e.actor, e.outcome, e.reason]);
+    assert.deepEqual(approvals, [
+      ['deployer-production', 'FORBIDDEN', 'mine'],
+      ['approver-staging', 'FORBIDDEN', 'x'],
+      ['approver-production', 'ok', 'looks good'],
+    ]);
+    assert.ok(entries.every((e) => e.environment === 'production'));
   });
 
   it('refuses revoked and expired tokens with 401', async () => {
