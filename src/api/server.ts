@@ -96,8 +96,13 @@ async function serve(project: ProjectController, table: ApiRoute[], req: Incomin
         res,
         params,
         query: url.searchParams,
+        // A project-wide route that still asks for `?env=`'s controller gets it checked like any other.
         get c() {
-          return c ?? project.resolve(url.searchParams.get('env') ?? undefined);
+          if (!c) {
+            c = project.resolve(url.searchParams.get('env') ?? undefined);
+            allowEnvironment(c.environment);
+          }
+          return c;
         },
         principal,
         allowEnvironment,
