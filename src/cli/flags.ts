@@ -58,3 +58,21 @@ export function overrideRequest(flags: { override?: boolean; reason?: string }):
     });
   return flags.override ? { override: true, reason: flags.reason } : {};
 }
+
+/** `--listen ADDR:PORT` with `--tls-cert`/`--tls-key` or `--insecure`: where else the API listens (ADR 0024). */
+export function listenFlags(cmd: Command): void {
+  cmd.option('--listen <address>', 'also serve the API here (beyond loopback it needs --tls-cert/--tls-key or --insecure)');
+  cmd.option('--tls-cert <file>', 'PEM certificate for HTTPS on --listen');
+  cmd.option('--tls-key <file>', 'PEM private key for HTTPS on --listen');
+  cmd.option('--insecure', 'serve --listen over plain HTTP beyond loopback (prints a warning)');
+}
+
+/** The `slipway server` arguments that carry the listen flags on. */
+export function listenArgs(o: { listen?: string; tlsCert?: string; tlsKey?: string; insecure?: boolean }): string[] {
+  return [
+    ...(o.listen ? ['--listen', o.listen] : []),
+    ...(o.tlsCert ? ['--tls-cert', o.tlsCert] : []),
+    ...(o.tlsKey ? ['--tls-key', o.tlsKey] : []),
+    ...(o.insecure ? ['--insecure'] : []),
+  ];
+}

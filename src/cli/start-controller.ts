@@ -13,6 +13,8 @@ export async function ensureController(
   dir: string,
   out: Output,
   timeoutMs = 20_000,
+  /** More `slipway server` arguments (--listen …), for a controller started here. */
+  serverArgs: string[] = [],
 ): Promise<{ client: ControllerClient; started: boolean }> {
   const running = ControllerClient.find(dir);
   if (running) {
@@ -27,7 +29,11 @@ export async function ensureController(
   mkdirSync(paths.root, { recursive: true, mode: 0o700 }); // .slipway/ is the owner's alone (docs/production.md)
   const log = openSync(paths.controllerLog, 'a', 0o600);
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const child = spawn(process.execPath, [main, 'server', '--dir', dir], { detached: true, stdio: ['ignore', log, log], cwd: dir });
+  const child = spawn(process.execPath, [main, 'server', '--dir', dir, ...serverArgs], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    cwd: dir,
+  });
   child.unref();
   out.progress('starting the controller…');
   const deadline = Date.now() + timeoutMs;

@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { SlipwayError, isErrorBody } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
 import { projectPaths, readControllerFile, type ControllerFile } from '../controller/paths.js';
+import { readTokenFile } from '../access/local-token.js';
 import type {
   ApplyRequest,
   ApplyResponse,
@@ -29,18 +30,26 @@ import type {
   ShipResponse,
   StatusResponse,
 } from '../api/types.js';
+import type { ApiToken, AuditResponse, TokenCreateRequest, TokenCreateResponse, TokensResponse } from '../api/access-types.js';
 
 export class ControllerClient {
   /** `env`: the environment every call acts on (`?env=`); without it the controller uses the config's default. */
   constructor(
     readonly info: ControllerFile,
     readonly env?: string,
+    /** The API token sent; default: the one in `info` (controller.json). */
+    private readonly token: string = info.token,
   ) {}
 
-  /** The running controller of the project, or undefined when none runs. */
+  /**
+   * The running controller of the project, or undefined when none runs. The token is
+   * $SLIPWAY_TOKEN, else the local admin token of .slipway/token, else controller.json's (ADR 0024).
+   */
   static find(projectDir: string, env?: string): ControllerClient | undefined {
-    const info = readControllerFile(projectPaths(projectDir).controllerFile);
-    return info && pidAlive(info.pid) ? new ControllerClient(info, env) : undefined;
+    const paths = projectPaths(projectDir);
+    const info = readControllerFile(paths.controllerFile);
+    if (!info || !pidAlive(info.pid)) return undefined;
+    return new ControllerClient(info, env, process.env.SLIPWAY_TOKEN || readTokenFile(paths.tokenFile) || info.token);
   }
 
   static connect(projectDir: string, env?: string): ControllerClient {
@@ -115,6 +124,23 @@ export class ControllerClient {
     if (opts.after) q.set('after', String(opts.after));
     return this.call('GET', `/v1/events?${q}`);
   }
+  createToken(req: TokenCreateRequest): Promise<TokenCreateResponse> {
+    return this.call('POST', '/v1/tokens', req);
+  }
+  tokens(): Promise<TokensResponse> {
+    return this.call('GET', '/v1/tokens');
+  }
+  revokeToken(nameOrId: string): Promise<{ token: ApiToken }> {
+    return this.call('POST', `/v1/tokens/${enc(nameOrId)}/revoke`, {});
+  }
+  /** Audit entries (of `env` when the client has one, else of every environment the token may see), oldest first. */
+  audit(opts: { since?: string; service?: string; limit?: number } = {}): Promise<AuditResponse> {
+    const q = new URLSearchParams();
+    if (opts.since) q.set('since', opts.since);
+    if (opts.service) q.set('service', opts.service);
+    if (opts.limit) q.set('limit', String(opts.limit));
+    return this.call('GET', `/v1/audit?${q}`);
+  }
   /** Resolves once the controller has stopped what it was asked to, with what it could not stop. */
   shutdown(stopAll: boolean): Promise<{ ok: boolean; problems: string[] }> {
     return this.call('POST', '/v1/shutdown', { stopAll });
@@ -154,7 +180,7 @@ export class ControllerClient {
 
   /** The same controller, acting on environment `env`. */
   inEnv(env: string | undefined): ControllerClient {
-    return new ControllerClient(this.info, env);
+    return new ControllerClient(this.info, env, this.token);
   }
 
   private raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<import('node:http').IncomingMessage> {
@@ -169,7 +195,7 @@ export class ControllerClient {
           path,
           signal,
           headers: {
-            authorization: `Bearer ${this.info.token}`,
+            authorization: `Bearer ${this.token}`,
             ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
           },
         },

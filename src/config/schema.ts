@@ -13,6 +13,7 @@ import { analysisSectionSchema } from './analysis-schema.js';
 import { gatesKeys } from './gates-schema.js';
 import { loadBalancerSchema } from './load-balancer-schema.js';
 import { policiesSectionSchema } from './policy-schema.js';
+import { notificationsSectionSchema } from './notifications-schema.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** Mirrors parseDuration's grammar so the JSON Schema can flag bad durations in editors too. */
@@ -434,6 +435,7 @@ export const configSchema = z
     policies: policiesSectionSchema,
     loadBalancer: loadBalancerSchema.optional(),
     registry: registrySchema.optional(),
+    notifications: notificationsSectionSchema,
   })
   .meta({ title: 'slipway.yaml', description: 'The desired state of an application deployed by Slipway.' });
 

@@ -600,7 +600,16 @@ export class Controller {
     message: string,
     data: Record<string, unknown>,
   ): Promise<void> {
-    await this.store.appendEvent({ environment: this.environment, service, rolloutId, type, message, data, at: this.clock.now() });
+    const record = await this.store.appendEvent({
+      environment: this.environment,
+      service,
+      rolloutId,
+      type,
+      message,
+      data,
+      at: this.clock.now(),
+    });
+    this.project.notifier.notify(record); // returns at once: webhooks never hold a rollout up
   }
 }
 

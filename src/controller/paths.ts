@@ -15,6 +15,8 @@ export interface ProjectPaths {
   /** HAProxy's config, admin socket and state, when slipway.yaml has `loadBalancer: { haproxy }` (ADR 0021). */
   haproxy: string;
   controllerFile: string;
+  /** The local user's admin API token (mode 0600; src/access/local-token.ts), read by the CLI by default. */
+  tokenFile: string;
   controllerLog: string;
   /** Online copies of state.db taken after every finished rollout (see store/backup.ts). */
   backups: string;
@@ -37,6 +39,7 @@ export function projectPaths(projectDir: string): ProjectPaths {
     router: join(root, 'router'),
     haproxy: join(root, 'haproxy'),
     controllerFile: join(root, 'controller.json'),
+    tokenFile: join(root, 'token'),
     controllerLog: join(root, 'controller.log'),
     backups: join(root, 'backups'),
     lockFile: join(root, 'controller.lock'),
@@ -52,6 +55,8 @@ export interface ControllerFile {
   token: string;
   startedAt: number;
   projectDir: string;
+  /** The extra listener `--listen` asked for, if any (the loopback one above always runs). */
+  listen?: { address: string; port: number; tls: boolean };
 }
 
 /** The running controller's file, or undefined when there is none or it is unreadable. Light: CLIs read it at start-up. */

@@ -35,6 +35,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { RouterWatch } from './router-watch.js';
 import { Controller } from './controller.js';
 import { parseUnit } from './environment-scope.js';
+import { WebhookNotifier } from '../notifications/webhooks.js';
 
 export interface ProjectControllerProps {
   projectDir: string;
@@ -79,6 +80,8 @@ export class ProjectController {
   readonly metrics: ControllerMetrics;
   /** Where the API serves them, once it listens (shown by `status`). */
   metricsUrl: string | undefined;
+  /** Tells the config's webhooks about rollout events, never holding a rollout up (notifications/webhooks.ts). */
+  readonly notifier: WebhookNotifier;
   private configFile: string | undefined;
   private config: SlipwayConfig | undefined;
   /** What the config file looked like when `freshConfig` last read it. */
@@ -132,6 +135,7 @@ export class ProjectController {
       instances: () => this.driver.list(),
       routerStats: () => this.router.stats(),
     });
+    this.notifier = new WebhookNotifier({ config: () => this.config, store: this.store, log: this.log });
     this.runner = new AnalysisRunner({
       clock: this.clock,
       stats: () => this.router.stats(),
@@ -295,6 +299,7 @@ export class ProjectController {
   /** Stops the loop. With `stopAll`, also drains and stops every instance of every environment and the router (slipway down). */
   async shutdown(opts: { stopAll: boolean }): Promise<void> {
     this.running = false;
+    this.notifier.close();
     clearInterval(this.routerTimer);
     this.wakeUp?.();
     await this.loopDone;

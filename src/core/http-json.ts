@@ -6,8 +6,22 @@ import { SlipwayError } from './errors.js';
  * one writer, one error shape, one name for each failure.
  */
 
-/** Reads a JSON request body (at most 1 MiB); an empty body is `{}`. */
-export async function readJson<T>(req: IncomingMessage): Promise<T> {
+const bodies = new WeakMap<IncomingMessage, Promise<unknown>>();
+
+/**
+ * Reads a JSON request body (at most 1 MiB); an empty body is `{}`. Read once per request: a
+ * second call (the API server's audit after a handler) gets the same answer.
+ */
+export function readJson<T>(req: IncomingMessage): Promise<T> {
+  let body = bodies.get(req);
+  if (!body) {
+    body = readBody(req);
+    bodies.set(req, body);
+  }
+  return body as Promise<T>;
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -15,9 +29,9 @@ export async function readJson<T>(req: IncomingMessage): Promise<T> {
     if (size > 1 << 20) throw SlipwayError.of('BODY_TOO_LARGE', 'request body over 1 MiB');
     chunks.push(chunk as Buffer);
   }
-  if (size === 0) return {} as T;
+  if (size === 0) return {};
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
   } catch {
     throw SlipwayError.of('BAD_JSON', 'request body is not valid JSON');
   }

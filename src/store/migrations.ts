@@ -87,7 +87,45 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
-    // 6, not 4: other branches of the same time take 4 and 5 (issue 8).
+    version: 4,
+    name: 'API tokens and the audit log',
+    sql: `
+      -- Bearer tokens of the controller's API (ADR 0024): only the SHA-256 of a token is kept.
+      CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        environments_json TEXT,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER
+      );
+      -- A name is one live token: revoked ones keep theirs in the audit log.
+      CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL;
+      -- Who changed what: append-only, enforced here (no UPDATE, no DELETE) and not only in code.
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        environment TEXT,
+        service TEXT,
+        before_json TEXT,
+        after_json TEXT,
+        reason TEXT NOT NULL,
+        outcome TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_by_time ON audit_log (at);
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    `,
+  },
+  {
+    // 5 is the flags' (issue 10); versions were handed out to branches developed side by side.
     version: 6,
     name: 'release images',
     sql: `

@@ -6,6 +6,7 @@ import { SlipwayError } from '../core/errors.js';
 import { schemaDifference } from './schema-check.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import type { Store } from './store.js';
+import type { ApiToken, AuditEntry, NewApiToken, NewAuditEntry, Role } from './access-types.js';
 import type { ReleaseSecrets } from '../secrets/release-secrets.js';
 import {
   TERMINAL_PHASES,
@@ -342,6 +343,100 @@ export class SqliteStore implements Store {
     }));
   }
 
+  async createToken(t: NewApiToken): Promise<ApiToken> {
+    try {
+      const info = this.db
+        .prepare(
+          'INSERT INTO api_tokens (name, hash, role, environments_json, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(t.name, t.hash, t.role, t.environments ? JSON.stringify(t.environments) : null, t.createdBy, t.createdAt, t.expiresAt);
+      const { hash: _, ...rest } = t;
+      return { ...rest, id: Number(info.lastInsertRowid), revokedAt: null };
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw SlipwayError.of('TOKEN_NAME_TAKEN', `a live token is already named "${t.name}"`, {
+          hint: `Pick another --name, or revoke it first: slipway tokens revoke ${t.name}`,
+        });
+      throw err;
+    }
+  }
+
+  async findToken(hash: string): Promise<ApiToken | undefined> {
+    const row = this.db.prepare('SELECT * FROM api_tokens WHERE hash = ?').get(hash) as Row | undefined;
+    return row && toToken(row);
+  }
+
+  async listTokens(): Promise<ApiToken[]> {
+    return (this.db.prepare('SELECT * FROM api_tokens ORDER BY id').all() as Row[]).map(toToken);
+  }
+
+  async revokeToken(id: number, at: number): Promise<ApiToken | undefined> {
+    const done = this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+    if (done.changes === 0) return undefined;
+    const row = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as Row;
+    return toToken(row);
+  }
+
+  async appendAudit(e: NewAuditEntry): Promise<AuditEntry> {
+    const entry: Omit<AuditEntry, 'id'> = {
+      at: e.at ?? Date.now(),
+      actor: e.actor,
+      action: e.action,
+      environment: e.environment ?? null,
+      service: e.service ?? null,
+      before: e.before ?? null,
+      after: e.after ?? null,
+      reason: e.reason ?? '',
+      outcome: e.outcome,
+    };
+    const info = this.db
+      .prepare(
+        'INSERT INTO audit_log (at, actor, action, environment, service, before_json, after_json, reason, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        entry.at,
+        entry.actor,
+        entry.action,
+        entry.environment,
+        entry.service,
+        JSON.stringify(entry.before),
+        JSON.stringify(entry.after),
+        entry.reason,
+        entry.outcome,
+      );
+    return { id: Number(info.lastInsertRowid), ...entry };
+  }
+
+  async listAudit(f: { since?: number; environment?: string; service?: string; limit?: number }): Promise<AuditEntry[]> {
+    const where: string[] = ['at >= ?'];
+    const args: unknown[] = [f.since ?? 0];
+    if (f.environment !== undefined) {
+      where.push('environment = ?');
+      args.push(f.environment);
+    }
+    if (f.service !== undefined) {
+      where.push('service = ?');
+      args.push(f.service);
+    }
+    args.push(f.limit ?? 1000);
+    // The newest `limit` entries, oldest first.
+    const rows = this.db
+      .prepare(`SELECT * FROM (SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?) ORDER BY id`)
+      .all(...args) as Row[];
+    return rows.map((r) => ({
+      id: r.id as number,
+      at: r.at as number,
+      actor: r.actor as string,
+      action: r.action as string,
+      environment: (r.environment as string | null) ?? null,
+      service: (r.service as string | null) ?? null,
+      before: JSON.parse((r.before_json as string | null) ?? 'null'),
+      after: JSON.parse((r.after_json as string | null) ?? 'null'),
+      reason: r.reason as string,
+      outcome: r.outcome as string,
+    }));
+  }
+
   async close(): Promise<void> {
     this.handle?.close();
     this.handle = undefined;
@@ -371,6 +466,19 @@ function toRelease(r: Row): Release {
     prunedAt: (r.pruned_at as number | null) ?? null,
     rollbackOf: (r.rollback_of as number | null) ?? null,
     secrets: r.secrets_json ? (JSON.parse(r.secrets_json as string) as ReleaseSecrets) : null,
+  };
+}
+
+function toToken(r: Row): ApiToken {
+  return {
+    id: r.id as number,
+    name: r.name as string,
+    role: r.role as Role,
+    environments: r.environments_json ? (JSON.parse(r.environments_json as string) as string[]) : null,
+    createdBy: r.created_by as string,
+    createdAt: r.created_at as number,
+    expiresAt: (r.expires_at as number | null) ?? null,
+    revokedAt: (r.revoked_at as number | null) ?? null,
   };
 }
 

@@ -4,6 +4,7 @@
  * the shared suite in store-contract.ts. Methods are async so that a networked
  * implementation (PostgreSQL) fits the same interface.
  */
+import type { ApiToken, AuditEntry, NewApiToken, NewAuditEntry } from './access-types.js';
 import type { EventRecord, NewEvent, NewRelease, Release, ReleaseOutcome, Rollout } from './types.js';
 
 export interface Store {
@@ -61,6 +62,20 @@ export interface Store {
     afterId?: number;
     limit?: number;
   }): Promise<EventRecord[]>;
+
+  /** Records a token (its hash); throws `conflict` TOKEN_NAME_TAKEN when a live token has the name. */
+  createToken(token: NewApiToken): Promise<ApiToken>;
+  /** The token whose value hashes to `hash`, revoked and expired ones included (the caller judges). */
+  findToken(hash: string): Promise<ApiToken | undefined>;
+  /** Oldest first, revoked ones included. */
+  listTokens(): Promise<ApiToken[]>;
+  /** Marks it revoked; undefined when no live token has this id. */
+  revokeToken(id: number, at: number): Promise<ApiToken | undefined>;
+
+  /** The audit log is append-only: the store refuses to change or delete an entry. */
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
+  /** Oldest first. */
+  listAudit(filter: { since?: number; environment?: string; service?: string; limit?: number }): Promise<AuditEntry[]>;
 
   /**
    * Writes a consistent copy of the whole store to `destination` (a file that must not exist yet)

@@ -34,6 +34,10 @@ import { secretsSet } from './secrets-set.js';
 import { secretsList } from './secrets-list.js';
 import { secretsRm } from './secrets-rm.js';
 import { hosts, hostsCheck, hostsSetup } from './hosts.js';
+import { tokensCreate } from './tokens-create.js';
+import { tokensList } from './tokens-list.js';
+import { tokensRevoke } from './tokens-revoke.js';
+import { audit } from './audit.js';
 
 export const COMMANDS: readonly CliCommand[] = [
   init,
@@ -69,5 +73,9 @@ export const COMMANDS: readonly CliCommand[] = [
   hosts,
   hostsCheck,
   hostsSetup,
+  tokensCreate,
+  tokensList,
+  tokensRevoke,
+  audit,
   completion,
 ] as CliCommand[];

@@ -1,28 +1,44 @@
 import { terminalLine } from '../../core/terminal-text.js';
 import type { ServiceStatus } from '../../api/types.js';
 import type { CliCommand } from '../context.js';
-import { waitFlags } from '../flags.js';
+import { listenArgs, listenFlags, waitFlags } from '../flags.js';
+import type { ListenOptions } from '../../controller/listen-options.js';
 import { ensureController } from '../start-controller.js';
 import { followRollout } from '../follow-rollout.js';
 import { printPolicyWarnings } from '../render/policy.js';
 
-export const up: CliCommand<{ wait: boolean }> = {
+export const up: CliCommand<{ wait: boolean } & ListenOptions> = {
   name: 'up',
   summary: 'Start the controller (in the background) and deploy every service that changed',
   declare(cmd) {
     waitFlags(cmd, true);
+    listenFlags(cmd);
   },
   examples: [
     'slipway up                 # waits for every rollout (--wait is the default), then prints the URLs',
     'slipway up --wait --json   # the same, with the deploys and the status as JSON',
     'slipway up --no-wait       # starts the rollouts and returns',
+    'slipway up --listen 0.0.0.0:7443 --tls-cert cert.pem --tls-key key.pem   # the API for other machines too',
+    'slipway up --listen 10.0.0.5:7080 --insecure   # plain HTTP beyond loopback: warns',
   ],
   async run({ dir, env, out, json }, _args, flags) {
     // Validate before starting anything: nothing is applied from an invalid config.
     // (Loaded here: the config schema is not needed to parse the command line or report a mistake.)
     const { loadConfig, findConfigFile } = await import('../../config/load.js');
     const { config } = loadConfig(findConfigFile(dir));
-    const { client: project, started } = await ensureController(dir, out);
+    // A bad --listen or TLS file is refused here, before a controller is started with it.
+    const { extraListener, isLoopback } = await import('../../controller/listen-options.js');
+    extraListener(flags);
+    const { client: project, started } = await ensureController(dir, out, undefined, listenArgs(flags));
+    const listening = project.info.listen;
+    if (flags.listen && !started)
+      out.err(
+        `the controller already runs${listening ? ` (also on ${listening.address}:${listening.port})` : ''}: --listen applies when it starts (slipway down, then slipway up --listen …)`,
+      );
+    if (listening && !listening.tls && !isLoopback(listening.address))
+      out.err(
+        `WARNING: the API listens on ${listening.address}:${listening.port} over plain HTTP (--insecure): anyone on the network path can read its tokens`,
+      );
     const client = project.inEnv(env);
     if (!json) out.out(started ? `controller started (pid ${client.info.pid})` : `controller already running (pid ${client.info.pid})`);
     // Say what is about to happen to each service and why, before doing it.
