@@ -12,6 +12,7 @@ import { parseSize } from '../core/size.js';
 import { analysisSectionSchema } from './analysis-schema.js';
 import { gatesKeys } from './gates-schema.js';
 import { policiesSectionSchema } from './policy-schema.js';
+import { flagsSectionSchema } from './flags-schema.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** Mirrors parseDuration's grammar so the JSON Schema can flag bad durations in editors too. */
@@ -323,6 +324,7 @@ export const configSchema = z
       .meta({ description: 'The environment commands act on without --env (needed when there are several).' }),
     analysis: analysisSectionSchema,
     policies: policiesSectionSchema,
+    flags: flagsSectionSchema,
   })
   .meta({ title: 'slipway.yaml', description: 'The desired state of an application deployed by Slipway.' });
 

@@ -1,0 +1,110 @@
+/**
+ * Flag rules compiled once per flag version (parsed and planned by @bufbuild/cel, the evaluator the
+ * policies use, with their time accessors and `semver()`), never per evaluation. Pure: no I/O.
+ */
+import { celEnv, parse, plan, type CelResult } from '@bufbuild/cel';
+import { TIME_METHODS } from '../policy/time-methods.js';
+import { SEMVER_FUNC } from './semver.js';
+import type { FlagDefinition, FlagValue } from './types.js';
+
+export type RuleProgram = (bindings: Record<string, unknown>) => CelResult;
+
+/** A flag ready to evaluate: its definition, its rules planned, its variants laid out on the bucket scale. */
+export interface CompiledFlag {
+  def: FlagDefinition;
+  rules: { program: RuleProgram; serve: FlagValue; variant: string | undefined }[];
+  /** Path of the rollout attribute, split once. */
+  by: string[];
+  /** Cumulative upper bounds on 0 … 10 000, one per variant with a weight. */
+  variants: { name: string; value: FlagValue; upTo: number }[];
+  /** A user must be placed in a bucket (0 < percent < 100, or more than one variant). */
+  needsBucket: boolean;
+}
+
+/** A rule condition that does not compile: which rule, where in the expression. */
+export interface RuleCompileProblem {
+  rule: number;
+  offset: number;
+  message: string;
+}
+
+const env = celEnv({ funcs: [...TIME_METHODS, SEMVER_FUNC] });
+
+/** Parses and plans one rule condition; reports the problem and returns undefined when it does not compile. */
+export function compileRule(text: string, problem: (p: { offset: number; message: string }) => void): RuleProgram | undefined {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(text);
+  } catch (err) {
+    const e = err as { rawMessage?: string; message: string; location?: { start?: { offset?: number } } };
+    problem({ offset: e.location?.start?.offset ?? 0, message: `CEL syntax error: ${e.rawMessage ?? e.message}` });
+    return undefined;
+  }
+  try {
+    return plan(env, parsed) as RuleProgram;
+  } catch (err) {
+    problem({ offset: 0, message: `CEL: ${(err as Error).message}` });
+    return undefined;
+  }
+}
+
+/** Compiles one flag; `problems` lists every rule that does not compile (then the result is undefined). */
+export function compileFlag(def: FlagDefinition): { flag?: CompiledFlag; problems: RuleCompileProblem[] } {
+  const problems: RuleCompileProblem[] = [];
+  const rules: CompiledFlag['rules'] = [];
+  def.rules.forEach((r, i) => {
+    const program = compileRule(r.if, (p) => problems.push({ rule: i, ...p }));
+    if (program) rules.push({ program, serve: r.serve, variant: variantOf(def, r.serve) });
+  });
+  if (problems.length) return { problems };
+  const weighted = Object.entries(def.variants).filter(([, v]) => v.weight > 0);
+  const total = weighted.reduce((s, [, v]) => s + v.weight, 0);
+  let sum = 0;
+  const variants = weighted.map(([name, v]) => {
+    sum += v.weight;
+    return { name, value: v.value, upTo: Math.round((sum / total) * 10_000) };
+  });
+  const percent = def.rollout.percent;
+  return {
+    flag: {
+      def,
+      rules,
+      by: def.rollout.by.split('.'),
+      variants,
+      needsBucket: (percent > 0 && percent < 100) || variants.length > 1,
+    },
+    problems,
+  };
+}
+
+/**
+ * The compiled flags of one environment, reusing the programs of every flag whose version did not
+ * change since `previous`: a change to one flag recompiles that flag only.
+ */
+export function compileFlagSet(defs: readonly FlagDefinition[], previous?: ReadonlyMap<string, CompiledFlag>): Map<string, CompiledFlag> {
+  const set = new Map<string, CompiledFlag>();
+  for (const def of defs) {
+    const old = previous?.get(def.key);
+    if (old && old.def.version === def.version) {
+      set.set(def.key, old);
+      continue;
+    }
+    const { flag, problems } = compileFlag(def);
+    // Definitions come from a checked file or a checked API change; a rule that still fails to
+    // compile (a newer evaluator's syntax in an old store) leaves the flag out: it evaluates as not found.
+    if (flag) set.set(def.key, flag);
+    else void problems;
+  }
+  return set;
+}
+
+/** The name of the variant serving `value`, if one does; booleans are named "true" and "false". */
+export function variantOf(def: Pick<FlagDefinition, 'variants'>, value: FlagValue): string | undefined {
+  if (typeof value === 'boolean') return String(value);
+  for (const [name, v] of Object.entries(def.variants)) if (sameValue(v.value, value)) return name;
+  return undefined;
+}
+
+function sameValue(a: FlagValue, b: FlagValue): boolean {
+  return a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
+}
