@@ -42,7 +42,11 @@ export function definitionOf(key: string, flag: FlagConfig, env: string, patch?:
 }
 
 /** Every flag of the file for `env`, with the patches by flag key. */
-export function definitionsOf(flags: FlagsConfig, env: string, patches: ReadonlyMap<string, { version: number; state: FlagPatch }>): FlagDefinition[] {
+export function definitionsOf(
+  flags: FlagsConfig,
+  env: string,
+  patches: ReadonlyMap<string, { version: number; state: FlagPatch }>,
+): FlagDefinition[] {
   return Object.entries(flags).map(([key, flag]) => definitionOf(key, flag, env, patches.get(key)));
 }
 
