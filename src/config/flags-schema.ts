@@ -12,17 +12,24 @@ const value = () => z.unknown().meta({ description: 'A value of the flag type: t
 
 export const flagRuleSchema = z
   .strictObject({
-    if: z.string().min(1).meta({
-      description: 'CEL condition over the evaluation context (with semver()); the first rule that is true serves its value.',
-      examples: ['user.country in ["DE", "AT"] && semver(app.version) >= semver("2.3.0")'],
-    }),
+    if: z
+      .string()
+      .min(1)
+      .meta({
+        description: 'CEL condition over the evaluation context (with semver()); the first rule that is true serves its value.',
+        examples: ['user.country in ["DE", "AT"] && semver(app.version) >= semver("2.3.0")'],
+      }),
     serve: value(),
   })
   .meta({ description: 'A targeting rule: when `if` is true, serve `serve`.' });
 
 export const flagRolloutSchema = z
   .union([
-    z.number().min(0).max(100).transform((percent) => ({ percent, by: 'user.id' })),
+    z
+      .number()
+      .min(0)
+      .max(100)
+      .transform((percent) => ({ percent, by: 'user.id' })),
     z.strictObject({
       percent: z.number().min(0).max(100).meta({ description: 'Share of users (0 to 100, steps of 0.01) given the "on" value.' }),
       by: z
