@@ -86,4 +86,26 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'feature flag versions',
+    sql: `
+      -- Every run-time change of a flag (docs/flags.md): the patch over slipway.yaml from then on,
+      -- the effective state before and after, who, when and why. The newest version is in force.
+      CREATE TABLE flag_versions (
+        environment TEXT NOT NULL,
+        flag TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        patch_json TEXT NOT NULL,
+        before_json TEXT NOT NULL,
+        after_json TEXT NOT NULL,
+        changed_by TEXT NOT NULL,
+        changed_at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        revert_of INTEGER,
+        PRIMARY KEY (environment, flag, version)
+      );
+    `,
+  },
 ];

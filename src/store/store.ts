@@ -4,6 +4,7 @@
  * the shared suite in store-contract.ts. Methods are async so that a networked
  * implementation (PostgreSQL) fits the same interface.
  */
+import type { FlagVersion, NewFlagVersion } from './flag-types.js';
 import type { EventRecord, NewEvent, NewRelease, Release, ReleaseOutcome, Rollout } from './types.js';
 
 export interface Store {
@@ -61,6 +62,13 @@ export interface Store {
     afterId?: number;
     limit?: number;
   }): Promise<EventRecord[]>;
+
+  /** Records a flag change as the flag's next version (1 for its first change). */
+  appendFlagVersion(version: NewFlagVersion): Promise<FlagVersion>;
+  /** One flag's versions, newest first. */
+  listFlagVersions(environment: string, flag: string, limit?: number): Promise<FlagVersion[]>;
+  /** The newest version of every flag changed at run time in the environment. */
+  currentFlagVersions(environment: string): Promise<FlagVersion[]>;
 
   /**
    * Writes a consistent copy of the whole store to `destination` (a file that must not exist yet)
