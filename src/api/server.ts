@@ -16,6 +16,7 @@ import { plan } from '../controller/plan.js';
 import { parseSince, streamLogs } from '../controller/log-stream.js';
 import { ship } from '../environments/promotion.js';
 import { readJson, sendError, sendJson } from '../core/http-json.js';
+import { FLAG_ENDPOINTS, serveFlagRequest } from './flag-routes.js';
 import type {
   AbortRequest,
   ApprovalRequest,
@@ -58,7 +59,7 @@ const LOGS = /^\/v1\/services\/([^/]+)\/logs$/;
 export function apiEndpoints(): { method: string; pattern: RegExp }[] {
   // Building the table runs no handler, so it needs no controller.
   const table = routes({ controller: undefined as never, token: '', onShutdown: async () => [], onStopped: () => undefined });
-  return [...table.map(([method, pattern]) => ({ method, pattern })), { method: 'GET', pattern: LOGS }];
+  return [...table.map(([method, pattern]) => ({ method, pattern })), { method: 'GET', pattern: LOGS }, ...FLAG_ENDPOINTS];
 }
 
 export function createApiServer(props: ApiServerProps): Server {
@@ -73,6 +74,7 @@ export function createApiServer(props: ApiServerProps): Server {
           });
         const url = new URL(req.url ?? '/', 'http://localhost');
         const env = () => project.resolve(url.searchParams.get('env') ?? undefined);
+        if (await serveFlagRequest(project, req, res, url)) return;
         const logs = LOGS.exec(url.pathname);
         if (req.method === 'GET' && logs) {
           const c = env();

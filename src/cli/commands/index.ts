@@ -33,6 +33,7 @@ import { stateRestore } from './state-restore.js';
 import { secretsSet } from './secrets-set.js';
 import { secretsList } from './secrets-list.js';
 import { secretsRm } from './secrets-rm.js';
+import { flagsExport, flagsGet, flagsHistory, flagsList, flagsRevert, flagsSet } from './flags.js';
 
 export const COMMANDS: readonly CliCommand[] = [
   init,
@@ -65,5 +66,11 @@ export const COMMANDS: readonly CliCommand[] = [
   secretsSet,
   secretsList,
   secretsRm,
+  flagsList,
+  flagsGet,
+  flagsSet,
+  flagsHistory,
+  flagsRevert,
+  flagsExport,
   completion,
 ] as CliCommand[];
