@@ -313,7 +313,10 @@ function writtenFlag(flag: FlagConfig): Record<string, unknown> {
   const out: Record<string, unknown> = writtenState(flag as FlagPatch & Record<string, unknown>);
   if (flag.environments)
     out.environments = Object.fromEntries(
-      Object.entries(flag.environments).map(([env, block]) => [env, block ? writtenState(block) : block]),
+      Object.entries(flag.environments).map(([env, block]) => [
+        env,
+        block ? writtenState(block as FlagPatch & Record<string, unknown>) : block,
+      ]),
     );
   return out;
 }
