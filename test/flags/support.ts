@@ -14,7 +14,10 @@ export interface FlagProject {
   headers: Record<string, string>;
 }
 
-/** Writes slipway.yaml (one service; environments staging and production, the default) with the vectors' flags and starts the controller (`slipway flags list`). */
+/**
+ * Writes slipway.yaml (one service; environments staging and production, the default) with the
+ * vectors' flags, and starts the controller (`slipway flags list`).
+ */
 export async function startFlagProject(): Promise<FlagProject> {
   const vectors = loadFlagVectors();
   const project = new TestProject();
