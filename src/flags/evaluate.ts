@@ -35,60 +35,30 @@ export function evaluateFlag(
 
 function resolve(flag: CompiledFlag, context: EvaluationContext): FlagResolution {
   const def = flag.def;
-  if (!def.enabled) return served(flag, def.default, 'DISABLED');
-  if (flag.rules.length) {
-    const bindings = celBindings(context);
-    for (const rule of flag.rules) {
-      if (rule.program(bindings) === true) return { value: rule.serve, reason: 'TARGETING_MATCH', ...variant(rule.variant) };
-    }
-  }
+  if (!def.enabled) return flag.results.disabled;
+  for (const rule of flag.rules) if (rule.matches(context)) return rule.result;
   const percent = def.rollout.percent;
-  if (percent <= 0) return served(flag, def.default, 'DEFAULT');
-  let id: string | undefined;
-  if (flag.needsBucket) {
-    id = attribute(context, flag.by);
-    if (id === undefined)
-      return {
-        value: def.default,
-        reason: 'ERROR',
-        errorCode: 'TARGETING_KEY_MISSING',
-        errorMessage: `flag "${def.key}" places users by ${def.rollout.by}, which the evaluation context does not have`,
-      };
-    if (percent < 100 && bucketOf(def.key, id, ROLLOUT_SEED) >= percent * 100) return served(flag, def.default, 'DEFAULT');
-  }
-  const split = flag.needsBucket ? 'SPLIT' : flag.rules.length ? 'DEFAULT' : 'STATIC';
-  if (flag.variants.length === 0) return { value: true, variant: 'true', reason: split };
-  if (flag.variants.length === 1) return { value: flag.variants[0]!.value, variant: flag.variants[0]!.name, reason: split };
-  const b = bucketOf(def.key, id!, VARIANT_SEED);
-  const v = flag.variants.find((x) => b < x.upTo) ?? flag.variants[flag.variants.length - 1]!;
-  return { value: v.value, variant: v.name, reason: 'SPLIT' };
-}
-
-function served(flag: CompiledFlag, value: FlagValue, reason: FlagResolution['reason']): FlagResolution {
-  const name = typeof value === 'boolean' ? String(value) : flag.variants.find((v) => v.value === value)?.name;
-  return { value, reason, ...variant(name) };
-}
-
-function variant(name: string | undefined): { variant?: string } {
-  return name === undefined ? {} : { variant: name };
+  if (percent <= 0) return flag.results.defaulted;
+  if (!flag.needsBucket) return flag.results.on;
+  const id = attribute(context, flag.by);
+  if (id === undefined)
+    return {
+      value: def.default,
+      reason: 'ERROR',
+      errorCode: 'TARGETING_KEY_MISSING',
+      errorMessage: `flag "${def.key}" places users by ${def.rollout.by}, which the evaluation context does not have`,
+    };
+  if (percent < 100 && bucketOf(def.key, id, ROLLOUT_SEED) >= percent * 100) return flag.results.defaulted;
+  if (flag.variants.length <= 1) return flag.results.on;
+  const b = bucketOf(def.key, id, VARIANT_SEED);
+  for (const v of flag.variants) if (b < v.upTo) return v.result;
+  return flag.variants[flag.variants.length - 1]!.result;
 }
 
 function failure(value: FlagValue | undefined, errorCode: FlagResolution['errorCode'], errorMessage: string): FlagResolution {
   return { value: value ?? null!, reason: 'ERROR', errorCode, errorMessage };
 }
 
-/**
- * The CEL variables of a context: each top-level attribute by its name (so `user.country` reads
- * `{ user: { country } }`), and the targeting key as `targetingKey` and, when the context has no
- * `user.id`, as `user.id`.
- */
-export function celBindings(context: EvaluationContext): Record<string, unknown> {
-  const key = context.targetingKey;
-  if (key === undefined) return context;
-  const user = context.user;
-  if (user !== null && typeof user === 'object' && (user as { id?: unknown }).id !== undefined) return context;
-  return { ...context, user: { ...(typeof user === 'object' && user !== null ? user : {}), id: key } };
-}
 /** The text of the attribute at `path` (e.g. ["user", "id"]), with the targeting key standing in for user.id. */
 export function attribute(context: EvaluationContext, path: readonly string[]): string | undefined {
   let v: unknown = context;
