@@ -179,4 +179,35 @@ describe('flag evaluation', () => {
     assert.equal(evaluateFlag(set, 'f', {}, 'string', 'x').value, 'x');
     assert.equal(evaluateFlag(set, 'f', { app: { version: 'garbage' } }, 'boolean', true).errorCode, 'TARGETING_KEY_MISSING');
   });
+
+  test('remembered rule results equal CEL evaluated every time, whatever the context looks like', () => {
+    const rules = [
+      { if: 'user.country in ["DE", "AT"] && semver(app.version) >= semver("2.3.0")', serve: true },
+      { if: 'user.id == "u-3" || has(user.plan)', serve: true },
+      { if: 'user == "bob"', serve: true },
+      { if: 'targetingKey.startsWith("x")', serve: true },
+      { if: 'user.tags.exists(t, t == "a")', serve: true },
+    ];
+    const def: FlagDefinition = {
+      ...definitionOf('m', { type: 'boolean', default: false }, 'x'),
+      rules: [],
+      rollout: { percent: 0, by: 'user.id' },
+    };
+    const users: unknown[] = ['bob', null, 3, { country: 'DE' }, { country: 'AT', plan: null }, { id: 'u-3' }, { tags: ['a'] }, undefined];
+    const keys = [undefined, 'u-3', 'x-1'];
+    const apps = [undefined, { version: '2.3.0' }, { version: '2.2.0' }, { version: 'bad' }, 'str'];
+    for (const r of rules) {
+      const one = { ...def, rules: [r] };
+      const fast = compileFlagSet([one]);
+      const slow = compileFlagSet([one], undefined, { remember: false });
+      // Twice over: the second pass answers from memory.
+      for (let pass = 0; pass < 2; pass++)
+        for (const user of users)
+          for (const targetingKey of keys)
+            for (const app of apps) {
+              const ctx = { ...(user === undefined ? {} : { user }), ...(targetingKey ? { targetingKey } : {}), ...(app ? { app } : {}) };
+              assert.deepEqual(evaluateFlag(fast, 'm', ctx), evaluateFlag(slow, 'm', ctx), `${r.if} with ${JSON.stringify(ctx)}`);
+            }
+    }
+  });
 });
