@@ -5,6 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { OpenFeature, ProviderEvents, type JsonValue } from '@openfeature/server-sdk';
 import { SlipwayProvider } from '../../packages/openfeature-provider/src/index.js';
 import { waitFor } from '../../src/core/wait-for.js';
@@ -63,6 +65,20 @@ describe('the Slipway OpenFeature provider (real controller, @openfeature/server
     assert.ok(
       changed.some((keys) => keys.includes('everyone')),
       `events: ${JSON.stringify(changed)}`,
+    );
+  });
+
+  it('follows an edit of slipway.yaml while connected', async () => {
+    const client = OpenFeature.getClient('app');
+    const file = join(f.project.dir, 'slipway.yaml');
+    const text = readFileSync(file, 'utf8');
+    assert.match(text, /max: 10\b/);
+    writeFileSync(file, text.replace(/max: 10\b/, 'max: 20'));
+    // The controller looks at the file every second while a provider listens.
+    await waitFor(
+      'the provider to serve the edited default',
+      async () => ((await client.getObjectValue('limits', {}, { user: { plan: 'free' } })) as { max?: number }).max === 20,
+      5000,
     );
   });
 });
