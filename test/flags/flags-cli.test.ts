@@ -56,6 +56,13 @@ describe('slipway flags (real controller)', () => {
     assert.equal(list.flags.find((x) => x.key === 'checkout-theme')!.differs.length, 0);
     const table = await cli('list');
     assert.match(table.stderr, /1 flag\(s\) differ from slipway.yaml in production/);
+    // status and plan show the difference from the file too.
+    for (const command of ['status', 'plan']) {
+      const r = await f.project.cli([command]);
+      assert.match(r.stdout, /flags changed at run time in production, differing from slipway.yaml:/, `${command}: ${r.stderr}`);
+      assert.match(r.stdout, /new-checkout: off \(kill switch\) \(file: on, 10%, 1 rule; changed: rollout, enabled\)/, command);
+      assert.doesNotMatch(r.stdout, /checkout-theme:/, command);
+    }
 
     // The store keeps every version across a restart of the controller.
     assert.equal((await f.project.cli(['down'])).code, 0);

@@ -12,6 +12,7 @@ import { SlipwayError } from '../../core/errors.js';
 import type { FlagView } from '../../flags/service.js';
 import type { FlagEnvironmentState, FlagRule } from '../../flags/types.js';
 import type { FlagChangeResponse } from '../../client/flags-client.js';
+import type { ControllerClient } from '../../client/client.js';
 
 async function client(ctx: CommandContext) {
   const { ensureController } = await import('../start-controller.js');
@@ -31,6 +32,30 @@ export function describeState(s: FlagEnvironmentState): string {
 function differs(out: CommandContext['out'], f: FlagView): string {
   if (!f.differs.length) return '-';
   return out.paint('yellow', `${f.differs.join(', ')} (file: ${describeState(f.file)})`);
+}
+
+/**
+ * Lines for `status` and `plan`: the flags whose run-time state differs from slipway.yaml, each with
+ * what the file says. Empty when none differs, or when the controller cannot say (an older one).
+ */
+export async function flagDifferenceLines(c: ControllerClient, out: CommandContext['out']): Promise<string[]> {
+  const { flagsApi } = await import('../../client/flags-client.js');
+  let res;
+  try {
+    res = await flagsApi.list(c);
+  } catch {
+    return [];
+  }
+  const changed = res.flags.filter((f) => f.differs.length);
+  if (!changed.length) return [];
+  return [
+    '',
+    out.paint('yellow', `flags changed at run time in ${terminalLine(res.environment)}, differing from slipway.yaml:`),
+    ...changed.map(
+      (f) => `  ${terminalLine(f.key)}: ${describeState(f.state)} (file: ${describeState(f.file)}; changed: ${f.differs.join(', ')})`,
+    ),
+    '  keep them with slipway flags export, or go back to the file with slipway flags set FLAG --reset',
+  ];
 }
 
 export const flagsList: CliCommand = {
