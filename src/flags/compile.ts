@@ -129,11 +129,10 @@ export function compileFlagSet(
       set.set(def.key, old);
       continue;
     }
-    const { flag, problems } = compileFlag(def, options);
     // Definitions come from a checked file or a checked API change; a rule that still fails to
     // compile (a newer evaluator's syntax in an old store) leaves the flag out: it evaluates as not found.
+    const { flag } = compileFlag(def, options);
     if (flag) set.set(def.key, flag);
-    else void problems;
   }
   return set;
 }
