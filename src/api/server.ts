@@ -23,6 +23,7 @@ import { environmentAllowed, roleIncludes } from '../access/roles.js';
 import { audit } from '../access/audit.js';
 import { accessRoutes } from './access-routes.js';
 import { RESPONDED, type ApiRoute, type RouteContext } from './route.js';
+import { flagRoutes } from './flag-routes.js';
 import type {
   AbortRequest,
   ApprovalRequest,
@@ -384,6 +385,7 @@ function routes(props: ApiServerProps): ApiRoute[] {
       }),
     })),
     ...accessRoutes(project),
+    ...flagRoutes(project),
     r(
       'POST',
       /^\/v1\/shutdown$/,

@@ -12,6 +12,7 @@ import { rememberWrittenKeys } from './environments.js';
 import { schemaProblems } from './schema-problems.js';
 import { resolveSource, semanticProblems, type PathKind } from './semantic-checks.js';
 import { policyProblems } from './policy-checks.js';
+import { flagProblems } from './flag-checks.js';
 import { duplicateKeyProblems, parseYaml, syntaxProblems, toData } from './yaml-source.js';
 
 /**
@@ -167,6 +168,7 @@ export function checkConfigText(
     ...(parsed.success ? [] : schemaProblems(parsed.error.issues, data, configSchema, src)),
     ...semantic.errors,
     ...policyProblems(data, src),
+    ...flagProblems(data, src),
   ]);
   const warnings = sortProblems([...syntax.warnings, ...semantic.warnings]);
   if (problems.length > 0 || !parsed.success) return { problems, warnings };

@@ -49,7 +49,12 @@ export function policyProblems(data: unknown, src: YamlSource): ConfigProblem[] 
  * Where `offset` of the expression at `path` is in the file: exact for one-line plain and quoted
  * scalars and for literal blocks (`|`); the start of the value otherwise.
  */
-function positionInExpression(src: YamlSource, path: PathSegment[], text: string, offset: number): Omit<ConfigProblem, 'path' | 'message'> {
+export function positionInExpression(
+  src: YamlSource,
+  path: PathSegment[],
+  text: string,
+  offset: number,
+): Omit<ConfigProblem, 'path' | 'message'> {
   const start = locatePath(src, path);
   const node = src.doc.getIn(path, true);
   if (!isScalar(node)) return start;

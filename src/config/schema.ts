@@ -14,6 +14,7 @@ import { gatesKeys } from './gates-schema.js';
 import { loadBalancerSchema } from './load-balancer-schema.js';
 import { policiesSectionSchema } from './policy-schema.js';
 import { notificationsSectionSchema } from './notifications-schema.js';
+import { flagsSectionSchema } from './flags-schema.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** Mirrors parseDuration's grammar so the JSON Schema can flag bad durations in editors too. */
@@ -436,6 +437,7 @@ export const configSchema = z
     loadBalancer: loadBalancerSchema.optional(),
     registry: registrySchema.optional(),
     notifications: notificationsSectionSchema,
+    flags: flagsSectionSchema,
   })
   .meta({ title: 'slipway.yaml', description: 'The desired state of an application deployed by Slipway.' });
 

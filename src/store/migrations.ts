@@ -125,7 +125,28 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
-    // 5 is the flags' (issue 10); versions were handed out to branches developed side by side.
+    version: 5,
+    name: 'feature flag versions',
+    sql: `
+      -- Every run-time change of a flag (docs/flags.md): the patch over slipway.yaml from then on,
+      -- the effective state before and after, who, when and why. The newest version is in force.
+      CREATE TABLE flag_versions (
+        environment TEXT NOT NULL,
+        flag TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        patch_json TEXT NOT NULL,
+        before_json TEXT NOT NULL,
+        after_json TEXT NOT NULL,
+        changed_by TEXT NOT NULL,
+        changed_at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        revert_of INTEGER,
+        PRIMARY KEY (environment, flag, version)
+      );
+    `,
+  },
+  {
     version: 6,
     name: 'release images',
     sql: `

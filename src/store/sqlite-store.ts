@@ -7,6 +7,7 @@ import { schemaDifference } from './schema-check.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import type { Store } from './store.js';
 import type { ApiToken, AuditEntry, NewApiToken, NewAuditEntry, Role } from './access-types.js';
+import type { FlagVersion, NewFlagVersion } from './flag-types.js';
 import type { ReleaseSecrets } from '../secrets/release-secrets.js';
 import {
   TERMINAL_PHASES,
@@ -128,6 +129,51 @@ export class SqliteStore implements Store {
     } finally {
       copy.close();
     }
+  }
+
+  async appendFlagVersion(v: NewFlagVersion): Promise<FlagVersion> {
+    return this.db.transaction(() => {
+      const { next } = this.db
+        .prepare('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM flag_versions WHERE environment = ? AND flag = ?')
+        .get(v.environment, v.flag) as { next: number };
+      this.db
+        .prepare(
+          `INSERT INTO flag_versions (environment, flag, version, action, patch_json, before_json, after_json, changed_by, changed_at, reason, revert_of)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          v.environment,
+          v.flag,
+          next,
+          v.action,
+          JSON.stringify(v.patch),
+          JSON.stringify(v.before),
+          JSON.stringify(v.after),
+          v.by,
+          v.at,
+          v.reason,
+          v.revertOf,
+        );
+      return { ...v, version: next };
+    })();
+  }
+
+  async listFlagVersions(environment: string, flag: string, limit = 100): Promise<FlagVersion[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM flag_versions WHERE environment = ? AND flag = ? ORDER BY version DESC LIMIT ?')
+      .all(environment, flag, limit) as Row[];
+    return rows.map(toFlagVersion);
+  }
+
+  async currentFlagVersions(environment: string): Promise<FlagVersion[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT f.* FROM flag_versions f
+           JOIN (SELECT flag, MAX(version) AS v FROM flag_versions WHERE environment = ? GROUP BY flag) m ON m.flag = f.flag AND m.v = f.version
+          WHERE f.environment = ? ORDER BY f.flag`,
+      )
+      .all(environment, environment) as Row[];
+    return rows.map(toFlagVersion);
   }
 
   async createRelease(r: NewRelease): Promise<Release> {
@@ -518,4 +564,20 @@ function wrongSchema(path: string, why: string, cause?: unknown): SlipwayError {
     cause,
     details: { file: path },
   });
+}
+
+function toFlagVersion(r: Row): FlagVersion {
+  return {
+    environment: r.environment as string,
+    flag: r.flag as string,
+    version: r.version as number,
+    action: r.action as FlagVersion['action'],
+    patch: JSON.parse(r.patch_json as string),
+    before: JSON.parse(r.before_json as string),
+    after: JSON.parse(r.after_json as string),
+    by: r.changed_by as string,
+    at: r.changed_at as number,
+    reason: r.reason as string,
+    revertOf: (r.revert_of as number | null) ?? null,
+  };
 }

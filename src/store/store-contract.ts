@@ -180,5 +180,41 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       );
       assert.deepEqual((await store.listEvents({}))[0]!.data, { n: 1 });
     });
+
+    it('versions flag changes per flag and environment, and lists the newest of each', async () => {
+      const state = (percent: number) => ({ enabled: true, rules: [], rollout: { percent, by: 'user.id' } });
+      const change = (flag: string, percent: number, environment = 'production') => ({
+        environment,
+        flag,
+        action: 'set' as const,
+        patch: { rollout: { percent, by: 'user.id' } },
+        before: state(0),
+        after: state(percent),
+        by: 'ann',
+        at: 1000 + percent,
+        reason: `ramp to ${percent}`,
+        revertOf: null,
+      });
+      assert.equal((await store.appendFlagVersion(change('a', 10))).version, 1);
+      assert.equal((await store.appendFlagVersion(change('a', 50))).version, 2);
+      assert.equal((await store.appendFlagVersion(change('b', 5))).version, 1);
+      assert.equal((await store.appendFlagVersion(change('a', 1, 'staging'))).version, 1);
+      const history = await store.listFlagVersions('production', 'a');
+      assert.deepEqual(
+        history.map((v) => [v.version, v.after.rollout.percent, v.reason]),
+        [
+          [2, 50, 'ramp to 50'],
+          [1, 10, 'ramp to 10'],
+        ],
+      );
+      assert.deepEqual(history[0], { ...change('a', 50), version: 2 });
+      assert.deepEqual(
+        (await store.currentFlagVersions('production')).map((v) => [v.flag, v.version]),
+        [
+          ['a', 2],
+          ['b', 1],
+        ],
+      );
+    });
   });
 }

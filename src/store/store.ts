@@ -5,6 +5,7 @@
  * implementation (PostgreSQL) fits the same interface.
  */
 import type { ApiToken, AuditEntry, NewApiToken, NewAuditEntry } from './access-types.js';
+import type { FlagVersion, NewFlagVersion } from './flag-types.js';
 import type { EventRecord, NewEvent, NewRelease, Release, ReleaseOutcome, Rollout } from './types.js';
 
 export interface Store {
@@ -76,6 +77,12 @@ export interface Store {
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
   /** Oldest first. */
   listAudit(filter: { since?: number; environment?: string; service?: string; limit?: number }): Promise<AuditEntry[]>;
+  /** Records a flag change as the flag's next version (1 for its first change). */
+  appendFlagVersion(version: NewFlagVersion): Promise<FlagVersion>;
+  /** One flag's versions, newest first. */
+  listFlagVersions(environment: string, flag: string, limit?: number): Promise<FlagVersion[]>;
+  /** The newest version of every flag changed at run time in the environment. */
+  currentFlagVersions(environment: string): Promise<FlagVersion[]>;
 
   /**
    * Writes a consistent copy of the whole store to `destination` (a file that must not exist yet)

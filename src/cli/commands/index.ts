@@ -38,6 +38,7 @@ import { tokensCreate } from './tokens-create.js';
 import { tokensList } from './tokens-list.js';
 import { tokensRevoke } from './tokens-revoke.js';
 import { audit } from './audit.js';
+import { flagsExport, flagsGet, flagsHistory, flagsList, flagsRevert, flagsSet } from './flags.js';
 
 export const COMMANDS: readonly CliCommand[] = [
   init,
@@ -77,5 +78,11 @@ export const COMMANDS: readonly CliCommand[] = [
   tokensList,
   tokensRevoke,
   audit,
+  flagsList,
+  flagsGet,
+  flagsSet,
+  flagsHistory,
+  flagsRevert,
+  flagsExport,
   completion,
 ] as CliCommand[];

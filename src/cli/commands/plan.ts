@@ -1,5 +1,6 @@
 import type { PlanRequest } from '../../api/types.js';
 import type { CliCommand } from '../context.js';
+import { flagDifferenceLines } from './flags.js';
 import { ensureController } from '../start-controller.js';
 import { renderPlan } from '../render/plan.js';
 
@@ -23,7 +24,7 @@ export const plan: CliCommand<{ detailedExitcode?: boolean }> = {
     const res = await client.plan(req);
     out.done();
     if (json) out.out(JSON.stringify(res, null, 2));
-    else for (const line of renderPlan(res, out)) out.out(line);
+    else for (const line of [...renderPlan(res, out), ...(await flagDifferenceLines(client, out))]) out.out(line);
     return flags.detailedExitcode && res.changes > 0 ? 2 : 0;
   },
 };

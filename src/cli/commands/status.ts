@@ -3,6 +3,7 @@ import { SlipwayError } from '../../core/errors.js';
 import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
 import { renderStatus } from '../render/status.js';
+import { flagDifferenceLines } from './flags.js';
 
 export const status: CliCommand = {
   name: 'status',
@@ -25,6 +26,7 @@ export const status: CliCommand = {
       return 0;
     }
     for (const line of renderStatus(res, shown, out)) out.out(line);
+    for (const line of await flagDifferenceLines(ControllerClient.connect(dir, env), out)) out.out(line);
     return shown.some((s) => s.health === 'Down' || s.health === 'Degraded') ? 1 : 0;
   },
 };
