@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import type { ProjectController } from '../controller/project-controller.js';
 import { SlipwayError } from '../core/errors.js';
 import { readJson, sendJson } from '../core/http-json.js';
-import { RESPONDED, type ApiRoute } from './route.js';
+import { RESPONDED, type ApiRoute, type RouteContext } from './route.js';
+import type { FlagVersion } from '../store/flag-types.js';
 import { evaluateFlag } from '../flags/evaluate.js';
 import { FlagService, type FlagChange, type FlagSnapshot } from '../flags/service.js';
 import type { EvaluationContext, FlagResolution } from '../flags/types.js';
@@ -63,10 +64,7 @@ export function flagRoutes(project: ProjectController): ApiRoute[] {
       audit: 'flag.change',
       handler: async ({ c, params, req, auditDetail }) => {
         const r = await flags().change(c.environment, params[0]!, await readJson<FlagChange>(req));
-        auditDetail({
-          service: null,
-          ...(r.version ? { before: r.version.before, after: r.version.after, reason: r.version.reason } : {}),
-        });
+        auditDetail(flagAudit(params[0]!, r.version));
         return r;
       },
     },
@@ -92,7 +90,7 @@ export function flagRoutes(project: ProjectController): ApiRoute[] {
             hint: 'slipway flags history KEY lists the versions.',
           });
         const r = await flags().revert(c.environment, params[0]!, body.version, body.by, body.reason);
-        auditDetail({ service: null });
+        auditDetail(flagAudit(params[0]!, r.version));
         return r;
       },
     },
@@ -144,6 +142,16 @@ export function flagRoutes(project: ProjectController): ApiRoute[] {
       },
     })),
   ];
+}
+
+/** A flag change's audit entry: which flag, its state before and after, and why (the flag's own history has the rest). */
+function flagAudit(key: string, v: FlagVersion | null): Parameters<RouteContext['auditDetail']>[0] {
+  return {
+    service: null,
+    before: { flag: key, ...(v ? { state: v.before } : {}) },
+    after: { flag: key, ...(v ? { version: v.version, state: v.after } : {}) },
+    ...(v?.reason ? { reason: v.reason } : {}),
+  };
 }
 
 function definitionsBody(s: FlagSnapshot): { environment: string; etag: string; flags: FlagSnapshot['definitions'] } {

@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { userInfo } from 'node:os';
 import { startFlagProject, type FlagProject } from './support.js';
 import type { FlagHistoryResponse, FlagsListResponse } from '../../src/client/flags-client.js';
+import type { AuditResponse } from '../../src/api/access-types.js';
 
 describe('slipway flags (real controller)', () => {
   let f: FlagProject;
@@ -90,6 +91,19 @@ describe('slipway flags (real controller)', () => {
     assert.equal(reverted.code, 0, reverted.stderr);
     assert.match(reverted.stdout, /off \(kill switch\) → on, 60%, 1 rule \(version 3\)/);
     assert.equal((await evaluate('new-checkout', 'user-5')).value, true);
+
+    // Each change is in the audit log too: who (the token's name), which flag, before and after, why.
+    const audit = JSON.parse((await f.project.cli(['audit', '--json'])).stdout) as AuditResponse;
+    const changes = audit.entries.filter((e) => e.action === 'flag.change' || e.action === 'flag.revert');
+    assert.deepEqual(
+      changes.map((e) => [e.action, e.outcome, (e.after as { flag?: string }).flag, (e.after as { version?: number }).version, e.reason]),
+      [
+        ['flag.change', 'ok', 'new-checkout', 1, 'ramp up'],
+        ['flag.change', 'ok', 'new-checkout', 2, 'errors in checkout'],
+        ['flag.revert', 'ok', 'new-checkout', 3, 'fixed'],
+      ],
+    );
+    assert.match(changes[0]!.actor, /^local:/);
 
     const exported = await cli('export');
     assert.equal(exported.code, 0, exported.stderr);
