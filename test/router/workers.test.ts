@@ -5,6 +5,7 @@
  * Which worker served a request shows in its X-Request-Id (`<8 hex of the worker's boot id>-<n>`).
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -146,12 +147,17 @@ test('a killed worker is replaced while the other serves on; the summed counters
 
 test('--workers must be a whole number from 1 to 16', () => {
   const main = fileURLToPath(new URL('../../src/router/main.js', import.meta.url));
-  for (const bad of ['0', '17', '1.5', 'two']) {
-    const r = spawnSync(process.execPath, [main, '--state-dir', tempDir(), '--workers', bad], { encoding: 'utf8', timeout: 10_000 });
-    assert.equal(r.status, 1);
-    assert.match(
-      r.stderr + r.stdout,
-      new RegExp(`ROUTER_USAGE: --workers: expected a whole number from 1 to 16, got "${bad.replace('.', '\\.')}"`),
-    );
+  const stateDir = tempDir();
+  try {
+    for (const bad of ['0', '17', '1.5', 'two']) {
+      const r = spawnSync(process.execPath, [main, '--state-dir', stateDir, '--workers', bad], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(r.status, 1);
+      assert.match(
+        r.stderr + r.stdout,
+        new RegExp(`ROUTER_USAGE: --workers: expected a whole number from 1 to 16, got "${bad.replace('.', '\\.')}"`),
+      );
+    }
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
   }
 });
