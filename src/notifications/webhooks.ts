@@ -66,6 +66,13 @@ export class WebhookNotifier {
     let delay = this.o.baseDelayMs ?? 1000;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       let why: string;
+      // Each attempt's deadline is a timer of its own, held until the attempt ends: a signal made
+      // with AbortSignal.any() from AbortSignal.timeout() was seen never to fire (its source timer
+      // is only weakly held), leaving an attempt to a hanging receiver waiting forever.
+      const attempt$ = new AbortController();
+      const timer = setTimeout(() => attempt$.abort(new DOMException(`no answer within ${hook.timeout}ms`, 'TimeoutError')), hook.timeout);
+      const stop = () => attempt$.abort(this.abort.signal.reason);
+      this.abort.signal.addEventListener('abort', stop, { once: true });
       try {
         const res = await fetch(hook.url, {
           method: 'POST',
@@ -76,7 +83,7 @@ export class WebhookNotifier {
             'x-slipway-delivery': id,
           },
           body,
-          signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(hook.timeout)]),
+          signal: attempt$.signal,
           redirect: 'manual',
         });
         await res.body?.cancel().catch(() => undefined);
@@ -85,6 +92,9 @@ export class WebhookNotifier {
       } catch (err) {
         if (this.abort.signal.aborted) return;
         why = (err as Error).name === 'TimeoutError' ? `no answer within ${hook.timeout}ms` : (err as Error).message;
+      } finally {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', stop);
       }
       if (attempt === attempts) {
         this.o.log.warn(`webhook ${origin(hook.url)}: ${event} ${id} not delivered after ${attempts} attempts (last: ${why})`);

@@ -90,7 +90,15 @@ describe('webhooks (real controller, real receivers)', () => {
         return done.length >= 2 ? done : undefined;
       },
       30_000,
-    );
+    ).catch((err: unknown) => {
+      // What each side saw: the receiver's attempts per delivery, the controller's account of them.
+      const seen = [...flaky.got.entries()].map(([id, l]) => `${id}: ${l.length} attempt(s)`).join('; ');
+      const log = readFileSync(join(p.dir, '.slipway/controller.log'), 'utf8')
+        .split('\n')
+        .filter((l) => /webhook/.test(l))
+        .join('\n');
+      throw new Error(`${String(err)}\nreceiver: ${seen}\ncontroller:\n${log}`);
+    });
     const events = delivered.map((d) => d.event).sort();
     assert.deepEqual(events, ['rollout.started', 'rollout.succeeded']);
     for (const list of flaky.got.values()) {
