@@ -1,7 +1,8 @@
 /**
  * What it means for a release to have succeeded in an environment: a deploy or rollback rollout
- * to it ended Healthy there, and no rollback has taken it out of service since. The evidence names that release, its digest, the rollout, when, and
- * who approved it there (when that environment requires approval).
+ * to it ended Healthy there, and no rollback has taken it out of service since. The evidence
+ * names that release, its digest, the rollout, when, and who approved it there (when that
+ * environment requires approval).
  */
 import type { Controller } from '../controller/controller.js';
 import type { PromotionEvidence, Release, Rollout } from '../store/types.js';
