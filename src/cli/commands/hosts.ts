@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { terminalLine } from '../../core/terminal-text.js';
+import type { Command } from 'commander';
 import type { CliCommand } from '../context.js';
 import type { Output } from '../output.js';
 import { table } from '../output.js';
@@ -45,9 +46,7 @@ function finish(reports: HostReport[], out: Output, json: boolean, what: string)
 export const hosts: CliCommand<HostsFlags> = {
   name: 'hosts',
   summary: "List the environment's servers with reachability, runtime, layout and releases (over SSH, no controller)",
-  declare(cmd) {
-    cmd.option('--verbose', 'log every remote command (host, exit code, duration) to stderr');
-  },
+  declare: declareVerbose,
   examples: ['slipway hosts --env production', 'slipway hosts --env production --json --verbose'],
   async run({ dir, env, out, json }, _args, flags) {
     const ctx = await fleetContext(dir, env, out, flags);
@@ -88,13 +87,21 @@ function checkTable(reports: HostReport[], out: Output): string {
   ]);
 }
 
+/** Every hosts command can log its remote commands. */
+function declareVerbose(cmd: Command): void {
+  cmd.option('--verbose', 'log every remote command (host, exit code, duration) to stderr');
+}
+
+/** Commands that act on hosts may also pin the key of a host seen for the first time. */
+function declareConnecting(cmd: Command): void {
+  cmd.option('--trust-new-hosts', 'pin the key of a host known_hosts does not list (first use); a changed key is still refused');
+  declareVerbose(cmd);
+}
+
 export const hostsCheck: CliCommand<HostsFlags> = {
   name: 'hosts check',
   summary: 'Check SSH, host key, tools, runtime, disk, ports and layout on every server before a deploy',
-  declare(cmd) {
-    cmd.option('--trust-new-hosts', 'pin the key of a host known_hosts does not list (first use); a changed key is still refused');
-    cmd.option('--verbose', 'log every remote command (host, exit code, duration) to stderr');
-  },
+  declare: declareConnecting,
   examples: ['slipway hosts check --env production', 'slipway hosts check --env production --trust-new-hosts --json --verbose'],
   async run({ dir, env, out, json }, _args, flags) {
     const ctx = await fleetContext(dir, env, out, flags);
@@ -108,10 +115,7 @@ export const hostsCheck: CliCommand<HostsFlags> = {
 export const hostsSetup: CliCommand<HostsFlags> = {
   name: 'hosts setup',
   summary: "Install Slipway's host layout on every server (idempotent), then check them",
-  declare(cmd) {
-    cmd.option('--trust-new-hosts', 'pin the key of a host known_hosts does not list (first use); a changed key is still refused');
-    cmd.option('--verbose', 'log every remote command (host, exit code, duration) to stderr');
-  },
+  declare: declareConnecting,
   examples: ['slipway hosts setup --env production', 'slipway hosts setup --env production --trust-new-hosts --json --verbose'],
   async run({ dir, env, out, json }, _args, flags) {
     const ctx = await fleetContext(dir, env, out, flags);
