@@ -363,18 +363,7 @@ export class SqliteStore implements Store {
   }): Promise<EventRecord[]> {
     const where: string[] = ['id > ?'];
     const args: unknown[] = [f.afterId ?? 0];
-    if (f.environment !== undefined) {
-      where.push('environment = ?');
-      args.push(f.environment);
-    }
-    if (f.service !== undefined) {
-      where.push('service = ?');
-      args.push(f.service);
-    }
-    if (f.rolloutId !== undefined) {
-      where.push('rollout_id = ?');
-      args.push(f.rolloutId);
-    }
+    whereEqual(where, args, { environment: f.environment, service: f.service, rollout_id: f.rolloutId });
     args.push(f.limit ?? 1000);
     const rows = this.db.prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args) as Row[];
     return rows.map((r) => ({
@@ -456,14 +445,7 @@ export class SqliteStore implements Store {
   async listAudit(f: { since?: number; environment?: string; service?: string; limit?: number }): Promise<AuditEntry[]> {
     const where: string[] = ['at >= ?'];
     const args: unknown[] = [f.since ?? 0];
-    if (f.environment !== undefined) {
-      where.push('environment = ?');
-      args.push(f.environment);
-    }
-    if (f.service !== undefined) {
-      where.push('service = ?');
-      args.push(f.service);
-    }
+    whereEqual(where, args, { environment: f.environment, service: f.service });
     args.push(f.limit ?? 1000);
     // The newest `limit` entries, oldest first.
     const rows = this.db
@@ -580,4 +562,13 @@ function toFlagVersion(r: Row): FlagVersion {
     reason: r.reason as string,
     revertOf: (r.revert_of as number | null) ?? null,
   };
+}
+
+/** Adds `column = ?` to `where` (and its value to `args`) for each column given a value; the names are the caller's constants. */
+function whereEqual(where: string[], args: unknown[], columns: Record<string, unknown>): void {
+  for (const [column, value] of Object.entries(columns)) {
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    args.push(value);
+  }
 }
