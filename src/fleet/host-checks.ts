@@ -50,15 +50,20 @@ async function withFleet<T>(
   environment: string,
   opts: HostsOptions,
   fn: (pool: SshPool, host: FleetHost, layout: HostLayout) => Promise<T>,
-): Promise<PromiseSettledResult<T>[]> {
+): Promise<{ hosts: FleetHost[]; results: PromiseSettledResult<T>[] }> {
   const fleet = fleetOf(config, projectDir, environment, opts);
   const pool = new SshPool(new Ssh2Transport(opts.logger ?? silentLogger));
   try {
     const layout = new HostLayout(fleet.ssh.root);
-    return await eachHost(fleet.hosts, fleet.ssh.parallel, (h) => fn(pool, h, layout));
+    return { hosts: fleet.hosts, results: await eachHost(fleet.hosts, fleet.ssh.parallel, (h) => fn(pool, h, layout)) };
   } finally {
     await pool.closeAll();
   }
+}
+
+/** One report per host: what `fn` gave, or why the host could not be reached. */
+function reportsOf({ hosts, results }: { hosts: FleetHost[]; results: PromiseSettledResult<HostReport>[] }): HostReport[] {
+  return results.map((r, i) => (r.status === 'fulfilled' ? r.value : unreachable(hosts[i]!, r.reason)));
 }
 
 /** The report of a host whose SSH connection or remote command failed. */
@@ -102,11 +107,11 @@ export async function listHosts(
   environment: string,
   opts: HostsOptions = {},
 ): Promise<HostReport[]> {
-  const fleet = fleetOf(config, projectDir, environment, opts);
-  const results = await withFleet(config, projectDir, environment, opts, async (pool, h, layout) =>
-    base(h, await probeHost(await pool.get(h.target), layout.root)),
+  return reportsOf(
+    await withFleet(config, projectDir, environment, opts, async (pool, h, layout) =>
+      base(h, await probeHost(await pool.get(h.target), layout.root)),
+    ),
   );
-  return results.map((r, i) => (r.status === 'fulfilled' ? r.value : unreachable(fleet.hosts[i]!, r.reason)));
 }
 
 /** `slipway hosts check`: SSH and host key, tools, runtime, disk, the environment's ports, layout. */
@@ -116,18 +121,18 @@ export async function checkHosts(
   environment: string,
   opts: HostsOptions = {},
 ): Promise<HostReport[]> {
-  const fleet = fleetOf(config, projectDir, environment, opts);
   const services = configForEnvironment(config, environment).services;
   const ports = Object.entries(services).map(([name, s]) => ({ name, port: s.port }));
-  const results = await withFleet(config, projectDir, environment, opts, async (pool, h, layout) => {
-    const host = await pool.get(h.target);
-    const facts = await probeHost(host, layout.root);
-    const report = base(h, facts);
-    report.checks = judge(facts, ports, layout, h.target.user);
-    report.ok = report.checks.every((c) => c.status !== 'fail');
-    return report;
-  });
-  return results.map((r, i) => (r.status === 'fulfilled' ? r.value : unreachable(fleet.hosts[i]!, r.reason)));
+  return reportsOf(
+    await withFleet(config, projectDir, environment, opts, async (pool, h, layout) => {
+      const host = await pool.get(h.target);
+      const facts = await probeHost(host, layout.root);
+      const report = base(h, facts);
+      report.checks = judge(facts, ports, layout, h.target.user);
+      report.ok = report.checks.every((c) => c.status !== 'fail');
+      return report;
+    }),
+  );
 }
 
 function judge(facts: HostFacts, ports: { name: string; port: number }[], layout: HostLayout, user: string): HostCheck[] {
@@ -210,13 +215,12 @@ export async function setupHosts(
   environment: string,
   opts: HostsOptions = {},
 ): Promise<HostReport[]> {
-  const fleet = fleetOf(config, projectDir, environment, opts);
   const marker = JSON.stringify({ layout: LAYOUT_VERSION, by: 'slipway' });
-  const results = await withFleet(config, projectDir, environment, opts, async (pool, h, layout) => {
+  const { hosts, results } = await withFleet(config, projectDir, environment, opts, async (pool, h, layout) => {
     const host = await pool.get(h.target);
     await host.run(shellScript(SETUP, [layout.root, marker, ...layout.directories]), { timeoutMs: 30_000 });
   });
   const failed = new Map(results.flatMap((r, i) => (r.status === 'rejected' ? [[i, r.reason as unknown]] : [])));
-  const checked = failed.size === fleet.hosts.length ? [] : await checkHosts(config, projectDir, environment, opts);
-  return fleet.hosts.map((h, i) => (failed.has(i) ? unreachable(h, failed.get(i), 'setup') : checked.find((c) => c.host === h.name)!));
+  const checked = failed.size === hosts.length ? [] : await checkHosts(config, projectDir, environment, opts);
+  return hosts.map((h, i) => (failed.has(i) ? unreachable(h, failed.get(i), 'setup') : checked.find((c) => c.host === h.name)!));
 }
