@@ -1,3 +1,4 @@
+import { InFlightList, type Listed } from './in-flight-list.js';
 import type { PoolCounters, ServiceCounters } from './metrics.js';
 import type { Pool } from './types.js';
 import { UpstreamPool } from './upstream-connection.js';
@@ -6,7 +7,7 @@ import { UpstreamPool } from './upstream-connection.js';
  * Something in flight on a backend (an HTTP exchange or a WebSocket tunnel) that a drain deadline
  * or a shutdown can cut short.
  */
-export interface InFlight {
+export interface InFlight extends Listed {
   /** The backend it is counted on (set by ServiceProxy.attach). */
   backend: BackendState | null;
   /** The release counters it is counted in (set by ServiceProxy.attach). */
@@ -38,7 +39,8 @@ export class BackendState {
   inFlight = 0;
   /** False once the backend left the table: it gets no new requests and is forgotten when idle. */
   inTable = true;
-  readonly active = new Set<InFlight>();
+  /** What is in flight on it, for drain deadlines, timeouts and shutdown (not a Set: see InFlightList). */
+  readonly active = new InFlightList<InFlight>();
   /** Keep-alive connections to this backend. */
   pool: UpstreamPool;
 

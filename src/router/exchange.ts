@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { BackendState, InFlight, Timeouts } from './balancer.js';
+import type { InFlightList, Listed } from './in-flight-list.js';
 import type { ClientConnection, ClientExchange } from './front/client-connection.js';
 import type { BodySink, FrontRequest } from './front/front-request.js';
 import { clientResponseHeaders, serializeRequestHead, type UpstreamHead } from './headers.js';
@@ -24,6 +25,10 @@ const ABORT_BODY: Record<number, string> = { 408: 'request timeout: the request 
  */
 export class Exchange implements InFlight, UpstreamSink, ClientExchange, BodySink {
   readonly start = performance.now();
+  // Links of the backend's in-flight list (in-flight-list.ts).
+  list: InFlightList<Listed> | null = null;
+  listPrev: Listed | null = null;
+  listNext: Listed | null = null;
   backend: BackendState | null = null;
   counters: PoolCounters | null = null;
   private conn: UpstreamConnection | null = null;

@@ -212,7 +212,7 @@ export class ServiceProxy implements FrontHandler {
     this.previewServer?.sweep(now);
     for (const l of this.closing) l.sweep(now);
     for (const b of this.balancer.backends.values()) {
-      for (const x of [...b.active]) x.expire(now, limits);
+      for (const x of b.active.toArray()) x.expire(now, limits);
     }
   }
 
@@ -254,7 +254,7 @@ export class ServiceProxy implements FrontHandler {
     for (const id of d.ids) {
       const b = this.balancer.backends.get(id);
       if (b === undefined) continue;
-      for (const x of [...b.active]) {
+      for (const x of b.active.toArray()) {
         x.abort(504);
         aborted++;
       }
@@ -275,7 +275,7 @@ export class ServiceProxy implements FrontHandler {
   abortAll(status: number): number {
     let n = 0;
     for (const b of this.balancer.backends.values()) {
-      for (const x of [...b.active]) {
+      for (const x of b.active.toArray()) {
         x.abort(status);
         n++;
       }

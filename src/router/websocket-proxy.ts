@@ -2,6 +2,7 @@ import { request, STATUS_CODES, type ClientRequest, type IncomingMessage } from 
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { BackendState, InFlight, Timeouts } from './balancer.js';
+import type { InFlightList, Listed } from './in-flight-list.js';
 import type { FrontRequest } from './front/front-request.js';
 import { MAX_ATTEMPTS } from './exchange.js';
 import { clientResponseHeaders, isRejection, upstreamRequestHeaders, type UpstreamHead } from './headers.js';
@@ -29,6 +30,10 @@ export function proxyUpgrade(svc: ServiceProxy, req: FrontRequest, socket: Socke
 }
 
 class Tunnel implements InFlight {
+  // Links of the backend's in-flight list (in-flight-list.ts).
+  list: InFlightList<Listed> | null = null;
+  listPrev: Listed | null = null;
+  listNext: Listed | null = null;
   readonly start = performance.now();
   backend: BackendState | null = null;
   counters: PoolCounters | null = null;
