@@ -43,6 +43,8 @@ export class BackendState {
   readonly active = new InFlightList<InFlight>();
   /** Keep-alive connections to this backend. */
   pool: UpstreamPool;
+  /** `host:port` (IPv6 in brackets): the Host sent upstream for a client that sent none. */
+  authority: string;
 
   constructor(
     readonly id: string,
@@ -54,6 +56,7 @@ export class BackendState {
     public previewCounters: PoolCounters,
   ) {
     this.pool = new UpstreamPool(host, port);
+    this.authority = authority(host, port);
   }
 
   /** Points the backend at a new address; connections to the old one close once idle. */
@@ -62,6 +65,7 @@ export class BackendState {
     this.pool.close();
     this.host = host;
     this.port = port;
+    this.authority = authority(host, port);
     this.pool = new UpstreamPool(host, port);
   }
 }
@@ -207,4 +211,8 @@ function leastLoaded(p: PoolState, tried: BackendState[] | null): BackendState |
   }
   if (best !== undefined) p.rr = (bestAt + 1) % n;
   return best;
+}
+
+function authority(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -89,7 +89,7 @@ export class Exchange implements InFlight, UpstreamSink, ClientExchange, BodySin
     this.svc.attach(this, b);
     const conn = b.pool.acquire();
     this.conn = conn;
-    conn.send(this, serializeRequestHead(this.req.method, this.req.url, this.head.headers, `${b.host}:${b.port}`));
+    conn.send(this, serializeRequestHead(this.req.method, this.req.url, this.head.headers, b.authority));
     if (this.head.hasBody) {
       // Read the body only once connected, so that a refused connection leaves it whole for a retry.
       if (conn.connecting) conn.socket.once('connect', () => this.startBody(conn));

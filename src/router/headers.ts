@@ -1,3 +1,5 @@
+import { headerLine, latin1 } from './latin1.js';
+
 /**
  * Header rewriting between client and upstream, on flat raw header arrays
  * (`[name, value, name, value, ...]`) so nothing is parsed into objects on the hot path.
@@ -196,15 +198,24 @@ function dropConnectionListed(headers: string[], connection: string): string[] {
  * The request line and headers as sent upstream (HTTP/1.1, keep-alive by default). Names and
  * values come from Node's parser or from us, so they hold no CR or LF.
  */
-export function serializeRequestHead(method: string, url: string, headers: string[], hostFallback: string): string {
-  let s = `${method} ${url} HTTP/1.1\r\n`;
+export function serializeRequestHead(method: string, url: string, headers: string[], hostFallback: string): Buffer {
+  let bytes = method.length + url.length + 14; // ' ', ' HTTP/1.1\r\n' and the blank line
   let host = false;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
     if (!host && name.length === 4 && name.toLowerCase() === 'host') host = true;
-    s += `${name}: ${headers[i + 1]!}\r\n`;
+    bytes += name.length + headers[i + 1]!.length + 4;
   }
   // An HTTP/1.0 client may send no Host; HTTP/1.1 requires one.
-  if (!host) s += `Host: ${hostFallback}\r\n`;
-  return `${s}\r\n`;
+  if (!host) bytes += hostFallback.length + 8;
+  const buf = Buffer.allocUnsafe(bytes);
+  let at = latin1(buf, 0, method);
+  buf[at++] = 0x20;
+  at = latin1(buf, at, url);
+  at = latin1(buf, at, ' HTTP/1.1\r\n');
+  for (let i = 0; i < headers.length; i += 2) at = headerLine(buf, at, headers[i]!, headers[i + 1]!);
+  if (!host) at = headerLine(buf, at, 'Host', hostFallback);
+  buf[at++] = 0x0d;
+  buf[at] = 0x0a;
+  return buf;
 }

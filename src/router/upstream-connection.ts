@@ -94,10 +94,10 @@ export class UpstreamConnection implements ResponseEvents {
   }
 
   /** Starts a request on this connection: `head` is the serialised request line and headers. */
-  send(sink: UpstreamSink, head: string): void {
+  send(sink: UpstreamSink, head: Buffer): void {
     this.sink = sink;
     this.responded = false;
-    this.socket.write(head, 'latin1');
+    this.socket.write(head);
   }
 
   /** Drops the connection (the exchange gave up on it); the sink hears nothing more. */

@@ -161,6 +161,104 @@ test('HTTP/1.0: an answer without a length is delimited by the close; chunked to
   assert.equal(c.closed(), false);
 });
 
+test('an answer written in batches (one upstream read each) arrives whole and in order, whatever its size', async () => {
+  reset();
+  const c = await client();
+  const big = Buffer.alloc(40 * 1024, 'b'); // past the size a head and body are copied together
+  const cases: Array<{ url: string; drive: (conn: ClientConnection) => void; expect: string }> = [
+    {
+      // head, body and end in one read: one buffer, with the last chunk appended to it
+      url: '/hold-1',
+      drive: (conn) => {
+        conn.cork();
+        conn.writeHead(200, 'OK', ['X-A', '1']);
+        conn.write(Buffer.from('hello'));
+        conn.end();
+        conn.uncork();
+      },
+      expect: '5\r\nhello\r\n0\r\n\r\n',
+    },
+    {
+      // two writes in one read, then the end in the next read
+      url: '/hold-2',
+      drive: (conn) => {
+        conn.cork();
+        conn.writeHead(200, 'OK', ['Content-Length', '6']);
+        conn.write(Buffer.from('abc'));
+        conn.write(Buffer.from('de'));
+        conn.uncork();
+        conn.cork();
+        conn.write(Buffer.from('f'));
+        conn.end();
+        conn.uncork();
+      },
+      expect: 'Content-Length: 6\r\n',
+    },
+    {
+      // a first read larger than a copy is worth: the head leaves beside it
+      url: '/hold-3',
+      drive: (conn) => {
+        conn.cork();
+        conn.writeHead(200, 'OK', ['Content-Length', String(big.length)]);
+        conn.write(big);
+        conn.end();
+        conn.uncork();
+      },
+      expect: `Content-Length: ${big.length}\r\n`,
+    },
+    {
+      // the head alone (a stream whose body comes later), then the body outside any batch
+      url: '/hold-4',
+      drive: (conn) => {
+        conn.cork();
+        conn.writeHead(200, 'OK', []);
+        conn.flushHead();
+        conn.uncork();
+        conn.write(Buffer.from('later'));
+        conn.end();
+      },
+      expect: '5\r\nlater\r\n0\r\n\r\n',
+    },
+  ];
+  for (const [i, k] of cases.entries()) {
+    c.socket.write(`GET ${k.url} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await waitFor(`request ${k.url}`, () => handler.held.length === i + 1);
+    k.drive(handler.held[i]!.conn);
+    const body = i === 1 ? 'abcdef' : i === 2 ? big.toString('latin1') : '';
+    await waitFor(`the answer to ${k.url}`, () => c.text().endsWith(i === 0 || i === 3 ? k.expect : body));
+  }
+  const answers = c.text().split(/(?=HTTP\/1\.1 200 OK\r\n)/);
+  assert.equal(answers.length, 4);
+  assert.match(
+    answers[0]!,
+    /^HTTP\/1\.1 200 OK\r\nX-A: 1\r\nDate: [^\r]+\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65\r\n\r\n5\r\nhello\r\n0\r\n\r\n$/,
+  );
+  assert.match(answers[1]!, /^HTTP\/1\.1 200 OK\r\nContent-Length: 6\r\n[\s\S]*\r\n\r\nabcdef$/);
+  assert.equal(answers[2]!.length, answers[2]!.indexOf('\r\n\r\n') + 4 + big.length);
+  assert.ok(answers[2]!.endsWith(big.toString('latin1')));
+  assert.match(answers[3]!, /\r\n\r\n5\r\nlater\r\n0\r\n\r\n$/);
+  assert.equal(c.closed(), false);
+});
+
+test('a head with CR or LF in a name, value or reason phrase is refused before a byte leaves', async () => {
+  reset();
+  const c = await client();
+  c.socket.write('GET /hold-bad HTTP/1.1\r\nHost: x\r\n\r\n');
+  await waitFor('the request', () => handler.held.length === 1);
+  const { conn } = handler.held[0]!;
+  for (const [message, headers] of [
+    ['OK', ['X-A', 'v\r\nSet-Cookie: x=1']],
+    ['OK', ['X-A\nB', 'v']],
+    ['OK\r\nX-B: 1', []],
+  ] as const) {
+    assert.throws(() => conn.writeHead(200, message, headers), { code: 'ERR_INVALID_CHAR' });
+  }
+  conn.writeHead(200, 'OK', ['Content-Length', '2']);
+  conn.end('ok');
+  await waitFor('the answer', () => c.text().endsWith('ok'));
+  assert.doesNotMatch(c.text(), /Set-Cookie|X-B/);
+});
+
 test('a malformed request is answered 400, an oversized head 431, and the connection closes', async () => {
   reset();
   const bad = await client();

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { latin1 } from '../latin1.js';
 import { RequestParser, type RequestEvents } from '../llhttp.js';
 import { FrontRequest, isWebSocket, type BodySink } from './front-request.js';
 import type { FrontListener } from './front-listener.js';
@@ -7,7 +8,9 @@ import {
   Framing,
   parseErrorAnswer,
   REQUEST_TIMEOUT_ANSWER,
+  encodeHead,
   responseHead,
+  type ResponseHead,
   CLIENT_KEEP_ALIVE_MS,
   HEADERS_TIMEOUT_MS,
 } from './response-head.js';
@@ -32,6 +35,12 @@ const UNSTAMPED = -1;
 
 const CRLF = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
+/**
+ * A head and first body bytes up to this size leave as one buffer (copied together); a larger
+ * first read is written beside its head. The socket's default high-water mark: holding this much
+ * never hides a full client.
+ */
+const COALESCE_BYTES = 16 * 1024;
 const kConn = Symbol('slipway.clientConnection');
 type TaggedSocket = Socket & { [kConn]: ClientConnection };
 
@@ -68,7 +77,18 @@ export class ClientConnection implements RequestEvents {
   // The answer to `current`.
   /** writeHead was called (node:http's headersSent). */
   headWritten = false;
-  private pendingHead: string | null = null;
+  /** The head, until it leaves with the first body bytes (or by flushHead or end). */
+  private pendingHead: ResponseHead | null = null;
+  /**
+   * Between cork and uncork (one upstream read): the head and first body bytes, held so that an
+   * end in the same read leaves with them (one write, without the socket's cork and its buffering).
+   */
+  private batching = false;
+  private held: Buffer | null = null;
+  /** Bytes of `held` in use (it has room for a last chunk). */
+  private heldBytes = 0;
+  /** A second write came in the batch: the socket is corked until uncork, so the read still leaves in one writev. */
+  private socketCorked = false;
   private framing = Framing.None;
   private last = false;
   /** The next drain goes to the exchange. */
@@ -228,72 +248,133 @@ export class ClientConnection implements RequestEvents {
   writeHead(status: number, message: string, headers: readonly string[]): void {
     const req = this.current!;
     const keepAlive = req.keepAlive && !req.closeAfter && !this.closeAfter && !this.listener.closing;
-    const r = responseHead(status, message, headers, { head: req.method === 'HEAD', http11: req.http11, keepAlive });
-    this.pendingHead = r.head;
-    this.framing = r.framing;
-    this.last = r.last;
+    const head = responseHead(status, message, headers, { head: req.method === 'HEAD', http11: req.http11, keepAlive });
+    this.pendingHead = head;
+    this.framing = head.framing;
+    this.last = head.last;
     this.headWritten = true;
   }
 
   /** Writes the head if it has not left yet (a stream whose first body bytes are not here yet). */
   flushHead(): void {
-    if (this.pendingHead === null || this.closed) return;
-    this.socket.write(this.pendingHead, 'latin1');
+    const head = this.pendingHead;
+    if (head === null || this.closed) return;
     this.pendingHead = null;
+    const buf = Buffer.allocUnsafe(head.bytes);
+    encodeHead(head, buf, 0);
+    this.send(buf);
   }
 
   /** Body bytes of the current answer; false when the client is full (onClientDrain follows). */
   write(chunk: Buffer): boolean {
     if (this.closed) return true;
-    const socket = this.socket;
+    if (this.held !== null) {
+      if (this.batching && !this.socketCorked) {
+        this.socketCorked = true;
+        this.socket.cork();
+      }
+      this.flushHeld();
+    }
+    const framing = this.framing;
+    const chunked = framing === Framing.Chunked;
+    const size = framing === Framing.None || (chunked && chunk.length === 0) ? -1 : chunk.length;
     const head = this.pendingHead;
     if (head !== null) {
       this.pendingHead = null;
-      socket.write(head, 'latin1');
+      const framed = size < 0 ? 0 : chunked ? chunkedLength(size) : size;
+      if (head.bytes + framed <= COALESCE_BYTES) {
+        // The usual small answer: head and body in one buffer, with room for the last chunk.
+        const buf = Buffer.allocUnsafe(head.bytes + framed + (chunked ? LAST_CHUNK.length : 0));
+        let at = encodeHead(head, buf, 0);
+        if (size >= 0) at = chunked ? putChunk(buf, at, chunk) : at + chunk.copy(buf, at);
+        if (this.batching) {
+          this.held = buf;
+          this.heldBytes = at;
+          return true;
+        }
+        return this.send(at === buf.length ? buf : buf.subarray(0, at));
+      }
+      // A large first read: the head and the body in one writev.
+      const buf = Buffer.allocUnsafe(head.bytes);
+      encodeHead(head, buf, 0);
+      this.socket.cork();
+      this.socket.write(buf);
+      const ok = this.writeBody(chunk, size, chunked);
+      this.socket.uncork();
+      return ok;
     }
-    let ok = true;
-    switch (this.framing) {
-      case Framing.None:
-        break; // node:http drops body writes on such answers
-      case Framing.Chunked:
-        if (chunk.length === 0) break; // an empty chunk would end the body
-        socket.write(chunk.length.toString(16) + CRLF, 'latin1');
-        socket.write(chunk);
-        ok = socket.write(CRLF, 'latin1');
-        break;
-      default:
-        ok = socket.write(chunk);
-    }
-    if (!ok) this.wantDrain = true;
-    return ok;
+    return this.writeBody(chunk, size, chunked);
+  }
+
+  private writeBody(chunk: Buffer, size: number, chunked: boolean): boolean {
+    if (size < 0) return true; // node:http drops body writes on such answers; an empty chunk would end the body
+    if (!chunked) return this.send(chunk);
+    const socket = this.socket;
+    socket.cork();
+    socket.write(size.toString(16) + CRLF, 'latin1');
+    socket.write(chunk);
+    const ok = socket.write(CRLF, 'latin1');
+    socket.uncork();
+    return this.noteFull(ok);
   }
 
   /** Ends the current answer (with `body`, for the router's own short answers). */
   end(body?: string): void {
     if (this.current === null) return;
     if (!this.closed) {
-      const socket = this.socket;
+      const chunked = this.framing === Framing.Chunked;
       const head = this.pendingHead;
       this.pendingHead = null;
-      socket.cork();
-      if (head !== null) socket.write(head, 'latin1');
-      if (body !== undefined && this.framing !== Framing.None) socket.write(this.framing === Framing.Chunked ? chunk(body) : body, 'utf8');
-      if (this.framing === Framing.Chunked) socket.write(LAST_CHUNK, 'latin1');
-      socket.uncork();
+      if (head !== null) {
+        const text = body !== undefined && this.framing !== Framing.None ? (chunked ? chunk(body) : body) : '';
+        const textBytes = Buffer.byteLength(text);
+        const buf = Buffer.allocUnsafe(head.bytes + textBytes + (chunked ? LAST_CHUNK.length : 0));
+        let at = encodeHead(head, buf, 0);
+        at += buf.write(text, at, textBytes, 'utf8');
+        if (chunked) latin1(buf, at, LAST_CHUNK);
+        this.send(buf);
+      } else if (this.held !== null) {
+        if (chunked) this.heldBytes = latin1(this.held, this.heldBytes, LAST_CHUNK);
+        this.flushHeld();
+      } else if (chunked) this.socket.write(LAST_CHUNK, 'latin1');
     }
     this.finish();
   }
 
+  /** Holds what the answer writes until uncork (Exchange: everything one upstream read produces). */
   cork(): void {
-    if (!this.closed) this.socket.cork();
+    this.batching = true;
   }
 
   uncork(): void {
-    if (!this.closed) this.socket.uncork();
+    this.batching = false;
+    if (this.held !== null) this.flushHeld();
+    if (this.socketCorked) {
+      this.socketCorked = false;
+      this.socket.uncork();
+    }
+  }
+
+  private flushHeld(): void {
+    const buf = this.held!;
+    const n = this.heldBytes;
+    this.held = null;
+    if (!this.closed) this.send(n === buf.length ? buf : buf.subarray(0, n));
+  }
+
+  /** Writes to the client; false (and the exchange hears of the drain) when the client is full. */
+  private send(buf: Buffer): boolean {
+    return this.noteFull(this.socket.write(buf));
+  }
+
+  private noteFull(ok: boolean): boolean {
+    if (!ok) this.wantDrain = true;
+    return ok;
   }
 
   /** Cuts the connection (an answer that must not look complete). */
   destroy(): void {
+    this.held = null;
     this.socket.destroy();
   }
 
@@ -331,6 +412,7 @@ export class ClientConnection implements RequestEvents {
     this.stopped = true;
     const ex = this.exchange;
     const answered = this.pendingHead === null && this.headWritten;
+    this.held = null; // a part of an answer: the connection is destroyed below
     this.current = null;
     this.exchange = null;
     if (answered) this.socket.destroy();
@@ -397,6 +479,22 @@ export class ClientConnection implements RequestEvents {
     this.queue.length = 0;
     ex?.onClientClose();
   }
+}
+
+/** Bytes of a chunk of `size` bytes in chunked framing: size line, data, CRLF. */
+function chunkedLength(size: number): number {
+  return size.toString(16).length + size + 4;
+}
+
+/** Writes `data` as one chunk into `buf` at `at`; returns the offset after it. */
+function putChunk(buf: Buffer, at: number, data: Buffer): number {
+  at = latin1(buf, at, data.length.toString(16));
+  buf[at++] = 0x0d;
+  buf[at++] = 0x0a;
+  at += data.copy(buf, at);
+  buf[at++] = 0x0d;
+  buf[at++] = 0x0a;
+  return at;
 }
 
 function chunk(body: string): string {
