@@ -9,7 +9,7 @@
  */
 import { freePort } from '../src/core/free-port.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,12 +35,25 @@ interface Sample {
   p99: number;
   requests: number;
   cpuUs?: number;
+  gc?: Scavenges;
 }
-/** `pids`: processes whose CPU time per request is worth printing (the router's proxy workers). */
+/** The proxy workers' young-generation collections during one run (from `--trace-gc-nvp` lines). */
+interface Scavenges {
+  count: number;
+  pauseMedianMs: number;
+  pauseMaxMs: number;
+  /** Bytes copied within the young generation plus bytes promoted, per scavenge (what a pause costs grows with it). */
+  survivedKB: number;
+}
+/**
+ * `pids`: processes whose CPU time per request is worth printing (the router's proxy workers).
+ * `gcLog`: the log their `--trace-gc-nvp` lines go to.
+ */
 interface Target {
   name: string;
   port: number;
   pids?: number[];
+  gcLog?: string;
 }
 
 /** Router worker counts measured side by side (ADR 0014); `slipway` alone is the default count. */
@@ -75,9 +88,12 @@ export async function run(): Promise<void> {
     progress(`starting slipway routers (the default ${defaultWorkerCount()} worker(s), and ${others.join(', ')})`);
     const routerTargets: Target[] = [];
     for (const workers of [undefined, ...others]) {
+      const stateDir = join(dir, `router-${workers ?? 'default'}`);
       const r = new LocalRouter({
-        stateDir: join(dir, `router-${workers ?? 'default'}`),
+        stateDir,
         args: workers === undefined ? [] : ['--workers', String(workers)],
+        // One line per scavenge in router.log (a few a second): how often the workers pause and for how long.
+        nodeArgs: ['--trace-gc-nvp'],
       });
       routers.push(r);
       await r.ensureRunning();
@@ -90,6 +106,7 @@ export async function run(): Promise<void> {
         name: workers === undefined ? 'slipway' : `slipway-${workers}w`,
         port: routed.listen.port,
         pids: (await r.health()).workerPids,
+        gcLog: join(stateDir, 'router.log'),
       });
     }
 
@@ -169,7 +186,7 @@ http://127.0.0.1:${caddyPort} {
         const s = wrk(t, DURATION_S);
         samples.get(t.name)!.push(s);
         progress(
-          `run ${r}/${RUNS} ${t.name.padEnd(8)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(2)}ms  p99 ${s.p99.toFixed(2)}ms${s.cpuUs === undefined ? '' : `  ${s.cpuUs.toFixed(1)} µs CPU/request`}`,
+          `run ${r}/${RUNS} ${t.name.padEnd(8)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(2)}ms  p99 ${s.p99.toFixed(2)}ms${s.cpuUs === undefined ? '' : `  ${s.cpuUs.toFixed(1)} µs CPU/request`}${s.gc === undefined ? '' : `  ${s.gc.count} scavenges (pause median ${s.gc.pauseMedianMs} ms, max ${s.gc.pauseMaxMs} ms, ${s.gc.survivedKB.toFixed(0)} KB survived each)`}`,
         );
       }
     }
@@ -179,6 +196,11 @@ http://127.0.0.1:${caddyPort} {
       if (cpu.length)
         console.log(
           `${t.name}: proxy workers' CPU per proxied request: median ${median(cpu).toFixed(1)} µs (less sensitive to a busy machine than req/s)`,
+        );
+      const gc = samples.get(t.name)!.flatMap((s) => (s.gc === undefined ? [] : [s.gc]));
+      if (gc.length)
+        console.log(
+          `${t.name}: scavenges per run median ${median(gc.map((g) => g.count))}, pause median ${median(gc.map((g) => g.pauseMedianMs))} ms (longest ${Math.max(...gc.map((g) => g.pauseMaxMs))} ms), ${median(gc.map((g) => g.survivedKB)).toFixed(0)} KB survived per scavenge`,
         );
     }
     const nginx = samples.get('nginx')!;
@@ -221,6 +243,7 @@ function portOf(child: ChildProcess, what: string): Promise<number> {
 
 function wrk(t: Target, seconds: number): Sample {
   const cpuBefore = t.pids === undefined ? undefined : cpuMs(t.pids);
+  const logBefore = t.gcLog === undefined ? 0 : statSync(t.gcLog).size;
   const r = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${t.port}/`], {
     encoding: 'utf8',
     timeout: (seconds + 20) * 1000,
@@ -232,7 +255,29 @@ function wrk(t: Target, seconds: number): Sample {
   if (errors && seconds > 1) progress(`warning: ${t.name}: ${errors[0]}`);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const cpuUs = cpuBefore === undefined ? undefined : ((cpuMs(t.pids!) - cpuBefore) * 1000) / requests;
-  return { rps, p50: latency(out, '50%'), p99: latency(out, '99%'), requests, cpuUs };
+  const gc = t.gcLog === undefined ? undefined : scavenges(t.gcLog, logBefore, t.pids ?? []);
+  return { rps, p50: latency(out, '50%'), p99: latency(out, '99%'), requests, cpuUs, gc };
+}
+
+/** The scavenges of `pids` logged since byte `from` of `log` (`--trace-gc-nvp`: `[PID:0x…] N ms: pause=… gc=s …`). */
+function scavenges(log: string, from: number, pids: number[]): Scavenges {
+  const text = readFileSync(log).subarray(from).toString('utf8');
+  const pauses: number[] = [];
+  let survived = 0;
+  for (const line of text.split('\n')) {
+    const pid = /^\[(\d+):/.exec(line)?.[1];
+    if (pid === undefined || !pids.includes(Number(pid)) || !line.includes(' gc=s ')) continue;
+    const field = (name: string) => Number(new RegExp(` ${name}=([\\d.]+)`).exec(line)?.[1] ?? 0);
+    pauses.push(field('pause'));
+    survived += field('new_space_survived') + field('promoted');
+  }
+  const n = pauses.length;
+  return {
+    count: n,
+    pauseMedianMs: n ? median(pauses) : 0,
+    pauseMaxMs: n ? Math.max(...pauses) : 0,
+    survivedKB: n ? survived / n / 1024 : 0,
+  };
 }
 
 /** User + system CPU time of processes so far, in ms (from /proc; clock ticks of 10 ms). */

@@ -16,6 +16,11 @@ export interface LocalRouterProps {
   entry?: string;
   /** Extra arguments for the daemon (e.g. `['--grace-ms', '2000']`). @default [] */
   args?: string[];
+  /**
+   * Options for Node.js itself, given to the supervisor and inherited by every worker it forks
+   * (e.g. `['--trace-gc-nvp']`: bench/router.ts reads the workers' scavenges from router.log). @default []
+   */
+  nodeArgs?: string[];
   /** How long ensureRunning() waits for a new daemon to answer. @default 10000 */
   startTimeoutMs?: number;
 }
@@ -32,6 +37,7 @@ export class LocalRouter implements TrafficRouter {
   private readonly stateDir: string;
   private readonly entry: string;
   private readonly args: string[];
+  private readonly nodeArgs: string[];
   private readonly startTimeoutMs: number;
   private info: RouterInfoFile | undefined;
   private starting: Promise<RouterStart> | null = null;
@@ -40,6 +46,7 @@ export class LocalRouter implements TrafficRouter {
     this.stateDir = props.stateDir;
     this.entry = props.entry ?? DEFAULT_ENTRY;
     this.args = props.args ?? [];
+    this.nodeArgs = props.nodeArgs ?? [];
     this.startTimeoutMs = props.startTimeoutMs ?? 10_000;
   }
 
@@ -163,7 +170,7 @@ export class LocalRouter implements TrafficRouter {
     let exited: string | undefined;
     try {
       fchmodSync(logFd, 0o600);
-      const child = spawn(process.execPath, [this.entry, '--state-dir', this.stateDir, ...this.args], {
+      const child = spawn(process.execPath, [...this.nodeArgs, this.entry, '--state-dir', this.stateDir, ...this.args], {
         detached: true,
         stdio: ['ignore', logFd, logFd],
       });
