@@ -81,4 +81,27 @@ services:
     );
     assert.match(problems[1]!, /^5:12 services\.web\.image: /);
   });
+
+  it('registry credentials name a user and a secret, never a password; every mistake is reported at once', () => {
+    const { config } = parseConfigText(
+      `app: shop
+registry: { url: registry.example.com/team, auth: { username: deploy, passwordSecret: REGISTRY_PASSWORD } }
+services:
+  web: { image: { build: ./web }, port: 8080 }
+`,
+      'slipway.yaml',
+    );
+    assert.deepEqual(config.registry?.auth, { username: 'deploy', passwordSecret: 'REGISTRY_PASSWORD' });
+    const problems = check(`app: shop
+registry:
+  url: registry.example.com
+  auth: { username: "", password: hunter2, passwordSecret: "registry password" }
+services:
+  web: { image: { build: ./web }, port: 8080 }
+`);
+    assert.equal(problems.length, 3, problems.join('\n'));
+    assert.match(problems[0]!, /^4:21 registry\.auth\.username: expected a non-empty string/);
+    assert.match(problems[1]!, /^4:25 registry\.auth\.password: unknown key "password"/);
+    assert.match(problems[2]!, /^4:60 registry\.auth\.passwordSecret: expected a secret name/);
+  });
 });

@@ -215,6 +215,22 @@ export const registrySchema = z
       .regex(/^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9._-]+)*$/, 'expected a registry address such as registry.example.com or 127.0.0.1:5000/team')
       .meta({ description: 'Registry (host[:port][/path]) built images are pushed to by digest; hosts pull them from it.' }),
     insecure: z.boolean().optional().meta({ description: 'Plain HTTP (a loopback or lab registry). @default false' }),
+    auth: z
+      .strictObject({
+        username: z.string().min(1).meta({ description: 'User name for the registry.' }),
+        passwordSecret: z
+          .string()
+          .regex(
+            /^[A-Za-z_][A-Za-z0-9_]*$/,
+            'expected a secret name: letters, digits and _ (set it with `slipway secrets set NAME --env E`)',
+          )
+          .meta({
+            description:
+              'Name of the secret holding the password or token, per environment (`slipway secrets set NAME --env E`). It is never written to a command line, a log or the store.',
+          }),
+      })
+      .optional()
+      .meta({ description: 'Credentials for pushing to and pulling from a registry that requires them.' }),
   })
   .meta({
     description: "Where images built here go. Without one, a built image stays in this machine's podman store (local target only).",

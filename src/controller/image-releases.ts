@@ -5,6 +5,8 @@
  */
 import type { ServiceConfig, SlipwayConfig } from '../config/schema.js';
 import { buildImage, resolveImage, type ImageReleaseResult, type RegistryConfig } from '../images/image-release.js';
+import { withRegistryAuth } from '../images/registry-auth.js';
+import { decryptSnapshot, snapshotSecrets } from '../secrets/release-secrets.js';
 import type { Controller } from './controller.js';
 
 /** The registry of the controller's environment, else the project's. */
@@ -13,7 +15,7 @@ export function registryOf(c: Controller, config: SlipwayConfig): RegistryConfig
 }
 
 /** Builds or resolves the service's image. `noPush`: for `slipway plan`, which records nothing. */
-export function imageRelease(
+export async function imageRelease(
   c: Controller,
   config: SlipwayConfig,
   service: string,
@@ -23,15 +25,32 @@ export function imageRelease(
   const image = spec.image!;
   const registry = registryOf(c, config);
   const cli = c.project.podman;
-  if (typeof image === 'string') return resolveImage(cli, image, registry);
-  return buildImage({
-    cli,
-    context: image.build,
-    ...(image.file ? { file: image.file } : {}),
-    app: config.app,
-    service,
-    ...(registry ? { registry } : {}),
-    ...(opts.noPush ? { noPush: true } : {}),
-    onOutput: (line) => c.log.info(`build ${service}: ${line}`),
+  const needsAuth = typeof image === 'string' ? registry !== undefined && image.startsWith(`${registry.url}/`) : !opts.noPush;
+  const password = needsAuth ? await registryPassword(c, config, registry) : undefined;
+  return withRegistryAuth(registry, password, (authfile) => {
+    if (typeof image === 'string') return resolveImage(cli, image, registry, authfile);
+    return buildImage({
+      cli,
+      context: image.build,
+      ...(image.file ? { file: image.file } : {}),
+      app: config.app,
+      service,
+      ...(registry ? { registry } : {}),
+      ...(opts.noPush ? { noPush: true } : {}),
+      ...(authfile ? { authfile } : {}),
+      onOutput: (line) => c.log.info(`build ${service}: ${line}`),
+    });
   });
+}
+
+/**
+ * The registry's password: the environment's secret that `registry.auth.passwordSecret` names,
+ * decrypted for this deploy only (refused, naming the secret and how to set it, when it is not set).
+ */
+async function registryPassword(c: Controller, config: SlipwayConfig, registry: RegistryConfig | undefined): Promise<string | undefined> {
+  const name = registry?.auth?.passwordSecret;
+  if (name === undefined) return undefined;
+  const req = { configFile: c.configPath!, app: config.app, environment: c.environment, service: 'registry.auth', names: [name] };
+  const snapshot = (await snapshotSecrets(req))!;
+  return (await decryptSnapshot(config.app, snapshot, c.environment))[name];
 }

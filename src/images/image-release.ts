@@ -21,6 +21,7 @@ import type { BuildStep } from '../artifact/build.js';
 export interface RegistryConfig {
   url: string;
   insecure?: boolean;
+  auth?: { username: string; passwordSecret: string };
 }
 
 export interface ImageReleaseResult {
@@ -43,6 +44,8 @@ export interface BuildImageOptions {
   onOutput?: (line: string) => void;
   /** Build only (for `slipway plan`): no push, the local image id as digest. @default false */
   noPush?: boolean;
+  /** A containers-auth.json with the registry's credentials (registry-auth.ts), for the push. */
+  authfile?: string;
 }
 
 /** Repository a built image of `service` goes to: `<registry>/<app>/<service>`, or `localhost/slipway/<app>-<service>`. */
@@ -88,6 +91,7 @@ export async function buildImage(o: BuildImageOptions): Promise<ImageReleaseResu
         [
           'push',
           ...(o.registry.insecure ? ['--tls-verify=false'] : []),
+          ...(o.authfile ? ['--authfile', o.authfile] : []),
           '--digestfile',
           digestfile,
           hex,
@@ -98,10 +102,23 @@ export async function buildImage(o: BuildImageOptions): Promise<ImageReleaseResu
     } catch (err) {
       throw SlipwayError.of('IMAGE_PUSH_FAILED', `pushing ${o.service}'s image to ${o.registry.url} failed: ${(err as Error).message}`, {
         cause: err,
-        hint: `Check that ${o.registry.url} is reachable from here and accepts pushes (plain HTTP needs registry.insecure: true).`,
+        hint: `Check that ${o.registry.url} is reachable from here and accepts pushes (plain HTTP needs registry.insecure: true${o.registry.auth ? `; the credentials are registry.auth's user ${o.registry.auth.username} and secret ${o.registry.auth.passwordSecret}` : ''}).`,
       });
     }
     const digest = (await readFile(digestfile, 'utf8')).trim();
+    // Pulled back by digest (its layers are here already, so nothing much moves): the store then
+    // knows the image under the name instances run, and starting one never needs the registry
+    // (or its credentials) on this machine.
+    await o.cli.podman(
+      [
+        'pull',
+        '-q',
+        ...(o.registry.insecure ? ['--tls-verify=false'] : []),
+        ...(o.authfile ? ['--authfile', o.authfile] : []),
+        `${repo}@${digest}`,
+      ],
+      { timeoutMs: 30 * 60_000 },
+    );
     steps.push({ name: 'store', ms: Math.round(performance.now() - t), note: `pushed to ${o.registry.url} as ${digest.slice(0, 19)}` });
     return { digest, image: { ref: `${repo}@${digest}`, where: 'registry', from, id: `sha256:${hex}` }, buildLog, steps };
   } finally {
@@ -118,8 +135,12 @@ export function repositoryOf(ref: string): string {
   return colon > slash ? noDigest.slice(0, colon) : noDigest;
 }
 
-/** Pins an existing image reference to its digest. `localhost/…` names an image of this machine's store. */
-export async function resolveImage(cli: PodmanCli, ref: string, registry?: RegistryConfig): Promise<ImageReleaseResult> {
+/**
+ * Pins an existing image reference to its digest. `localhost/…` names an image of this machine's
+ * store. With `authfile` (a registry that requires credentials) the pinned image is also pulled
+ * now, since the container engine that runs it later has no credentials to pull it with.
+ */
+export async function resolveImage(cli: PodmanCli, ref: string, registry?: RegistryConfig, authfile?: string): Promise<ImageReleaseResult> {
   const t = performance.now();
   const pinned = /@(sha256:[a-f0-9]{64})$/.exec(ref);
   const done = (digest: string, image: ReleaseImage, note: string): ImageReleaseResult => ({
@@ -141,10 +162,12 @@ export async function resolveImage(cli: PodmanCli, ref: string, registry?: Regis
     }
     // skopeo reads no CONTAINERS_REGISTRIES_CONF: say plain HTTP on the command line when the registry is declared insecure.
     const insecure = registry?.insecure === true && ref.startsWith(registry.url.split('/')[0]! + '/');
-    const digest = (
-      await cli.skopeo(['inspect', ...(insecure ? ['--tls-verify=false'] : []), '--format', '{{.Digest}}', `docker://${ref}`])
-    ).trim();
-    return done(digest, { ref: `${repositoryOf(ref)}@${digest}`, where: 'registry', from: ref }, `${ref} is ${digest.slice(0, 19)}`);
+    const auth = authfile ? ['--authfile', authfile] : [];
+    const tls = insecure ? ['--tls-verify=false'] : [];
+    const digest = (await cli.skopeo(['inspect', ...tls, ...auth, '--format', '{{.Digest}}', `docker://${ref}`])).trim();
+    const pinnedRef = `${repositoryOf(ref)}@${digest}`;
+    if (authfile) await cli.podman(['pull', '-q', ...tls, ...auth, pinnedRef], { timeoutMs: 30 * 60_000 });
+    return done(digest, { ref: pinnedRef, where: 'registry', from: ref }, `${ref} is ${digest.slice(0, 19)}${authfile ? ', pulled' : ''}`);
   } catch (err) {
     throw SlipwayError.of('IMAGE_RESOLVE_FAILED', `cannot resolve image ${ref} to a digest: ${(err as Error).message}`, {
       cause: err,

@@ -16,26 +16,10 @@ import { TestProject, freePort, get } from '../support/project.js';
 import { startLoad } from '../support/load.js';
 import { podmanScratch, podmanSkipReason, type PodmanScratch } from '../support/podman-scratch.js';
 import { waitFor } from '../../src/core/wait-for.js';
+import { config, FIXTURE } from './image-project.js';
 import type { HistoryResponse, StatusResponse } from '../../src/api/types.js';
 
 const skip = podmanSkipReason();
-const FIXTURE = join(import.meta.dirname, '../../../test/fixtures/app/server.js');
-
-/** slipway.yaml for one image service "web" built from ./web. */
-function config(port: number, version: string, more = ''): string {
-  return `app: test
-services:
-  web:
-    image: { build: ./web }
-    instances: 2
-    port: ${port}
-    env:
-      VERSION: "${version}"
-    health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }
-    stopTimeout: 5s
-${more}`;
-}
-
 describe('image services under podman, through the built-in router', { skip }, () => {
   let scratch: PodmanScratch;
   const p = new TestProject();
