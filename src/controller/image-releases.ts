@@ -28,7 +28,7 @@ export async function imageRelease(
   const needsAuth = typeof image === 'string' ? registry !== undefined && image.startsWith(`${registry.url}/`) : !opts.noPush;
   const password = needsAuth ? await registryPassword(c, config, registry) : undefined;
   return withRegistryAuth(registry, password, (authfile) => {
-    if (typeof image === 'string') return resolveImage(cli, image, registry, authfile);
+    if (typeof image === 'string') return resolveImage(cli, image, registry, authfile ? { authfile, pull: !opts.noPush } : undefined);
     return buildImage({
       cli,
       context: image.build,

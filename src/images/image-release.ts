@@ -137,10 +137,16 @@ export function repositoryOf(ref: string): string {
 
 /**
  * Pins an existing image reference to its digest. `localhost/…` names an image of this machine's
- * store. With `authfile` (a registry that requires credentials) the pinned image is also pulled
- * now, since the container engine that runs it later has no credentials to pull it with.
+ * store. With `auth.pull` (a registry that requires credentials, for a deploy) the pinned image
+ * is also pulled now, since the container engine that runs it later has no credentials to pull it with.
  */
-export async function resolveImage(cli: PodmanCli, ref: string, registry?: RegistryConfig, authfile?: string): Promise<ImageReleaseResult> {
+export async function resolveImage(
+  cli: PodmanCli,
+  ref: string,
+  registry?: RegistryConfig,
+  auth?: { authfile: string; pull: boolean },
+): Promise<ImageReleaseResult> {
+  const authfile = auth?.authfile;
   const t = performance.now();
   const pinned = /@(sha256:[a-f0-9]{64})$/.exec(ref);
   const done = (digest: string, image: ReleaseImage, note: string): ImageReleaseResult => ({
@@ -162,12 +168,16 @@ export async function resolveImage(cli: PodmanCli, ref: string, registry?: Regis
     }
     // skopeo reads no CONTAINERS_REGISTRIES_CONF: say plain HTTP on the command line when the registry is declared insecure.
     const insecure = registry?.insecure === true && ref.startsWith(registry.url.split('/')[0]! + '/');
-    const auth = authfile ? ['--authfile', authfile] : [];
+    const authArgs = authfile ? ['--authfile', authfile] : [];
     const tls = insecure ? ['--tls-verify=false'] : [];
-    const digest = (await cli.skopeo(['inspect', ...tls, ...auth, '--format', '{{.Digest}}', `docker://${ref}`])).trim();
+    const digest = (await cli.skopeo(['inspect', ...tls, ...authArgs, '--format', '{{.Digest}}', `docker://${ref}`])).trim();
     const pinnedRef = `${repositoryOf(ref)}@${digest}`;
-    if (authfile) await cli.podman(['pull', '-q', ...tls, ...auth, pinnedRef], { timeoutMs: 30 * 60_000 });
-    return done(digest, { ref: pinnedRef, where: 'registry', from: ref }, `${ref} is ${digest.slice(0, 19)}${authfile ? ', pulled' : ''}`);
+    if (auth?.pull) await cli.podman(['pull', '-q', ...tls, ...authArgs, pinnedRef], { timeoutMs: 30 * 60_000 });
+    return done(
+      digest,
+      { ref: pinnedRef, where: 'registry', from: ref },
+      `${ref} is ${digest.slice(0, 19)}${auth?.pull ? ', pulled' : ''}`,
+    );
   } catch (err) {
     throw SlipwayError.of('IMAGE_RESOLVE_FAILED', `cannot resolve image ${ref} to a digest: ${(err as Error).message}`, {
       cause: err,
