@@ -3,15 +3,16 @@
 # tests), wrk (load), nginx and caddy (router peers in bench/router.ts), age (the stock age tool
 # reads what `slipway secrets` wrote), sshd and nft (test server fleets in network namespaces),
 # haproxy (the load balancer Slipway drives), podman with runc, skopeo and docker-registry
-# (container releases; crun fails on this kind of machine, see ../shared/research/containers.md).
+# (container releases; crun fails on this kind of machine, see ../shared/research/containers.md),
+# chromium (the web dashboard's browser tests and benchmark, driven by playwright-core).
 # Usage: install-system-deps.sh [BINARY...]   (default: every binary below)
 # Installs only what is missing, says what it installs, and exits non-zero when it cannot.
 set -euo pipefail
 declare -A package_of=([prometheus]=prometheus [promtool]=prometheus [wrk]=wrk [nginx]=nginx-light [caddy]=caddy [age]=age
   [sshd]=openssh-server [nft]=nftables [haproxy]=haproxy [podman]=podman [runc]=runc [skopeo]=skopeo
-  [docker-registry]=docker-registry)
+  [docker-registry]=docker-registry [chromium]=chromium)
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(prometheus wrk nginx caddy age sshd nft haproxy podman runc skopeo docker-registry)
+[ ${#wanted[@]} -gt 0 ] || wanted=(prometheus wrk nginx caddy age sshd nft haproxy podman runc skopeo docker-registry chromium)
 need=()
 for bin in "${wanted[@]}"; do
   pkg=${package_of[$bin]:-}

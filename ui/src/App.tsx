@@ -85,7 +85,7 @@ export function App() {
       <main className="page">
         {page.name === 'services' && <ServicesPage env={env} />}
         {page.name === 'service' && <ServicePage env={env} service={page.service} who={who} />}
-        {page.name === 'audit' && <AuditPage env={env} />}
+        {page.name === 'audit' && <AuditPage />}
         {page.name === 'flags' && <FlagsPage env={env} />}
       </main>
     </>

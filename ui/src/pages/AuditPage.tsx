@@ -1,17 +1,16 @@
-/** The audit log: who did what, when, to what, why, and how it ended (newest first). */
+/** The audit log: who did what, when, to what, why, and how it ended (newest first); every environment the token may see, and project-wide changes (tokens). */
 import type { AuditResponse } from '../../../src/api/access-types.js';
-import { inEnv } from '../api.js';
 import { ErrorBox } from '../App.js';
 import { useLive } from '../live.js';
 import { Badge } from '../parts/Health.js';
 import { time } from '../format.js';
 
-export function AuditPage({ env }: { env: string | null }) {
-  const { data, error } = useLive<AuditResponse>(inEnv('/v1/audit?limit=200', env), 3000);
+export function AuditPage() {
+  const { data, error } = useLive<AuditResponse>('/v1/audit?limit=200', 3000);
   const entries = data ? [...data.entries].sort((a, b) => b.at - a.at || b.id - a.id) : [];
   return (
     <section>
-      <h1>Audit log{env ? <span className="muted"> · {env}</span> : null}</h1>
+      <h1>Audit log</h1>
       {error && <ErrorBox error={error} />}
       {data && entries.length === 0 && <p className="muted">Nothing recorded yet.</p>}
       {entries.length > 0 && (

@@ -57,7 +57,8 @@ export function ServicePage({ env, service, who }: { env: string | null; service
               {s.url}
             </a>
           </div>
-          {s.drift && s.drift.state !== 'unchanged' && <p className="note">{s.drift.message}</p>}
+          {/* During a rollout slipway.yaml describes the release on its way in: no news. */}
+          {s.drift && s.drift.state !== 'unchanged' && rollout?.finishedAt !== null && <p className="note">{s.drift.message}</p>}
           <Actions s={s} env={env} who={who} />
           {rollout && <RolloutPanel r={rollout} s={s} />}
           <div className="charts">

@@ -89,14 +89,6 @@ function stepText(r: RolloutView): string {
   return 'where it is';
 }
 
-export function describe(r: RolloutView): string {
-  const parts = [`rollout #${r.id} (${r.kind} of #${r.toRelease}) is ${r.phase}`];
-  if (r.step !== undefined && r.steps !== undefined && r.finishedAt === null)
-    parts.push(`step ${Math.min(r.step + 1, r.steps)} of ${r.steps}, ${r.weight ?? 0}%`);
-  if (r.stage && r.finishedAt === null) parts.push(`stage ${r.stage}`);
-  return parts.join(', ');
-}
-
 async function run(
   a: Action,
   s: ServiceStatus,
@@ -135,7 +127,8 @@ export function Actions({ s, env, who }: { s: ServiceStatus; env: string | null;
     setBusy(true);
     try {
       const r = await run(asking, s, env, who, reason, full);
-      setResult({ ok: `${asking.label}: done — ${describe(r)}.` });
+      // The controller answers once it took the request; the rollout moves on by itself, shown live below.
+      setResult({ ok: `${asking.label}: accepted — rollout #${r.id} (${r.kind} of #${r.toRelease}). It goes on below.` });
     } catch (err) {
       setResult({ error: err instanceof ApiError ? err : new ApiError(0, 'INTERNAL', String(err)) });
     }
