@@ -65,7 +65,8 @@ export function App() {
             Flags
           </a>
         </nav>
-        <label className="env">
+        {/* The services page shows every environment; the others show the one chosen here. */}
+        <label className="env" hidden={page.name === 'services'}>
           <span>Environment</span>
           <select data-testid="env" value={env ?? ''} onChange={(e) => setEnv(e.target.value)}>
             {who.visibleEnvironments.map((e) => (
@@ -83,7 +84,7 @@ export function App() {
         </button>
       </header>
       <main className="page">
-        {page.name === 'services' && <ServicesPage env={env} />}
+        {page.name === 'services' && <ServicesPage environments={who.visibleEnvironments} onPick={setEnv} />}
         {page.name === 'service' && <ServicePage env={env} service={page.service} who={who} />}
         {page.name === 'audit' && <AuditPage />}
         {page.name === 'flags' && <FlagsPage env={env} />}

@@ -40,7 +40,7 @@ export function ServicePage({ env, service, who }: { env: string | null; service
   return (
     <section>
       <p className="crumbs">
-        <a href="#/">Services</a> / {service}
+        <a href="#/">Services</a> / {env} / {service}
       </p>
       {status.error && <ErrorBox error={status.error} />}
       {!s && !status.error && <p className="muted">Loading…</p>}

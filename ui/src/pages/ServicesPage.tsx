@@ -1,4 +1,7 @@
-/** Every service of the environment: health, the release serving and the one before it, the rollout under way, instances. */
+/**
+ * Every environment the token may see, each with its services: health, the release serving and the
+ * one before it, the rollout under way, instances, traffic per release.
+ */
 import type { ServiceStatus, StatusResponse } from '../../../src/api/types.js';
 import { inEnv } from '../api.js';
 import { ErrorBox } from '../App.js';
@@ -16,19 +19,26 @@ export function previousRelease(s: ServiceStatus): number | null {
   return r.fromRelease === s.currentRelease ? null : r.fromRelease;
 }
 
-export function ServicesPage({ env }: { env: string | null }) {
-  const { data, error } = useLive<StatusResponse>(env === null ? null : inEnv('/v1/status', env), 2000);
+export function ServicesPage({ environments, onPick }: { environments: string[]; onPick: (env: string) => void }) {
   return (
     <section>
-      <h1>
-        Services
-        {data ? (
-          <span className="muted">
-            {' '}
-            · {data.app || 'app'} in {data.environment}
-          </span>
-        ) : null}
-      </h1>
+      <h1>Services</h1>
+      {environments.length === 0 && <p className="muted">This token may see no environment of this project.</p>}
+      {environments.map((env) => (
+        <EnvironmentServices key={env} env={env} onPick={onPick} />
+      ))}
+    </section>
+  );
+}
+
+function EnvironmentServices({ env, onPick }: { env: string; onPick: (env: string) => void }) {
+  const { data, error } = useLive<StatusResponse>(inEnv('/v1/status', env), 2000);
+  return (
+    <div className="environment" data-testid={`environment-${env}`}>
+      <h2>
+        {env}
+        {data?.app ? <span className="muted"> · {data.app}</span> : null}
+      </h2>
       {error && <ErrorBox error={error} />}
       {!data && !error && <p className="muted">Loading…</p>}
       {data && data.services.length === 0 && <p className="muted">No services yet: deploy one with slipway up.</p>}
@@ -40,7 +50,7 @@ export function ServicesPage({ env }: { env: string | null }) {
                 <th>Service</th>
                 <th>Health</th>
                 <th>Release</th>
-                <th className="wide">Previous</th>
+                <th>Previous</th>
                 <th>Rollout</th>
                 <th className="wide">Instances</th>
                 <th className="wide">Traffic</th>
@@ -50,15 +60,15 @@ export function ServicesPage({ env }: { env: string | null }) {
               {data.services.map((s) => (
                 <tr key={s.service} data-testid={`service-${s.service}`}>
                   <td>
-                    <a href={href({ name: 'service', service: s.service })}>{s.service}</a>
+                    <a href={href({ name: 'service', service: s.service })} onClick={() => onPick(env)}>
+                      {s.service}
+                    </a>
                   </td>
                   <td>
                     <Badge value={s.health} testId="health" />
                   </td>
                   <td data-testid="current">{s.currentRelease === null ? '—' : `#${s.currentRelease}`}</td>
-                  <td className="wide" data-testid="previous">
-                    {previousRelease(s) === null ? '—' : `#${previousRelease(s)}`}
-                  </td>
+                  <td data-testid="previous">{previousRelease(s) === null ? '—' : `#${previousRelease(s)}`}</td>
                   <td>{s.rollout ? <RolloutCell s={s} /> : '—'}</td>
                   <td className="wide">
                     {s.instances.filter((i) => i.healthy && i.state === 'running').length}/{s.desired} healthy
@@ -75,7 +85,7 @@ export function ServicesPage({ env }: { env: string | null }) {
           </table>
         </div>
       )}
-    </section>
+    </div>
   );
 }
 
