@@ -180,3 +180,47 @@ describe('the web dashboard in Chromium (real controller, router, instances and 
     await ctx.close();
   });
 });
+
+describe('approving a deploy from the dashboard (real controller)', { skip: browserMissing() }, () => {
+  const p = new TestProject();
+  let browser: Browser;
+
+  before(async () => {
+    await p.writeConfig({ instances: 1, tail: 'environments:\n  local:\n    target: local\n    approval: { required: true }' });
+    const up = await p.cli(['up']);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await p.cleanup();
+  });
+
+  it('a deployer sees no Approve button; an approver approves with a comment and the release starts', async () => {
+    const deployer = await p.cli(['dashboard', '--role', 'deployer']);
+    const approver = await p.cli(['dashboard']);
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await ctx.newPage();
+
+    await page.goto(deployer.stdout.trim());
+    await shows(page.getByTestId('who'), / · deployer$/);
+    await page.goto(`${new URL(deployer.stdout.trim()).origin}/#/service/web`);
+    await shows(page.getByTestId('rollout-phase'), /^AwaitingApproval$/);
+    // Abort is a deployer's; approving is not.
+    await page.getByTestId('action-abort').waitFor();
+    assert.equal(await page.getByTestId('action-approve').count(), 0);
+
+    // Another link signs this tab in again, as the approver.
+    await page.goto(approver.stdout.trim());
+    await shows(page.getByTestId('who'), / · approver$/);
+    await page.goto(`${new URL(approver.stdout.trim()).origin}/#/service/web`);
+    assert.match(
+      await act(page, 'approve', /Approve release #1 of web\?/, 'checked with the team'),
+      /^Approve: accepted — rollout #1 \(deploy of #1\)/,
+    );
+    await shows(page.getByTestId('service-health'), /^Healthy$/, 60_000);
+    await shows(page.getByTestId('service-release'), /release #1/);
+    assert.match(await page.getByTestId('rollout').innerText(), /approved by dashboard:\S+: checked with the team/);
+    await ctx.close();
+  });
+});

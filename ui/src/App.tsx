@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { WhoAmIResponse } from '../../src/api/dashboard-types.js';
 import { api, ApiError, whenUnauthorized } from './api.js';
-import { currentToken, forgetToken, saveToken } from './session.js';
+import { currentToken, forgetToken, saveToken, takeToken } from './session.js';
 import { href, usePage } from './route.js';
 import { ServicesPage } from './pages/ServicesPage.js';
 import { ServicePage } from './pages/ServicePage.js';
@@ -14,6 +14,8 @@ export function App() {
   const [problem, setProblem] = useState<ApiError | undefined>();
   const [signedIn, setSignedIn] = useState(() => currentToken() !== null);
   const [env, setEnv] = useState<string | null>(null);
+  /** Bumped when another token arrives, to ask who it is. */
+  const [session, setSession] = useState(0);
   const page = usePage();
 
   const signOut = useCallback((why?: ApiError) => {
@@ -23,6 +25,18 @@ export function App() {
     setProblem(why);
   }, []);
   useEffect(() => whenUnauthorized((e) => signOut(e)), [signOut]);
+  // Another `slipway dashboard` link opened in this tab: only its fragment changed, so no new page load.
+  useEffect(() => {
+    const on = () => {
+      if (!/(?:^#|&)token=/.test(window.location.hash)) return;
+      takeToken();
+      setWho(undefined);
+      setSignedIn(true);
+      setSession((n) => n + 1);
+    };
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
 
   useEffect(() => {
     if (!signedIn) return;
@@ -34,7 +48,7 @@ export function App() {
       },
       (e: ApiError) => setProblem(e),
     );
-  }, [signedIn]);
+  }, [signedIn, session]);
 
   if (!signedIn)
     return (
