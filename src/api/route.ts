@@ -42,6 +42,11 @@ export interface ApiRoute {
    * some environments may only call those that need no more than the viewer role.
    */
   scope?: 'environment' | 'project';
+  /**
+   * Served without a token, before any authentication: only the dashboard's static files (the
+   * page and its hashed assets), which hold no data. Every data call goes through the routes above.
+   */
+  public?: true;
   /** Recorded in the audit log under this action (e.g. "deploy"), or the one the request body names; absent for reads. */
   audit?: string | ((body: Record<string, unknown>) => string);
   /** Resolves to the JSON answer, or to RESPONDED when it wrote the response itself (a stream). */

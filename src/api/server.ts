@@ -24,6 +24,7 @@ import { audit } from '../access/audit.js';
 import { accessRoutes } from './access-routes.js';
 import { RESPONDED, type ApiRoute, type RouteContext } from './route.js';
 import { flagRoutes } from './flag-routes.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 import type {
   AbortRequest,
   ApprovalRequest,
@@ -50,10 +51,10 @@ export interface ApiServerProps {
 }
 
 /** Every endpoint with the role it needs: what tests that must cover all of them iterate over. */
-export function apiEndpoints(): Pick<ApiRoute, 'method' | 'pattern' | 'role' | 'scope' | 'audit'>[] {
+export function apiEndpoints(): Pick<ApiRoute, 'method' | 'pattern' | 'role' | 'scope' | 'audit' | 'public'>[] {
   // Building the table runs no handler, so it needs no controller.
   return routes({ controller: undefined as never, onShutdown: async () => [], onStopped: () => undefined }).map(
-    ({ method, pattern, role, scope, audit }) => ({ method, pattern, role, scope, audit }),
+    ({ method, pattern, role, scope, audit, public: open }) => ({ method, pattern, role, scope, audit, public: open }),
   );
 }
 
@@ -66,8 +67,14 @@ export function createApiServer(props: ApiServerProps, tls?: { cert: Buffer; key
 
 async function serve(project: ProjectController, table: ApiRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const principal = await authenticate(project, req);
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const open = table.find((r) => r.public && r.method === req.method && r.pattern.test(url.pathname));
+    if (open) {
+      // The dashboard's static files: no token, no environment, nothing audited (route.ts).
+      await open.handler({ req, res, params: open.pattern.exec(url.pathname)!.slice(1), query: url.searchParams } as RouteContext);
+      return;
+    }
+    const principal = await authenticate(project, req);
     const route = table.find((r) => r.method === req.method && r.pattern.test(url.pathname));
     if (!route) throw SlipwayError.of('NO_SUCH_ENDPOINT', `${req.method} ${url.pathname} is not an API endpoint`);
     const params = route.pattern.exec(url.pathname)!.slice(1).map(decodeURIComponent);
@@ -386,6 +393,7 @@ function routes(props: ApiServerProps): ApiRoute[] {
     })),
     ...accessRoutes(project),
     ...flagRoutes(project),
+    ...dashboardRoutes(project),
     r(
       'POST',
       /^\/v1\/shutdown$/,

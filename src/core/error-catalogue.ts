@@ -37,6 +37,7 @@ export const ERROR_CATALOGUE = {
   CONTROLLER_RUNNING: 'conflict',
   CONTROLLER_START_FAILED: 'unavailable',
   CONTROLLER_UNREACHABLE: 'unavailable',
+  DASHBOARD_NOT_BUILT: 'unavailable',
   DEPLOY_WINDOW_CLOSED: 'forbidden',
   DRAIN_INVALID: 'invalid',
   DRIVER_BACKGROUND_FAILED: 'internal',

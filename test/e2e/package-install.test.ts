@@ -98,6 +98,8 @@ describe('the npm package (packed, installed globally, run from elsewhere)', () 
       'dist/src/cli/main.js',
       'dist/src/router/main.js',
       'dist/src/drivers/local/log-writer-main.js',
+      // The web dashboard ships built: a user needs no build step (ADR 0028).
+      'dist/ui/index.html',
       'docs/configuration.md',
       'README.md',
       'schema/slipway.schema.json',

@@ -38,6 +38,7 @@ import { tokensCreate } from './tokens-create.js';
 import { tokensList } from './tokens-list.js';
 import { tokensRevoke } from './tokens-revoke.js';
 import { audit } from './audit.js';
+import { dashboard } from './dashboard.js';
 import { flagsExport, flagsGet, flagsHistory, flagsList, flagsRevert, flagsSet } from './flags.js';
 
 export const COMMANDS: readonly CliCommand[] = [
@@ -78,6 +79,7 @@ export const COMMANDS: readonly CliCommand[] = [
   tokensList,
   tokensRevoke,
   audit,
+  dashboard,
   flagsList,
   flagsGet,
   flagsSet,
