@@ -8,6 +8,8 @@
  * had) a later deploy completes.
  */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -46,6 +48,7 @@ ${fleet.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
     await write({ VERSION: 'v1' });
   });
   after(async () => {
+    if (process.env.FLEET_DEBUG) console.log(require('node:fs').readFileSync(join(p.dir, '.slipway/controller.log'), 'utf8'));
     await p.cleanup();
     await fleet?.stop();
   });
@@ -87,6 +90,26 @@ ${fleet.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
       web.instances.every((i) => i.id.endsWith(`-on-${i.host}`)),
       'instance ids name their host',
     );
+  });
+
+  it('an agent killed on a host leaves its instances serving; the controller starts it again and it adopts them', async () => {
+    const before = (await status()).services.find((s) => s.service === 'web')!.instances.filter((i) => i.host === fleet.hosts[2]!.address);
+    const agentPid = (await fleet.inHost(2, ['cat', '/var/lib/slipway/run/agent.pid'])).split(' ')[0]!;
+    await fleet.inHost(2, ['kill', '-KILL', agentPid]);
+    const load = startLoad(urls()[2]!, { concurrency: 2, maxMs: 10_000, maxRequests: 200 });
+    const result = await load.stop();
+    assert.deepEqual(result.failures, [], 'the host serves with its agent gone');
+    // The next question to the host finds no agent, starts one, and it adopts the same processes.
+    const after = await waitFor('the host to be followed again', async () => {
+      const web = (await status()).services.find((s) => s.service === 'web')!;
+      const mine = web.instances.filter((i) => i.host === fleet.hosts[2]!.address);
+      return web.hosts?.[2]?.reachable === true && mine.length === 2 && mine;
+    });
+    assert.deepEqual(
+      after.map((i) => [i.id, i.pid, i.restarts]),
+      before.map((i) => [i.id, i.pid, 0]),
+    );
+    assert.notEqual((await fleet.inHost(2, ['cat', '/var/lib/slipway/run/agent.pid'])).split(' ')[0], agentPid);
   });
 
   it('a host that crashes mid-rollout stops it, naming the host; the others serve the previous release in full', async () => {

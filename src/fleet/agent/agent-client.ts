@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { SlipwayError } from '../../core/errors.js';
 import type { RemoteHost } from '../../ssh/transport.js';
+import { shellScript } from '../../ssh/quote.js';
 import { startRemoteProcess } from '../remote-process.js';
 import { agentPaths } from './agent-paths.js';
 import { AGENT_PROTOCOL, type AgentAnswers, type AgentReply, type AgentRequest, type Hello, type WatchLine } from './protocol.js';
@@ -22,6 +23,12 @@ export interface AgentInstall {
 export function localInstall(): AgentInstall {
   return { node: process.execPath, entry: fileURLToPath(new URL('./agent-main.js', import.meta.url)) };
 }
+
+/** Node (>= 20) and the agent's entry point exist on the host; otherwise says which is missing. */
+const PREREQUISITES = `[ -x "$1" ] || { echo "no Node at $1"; exit 1; }
+v=$("$1" -p 'process.versions.node.split(".")[0]') || { echo "$1 does not run"; exit 1; }
+[ "$v" -ge 20 ] || { echo "Node at $1 is version $v; the agent needs 20 or later"; exit 1; }
+[ -f "$2" ] || { echo "no Slipway at $2"; exit 1; }`;
 
 export class AgentClient {
   readonly paths: ReturnType<typeof agentPaths>;
@@ -59,6 +66,12 @@ export class AgentClient {
   /** Starts the agent unless that very process runs, then waits until it answers (10 s). */
   async startAgent(host?: RemoteHost): Promise<Hello> {
     const h = host ?? (await this.host());
+    const found = await h.run(shellScript(PREREQUISITES, [this.install.node, this.install.entry]), { check: false });
+    if (found.code !== 0)
+      throw SlipwayError.of('AGENT_UNAVAILABLE', `${h.name} cannot run the Slipway agent: ${found.stdout.trim() || found.stderr.trim()}`, {
+        hint: `The agent needs Node >= 20 at ${this.install.node} and Slipway at ${this.install.entry} on the host (docs/servers.md, ADR 0026).`,
+        details: { host: h.name },
+      });
     await h.run(['mkdir', '-p', this.paths.dir, this.paths.run, this.paths.log.replace(/\/[^/]*$/, '')]);
     await startRemoteProcess(h, {
       name: 'agent',
