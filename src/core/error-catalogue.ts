@@ -59,6 +59,7 @@ export const ERROR_CATALOGUE = {
   EXEC_START_FAILED: 'invalid',
   FLEET_HOST_FAILED: 'failed',
   FLEET_ROLL_FAILED: 'failed',
+  FLEET_UNSUPPORTED: 'invalid',
   HAPROXY_BAD_ANSWER: 'unavailable',
   HAPROXY_COMMAND_FAILED: 'failed',
   HAPROXY_START_FAILED: 'unavailable',

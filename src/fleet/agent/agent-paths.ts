@@ -14,7 +14,5 @@ export function agentPaths(root: string) {
     /** The agent's pid file (remote-process.ts: pid and start time) and its log. */
     run: posix.join(root, 'run'),
     log: posix.join(root, 'logs', 'agent.log'),
-    /** Which Node and which Slipway the agent runs (written by `hosts setup`). */
-    install: posix.join(dir, 'install.json'),
   };
 }
