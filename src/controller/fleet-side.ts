@@ -73,12 +73,16 @@ export class FleetSide {
           : undefined;
       if (to.image)
         throw SlipwayError.of(
-          'FLEET_HOST_FAILED',
+          'FLEET_UNSUPPORTED',
           `release ${to.number} of ${service} is an image; hosts run process releases only so far`,
           {
             hint: 'Deploy a service with `source:` to an ssh environment (images on hosts are planned: docs/servers.md).',
           },
         );
+      if (Object.keys(to.secrets?.values ?? {}).length)
+        throw SlipwayError.of('FLEET_UNSUPPORTED', `release ${to.number} of ${service} uses secrets, which are not sent to hosts yet`, {
+          hint: 'Deploy it to a local environment, or without secrets: (docs/servers.md).',
+        });
       await this.prepare(to);
       await rt.init();
       const { ssh } = rt.fleet;
