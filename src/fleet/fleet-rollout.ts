@@ -52,7 +52,18 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
   const known = new Map([[input.to.plan.digest, input.to.plan]]);
   // 1. Ship everywhere before anything switches.
   const shipped = await eachHost(members, input.parallel, async (m) => {
-    const r = await shipRelease(await m.remote(), layout, input.to.plan, { known });
+    const remote = await m.remote();
+    // What shipping needs of the layout (idempotent; `hosts setup` made it, unless this is a new host).
+    const made = await remote.run(['mkdir', '-p', ...layout.directories], { check: false });
+    if (made.code !== 0)
+      throw SlipwayError.of(
+        'SSH_COMMAND_FAILED',
+        `cannot create the host layout below ${layout.root} on ${m.name}: ${made.stderr.trim()}`,
+        {
+          hint: 'Run slipway hosts setup for this environment (it creates the layout, with sudo when it may).',
+        },
+      );
+    const r = await shipRelease(remote, layout, input.to.plan, { known });
     outcomes.get(m.name)!.shipped = r.outcome;
     note(`${m.name}: release ${r.outcome === 'present' ? 'already there' : `shipped (${r.filesSent} file(s))`}`, {
       host: m.name,
