@@ -93,6 +93,7 @@ export class FleetSide {
         maxUnavailableHosts: ssh.maxUnavailableHosts,
         to: { plan: this.plan(to), roll: (m) => this.rollRequest(to, m, rt) },
         ...(from ? { from: { roll: (m: FleetMember) => this.rollRequest(from, m, rt) } } : {}),
+        ...(this.hasBalancer() ? { balancer: this.balancer(to, from, rt) } : {}),
         note,
       });
       const now = c.clock.now();
@@ -122,6 +123,48 @@ export class FleetSide {
       });
       c.log.warn(`rollout #${rollout.id} of ${service} (${env}) failed: ${e.message}`);
     }
+  }
+
+  /** Whether the environment declares a load balancer (its HAProxy is the controller's router for it: ADR 0021). */
+  private hasBalancer(): boolean {
+    return this.c.project.currentConfig?.environments[this.c.environment]?.loadBalancer !== undefined;
+  }
+
+  /**
+   * HAProxy in front of the hosts: each host's router is one server (`<unit>-on-<host>`, at the
+   * host's address and the service's port), in the pool of the release it serves. A batch's hosts
+   * are drained out of it (for `stopTimeout`) before their roll and put back after it, so users
+   * going through HAProxy never reach a host mid-roll.
+   */
+  private balancer(to: Release, from: Release | undefined, rt: FleetRuntime) {
+    const c = this.c;
+    const spec = to.spec;
+    const unit = unitName(c.environment, to.service);
+    const id = (m: FleetMember) => `${unit}-on-${m.name.replace(/[^A-Za-z0-9.-]/g, '-')}`;
+    const serving = new Map<string, number>(from ? rt.members.map((m) => [m.name, from.number]) : []);
+    const push = async () => {
+      const releases = [...new Set(serving.values())].sort((a, b) => a - b);
+      await c.router.setRoute({
+        service: to.service,
+        listen: { host: spec.host, port: spec.port },
+        pools: releases.map((release) => {
+          const hosts = rt.members.filter((m) => serving.get(m.name) === release);
+          return { release, weight: hosts.length, backends: hosts.map((m) => ({ id: id(m), host: m.host.target.host, port: spec.port })) };
+        }),
+      });
+    };
+    return {
+      take: async (batch: FleetMember[]) => {
+        const out = batch.filter((m) => serving.delete(m.name));
+        if (!out.length) return;
+        await push();
+        await c.router.drain(to.service, out.map(id), spec.stopTimeout);
+      },
+      give: async (hosts: FleetMember[], release: number) => {
+        for (const m of hosts) serving.set(m.name, release);
+        await push();
+      },
+    };
   }
 
   private plan(r: Release): ReleasePlan {

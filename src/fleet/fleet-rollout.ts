@@ -30,6 +30,15 @@ export interface FleetRolloutInput {
   from?: { roll: (m: FleetMember) => RollRequest };
   /** Progress, one line per step and host, for the rollout's events. */
   note: (message: string, data: Record<string, unknown>) => void;
+  /**
+   * A load balancer in front of the hosts (HAProxy): `take` takes a batch's hosts out of it and
+   * drains them before they are rolled; `give` puts hosts back, serving `release`. A failed host
+   * stays out.
+   */
+  balancer?: {
+    take: (hosts: FleetMember[]) => Promise<void>;
+    give: (hosts: FleetMember[], release: number) => Promise<void>;
+  };
 }
 
 export interface HostOutcome {
@@ -81,6 +90,7 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
   const rolled: FleetMember[] = [];
   for (let i = 0; i < members.length; i += size) {
     const batch = members.slice(i, i + size);
+    await input.balancer?.take(batch);
     const results = await Promise.allSettled(
       batch.map(async (m) => {
         const t0 = Date.now();
@@ -100,7 +110,9 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
         return m;
       }),
     );
-    for (const r of results) if (r.status === 'fulfilled') rolled.push(r.value);
+    const done = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    rolled.push(...done);
+    await input.balancer?.give(done, input.to.roll(batch[0]!).release);
     const failed = results.flatMap((r, j) => (r.status === 'rejected' ? [{ m: batch[j]!, err: r.reason as unknown }] : []));
     if (failed.length === 0) continue;
     const back: string[] = [];
@@ -119,6 +131,9 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
             step: 'rollback',
           });
       });
+      // Each host's roll back kept it serving; the balancer now counts it under the previous release.
+      const backMembers = rolled.filter((m) => back.includes(m.name));
+      if (backMembers.length) await input.balancer?.give(backMembers, input.from.roll(backMembers[0]!).release);
     }
     throw hostFailed(
       failed[0]!.m.name,
