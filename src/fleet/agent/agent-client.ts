@@ -63,8 +63,15 @@ export class AgentClient {
     return host.openStream({ path: this.paths.socket });
   }
 
-  /** Starts the agent unless that very process runs, then waits until it answers (10 s). */
-  async startAgent(host?: RemoteHost): Promise<Hello> {
+  private starting: Promise<Hello> | undefined;
+
+  /** Starts the agent unless that very process runs, then waits until it answers (10 s). Concurrent callers share one start. */
+  startAgent(host?: RemoteHost): Promise<Hello> {
+    this.starting ??= this.startOnce(host).finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async startOnce(host?: RemoteHost): Promise<Hello> {
     const h = host ?? (await this.host());
     const found = await h.run(shellScript(PREREQUISITES, [this.install.node, this.install.entry]), { check: false });
     if (found.code !== 0)

@@ -52,6 +52,9 @@ export class HostAgent {
   /** Resolves when a `shutdown` request asked the process to end. */
   readonly done: Promise<void>;
   private finish!: () => void;
+  /** Requests wait until the recorded instances are adopted. */
+  private readonly ready: Promise<void>;
+  private markReady!: () => void;
 
   constructor(props: AgentProps) {
     this.paths = agentPaths(props.root);
@@ -59,33 +62,37 @@ export class HostAgent {
     this.driver = new LocalDriver({ stateDir: this.paths.driver, log: this.log });
     this.router = new LocalRouter({ stateDir: this.paths.router, args: props.routerArgs ?? ['--workers', '1'] });
     this.done = new Promise((r) => (this.finish = r));
+    this.ready = new Promise((r) => (this.markReady = r));
   }
 
-  /** Adopts the recorded instances and the router, then listens. Refuses when another agent answers on the socket. */
+  /**
+   * Claims the socket, then adopts the recorded instances and the router, then answers. The socket
+   * is the agent's lock: binding it is atomic, so of two agents started at once one gets it and the
+   * other exits (AGENT_ALREADY_RUNNING) before it supervises anything; a socket file nobody answers
+   * on (left by an agent that died) is removed and bound again.
+   */
   async start(): Promise<void> {
     mkdirSync(this.paths.dir, { recursive: true, mode: 0o700 });
-    if (await answers(this.paths.socket))
-      throw SlipwayError.of('AGENT_ALREADY_RUNNING', `an agent already answers on ${this.paths.socket}`, {
-        hint: 'Only one agent runs per host layout; stop it first (slipway hosts setup restarts it when it is another version).',
-      });
+    // Half-open: the controller ends its side after the request; the answer still goes back.
+    const server = createServer({ allowHalfOpen: true }, (sock) => this.serve(sock));
+    try {
+      await listen(server, this.paths.socket);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      if (await answers(this.paths.socket))
+        throw SlipwayError.of('AGENT_ALREADY_RUNNING', `an agent already answers on ${this.paths.socket}`, {
+          hint: 'Only one agent runs per host layout; this one exits and the running one serves.',
+        });
+      rmSync(this.paths.socket, { force: true });
+      await listen(server, this.paths.socket);
+    }
+    chmodSync(this.paths.socket, 0o600);
+    this.server = server;
     this.driver.onChange((s) => this.broadcast(s));
     await this.driver.init();
     // The router comes back with its saved routes (a host that booted): instances restart on their ports meanwhile.
     if (existsSync(`${this.paths.router}/routes.json`)) await this.ensureRouter();
-    rmSync(this.paths.socket, { force: true });
-    // Half-open: the controller ends its side after the request; the answer still goes back.
-    const server = createServer({ allowHalfOpen: true }, (sock) => this.serve(sock));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // Created 0600 from the start (umask), so no other user can connect in between.
-      const old = process.umask(0o177);
-      server.listen(this.paths.socket, () => {
-        process.umask(old);
-        resolve();
-      });
-    });
-    chmodSync(this.paths.socket, 0o600);
-    this.server = server;
+    this.markReady();
     this.log.info(`agent ${process.pid} serving ${this.paths.socket}; ${this.driver.list().length} instance(s) adopted`);
   }
 
@@ -125,23 +132,26 @@ export class HostAgent {
         );
         return;
       }
-      if (req.op === 'watch') {
-        this.watchers.add(sock);
-        sock.write(`${JSON.stringify({ seq: this.seq, list: this.driver.list() })}\n`);
-        sock.on('close', () => this.watchers.delete(sock));
-        return;
-      }
-      this.handle(req).then(
-        (value) => sock.end(`${JSON.stringify({ ok: true, value } satisfies AgentReply<unknown>)}\n`),
-        (err: unknown) => {
-          const e = SlipwayError.from(err);
-          sock.end(
-            `${JSON.stringify({ ok: false, error: { kind: e.kind, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } } satisfies AgentReply<unknown>)}\n`,
-          );
-        },
-      );
+      void this.ready.then(() => this.answer(sock, req));
     };
     sock.on('data', onData);
+  }
+
+  private answer(sock: Socket, req: AgentRequest): void {
+    if (req.op === 'watch') {
+      this.watchers.add(sock);
+      sock.write(`${JSON.stringify({ seq: this.seq, list: this.driver.list() })}\n`);
+      sock.on('close', () => this.watchers.delete(sock));
+      return;
+    }
+    this.handle(req).then(
+      (value) => sock.end(`${JSON.stringify({ ok: true, value } satisfies AgentReply<unknown>)}\n`),
+      (err: unknown) => {
+        const e = SlipwayError.from(err);
+        const error = { kind: e.kind, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+        sock.end(`${JSON.stringify({ ok: false, error } satisfies AgentReply<unknown>)}\n`);
+      },
+    );
   }
 
   private async handle(req: AgentRequest): Promise<AgentAnswers[keyof AgentAnswers]> {
@@ -311,6 +321,21 @@ export class HostAgent {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.finish();
   }
+}
+
+/** Listens on the Unix socket, created 0600 from the start (umask), so no other user can connect in between. */
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const old = process.umask(0o177);
+    const done = (err?: Error) => {
+      process.umask(old);
+      server.off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    server.once('error', done);
+    server.listen(path, () => done());
+  });
 }
 
 /** Whether something answers on the Unix socket (another agent). */
