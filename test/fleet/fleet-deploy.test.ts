@@ -8,8 +8,6 @@
  * had) a later deploy completes.
  */
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-const require = createRequire(import.meta.url);
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -48,7 +46,6 @@ ${fleet.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
     await write({ VERSION: 'v1' });
   });
   after(async () => {
-    if (process.env.FLEET_DEBUG) console.log(require('node:fs').readFileSync(join(p.dir, '.slipway/controller.log'), 'utf8'));
     await p.cleanup();
     await fleet?.stop();
   });
