@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, side by side with its peer, in one run on this machine.
  * Each module prints its own table; see docs/benchmarks.md for how to read them.
  * Run one with `npm run bench -- router` (names: zero-downtime, router, canary-rollback, artifacts,
- * ship, policy, cel-conformance, api, flags, dashboard;
+ * ship, fleet, policy, cel-conformance, api, flags, dashboard;
  * artifacts also takes --huge, --files=N,M and --rounds=N).
  */
 const benches: { name: string; load: () => Promise<{ run: () => Promise<void> }> }[] = [
@@ -11,6 +11,7 @@ const benches: { name: string; load: () => Promise<{ run: () => Promise<void> }>
   { name: 'canary-rollback', load: () => import('./canary-rollback.js') },
   { name: 'artifacts', load: () => import('./artifacts.js') },
   { name: 'ship', load: () => import('./ship.js') },
+  { name: 'fleet', load: () => import('./fleet.js') },
   { name: 'policy', load: () => import('./policy.js') },
   { name: 'cel-conformance', load: () => import('./cel-conformance.js') },
   { name: 'api', load: () => import('./api.js') },

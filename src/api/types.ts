@@ -26,6 +26,23 @@ export interface InstanceView {
   lastProbe: string | null;
   /** Last log lines of a failed instance. */
   logTail?: string[];
+  /** The host it runs on, in an environment whose target is ssh (docs/servers.md). */
+  host?: string;
+}
+
+/** One host of an ssh environment, for one service: what its router serves and how it is. */
+export interface HostView {
+  host: string;
+  /** Its agent answered (over SSH) just now. */
+  reachable: boolean;
+  /** The release the host's router sends this service's traffic to; null when none. */
+  release: number | null;
+  /** Running instances of that release behind the host's router. */
+  serving: number;
+  /** `healthy`: `desired` instances of the current release serve; `degraded`: fewer or another release; `down`: none or unreachable. */
+  health: 'healthy' | 'degraded' | 'down';
+  /** Why it is unreachable or degraded. */
+  problem?: string;
 }
 
 export interface RolloutView {
@@ -109,6 +126,8 @@ export interface ServiceStatus {
    * the reference it runs by digest and whether only this machine's store has it). Absent from older controllers.
    */
   runtime?: { kind: 'process' | 'podman'; image?: string; where?: 'registry' | 'local' };
+  /** In an environment whose target is ssh: each host, with the release it serves and its health. */
+  hosts?: HostView[];
 }
 
 /**

@@ -37,6 +37,7 @@ import type { RouterWatch } from './router-watch.js';
 import { scaleOverride, type ScaleOverride } from './maintenance.js';
 import { scopedDriver, scopedRouter, unitName } from './environment-scope.js';
 import type { ProjectController } from './project-controller.js';
+import { FleetSide } from './fleet-side.js';
 
 /** Route push errors that will not go away by trying again: the rollout fails at once with them. */
 const ROUTE_REJECTIONS = new Set(['ROUTER_PORT_IN_USE', 'ROUTER_LISTEN_DENIED', 'ROUTER_LISTEN_FAILED', 'ROUTE_INVALID']);
@@ -61,6 +62,8 @@ export class Controller {
   private readonly scaled = new Map<string, { current: number | null; override: ScaleOverride | undefined }>();
   /** The project's config layered for this environment, and the project config it was made from. */
   private layered: { from: SlipwayConfig; config: SlipwayConfig } | undefined;
+  /** The environment's hosts when its target is ssh (ADR 0026): rollouts there are fleet jobs. */
+  readonly fleet = new FleetSide(this);
 
   constructor(
     readonly project: ProjectController,
@@ -196,6 +199,8 @@ export class Controller {
   }
 
   private async reconcile(service: string, desiredRuns: RunRequest[], persistedRuns: Record<string, AnalysisRunState>): Promise<void> {
+    const fleet = this.fleet.current();
+    if (fleet) return this.fleet.reconcile(service, fleet);
     const env = this.environment;
     const rollout = (await this.store.activeRollout(env, service)) ?? null;
     const current = await this.store.getCurrentRelease(env, service);

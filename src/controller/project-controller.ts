@@ -343,6 +343,7 @@ export class ProjectController {
     }
     await this.runner.stop();
     await this.monitor.stop();
+    for (const e of this.envs.values()) await e.fleet.close().catch(() => undefined);
     await this.driver.detach();
     await this.store.close();
     this.lock?.release();

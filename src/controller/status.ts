@@ -93,7 +93,7 @@ export async function serviceStatus(
   const spec = currentRelease?.spec ?? configSpec;
   const route = routes.find((r) => r.service === service);
 
-  const instances: InstanceView[] = await Promise.all(
+  let instances: InstanceView[] = await Promise.all(
     c.driver
       .list()
       .filter((i) => i.service === service)
@@ -144,9 +144,19 @@ export async function serviceStatus(
       : undefined;
   const desired = override?.instances ?? spec?.instances ?? 0;
   const serving = traffic.reduce((n, t) => n + t.backends, 0);
+  // An ssh environment: instances and routers are the hosts' (controller/fleet-side.ts).
+  const rt = c.fleet.current();
+  const fleet = rt ? await c.fleet.status(service, rt, current, desired) : undefined;
+  if (fleet) instances = fleet.instances;
   let health: ServiceHealth;
   if (current === null && !active) health = 'NotDeployed';
   else if (active) health = 'Progressing';
+  else if (fleet)
+    health = fleet.hosts.every((h) => h.health === 'down')
+      ? 'Down'
+      : fleet.hosts.every((h) => h.health === 'healthy')
+        ? 'Healthy'
+        : 'Degraded';
   else if (serving === 0) health = 'Down';
   else if (instances.filter((i) => i.release === current && i.healthy && i.state === 'running').length < desired) health = 'Degraded';
   else health = 'Healthy';
@@ -163,6 +173,7 @@ export async function serviceStatus(
     rollout: last ? await describeRollout(c, last) : null,
     instances,
     traffic,
+    ...(fleet ? { hosts: fleet.hosts } : {}),
     ...(currentRelease
       ? {
           runtime: currentRelease.image

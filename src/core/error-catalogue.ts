@@ -7,6 +7,9 @@
 import type { ErrorKind } from './errors.js';
 
 export const ERROR_CATALOGUE = {
+  AGENT_ALREADY_RUNNING: 'conflict',
+  AGENT_BAD_REQUEST: 'invalid',
+  AGENT_UNAVAILABLE: 'unavailable',
   ALREADY_CURRENT: 'invalid',
   APPROVAL_COMMENT_REQUIRED: 'invalid',
   ARTIFACT_CORRUPT: 'invalid',
@@ -55,6 +58,9 @@ export const ERROR_CATALOGUE = {
   EXEC_COMMAND_NOT_FOUND: 'not-found',
   EXEC_NOT_SUPPORTED: 'invalid',
   EXEC_START_FAILED: 'invalid',
+  FLEET_HOST_FAILED: 'failed',
+  FLEET_ROLL_FAILED: 'failed',
+  FLEET_UNSUPPORTED: 'invalid',
   HAPROXY_BAD_ANSWER: 'unavailable',
   HAPROXY_COMMAND_FAILED: 'failed',
   HAPROXY_START_FAILED: 'unavailable',
@@ -139,6 +145,7 @@ export const ERROR_CATALOGUE = {
   SSH_HOST_KEY_REVOKED: 'failed',
   SSH_HOST_KEY_UNKNOWN: 'failed',
   SSH_KEY_UNREADABLE: 'invalid',
+  SSH_STREAM_FAILED: 'unavailable',
   SSH_UNREACHABLE: 'unavailable',
   SSH_UPLOAD_FAILED: 'failed',
   STARTUP_UNIT_EXISTS: 'conflict',

@@ -63,12 +63,6 @@ function get(host: string, port: number, path = '/'): Promise<{ status: number; 
   });
 }
 
-async function getApp(s: InstanceStatus): Promise<AppReply> {
-  const r = await get(s.host, s.port);
-  assert.equal(r.status, 200);
-  return JSON.parse(r.body) as AppReply;
-}
-
 /** What a driver that is not the local one needs from the suite. */
 export interface ContractOptions {
   /** Turns the suite's spec into one the driver runs (the podman driver adds its test image). */
@@ -78,10 +72,48 @@ export interface ContractOptions {
   /** Set-up and tear-down around the whole suite (building and removing a test image). */
   before?: () => Promise<void> | void;
   after?: () => Promise<void> | void;
+  /** After each test, once its instances are stopped and before its state directory is removed (the ssh driver ends the host agent that used it). */
+  cleanup?: (stateDir: string) => Promise<void>;
+  /**
+   * For a driver whose instances run on another host (drivers/ssh): where the suite's temporary
+   * directories go (a directory that host sees at the same path), and how the suite reaches that
+   * host's processes, ports and files. Defaults: this machine's.
+   */
+  remote?: {
+    tempRoot: () => string;
+    alive: (pid: number) => Promise<boolean>;
+    /** SIGKILL to the process group `pid` leads. */
+    killGroup: (pid: number) => Promise<void>;
+    get: (host: string, port: number, path?: string) => Promise<{ status: number; body: string }>;
+    exists: (path: string) => Promise<boolean>;
+  };
 }
+
+/** This machine: the default of ContractOptions.remote. */
+const LOCAL = {
+  tempRoot: () => tmpdir(),
+  alive: async (pid: number) => alive(pid),
+  killGroup: async (pid: number) => {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* gone, as it should be */
+    }
+  },
+  get,
+  exists: async (path: string) => existsSync(path),
+};
 
 /** Runs the RuntimeDriver conformance suite against drivers made by `makeDriver` on a state directory. */
 export function describeDriverContract(name: string, makeDriver: (stateDir: string) => RuntimeDriver, opts: ContractOptions = {}): void {
+  const on = opts.remote ?? LOCAL;
+  const get = on.get;
+  const isAlive = on.alive;
+  async function getApp(s: InstanceStatus): Promise<AppReply> {
+    const r = await get(s.host, s.port);
+    assert.equal(r.status, 200);
+    return JSON.parse(r.body) as AppReply;
+  }
   describe(`RuntimeDriver contract: ${name}`, { skip: opts.skip ?? false }, () => {
     if (opts.before) before(opts.before);
     if (opts.after) after(opts.after);
@@ -120,7 +152,7 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
     }
 
     beforeEach(() => {
-      root = mkdtempSync(join(tmpdir(), 'slipway-driver-'));
+      root = mkdtempSync(join(on.tempRoot(), 'slipway-driver-'));
       stateDir = join(root, 'state');
       releaseDir = join(root, 'release');
       mkdirSync(releaseDir, { recursive: true });
@@ -138,13 +170,8 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
         if (last) for (const s of last.list()) await last.stop(s.id, { timeoutMs: 1000 }).catch(() => {});
       } finally {
         for (const d of drivers) await d.detach().catch(() => {});
-        for (const pid of pids) {
-          try {
-            process.kill(-pid, 'SIGKILL');
-          } catch {
-            /* gone, as it should be */
-          }
-        }
+        for (const pid of pids) await on.killGroup(pid).catch(() => undefined);
+        await opts.cleanup?.(stateDir).catch(() => undefined);
         rmSync(root, { recursive: true, force: true });
       }
     });
@@ -182,12 +209,12 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
       const s = await d.start(spec({ command: `sleep 60 & echo $! > bg.pid; ${node} app.mjs` }));
       await waitFor('the app to answer', () => getApp(s));
       const bg = Number(readFileSync(join(releaseDir, 'bg.pid'), 'utf8'));
-      assert.ok(alive(bg), 'the background process runs before stop');
+      assert.ok(await isAlive(bg), 'the background process runs before stop');
       const changes: InstanceStatus[] = [];
       d.onChange((x) => changes.push(x));
       await d.stop('web-1', { timeoutMs: 5000 });
-      assert.equal(alive(s.pid!), false, 'the shell is gone');
-      assert.equal(alive(bg), false, 'the background process of the group is gone');
+      assert.equal(await isAlive(s.pid!), false, 'the shell is gone');
+      assert.equal(await isAlive(bg), false, 'the background process of the group is gone');
       await assert.rejects(get(s.host, s.port));
       assert.deepEqual(d.list(), []);
       assert.equal(changes.at(-1)?.state, 'stopped');
@@ -208,7 +235,7 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
       const took = Date.now() - t0;
       assert.ok(took >= 390, `stop returned after ${took}ms: SIGTERM should have been ignored`);
       assert.ok(took < 5000, `stop took ${took}ms`);
-      assert.equal(alive(app.pid), false);
+      assert.equal(await isAlive(app.pid), false);
       assert.ok((await d.logTail('web-1', 10)).includes('ignoring SIGTERM'));
     });
 
@@ -223,7 +250,7 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
         const a = await getApp(s);
         return a.pid !== before.pid && a;
       });
-      assert.ok(!alive(before.pid));
+      assert.ok(!(await isAlive(before.pid)));
       assert.equal(after.env.PORT, String(s.port));
       const now = (await statusOf(d, 'web-1'))!;
       assert.deepEqual([now.state, now.restarts, now.port, now.lastExit?.code], ['running', 1, s.port, 7]);
@@ -324,7 +351,7 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
         );
       }
       const files = d.logFiles('web-1');
-      assert.ok(files && existsSync(files.stdout) && existsSync(files.stderr));
+      assert.ok(files && (await on.exists(files.stdout)) && (await on.exists(files.stderr)));
       assert.equal(d.logFiles('unknown'), undefined);
       assert.deepEqual(await d.logTail('unknown', 5), []);
     });
@@ -344,7 +371,7 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
       assert.deepEqual(await d2.start(spec()), adopted, 'starting an adopted id again is a no-op');
 
       await d2.stop('web-1', { timeoutMs: 2000 });
-      assert.equal(alive(app.pid), false, 'an adopted instance can be stopped');
+      assert.equal(await isAlive(app.pid), false, 'an adopted instance can be stopped');
     });
 
     it('an adopted instance that dies is restarted on its port, its exit code unknown', async () => {
@@ -353,7 +380,7 @@ export function describeDriverContract(name: string, makeDriver: (stateDir: stri
       const app = await waitFor('the app to answer', () => getApp(s));
       await d1.detach();
       const d2 = await driver();
-      process.kill(-s.pid!, 'SIGKILL');
+      await on.killGroup(s.pid!);
       const restarted = await waitFor(
         'restart',
         async () => {

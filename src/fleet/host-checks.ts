@@ -12,6 +12,7 @@ import { shellScript } from '../ssh/quote.js';
 import { Ssh2Transport } from '../ssh/ssh2-host.js';
 import { eachHost, fleetOf, type FleetHost, type FleetOptions } from './fleet-target.js';
 import { probeHost, REQUIRED_TOOLS, RUNTIMES, type HostFacts } from './host-probe.js';
+import { AgentClient } from './agent/agent-client.js';
 import { HostLayout, LAYOUT_VERSION } from './host-layout.js';
 
 /** Less free disk than this below the layout root fails the check. */
@@ -219,6 +220,8 @@ export async function setupHosts(
   const { hosts, results } = await withFleet(config, projectDir, environment, opts, async (pool, h, layout) => {
     const host = await pool.get(h.target);
     await host.run(shellScript(SETUP, [layout.root, marker, ...layout.directories]), { timeoutMs: 30_000 });
+    // The host agent (ADR 0026): started unless that very process runs, and answering before setup passes.
+    await new AgentClient(() => pool.get(h.target), layout.root).startAgent(host);
   });
   const failed = new Map(results.flatMap((r, i) => (r.status === 'rejected' ? [[i, r.reason as unknown]] : [])));
   const checked = failed.size === hosts.length ? [] : await checkHosts(config, projectDir, environment, opts);

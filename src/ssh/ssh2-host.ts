@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { SlipwayError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -358,6 +358,48 @@ class Ssh2Host implements RemoteHost {
         details: { host: this.name, path: remotePath },
         cause: err,
       });
+    }
+  }
+
+  async openStream(to: { path: string } | { host: string; port: number }): Promise<Duplex> {
+    if (!this.up) throw this.lostError();
+    const release = await this.slot();
+    const where = 'path' in to ? to.path : `${to.host}:${to.port}`;
+    try {
+      const ch = await new Promise<ClientChannel>((resolve, reject) => {
+        const fail = (err: Error) => {
+          this.inFlight.delete(fail);
+          reject(err);
+        };
+        this.inFlight.add(fail);
+        const done = (err: Error | undefined, ch: ClientChannel) => {
+          this.inFlight.delete(fail);
+          if (err)
+            reject(
+              this.up
+                ? SlipwayError.of('SSH_STREAM_FAILED', `${this.name} could not open a stream to ${where}: ${err.message}`, {
+                    hint: 'Nothing listens there on the host, or its sshd forbids forwarding (AllowStreamLocalForwarding, AllowTcpForwarding).',
+                    details: { host: this.name, to: where },
+                    cause: err,
+                  })
+                : this.lostError(),
+            );
+          else resolve(ch);
+        };
+        if ('path' in to) this.client.openssh_forwardOutStreamLocal(to.path, done);
+        else this.client.forwardOut('127.0.0.1', 0, to.host, to.port, done);
+      });
+      // The channel counts against the connection's sessions until it closes; a lost connection ends it.
+      const lost = (err: Error) => (ch as Duplex).destroy(err);
+      this.inFlight.add(lost);
+      ch.once('close', () => {
+        this.inFlight.delete(lost);
+        release();
+      });
+      return ch;
+    } catch (err) {
+      release();
+      throw err;
     }
   }
 

@@ -4,7 +4,7 @@
  * conformance suite in test/ssh runs against real sshd hosts, so another implementation (the
  * OpenSSH client, say) only has to pass it.
  */
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 
 /** Where a host is and how to trust it. */
 export interface SshTarget {
@@ -55,6 +55,12 @@ export interface RemoteHost {
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** Writes `data` to `remotePath` over SFTP (via a temporary name, then renamed). */
   upload(remotePath: string, data: Buffer | Readable, mode?: number): Promise<void>;
+  /**
+   * A byte stream to a Unix socket (`{ path }`) or a TCP address (`{ host, port }`, as the host
+   * sees it: its loopback included) on the host, through the connection (sshd's stream-local and
+   * TCP forwarding). The host agent is reached this way (ADR 0026).
+   */
+  openStream(to: { path: string } | { host: string; port: number }): Promise<Duplex>;
   close(): void;
 }
 

@@ -115,15 +115,34 @@ export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): s
       ),
     );
   }
+  const hosts = (s.hosts ?? []).filter(Boolean);
+  if (hosts.length) {
+    o.push('  hosts:');
+    o.push(
+      table([
+        ['   ', 'HOST', 'RELEASE', 'SERVING', 'HEALTH', 'PROBLEM'],
+        ...hosts.map((h) => [
+          '   ',
+          text(h.host, '?'),
+          h.release === null ? '-' : num(h.release),
+          `${num(h.serving)} instance(s)`,
+          h.health === 'healthy' ? out.paint('green', 'healthy') : out.paint(h.health === 'down' ? 'red' : 'yellow', text(h.health, '?')),
+          text(h.problem, '-'),
+        ]),
+      ]),
+    );
+  }
   const instances = (s.instances ?? []).filter(Boolean);
   if (instances.length) {
     o.push('  instances:');
+    const onHosts = instances.some((i) => typeof i.host === 'string');
     o.push(
       table([
-        ['   ', 'ID', 'RELEASE', 'STATE', 'HEALTH', 'PID', 'PORT', 'RESTARTS', 'LAST PROBE'],
+        ['   ', 'ID', ...(onHosts ? ['HOST'] : []), 'RELEASE', 'STATE', 'HEALTH', 'PID', 'PORT', 'RESTARTS', 'LAST PROBE'],
         ...instances.map((i) => [
           '   ',
           text(i.id, '?'),
+          ...(onHosts ? [text(i.host, '-')] : []),
           num(i.release),
           i.retiring ? 'draining' : text(i.state, '?'),
           i.healthy ? out.paint('green', 'healthy') : out.paint('red', 'unhealthy'),

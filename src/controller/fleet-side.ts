@@ -1,0 +1,278 @@
+/**
+ * An environment whose target is ssh, as its controller drives it (ADR 0026, docs/servers.md).
+ * The local rollout engine works on one machine's instances behind one router; a fleet's
+ * instances are supervised by each host's agent behind each host's router, so a rollout here is a
+ * job that ships the release and rolls the hosts in batches (fleet/fleet-rollout.ts) and records
+ * its outcome as any rollout's: phase, reason, message, events, the current release.
+ *
+ * The job runs outside the service's lock (a roll takes seconds per host) and once per rollout;
+ * a controller that restarts mid-rollout runs it again, which is safe because every host's roll is
+ * idempotent (a host already serving the release answers `already`).
+ */
+import { canonicalJson } from '../core/hash.js';
+import { SlipwayError } from '../core/errors.js';
+import { DEFAULT_RESTART_POLICY } from '../drivers/driver.js';
+import { healthCheckFromConfig } from '../health/health-check.js';
+import type { HostView, InstanceView } from '../api/types.js';
+import type { Release, Rollout } from '../store/types.js';
+import type { RollRequest } from '../fleet/agent/protocol.js';
+import { fleetOf } from '../fleet/fleet-target.js';
+import { FleetRuntime, type FleetMember } from '../fleet/fleet-runtime.js';
+import { rollFleet } from '../fleet/fleet-rollout.js';
+import { planRelease, type ReleasePlan } from '../fleet/ship.js';
+import { dirname } from 'node:path';
+import { unitName } from './environment-scope.js';
+import type { Controller } from './controller.js';
+
+export class FleetSide {
+  private runtime: FleetRuntime | undefined;
+  private key = '';
+  private readonly jobs = new Map<number, Promise<void>>();
+  private readonly plans = new Map<string, ReleasePlan>();
+  /** Set by close(): a job cut short by a shutdown is not a failed rollout (the next controller runs it again). */
+  private closing = false;
+
+  constructor(private readonly c: Controller) {}
+
+  /** The environment's fleet, or undefined when it runs on this machine (made anew when target.ssh changes). */
+  current(): FleetRuntime | undefined {
+    const config = this.c.project.currentConfig;
+    const target = config?.environments[this.c.environment]?.target;
+    if (!config || target === undefined || target === 'local') return undefined;
+    const key = canonicalJson(target.ssh);
+    if (this.runtime && this.key === key) return this.runtime;
+    const old = this.runtime;
+    this.runtime = new FleetRuntime(fleetOf(config, dirname(this.c.configPath!), this.c.environment), this.c.log);
+    this.key = key;
+    void old?.close();
+    void this.runtime.init().catch((err: Error) => this.c.log.warn(`fleet ${this.c.environment}: ${err.message}`));
+    return this.runtime;
+  }
+
+  /** One tick for a service of the fleet: start the job of an active rollout not yet running here. */
+  async reconcile(service: string, rt: FleetRuntime): Promise<void> {
+    const rollout = await this.c.store.activeRollout(this.c.environment, service);
+    if (!rollout || rollout.phase === 'AwaitingApproval' || this.jobs.has(rollout.id)) return;
+    const job = this.run(rollout, rt)
+      .catch((err: Error) => this.c.log.error(`fleet rollout #${rollout.id}: ${err.message}`))
+      .finally(() => this.jobs.delete(rollout.id));
+    this.jobs.set(rollout.id, job);
+  }
+
+  private async run(rollout: Rollout, rt: FleetRuntime): Promise<void> {
+    const c = this.c;
+    const { service } = rollout;
+    const env = c.environment;
+    const started = Date.now();
+    const note = (message: string, data: Record<string, unknown>) => void c.event(service, rollout.id, 'fleet.progress', message, data);
+    try {
+      const to = await c.release(service, rollout.toRelease);
+      const from =
+        rollout.fromRelease !== null && rollout.fromRelease !== rollout.toRelease
+          ? await c.release(service, rollout.fromRelease).catch(() => undefined)
+          : undefined;
+      if (to.image)
+        throw SlipwayError.of(
+          'FLEET_UNSUPPORTED',
+          `release ${to.number} of ${service} is an image; hosts run process releases only so far`,
+          {
+            hint: 'Deploy a service with `source:` to an ssh environment (images on hosts are planned: docs/servers.md).',
+          },
+        );
+      if (Object.keys(to.secrets?.values ?? {}).length)
+        throw SlipwayError.of('FLEET_UNSUPPORTED', `release ${to.number} of ${service} uses secrets, which are not sent to hosts yet`, {
+          hint: 'Deploy it to a local environment, or without secrets: (docs/servers.md).',
+        });
+      await this.prepare(to);
+      await rt.init();
+      const { ssh } = rt.fleet;
+      const outcomes = await rollFleet({
+        members: rt.members,
+        layout: rt.layout,
+        parallel: ssh.parallel,
+        maxUnavailableHosts: ssh.maxUnavailableHosts,
+        to: { plan: this.plan(to), roll: (m) => this.rollRequest(to, m, rt) },
+        ...(from ? { from: { roll: (m: FleetMember) => this.rollRequest(from, m, rt) } } : {}),
+        ...(this.hasBalancer() ? { balancer: this.balancer(to, from, rt) } : {}),
+        note,
+      });
+      const now = c.clock.now();
+      const message = `release ${to.number} serves on all ${outcomes.length} host(s) in ${((Date.now() - started) / 1000).toFixed(1)}s`;
+      await c.store.updateRollout(
+        rollout.id,
+        { phase: 'Healthy', reason: 'RolledOut', message, finishedAt: now, progress: { ...(rollout.progress as object), hosts: outcomes } },
+        now,
+      );
+      await c.store.setCurrentRelease(env, service, to.number);
+      await c.store.setReleaseOutcome(env, service, to.number, 'live');
+      if (from) await c.store.setReleaseOutcome(env, service, from.number, 'superseded');
+      await c.event(service, rollout.id, 'rollout.healthy', message, { phase: 'Healthy', hosts: outcomes });
+      c.log.info(`rollout #${rollout.id} of ${service} (${env}): ${message}`);
+    } catch (err) {
+      if (this.closing) return;
+      const e = SlipwayError.from(err);
+      const now = c.clock.now();
+      const message = `${e.message}${e.hint ? `\n${e.hint}` : ''}`;
+      await c.store.updateRollout(rollout.id, { phase: 'Failed', reason: 'HostFailed', message, finishedAt: now }, now);
+      if (rollout.kind === 'deploy') await c.store.setReleaseOutcome(env, service, rollout.toRelease, 'failed');
+      await c.event(service, rollout.id, 'rollout.failed', message, {
+        phase: 'Failed',
+        reason: 'HostFailed',
+        code: e.code,
+        details: e.details,
+      });
+      c.log.warn(`rollout #${rollout.id} of ${service} (${env}) failed: ${e.message}`);
+    }
+  }
+
+  /** Whether the environment declares a load balancer (its HAProxy is the controller's router for it: ADR 0021). */
+  private hasBalancer(): boolean {
+    return this.c.project.currentConfig?.environments[this.c.environment]?.loadBalancer !== undefined;
+  }
+
+  /**
+   * HAProxy in front of the hosts: each host's router is one server (`<unit>-on-<host>`, at the
+   * host's address and the service's port), in the pool of the release it serves. A batch's hosts
+   * are drained out of it (for `stopTimeout`) before their roll and put back after it, so users
+   * going through HAProxy never reach a host mid-roll.
+   */
+  private balancer(to: Release, from: Release | undefined, rt: FleetRuntime) {
+    const c = this.c;
+    const spec = to.spec;
+    const unit = unitName(c.environment, to.service);
+    const id = (m: FleetMember) => `${unit}-on-${m.name.replace(/[^A-Za-z0-9.-]/g, '-')}`;
+    const serving = new Map<string, number>(from ? rt.members.map((m) => [m.name, from.number]) : []);
+    const push = async () => {
+      const releases = [...new Set(serving.values())].sort((a, b) => a - b);
+      await c.router.setRoute({
+        service: to.service,
+        listen: { host: spec.host, port: spec.port },
+        pools: releases.map((release) => {
+          const hosts = rt.members.filter((m) => serving.get(m.name) === release);
+          return { release, weight: hosts.length, backends: hosts.map((m) => ({ id: id(m), host: m.host.target.host, port: spec.port })) };
+        }),
+      });
+    };
+    return {
+      take: async (batch: FleetMember[]) => {
+        const out = batch.filter((m) => serving.delete(m.name));
+        if (!out.length) return;
+        await push();
+        await c.router.drain(to.service, out.map(id), spec.stopTimeout);
+      },
+      give: async (hosts: FleetMember[], release: number) => {
+        for (const m of hosts) serving.set(m.name, release);
+        await push();
+      },
+    };
+  }
+
+  private plan(r: Release): ReleasePlan {
+    const plan = this.plans.get(r.digest);
+    if (plan) return plan;
+    throw SlipwayError.of('ARTIFACT_NOT_FOUND', `no plan for ${r.digest}`);
+  }
+
+  /** Plans a release for shipping (its archive and index from the artifact store), once per digest. */
+  async prepare(r: Release): Promise<void> {
+    if (this.plans.has(r.digest)) return;
+    const indexed = this.c.artifacts.indexed(r.digest);
+    if (!indexed)
+      throw SlipwayError.of('ARTIFACT_NOT_FOUND', `the artifact of release ${r.number} (${r.digest}) is not in the store`, {
+        hint: 'Deploy again to build it.',
+      });
+    this.plans.set(r.digest, await planRelease(indexed.archive, indexed.index));
+  }
+
+  private rollRequest(r: Release, m: FleetMember, rt: FleetRuntime): RollRequest {
+    const spec = r.spec;
+    const unit = unitName(this.c.environment, r.service);
+    return {
+      service: unit,
+      release: r.number,
+      instances: spec.instances,
+      spec: {
+        service: unit,
+        release: r.number,
+        releaseDir: rt.layout.release(r.digest),
+        command: spec.start ?? '',
+        env: { ...spec.env, SLIPWAY_ENVIRONMENT: this.c.environment },
+        logMaxBytes: spec.logs.maxSize,
+        logFiles: spec.logs.files,
+        restart: DEFAULT_RESTART_POLICY,
+      },
+      // On a host the router is the host's front door: every address (`host:` is the local target's).
+      listen: { host: '0.0.0.0', port: spec.port },
+      health: { check: healthCheckFromConfig(spec.health), intervalMs: spec.health.interval, healthyAfter: spec.health.healthyAfter },
+      deadlineMs: spec.progressDeadline,
+      stopTimeoutMs: spec.stopTimeout,
+      idSuffix: `-on-${m.name.replace(/[^A-Za-z0-9.-]/g, '-')}`,
+    };
+  }
+
+  /** The service's instances on every host, and each host's view, for `slipway status`. */
+  async status(
+    service: string,
+    rt: FleetRuntime,
+    current: number | null,
+    desired: number,
+  ): Promise<{ instances: InstanceView[]; hosts: HostView[] }> {
+    const unit = unitName(this.c.environment, service);
+    const hosts = await Promise.all(
+      rt.members.map(async (m): Promise<HostView> => {
+        try {
+          const routes = await m.agent.call({ op: 'routes' }, 5000);
+          const route = routes.find((r) => r.service === unit);
+          const pool = route?.pools.find((p) => p.weight > 0 && p.backends.length > 0);
+          const release = pool?.release ?? null;
+          const serving = pool?.backends.length ?? 0;
+          const health = release === null || serving === 0 ? 'down' : release === current && serving >= desired ? 'healthy' : 'degraded';
+          const problem =
+            health === 'down'
+              ? 'nothing serves'
+              : health === 'degraded'
+                ? `release ${release} with ${serving} of ${desired} instance(s)`
+                : undefined;
+          return { host: m.name, reachable: true, release, serving, health, ...(problem ? { problem } : {}) };
+        } catch (err) {
+          const e = SlipwayError.from(err);
+          return {
+            host: m.name,
+            reachable: false,
+            release: null,
+            serving: 0,
+            health: 'down',
+            problem: `${e.code}: ${e.message.split('\n')[0]}`,
+          };
+        }
+      }),
+    );
+    const instances = rt.driver
+      .list()
+      .filter((i) => i.service === unit)
+      .sort((a, b) => a.host.localeCompare(b.host) || a.release - b.release)
+      .map((i): InstanceView => ({
+        id: i.id,
+        host: i.host,
+        release: i.release,
+        state: i.state,
+        healthy: i.state === 'running' && hosts.some((h) => h.host === i.host && h.release === i.release),
+        retiring: false,
+        pid: i.pid,
+        port: i.port,
+        restarts: i.restarts,
+        startedAt: i.startedAt,
+        lastExit: i.lastExit,
+        nextRestartAt: i.nextRestartAt,
+        lastProbe: null,
+      }));
+    return { instances, hosts };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.runtime?.close();
+    await Promise.all([...this.jobs.values()]);
+    this.runtime = undefined;
+  }
+}

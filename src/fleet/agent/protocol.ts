@@ -1,0 +1,91 @@
+/**
+ * What the controller and a host agent say to each other (ADR 0026). One request per stream: the
+ * controller opens a stream to the agent's Unix socket through its SSH connection, writes one JSON
+ * line and half-closes; the agent answers one JSON line and closes. `watch` is the exception: the
+ * agent keeps the stream open and writes one line per instance change, each with a sequence
+ * number that answers to `start` and `stop` also carry, so a client can wait until it has seen the
+ * changes a call made before it reports the call done.
+ */
+import type { ErrorKind } from '../../core/errors.js';
+import type { HealthCheck } from '../../health/health-check.js';
+import type { InstanceSpec, InstanceStatus, LogRecord } from '../../drivers/driver.js';
+import type { RouterHealth, RouterStats, ServiceRoute } from '../../router/types.js';
+
+/** Bumped when a request or answer changes shape; a controller upgrades an agent of another version. */
+export const AGENT_PROTOCOL = 1;
+
+/** One host's roll of one service to one release (the agent's part of a fleet rollout). */
+export interface RollRequest {
+  /** Unit name (environment-scope.ts): `web.production`. */
+  service: string;
+  release: number;
+  instances: number;
+  /** The spec of every new instance but its id (the agent names them). */
+  spec: Omit<InstanceSpec, 'id'>;
+  /** Where the host's router listens for the service. */
+  listen: { host: string; port: number };
+  health: { check: HealthCheck; intervalMs: number; healthyAfter: number };
+  /** New instances must be healthy within this, or the roll fails and the host keeps what it ran. */
+  deadlineMs: number;
+  /** In-flight requests of a retired instance get this long, then the router answers 504. */
+  stopTimeoutMs: number;
+  /** Suffix of new instances' ids naming the host (`…-on-10.0.0.11`). */
+  idSuffix: string;
+}
+
+export interface RollResult {
+  /** `already`: the release was serving with that many healthy instances; nothing changed. */
+  outcome: 'rolled' | 'already';
+  started: string[];
+  retired: string[];
+  durationMs: number;
+}
+
+export type AgentRequest =
+  | { op: 'hello' }
+  | { op: 'list' }
+  | { op: 'start'; spec: InstanceSpec }
+  | { op: 'stop'; id: string; timeoutMs: number }
+  | { op: 'logTail'; id: string; lines: number }
+  | { op: 'readLogs'; id: string; lines: number; sinceMs?: number }
+  | { op: 'logFiles'; id: string }
+  | { op: 'roll'; roll: RollRequest }
+  | { op: 'routes' }
+  | { op: 'stats' }
+  | { op: 'routerHealth' }
+  | { op: 'watch' }
+  | { op: 'shutdown'; stopAll: boolean };
+
+export interface Hello {
+  protocol: number;
+  pid: number;
+  root: string;
+  startedAt: number;
+  hostname: string;
+}
+
+/** What each request answers (`seq`: the agent's event counter after the call). */
+export interface AgentAnswers {
+  hello: Hello;
+  list: InstanceStatus[];
+  start: { status: InstanceStatus; seq: number };
+  stop: { seq: number };
+  logTail: string[];
+  readLogs: LogRecord[];
+  logFiles: { stdout: string; stderr: string } | null;
+  roll: RollResult;
+  routes: ServiceRoute[];
+  stats: RouterStats;
+  routerHealth: RouterHealth | null;
+  shutdown: { stopped: string[] };
+}
+
+/** A line of the `watch` stream. */
+export interface WatchLine {
+  seq: number;
+  status: InstanceStatus;
+}
+
+/** An answer line: the value, or the error the agent hit (code, message, hint as SlipwayError has them). */
+export type AgentReply<T> =
+  { ok: true; value: T } | { ok: false; error: { kind: ErrorKind; code: string; message: string; hint?: string } };

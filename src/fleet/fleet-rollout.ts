@@ -1,0 +1,161 @@
+/**
+ * A rollout across a fleet's hosts (docs/servers.md): the release is shipped to every host first
+ * (content-addressed and verified, ship.ts), so no host starts switching before every host can;
+ * then the hosts are rolled in batches, each host by its agent (agent.ts `roll`: new instances
+ * health-gated behind the host's router, then the old ones drained and stopped, so a host never
+ * stops serving). A batch holds at most `parallel` hosts and at most `maxUnavailableHosts`: a host
+ * being rolled is the one that may fail, and a failure must never take more hosts than that out.
+ *
+ * A host that fails (unreachable, its agent gone, its new instances unhealthy) stops the rollout:
+ * no later batch starts, hosts already rolled are rolled back to the previous release, and the
+ * error names the host. It never ends in success with a host left behind. Rolling is idempotent
+ * per host (a host already serving the release healthy answers `already`), so the next deploy or
+ * `slipway retry` resumes where this one stopped.
+ */
+import { SlipwayError } from '../core/errors.js';
+import { eachHost } from './fleet-target.js';
+import type { FleetMember } from './fleet-runtime.js';
+import type { HostLayout } from './host-layout.js';
+import type { RollRequest, RollResult } from './agent/protocol.js';
+import { shipRelease, type ReleasePlan, type ShipResult } from './ship.js';
+
+export interface FleetRolloutInput {
+  members: FleetMember[];
+  layout: HostLayout;
+  parallel: number;
+  maxUnavailableHosts: number;
+  /** The release to roll out: its shipping plan and each host's roll. */
+  to: { plan: ReleasePlan; roll: (m: FleetMember) => RollRequest };
+  /** The release serving before, to roll hosts back to on failure (none on a first deploy). */
+  from?: { roll: (m: FleetMember) => RollRequest };
+  /** Progress, one line per step and host, for the rollout's events. */
+  note: (message: string, data: Record<string, unknown>) => void;
+  /**
+   * A load balancer in front of the hosts (HAProxy): `take` takes a batch's hosts out of it and
+   * drains them before they are rolled; `give` puts hosts back, serving `release`. A failed host
+   * stays out.
+   */
+  balancer?: {
+    take: (hosts: FleetMember[]) => Promise<void>;
+    give: (hosts: FleetMember[], release: number) => Promise<void>;
+  };
+}
+
+export interface HostOutcome {
+  host: string;
+  shipped?: ShipResult['outcome'];
+  rolled?: RollResult['outcome'];
+  rolledBack?: boolean;
+  ms: number;
+}
+
+/** Hosts rolled at once: `parallel`, but never more than may be unavailable (at least one). */
+export function batchSize(parallel: number, maxUnavailableHosts: number): number {
+  return Math.max(1, Math.min(parallel, maxUnavailableHosts));
+}
+
+/** Rolls the release out to every host; throws FLEET_HOST_FAILED naming the first host that failed. */
+export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]> {
+  const { members, layout, note } = input;
+  const outcomes = new Map<string, HostOutcome>(members.map((m) => [m.name, { host: m.name, ms: 0 }]));
+  const known = new Map([[input.to.plan.digest, input.to.plan]]);
+  // 1. Ship everywhere before anything switches.
+  const shipped = await eachHost(members, input.parallel, async (m) => {
+    const remote = await m.remote();
+    // What shipping needs of the layout (idempotent; `hosts setup` made it, unless this is a new host).
+    const made = await remote.run(['mkdir', '-p', ...layout.directories], { check: false });
+    if (made.code !== 0)
+      throw SlipwayError.of(
+        'SSH_COMMAND_FAILED',
+        `cannot create the host layout below ${layout.root} on ${m.name}: ${made.stderr.trim()}`,
+        {
+          hint: 'Run slipway hosts setup for this environment (it creates the layout, with sudo when it may).',
+        },
+      );
+    const r = await shipRelease(remote, layout, input.to.plan, { known });
+    outcomes.get(m.name)!.shipped = r.outcome;
+    note(`${m.name}: release ${r.outcome === 'present' ? 'already there' : `shipped (${r.filesSent} file(s))`}`, {
+      host: m.name,
+      step: 'ship',
+      outcome: r.outcome,
+      filesSent: r.filesSent,
+      ms: r.ms,
+    });
+  });
+  const notShipped = shipped.flatMap((r, i) => (r.status === 'rejected' ? [{ m: members[i]!, err: r.reason as unknown }] : []));
+  if (notShipped.length) throw hostFailed(notShipped[0]!.m.name, 'shipping the release', notShipped[0]!.err, notShipped.length - 1, []);
+
+  // 2. Roll in batches.
+  const size = batchSize(input.parallel, input.maxUnavailableHosts);
+  const rolled: FleetMember[] = [];
+  for (let i = 0; i < members.length; i += size) {
+    const batch = members.slice(i, i + size);
+    await input.balancer?.take(batch);
+    const results = await Promise.allSettled(
+      batch.map(async (m) => {
+        const t0 = Date.now();
+        const req = input.to.roll(m);
+        const r = await m.agent.call({ op: 'roll', roll: req }, req.deadlineMs + req.stopTimeoutMs + 30_000);
+        const o = outcomes.get(m.name)!;
+        o.rolled = r.outcome;
+        o.ms = Date.now() - t0;
+        note(`${m.name}: ${r.outcome === 'already' ? 'already serving' : 'now serving'} release ${req.release}`, {
+          host: m.name,
+          step: 'roll',
+          outcome: r.outcome,
+          started: r.started,
+          retired: r.retired,
+          ms: r.durationMs,
+        });
+        return m;
+      }),
+    );
+    const done = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    rolled.push(...done);
+    await input.balancer?.give(done, input.to.roll(batch[0]!).release);
+    const failed = results.flatMap((r, j) => (r.status === 'rejected' ? [{ m: batch[j]!, err: r.reason as unknown }] : []));
+    if (failed.length === 0) continue;
+    const back: string[] = [];
+    if (input.from) {
+      // The rest of the fleet serves the previous release: bring the hosts already rolled back to it.
+      const undo = await eachHost(rolled, input.parallel, async (m) => {
+        const req = input.from!.roll(m);
+        await m.agent.call({ op: 'roll', roll: req }, req.deadlineMs + req.stopTimeoutMs + 30_000);
+        outcomes.get(m.name)!.rolledBack = true;
+        back.push(m.name);
+      });
+      undo.forEach((u, j) => {
+        if (u.status === 'rejected')
+          note(`${rolled[j]!.name}: rolling back failed: ${SlipwayError.from(u.reason).message}`, {
+            host: rolled[j]!.name,
+            step: 'rollback',
+          });
+      });
+      // Each host's roll back kept it serving; the balancer now counts it under the previous release.
+      const backMembers = rolled.filter((m) => back.includes(m.name));
+      if (backMembers.length) await input.balancer?.give(backMembers, input.from.roll(backMembers[0]!).release);
+    }
+    throw hostFailed(
+      failed[0]!.m.name,
+      `rolling it to release ${input.to.roll(failed[0]!.m).release}`,
+      failed[0]!.err,
+      failed.length - 1,
+      back,
+    );
+  }
+  return [...outcomes.values()];
+}
+
+function hostFailed(host: string, doing: string, err: unknown, others: number, rolledBack: string[]): SlipwayError {
+  const e = SlipwayError.from(err);
+  const more = others > 0 ? ` (and ${others} more host(s))` : '';
+  const back = rolledBack.length ? `; rolled back on ${rolledBack.join(', ')}` : '';
+  return SlipwayError.of('FLEET_HOST_FAILED', `host ${host} failed while ${doing}${more}: ${e.code}: ${e.message.split('\n')[0]}${back}`, {
+    hint:
+      e.code === 'FLEET_ROLL_FAILED'
+        ? `The other hosts keep serving the previous release. ${e.hint ?? ''}`.trim()
+        : `The other hosts keep serving the previous release. Bring ${host} back (slipway hosts check), then deploy again or run slipway retry.`,
+    details: { host, code: e.code, rolledBack },
+    cause: err,
+  });
+}

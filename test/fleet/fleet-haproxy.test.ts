@@ -1,0 +1,79 @@
+/**
+ * HAProxy in front of a fleet (`loadBalancer: { haproxy }` on an ssh environment): each host's
+ * router is one HAProxy server, in the pool of the release it serves; a host is drained out of
+ * HAProxy before its roll and put back after it. Under steady load through HAProxy, a rolling
+ * deploy across two real sshd hosts fails no request, and HAProxy ends up sending every request to
+ * the new release on both hosts.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { StatusResponse } from '../../src/api/types.js';
+import { Fleet } from '../support/fleet/fleet.js';
+import { startLoad } from '../support/load.js';
+import { get, TestProject } from '../support/project.js';
+
+const skip = Fleet.skipReason() ?? (existsSync('/usr/sbin/haproxy') ? undefined : 'needs haproxy (scripts/install-system-deps.sh)');
+
+describe('HAProxy in front of a fleet of SSH hosts', { skip }, () => {
+  let fleet: Fleet;
+  const p = new TestProject();
+  const write = (version: string) =>
+    p.writeConfig({
+      env: { VERSION: version },
+      tail: `environments:
+  production:
+    loadBalancer:
+      haproxy: { healthPath: /healthz, checkInterval: 200ms }
+    target:
+      ssh:
+        user: root
+        identityFile: ${join(fleet.dir, 'id_fleet')}
+        knownHosts: ./known_hosts
+        parallel: 1
+        maxUnavailableHosts: 1
+        hosts:
+${fleet.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
+`,
+    });
+
+  before(async () => {
+    fleet = await Fleet.start({ hosts: 2 });
+    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
+    await write('v1');
+    const up = await p.cli(['up', '--env', 'production']);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+  });
+  after(async () => {
+    await p.cleanup();
+    await fleet?.stop();
+  });
+
+  it('rolls the hosts behind HAProxy with zero failed requests; HAProxy then sends everything to the new release', async () => {
+    assert.match((await get(p.url)).body, /^v1 release=1 /);
+    await write('v2');
+    const load = startLoad(p.url, { concurrency: 2, maxMs: 60_000 });
+    const deploy = await p.cli(['deploy', 'web', '--env', 'production', '--wait']);
+    const result = await load.stop();
+    assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
+    assert.deepEqual(result.failures, []);
+    assert.ok(result.ok > 20, `only ${result.ok} requests succeeded`);
+    assert.ok(result.bodies.has('v1 release=1') && result.bodies.has('v2 release=2'), 'both releases answered during the roll');
+    const web = (JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
+      (s) => s.service === 'web',
+    )!;
+    assert.deepEqual(
+      web.traffic.filter((t) => t.backends > 0).map((t) => [t.release, t.backends, t.share]),
+      [[2, 2, 1]],
+      'both hosts are HAProxy servers of release 2',
+    );
+    assert.deepEqual(
+      web.hosts?.map((h) => [h.release, h.health]),
+      [
+        [2, 'healthy'],
+        [2, 'healthy'],
+      ],
+    );
+  });
+});
