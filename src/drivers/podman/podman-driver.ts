@@ -22,7 +22,8 @@ import type { InstanceRecord } from '../local/instance-store.js';
 import { isSameProcessAlive } from '../local/proc.js';
 import { terminateGroup } from '../local/terminate-group.js';
 import type { InstanceRuntime, Run } from '../supervision/instance-runtime.js';
-import { SupervisedDriver, watchPid, type SupervisedDriverProps } from '../supervision/supervised-driver.js';
+import { SupervisedDriver, type SupervisedDriverProps } from '../supervision/supervised-driver.js';
+import { watchPid } from '../supervision/watch-pid.js';
 import { startLogWriter } from './log-writer-spawn.js';
 import { PodmanCli, runArgs } from './podman-cli.js';
 

@@ -19,10 +19,10 @@ import { formatLogLine } from '../local/log-line.js';
 import { isSameProcessAlive, readProcStat } from '../local/proc.js';
 import { backoffMs, decideAfterExit } from '../local/restart-policy.js';
 import type { ExitCode, InstanceRuntime, Run } from './instance-runtime.js';
+import { watchPid } from './watch-pid.js';
+import { writerDone } from './writer-done.js';
 
 const driverLog = createLogger('driver');
-/** How long an exit or a stop waits for the instance's log writer to write the last lines. */
-const WRITER_FLUSH_MS = 2000;
 
 export interface SupervisedDriverProps {
   /** Directory of instances.json and logs/. Shared by successive controllers on this machine. */
@@ -330,29 +330,8 @@ export class SupervisedDriver<R extends InstanceRecord = InstanceRecord> impleme
     return !this.detached && !!sup && this.records.get(rec.spec.id) === rec && sup.generation === generation && !rec.stopRequested;
   }
 
-  /**
-   * Waits (at most WRITER_FLUSH_MS) for the log writer of the instance's last run to write what it
-   * read and exit, which it does once every process of the run has closed its output.
-   */
-  private async writerDone(rec: R, sup: Supervision): Promise<void> {
-    const w = rec.logWriter;
-    if (!w) return;
-    const child = sup.writer;
-    if (child && child.pid === w.pid) {
-      if (child.exitCode === null && child.signalCode === null) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, WRITER_FLUSH_MS);
-          child.once('exit', () => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
-      }
-    } else {
-      // Adopted: not our child, so poll.
-      const deadline = Date.now() + WRITER_FLUSH_MS;
-      while (isSameProcessAlive(w.pid, w.procStartTime) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    }
+  private writerDone(rec: R, sup: Supervision): Promise<void> {
+    return writerDone(rec.logWriter, sup.writer);
   }
 
   private handleExit(rec: R, code: number | null, signal: string | null, at = this.clock.now()): void {
@@ -501,22 +480,4 @@ function startFailed(id: string, err: unknown): SlipwayError {
     cause: err,
     hint: (err as SlipwayError).hint,
   });
-}
-
-/**
- * Watches a main process that is not our child (no exit event): checks `pid` every `everyMs`
- * (a /proc read) and reports the run's exit, code unknown, once it is gone.
- */
-export function watchPid(pid: number, startTime: number, run: Run, everyMs: number): void {
-  if (!isSameProcessAlive(pid, startTime)) {
-    run.exited({ code: null, signal: null });
-    return;
-  }
-  const poll = setInterval(() => {
-    if (isSameProcessAlive(pid, startTime)) return;
-    clearInterval(poll);
-    run.exited({ code: null, signal: null });
-  }, everyMs);
-  poll.unref();
-  run.onUnwatch(() => clearInterval(poll));
 }
