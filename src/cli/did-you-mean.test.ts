@@ -64,6 +64,7 @@ function cases(): Case[] {
     out.push({ argv: [...path.slice(0, -1), typo(name)], meant: name });
     for (const o of cmd.options.filter((o) => o.long)) {
       out.push({ argv: [...path, typoFlag(o.long!), ...(o.flags.includes('<') ? ['x'] : []), ...requiredFlags(path, o)], meant: o.long! });
+      if (o.flags.includes('<')) out.push({ argv: [...path, `${typoFlag(o.long!)}=x`, ...requiredFlags(path, o)], meant: o.long! });
       for (const value of o.argChoices ?? []) out.push({ argv: [...path, o.long!, typo(value), ...requiredFlags(path, o)], meant: value });
     }
     const args = cmd.registeredArguments as readonly Argument[];
@@ -83,7 +84,7 @@ describe('did you mean, everywhere in the command tree', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a typo of every command, flag and fixed value exits 2 with its suggestion on stderr and nothing on stdout', async () => {
+  it('a typo of every command, flag and fixed value exits 2 with its suggestion on stderr and nothing on stdout', async (t) => {
     const all = cases();
     const failures: string[] = [];
     for (const { argv, meant } of all) {
@@ -103,6 +104,7 @@ describe('did you mean, everywhere in the command tree', () => {
       if (!ok)
         failures.push(`slipway ${argv.join(' ')}  (meant ${meant}): exit ${code}\n  stdout: ${stdout.trim()}\n  stderr: ${stderr.trim()}`);
     }
+    t.diagnostic(`${all.length} typos walked`);
     assert.ok(all.length > 100, `walked only ${all.length} cases: is the tree built?`);
     assert.deepEqual(failures, [], `${failures.length} of ${all.length} typos without a suggestion:\n${failures.join('\n')}`);
   });

@@ -144,6 +144,13 @@ export function helpArgv(program: Command, words: string[]): string[] {
   return [...words, '--help'];
 }
 
+/** The long flags `cmd` accepts: its own and those of the commands above it. */
+function flagsOf(cmd: Command): string[] {
+  const longs: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) longs.push(...c.options.flatMap((o) => (o.long ? [o.long] : [])));
+  return longs;
+}
+
 /** Makes commander throw instead of printing and exiting, so main prints every error one way. */
 function fail(cmd: Command, hint: string): void {
   cmd.exitOverride((err) => {
@@ -191,6 +198,10 @@ function usageError(err: CommanderError, cmd: Command, hint: string): Error {
     if (flag) {
       const negation = [...cmd.options, ...(cmd.parent?.options ?? [])].find((o) => o.long === `--no-${eq[1]!.slice(2)}`);
       message = `${eq[1]} is a switch and takes no value (got ${message.slice('unknown option '.length)}); write ${eq[1]}${negation ? ` or ${negation.long}` : ''}`;
+    } else {
+      // `--rloe=admin`: commander compares the whole word, value included, and finds nothing near.
+      const near = closest(eq[1]!, flagsOf(cmd));
+      if (near) message += ` (did you mean ${near}?)`;
     }
   }
   return SlipwayError.of('USAGE', terminalLine(message), { hint, details: { commanderCode: err.code } });
