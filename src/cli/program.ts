@@ -5,7 +5,8 @@
  * (exit 2) that says what was wrong, suggests what was meant and names the help to read.
  */
 import { existsSync, statSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type Option } from 'commander';
+import { closest } from '../config/suggest.js';
 import { SlipwayError } from '../core/errors.js';
 import { terminalLine } from '../core/terminal-text.js';
 import { projectDir, type CliCommand, type CommandContext } from './context.js';
@@ -41,6 +42,7 @@ export function buildProgram(commands: readonly CliCommand[], out: Output, onRun
   fail(program, 'Run `slipway help` to see every command.');
 
   const groupExamples = new Map<Command, string[]>();
+  const required = new Set<Option>();
   for (const spec of commands) {
     // "state restore" is the command restore of the group state (created by its first command).
     const words = spec.name.split(' ');
@@ -48,6 +50,12 @@ export function buildProgram(commands: readonly CliCommand[], out: Output, onRun
     if (parent !== program) groupExamples.set(parent, [...(groupExamples.get(parent) ?? []), ...spec.examples]);
     const cmd = new Command(words.at(-1)).description(spec.summary).helpOption('-h, --help', 'show this help');
     spec.declare(cmd);
+    // commander checks required flags before unknown ones: `--rloe admin` would read "required option
+    // '--role' not specified". Checked in preAction instead, so a misspelt flag gets its "did you mean".
+    for (const o of cmd.options.filter((o) => o.mandatory)) {
+      o.mandatory = false;
+      required.add(o);
+    }
     cmd.showSuggestionAfterError(true).allowExcessArguments(false).allowUnknownOption(false);
     cmd.configureHelp({ showGlobalOptions: true });
     if (spec.examples.length) cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  ${e}`).join('\n')}`);
@@ -72,6 +80,8 @@ export function buildProgram(commands: readonly CliCommand[], out: Output, onRun
 
   // rawArgs is commander's copy of the argv it parsed (set by parse, not in its typings).
   program.hook('preAction', (_program, action) => {
+    for (const o of action.options.filter((o) => required.has(o) && action.getOptionValue(o.attributeName()) === undefined))
+      action.error(`error: required option '${o.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
     contradictions(action, (program as unknown as { rawArgs: string[] }).rawArgs);
   });
   return program;
@@ -119,6 +129,28 @@ function contradictions(cmd: Command, argv: readonly string[]): void {
   }
 }
 
+/**
+ * The command line for `slipway help NAME [SUB…]`: `NAME [SUB…] --help`, or, where a word names no
+ * command, the words up to it without `--help`, so that parsing says "unknown command … (did you mean …?)".
+ */
+export function helpArgv(program: Command, words: string[]): string[] {
+  let cmd = program;
+  for (const [i, word] of words.entries()) {
+    if (word.startsWith('-') || !cmd.commands.length) break;
+    const sub = cmd.commands.find((c) => c.name() === word);
+    if (!sub) return words.slice(0, i + 1);
+    cmd = sub;
+  }
+  return [...words, '--help'];
+}
+
+/** The long flags `cmd` accepts: its own and those of the commands above it. */
+function flagsOf(cmd: Command): string[] {
+  const longs: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) longs.push(...c.options.flatMap((o) => (o.long ? [o.long] : [])));
+  return longs;
+}
+
 /** Makes commander throw instead of printing and exiting, so main prints every error one way. */
 function fail(cmd: Command, hint: string): void {
   cmd.exitOverride((err) => {
@@ -140,6 +172,25 @@ function usageError(err: CommanderError, cmd: Command, hint: string): Error {
     .replace(/\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)')
     .replace(/ is invalid\. /, ' is invalid: ')
     .replace(/\n/g, ' ');
+  if (err.code === 'commander.excessArguments' && cmd.commands.length) {
+    // A command with subcommands and an action of its own (`hosts`, `hosts check`) reads a misspelt
+    // subcommand as an argument it does not take: say what was meant.
+    const word = cmd.args[cmd.registeredArguments.length];
+    const near =
+      word === undefined
+        ? undefined
+        : closest(
+            word,
+            cmd.commands.map((c) => c.name()),
+          );
+    if (near) message = `unknown command '${word}' (did you mean ${near}?)`;
+  }
+  const choice = /'([^']*)' is invalid.*Allowed choices are (.*)\.$/.exec(message);
+  if (err.code === 'commander.invalidArgument' && choice) {
+    // A value outside a flag's or argument's `.choices()`: name the one meant.
+    const near = closest(choice[1]!, choice[2]!.split(', '));
+    if (near) message = `${message.slice(0, -1)} (did you mean ${near}?)`;
+  }
   const eq = /^unknown option '(--[^=']+)=/.exec(message);
   if (eq && err.code === 'commander.unknownOption') {
     // `--wait=true`: a switch given a value. Say so rather than "unknown option".
@@ -147,6 +198,10 @@ function usageError(err: CommanderError, cmd: Command, hint: string): Error {
     if (flag) {
       const negation = [...cmd.options, ...(cmd.parent?.options ?? [])].find((o) => o.long === `--no-${eq[1]!.slice(2)}`);
       message = `${eq[1]} is a switch and takes no value (got ${message.slice('unknown option '.length)}); write ${eq[1]}${negation ? ` or ${negation.long}` : ''}`;
+    } else {
+      // `--rloe=admin`: commander compares the whole word, value included, and finds nothing near.
+      const near = closest(eq[1]!, flagsOf(cmd));
+      if (near) message += ` (did you mean ${near}?)`;
     }
   }
   return SlipwayError.of('USAGE', terminalLine(message), { hint, details: { commanderCode: err.code } });

@@ -9,8 +9,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeTwoEnvironments } from '../support/environments.js';
 import { TestProject, freePort } from '../support/project.js';
-import { writeFileSync } from 'node:fs';
 import { apiEndpoints } from '../../src/api/server.js';
 import { ROLES, type Role } from '../../src/access/roles.js';
 import type { ControllerFile } from '../../src/controller/paths.js';
@@ -23,28 +23,9 @@ function examplePath(pattern: RegExp): string {
   return pattern.source.replace(/^\^/, '').replace(/\$$/, '').replaceAll('([^/]+)', 'web').replaceAll('(\\d+)', '1').replaceAll('\\/', '/');
 }
 
-/** Staging (the default) and production, one instance each. */
+/** Staging (the default) and production, one instance each; production wants approval. */
 function twoEnvironments(p: TestProject, production: number): void {
-  writeFileSync(
-    join(p.dir, 'slipway.yaml'),
-    `app: test
-default: staging
-services:
-  web:
-    source: ./app
-    start: node server.js
-    instances: 1
-    port: ${p.port}
-    health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }
-    stopTimeout: 5s
-environments:
-  staging: {}
-  production:
-    approval: { required: true }
-    services:
-      web: { port: ${production} }
-`,
-  );
+  writeTwoEnvironments(p, { production, productionKeys: { approval: { required: true } } });
 }
 
 interface Answer {

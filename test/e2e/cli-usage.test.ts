@@ -49,6 +49,13 @@ const PARSE: Row[] = [
   [['up', '--no-wait', '--wait'], 2, /contradict/],
   [['promote', 'web', '-w', '--no-wait'], 2, /--wait and --no-wait contradict/],
   [['completion', 'tcsh'], 2, /Allowed choices are bash, zsh, fish/],
+  [['completion', 'bsh'], 2, /Allowed choices are bash, zsh, fish \(did you mean bash\?\)/],
+  [['hosts', 'chek'], 2, /unknown command 'chek' \(did you mean check\?\)/],
+  [['help', 'hosts', 'chek'], 2, /did you mean check\?/],
+  [['help', 'state', 'restor'], 2, /did you mean restore\?/],
+  [['tokens', 'create', '--role', 'admn'], 2, /argument 'admn' is invalid.*\(did you mean admin\?\)/],
+  [['tokens', 'create', '--rloe', 'admin'], 2, /unknown option '--rloe' \(did you mean --role\?\)/],
+  [['tokens', 'create'], 2, /required option '--role <role>' not specified/],
   [['completion'], 2, /missing required argument 'shell'/],
   // Not a mistake in the command line, but no reason for a stack trace either.
   [['status'], 6, /no controller runs/],

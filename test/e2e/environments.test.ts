@@ -7,37 +7,25 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeTwoEnvironments } from '../support/environments.js';
 import { TestProject, get, freePort } from '../support/project.js';
 import type { HistoryResponse, StatusResponse } from '../../src/api/types.js';
 import { waitFor } from '../../src/core/wait-for.js';
 
-const HEALTH = 'health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }';
-
 /** A project with environments staging and production (production on its own port, 2 instances). */
-export function twoEnvironments(p: TestProject, production: number, o: { defaultEnv?: boolean; extraServices?: string } = {}): void {
-  writeFileSync(
-    join(p.dir, 'slipway.yaml'),
-    `app: test
-${o.defaultEnv === false ? '' : 'default: staging\n'}services:
-  web:
-    source: ./app
-    start: node server.js
-    instances: 1
-    port: ${p.port}
-    env: { VERSION: base, GREETING: hello }
-    ${HEALTH}
-    stopTimeout: 5s
-${o.extraServices ?? ''}
-environments:
-  staging:
-    env: { VERSION: staging-v1 }
-  production:
-    requires: [staging]
-    stopTimeout: 3s
-    services:
-      web: { port: ${production}, instances: 2, env: { VERSION: prod-v1 } }
-`,
-  );
+export function twoEnvironments(
+  p: TestProject,
+  production: number,
+  o: { defaultEnv?: boolean; staging?: Record<string, unknown> } = {},
+): void {
+  writeTwoEnvironments(p, {
+    production,
+    web: { env: { VERSION: 'base', GREETING: 'hello' } },
+    staging: { env: { VERSION: 'staging-v1' } },
+    productionKeys: { requires: ['staging'], stopTimeout: '3s' },
+    productionWeb: { instances: 2, env: { VERSION: 'prod-v1' } },
+    ...o,
+  });
 }
 
 describe('two environments side by side (real processes)', () => {
@@ -144,11 +132,7 @@ describe('two environments side by side (real processes)', () => {
     assert.match(direct.stderr, /slipway ship web --from staging --to production/);
 
     // A staging release whose rollout failed proves nothing.
-    const crashing = (await import('node:fs')).readFileSync(join(p.dir, 'slipway.yaml'), 'utf8');
-    writeFileSync(
-      join(p.dir, 'slipway.yaml'),
-      crashing.replace('env: { VERSION: staging-v1 }', 'env: { VERSION: staging-v1, CRASH: "1" }'),
-    );
+    twoEnvironments(p, production, { staging: { env: { VERSION: 'staging-v1', CRASH: '1' } } });
     const bad = await p.cli(['deploy', 'web', '--wait']);
     assert.equal(bad.code, 1, bad.stderr + bad.stdout);
     const failed = (JSON.parse((await p.cli(['history', 'web', '--json'])).stdout) as HistoryResponse).releases[0]!;
@@ -159,7 +143,7 @@ describe('two environments side by side (real processes)', () => {
     const itself = await p.cli(['ship', 'web', '--from', 'staging', '--to', 'staging']);
     assert.equal(itself.code, 2, itself.stderr);
 
-    writeFileSync(join(p.dir, 'slipway.yaml'), crashing);
+    twoEnvironments(p, production);
     const good = await p.cli(['deploy', 'web', '--wait']);
     assert.equal(good.code, 0, good.stderr + good.stdout);
     const verified = (JSON.parse((await p.cli(['history', 'web', '--json'])).stdout) as HistoryResponse).releases[0]!;
@@ -182,10 +166,7 @@ describe('two environments side by side (real processes)', () => {
     assert.match((await get(`http://127.0.0.1:${production}/`)).body, new RegExp(`^prod-v1 release=${release.number} `));
 
     // Staging moving on and pruning the release it shipped leaves production's artifact alone: one artifact store, shared.
-    writeFileSync(
-      join(p.dir, 'slipway.yaml'),
-      crashing.replace('env: { VERSION: staging-v1 }', 'env: { VERSION: staging-v1 }\n    keepReleases: 1'),
-    );
+    twoEnvironments(p, production, { staging: { env: { VERSION: 'staging-v1' }, keepReleases: 1 } });
     writeFileSync(join(p.dir, 'app/build-id.txt'), 'third build\n');
     // Three deploys: retention runs before the new release is recorded current, so the shipped release stays the rollback target for two.
     for (const n of [1, 2, 3]) {

@@ -4,9 +4,10 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestProject, get, freePort } from '../support/project.js';
+import { writeTwoEnvironments } from '../support/environments.js';
 import { startLoad } from '../support/load.js';
 import { pidAlive } from '../../src/core/process.js';
 import type { StatusResponse } from '../../src/api/types.js';
@@ -15,29 +16,13 @@ describe('an environment behind its own HAProxy beside one on the built-in route
   const p = new TestProject();
   let production = 0;
   const write = (prodVersion: string) =>
-    writeFileSync(
-      join(p.dir, 'slipway.yaml'),
-      `app: test
-default: staging
-services:
-  web:
-    source: ./app
-    start: node server.js
-    instances: 1
-    port: ${p.port}
-    env: { VERSION: base }
-    health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }
-    stopTimeout: 5s
-environments:
-  staging:
-    env: { VERSION: staging-v1 }
-  production:
-    loadBalancer:
-      haproxy: { healthPath: /healthz, checkInterval: 200ms }
-    services:
-      web: { port: ${production}, instances: 2, env: { VERSION: ${prodVersion} } }
-`,
-    );
+    writeTwoEnvironments(p, {
+      production,
+      web: { env: { VERSION: 'base' } },
+      staging: { env: { VERSION: 'staging-v1' } },
+      productionKeys: { loadBalancer: { haproxy: { healthPath: '/healthz', checkInterval: '200ms' } } },
+      productionWeb: { instances: 2, env: { VERSION: prodVersion } },
+    });
   before(async () => {
     p.port = await freePort();
     production = await freePort();

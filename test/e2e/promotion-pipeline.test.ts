@@ -6,9 +6,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
+import { writeTwoEnvironments } from '../support/environments.js';
 import { TestProject, get, freePort, type CliResult } from '../support/project.js';
 import type { HistoryResponse, PlanResponse, ShipResponse, StatusResponse } from '../../src/api/types.js';
 import { waitFor } from '../../src/core/wait-for.js';
@@ -26,35 +26,28 @@ describe('staging → production: ship with secrets, approval and policies (real
     (JSON.parse((await cli(['status', 'web', '--json', '--env', envName])).stdout) as StatusResponse).services[0]!;
 
   function config(strategy: 'rolling' | 'recreate'): void {
-    writeFileSync(
-      join(p.dir, 'slipway.yaml'),
-      `app: test
-default: staging
-services:
-  web:
-    source: ./app
-    start: node server.js
-    port: ${p.port}
-    env: { VERSION: v1 }
-    secrets: [API_KEY]
-    health: { path: /healthz, interval: 200ms, timeout: 1s }
-    stopTimeout: 3s
-environments:
-  staging:
-    approval: { required: true }
-  production:
-    requires: [staging]
-    approval: { required: true }
-    strategy: ${strategy}
-    services:
-      web: { port: ${production} }
-policies:
-  - name: production-rolls
-    when: environment.name == "production"
-    deny: strategy.type != "rolling"
-    message: "production replaces instances one by one"
-`,
-    );
+    writeTwoEnvironments(p, {
+      production,
+      web: {
+        instances: undefined,
+        env: { VERSION: 'v1' },
+        secrets: ['API_KEY'],
+        health: { path: '/healthz', interval: '200ms', timeout: '1s' },
+        stopTimeout: '3s',
+      },
+      staging: { approval: { required: true } },
+      productionKeys: { requires: ['staging'], approval: { required: true }, strategy },
+      top: {
+        policies: [
+          {
+            name: 'production-rolls',
+            when: 'environment.name == "production"',
+            deny: 'strategy.type != "rolling"',
+            message: 'production replaces instances one by one',
+          },
+        ],
+      },
+    });
   }
 
   before(async () => {

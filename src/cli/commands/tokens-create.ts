@@ -1,13 +1,13 @@
 import { ControllerClient } from '../../client/client.js';
 import { ROLES } from '../../access/roles.js';
-import { SlipwayError } from '../../core/errors.js';
+import { Option } from 'commander';
 import type { CliCommand } from '../context.js';
 
 export const tokensCreate: CliCommand<{ role: string; name?: string; expires?: string }> = {
   name: 'tokens create',
   summary: 'Create an API token with a role, for some environments (--env; default all); prints it once',
   declare(cmd) {
-    cmd.requiredOption('--role <role>', `what it may do: ${ROLES.join(', ')} (each includes the ones before)`);
+    cmd.addOption(new Option('--role <role>', 'what it may do (each role includes the ones before)').choices(ROLES).makeOptionMandatory());
     cmd.option('--name <name>', 'how it shows in `tokens list` and as the actor in the audit log (default: ROLE-<time>)');
     cmd.option('--expires <age>', 'when it stops working: an age (30d, 12h, 90m) or an ISO 8601 time (default: never)');
   },
@@ -16,8 +16,6 @@ export const tokensCreate: CliCommand<{ role: string; name?: string; expires?: s
     'slipway tokens create --role viewer --env staging,production --json',
   ],
   async run({ dir, env, out, json }, _args, flags) {
-    if (!(ROLES as readonly string[]).includes(flags.role))
-      throw SlipwayError.of('TOKEN_REQUEST_INVALID', `"${flags.role}" is not a role`, { hint: `Roles: ${ROLES.join(', ')}` });
     // --env names the environments the token may act on (comma-separated); it is not where the request goes.
     const environments = env
       ?.split(',')

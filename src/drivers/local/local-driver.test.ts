@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/logger.js';
 import type { InstanceSpec, InstanceStatus } from '../driver.js';
 import { LocalDriver } from './local-driver.js';
 import { isSameProcessAlive, readProcStat } from './proc.js';
@@ -128,6 +129,26 @@ describe('LocalDriver supervision timing (injected clock)', () => {
       await until(`restart ${i}`, () => current()?.state === 'running' && current()?.restarts === i);
     }
     assert.equal(seen.filter((s) => s.state === 'failed').length, 0);
+  });
+
+  it('a restart whose spawn throws counts as a quick exit (so it ends in a crash loop) and says why in the log', async () => {
+    // Before the supervisor was shared, a spawn that threw kept the previous start time: every
+    // failed restart looked like a run as long as its backoff, reset the crash-loop count, and the
+    // instance was restarted for ever without a word in its log.
+    const clock = new ManualClock();
+    let calls = 0;
+    // The second value has a NUL byte, which makes spawn throw (a secret store can return anything).
+    const secretEnv = async () => ({ TOKEN: calls++ === 0 ? 'fine' : 'bad\0value' });
+    driver = new LocalDriver({ stateDir: join(dir, 'state'), clock, secretEnv, log: silentLogger });
+    await driver.init();
+    await driver.start(spec({ secrets: ['TOKEN'] }));
+    await until('first exit', () => current()?.state === 'restarting');
+    clock.advance(60_000);
+    await until('the restart failed', () => current()?.restarts === 1 && current()?.state === 'restarting');
+    assert.equal(current()?.lastExit?.uptimeMs, 0, 'a start that failed ran for no time');
+    clock.advance(120_000);
+    await until('crash loop detected', () => current()?.state === 'failed');
+    assert.match((await driver.logTail('job-1', 5)).join('\n'), /slipway: cannot start instance: .*null bytes/);
   });
 
   it('a successor driver ends what a shell that died unwatched left running in its group, then restarts it', async () => {

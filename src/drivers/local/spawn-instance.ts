@@ -1,11 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { InstanceSpec } from '../driver.js';
 import type { LogPaths } from './log-files.js';
+import { spawnLogWriter } from './log-writer-process.js';
 import { withUserUmask } from '../../core/umask.js';
-
-const WRITER_MAIN = fileURLToPath(new URL('./log-writer-main.js', import.meta.url));
 
 /**
  * The instance's command starts once its log writer reads: the writer stamps lines when it reads
@@ -32,20 +29,8 @@ export interface SpawnedInstance {
  * are closed before we return, so the controller can die (even by SIGKILL) while both go on.
  */
 export function spawnInstance(spec: InstanceSpec, port: number, logs: LogPaths, secretEnv: Record<string, string> = {}): SpawnedInstance {
-  const writer = spawn(
-    process.execPath,
-    [WRITER_MAIN, JSON.stringify({ stdout: logs.stdout, stderr: logs.stderr, maxBytes: spec.logMaxBytes, keep: spec.logFiles })],
-    {
-      detached: true,
-      // fd 0 reads the instance's stdout, fd 3 its stderr; the writer reports its own trouble in those
-      // files. Through fd 4 it tells the instance it reads (see READY_GATE).
-      stdio: ['pipe', 'ignore', 'ignore', 'pipe', 'pipe'],
-    },
-  );
-  writer.unref();
-  const toStdout = writer.stdio[0] as Socket;
-  const toStderr = writer.stdio[3] as Socket;
-  const ready = writer.stdio[4] as Socket;
+  // Through `ready` the writer tells the instance it reads (see READY_GATE).
+  const { writer, stdout: toStdout, stderr: toStderr, ready } = spawnLogWriter(logs, spec.logMaxBytes, spec.logFiles);
   try {
     // The instance gets the user's umask back, not the controller's private one.
     const child = withUserUmask(() =>

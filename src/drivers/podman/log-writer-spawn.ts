@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { LogPaths } from '../local/log-files.js';
-
-const WRITER_MAIN = fileURLToPath(new URL('../local/log-writer-main.js', import.meta.url));
+import { spawnLogWriter } from '../local/log-writer-process.js';
 
 /** A started log writer and the ends its instance writes to. */
 export interface LogWriterHandle {
@@ -21,14 +19,7 @@ export interface LogWriterHandle {
  * directly, so a container's log has the files and format of a process's.
  */
 export async function startLogWriter(paths: LogPaths, maxBytes: number, keep: number): Promise<LogWriterHandle> {
-  const writer = spawn(process.execPath, [WRITER_MAIN, JSON.stringify({ stdout: paths.stdout, stderr: paths.stderr, maxBytes, keep })], {
-    detached: true,
-    stdio: ['pipe', 'ignore', 'ignore', 'pipe', 'pipe'],
-  });
-  writer.unref();
-  const stdout = writer.stdio[0] as Socket;
-  const stderr = writer.stdio[3] as Socket;
-  const ready = writer.stdio[4] as Socket;
+  const { writer, stdout, stderr, ready } = spawnLogWriter(paths, maxBytes, keep);
   await new Promise<void>((resolve) => {
     const done = () => resolve();
     ready.once('data', done);
