@@ -24,6 +24,7 @@ import { audit } from '../access/audit.js';
 import { accessRoutes } from './access-routes.js';
 import { RESPONDED, type ApiRoute, type RouteContext } from './route.js';
 import { flagRoutes } from './flag-routes.js';
+import { DEFAULT_TIMING, parseCursor, serveEventStream, type StreamTiming } from './event-stream.js';
 import type {
   AbortRequest,
   ApprovalRequest,
@@ -376,14 +377,41 @@ function routes(props: ApiServerProps): ApiRoute[] {
       },
       { scope: 'project' },
     ),
-    r('GET', /^\/v1\/events$/, 'viewer', async ({ c, query }) => ({
-      events: await c.store.listEvents({
-        environment: c.environment,
-        service: query.get('service') ?? undefined,
-        afterId: Number(query.get('after') ?? 0),
-        limit: Number(query.get('limit') ?? 200),
-      }),
-    })),
+    // JSON: a page of one environment's events after `after`. With `Accept: text/event-stream`: the
+    // live stream of every environment the token may see (or `?env=`'s), audit entries included.
+    r(
+      'GET',
+      /^\/v1\/events$/,
+      'viewer',
+      async (ctx) => {
+        const { query, req, res, principal } = ctx;
+        if (!(req.headers.accept ?? '').includes('text/event-stream')) {
+          const { c } = ctx;
+          return {
+            events: await c.store.listEvents({
+              environment: c.environment,
+              service: query.get('service') ?? undefined,
+              afterId: Number(query.get('after') ?? 0),
+              limit: Number(query.get('limit') ?? 200),
+            }),
+          };
+        }
+        const env = query.get('env') ?? undefined;
+        const environment = env === undefined ? undefined : ctx.c.environment;
+        const header = req.headers['last-event-id'];
+        const start = parseCursor((Array.isArray(header) ? header[0] : header) ?? query.get('after'));
+        await serveEventStream(
+          project.store,
+          req,
+          res,
+          { environment, service: query.get('service') ?? undefined, allowed: principal.environments },
+          start,
+          streamTiming(),
+        );
+        return RESPONDED;
+      },
+      { scope: 'project' },
+    ),
     ...accessRoutes(project),
     ...flagRoutes(project),
     r(
@@ -399,6 +427,19 @@ function routes(props: ApiServerProps): ApiRoute[] {
       { scope: 'project', audit: 'shutdown' },
     ),
   ];
+}
+
+/** The event stream's timing; tests shorten the heartbeat and the slow-client deadline through the environment. */
+function streamTiming(): StreamTiming {
+  const ms = (name: string, fallback: number) => {
+    const v = Number(process.env[name]);
+    return Number.isFinite(v) && v > 0 ? v : fallback;
+  };
+  return {
+    pollMs: DEFAULT_TIMING.pollMs,
+    heartbeatMs: ms('SLIPWAY_EVENTS_HEARTBEAT_MS', DEFAULT_TIMING.heartbeatMs),
+    drainTimeoutMs: ms('SLIPWAY_EVENTS_DRAIN_MS', DEFAULT_TIMING.drainTimeoutMs),
+  };
 }
 
 async function known(c: Controller, service: string): Promise<string> {

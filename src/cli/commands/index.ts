@@ -38,6 +38,7 @@ import { tokensCreate } from './tokens-create.js';
 import { tokensList } from './tokens-list.js';
 import { tokensRevoke } from './tokens-revoke.js';
 import { audit } from './audit.js';
+import { events } from './events.js';
 import { flagsExport, flagsGet, flagsHistory, flagsList, flagsRevert, flagsSet } from './flags.js';
 
 export const COMMANDS: readonly CliCommand[] = [
@@ -59,6 +60,7 @@ export const COMMANDS: readonly CliCommand[] = [
   restart,
   scale,
   logs,
+  events,
   exec,
   validate,
   policyTest,
