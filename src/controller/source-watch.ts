@@ -43,8 +43,9 @@ export async function watchedFingerprint(
 ): Promise<string> {
   const id = `${resolve(root)}\0${key}`;
   let w = trees.get(id);
-  // Reports already read from inotify in this turn of the event loop are handled first.
-  if (w?.trusted) await new Promise((r) => setImmediate(r));
+  // A change made just before this call is already queued by inotify; two turns of setImmediate
+  // take the event loop through at least one whole poll phase, which reads and handles it.
+  if (w?.trusted) for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
   if (w && !w.broken && w.trusted && w.computedIn === w.generation && w.fingerprint !== undefined) return w.fingerprint;
   const watching = !!w && !w.broken && w.watchers.length > 0;
   const startedIn = w?.generation ?? 0;
