@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { createRequire } from 'node:module';
 import { SlipwayError } from '../core/errors.js';
 import type { Controller } from '../controller/controller.js';
 import type { ProjectController } from '../controller/project-controller.js';
@@ -22,7 +23,9 @@ import { verifyToken, type Principal } from '../access/tokens.js';
 import { environmentAllowed, roleIncludes } from '../access/roles.js';
 import { audit } from '../access/audit.js';
 import { accessRoutes } from './access-routes.js';
-import { RESPONDED, type ApiRoute, type RouteContext } from './route.js';
+import { RESPONDED, type ApiRoute, type RouteContext, type RouteDoc } from './route.js';
+import { withDoc } from './route-docs.js';
+import { openApiDocument } from './openapi.js';
 import { flagRoutes } from './flag-routes.js';
 import { DEFAULT_TIMING, parseCursor, serveEventStream, type StreamTiming } from './event-stream.js';
 import type {
@@ -40,6 +43,9 @@ import type {
   ShipRequest,
 } from './types.js';
 
+/** The API's version in the OpenAPI document: the package's. */
+const API_VERSION: string = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+
 export interface ApiServerProps {
   controller: ProjectController;
   /**
@@ -51,11 +57,16 @@ export interface ApiServerProps {
 }
 
 /** Every endpoint with the role it needs: what tests that must cover all of them iterate over. */
-export function apiEndpoints(): Pick<ApiRoute, 'method' | 'pattern' | 'role' | 'scope' | 'audit'>[] {
+export function apiEndpoints(): Pick<ApiRoute, 'method' | 'pattern' | 'role' | 'scope' | 'audit' | 'doc'>[] {
   // Building the table runs no handler, so it needs no controller.
   return routes({ controller: undefined as never, onShutdown: async () => [], onStopped: () => undefined }).map(
-    ({ method, pattern, role, scope, audit }) => ({ method, pattern, role, scope, audit }),
+    ({ method, pattern, role, scope, audit, doc }) => ({ method, pattern, role, scope, audit, doc }),
   );
+}
+
+/** The OpenAPI document of the API (what `GET /v1/openapi.json` answers). */
+export function apiDocument(): Record<string, unknown> {
+  return openApiDocument(routes({ controller: undefined as never, onShutdown: async () => [], onStopped: () => undefined }), API_VERSION);
 }
 
 /** The API on plain HTTP (the loopback listener), or on HTTPS when given a certificate and key. */
@@ -111,6 +122,7 @@ async function serve(project: ProjectController, table: ApiRoute[], req: Incomin
         allowEnvironment,
         auditDetail: (d) => Object.assign(detail, d),
       };
+      if (route.doc) await checkRequest(route.doc, url.searchParams, req);
       const answer = await route.handler(ctx);
       if (route.audit)
         await record(project, route, principal, req, recorded, 'ok', before, await after(c, recorded.service, answer), detail);
@@ -203,8 +215,32 @@ async function record(
   });
 }
 
+/** Throws REQUEST_INVALID, listing every problem, unless the query and body match the route's schemas. */
+async function checkRequest(doc: RouteDoc, query: URLSearchParams, req: IncomingMessage): Promise<void> {
+  const issues: { in: 'query' | 'body'; path: string; message: string }[] = [];
+  if (doc.query) {
+    const r = doc.query.safeParse(Object.fromEntries(query));
+    if (!r.success) for (const i of r.error.issues) issues.push({ in: 'query', path: i.path.join('.'), message: i.message });
+  }
+  if (doc.body && !doc.checksBody && req.method !== 'GET') {
+    const r = doc.body.safeParse(await readJson<unknown>(req));
+    if (!r.success) for (const i of r.error.issues) issues.push({ in: 'body', path: i.path.join('.'), message: i.message });
+  }
+  if (!issues.length) return;
+  const where = issues.map((i) => `${i.in}${i.path ? ` ${i.path}` : ''}: ${i.message}`).join('; ');
+  throw SlipwayError.of('REQUEST_INVALID', `${req.method} ${(req.url ?? '').split('?')[0]}: ${where}`, {
+    hint: 'GET /v1/openapi.json (or docs/api.md) describes what each endpoint takes.',
+    details: { issues },
+  });
+}
+
 function routes(props: ApiServerProps): ApiRoute[] {
+  return table(props).map(withDoc);
+}
+
+function table(props: ApiServerProps): ApiRoute[] {
   const { controller: project, onShutdown, onStopped } = props;
+  let document: Record<string, unknown> | undefined;
   const r = (
     method: ApiRoute['method'],
     pattern: RegExp,
@@ -220,6 +256,7 @@ function routes(props: ApiServerProps): ApiRoute[] {
   });
   return [
     r('GET', /^\/v1\/health$/, 'viewer', async () => ({ ok: true, pid: process.pid }), { scope: 'project' }),
+    r('GET', /^\/v1\/openapi\.json$/, 'viewer', async () => (document ??= apiDocument()), { scope: 'project' }),
     r('GET', /^\/v1\/status$/, 'viewer', async ({ c }) => status(c)),
     // Prometheus text, not JSON: every environment's rollouts and instances, and the router's counts (docs/observability.md).
     r(
