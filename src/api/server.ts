@@ -6,6 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { createRequire } from 'node:module';
+import { randomUUID } from 'node:crypto';
+import { createLogger, type FieldLogger } from '../core/logger.js';
 import { SlipwayError } from '../core/errors.js';
 import type { Controller } from '../controller/controller.js';
 import type { ProjectController } from '../controller/project-controller.js';
@@ -76,10 +78,34 @@ export function createApiServer(props: ApiServerProps, tls?: { cert: Buffer; key
   return tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handle) : createServer(handle);
 }
 
+/** The controller's log of API requests (one line each, with its request id; never a header, so never a token). */
+let requestLog: FieldLogger | undefined;
+
+/** The request's own id (X-Request-Id) when it is a sane one, else a new one. */
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  const id = Array.isArray(given) ? given[0] : given;
+  return id !== undefined && /^[\w.:-]{1,128}$/.test(id) ? id : randomUUID();
+}
+
 async function serve(project: ProjectController, table: ApiRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  const reqId = requestIdOf(req);
+  res.setHeader('x-request-id', reqId);
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  let actor: string | null = null;
+  res.once('close', () => {
+    const status = res.headersSent ? res.statusCode : 0;
+    requestLog ??= createLogger('api');
+    requestLog.with(
+      { reqId, method: req.method, path: url.pathname, status, ms: Math.round((performance.now() - started) * 10) / 10, actor },
+      status >= 500 || status === 0 ? 'warn' : 'info',
+      `${req.method} ${url.pathname} ${status}`,
+    );
+  });
   try {
     const principal = await authenticate(project, req);
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    actor = principal.name;
     const route = table.find((r) => r.method === req.method && r.pattern.test(url.pathname));
     if (!route) throw SlipwayError.of('NO_SUCH_ENDPOINT', `${req.method} ${url.pathname} is not an API endpoint`);
     const params = route.pattern.exec(url.pathname)!.slice(1).map(decodeURIComponent);
