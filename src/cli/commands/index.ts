@@ -39,6 +39,7 @@ import { tokensList } from './tokens-list.js';
 import { tokensRevoke } from './tokens-revoke.js';
 import { audit } from './audit.js';
 import { events } from './events.js';
+import { watch } from './watch.js';
 import { flagsExport, flagsGet, flagsHistory, flagsList, flagsRevert, flagsSet } from './flags.js';
 
 export const COMMANDS: readonly CliCommand[] = [
@@ -61,6 +62,7 @@ export const COMMANDS: readonly CliCommand[] = [
   scale,
   logs,
   events,
+  watch,
   exec,
   validate,
   policyTest,
