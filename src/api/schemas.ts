@@ -445,16 +445,17 @@ export const DeployRequestSchema = z.object({
 });
 export const ShipRequestSchema = z.object({
   from: z.string().optional(),
-  release: int.positive().optional(),
+  release: int.optional(),
   message,
   by,
   override: z.boolean().optional(),
   reason: z.string().optional(),
 });
-export const RollbackRequestSchema = z.object({ to: int.positive().optional(), message, by });
+export const RollbackRequestSchema = z.object({ to: int.optional(), message, by });
 export const ApplyRequestSchema = z.object({ by, services: z.array(z.string()).optional(), force: z.boolean().optional(), message });
 export const RestartRequestSchema = z.object({ message, by });
-export const ScaleRequestSchema = z.object({ instances: int.min(0).max(100), message, by });
+// Ranges are the handlers' to check, with their own codes and hints (SCALE_OUT_OF_RANGE): the schema checks types.
+export const ScaleRequestSchema = z.object({ instances: z.number(), message, by });
 export const PromoteRequestSchema = z.object({ full: z.boolean().optional() });
 export const AbortRequestSchema = z.object({ reason: z.string().optional(), by });
 export const ApprovalRequestSchema = z.object({
@@ -484,10 +485,10 @@ export const EmptyRequestSchema = z.object({});
 
 // ---------------------------------------------------------------- query parameters (strings on the wire)
 
-const count = (max: number) => z.coerce.number().int().min(1).max(max).optional();
-export const LimitQuery = z.object({ limit: count(10_000) });
+const count = () => z.coerce.number().int().min(1).optional();
+export const LimitQuery = z.object({ limit: count() });
 export const LogsQuery = z.object({
-  lines: z.coerce.number().int().min(0).max(100_000).optional(),
+  lines: z.coerce.number().int().min(0).optional(),
   follow: z.enum(['0', '1']).optional(),
   since: z.string().optional().describe('an age (90s, 5m, 2h) or an ISO 8601 time'),
 });
@@ -498,13 +499,13 @@ export const EventsQuery = z.object({
     .describe('only this environment (JSON: default the default environment; stream: default every one the token may see)'),
   service: z.string().optional(),
   after: z.string().optional().describe('JSON: an event id; stream: a position (`EVENT.AUDIT`), like Last-Event-ID'),
-  limit: count(10_000),
+  limit: count(),
 });
 export const AuditQuery = z.object({
   env: z.string().optional().describe('only this environment (default: every one the token may see)'),
   since: z.string().optional(),
   service: z.string().optional(),
-  limit: count(10_000),
+  limit: count(),
 });
 
 // ---------------------------------------------------------------- the TypeScript types conform

@@ -90,6 +90,40 @@ describe('event stream on a real controller', () => {
       assert.ok(ids[i]![0] >= ids[i - 1]![0] && ids[i]![1] >= ids[i - 1]![1], `ids grow: ${seen[i - 1]!.id} then ${seen[i]!.id}`);
   });
 
+  it("a token limited to other environments sees none of this one's events, only entries of no environment", async () => {
+    const made = await p.cli(['tokens', 'create', '--role', 'viewer', '--env', 'elsewhere', '--name', 'limited', '--json']);
+    assert.equal(made.code, 0, made.stderr);
+    const limited = new ControllerClient(client.info, undefined, (JSON.parse(made.stdout) as { value: string }).value);
+    const got: StreamMessage[] = [];
+    let ready = false;
+    const stop = new AbortController();
+    const done = followEvents(limited, { signal: stop.signal }, (m) => {
+      if (m.type === 'ready') ready = true;
+      else got.push(m);
+    });
+    await waitFor('the limited stream to open', () => ready, 10_000);
+    const r = await p.cli(['restart', 'web', '--wait']);
+    assert.equal(r.code, 0, r.stderr);
+    const t = await p.cli(['tokens', 'create', '--role', 'viewer', '--name', 'seen-by-all']);
+    assert.equal(t.code, 0, t.stderr);
+    await waitFor(
+      'the token change on the limited stream',
+      () => got.some((m) => m.type === 'audit' && m.data.action === 'token.create'),
+      10_000,
+    );
+    stop.abort();
+    await done;
+    assert.deepEqual(
+      got.filter((m) => m.type === 'event' || (m.type === 'audit' && m.data.environment !== null)).map((m) => m.id),
+      [],
+      'nothing of environment "local"',
+    );
+    await assert.rejects(
+      limited.inEnv('local').eventStream({}, () => undefined),
+      (err: { code?: string }) => err.code === 'FORBIDDEN',
+    );
+  });
+
   it('slipway events -f prints events as they happen, and a bad Last-Event-ID is refused with its code', async () => {
     const child = spawn(process.execPath, [CLI, 'events', '-f', 'web', '--json'], { cwd: p.dir, env: { ...process.env, NO_COLOR: '1' } });
     let text = '';
