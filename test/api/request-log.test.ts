@@ -64,6 +64,19 @@ describe('controller log: JSON lines, request ids, no token values', () => {
     assert.ok(lines().some((l) => l.component === 'controller' && /listening on 127\.0\.0\.1:\d+/.test(l.msg)));
   });
 
+  it('restart --wait follows the rollout through the event stream (its request is in the log)', async () => {
+    const before = lines().filter((l) => l.path === '/v1/events').length;
+    const r = await p.cli(['restart', 'web', '--wait']);
+    assert.equal(r.code, 0, r.stderr);
+    // The stream's line is written when it closes, which the CLI does on exit.
+    const events = await waitFor('the event stream request line', () => {
+      const l = lines().filter((x) => x.path === '/v1/events');
+      return l.length > before && l;
+    });
+    assert.equal(events.at(-1)!.status, 200);
+    assert.match(events.at(-1)!.actor ?? '', /^local:/);
+  });
+
   it('never writes a token value, good, unknown or malformed', async () => {
     const created = await p.cli(['tokens', 'create', '--role', 'viewer', '--name', 'log-test', '--json']);
     assert.equal(created.code, 0, created.stderr);
