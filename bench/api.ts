@@ -5,6 +5,8 @@
  * real controller with one service of 2 instances, mixing what the CLI and a dashboard read:
  * project status, one service's status, its history and the event list.
  *
+ * Then `status` alone, one call after another (its own latency, without the queueing of the load).
+ *
  * Run: `npm run bench -- api` (the machine's load average is printed: quote it with the numbers).
  */
 import { loadavg } from 'node:os';
@@ -18,6 +20,7 @@ const APP = join(ROOT, 'bench/fixtures/app/server.cjs');
 const RATE = 200;
 const SECONDS = 10;
 const ROUNDS = 3;
+const STATUS_ALONE = 300;
 
 export async function run(): Promise<void> {
   const p = await SlipwayProject.create([APP], 'slipway-bench-api-');
@@ -50,6 +53,18 @@ export async function run(): Promise<void> {
       ]);
     }
     console.log(formatTable(rows));
+    // `status` alone, one call at a time: what a dashboard or `slipway status` waits for, without queueing.
+    const alone: number[] = [];
+    for (let i = 0; i < STATUS_ALONE; i++) {
+      const t0 = performance.now();
+      await client.status();
+      alone.push(performance.now() - t0);
+    }
+    alone.sort((a, b) => a - b);
+    const q = (x: number) => alone[Math.min(alone.length - 1, Math.floor(x * alone.length))]!;
+    console.log(
+      `\nstatus alone, ${STATUS_ALONE} calls one after another: p50 ${q(0.5).toFixed(2)} ms, p99 ${q(0.99).toFixed(2)} ms (load average ${loadavg()[0]!.toFixed(2)})`,
+    );
     const p99 = median(p99s);
     console.log(
       `\ncontroller API at ${RATE} reads/s for ${SECONDS} s (${reads.map(([n]) => n).join(', ')} in turn): median p99 ${p99.toFixed(2)} ms (goal < 50), ${errors} error(s) (goal 0)`,

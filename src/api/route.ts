@@ -8,6 +8,30 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Controller } from '../controller/controller.js';
 import type { Principal } from '../access/tokens.js';
 import type { Role } from '../access/roles.js';
+import type { z } from 'zod';
+
+/**
+ * What `GET /v1/openapi.json` says of a route, and what its requests are checked against before
+ * the handler runs (a request that does not match is REQUEST_INVALID): schemas.ts has the shapes.
+ */
+export interface RouteDoc {
+  /** One line for the reference. */
+  summary: string;
+  /** Groups the reference (e.g. "rollouts", "access"). */
+  tag: string;
+  /** Names of the pattern's capture groups, in order: `{service}` in the document's path. */
+  params?: string[];
+  /** Query parameters (`env` is added for routes that act on an environment). */
+  query?: z.ZodObject;
+  /** The JSON body. */
+  body?: z.ZodType;
+  /** The 200 answer: a JSON schema, or another media type and its description (metrics, NDJSON logs, the event stream). */
+  response: z.ZodType | { contentType: string; description: string; schema?: z.ZodType };
+  /** Another media type the 200 answer may have (on `Accept`), such as the event stream. */
+  stream?: { contentType: string; description: string };
+  /** The handler checks the body itself and answers in its own format (OFREP): the server does not. */
+  checksBody?: boolean;
+}
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -49,6 +73,8 @@ export interface ApiRoute {
   public?: true;
   /** Recorded in the audit log under this action (e.g. "deploy"), or the one the request body names; absent for reads. */
   audit?: string | ((body: Record<string, unknown>) => string);
+  /** The route in the OpenAPI document; every route has one (test/api/openapi.test.ts checks). */
+  doc?: RouteDoc;
   /** Resolves to the JSON answer, or to RESPONDED when it wrote the response itself (a stream). */
   handler: (ctx: RouteContext) => Promise<unknown>;
 }

@@ -5,6 +5,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { createRequire } from 'node:module';
+import { randomUUID } from 'node:crypto';
+import { createLogger, type FieldLogger } from '../core/logger.js';
 import { SlipwayError } from '../core/errors.js';
 import type { Controller } from '../controller/controller.js';
 import type { ProjectController } from '../controller/project-controller.js';
@@ -22,9 +25,12 @@ import { verifyToken, type Principal } from '../access/tokens.js';
 import { environmentAllowed, roleIncludes } from '../access/roles.js';
 import { audit } from '../access/audit.js';
 import { accessRoutes } from './access-routes.js';
-import { RESPONDED, type ApiRoute, type RouteContext } from './route.js';
+import { RESPONDED, type ApiRoute, type RouteContext, type RouteDoc } from './route.js';
+import { withDoc } from './route-docs.js';
+import { openApiDocument } from './openapi.js';
 import { flagRoutes } from './flag-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
+import { DEFAULT_TIMING, parseCursor, serveEventStream, type StreamTiming } from './event-stream.js';
 import type {
   AbortRequest,
   ApprovalRequest,
@@ -40,6 +46,9 @@ import type {
   ShipRequest,
 } from './types.js';
 
+/** The API's version in the OpenAPI document: the package's. */
+const API_VERSION: string = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+
 export interface ApiServerProps {
   controller: ProjectController;
   /**
@@ -51,11 +60,16 @@ export interface ApiServerProps {
 }
 
 /** Every endpoint with the role it needs: what tests that must cover all of them iterate over. */
-export function apiEndpoints(): Pick<ApiRoute, 'method' | 'pattern' | 'role' | 'scope' | 'audit' | 'public'>[] {
+export function apiEndpoints(): Pick<ApiRoute, 'method' | 'pattern' | 'role' | 'scope' | 'audit' | 'public' | 'doc'>[] {
   // Building the table runs no handler, so it needs no controller.
   return routes({ controller: undefined as never, onShutdown: async () => [], onStopped: () => undefined }).map(
-    ({ method, pattern, role, scope, audit, public: open }) => ({ method, pattern, role, scope, audit, public: open }),
+    ({ method, pattern, role, scope, audit, public: open, doc }) => ({ method, pattern, role, scope, audit, public: open, doc }),
   );
+}
+
+/** The OpenAPI document of the API (what `GET /v1/openapi.json` answers). */
+export function apiDocument(): Record<string, unknown> {
+  return openApiDocument(routes({ controller: undefined as never, onShutdown: async () => [], onStopped: () => undefined }), API_VERSION);
 }
 
 /** The API on plain HTTP (the loopback listener), or on HTTPS when given a certificate and key. */
@@ -65,9 +79,32 @@ export function createApiServer(props: ApiServerProps, tls?: { cert: Buffer; key
   return tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handle) : createServer(handle);
 }
 
+/** The controller's log of API requests (one line each, with its request id; never a header, so never a token). */
+let requestLog: FieldLogger | undefined;
+
+/** The request's own id (X-Request-Id) when it is a sane one, else a new one. */
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  const id = Array.isArray(given) ? given[0] : given;
+  return id !== undefined && /^[\w.:-]{1,128}$/.test(id) ? id : randomUUID();
+}
+
 async function serve(project: ProjectController, table: ApiRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  const reqId = requestIdOf(req);
+  res.setHeader('x-request-id', reqId);
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  let actor: string | null = null;
+  res.once('close', () => {
+    const status = res.headersSent ? res.statusCode : 0;
+    requestLog ??= createLogger('api');
+    requestLog.with(
+      { reqId, method: req.method, path: url.pathname, status, ms: Math.round((performance.now() - started) * 10) / 10, actor },
+      status >= 500 || status === 0 ? 'warn' : 'info',
+      `${req.method} ${url.pathname} ${status}`,
+    );
+  });
   try {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     const open = table.find((r) => r.public && r.method === req.method && r.pattern.test(url.pathname));
     if (open) {
       // The dashboard's static files: no token, no environment, nothing audited (route.ts).
@@ -75,6 +112,7 @@ async function serve(project: ProjectController, table: ApiRoute[], req: Incomin
       return;
     }
     const principal = await authenticate(project, req);
+    actor = principal.name;
     const route = table.find((r) => r.method === req.method && r.pattern.test(url.pathname));
     if (!route) throw SlipwayError.of('NO_SUCH_ENDPOINT', `${req.method} ${url.pathname} is not an API endpoint`);
     const params = route.pattern.exec(url.pathname)!.slice(1).map(decodeURIComponent);
@@ -117,6 +155,7 @@ async function serve(project: ProjectController, table: ApiRoute[], req: Incomin
         allowEnvironment,
         auditDetail: (d) => Object.assign(detail, d),
       };
+      if (route.doc) await checkRequest(route.doc, url.searchParams, req);
       const answer = await route.handler(ctx);
       if (route.audit)
         await record(project, route, principal, req, recorded, 'ok', before, await after(c, recorded.service, answer), detail);
@@ -209,8 +248,32 @@ async function record(
   });
 }
 
+/** Throws REQUEST_INVALID, listing every problem, unless the query and body match the route's schemas. */
+async function checkRequest(doc: RouteDoc, query: URLSearchParams, req: IncomingMessage): Promise<void> {
+  const issues: { in: 'query' | 'body'; path: string; message: string }[] = [];
+  if (doc.query) {
+    const r = doc.query.safeParse(Object.fromEntries(query));
+    if (!r.success) for (const i of r.error.issues) issues.push({ in: 'query', path: i.path.join('.'), message: i.message });
+  }
+  if (doc.body && !doc.checksBody && req.method !== 'GET') {
+    const r = doc.body.safeParse(await readJson<unknown>(req));
+    if (!r.success) for (const i of r.error.issues) issues.push({ in: 'body', path: i.path.join('.'), message: i.message });
+  }
+  if (!issues.length) return;
+  const where = issues.map((i) => `${i.in}${i.path ? ` ${i.path}` : ''}: ${i.message}`).join('; ');
+  throw SlipwayError.of('REQUEST_INVALID', `${req.method} ${(req.url ?? '').split('?')[0]}: ${where}`, {
+    hint: 'GET /v1/openapi.json (or docs/api.md) describes what each endpoint takes.',
+    details: { issues },
+  });
+}
+
 function routes(props: ApiServerProps): ApiRoute[] {
+  return table(props).map(withDoc);
+}
+
+function table(props: ApiServerProps): ApiRoute[] {
   const { controller: project, onShutdown, onStopped } = props;
+  let document: Record<string, unknown> | undefined;
   const r = (
     method: ApiRoute['method'],
     pattern: RegExp,
@@ -226,6 +289,7 @@ function routes(props: ApiServerProps): ApiRoute[] {
   });
   return [
     r('GET', /^\/v1\/health$/, 'viewer', async () => ({ ok: true, pid: process.pid }), { scope: 'project' }),
+    r('GET', /^\/v1\/openapi\.json$/, 'viewer', async () => (document ??= apiDocument()), { scope: 'project' }),
     r('GET', /^\/v1\/status$/, 'viewer', async ({ c }) => status(c)),
     // Prometheus text, not JSON: every environment's rollouts and instances, and the router's counts (docs/observability.md).
     r(
@@ -383,14 +447,41 @@ function routes(props: ApiServerProps): ApiRoute[] {
       },
       { scope: 'project' },
     ),
-    r('GET', /^\/v1\/events$/, 'viewer', async ({ c, query }) => ({
-      events: await c.store.listEvents({
-        environment: c.environment,
-        service: query.get('service') ?? undefined,
-        afterId: Number(query.get('after') ?? 0),
-        limit: Number(query.get('limit') ?? 200),
-      }),
-    })),
+    // JSON: a page of one environment's events after `after`. With `Accept: text/event-stream`: the
+    // live stream of every environment the token may see (or `?env=`'s), audit entries included.
+    r(
+      'GET',
+      /^\/v1\/events$/,
+      'viewer',
+      async (ctx) => {
+        const { query, req, res, principal } = ctx;
+        if (!(req.headers.accept ?? '').includes('text/event-stream')) {
+          const { c } = ctx;
+          return {
+            events: await c.store.listEvents({
+              environment: c.environment,
+              service: query.get('service') ?? undefined,
+              afterId: Number(query.get('after') ?? 0),
+              limit: Number(query.get('limit') ?? 200),
+            }),
+          };
+        }
+        const env = query.get('env') ?? undefined;
+        const environment = env === undefined ? undefined : ctx.c.environment;
+        const header = req.headers['last-event-id'];
+        const start = parseCursor((Array.isArray(header) ? header[0] : header) ?? query.get('after'));
+        await serveEventStream(
+          project.store,
+          req,
+          res,
+          { environment, service: query.get('service') ?? undefined, allowed: principal.environments },
+          start,
+          streamTiming(),
+        );
+        return RESPONDED;
+      },
+      { scope: 'project' },
+    ),
     ...accessRoutes(project),
     ...flagRoutes(project),
     ...dashboardRoutes(project),
@@ -407,6 +498,19 @@ function routes(props: ApiServerProps): ApiRoute[] {
       { scope: 'project', audit: 'shutdown' },
     ),
   ];
+}
+
+/** The event stream's timing; tests shorten the heartbeat and the slow-client deadline through the environment. */
+function streamTiming(): StreamTiming {
+  const ms = (name: string, fallback: number) => {
+    const v = Number(process.env[name]);
+    return Number.isFinite(v) && v > 0 ? v : fallback;
+  };
+  return {
+    pollMs: DEFAULT_TIMING.pollMs,
+    heartbeatMs: ms('SLIPWAY_EVENTS_HEARTBEAT_MS', DEFAULT_TIMING.heartbeatMs),
+    drainTimeoutMs: ms('SLIPWAY_EVENTS_DRAIN_MS', DEFAULT_TIMING.drainTimeoutMs),
+  };
 }
 
 async function known(c: Controller, service: string): Promise<string> {

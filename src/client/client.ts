@@ -7,6 +7,7 @@ import { SlipwayError, isErrorBody } from '../core/errors.js';
 import { pidAlive } from '../core/process.js';
 import { projectPaths, readControllerFile, type ControllerFile } from '../controller/paths.js';
 import { readTokenFile } from '../access/local-token.js';
+import { parseEventStream, type StreamMessage } from './sse.js';
 import type {
   ApplyRequest,
   ApplyResponse,
@@ -183,7 +184,35 @@ export class ControllerClient {
     return new ControllerClient(this.info, env, this.token);
   }
 
-  private raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<import('node:http').IncomingMessage> {
+  /**
+   * One connection to the event stream (`GET /v1/events`, server-sent events): calls `onMessage`
+   * for each message until the server ends the stream or `signal` aborts. `after`: the id of the
+   * last message received (Last-Event-ID), to continue without a gap. followEvents reconnects.
+   */
+  async eventStream(
+    opts: { after?: string; service?: string; allEnvironments?: boolean; signal?: AbortSignal },
+    onMessage: (m: StreamMessage) => void,
+  ): Promise<void> {
+    const q = new URLSearchParams();
+    if (opts.service) q.set('service', opts.service);
+    const path = `/v1/events${q.size ? `?${q}` : ''}`;
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (opts.after) headers['last-event-id'] = opts.after;
+    const res = await (opts.allEnvironments ? this.inEnv(undefined) : this).raw('GET', path, undefined, opts.signal, headers);
+    if ((res.statusCode ?? 500) >= 400) throw await errorOf(res);
+    if (!String(res.headers['content-type'] ?? '').startsWith('text/event-stream'))
+      throw SlipwayError.of('BAD_RESPONSE', 'the controller answered GET /v1/events without an event stream (an older controller?)');
+    res.setEncoding('utf8');
+    await parseEventStream(res, onMessage);
+  }
+
+  private raw(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<import('node:http').IncomingMessage> {
     if (this.env !== undefined) path += `${path.includes('?') ? '&' : '?'}env=${enc(this.env)}`;
     const data = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -196,6 +225,7 @@ export class ControllerClient {
           signal,
           headers: {
             authorization: `Bearer ${this.token}`,
+            ...extraHeaders,
             ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
           },
         },

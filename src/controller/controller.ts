@@ -393,6 +393,16 @@ export class Controller {
       });
       this.log.info(`rollout #${rollout.id} of ${rollout.service}: ${r.phase} (${r.reason}): ${r.message.split('\n')[0]}`);
       if (r.phase !== rollout.phase) this.project.metrics.phaseChanged({ rollout, phase: r.phase, at: now });
+    } else if (stepOf(r.progress) !== stepOf(rollout.progress)) {
+      // Within a phase: a canary step or weight, a blue-green stage, instances ready (the event stream's watchers redraw on it).
+      const p = (r.progress ?? {}) as RolloutProgress;
+      await this.event(rollout.service, rollout.id, 'rollout.step', stepMessage(p), {
+        step: p.step ?? null,
+        weight: p.weight ?? null,
+        stage: p.stage ?? null,
+        ready: p.ready ?? null,
+        desired: p.desired ?? null,
+      });
     }
     if (!r.finished) return;
     this.scaled.delete(rollout.service);
@@ -616,6 +626,22 @@ export class Controller {
     });
     this.project.notifier.notify(record); // returns at once: webhooks never hold a rollout up
   }
+}
+
+/** What of a rollout's progress a watcher shows: a change of it is a `rollout.step` event. */
+function stepOf(progress: unknown): string {
+  const p = (progress ?? {}) as RolloutProgress;
+  return `${p.step ?? ''}|${p.weight ?? ''}|${p.stage ?? ''}|${p.ready ?? ''}|${p.desired ?? ''}`;
+}
+
+function stepMessage(p: RolloutProgress): string {
+  const parts = [
+    p.step !== undefined ? `step ${p.step}` : '',
+    p.weight !== undefined ? `weight ${p.weight}%` : '',
+    p.stage ?? '',
+    p.ready !== undefined && p.desired !== undefined ? `${p.ready}/${p.desired} ready` : '',
+  ];
+  return parts.filter(Boolean).join(', ') || 'progress';
 }
 
 function shapeOf(r: Release): ReleaseShape {

@@ -17,6 +17,7 @@ import type { Release } from '../store/types.js';
 import type { DriftView } from '../api/types.js';
 import type { Controller } from './controller.js';
 import { secretsChangedSince } from '../secrets/release-secrets.js';
+import { watchedFingerprint } from './source-watch.js';
 
 /** Fingerprints kept per service (enough to recognise the trees of the last few releases). */
 const KEPT_PER_SERVICE = 20;
@@ -38,6 +39,18 @@ export async function sourceFingerprint(sourceDir: string, buildCommand: string 
   const root = resolve(sourceDir);
   const entries = await listSourceTree(root, { excludeNames: [...ALWAYS_EXCLUDED, 'node_modules'], ignore: await IgnoreRules.load(root) });
   return fingerprintOf(entries, buildCommand);
+}
+
+/** sourceFingerprint, walking the tree only when a watch saw it change since (source-watch.ts): what `status` uses. */
+export function watchedSourceFingerprint(sourceDir: string, buildCommand: string | undefined): Promise<string> {
+  const root = resolve(sourceDir);
+  return watchedFingerprint(root, buildCommand ?? '', async () => {
+    const entries = await listSourceTree(root, {
+      excludeNames: [...ALWAYS_EXCLUDED, 'node_modules'],
+      ignore: await IgnoreRules.load(root),
+    });
+    return { fingerprint: fingerprintOf(entries, buildCommand), entries };
+  });
 }
 
 /** The fingerprint of a tree already listed (buildArtifact lists it anyway: no second walk). */
@@ -129,7 +142,8 @@ export async function driftOf(c: Controller, service: string): Promise<DriftView
   }
   const configHash = configHashOf(spec);
   // An image service has no source tree to fingerprint: its drift is its config's (and its image's, at deploy).
-  const fingerprint = spec.source === undefined ? undefined : await sourceFingerprint(spec.source, spec.build).catch(() => undefined);
+  const fingerprint =
+    spec.source === undefined ? undefined : await watchedSourceFingerprint(spec.source, spec.build).catch(() => undefined);
   const digest = fingerprint !== undefined ? knownDigest(c, service, fingerprint) : undefined;
   if (!serving || current === null) {
     return { ...none, source: null, configHash, state: 'not-deployed', message: 'not deployed yet; `slipway up` deploys it' };

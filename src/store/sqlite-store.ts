@@ -442,15 +442,25 @@ export class SqliteStore implements Store {
     return { id: Number(info.lastInsertRowid), ...entry };
   }
 
-  async listAudit(f: { since?: number; environment?: string; service?: string; limit?: number }): Promise<AuditEntry[]> {
-    const where: string[] = ['at >= ?'];
-    const args: unknown[] = [f.since ?? 0];
+  async lastIds(): Promise<{ event: number; audit: number }> {
+    const row = this.db
+      .prepare('SELECT (SELECT COALESCE(MAX(id), 0) FROM events) AS event, (SELECT COALESCE(MAX(id), 0) FROM audit_log) AS audit')
+      .get() as { event: number; audit: number };
+    return { event: row.event, audit: row.audit };
+  }
+
+  async listAudit(f: { since?: number; afterId?: number; environment?: string; service?: string; limit?: number }): Promise<AuditEntry[]> {
+    const where: string[] = ['at >= ?', 'id > ?'];
+    const args: unknown[] = [f.since ?? 0, f.afterId ?? 0];
     whereEqual(where, args, { environment: f.environment, service: f.service });
     args.push(f.limit ?? 1000);
-    // The newest `limit` entries, oldest first.
-    const rows = this.db
-      .prepare(`SELECT * FROM (SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?) ORDER BY id`)
-      .all(...args) as Row[];
+    // After an id (a reader catching up, the event stream): the oldest `limit` entries after it;
+    // else the newest `limit` entries. Oldest first either way.
+    const sql =
+      f.afterId !== undefined
+        ? `SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`
+        : `SELECT * FROM (SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?) ORDER BY id`;
+    const rows = this.db.prepare(sql).all(...args) as Row[];
     return rows.map((r) => ({
       id: r.id as number,
       at: r.at as number,

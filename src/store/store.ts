@@ -64,6 +64,9 @@ export interface Store {
     limit?: number;
   }): Promise<EventRecord[]>;
 
+  /** The id of the newest event and of the newest audit entry (0 when none): where a reader of what happens next starts. */
+  lastIds(): Promise<{ event: number; audit: number }>;
+
   /** Records a token (its hash); throws `conflict` TOKEN_NAME_TAKEN when a live token has the name. */
   createToken(token: NewApiToken): Promise<ApiToken>;
   /** The token whose value hashes to `hash`, revoked and expired ones included (the caller judges). */
@@ -75,8 +78,8 @@ export interface Store {
 
   /** The audit log is append-only: the store refuses to change or delete an entry. */
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
-  /** Oldest first. */
-  listAudit(filter: { since?: number; environment?: string; service?: string; limit?: number }): Promise<AuditEntry[]>;
+  /** Oldest first: the newest `limit` entries, or with `afterId` the oldest `limit` after that id. */
+  listAudit(filter: { since?: number; afterId?: number; environment?: string; service?: string; limit?: number }): Promise<AuditEntry[]>;
   /** Records a flag change as the flag's next version (1 for its first change). */
   appendFlagVersion(version: NewFlagVersion): Promise<FlagVersion>;
   /** One flag's versions, newest first. */

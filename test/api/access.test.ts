@@ -20,7 +20,13 @@ import { pidAlive } from '../../src/core/process.js';
 
 /** A concrete path for a pattern: service names become "web", ids "1". */
 function examplePath(pattern: RegExp): string {
-  return pattern.source.replace(/^\^/, '').replace(/\$$/, '').replaceAll('([^/]+)', 'web').replaceAll('(\\d+)', '1').replaceAll('\\/', '/');
+  return pattern.source
+    .replace(/^\^/, '')
+    .replace(/\$$/, '')
+    .replaceAll('([^/]+)', 'web')
+    .replaceAll('(\\d+)', '1')
+    .replaceAll('\\/', '/')
+    .replaceAll('\\.', '.');
 }
 
 /** Staging (the default) and production, one instance each; production wants approval. */

@@ -12,7 +12,13 @@ import type { ControllerFile } from '../../src/controller/paths.js';
 
 /** A concrete path for a pattern: service names become "web", ids "1". */
 function examplePath(pattern: RegExp): string {
-  return pattern.source.replace(/^\^/, '').replace(/\$$/, '').replaceAll('([^/]+)', 'web').replaceAll('(\\d+)', '1').replaceAll('\\/', '/');
+  return pattern.source
+    .replace(/^\^/, '')
+    .replace(/\$$/, '')
+    .replaceAll('([^/]+)', 'web')
+    .replaceAll('(\\d+)', '1')
+    .replaceAll('\\/', '/')
+    .replaceAll('\\.', '.');
 }
 
 describe('controller API authentication (real controller)', () => {

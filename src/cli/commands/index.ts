@@ -39,6 +39,8 @@ import { tokensList } from './tokens-list.js';
 import { tokensRevoke } from './tokens-revoke.js';
 import { audit } from './audit.js';
 import { dashboard } from './dashboard.js';
+import { events } from './events.js';
+import { watch } from './watch.js';
 import { flagsExport, flagsGet, flagsHistory, flagsList, flagsRevert, flagsSet } from './flags.js';
 
 export const COMMANDS: readonly CliCommand[] = [
@@ -60,6 +62,8 @@ export const COMMANDS: readonly CliCommand[] = [
   restart,
   scale,
   logs,
+  events,
+  watch,
   exec,
   validate,
   policyTest,
