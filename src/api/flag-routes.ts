@@ -13,28 +13,9 @@ import { readJson, sendJson } from '../core/http-json.js';
 import { RESPONDED, type ApiRoute, type RouteContext } from './route.js';
 import type { FlagVersion } from '../store/flag-types.js';
 import { evaluateFlag } from '../flags/evaluate.js';
-import { FlagService, type FlagChange, type FlagSnapshot } from '../flags/service.js';
+import type { FlagChange, FlagService, FlagSnapshot } from '../flags/service.js';
+import { flagAuditDetail, flagService } from '../controller/flag-service.js';
 import type { EvaluationContext, FlagResolution } from '../flags/types.js';
-
-const services = new WeakMap<ProjectController, FlagService>();
-
-/** The flag service of a project's controller (one per controller process). */
-export function flagService(project: ProjectController): FlagService {
-  let s = services.get(project);
-  if (!s) {
-    s = new FlagService(project.store, () => {
-      try {
-        // Reads slipway.yaml again when it changed (a stat otherwise); an invalid file keeps the last valid one.
-        project.resolve(undefined);
-      } catch {
-        /* no default environment: the config was refreshed all the same */
-      }
-      return project.currentConfig?.flags ?? {};
-    });
-    services.set(project, s);
-  }
-  return s;
-}
 
 const FLAG = /^\/v1\/flags\/([^/]+)$/;
 
@@ -144,14 +125,9 @@ export function flagRoutes(project: ProjectController): ApiRoute[] {
   ];
 }
 
-/** A flag change's audit entry: which flag, its state before and after, and why (the flag's own history has the rest). */
+/** A flag change's audit entry, flag-level (no service). */
 function flagAudit(key: string, v: FlagVersion | null): Parameters<RouteContext['auditDetail']>[0] {
-  return {
-    service: null,
-    before: { flag: key, ...(v ? { state: v.before } : {}) },
-    after: { flag: key, ...(v ? { version: v.version, state: v.after } : {}) },
-    ...(v?.reason ? { reason: v.reason } : {}),
-  };
+  return { service: null, ...flagAuditDetail(key, v) };
 }
 
 function definitionsBody(s: FlagSnapshot): { environment: string; etag: string; flags: FlagSnapshot['definitions'] } {
