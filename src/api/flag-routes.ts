@@ -14,8 +14,17 @@ import { RESPONDED, type ApiRoute, type RouteContext } from './route.js';
 import type { FlagVersion } from '../store/flag-types.js';
 import { evaluateFlag } from '../flags/evaluate.js';
 import type { FlagChange, FlagService, FlagSnapshot } from '../flags/service.js';
-import { flagAuditDetail, flagService } from '../controller/flag-service.js';
+import { flagAuditDetail, flagRamps, flagService } from '../controller/flag-service.js';
+import type { FlagRamp } from '../store/flag-types.js';
 import type { EvaluationContext, FlagResolution } from '../flags/types.js';
+
+/** `POST /v1/flags/{key}/ramp`: a schedule to follow, or the active one cancelled. */
+export interface FlagRampRequest {
+  schedule?: string;
+  cancel?: boolean;
+  by?: string;
+  reason?: string;
+}
 
 const FLAG = /^\/v1\/flags\/([^/]+)$/;
 
@@ -35,9 +44,44 @@ export function flagRoutes(project: ProjectController): ApiRoute[] {
       method: 'GET',
       pattern: /^\/v1\/flags$/,
       role: 'viewer',
-      handler: async ({ c }) => ({ environment: c.environment, flags: await flags().list(c.environment) }),
+      handler: async ({ c }) => {
+        const ramps = await project.store.listFlagRamps({ environment: c.environment, state: 'active', limit: 10_000 });
+        const list = await flags().list(c.environment);
+        const rampOf = new Map(ramps.map((r) => [r.flag, r]));
+        return { environment: c.environment, flags: list.map((f) => (rampOf.has(f.key) ? { ...f, ramp: rampOf.get(f.key) } : f)) };
+      },
     },
-    { method: 'GET', pattern: FLAG, role: 'viewer', handler: async ({ c, params }) => flags().get(c.environment, params[0]!) },
+    {
+      method: 'GET',
+      pattern: FLAG,
+      role: 'viewer',
+      handler: async ({ c, params }) => {
+        const view = await flags().get(c.environment, params[0]!);
+        const ramp = await flagRamps(project).active(c.environment, params[0]!);
+        return ramp ? { ...view, ramp } : view;
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/flags\/([^/]+)\/ramp$/,
+      role: 'deployer',
+      audit: (body) => (body.cancel === true ? 'flag.ramp.cancel' : 'flag.ramp'),
+      handler: async ({ c, params, req, auditDetail }) => {
+        const body = await readJson<FlagRampRequest>(req);
+        const key = params[0]!;
+        const by = typeof body.by === 'string' ? body.by : 'unknown';
+        const reason = typeof body.reason === 'string' ? body.reason : '';
+        let ramp: FlagRamp;
+        if (body.cancel === true) ramp = await flagRamps(project).cancel(c.environment, key, by, reason);
+        else if (typeof body.schedule === 'string') ramp = await flagRamps(project).start(c.environment, key, body.schedule, by, reason);
+        else
+          throw SlipwayError.of('FLAG_RAMP_INVALID', 'a ramp needs its schedule, e.g. "10% now, 50% in 1h, 100% in 1d", or cancel: true', {
+            hint: 'slipway flags ramp KEY "10% now, 50% in 1h, 100% in 1d" (or --cancel)',
+          });
+        auditDetail({ service: null, after: { flag: key, ramp }, ...(reason ? { reason } : {}) });
+        return { ramp, flag: await flags().get(c.environment, key) };
+      },
+    },
     {
       method: 'POST',
       pattern: FLAG,

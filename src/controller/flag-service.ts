@@ -4,11 +4,13 @@
  * providers at once and is versioned in one history.
  */
 import { audit } from '../access/audit.js';
+import { FlagRamps, rampActor } from '../flags/ramps.js';
 import { FlagService } from '../flags/service.js';
 import type { FlagVersion } from '../store/flag-types.js';
 import type { ProjectController } from './project-controller.js';
 
 const services = new WeakMap<ProjectController, FlagService>();
+const ramps = new WeakMap<ProjectController, FlagRamps>();
 
 /** The flag service of a project's controller (one per controller process). */
 export function flagService(project: ProjectController): FlagService {
@@ -30,6 +32,33 @@ export function flagService(project: ProjectController): FlagService {
     services.set(project, s);
   }
   return s;
+}
+
+/**
+ * The project's ramp schedules. Their time is the calendar clock (what deployment windows are judged
+ * by: the controller's clock, shifted only for tests by SLIPWAY_TEST_NOW), so that a test can run a
+ * ramp an hour ahead without waiting.
+ */
+export function flagRamps(project: ProjectController): FlagRamps {
+  let r = ramps.get(project);
+  if (!r) {
+    r = new FlagRamps(
+      project.store,
+      flagService(project),
+      () => project.calendar.now(),
+      (ramp, version) =>
+        auditFlagChange(project, {
+          actor: rampActor(ramp.id),
+          action: 'flag.ramp.step',
+          environment: ramp.environment,
+          service: null,
+          key: ramp.flag,
+          version,
+        }),
+    );
+    ramps.set(project, r);
+  }
+  return r;
 }
 
 /** A flag change's audit entry: which flag, its state before and after, and why (the flag's own history has the rest). */

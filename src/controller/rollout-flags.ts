@@ -56,8 +56,8 @@ export async function applyRolloutFlags(c: Controller, rollout: Rollout, result:
 
   for (const [key, percent] of Object.entries(wants.set)) {
     if (state.applied?.[key] === percent) continue;
+    // The percentage only: a flag someone switched off (the kill switch) stays off.
     await change(key, `set to ${percent}%`, {
-      enabled: true,
       rollout: percent,
       reason: `canary step of ${actor} (${rollout.service} release ${rollout.toRelease})`,
     });

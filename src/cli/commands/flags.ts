@@ -13,8 +13,9 @@ import type { FlagView } from '../../flags/service.js';
 import type { FlagEnvironmentState, FlagRule } from '../../flags/types.js';
 import type { FlagChangeResponse } from '../../client/flags-client.js';
 import type { ControllerClient } from '../../client/client.js';
+import { rampLines } from './flags-ramp.js';
 
-async function client(ctx: CommandContext) {
+export async function client(ctx: CommandContext) {
   const { ensureController } = await import('../start-controller.js');
   const { flagsApi } = await import('../../client/flags-client.js');
   const { client: c } = await ensureController(ctx.dir, ctx.out);
@@ -80,7 +81,7 @@ export const flagsList: CliCommand = {
         ...res.flags.map((f) => [
           terminalLine(f.key),
           f.type,
-          describeState(f.state),
+          describeState(f.state) + (f.ramp ? ', ramping' : ''),
           String(f.version),
           f.changedAt ? `${ago(f.changedAt)} by ${terminalLine(f.changedBy ?? '?')}` : '-',
           differs(ctx.out, f),
@@ -119,6 +120,7 @@ export const flagsGet: CliCommand = {
       `  version ${f.version}${f.changedAt ? `, changed ${ago(f.changedAt)} by ${terminalLine(f.changedBy ?? '?')}: ${terminalLine(f.reason || '(no reason)')}` : ' (as in slipway.yaml)'}`,
     );
     if (f.differs.length) o.out(`  differs from slipway.yaml: ${differs(o, f)}`);
+    if (f.ramp) for (const line of rampLines(f.ramp)) o.out(`  ${line}`);
     return 0;
   },
 };
@@ -182,7 +184,7 @@ export const flagsSet: CliCommand<{
   },
 };
 
-function printChange(ctx: CommandContext, res: FlagChangeResponse): number {
+export function printChange(ctx: CommandContext, res: FlagChangeResponse): number {
   if (ctx.json) {
     ctx.out.out(JSON.stringify(res, null, 2));
     return 0;

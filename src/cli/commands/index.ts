@@ -39,6 +39,7 @@ import { tokensList } from './tokens-list.js';
 import { tokensRevoke } from './tokens-revoke.js';
 import { audit } from './audit.js';
 import { flagsExport, flagsGet, flagsHistory, flagsList, flagsRevert, flagsSet } from './flags.js';
+import { flagsRamp } from './flags-ramp.js';
 
 export const COMMANDS: readonly CliCommand[] = [
   init,
@@ -83,6 +84,7 @@ export const COMMANDS: readonly CliCommand[] = [
   flagsSet,
   flagsHistory,
   flagsRevert,
+  flagsRamp,
   flagsExport,
   completion,
 ] as CliCommand[];
