@@ -101,7 +101,7 @@ export class FlagRamps {
     const last = due.at(-1)!;
     const steps: FlagRampStep[] = ramp.steps.map((s) => ({ ...s }));
     for (const { i } of due.slice(0, -1)) steps[i] = { ...steps[i]!, appliedAt: now, skipped: true };
-    let version: FlagVersion | null = null;
+    let version: FlagVersion | null;
     try {
       const skipped = due.length > 1 ? `; ${due.length - 1} earlier step(s) fell due while no controller ran` : '';
       ({ version } = await this.flags.change(
