@@ -367,7 +367,10 @@ export class ProjectController {
       if (this.running)
         await flagRamps(this)
           .tick()
-          .catch((err) => this.problems.note('flag ramps', err));
+          .then(
+            () => this.problems.clear('flag ramps'),
+            (err) => this.problems.note('flag ramps', err),
+          );
       if (!this.running) break;
       await new Promise<void>((resolve) => {
         const abort = new AbortController();
