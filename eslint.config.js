@@ -2,7 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'examples/**', '**/.slipway/**', 'test/fixtures/**', 'bench/fixtures/**'] },
+  {
+    ignores: ['dist/**', 'packages/*/dist/**', 'node_modules/**', 'examples/**', '**/.slipway/**', 'test/fixtures/**', 'bench/fixtures/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

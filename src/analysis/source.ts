@@ -17,4 +17,6 @@ export interface CheckDefinition {
   name: string;
   source: AnalysisSource;
   spec: import('./spec.js').AnalysisSpec;
+  /** Beside the rollback, when this check fails a rollout: the feature flags to switch off (docs/flags.md). */
+  onFailure?: { flagOff: string[] };
 }

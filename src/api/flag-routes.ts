@@ -13,27 +13,17 @@ import { readJson, sendJson } from '../core/http-json.js';
 import { RESPONDED, type ApiRoute, type RouteContext } from './route.js';
 import type { FlagVersion } from '../store/flag-types.js';
 import { evaluateFlag } from '../flags/evaluate.js';
-import { FlagService, type FlagChange, type FlagSnapshot } from '../flags/service.js';
+import type { FlagChange, FlagService, FlagSnapshot } from '../flags/service.js';
+import { flagAuditDetail, flagRamps, flagService } from '../controller/flag-service.js';
+import type { FlagRamp } from '../store/flag-types.js';
 import type { EvaluationContext, FlagResolution } from '../flags/types.js';
 
-const services = new WeakMap<ProjectController, FlagService>();
-
-/** The flag service of a project's controller (one per controller process). */
-export function flagService(project: ProjectController): FlagService {
-  let s = services.get(project);
-  if (!s) {
-    s = new FlagService(project.store, () => {
-      try {
-        // Reads slipway.yaml again when it changed (a stat otherwise); an invalid file keeps the last valid one.
-        project.resolve(undefined);
-      } catch {
-        /* no default environment: the config was refreshed all the same */
-      }
-      return project.currentConfig?.flags ?? {};
-    });
-    services.set(project, s);
-  }
-  return s;
+/** `POST /v1/flags/{key}/ramp`: a schedule to follow, or the active one cancelled. */
+export interface FlagRampRequest {
+  schedule?: string;
+  cancel?: boolean;
+  by?: string;
+  reason?: string;
 }
 
 const FLAG = /^\/v1\/flags\/([^/]+)$/;
@@ -54,9 +44,44 @@ export function flagRoutes(project: ProjectController): ApiRoute[] {
       method: 'GET',
       pattern: /^\/v1\/flags$/,
       role: 'viewer',
-      handler: async ({ c }) => ({ environment: c.environment, flags: await flags().list(c.environment) }),
+      handler: async ({ c }) => {
+        const ramps = await project.store.listFlagRamps({ environment: c.environment, state: 'active', limit: 10_000 });
+        const list = await flags().list(c.environment);
+        const rampOf = new Map(ramps.map((r) => [r.flag, r]));
+        return { environment: c.environment, flags: list.map((f) => (rampOf.has(f.key) ? { ...f, ramp: rampOf.get(f.key) } : f)) };
+      },
     },
-    { method: 'GET', pattern: FLAG, role: 'viewer', handler: async ({ c, params }) => flags().get(c.environment, params[0]!) },
+    {
+      method: 'GET',
+      pattern: FLAG,
+      role: 'viewer',
+      handler: async ({ c, params }) => {
+        const view = await flags().get(c.environment, params[0]!);
+        const ramp = await flagRamps(project).active(c.environment, params[0]!);
+        return ramp ? { ...view, ramp } : view;
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/flags\/([^/]+)\/ramp$/,
+      role: 'deployer',
+      audit: (body) => (body.cancel === true ? 'flag.ramp.cancel' : 'flag.ramp'),
+      handler: async ({ c, params, req, auditDetail }) => {
+        const body = await readJson<FlagRampRequest>(req);
+        const key = params[0]!;
+        const by = typeof body.by === 'string' ? body.by : 'unknown';
+        const reason = typeof body.reason === 'string' ? body.reason : '';
+        let ramp: FlagRamp;
+        if (body.cancel === true) ramp = await flagRamps(project).cancel(c.environment, key, by, reason);
+        else if (typeof body.schedule === 'string') ramp = await flagRamps(project).start(c.environment, key, body.schedule, by, reason);
+        else
+          throw SlipwayError.of('FLAG_RAMP_INVALID', 'a ramp needs its schedule, e.g. "10% now, 50% in 1h, 100% in 1d", or cancel: true', {
+            hint: 'slipway flags ramp KEY "10% now, 50% in 1h, 100% in 1d" (or --cancel)',
+          });
+        auditDetail({ service: null, after: { flag: key, ramp }, ...(reason ? { reason } : {}) });
+        return { ramp, flag: await flags().get(c.environment, key) };
+      },
+    },
     {
       method: 'POST',
       pattern: FLAG,
@@ -144,14 +169,9 @@ export function flagRoutes(project: ProjectController): ApiRoute[] {
   ];
 }
 
-/** A flag change's audit entry: which flag, its state before and after, and why (the flag's own history has the rest). */
+/** A flag change's audit entry, flag-level (no service). */
 function flagAudit(key: string, v: FlagVersion | null): Parameters<RouteContext['auditDetail']>[0] {
-  return {
-    service: null,
-    before: { flag: key, ...(v ? { state: v.before } : {}) },
-    after: { flag: key, ...(v ? { version: v.version, state: v.after } : {}) },
-    ...(v?.reason ? { reason: v.reason } : {}),
-  };
+  return { service: null, ...flagAuditDetail(key, v) };
 }
 
 function definitionsBody(s: FlagSnapshot): { environment: string; etag: string; flags: FlagSnapshot['definitions'] } {

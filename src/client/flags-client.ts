@@ -1,7 +1,8 @@
 /** The flag endpoints of the controller's API (src/api/flag-routes.ts), typed, over the CLI's client. */
 import type { ControllerClient } from './client.js';
 import type { FlagChange, FlagView } from '../flags/service.js';
-import type { FlagVersion } from '../store/flag-types.js';
+import type { FlagRamp, FlagVersion } from '../store/flag-types.js';
+import type { FlagRampRequest } from '../api/flag-routes.js';
 
 export interface FlagsListResponse {
   environment: string;
@@ -18,6 +19,12 @@ export interface FlagHistoryResponse {
   versions: FlagVersion[];
 }
 
+export interface FlagRampResponse {
+  ramp: FlagRamp;
+  /** The flag after the steps due now. */
+  flag: FlagView;
+}
+
 const enc = encodeURIComponent;
 
 export const flagsApi = {
@@ -28,5 +35,6 @@ export const flagsApi = {
     c.call<FlagHistoryResponse>('GET', `/v1/flags/${enc(key)}/history?limit=${limit}`),
   revert: (c: ControllerClient, key: string, req: { version: number; by: string; reason: string }) =>
     c.call<FlagChangeResponse>('POST', `/v1/flags/${enc(key)}/revert`, req),
+  ramp: (c: ControllerClient, key: string, req: FlagRampRequest) => c.call<FlagRampResponse>('POST', `/v1/flags/${enc(key)}/ramp`, req),
   exportYaml: (c: ControllerClient) => c.call<{ environment: string; yaml: string }>('GET', '/v1/flags-export'),
 };

@@ -112,6 +112,15 @@ export const analysisCheckSchema = z
         description:
           'Fast path for a canary answering mostly 5xx (default: fail at ≥50% errors over ≥10 requests in 2s); false turns it off.',
       }),
+    onFailure: z
+      .strictObject({
+        flagOff: z
+          .array(z.string().min(1))
+          .min(1, 'name at least one flag, e.g. flagOff: [new-checkout]')
+          .meta({ description: 'Feature flags (declared under flags:) switched off (kill switch) when this check fails a rollout.' }),
+      })
+      .optional()
+      .meta({ description: 'What else a failure of this check does, beside rolling the release back.' }),
   })
   .superRefine((c, ctx) => {
     const sources = ['metric', 'http', 'prometheus', 'command'].filter((k) => c[k as keyof typeof c] !== undefined);
@@ -181,7 +190,15 @@ export const analysisSectionSchema = z
   .prefault({})
   .transform((rec): Record<string, CheckDefinition> =>
     Object.fromEntries(
-      Object.entries(rec).map(([name, c]) => [name, { name, source: sourceOf(c), spec: resolveAnalysisSpec(specInput(name, c)) }]),
+      Object.entries(rec).map(([name, c]) => [
+        name,
+        {
+          name,
+          source: sourceOf(c),
+          spec: resolveAnalysisSpec(specInput(name, c)),
+          ...(c.onFailure ? { onFailure: { flagOff: c.onFailure.flagOff } } : {}),
+        },
+      ]),
     ),
   )
   .meta({ description: 'Analysis checks, defined once by name and referenced from strategies.' });

@@ -13,6 +13,7 @@ import { schemaProblems } from './schema-problems.js';
 import { resolveSource, semanticProblems, type PathKind } from './semantic-checks.js';
 import { policyProblems } from './policy-checks.js';
 import { flagProblems } from './flag-checks.js';
+import { flagReferenceProblems } from './flag-reference-checks.js';
 import { duplicateKeyProblems, parseYaml, syntaxProblems, toData } from './yaml-source.js';
 
 /**
@@ -169,6 +170,7 @@ export function checkConfigText(
     ...semantic.errors,
     ...policyProblems(data, src),
     ...flagProblems(data, src),
+    ...flagReferenceProblems(data, src),
   ]);
   const warnings = sortProblems([...syntax.warnings, ...semantic.warnings]);
   if (problems.length > 0 || !parsed.success) return { problems, warnings };

@@ -116,8 +116,24 @@ export const canaryStepSchema = z
         .meta({ description: 'A duration, or {} to wait for `slipway promote`.' }),
     }),
     z.strictObject({ analysis: z.array(z.string().min(1)).min(1).meta({ description: 'Checks that must pass before the next step.' }) }),
+    z.strictObject({
+      flag: z
+        .record(
+          z.string().min(1),
+          z
+            .number()
+            .min(0)
+            .max(100)
+            .refine((p) => Math.round(p * 100) === p * 100, 'a flag step sets a percentage in steps of 0.01'),
+        )
+        .refine((f) => Object.keys(f).length > 0, 'name at least one flag, e.g. flag: { new-checkout: 25 }')
+        .meta({
+          description:
+            'Feature flags (declared under flags:) and the rollout percentage this step sets in the environment; restored if the rollout is rolled back.',
+        }),
+    }),
   ])
-  .meta({ description: 'One canary step: set a weight, pause, or run analysis.' });
+  .meta({ description: 'One canary step: set a weight, pause, run analysis, or set feature flags.' });
 
 export type CanaryStep = z.output<typeof canaryStepSchema>;
 

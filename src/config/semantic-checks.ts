@@ -105,7 +105,7 @@ function cacheWithoutBuild(services: Record<string, unknown>, src: YamlSource): 
 
 /** Strategies name analysis checks; each name must be defined in the top-level `analysis:` section. */
 /** Every strategy written, with its path: a service's, an environment's, and a service's in an environment. */
-function strategies(data: unknown): { strategy: unknown; base: (string | number)[] }[] {
+export function strategies(data: unknown): { strategy: unknown; base: (string | number)[] }[] {
   const out: { strategy: unknown; base: (string | number)[] }[] = [];
   for (const [name, raw] of Object.entries(asMapping(asMapping(data)?.services) ?? {}))
     out.push({ strategy: asMapping(raw)?.strategy, base: ['services', name, 'strategy'] });

@@ -36,6 +36,7 @@ import type { Logger } from '../core/logger.js';
 import type { RouterWatch } from './router-watch.js';
 import { scaleOverride, type ScaleOverride } from './maintenance.js';
 import { scopedDriver, scopedRouter, unitName } from './environment-scope.js';
+import { applyRolloutFlags } from './rollout-flags.js';
 import type { ProjectController } from './project-controller.js';
 import { FleetSide } from './fleet-side.js';
 
@@ -263,6 +264,8 @@ export class Controller {
       // Keep what the runner measured with the rollout, so a restarted controller resumes the runs.
       result.rollout.progress = settledProgress(result);
       if (Object.keys(runs).length) result.rollout.progress = { ...result.rollout.progress, analysis: runs };
+      // Flags the rollout sets, restores or switches off: changed before the progress saying so is persisted.
+      await applyRolloutFlags(this, rollout, result);
       await this.persistRollout(rollout, result);
       const checks = progress.checks ?? {};
       for (const run of result.rollout.finished ? [] : (result.analysis ?? [])) {

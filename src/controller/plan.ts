@@ -152,7 +152,7 @@ function strategySummary(s: StrategyConfig): string {
     case 'blueGreen':
       return `blueGreen (${s.autoPromote === false ? 'promoted by slipway promote' : 'promoted automatically'})`;
     case 'canary':
-      return `canary (${s.steps.length} step(s): ${s.steps.map((st) => ('weight' in st ? `${st.weight}%` : 'pause' in st ? 'pause' : 'analysis')).join(', ')})`;
+      return `canary (${s.steps.length} step(s): ${s.steps.map((st) => ('weight' in st ? `${st.weight}%` : 'pause' in st ? 'pause' : 'flag' in st ? 'flag' : 'analysis')).join(', ')})`;
   }
 }
 

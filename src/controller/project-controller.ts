@@ -36,6 +36,7 @@ import { RouterWatch } from './router-watch.js';
 import { Controller } from './controller.js';
 import { parseUnit } from './environment-scope.js';
 import { WebhookNotifier } from '../notifications/webhooks.js';
+import { flagRamps } from './flag-service.js';
 
 export interface ProjectControllerProps {
   projectDir: string;
@@ -363,6 +364,14 @@ export class ProjectController {
         await env.tick(desired, persisted);
       }
       if (this.running) this.runner.reconcile(desired, persisted);
+      // Flag ramp steps that are due (one due while no controller ran is applied now, once).
+      if (this.running)
+        await flagRamps(this)
+          .tick()
+          .then(
+            () => this.problems.clear('flag ramps'),
+            (err) => this.problems.note('flag ramps', err),
+          );
       if (!this.running) break;
       await new Promise<void>((resolve) => {
         const abort = new AbortController();

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import type { FlagConfig, FlagsConfig } from '../config/flags-schema.js';
 import { SlipwayError } from '../core/errors.js';
-import type { FlagVersion } from '../store/flag-types.js';
+import type { FlagRamp, FlagVersion } from '../store/flag-types.js';
 import type { Store } from '../store/store.js';
 import { compileFlagSet, compileRule, type CompiledFlag } from './compile.js';
 import { baselineState, definitionOf, differenceFromFile, type FlagPatch } from './definitions.js';
@@ -44,6 +44,8 @@ export interface FlagView {
   changedBy?: string;
   changedAt?: number;
   reason?: string;
+  /** The ramp the flag follows, with its pending steps (set by the API, not by this service). */
+  ramp?: FlagRamp;
 }
 
 /** A run-time change as the API takes it. */
@@ -56,6 +58,11 @@ export interface FlagChange {
   reset?: boolean;
   by?: string;
   reason?: string;
+}
+
+export interface ChangeOptions {
+  /** The change is this ramp's own step: it does not cancel the ramp. */
+  ramp?: number;
 }
 
 interface EnvState {
@@ -118,18 +125,39 @@ export class FlagService {
    * Applies a run-time change as the flag's next version.
    * @throws SlipwayError FLAG_NOT_FOUND, FLAG_CHANGE_INVALID
    */
-  async change(environment: string, key: string, change: FlagChange): Promise<{ flag: FlagView; version: FlagVersion | null }> {
+  async change(
+    environment: string,
+    key: string,
+    change: FlagChange,
+    opts: ChangeOptions = {},
+  ): Promise<{ flag: FlagView; version: FlagVersion | null }> {
     const flag = this.flagOf(key);
     const env = await this.env(environment);
     const current = env.patches!.get(key);
     const patch = change.reset ? {} : { ...(current?.patch ?? {}), ...this.validate(key, flag, environment, change, current?.patch) };
-    return this.record(environment, key, flag, env, {
-      action: change.reset ? 'reset' : 'set',
-      patch,
-      by: change.by ?? 'unknown',
-      reason: change.reason ?? '',
-      revertOf: null,
-    });
+    return this.record(
+      environment,
+      key,
+      flag,
+      env,
+      {
+        action: change.reset ? 'reset' : 'set',
+        patch,
+        by: change.by ?? 'unknown',
+        reason: change.reason ?? '',
+        revertOf: null,
+      },
+      opts,
+    );
+  }
+
+  /**
+   * Checks a change without making it (what a ramp's later steps will ask for).
+   * @throws SlipwayError FLAG_NOT_FOUND, FLAG_CHANGE_INVALID
+   */
+  async check(environment: string, key: string, change: FlagChange): Promise<void> {
+    const flag = this.flagOf(key);
+    this.validate(key, flag, environment, change, (await this.env(environment)).patches!.get(key)?.patch);
   }
 
   /**
@@ -208,6 +236,7 @@ export class FlagService {
     flag: FlagConfig,
     env: EnvState,
     v: Pick<FlagVersion, 'action' | 'patch' | 'by' | 'reason' | 'revertOf'>,
+    opts: ChangeOptions = {},
   ): Promise<{ flag: FlagView; version: FlagVersion | null }> {
     const current = env.patches!.get(key);
     const base = baselineState(flag, environment);
@@ -219,7 +248,21 @@ export class FlagService {
     env.patches!.set(key, version);
     env.generation++;
     await this.push(environment, env);
+    await this.cancelRamps(environment, key, version, opts.ramp);
     return { flag: this.view(environment, key, flag, version), version };
+  }
+
+  /** Any change but a ramp's own step cancels the rest of the flag's ramp: the latest intent wins (docs/flags.md). */
+  private async cancelRamps(environment: string, key: string, v: FlagVersion, exceptRamp: number | undefined): Promise<void> {
+    for (const ramp of await this.store.listFlagRamps({ environment, flag: key, state: 'active' })) {
+      if (ramp.id === exceptRamp) continue;
+      await this.store.updateFlagRamp(ramp.id, {
+        steps: ramp.steps,
+        state: 'cancelled',
+        endedAt: v.at,
+        endReason: `cancelled by ${v.by}'s change (version ${v.version})`,
+      });
+    }
   }
 
   private validate(key: string, flag: FlagConfig, environment: string, change: FlagChange, current: FlagPatch | undefined): FlagPatch {

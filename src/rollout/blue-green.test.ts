@@ -110,6 +110,31 @@ describe('blue-green transition', () => {
     assert.equal(done.view.phase, 'RolledBack');
   });
 
+  it('a failed check with onFailure.flagOff asks for its flags off as it switches back', () => {
+    const w = world(bg({ prePromotionAnalysis: [], autoPromote: { delayMs: 0 } }));
+    const start = {
+      ...startRollout(1, 2),
+      progress: {
+        checks: {
+          errors: {
+            name: 'errors',
+            source: { kind: 'router' as const, metric: 'error-rate' as const },
+            spec: {} as never,
+            onFailure: { flagOff: ['new-checkout'] },
+          },
+        },
+      },
+    };
+    const { view, t } = runUntil(w, start, 0, (r) => r.route[0]?.release === 2);
+    w.analysis = { 'post:errors': { phase: 'Failed', reason: 'error rate 0.4 > 0.01' } };
+    const back = w.step(view, t + 1000);
+    assert.deepEqual(back.flags, {
+      set: {},
+      restore: true,
+      off: { flags: ['new-checkout'], why: 'analysis "errors" failed: error rate 0.4 > 0.01' },
+    });
+  });
+
   it('`slipway rollback` (an abort request) after the switch goes straight back to the warm release', () => {
     const w = world(bg({ prePromotionAnalysis: [], autoPromote: { delayMs: 0 } }));
     const { view, t } = runUntil(w, startRollout(1, 2), 0, (r) => r.route[0]?.release === 2);

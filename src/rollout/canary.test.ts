@@ -174,4 +174,42 @@ describe('canary transition', () => {
     assert.equal(result.rollout!.reason, 'CrashLoop');
     assert.ok(w.minServing >= 4);
   });
+
+  it('a flag step is a step: the flags it sets hold from then on, and undoing asks for them back and for the failed check’s flags off', () => {
+    const flagged: CanaryConfig = {
+      ...canary,
+      steps: [{ weight: 10 }, { flag: { 'new-checkout': 25 } }, { analysis: ['errors'] }, { flag: { 'new-checkout': 50, theme: 10 } }],
+    };
+    const w = new World({ 1: shape(1, { type: 'rolling', maxSurge: 1, maxUnavailable: 0 }), 2: shape(2, flagged) });
+    w.current = 1;
+    w.instances = ['a', 'b', 'c', 'd'].map((id) => inst(id, 1));
+    const start = { ...startRollout(1, 2), progress: { checks: { errors: checkWithFlagOff(['kill-me']) } } };
+    const first = w.step(start, 0);
+    assert.deepEqual(first.flags, { set: {} }, 'nothing set before the flag step');
+    const { view, result } = runUntil(w, next(start, first), 1000, (r) => r.rollout!.reason === 'Analysing');
+    assert.equal(view.progress.step, 2);
+    assert.deepEqual(result.flags, { set: { 'new-checkout': 25 } });
+    assert.equal(w.lastShares[2], 0.1, 'a flag step leaves the traffic weight as it was');
+
+    // The step's analysis fails: the rollout is undone, the flags restored and the check's flag switched off.
+    w.analysis = { 'step2:errors': { phase: 'Failed', reason: 'error rate 0.2 > 0.01' } };
+    const failed = w.step(view, 60_000);
+    assert.equal(failed.rollout!.reason, 'AnalysisFailed');
+    assert.deepEqual(failed.flags, {
+      set: {},
+      restore: true,
+      off: { flags: ['kill-me'], why: 'analysis "errors" failed: error rate 0.2 > 0.01' },
+    });
+    // And it keeps saying so while the undo completes (the controller acts once).
+    assert.deepEqual(w.step(next(view, failed), 61_000).flags?.off?.flags, ['kill-me']);
+
+    // promote --full passes every flag step: the last one's percentages win.
+    w.analysis = {};
+    const full = w.step({ ...view, progress: { ...view.progress, requests: { promote: 'full' } } }, 60_000);
+    assert.deepEqual(full.flags, { set: { 'new-checkout': 50, theme: 10 } });
+  });
 });
+
+function checkWithFlagOff(flagOff: string[]): NonNullable<RolloutView['progress']['checks']>[string] {
+  return { name: 'errors', source: { kind: 'router', metric: 'error-rate' }, spec: {} as never, onFailure: { flagOff } };
+}

@@ -1,7 +1,9 @@
 /**
  * Canary: the new release takes a growing share of traffic step by step (weight, pause, analysis
  * steps), analysis runs in the background, and any failure sends all traffic back to the stable
- * release at once. After the last step the new release is promoted to 100% (surge first). Pure.
+ * release at once. After the last step the new release is promoted to 100% (surge first). A `flag`
+ * step sets feature flags (the result's `flags`, applied by the controller) and undoing puts them
+ * back. Pure.
  */
 import { formatDuration } from '../core/duration.js';
 import type { CanaryConfig } from '../config/schema.js';
@@ -16,6 +18,20 @@ export function canaryInstances(weight: number, size: number): number {
 }
 
 export function canaryTransition(rollout: RolloutView, observed: Observed, now: number, strategy: CanaryConfig): TransitionResult {
+  const result = canaryStep(rollout, observed, now, strategy);
+  // Undoing says what becomes of the flags itself (restore, switch off); otherwise every flag step passed holds.
+  if (result.flags || !result.rollout) return result;
+  return { ...result, flags: { set: flagsSetBy(strategy.steps, result.rollout.progress.step ?? 0) } };
+}
+
+/** The percentages the `flag` steps before step `n` set, a later step winning over an earlier one. */
+export function flagsSetBy(steps: CanaryConfig['steps'], n: number): Record<string, number> {
+  const set: Record<string, number> = {};
+  for (const step of steps.slice(0, n)) if ('flag' in step) Object.assign(set, step.flag);
+  return set;
+}
+
+function canaryStep(rollout: RolloutView, observed: Observed, now: number, strategy: CanaryConfig): TransitionResult {
   const c = progressive(rollout, observed);
   const { to, from, shape, stableSize, p, requests, instances } = c;
   const stepIndex = p.step ?? 0;
@@ -142,6 +158,13 @@ export function canaryTransition(rollout: RolloutView, observed: Observed, now: 
   if (requests.promote === 'step') return next('promoted by request', ['promote']);
 
   if ('weight' in step) return next(`weight ${step.weight}%`);
+  // The controller sets the flags once the rollout has moved past this step (TransitionResult.flags).
+  if ('flag' in step)
+    return next(
+      `flag ${Object.entries(step.flag)
+        .map(([k, v]) => `${k} ${v}%`)
+        .join(', ')}`,
+    );
   if ('pause' in step) {
     if (step.pause === null) return stay('Paused', 'WaitingForPromotion', 'waiting for `slipway promote`');
     const left = step.pause - (now - stepSince);

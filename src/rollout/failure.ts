@@ -8,6 +8,8 @@ import type { ObservedInstance, RolloutRequests } from './types.js';
 export interface Failure {
   reason: string;
   message: string;
+  /** The analysis check whose failure this is (its `onFailure` applies). */
+  check?: string;
 }
 
 /** A target instance crash-looping fails the rollout at once; otherwise the progress deadline does. */

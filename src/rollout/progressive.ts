@@ -7,6 +7,7 @@ import { abortFailure, crashLoop, type Failure } from './failure.js';
 import type {
   Action,
   DesiredRun,
+  FlagWants,
   Observed,
   ObservedInstance,
   ReleaseShape,
@@ -132,7 +133,7 @@ export function undo(
   rollout: RolloutView,
   instances: ObservedInstance[],
   stableSize: number,
-  why: { reason: string; message: string },
+  why: Failure,
   terminal: 'RolledBack' | 'Failed',
 ): TransitionResult {
   const from = rollout.fromRelease!;
@@ -159,7 +160,18 @@ export function undo(
     },
     analysis: [],
     consumed: ['abort', 'promote', 'pause'],
+    flags: undoFlags(rollout, why),
   };
+}
+
+/**
+ * What undoing does to feature flags: those set by the rollout's steps go back as they were, and a
+ * failed check's `onFailure.flagOff` flags are switched off (the check's definition was recorded
+ * with the rollout when it began).
+ */
+function undoFlags(rollout: RolloutView, why: Failure): FlagWants {
+  const off = why.check ? rollout.progress.checks?.[why.check]?.onFailure?.flagOff : undefined;
+  return { set: {}, restore: true, ...(off?.length ? { off: { flags: off, why: why.message } } : {}) };
 }
 
 /** A failed analysis run, in words with its numbers. */
@@ -168,6 +180,7 @@ function describeRunFailure(key: string, run: RunView): Failure {
   return {
     reason: run.phase === 'Error' ? 'AnalysisError' : 'AnalysisFailed',
     message: `analysis "${check}" ${run.phase === 'Error' ? 'could not measure' : 'failed'}: ${run.reason}`,
+    check,
   };
 }
 

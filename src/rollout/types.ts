@@ -51,7 +51,7 @@ export interface RolloutProgress {
   desired?: number;
   ready?: number;
   /** Set when the rollout failed and is being undone: the reason and message of the failure. */
-  failure?: { reason: string; message: string; terminal?: 'RolledBack' | 'Failed' };
+  failure?: { reason: string; message: string; terminal?: 'RolledBack' | 'Failed'; check?: string };
   /** Canary: index of the current step (steps.length once promoting to 100%), when it began, and the canary's traffic weight. */
   step?: number;
   stepSince?: number;
@@ -71,6 +71,32 @@ export interface RolloutProgress {
   checks?: Record<string, CheckDefinition>;
   /** Set when the environment requires approval: nothing starts until a person approves (rollout/approval.ts). */
   approval?: ApprovalState;
+  /** Feature flags this rollout changed, kept by the controller (controller/rollout-flags.ts), so each change is made once. */
+  flags?: RolloutFlagState;
+}
+
+/** What a rollout did to feature flags so far: durable with it, so a restarted controller neither repeats nor forgets. */
+export interface RolloutFlagState {
+  /** Percentages set by canary `flag` steps, by flag key. */
+  applied?: Record<string, number>;
+  /** The flags set by steps were put back as they were before the rollout (after a rollback or abort). */
+  restored?: boolean;
+  /** Flags switched off because an analysis check with `onFailure.flagOff` failed. */
+  off?: string[];
+}
+
+/**
+ * The feature flags the rollout wants now (canary `flag` steps, analysis `onFailure.flagOff`). The
+ * engine says what; the controller changes each flag once, as a new flag version with the
+ * rollout as its author.
+ */
+export interface FlagWants {
+  /** Percentage per flag: every `flag` step passed so far, later steps winning. */
+  set: Record<string, number>;
+  /** The rollout is being undone: put the flags its steps set back as they were before it. */
+  restore?: boolean;
+  /** Switch these flags off (the check that failed names them), with the failure in words. */
+  off?: { flags: string[]; why: string };
 }
 
 /** A deploy's approval, durable with the rollout: requested at its start, decided by `slipway approve` or `reject`. */
@@ -160,4 +186,6 @@ export interface TransitionResult {
   analysis?: DesiredRun[];
   /** Requests the transition acted on, to be cleared from the durable record. */
   consumed?: (keyof RolloutRequests)[];
+  /** Feature flags the rollout sets, restores or switches off (undefined: none). */
+  flags?: FlagWants;
 }

@@ -160,4 +160,28 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  // 7 and 8 are taken by other branches of this release; the runner applies whatever is missing, in order.
+  {
+    version: 9,
+    name: 'feature flag ramps',
+    sql: `
+      -- A flag's ramp schedule (slipway flags ramp, docs/flags.md): its steps with when each is due
+      -- and when it was applied, so that the controller applies each step once, on time or at its
+      -- next start. At most one active ramp per flag and environment.
+      CREATE TABLE flag_ramps (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        environment TEXT NOT NULL,
+        flag TEXT NOT NULL,
+        schedule TEXT NOT NULL,
+        steps_json TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        ended_at INTEGER,
+        end_reason TEXT
+      );
+      CREATE UNIQUE INDEX flag_ramps_one_active ON flag_ramps (environment, flag) WHERE state = 'active';
+    `,
+  },
 ];

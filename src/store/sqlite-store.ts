@@ -7,7 +7,7 @@ import { schemaDifference } from './schema-check.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import type { Store } from './store.js';
 import type { ApiToken, AuditEntry, NewApiToken, NewAuditEntry, Role } from './access-types.js';
-import type { FlagVersion, NewFlagVersion } from './flag-types.js';
+import type { FlagRamp, FlagVersion, NewFlagRamp, NewFlagVersion } from './flag-types.js';
 import type { ReleaseSecrets } from '../secrets/release-secrets.js';
 import {
   TERMINAL_PHASES,
@@ -174,6 +174,43 @@ export class SqliteStore implements Store {
       )
       .all(environment, environment) as Row[];
     return rows.map(toFlagVersion);
+  }
+
+  async createFlagRamp(r: NewFlagRamp): Promise<FlagRamp> {
+    try {
+      const { lastInsertRowid } = this.db
+        .prepare(
+          `INSERT INTO flag_ramps (environment, flag, schedule, steps_json, state, created_by, created_at, reason)
+                VALUES (?, ?, ?, ?, 'active', ?, ?, ?)`,
+        )
+        .run(r.environment, r.flag, r.schedule, JSON.stringify(r.steps), r.createdBy, r.createdAt, r.reason);
+      return { ...r, id: Number(lastInsertRowid), state: 'active', endedAt: null, endReason: null };
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw SlipwayError.of('FLAG_RAMP_ACTIVE', `flag "${r.flag}" already has an active ramp in ${r.environment}`, {
+          hint: `Cancel it first: slipway flags ramp ${r.flag} --cancel --env ${r.environment}`,
+        });
+      throw err;
+    }
+  }
+
+  async updateFlagRamp(id: number, u: Pick<FlagRamp, 'steps'> & Partial<Pick<FlagRamp, 'state' | 'endedAt' | 'endReason'>>): Promise<void> {
+    this.db
+      .prepare(
+        `UPDATE flag_ramps SET steps_json = ?, state = COALESCE(?, state), ended_at = COALESCE(?, ended_at), end_reason = COALESCE(?, end_reason)
+          WHERE id = ?`,
+      )
+      .run(JSON.stringify(u.steps), u.state ?? null, u.endedAt ?? null, u.endReason ?? null, id);
+  }
+
+  async listFlagRamps(f: { environment?: string; flag?: string; state?: FlagRamp['state']; limit?: number }): Promise<FlagRamp[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    whereEqual(where, args, { environment: f.environment, flag: f.flag, state: f.state });
+    const rows = this.db
+      .prepare(`SELECT * FROM flag_ramps ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
+      .all(...args, f.limit ?? 100) as Row[];
+    return rows.map(toFlagRamp);
   }
 
   async createRelease(r: NewRelease): Promise<Release> {
@@ -571,6 +608,22 @@ function toFlagVersion(r: Row): FlagVersion {
     at: r.changed_at as number,
     reason: r.reason as string,
     revertOf: (r.revert_of as number | null) ?? null,
+  };
+}
+
+function toFlagRamp(r: Row): FlagRamp {
+  return {
+    id: r.id as number,
+    environment: r.environment as string,
+    flag: r.flag as string,
+    schedule: r.schedule as string,
+    steps: JSON.parse(r.steps_json as string),
+    state: r.state as FlagRamp['state'],
+    createdBy: r.created_by as string,
+    createdAt: r.created_at as number,
+    reason: r.reason as string,
+    endedAt: (r.ended_at as number | null) ?? null,
+    endReason: (r.end_reason as string | null) ?? null,
   };
 }
 

@@ -216,5 +216,43 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         ],
       );
     });
+
+    it('keeps flag ramps: one active per flag and environment, steps saved as applied, ended with why', async () => {
+      const ramp = (environment = 'production') => ({
+        environment,
+        flag: 'a',
+        schedule: '10% now, 50% in 1h',
+        steps: [
+          { at: 1000, percent: 10 },
+          { at: 3_601_000, percent: 50 },
+        ],
+        createdBy: 'ann',
+        createdAt: 1000,
+        reason: 'launch',
+      });
+      const r = await store.createFlagRamp(ramp());
+      assert.equal(r.state, 'active');
+      await assert.rejects(store.createFlagRamp(ramp()), (e: SlipwayError) => e.code === 'FLAG_RAMP_ACTIVE');
+      await store.createFlagRamp(ramp('staging'));
+      const steps = [{ at: 1000, percent: 10, appliedAt: 1000, version: 1 }, ramp().steps[1]!];
+      await store.updateFlagRamp(r.id, { steps });
+      assert.deepEqual((await store.listFlagRamps({ environment: 'production', state: 'active' }))[0], {
+        ...ramp(),
+        id: r.id,
+        steps,
+        state: 'active',
+        endedAt: null,
+        endReason: null,
+      });
+      await store.updateFlagRamp(r.id, { steps, state: 'cancelled', endedAt: 2000, endReason: 'cancelled by bob' });
+      assert.deepEqual(
+        (await store.listFlagRamps({ flag: 'a' })).map((x) => [x.environment, x.state, x.endReason]),
+        [
+          ['staging', 'active', null],
+          ['production', 'cancelled', 'cancelled by bob'],
+        ],
+      );
+      assert.equal((await store.createFlagRamp(ramp())).state, 'active', 'a new ramp once the last one ended');
+    });
   });
 }

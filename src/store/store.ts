@@ -5,7 +5,7 @@
  * implementation (PostgreSQL) fits the same interface.
  */
 import type { ApiToken, AuditEntry, NewApiToken, NewAuditEntry } from './access-types.js';
-import type { FlagVersion, NewFlagVersion } from './flag-types.js';
+import type { FlagRamp, FlagVersion, NewFlagRamp, NewFlagVersion } from './flag-types.js';
 import type { EventRecord, NewEvent, NewRelease, Release, ReleaseOutcome, Rollout } from './types.js';
 
 export interface Store {
@@ -86,6 +86,12 @@ export interface Store {
   listFlagVersions(environment: string, flag: string, limit?: number): Promise<FlagVersion[]>;
   /** The newest version of every flag changed at run time in the environment. */
   currentFlagVersions(environment: string): Promise<FlagVersion[]>;
+  /** Records a new active ramp. @throws SlipwayError FLAG_RAMP_ACTIVE when the flag has one already. */
+  createFlagRamp(ramp: NewFlagRamp): Promise<FlagRamp>;
+  /** Saves a ramp's steps (as applied) and, when it ends, its state and why. */
+  updateFlagRamp(id: number, update: Pick<FlagRamp, 'steps'> & Partial<Pick<FlagRamp, 'state' | 'endedAt' | 'endReason'>>): Promise<void>;
+  /** Ramps, newest first: the active ones (every environment, or one), or one flag's. */
+  listFlagRamps(filter: { environment?: string; flag?: string; state?: FlagRamp['state']; limit?: number }): Promise<FlagRamp[]>;
 
   /**
    * Writes a consistent copy of the whole store to `destination` (a file that must not exist yet)

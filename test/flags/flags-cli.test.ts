@@ -7,6 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { userInfo } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FlagDrift } from '../../src/cli/commands/flags.js';
 import { startFlagProject, type FlagProject } from './support.js';
 import type { FlagHistoryResponse, FlagsListResponse } from '../../src/client/flags-client.js';
 import type { AuditResponse } from '../../src/api/access-types.js';
@@ -134,6 +137,32 @@ describe('slipway flags (real controller)', () => {
       assert.match(r.stderr, message, args.join(' '));
     }
     assert.equal((await json<FlagHistoryResponse>('history', 'new-checkout')).versions.length, before);
+  });
+
+  it('status --json and plan --json carry the difference from the file, and writing flags export into slipway.yaml closes it', async () => {
+    assert.equal((await cli('set', 'new-checkout', '--rollout', '35', '--reason', 'more')).code, 0);
+    const drift = async (command: string) => {
+      const r = await f.project.cli([command, '--json']);
+      assert.equal(r.code, 0, `${command}: ${r.stderr}`);
+      return (JSON.parse(r.stdout) as { flags: FlagDrift }).flags;
+    };
+    for (const command of ['status', 'plan']) {
+      const d = await drift(command);
+      assert.equal(d.environment, 'production', command);
+      assert.deepEqual(
+        d.differ.map((x) => [x.key, x.differs, x.state.rollout.percent, x.file.rollout.percent]),
+        [['new-checkout', ['rollout'], 35, 10]],
+        command,
+      );
+    }
+    const exported = await cli('export');
+    assert.equal(exported.code, 0, exported.stderr);
+    const file = join(f.project.dir, 'slipway.yaml');
+    const config = readFileSync(file, 'utf8');
+    writeFileSync(file, `${config.slice(0, config.indexOf('\nflags:'))}\n${exported.stdout}\n`);
+    for (const command of ['status', 'plan']) assert.deepEqual((await drift(command)).differ, [], `${command} after export`);
+    const text = await f.project.cli(['status']);
+    assert.doesNotMatch(text.stdout, /differing from slipway.yaml/);
   });
 });
 

@@ -13,8 +13,9 @@ import type { FlagView } from '../../flags/service.js';
 import type { FlagEnvironmentState, FlagRule } from '../../flags/types.js';
 import type { FlagChangeResponse } from '../../client/flags-client.js';
 import type { ControllerClient } from '../../client/client.js';
+import { rampLines } from './flags-ramp.js';
 
-async function client(ctx: CommandContext) {
+export async function client(ctx: CommandContext) {
   const { ensureController } = await import('../start-controller.js');
   const { flagsApi } = await import('../../client/flags-client.js');
   const { client: c } = await ensureController(ctx.dir, ctx.out);
@@ -34,24 +35,49 @@ function differs(out: CommandContext['out'], f: FlagView): string {
   return out.paint('yellow', `${f.differs.join(', ')} (file: ${describeState(f.file)})`);
 }
 
-/**
- * Lines for `status` and `plan`: the flags whose run-time state differs from slipway.yaml, each with
- * what the file says. Empty when none differs, or when the controller cannot say (an older one).
- */
-export async function flagDifferenceLines(c: ControllerClient, out: CommandContext['out']): Promise<string[]> {
+/** The flags whose run-time state differs from slipway.yaml: what `status --json` and `plan --json` carry as `flags`. */
+export interface FlagDrift {
+  environment: string;
+  /** Each flag changed at run time whose state differs from the file, with what the file says. */
+  differ: Pick<FlagView, 'key' | 'state' | 'file' | 'differs' | 'version' | 'changedBy' | 'changedAt' | 'reason'>[];
+}
+
+/** The difference of the flags from slipway.yaml; undefined when the controller cannot say (an older one). */
+export async function flagDrift(c: ControllerClient): Promise<FlagDrift | undefined> {
   const { flagsApi } = await import('../../client/flags-client.js');
   let res;
   try {
     res = await flagsApi.list(c);
   } catch {
-    return [];
+    return undefined;
   }
-  const changed = res.flags.filter((f) => f.differs.length);
-  if (!changed.length) return [];
+  return {
+    environment: res.environment,
+    differ: res.flags
+      .filter((f) => f.differs.length)
+      .map(({ key, state, file, differs, version, changedBy, changedAt, reason }) => ({
+        key,
+        state,
+        file,
+        differs,
+        version,
+        changedBy,
+        changedAt,
+        reason,
+      })),
+  };
+}
+
+/**
+ * Lines for `status` and `plan`: the flags whose run-time state differs from slipway.yaml, each with
+ * what the file says. Empty when none differs, or when the controller cannot say (an older one).
+ */
+export function flagDifferenceLines(drift: FlagDrift | undefined, out: CommandContext['out']): string[] {
+  if (!drift?.differ.length) return [];
   return [
     '',
-    out.paint('yellow', `flags changed at run time in ${terminalLine(res.environment)}, differing from slipway.yaml:`),
-    ...changed.map(
+    out.paint('yellow', `flags changed at run time in ${terminalLine(drift.environment)}, differing from slipway.yaml:`),
+    ...drift.differ.map(
       (f) => `  ${terminalLine(f.key)}: ${describeState(f.state)} (file: ${describeState(f.file)}; changed: ${f.differs.join(', ')})`,
     ),
     '  keep them with slipway flags export, or go back to the file with slipway flags set FLAG --reset',
@@ -80,7 +106,7 @@ export const flagsList: CliCommand = {
         ...res.flags.map((f) => [
           terminalLine(f.key),
           f.type,
-          describeState(f.state),
+          describeState(f.state) + (f.ramp ? ', ramping' : ''),
           String(f.version),
           f.changedAt ? `${ago(f.changedAt)} by ${terminalLine(f.changedBy ?? '?')}` : '-',
           differs(ctx.out, f),
@@ -119,6 +145,7 @@ export const flagsGet: CliCommand = {
       `  version ${f.version}${f.changedAt ? `, changed ${ago(f.changedAt)} by ${terminalLine(f.changedBy ?? '?')}: ${terminalLine(f.reason || '(no reason)')}` : ' (as in slipway.yaml)'}`,
     );
     if (f.differs.length) o.out(`  differs from slipway.yaml: ${differs(o, f)}`);
+    if (f.ramp) for (const line of rampLines(f.ramp)) o.out(`  ${line}`);
     return 0;
   },
 };
@@ -182,7 +209,7 @@ export const flagsSet: CliCommand<{
   },
 };
 
-function printChange(ctx: CommandContext, res: FlagChangeResponse): number {
+export function printChange(ctx: CommandContext, res: FlagChangeResponse): number {
   if (ctx.json) {
     ctx.out.out(JSON.stringify(res, null, 2));
     return 0;

@@ -42,6 +42,7 @@ import { dashboard } from './dashboard.js';
 import { events } from './events.js';
 import { watch } from './watch.js';
 import { flagsExport, flagsGet, flagsHistory, flagsList, flagsRevert, flagsSet } from './flags.js';
+import { flagsRamp } from './flags-ramp.js';
 
 export const COMMANDS: readonly CliCommand[] = [
   init,
@@ -89,6 +90,7 @@ export const COMMANDS: readonly CliCommand[] = [
   flagsSet,
   flagsHistory,
   flagsRevert,
+  flagsRamp,
   flagsExport,
   completion,
 ] as CliCommand[];

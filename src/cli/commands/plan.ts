@@ -1,6 +1,6 @@
 import type { PlanRequest } from '../../api/types.js';
 import type { CliCommand } from '../context.js';
-import { flagDifferenceLines } from './flags.js';
+import { flagDifferenceLines, flagDrift } from './flags.js';
 import { ensureController } from '../start-controller.js';
 import { renderPlan } from '../render/plan.js';
 
@@ -23,8 +23,10 @@ export const plan: CliCommand<{ detailedExitcode?: boolean }> = {
     if (!json) out.progress('planning (building what changed, storing nothing)…');
     const res = await client.plan(req);
     out.done();
-    if (json) out.out(JSON.stringify(res, null, 2));
-    else for (const line of [...renderPlan(res, out), ...(await flagDifferenceLines(client, out))]) out.out(line);
+    // Flags changed at run time and differing from slipway.yaml (docs/flags.md): a difference a deploy does not close.
+    const flagsDrift = await flagDrift(client);
+    if (json) out.out(JSON.stringify({ ...res, ...(flagsDrift ? { flags: flagsDrift } : {}) }, null, 2));
+    else for (const line of [...renderPlan(res, out), ...flagDifferenceLines(flagsDrift, out)]) out.out(line);
     return flags.detailedExitcode && res.changes > 0 ? 2 : 0;
   },
 };

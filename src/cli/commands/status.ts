@@ -3,7 +3,7 @@ import { SlipwayError } from '../../core/errors.js';
 import { terminalLine } from '../../core/terminal-text.js';
 import type { CliCommand } from '../context.js';
 import { renderStatus } from '../render/status.js';
-import { flagDifferenceLines } from './flags.js';
+import { flagDifferenceLines, flagDrift } from './flags.js';
 
 export const status: CliCommand = {
   name: 'status',
@@ -21,12 +21,14 @@ export const status: CliCommand = {
         hint: `Services: ${res.services.map((s) => terminalLine(s.service)).join(', ') || 'none yet'}.`,
       });
     }
+    // Flags changed at run time and differing from slipway.yaml (docs/flags.md).
+    const flags = await flagDrift(ControllerClient.connect(dir, env));
     if (json) {
-      out.out(JSON.stringify({ ...res, services: shown }, null, 2));
+      out.out(JSON.stringify({ ...res, services: shown, ...(flags ? { flags } : {}) }, null, 2));
       return 0;
     }
     for (const line of renderStatus(res, shown, out)) out.out(line);
-    for (const line of await flagDifferenceLines(ControllerClient.connect(dir, env), out)) out.out(line);
+    for (const line of flagDifferenceLines(flags, out)) out.out(line);
     return shown.some((s) => s.health === 'Down' || s.health === 'Degraded') ? 1 : 0;
   },
 };
