@@ -190,6 +190,13 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     body: S.FlagChangeRequestSchema,
     response: S.FlagChangeResponseSchema,
   },
+  'POST /v1/flags/{}/ramp': {
+    summary: 'Follow a rollout schedule ("10% now, 50% in 1h, 100% in 1d"), or cancel the active one',
+    tag: 'flags',
+    params: ['key'],
+    body: S.FlagRampRequestSchema,
+    response: S.FlagRampResponseSchema,
+  },
   'GET /v1/flags/{}/history': {
     summary: "A flag's versions, newest first",
     tag: 'flags',

@@ -14,6 +14,8 @@ import type * as A from './access-types.js';
 import type { EventRecord } from '../store/types.js';
 import type { ErrorBody } from '../core/errors.js';
 import type * as D from './dashboard-types.js';
+import type { FlagRamp } from '../store/flag-types.js';
+import type { FlagRampRequest } from './flag-routes.js';
 
 /** The registry the document's `components.schemas` come from: every schema with an `id`. */
 export const apiRegistry = z.registry<{ id: string; description?: string }>();
@@ -415,6 +417,30 @@ const FlagState = named(
     rollout: z.object({ percent: z.number(), by: z.string() }),
   }),
 );
+export const FlagRampSchema = named(
+  'FlagRamp',
+  z.object({
+    id: int,
+    environment: z.string(),
+    flag: z.string(),
+    schedule: z.string().describe('as it was written, e.g. "10% now, 50% in 1h, 100% in 1d"'),
+    steps: z.array(
+      z.object({
+        at: ms,
+        percent: z.number(),
+        appliedAt: ms.optional(),
+        version: int.nullable().optional().describe('the flag version the step made (null: the flag already was so)'),
+        skipped: z.boolean().optional().describe('a later step was already due when the controller got to it'),
+      }),
+    ),
+    state: z.enum(['active', 'done', 'cancelled']),
+    createdBy: z.string(),
+    createdAt: ms,
+    reason: z.string(),
+    endedAt: ms.nullable(),
+    endReason: z.string().nullable(),
+  }),
+);
 export const FlagViewSchema = named(
   'Flag',
   z.object({
@@ -431,6 +457,7 @@ export const FlagViewSchema = named(
     changedBy: z.string().optional(),
     changedAt: ms.optional(),
     reason: z.string().optional(),
+    ramp: FlagRampSchema.optional().describe('the ramp the flag follows, with its pending steps'),
   }),
 );
 const FlagVersion = named(
@@ -510,6 +537,13 @@ export const FlagChangeRequestSchema = z.object({
   by,
   reason: z.string().optional(),
 });
+export const FlagRampRequestSchema = z.object({
+  schedule: z.string().optional().describe('e.g. "10% now, 50% in 1h, 100% in 1d"'),
+  cancel: z.boolean().optional(),
+  by,
+  reason: z.string().optional(),
+});
+export const FlagRampResponseSchema = z.object({ ramp: FlagRampSchema, flag: FlagViewSchema });
 export const FlagRevertRequestSchema = z.object({ version: int.min(0), by, reason: z.string().optional() });
 export const ShutdownRequestSchema = z.object({ stopAll: z.boolean().optional() });
 export const EmptyRequestSchema = z.object({});
@@ -563,6 +597,8 @@ export type Checked = [
   Conforms<A.AuditResponse, typeof AuditResponseSchema>,
   Conforms<D.WhoAmIResponse, typeof WhoAmIResponseSchema>,
   Conforms<D.TrafficResponse, typeof TrafficResponseSchema>,
+  Conforms<FlagRamp, typeof FlagRampSchema>,
+  Conforms<FlagRampRequest, typeof FlagRampRequestSchema>,
   // Requests: what the CLI sends is what the server accepts.
   Conforms<T.DeployRequest, typeof DeployRequestSchema>,
   Conforms<T.ShipRequest, typeof ShipRequestSchema>,
