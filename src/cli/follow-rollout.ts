@@ -1,6 +1,7 @@
 /** Follows a rollout to its end, showing instances ready and traffic per release; returns the exit code. */
 import type { ControllerClient } from '../client/client.js';
 import { followEvents } from '../client/sse.js';
+import { coalescingRefresh } from './coalescing-refresh.js';
 import type { RolloutResponse } from '../api/types.js';
 import type { Output } from './output.js';
 import { outcomeLines, progressLine } from './render/rollout.js';
@@ -45,31 +46,13 @@ async function viaStream(client: ControllerClient, id: number, show: (r: Rollout
   if (last.rollout.finishedAt !== null) return last;
   const service = last.service.service;
   const done = new AbortController();
-  let failure: unknown;
-  let running: Promise<void> | undefined;
-  let again = false;
   // One read at a time; events that arrive during a read ask for one more.
-  const refresh = () => {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        last = await client.rollout(id);
-        show(last);
-        if (last.rollout.finishedAt !== null) done.abort();
-      } while (again && !done.signal.aborted);
-    })()
-      .catch((err: unknown) => {
-        failure = err;
-        done.abort();
-      })
-      .finally(() => {
-        running = undefined;
-      });
-  };
+  const reads = coalescingRefresh(async () => {
+    last = await client.rollout(id);
+    show(last);
+    if (last.rollout.finishedAt !== null) done.abort();
+  }, done);
+  const refresh = reads.refresh;
   const safety = setInterval(refresh, SAFETY_REFRESH_MS);
   try {
     await followEvents(client, { service, signal: done.signal }, (m) => {
@@ -79,7 +62,7 @@ async function viaStream(client: ControllerClient, id: number, show: (r: Rollout
   } finally {
     clearInterval(safety);
   }
-  await running;
-  if (failure !== undefined) throw failure;
+  await reads.settled();
+  if (reads.failure !== undefined) throw reads.failure;
   return last;
 }

@@ -107,7 +107,9 @@ describe('the dashboard served by the controller (real controller)', () => {
 
   it('reads per-release counts with latency buckets for the charts; a viewer may, no token may not', async () => {
     for (let i = 0; i < 5; i++) await (await fetch(p.url)).text();
-    const viewer = (await p.cli(['tokens', 'create', '--role', 'viewer', '--name', 'wall'])).stdout.trim();
+    const created = await p.cli(['tokens', 'create', '--role', 'viewer', '--name', 'wall']);
+    assert.equal(created.code, 0, created.stderr);
+    const viewer = created.stdout.trim();
     const res = await fetch(`http://127.0.0.1:${info.port}/v1/services/web/traffic`, { headers: { authorization: `Bearer ${viewer}` } });
     assert.equal(res.status, 200);
     const t = (await res.json()) as TrafficResponse;

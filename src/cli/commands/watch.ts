@@ -2,6 +2,7 @@ import { ControllerClient } from '../../client/client.js';
 import { followEvents } from '../../client/sse.js';
 import { SlipwayError } from '../../core/errors.js';
 import { terminalLine } from '../../core/terminal-text.js';
+import { coalescingRefresh } from '../coalescing-refresh.js';
 import type { CliCommand } from '../context.js';
 import { fitWidth } from '../output.js';
 import { renderWatch, watchFrame, type WatchFrame } from '../render/watch.js';
@@ -73,28 +74,8 @@ export const watch: CliCommand<{ once: boolean }> = {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     if (tty) stdout.write('\x1b[?25l'); // no cursor blinking over the view
-    let failure: unknown;
-    let running: Promise<void> | undefined;
-    let again = false;
-    const refresh = () => {
-      if (running) {
-        again = true;
-        return;
-      }
-      running = (async () => {
-        do {
-          again = false;
-          draw(await read());
-        } while (again && !stop.signal.aborted);
-      })()
-        .catch((err: unknown) => {
-          failure = err;
-          stop.abort();
-        })
-        .finally(() => {
-          running = undefined;
-        });
-    };
+    const view = coalescingRefresh(async () => draw(await read()), stop);
+    const refresh = view.refresh;
     try {
       refresh();
       let timer = setInterval(refresh, REFRESH_MS);
@@ -108,13 +89,13 @@ export const watch: CliCommand<{ once: boolean }> = {
       } finally {
         clearInterval(timer);
       }
-      await running;
+      await view.settled();
     } finally {
       if (tty) stdout.write('\x1b[?25h');
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    if (failure !== undefined) throw failure;
+    if (view.failure !== undefined) throw view.failure;
     return 0;
   },
 };
