@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '../../../src/core/wait-for.js';
 import { HOSTINIT, sshdConfig } from './scripts.js';
+import { fileURLToPath } from 'node:url';
 
 const run = promisify(execFile);
 
@@ -42,6 +43,13 @@ export interface FleetOptions {
 
 /** Where subnets in use by fleets of this machine are claimed (one file each, holding the owner's pid). */
 const CLAIMS = join(tmpdir(), 'slipway-fleet-subnets');
+/**
+ * This checkout (the folder holding dist/): the hosts see it at the same path, read-only, as a real
+ * host sees the Slipway that `hosts setup` put there. The overlay root alone would not do when the
+ * checkout sits on another mount or below /tmp, which every host mounts afresh.
+ */
+const CHECKOUT = fileURLToPath(new URL('../../../../', import.meta.url)).replace(/\/$/, '');
+
 const BINARIES = ['/usr/sbin/sshd', '/usr/bin/ssh-keygen', '/usr/bin/nsenter', '/usr/bin/unshare'];
 
 export class Fleet {
@@ -153,6 +161,7 @@ export class Fleet {
           join(this.dir, 'hostinit.sh'),
           h.name,
           this.dir,
+          CHECKOUT,
         ],
         { detached: true, stdio: ['ignore', out, out] },
       );

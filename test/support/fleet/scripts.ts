@@ -1,14 +1,14 @@
 /**
  * The shell run inside each fleet host (adapted from ../shared/research/ssh-fleet.md, where every
  * step and pitfall was tried on this kind of machine). Started as
- * `ip netns exec NS unshare --uts --mount --pid --fork --mount-proc --kill-child sh HOSTINIT NAME DIR`:
+ * `ip netns exec NS unshare --uts --mount --pid --fork --mount-proc --kill-child sh HOSTINIT NAME DIR CHECKOUT`:
  * it mounts a copy-on-write root (an overlay with the machine's `/` below and `DIR/NAME/upper`
  * above), takes its own hostname, and becomes PID 1 of the host's PID namespace: a reaping loop
  * beside sshd. The mounts live only in the host's private mount namespace (`--make-rprivate`), so
  * the machine never sees them and they vanish with the host's last process.
  */
 export const HOSTINIT = `#!/bin/sh
-# $1=host name  $2=fleet dir
+# $1=host name  $2=fleet dir  $3=Slipway checkout (optional)
 set -e
 N=$1; D=$2/$N; R=$D/root
 mount --make-rprivate /
@@ -20,6 +20,8 @@ mount -t sysfs sysfs "$R/sys"
 mount -t tmpfs tmpfs "$R/run"
 mount -t tmpfs tmpfs "$R/tmp"
 mkdir -p "$R$D" && mount --bind "$D" "$R$D"
+# $3: Slipway's checkout, seen at the same path (read-only) even below /tmp or on another mount.
+if [ -n "$3" ]; then mkdir -p "$R$3" && mount --bind "$3" "$R$3" && mount -o remount,bind,ro "$R$3"; fi
 hostname "$N"
 exec chroot "$R" /bin/bash -c '
   mkdir -p -m 0755 /run/sshd
