@@ -74,7 +74,7 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     };
     const plain = async (what: string, plan: ReleasePlan) => {
       const t0 = performance.now();
-      await Promise.all(fleet.hosts.map((h, i) => pipeArchive(fleet, h.address, plan.archive, `/srv/plain-${i}-${Date.now()}`)));
+      await Promise.all(fleet.hosts.map((_, i) => pipeArchive(fleet, i, plan.archive, `/srv/plain-${i}-${Date.now()}`)));
       const ms = performance.now() - t0;
       rows.push([what, `${(ms / 1000).toFixed(2)} s`, mb(statSync(plan.archive).size * 3), 'all', '-', '-']);
     };
@@ -107,21 +107,8 @@ async function rebuildChange(src: string, build: () => Promise<ReleasePlan>): Pr
 }
 
 /** The whole archive over OpenSSH into `tar -xzf` on the host. */
-async function pipeArchive(fleet: Fleet, address: string, archive: string, dir: string): Promise<void> {
-  const child = execFile('ssh', [
-    '-i',
-    fleet.keyFile,
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'LogLevel=ERROR',
-    `root@${address}`,
-    `mkdir -p ${dir} && tar -xzf - -C ${dir}`,
-  ]);
+async function pipeArchive(fleet: Fleet, host: number, archive: string, dir: string): Promise<void> {
+  const child = execFile('ssh', fleet.opensshArgs(host, `mkdir -p ${dir} && tar -xzf - -C ${dir}`));
   createReadStream(archive).pipe(child.stdin!);
   await new Promise<void>((resolve, reject) =>
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ssh tar exited ${code}`)))),

@@ -26,16 +26,7 @@ describe('deploying to a fleet of SSH hosts', { skip: Fleet.skipReason() }, () =
       env,
       tail: `environments:
   production:
-    target:
-      ssh:
-        user: root
-        identityFile: ${join(fleet.dir, 'id_fleet')}
-        knownHosts: ./known_hosts
-        parallel: 1
-        maxUnavailableHosts: 1
-        hosts:
-${fleet.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
-`,
+${fleet.sshTargetYaml()}`,
     });
   const status = async () => JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse;
   const answers = async () => Promise.all(urls().map(async (u) => (await get(u)).body.split(' ').slice(0, 2).join(' ')));

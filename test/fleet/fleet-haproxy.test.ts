@@ -26,16 +26,7 @@ describe('HAProxy in front of a fleet of SSH hosts', { skip }, () => {
   production:
     loadBalancer:
       haproxy: { healthPath: /healthz, checkInterval: 200ms }
-    target:
-      ssh:
-        user: root
-        identityFile: ${join(fleet.dir, 'id_fleet')}
-        knownHosts: ./known_hosts
-        parallel: 1
-        maxUnavailableHosts: 1
-        hosts:
-${fleet.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
-`,
+${fleet.sshTargetYaml()}`,
     });
 
   before(async () => {

@@ -14,27 +14,9 @@ const skip = Fleet.skipReason();
 
 /** Runs a command on a fleet host with the OpenSSH client (the harness's own check, not Slipway's transport). */
 async function ssh(fleet: Fleet, i: number, command: string, timeoutSec = 2): Promise<string> {
-  const h = fleet.hosts[i]!;
-  const { stdout } = await run(
-    'ssh',
-    [
-      '-i',
-      fleet.keyFile,
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'LogLevel=ERROR',
-      '-o',
-      `ConnectTimeout=${timeoutSec}`,
-      `root@${h.address}`,
-      command,
-    ],
-    { timeout: (timeoutSec + 3) * 1000 },
-  );
+  const { stdout } = await run('ssh', fleet.opensshArgs(i, command, [`ConnectTimeout=${timeoutSec}`]), {
+    timeout: (timeoutSec + 3) * 1000,
+  });
   return stdout.trim();
 }
 

@@ -197,6 +197,29 @@ export class Fleet {
     return this.hosts.map((h) => `${h.address} ${this.hostKey(h).split(' ').slice(0, 2).join(' ')}\n`).join('');
   }
 
+  /**
+   * Arguments for the OpenSSH client to run `command` as root on `h` with the fleet's key and no
+   * host-key bookkeeping: the harness's own way in, independent of Slipway's SSH transport.
+   */
+  opensshArgs(h: FleetHost | number, command: string, extraOptions: string[] = []): string[] {
+    const options = ['BatchMode=yes', 'StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null', 'LogLevel=ERROR', ...extraOptions];
+    return ['-i', this.keyFile, ...options.flatMap((o) => ['-o', o]), `root@${this.host(h).address}`, command];
+  }
+
+  /** slipway.yaml's `target.ssh` for every host of the fleet (one host at a time), indented under an environment. */
+  sshTargetYaml(): string {
+    return `    target:
+      ssh:
+        user: root
+        identityFile: ${this.keyFile}
+        knownHosts: ./known_hosts
+        parallel: 1
+        maxUnavailableHosts: 1
+        hosts:
+${this.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
+`;
+  }
+
   /** Replaces the host's key (a reinstalled or impersonated server); restarts its sshd. */
   async rotateHostKey(h: FleetHost | number): Promise<void> {
     const host = this.host(h);
