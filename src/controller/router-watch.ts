@@ -97,7 +97,8 @@ export class RouterWatch {
     // The most recent of the controller's problem (router restarted) and the supervisor's (worker replaced).
     const problems = [this.lastProblem, h.lastProblem].filter((p): p is string => p !== null).sort();
     return {
-      up: h.ok,
+      // A dead supervisor's orphaned worker may still answer on a kept-alive socket: the pid decides.
+      up: h.ok && this.router.alive(),
       pid: h.pid,
       workerPid: h.workerPid,
       restarts: this.restarts,

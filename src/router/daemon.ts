@@ -62,6 +62,8 @@ export class RouterDaemon {
   private queue: Promise<unknown> = Promise.resolve();
   private sweeper: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | null = null;
+  /** The supervisor died: this worker serves on only until the next router takes its ports. */
+  private orphan = false;
   private seq = 0;
   private readonly idPrefix = `${this.bootId.slice(0, 8)}-`;
   private readonly newId = (): string => this.idPrefix + (++this.seq).toString(36);
@@ -131,8 +133,11 @@ export class RouterDaemon {
    */
   orphaned(): void {
     log.warn(`worker pid ${process.pid}: the supervisor is gone; serving on until the next router takes over`);
+    this.orphan = true;
+    // Every admin connection, busy or idle: a client's keep-alive socket must not go on reaching a
+    // router whose supervisor is dead and be told it is healthy.
     this.admin?.close();
-    this.admin?.closeIdleConnections();
+    this.admin?.closeAllConnections();
   }
 
   /**
@@ -156,7 +161,7 @@ export class RouterDaemon {
   health(): RouterHealth {
     const sup = this.opts.supervisor;
     return {
-      ok: !this.isStopping,
+      ok: !this.isStopping && !this.orphan,
       pid: sup?.pid ?? process.pid,
       workerPid: process.pid,
       workerPids: sup?.workerPids ?? [process.pid],

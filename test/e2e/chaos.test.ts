@@ -32,6 +32,15 @@ interface KillResult {
   failedPosts: number;
   longestOutageMs: number;
   refused: number;
+  /** Each failure since the kill: when (ms after it), GET or POST, and why. */
+  reasons: string[];
+  healedMs: number;
+}
+
+/** The failures a load recorded from index `from` on, timed from `t0`. */
+function failuresSince(load: Load, from: number, t0: number, label: string): string[] {
+  const s = load.snapshot();
+  return s.failures.slice(from).map((f, i) => `+${Math.round(s.failureTimes[from + i]! - t0)}ms ${label} ${f}`);
 }
 
 describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (seed ${SEED})`, () => {
@@ -70,11 +79,19 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
 
   async function kill(kind: Kill, phase: string): Promise<void> {
     const s = await status();
-    const before = { gets: gets.snapshot().failed, posts: posts.snapshot().failed };
+    const g0 = gets.snapshot();
+    const w0 = posts.snapshot();
+    const before = { gets: g0.failed, posts: w0.failed };
     const probe = probeOutage(p.port, 30_000);
+    const t0 = performance.now();
     if (kind === 'controller') process.kill(p.controllerPid(), 'SIGKILL');
     else if (kind === 'instance') {
-      const serving = s.services[0]!.instances.filter((i) => i.healthy && i.pid !== null);
+      // An instance of the release users are served by. (Killing a candidate while its analysis
+      // measures it fails the analysis and rolls back, as it should: canary.test.ts covers that.)
+      const web = s.services[0]!;
+      const live = web.instances.filter((i) => i.healthy && i.pid !== null && !i.retiring);
+      const current = live.filter((i) => i.release === web.currentRelease);
+      const serving = current.length > 0 ? current : live;
       process.kill(serving[Math.floor(random() * serving.length)]!.pid!, 'SIGKILL');
     } else if (kind === 'worker') process.kill(s.router.workerPid!, 'SIGKILL');
     else process.kill(s.router.pid!, 'SIGKILL');
@@ -85,6 +102,7 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
       assert.equal(up.code, 0, up.stderr + up.stdout);
     }
     await healed();
+    const healedMs = Math.round(performance.now() - t0);
     const outage = await probe.stop();
     results.push({
       kind,
@@ -93,6 +111,8 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
       failedPosts: posts.snapshot().failed - before.posts,
       longestOutageMs: Math.round(outage.longestMs),
       refused: outage.refused,
+      reasons: [...failuresSince(gets, g0.failures.length, t0, 'GET'), ...failuresSince(posts, w0.failures.length, t0, 'POST')],
+      healedMs,
     });
   }
 
@@ -157,7 +177,7 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
     if (g.failures.length || w.failures.length) console.log(`  failures: ${[...g.failures, ...w.failures].slice(0, 10).join(' | ')}`);
 
     for (const r of results) {
-      const where = `${r.kind} kill during the ${r.phase} rollout`;
+      const where = `${r.kind} kill during the ${r.phase} rollout (healed in ${r.healedMs} ms; failures: ${r.reasons.join(' | ') || 'none'})`;
       if (r.kind === 'controller') assert.equal(r.failedGets + r.failedPosts, 0, `${where} failed requests`);
       if (r.kind === 'instance') {
         assert.equal(r.failedGets, 0, `${where}: a GET is retried on another instance`);

@@ -8,7 +8,10 @@ export interface LoadResult {
   sent: number;
   ok: number;
   failed: number;
+  /** The first 200 failures' reasons. */
   failures: string[];
+  /** When each of those happened (performance.now()). */
+  failureTimes: number[];
   /** Response bodies seen, counted (e.g. which release answered). */
   bodies: Map<string, number>;
 }
@@ -36,7 +39,7 @@ export function startLoad(url: string, opts: LoadOptions = {}): Load {
   const deadline = Date.now() + (opts.maxMs ?? 120_000);
   const maxRequests = opts.maxRequests ?? 200_000;
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const result: LoadResult = { sent: 0, ok: 0, failed: 0, failures: [], bodies: new Map() };
+  const result: LoadResult = { sent: 0, ok: 0, failed: 0, failures: [], failureTimes: [], bodies: new Map() };
   let stopped = false;
   const classify =
     opts.classify ??
@@ -46,6 +49,12 @@ export function startLoad(url: string, opts: LoadOptions = {}): Load {
         .replace(/\(instance [^)]*\)/, '')
         .trim());
   const u = new URL(url);
+  const fail = (reason: string) => {
+    result.failed++;
+    if (result.failures.length >= 200) return;
+    result.failures.push(reason);
+    result.failureTimes.push(performance.now());
+  };
 
   const one = () =>
     new Promise<void>((resolve) => {
@@ -65,23 +74,18 @@ export function startLoad(url: string, opts: LoadOptions = {}): Load {
               result.ok++;
               const k = classify(body);
               result.bodies.set(k, (result.bodies.get(k) ?? 0) + 1);
-            } else {
-              result.failed++;
-              if (result.failures.length < 20) result.failures.push(`HTTP ${res.statusCode}: ${body.slice(0, 120)}`);
-            }
+            } else fail(`HTTP ${res.statusCode}: ${body.slice(0, 120)}`);
             resolve();
           });
           res.on('error', (err) => {
-            result.failed++;
-            if (result.failures.length < 20) result.failures.push(`response error: ${err.message}`);
+            fail(`response error: ${err.message}`);
             resolve();
           });
         },
       );
       req.on('timeout', () => req.destroy(new Error('timed out')));
       req.on('error', (err) => {
-        result.failed++;
-        if (result.failures.length < 20) result.failures.push(`request error: ${err.message}`);
+        fail(`request error: ${err.message}`);
         resolve();
       });
       req.end(body);
@@ -91,7 +95,7 @@ export function startLoad(url: string, opts: LoadOptions = {}): Load {
     while (!stopped && Date.now() < deadline && result.sent < maxRequests) await one();
   });
   return {
-    snapshot: () => ({ ...result, failures: [...result.failures], bodies: new Map(result.bodies) }),
+    snapshot: () => ({ ...result, failures: [...result.failures], failureTimes: [...result.failureTimes], bodies: new Map(result.bodies) }),
     stop: async () => {
       stopped = true;
       await Promise.all(loops);
