@@ -65,7 +65,7 @@ describe('API access control on every endpoint (real controller, two environment
     twoEnvironments(p, await freePort());
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr + up.stdout);
-    info = JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as ControllerFile;
+    info = p.controllerInfo();
     for (const role of ROLES)
       for (const env of ['all', 'staging', 'production']) {
         const r = await p.cli([
@@ -148,7 +148,7 @@ describe('API access control on every endpoint (real controller, two environment
     await waitFor('the controller to stop', () => !pidAlive(info.pid), 20_000);
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
-    info = JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as ControllerFile;
+    info = p.controllerInfo();
   });
 
   it('records who did what in the audit log, refusals included; slipway audit shows it', async () => {

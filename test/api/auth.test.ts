@@ -4,8 +4,6 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { TestProject } from '../support/project.js';
 import { apiEndpoints } from '../../src/api/server.js';
 import type { ControllerFile } from '../../src/controller/paths.js';
@@ -28,7 +26,7 @@ describe('controller API authentication (real controller)', () => {
     await p.writeConfig({ instances: 1 });
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
-    info = JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as ControllerFile;
+    info = p.controllerInfo();
   });
   after(() => p.cleanup());
 

@@ -6,8 +6,6 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { request } from 'node:http';
 import { TestProject } from '../support/project.js';
@@ -34,7 +32,7 @@ describe('the dashboard served by the controller (real controller)', () => {
     await p.writeConfig({ instances: 1 });
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr);
-    info = JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as ControllerFile;
+    info = p.controllerInfo();
   });
   after(() => p.cleanup());
 

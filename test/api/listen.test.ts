@@ -13,7 +13,7 @@ import { TestProject } from '../support/project.js';
 import type { ControllerFile } from '../../src/controller/paths.js';
 
 function controllerFile(p: TestProject): ControllerFile {
-  return JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as ControllerFile;
+  return p.controllerInfo();
 }
 
 describe('controller API listeners (real controller)', () => {

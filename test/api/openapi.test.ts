@@ -16,7 +16,6 @@ import { apiDocument, apiEndpoints } from '../../src/api/server.js';
 import { openApiPath } from '../../src/api/openapi.js';
 import { renderReference, replaceReference } from '../../src/api/reference.js';
 import { ROOT } from '../../bench/support/proc.js';
-import { readControllerFile } from '../../src/controller/paths.js';
 
 type Json = Record<string, unknown>;
 interface Operation {
@@ -89,7 +88,7 @@ describe('OpenAPI contract: every read route of a real controller answers what t
     assert.equal(again.code, 0, again.stderr);
     const flag = await p.cli(['flags', 'set', 'new-checkout', '--on', '--reason', 'contract test']);
     assert.equal(flag.code, 0, flag.stderr + flag.stdout);
-    const info = readControllerFile(join(p.dir, '.slipway/controller.json'))!;
+    const info = p.controllerInfo();
     base = `http://127.0.0.1:${info.port}`;
     token = readFileSync(join(p.dir, '.slipway/token'), 'utf8').trim();
   });

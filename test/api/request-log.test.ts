@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestProject } from '../support/project.js';
-import { readControllerFile } from '../../src/controller/paths.js';
 import { waitFor } from '../../src/core/wait-for.js';
 
 interface Line {
@@ -39,7 +38,7 @@ describe('controller log: JSON lines, request ids, no token values', () => {
     await p.writeConfig({ instances: 1 });
     const up = await p.cli(['up']);
     assert.equal(up.code, 0, up.stderr + up.stdout);
-    base = `http://127.0.0.1:${readControllerFile(join(p.dir, '.slipway/controller.json'))!.port}`;
+    base = `http://127.0.0.1:${p.controllerInfo().port}`;
     admin = readFileSync(join(p.dir, '.slipway/token'), 'utf8').trim();
   });
   after(() => p.cleanup());

@@ -199,7 +199,7 @@ describe('secrets: encrypted at rest, injected at every start, never shown (real
 
   it('no value appears in any output, API answer or file of the project (state database, logs, driver and router state)', async () => {
     // Every read endpoint of the API, raw, as a client would see it
-    const info = JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as { port: number; token: string };
+    const info = p.controllerInfo();
     const api = async (path: string) => {
       const res = await fetch(`http://127.0.0.1:${info.port}${path}`, { headers: { authorization: `Bearer ${info.token}` } });
       const text = await res.text();

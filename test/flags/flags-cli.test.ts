@@ -168,8 +168,6 @@ describe('slipway flags (real controller)', () => {
 
 /** After a restart the controller has a new port and token. */
 async function reconnect(f: FlagProject): Promise<Pick<FlagProject, 'info' | 'base' | 'headers'>> {
-  const { readFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const info = JSON.parse(readFileSync(join(f.project.dir, '.slipway/controller.json'), 'utf8')) as FlagProject['info'];
+  const info = f.project.controllerInfo();
   return { info, base: `http://127.0.0.1:${info.port}`, headers: { authorization: `Bearer ${info.token}` } };
 }

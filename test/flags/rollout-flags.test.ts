@@ -5,8 +5,6 @@
  * part of the rollback. Each change is a flag version authored by the rollout, and audited.
  */
 import { after, before, describe, it } from 'node:test';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { TestProject } from '../support/project.js';
 import { startLoad } from '../support/load.js';
@@ -15,7 +13,6 @@ import { ControllerClient } from '../../src/client/client.js';
 import type { ServiceStatus } from '../../src/api/types.js';
 import type { FlagView } from '../../src/flags/service.js';
 import type { FlagHistoryResponse } from '../../src/client/flags-client.js';
-import type { ControllerFile } from '../../src/controller/paths.js';
 
 const STRATEGY = `    strategy:
       canary:
@@ -134,7 +131,7 @@ describe('flags in rollouts (real processes and traffic)', () => {
     assert.equal(killed.changedBy, actor);
     assert.match(killed.reason ?? '', /analysis "errors" failed: .*\(onFailure\.flagOff\)/);
     // Evaluated over OFREP as an application would: the default, reason DISABLED.
-    const info = JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as ControllerFile;
+    const info = p.controllerInfo();
     const res = await fetch(`http://127.0.0.1:${info.port}/ofrep/v1/evaluate/flags/checkout-v2`, {
       method: 'POST',
       headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },

@@ -35,6 +35,6 @@ ${stringify({ flags: vectors.rawFlags })}`,
   );
   const r = await project.cli(['flags', 'list']);
   if (r.code !== 0) throw new Error(`slipway flags list: ${r.stderr}`);
-  const info = JSON.parse(readFileSync(join(project.dir, '.slipway/controller.json'), 'utf8')) as ControllerFile;
+  const info = project.controllerInfo();
   return { project, info, vectors, base: `http://127.0.0.1:${info.port}`, headers: { authorization: `Bearer ${info.token}` } };
 }

@@ -6,13 +6,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestProject, get } from '../support/project.js';
 import { startPrometheus, type PrometheusServer } from '../analysis/prometheus-server.js';
 import { waitFor } from '../../src/core/wait-for.js';
 import type { StatusResponse } from '../../src/api/types.js';
-import type { ControllerFile } from '../../src/controller/paths.js';
 
 describe('controller metrics (real controller, router, promtool and Prometheus)', () => {
   const p = new TestProject();
@@ -33,7 +32,7 @@ describe('controller metrics (real controller, router, promtool and Prometheus)'
     const url = status.controller.metrics!;
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     assert.match((await p.cli(['status'])).stdout, new RegExp(`metrics ${url.replace(/[.]/g, '\\.')}`));
-    const { token } = JSON.parse(readFileSync(join(p.dir, '.slipway/controller.json'), 'utf8')) as ControllerFile;
+    const { token } = p.controllerInfo();
 
     assert.equal((await fetch(url)).status, 401, 'no token, no metrics');
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });

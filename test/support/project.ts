@@ -3,11 +3,12 @@
  * fixture app, the real compiled CLI to drive it, and a cleanup that leaves no process behind.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StatusResponse } from '../../src/api/types.js';
+import { readControllerFile, type ControllerFile } from '../../src/controller/paths.js';
 import { servicePort as freePort } from './ports.js';
 
 export { freePort };
@@ -101,7 +102,14 @@ ${o.tail ?? ''}
 
   /** The pid of the project's controller, from .slipway/controller.json. */
   controllerPid(): number {
-    return (JSON.parse(readFileSync(join(this.dir, '.slipway/controller.json'), 'utf8')) as { pid: number }).pid;
+    return this.controllerInfo().pid;
+  }
+
+  /** What the running controller wrote about itself (pid, API port, token): `.slipway/controller.json`. */
+  controllerInfo(): ControllerFile {
+    const info = readControllerFile(join(this.dir, '.slipway/controller.json'));
+    if (info === undefined) throw new Error(`no controller runs for ${this.dir} (no .slipway/controller.json)`);
+    return info;
   }
 
   /** `slipway status --json`, parsed (it prints JSON whatever its exit code says about health). */
