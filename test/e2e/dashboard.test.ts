@@ -76,6 +76,10 @@ describe('the web dashboard in Chromium (real controller, router, instances and 
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await ctx.newPage();
     const problems: string[] = [];
+    let streams = 0;
+    page.on('response', (r) => {
+      if (new URL(r.url()).pathname === '/v1/events' && r.status() === 200) streams++;
+    });
     page.on('console', (m) => {
       if (m.type() === 'error') problems.push(m.text());
     });
@@ -135,9 +139,16 @@ describe('the web dashboard in Chromium (real controller, router, instances and 
     assert.equal(audit.match(/dashboard:\S+\s+promote\s/g)?.length, 2, audit);
     // Project-wide changes too: the token this page signed in with.
     assert.match(audit, /local:\S+\s+token\.create\s+project\s+ok/);
-    // Project-wide changes too: the token this page signed in with.
-    assert.match(audit, /local:\S+\s+token\.create\s+project\s+ok/);
     await page.screenshot({ path: join(shots, 'audit.png') });
+
+    // A change made elsewhere shows on the open page through the event stream (/v1/events), long
+    // before the page's safety-net poll would read it (every 30 s while the stream is open).
+    assert.ok(streams > 0, 'the dashboard follows /v1/events');
+    const creates = async () => ((await page.getByTestId('audit').innerText()).match(/token\.create/g) ?? []).length;
+    const before = await creates();
+    const created = await p.cli(['tokens', 'create', '--role', 'viewer', '--name', 'made-elsewhere']);
+    assert.equal(created.code, 0, created.stderr);
+    await waitFor('the new audit entry on the open page', async () => (await creates()) === before + 1, 10_000, 100);
 
     const totals = await load.stop();
     load = undefined;

@@ -6,7 +6,7 @@ import { Badge } from '../parts/Health.js';
 import { time } from '../format.js';
 
 export function AuditPage() {
-  const { data, error } = useLive<AuditResponse>('/v1/audit?limit=200', 3000);
+  const { data, error } = useLive<AuditResponse>('/v1/audit?limit=200', { periodMs: 3000, evented: true });
   const entries = data ? [...data.entries].sort((a, b) => b.at - a.at || b.id - a.id) : [];
   return (
     <section>

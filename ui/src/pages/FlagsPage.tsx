@@ -13,7 +13,10 @@ interface FlagRow {
 }
 
 export function FlagsPage({ env }: { env: string | null }) {
-  const { data, error } = useLive<{ environment: string; flags: FlagRow[] }>(env === null ? null : inEnv('/v1/flags', env), 3000);
+  const { data, error } = useLive<{ environment: string; flags: FlagRow[] }>(env === null ? null : inEnv('/v1/flags', env), {
+    periodMs: 3000,
+    evented: true,
+  });
   return (
     <section>
       <h1>Flags{env ? <span className="muted"> · {env}</span> : null}</h1>

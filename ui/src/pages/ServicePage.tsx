@@ -22,15 +22,15 @@ const WINDOW = 120;
 export function ServicePage({ env, service, who }: { env: string | null; service: string; who: WhoAmIResponse }) {
   const base = `/v1/services/${enc(service)}`;
   // The service's full status (with drift) now and then; the rollout's endpoint (no drift) every second.
-  const status = useLive<ServiceStatus>(env === null ? null : inEnv(`${base}/status`, env), 5000);
+  const status = useLive<ServiceStatus>(env === null ? null : inEnv(`${base}/status`, env), { periodMs: 5000 });
   const [rolloutId, setRolloutId] = useState<number | null>(null);
-  const followed = useLive<RolloutResponse>(rolloutId === null ? null : `/v1/rollouts/${rolloutId}`, 1000);
+  const followed = useLive<RolloutResponse>(rolloutId === null ? null : `/v1/rollouts/${rolloutId}`, { periodMs: 1000 });
   const latestId = followed.data?.service.rollout?.id ?? status.data?.rollout?.id ?? null;
   useEffect(() => {
     // A newer rollout (after an action, or a deploy from the CLI) is followed from then on.
     if (latestId !== null && (rolloutId === null || latestId > rolloutId)) setRolloutId(latestId);
   }, [latestId, rolloutId]);
-  const history = useLive<HistoryResponse>(env === null ? null : inEnv(`${base}/history?limit=20`, env), 3000);
+  const history = useLive<HistoryResponse>(env === null ? null : inEnv(`${base}/history?limit=20`, env), { periodMs: 3000, evented: true });
   const samples = useTraffic(env === null ? null : inEnv(`${base}/traffic`, env));
 
   const s: ServiceStatus | undefined =
@@ -77,7 +77,7 @@ export function ServicePage({ env, service, who }: { env: string | null; service
 function useTraffic(path: string | null): Sample[] {
   const [samples, setSamples] = useState<Sample[]>([]);
   const prev = useRef<TrafficResponse | undefined>(undefined);
-  const traffic = useLive<TrafficResponse>(path, 1000);
+  const traffic = useLive<TrafficResponse>(path, { periodMs: 1000 });
   useEffect(() => {
     prev.current = undefined;
     setSamples([]);

@@ -32,7 +32,7 @@ export function ServicesPage({ environments, onPick }: { environments: string[];
 }
 
 function EnvironmentServices({ env, onPick }: { env: string; onPick: (env: string) => void }) {
-  const { data, error } = useLive<StatusResponse>(inEnv('/v1/status', env), 2000);
+  const { data, error } = useLive<StatusResponse>(inEnv('/v1/status', env), { periodMs: 2000 });
   return (
     <div className="environment" data-testid={`environment-${env}`}>
       <h2>
