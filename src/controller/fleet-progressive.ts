@@ -40,6 +40,29 @@ export interface FleetProgressiveDeps {
   closing: () => boolean;
   /** HAProxy in front of the hosts: every host's router is one server; the hosts split traffic themselves. */
   balancer?: (release: number) => Promise<void>;
+  /**
+   * HAProxy with the hosts in two groups (blue-green's on-premises shape): each pool is one
+   * release on one group's hosts, at its weight, with an optional preview listener; one call is
+   * one change of HAProxy (its Runtime API, no reload). `drain` waits for hosts taken out of it.
+   */
+  groups?: {
+    route: (
+      pools: { release: number; weight: number; hosts: FleetMember[] }[],
+      preview?: { port: number; release: number },
+    ) => Promise<void>;
+    drain: (hosts: FleetMember[], release: number) => Promise<void>;
+  };
+}
+
+/** The two host groups (`labels: { group: … }`) when every host has one of exactly two; else undefined. */
+export function hostGroups(members: FleetMember[]): [string, FleetMember[]][] | undefined {
+  const by = new Map<string, FleetMember[]>();
+  for (const m of members) {
+    const g = m.host.labels.group;
+    if (g === undefined) return undefined;
+    by.set(g, [...(by.get(g) ?? []), m]);
+  }
+  return by.size === 2 ? [...by.entries()] : undefined;
 }
 
 /** Whether a rollout of this release runs as a progressive fleet job (canary or blue-green over a previous release). */
@@ -129,7 +152,7 @@ class HostApplier {
 }
 
 export class FleetProgressive {
-  private readonly unit: string;
+  readonly unit: string;
   private readonly appliers: HostApplier[];
   private readonly seen = new Map<string, HostView>();
   private firstSeen = new Map<number, number>();
@@ -140,6 +163,9 @@ export class FleetProgressive {
   private persisted: Record<string, AnalysisRunState> = {};
   /** When undoing was decided, until every host's router gives the new release no more traffic. */
   private undoSince: number | undefined;
+  /** Blue-green on two host groups behind HAProxy: the group serving the old release, and the idle one the new release comes up on. */
+  private groups: { active: FleetMember[]; idle: FleetMember[]; names: [string, string] } | undefined;
+  private balanced = '';
 
   constructor(
     private readonly c: Controller,
@@ -164,7 +190,9 @@ export class FleetProgressive {
     const { c, rollout } = this;
     const to = await c.release(rollout.service, rollout.toRelease);
     const from = await c.release(rollout.service, rollout.fromRelease!);
-    await this.deps.balancer?.(from.number);
+    const groups = to.spec.strategy.type === 'blueGreen' && this.deps.groups ? hostGroups(this.rt.members) : undefined;
+    if (groups) await this.takeIdleGroup(groups, to, from);
+    else await this.deps.balancer?.(from.number);
     for (;;) {
       if (this.deps.closing()) return;
       await this.observe();
@@ -172,12 +200,56 @@ export class FleetProgressive {
       if (finished) {
         await Promise.all(this.appliers.map((a) => a.settled()));
         const fresh = await c.store.getRollout(rollout.id);
-        if (fresh?.phase === 'Healthy') await this.deps.balancer?.(to.number);
+        if (fresh?.phase === 'Healthy' && !this.groups) await this.deps.balancer?.(to.number);
         this.runs = [];
         return;
       }
       await new Promise((r) => setTimeout(r, TICK_MS));
     }
+  }
+
+  /**
+   * The groups' roles: the idle group is the one already running the new release (a resumed
+   * rollout), else one serving nothing, else the group the first host listed is not in. Its hosts
+   * leave HAProxy (drained for stopTimeout) before anything on them changes.
+   */
+  private async takeIdleGroup(groups: [string, FleetMember[]][], to: Release, from: Release): Promise<void> {
+    await this.observe();
+    const runs = (hosts: FleetMember[], release: number) =>
+      hosts.some((m) => this.seen.get(m.name)?.route?.pools.some((p) => p.release === release && p.backends.length > 0));
+    const first = this.rt.members[0]!.host.labels.group;
+    const idle =
+      groups.find(([, hosts]) => runs(hosts, to.number)) ??
+      groups.find(([, hosts]) => !runs(hosts, from.number)) ??
+      groups.find(([name]) => name !== first)!;
+    const active = groups.find((g) => g !== idle)!;
+    this.groups = { active: active[1], idle: idle[1], names: [active[0], idle[0]] };
+    await this.deps.groups!.route([{ release: from.number, weight: 1, hosts: active[1] }]);
+    await this.deps.groups!.drain(idle[1], from.number);
+    void this.c.event(
+      this.rollout.service,
+      this.rollout.id,
+      'fleet.progress',
+      `release ${to.number} comes up on group ${idle[0]} (${idle[1].map((m) => m.name).join(', ')}); group ${active[0]} keeps serving release ${from.number}`,
+      { step: 'groups', active: active[0], idle: idle[0] },
+    );
+  }
+
+  /** The hosts a release runs on: every host, or its group's with two groups. */
+  private hostsOf(release: number): FleetMember[] {
+    if (!this.groups) return this.rt.members;
+    return release === this.rollout.toRelease ? this.groups.idle : this.groups.active;
+  }
+
+  /**
+   * Where `http:` checks of a release go: with two groups, the idle group's routers (they serve it
+   * alone); else each host's preview listener (the strategy's previewPort), or none.
+   */
+  endpoints(release: number, spec: { port: number; previewPort: number | undefined }): { host: string; port: number }[] {
+    if (this.groups && release === this.rollout.toRelease)
+      return this.groups.idle.map((m) => ({ host: m.host.target.host, port: spec.port }));
+    if (spec.previewPort === undefined) return [];
+    return this.rt.members.map((m) => ({ host: m.host.target.host, port: spec.previewPort! }));
   }
 
   /** Each host's route for the service, read from its agent; an unreachable host keeps what was last seen. */
@@ -236,7 +308,7 @@ export class FleetProgressive {
       if (result.rollout.progress.failure && this.undoSince === undefined) this.undoSince = Date.now();
     }
     if (result.setCurrent !== undefined) await c.store.setCurrentRelease(env, rollout.service, result.setCurrent);
-    this.carryOut(result, to, from);
+    await this.carryOut(result, to, from);
     this.noteUndone(to);
     return result.rollout?.finished ?? false;
   }
@@ -260,7 +332,7 @@ export class FleetProgressive {
       return [];
     }
     if (!this.firstSeen.has(r.number)) this.firstSeen.set(r.number, now);
-    const notReady = this.rt.members.filter((m) => {
+    const notReady = this.hostsOf(r.number).filter((m) => {
       const pool = this.seen.get(m.name)?.route?.pools.find((p) => p.release === r.number);
       return !pool || pool.backends.length < r.spec.instances;
     });
@@ -285,7 +357,7 @@ export class FleetProgressive {
   }
 
   /** Turns the engine's route and actions into every host's split, and sends it. */
-  private carryOut(result: TransitionResult, to: Release, from: Release): void {
+  private async carryOut(result: TransitionResult, to: Release, from: Release): Promise<void> {
     const retired = new Set(result.actions.flatMap((a) => (a.type === 'retire' ? [Number(a.id.slice('fleet:'.length))] : [])));
     const started = result.actions.flatMap((a) => (a.type === 'start' ? [a.release] : []));
     const present = [from, to].filter((r) => this.virtual(r, Date.now()).some((i) => !i.retiring));
@@ -322,7 +394,38 @@ export class FleetProgressive {
       stopTimeoutMs: to.spec.stopTimeout,
     };
     this.wish = wish;
-    for (const a of this.appliers) a.push({ ...wish, idSuffix: base(a.m).idSuffix });
+    if (!this.groups) {
+      for (const a of this.appliers) a.push({ ...wish, idSuffix: base(a.m).idSuffix });
+      return;
+    }
+    // Two groups: HAProxy switches between them, and changes first (hosts taken out of it are then
+    // changed without a user request reaching them); each host runs its group's release alone.
+    const pools = wish.releases.map((x) => ({
+      release: x.release,
+      weight: x.weight,
+      // The idle group joins HAProxy only once it serves the new release on every host.
+      hosts: x.release === to.number && !this.virtual(to, Date.now()).some((i) => i.healthy) ? [] : this.hostsOf(x.release),
+    }));
+    const key = canonicalJson({
+      pools: pools.map((p) => [p.release, p.weight, p.hosts.map((m) => m.name)]),
+      preview: wish.preview ?? null,
+    });
+    if (key !== this.balanced) {
+      try {
+        await this.deps.groups!.route(pools, wish.preview);
+        this.balanced = key;
+      } catch (err) {
+        // Hosts are left as they are until HAProxy takes the change (asked again next tick).
+        this.c.log.warn(`rollout #${this.rollout.id}: HAProxy refused the route: ${(err as Error).message}`);
+        return;
+      }
+    }
+    const { preview: _p, rules: _r, stickiness: _s, ...plain } = wish;
+    void [_p, _r, _s];
+    for (const a of this.appliers) {
+      const mine = wish.releases.filter((x) => this.hostsOf(x.release).includes(a.m)).map((x) => ({ ...x, weight: 1 }));
+      a.push({ ...plain, releases: mine, idSuffix: base(a.m).idSuffix });
+    }
   }
 
   /** Once undoing was decided: says how long it took until no host's router sent the new release traffic. */

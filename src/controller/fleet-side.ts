@@ -104,7 +104,9 @@ export class FleetSide {
         const job = new FleetProgressive(c, rollout, rt, {
           rollRequest: (r, m) => this.rollRequest(r, m, rt),
           closing: () => this.closing,
-          ...(this.hasBalancer() ? { balancer: (release: number) => this.balanceAll(to, rt, release) } : {}),
+          ...(this.hasBalancer()
+            ? { balancer: (release: number) => this.balanceAll(to, rt, release), groups: this.groupBalancer(to) }
+            : {}),
         });
         this.progressive.set(rollout.id, job);
         try {
@@ -254,6 +256,34 @@ export class FleetSide {
     });
   }
 
+  /** HAProxy switching between two host groups (blue-green's on-premises shape): each host's router one server. */
+  private groupBalancer(to: Release) {
+    const c = this.c;
+    const spec = to.spec;
+    const unit = unitName(c.environment, to.service);
+    const backend = (m: FleetMember) => ({
+      id: `${unit}-on-${m.name.replace(/[^A-Za-z0-9.-]/g, '-')}`,
+      host: m.host.target.host,
+      port: spec.port,
+    });
+    return {
+      route: async (pools: { release: number; weight: number; hosts: FleetMember[] }[], preview?: { port: number; release: number }) =>
+        c.router.setRoute({
+          service: to.service,
+          listen: { host: spec.host, port: spec.port },
+          pools: pools.map((p) => ({ release: p.release, weight: p.weight, backends: p.hosts.map(backend) })),
+          ...(preview ? { preview: { host: spec.host, port: preview.port, release: preview.release } } : {}),
+        }),
+      drain: async (hosts: FleetMember[]) => {
+        await c.router.drain(
+          to.service,
+          hosts.map((m) => backend(m).id),
+          spec.stopTimeout,
+        );
+      },
+    };
+  }
+
   rollRequest(r: Release, m: FleetMember, rt: FleetRuntime): RollRequest {
     const spec = r.spec;
     const unit = unitName(this.c.environment, r.service);
@@ -355,9 +385,11 @@ export class FleetSide {
     if (!rt) return undefined;
     const service = this.c.project.currentConfig?.services[parseUnit(unit).service];
     const strategy = service?.strategy;
-    if (strategy?.type !== 'blueGreen' || strategy.previewPort === undefined) return [];
-    void release;
-    return rt.members.map((m) => ({ host: m.host.target.host, port: strategy.previewPort! }));
+    const spec = { port: service?.port ?? 0, previewPort: strategy?.type === 'blueGreen' ? strategy.previewPort : undefined };
+    const job = [...this.progressive.values()].find((j) => j.unit === unit);
+    if (job) return job.endpoints(release, spec);
+    if (spec.previewPort === undefined) return [];
+    return rt.members.map((m) => ({ host: m.host.target.host, port: spec.previewPort! }));
   }
 
   async close(): Promise<void> {
