@@ -350,7 +350,9 @@ export class FleetProgressive {
         startedAt: this.firstSeen.get(r.number)!,
         restarts: 0,
         lastExit: null,
-        lastProbe: notReady.length ? `not serving yet on ${notReady.map((m) => m.name).join(', ')}` : null,
+        lastProbe: notReady.length
+          ? `not serving yet on ${notReady.map((m) => this.appliers.find((a) => a.m === m)?.lastError ?? m.name).join('; ')}`
+          : null,
         ...(failedHere.length ? { logTail: failedHere.map((a) => a.failed!.message) } : {}),
       },
     ];
@@ -363,7 +365,8 @@ export class FleetProgressive {
     const present = [from, to].filter((r) => this.virtual(r, Date.now()).some((i) => !i.retiring));
     const run = new Set([...present.map((r) => r.number).filter((n) => !retired.has(n)), ...started]);
     const weights = new Map(result.route.map((p) => [p.release, p.weight ?? p.ids.length]));
-    let releases = [to, from].filter((r) => run.has(r.number)).map((r) => ({ r, weight: weights.get(r.number) ?? 0 }));
+    // The stable release first: status reads a host's first weighted pool as the release it serves.
+    let releases = [from, to].filter((r) => run.has(r.number)).map((r) => ({ r, weight: weights.get(r.number) ?? 0 }));
     // Never ask a host to give every release weight 0 (it would answer 503): keep the last weights meanwhile.
     if (releases.length && releases.every((x) => x.weight === 0) && this.wish) {
       const last = new Map(this.wish.releases.map((x) => [x.release, x.weight]));
