@@ -376,9 +376,10 @@ export class FleetSide {
   }
 
   /**
-   * Where `http:` analysis checks of a fleet release go: each host's preview listener (blue-green's
-   * `previewPort`, which serves only the release under test). Undefined when this environment has no
-   * fleet; empty (the check cannot measure, never a pass) when the strategy has no preview port.
+   * Where `http:` analysis checks of a fleet release go: the rollout's own answer while a canary or
+   * blue-green runs (the idle group's routers, or each host's preview listener), else each host's
+   * preview listener. Undefined when this environment has no fleet; empty (the check cannot
+   * measure, never a pass) when there is no preview port.
    */
   endpoints(unit: string, release: number): { host: string; port: number }[] | undefined {
     const rt = this.current();
