@@ -24,7 +24,7 @@ import { dirname } from 'node:path';
 import { parseUnit, unitName } from './environment-scope.js';
 import { fleetStats } from '../fleet/fleet-stats.js';
 import type { RouterStats } from '../router/types.js';
-import { FleetProgressive, isProgressiveOnFleet } from './fleet-progressive.js';
+import { FleetProgressive, hostGroups, isProgressiveOnFleet } from './fleet-progressive.js';
 import type { RunRequest } from '../analysis/runner.js';
 import type { AnalysisRunState } from '../analysis/run.js';
 import type { Controller } from './controller.js';
@@ -347,6 +347,7 @@ export class FleetSide {
         }
       }),
     );
+    markIdleGroup(hosts, rt.members, this.hasBalancer());
     const instances = rt.driver
       .list()
       .filter((i) => i.service === unit)
@@ -398,5 +399,21 @@ export class FleetSide {
     await this.runtime?.close();
     await Promise.all([...this.jobs.values()]);
     this.runtime = undefined;
+  }
+}
+
+/**
+ * With two host groups behind HAProxy, the group that serves nothing while every host of the other
+ * serves is the idle blue-green group (controller/fleet-progressive.ts): marked, not counted down.
+ */
+function markIdleGroup(hosts: HostView[], members: FleetMember[], balanced: boolean): void {
+  const groups = balanced ? hostGroups(members) : undefined;
+  if (!groups) return;
+  const view = (m: FleetMember) => hosts.find((h) => h.host === m.name)!;
+  for (const [name, mine] of groups) {
+    const others = groups.find(([g]) => g !== name)![1];
+    const empty = mine.every((m) => view(m).reachable && view(m).serving === 0);
+    if (!empty || !others.every((m) => view(m).serving > 0)) continue;
+    for (const m of mine) Object.assign(view(m), { idle: true, problem: `idle: group ${name} runs the next blue-green release` });
   }
 }

@@ -103,6 +103,17 @@ ${target}`,
     assert.deepEqual(totals.failures, []);
     assert.ok((totals.bodies.get('v2 release=2') ?? 0) > 20, 'release 2 served users after the switch');
     for (let i = 0; i < 20; i++) assert.match((await get(p.url)).body, /^v1 release=1 /);
-    assert.equal((await web()).currentRelease, 1);
+    const s = await web();
+    assert.equal(s.currentRelease, 1);
+    // The green host ran release 2 only: it is the idle group again, not a host down.
+    assert.equal(s.health, 'Healthy');
+    assert.deepEqual(
+      s.hosts?.map((h) => [h.release, h.serving, h.idle ?? false]),
+      [
+        [1, 2, false],
+        [1, 2, false],
+        [null, 0, true],
+      ],
+    );
   });
 });
