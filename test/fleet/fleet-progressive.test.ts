@@ -5,7 +5,8 @@
  * (responses counted per release), `slipway promote` takes it to 100% with no failed request; a
  * canary answering 500s is rolled back by its analysis (every host's counters summed) with the
  * previous release serving in full; a blue-green release is checked on each host's preview port,
- * promoted in one switch per host, and switched back to the warm old release, with no failed request.
+ * promoted in one switch per host, and switched back to the warm old release, with no failed request;
+ * a controller killed mid-canary leaves the hosts serving their split and the next one resumes it.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -204,5 +205,45 @@ ${fleet.sshTargetYaml()}`,
     assert.deepEqual(await answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
     const s = await web();
     assert.deepEqual(s.instances.map((i) => i.pid).sort(), oldPids, 'the warm instances of release 2 serve again');
+  });
+  it('a controller killed mid-canary leaves every host serving its split; the next one resumes the canary where it was', async () => {
+    await write({ VERSION: 'v5' });
+    // Traffic from the start: the canary's analysis step needs requests to pass.
+    const loads = loadAll();
+    const deploy = await p.cli(['deploy', 'web', '--env', 'production']);
+    assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
+    const paused = await waitFor(
+      'the canary to wait for promotion at 30%',
+      async () => {
+        const s = await web();
+        return s.rollout?.toRelease === 5 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
+      },
+      60_000,
+      100,
+    );
+    process.kill(p.controllerPid(), 'SIGKILL');
+    const atKill = counts(loads);
+    await waitFor(
+      'answers from both releases with no controller',
+      () => {
+        const c = counts(loads);
+        return c('v2 release=2') > atKill('v2 release=2') + 50 && c('v5 release=5') > atKill('v5 release=5') + 10;
+      },
+      30_000,
+    );
+    const up = await p.cli(['up', '--env', 'production']);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+    const resumed = await web();
+    assert.equal(resumed.rollout?.id, paused.rollout!.id);
+    assert.equal(resumed.rollout?.weight, 30);
+    assert.deepEqual(
+      resumed.instances.map((i) => [i.id, i.pid]).sort(),
+      paused.instances.map((i) => [i.id, i.pid]).sort(),
+      'no instance was replaced',
+    );
+    assert.equal((await p.cli(['promote', 'web', '--env', 'production', '--wait'])).code, 0);
+    const totals = await stopAll(loads);
+    assert.deepEqual(totals.failures, []);
+    assert.deepEqual(await answers(), ['v5 release=5', 'v5 release=5', 'v5 release=5']);
   });
 });
