@@ -99,7 +99,6 @@ export class FleetSide {
       await this.prepare(to);
       await rt.init();
       if (from && isProgressiveOnFleet(rollout, to)) {
-        await this.prepare(from);
         await this.shipEverywhere(rt, to, note);
         const job = new FleetProgressive(c, rollout, rt, {
           rollRequest: (r, m) => this.rollRequest(r, m, rt),
