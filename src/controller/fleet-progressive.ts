@@ -218,12 +218,12 @@ export class FleetProgressive {
     const runs = (hosts: FleetMember[], release: number) =>
       hosts.some((m) => this.seen.get(m.name)?.route?.pools.some((p) => p.release === release && p.backends.length > 0));
     const first = this.rt.members[0]!.host.labels.group;
-    const idle =
-      groups.find(([, hosts]) => runs(hosts, to.number)) ??
-      groups.find(([, hosts]) => !runs(hosts, from.number)) ??
-      groups.find(([name]) => name !== first)!;
+    const resumed = groups.find(([, hosts]) => runs(hosts, to.number));
+    const idle = resumed ?? groups.find(([, hosts]) => !runs(hosts, from.number)) ?? groups.find(([name]) => name !== first)!;
     const active = groups.find((g) => g !== idle)!;
     this.groups = { active: active[1], idle: idle[1], names: [active[0], idle[0]] };
+    // A resumed rollout may have switched already: its first tick sets HAProxy as the engine says.
+    if (resumed) return;
     await this.deps.groups!.route([{ release: from.number, weight: 1, hosts: active[1] }]);
     await this.deps.groups!.drain(idle[1], from.number);
     void this.c.event(
