@@ -376,6 +376,10 @@ export class FleetProgressive {
     const routing = result.routing ?? {};
     const previewPort = to.spec.strategy.type === 'blueGreen' ? to.spec.strategy.previewPort : undefined;
     const base = (m: FleetMember) => this.deps.rollRequest(to, m);
+    // Each host's own instance spec of each release (what the host runs it with may differ per host).
+    const byNumber = new Map([to, from].map((r) => [r.number, r]));
+    const onHost = (m: FleetMember, rs: Wish['releases']) =>
+      rs.map((x) => ({ ...x, spec: this.deps.rollRequest(byNumber.get(x.release)!, m).spec }));
     const wish: Wish = {
       service: this.unit,
       listen: { host: '0.0.0.0', port: to.spec.port },
@@ -398,7 +402,7 @@ export class FleetProgressive {
     };
     this.wish = wish;
     if (!this.groups) {
-      for (const a of this.appliers) a.push({ ...wish, idSuffix: base(a.m).idSuffix });
+      for (const a of this.appliers) a.push({ ...wish, releases: onHost(a.m, wish.releases), idSuffix: base(a.m).idSuffix });
       return;
     }
     // Two groups: HAProxy switches between them, and changes first (hosts taken out of it are then
@@ -427,7 +431,7 @@ export class FleetProgressive {
     void [_p, _r, _s];
     for (const a of this.appliers) {
       const mine = wish.releases.filter((x) => this.hostsOf(x.release).includes(a.m)).map((x) => ({ ...x, weight: 1 }));
-      a.push({ ...plain, releases: mine, idSuffix: base(a.m).idSuffix });
+      a.push({ ...plain, releases: onHost(a.m, mine), idSuffix: base(a.m).idSuffix });
     }
   }
 
