@@ -19,8 +19,11 @@ export interface Endpoint {
 
 /** What providers may call on the outside world; injected so that tests script it. */
 export interface ProviderContext {
-  /** The router's cumulative counters (RouterStats.bootId changes when the router restarts). */
-  stats(): Promise<RouterStats>;
+  /**
+   * The router's cumulative counters (RouterStats.bootId changes when the router restarts). With
+   * `service`, those that count that service (a fleet's: every host's router summed).
+   */
+  stats(service?: string): Promise<RouterStats>;
   /** The instances of one release of a service that should answer HTTP checks. */
   endpoints(service: string, release: number): Endpoint[] | Promise<Endpoint[]>;
   /** Every timeout and poll goes through this clock. */

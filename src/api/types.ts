@@ -43,6 +43,12 @@ export interface HostView {
   health: 'healthy' | 'degraded' | 'down';
   /** Why it is unreachable or degraded. */
   problem?: string;
+  /**
+   * A host of the idle group (blue-green between two host groups behind HAProxy, docs/servers.md):
+   * it runs nothing of this service on purpose, until the next release comes up on it; not counted
+   * in the service's health.
+   */
+  idle?: boolean;
 }
 
 export interface RolloutView {

@@ -201,7 +201,7 @@ export class Controller {
 
   private async reconcile(service: string, desiredRuns: RunRequest[], persistedRuns: Record<string, AnalysisRunState>): Promise<void> {
     const fleet = this.fleet.current();
-    if (fleet) return this.fleet.reconcile(service, fleet);
+    if (fleet) return this.fleet.reconcile(service, fleet, desiredRuns, persistedRuns);
     const env = this.environment;
     const rollout = (await this.store.activeRollout(env, service)) ?? null;
     const current = await this.store.getCurrentRelease(env, service);
@@ -366,7 +366,8 @@ export class Controller {
     return o;
   }
 
-  private async persistRollout(rollout: Rollout, result: TransitionResult): Promise<void> {
+  /** Records the engine's new status of a rollout with its events (also a fleet's canary or blue-green: fleet-progressive.ts). */
+  async persistRollout(rollout: Rollout, result: TransitionResult): Promise<void> {
     const r = result.rollout!;
     const now = this.clock.now();
     const changed =

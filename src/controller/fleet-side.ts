@@ -21,7 +21,12 @@ import { FleetRuntime, type FleetMember } from '../fleet/fleet-runtime.js';
 import { rollFleet } from '../fleet/fleet-rollout.js';
 import { planRelease, type ReleasePlan } from '../fleet/ship.js';
 import { dirname } from 'node:path';
-import { unitName } from './environment-scope.js';
+import { parseUnit, unitName } from './environment-scope.js';
+import { fleetStats } from '../fleet/fleet-stats.js';
+import type { RouterStats } from '../router/types.js';
+import { FleetProgressive, hostGroups, isProgressiveOnFleet } from './fleet-progressive.js';
+import type { RunRequest } from '../analysis/runner.js';
+import type { AnalysisRunState } from '../analysis/run.js';
 import type { Controller } from './controller.js';
 
 export class FleetSide {
@@ -29,6 +34,8 @@ export class FleetSide {
   private key = '';
   private readonly jobs = new Map<number, Promise<void>>();
   private readonly plans = new Map<string, ReleasePlan>();
+  /** Canary and blue-green jobs by rollout id (fleet-progressive.ts): their analysis runs join the project's. */
+  private readonly progressive = new Map<number, FleetProgressive>();
   /** Set by close(): a job cut short by a shutdown is not a failed rollout (the next controller runs it again). */
   private closing = false;
 
@@ -50,8 +57,14 @@ export class FleetSide {
   }
 
   /** One tick for a service of the fleet: start the job of an active rollout not yet running here. */
-  async reconcile(service: string, rt: FleetRuntime): Promise<void> {
+  async reconcile(
+    service: string,
+    rt: FleetRuntime,
+    desiredRuns: RunRequest[] = [],
+    persistedRuns: Record<string, AnalysisRunState> = {},
+  ): Promise<void> {
     const rollout = await this.c.store.activeRollout(this.c.environment, service);
+    if (rollout) this.progressive.get(rollout.id)?.wantedRuns(desiredRuns, persistedRuns);
     if (!rollout || rollout.phase === 'AwaitingApproval' || this.jobs.has(rollout.id)) return;
     const job = this.run(rollout, rt)
       .catch((err: Error) => this.c.log.error(`fleet rollout #${rollout.id}: ${err.message}`))
@@ -85,6 +98,23 @@ export class FleetSide {
         });
       await this.prepare(to);
       await rt.init();
+      if (from && isProgressiveOnFleet(rollout, to)) {
+        await this.shipEverywhere(rt, to, note);
+        const job = new FleetProgressive(c, rollout, rt, {
+          rollRequest: (r, m) => this.rollRequest(r, m, rt),
+          closing: () => this.closing,
+          ...(this.hasBalancer()
+            ? { balancer: (release: number) => this.balanceAll(to, rt, release), groups: this.groupBalancer(to) }
+            : {}),
+        });
+        this.progressive.set(rollout.id, job);
+        try {
+          await job.run();
+        } finally {
+          this.progressive.delete(rollout.id);
+        }
+        return;
+      }
       const { ssh } = rt.fleet;
       const outcomes = await rollFleet({
         members: rt.members,
@@ -184,7 +214,76 @@ export class FleetSide {
     this.plans.set(r.digest, await planRelease(indexed.archive, indexed.index));
   }
 
-  private rollRequest(r: Release, m: FleetMember, rt: FleetRuntime): RollRequest {
+  /**
+   * Ships the release to every host (rollFleet's first step, without rolling): what a progressive
+   * job needs before it starts the release anywhere. Throws FLEET_HOST_FAILED naming a host that failed.
+   */
+  private async shipEverywhere(rt: FleetRuntime, to: Release, note: (m: string, d: Record<string, unknown>) => void): Promise<void> {
+    await rollFleet({
+      members: rt.members,
+      layout: rt.layout,
+      parallel: rt.fleet.ssh.parallel,
+      maxUnavailableHosts: rt.fleet.ssh.maxUnavailableHosts,
+      to: { plan: this.plan(to), roll: (m) => this.rollRequest(to, m, rt) },
+      note,
+      shipOnly: true,
+    });
+  }
+
+  /**
+   * With HAProxy in front during a canary or blue-green, every host's router is one server of one
+   * pool (labelled with `release`): the hosts split traffic between releases themselves, so the
+   * load balancer never needs to know which release a host serves (ADR 0026).
+   */
+  private async balanceAll(to: Release, rt: FleetRuntime, release: number): Promise<void> {
+    const unit = unitName(this.c.environment, to.service);
+    const spec = to.spec;
+    await this.c.router.setRoute({
+      service: to.service,
+      listen: { host: spec.host, port: spec.port },
+      pools: [
+        {
+          release,
+          weight: 1,
+          backends: rt.members.map((m) => ({
+            id: `${unit}-on-${m.name.replace(/[^A-Za-z0-9.-]/g, '-')}`,
+            host: m.host.target.host,
+            port: spec.port,
+          })),
+        },
+      ],
+    });
+  }
+
+  /** HAProxy switching between two host groups (blue-green's on-premises shape): each host's router one server. */
+  private groupBalancer(to: Release) {
+    const c = this.c;
+    const spec = to.spec;
+    const unit = unitName(c.environment, to.service);
+    const backend = (m: FleetMember) => ({
+      id: `${unit}-on-${m.name.replace(/[^A-Za-z0-9.-]/g, '-')}`,
+      host: m.host.target.host,
+      port: spec.port,
+    });
+    return {
+      route: async (pools: { release: number; weight: number; hosts: FleetMember[] }[], preview?: { port: number; release: number }) =>
+        c.router.setRoute({
+          service: to.service,
+          listen: { host: spec.host, port: spec.port },
+          pools: pools.map((p) => ({ release: p.release, weight: p.weight, backends: p.hosts.map(backend) })),
+          ...(preview ? { preview: { host: spec.host, port: preview.port, release: preview.release } } : {}),
+        }),
+      drain: async (hosts: FleetMember[]) => {
+        await c.router.drain(
+          to.service,
+          hosts.map((m) => backend(m).id),
+          spec.stopTimeout,
+        );
+      },
+    };
+  }
+
+  rollRequest(r: Release, m: FleetMember, rt: FleetRuntime): RollRequest {
     const spec = r.spec;
     const unit = unitName(this.c.environment, r.service);
     return {
@@ -247,6 +346,7 @@ export class FleetSide {
         }
       }),
     );
+    markIdleGroup(hosts, rt.members, this.hasBalancer());
     const instances = rt.driver
       .list()
       .filter((i) => i.service === unit)
@@ -269,10 +369,50 @@ export class FleetSide {
     return { instances, hosts };
   }
 
+  /** A fleet service's router counters, every host's summed (undefined when this environment has no fleet). */
+  stats(unit: string): Promise<RouterStats> | undefined {
+    const rt = this.current();
+    return rt ? fleetStats(rt.members, unit) : undefined;
+  }
+
+  /**
+   * Where `http:` analysis checks of a fleet release go: the rollout's own answer while a canary or
+   * blue-green runs (the idle group's routers, or each host's preview listener), else each host's
+   * preview listener. Undefined when this environment has no fleet; empty (the check cannot
+   * measure, never a pass) when there is no preview port.
+   */
+  endpoints(unit: string, release: number): { host: string; port: number }[] | undefined {
+    const rt = this.current();
+    if (!rt) return undefined;
+    const service = this.c.project.currentConfig?.services[parseUnit(unit).service];
+    const strategy = service?.strategy;
+    const spec = { port: service?.port ?? 0, previewPort: strategy?.type === 'blueGreen' ? strategy.previewPort : undefined };
+    const job = [...this.progressive.values()].find((j) => j.unit === unit);
+    if (job) return job.endpoints(release, spec);
+    if (spec.previewPort === undefined) return [];
+    return rt.members.map((m) => ({ host: m.host.target.host, port: spec.previewPort! }));
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     await this.runtime?.close();
     await Promise.all([...this.jobs.values()]);
     this.runtime = undefined;
+  }
+}
+
+/**
+ * With two host groups behind HAProxy, the group that serves nothing while every host of the other
+ * serves is the idle blue-green group (controller/fleet-progressive.ts): marked, not counted down.
+ */
+function markIdleGroup(hosts: HostView[], members: FleetMember[], balanced: boolean): void {
+  const groups = balanced ? hostGroups(members) : undefined;
+  if (!groups) return;
+  const view = (m: FleetMember) => hosts.find((h) => h.host === m.name)!;
+  for (const [name, mine] of groups) {
+    const others = groups.find(([g]) => g !== name)![1];
+    const empty = mine.every((m) => view(m).reachable && view(m).serving === 0);
+    if (!empty || !others.every((m) => view(m).serving > 0)) continue;
+    for (const m of mine) Object.assign(view(m), { idle: true, problem: `idle: group ${name} runs the next blue-green release` });
   }
 }

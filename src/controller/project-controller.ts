@@ -139,9 +139,11 @@ export class ProjectController {
     this.notifier = new WebhookNotifier({ config: () => this.config, store: this.store, log: this.log });
     this.runner = new AnalysisRunner({
       clock: this.clock,
-      stats: () => this.router.stats(),
+      // A service of an ssh environment is counted by its hosts' routers (fleet-stats.ts).
+      stats: (unit) => (unit ? this.envs.get(parseUnit(unit).environment)?.fleet.stats(unit) : undefined) ?? this.router.stats(),
       // `unit` is the router's and driver's name of the service in its environment (environment-scope.ts).
       endpoints: (unit, release) =>
+        this.envs.get(parseUnit(unit).environment)?.fleet.endpoints(unit, release) ??
         this.driver
           .list()
           .filter((i) => i.service === unit && i.release === release && i.state === 'running' && !this.isRetiring(i.id))

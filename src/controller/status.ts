@@ -151,13 +151,11 @@ export async function serviceStatus(
   let health: ServiceHealth;
   if (current === null && !active) health = 'NotDeployed';
   else if (active) health = 'Progressing';
-  else if (fleet)
-    health = fleet.hosts.every((h) => h.health === 'down')
-      ? 'Down'
-      : fleet.hosts.every((h) => h.health === 'healthy')
-        ? 'Healthy'
-        : 'Degraded';
-  else if (serving === 0) health = 'Down';
+  else if (fleet) {
+    // An idle blue-green group serves nothing on purpose (fleet-side.ts).
+    const hosts = fleet.hosts.filter((h) => !h.idle);
+    health = hosts.every((h) => h.health === 'down') ? 'Down' : hosts.every((h) => h.health === 'healthy') ? 'Healthy' : 'Degraded';
+  } else if (serving === 0) health = 'Down';
   else if (instances.filter((i) => i.release === current && i.healthy && i.state === 'running').length < desired) health = 'Degraded';
   else health = 'Healthy';
 

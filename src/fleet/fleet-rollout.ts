@@ -39,6 +39,8 @@ export interface FleetRolloutInput {
     take: (hosts: FleetMember[]) => Promise<void>;
     give: (hosts: FleetMember[], release: number) => Promise<void>;
   };
+  /** Ship to every host and stop there (a canary or blue-green then starts the release itself: controller/fleet-progressive.ts). */
+  shipOnly?: boolean;
 }
 
 export interface HostOutcome {
@@ -84,6 +86,7 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
   });
   const notShipped = shipped.flatMap((r, i) => (r.status === 'rejected' ? [{ m: members[i]!, err: r.reason as unknown }] : []));
   if (notShipped.length) throw hostFailed(notShipped[0]!.m.name, 'shipping the release', notShipped[0]!.err, notShipped.length - 1, []);
+  if (input.shipOnly) return [...outcomes.values()];
 
   // 2. Roll in batches.
   const size = batchSize(input.parallel, input.maxUnavailableHosts);

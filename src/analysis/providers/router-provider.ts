@@ -36,7 +36,7 @@ export const routerProvider: ProviderFactory<'router'> = (_source, target, conte
 
   async function read(signal: AbortSignal): Promise<void> {
     const stats = await withTimeout(context.clock, ROUTER_STATS_TIMEOUT_MS, signal, 'router', 'reading the router stats', () =>
-      context.stats(),
+      context.stats(service),
     );
     const at = context.clock.now();
     const next: Reading = {

@@ -20,6 +20,7 @@ import { LocalDriver } from '../../drivers/local/local-driver.js';
 import { probe } from '../../health/probe.js';
 import { LocalRouter } from '../../router/local-router.js';
 import { agentPaths } from './agent-paths.js';
+import { splitHost } from './host-split.js';
 import {
   AGENT_PROTOCOL,
   type AgentAnswers,
@@ -48,6 +49,7 @@ export class HostAgent {
   private routerWanted = false;
   private routerTimer: NodeJS.Timeout | undefined;
   private readonly rolling = new Map<string, Promise<RollResult>>();
+  private readonly splits = new Map<string, Promise<void>>();
   private readonly startedAt = Date.now();
   /** Resolves when a `shutdown` request asked the process to end. */
   readonly done: Promise<void>;
@@ -180,6 +182,29 @@ export class HostAgent {
         if (running) return running;
         const p = this.roll(req.roll).finally(() => this.rolling.delete(key));
         this.rolling.set(key, p);
+        return p;
+      }
+      case 'split': {
+        // One change of a service's instances at a time: a split waits for the one before it.
+        const s = req.split;
+        const before = this.splits.get(s.service) ?? Promise.resolve();
+        const p = before.then(async () => {
+          await this.ensureRouter();
+          return splitHost(s, {
+            driver: this.driver,
+            router: this.router,
+            untilHealthy: (release, releaseDir, id, deadline) =>
+              this.untilHealthy({ ...s, release, instances: 0, spec: { ...s.releases[0]!.spec, release, releaseDir } }, id, deadline),
+          });
+        });
+        const settled = p.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.splits.set(s.service, settled);
+        void settled.then(() => {
+          if (this.splits.get(s.service) === settled) this.splits.delete(s.service);
+        });
         return p;
       }
       case 'routes':

@@ -41,6 +41,33 @@ export interface RollResult {
   durationMs: number;
 }
 
+/**
+ * One host's share of a progressive fleet rollout (canary, blue-green: src/fleet/fleet-progressive.ts):
+ * the releases the host runs side by side and the weight of each behind its router. Releases
+ * listed get `instances` healthy instances each (new ones health-gated before the route changes),
+ * the route is set in one change, and instances of releases not listed are drained and stopped.
+ */
+export interface SplitRequest {
+  /** Unit name (environment-scope.ts). */
+  service: string;
+  listen: { host: string; port: number };
+  releases: { release: number; instances: number; spec: Omit<InstanceSpec, 'id'>; weight: number }[];
+  /** A listener serving one release only (blue-green's preview port); none when omitted. */
+  preview?: { port: number; release: number };
+  rules?: ServiceRoute['rules'];
+  stickiness?: ServiceRoute['stickiness'];
+  health: RollRequest['health'];
+  deadlineMs: number;
+  stopTimeoutMs: number;
+  idSuffix: string;
+}
+
+export interface SplitResult {
+  started: string[];
+  retired: string[];
+  durationMs: number;
+}
+
 export type AgentRequest =
   | { op: 'hello' }
   | { op: 'list' }
@@ -50,6 +77,7 @@ export type AgentRequest =
   | { op: 'readLogs'; id: string; lines: number; sinceMs?: number }
   | { op: 'logFiles'; id: string }
   | { op: 'roll'; roll: RollRequest }
+  | { op: 'split'; split: SplitRequest }
   | { op: 'routes' }
   | { op: 'stats' }
   | { op: 'routerHealth' }
@@ -74,6 +102,7 @@ export interface AgentAnswers {
   readLogs: LogRecord[];
   logFiles: { stdout: string; stderr: string } | null;
   roll: RollResult;
+  split: SplitResult;
   routes: ServiceRoute[];
   stats: RouterStats;
   routerHealth: RouterHealth | null;

@@ -1,0 +1,119 @@
+/**
+ * On-premises blue-green: three real sshd hosts in two groups (`labels: { group: blue|green }`)
+ * behind HAProxy. The new release comes up on the idle group alone, taken out of HAProxy first;
+ * it is checked there (pre-promotion analysis on the idle hosts, HAProxy's preview port) while
+ * users keep the old release on the other group; `slipway promote` is one HAProxy change, and
+ * `slipway rollback` switches back as fast to the group kept warm, with no failed request.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { StatusResponse } from '../../src/api/types.js';
+import { waitFor } from '../../src/core/wait-for.js';
+import { Fleet } from '../support/fleet/fleet.js';
+import { startLoad } from '../support/load.js';
+import { freePort, get, TestProject } from '../support/project.js';
+
+const skip = Fleet.skipReason() ?? (existsSync('/usr/sbin/haproxy') ? undefined : 'needs haproxy (scripts/install-system-deps.sh)');
+
+describe('blue-green between two host groups behind HAProxy', { skip }, () => {
+  let fleet: Fleet;
+  let previewPort = 0;
+  const p = new TestProject();
+  const groups = ['blue', 'blue', 'green'];
+  const write = (version: string) => {
+    let target = fleet.sshTargetYaml();
+    fleet.hosts.forEach((h, i) => {
+      target = target.replace(`{ host: ${h.address} }`, `{ host: ${h.address}, labels: { group: ${groups[i]} } }`);
+    });
+    return p.writeConfig({
+      env: { VERSION: version },
+      extra: `    strategy:
+      blueGreen:
+        previewPort: ${previewPort}
+        prePromotionAnalysis: [smoke]
+        autoPromote: false
+        scaleDownDelay: 60s`,
+      tail: `analysis:
+  smoke: { http: { path: /healthz, expect: 200 }, count: 3, interval: 200ms }
+environments:
+  production:
+    loadBalancer:
+      haproxy: { healthPath: /healthz, checkInterval: 200ms }
+${target}`,
+    });
+  };
+  const web = async () =>
+    (JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
+      (s) => s.service === 'web',
+    )!;
+  const direct = async (i: number) => (await get(`http://${fleet.hosts[i]!.address}:${p.port}/`)).body.split(' ').slice(0, 2).join(' ');
+
+  before(async () => {
+    fleet = await Fleet.start({ hosts: 3 });
+    previewPort = await freePort();
+    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
+    await write('v1');
+    const up = await p.cli(['up', '--env', 'production']);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+  });
+  after(async () => {
+    await p.cleanup();
+    await fleet?.stop();
+  });
+
+  it('brings the release up on the idle group, previews it, switches to it in one HAProxy change and back, with zero failed requests', async () => {
+    await write('v2');
+    const load = startLoad(p.url, { concurrency: 4, maxMs: 120_000 });
+    const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
+    const waiting = await waitFor(
+      'the new release to wait for promotion',
+      async () => {
+        const s = await web();
+        return s.rollout?.toRelease === 2 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
+      },
+      60_000,
+      100,
+    );
+    assert.equal(waiting.rollout!.analysis.find((a) => a.key === 'pre:smoke')?.phase, 'Successful');
+    // The green host runs release 2 alone; the blue ones keep release 1 and all the users.
+    assert.deepEqual([await direct(0), await direct(1), await direct(2)], ['v1 release=1', 'v1 release=1', 'v2 release=2']);
+    assert.match((await get(`http://127.0.0.1:${previewPort}/`)).body, /^v2 release=2 /, "HAProxy's preview port serves release 2");
+    for (let i = 0; i < 20; i++) assert.match((await get(p.url)).body, /^v1 release=1 /, 'users still get release 1');
+
+    assert.equal((await p.cli(['promote', 'web', '--env', 'production'])).code, 0);
+    await waitFor(
+      'HAProxy to send every request to release 2',
+      async () => {
+        for (let i = 0; i < 10; i++) if (!(await get(p.url)).body.startsWith('v2 release=2')) return false;
+        return true;
+      },
+      30_000,
+      50,
+    );
+    // Still warm: the blue group runs release 1 for the scale-down delay.
+    assert.equal(await direct(0), 'v1 release=1');
+    const rollback = await p.cli(['rollback', 'web', '--env', 'production']);
+    assert.equal(rollback.code, 0, rollback.stderr);
+    const res = await deploying;
+    const totals = await load.stop();
+    assert.equal(res.code, 1, res.stdout + res.stderr);
+    assert.match(res.stderr, /rolled back \(SwitchedBack\)/);
+    assert.deepEqual(totals.failures, []);
+    assert.ok((totals.bodies.get('v2 release=2') ?? 0) > 20, 'release 2 served users after the switch');
+    for (let i = 0; i < 20; i++) assert.match((await get(p.url)).body, /^v1 release=1 /);
+    const s = await web();
+    assert.equal(s.currentRelease, 1);
+    // The green host ran release 2 only: it is the idle group again, not a host down.
+    assert.equal(s.health, 'Healthy');
+    assert.deepEqual(
+      s.hosts?.map((h) => [h.release, h.serving, h.idle ?? false]),
+      [
+        [1, 2, false],
+        [1, 2, false],
+        [null, 0, true],
+      ],
+    );
+  });
+});
