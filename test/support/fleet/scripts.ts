@@ -69,6 +69,9 @@ export function sshdDropIn(address: string): string {
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
     'UseDNS no',
+    // No PAM, so no pam_systemd: on a busy machine the host's dbus may not reach its systemd (seen:
+    // no inotify instance left), and every login then waits 2 × 25 s for a logind session.
+    'UsePAM no',
     '',
   ].join('\n');
 }
