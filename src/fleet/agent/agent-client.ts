@@ -84,12 +84,22 @@ export class AgentClient {
   private async ensureOnce(bundle: () => Promise<AgentBundle>): Promise<AgentState> {
     const h = await this.host();
     const installed = await this.install(h, bundle);
+    const current = (x: Hello | undefined) => x !== undefined && x.protocol === AGENT_PROTOCOL && x.entry === installed.entry;
     const running = await this.hello(h);
-    if (running && running.protocol === AGENT_PROTOCOL && running.entry === installed.entry)
-      return { installed, outcome: 'current', hello: running };
-    if (running) await this.stopAgent(h, running);
-    const hello = await this.startAgent(h);
-    return { installed, outcome: running ? 'upgraded' : 'started', hello, ...(running ? { replaced: running.pid } : {}) };
+    if (current(running)) return { installed, outcome: 'current', hello: running! };
+    // Another client (a controller following the host) may start an agent between the stop and
+    // the start: one of another version is replaced again, a few times at most.
+    let hello = running;
+    for (let attempt = 0; attempt < 3 && !current(hello); attempt++) {
+      if (hello) await this.stopAgent(h, hello);
+      hello = await this.startAgent(h);
+    }
+    if (!current(hello))
+      throw SlipwayError.of('AGENT_UNAVAILABLE', `another agent version keeps being started on ${h.name} (${hello!.entry ?? 'unknown'})`, {
+        hint: 'An older Slipway (a controller of another version) is following this host: stop it, then run slipway hosts setup.',
+        details: { host: h.name },
+      });
+    return { installed, outcome: running ? 'upgraded' : 'started', hello: hello!, ...(running ? { replaced: running.pid } : {}) };
   }
 
   private async install(h: RemoteHost, bundle: () => Promise<AgentBundle>): Promise<InstalledAgent> {
