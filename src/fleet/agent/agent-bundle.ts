@@ -32,9 +32,11 @@ const packed = new Map<string, Promise<AgentBundle>>();
  * Packs the bundle into the artifact store at `storeRoot` (the project's `.slipway/artifacts`),
  * once per process and folder: the pack is reproducible, so the same build gives the same digest.
  */
-export function agentBundle(storeRoot: string, dir = AGENT_BUNDLE_DIR): Promise<AgentBundle> {
+export async function agentBundle(storeRoot: string, dir = AGENT_BUNDLE_DIR): Promise<AgentBundle> {
   const key = `${storeRoot}\0${dir}`;
   let p = packed.get(key);
+  // The store's garbage collection knows no release using it: packed again when it went.
+  if (p && !existsSync((await p.catch(() => undefined))?.plan.archive ?? '')) p = undefined;
   if (!p) {
     p = pack(storeRoot, dir);
     packed.set(key, p);
