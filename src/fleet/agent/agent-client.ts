@@ -43,10 +43,10 @@ export function localInstall(): AgentInstall {
   return { node: process.execPath, entry: fileURLToPath(new URL('./agent-main.js', import.meta.url)) };
 }
 
-/** Node (>= 20) and the agent's entry point exist on the host; otherwise says which is missing. */
 /** Waits (15 s at most) until process $1 is gone. */
 const GONE = `i=0; while [ -e "/proc/$1" ] && [ "$i" -lt 150 ]; do sleep 0.1; i=$((i + 1)); done; [ ! -e "/proc/$1" ]`;
 
+/** Node (>= 20) and the agent's entry point exist on the host; otherwise says which is missing. */
 const PREREQUISITES = `[ -x "$1" ] || { echo "no Node at $1"; exit 1; }
 v=$("$1" -p 'process.versions.node.split(".")[0]') || { echo "$1 does not run"; exit 1; }
 [ "$v" -ge 20 ] || { echo "Node at $1 is version $v; the agent needs 20 or later"; exit 1; }
@@ -72,7 +72,7 @@ export class AgentClient {
   /**
    * With a bundle source: installs the agent (nothing sent when the host has this version) and
    * makes sure the running agent is this version: one of another version (or none) is replaced by
-   * the installed one. Three round trips when all is current. Concurrent callers share one check.
+   * the installed one. Four short commands and a `hello` when all is current (five with a unit). Concurrent callers share one check.
    */
   ensureCurrent(): Promise<AgentState | undefined> {
     if (!('bundle' in this.source)) return Promise.resolve(undefined);
