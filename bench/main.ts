@@ -11,6 +11,7 @@ const benches: { name: string; load: () => Promise<{ run: () => Promise<void> }>
   { name: 'canary-rollback', load: () => import('./canary-rollback.js') },
   { name: 'artifacts', load: () => import('./artifacts.js') },
   { name: 'ship', load: () => import('./ship.js') },
+  { name: 'agent-install', load: () => import('./agent-install.js') },
   { name: 'fleet', load: () => import('./fleet.js') },
   { name: 'policy', load: () => import('./policy.js') },
   { name: 'cel-conformance', load: () => import('./cel-conformance.js') },

@@ -20,6 +20,7 @@ import { fleetOf } from '../fleet/fleet-target.js';
 import { FleetRuntime, type FleetMember } from '../fleet/fleet-runtime.js';
 import { rollFleet } from '../fleet/fleet-rollout.js';
 import { planRelease, type ReleasePlan } from '../fleet/ship.js';
+import { agentBundle } from '../fleet/agent/agent-bundle.js';
 import { dirname } from 'node:path';
 import { parseUnit, unitName } from './environment-scope.js';
 import { fleetStats } from '../fleet/fleet-stats.js';
@@ -49,7 +50,9 @@ export class FleetSide {
     const key = canonicalJson(target.ssh);
     if (this.runtime && this.key === key) return this.runtime;
     const old = this.runtime;
-    this.runtime = new FleetRuntime(fleetOf(config, dirname(this.c.configPath!), this.c.environment), this.c.log);
+    // The agent is installed from this Slipway's bundle, packed into the project's artifact store (ADR 0026).
+    const bundle = () => agentBundle(this.c.artifacts.root);
+    this.runtime = new FleetRuntime(fleetOf(config, dirname(this.c.configPath!), this.c.environment), this.c.log, { bundle });
     this.key = key;
     void old?.close();
     void this.runtime.init().catch((err: Error) => this.c.log.warn(`fleet ${this.c.environment}: ${err.message}`));

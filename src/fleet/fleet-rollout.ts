@@ -75,6 +75,8 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
         },
       );
     const r = await shipRelease(remote, layout, input.to.plan, { known });
+    // The host's agent is this Slipway's version (an upgrade adopts the instances: ADR 0026).
+    await m.agent.ensureCurrent();
     outcomes.get(m.name)!.shipped = r.outcome;
     note(`${m.name}: release ${r.outcome === 'present' ? 'already there' : `shipped (${r.filesSent} file(s))`}`, {
       host: m.name,

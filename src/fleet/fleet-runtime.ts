@@ -7,7 +7,7 @@ import { SshDriver } from '../drivers/ssh/ssh-driver.js';
 import type { Logger } from '../core/logger.js';
 import { SshPool } from '../ssh/pool.js';
 import { Ssh2Transport } from '../ssh/ssh2-host.js';
-import { AgentClient, type AgentInstall } from './agent/agent-client.js';
+import { AgentClient, type AgentSource } from './agent/agent-client.js';
 import type { Fleet, FleetHost } from './fleet-target.js';
 import { HostLayout } from './host-layout.js';
 import type { RemoteHost } from '../ssh/transport.js';
@@ -29,7 +29,7 @@ export class FleetRuntime {
   constructor(
     readonly fleet: Fleet,
     log: Logger,
-    install?: AgentInstall,
+    install?: AgentSource,
   ) {
     this.pool = new SshPool(new Ssh2Transport(log));
     this.layout = new HostLayout(fleet.ssh.root);

@@ -12,7 +12,10 @@ import { shellScript } from '../ssh/quote.js';
 import { Ssh2Transport } from '../ssh/ssh2-host.js';
 import { eachHost, fleetOf, type FleetHost, type FleetOptions } from './fleet-target.js';
 import { probeHost, REQUIRED_TOOLS, RUNTIMES, type HostFacts } from './host-probe.js';
-import { AgentClient } from './agent/agent-client.js';
+import { projectPaths } from '../controller/paths.js';
+import { AgentClient, type AgentState } from './agent/agent-client.js';
+import { agentBundle } from './agent/agent-bundle.js';
+import { MIN_NODE_MAJOR } from './agent/agent-install.js';
 import { HostLayout, LAYOUT_VERSION } from './host-layout.js';
 
 /** Less free disk than this below the layout root fails the check. */
@@ -21,7 +24,7 @@ export const MIN_FREE_BYTES = 1024 ** 3;
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface HostCheck {
-  name: 'ssh' | 'tools' | 'runtime' | 'disk' | 'ports' | 'layout' | 'setup';
+  name: 'ssh' | 'tools' | 'runtime' | 'disk' | 'ports' | 'layout' | 'setup' | 'agent';
   status: CheckStatus;
   detail: string;
 }
@@ -149,14 +152,17 @@ function judge(facts: HostFacts, ports: { name: string; port: number }[], layout
       : { name: 'tools', status: 'ok', detail: REQUIRED_TOOLS.join(', ') },
   );
   const runtimes = RUNTIMES.filter((r) => facts.tools[r]).map((r) => `${r} ${facts.versions[r] ?? ''}`.trim());
+  const systemd = `systemd ${facts.systemd ? 'running' : 'not running'}`;
+  // Node >= 20 is the one thing the host agent needs (ADR 0026), whatever runs the instances.
+  const nodeMajor = Number(/^v?(\d+)\./.exec(facts.versions.node ?? '')?.[1]);
   checks.push(
-    runtimes.length
-      ? { name: 'runtime', status: 'ok', detail: `${runtimes.join(', ')}; systemd ${facts.systemd ? 'running' : 'not running'}` }
-      : {
+    !facts.tools.node || !(nodeMajor >= MIN_NODE_MAJOR)
+      ? {
           name: 'runtime',
           status: 'fail',
-          detail: `none of ${RUNTIMES.join(', ')} found; systemd ${facts.systemd ? 'running' : 'not running'}`,
-        },
+          detail: `${facts.tools.node ? `Node ${facts.versions.node ?? '(does not run)'}` : 'no Node'}: the Slipway agent needs Node ${MIN_NODE_MAJOR} or later on the host (install Node.js ${MIN_NODE_MAJOR}+ so that node is on the SSH user's PATH); found ${runtimes.join(', ') || 'no runtime'}; ${systemd}`,
+        }
+      : { name: 'runtime', status: 'ok', detail: `${runtimes.join(', ')}; ${systemd}` },
   );
   const free = facts.disk.freeBytes;
   checks.push(
@@ -168,7 +174,8 @@ function judge(facts: HostFacts, ports: { name: string; port: number }[], layout
           detail: `${(free / 1024 ** 3).toFixed(1)} GiB free at ${facts.disk.path}${free < MIN_FREE_BYTES ? ' (need 1 GiB)' : ''}`,
         },
   );
-  const busy = ports.filter((p) => facts.listening.has(p.port));
+  // A port the host's own router serves (an upgrade, a second setup) is Slipway's, not a conflict.
+  const busy = ports.filter((p) => facts.listening.has(p.port) && !facts.ownPorts.has(p.port));
   checks.push(
     busy.length
       ? { name: 'ports', status: 'fail', detail: busy.map((p) => `port ${p.port} (service ${p.name}) is in use`).join('; ') }
@@ -220,10 +227,34 @@ export async function setupHosts(
   const { hosts, results } = await withFleet(config, projectDir, environment, opts, async (pool, h, layout) => {
     const host = await pool.get(h.target);
     await host.run(shellScript(SETUP, [layout.root, marker, ...layout.directories]), { timeoutMs: 30_000 });
-    // The host agent (ADR 0026): started unless that very process runs, and answering before setup passes.
-    await new AgentClient(() => pool.get(h.target), layout.root).startAgent(host);
+    // The host agent (ADR 0026): this Slipway's bundle installed (nothing sent when the host has
+    // it), an agent of another version replaced, and the agent answering before setup passes.
+    const bundle = () => agentBundle(projectPaths(projectDir).artifacts);
+    return (await new AgentClient(() => pool.get(h.target), layout.root, { bundle }).ensureCurrent())!;
   });
   const failed = new Map(results.flatMap((r, i) => (r.status === 'rejected' ? [[i, r.reason as unknown]] : [])));
   const checked = failed.size === hosts.length ? [] : await checkHosts(config, projectDir, environment, opts);
-  return hosts.map((h, i) => (failed.has(i) ? unreachable(h, failed.get(i), 'setup') : checked.find((c) => c.host === h.name)!));
+  return hosts.map((h, i) => {
+    const r = results[i]!;
+    if (r.status === 'rejected') return unreachable(h, r.reason, 'setup');
+    const report = checked.find((c) => c.host === h.name)!;
+    report.checks.push(agentCheck(r.value));
+    return report;
+  });
+}
+
+/** What `hosts setup` did about the agent: its version, how it runs, whether it replaced another. */
+function agentCheck(s: AgentState): HostCheck {
+  const how = s.installed.mode === 'systemd' ? `systemd unit ${s.installed.unit}` : 'started detached (no systemd unit)';
+  const what =
+    s.outcome === 'upgraded'
+      ? `upgraded (agent pid ${s.replaced} replaced by ${s.hello.pid})`
+      : s.outcome === 'started'
+        ? `started (pid ${s.hello.pid})`
+        : `running (pid ${s.hello.pid})`;
+  return {
+    name: 'agent',
+    status: s.installed.note ? 'warn' : 'ok',
+    detail: `${s.installed.agent.slice(7, 19)} on Node ${s.installed.nodeVersion}, ${how}: ${what}${s.installed.note ? `; ${s.installed.note}` : ''}`,
+  };
 }

@@ -24,6 +24,7 @@ df -Pk "$d" 2>/dev/null | awk 'NR==2 {print "disk.freeKb=" $4}'
 [ -w "$d" ] && echo "writable=yes" || echo "writable=no"
 [ -f "$root/layout.json" ] && echo "layout=$(head -c 1000 "$root/layout.json" | tr -d '\\n')"
 [ -d "$root/releases" ] && echo "releases=$(ls "$root/releases" 2>/dev/null | grep -E '^[0-9a-f]{64}$' | tr '\\n' ' ')"
+[ -f "$root/agent/router/routes.json" ] && echo "routes=$(head -c 200000 "$root/agent/router/routes.json" | tr -d '\\n')"
 cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk 'NR > 1 && $4 == "0A" { n = split($2, a, ":"); print "listen=" a[n] }'
 exit 0`;
 
@@ -38,6 +39,8 @@ export interface HostFacts {
   layout: { layout?: number } | undefined;
   releases: string[];
   listening: Set<number>;
+  /** Ports the host agent's own router listens on for its services (routes.json): in use by Slipway, not by something else. */
+  ownPorts: Set<number>;
 }
 
 export async function probeHost(host: RemoteHost, root: string): Promise<HostFacts> {
@@ -53,6 +56,7 @@ export async function probeHost(host: RemoteHost, root: string): Promise<HostFac
     layout: undefined,
     releases: [],
     listening: new Set(),
+    ownPorts: new Set(),
   };
   for (const line of stdout.split('\n')) {
     const eq = line.indexOf('=');
@@ -70,6 +74,7 @@ export async function probeHost(host: RemoteHost, root: string): Promise<HostFac
     else if (key === 'layout') facts.layout = parseLayout(value);
     else if (key === 'releases') facts.releases = value.split(' ').filter(Boolean);
     else if (key === 'listen') facts.listening.add(Number.parseInt(value, 16));
+    else if (key === 'routes') facts.ownPorts = routePorts(value);
   }
   return facts;
 }
@@ -80,5 +85,14 @@ function parseLayout(text: string): { layout?: number } {
     return typeof doc.layout === 'number' ? { layout: doc.layout } : {};
   } catch {
     return {};
+  }
+}
+
+function routePorts(text: string): Set<number> {
+  try {
+    const doc = JSON.parse(text) as { routes?: { listen?: { port?: unknown } }[] };
+    return new Set((doc.routes ?? []).flatMap((r) => (typeof r.listen?.port === 'number' ? [r.listen.port] : [])));
+  } catch {
+    return new Set();
   }
 }

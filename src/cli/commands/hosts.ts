@@ -114,7 +114,7 @@ export const hostsCheck: CliCommand<HostsFlags> = {
 
 export const hostsSetup: CliCommand<HostsFlags> = {
   name: 'hosts setup',
-  summary: "Install Slipway's host layout on every server (idempotent), then check them",
+  summary: "Install Slipway's host layout and agent on every server (idempotent; upgrades an agent of another version), then check them",
   declare: declareConnecting,
   examples: ['slipway hosts setup --env production', 'slipway hosts setup --env production --trust-new-hosts --json --verbose'],
   async run({ dir, env, out, json }, _args, flags) {

@@ -159,7 +159,14 @@ export class HostAgent {
   private async handle(req: AgentRequest): Promise<AgentAnswers[keyof AgentAnswers]> {
     switch (req.op) {
       case 'hello':
-        return { protocol: AGENT_PROTOCOL, pid: process.pid, root: this.paths.dir, startedAt: this.startedAt, hostname: hostname() };
+        return {
+          protocol: AGENT_PROTOCOL,
+          pid: process.pid,
+          root: this.paths.dir,
+          startedAt: this.startedAt,
+          hostname: hostname(),
+          entry: process.argv[1] ?? '',
+        };
       case 'list':
         return this.driver.list();
       case 'start': {

@@ -90,6 +90,8 @@ export interface Hello {
   root: string;
   startedAt: number;
   hostname: string;
+  /** The file the agent runs from (`<root>/releases/<digest>/agent-main.js` when installed): its version. */
+  entry?: string;
 }
 
 /** What each request answers (`seq`: the agent's event counter after the call). */

@@ -13,13 +13,27 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '../../../src/core/wait-for.js';
-import { HOSTINIT, sshdConfig } from './scripts.js';
+import { HOSTINIT, sshdConfig, sshdDropIn } from './scripts.js';
 import { fileURLToPath } from 'node:url';
 
 const run = promisify(execFile);
@@ -39,6 +53,19 @@ export interface FleetHost {
 
 export interface FleetOptions {
   hosts?: number;
+  /**
+   * Whether hosts see this checkout at its own path (read-only). False hides it (an empty tmpfs
+   * over it) for a host like a real one, where Slipway must install what it runs (the overlay root
+   * still has the machine's /usr/bin/node).
+   * @default true
+   */
+  checkout?: boolean;
+  /**
+   * `systemd`: systemd is PID 1 of each host (container mode, in a cgroup of the host's own), starting
+   * sshd and every enabled unit, also after a boot; `plain`: a reaping loop beside sshd.
+   * @default 'plain'
+   */
+  init?: 'plain' | 'systemd';
 }
 
 /** Where subnets in use by fleets of this machine are claimed (one file each, holding the owner's pid). */
@@ -62,10 +89,18 @@ export class Fleet {
     readonly subnet: string,
     readonly bridge: string,
     readonly hosts: FleetHost[],
+    readonly options: Required<Pick<FleetOptions, 'checkout' | 'init'>>,
   ) {}
 
   /** Why a fleet cannot run here (not root, a tool missing), or undefined when it can. */
-  static skipReason(): string | undefined {
+  static skipReason(opts: Pick<FleetOptions, 'init'> = {}): string | undefined {
+    if (opts.init === 'systemd') {
+      const base = Fleet.skipReason();
+      if (base) return base;
+      if (!existsSync('/lib/systemd/systemd')) return 'a systemd-mode fleet needs the systemd package (/lib/systemd/systemd)';
+      if (!cgroup2Root()) return 'a systemd-mode fleet needs a cgroup2 hierarchy';
+      return undefined;
+    }
     if (process.platform !== 'linux') return 'a test fleet needs Linux (network and PID namespaces)';
     if (process.getuid?.() !== 0) return 'a test fleet needs root (network namespaces, mounts); run the tests as root';
     for (const bin of [...BINARIES, ipPath()]) {
@@ -101,7 +136,8 @@ export class Fleet {
       netns: `swf-${id}-h${i + 1}`,
       dir: join(dir, `h${i + 1}`),
     }));
-    const fleet = new Fleet(id, dir, subnet, bridge, hosts);
+    const fleet = new Fleet(id, dir, subnet, bridge, hosts, { checkout: opts.checkout ?? true, init: opts.init ?? 'plain' });
+    if (fleet.options.init === 'systemd' && Fleet.skipReason({ init: 'systemd' })) throw new Error(Fleet.skipReason({ init: 'systemd' }));
     try {
       writeFileSync(join(dir, 'hostinit.sh'), HOSTINIT, { mode: 0o755 });
       await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'slipway-fleet', '-f', fleet.keyFile]);
@@ -125,6 +161,7 @@ export class Fleet {
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', h.name, '-f', join(h.dir, 'ssh_host_ed25519_key')]);
     writeFileSync(join(h.dir, 'authorized_keys'), readFileSync(`${this.keyFile}.pub`));
     writeFileSync(join(h.dir, 'sshd_config'), sshdConfig(h.dir, h.address));
+    if (this.options.init === 'systemd') this.seedSystemd(h, upper);
     const veth = this.veth(h);
     await ip('netns', 'add', h.netns);
     await ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.netns);
@@ -136,6 +173,34 @@ export class Fleet {
     this.bootNow(h);
   }
 
+  /**
+   * A systemd-mode host's disk (../shared/research/ssh-fleet.md): its hostname, its own host key and
+   * sshd drop-in for the machine's ssh.service, root's key in ~/.ssh, and every unit this machine
+   * enables but ssh masked (databases, web servers, gettys would start in each host otherwise).
+   */
+  private seedSystemd(h: FleetHost, upper: string): void {
+    mkdirSync(join(upper, 'etc', 'ssh', 'sshd_config.d'), { recursive: true });
+    mkdirSync(join(upper, 'etc', 'systemd', 'system', 'multi-user.target.wants'), { recursive: true });
+    mkdirSync(join(upper, 'root', '.ssh'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(upper, 'etc', 'hostname'), `${h.name}\n`);
+    copyFileSync(join(h.dir, 'ssh_host_ed25519_key'), join(upper, 'etc', 'ssh', 'ssh_host_ed25519_key'));
+    copyFileSync(join(h.dir, 'ssh_host_ed25519_key.pub'), join(upper, 'etc', 'ssh', 'ssh_host_ed25519_key.pub'));
+    writeFileSync(join(upper, 'etc', 'ssh', 'sshd_config.d', 'fleet.conf'), sshdDropIn(h.address));
+    writeFileSync(join(upper, 'root', '.ssh', 'authorized_keys'), readFileSync(`${this.keyFile}.pub`), { mode: 0o600 });
+    const units = join(upper, 'etc', 'systemd', 'system');
+    const sshWanted = join(units, 'multi-user.target.wants', 'ssh.service');
+    if (!existsSync('/etc/systemd/system/multi-user.target.wants/ssh.service')) symlinkSync('/lib/systemd/system/ssh.service', sshWanted);
+    const masked = new Set(['getty.target', 'console-getty.service']);
+    for (const wants of readdirSync('/etc/systemd/system').filter((d) => d.endsWith('.wants')))
+      for (const unit of readdirSync(join('/etc/systemd/system', wants))) if (unit !== 'ssh.service') masked.add(unit);
+    for (const unit of masked) symlinkSync('/dev/null', join(units, unit));
+  }
+
+  /** This host's cgroup (systemd mode): systemd must not make its slices in the machine's root cgroup. */
+  private cgroup(h: FleetHost): string {
+    return join(cgroup2Root()!, `swf${this.id}-${h.name}`);
+  }
+
   private veth(h: FleetHost): string {
     return `swf${this.id}v${h.index + 1}`; // at most 15 characters (IFNAMSIZ)
   }
@@ -144,27 +209,35 @@ export class Fleet {
   private bootNow(h: FleetHost): void {
     const out = openSync(join(h.dir, 'init.out'), 'a');
     try {
-      const child = spawn(
-        ipPath(),
-        [
-          'netns',
-          'exec',
-          h.netns,
-          'unshare',
-          '--uts',
-          '--mount',
-          '--pid',
-          '--fork',
-          '--mount-proc',
-          '--kill-child',
-          'sh',
-          join(this.dir, 'hostinit.sh'),
-          h.name,
-          this.dir,
-          CHECKOUT,
-        ],
-        { detached: true, stdio: ['ignore', out, out] },
-      );
+      const systemd = this.options.init === 'systemd';
+      const argv = [
+        'netns',
+        'exec',
+        h.netns,
+        'unshare',
+        ...(systemd ? ['--cgroup'] : []),
+        '--uts',
+        '--mount',
+        '--pid',
+        '--fork',
+        '--mount-proc',
+        '--kill-child',
+        'sh',
+        join(this.dir, 'hostinit.sh'),
+        h.name,
+        this.dir,
+        CHECKOUT,
+        this.options.init,
+        this.options.checkout ? 'see' : 'hide',
+      ];
+      if (systemd) mkdirSync(this.cgroup(h), { recursive: true });
+      // systemd mode: into the host's own cgroup first (`&&`: never run systemd in the machine's), then exec.
+      const child = systemd
+        ? spawn('sh', ['-c', 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', 'sh', this.cgroup(h), ipPath(), ...argv], {
+            detached: true,
+            stdio: ['ignore', out, out],
+          })
+        : spawn(ipPath(), argv, { detached: true, stdio: ['ignore', out, out] });
       child.unref();
       this.unsharePids.set(h.index, child.pid!);
     } finally {
@@ -173,7 +246,7 @@ export class Fleet {
   }
 
   /** Waits until the host's sshd sends its banner. */
-  async waitReady(h: FleetHost | number, timeoutMs = 10_000): Promise<void> {
+  async waitReady(h: FleetHost | number, timeoutMs = this.options.init === 'systemd' ? 30_000 : 10_000): Promise<void> {
     const host = this.host(h);
     await waitFor(`sshd on ${host.name} (${host.address})`, () => sshBanner(host.address, host.port), timeoutMs, 50).catch((err: Error) => {
       const log = existsSync(join(host.dir, 'init.out')) ? readFileSync(join(host.dir, 'init.out'), 'utf8') : '';
@@ -244,13 +317,15 @@ ${this.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
   /** Stops only sshd; whatever else runs on the host keeps running. */
   async sshdStop(h: FleetHost | number): Promise<void> {
     const host = this.host(h);
-    await this.inHost(host, ['sh', '-c', `kill $(cat '${host.dir}/sshd.pid')`]);
+    if (this.options.init === 'systemd') await this.inHost(host, ['systemctl', 'stop', 'ssh.service', 'ssh.socket']);
+    else await this.inHost(host, ['sh', '-c', `kill $(cat '${host.dir}/sshd.pid')`]);
     await waitFor(`sshd on ${host.name} to stop`, async () => !(await sshBanner(host.address, host.port)), 5000, 25);
   }
 
   async sshdStart(h: FleetHost | number): Promise<void> {
     const host = this.host(h);
-    await this.inHost(host, ['/usr/sbin/sshd', '-f', join(host.dir, 'sshd_config'), '-E', join(host.dir, 'sshd.log')]);
+    if (this.options.init === 'systemd') await this.inHost(host, ['systemctl', 'start', 'ssh.service']);
+    else await this.inHost(host, ['/usr/sbin/sshd', '-f', join(host.dir, 'sshd_config'), '-E', join(host.dir, 'sshd.log')]);
     await this.waitReady(host);
   }
 
@@ -264,7 +339,7 @@ ${this.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
     await waitFor(`${host.name} to power off`, async () => (await netnsPids(host.netns)).length === 0, 5000, 25);
   }
 
-  /** Starts a crashed host again, with its disk as it was; only sshd comes back (no init system). */
+  /** Starts a crashed host again, with its disk as it was; plain: only sshd comes back; systemd: every enabled unit too. */
   async boot(h: FleetHost | number): Promise<void> {
     const host = this.host(h);
     if (this.unsharePids.has(host.index)) throw new Error(`${host.name} is running`);
@@ -318,6 +393,7 @@ ${this.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
       await ip('netns', 'del', h.netns); // takes the veth pair with it
     }
     await ip('link', 'del', this.bridge).catch(() => undefined);
+    if (this.options.init === 'systemd') for (const h of this.hosts) await removeCgroup(this.cgroup(h));
     releaseSubnet(this.subnet);
     // The overlay mounts lived in the hosts' own mount namespaces, gone with their processes; never
     // remove a directory that something still has mounted (its root has the machine's / below it).
@@ -348,6 +424,42 @@ ${this.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
       if (pid.includes(this.dir)) left.push(`process ${pid.trim()}`);
     return left;
   }
+}
+
+/** The machine's cgroup2 hierarchy (unified, or the hybrid layout's `unified`), if any. */
+function cgroup2Root(): string | undefined {
+  for (const c of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
+    try {
+      // Only a cgroup2 root has cgroup.subtree_control (v1 controllers' roots do not; a tmpfs holding them neither).
+      if (existsSync(join(c, 'cgroup.procs')) && existsSync(join(c, 'cgroup.subtree_control'))) return c;
+    } catch {
+      /* not there */
+    }
+  }
+  return undefined;
+}
+
+/** Kills what is left in a host's cgroup (cgroup.kill) and removes it, its children first. */
+async function removeCgroup(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  try {
+    writeFileSync(join(dir, 'cgroup.kill'), '1');
+  } catch {
+    /* kernels before 5.14: the namespaces' processes were killed already */
+  }
+  const remove = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) remove(join(d, e.name));
+    rmdirSync(d);
+  };
+  await waitFor(
+    `cgroup ${dir} to be removed`,
+    () => {
+      remove(dir);
+      return true;
+    },
+    5000,
+    50,
+  );
 }
 
 function ipPath(): string {

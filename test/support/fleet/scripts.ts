@@ -1,14 +1,15 @@
 /**
  * The shell run inside each fleet host (adapted from ../shared/research/ssh-fleet.md, where every
  * step and pitfall was tried on this kind of machine). Started as
- * `ip netns exec NS unshare --uts --mount --pid --fork --mount-proc --kill-child sh HOSTINIT NAME DIR CHECKOUT`:
+ * `ip netns exec NS unshare --uts --mount --pid --fork --mount-proc --kill-child sh HOSTINIT NAME DIR CHECKOUT plain|systemd see|hide`:
  * it mounts a copy-on-write root (an overlay with the machine's `/` below and `DIR/NAME/upper`
  * above), takes its own hostname, and becomes PID 1 of the host's PID namespace: a reaping loop
- * beside sshd. The mounts live only in the host's private mount namespace (`--make-rprivate`), so
+ * beside sshd (or, in systemd mode, systemd in container mode, which starts sshd and every enabled
+ * unit, in a cgroup of the host's own). The mounts live only in the host's private mount namespace (`--make-rprivate`), so
  * the machine never sees them and they vanish with the host's last process.
  */
 export const HOSTINIT = `#!/bin/sh
-# $1=host name  $2=fleet dir  $3=Slipway checkout (optional)
+# $1=host name  $2=fleet dir  $3=Slipway checkout  $4=plain|systemd (systemd: systemd is PID 1)  $5=see|hide the checkout
 set -e
 N=$1; D=$2/$N; R=$D/root
 mount --make-rprivate /
@@ -21,7 +22,14 @@ mount -t tmpfs tmpfs "$R/run"
 mount -t tmpfs tmpfs "$R/tmp"
 mkdir -p "$R$D" && mount --bind "$D" "$R$D"
 # $3: Slipway's checkout, seen at the same path (read-only) even below /tmp or on another mount.
-if [ -n "$3" ]; then mkdir -p "$R$3" && mount --bind "$3" "$R$3" && mount -o remount,bind,ro "$R$3"; fi
+# $5=hide: the checkout is hidden instead (an empty read-only tmpfs over it), as on a real server.
+if [ -n "$3" ] && [ "$5" = hide ]; then mkdir -p "$R$3" && mount -t tmpfs -o ro,size=4k,mode=0755 tmpfs "$R$3"
+elif [ -n "$3" ]; then mkdir -p "$R$3" && mount --bind "$3" "$R$3" && mount -o remount,bind,ro "$R$3"; fi
+# systemd mode: its own cgroup2 tree (the caller moved us into a cgroup of our own and unshared it).
+if [ "$4" = systemd ]; then
+  mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
+  exec chroot "$R" /usr/bin/env -i container=fleet /lib/systemd/systemd --system --unit=multi-user.target
+fi
 hostname "$N"
 exec chroot "$R" /bin/bash -c '
   mkdir -p -m 0755 /run/sshd
@@ -48,6 +56,22 @@ export function sshdConfig(dir: string, address: string): string {
     'UseDNS no',
     'Subsystem sftp internal-sftp',
     'LogLevel VERBOSE',
+    '',
+  ].join('\n');
+}
+
+/** sshd's drop-in for a systemd-mode host (its own ssh.service reads /etc/ssh/sshd_config.d/). */
+export function sshdDropIn(address: string): string {
+  return [
+    `ListenAddress ${address}`,
+    'HostKey /etc/ssh/ssh_host_ed25519_key',
+    'PermitRootLogin prohibit-password',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UseDNS no',
+    // No PAM, so no pam_systemd: on a busy machine the host's dbus may not reach its systemd (seen:
+    // no inotify instance left), and every login then waits 2 × 25 s for a logind session.
+    'UsePAM no',
     '',
   ].join('\n');
 }
