@@ -43,6 +43,13 @@ export interface HostView {
   health: 'healthy' | 'degraded' | 'down';
   /** Why it is unreachable or degraded. */
   problem?: string;
+  /** Since when (ms since the epoch) the host has been reachable, or unreachable: as the controller saw it. */
+  since?: number;
+  /**
+   * What the host served when the controller last reached it (an unreachable host only): stale,
+   * kept so an operator sees what was there; `at` is when it was seen.
+   */
+  lastKnown?: { release: number | null; serving: number; at: number };
 }
 
 export interface RolloutView {
