@@ -56,11 +56,17 @@ export class FleetHealer {
           this.retryAt.set(key, Date.now() + HEAL_BACKOFF_MS);
           this.c.log.warn(`${service} on ${m.name}: bringing it to release ${current} failed: ${e.code}: ${e.message}`);
           await this.c
-            .event(service, null, 'fleet.reconcile-failed', `${m.name}: bringing it to release ${current} failed: ${e.message.split('\n')[0]}`, {
-              host: m.name,
-              release: current,
-              code: e.code,
-            })
+            .event(
+              service,
+              null,
+              'fleet.reconcile-failed',
+              `${m.name}: bringing it to release ${current} failed: ${e.message.split('\n')[0]}`,
+              {
+                host: m.name,
+                release: current,
+                code: e.code,
+              },
+            )
             .catch(() => undefined);
         })
         .finally(() => this.jobs.delete(key));

@@ -260,7 +260,11 @@ export class FleetSide {
         const { release, serving } = servingOf(a.value, unit);
         const health = release === null || serving === 0 ? 'down' : release === current && serving >= desired ? 'healthy' : 'degraded';
         const problem =
-          health === 'down' ? 'nothing serves' : health === 'degraded' ? `release ${release} with ${serving} of ${desired} instance(s)` : undefined;
+          health === 'down'
+            ? 'nothing serves'
+            : health === 'degraded'
+              ? `release ${release} with ${serving} of ${desired} instance(s)`
+              : undefined;
         return { host: m.name, reachable: true, release, serving, health, ...(problem ? { problem } : {}), since: a.since };
       }),
     );

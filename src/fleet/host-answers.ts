@@ -30,9 +30,7 @@ export class HostAnswers<T> {
     host: string,
     ask: () => Promise<T>,
     deadlineMs = STATUS_HOST_DEADLINE_MS,
-  ): Promise<
-    { ok: true; value: T; since: number } | { ok: false; error: SlipwayError; since: number; last?: { value: T; at: number } }
-  > {
+  ): Promise<{ ok: true; value: T; since: number } | { ok: false; error: SlipwayError; since: number; last?: { value: T; at: number } }> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(

@@ -150,4 +150,36 @@ ${fleet.sshTargetYaml()}`,
     assert.ok(!results[2]!.bodies.has('v3 release=3'), 'the last host never served release 3');
     assert.equal((await web()).currentRelease, 2);
   });
+
+  it('down --env stops every host it reaches, names the one it cannot (exit 1); up brings them all back', async () => {
+    const refused = async (i: number) =>
+      get(urls()[i]!).then(
+        () => false,
+        () => true,
+      );
+    const seen = (await events()).at(-1)?.id ?? 0;
+    await fleet.cut(2);
+    const down = await p.cli(['down', '--env', 'production']);
+    assert.equal(down.code, 1, down.stdout + down.stderr);
+    for (const h of fleet.hosts.slice(0, 2))
+      assert.match(down.stdout, new RegExp(`${h.address.replaceAll('.', '\\.')}: stopped 2 instance\\(s\\) and its router`));
+    assert.match(down.stderr, new RegExp(`${fleet.hosts[2]!.address.replaceAll('.', '\\.')}: not stopped: SSH_`));
+    assert.ok((await refused(0)) && (await refused(1)), 'the reached hosts serve nothing');
+    await fleet.heal(2);
+    const again = await p.cli(['down', '--env', 'production']);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout, new RegExp(`${fleet.hosts[2]!.address.replaceAll('.', '\\.')}: stopped 2 instance\\(s\\)`));
+    assert.ok(await refused(2));
+    // The layout and the releases stay on the hosts.
+    assert.ok((await fleet.inHost(0, ['ls', '/var/lib/slipway/releases'])).trim().length > 0, 'releases/ keeps the release');
+    const up = await p.cli(['up', '--env', 'production']);
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    await waitFor(
+      'every host to serve release 2 again',
+      async () => (await answers().catch(() => undefined))?.every((a) => a === 'v2 release=2'),
+      60_000,
+    );
+    const back = (await events()).filter((e) => e.id > seen && e.type === 'fleet.reconciled').map((e) => (e.data as { host: string }).host);
+    for (const h of fleet.hosts) assert.ok(back.includes(h.address), `${h.address} brought back`);
+  });
 });
