@@ -24,6 +24,7 @@ import { planRelease, type ReleasePlan } from '../fleet/ship.js';
 import { dirname } from 'node:path';
 import { HostAnswers } from '../fleet/host-answers.js';
 import { FleetHealer } from './fleet-heal.js';
+import { gcFleet } from './fleet-gc.js';
 import type { ServiceRoute } from '../router/types.js';
 import { unitName } from './environment-scope.js';
 import type { Controller } from './controller.js';
@@ -121,6 +122,8 @@ export class FleetSide {
       if (from) await c.store.setReleaseOutcome(env, service, from.number, 'superseded');
       await c.event(service, rollout.id, 'rollout.healthy', message, { phase: 'Healthy', hosts: outcomes });
       c.log.info(`rollout #${rollout.id} of ${service} (${env}): ${message}`);
+      // Old releases go from the hosts' stores, in the background (fleet-gc.ts).
+      if (!this.closing) void gcFleet(c, rt, service).catch((err: Error) => c.log.warn(`store GC of ${env}: ${err.message}`));
     } catch (err) {
       if (this.closing) return;
       const e = SlipwayError.from(err);
