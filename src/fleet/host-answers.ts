@@ -8,6 +8,7 @@ import { SlipwayError } from '../core/errors.js';
 
 /** How long status waits for one host's answer (they are asked in parallel). */
 export const STATUS_HOST_DEADLINE_MS = 2000;
+const ABANDON_AFTER_MS = 60_000;
 
 interface Seen<T> {
   reachable: boolean;
@@ -19,6 +20,7 @@ interface Seen<T> {
 
 export class HostAnswers<T> {
   private readonly seen = new Map<string, Seen<T>>();
+  private readonly inflight = new Map<string, { answer: Promise<T>; startedAt: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -31,6 +33,20 @@ export class HostAnswers<T> {
     ask: () => Promise<T>,
     deadlineMs = STATUS_HOST_DEADLINE_MS,
   ): Promise<{ ok: true; value: T; since: number } | { ok: false; error: SlipwayError; since: number; last?: { value: T; at: number } }> {
+    // One question per host at a time: a status of several services asks each host once, and a
+    // host still hanging on an earlier question costs no second deadline.
+    let pending = this.inflight.get(host);
+    // A question that never settled (it should: SSH keepalives end a dead connection) is not waited on forever.
+    if (pending && Date.now() - pending.startedAt > ABANDON_AFTER_MS) pending = undefined;
+    if (!pending) {
+      const p = ask().finally(() => {
+        if (this.inflight.get(host)?.answer === p) this.inflight.delete(host);
+      });
+      p.catch(() => undefined); // a late failure after the deadline is nobody's
+      this.inflight.set(host, (pending = { answer: p, startedAt: Date.now() }));
+    }
+    const asked = pending.answer;
+    const left = Math.max(0, pending.startedAt + deadlineMs - Date.now());
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -41,11 +57,9 @@ export class HostAnswers<T> {
               details: { host },
             }),
           ),
-        deadlineMs,
+        left,
       );
     });
-    const asked = ask();
-    asked.catch(() => undefined); // a late failure after the deadline is nobody's
     try {
       const value = await Promise.race([asked, late]);
       const s = this.mark(host, true);
