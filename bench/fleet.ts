@@ -1,19 +1,24 @@
 /**
- * Fleet rollout benchmark (issue 8): time to roll a small process release (the test fixture app,
- * 2 instances per host) out to the 3 hosts of a test fleet (network namespaces with sshd,
- * test/support/fleet) through the host agents (ADR 0026): the release shipped to every host, then
- * hosts rolled in batches (each: new instances started beside the old, health-gated, the host's
- * router switched, the old drained and stopped). Rows: the first rollout (agents started, nothing
- * serving yet), a new release one host at a time (parallel 1), and one two hosts at a time.
- * The share columns are the time spent shipping and rolling (per host, the slowest host's roll).
+ * Fleet rollout benchmark (issue 8): a small process release (the test fixture app, 2 instances
+ * per host) on test fleets of 3 and of 10 hosts (network namespaces with sshd, test/support/fleet),
+ * through the host agents (ADR 0026). Per fleet size, the median of RUNS runs of:
+ *   - set up: connect to every host and start its agent (what a first deploy does first);
+ *   - ship, cold (nothing on the hosts) and warm (a new release with one file changed);
+ *   - roll a new release one host at a time (parallel 1), and a whole rollout (ship + roll) of a
+ *     new release in batches of 5 hosts (parallel 5, maxUnavailableHosts 5);
+ *   - the baseline: a plain OpenSSH loop doing the same copy and restart on every host at once
+ *     (`tar | ssh 'tar -x; kill the old; start the new; wait for /healthz'`: no content store, no
+ *     verification, no zero-downtime switch), and the ratio of Slipway's whole rollout to it.
  *
  * Needs root (the fleet); skipped otherwise. Run: `npm run bench -- fleet`.
  */
+import { execFile } from 'node:child_process';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ArtifactStore } from '../src/artifact/artifact-store.js';
 import { tempDir } from '../src/artifact/artifact-testing.js';
 import { buildArtifact } from '../src/artifact/build.js';
@@ -23,10 +28,22 @@ import { DEFAULT_RESTART_POLICY } from '../src/drivers/driver.js';
 import type { RollRequest } from '../src/fleet/agent/protocol.js';
 import { rollFleet } from '../src/fleet/fleet-rollout.js';
 import { FleetRuntime } from '../src/fleet/fleet-runtime.js';
-import { planRelease, type ReleasePlan } from '../src/fleet/ship.js';
+import { eachHost } from '../src/fleet/fleet-target.js';
+import { planRelease, shipRelease, type ReleasePlan } from '../src/fleet/ship.js';
 import { Fleet } from '../test/support/fleet/fleet.js';
 
 const FIXTURE = resolve(fileURLToPath(new URL('../..', import.meta.url)), 'test/fixtures/app/server.js');
+
+const RUNS = 3;
+const SIZES = [3, 10];
+const sh = promisify(execFile);
+
+/** The plain-SSH peer: copy the source, stop the old process, start the new one, wait until it answers. */
+const BASELINE = `d=/tmp/baseline/$1; mkdir -p "$d" && tar -xzf - -C "$d" || exit 1
+old=$(cat /tmp/baseline/pid 2>/dev/null); [ -n "$old" ] && kill $old 2>/dev/null
+while [ -n "$old" ] && kill -0 $old 2>/dev/null; do sleep 0.02; done
+cd "$d" && PORT=9090 VERSION=$1 setsid node server.js </dev/null >/tmp/baseline/log 2>&1 & echo $! > /tmp/baseline/pid
+i=0; until curl -sf http://127.0.0.1:9090/healthz >/dev/null; do i=$((i+1)); [ $i -gt 200 ] && exit 1; sleep 0.05; done`;
 
 export async function run(): Promise<void> {
   const skip = Fleet.skipReason();
@@ -34,11 +51,32 @@ export async function run(): Promise<void> {
     console.log(`fleet: skipped (${skip})`);
     return;
   }
+  const rows: string[][] = [];
+  const results = new Map<number, Record<string, number>>();
+  for (const n of SIZES) results.set(n, await measure(n));
+  const keys: [string, string][] = [
+    ['setup', 'set up: connect, start every agent'],
+    ['shipCold', 'ship, cold (2 files, nothing on the hosts)'],
+    ['shipWarm', 'ship, warm (1 file changed)'],
+    ['rollOne', 'roll a release, one host at a time'],
+    ['rollout5', 'rollout (ship + roll), batches of 5 hosts'],
+    ['baseline', 'baseline: tar | ssh copy + restart, all hosts at once'],
+  ];
+  for (const [k, label] of keys) rows.push([label, ...SIZES.map((n) => `${(results.get(n)![k]! / 1000).toFixed(2)} s`)]);
+  rows.push([
+    'rollout (batches of 5) / baseline',
+    ...SIZES.map((n) => `${(results.get(n)!.rollout5! / results.get(n)!.baseline!).toFixed(2)}x`),
+  ]);
+  console.log(`fleet: median of ${RUNS} runs, 2 instances per host (load average ${loadavg()[0]!.toFixed(1)})`);
+  console.log(table([['', ...SIZES.map((n) => `${n} hosts`)], ...rows]));
+}
+
+async function measure(hosts: number): Promise<Record<string, number>> {
   const work = await tempDir('slipway-bench-fleet-');
-  const fleet = await Fleet.start({ hosts: 3 });
+  const fleet = await Fleet.start({ hosts });
   const known = join(work.dir, 'known_hosts');
   await writeFile(known, fleet.knownHosts());
-  const ssh = { user: 'root', root: '/var/lib/slipway', parallel: 1, maxUnavailableHosts: 1 } as SshTargetConfig;
+  const ssh = { user: 'root', root: '/var/lib/slipway', parallel: hosts, maxUnavailableHosts: 1 } as SshTargetConfig;
   const rt = new FleetRuntime(
     {
       environment: 'bench',
@@ -51,6 +89,13 @@ export async function run(): Promise<void> {
     },
     silentLogger,
   );
+  const times: Record<string, number[]> = {};
+  const time = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    const r = await fn();
+    (times[key] ??= []).push(performance.now() - t0);
+    return r;
+  };
   try {
     const src = join(work.dir, 'src');
     await mkdir(src, { recursive: true });
@@ -78,41 +123,64 @@ export async function run(): Promise<void> {
       },
       listen: { host: '0.0.0.0', port: 8080 },
       health: { check: { kind: 'http', path: '/healthz', timeoutMs: 1000 }, intervalMs: 100, healthyAfter: 1 },
-      deadlineMs: 30_000,
+      deadlineMs: 60_000,
       stopTimeoutMs: 5000,
       idSuffix: '',
     });
-    const rows: string[][] = [];
-    const rollout = async (what: string, release: number, parallel: number, maxUnavailableHosts: number) => {
-      const { plan, digest } = await build(`v${release}`);
-      let shipMs = 0;
-      const rollMs: number[] = [];
-      const t0 = performance.now();
-      await rollFleet({
+    const shipAll = async (plan: ReleasePlan) => {
+      const r = await eachHost(rt.members, hosts, async (m) => shipRelease(await m.remote(), rt.layout, plan));
+      const bad = r.find((x) => x.status === 'rejected');
+      if (bad) throw (bad as PromiseRejectedResult).reason;
+    };
+    const rollout = (release: number, digest: string, plan: ReleasePlan, batch: number) =>
+      rollFleet({
         members: rt.members,
         layout: rt.layout,
-        parallel,
-        maxUnavailableHosts,
+        parallel: batch,
+        maxUnavailableHosts: batch,
         to: { plan, roll: () => roll(release, digest) },
-        note: (_m, d) => {
-          if (d.step === 'ship') shipMs = Math.max(shipMs, Number(d.ms));
-          if (d.step === 'roll') rollMs.push(Number(d.ms));
-        },
+        note: () => undefined,
       });
-      const ms = performance.now() - t0;
-      rows.push([what, `${(ms / 1000).toFixed(2)} s`, `${(shipMs / 1000).toFixed(2)} s`, `${(Math.max(...rollMs) / 1000).toFixed(2)} s`]);
-    };
-    await rollout('first rollout (agents start, parallel 3)', 1, 3, 2);
-    await rollout('new release, one host at a time (parallel 1)', 2, 1, 1);
-    await rollout('new release, two hosts at a time (parallel 3, maxUnavailableHosts 2)', 3, 3, 2);
-    console.log(`roll a release out to 3 hosts, 2 instances each (load average ${loadavg()[0]!.toFixed(1)})`);
-    console.log(table([['rollout', 'total', 'ship (slowest host)', 'roll (slowest host)'], ...rows]));
+    let release = 0;
+    for (let i = 0; i < RUNS; i++) {
+      // Each run on fresh agents and an empty store: set up and the cold ship are first-time costs.
+      await Promise.all(rt.members.map((m) => m.agent.call({ op: 'shutdown', stopAll: true }).catch(() => undefined)));
+      const reset = 'p=$(cat /tmp/baseline/pid 2>/dev/null); [ -n "$p" ] && kill $p; rm -rf /var/lib/slipway /tmp/baseline';
+      await Promise.all(fleet.hosts.map((h) => fleet.inHost(h, ['sh', '-c', reset])));
+      await rt.pool.closeAll();
+      await time('setup', async () => {
+        await Promise.all(rt.members.map(async (m) => (await m.remote()).run(['mkdir', '-p', ...rt.layout.directories])));
+        await Promise.all(rt.members.map((m) => m.agent.call({ op: 'hello' })));
+      });
+      const cold = await build(`v${++release}`);
+      await time('shipCold', () => shipAll(cold.plan));
+      await rollout(release, cold.digest, cold.plan, 5);
+      const warm = await build(`v${++release}`);
+      await time('shipWarm', () => shipAll(warm.plan));
+      await time('rollOne', () => rollout(release, warm.digest, warm.plan, 1));
+      const next = await build(`v${++release}`);
+      await time('rollout5', () => rollout(release, next.digest, next.plan, 5));
+      await sh('tar', ['-czf', join(work.dir, 'src.tgz'), '-C', src, '.']);
+      await time('baseline', () =>
+        Promise.all(
+          fleet.hosts.map((h) =>
+            sh('sh', ['-c', `ssh "$@" < ${join(work.dir, 'src.tgz')}`, 'sh', ...fleet.opensshArgs(h, `sh -c '${BASELINE}' sh ${release}`)]),
+          ),
+        ),
+      );
+    }
+    return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
   } finally {
     await Promise.all(rt.members.map((m) => m.agent.call({ op: 'shutdown', stopAll: true }).catch(() => undefined)));
     await rt.close();
     await fleet.stop();
     await work.cleanup();
   }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function table(rows: string[][]): string {

@@ -49,6 +49,13 @@ export interface HostView {
    * in the service's health.
    */
   idle?: boolean;
+  /** Since when (ms since the epoch) the host has been reachable, or unreachable: as the controller saw it. */
+  since?: number;
+  /**
+   * What the host served when the controller last reached it (an unreachable host only): stale,
+   * kept so an operator sees what was there; `at` is when it was seen.
+   */
+  lastKnown?: { release: number | null; serving: number; at: number };
 }
 
 export interface RolloutView {

@@ -15,6 +15,7 @@ import { DEFAULT_RESTART_POLICY } from '../drivers/driver.js';
 import { healthCheckFromConfig } from '../health/health-check.js';
 import type { HostView, InstanceView } from '../api/types.js';
 import type { Release, Rollout } from '../store/types.js';
+import type { RolloutProgress } from '../rollout/types.js';
 import type { RollRequest } from '../fleet/agent/protocol.js';
 import { fleetOf } from '../fleet/fleet-target.js';
 import { FleetRuntime, type FleetMember } from '../fleet/fleet-runtime.js';
@@ -28,6 +29,10 @@ import type { RouterStats } from '../router/types.js';
 import { FleetProgressive, hostGroups, isProgressiveOnFleet } from './fleet-progressive.js';
 import type { RunRequest } from '../analysis/runner.js';
 import type { AnalysisRunState } from '../analysis/run.js';
+import { HostAnswers } from '../fleet/host-answers.js';
+import { FleetHealer } from './fleet-heal.js';
+import { gcFleet } from './fleet-gc.js';
+import type { ServiceRoute } from '../router/types.js';
 import type { Controller } from './controller.js';
 
 export class FleetSide {
@@ -37,10 +42,16 @@ export class FleetSide {
   private readonly plans = new Map<string, ReleasePlan>();
   /** Canary and blue-green jobs by rollout id (fleet-progressive.ts): their analysis runs join the project's. */
   private readonly progressive = new Map<number, FleetProgressive>();
+  /** Brings hosts that came back to the current release between rollouts (fleet-heal.ts). */
+  private readonly healer: FleetHealer;
+  /** Each host's last answer to status (a host that misses the deadline is shown from it). */
+  private readonly answers = new HostAnswers<ServiceRoute[]>();
   /** Set by close(): a job cut short by a shutdown is not a failed rollout (the next controller runs it again). */
   private closing = false;
 
-  constructor(private readonly c: Controller) {}
+  constructor(private readonly c: Controller) {
+    this.healer = new FleetHealer(c, this);
+  }
 
   /** The environment's fleet, or undefined when it runs on this machine (made anew when target.ssh changes). */
   current(): FleetRuntime | undefined {
@@ -67,8 +78,9 @@ export class FleetSide {
     persistedRuns: Record<string, AnalysisRunState> = {},
   ): Promise<void> {
     const rollout = await this.c.store.activeRollout(this.c.environment, service);
-    if (rollout) this.progressive.get(rollout.id)?.wantedRuns(desiredRuns, persistedRuns);
-    if (!rollout || rollout.phase === 'AwaitingApproval' || this.jobs.has(rollout.id)) return;
+    if (!rollout) return this.healer.check(service, rt);
+    this.progressive.get(rollout.id)?.wantedRuns(desiredRuns, persistedRuns);
+    if (rollout.phase === 'AwaitingApproval' || this.jobs.has(rollout.id)) return;
     const job = this.run(rollout, rt)
       .catch((err: Error) => this.c.log.error(`fleet rollout #${rollout.id}: ${err.message}`))
       .finally(() => this.jobs.delete(rollout.id));
@@ -101,6 +113,7 @@ export class FleetSide {
         });
       await this.prepare(to);
       await rt.init();
+      await this.healer.idle(service);
       if (from && isProgressiveOnFleet(rollout, to)) {
         await this.shipEverywhere(rt, to, note);
         const job = new FleetProgressive(c, rollout, rt, {
@@ -127,6 +140,7 @@ export class FleetSide {
         to: { plan: this.plan(to), roll: (m) => this.rollRequest(to, m, rt) },
         ...(from ? { from: { roll: (m: FleetMember) => this.rollRequest(from, m, rt) } } : {}),
         ...(this.hasBalancer() ? { balancer: this.balancer(to, from, rt) } : {}),
+        stopRequested: () => this.abortRequested(rollout.id),
         note,
       });
       const now = c.clock.now();
@@ -141,16 +155,21 @@ export class FleetSide {
       if (from) await c.store.setReleaseOutcome(env, service, from.number, 'superseded');
       await c.event(service, rollout.id, 'rollout.healthy', message, { phase: 'Healthy', hosts: outcomes });
       c.log.info(`rollout #${rollout.id} of ${service} (${env}): ${message}`);
+      // Old releases go from the hosts' stores, in the background (fleet-gc.ts).
+      if (!this.closing) void gcFleet(c, rt, service).catch((err: Error) => c.log.warn(`store GC of ${env}: ${err.message}`));
     } catch (err) {
       if (this.closing) return;
       const e = SlipwayError.from(err);
       const now = c.clock.now();
       const message = `${e.message}${e.hint ? `\n${e.hint}` : ''}`;
-      await c.store.updateRollout(rollout.id, { phase: 'Failed', reason: 'HostFailed', message, finishedAt: now }, now);
+      // An abort ends as a local one does: RolledBack, reason Aborted (rollout/failure.ts).
+      const aborted = e.code === 'FLEET_ROLLOUT_ABORTED';
+      const [phase, reason] = aborted ? (['RolledBack', 'Aborted'] as const) : (['Failed', 'HostFailed'] as const);
+      await c.store.updateRollout(rollout.id, { phase, reason, message, finishedAt: now }, now);
       if (rollout.kind === 'deploy') await c.store.setReleaseOutcome(env, service, rollout.toRelease, 'failed');
-      await c.event(service, rollout.id, 'rollout.failed', message, {
-        phase: 'Failed',
-        reason: 'HostFailed',
+      await c.event(service, rollout.id, aborted ? 'rollout.rolled-back' : 'rollout.failed', message, {
+        phase,
+        reason,
         code: e.code,
         details: e.details,
       });
@@ -159,6 +178,26 @@ export class FleetSide {
   }
 
   /** Whether the environment declares a load balancer (its HAProxy is the controller's router for it: ADR 0021). */
+  /**
+   * The idle blue-green host group (two groups behind HAProxy): every host of one group runs nothing
+   * of the service while every host of the other runs it. Left empty on purpose, so not healed.
+   */
+  idleHosts(service: string, rt: FleetRuntime): Set<string> {
+    const groups = this.hasBalancer() ? hostGroups(rt.members) : undefined;
+    if (!groups) return new Set();
+    const unit = unitName(this.c.environment, service);
+    const runs = new Set(
+      rt.driver
+        .list()
+        .filter((i) => i.service === unit)
+        .map((i) => i.host),
+    );
+    const idle = groups.find(
+      ([, mine], _, all) => mine.every((m) => !runs.has(m.name)) && all.every(([, g]) => g === mine || g.every((m) => runs.has(m.name))),
+    );
+    return new Set(idle?.[1].map((m) => m.name) ?? []);
+  }
+
   private hasBalancer(): boolean {
     return this.c.project.currentConfig?.environments[this.c.environment]?.loadBalancer !== undefined;
   }
@@ -200,7 +239,13 @@ export class FleetSide {
     };
   }
 
-  private plan(r: Release): ReleasePlan {
+  /** `slipway abort` on the rollout (recorded on it by rollout-commands.ts): "aborted by alice: why". */
+  private async abortRequested(id: number): Promise<string | undefined> {
+    const abort = ((await this.c.store.getRollout(id))?.progress as RolloutProgress | undefined)?.requests?.abort;
+    return abort && `aborted by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}`;
+  }
+
+  plan(r: Release): ReleasePlan {
     const plan = this.plans.get(r.digest);
     if (plan) return plan;
     throw SlipwayError.of('ARTIFACT_NOT_FOUND', `no plan for ${r.digest}`);
@@ -322,31 +367,30 @@ export class FleetSide {
     const unit = unitName(this.c.environment, service);
     const hosts = await Promise.all(
       rt.members.map(async (m): Promise<HostView> => {
-        try {
-          const routes = await m.agent.call({ op: 'routes' }, 5000);
-          const route = routes.find((r) => r.service === unit);
-          const pool = route?.pools.find((p) => p.weight > 0 && p.backends.length > 0);
-          const release = pool?.release ?? null;
-          const serving = pool?.backends.length ?? 0;
-          const health = release === null || serving === 0 ? 'down' : release === current && serving >= desired ? 'healthy' : 'degraded';
-          const problem =
-            health === 'down'
-              ? 'nothing serves'
-              : health === 'degraded'
-                ? `release ${release} with ${serving} of ${desired} instance(s)`
-                : undefined;
-          return { host: m.name, reachable: true, release, serving, health, ...(problem ? { problem } : {}) };
-        } catch (err) {
-          const e = SlipwayError.from(err);
+        // A short deadline per host: a cut link must not hold status for the SSH timeouts (host-answers.ts).
+        const a = await this.answers.ask(m.name, () => m.agent.call({ op: 'routes' }, 5000));
+        if (!a.ok) {
+          const last = a.last && servingOf(a.last.value, unit);
           return {
             host: m.name,
             reachable: false,
             release: null,
             serving: 0,
             health: 'down',
-            problem: `${e.code}: ${e.message.split('\n')[0]}`,
+            problem: `${a.error.code}: ${a.error.message.split('\n')[0]}`,
+            since: a.since,
+            ...(last ? { lastKnown: { ...last, at: a.last!.at } } : {}),
           };
         }
+        const { release, serving } = servingOf(a.value, unit);
+        const health = release === null || serving === 0 ? 'down' : release === current && serving >= desired ? 'healthy' : 'degraded';
+        const problem =
+          health === 'down'
+            ? 'nothing serves'
+            : health === 'degraded'
+              ? `release ${release} with ${serving} of ${desired} instance(s)`
+              : undefined;
+        return { host: m.name, reachable: true, release, serving, health, ...(problem ? { problem } : {}), since: a.since };
       }),
     );
     markIdleGroup(hosts, rt.members, this.hasBalancer());
@@ -418,4 +462,10 @@ function markIdleGroup(hosts: HostView[], members: FleetMember[], balanced: bool
     if (!empty || !others.every((m) => view(m).serving > 0)) continue;
     for (const m of mine) Object.assign(view(m), { idle: true, problem: `idle: group ${name} runs the next blue-green release` });
   }
+}
+
+/** The release a host's router sends the unit's traffic to, and how many instances serve it. */
+function servingOf(routes: ServiceRoute[], unit: string): { release: number | null; serving: number } {
+  const pool = routes.find((r) => r.service === unit)?.pools.find((p) => p.weight > 0 && p.backends.length > 0);
+  return { release: pool?.release ?? null, serving: pool?.backends.length ?? 0 };
 }

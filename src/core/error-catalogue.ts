@@ -60,6 +60,7 @@ export const ERROR_CATALOGUE = {
   EXEC_NOT_SUPPORTED: 'invalid',
   EXEC_START_FAILED: 'invalid',
   FLEET_HOST_FAILED: 'failed',
+  FLEET_ROLLOUT_ABORTED: 'failed',
   FLEET_ROLL_FAILED: 'failed',
   FLEET_UNSUPPORTED: 'invalid',
   HAPROXY_BAD_ANSWER: 'unavailable',

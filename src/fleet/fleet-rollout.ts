@@ -28,6 +28,11 @@ export interface FleetRolloutInput {
   to: { plan: ReleasePlan; roll: (m: FleetMember) => RollRequest };
   /** The release serving before, to roll hosts back to on failure (none on a first deploy). */
   from?: { roll: (m: FleetMember) => RollRequest };
+  /**
+   * Asked before every batch after the first: a reason (`aborted by alice: …`) stops the rollout
+   * there; the hosts already rolled go back to `from` and rollFleet throws FLEET_ROLLOUT_ABORTED.
+   */
+  stopRequested?: () => Promise<string | undefined>;
   /** Progress, one line per step and host, for the rollout's events. */
   note: (message: string, data: Record<string, unknown>) => void;
   /**
@@ -95,6 +100,18 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
   const rolled: FleetMember[] = [];
   for (let i = 0; i < members.length; i += size) {
     const batch = members.slice(i, i + size);
+    const stop = i > 0 ? await input.stopRequested?.() : undefined;
+    if (stop !== undefined) {
+      const back = await rollBack(input, rolled, outcomes);
+      throw SlipwayError.of(
+        'FLEET_ROLLOUT_ABORTED',
+        `${stop}: no batch started after ${rolled.length} of ${members.length} host(s)${back.length ? `; rolled back on ${back.join(', ')}` : ''}`,
+        {
+          hint: 'Every host serves the previous release. Deploy again, or run slipway retry, to roll the release out.',
+          details: { rolledBack: back, hosts: members.length },
+        },
+      );
+    }
     await input.balancer?.take(batch);
     const results = await Promise.allSettled(
       batch.map(async (m) => {
@@ -149,6 +166,34 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
     );
   }
   return [...outcomes.values()];
+}
+
+/**
+ * Brings the hosts already rolled back to the previous release (when there is one); returns those it did.
+ * (An abort's; the failure path above does the same inline.)
+ */
+async function rollBack(input: FleetRolloutInput, rolled: FleetMember[], outcomes: Map<string, HostOutcome>): Promise<string[]> {
+  const back: string[] = [];
+  if (!input.from) return back;
+  const from = input.from;
+  // The rest of the fleet serves the previous release: bring the hosts already rolled back to it.
+  const undo = await eachHost(rolled, input.parallel, async (m) => {
+    const req = from.roll(m);
+    await m.agent.call({ op: 'roll', roll: req }, req.deadlineMs + req.stopTimeoutMs + 30_000);
+    outcomes.get(m.name)!.rolledBack = true;
+    back.push(m.name);
+  });
+  undo.forEach((u, j) => {
+    if (u.status === 'rejected')
+      input.note(`${rolled[j]!.name}: rolling back failed: ${SlipwayError.from(u.reason).message}`, {
+        host: rolled[j]!.name,
+        step: 'rollback',
+      });
+  });
+  // Each host's roll back kept it serving; the balancer now counts it under the previous release.
+  const backMembers = rolled.filter((m) => back.includes(m.name));
+  if (backMembers.length) await input.balancer?.give(backMembers, from.roll(backMembers[0]!).release);
+  return back;
 }
 
 function hostFailed(host: string, doing: string, err: unknown, others: number, rolledBack: string[]): SlipwayError {

@@ -8,7 +8,7 @@
  *   releases/<sha256 hex>/   one assembled, verified, immutable release per artifact digest
  *   tmp/                     releases being assembled (ship-<random>), removed when done or failed
  *   run/, logs/              instances' pid files and logs (the remote driver, later)
- *   .lock                    flock(1) lock: one ship at a time on a host
+ *   .lock                    flock(1) lock: a ship registers (tmp/ship-*) and the store GC runs under it
  */
 import { posix } from 'node:path';
 

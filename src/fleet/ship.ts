@@ -134,10 +134,15 @@ const gzip = promisify(gzipCallback) as (data: Buffer | string) => Promise<Buffe
 const blobName = (hex: string, mode: number) => `${hex}-${(mode & 0o777).toString(8)}`;
 const blobPath = (blob: string) => `files/${blob.slice(0, 2)}/${blob}`;
 
-const HAS_RELEASE = `[ -d "$1" ] && echo present || echo absent`;
+/**
+ * Under the host's lock (host-gc.ts takes it too): a release present is touched (the store's GC
+ * keeps the most recently shipped or used), else this ship's work directory is made, which keeps
+ * a GC from sweeping the store until the ship ends. No lock without a layout root (nothing to GC).
+ */
+const HAS_RELEASE = `if [ -d "$(dirname "$3")" ]; then exec 9>>"$3" && flock -w 120 9 || exit 1; fi
+if [ -d "$1" ]; then touch -c "$1"; echo present; else mkdir -p "$2/r" && echo absent; fi`;
 /** Reads store entries (one per line, gzip'd) on stdin, prints those the store lacks. */
 const MISSING = `cd "$1" && gzip -dc | while IFS= read -r b; do [ -f "$b" ] || printf '%s\\n' "$b"; done`;
-const PREPARE = `mkdir -p "$1/r"`;
 const UNTAR = `cd "$1" && tar -xzf - --no-same-owner --same-permissions`;
 const LISTING = `cd "$1" && find . -mindepth 1 -printf '%y %m %P\\0%l\\0'`;
 const SUMS = `cd "$1" && find . -type f -printf '%P\\0' | xargs -0 -r sha256sum -z --`;
@@ -176,28 +181,26 @@ export async function shipRelease(host: RemoteHost, layout: HostLayout, plan: Re
     steps,
   });
   const finalDir = layout.release(plan.digest);
-  const present = (await host.run(shellScript(HAS_RELEASE, [finalDir]))).stdout.trim() === 'present';
-  step('ask');
-  if (present) return done('present', 0);
-
-  // 1. Contents the host's store lacks; blobs of releases it has (and we know) need no asking.
-  const hostReleases = new Set((await host.run(['ls', layout.releases], { check: false })).stdout.split('\n').filter(Boolean));
-  const held = new Set<string>();
-  for (const [digest, known] of opts.known ?? [])
-    if (hostReleases.has(digest.replace(/^sha256:/, ''))) for (const b of known.blobs) held.add(b);
-  const ask = [...plan.blobs].filter((b) => !held.has(b));
-  const missing = new Set(
-    ask.length === 0
-      ? []
-      : ask.length > (opts.inventoryAbove ?? ASK_ONE_BY_ONE)
-        ? await lacking(host, layout, ask, timeoutMs)
-        : await askEach(host, layout, ask, timeoutMs),
-  );
-  step('ask');
   const work = `${layout.tmp}/ship-${randomBytes(6).toString('hex')}`;
   const workRel = work.slice(layout.root.length + 1);
+  const present = (await host.run(shellScript(HAS_RELEASE, [finalDir, work, layout.lock]))).stdout.trim() === 'present';
+  step('ask');
+  if (present) return done('present', 0);
   try {
-    await host.run(shellScript(PREPARE, [work]));
+    // 1. Contents the host's store lacks; blobs of releases it has (and we know) need no asking.
+    const hostReleases = new Set((await host.run(['ls', layout.releases], { check: false })).stdout.split('\n').filter(Boolean));
+    const held = new Set<string>();
+    for (const [digest, known] of opts.known ?? [])
+      if (hostReleases.has(digest.replace(/^sha256:/, ''))) for (const b of known.blobs) held.add(b);
+    const ask = [...plan.blobs].filter((b) => !held.has(b));
+    const missing = new Set(
+      ask.length === 0
+        ? []
+        : ask.length > (opts.inventoryAbove ?? ASK_ONE_BY_ONE)
+          ? await lacking(host, layout, ask, timeoutMs)
+          : await askEach(host, layout, ask, timeoutMs),
+    );
+    step('ask');
     // 2. The missing contents, once each, as the archive's own segments.
     const first = new Map<string, PlanEntry>();
     const sent: PlanEntry[] = [];

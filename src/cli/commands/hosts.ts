@@ -125,3 +125,37 @@ export const hostsSetup: CliCommand<HostsFlags> = {
     return finish(reports, out, json, 'setup');
   },
 };
+
+export const hostsGc: CliCommand<HostsFlags> = {
+  name: 'hosts gc',
+  summary: "Remove old releases and unused stored files from every server's store (keeps what runs and the newest keepReleases)",
+  declare: declareVerbose,
+  examples: ['slipway hosts gc --env production', 'slipway hosts gc --env production --json'],
+  async run({ dir, env, out, json }, _args, flags) {
+    const ctx = await fleetContext(dir, env, out, flags);
+    const { gcHosts } = await import('../../fleet/host-gc.js');
+    const hosts = await gcHosts(ctx.config, ctx.projectDir, ctx.environment, ctx.opts);
+    const failed = hosts.filter((h) => h.error);
+    if (json) out.out(JSON.stringify({ ok: failed.length === 0, hosts }, null, 2));
+    else
+      out.out(
+        table([
+          ['HOST', 'REMOVED', 'KEPT', 'IN USE', 'FILES REMOVED'],
+          ...hosts.map((h) =>
+            h.result
+              ? [
+                  terminalLine(h.host),
+                  String(h.result.removed.length),
+                  String(h.result.kept.length),
+                  String(h.result.kept.filter((k) => k.inUse).length),
+                  h.result.filesRemoved === null ? 'later (a ship is in flight)' : String(h.result.filesRemoved),
+                ]
+              : [terminalLine(h.host), out.paint('red', 'FAIL'), '-', '-', '-'],
+          ),
+        ]),
+      );
+    for (const h of failed)
+      out.err(`${out.paint('red', '✗')} ${terminalLine(h.host)}: ${terminalLine(`${h.error!.code}: ${h.error!.message}`)}`);
+    return failed.length ? 1 : 0;
+  },
+};

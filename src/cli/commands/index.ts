@@ -33,7 +33,7 @@ import { stateRestore } from './state-restore.js';
 import { secretsSet } from './secrets-set.js';
 import { secretsList } from './secrets-list.js';
 import { secretsRm } from './secrets-rm.js';
-import { hosts, hostsCheck, hostsSetup } from './hosts.js';
+import { hosts, hostsCheck, hostsGc, hostsSetup } from './hosts.js';
 import { tokensCreate } from './tokens-create.js';
 import { tokensList } from './tokens-list.js';
 import { tokensRevoke } from './tokens-revoke.js';
@@ -80,6 +80,7 @@ export const COMMANDS: readonly CliCommand[] = [
   hosts,
   hostsCheck,
   hostsSetup,
+  hostsGc,
   tokensCreate,
   tokensList,
   tokensRevoke,

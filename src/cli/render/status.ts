@@ -127,7 +127,7 @@ export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): s
           h.release === null ? '-' : num(h.release),
           `${num(h.serving)} instance(s)`,
           h.health === 'healthy' ? out.paint('green', 'healthy') : out.paint(h.health === 'down' ? 'red' : 'yellow', text(h.health, '?')),
-          text(h.problem, '-'),
+          text(hostProblem(h), '-'),
         ]),
       ]),
     );
@@ -160,4 +160,12 @@ export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): s
     }
   }
   return o;
+}
+
+/** An unreachable host's problem, since when, and what it served when last reached (stale). */
+function hostProblem(h: NonNullable<StatusResponse['services'][number]['hosts']>[number]): string | undefined {
+  if (h.reachable || typeof h.since !== 'number') return h.problem;
+  const since = new Date(h.since).toISOString().slice(11, 19);
+  const last = h.lastKnown ? `; last seen serving release ${h.lastKnown.release ?? '-'} on ${h.lastKnown.serving}` : '';
+  return `${h.problem ?? 'unreachable'} (unreachable since ${since}Z${last})`;
 }

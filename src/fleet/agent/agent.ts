@@ -48,7 +48,7 @@ export class HostAgent {
   private seq = 0;
   private routerWanted = false;
   private routerTimer: NodeJS.Timeout | undefined;
-  private readonly rolling = new Map<string, Promise<RollResult>>();
+  private readonly rolling = new Map<string, { release: number; done: Promise<RollResult> }>();
   private readonly splits = new Map<string, Promise<void>>();
   private readonly startedAt = Date.now();
   /** Resolves when a `shutdown` request asked the process to end. */
@@ -184,11 +184,16 @@ export class HostAgent {
         return this.driver.logFiles(req.id) ?? null;
       case 'roll': {
         // One roll of a service at a time; a controller that asks again (it reconnected) joins it.
+        // A roll to another release (a rollback after the controller lost this one) waits for it.
         const key = req.roll.service;
         const running = this.rolling.get(key);
-        if (running) return running;
-        const p = this.roll(req.roll).finally(() => this.rolling.delete(key));
-        this.rolling.set(key, p);
+        if (running && running.release === req.roll.release) return running.done;
+        const p = (running ? running.done.catch(() => undefined) : Promise.resolve())
+          .then(() => this.roll(req.roll))
+          .finally(() => {
+            if (this.rolling.get(key)?.done === p) this.rolling.delete(key);
+          });
+        this.rolling.set(key, { release: req.roll.release, done: p });
         return p;
       }
       case 'split': {
