@@ -137,26 +137,7 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
     await input.balancer?.give(done, input.to.roll(batch[0]!).release);
     const failed = results.flatMap((r, j) => (r.status === 'rejected' ? [{ m: batch[j]!, err: r.reason as unknown }] : []));
     if (failed.length === 0) continue;
-    const back: string[] = [];
-    if (input.from) {
-      // The rest of the fleet serves the previous release: bring the hosts already rolled back to it.
-      const undo = await eachHost(rolled, input.parallel, async (m) => {
-        const req = input.from!.roll(m);
-        await m.agent.call({ op: 'roll', roll: req }, req.deadlineMs + req.stopTimeoutMs + 30_000);
-        outcomes.get(m.name)!.rolledBack = true;
-        back.push(m.name);
-      });
-      undo.forEach((u, j) => {
-        if (u.status === 'rejected')
-          note(`${rolled[j]!.name}: rolling back failed: ${SlipwayError.from(u.reason).message}`, {
-            host: rolled[j]!.name,
-            step: 'rollback',
-          });
-      });
-      // Each host's roll back kept it serving; the balancer now counts it under the previous release.
-      const backMembers = rolled.filter((m) => back.includes(m.name));
-      if (backMembers.length) await input.balancer?.give(backMembers, input.from.roll(backMembers[0]!).release);
-    }
+    const back = await rollBack(input, rolled, outcomes);
     throw hostFailed(
       failed[0]!.m.name,
       `rolling it to release ${input.to.roll(failed[0]!.m).release}`,
@@ -169,8 +150,8 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
 }
 
 /**
- * Brings the hosts already rolled back to the previous release (when there is one); returns those it did.
- * (An abort's; the failure path above does the same inline.)
+ * Brings the hosts already rolled back to the previous release (when there is one), after a host
+ * failed or an abort; returns those it did.
  */
 async function rollBack(input: FleetRolloutInput, rolled: FleetMember[], outcomes: Map<string, HostOutcome>): Promise<string[]> {
   const back: string[] = [];
