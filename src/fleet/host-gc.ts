@@ -1,7 +1,8 @@
 /**
  * The store's garbage collection on a host (docs/servers.md: the host layout). `releases/` keeps
- * every release a process on the host runs from (an instance's working directory is its release),
- * every release the controller still holds (passed as `keep`: its retention's releases), and the
+ * every release a process on the host runs from (an instance's working directory is its release; the
+ * agent, router and log writers run files of the agent's bundle, named on their command lines), the
+ * agent bundle named by `agent/install.json`, every release the controller still holds (passed as `keep`: its retention's releases), and the
  * `keepRecent` releases most recently shipped or deployed (a ship touches the one it finds); the
  * others are removed. Then `files/` drops every content no release links to any more (link count
  * 1: only the store's own name).
@@ -32,6 +33,15 @@ for p in /proc/[0-9]*/cwd; do
   d=$(readlink "$p" 2>/dev/null) || continue
   case "$d" in "$root"/releases/*) h=\${d#"$root"/releases/}; inuse="$inuse\${h%%/*} ";; esac
 done
+for p in /proc/[0-9]*/cmdline; do
+  set -f
+  for a in $(tr '\\0' ' ' < "$p" 2>/dev/null); do
+    case "$a" in "$root"/releases/*) h=\${a#"$root"/releases/}; inuse="$inuse\${h%%/*} ";; esac
+  done
+  set +f
+done
+agent=$(sed -n 's/.*"agent": *"sha256:\\([0-9a-f]*\\)".*/\\1/p' agent/install.json 2>/dev/null)
+[ -n "$agent" ] && inuse="$inuse$agent "
 n=0
 for h in $(ls -1tc releases 2>/dev/null); do
   case "$h" in *[!0-9a-f]*) continue;; esac

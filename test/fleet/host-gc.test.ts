@@ -92,6 +92,37 @@ describe('the store GC on a host', { skip: Fleet.skipReason() }, () => {
     await shipRelease(host, layout, v2);
     const again = await gcHost(host, layout, { keepRecent: 1, keep: [v4.digest] });
     assert.deepEqual(again.removed, [], 'release 2 is the most recent, 4 is kept by name, 1 runs');
+    // The agent's bundle is kept while install.json names it, and so is a release a process names
+    // on its command line (the agent, router and log writers run the bundle's files).
+    await host.run([
+      'sh',
+      '-c',
+      'mkdir -p "$1/agent" && printf \'{"agent":"%s","node":"/usr/bin/node"}\' "$2" > "$1/agent/install.json"',
+      'sh',
+      layout.root,
+      v4.digest,
+    ]);
+    const named = (
+      await host.run([
+        'sh',
+        '-c',
+        'setsid sh -c "sleep 300" "$1" </dev/null >/dev/null 2>&1 & echo $!',
+        'sh',
+        `${layout.release(v2.digest)}/common.js`,
+      ])
+    ).stdout.trim();
+    await shipRelease(host, layout, v3);
+    const third = await gcHost(host, layout, { keepRecent: 1 });
+    assert.deepEqual(third.removed, [], 'release 3 is the most recent, 4 the agent bundle, 2 named by a process, 1 its cwd');
+    assert.deepEqual(
+      third.kept
+        .filter((k) => k.inUse)
+        .map((k) => k.digest)
+        .sort(),
+      [hex(v1), hex(v2), hex(v4)].sort(),
+    );
+    await host.run(['kill', named]);
+    await host.run(['rm', `${layout.root}/agent/install.json`]);
   });
 
   it('puts the sweep off while a ship is in flight; ships racing GCs all end complete', async () => {
