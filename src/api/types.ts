@@ -43,6 +43,8 @@ export interface HostView {
   health: 'healthy' | 'degraded' | 'down';
   /** Why it is unreachable or degraded. */
   problem?: string;
+  /** What runs the instances it serves: processes, or containers with podman or docker (the host's choice: podman when it has both). */
+  runtime?: 'process' | 'podman' | 'docker';
 }
 
 export interface RolloutView {

@@ -20,6 +20,7 @@ import { fleetOf } from '../fleet/fleet-target.js';
 import { FleetRuntime, type FleetMember } from '../fleet/fleet-runtime.js';
 import { rollFleet } from '../fleet/fleet-rollout.js';
 import { planRelease, type ReleasePlan } from '../fleet/ship.js';
+import { hostPayload, type HostPayload } from './fleet-payload.js';
 import { dirname } from 'node:path';
 import { unitName } from './environment-scope.js';
 import type { Controller } from './controller.js';
@@ -71,19 +72,10 @@ export class FleetSide {
         rollout.fromRelease !== null && rollout.fromRelease !== rollout.toRelease
           ? await c.release(service, rollout.fromRelease).catch(() => undefined)
           : undefined;
-      if (to.image)
-        throw SlipwayError.of(
-          'FLEET_UNSUPPORTED',
-          `release ${to.number} of ${service} is an image; hosts run process releases only so far`,
-          {
-            hint: 'Deploy a service with `source:` to an ssh environment (images on hosts are planned: docs/servers.md).',
-          },
-        );
-      if (Object.keys(to.secrets?.values ?? {}).length)
-        throw SlipwayError.of('FLEET_UNSUPPORTED', `release ${to.number} of ${service} uses secrets, which are not sent to hosts yet`, {
-          hint: 'Deploy it to a local environment, or without secrets: (docs/servers.md).',
-        });
-      await this.prepare(to);
+      // What each host's roll carries besides the spec: the image to pull, the secrets' values.
+      const toPayload = await hostPayload(c, to);
+      const fromPayload = from ? await hostPayload(c, from).catch(() => undefined) : undefined;
+      if (!to.image) await this.prepare(to);
       await rt.init();
       const { ssh } = rt.fleet;
       const outcomes = await rollFleet({
@@ -91,8 +83,8 @@ export class FleetSide {
         layout: rt.layout,
         parallel: ssh.parallel,
         maxUnavailableHosts: ssh.maxUnavailableHosts,
-        to: { plan: this.plan(to), roll: (m) => this.rollRequest(to, m, rt) },
-        ...(from ? { from: { roll: (m: FleetMember) => this.rollRequest(from, m, rt) } } : {}),
+        to: { ...(to.image ? {} : { plan: this.plan(to) }), roll: (m) => this.rollRequest(to, m, rt, toPayload) },
+        ...(from && fromPayload ? { from: { roll: (m: FleetMember) => this.rollRequest(from, m, rt, fromPayload) } } : {}),
         ...(this.hasBalancer() ? { balancer: this.balancer(to, from, rt) } : {}),
         note,
       });
@@ -184,7 +176,7 @@ export class FleetSide {
     this.plans.set(r.digest, await planRelease(indexed.archive, indexed.index));
   }
 
-  private rollRequest(r: Release, m: FleetMember, rt: FleetRuntime): RollRequest {
+  private rollRequest(r: Release, m: FleetMember, rt: FleetRuntime, payload: HostPayload): RollRequest {
     const spec = r.spec;
     const unit = unitName(this.c.environment, r.service);
     return {
@@ -194,9 +186,12 @@ export class FleetSide {
       spec: {
         service: unit,
         release: r.number,
-        releaseDir: rt.layout.release(r.digest),
+        // A container release runs its image pinned by digest; it has no release directory.
+        releaseDir: r.image ? '' : rt.layout.release(r.digest),
+        ...(r.image ? { image: r.image.ref } : {}),
         command: spec.start ?? '',
         env: { ...spec.env, SLIPWAY_ENVIRONMENT: this.c.environment },
+        secrets: Object.keys(r.secrets?.values ?? {}),
         logMaxBytes: spec.logs.maxSize,
         logFiles: spec.logs.files,
         restart: DEFAULT_RESTART_POLICY,
@@ -207,6 +202,7 @@ export class FleetSide {
       deadlineMs: spec.progressDeadline,
       stopTimeoutMs: spec.stopTimeout,
       idSuffix: `-on-${m.name.replace(/[^A-Za-z0-9.-]/g, '-')}`,
+      ...payload,
     };
   }
 
@@ -221,7 +217,7 @@ export class FleetSide {
     const hosts = await Promise.all(
       rt.members.map(async (m): Promise<HostView> => {
         try {
-          const routes = await m.agent.call({ op: 'routes' }, 5000);
+          const [routes, hello] = await Promise.all([m.agent.call({ op: 'routes' }, 5000), m.agent.call({ op: 'hello' }, 5000)]);
           const route = routes.find((r) => r.service === unit);
           const pool = route?.pools.find((p) => p.weight > 0 && p.backends.length > 0);
           const release = pool?.release ?? null;
@@ -233,7 +229,18 @@ export class FleetSide {
               : health === 'degraded'
                 ? `release ${release} with ${serving} of ${desired} instance(s)`
                 : undefined;
-          return { host: m.name, reachable: true, release, serving, health, ...(problem ? { problem } : {}) };
+          // The host's runtime for what it serves: its agent's container runtime for an image release.
+          const image = release === null ? undefined : (await this.c.release(service, release).catch(() => undefined))?.image;
+          const runtime = release === null ? undefined : image ? (hello.images ?? undefined) : 'process';
+          return {
+            host: m.name,
+            reachable: true,
+            release,
+            serving,
+            health,
+            ...(problem ? { problem } : {}),
+            ...(runtime ? { runtime } : {}),
+          };
         } catch (err) {
           const e = SlipwayError.from(err);
           return {

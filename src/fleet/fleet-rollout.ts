@@ -24,8 +24,8 @@ export interface FleetRolloutInput {
   layout: HostLayout;
   parallel: number;
   maxUnavailableHosts: number;
-  /** The release to roll out: its shipping plan and each host's roll. */
-  to: { plan: ReleasePlan; roll: (m: FleetMember) => RollRequest };
+  /** The release to roll out: its shipping plan (none for an image: each host pulls it in its roll) and each host's roll. */
+  to: { plan?: ReleasePlan; roll: (m: FleetMember) => RollRequest };
   /** The release serving before, to roll hosts back to on failure (none on a first deploy). */
   from?: { roll: (m: FleetMember) => RollRequest };
   /** Progress, one line per step and host, for the rollout's events. */
@@ -58,9 +58,10 @@ export function batchSize(parallel: number, maxUnavailableHosts: number): number
 export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]> {
   const { members, layout, note } = input;
   const outcomes = new Map<string, HostOutcome>(members.map((m) => [m.name, { host: m.name, ms: 0 }]));
-  const known = new Map([[input.to.plan.digest, input.to.plan]]);
-  // 1. Ship everywhere before anything switches.
-  const shipped = await eachHost(members, input.parallel, async (m) => {
+  const plan = input.to.plan;
+  const known = new Map(plan ? [[plan.digest, plan]] : []);
+  // 1. Ship everywhere before anything switches (an image is pulled by each host's agent instead).
+  const shipped = await eachHost(plan ? members : [], input.parallel, async (m) => {
     const remote = await m.remote();
     // What shipping needs of the layout (idempotent; `hosts setup` made it, unless this is a new host).
     const made = await remote.run(['mkdir', '-p', ...layout.directories], { check: false });
@@ -72,7 +73,7 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
           hint: 'Run slipway hosts setup for this environment (it creates the layout, with sudo when it may).',
         },
       );
-    const r = await shipRelease(remote, layout, input.to.plan, { known });
+    const r = await shipRelease(remote, layout, plan!, { known });
     outcomes.get(m.name)!.shipped = r.outcome;
     note(`${m.name}: release ${r.outcome === 'present' ? 'already there' : `shipped (${r.filesSent} file(s))`}`, {
       host: m.name,

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '../../../src/core/wait-for.js';
+import { cgroupMounts, containersSetup, removeEmptyLibpodCgroups } from './fleet-containers.js';
 import { HOSTINIT, sshdConfig } from './scripts.js';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +40,12 @@ export interface FleetHost {
 
 export interface FleetOptions {
   hosts?: number;
+  /**
+   * Hosts that can run containers with podman (and the docker client against a podman service):
+   * see `containersSetup` (fleet-containers.ts) for what that takes in a namespace host.
+   * @default false: plain hosts, as before
+   */
+  containers?: boolean;
 }
 
 /** Where subnets in use by fleets of this machine are claimed (one file each, holding the owner's pid). */
@@ -55,6 +62,8 @@ const BINARIES = ['/usr/sbin/sshd', '/usr/bin/ssh-keygen', '/usr/bin/nsenter', '
 export class Fleet {
   private readonly unsharePids = new Map<number, number>();
   private stopped = false;
+  /** Set by `containers: true` (see FleetOptions). */
+  containers = false;
 
   private constructor(
     readonly id: string,
@@ -63,6 +72,11 @@ export class Fleet {
     readonly bridge: string,
     readonly hosts: FleetHost[],
   ) {}
+
+  /** This machine's address on the fleet's bridge: what hosts reach this machine at (a registry of the test, say). */
+  get gateway(): string {
+    return `${this.subnet}.1`;
+  }
 
   /** Why a fleet cannot run here (not root, a tool missing), or undefined when it can. */
   static skipReason(): string | undefined {
@@ -102,6 +116,7 @@ export class Fleet {
       dir: join(dir, `h${i + 1}`),
     }));
     const fleet = new Fleet(id, dir, subnet, bridge, hosts);
+    fleet.containers = opts.containers === true;
     try {
       writeFileSync(join(dir, 'hostinit.sh'), HOSTINIT, { mode: 0o755 });
       await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'slipway-fleet', '-f', fleet.keyFile]);
@@ -110,6 +125,7 @@ export class Fleet {
       await ip('link', 'set', bridge, 'up');
       await Promise.all(hosts.map((h) => fleet.create(h)));
       await Promise.all(hosts.map((h) => fleet.waitReady(h)));
+      if (fleet.containers) await Promise.all(hosts.map((h) => fleet.inHost(h, ['sh', '-c', containersSetup(h.dir, fleet.gateway)])));
       return fleet;
     } catch (err) {
       await fleet.stop();
@@ -162,6 +178,7 @@ export class Fleet {
           h.name,
           this.dir,
           CHECKOUT,
+          ...(this.containers ? ['containers', ...cgroupMounts()] : []),
         ],
         { detached: true, stdio: ['ignore', out, out] },
       );
@@ -319,6 +336,7 @@ ${this.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
     }
     await ip('link', 'del', this.bridge).catch(() => undefined);
     releaseSubnet(this.subnet);
+    if (this.containers) removeEmptyLibpodCgroups();
     // The overlay mounts lived in the hosts' own mount namespaces, gone with their processes; never
     // remove a directory that something still has mounted (its root has the machine's / below it).
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8');

@@ -8,7 +8,7 @@
  * the machine never sees them and they vanish with the host's last process.
  */
 export const HOSTINIT = `#!/bin/sh
-# $1=host name  $2=fleet dir  $3=Slipway checkout (optional)
+# $1=host name  $2=fleet dir  $3=Slipway checkout (optional)  $4=containers, then the machine's cgroup mounts as PATH|TYPE|OPTIONS (optional)
 set -e
 N=$1; D=$2/$N; R=$D/root
 mount --make-rprivate /
@@ -22,6 +22,16 @@ mount -t tmpfs tmpfs "$R/tmp"
 mkdir -p "$R$D" && mount --bind "$D" "$R$D"
 # $3: Slipway's checkout, seen at the same path (read-only) even below /tmp or on another mount.
 if [ -n "$3" ]; then mkdir -p "$R$3" && mount --bind "$3" "$R$3" && mount -o remount,bind,ro "$R$3"; fi
+# $4=containers: runc needs the cgroup hierarchies (podman's cgroupfs manager puts each container
+# below libpod_parent). "ip netns exec" mounted a fresh /sys without them, so mount the machine's again.
+if [ "$4" = containers ]; then
+  mount -t tmpfs -o mode=755 cgroup "$R/sys/fs/cgroup"
+  shift 4
+  for m in "$@"; do
+    p=\${m%%|*}; rest=\${m#*|}; t=\${rest%%|*}; o=\${rest#*|}
+    mkdir -p "$R$p" && mount -t "$t" -o "$o" "$t" "$R$p"
+  done
+fi
 hostname "$N"
 exec chroot "$R" /bin/bash -c '
   mkdir -p -m 0755 /run/sshd
