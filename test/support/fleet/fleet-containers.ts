@@ -76,3 +76,15 @@ export function cgroupMounts(): string[] {
     .filter((f) => (f[2] === 'cgroup' || f[2] === 'cgroup2') && f[1]!.startsWith('/sys/fs/cgroup/'))
     .map((f) => `${f[1]}|${f[2]}|${f[3]}`);
 }
+
+/** A shell script run inside a `containers` host: a docker engine (podman's API service), then podman hidden. */
+export function dockerOnlyScript(hostDir: string): string {
+  return `set -e
+mkdir -p /usr/local/lib/slipway-test
+cp /usr/bin/podman /usr/local/lib/slipway-test/podman-engine
+setsid -f /usr/local/lib/slipway-test/podman-engine system service --time=0 unix:///run/docker.sock </dev/null >>${hostDir}/docker-engine.log 2>&1
+printf '#!/bin/sh\\necho "podman is hidden on this test host (docker only)" >&2\\nexit 127\\n' > /usr/local/lib/slipway-test/no-podman
+chmod 755 /usr/local/lib/slipway-test/no-podman
+mount --bind /usr/local/lib/slipway-test/no-podman /usr/bin/podman
+`;
+}

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '../../../src/core/wait-for.js';
-import { cgroupMounts, containersSetup, removeEmptyLibpodCgroups } from './fleet-containers.js';
+import { cgroupMounts, containersSetup, dockerOnlyScript, removeEmptyLibpodCgroups } from './fleet-containers.js';
 import { HOSTINIT, sshdConfig } from './scripts.js';
 import { fileURLToPath } from 'node:url';
 
@@ -245,6 +245,26 @@ ${this.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', host.name, '-f', join(host.dir, 'ssh_host_ed25519_key')]);
     await this.sshdStop(host);
     await this.sshdStart(host);
+  }
+
+  /**
+   * Makes a `containers` host a docker host without podman: a Docker-compatible engine (`podman
+   * system service` on /run/docker.sock, from a copy of podman's binary) for the machine's docker
+   * client, then podman hidden behind a command that fails, so the host has docker only. There is
+   * no Docker engine on these machines: this is the honest stand-in (docs/servers.md).
+   */
+  async dockerOnly(h: FleetHost | number): Promise<void> {
+    const host = this.host(h);
+    if (!this.containers) throw new Error('dockerOnly needs a fleet started with containers: true');
+    await this.inHost(host, ['sh', '-c', dockerOnlyScript(host.dir)]);
+    await waitFor(`docker on ${host.name} to reach its engine`, async () => {
+      try {
+        await this.inHost(host, ['docker', 'version', '--format', '{{.Server.Version}}']);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 10_000, 100);
   }
 
   // ---- faults ---------------------------------------------------------------------------------

@@ -1,0 +1,108 @@
+/**
+ * The docker path on a host: a host with docker and no podman runs an image release's containers
+ * with the docker client. There is no Docker engine on these machines, only the `docker` client;
+ * the host's engine is podman's Docker-compatible API service (`fleet.dockerOnly`), so this is a
+ * real docker CLI against a real Docker API, with podman hidden from the agent. An image release
+ * is pulled by digest there and rolled under load with zero failed requests; status says docker.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { StatusResponse } from '../../src/api/types.js';
+import { waitFor } from '../../src/core/wait-for.js';
+import { Fleet } from '../support/fleet/fleet.js';
+import { startLoad } from '../support/load.js';
+import { podmanScratch, podmanSkipReason, type PodmanScratch } from '../support/podman-scratch.js';
+import { freePort, get, TestProject } from '../support/project.js';
+import { FIXTURE } from '../containers/image-project.js';
+
+const skip =
+  Fleet.skipReason() ??
+  podmanSkipReason() ??
+  (existsSync('/usr/bin/docker-registry') ? undefined : 'needs docker-registry (scripts/install-system-deps.sh)') ??
+  (hasDocker() ? undefined : 'needs the docker client (scripts/install-system-deps.sh)');
+
+describe('a docker host (docker CLI against a Docker-compatible API service) runs image releases', { skip }, () => {
+  let fleet: Fleet;
+  let scratch: PodmanScratch;
+  let registry: ChildProcess | undefined;
+  let regUrl: string;
+  const p = new TestProject();
+  const cli = (args: string[]) => p.cli(args, { env: scratch.env, timeoutMs: 180_000 });
+  const url = () => `http://${fleet.hosts[0]!.address}:${p.port}/`;
+  const status = async () =>
+    (JSON.parse((await cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find((s) => s.service === 'web')!;
+  const write = (version: string) =>
+    writeFileSync(
+      join(p.dir, 'slipway.yaml'),
+      `app: test
+services:
+  web:
+    image: { build: ./web }
+    instances: 2
+    port: ${p.port}
+    env:
+      VERSION: "${version}"
+    health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }
+    stopTimeout: 5s
+registry: { url: "${regUrl}", insecure: true }
+environments:
+  production:
+${fleet.sshTargetYaml()}`,
+    );
+
+  before(async () => {
+    fleet = await Fleet.start({ hosts: 1, containers: true });
+    await fleet.dockerOnly(0);
+    scratch = podmanScratch();
+    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
+    const regDir = join(scratch.dir, 'registry');
+    mkdirSync(join(regDir, 'data'), { recursive: true });
+    regUrl = `${fleet.gateway}:${await freePort()}`;
+    writeFileSync(
+      join(regDir, 'config.yml'),
+      `version: 0.1\nlog: {level: warn}\nstorage: {filesystem: {rootdirectory: ${regDir}/data}}\nhttp: {addr: "${regUrl}", secret: test-only}\n`,
+    );
+    registry = spawn('docker-registry', ['serve', join(regDir, 'config.yml')], { stdio: 'ignore' });
+    await waitFor('the registry', async () => (await get(`http://${regUrl}/v2/`)).status === 200, 10_000);
+    p.port = await freePort();
+    scratch.writeContext(join(p.dir, 'web'), { '/app/server.js': readFileSync(FIXTURE, 'utf8') });
+    write('v1');
+  });
+  after(async () => {
+    await p.cleanup();
+    await fleet?.stop();
+    if (registry?.pid) registry.kill('SIGTERM');
+    scratch?.teardown();
+  });
+
+  it('pulls the digest with docker, serves it, rolls a new image under load with zero failed requests; status says docker', async () => {
+    const up = await cli(['up', '--env', 'production']);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+    assert.match((await get(url())).body, /^v1 release=1 /);
+    write('v2');
+    writeFileSync(join(p.dir, 'web/rootfs/app/VERSION'), 'v2\n');
+    const load = startLoad(url(), { concurrency: 2, maxMs: 120_000 });
+    const deploy = await cli(['deploy', 'web', '--env', 'production', '--wait']);
+    const result = await load.stop();
+    assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
+    assert.deepEqual(result.failures, []);
+    assert.ok(result.bodies.has('v1 release=1') && result.bodies.has('v2 release=2'), 'both releases answered during the roll');
+    const web = await status();
+    assert.deepEqual(
+      web.hosts?.map((h) => [h.release, h.serving, h.health, h.runtime]),
+      [[2, 2, 'healthy', 'docker']],
+    );
+    // The containers are the engine's, started by the docker client, of the release's digest; their output reaches the logs.
+    const ps = await fleet.inHost(0, ['docker', 'ps', '--format', '{{.Image}}', '--filter', 'label=io.slipway.release=2']);
+    assert.deepEqual(ps.trim().split('\n'), [web.runtime!.image!, web.runtime!.image!]);
+    const logs = await cli(['logs', 'web', '--env', 'production', '--lines', '20']);
+    assert.match(logs.stdout, /listening on \d+ as v2/);
+  });
+});
+
+function hasDocker(): boolean {
+  return ['/usr/bin/docker', '/usr/local/bin/docker'].some((b) => existsSync(b));
+}
