@@ -2,8 +2,9 @@
  * The docker path on a host: a host with docker and no podman runs an image release's containers
  * with the docker client. There is no Docker engine on these machines, only the `docker` client;
  * the host's engine is podman's Docker-compatible API service (`fleet.dockerOnly`), so this is a
- * real docker CLI against a real Docker API, with podman hidden from the agent. An image release
- * is pulled by digest there and rolled under load with zero failed requests; status says docker.
+ * real docker CLI against a real Docker API, with podman hidden from the agent. Beside it, a host
+ * with both podman and docker runs podman (the preferred one). An image release is pulled by
+ * digest on both and rolled under load with zero failed requests; status names each runtime.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,9 +32,11 @@ describe('a docker host (docker CLI against a Docker-compatible API service) run
   let regUrl: string;
   const p = new TestProject();
   const cli = (args: string[]) => p.cli(args, { env: scratch.env, timeoutMs: 180_000 });
-  const url = () => `http://${fleet.hosts[0]!.address}:${p.port}/`;
+  const urls = () => fleet.hosts.map((h) => `http://${h.address}:${p.port}/`);
   const status = async () =>
-    (JSON.parse((await cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find((s) => s.service === 'web')!;
+    (JSON.parse((await cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
+      (s) => s.service === 'web',
+    )!;
   const write = (version: string) =>
     writeFileSync(
       join(p.dir, 'slipway.yaml'),
@@ -54,8 +57,9 @@ ${fleet.sshTargetYaml()}`,
     );
 
   before(async () => {
-    fleet = await Fleet.start({ hosts: 1, containers: true });
+    fleet = await Fleet.start({ hosts: 2, containers: true });
     await fleet.dockerOnly(0);
+    await fleet.dockerEngine(1); // podman and a working docker: the agent prefers podman
     scratch = podmanScratch();
     writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
     const regDir = join(scratch.dir, 'registry');
@@ -81,25 +85,35 @@ ${fleet.sshTargetYaml()}`,
   it('pulls the digest with docker, serves it, rolls a new image under load with zero failed requests; status says docker', async () => {
     const up = await cli(['up', '--env', 'production']);
     assert.equal(up.code, 0, up.stderr + up.stdout);
-    assert.match((await get(url())).body, /^v1 release=1 /);
+    for (const u of urls()) assert.match((await get(u)).body, /^v1 release=1 /);
     write('v2');
     writeFileSync(join(p.dir, 'web/rootfs/app/VERSION'), 'v2\n');
-    const load = startLoad(url(), { concurrency: 2, maxMs: 120_000 });
+    const loads = urls().map((u) => startLoad(u, { concurrency: 2, maxMs: 120_000 }));
     const deploy = await cli(['deploy', 'web', '--env', 'production', '--wait']);
-    const result = await load.stop();
+    const results = await Promise.all(loads.map((l) => l.stop()));
     assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
-    assert.deepEqual(result.failures, []);
-    assert.ok(result.bodies.has('v1 release=1') && result.bodies.has('v2 release=2'), 'both releases answered during the roll');
+    results.forEach((r, i) => {
+      assert.deepEqual(r.failures, [], fleet.hosts[i]!.name);
+      assert.ok(r.bodies.has('v1 release=1') && r.bodies.has('v2 release=2'), `both releases answered on ${fleet.hosts[i]!.name}`);
+    });
     const web = await status();
     assert.deepEqual(
       web.hosts?.map((h) => [h.release, h.serving, h.health, h.runtime]),
-      [[2, 2, 'healthy', 'docker']],
+      [
+        [2, 2, 'healthy', 'docker'],
+        [2, 2, 'healthy', 'podman'],
+      ],
     );
     // The containers are the engine's, started by the docker client, of the release's digest; their output reaches the logs.
+    const ref = web.runtime!.image!;
     const ps = await fleet.inHost(0, ['docker', 'ps', '--format', '{{.Image}}', '--filter', 'label=io.slipway.release=2']);
-    assert.deepEqual(ps.trim().split('\n'), [web.runtime!.image!, web.runtime!.image!]);
-    const logs = await cli(['logs', 'web', '--env', 'production', '--lines', '20']);
-    assert.match(logs.stdout, /listening on \d+ as v2/);
+    assert.deepEqual(ps.trim().split('\n'), [ref.split('@')[0], ref.split('@')[0]]);
+    const pulled = await fleet.inHost(0, ['docker', 'images', '--digests', '--format', '{{.Repository}}@{{.Digest}}']);
+    assert.ok(pulled.split('\n').includes(ref), `docker on ${fleet.hosts[0]!.name} has ${ref}: ${pulled}`);
+    // The docker host's instances' output reached their logs through `docker logs -f`.
+    const logs = await cli(['logs', 'web', '--env', 'production', '--lines', '40']);
+    const onDocker = `-on-${fleet.hosts[0]!.address}`.replaceAll('.', '\\.');
+    assert.match(logs.stdout, new RegExp(`${onDocker} \\| listening on \\d+ as v2`), logs.stdout);
   });
 });
 

@@ -44,7 +44,9 @@ describe('image releases and secrets on a fleet of SSH hosts', { skip }, () => {
   const cli = (args: string[], input?: string) => p.cli(args, { env: env(), timeoutMs: 180_000, ...(input ? { input } : {}) });
   const urls = () => fleet.hosts.map((h) => `http://${h.address}:${p.port}/`);
   const status = async () =>
-    (JSON.parse((await cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find((s) => s.service === 'web')!;
+    (JSON.parse((await cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
+      (s) => s.service === 'web',
+    )!;
   const write = (version: string) =>
     writeFileSync(
       join(p.dir, 'slipway.yaml'),
@@ -95,7 +97,11 @@ ${fleet.sshTargetYaml()}`,
 
   /** What each host's router answers for the secret, asked `n` times per host. */
   const secretDigests = async (n = 4) =>
-    (await Promise.all(urls().map((u) => Promise.all(Array.from({ length: n }, async () => (await get(`${u}secret-digest?name=API_KEY`)).body))))).flat();
+    (
+      await Promise.all(
+        urls().map((u) => Promise.all(Array.from({ length: n }, async () => (await get(`${u}secret-digest?name=API_KEY`)).body))),
+      )
+    ).flat();
 
   it('builds once, pushes by digest, and each host pulls it with the credentials and serves it from podman containers with the secret', async () => {
     assert.equal((await cli(['secrets', 'set', 'REGISTRY_PASSWORD', '--env', 'production'], `${PASSWORD}\n`)).code, 0);
@@ -165,7 +171,11 @@ ${fleet.sshTargetYaml()}`,
           .trim()
           .split('\n')
           .filter(Boolean);
-      assert.deepEqual(await holding(API_KEY), ['/var/lib/slipway/agent/secrets/web.production@2.json'], `${h.name}: only the serving release's secret file`);
+      assert.deepEqual(
+        await holding(API_KEY),
+        ['/var/lib/slipway/agent/secrets/web.production@2.json'],
+        `${h.name}: only the serving release's secret file`,
+      );
       assert.deepEqual(await holding(PASSWORD), [], `${h.name}: the registry password is left nowhere`);
       // No file of the host that holds the secret (podman's storage keeps a container's environment too) can be read by another user.
       const readable = await fleet.inHost(h, [
@@ -187,7 +197,11 @@ ${fleet.sshTargetYaml()}`,
     const victim = (await status()).instances.find((i) => i.host === host.address)!;
     await fleet.inHost(1, ['kill', '-KILL', agentPid]);
     await fleet.inHost(1, ['kill', '-KILL', String(victim.pid)]);
-    await waitFor('the container to be gone', async () => !(await fleet.inHost(1, ['ls', '/proc'])).split('\n').includes(String(victim.pid)), 10_000);
+    await waitFor(
+      'the container to be gone',
+      async () => !(await fleet.inHost(1, ['ls', '/proc'])).split('\n').includes(String(victim.pid)),
+      10_000,
+    );
     const back = await waitFor(
       'the host followed again with the killed instance restarted',
       async () => {

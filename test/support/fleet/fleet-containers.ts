@@ -77,14 +77,18 @@ export function cgroupMounts(): string[] {
     .map((f) => `${f[1]}|${f[2]}|${f[3]}`);
 }
 
-/** A shell script run inside a `containers` host: a docker engine (podman's API service), then podman hidden. */
-export function dockerOnlyScript(hostDir: string): string {
+/** A shell script run inside a `containers` host: a Docker-compatible engine (podman's API service) on /run/docker.sock. */
+export function dockerEngineScript(hostDir: string): string {
   return `set -e
 mkdir -p /usr/local/lib/slipway-test
 cp /usr/bin/podman /usr/local/lib/slipway-test/podman-engine
 setsid -f /usr/local/lib/slipway-test/podman-engine system service --time=0 unix:///run/docker.sock </dev/null >>${hostDir}/docker-engine.log 2>&1
+`;
+}
+
+/** Hides podman on a host (a bind mount in its own mount namespace): `podman` then fails as if absent. */
+export const HIDE_PODMAN = `set -e
 printf '#!/bin/sh\\necho "podman is hidden on this test host (docker only)" >&2\\nexit 127\\n' > /usr/local/lib/slipway-test/no-podman
 chmod 755 /usr/local/lib/slipway-test/no-podman
 mount --bind /usr/local/lib/slipway-test/no-podman /usr/bin/podman
 `;
-}

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '../../../src/core/wait-for.js';
-import { cgroupMounts, containersSetup, dockerOnlyScript, removeEmptyLibpodCgroups } from './fleet-containers.js';
+import { cgroupMounts, containersSetup, dockerEngineScript, HIDE_PODMAN, removeEmptyLibpodCgroups } from './fleet-containers.js';
 import { HOSTINIT, sshdConfig } from './scripts.js';
 import { fileURLToPath } from 'node:url';
 
@@ -248,23 +248,33 @@ ${this.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
   }
 
   /**
-   * Makes a `containers` host a docker host without podman: a Docker-compatible engine (`podman
-   * system service` on /run/docker.sock, from a copy of podman's binary) for the machine's docker
-   * client, then podman hidden behind a command that fails, so the host has docker only. There is
-   * no Docker engine on these machines: this is the honest stand-in (docs/servers.md).
+   * Gives a `containers` host a Docker engine for the machine's docker client: `podman system
+   * service` on /run/docker.sock (the Docker-compatible API), run from a copy of podman's binary.
+   * There is no Docker engine on these machines: this is the honest stand-in (docs/servers.md).
    */
-  async dockerOnly(h: FleetHost | number): Promise<void> {
+  async dockerEngine(h: FleetHost | number): Promise<void> {
     const host = this.host(h);
-    if (!this.containers) throw new Error('dockerOnly needs a fleet started with containers: true');
-    await this.inHost(host, ['sh', '-c', dockerOnlyScript(host.dir)]);
-    await waitFor(`docker on ${host.name} to reach its engine`, async () => {
-      try {
-        await this.inHost(host, ['docker', 'version', '--format', '{{.Server.Version}}']);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 10_000, 100);
+    if (!this.containers) throw new Error('a docker engine needs a fleet started with containers: true');
+    await this.inHost(host, ['sh', '-c', dockerEngineScript(host.dir)]);
+    await waitFor(
+      `docker on ${host.name} to reach its engine`,
+      async () => {
+        try {
+          await this.inHost(host, ['docker', 'version', '--format', '{{.Server.Version}}']);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      100,
+    );
+  }
+
+  /** A host with docker only: its engine (`dockerEngine`), then podman hidden behind a command that fails. */
+  async dockerOnly(h: FleetHost | number): Promise<void> {
+    await this.dockerEngine(h);
+    await this.inHost(h, ['sh', '-c', HIDE_PODMAN]);
   }
 
   // ---- faults ---------------------------------------------------------------------------------
