@@ -37,7 +37,7 @@ describe('a docker host (docker CLI against a Docker-compatible API service) run
     (JSON.parse((await cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
       (s) => s.service === 'web',
     )!;
-  const write = (version: string) =>
+  const write = (version: string, registryLine = `registry: { url: "${regUrl}", insecure: true }`) =>
     writeFileSync(
       join(p.dir, 'slipway.yaml'),
       `app: test
@@ -50,7 +50,7 @@ services:
       VERSION: "${version}"
     health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }
     stopTimeout: 5s
-registry: { url: "${regUrl}", insecure: true }
+${registryLine}
 environments:
   production:
 ${fleet.sshTargetYaml()}`,
@@ -115,6 +115,15 @@ ${fleet.sshTargetYaml()}`,
       const log = await fleet.inHost(0, ['cat', `/var/lib/slipway/agent/driver/containers/logs/${i.id}.out.log`]);
       assert.match(log, /listening on \d+ as v2/, i.id);
     }
+  });
+
+  it('an image only this machine has (no registry declared) is refused at once with FLEET_UNSUPPORTED; the hosts keep serving', async () => {
+    write('v3', '');
+    const deploy = await cli(['deploy', 'web', '--env', 'production', '--wait']);
+    assert.equal(deploy.code, 1, deploy.stdout + deploy.stderr);
+    assert.match(deploy.stdout + deploy.stderr, /FLEET_UNSUPPORTED/);
+    assert.match(deploy.stdout + deploy.stderr, /Declare a registry for the environment/);
+    for (const u of urls()) assert.match((await get(u)).body, /^v2 release=2 /);
   });
 });
 

@@ -128,7 +128,7 @@ ${fleet.sshTargetYaml()}`,
     }
   });
 
-  it('rolls a new image release across the hosts under load with zero failed requests', async () => {
+  it('rolls a new image release across the hosts under load with zero failed requests', async (t) => {
     write('v2');
     writeFileSync(join(p.dir, 'web/rootfs/app/VERSION'), 'v2\n'); // a new image, not only a new env
     const loads = urls().map((u) => startLoad(u, { concurrency: 2, maxMs: 120_000 }));
@@ -146,6 +146,12 @@ ${fleet.sshTargetYaml()}`,
       fleet.hosts.map(() => [2, 2, 'healthy', 'podman']),
     );
     assert.deepEqual(new Set(await secretDigests()), new Set([sha(API_KEY)]));
+    // Each host's roll (pull by digest, start, health, switch, drain) as its agent timed it: a number for the notes, not a pass/fail.
+    const events = JSON.parse((await cli(['events', 'web', '--env', 'production', '--json'])).stdout) as {
+      events: { type: string; data?: { step?: string; host?: string; ms?: number } }[];
+    };
+    const rolls = events.events.filter((e) => e.type === 'fleet.progress' && e.data?.step === 'roll').slice(-fleet.hosts.length);
+    t.diagnostic(`image roll per host (ms): ${rolls.map((e) => `${e.data!.host} ${e.data!.ms}`).join(', ')}`);
   });
 
   it('the secret lives on a host only in 0600 files of the agent; no status, event, log or other file shows it or the registry password', async () => {
