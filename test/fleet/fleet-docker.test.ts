@@ -121,8 +121,12 @@ ${fleet.sshTargetYaml()}`,
     write('v3', '');
     const deploy = await cli(['deploy', 'web', '--env', 'production', '--wait']);
     assert.equal(deploy.code, 1, deploy.stdout + deploy.stderr);
-    assert.match(deploy.stdout + deploy.stderr, /FLEET_UNSUPPORTED/);
+    assert.match(deploy.stdout + deploy.stderr, /release 3 of web is an image only this machine has .*: hosts pull images from a registry/);
     assert.match(deploy.stdout + deploy.stderr, /Declare a registry for the environment/);
+    const events = JSON.parse((await cli(['events', 'web', '--env', 'production', '--json'])).stdout) as {
+      events: { type: string; data?: { code?: string } }[];
+    };
+    assert.equal(events.events.filter((e) => e.type === 'rollout.failed').at(-1)?.data?.code, 'FLEET_UNSUPPORTED');
     for (const u of urls()) assert.match((await get(u)).body, /^v2 release=2 /);
   });
 });
