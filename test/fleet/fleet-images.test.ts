@@ -231,6 +231,28 @@ ${fleet.sshTargetYaml()}`,
     const digests = await Promise.all(Array.from({ length: 6 }, async () => (await get(`${urls()[1]!}secret-digest?name=API_KEY`)).body));
     assert.deepEqual(new Set(digests), new Set([sha(API_KEY)]));
   });
+
+  it('a host that crashes and boots serves again with its secret: its agent restarts the recorded containers from the host alone', async () => {
+    await fleet.crash(1);
+    await fleet.boot(1);
+    // The controller's next question starts the agent; it restarts what it recorded, secrets from its 0600 file.
+    await waitFor(
+      'the booted host to serve release 2 with both instances',
+      async () => {
+        const h = (await status()).hosts?.[1];
+        if (!(h?.reachable === true && h.release === 2 && h.serving === 2 && h.runtime === 'podman')) return false;
+        // The router comes back with its saved route at once; the containers behind it take longer.
+        const answers = await Promise.all(
+          Array.from({ length: 4 }, async () => (await get(`${urls()[1]!}secret-digest?name=API_KEY`).catch(() => ({ body: '' }))).body),
+        );
+        return answers.every((a) => a === sha(API_KEY));
+      },
+      90_000,
+      500,
+    );
+    const digests = await Promise.all(Array.from({ length: 6 }, async () => (await get(`${urls()[1]!}secret-digest?name=API_KEY`)).body));
+    assert.deepEqual(new Set(digests), new Set([sha(API_KEY)]));
+  });
 });
 
 /** Every log file under the project's .slipway directory, concatenated. */
