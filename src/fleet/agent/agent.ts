@@ -45,6 +45,8 @@ export class HostAgent {
   private driver!: RuntimeSwitch;
   private runtimes!: AgentRuntimes;
   private readonly secrets: AgentSecrets;
+  /** `service@release` of rolls under way: their secret files stay while their instances are not started yet. */
+  private readonly rollingReleases = new Set<string>();
   private readonly router: LocalRouter;
   private readonly log: Logger;
   private server: Server | undefined;
@@ -220,6 +222,18 @@ export class HostAgent {
    * are stopped and the route is untouched, so the host serves what it served.
    */
   private async roll(r: RollRequest): Promise<RollResult> {
+    const key = `${r.service}@${r.release}`;
+    this.rollingReleases.add(key);
+    try {
+      // Written first, also when the roll turns out done already: the file must be there for every later restart.
+      if (r.secrets) this.secrets.put(r.service, r.release, r.secrets);
+      return await this.rollOnce(r);
+    } finally {
+      this.rollingReleases.delete(key);
+    }
+  }
+
+  private async rollOnce(r: RollRequest): Promise<RollResult> {
     const t0 = Date.now();
     const mine = () => this.driver.list().filter((i) => i.service === r.service);
     await this.ensureRouter();
@@ -243,7 +257,6 @@ export class HostAgent {
     const keep = same.slice(0, r.instances);
     const started: InstanceStatus[] = [];
     try {
-      if (r.secrets) this.secrets.put(r.service, r.release, r.secrets);
       if (r.pull) {
         const pulled = await this.runtimes.pull(r.pull);
         this.log.info(`${r.pull.ref}: ${pulled === 'present' ? 'already here' : `pulled with ${this.runtimes.images}`}`);
@@ -281,7 +294,7 @@ export class HostAgent {
 
   /** Secret files of releases no instance of this host runs any more go. */
   private pruneSecrets(): void {
-    this.secrets.prune(new Set(this.driver.list().map((i) => `${i.service}@${i.release}`)));
+    this.secrets.prune(new Set([...this.driver.list().map((i) => `${i.service}@${i.release}`), ...this.rollingReleases]));
   }
 
   private async untilHealthy(r: RollRequest, id: string, deadline: number): Promise<void> {
