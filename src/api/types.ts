@@ -56,6 +56,8 @@ export interface HostView {
    * kept so an operator sees what was there; `at` is when it was seen.
    */
   lastKnown?: { release: number | null; serving: number; at: number };
+  /** What runs the instances it serves: processes, or containers with podman or docker (the host's choice: podman when it has both). */
+  runtime?: 'process' | 'podman' | 'docker';
 }
 
 export interface RolloutView {

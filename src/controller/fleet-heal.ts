@@ -15,6 +15,7 @@ import { shipRelease, type ReleasePlan } from '../fleet/ship.js';
 import type { Release } from '../store/types.js';
 import type { Controller } from './controller.js';
 import { unitName } from './environment-scope.js';
+import { hostPayload, type HostPayload } from './fleet-payload.js';
 
 /** After a failed heal, the host is left alone this long (a crash-looping release is not retried every tick). */
 export const HEAL_BACKOFF_MS = 15_000;
@@ -22,7 +23,7 @@ export const HEAL_BACKOFF_MS = 15_000;
 export interface HealDeps {
   prepare(r: Release): Promise<void>;
   plan(r: Release): ReleasePlan;
-  rollRequest(r: Release, m: FleetMember, rt: FleetRuntime): RollRequest;
+  rollRequest(r: Release, m: FleetMember, rt: FleetRuntime, payload: HostPayload): RollRequest;
   /** Hosts that run nothing of `service` on purpose (blue-green's idle host group): never healed. */
   idleHosts(service: string, rt: FleetRuntime): Set<string>;
 }
@@ -89,11 +90,16 @@ export class FleetHealer {
   private async heal(service: string, m: FleetMember, rt: FleetRuntime, current: number, was: string): Promise<void> {
     const c = this.c;
     const to = await c.release(service, current);
-    await this.side.prepare(to);
-    const remote = await m.remote();
-    await remote.run(['mkdir', '-p', ...rt.layout.directories]);
-    const shipped = await shipRelease(remote, rt.layout, this.side.plan(to));
-    const req = this.side.rollRequest(to, m, rt);
+    // An image is pulled by the host's agent in its roll; a process release is shipped first.
+    let shipped: string = 'pulled by the host';
+    if (!to.image) {
+      await this.side.prepare(to);
+      const remote = await m.remote();
+      await remote.run(['mkdir', '-p', ...rt.layout.directories]);
+      shipped = (await shipRelease(remote, rt.layout, this.side.plan(to))).outcome;
+    }
+    await m.agent.ensureCurrent();
+    const req = this.side.rollRequest(to, m, rt, await hostPayload(c, to));
     const r = await m.agent.call({ op: 'roll', roll: req }, req.deadlineMs + req.stopTimeoutMs + 30_000);
     if (r.outcome === 'already') return; // it served the release after all (the cached list was behind)
     const message = `${m.name} served ${was}; rolled to release ${current}, the fleet's current one (no deploy)`;
@@ -102,7 +108,7 @@ export class FleetHealer {
       host: m.name,
       release: current,
       was,
-      shipped: shipped.outcome,
+      shipped,
       started: r.started,
       retired: r.retired,
     });

@@ -22,6 +22,7 @@ import { FleetRuntime, type FleetMember } from '../fleet/fleet-runtime.js';
 import { rollFleet } from '../fleet/fleet-rollout.js';
 import { planRelease, type ReleasePlan } from '../fleet/ship.js';
 import { agentBundle } from '../fleet/agent/agent-bundle.js';
+import { hostPayload, type HostPayload } from './fleet-payload.js';
 import { dirname } from 'node:path';
 import { parseUnit, unitName } from './environment-scope.js';
 import { fleetStats } from '../fleet/fleet-stats.js';
@@ -45,7 +46,7 @@ export class FleetSide {
   /** Brings hosts that came back to the current release between rollouts (fleet-heal.ts). */
   private readonly healer: FleetHealer;
   /** Each host's last answer to status (a host that misses the deadline is shown from it). */
-  private readonly answers = new HostAnswers<ServiceRoute[]>();
+  private readonly answers = new HostAnswers<{ routes: ServiceRoute[]; images?: 'podman' | 'docker' | null }>();
   /** Set by close(): a job cut short by a shutdown is not a failed rollout (the next controller runs it again). */
   private closing = false;
 
@@ -99,22 +100,21 @@ export class FleetSide {
         rollout.fromRelease !== null && rollout.fromRelease !== rollout.toRelease
           ? await c.release(service, rollout.fromRelease).catch(() => undefined)
           : undefined;
-      if (to.image)
-        throw SlipwayError.of(
-          'FLEET_UNSUPPORTED',
-          `release ${to.number} of ${service} is an image; hosts run process releases only so far`,
-          {
-            hint: 'Deploy a service with `source:` to an ssh environment (images on hosts are planned: docs/servers.md).',
-          },
-        );
-      if (Object.keys(to.secrets?.values ?? {}).length)
-        throw SlipwayError.of('FLEET_UNSUPPORTED', `release ${to.number} of ${service} uses secrets, which are not sent to hosts yet`, {
-          hint: 'Deploy it to a local environment, or without secrets: (docs/servers.md).',
-        });
-      await this.prepare(to);
+      // What each host's roll carries besides the spec: the image to pull, the secrets' values.
+      const toPayload = await hostPayload(c, to);
+      const fromPayload = from ? await hostPayload(c, from).catch(() => undefined) : undefined;
+      if (!to.image) await this.prepare(to);
       await rt.init();
       await this.healer.idle(service);
       if (from && isProgressiveOnFleet(rollout, to)) {
+        if (to.image || toPayload.secrets || from.image || fromPayload?.secrets)
+          throw SlipwayError.of(
+            'FLEET_UNSUPPORTED',
+            `release ${to.number} of ${service}: a ${to.spec.strategy.type} rollout on hosts runs process releases without secrets so far`,
+            {
+              hint: 'Use the rolling strategy for an image or a release with secrets on an ssh environment (each host is rolled with zero downtime), or deploy it to a local environment.',
+            },
+          );
         await this.shipEverywhere(rt, to, note);
         const job = new FleetProgressive(c, rollout, rt, {
           rollRequest: (r, m) => this.rollRequest(r, m, rt),
@@ -137,8 +137,8 @@ export class FleetSide {
         layout: rt.layout,
         parallel: ssh.parallel,
         maxUnavailableHosts: ssh.maxUnavailableHosts,
-        to: { plan: this.plan(to), roll: (m) => this.rollRequest(to, m, rt) },
-        ...(from ? { from: { roll: (m: FleetMember) => this.rollRequest(from, m, rt) } } : {}),
+        to: { ...(to.image ? {} : { plan: this.plan(to) }), roll: (m) => this.rollRequest(to, m, rt, toPayload) },
+        ...(from && fromPayload ? { from: { roll: (m: FleetMember) => this.rollRequest(from, m, rt, fromPayload) } } : {}),
         ...(this.hasBalancer() ? { balancer: this.balancer(to, from, rt) } : {}),
         stopRequested: () => this.abortRequested(rollout.id),
         note,
@@ -331,7 +331,7 @@ export class FleetSide {
     };
   }
 
-  rollRequest(r: Release, m: FleetMember, rt: FleetRuntime): RollRequest {
+  rollRequest(r: Release, m: FleetMember, rt: FleetRuntime, payload: HostPayload = {}): RollRequest {
     const spec = r.spec;
     const unit = unitName(this.c.environment, r.service);
     return {
@@ -341,9 +341,12 @@ export class FleetSide {
       spec: {
         service: unit,
         release: r.number,
-        releaseDir: rt.layout.release(r.digest),
+        // A container release runs its image pinned by digest; it has no release directory.
+        releaseDir: r.image ? '' : rt.layout.release(r.digest),
+        ...(r.image ? { image: r.image.ref } : {}),
         command: spec.start ?? '',
         env: { ...spec.env, SLIPWAY_ENVIRONMENT: this.c.environment },
+        secrets: Object.keys(r.secrets?.values ?? {}),
         logMaxBytes: spec.logs.maxSize,
         logFiles: spec.logs.files,
         restart: DEFAULT_RESTART_POLICY,
@@ -354,6 +357,7 @@ export class FleetSide {
       deadlineMs: spec.progressDeadline,
       stopTimeoutMs: spec.stopTimeout,
       idSuffix: `-on-${m.name.replace(/[^A-Za-z0-9.-]/g, '-')}`,
+      ...payload,
     };
   }
 
@@ -368,9 +372,12 @@ export class FleetSide {
     const hosts = await Promise.all(
       rt.members.map(async (m): Promise<HostView> => {
         // A short deadline per host: a cut link must not hold status for the SSH timeouts (host-answers.ts).
-        const a = await this.answers.ask(m.name, () => m.agent.call({ op: 'routes' }, 5000));
+        const a = await this.answers.ask(m.name, async () => {
+          const [routes, hello] = await Promise.all([m.agent.call({ op: 'routes' }, 5000), m.agent.call({ op: 'hello' }, 5000)]);
+          return { routes, images: hello.images };
+        });
         if (!a.ok) {
-          const last = a.last && servingOf(a.last.value, unit);
+          const last = a.last && servingOf(a.last.value.routes, unit);
           return {
             host: m.name,
             reachable: false,
@@ -382,7 +389,7 @@ export class FleetSide {
             ...(last ? { lastKnown: { ...last, at: a.last!.at } } : {}),
           };
         }
-        const { release, serving } = servingOf(a.value, unit);
+        const { release, serving } = servingOf(a.value.routes, unit);
         const health = release === null || serving === 0 ? 'down' : release === current && serving >= desired ? 'healthy' : 'degraded';
         const problem =
           health === 'down'
@@ -390,7 +397,19 @@ export class FleetSide {
             : health === 'degraded'
               ? `release ${release} with ${serving} of ${desired} instance(s)`
               : undefined;
-        return { host: m.name, reachable: true, release, serving, health, ...(problem ? { problem } : {}), since: a.since };
+        // The host's runtime for what it serves: its agent's container runtime for an image release.
+        const image = release === null ? undefined : (await this.c.release(service, release).catch(() => undefined))?.image;
+        const runtime = release === null ? undefined : image ? (a.value.images ?? undefined) : 'process';
+        return {
+          host: m.name,
+          reachable: true,
+          release,
+          serving,
+          health,
+          ...(problem ? { problem } : {}),
+          ...(runtime ? { runtime } : {}),
+          since: a.since,
+        };
       }),
     );
     markIdleGroup(hosts, rt.members, this.hasBalancer());

@@ -47,7 +47,11 @@ export async function imageRelease(
  * The registry's password: the environment's secret that `registry.auth.passwordSecret` names,
  * decrypted for this deploy only (refused, naming the secret and how to set it, when it is not set).
  */
-async function registryPassword(c: Controller, config: SlipwayConfig, registry: RegistryConfig | undefined): Promise<string | undefined> {
+export async function registryPassword(
+  c: Controller,
+  config: SlipwayConfig,
+  registry: RegistryConfig | undefined,
+): Promise<string | undefined> {
   const name = registry?.auth?.passwordSecret;
   if (name === undefined) return undefined;
   const req = { configFile: c.configPath!, app: config.app, environment: c.environment, service: 'registry.auth', names: [name] };

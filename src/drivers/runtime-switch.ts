@@ -11,6 +11,8 @@ export class RuntimeSwitch implements RuntimeDriver {
   constructor(
     private readonly processes: RuntimeDriver,
     private readonly images: RuntimeDriver,
+    /** What runs the image driver's containers (a host agent's may be docker: ADR 0026). */
+    private readonly imagesRuntime: 'podman' | 'docker' = 'podman',
   ) {}
 
   async init(): Promise<void> {
@@ -30,9 +32,9 @@ export class RuntimeSwitch implements RuntimeDriver {
     return [...this.processes.list(), ...this.images.list()];
   }
 
-  /** `podman` for an instance the image driver runs, `process` otherwise. */
-  runtimeOf(id: string): 'process' | 'podman' {
-    return this.images.list().some((s) => s.id === id) ? 'podman' : 'process';
+  /** `podman` (or `docker`) for an instance the image driver runs, `process` otherwise. */
+  runtimeOf(id: string): 'process' | 'podman' | 'docker' {
+    return this.images.list().some((s) => s.id === id) ? this.imagesRuntime : 'process';
   }
 
   logTail(id: string, lines: number): Promise<string[]> {

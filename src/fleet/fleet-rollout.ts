@@ -24,8 +24,8 @@ export interface FleetRolloutInput {
   layout: HostLayout;
   parallel: number;
   maxUnavailableHosts: number;
-  /** The release to roll out: its shipping plan and each host's roll. */
-  to: { plan: ReleasePlan; roll: (m: FleetMember) => RollRequest };
+  /** The release to roll out: its shipping plan (none for an image: each host pulls it in its roll) and each host's roll. */
+  to: { plan?: ReleasePlan; roll: (m: FleetMember) => RollRequest };
   /** The release serving before, to roll hosts back to on failure (none on a first deploy). */
   from?: { roll: (m: FleetMember) => RollRequest };
   /**
@@ -65,31 +65,35 @@ export function batchSize(parallel: number, maxUnavailableHosts: number): number
 export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]> {
   const { members, layout, note } = input;
   const outcomes = new Map<string, HostOutcome>(members.map((m) => [m.name, { host: m.name, ms: 0 }]));
-  const known = new Map([[input.to.plan.digest, input.to.plan]]);
-  // 1. Ship everywhere before anything switches.
+  const plan = input.to.plan;
+  const known = new Map(plan ? [[plan.digest, plan]] : []);
+  // 1. Every host ready before anything switches: the release shipped (an image is pulled by each
+  // host's agent in its roll instead), and the host's agent this Slipway's version (an upgrade
+  // adopts the instances: ADR 0026).
   const shipped = await eachHost(members, input.parallel, async (m) => {
-    const remote = await m.remote();
-    // What shipping needs of the layout (idempotent; `hosts setup` made it, unless this is a new host).
-    const made = await remote.run(['mkdir', '-p', ...layout.directories], { check: false });
-    if (made.code !== 0)
-      throw SlipwayError.of(
-        'SSH_COMMAND_FAILED',
-        `cannot create the host layout below ${layout.root} on ${m.name}: ${made.stderr.trim()}`,
-        {
-          hint: 'Run slipway hosts setup for this environment (it creates the layout, with sudo when it may).',
-        },
-      );
-    const r = await shipRelease(remote, layout, input.to.plan, { known });
-    // The host's agent is this Slipway's version (an upgrade adopts the instances: ADR 0026).
+    if (plan) {
+      const remote = await m.remote();
+      // What shipping needs of the layout (idempotent; `hosts setup` made it, unless this is a new host).
+      const made = await remote.run(['mkdir', '-p', ...layout.directories], { check: false });
+      if (made.code !== 0)
+        throw SlipwayError.of(
+          'SSH_COMMAND_FAILED',
+          `cannot create the host layout below ${layout.root} on ${m.name}: ${made.stderr.trim()}`,
+          {
+            hint: 'Run slipway hosts setup for this environment (it creates the layout, with sudo when it may).',
+          },
+        );
+      const r = await shipRelease(remote, layout, plan, { known });
+      outcomes.get(m.name)!.shipped = r.outcome;
+      note(`${m.name}: release ${r.outcome === 'present' ? 'already there' : `shipped (${r.filesSent} file(s))`}`, {
+        host: m.name,
+        step: 'ship',
+        outcome: r.outcome,
+        filesSent: r.filesSent,
+        ms: r.ms,
+      });
+    }
     await m.agent.ensureCurrent();
-    outcomes.get(m.name)!.shipped = r.outcome;
-    note(`${m.name}: release ${r.outcome === 'present' ? 'already there' : `shipped (${r.filesSent} file(s))`}`, {
-      host: m.name,
-      step: 'ship',
-      outcome: r.outcome,
-      filesSent: r.filesSent,
-      ms: r.ms,
-    });
   });
   const notShipped = shipped.flatMap((r, i) => (r.status === 'rejected' ? [{ m: members[i]!, err: r.reason as unknown }] : []));
   if (notShipped.length) throw hostFailed(notShipped[0]!.m.name, 'shipping the release', notShipped[0]!.err, notShipped.length - 1, []);

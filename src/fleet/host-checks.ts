@@ -36,7 +36,7 @@ export interface HostReport {
   ok: boolean;
   hostname?: string;
   /** Runtimes found: node, podman, docker (with versions), and whether systemd runs. */
-  runtime?: { node?: string; podman?: string; docker?: string; systemd: boolean };
+  runtime?: { node?: string; podman?: string; docker?: string; systemd: boolean; containers?: 'podman' | 'docker' };
   layout?: number;
   releases?: string[];
   /** Error code and message when SSH failed. */
@@ -97,6 +97,8 @@ function base(h: FleetHost, facts: HostFacts): HostReport {
       ...(facts.tools.podman ? { podman: facts.versions.podman ?? 'yes' } : {}),
       ...(facts.tools.docker ? { docker: facts.versions.docker ?? 'yes' } : {}),
       systemd: facts.systemd,
+      // What the agent runs an image release's containers with (agent-runtimes.ts: podman when it has both).
+      ...(facts.tools.podman ? { containers: 'podman' as const } : facts.tools.docker ? { containers: 'docker' as const } : {}),
     },
     ...(facts.layout?.layout !== undefined ? { layout: facts.layout.layout } : {}),
     releases: facts.releases,

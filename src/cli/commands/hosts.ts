@@ -73,7 +73,8 @@ export const hosts: CliCommand<HostsFlags> = {
 
 function runtimeText(rt: NonNullable<HostReport['runtime']>): string {
   const names = (['node', 'podman', 'docker'] as const).filter((k) => rt[k]);
-  return [...names, ...(rt.systemd ? ['systemd'] : [])].join(',') || 'none';
+  const found = [...names, ...(rt.systemd ? ['systemd'] : [])].join(',') || 'none';
+  return rt.containers ? `${found} (containers: ${rt.containers})` : found;
 }
 
 function checkTable(reports: HostReport[], out: Output): string {

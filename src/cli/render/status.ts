@@ -120,12 +120,13 @@ export function renderService(s: ServiceStatus, out: Paint, now = Date.now()): s
     o.push('  hosts:');
     o.push(
       table([
-        ['   ', 'HOST', 'RELEASE', 'SERVING', 'HEALTH', 'PROBLEM'],
+        ['   ', 'HOST', 'RELEASE', 'SERVING', 'RUNTIME', 'HEALTH', 'PROBLEM'],
         ...hosts.map((h) => [
           '   ',
           text(h.host, '?'),
           h.release === null ? '-' : num(h.release),
           `${num(h.serving)} instance(s)`,
+          text(h.runtime, '-'),
           h.health === 'healthy' ? out.paint('green', 'healthy') : out.paint(h.health === 'down' ? 'red' : 'yellow', text(h.health, '?')),
           text(hostProblem(h), '-'),
         ]),

@@ -35,6 +35,11 @@ export interface RunOptions {
   pidfile: string;
   /** Share the host's pid namespace (the driver contract checks pids from the host). @default false */
   hostPid: boolean;
+  /**
+   * The docker client's flavour of the command: it has neither `--pidfile` nor the `passthrough`
+   * log driver (the driver asks `inspect` for the pid and follows `docker logs`). @default false
+   */
+  docker?: boolean;
 }
 
 /**
@@ -44,8 +49,8 @@ export interface RunOptions {
  * processes), no podman restart policy (Slipway supervises), and labels for adoption.
  */
 export function runArgs(o: RunOptions): string[] {
-  const args = ['run', '-d', '--name', o.name, '--network', 'host', '--log-driver', 'passthrough', '--restart', 'no'];
-  args.push('--pidfile', o.pidfile);
+  const args = ['run', '-d', '--name', o.name, '--network', 'host', '--restart', 'no'];
+  if (!o.docker) args.push('--log-driver', 'passthrough', '--pidfile', o.pidfile);
   if (o.hostPid) args.push('--pid', 'host');
   for (const [k, v] of Object.entries({
     [LABEL.instance]: o.instance,
@@ -72,6 +77,8 @@ export interface PodmanCliProps {
 }
 
 export class PodmanCli {
+  /** `docker`: the commands go to the docker client (DockerCli), whose flags differ in places. */
+  readonly flavour: 'podman' | 'docker' = 'podman';
   readonly podmanBin: string;
   readonly skopeoBin: string;
   readonly env: Record<string, string>;
@@ -137,5 +144,18 @@ export class PodmanCli {
         },
       );
     });
+  }
+}
+
+/**
+ * The docker client in podman's place (a host with docker and no podman: ADR 0026). The commands
+ * the driver runs are the same but for `run`'s pid file and log driver (see `RunOptions.docker`)
+ * and `rm`'s missing `-t`; `pull` takes credentials as a config directory (`--config`).
+ */
+export class DockerCli extends PodmanCli {
+  override readonly flavour = 'docker' as const;
+
+  constructor(props: Omit<PodmanCliProps, 'podman'> & { docker?: string } = {}) {
+    super({ ...props, podman: props.docker ?? 'docker' });
   }
 }

@@ -110,12 +110,16 @@ class ContainerRuntime implements InstanceRuntime<PodmanRecord> {
       workdir: spec.releaseDir,
       hostPid: this.props.hostPid === true,
       pidfile,
+      docker: this.cli.flavour === 'docker',
     });
     mkdirSync(this.runDir, { recursive: true });
     // podman's own complaints (an image it cannot find, a runtime error) land in the instance's stderr log.
+    const docker = this.cli.flavour === 'docker';
     let code: number | null;
+    let pid = 0;
     try {
-      const client = this.cli.spawnPodman(args, { stdio: ['ignore', logs.stdout, logs.stderr], env: secretEnv });
+      // `docker run -d` prints the container's id: not a line of the instance's output.
+      const client = this.cli.spawnPodman(args, { stdio: ['ignore', docker ? 'ignore' : logs.stdout, logs.stderr], env: secretEnv });
       code = await new Promise<number | null>((resolve) => {
         client.once('exit', (c) => resolve(c));
         client.once('error', (e) => {
@@ -123,17 +127,25 @@ class ContainerRuntime implements InstanceRuntime<PodmanRecord> {
           resolve(-1);
         });
       });
+      if (code === 0 && docker) {
+        // No pid file and no passthrough logs: the engine knows the pid, and `docker logs -f` (detached,
+        // like the log writer, so it outlives the agent) copies the container's output into the log writer.
+        pid = Number((await this.cli.podman(['inspect', '--format', '{{.State.Pid}}', name], { timeoutMs: 30_000 })).trim());
+        this.cli.spawnPodman(['logs', '-f', name], { stdio: ['ignore', logs.stdout, logs.stderr] }).unref();
+      }
     } finally {
       logs.release();
     }
     if (code !== 0) {
       logs.writer.kill('SIGKILL');
-      throw SlipwayError.of('PODMAN_FAILED', `podman run exited with ${String(code)} (see the instance's log)`, {
-        hint: "See `slipway logs` for podman's message, and docs/containers.md for what podman needs here.",
+      throw SlipwayError.of('PODMAN_FAILED', `${this.cli.flavour} run exited with ${String(code)} (see the instance's log)`, {
+        hint: `See \`slipway logs\` for ${this.cli.flavour}'s message, and docs/containers.md for what podman needs here.`,
       });
     }
-    const pid = Number(readFileSync(pidfile, 'utf8').trim());
-    rmSync(pidfile, { force: true });
+    if (!docker) {
+      pid = Number(readFileSync(pidfile, 'utf8').trim());
+      rmSync(pidfile, { force: true });
+    }
     run.running(pid > 0 ? pid : undefined);
     if (rec.pid === null || rec.procStartTime === null) run.exited({ code: null, signal: null });
     else watchPid(rec.pid, rec.procStartTime, run, this.pollMs);
@@ -157,9 +169,11 @@ class ContainerRuntime implements InstanceRuntime<PodmanRecord> {
     const container = rec.container;
     rec.container = null;
     if (!container) return;
-    await this.cli.podman(['rm', '-f', '-t', '0', container], { timeoutMs: 30_000 }).catch((err: unknown) => {
-      throw new Error(`removing container ${container}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    });
+    await this.cli
+      .podman(['rm', '-f', ...(this.cli.flavour === 'docker' ? [] : ['-t', '0']), container], { timeoutMs: 30_000 })
+      .catch((err: unknown) => {
+        throw new Error(`removing container ${container}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      });
   }
 }
 

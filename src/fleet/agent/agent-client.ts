@@ -256,9 +256,18 @@ export class AgentClient {
           }
         });
         s.on('error', () => undefined);
-        s.on('close', () => {
-          if (!stopped) onLost(new Error('the watch stream closed'));
-        });
+        // An agent that dies ends its side only: sshd passes the EOF on but keeps the channel open
+        // until our side ends too, so 'close' alone would never come and the host's instances
+        // would be followed no more. The end of the agent's output is the loss.
+        let lost = false;
+        const lose = () => {
+          if (lost || stopped) return;
+          lost = true;
+          s.destroy();
+          onLost(new Error('the watch stream closed'));
+        };
+        s.on('end', lose);
+        s.on('close', lose);
         s.write(`${JSON.stringify({ op: 'watch' })}\n`);
       },
       (err: Error) => {

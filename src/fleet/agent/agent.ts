@@ -16,11 +16,13 @@ import { hostname } from 'node:os';
 import { SlipwayError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import type { InstanceStatus } from '../../drivers/driver.js';
-import { LocalDriver } from '../../drivers/local/local-driver.js';
+import type { RuntimeSwitch } from '../../drivers/runtime-switch.js';
 import { probe } from '../../health/probe.js';
 import { LocalRouter } from '../../router/local-router.js';
 import { agentPaths } from './agent-paths.js';
 import { splitHost } from './host-split.js';
+import { agentRuntimes, type AgentRuntimes } from './agent-runtimes.js';
+import { AgentSecrets } from './agent-secrets.js';
 import {
   AGENT_PROTOCOL,
   type AgentAnswers,
@@ -40,7 +42,12 @@ export interface AgentProps {
 
 export class HostAgent {
   private readonly paths: ReturnType<typeof agentPaths>;
-  private readonly driver: LocalDriver;
+  /** Processes and containers (agent-runtimes.ts), made in start() once the runtime is known. */
+  private driver!: RuntimeSwitch;
+  private runtimes!: AgentRuntimes;
+  private readonly secrets: AgentSecrets;
+  /** `service@release` of rolls under way: their secret files stay while their instances are not started yet. */
+  private readonly rollingReleases = new Set<string>();
   private readonly router: LocalRouter;
   private readonly log: Logger;
   private server: Server | undefined;
@@ -61,7 +68,7 @@ export class HostAgent {
   constructor(props: AgentProps) {
     this.paths = agentPaths(props.root);
     this.log = props.log ?? createLogger('agent');
-    this.driver = new LocalDriver({ stateDir: this.paths.driver, log: this.log });
+    this.secrets = new AgentSecrets(`${this.paths.dir}/secrets`);
     this.router = new LocalRouter({ stateDir: this.paths.router, args: props.routerArgs ?? ['--workers', '1'] });
     this.done = new Promise((r) => (this.finish = r));
     this.ready = new Promise((r) => (this.markReady = r));
@@ -90,6 +97,8 @@ export class HostAgent {
     }
     chmodSync(this.paths.socket, 0o600);
     this.server = server;
+    this.runtimes = await agentRuntimes({ driverDir: this.paths.driver, log: this.log, secretEnv: (spec) => this.secrets.envFor(spec) });
+    this.driver = this.runtimes.driver;
     this.driver.onChange((s) => this.broadcast(s));
     await this.driver.init();
     // The router comes back with its saved routes (a host that booted): instances restart on their ports meanwhile.
@@ -166,6 +175,7 @@ export class HostAgent {
           startedAt: this.startedAt,
           hostname: hostname(),
           entry: process.argv[1] ?? '',
+          images: this.runtimes.images,
         };
       case 'list':
         return this.driver.list();
@@ -175,6 +185,7 @@ export class HostAgent {
       }
       case 'stop':
         await this.driver.stop(req.id, { timeoutMs: req.timeoutMs });
+        this.pruneSecrets();
         return { seq: this.seq };
       case 'logTail':
         return this.driver.logTail(req.id, req.lines);
@@ -242,6 +253,18 @@ export class HostAgent {
    * are stopped and the route is untouched, so the host serves what it served.
    */
   private async roll(r: RollRequest): Promise<RollResult> {
+    const key = `${r.service}@${r.release}`;
+    this.rollingReleases.add(key);
+    try {
+      // Written first, also when the roll turns out done already: the file must be there for every later restart.
+      if (r.secrets) this.secrets.put(r.service, r.release, r.secrets);
+      return await this.rollOnce(r);
+    } finally {
+      this.rollingReleases.delete(key);
+    }
+  }
+
+  private async rollOnce(r: RollRequest): Promise<RollResult> {
     const t0 = Date.now();
     const mine = () => this.driver.list().filter((i) => i.service === r.service);
     await this.ensureRouter();
@@ -265,6 +288,10 @@ export class HostAgent {
     const keep = same.slice(0, r.instances);
     const started: InstanceStatus[] = [];
     try {
+      if (r.pull) {
+        const pulled = await this.runtimes.pull(r.pull);
+        this.log.info(`${r.pull.ref}: ${pulled === 'present' ? 'already here' : `pulled with ${this.runtimes.images}`}`);
+      }
       while (keep.length + started.length < r.instances) {
         const id = `${r.service}-${r.release}-${randomBytes(3).toString('hex')}${r.idSuffix}`;
         started.push(await this.driver.start({ ...r.spec, id }));
@@ -279,6 +306,7 @@ export class HostAgent {
       });
     } catch (err) {
       await Promise.all(started.map((i) => this.driver.stop(i.id, { timeoutMs: r.stopTimeoutMs }).catch(() => undefined)));
+      this.pruneSecrets();
       throw err;
     }
     const retire = mine().filter((i) => !keep.some((k) => k.id === i.id) && !started.some((s) => s.id === i.id));
@@ -290,8 +318,14 @@ export class HostAgent {
       );
       await Promise.all(retire.map((i) => this.driver.stop(i.id, { timeoutMs: r.stopTimeoutMs })));
     }
+    this.pruneSecrets();
     this.log.info(`rolled ${r.service} to release ${r.release}: started ${started.length}, retired ${retire.length}`);
     return { outcome: 'rolled', started: started.map((i) => i.id), retired: retire.map((i) => i.id), durationMs: Date.now() - t0 };
+  }
+
+  /** Secret files of releases no instance of this host runs any more go. */
+  private pruneSecrets(): void {
+    this.secrets.prune(new Set([...this.driver.list().map((i) => `${i.service}@${i.release}`), ...this.rollingReleases]));
   }
 
   private async untilHealthy(r: RollRequest, id: string, deadline: number): Promise<void> {
@@ -345,6 +379,7 @@ export class HostAgent {
         stopped.push(i.id);
       }
       if (this.router.alive()) await this.router.shutdown().catch(() => undefined);
+      this.pruneSecrets();
     }
     setImmediate(() => void this.close());
     return { stopped };

@@ -31,6 +31,22 @@ export interface RollRequest {
   stopTimeoutMs: number;
   /** Suffix of new instances' ids naming the host (`…-on-10.0.0.11`). */
   idSuffix: string;
+  /** An image release: the image to pull by digest before anything starts (`spec.image` is it). */
+  pull?: ImagePull;
+  /**
+   * The values of `spec.secrets`, decrypted by the controller: sent over the SSH stream only and
+   * kept by the agent in a 0600 file for the release (agent-secrets.ts); never logged or answered.
+   */
+  secrets?: Record<string, string>;
+}
+
+/** An image to pull by digest on a host, with the registry's credentials for that pull only. */
+export interface ImagePull {
+  /** `registry/repo@sha256:…` */
+  ref: string;
+  /** Plain HTTP (registry.insecure). */
+  insecure: boolean;
+  auth?: { registry: string; username: string; password: string };
 }
 
 export interface RollResult {
@@ -92,6 +108,8 @@ export interface Hello {
   hostname: string;
   /** The file the agent runs from (`<root>/releases/<digest>/agent-main.js` when installed): its version. */
   entry?: string;
+  /** What runs containers on the host (podman preferred; docker when it has only docker); null: neither. Absent from older agents. */
+  images?: 'podman' | 'docker' | null;
 }
 
 /** What each request answers (`seq`: the agent's event counter after the call). */

@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '../../../src/core/wait-for.js';
+import { cgroupMounts, containersSetup, dockerEngineScript, HIDE_PODMAN, removeEmptyLibpodCgroups } from './fleet-containers.js';
 import { HOSTINIT, sshdConfig, sshdDropIn } from './scripts.js';
 import { fileURLToPath } from 'node:url';
 
@@ -66,6 +67,12 @@ export interface FleetOptions {
    * @default 'plain'
    */
   init?: 'plain' | 'systemd';
+  /**
+   * Hosts that can run containers with podman (and the docker client against a podman service):
+   * see `containersSetup` (fleet-containers.ts) for what that takes in a namespace host.
+   * @default false: plain hosts, as before
+   */
+  containers?: boolean;
 }
 
 /** Where subnets in use by fleets of this machine are claimed (one file each, holding the owner's pid). */
@@ -82,6 +89,8 @@ const BINARIES = ['/usr/sbin/sshd', '/usr/bin/ssh-keygen', '/usr/bin/nsenter', '
 export class Fleet {
   private readonly unsharePids = new Map<number, number>();
   private stopped = false;
+  /** Set by `containers: true` (see FleetOptions). */
+  containers = false;
 
   private constructor(
     readonly id: string,
@@ -91,6 +100,11 @@ export class Fleet {
     readonly hosts: FleetHost[],
     readonly options: Required<Pick<FleetOptions, 'checkout' | 'init'>>,
   ) {}
+
+  /** This machine's address on the fleet's bridge: what hosts reach this machine at (a registry of the test, say). */
+  get gateway(): string {
+    return `${this.subnet}.1`;
+  }
 
   /** Why a fleet cannot run here (not root, a tool missing), or undefined when it can. */
   static skipReason(opts: Pick<FleetOptions, 'init'> = {}): string | undefined {
@@ -138,6 +152,8 @@ export class Fleet {
     }));
     const fleet = new Fleet(id, dir, subnet, bridge, hosts, { checkout: opts.checkout ?? true, init: opts.init ?? 'plain' });
     if (fleet.options.init === 'systemd' && Fleet.skipReason({ init: 'systemd' })) throw new Error(Fleet.skipReason({ init: 'systemd' }));
+    if (opts.containers && fleet.options.init === 'systemd') throw new Error('a fleet is either containers or systemd mode, not both');
+    fleet.containers = opts.containers === true;
     try {
       writeFileSync(join(dir, 'hostinit.sh'), HOSTINIT, { mode: 0o755 });
       await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'slipway-fleet', '-f', fleet.keyFile]);
@@ -146,6 +162,7 @@ export class Fleet {
       await ip('link', 'set', bridge, 'up');
       await Promise.all(hosts.map((h) => fleet.create(h)));
       await Promise.all(hosts.map((h) => fleet.waitReady(h)));
+      if (fleet.containers) await Promise.all(hosts.map((h) => fleet.inHost(h, ['sh', '-c', containersSetup(h.dir, fleet.gateway)])));
       return fleet;
     } catch (err) {
       await fleet.stop();
@@ -229,6 +246,7 @@ export class Fleet {
         CHECKOUT,
         this.options.init,
         this.options.checkout ? 'see' : 'hide',
+        ...(this.containers ? ['containers', ...cgroupMounts()] : []),
       ];
       if (systemd) mkdirSync(this.cgroup(h), { recursive: true });
       // systemd mode: into the host's own cgroup first (`&&`: never run systemd in the machine's), then exec.
@@ -301,6 +319,36 @@ ${this.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', host.name, '-f', join(host.dir, 'ssh_host_ed25519_key')]);
     await this.sshdStop(host);
     await this.sshdStart(host);
+  }
+
+  /**
+   * Gives a `containers` host a Docker engine for the machine's docker client: `podman system
+   * service` on /run/docker.sock (the Docker-compatible API), run from a copy of podman's binary.
+   * There is no Docker engine on these machines: this is the honest stand-in (docs/servers.md).
+   */
+  async dockerEngine(h: FleetHost | number): Promise<void> {
+    const host = this.host(h);
+    if (!this.containers) throw new Error('a docker engine needs a fleet started with containers: true');
+    await this.inHost(host, ['sh', '-c', dockerEngineScript(host.dir)]);
+    await waitFor(
+      `docker on ${host.name} to reach its engine`,
+      async () => {
+        try {
+          await this.inHost(host, ['docker', 'version', '--format', '{{.Server.Version}}']);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      100,
+    );
+  }
+
+  /** A host with docker only: its engine (`dockerEngine`), then podman hidden behind a command that fails. */
+  async dockerOnly(h: FleetHost | number): Promise<void> {
+    await this.dockerEngine(h);
+    await this.inHost(h, ['sh', '-c', HIDE_PODMAN]);
   }
 
   // ---- faults ---------------------------------------------------------------------------------
@@ -395,6 +443,7 @@ ${this.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
     await ip('link', 'del', this.bridge).catch(() => undefined);
     if (this.options.init === 'systemd') for (const h of this.hosts) await removeCgroup(this.cgroup(h));
     releaseSubnet(this.subnet);
+    if (this.containers) removeEmptyLibpodCgroups();
     // The overlay mounts lived in the hosts' own mount namespaces, gone with their processes; never
     // remove a directory that something still has mounted (its root has the machine's / below it).
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8');

@@ -10,6 +10,7 @@
  */
 export const HOSTINIT = `#!/bin/sh
 # $1=host name  $2=fleet dir  $3=Slipway checkout  $4=plain|systemd (systemd: systemd is PID 1)  $5=see|hide the checkout
+# $6=containers, then the machine's cgroup mounts as PATH|TYPE|OPTIONS (optional; not with systemd)
 set -e
 N=$1; D=$2/$N; R=$D/root
 mount --make-rprivate /
@@ -25,8 +26,19 @@ mkdir -p "$R$D" && mount --bind "$D" "$R$D"
 # $5=hide: the checkout is hidden instead (an empty read-only tmpfs over it), as on a real server.
 if [ -n "$3" ] && [ "$5" = hide ]; then mkdir -p "$R$3" && mount -t tmpfs -o ro,size=4k,mode=0755 tmpfs "$R$3"
 elif [ -n "$3" ]; then mkdir -p "$R$3" && mount --bind "$3" "$R$3" && mount -o remount,bind,ro "$R$3"; fi
+INIT=$4
+# $6=containers: runc needs the cgroup hierarchies (podman's cgroupfs manager puts each container
+# below libpod_parent). "ip netns exec" mounted a fresh /sys without them, so mount the machine's again.
+if [ "$6" = containers ]; then
+  mount -t tmpfs -o mode=755 cgroup "$R/sys/fs/cgroup"
+  shift 6
+  for m in "$@"; do
+    p=\${m%%|*}; rest=\${m#*|}; t=\${rest%%|*}; o=\${rest#*|}
+    mkdir -p "$R$p" && mount -t "$t" -o "$o" "$t" "$R$p"
+  done
+fi
 # systemd mode: its own cgroup2 tree (the caller moved us into a cgroup of our own and unshared it).
-if [ "$4" = systemd ]; then
+if [ "$INIT" = systemd ]; then
   mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
   exec chroot "$R" /usr/bin/env -i container=fleet /lib/systemd/systemd --system --unit=multi-user.target
 fi
