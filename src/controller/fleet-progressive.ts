@@ -378,8 +378,12 @@ export class FleetProgressive {
     const base = (m: FleetMember) => this.deps.rollRequest(to, m);
     // Each host's own instance spec of each release (what the host runs it with may differ per host).
     const byNumber = new Map([to, from].map((r) => [r.number, r]));
+    // With it, what the host needs to start the release (as in a roll): the image to pull, the secrets' values.
     const onHost = (m: FleetMember, rs: Wish['releases']) =>
-      rs.map((x) => ({ ...x, spec: this.deps.rollRequest(byNumber.get(x.release)!, m).spec }));
+      rs.map((x) => {
+        const roll = this.deps.rollRequest(byNumber.get(x.release)!, m);
+        return { ...x, spec: roll.spec, ...(roll.pull ? { pull: roll.pull } : {}), ...(roll.secrets ? { secrets: roll.secrets } : {}) };
+      });
     const wish: Wish = {
       service: this.unit,
       listen: { host: '0.0.0.0', port: to.spec.port },

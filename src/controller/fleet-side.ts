@@ -107,17 +107,10 @@ export class FleetSide {
       await rt.init();
       await this.healer.idle(service);
       if (from && isProgressiveOnFleet(rollout, to)) {
-        if (to.image || toPayload.secrets || from.image || fromPayload?.secrets)
-          throw SlipwayError.of(
-            'FLEET_UNSUPPORTED',
-            `release ${to.number} of ${service}: a ${to.spec.strategy.type} rollout on hosts runs process releases without secrets so far`,
-            {
-              hint: 'Use the rolling strategy for an image or a release with secrets on an ssh environment (each host is rolled with zero downtime), or deploy it to a local environment.',
-            },
-          );
         await this.shipEverywhere(rt, to, note);
         const job = new FleetProgressive(c, rollout, rt, {
-          rollRequest: (r, m) => this.rollRequest(r, m, rt),
+          // Each release's split carries its payload (image pull, secrets' values), as a roll does.
+          rollRequest: (r, m) => this.rollRequest(r, m, rt, r.number === to.number ? toPayload : (fromPayload ?? {})),
           closing: () => this.closing,
           ...(this.hasBalancer()
             ? { balancer: (release: number) => this.balanceAll(to, rt, release), groups: this.groupBalancer(to) }
@@ -264,7 +257,9 @@ export class FleetSide {
 
   /**
    * Ships the release to every host (rollFleet's first step, without rolling): what a progressive
-   * job needs before it starts the release anywhere. Throws FLEET_HOST_FAILED naming a host that failed.
+   * job needs before it starts the release anywhere. An image release ships nothing (each host's
+   * agent pulls it in its split); every host's agent is still brought to this Slipway's version.
+   * Throws FLEET_HOST_FAILED naming a host that failed.
    */
   private async shipEverywhere(rt: FleetRuntime, to: Release, note: (m: string, d: Record<string, unknown>) => void): Promise<void> {
     await rollFleet({
@@ -272,7 +267,7 @@ export class FleetSide {
       layout: rt.layout,
       parallel: rt.fleet.ssh.parallel,
       maxUnavailableHosts: rt.fleet.ssh.maxUnavailableHosts,
-      to: { plan: this.plan(to), roll: (m) => this.rollRequest(to, m, rt) },
+      to: { ...(to.image ? {} : { plan: this.plan(to) }), roll: (m) => this.rollRequest(to, m, rt) },
       note,
       shipOnly: true,
     });

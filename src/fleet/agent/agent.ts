@@ -30,6 +30,8 @@ import {
   type AgentRequest,
   type RollRequest,
   type RollResult,
+  type SplitRequest,
+  type SplitResult,
   type WatchLine,
 } from './protocol.js';
 
@@ -46,8 +48,11 @@ export class HostAgent {
   private driver!: RuntimeSwitch;
   private runtimes!: AgentRuntimes;
   private readonly secrets: AgentSecrets;
-  /** `service@release` of rolls under way: their secret files stay while their instances are not started yet. */
-  private readonly rollingReleases = new Set<string>();
+  /**
+   * `service@release` of rolls and splits under way (how many of each): their secret files stay
+   * while their instances are not started yet. Counted, as a roll and a split may hold one at once.
+   */
+  private readonly rollingReleases = new Map<string, number>();
   private readonly router: LocalRouter;
   private readonly log: Logger;
   private server: Server | undefined;
@@ -211,15 +216,7 @@ export class HostAgent {
         // One change of a service's instances at a time: a split waits for the one before it.
         const s = req.split;
         const before = this.splits.get(s.service) ?? Promise.resolve();
-        const p = before.then(async () => {
-          await this.ensureRouter();
-          return splitHost(s, {
-            driver: this.driver,
-            router: this.router,
-            untilHealthy: (release, releaseDir, id, deadline) =>
-              this.untilHealthy({ ...s, release, instances: 0, spec: { ...s.releases[0]!.spec, release, releaseDir } }, id, deadline),
-          });
-        });
+        const p = before.then(() => this.split(s));
         const settled = p.then(
           () => undefined,
           () => undefined,
@@ -254,13 +251,13 @@ export class HostAgent {
    */
   private async roll(r: RollRequest): Promise<RollResult> {
     const key = `${r.service}@${r.release}`;
-    this.rollingReleases.add(key);
+    this.hold(key, +1);
     try {
       // Written first, also when the roll turns out done already: the file must be there for every later restart.
       if (r.secrets) this.secrets.put(r.service, r.release, r.secrets);
       return await this.rollOnce(r);
     } finally {
-      this.rollingReleases.delete(key);
+      this.hold(key, -1);
     }
   }
 
@@ -323,9 +320,42 @@ export class HostAgent {
     return { outcome: 'rolled', started: started.map((i) => i.id), retired: retire.map((i) => i.id), durationMs: Date.now() - t0 };
   }
 
+  /**
+   * One split of a service (host-split.ts), with what `roll` does around it: each release's secrets
+   * written first (kept while the split runs, so a release not started yet keeps its file) and its
+   * image pulled before its first instance starts; afterwards the files of retired releases go.
+   */
+  private async split(s: SplitRequest): Promise<SplitResult> {
+    const keys = s.releases.map((r) => `${s.service}@${r.release}`);
+    for (const k of keys) this.hold(k, +1);
+    try {
+      for (const r of s.releases) if (r.secrets) this.secrets.put(s.service, r.release, r.secrets);
+      await this.ensureRouter();
+      return await splitHost(s, {
+        driver: this.driver,
+        router: this.router,
+        pull: async (pull) => {
+          const pulled = await this.runtimes.pull(pull);
+          this.log.info(`${pull.ref}: ${pulled === 'present' ? 'already here' : `pulled with ${this.runtimes.images}`}`);
+        },
+        untilHealthy: (release, releaseDir, id, deadline) =>
+          this.untilHealthy({ ...s, release, instances: 0, spec: { ...s.releases[0]!.spec, release, releaseDir } }, id, deadline),
+      });
+    } finally {
+      for (const k of keys) this.hold(k, -1);
+      this.pruneSecrets();
+    }
+  }
+
+  private hold(key: string, by: 1 | -1): void {
+    const n = (this.rollingReleases.get(key) ?? 0) + by;
+    if (n > 0) this.rollingReleases.set(key, n);
+    else this.rollingReleases.delete(key);
+  }
+
   /** Secret files of releases no instance of this host runs any more go. */
   private pruneSecrets(): void {
-    this.secrets.prune(new Set([...this.driver.list().map((i) => `${i.service}@${i.release}`), ...this.rollingReleases]));
+    this.secrets.prune(new Set([...this.driver.list().map((i) => `${i.service}@${i.release}`), ...this.rollingReleases.keys()]));
   }
 
   private async untilHealthy(r: RollRequest, id: string, deadline: number): Promise<void> {

@@ -15,6 +15,8 @@ import type { SplitRequest, SplitResult } from './protocol.js';
 export interface SplitDeps {
   driver: Pick<RuntimeDriver, 'list' | 'start' | 'stop'>;
   router: { setRoute(route: ServiceRoute): Promise<unknown>; drain(service: string, ids: string[], timeoutMs: number): Promise<unknown> };
+  /** Pulls an image release's image (by digest) before its first instance starts on this host. */
+  pull?(pull: NonNullable<SplitRequest['releases'][number]['pull']>): Promise<void>;
   /** Resolves once the instance passed its health check `healthyAfter` times; rejects with FLEET_ROLL_FAILED otherwise. */
   untilHealthy(release: number, releaseDir: string, id: string, deadline: number): Promise<void>;
 }
@@ -32,6 +34,7 @@ export async function splitHost(s: SplitRequest, deps: SplitDeps): Promise<Split
         .filter((i) => i.release === r.release && usable(i))
         .slice(0, r.instances);
       const fresh: InstanceStatus[] = [];
+      if (r.pull && have.length < r.instances) await deps.pull?.(r.pull);
       while (have.length + fresh.length < r.instances) {
         const id = `${s.service}-${r.release}-${randomBytes(3).toString('hex')}${s.idSuffix}`;
         const st = await deps.driver.start({ ...r.spec, id });

@@ -67,7 +67,19 @@ export interface SplitRequest {
   /** Unit name (environment-scope.ts). */
   service: string;
   listen: { host: string; port: number };
-  releases: { release: number; instances: number; spec: Omit<InstanceSpec, 'id'>; weight: number }[];
+  /**
+   * Each release the host runs, at its weight. `pull` and `secrets` are as in RollRequest: the
+   * image pulled by digest before the release's first instance starts here, and the values of its
+   * secrets, kept in the agent's 0600 file while the release runs (over the SSH stream only).
+   */
+  releases: {
+    release: number;
+    instances: number;
+    spec: Omit<InstanceSpec, 'id'>;
+    weight: number;
+    pull?: ImagePull;
+    secrets?: Record<string, string>;
+  }[];
   /** A listener serving one release only (blue-green's preview port); none when omitted. */
   preview?: { port: number; release: number };
   rules?: ServiceRoute['rules'];
