@@ -6,11 +6,11 @@
  * the SSH stream. Each release has its own value of the secret, so what each host answers shows
  * the split carried the right one. Under load on every host: a canary held at a weight step, then
  * promoted, with zero failed requests; a blue-green checked on each host's preview port, promoted
- * and switched back to the warm old release, with zero failed requests.
+ * and switched back to the warm old release, with zero failed requests; no value shows anywhere.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StatusResponse } from '../../src/api/types.js';
@@ -232,4 +232,26 @@ ${fleet.sshTargetYaml()}`,
     const s = await web();
     assert.deepEqual(s.instances.map((i) => i.pid).sort(), oldPids, 'the warm instances of release 2 serve again');
   });
+
+  it("no event, status, log or agent log shows a secret's value or the registry password", async () => {
+    const events = await cli(['events', '--env', 'production', '--json']);
+    const statusJson = await cli(['status', '--env', 'production', '--json']);
+    const agentLogs = await Promise.all(fleet.hosts.map((h) => fleet.inHost(h, ['cat', '/var/lib/slipway/logs/agent.log'])));
+    for (const text of [events.stdout, statusJson.stdout, readLogs(p.dir), ...agentLogs])
+      for (const value of [...KEYS, PASSWORD]) assert.ok(!text.includes(value), `${value} shows`);
+  });
 });
+
+/** Every log file under the project's .slipway directory, concatenated. */
+function readLogs(dir: string): string {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const f = join(d, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (e.name.endsWith('.log')) out.push(readFileSync(f, 'utf8'));
+    }
+  };
+  walk(join(dir, '.slipway'));
+  return out.join('\n');
+}
