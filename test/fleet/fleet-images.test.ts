@@ -10,25 +10,20 @@
  * controller and restarts that container with its secret, from the host alone.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StatusResponse } from '../../src/api/types.js';
 import { waitFor } from '../../src/core/wait-for.js';
+import { authRegistrySkipReason, startAuthRegistry, type AuthRegistry } from '../support/fleet/auth-registry.js';
 import { Fleet } from '../support/fleet/fleet.js';
 import { startLoad } from '../support/load.js';
 import { podmanScratch, podmanSkipReason, type PodmanScratch } from '../support/podman-scratch.js';
 import { freePort, get, TestProject } from '../support/project.js';
 import { FIXTURE } from '../containers/image-project.js';
 
-const skip =
-  Fleet.skipReason() ??
-  podmanSkipReason() ??
-  (existsSync('/usr/bin/docker-registry') && existsSync('/usr/bin/htpasswd')
-    ? undefined
-    : 'needs docker-registry and htpasswd (scripts/install-system-deps.sh)');
+const skip = Fleet.skipReason() ?? podmanSkipReason() ?? authRegistrySkipReason();
 
 const API_KEY = 'fleet-secret-4b1d9e7c';
 const PASSWORD = 'fleet-registry-pw-8e2f';
@@ -37,8 +32,7 @@ const sha = (v: string) => createHash('sha256').update(v).digest('hex');
 describe('image releases and secrets on a fleet of SSH hosts', { skip }, () => {
   let fleet: Fleet;
   let scratch: PodmanScratch;
-  let registry: ChildProcess | undefined;
-  let regUrl: string;
+  let registry: AuthRegistry | undefined;
   const p = new TestProject();
   const env = () => ({ ...scratch.env, XDG_CONFIG_HOME: join(p.dir, 'user-config') });
   const cli = (args: string[], input?: string) => p.cli(args, { env: env(), timeoutMs: 180_000, ...(input ? { input } : {}) });
@@ -61,7 +55,7 @@ services:
       VERSION: "${version}"
     health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }
     stopTimeout: 5s
-registry: { url: "${regUrl}", insecure: true, auth: { username: deploy, passwordSecret: REGISTRY_PASSWORD } }
+registry: { url: "${registry!.url}", insecure: true, auth: { username: deploy, passwordSecret: REGISTRY_PASSWORD } }
 environments:
   production:
 ${fleet.sshTargetYaml()}`,
@@ -72,17 +66,7 @@ ${fleet.sshTargetYaml()}`,
     scratch = podmanScratch();
     writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
     // The registry listens on this machine's bridge address only: the hosts pull from it, nothing else can.
-    const regDir = join(scratch.dir, 'registry');
-    mkdirSync(join(regDir, 'data'), { recursive: true });
-    writeFileSync(join(regDir, 'htpasswd'), execFileSync('htpasswd', ['-Bbn', 'deploy', PASSWORD], { encoding: 'utf8' }));
-    regUrl = `${fleet.gateway}:${await freePort()}`;
-    writeFileSync(
-      join(regDir, 'config.yml'),
-      `version: 0.1\nlog: {level: warn}\nstorage: {filesystem: {rootdirectory: ${regDir}/data}}\nhttp: {addr: "${regUrl}", secret: test-only}\n` +
-        `auth: {htpasswd: {realm: slipway-test, path: ${regDir}/htpasswd}}\n`,
-    );
-    registry = spawn('docker-registry', ['serve', join(regDir, 'config.yml')], { stdio: 'ignore' });
-    await waitFor('the registry to ask for credentials', async () => (await get(`http://${regUrl}/v2/`)).status === 401, 10_000);
+    registry = await startAuthRegistry(join(scratch.dir, 'registry'), fleet.gateway, 'deploy', PASSWORD);
     p.port = await freePort();
     scratch.writeContext(join(p.dir, 'web'), { '/app/server.js': readFileSync(FIXTURE, 'utf8') });
     write('v1');
@@ -91,7 +75,7 @@ ${fleet.sshTargetYaml()}`,
     await cli(['down', '--env', 'production']).catch(() => undefined);
     await p.cleanup();
     await fleet?.stop();
-    if (registry?.pid) registry.kill('SIGTERM');
+    registry?.stop();
     scratch?.teardown();
   });
 
@@ -115,7 +99,7 @@ ${fleet.sshTargetYaml()}`,
     const web = await status();
     assert.equal(web.runtime?.where, 'registry');
     const ref = web.runtime!.image!;
-    assert.match(ref, new RegExp(`^${regUrl.replaceAll('.', '\\.')}/test/web@sha256:[a-f0-9]{64}$`));
+    assert.match(ref, new RegExp(`^${registry!.url.replaceAll('.', '\\.')}/test/web@sha256:[a-f0-9]{64}$`));
     assert.deepEqual(
       web.hosts?.map((h) => [h.host, h.release, h.serving, h.runtime]),
       fleet.hosts.map((h) => [h.address, 1, 2, 'podman']),
