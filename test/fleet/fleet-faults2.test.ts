@@ -139,12 +139,12 @@ ${fleet.sshTargetYaml()}`,
     assert.equal(res.code, 0, res.stdout + res.stderr);
     assert.deepEqual(await answers(), ['v4 release=4', 'v4 release=4', 'v4 release=4']);
 
-    // A new connection cannot be made: drop the pooled one (the controller's restart does) and deploy.
+    // A new connection cannot be made: a new controller (its pool empty) deploys release 5 with `up`.
     await write({ VERSION: 'v5' });
     const pid = ControllerClient.connect(p.dir, 'production').info.pid;
     process.kill(pid, 'SIGTERM');
     await waitFor('the controller to stop', () => !pidAlive(pid), 30_000);
-    const failed = await p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 90_000 });
+    const failed = await p.cli(['up', '--env', 'production'], { timeoutMs: 90_000 });
     const victim = fleet.hosts[1]!.address;
     assert.equal(failed.code, 1, failed.stdout + failed.stderr);
     assert.match(failed.stdout + failed.stderr, re(`host ${victim} failed`));
