@@ -182,7 +182,9 @@ ${fleet.sshTargetYaml()}`,
       t.diagnostic(`the rollout failed ${took} ms after the freeze`);
       const victim = fleet.hosts[1]!.address;
       assert.equal(res.code, 1, res.stdout + res.stderr);
-      assert.match(res.stdout + res.stderr, re(`host ${victim} failed while rolling it to release 6`));
+      // It says what failed: the SSH connection, its keepalives unanswered (not that the agent hung up).
+      assert.match(res.stdout + res.stderr, re(`host ${victim} failed while rolling it to release 6: SSH_CONNECTION_LOST: `));
+      assert.match(res.stdout + res.stderr, /keepalives unanswered/);
       // Keepalives every second, three unanswered: the host is gone within ~3 s, not a TCP timeout.
       assert.ok(took < 20_000, `detected ${took} ms after the freeze`);
       const failed = (await events()).findLast((e) => e.type === 'rollout.failed');
