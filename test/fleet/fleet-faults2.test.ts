@@ -3,8 +3,8 @@
  * update of 3 hosts under steady load through HAProxy fails no request; a canary answering 500s is
  * rolled back by router analysis under load through HAProxy, the previous release at full capacity
  * afterwards; sshd stopped mid-rollout (the agent's stream runs over the connection sshd already
- * accepted, so the roll goes on; the next rollout cannot connect and fails naming the host and
- * SSH); a host frozen mid-rollout is detected within the SSH keepalive bound, fails the rollout
+ * accepted, so the roll goes on; a restarted controller cannot connect, its rollout fails naming
+ * the host and SSH); a host frozen mid-rollout is detected within the SSH keepalive bound, fails the rollout
  * naming the host, and once thawed is reconciled and `slipway retry` completes.
  */
 import assert from 'node:assert/strict';
@@ -127,7 +127,7 @@ ${fleet.sshTargetYaml()}`,
     );
   });
 
-  it('sshd stopped mid-rollout: the roll goes on over the open connection; the next rollout fails naming the host and SSH; retry completes once sshd is back', async () => {
+  it('sshd stopped mid-rollout: the roll goes on over the open connection; a restarted controller then fails naming the host and SSH; retry completes once sshd is back', async () => {
     await write({ VERSION: 'v4', STARTUP_MS: '1500' });
     const load = startLoad(p.url, { concurrency: 2, maxMs: 120_000 });
     const deploy = p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 90_000 });
