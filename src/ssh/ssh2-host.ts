@@ -390,7 +390,12 @@ class Ssh2Host implements RemoteHost {
         else this.client.forwardOut('127.0.0.1', 0, to.host, to.port, done);
       });
       // The channel counts against the connection's sessions until it closes; a lost connection ends it.
-      const lost = (err: Error) => (ch as Duplex).destroy(err);
+      // ssh2's Channel.destroy() drops its argument: the reader is handed the loss first, so a call
+      // cut short says the connection was lost (SSH_CONNECTION_LOST), not that the agent hung up.
+      const lost = (err: Error) => {
+        if (ch.listenerCount('error') > 0) ch.emit('error', err);
+        (ch as Duplex).destroy();
+      };
       this.inFlight.add(lost);
       ch.once('close', () => {
         this.inFlight.delete(lost);
