@@ -97,6 +97,10 @@ export function outcomeLines(res: RolloutResponse, out: Paint, success: 'Healthy
     const numbers = a.last ? formatNumbers(a.last.numbers) : '';
     out2.push(`  analysis ${analysisLabel(a.key, r.steps)}: ${text(a.reason, text(a.phase, '?'))}${numbers ? ` [${numbers}]` : ''}`);
   }
-  out2.push(`  Next: fix the release and deploy again; inspect with \`slipway logs ${service}\` and \`slipway history ${service}\`.`);
+  out2.push(
+    r.reason === 'HostFailed'
+      ? `  Next: bring the host back (\`slipway status ${service}\` shows each host), then \`slipway retry ${service}\`: hosts that already serve the release are left as they are.`
+      : `  Next: fix the release and deploy again; inspect with \`slipway logs ${service}\` and \`slipway history ${service}\`.`,
+  );
   return { ok: false, lines: out2 };
 }
