@@ -149,7 +149,12 @@ async function trafficTable(baseline3: number | undefined): Promise<void> {
     ]),
   );
   for (const r of results) {
-    console.log(`  ${r.strategy}, summed over hosts: ${shares(r.phases)}`);
+    if (r.hostRollMs) console.log(`  ${r.strategy}, summed over hosts: ${shares(r.phases)}`);
+    // Canary and blue-green go through the agent's split (no per-phase timing in their events): the ship only.
+    else
+      console.log(
+        `  ${r.strategy}: ship ${(r.phases.ship / 1000).toFixed(2)} s summed over hosts, of a ${(r.deployMs / 1000).toFixed(2)} s deploy`,
+      );
     if (r.reasons.length) console.log(`  ${r.strategy} failures: ${[...new Set(r.reasons)].slice(0, 3).join('; ')}`);
   }
 }
