@@ -8,9 +8,14 @@
  *     new release in batches of 5 hosts (parallel 5, maxUnavailableHosts 5);
  *   - the baseline: a plain OpenSSH loop doing the same copy and restart on every host at once
  *     (`tar | ssh 'tar -x; kill the old; start the new; wait for /healthz'`: no content store, no
- *     verification, no zero-downtime switch), and the ratio of Slipway's whole rollout to it.
+ *     verification, no zero-downtime switch), and the ratio of Slipway's whole rollout to it;
+ *   - where the hosts' time went in the one-at-a-time roll (ship, start, health, switch, drain:
+ *     the rollout's progress notes and the agent's roll phases).
+ * Then, by the real CLI: an image release on 3 hosts (bench/fleet-images.ts) and the requests failed
+ * through HAProxy during a rolling, a canary and a blue-green rollout (bench/fleet-traffic.ts).
  *
- * Needs root (the fleet); skipped otherwise. Run: `npm run bench -- fleet`.
+ * Needs root (the fleet); skipped otherwise. Run: `npm run bench -- fleet` (or one part:
+ * `--fleet=process`, `--fleet=images`, `--fleet=traffic`; `--fleet-image-hosts=3,10`).
  */
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
@@ -31,6 +36,9 @@ import { FleetRuntime } from '../src/fleet/fleet-runtime.js';
 import { eachHost } from '../src/fleet/fleet-target.js';
 import { planRelease, shipRelease, type ReleasePlan } from '../src/fleet/ship.js';
 import { Fleet } from '../test/support/fleet/fleet.js';
+import { imageSkipReason, measureImages, type ImageResult } from './fleet-images.js';
+import { median, medianPhases, phasesOf, shares, type Phases } from './fleet-phases.js';
+import { measureTraffic, trafficSkipReason } from './fleet-traffic.js';
 
 const FIXTURE = resolve(fileURLToPath(new URL('../..', import.meta.url)), 'test/fixtures/app/server.js');
 
@@ -51,9 +59,24 @@ export async function run(): Promise<void> {
     console.log(`fleet: skipped (${skip})`);
     return;
   }
+  const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const parts = arg('fleet')?.split(',') ?? ['process', 'images', 'traffic'];
+  const imageHosts = (arg('fleet-image-hosts') ?? '3').split(',').map(Number);
+  let baseline3: number | undefined;
+  if (parts.includes('process')) baseline3 = await processTable();
+  if (parts.includes('images')) await imageTable(imageHosts, baseline3);
+  if (parts.includes('traffic')) await trafficTable(baseline3);
+}
+
+async function processTable(): Promise<number> {
   const rows: string[][] = [];
   const results = new Map<number, Record<string, number>>();
-  for (const n of SIZES) results.set(n, await measure(n));
+  const phases = new Map<number, Phases>();
+  for (const n of SIZES) {
+    const r = await measure(n);
+    results.set(n, r.times);
+    phases.set(n, r.phases);
+  }
   const keys: [string, string][] = [
     ['setup', 'set up: connect, start every agent'],
     ['shipCold', 'ship, cold (2 files, nothing on the hosts)'],
@@ -69,9 +92,74 @@ export async function run(): Promise<void> {
   ]);
   console.log(`fleet: median of ${RUNS} runs, 2 instances per host (load average ${loadavg()[0]!.toFixed(1)})`);
   console.log(table([['', ...SIZES.map((n) => `${n} hosts`)], ...rows]));
+  for (const n of SIZES) console.log(`  ${n} hosts, roll one host at a time, summed over hosts: ${shares(phases.get(n)!)}`);
+  return results.get(3)!.baseline!;
 }
 
-async function measure(hosts: number): Promise<Record<string, number>> {
+async function imageTable(sizes: number[], baseline3: number | undefined): Promise<void> {
+  const skip = imageSkipReason();
+  if (skip) {
+    console.log(`fleet images: skipped (${skip})`);
+    return;
+  }
+  const results: ImageResult[] = [];
+  for (const n of sizes) results.push(await measureImages(n, RUNS));
+  console.log(
+    `\nfleet images: median of ${RUNS} deploys of a new image release (podman, pulled by digest from a registry on the bridge), one host at a time, 2 instances per host (load average ${loadavg()[0]!.toFixed(1)})`,
+  );
+  console.log(
+    table([
+      ['', ...results.map((r) => `${r.hosts} hosts`)],
+      ['slipway deploy --wait (build, push, roll)', ...results.map((r) => `${(r.deployMs / 1000).toFixed(2)} s`)],
+      ['one host roll (agent: pull..drain)', ...results.map((r) => `${(r.hostRollMs / 1000).toFixed(2)} s`)],
+      ...(baseline3 !== undefined
+        ? [
+            [
+              'deploy / tar | ssh baseline (3 hosts)',
+              ...results.map((r) => (r.hosts === 3 ? `${(r.deployMs / baseline3).toFixed(2)}x` : '-')),
+            ],
+          ]
+        : []),
+    ]),
+  );
+  for (const r of results) console.log(`  ${r.hosts} hosts, summed over hosts: ${shares(r.phases)}`);
+}
+
+async function trafficTable(baseline3: number | undefined): Promise<void> {
+  const skip = trafficSkipReason();
+  if (skip) {
+    console.log(`fleet traffic: skipped (${skip})`);
+    return;
+  }
+  const results = await measureTraffic(RUNS);
+  console.log(
+    `\nfleet through HAProxy: ${RUNS} deploys of a process release per strategy on 3 hosts, 4 keep-alive loops through HAProxy (load average ${loadavg()[0]!.toFixed(1)})`,
+  );
+  console.log(
+    table([
+      ['strategy', 'sent', 'failed', 'deploy (median)', 'one host roll', ...(baseline3 !== undefined ? ['/ baseline'] : [])],
+      ...results.map((r) => [
+        r.strategy,
+        String(r.sent),
+        String(r.failed),
+        `${(r.deployMs / 1000).toFixed(2)} s`,
+        r.hostRollMs ? `${(r.hostRollMs / 1000).toFixed(2)} s` : '-',
+        ...(baseline3 !== undefined ? [`${(r.deployMs / baseline3).toFixed(2)}x`] : []),
+      ]),
+    ]),
+  );
+  for (const r of results) {
+    if (r.hostRollMs) console.log(`  ${r.strategy}, summed over hosts: ${shares(r.phases)}`);
+    // Canary and blue-green go through the agent's split (no per-phase timing in their events): the ship only.
+    else
+      console.log(
+        `  ${r.strategy}: ship ${(r.phases.ship / 1000).toFixed(2)} s summed over hosts, of a ${(r.deployMs / 1000).toFixed(2)} s deploy`,
+      );
+    if (r.reasons.length) console.log(`  ${r.strategy} failures: ${[...new Set(r.reasons)].slice(0, 3).join('; ')}`);
+  }
+}
+
+async function measure(hosts: number): Promise<{ times: Record<string, number>; phases: Phases }> {
   const work = await tempDir('slipway-bench-fleet-');
   const fleet = await Fleet.start({ hosts });
   const known = join(work.dir, 'known_hosts');
@@ -131,7 +219,9 @@ async function measure(hosts: number): Promise<Record<string, number>> {
       const r = await eachHost(rt.members, hosts, async (m) => shipRelease(await m.remote(), rt.layout, plan));
       const bad = r.find((x) => x.status === 'rejected');
       if (bad) throw (bad as PromiseRejectedResult).reason;
+      return r.reduce((sum, x) => sum + (x.status === 'fulfilled' ? x.value.ms : 0), 0);
     };
+    let notes: { step?: string; ms?: number }[] = [];
     const rollout = (release: number, digest: string, plan: ReleasePlan, batch: number) =>
       rollFleet({
         members: rt.members,
@@ -139,8 +229,9 @@ async function measure(hosts: number): Promise<Record<string, number>> {
         parallel: batch,
         maxUnavailableHosts: batch,
         to: { plan, roll: () => roll(release, digest) },
-        note: () => undefined,
+        note: (_msg, data) => notes.push((data ?? {}) as { step?: string; ms?: number }),
       });
+    const rollPhases: Phases[] = [];
     let release = 0;
     for (let i = 0; i < RUNS; i++) {
       // Each run on fresh agents and an empty store: set up and the cold ship are first-time costs.
@@ -156,8 +247,11 @@ async function measure(hosts: number): Promise<Record<string, number>> {
       await time('shipCold', () => shipAll(cold.plan));
       await rollout(release, cold.digest, cold.plan, 5);
       const warm = await build(`v${++release}`);
-      await time('shipWarm', () => shipAll(warm.plan));
+      const warmShipMs = await time('shipWarm', () => shipAll(warm.plan));
+      notes = [];
       await time('rollOne', () => rollout(release, warm.digest, warm.plan, 1));
+      // The release was shipped just before (its own step here): add that ship's per-host time to the roll's phases.
+      rollPhases.push({ ...phasesOf(notes), ship: warmShipMs });
       const next = await build(`v${++release}`);
       await time('rollout5', () => rollout(release, next.digest, next.plan, 5));
       await sh('tar', ['-czf', join(work.dir, 'src.tgz'), '-C', src, '.']);
@@ -169,18 +263,13 @@ async function measure(hosts: number): Promise<Record<string, number>> {
         ),
       );
     }
-    return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    return { times: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])), phases: medianPhases(rollPhases) };
   } finally {
     await Promise.all(rt.members.map((m) => m.agent.call({ op: 'shutdown', stopAll: true }).catch(() => undefined)));
     await rt.close();
     await fleet.stop();
     await work.cleanup();
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function table(rows: string[][]): string {

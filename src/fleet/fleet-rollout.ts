@@ -132,6 +132,7 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
           started: r.started,
           retired: r.retired,
           ms: r.durationMs,
+          ...(r.phases ? { phases: r.phases } : {}),
         });
         return m;
       }),

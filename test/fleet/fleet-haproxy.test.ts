@@ -67,4 +67,21 @@ ${fleet.sshTargetYaml()}`,
       ],
     );
   });
+
+  it("each host's roll event says where its time went (pull, start, health, switch, drain), within the roll's time", async () => {
+    const events = JSON.parse((await p.cli(['events', 'web', '--env', 'production', '--json', '-n', '1000'])).stdout) as {
+      events: { type: string; data?: { step?: string; host?: string; ms?: number; phases?: Record<string, number> } }[];
+    };
+    const rolls = events.events.filter((e) => e.type === 'fleet.progress' && e.data?.step === 'roll').slice(-fleet.hosts.length);
+    assert.deepEqual(
+      rolls.map((e) => e.data!.host),
+      fleet.hosts.map((h) => h.address),
+    );
+    for (const { data } of rolls) {
+      const phases = data!.phases!;
+      assert.deepEqual(Object.keys(phases).sort(), ['drainMs', 'healthMs', 'pullMs', 'startMs', 'switchMs'], data!.host);
+      const sum = Object.values(phases).reduce((a, b) => a + b, 0);
+      assert.ok(sum > 0 && sum <= data!.ms!, `${data!.host}: phases ${JSON.stringify(phases)} against ${data!.ms} ms`);
+    }
+  });
 });

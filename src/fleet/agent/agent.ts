@@ -284,23 +284,34 @@ export class HostAgent {
     }
     const keep = same.slice(0, r.instances);
     const started: InstanceStatus[] = [];
+    const phases = { pullMs: 0, startMs: 0, healthMs: 0, switchMs: 0, drainMs: 0 };
+    let mark = Date.now();
+    const lap = (k: keyof typeof phases) => {
+      const now = Date.now();
+      phases[k] = now - mark;
+      mark = now;
+    };
     try {
       if (r.pull) {
         const pulled = await this.runtimes.pull(r.pull);
         this.log.info(`${r.pull.ref}: ${pulled === 'present' ? 'already here' : `pulled with ${this.runtimes.images}`}`);
       }
+      lap('pullMs');
       while (keep.length + started.length < r.instances) {
         const id = `${r.service}-${r.release}-${randomBytes(3).toString('hex')}${r.idSuffix}`;
         started.push(await this.driver.start({ ...r.spec, id }));
       }
+      lap('startMs');
       const fresh = [...keep, ...started];
       await Promise.all(fresh.map((i) => this.untilHealthy(r, i.id, t0 + r.deadlineMs)));
+      lap('healthMs');
       const ready = this.driver.list().filter((i) => fresh.some((f) => f.id === i.id));
       await this.router.setRoute({
         service: r.service,
         listen: r.listen,
         pools: [{ release: r.release, weight: ready.length, backends: ready.map((i) => ({ id: i.id, host: i.host, port: i.port })) }],
       });
+      lap('switchMs');
     } catch (err) {
       await Promise.all(started.map((i) => this.driver.stop(i.id, { timeoutMs: r.stopTimeoutMs }).catch(() => undefined)));
       this.pruneSecrets();
@@ -315,9 +326,10 @@ export class HostAgent {
       );
       await Promise.all(retire.map((i) => this.driver.stop(i.id, { timeoutMs: r.stopTimeoutMs })));
     }
+    lap('drainMs');
     this.pruneSecrets();
     this.log.info(`rolled ${r.service} to release ${r.release}: started ${started.length}, retired ${retire.length}`);
-    return { outcome: 'rolled', started: started.map((i) => i.id), retired: retire.map((i) => i.id), durationMs: Date.now() - t0 };
+    return { outcome: 'rolled', started: started.map((i) => i.id), retired: retire.map((i) => i.id), durationMs: Date.now() - t0, phases };
   }
 
   /**

@@ -55,6 +55,12 @@ export interface RollResult {
   started: string[];
   retired: string[];
   durationMs: number;
+  /**
+   * Where `durationMs` went, in ms (the rollout's `roll` progress events carry it; bench/fleet.ts):
+   * pull (images only), start, health (until every new instance is healthy), switch (the router's
+   * route), drain (and stop the old). Absent from older agents.
+   */
+  phases?: { pullMs: number; startMs: number; healthMs: number; switchMs: number; drainMs: number };
 }
 
 /**
