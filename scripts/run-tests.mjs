@@ -2,8 +2,9 @@
 // Runs the compiled test files with Node's own test runner.
 // Unit tests sit beside the code (dist/src/**/*.test.js); integration tests live in dist/test/.
 // Usage: node scripts/run-tests.mjs [--unit | --integration] [filter...]
-import { accessSync, constants, readdirSync, statSync } from 'node:fs';
-import { delimiter, join, relative } from 'node:path';
+import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const args = process.argv.slice(2);
@@ -77,9 +78,30 @@ if (skipped.length) {
   if (files.length === 0) process.exit(1);
 }
 console.log(`running ${files.length} test files: ${files.map((f) => relative('dist', f)).join(', ')}`);
-const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-timeout=240000', ...files], {
-  stdio: 'inherit',
-});
+// Beside the usual TAP on stdout, every failure with its error in a file printed last (see failures-reporter.mjs).
+const failuresFile = join(mkdtempSync(join(tmpdir(), 'slipway-test-failures-')), 'failures.txt');
+const r = spawnSync(
+  process.execPath,
+  [
+    '--enable-source-maps',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=240000',
+    '--test-reporter=tap',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${join(import.meta.dirname, 'failures-reporter.mjs')}`,
+    `--test-reporter-destination=${failuresFile}`,
+    ...files,
+  ],
+  { stdio: 'inherit' },
+);
+try {
+  const failures = readFileSync(failuresFile, 'utf8');
+  if (failures) console.error(failures);
+} catch {
+  // no test ran far enough to report
+}
+rmSync(dirname(failuresFile), { recursive: true, force: true });
 if (skipped.length)
   console.error(
     `\n!!! ${skipped.length} test file(s) were SKIPPED (missing ${[...new Set(skipped.map(([, b]) => b))].join(', ')}): see the top of this output`,

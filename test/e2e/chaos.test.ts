@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StatusResponse } from '../../src/api/types.js';
 import { ControllerClient } from '../../src/client/client.js';
+import type { EventRecord } from '../../src/store/types.js';
 import { seededRandom } from '../../src/core/seeded-random.js';
 import { waitFor } from '../../src/core/wait-for.js';
 import { startLoad, type Load } from '../support/load.js';
@@ -34,6 +35,8 @@ interface KillResult {
   refused: number;
   /** Each failure since the kill: when (ms after it), GET or POST, and why. */
   reasons: string[];
+  /** What the controller recorded while it healed (instances started and stopped, traffic shifts): read when a kill failed too much. */
+  events: string[];
   healedMs: number;
 }
 
@@ -52,6 +55,15 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
   let posts: Load;
 
   const status = async (): Promise<StatusResponse> => await ControllerClient.connect(p.dir).status();
+  /** Every event recorded after id `after` (the API answers a page at a time). */
+  async function eventsAfter(after: number): Promise<EventRecord[]> {
+    const all: EventRecord[] = [];
+    for (;;) {
+      const page = (await ControllerClient.connect(p.dir).events({ after: all.at(-1)?.id ?? after })).events;
+      if (page.length === 0) return all;
+      all.push(...page);
+    }
+  }
   const write = (version: string, strategy = '') =>
     p.writeConfig({
       env: { VERSION: version, WORK_LOG: workLog() },
@@ -79,6 +91,7 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
 
   async function kill(kind: Kill, phase: string): Promise<void> {
     const s = await status();
+    const seen = await eventsAfter(0).then((es) => es.at(-1)?.id ?? 0);
     const g0 = gets.snapshot();
     const w0 = posts.snapshot();
     const before = { gets: g0.failed, posts: w0.failed };
@@ -104,6 +117,9 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
     await healed();
     const healedMs = Math.round(performance.now() - t0);
     const outage = await probe.stop();
+    const events = (await eventsAfter(seen)).map(
+      (e) => `${new Date(e.at).toISOString().slice(17, 23)} ${e.type}: ${e.message}`,
+    );
     results.push({
       kind,
       phase,
@@ -112,6 +128,7 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
       longestOutageMs: Math.round(outage.longestMs),
       refused: outage.refused,
       reasons: [...failuresSince(gets, g0.failures.length, t0, 'GET'), ...failuresSince(posts, w0.failures.length, t0, 'POST')],
+      events: [`${new Date(Date.now() - (performance.now() - t0)).toISOString().slice(17, 23)} the kill`, ...events],
       healedMs,
     });
   }
@@ -177,7 +194,7 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
     if (g.failures.length || w.failures.length) console.log(`  failures: ${[...g.failures, ...w.failures].slice(0, 10).join(' | ')}`);
 
     for (const r of results) {
-      const where = `${r.kind} kill during the ${r.phase} rollout (healed in ${r.healedMs} ms; failures: ${r.reasons.join(' | ') || 'none'})`;
+      const where = `${r.kind} kill during the ${r.phase} rollout (healed in ${r.healedMs} ms; failures: ${r.reasons.join(' | ') || 'none'}; events: ${r.events.join(' | ')})`;
       if (r.kind === 'controller') assert.equal(r.failedGets + r.failedPosts, 0, `${where} failed requests`);
       if (r.kind === 'instance') {
         assert.equal(r.failedGets, 0, `${where}: a GET is retried on another instance`);
