@@ -177,12 +177,20 @@ ${fleet.sshTargetYaml()}`,
     assert.ok((await fleet.inHost(0, ['ls', '/var/lib/slipway/releases'])).trim().length > 0, 'releases/ keeps the release');
     const up = await p.cli(['up', '--env', 'production']);
     assert.equal(up.code, 0, up.stdout + up.stderr);
+    // A host serves again a moment before the controller records it (its agent switches, then
+    // answers the roll): wait for both, the traffic and the record.
+    let back: string[] = [];
     await waitFor(
-      'every host to serve its release again',
-      async () => (await answers().catch(() => undefined))?.every((a) => a === serving[0]),
+      'every host to serve its release again, and the controller to record it',
+      async () => {
+        back = (await events()).filter((e) => e.id > seen && e.type === 'fleet.reconciled').map((e) => (e.data as { host: string }).host);
+        return (
+          fleet.hosts.every((h) => back.includes(h.address)) && (await answers().catch(() => undefined))?.every((a) => a === serving[0])
+        );
+      },
       60_000,
-    );
-    const back = (await events()).filter((e) => e.id > seen && e.type === 'fleet.reconciled').map((e) => (e.data as { host: string }).host);
-    for (const h of fleet.hosts) assert.ok(back.includes(h.address), `${h.address} brought back`);
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; hosts recorded back: ${back.join(', ') || 'none'}`);
+    });
   });
 });
