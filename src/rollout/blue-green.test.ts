@@ -152,4 +152,32 @@ describe('blue-green transition', () => {
     const promoted = runUntil(w, waiting.view, waiting.t + 1000, (r) => r.route[0]?.release === 2);
     assert.ok(promoted.t - waiting.t >= 9000);
   });
+
+  it('switches only while the new release is ready in full: an instance lost after the preview (or not yet probed by a restarted controller) holds the switch, a promote asked meanwhile waits', () => {
+    for (const strategy of [bg({ autoPromote: { delayMs: 0 } }), bg()]) {
+      const w = world(strategy);
+      const analysing = runUntil(w, startRollout(1, 2), 0, (r) => r.rollout!.reason === 'Analysing');
+      w.analysis = { 'pre:smoke': { phase: 'Successful', reason: '5/5 passed' } };
+      w.healthyRelease = (r) => r !== 2;
+      const asked = strategy.autoPromote === false ? request(analysing.view, { promote: 'step' }) : analysing.view;
+      const held = runUntil(w, asked, analysing.t + 1000, (r) => r.rollout!.reason === 'WaitingForReady');
+      for (let k = 0; k < 3; k++) {
+        const r = w.step(held.view, held.t + 1000 * (k + 1));
+        assert.deepEqual(
+          r.route.map((p) => [p.release, p.ids.length]),
+          [[1, 2]],
+          'the old release keeps every user',
+        );
+        assert.equal(r.rollout!.reason, 'WaitingForReady');
+        assert.match(r.rollout!.message, /release 2 is 0\/2 ready; the switch waits/);
+      }
+      w.healthyRelease = () => true;
+      const switched = runUntil(w, held.view, held.t + 5000, (r) => r.route[0]?.release === 2);
+      assert.deepEqual(
+        switched.result.route.map((p) => [p.release, p.ids.length]),
+        [[2, 2]],
+        'the switch moves users to the whole new release',
+      );
+    }
+  });
 });

@@ -78,6 +78,8 @@ class BlueGreenStep {
   prePromotion(): TransitionResult {
     const checks = this.strategy.prePromotionAnalysis;
     const runs = stepRunsFor('pre', checks, this.to, this.from);
+    const unready = this.unready({ analysis: runs });
+    if (unready) return unready;
     const outcome = analysisOutcome(runs, this.observed.analysis);
     if (outcome.kind === 'failed') return this.undo(outcome.failure, 'RolledBack');
     if (this.c.requests.promote) return this.promote('promoted by request', ['promote']);
@@ -97,6 +99,8 @@ class BlueGreenStep {
 
   /** Ready and checked: waits for a person, or promotes itself after `autoPromote`'s delay. */
   awaitingPromotion(): TransitionResult {
+    const unready = this.unready();
+    if (unready) return unready;
     const { requests } = this.c;
     if (requests.promote) return this.promote('promoted by request', ['promote']);
     if (requests.pause)
@@ -149,6 +153,18 @@ class BlueGreenStep {
         finished: false,
       },
     };
+  }
+
+  /**
+   * The switch needs the new release ready in full whenever it is judged, not only once: an
+   * instance may fail after the preview, and a restarted controller knows no instance's health
+   * before its first probe. Switching then would leave users fewer backends than they had, or
+   * none. Meanwhile the old release keeps the traffic; a promotion asked for waits too.
+   */
+  private unready(extra: Partial<TransitionResult> = {}): TransitionResult | undefined {
+    if (this.newReady.length >= this.size) return undefined;
+    const message = `release ${this.to} is ${this.newReady.length}/${this.size} ready; the switch waits until every instance is (or \`slipway abort\`)`;
+    return this.stay('Progressing', this.stage, 'WaitingForReady', message, extra);
   }
 
   /** The switch: one route update sends every new request to the new release. */
