@@ -116,4 +116,35 @@ describe('blue-green rollouts (real processes and traffic)', () => {
     );
     assert.match((await get(p.url)).body, /^v1 release=1 /);
   });
+
+  it('a controller restarted before the switch promotes only once it has probed the new instances: no request fails', async () => {
+    // No preview port: the new instances are in no route, so a restarted controller knows nothing
+    // of their health until its own probes pass (three, a second apart).
+    await p.writeConfig({
+      env: { VERSION: 'v4' },
+      extra: '    strategy:\n      blueGreen: { autoPromote: false, scaleDownDelay: 1s }',
+      health: '{ path: /healthz, interval: 1s, timeout: 1s, healthyAfter: 3, unhealthyAfter: 2 }',
+    });
+    const deploy = await p.cli(['deploy', 'web', '--no-wait']);
+    assert.equal(deploy.code, 0, deploy.stderr);
+    await waitFor('release 4 to wait for promotion', async () => (await web()).rollout?.reason === 'WaitingForPromotion', 60_000);
+    const load = startLoad(p.url);
+    process.kill(p.controllerPid(), 'SIGKILL');
+    const up = await p.cli(['up', '--no-wait']);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+    client = ControllerClient.connect(p.dir);
+    await client.promote('web', false);
+    const done = await waitFor(
+      'release 4 to serve every user',
+      async () => {
+        const s = await web();
+        return s.rollout?.finishedAt != null && s.currentRelease === 4 ? s : undefined;
+      },
+      60_000,
+    );
+    const totals = await load.stop();
+    assert.equal(done.rollout!.phase, 'Healthy');
+    assert.deepEqual(totals.failures, [], 'no request failed across the restart and the switch');
+    assert.match((await get(p.url)).body, /^v4 release=4 /);
+  });
 });

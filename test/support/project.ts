@@ -31,6 +31,8 @@ export interface ServiceOptions {
   extra?: string;
   /** Top-level keys after the services (e.g. an analysis section). */
   tail?: string;
+  /** The service's health mapping, instead of a 200 ms probe of /healthz healthy after one pass. */
+  health?: string;
 }
 
 export class TestProject {
@@ -64,7 +66,7 @@ services:
     port: ${this.port}
     env:
 ${env || '      {}'}
-    health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }
+    health: ${o.health ?? '{ path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }'}
     stopTimeout: 5s
 ${o.extra ?? ''}
 ${o.tail ?? ''}
