@@ -183,6 +183,12 @@ export class UpstreamConnection implements ResponseEvents {
     // A body delimited by the connection closing ends here; a message cut short is an error.
     const err = this.parser.finish();
     if (err !== null) this.error ??= err;
+    // Idle, it leaves the pool now, not at 'close' (a turn of the loop later): a request read in
+    // between would be written to a socket its upstream has closed, and fail.
+    if (this.sink === null) {
+      this.broken = true;
+      this.pool.forget(this);
+    }
   }
 
   fail(err: NodeJS.ErrnoException): void {
@@ -192,8 +198,13 @@ export class UpstreamConnection implements ResponseEvents {
   }
 
   onClose(): void {
+    // Closed by the upstream with an error or a request on it: the instance most likely died
+    // (killed, crashed), and its other idle connections with it. Whichever of them the next
+    // request took would fail on the first write, and a request with a body is never retried.
+    const lost = !this.broken && (this.error !== null || this.sink !== null);
     this.broken = true;
     this.pool.forget(this);
+    if (lost) this.pool.dropIdle();
     this.parser.free();
     const sink = this.sink;
     this.sink = null;
@@ -286,9 +297,14 @@ export class UpstreamPool {
     if (i >= 0) this.idle.splice(i, 1);
   }
 
+  /** Closes the idle connections: the next request connects anew (refused at once if the instance is gone). */
+  dropIdle(): void {
+    for (const c of this.idle.splice(0)) c.destroy();
+  }
+
   /** Closes idle connections; busy ones close when their response ends. */
   close(): void {
     this.closed = true;
-    for (const c of this.idle.splice(0)) c.destroy();
+    this.dropIdle();
   }
 }
