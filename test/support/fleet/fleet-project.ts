@@ -13,7 +13,7 @@
  *   assert.deepEqual(await p.answers(), ['v1 release=1', 'v1 release=1', 'v1 release=1']);
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceStatus, StatusResponse } from '../../../src/api/types.js';
 import { ControllerClient } from '../../../src/client/client.js';
@@ -174,6 +174,15 @@ export class FleetProject extends TestProject {
       all.push(...events);
     }
     return all;
+  }
+
+  /** Every log file under the project's .slipway directory, concatenated. */
+  logs(): string {
+    const dir = join(this.dir, '.slipway');
+    return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => readFileSync(join(dir, f), 'utf8'))
+      .join('\n');
   }
 
   /** Whether host `i`'s agent has started an instance of `release` (its records name it). */
