@@ -44,15 +44,7 @@ describe('blue-green between two host groups behind HAProxy', { skip }, () => {
     await write('v2');
     const load = startLoad(p.url, { concurrency: 4, maxMs: 120_000 });
     const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
-    const waiting = await waitFor(
-      'the new release to wait for promotion',
-      async () => {
-        const s = await p.web();
-        return s.rollout?.toRelease === 2 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-      },
-      60_000,
-      100,
-    );
+    const waiting = await p.waitingForPromotion(2);
     assert.equal(waiting.rollout!.analysis.find((a) => a.key === 'pre:smoke')?.phase, 'Successful');
     // The green host runs release 2 alone; the blue ones keep release 1 and all the users.
     assert.deepEqual(await p.answers(), ['v1 release=1', 'v1 release=1', 'v2 release=2']);

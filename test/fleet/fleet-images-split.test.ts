@@ -77,15 +77,7 @@ describe('canary and blue-green of an image release with secrets across SSH host
     await release(2, canary);
     const loads = loadAll();
     const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait']);
-    const paused = await waitFor(
-      'the canary to wait for promotion at 50%',
-      async () => {
-        const s = await p.web();
-        return s.rollout?.toRelease === 2 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-      },
-      120_000,
-      200,
-    );
+    const paused = await p.waitingForPromotion(2, 120_000);
     assert.equal(paused.rollout!.weight, 50);
     for (const [i, u] of p.urls().entries()) {
       const got = await asks(u);
@@ -140,15 +132,7 @@ describe('canary and blue-green of an image release with secrets across SSH host
     await release(3, blueGreen());
     const loads = loadAll();
     const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait']);
-    const waiting = await waitFor(
-      'release 3 to wait for promotion',
-      async () => {
-        const s = await p.web();
-        return s.rollout?.toRelease === 3 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-      },
-      120_000,
-      200,
-    );
+    const waiting = await p.waitingForPromotion(3, 120_000);
     for (const [i, h] of p.fleet.hosts.entries()) {
       const preview = await asks(`http://${h.address}:${previewPort}/`, 6);
       assert.deepEqual(

@@ -37,15 +37,7 @@ describe('a canary across a fleet behind HAProxy', { skip }, () => {
     await write('v2');
     const load = startLoad(p.url, { concurrency: 4, maxMs: 120_000 });
     const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
-    await waitFor(
-      'the canary to wait for promotion at 30%',
-      async () => {
-        const s = await p.web();
-        return s.rollout?.toRelease === 2 && s.rollout.reason === 'WaitingForPromotion';
-      },
-      60_000,
-      100,
-    );
+    await p.waitingForPromotion(2);
     const before = load.snapshot();
     const answered = (s: ReturnType<typeof load.snapshot>, body: string) => s.bodies.get(body) ?? 0;
     await waitFor('600 more answers through HAProxy', () => load.snapshot().ok > before.ok + 600, 60_000);

@@ -64,15 +64,7 @@ describe('canary and blue-green across a fleet of SSH hosts', { skip: FleetProje
     await write({ VERSION: 'v2' });
     const loads = loadAll();
     const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
-    const paused = await waitFor(
-      'the canary to wait for promotion at 30%',
-      async () => {
-        const s = await p.web();
-        return s.rollout?.toRelease === 2 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-      },
-      60_000,
-      100,
-    );
+    const paused = await p.waitingForPromotion(2);
     assert.equal(paused.rollout!.weight, 30);
     assert.equal(paused.rollout!.analysis.find((a) => a.key === 'step1:errors')?.phase, 'Successful');
     // Every host runs both releases at full size; every host's router splits 70/30.
@@ -149,15 +141,7 @@ describe('canary and blue-green across a fleet of SSH hosts', { skip: FleetProje
     await write({ VERSION: 'v4' }, blueGreen());
     const loads = loadAll();
     const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
-    const waiting = await waitFor(
-      'the new release to wait for promotion',
-      async () => {
-        const s = await p.web();
-        return s.rollout?.toRelease === 4 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-      },
-      60_000,
-      100,
-    );
+    const waiting = await p.waitingForPromotion(4);
     assert.equal(waiting.rollout!.analysis.find((a) => a.key === 'pre:smoke')?.phase, 'Successful');
     for (const h of p.fleet.hosts) {
       assert.match((await get(`http://${h.address}:${previewPort}/`)).body, /^v4 release=4 /, `preview on ${h.address}`);
@@ -186,15 +170,7 @@ describe('canary and blue-green across a fleet of SSH hosts', { skip: FleetProje
     // Traffic from the start: the canary's analysis step needs requests to pass.
     const loads = loadAll();
     await p.ok(['deploy', 'web', '--env', 'production']);
-    const paused = await waitFor(
-      'the canary to wait for promotion at 30%',
-      async () => {
-        const s = await p.web();
-        return s.rollout?.toRelease === 5 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-      },
-      60_000,
-      100,
-    );
+    const paused = await p.waitingForPromotion(5);
     process.kill(p.controllerPid(), 'SIGKILL');
     const atKill = counts(loads);
     await waitFor(

@@ -17,6 +17,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceStatus, StatusResponse } from '../../../src/api/types.js';
 import { ControllerClient } from '../../../src/client/client.js';
+import { waitFor } from '../../../src/core/wait-for.js';
 import type { EventRecord } from '../../../src/store/types.js';
 import { config as imageConfig, FIXTURE } from '../../containers/image-project.js';
 import { podmanScratch, podmanSkipReason, type PodmanScratch } from '../podman-scratch.js';
@@ -163,6 +164,19 @@ export class FleetProject extends TestProject {
     const r = await this.cli(['status', '--env', 'production', '--json']);
     assert.equal(r.code, 0, r.stderr);
     return (JSON.parse(r.stdout) as StatusResponse).services.find((s) => s.service === 'web')!;
+  }
+
+  /** Service web once its rollout to `release` waits for promotion (a canary's pause, a blue-green's preview). */
+  waitingForPromotion(release: number, timeoutMs = 60_000): Promise<ServiceStatus> {
+    return waitFor(
+      `release ${release} to wait for promotion`,
+      async () => {
+        const s = await this.web();
+        return s.rollout?.toRelease === release && s.rollout.reason === 'WaitingForPromotion' && s;
+      },
+      timeoutMs,
+      100,
+    );
   }
 
   /** Every event of web in production, oldest first (paged from the controller's API). */
