@@ -97,8 +97,12 @@ export class FleetProject extends TestProject {
     this.scratch.writeContext(join(this.dir, 'web'), { '/app/server.js': readFileSync(FIXTURE, 'utf8') });
   }
 
-  /** `down` while the hosts run, then the project's directory, the fleet, and an image project's registry and podman storage. */
+  /**
+   * `down --env production` while the hosts run (the controller, then each host's instances and
+   * router), the project's directory, then the fleet and an image project's registry and podman storage.
+   */
   async stop(): Promise<void> {
+    if (this.started) await this.cli(['down', '--env', 'production'], { timeoutMs: 60_000 }).catch(() => undefined);
     await this.cleanup();
     await this.started?.stop();
     this.registry?.stop();
