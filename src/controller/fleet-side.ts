@@ -10,6 +10,7 @@
  * idempotent (a host already serving the release answers `already`).
  */
 import { canonicalJson } from '../core/hash.js';
+import { oncePerKey } from '../core/once-per-key.js';
 import { SlipwayError } from '../core/errors.js';
 import { DEFAULT_RESTART_POLICY } from '../drivers/driver.js';
 import { healthCheckFromConfig } from '../health/health-check.js';
@@ -364,6 +365,8 @@ export class FleetSide {
     desired: number,
   ): Promise<{ instances: InstanceView[]; hosts: HostView[] }> {
     const unit = unitName(this.c.environment, service);
+    // One read per distinct release however many hosts serve it (they ask at once: the controller's cache would miss for each).
+    const imageOf = oncePerKey(async (release: number) => (await this.c.release(service, release).catch(() => undefined))?.image);
     const hosts = await Promise.all(
       rt.members.map(async (m): Promise<HostView> => {
         // A short deadline per host: a cut link must not hold status for the SSH timeouts (host-answers.ts).
@@ -393,7 +396,7 @@ export class FleetSide {
               ? `release ${release} with ${serving} of ${desired} instance(s)`
               : undefined;
         // The host's runtime for what it serves: its agent's container runtime for an image release.
-        const image = release === null ? undefined : (await this.c.release(service, release).catch(() => undefined))?.image;
+        const image = release === null ? undefined : await imageOf(release);
         const runtime = release === null ? undefined : image ? (a.value.images ?? undefined) : 'process';
         return {
           host: m.name,

@@ -8,31 +8,25 @@
  */
 import assert from 'node:assert/strict';
 import { cp, appendFile } from 'node:fs/promises';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StatusResponse } from '../../src/api/types.js';
 import { tempDir } from '../../src/artifact/artifact-testing.js';
 import { waitFor } from '../../src/core/wait-for.js';
 import { AgentClient } from '../../src/fleet/agent/agent-client.js';
 import { AGENT_BUNDLE_DIR, agentBundle } from '../../src/fleet/agent/agent-bundle.js';
 import { SshPool } from '../../src/ssh/pool.js';
 import { Ssh2Transport } from '../../src/ssh/ssh2-host.js';
-import { Fleet } from '../support/fleet/fleet.js';
+import { FleetProject } from '../support/fleet/fleet-project.js';
 import { startLoad } from '../support/load.js';
-import { get, TestProject } from '../support/project.js';
 
 const ROOT = '/var/lib/slipway';
 
-describe('installing the host agent on hosts without this checkout', { skip: Fleet.skipReason() }, () => {
-  let fleet: Fleet;
+describe('installing the host agent on hosts without this checkout', { skip: FleetProject.skipReason() }, () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
-  const p = new TestProject();
+  const p = new FleetProject({ hosts: 2, checkout: false });
   const pool = new SshPool(new Ssh2Transport());
-  const url = () => `http://${fleet.hosts[0]!.address}:${p.port}/`;
-  const status = async () => JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse;
-  const web = async () => (await status()).services.find((s) => s.service === 'web')!;
-  const onHost = (argv: string[]) => fleet.inHost(0, argv);
+  const url = () => p.urls()[0]!;
+  const onHost = (argv: string[]) => p.fleet.inHost(0, argv);
   const installJson = async () =>
     JSON.parse(await onHost(['cat', `${ROOT}/agent/install.json`])) as { agent: string; entry: string; mode: string };
   const agentPid = async () => Number((await onHost(['cat', `${ROOT}/run/agent.pid`])).split(' ')[0]);
@@ -44,24 +38,21 @@ describe('installing the host agent on hosts without this checkout', { skip: Fle
     const dir = join(work.dir, 'other-agent');
     await cp(AGENT_BUNDLE_DIR, dir, { recursive: true, force: true });
     await appendFile(join(dir, 'agent-main.js'), `\n// another version ${Date.now()}\n`);
-    const known = join(work.dir, 'known_hosts');
-    writeFileSync(known, fleet.knownHosts());
-    const target = { host: fleet.hosts[0]!.address, port: 22, user: 'root', identityFile: fleet.keyFile, knownHosts: known };
+    const { address: host } = p.fleet.hosts[0]!;
+    const target = { host, port: 22, user: 'root', identityFile: p.fleet.keyFile, knownHosts: join(p.dir, 'known_hosts') };
     const client = new AgentClient(() => pool.get(target), ROOT, { bundle: () => agentBundle(join(work.dir, 'store'), dir) });
     const state = (await client.ensureCurrent())!;
     return state.installed.agent;
   }
 
   before(async () => {
-    fleet = await Fleet.start({ hosts: 2, checkout: false });
+    await p.start();
     work = await tempDir('slipway-agent-install-');
-    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
-    await p.writeConfig({ env: { VERSION: 'v1' }, tail: `environments:\n  production:\n${fleet.sshTargetYaml()}` });
+    await p.writeConfig({ env: { VERSION: 'v1' } });
   });
   after(async () => {
     await pool.closeAll();
-    await p.cleanup();
-    await fleet?.stop();
+    await p.stop();
     await work?.cleanup();
   });
 
@@ -87,22 +78,19 @@ describe('installing the host agent on hosts without this checkout', { skip: Fle
   });
 
   it('hosts setup installs the agent from its bundle; the agent and a deploy run from the host’s releases/, and a second setup sends nothing', async () => {
-    const setup = await p.cli(['hosts', 'setup', '--env', 'production']);
-    assert.equal(setup.code, 0, setup.stderr + setup.stdout);
+    await p.ok(['hosts', 'setup', '--env', 'production']);
     const installed = await installJson();
     assert.equal(installed.mode, 'plain');
     assert.equal(installed.entry, `${ROOT}/releases/${installed.agent.slice(7)}/agent-main.js`);
     assert.deepEqual((await cmdline(await agentPid())).slice(1), [installed.entry, '--root', ROOT]);
 
-    const up = await p.cli(['up', '--env', 'production']);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
-    assert.equal((await get(url())).body.split(' ').slice(0, 2).join(' '), 'v1 release=1');
+    await p.ok(['up', '--env', 'production']);
+    assert.equal(await p.answer(0), 'v1 release=1');
     // The router daemon, too, is the installed one.
     assert.equal((await cmdline(await routerPid()))[1], `${ROOT}/releases/${installed.agent.slice(7)}/main.js`);
 
     const pid = await agentPid();
-    const again = await p.cli(['hosts', 'setup', '--env', 'production', '--json']);
-    assert.equal(again.code, 0, again.stderr + again.stdout);
+    const again = await p.ok(['hosts', 'setup', '--env', 'production', '--json']);
     const agent = (JSON.parse(again.stdout) as { hosts: { checks: { name: string; detail: string }[] }[] }).hosts[0]!.checks.find(
       (c) => c.name === 'agent',
     )!;
@@ -115,7 +103,7 @@ describe('installing the host agent on hosts without this checkout', { skip: Fle
     const other = await installOtherVersion();
     assert.notEqual(other, current);
     assert.equal((await installJson()).agent, other);
-    const before = (await web()).instances.map((i) => [i.id, i.pid, i.restarts]);
+    const before = (await p.web()).instances.map((i) => [i.id, i.pid, i.restarts]);
     const router = await routerPid();
     const oldAgent = await agentPid();
 
@@ -133,7 +121,7 @@ describe('installing the host agent on hosts without this checkout', { skip: Fle
     assert.notEqual(await agentPid(), oldAgent);
     assert.equal(await routerPid(), router, 'the router was not restarted');
     const after = await waitFor('the host to be followed again', async () => {
-      const w = await web();
+      const w = await p.web();
       return w.hosts?.[0]?.reachable === true && w.instances.length === before.length && w.instances;
     });
     assert.deepEqual(
@@ -146,7 +134,7 @@ describe('installing the host agent on hosts without this checkout', { skip: Fle
     const current = (await installJson()).agent;
     await installOtherVersion();
     const oldAgent = await agentPid();
-    await p.writeConfig({ env: { VERSION: 'v2' }, tail: `environments:\n  production:\n${fleet.sshTargetYaml()}` });
+    await p.writeConfig({ env: { VERSION: 'v2' } });
     const load = startLoad(url(), { concurrency: 2, maxMs: 60_000 });
     const deploy = await p.cli(['deploy', 'web', '--env', 'production', '--wait']);
     const result = await load.stop();
@@ -154,6 +142,6 @@ describe('installing the host agent on hosts without this checkout', { skip: Fle
     assert.deepEqual(result.failures, []);
     assert.equal((await installJson()).agent, current);
     assert.notEqual(await agentPid(), oldAgent);
-    assert.equal((await get(url())).body.split(' ').slice(0, 2).join(' '), 'v2 release=2');
+    assert.equal(await p.answer(0), 'v2 release=2');
   });
 });

@@ -6,28 +6,19 @@
  * `slipway rollback` switches back as fast to the group kept warm, with no failed request.
  */
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StatusResponse } from '../../src/api/types.js';
 import { waitFor } from '../../src/core/wait-for.js';
-import { Fleet } from '../support/fleet/fleet.js';
+import { FleetProject } from '../support/fleet/fleet-project.js';
 import { startLoad } from '../support/load.js';
-import { freePort, get, TestProject } from '../support/project.js';
+import { freePort, get } from '../support/project.js';
 
-const skip = Fleet.skipReason() ?? (existsSync('/usr/sbin/haproxy') ? undefined : 'needs haproxy (scripts/install-system-deps.sh)');
+const skip = FleetProject.skipReason({ haproxy: true });
 
 describe('blue-green between two host groups behind HAProxy', { skip }, () => {
-  let fleet: Fleet;
   let previewPort = 0;
-  const p = new TestProject();
-  const groups = ['blue', 'blue', 'green'];
-  const write = (version: string) => {
-    let target = fleet.sshTargetYaml();
-    fleet.hosts.forEach((h, i) => {
-      target = target.replace(`{ host: ${h.address} }`, `{ host: ${h.address}, labels: { group: ${groups[i]} } }`);
-    });
-    return p.writeConfig({
+  const p = new FleetProject({ hosts: 3 });
+  const write = (version: string) =>
+    p.writeConfig({
       env: { VERSION: version },
       extra: `    strategy:
       blueGreen:
@@ -36,49 +27,27 @@ describe('blue-green between two host groups behind HAProxy', { skip }, () => {
         autoPromote: false
         scaleDownDelay: 60s`,
       tail: `analysis:
-  smoke: { http: { path: /healthz, expect: 200 }, count: 3, interval: 200ms }
-environments:
-  production:
-    loadBalancer:
-      haproxy: { healthPath: /healthz, checkInterval: 200ms }
-${target}`,
+  smoke: { http: { path: /healthz, expect: 200 }, count: 3, interval: 200ms }`,
+      haproxy: true,
+      groups: ['blue', 'blue', 'green'],
     });
-  };
-  const web = async () =>
-    (JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
-      (s) => s.service === 'web',
-    )!;
-  const direct = async (i: number) => (await get(`http://${fleet.hosts[i]!.address}:${p.port}/`)).body.split(' ').slice(0, 2).join(' ');
 
   before(async () => {
-    fleet = await Fleet.start({ hosts: 3 });
+    await p.start();
     previewPort = await freePort();
-    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
     await write('v1');
-    const up = await p.cli(['up', '--env', 'production']);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
+    await p.ok(['up', '--env', 'production']);
   });
-  after(async () => {
-    await p.cleanup();
-    await fleet?.stop();
-  });
+  after(() => p.stop());
 
   it('brings the release up on the idle group, previews it, switches to it in one HAProxy change and back, with zero failed requests', async () => {
     await write('v2');
     const load = startLoad(p.url, { concurrency: 4, maxMs: 120_000 });
     const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
-    const waiting = await waitFor(
-      'the new release to wait for promotion',
-      async () => {
-        const s = await web();
-        return s.rollout?.toRelease === 2 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-      },
-      60_000,
-      100,
-    );
+    const waiting = await p.waitingForPromotion(2);
     assert.equal(waiting.rollout!.analysis.find((a) => a.key === 'pre:smoke')?.phase, 'Successful');
     // The green host runs release 2 alone; the blue ones keep release 1 and all the users.
-    assert.deepEqual([await direct(0), await direct(1), await direct(2)], ['v1 release=1', 'v1 release=1', 'v2 release=2']);
+    assert.deepEqual(await p.answers(), ['v1 release=1', 'v1 release=1', 'v2 release=2']);
     assert.match((await get(`http://127.0.0.1:${previewPort}/`)).body, /^v2 release=2 /, "HAProxy's preview port serves release 2");
     for (let i = 0; i < 20; i++) assert.match((await get(p.url)).body, /^v1 release=1 /, 'users still get release 1');
 
@@ -93,9 +62,8 @@ ${target}`,
       50,
     );
     // Still warm: the blue group runs release 1 for the scale-down delay.
-    assert.equal(await direct(0), 'v1 release=1');
-    const rollback = await p.cli(['rollback', 'web', '--env', 'production']);
-    assert.equal(rollback.code, 0, rollback.stderr);
+    assert.equal(await p.answer(0), 'v1 release=1');
+    await p.ok(['rollback', 'web', '--env', 'production']);
     const res = await deploying;
     const totals = await load.stop();
     assert.equal(res.code, 1, res.stdout + res.stderr);
@@ -103,7 +71,7 @@ ${target}`,
     assert.deepEqual(totals.failures, []);
     assert.ok((totals.bodies.get('v2 release=2') ?? 0) > 20, 'release 2 served users after the switch');
     for (let i = 0; i < 20; i++) assert.match((await get(p.url)).body, /^v1 release=1 /);
-    const s = await web();
+    const s = await p.web();
     assert.equal(s.currentRelease, 1);
     // The green host ran release 2 only: it is the idle group again, not a host down.
     assert.equal(s.health, 'Healthy');

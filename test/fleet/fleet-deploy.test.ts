@@ -8,68 +8,48 @@
  * had) a later deploy completes.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StatusResponse } from '../../src/api/types.js';
 import { waitFor } from '../../src/core/wait-for.js';
-import { Fleet } from '../support/fleet/fleet.js';
+import { FleetProject } from '../support/fleet/fleet-project.js';
 import { startLoad } from '../support/load.js';
-import { get, TestProject } from '../support/project.js';
+import { get } from '../support/project.js';
 
-describe('deploying to a fleet of SSH hosts', { skip: Fleet.skipReason() }, () => {
-  let fleet: Fleet;
-  const p = new TestProject();
-  const urls = () => fleet.hosts.map((h) => `http://${h.address}:${p.port}/`);
-  const write = (env: Record<string, string>) =>
-    p.writeConfig({
-      env,
-      tail: `environments:
-  production:
-${fleet.sshTargetYaml()}`,
-    });
-  const status = async () => JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse;
-  const answers = async () => Promise.all(urls().map(async (u) => (await get(u)).body.split(' ').slice(0, 2).join(' ')));
+describe('deploying to a fleet of SSH hosts', { skip: FleetProject.skipReason() }, () => {
+  const p = new FleetProject({ hosts: 3 });
 
   before(async () => {
-    fleet = await Fleet.start({ hosts: 3 });
-    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
-    await write({ VERSION: 'v1' });
+    await p.start();
+    await p.writeConfig({ env: { VERSION: 'v1' } });
   });
-  after(async () => {
-    await p.cleanup();
-    await fleet?.stop();
-  });
+  after(() => p.stop());
 
   it('hosts setup installs and starts the agent; a first deploy serves the release on every host', async () => {
-    const setup = await p.cli(['hosts', 'setup', '--env', 'production']);
-    assert.equal(setup.code, 0, setup.stderr + setup.stdout);
-    const up = await p.cli(['up', '--env', 'production']);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
-    assert.deepEqual(await answers(), ['v1 release=1', 'v1 release=1', 'v1 release=1']);
+    await p.ok(['hosts', 'setup', '--env', 'production']);
+    await p.ok(['up', '--env', 'production']);
+    assert.deepEqual(await p.answers(), ['v1 release=1', 'v1 release=1', 'v1 release=1']);
   });
 
   it('rolls a new release across the hosts with zero failed requests on any host; status shows each host', async () => {
-    await write({ VERSION: 'v2' });
-    const loads = urls().map((u) => startLoad(u, { concurrency: 2, maxMs: 60_000 }));
+    await p.writeConfig({ env: { VERSION: 'v2' } });
+    const loads = p.urls().map((u) => startLoad(u, { concurrency: 2, maxMs: 60_000 }));
     const deploy = await p.cli(['deploy', 'web', '--env', 'production', '--wait']);
     const results = await Promise.all(loads.map((l) => l.stop()));
     assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
     results.forEach((r, i) => {
-      assert.deepEqual(r.failures, [], `host ${fleet.hosts[i]!.address}`);
-      assert.ok(r.ok > 20, `only ${r.ok} requests to ${fleet.hosts[i]!.address} succeeded`);
-      assert.ok(r.bodies.has('v1 release=1') && r.bodies.has('v2 release=2'), `both releases answered on ${fleet.hosts[i]!.address}`);
+      assert.deepEqual(r.failures, [], `host ${p.fleet.hosts[i]!.address}`);
+      assert.ok(r.ok > 20, `only ${r.ok} requests to ${p.fleet.hosts[i]!.address} succeeded`);
+      assert.ok(r.bodies.has('v1 release=1') && r.bodies.has('v2 release=2'), `both releases answered on ${p.fleet.hosts[i]!.address}`);
     });
-    assert.deepEqual(await answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
-    const web = (await status()).services.find((s) => s.service === 'web')!;
+    assert.deepEqual(await p.answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
+    const web = await p.web();
     assert.equal(web.health, 'Healthy');
     assert.deepEqual(
       web.hosts?.map((h) => [h.host, h.reachable, h.release, h.serving, h.health]),
-      fleet.hosts.map((h) => [h.address, true, 2, 2, 'healthy']),
+      p.fleet.hosts.map((h) => [h.address, true, 2, 2, 'healthy']),
     );
     assert.deepEqual(
       web.instances.map((i) => [i.host, i.release, i.state]),
-      fleet.hosts.flatMap((h) => [
+      p.fleet.hosts.flatMap((h) => [
         [h.address, 2, 'running'],
         [h.address, 2, 'running'],
       ]),
@@ -81,59 +61,58 @@ ${fleet.sshTargetYaml()}`,
   });
 
   it('an agent killed on a host leaves its instances serving; the controller starts it again and it adopts them', async () => {
-    const before = (await status()).services.find((s) => s.service === 'web')!.instances.filter((i) => i.host === fleet.hosts[2]!.address);
-    const agentPid = (await fleet.inHost(2, ['cat', '/var/lib/slipway/run/agent.pid'])).split(' ')[0]!;
-    await fleet.inHost(2, ['kill', '-KILL', agentPid]);
-    const load = startLoad(urls()[2]!, { concurrency: 2, maxMs: 10_000, maxRequests: 200 });
+    const before = (await p.web()).instances.filter((i) => i.host === p.fleet.hosts[2]!.address);
+    const agentPid = (await p.fleet.inHost(2, ['cat', '/var/lib/slipway/run/agent.pid'])).split(' ')[0]!;
+    await p.fleet.inHost(2, ['kill', '-KILL', agentPid]);
+    const load = startLoad(p.urls()[2]!, { concurrency: 2, maxMs: 10_000, maxRequests: 200 });
     const result = await load.stop();
     assert.deepEqual(result.failures, [], 'the host serves with its agent gone');
     // The next question to the host finds no agent, starts one, and it adopts the same processes.
     const after = await waitFor('the host to be followed again', async () => {
-      const web = (await status()).services.find((s) => s.service === 'web')!;
-      const mine = web.instances.filter((i) => i.host === fleet.hosts[2]!.address);
+      const web = await p.web();
+      const mine = web.instances.filter((i) => i.host === p.fleet.hosts[2]!.address);
       return web.hosts?.[2]?.reachable === true && mine.length === 2 && mine;
     });
     assert.deepEqual(
       after.map((i) => [i.id, i.pid, i.restarts]),
       before.map((i) => [i.id, i.pid, 0]),
     );
-    assert.notEqual((await fleet.inHost(2, ['cat', '/var/lib/slipway/run/agent.pid'])).split(' ')[0], agentPid);
+    assert.notEqual((await p.fleet.inHost(2, ['cat', '/var/lib/slipway/run/agent.pid'])).split(' ')[0], agentPid);
   });
 
   it('a host that crashes mid-rollout stops it, naming the host; the others serve the previous release in full', async () => {
     // A slow start makes each host's roll take a while, so the crash lands during the second host's.
-    await write({ VERSION: 'v3', STARTUP_MS: '1500' });
+    await p.writeConfig({ env: { VERSION: 'v3', STARTUP_MS: '1500' } });
     const deploy = p.cli(['deploy', 'web', '--env', 'production', '--wait']);
-    await waitFor('the first host to serve release 3', async () => (await get(urls()[0]!)).body.startsWith('v3 release=3'), 30_000, 50);
-    await fleet.crash(1);
+    await waitFor('the first host to serve release 3', async () => (await get(p.urls()[0]!)).body.startsWith('v3 release=3'), 30_000, 50);
+    await p.fleet.crash(1);
     const res = await deploy;
     assert.equal(res.code, 1, res.stdout + res.stderr);
-    const victim = fleet.hosts[1]!.address;
+    const victim = p.fleet.hosts[1]!.address;
     assert.match(res.stdout + res.stderr, new RegExp(`host ${victim.replaceAll('.', '\\.')} failed while rolling it to release 3`));
     // Host 1 was rolled back; host 3 never left release 2: both serve it with every instance.
-    assert.equal((await get(urls()[0]!)).body.split(' ')[0], 'v2');
-    assert.equal((await get(urls()[2]!)).body.split(' ')[0], 'v2');
-    const web = (await status()).services.find((s) => s.service === 'web')!;
+    assert.equal((await get(p.urls()[0]!)).body.split(' ')[0], 'v2');
+    assert.equal((await get(p.urls()[2]!)).body.split(' ')[0], 'v2');
+    const web = await p.web();
     assert.deepEqual(
       web.hosts?.map((h) => [h.host, h.reachable, h.release, h.serving]),
       [
-        [fleet.hosts[0]!.address, true, 2, 2],
+        [p.fleet.hosts[0]!.address, true, 2, 2],
         [victim, false, null, 0],
-        [fleet.hosts[2]!.address, true, 2, 2],
+        [p.fleet.hosts[2]!.address, true, 2, 2],
       ],
     );
     assert.equal(web.currentRelease, 2);
   });
 
   it('once the host is back, its agent is restarted and adopts what it ran, and a later deploy completes', async () => {
-    await fleet.boot(1);
-    const deploy = await p.cli(['deploy', 'web', '--env', 'production', '--wait']);
-    assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
-    assert.deepEqual(await answers(), ['v3 release=4', 'v3 release=4', 'v3 release=4']);
-    const web = (await status()).services.find((s) => s.service === 'web')!;
+    await p.fleet.boot(1);
+    await p.ok(['deploy', 'web', '--env', 'production', '--wait']);
+    assert.deepEqual(await p.answers(), ['v3 release=4', 'v3 release=4', 'v3 release=4']);
+    const web = await p.web();
     assert.deepEqual(
       web.hosts?.map((h) => [h.release, h.serving, h.health]),
-      fleet.hosts.map(() => [4, 2, 'healthy']),
+      p.fleet.hosts.map(() => [4, 2, 'healthy']),
     );
   });
 });

@@ -6,40 +6,23 @@
  * the new release on both hosts.
  */
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StatusResponse } from '../../src/api/types.js';
-import { Fleet } from '../support/fleet/fleet.js';
+import { FleetProject } from '../support/fleet/fleet-project.js';
 import { startLoad } from '../support/load.js';
-import { get, TestProject } from '../support/project.js';
+import { get } from '../support/project.js';
 
-const skip = Fleet.skipReason() ?? (existsSync('/usr/sbin/haproxy') ? undefined : 'needs haproxy (scripts/install-system-deps.sh)');
+const skip = FleetProject.skipReason({ haproxy: true });
 
 describe('HAProxy in front of a fleet of SSH hosts', { skip }, () => {
-  let fleet: Fleet;
-  const p = new TestProject();
-  const write = (version: string) =>
-    p.writeConfig({
-      env: { VERSION: version },
-      tail: `environments:
-  production:
-    loadBalancer:
-      haproxy: { healthPath: /healthz, checkInterval: 200ms }
-${fleet.sshTargetYaml()}`,
-    });
+  const p = new FleetProject({ hosts: 2 });
+  const write = (version: string) => p.writeConfig({ env: { VERSION: version }, haproxy: true });
 
   before(async () => {
-    fleet = await Fleet.start({ hosts: 2 });
-    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
+    await p.start();
     await write('v1');
-    const up = await p.cli(['up', '--env', 'production']);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
+    await p.ok(['up', '--env', 'production']);
   });
-  after(async () => {
-    await p.cleanup();
-    await fleet?.stop();
-  });
+  after(() => p.stop());
 
   it('rolls the hosts behind HAProxy with zero failed requests; HAProxy then sends everything to the new release', async () => {
     assert.match((await get(p.url)).body, /^v1 release=1 /);
@@ -51,9 +34,7 @@ ${fleet.sshTargetYaml()}`,
     assert.deepEqual(result.failures, []);
     assert.ok(result.ok > 20, `only ${result.ok} requests succeeded`);
     assert.ok(result.bodies.has('v1 release=1') && result.bodies.has('v2 release=2'), 'both releases answered during the roll');
-    const web = (JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
-      (s) => s.service === 'web',
-    )!;
+    const web = await p.web();
     assert.deepEqual(
       web.traffic.filter((t) => t.backends > 0).map((t) => [t.release, t.backends, t.share]),
       [[2, 2, 1]],
@@ -72,10 +53,10 @@ ${fleet.sshTargetYaml()}`,
     const events = JSON.parse((await p.cli(['events', 'web', '--env', 'production', '--json', '-n', '1000'])).stdout) as {
       events: { type: string; data?: { step?: string; host?: string; ms?: number; phases?: Record<string, number> } }[];
     };
-    const rolls = events.events.filter((e) => e.type === 'fleet.progress' && e.data?.step === 'roll').slice(-fleet.hosts.length);
+    const rolls = events.events.filter((e) => e.type === 'fleet.progress' && e.data?.step === 'roll').slice(-p.fleet.hosts.length);
     assert.deepEqual(
       rolls.map((e) => e.data!.host),
-      fleet.hosts.map((h) => h.address),
+      p.fleet.hosts.map((h) => h.address),
     );
     for (const { data } of rolls) {
       const phases = data!.phases!;

@@ -10,37 +10,22 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StatusResponse } from '../../src/api/types.js';
 import { waitFor } from '../../src/core/wait-for.js';
-import { startAuthRegistry, authRegistrySkipReason, type AuthRegistry } from '../support/fleet/auth-registry.js';
-import { Fleet } from '../support/fleet/fleet.js';
+import { FleetProject } from '../support/fleet/fleet-project.js';
 import { startLoad, type Load } from '../support/load.js';
-import { podmanScratch, podmanSkipReason, type PodmanScratch } from '../support/podman-scratch.js';
-import { freePort, get, TestProject } from '../support/project.js';
-import { FIXTURE } from '../containers/image-project.js';
-
-const skip = Fleet.skipReason() ?? podmanSkipReason() ?? authRegistrySkipReason();
+import { freePort, get } from '../support/project.js';
 
 const PASSWORD = 'split-registry-pw-3c7a';
 const KEYS = ['split-secret-1-9d2e', 'split-secret-2-51af', 'split-secret-3-c08b'];
 const sha = (v: string) => createHash('sha256').update(v).digest('hex');
+const skip = FleetProject.skipReason({ images: { password: PASSWORD } });
 
 describe('canary and blue-green of an image release with secrets across SSH hosts', { skip }, () => {
-  let fleet: Fleet;
-  let scratch: PodmanScratch;
-  let registry: AuthRegistry | undefined;
   let previewPort = 0;
-  const p = new TestProject();
-  const env = () => ({ ...scratch.env, XDG_CONFIG_HOME: join(p.dir, 'user-config') });
-  const cli = (args: string[], input?: string) => p.cli(args, { env: env(), timeoutMs: 180_000, ...(input ? { input } : {}) });
-  const urls = () => fleet.hosts.map((h) => `http://${h.address}:${p.port}/`);
-  const web = async () =>
-    (JSON.parse((await cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
-      (s) => s.service === 'web',
-    )!;
+  const p = new FleetProject({ hosts: 2, images: { password: PASSWORD } });
   const canary = `    strategy:
       canary:
         steps:
@@ -54,27 +39,8 @@ describe('canary and blue-green of an image release with secrets across SSH host
   /** A new image (its VERSION file) and config of release `n`, with API_KEY set to release n's value. */
   const release = async (n: number, strategy: string) => {
     writeFileSync(join(p.dir, 'web/rootfs/app/VERSION'), `v${n}\n`);
-    writeFileSync(
-      join(p.dir, 'slipway.yaml'),
-      `app: test
-services:
-  web:
-    image: { build: ./web }
-    instances: 2
-    port: ${p.port}
-    secrets: [API_KEY]
-    env:
-      VERSION: "v${n}"
-    health: { path: /healthz, interval: 200ms, timeout: 1s, healthyAfter: 1, unhealthyAfter: 2 }
-    stopTimeout: 5s
-${strategy}
-registry: { url: "${registry!.url}", insecure: true, auth: { username: deploy, passwordSecret: REGISTRY_PASSWORD } }
-environments:
-  production:
-${fleet.sshTargetYaml()}`,
-    );
-    const set = await cli(['secrets', 'set', 'API_KEY', '--env', 'production'], `${KEYS[n - 1]}\n`);
-    assert.equal(set.code, 0, set.stderr);
+    p.writeImageConfig(`v${n}`, { secrets: ['API_KEY'], extra: strategy });
+    await p.ok(['secrets', 'set', 'API_KEY', '--env', 'production'], { input: `${KEYS[n - 1]}\n` });
   };
   /** What one host answers, `n` times: "vN release=N" and the digest of the secret the answering instance has. */
   const asks = async (url: string, n = 20) =>
@@ -85,58 +51,41 @@ ${fleet.sshTargetYaml()}`,
         return { version, digest };
       }),
     );
-  const loadAll = () => urls().map((u) => startLoad(u, { concurrency: 2, maxMs: 150_000 }));
+  const loadAll = () => p.urls().map((u) => startLoad(u, { concurrency: 2, maxMs: 150_000 }));
   const stopAll = async (loads: Load[]) => {
     const rs = await Promise.all(loads.map((l) => l.stop()));
     return { failures: rs.flatMap((r) => r.failures), bodies: (b: string) => rs.reduce((n, r) => n + (r.bodies.get(b) ?? 0), 0) };
   };
   const secretFiles = async (h: number) =>
-    (await fleet.inHost(h, ['sh', '-c', 'ls /var/lib/slipway/agent/secrets 2>/dev/null; true'])).trim().split('\n').filter(Boolean).sort();
+    (await p.fleet.inHost(h, ['sh', '-c', 'ls /var/lib/slipway/agent/secrets 2>/dev/null; true']))
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .sort();
 
   before(async () => {
-    fleet = await Fleet.start({ hosts: 2, containers: true });
-    scratch = podmanScratch();
-    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
-    registry = await startAuthRegistry(join(scratch.dir, 'registry'), fleet.gateway, 'deploy', PASSWORD);
-    p.port = await freePort();
+    await p.start();
     previewPort = await freePort();
-    scratch.writeContext(join(p.dir, 'web'), { '/app/server.js': readFileSync(FIXTURE, 'utf8') });
     await release(1, canary);
-    assert.equal((await cli(['secrets', 'set', 'REGISTRY_PASSWORD', '--env', 'production'], `${PASSWORD}\n`)).code, 0);
-    const setup = await cli(['hosts', 'setup', '--env', 'production']);
-    assert.equal(setup.code, 0, setup.stderr + setup.stdout);
-    const up = await cli(['up', '--env', 'production']);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
+    await p.ok(['secrets', 'set', 'REGISTRY_PASSWORD', '--env', 'production'], { input: `${PASSWORD}\n` });
+    await p.ok(['hosts', 'setup', '--env', 'production']);
+    await p.ok(['up', '--env', 'production']);
   });
-  after(async () => {
-    await cli(['down', '--env', 'production']).catch(() => undefined);
-    await p.cleanup();
-    await fleet?.stop();
-    registry?.stop();
-    scratch?.teardown();
-  });
+  after(() => p.stop());
 
   it('a canary of a new image with a new secret holds at 50% on each host, each release with its own secret; promoted with zero failed requests', async () => {
     await release(2, canary);
     const loads = loadAll();
-    const deploying = cli(['deploy', 'web', '--env', 'production', '--wait']);
-    const paused = await waitFor(
-      'the canary to wait for promotion at 50%',
-      async () => {
-        const s = await web();
-        return s.rollout?.toRelease === 2 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-      },
-      120_000,
-      200,
-    );
+    const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait']);
+    const paused = await p.waitingForPromotion(2, 120_000);
     assert.equal(paused.rollout!.weight, 50);
-    for (const [i, u] of urls().entries()) {
+    for (const [i, u] of p.urls().entries()) {
       const got = await asks(u);
       // Each release answers with its own secret: release 2's value reached this host inside the split.
       const pairs = new Set(got.map((g) => `${g.version} ${g.digest}`));
       assert.ok(
         got.some((g) => g.version === 'v2 release=2') && got.some((g) => g.version === 'v1 release=1'),
-        `both releases on ${fleet.hosts[i]!.address}`,
+        `both releases on ${p.fleet.hosts[i]!.address}`,
       );
       assert.ok(
         [...new Set(got.map((g) => g.digest))].every((d) => d === sha(KEYS[0]!) || d === sha(KEYS[1]!)),
@@ -144,33 +93,33 @@ ${fleet.sshTargetYaml()}`,
       );
       assert.ok(
         got.some((g) => g.digest === sha(KEYS[1]!)),
-        `release 2's secret answers on ${fleet.hosts[i]!.address}`,
+        `release 2's secret answers on ${p.fleet.hosts[i]!.address}`,
       );
       // While both run, each keeps its secret file on the host.
       assert.deepEqual(await secretFiles(i), ['web.production@1.json', 'web.production@2.json']);
     }
     // On each host: two containers of each image.
-    for (const h of fleet.hosts) {
-      const ps = await fleet.inHost(h, ['podman', 'ps', '--format', '{{.Image}}', '--filter', 'label=io.slipway.service']);
+    for (const h of p.fleet.hosts) {
+      const ps = await p.fleet.inHost(h, ['podman', 'ps', '--format', '{{.Image}}', '--filter', 'label=io.slipway.service']);
       assert.equal(new Set(ps.trim().split('\n')).size, 2, `${h.name}: two images side by side`);
     }
 
-    assert.equal((await cli(['promote', 'web', '--env', 'production'])).code, 0);
+    assert.equal((await p.cli(['promote', 'web', '--env', 'production'])).code, 0);
     const res = await deploying;
     const totals = await stopAll(loads);
     assert.equal(res.code, 0, res.stdout + res.stderr);
     assert.deepEqual(totals.failures, []);
     assert.ok(totals.bodies('v2 release=2') > 20 && totals.bodies('v1 release=1') > 20, 'both releases served users');
-    for (const u of urls())
+    for (const u of p.urls())
       assert.deepEqual(new Set((await asks(u, 8)).map((g) => `${g.version} ${g.digest}`)), new Set([`v2 release=2 ${sha(KEYS[1]!)}`]));
-    const s = await web();
+    const s = await p.web();
     assert.equal(s.currentRelease, 2);
     assert.deepEqual(
       s.hosts?.map((h) => [h.release, h.serving, h.health, h.runtime]),
-      fleet.hosts.map(() => [2, 2, 'healthy', 'podman']),
+      p.fleet.hosts.map(() => [2, 2, 'healthy', 'podman']),
     );
     // Release 1's secret file goes once its instances are retired.
-    for (const i of fleet.hosts.keys())
+    for (const i of p.fleet.hosts.keys())
       await waitFor(
         `release 1's secret file to go on host ${i}`,
         async () => (await secretFiles(i)).join() === 'web.production@2.json',
@@ -182,24 +131,16 @@ ${fleet.sshTargetYaml()}`,
   it('a blue-green of a new image with a new secret: previewed on each host, promoted, switched back to the warm old release with zero failed requests', async () => {
     await release(3, blueGreen());
     const loads = loadAll();
-    const deploying = cli(['deploy', 'web', '--env', 'production', '--wait']);
-    const waiting = await waitFor(
-      'release 3 to wait for promotion',
-      async () => {
-        const s = await web();
-        return s.rollout?.toRelease === 3 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-      },
-      120_000,
-      200,
-    );
-    for (const [i, h] of fleet.hosts.entries()) {
+    const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait']);
+    const waiting = await p.waitingForPromotion(3, 120_000);
+    for (const [i, h] of p.fleet.hosts.entries()) {
       const preview = await asks(`http://${h.address}:${previewPort}/`, 6);
       assert.deepEqual(
         new Set(preview.map((g) => `${g.version} ${g.digest}`)),
         new Set([`v3 release=3 ${sha(KEYS[2]!)}`]),
         `preview on ${h.address}`,
       );
-      const users = await asks(urls()[i]!, 6);
+      const users = await asks(p.urls()[i]!, 6);
       assert.deepEqual(
         new Set(users.map((g) => `${g.version} ${g.digest}`)),
         new Set([`v2 release=2 ${sha(KEYS[1]!)}`]),
@@ -211,47 +152,32 @@ ${fleet.sshTargetYaml()}`,
       .map((i) => i.pid)
       .sort();
 
-    assert.equal((await cli(['promote', 'web', '--env', 'production'])).code, 0);
+    assert.equal((await p.cli(['promote', 'web', '--env', 'production'])).code, 0);
     await waitFor(
       'every host to serve release 3',
-      async () => (await Promise.all(urls().map(async (u) => (await get(u)).body))).every((b) => b.startsWith('v3 release=3 ')),
+      async () => (await Promise.all(p.urls().map(async (u) => (await get(u)).body))).every((b) => b.startsWith('v3 release=3 ')),
       30_000,
       50,
     );
-    for (const u of urls()) assert.deepEqual(new Set((await asks(u, 6)).map((g) => g.digest)), new Set([sha(KEYS[2]!)]));
-    const rollback = await cli(['rollback', 'web', '--env', 'production']);
-    assert.equal(rollback.code, 0, rollback.stderr);
+    for (const u of p.urls()) assert.deepEqual(new Set((await asks(u, 6)).map((g) => g.digest)), new Set([sha(KEYS[2]!)]));
+    await p.ok(['rollback', 'web', '--env', 'production']);
     const res = await deploying;
     const totals = await stopAll(loads);
     assert.equal(res.code, 1, res.stdout + res.stderr);
     assert.match(res.stderr, /rolled back \(SwitchedBack\)/);
     assert.deepEqual(totals.failures, []);
     assert.ok(totals.bodies('v3 release=3') > 20, 'release 3 served users after the switch');
-    for (const u of urls())
+    for (const u of p.urls())
       assert.deepEqual(new Set((await asks(u, 8)).map((g) => `${g.version} ${g.digest}`)), new Set([`v2 release=2 ${sha(KEYS[1]!)}`]));
-    const s = await web();
+    const s = await p.web();
     assert.deepEqual(s.instances.map((i) => i.pid).sort(), oldPids, 'the warm instances of release 2 serve again');
   });
 
   it("no event, status, log or agent log shows a secret's value or the registry password", async () => {
-    const events = await cli(['events', '--env', 'production', '--json']);
-    const statusJson = await cli(['status', '--env', 'production', '--json']);
-    const agentLogs = await Promise.all(fleet.hosts.map((h) => fleet.inHost(h, ['cat', '/var/lib/slipway/logs/agent.log'])));
-    for (const text of [events.stdout, statusJson.stdout, readLogs(p.dir), ...agentLogs])
+    const events = await p.cli(['events', '--env', 'production', '--json']);
+    const statusJson = await p.cli(['status', '--env', 'production', '--json']);
+    const agentLogs = await Promise.all(p.fleet.hosts.map((h) => p.fleet.inHost(h, ['cat', '/var/lib/slipway/logs/agent.log'])));
+    for (const text of [events.stdout, statusJson.stdout, p.logs(), ...agentLogs])
       for (const value of [...KEYS, PASSWORD]) assert.ok(!text.includes(value), `${value} shows`);
   });
 });
-
-/** Every log file under the project's .slipway directory, concatenated. */
-function readLogs(dir: string): string {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const f = join(d, e.name);
-      if (e.isDirectory()) walk(f);
-      else if (e.name.endsWith('.log')) out.push(readFileSync(f, 'utf8'));
-    }
-  };
-  walk(join(dir, '.slipway'));
-  return out.join('\n');
-}

@@ -5,20 +5,16 @@
  * back to the previous release at once, with no failed request through HAProxy.
  */
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StatusResponse } from '../../src/api/types.js';
 import { waitFor } from '../../src/core/wait-for.js';
-import { Fleet } from '../support/fleet/fleet.js';
+import { FleetProject } from '../support/fleet/fleet-project.js';
 import { startLoad } from '../support/load.js';
-import { get, TestProject } from '../support/project.js';
+import { get } from '../support/project.js';
 
-const skip = Fleet.skipReason() ?? (existsSync('/usr/sbin/haproxy') ? undefined : 'needs haproxy (scripts/install-system-deps.sh)');
+const skip = FleetProject.skipReason({ haproxy: true });
 
 describe('a canary across a fleet behind HAProxy', { skip }, () => {
-  let fleet: Fleet;
-  const p = new TestProject();
+  const p = new FleetProject({ hosts: 3 });
   const write = (version: string) =>
     p.writeConfig({
       env: { VERSION: version },
@@ -27,42 +23,21 @@ describe('a canary across a fleet behind HAProxy', { skip }, () => {
         steps:
           - weight: 30
           - pause: {}`,
-      tail: `environments:
-  production:
-    loadBalancer:
-      haproxy: { healthPath: /healthz, checkInterval: 200ms }
-${fleet.sshTargetYaml()}`,
+      haproxy: true,
     });
-  const web = async () =>
-    (JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
-      (s) => s.service === 'web',
-    )!;
 
   before(async () => {
-    fleet = await Fleet.start({ hosts: 3 });
-    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
+    await p.start();
     await write('v1');
-    const up = await p.cli(['up', '--env', 'production']);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
+    await p.ok(['up', '--env', 'production']);
   });
-  after(async () => {
-    await p.cleanup();
-    await fleet?.stop();
-  });
+  after(() => p.stop());
 
   it('holds the step weight through HAProxy, and abort puts every host back on the previous release with zero failed requests', async () => {
     await write('v2');
     const load = startLoad(p.url, { concurrency: 4, maxMs: 120_000 });
     const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
-    await waitFor(
-      'the canary to wait for promotion at 30%',
-      async () => {
-        const s = await web();
-        return s.rollout?.toRelease === 2 && s.rollout.reason === 'WaitingForPromotion';
-      },
-      60_000,
-      100,
-    );
+    await p.waitingForPromotion(2);
     const before = load.snapshot();
     const answered = (s: ReturnType<typeof load.snapshot>, body: string) => s.bodies.get(body) ?? 0;
     await waitFor('600 more answers through HAProxy', () => load.snapshot().ok > before.ok + 600, 60_000);
@@ -79,11 +54,11 @@ ${fleet.sshTargetYaml()}`,
     assert.match(res.stderr, /rolled back \(Aborted\)/);
     assert.deepEqual(totals.failures, []);
     for (let i = 0; i < 20; i++) assert.match((await get(p.url)).body, /^v1 release=1 /);
-    const s = await web();
+    const s = await p.web();
     assert.equal(s.currentRelease, 1);
     assert.deepEqual(
       s.hosts?.map((h) => [h.release, h.serving, h.health]),
-      fleet.hosts.map(() => [1, 2, 'healthy']),
+      p.fleet.hosts.map(() => [1, 2, 'healthy']),
     );
   });
 });

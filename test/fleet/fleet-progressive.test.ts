@@ -9,14 +9,11 @@
  * a controller killed mid-canary leaves the hosts serving their split and the next one resumes it.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StatusResponse } from '../../src/api/types.js';
 import { waitFor } from '../../src/core/wait-for.js';
-import { Fleet } from '../support/fleet/fleet.js';
+import { FleetProject } from '../support/fleet/fleet-project.js';
 import { startLoad, type Load } from '../support/load.js';
-import { freePort, get, TestProject } from '../support/project.js';
+import { freePort, get } from '../support/project.js';
 
 const CANARY = `    strategy:
       canary:
@@ -26,11 +23,9 @@ const CANARY = `    strategy:
           - pause: {}
         analysis: [guard]`;
 
-describe('canary and blue-green across a fleet of SSH hosts', { skip: Fleet.skipReason() }, () => {
-  let fleet: Fleet;
+describe('canary and blue-green across a fleet of SSH hosts', { skip: FleetProject.skipReason() }, () => {
   let previewPort = 0;
-  const p = new TestProject();
-  const urls = () => fleet.hosts.map((h) => `http://${h.address}:${p.port}/`);
+  const p = new FleetProject({ hosts: 3 });
   const analysis = `analysis:
   guard: { metric: error_rate, max: 0.05, interval: 1s, minRequests: 20 }
   errors: { metric: error_rate, max: 0.01, interval: 1s, minRequests: 20, count: 2, inconclusiveLimit: 3 }
@@ -41,21 +36,8 @@ describe('canary and blue-green across a fleet of SSH hosts', { skip: Fleet.skip
         prePromotionAnalysis: [smoke]
         autoPromote: false
         scaleDownDelay: 60s`;
-  const write = (env: Record<string, string>, strategy = CANARY) =>
-    p.writeConfig({
-      env,
-      extra: strategy,
-      tail: `${analysis}
-environments:
-  production:
-${fleet.sshTargetYaml()}`,
-    });
-  const web = async () =>
-    (JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
-      (s) => s.service === 'web',
-    )!;
-  const answers = async () => Promise.all(urls().map(async (u) => (await get(u)).body.split(' ').slice(0, 2).join(' ')));
-  const loadAll = () => urls().map((u) => startLoad(u, { concurrency: 2, maxMs: 120_000 }));
+  const write = (env: Record<string, string>, strategy = CANARY) => p.writeConfig({ env, extra: strategy, tail: analysis });
+  const loadAll = () => p.urls().map((u) => startLoad(u, { concurrency: 2, maxMs: 120_000 }));
   const stopAll = async (loads: Load[]) => {
     const rs = await Promise.all(loads.map((l) => l.stop()));
     return {
@@ -70,39 +52,25 @@ ${fleet.sshTargetYaml()}`,
   };
 
   before(async () => {
-    fleet = await Fleet.start({ hosts: 3 });
+    await p.start();
     previewPort = await freePort();
-    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
     await write({ VERSION: 'v1' });
-    const setup = await p.cli(['hosts', 'setup', '--env', 'production']);
-    assert.equal(setup.code, 0, setup.stderr + setup.stdout);
-    const up = await p.cli(['up', '--env', 'production']);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
+    await p.ok(['hosts', 'setup', '--env', 'production']);
+    await p.ok(['up', '--env', 'production']);
   });
-  after(async () => {
-    await p.cleanup();
-    await fleet?.stop();
-  });
+  after(() => p.stop());
 
   it('a canary step holds its weight across the fleet; promoted to 100% with zero failed requests', async () => {
     await write({ VERSION: 'v2' });
     const loads = loadAll();
     const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
-    const paused = await waitFor(
-      'the canary to wait for promotion at 30%',
-      async () => {
-        const s = await web();
-        return s.rollout?.toRelease === 2 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-      },
-      60_000,
-      100,
-    );
+    const paused = await p.waitingForPromotion(2);
     assert.equal(paused.rollout!.weight, 30);
     assert.equal(paused.rollout!.analysis.find((a) => a.key === 'step1:errors')?.phase, 'Successful');
     // Every host runs both releases at full size; every host's router splits 70/30.
     assert.deepEqual(
       paused.instances.map((i) => [i.host, i.release]).sort(),
-      fleet.hosts
+      p.fleet.hosts
         .flatMap((h) => [
           [h.address, 1],
           [h.address, 1],
@@ -128,12 +96,12 @@ ${fleet.sshTargetYaml()}`,
     const totals = await stopAll(loads);
     assert.equal(res.code, 0, res.stdout + res.stderr);
     assert.deepEqual(totals.failures, []);
-    assert.deepEqual(await answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
-    const s = await web();
+    assert.deepEqual(await p.answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
+    const s = await p.web();
     assert.equal(s.currentRelease, 2);
     assert.deepEqual(
       s.hosts?.map((h) => [h.release, h.serving, h.health]),
-      fleet.hosts.map(() => [2, 2, 'healthy']),
+      p.fleet.hosts.map(() => [2, 2, 'healthy']),
     );
   });
 
@@ -149,13 +117,13 @@ ${fleet.sshTargetYaml()}`,
       totals.failures.every((f) => f.startsWith('HTTP 500: v3 failed')),
       `failures not from the canary: ${totals.failures.slice(0, 5).join('; ')}`,
     );
-    assert.deepEqual(await answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
-    const s = await web();
+    assert.deepEqual(await p.answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
+    const s = await p.web();
     assert.equal(s.currentRelease, 2);
     assert.equal(s.rollout!.phase, 'RolledBack');
     assert.deepEqual(
       s.hosts?.map((h) => [h.release, h.serving, h.health]),
-      fleet.hosts.map(() => [2, 2, 'healthy']),
+      p.fleet.hosts.map(() => [2, 2, 'healthy']),
     );
     assert.ok(s.instances.every((i) => i.release === 2) && s.instances.length === 6, JSON.stringify(s.instances));
     // How long from the decision to roll back until no host sent the canary traffic (docs/servers.md).
@@ -173,54 +141,36 @@ ${fleet.sshTargetYaml()}`,
     await write({ VERSION: 'v4' }, blueGreen());
     const loads = loadAll();
     const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
-    const waiting = await waitFor(
-      'the new release to wait for promotion',
-      async () => {
-        const s = await web();
-        return s.rollout?.toRelease === 4 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-      },
-      60_000,
-      100,
-    );
+    const waiting = await p.waitingForPromotion(4);
     assert.equal(waiting.rollout!.analysis.find((a) => a.key === 'pre:smoke')?.phase, 'Successful');
-    for (const h of fleet.hosts) {
+    for (const h of p.fleet.hosts) {
       assert.match((await get(`http://${h.address}:${previewPort}/`)).body, /^v4 release=4 /, `preview on ${h.address}`);
     }
-    assert.deepEqual(await answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2'], 'users still get release 2');
+    assert.deepEqual(await p.answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2'], 'users still get release 2');
     const oldPids = waiting.instances
       .filter((i) => i.release === 2)
       .map((i) => i.pid)
       .sort();
 
     assert.equal((await p.cli(['promote', 'web', '--env', 'production'])).code, 0);
-    await waitFor('every host to serve release 4', async () => (await answers()).every((a) => a === 'v4 release=4'), 30_000, 50);
-    const rollback = await p.cli(['rollback', 'web', '--env', 'production']);
-    assert.equal(rollback.code, 0, rollback.stderr);
+    await waitFor('every host to serve release 4', async () => (await p.answers()).every((a) => a === 'v4 release=4'), 30_000, 50);
+    await p.ok(['rollback', 'web', '--env', 'production']);
     const res = await deploying;
     const totals = await stopAll(loads);
     assert.equal(res.code, 1, res.stdout + res.stderr);
     assert.match(res.stderr, /rolled back \(SwitchedBack\)/);
     assert.deepEqual(totals.failures, []);
     assert.ok(totals.bodies('v4 release=4') > 20, 'release 4 served users after the switch');
-    assert.deepEqual(await answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
-    const s = await web();
+    assert.deepEqual(await p.answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
+    const s = await p.web();
     assert.deepEqual(s.instances.map((i) => i.pid).sort(), oldPids, 'the warm instances of release 2 serve again');
   });
   it('a controller killed mid-canary leaves every host serving its split; the next one resumes the canary where it was', async () => {
     await write({ VERSION: 'v5' });
     // Traffic from the start: the canary's analysis step needs requests to pass.
     const loads = loadAll();
-    const deploy = await p.cli(['deploy', 'web', '--env', 'production']);
-    assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
-    const paused = await waitFor(
-      'the canary to wait for promotion at 30%',
-      async () => {
-        const s = await web();
-        return s.rollout?.toRelease === 5 && s.rollout.reason === 'WaitingForPromotion' ? s : undefined;
-      },
-      60_000,
-      100,
-    );
+    await p.ok(['deploy', 'web', '--env', 'production']);
+    const paused = await p.waitingForPromotion(5);
     process.kill(p.controllerPid(), 'SIGKILL');
     const atKill = counts(loads);
     await waitFor(
@@ -231,9 +181,8 @@ ${fleet.sshTargetYaml()}`,
       },
       30_000,
     );
-    const up = await p.cli(['up', '--env', 'production']);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
-    const resumed = await web();
+    await p.ok(['up', '--env', 'production']);
+    const resumed = await p.web();
     assert.equal(resumed.rollout?.id, paused.rollout!.id);
     assert.equal(resumed.rollout?.weight, 30);
     assert.deepEqual(
@@ -244,6 +193,6 @@ ${fleet.sshTargetYaml()}`,
     assert.equal((await p.cli(['promote', 'web', '--env', 'production', '--wait'])).code, 0);
     const totals = await stopAll(loads);
     assert.deepEqual(totals.failures, []);
-    assert.deepEqual(await answers(), ['v5 release=5', 'v5 release=5', 'v5 release=5']);
+    assert.deepEqual(await p.answers(), ['v5 release=5', 'v5 release=5', 'v5 release=5']);
   });
 });
