@@ -19,7 +19,8 @@ import type { RolloutProgress } from '../rollout/types.js';
 import type { RollRequest } from '../fleet/agent/protocol.js';
 import { fleetOf } from '../fleet/fleet-target.js';
 import { FleetRuntime, type FleetMember } from '../fleet/fleet-runtime.js';
-import { rollFleet } from '../fleet/fleet-rollout.js';
+import { rollFleet, type FleetRolloutInput } from '../fleet/fleet-rollout.js';
+import { recreateFleet } from '../fleet/fleet-recreate.js';
 import { planRelease, type ReleasePlan } from '../fleet/ship.js';
 import { agentBundle } from '../fleet/agent/agent-bundle.js';
 import { hostPayload, type HostPayload } from './fleet-payload.js';
@@ -125,7 +126,7 @@ export class FleetSide {
         return;
       }
       const { ssh } = rt.fleet;
-      const outcomes = await rollFleet({
+      const input: FleetRolloutInput = {
         members: rt.members,
         layout: rt.layout,
         parallel: ssh.parallel,
@@ -135,9 +136,15 @@ export class FleetSide {
         ...(this.hasBalancer() ? { balancer: this.balancer(to, from, rt) } : {}),
         stopRequested: () => this.abortRequested(rollout.id),
         note,
-      });
+      };
+      // Recreate: stopped on every host, then started on every host (fleet-recreate.ts): downtime by design.
+      const recreate = to.spec.strategy.type === 'recreate';
+      const outcomes = recreate ? await recreateFleet(input, await rollFleet({ ...input, shipOnly: true })) : await rollFleet(input);
       const now = c.clock.now();
-      const message = `release ${to.number} serves on all ${outcomes.length} host(s) in ${((Date.now() - started) / 1000).toFixed(1)}s`;
+      const down = Math.max(0, ...outcomes.map((o) => o.downMs ?? 0));
+      const message = `release ${to.number} serves on all ${outcomes.length} host(s) in ${((Date.now() - started) / 1000).toFixed(1)}s${
+        recreate ? ` (recreate: stopped on every host first, so the service was down up to ${(down / 1000).toFixed(1)}s on a host, by design)` : ''
+      }`;
       await c.store.updateRollout(
         rollout.id,
         { phase: 'Healthy', reason: 'RolledOut', message, finishedAt: now, progress: { ...(rollout.progress as object), hosts: outcomes } },
