@@ -27,6 +27,8 @@ import { hostPayload, type HostPayload } from './fleet-payload.js';
 import { dirname } from 'node:path';
 import { parseUnit, unitName } from './environment-scope.js';
 import { fleetStats } from '../fleet/fleet-stats.js';
+import { fleetProbe } from '../fleet/fleet-probe.js';
+import type { InstanceProbeRequest, InstanceProbeResult } from '../analysis/provider.js';
 import type { RouterStats } from '../router/types.js';
 import { FleetProgressive, hostGroups, isProgressiveOnFleet } from './fleet-progressive.js';
 import type { RunRequest } from '../analysis/runner.js';
@@ -143,7 +145,9 @@ export class FleetSide {
       const now = c.clock.now();
       const down = Math.max(0, ...outcomes.map((o) => o.downMs ?? 0));
       const message = `release ${to.number} serves on all ${outcomes.length} host(s) in ${((Date.now() - started) / 1000).toFixed(1)}s${
-        recreate ? ` (recreate: stopped on every host first, so the service was down up to ${(down / 1000).toFixed(1)}s on a host, by design)` : ''
+        recreate
+          ? ` (recreate: stopped on every host first, so the service was down up to ${(down / 1000).toFixed(1)}s on a host, by design)`
+          : ''
       }`;
       await c.store.updateRollout(
         rollout.id,
@@ -459,6 +463,17 @@ export class FleetSide {
     if (job) return job.endpoints(release, spec);
     if (spec.previewPort === undefined) return [];
     return rt.members.map((m) => ({ host: m.host.target.host, port: spec.previewPort! }));
+  }
+
+  /**
+   * `http:` analysis checks of a fleet release that no preview listener serves (a canary's): each
+   * host's agent probes its own instances of the release (fleet-probe.ts). Undefined when this
+   * environment has no fleet, or when `endpoints` gives the checks somewhere to go.
+   */
+  probeInstances(unit: string, release: number, req: InstanceProbeRequest): Promise<InstanceProbeResult[]> | undefined {
+    const rt = this.current();
+    if (!rt || this.endpoints(unit, release)?.length) return undefined;
+    return fleetProbe(rt.members, unit, release, req);
   }
 
   async close(): Promise<void> {

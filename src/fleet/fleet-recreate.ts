@@ -128,7 +128,11 @@ function failedOn(
     return SlipwayError.of(
       'FLEET_HOST_FAILED',
       `${e.message}; the fleet is left stopped: ${unconfirmed} could not confirm release ${release} stopped, and recreate never runs two releases at once`,
-      { hint: `Bring ${unconfirmed} back (slipway hosts check), then run slipway rollback or deploy again.`, details: e.details, cause: err },
+      {
+        hint: `Bring ${unconfirmed} back (slipway hosts check), then run slipway rollback or deploy again.`,
+        details: e.details,
+        cause: err,
+      },
     );
   const where = back.length ? `The previous release serves again on ${back.join(', ')} (the service was down meanwhile: recreate).` : '';
   return SlipwayError.of('FLEET_HOST_FAILED', e.message, { hint: `${where} ${fix}`.trim(), details: e.details, cause: err });

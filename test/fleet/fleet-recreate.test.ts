@@ -147,7 +147,10 @@ ${fleet.sshTargetYaml().replace('parallel: 1', 'parallel: 3')}`,
     assert.deepEqual(await answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
     const s = await web();
     assert.equal(s.currentRelease, 2);
-    assert.match(s.rollout!.message ?? '', /recreate: stopped on every host first, so the service was down up to [\d.]+s on a host, by design/);
+    assert.match(
+      s.rollout!.message ?? '',
+      /recreate: stopped on every host first, so the service was down up to [\d.]+s on a host, by design/,
+    );
     assert.deepEqual(
       s.hosts?.map((h) => [h.release, h.serving, h.health]),
       fleet.hosts.map(() => [2, 2, 'healthy']),
