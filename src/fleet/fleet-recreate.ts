@@ -8,9 +8,9 @@
  *
  * A host that fails to start the new release stops the rollout (FLEET_HOST_FAILED naming it, as a
  * rolling host failure): no further host starts it, the new release is stopped on every host, and
- * then the previous one is started again on every host (a recreate back). The previous release is
- * started again only once every host confirmed the new one stopped: a host that cannot say so (cut
- * off) might still run it, so the fleet is left stopped and the error says so.
+ * then the previous one is started again on every host (a recreate back). A host that cannot
+ * confirm the new release stopped (cut off: its agent may finish starting it alone) breaks the
+ * promise until it is back; the error names it.
  */
 import { SlipwayError } from '../core/errors.js';
 import { eachHost } from './fleet-target.js';
@@ -94,20 +94,25 @@ export async function recreateFleet(input: FleetRolloutInput, shipped: HostOutco
   }
   // 3. Undo: the new release stops everywhere first, then the previous one starts everywhere.
   const undo = await eachHost(members, input.parallel, (m) => stopOnHost(m, input.to.roll(m)));
-  const stillRunning = failures(members, undo);
+  const unconfirmed = failures(members, undo).map((f) => f.m);
   const first = notStarted[0]!;
-  if (stillRunning.length) {
-    const names = stillRunning.map((f) => f.m.name).join(', ');
-    note(`not starting the previous release: ${names} could not confirm release ${release} stopped`, { step: 'rollback', hosts: names });
-    throw failedOn(first.m.name, `starting release ${release} (recreate)`, first.err, notStarted.length - 1, [], names, release);
-  }
-  const back = await startAgain(input, members, outcomes);
-  throw failedOn(first.m.name, `starting release ${release} (recreate)`, first.err, notStarted.length - 1, back);
+  // A host that cannot confirm (cut off) may go on to run the new release: the others still get the
+  // previous one back (the fleet's reconcile would do it a tick later anyway: fleet-heal.ts), and
+  // the error says that the promise is broken until that host is back.
+  const back = await startAgain(
+    input,
+    members.filter((m) => !unconfirmed.includes(m)),
+    outcomes,
+  );
+  throw failedOn(first.m.name, `starting release ${release} (recreate)`, first.err, notStarted.length - 1, back, {
+    hosts: unconfirmed.map((m) => m.name),
+    release,
+  });
 }
 
 /**
  * FLEET_HOST_FAILED as a rolling failure says it (fleet-rollout.ts), with what recreate leaves:
- * the previous release started again on `back`, or (`unconfirmed`) the whole fleet stopped.
+ * the previous release started again on `back`, and hosts that could not confirm the new one stopped.
  */
 function failedOn(
   host: string,
@@ -115,8 +120,7 @@ function failedOn(
   err: unknown,
   others: number,
   back: string[],
-  unconfirmed?: string,
-  release?: number,
+  unconfirmed?: { hosts: string[]; release: number },
 ): SlipwayError {
   const e = hostFailed(host, doing, err, others, back);
   const cause = SlipwayError.from(err);
@@ -124,18 +128,11 @@ function failedOn(
     cause.code === 'FLEET_ROLL_FAILED'
       ? (cause.hint ?? 'Fix the release, then deploy again.')
       : `Bring ${host} back (slipway hosts check), then deploy again or run slipway retry.`;
-  if (unconfirmed)
-    return SlipwayError.of(
-      'FLEET_HOST_FAILED',
-      `${e.message}; the fleet is left stopped: ${unconfirmed} could not confirm release ${release} stopped, and recreate never runs two releases at once`,
-      {
-        hint: `Bring ${unconfirmed} back (slipway hosts check), then run slipway rollback or deploy again.`,
-        details: e.details,
-        cause: err,
-      },
-    );
   const where = back.length ? `The previous release serves again on ${back.join(', ')} (the service was down meanwhile: recreate).` : '';
-  return SlipwayError.of('FLEET_HOST_FAILED', e.message, { hint: `${where} ${fix}`.trim(), details: e.details, cause: err });
+  const lost = unconfirmed?.hosts.length
+    ? `; ${unconfirmed.hosts.join(', ')} could not confirm release ${unconfirmed.release} stopped and may run it beside the previous release until it is back (then it is brought to the previous release)`
+    : '';
+  return SlipwayError.of('FLEET_HOST_FAILED', `${e.message}${lost}`, { hint: `${where} ${fix}`.trim(), details: e.details, cause: err });
 }
 
 const SKIPPED = new Error('not started: another host failed first');
