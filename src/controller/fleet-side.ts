@@ -139,8 +139,9 @@ export class FleetSide {
         stopRequested: () => this.abortRequested(rollout.id),
         note,
       };
-      // Recreate: stopped on every host, then started on every host (fleet-recreate.ts): downtime by design.
-      const recreate = to.spec.strategy.type === 'recreate';
+      // Recreate: stopped on every host, then started on every host (fleet-recreate.ts): downtime by
+      // design. Not for a restart or scale, which keep capacity whatever the strategy (ADR 0012).
+      const recreate = to.spec.strategy.type === 'recreate' && rollout.kind !== 'restart' && rollout.kind !== 'scale';
       const outcomes = recreate ? await recreateFleet(input, await rollFleet({ ...input, shipOnly: true })) : await rollFleet(input);
       const now = c.clock.now();
       const down = Math.max(0, ...outcomes.map((o) => o.downMs ?? 0));
