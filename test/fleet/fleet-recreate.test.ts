@@ -7,14 +7,16 @@
  * tests assert that no sample ever shows two releases on the fleet or two releases routed on a
  * host, and that there was a moment with nothing running (the downtime recreate means). A release
  * that crash-loops on one host fails the rollout naming that host, and the previous release is
- * recreated on every host; `slipway rollback` recreates the previous release the same way.
+ * recreated on every host; `slipway rollback` recreates the previous release the same way. Behind
+ * HAProxy, every host leaves it before anything stops and rejoins serving the new release.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StatusResponse } from '../../src/api/types.js';
 import { Fleet } from '../support/fleet/fleet.js';
+import { startLoad } from '../support/load.js';
 import { get, TestProject } from '../support/project.js';
 
 const UNIT = 'web.production';
@@ -200,3 +202,59 @@ ${fleet.sshTargetYaml().replace('parallel: 1', 'parallel: 3')}`,
     );
   });
 });
+
+describe(
+  'strategy recreate across a fleet behind HAProxy',
+  { skip: Fleet.skipReason() ?? (existsSync('/usr/sbin/haproxy') ? undefined : 'needs haproxy') },
+  () => {
+    let fleet: Fleet;
+    const p = new TestProject();
+    const write = (version: string) =>
+      p.writeConfig({
+        env: { VERSION: version },
+        extra: '    strategy: recreate',
+        tail: `environments:
+  production:
+    loadBalancer:
+      haproxy: { healthPath: /healthz, checkInterval: 200ms }
+${fleet.sshTargetYaml().replace('parallel: 1', 'parallel: 2')}`,
+      });
+
+    before(async () => {
+      fleet = await Fleet.start({ hosts: 2 });
+      writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
+      await write('v1');
+      const up = await p.cli(['up', '--env', 'production']);
+      assert.equal(up.code, 0, up.stderr + up.stdout);
+    });
+    after(async () => {
+      await p.cleanup();
+      await fleet?.stop();
+    });
+
+    it('never two releases behind HAProxy; every host rejoins it serving the new release', async () => {
+      assert.match((await get(p.url)).body, /^v1 release=1 /);
+      await write('v2');
+      const watch = watchFleet(fleet);
+      const load = startLoad(p.url, { concurrency: 2, maxMs: 60_000 });
+      const deploy = await p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
+      const result = await load.stop();
+      const samples = await watch.stop();
+      assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
+      assert.deepEqual(overlaps(samples), []);
+      assert.ok(result.bodies.has('v1 release=1') && result.bodies.has('v2 release=2'), 'both releases answered, one after the other');
+      const web = (JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
+        (s) => s.service === 'web',
+      )!;
+      assert.deepEqual(
+        web.traffic.filter((t) => t.backends > 0).map((t) => [t.release, t.backends, t.share]),
+        [[2, 2, 1]],
+        'both hosts are HAProxy servers of release 2',
+      );
+      assert.match((await get(p.url)).body, /^v2 release=2 /);
+      console.log(
+        `# fleet recreate behind HAProxy: ${result.ok} requests answered, ${result.failed} failed during the deploy (downtime by design)`,
+      );
+    });
+  },
+);
