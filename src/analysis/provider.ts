@@ -26,8 +26,33 @@ export interface ProviderContext {
   stats(service?: string): Promise<RouterStats>;
   /** The instances of one release of a service that should answer HTTP checks. */
   endpoints(service: string, release: number): Endpoint[] | Promise<Endpoint[]>;
+  /**
+   * HTTP checks of instances this process cannot reach (a fleet's listen on each host's loopback:
+   * each host's agent probes its own, ADR 0026): one result per instance of the release. Undefined
+   * when `endpoints` reaches them. Rejects with a ProviderError when a host cannot be asked or runs
+   * none of them, so an unreachable host fails the measurement and never passes it.
+   */
+  probeInstances?(service: string, release: number, req: InstanceProbeRequest): Promise<InstanceProbeResult[]> | undefined;
   /** Every timeout and poll goes through this clock. */
   clock: Clock;
+}
+
+/** An HTTP check's GET, as sent to where the instances are. */
+export interface InstanceProbeRequest {
+  path: string;
+  /** Statuses that pass. */
+  expect: number[];
+  /** For each instance's answer. */
+  timeoutMs: number;
+}
+
+/** One instance's answer to an HTTP check. */
+export interface InstanceProbeResult {
+  /** The instance, as a reason names it (`127.0.0.1:4001`, or `10.0.0.11 web.production-2-…`). */
+  where: string;
+  ok: boolean;
+  /** "answered 503 'upstream down'", or the error. */
+  outcome: string;
 }
 
 /** What a run measures: the release under test, and the stable one it is compared with. */

@@ -20,13 +20,16 @@ import type { RolloutProgress } from '../rollout/types.js';
 import type { RollRequest } from '../fleet/agent/protocol.js';
 import { fleetOf } from '../fleet/fleet-target.js';
 import { FleetRuntime, type FleetMember } from '../fleet/fleet-runtime.js';
-import { rollFleet } from '../fleet/fleet-rollout.js';
+import { rollFleet, type FleetRolloutInput } from '../fleet/fleet-rollout.js';
+import { recreateFleet } from '../fleet/fleet-recreate.js';
 import { planRelease, type ReleasePlan } from '../fleet/ship.js';
 import { agentBundle } from '../fleet/agent/agent-bundle.js';
 import { hostPayload, type HostPayload } from './fleet-payload.js';
 import { dirname } from 'node:path';
 import { parseUnit, unitName } from './environment-scope.js';
 import { fleetStats } from '../fleet/fleet-stats.js';
+import { fleetProbe } from '../fleet/fleet-probe.js';
+import type { InstanceProbeRequest, InstanceProbeResult } from '../analysis/provider.js';
 import type { RouterStats } from '../router/types.js';
 import { FleetProgressive, hostGroups, isProgressiveOnFleet } from './fleet-progressive.js';
 import type { RunRequest } from '../analysis/runner.js';
@@ -126,7 +129,7 @@ export class FleetSide {
         return;
       }
       const { ssh } = rt.fleet;
-      const outcomes = await rollFleet({
+      const input: FleetRolloutInput = {
         members: rt.members,
         layout: rt.layout,
         parallel: ssh.parallel,
@@ -136,9 +139,18 @@ export class FleetSide {
         ...(this.hasBalancer() ? { balancer: this.balancer(to, from, rt) } : {}),
         stopRequested: () => this.abortRequested(rollout.id),
         note,
-      });
+      };
+      // Recreate: stopped on every host, then started on every host (fleet-recreate.ts): downtime by
+      // design. Not for a restart or scale, which keep capacity whatever the strategy (ADR 0012).
+      const recreate = to.spec.strategy.type === 'recreate' && rollout.kind !== 'restart' && rollout.kind !== 'scale';
+      const outcomes = recreate ? await recreateFleet(input, await rollFleet({ ...input, shipOnly: true })) : await rollFleet(input);
       const now = c.clock.now();
-      const message = `release ${to.number} serves on all ${outcomes.length} host(s) in ${((Date.now() - started) / 1000).toFixed(1)}s`;
+      const down = Math.max(0, ...outcomes.map((o) => o.downMs ?? 0));
+      const message = `release ${to.number} serves on all ${outcomes.length} host(s) in ${((Date.now() - started) / 1000).toFixed(1)}s${
+        recreate
+          ? ` (recreate: stopped on every host first, so the service was down up to ${(down / 1000).toFixed(1)}s on a host, by design)`
+          : ''
+      }`;
       await c.store.updateRollout(
         rollout.id,
         { phase: 'Healthy', reason: 'RolledOut', message, finishedAt: now, progress: { ...(rollout.progress as object), hosts: outcomes } },
@@ -455,6 +467,17 @@ export class FleetSide {
     if (job) return job.endpoints(release, spec);
     if (spec.previewPort === undefined) return [];
     return rt.members.map((m) => ({ host: m.host.target.host, port: spec.previewPort! }));
+  }
+
+  /**
+   * `http:` analysis checks of a fleet release that no preview listener serves (a canary's): each
+   * host's agent probes its own instances of the release (fleet-probe.ts). Undefined when this
+   * environment has no fleet, or when `endpoints` gives the checks somewhere to go.
+   */
+  probeInstances(unit: string, release: number, req: InstanceProbeRequest): Promise<InstanceProbeResult[]> | undefined {
+    const rt = this.current();
+    if (!rt || this.endpoints(unit, release)?.length) return undefined;
+    return fleetProbe(rt.members, unit, release, req);
   }
 
   async close(): Promise<void> {

@@ -148,7 +148,7 @@ function strategySummary(s: StrategyConfig): string {
     case 'rolling':
       return `rolling (maxSurge ${s.maxSurge}, maxUnavailable ${s.maxUnavailable})`;
     case 'recreate':
-      return 'recreate (stop all, then start all)';
+      return 'recreate (stop all, then start all: downtime by design)';
     case 'blueGreen':
       return `blueGreen (${s.autoPromote === false ? 'promoted by slipway promote' : 'promoted automatically'})`;
     case 'canary':

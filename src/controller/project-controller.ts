@@ -148,6 +148,8 @@ export class ProjectController {
           .list()
           .filter((i) => i.service === unit && i.release === release && i.state === 'running' && !this.isRetiring(i.id))
           .map((i) => ({ host: i.host, port: i.port })),
+      // A fleet's instances are out of reach on their hosts' loopback: each host's agent probes its own.
+      probeInstances: (unit, release, req) => this.envs.get(parseUnit(unit).environment)?.fleet.probeInstances(unit, release, req),
     });
   }
 

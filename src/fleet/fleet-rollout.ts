@@ -54,6 +54,8 @@ export interface HostOutcome {
   rolled?: RollResult['outcome'];
   rolledBack?: boolean;
   ms: number;
+  /** Recreate (fleet-recreate.ts): from the host's old instances stopped to its new ones serving. */
+  downMs?: number;
 }
 
 /** Hosts rolled at once: `parallel`, but never more than may be unavailable (at least one). */
@@ -182,7 +184,7 @@ async function rollBack(input: FleetRolloutInput, rolled: FleetMember[], outcome
   return back;
 }
 
-function hostFailed(host: string, doing: string, err: unknown, others: number, rolledBack: string[]): SlipwayError {
+export function hostFailed(host: string, doing: string, err: unknown, others: number, rolledBack: string[]): SlipwayError {
   const e = SlipwayError.from(err);
   const more = others > 0 ? ` (and ${others} more host(s))` : '';
   const back = rolledBack.length ? `; rolled back on ${rolledBack.join(', ')}` : '';

@@ -7,6 +7,8 @@ import type { Endpoint } from '../provider.js';
 import { ProviderError } from '../provider.js';
 import { resolveAnalysisSpec } from '../spec.js';
 import { httpProvider } from './http-provider.js';
+import { probeRelease } from '../../fleet/agent/host-http-probe.js';
+import type { InstanceStatus } from '../../drivers/driver.js';
 
 const servers: Server[] = [];
 
@@ -96,5 +98,64 @@ describe('http provider', () => {
       p.measure(signal),
       (e: unknown) => e instanceof ProviderError && e.message === 'no instances of web release 9 to probe',
     );
+  });
+  test("instances out of this process' reach are probed where they run (a host agent's probe) and judged alike", async () => {
+    const ok = await instance((_req, res) => res.end('ok'));
+    const bad = await instance((_req, res) => res.writeHead(500).end('v3 failed'));
+    const status = (id: string, e: Endpoint, release = 3): InstanceStatus => ({
+      id,
+      service: 'web',
+      release,
+      state: 'running',
+      pid: 1,
+      port: e.port,
+      host: e.host,
+      startedAt: 0,
+      restarts: 0,
+      lastExit: null,
+      nextRestartAt: null,
+    });
+    // Two "hosts", each answering for its own instances as the agent does; release 2 is not asked.
+    const hosts = { h1: [status('a', ok), status('old', bad, 2)], h2: [status('b', ok), status('c', bad)] };
+    const seen: string[] = [];
+    const p = httpProvider(
+      { kind: 'http', path: '/', expect: [200], timeoutMs: 2000 },
+      { service: 'web', release: 3, baseline: 2, spec: resolveAnalysisSpec({ name: 'smoke', metric: 'value' }) },
+      {
+        stats: () => Promise.reject(new Error('unused')),
+        endpoints: () => [],
+        clock: systemClock,
+        probeInstances: async (service, release, req) => {
+          seen.push(`${service}@${release} ${req.path} ${req.expect.join('/')} ${req.timeoutMs}`);
+          const answers = await Promise.all(
+            Object.entries(hosts).map(async ([h, list]) =>
+              (await probeRelease(list, { service, release, ...req })).map((r) => ({ ...r, where: `${h} ${r.id}` })),
+            ),
+          );
+          return answers.flat();
+        },
+      },
+    );
+    const data = await p.measure(signal);
+    assert.deepEqual(seen, ['web@3 / 200 2000']);
+    assert.deepEqual(data, {
+      kind: 'value',
+      value: 0,
+      detail: "1 of 3 instances failed GET / (expected 200): h2 c answered 500 'v3 failed'",
+    });
+  });
+
+  test('a host that cannot be asked is a provider error, never a pass', async () => {
+    const p = httpProvider(
+      { kind: 'http', path: '/', expect: [200], timeoutMs: 100 },
+      { service: 'web', release: 3, baseline: null, spec: resolveAnalysisSpec({ name: 'smoke', metric: 'value' }) },
+      {
+        stats: () => Promise.reject(new Error('unused')),
+        endpoints: () => [],
+        clock: systemClock,
+        probeInstances: () => Promise.reject(new ProviderError('http', 'cannot probe every host: h2 could not be asked')),
+      },
+    );
+    await assert.rejects(p.measure(signal), (e: unknown) => e instanceof ProviderError && /h2 could not be asked/.test(e.message));
   });
 });

@@ -2,12 +2,24 @@
  * An HTTP probe of every instance of the release under test: GET `path` on each, in parallel,
  * each with the source's timeout. Value 1 when every answer's status is in `expect`, else 0 with
  * which instances failed and how (status and body excerpt, or the connection error) as detail.
+ * Instances this process cannot reach (a fleet's, on each host's loopback) are probed where they
+ * run, by the context's `probeInstances` (each host's agent), and judged the same way.
  */
 import { request } from 'node:http';
-import { excerpt, ProviderError, withTimeout, type Endpoint, type MetricProvider, type ProviderFactory } from '../provider.js';
+import {
+  excerpt,
+  ProviderError,
+  withTimeout,
+  type Endpoint,
+  type InstanceProbeResult,
+  type MetricProvider,
+  type ProviderFactory,
+} from '../provider.js';
 
 /** Bytes of a body kept for the reason. */
 const BODY_EXCERPT_BYTES = 512;
+/** What asking the instances' hosts may add to the probes' own timeout (an SSH round trip per host). */
+const REMOTE_MARGIN_MS = 5000;
 
 interface ProbeResult {
   endpoint: Endpoint;
@@ -20,20 +32,22 @@ export const httpProvider: ProviderFactory<'http'> = (source, target, context): 
   windowed: false,
   async start() {},
   async measure(signal) {
-    const endpoints = await context.endpoints(target.service, target.release);
-    if (endpoints.length === 0) {
+    const req = { path: source.path, expect: [...source.expect], timeoutMs: source.timeoutMs };
+    const remote = context.probeInstances?.(target.service, target.release, req);
+    remote?.catch(() => {}); // observed through withTimeout below; never unhandled when that times out first
+    const results: InstanceProbeResult[] = remote
+      ? await withTimeout(
+          context.clock,
+          source.timeoutMs + REMOTE_MARGIN_MS,
+          signal,
+          'http',
+          `GET ${source.path} on every host`,
+          () => remote,
+        )
+      : await probeEndpoints(await context.endpoints(target.service, target.release));
+    if (results.length === 0) {
       throw new ProviderError('http', `no instances of ${target.service} release ${target.release} to probe`);
     }
-    const results = await Promise.all(
-      endpoints.map((endpoint) =>
-        withTimeout(context.clock, source.timeoutMs, signal, 'http', `GET ${source.path}`, (s) =>
-          probe(endpoint, source.path, source.expect, s),
-        ).catch((err: unknown): ProbeResult => {
-          if (signal.aborted) throw err;
-          return { endpoint, ok: false, outcome: err instanceof Error ? err.message : String(err) };
-        }),
-      ),
-    );
     const failed = results.filter((r) => !r.ok);
     const expect = source.expect.join('/');
     if (failed.length === 0)
@@ -42,16 +56,33 @@ export const httpProvider: ProviderFactory<'http'> = (source, target, context): 
         value: 1,
         detail: `${results.length} of ${results.length} instances answered GET ${source.path} with ${expect}`,
       };
-    const which = failed.map((r) => `${hostPort(r.endpoint)} ${r.outcome}`).join('; ');
+    const which = failed.map((r) => `${r.where} ${r.outcome}`).join('; ');
     return {
       kind: 'value',
       value: 0,
       detail: `${failed.length} of ${results.length} instances failed GET ${source.path} (expected ${expect}): ${which}`,
     };
+
+    function probeEndpoints(endpoints: Endpoint[]): Promise<InstanceProbeResult[]> {
+      return Promise.all(
+        endpoints.map((endpoint) =>
+          withTimeout(context.clock, source.timeoutMs, signal, 'http', `GET ${source.path}`, (s) =>
+            probeHttp(endpoint, source.path, source.expect, s),
+          ).then(
+            (r) => ({ where: hostPort(endpoint), ok: r.ok, outcome: r.outcome }),
+            (err: unknown): InstanceProbeResult => {
+              if (signal.aborted) throw err;
+              return { where: hostPort(endpoint), ok: false, outcome: err instanceof Error ? err.message : String(err) };
+            },
+          ),
+        ),
+      );
+    }
   },
 });
 
-function probe(endpoint: Endpoint, path: string, expect: readonly number[], signal: AbortSignal): Promise<ProbeResult> {
+/** One GET of `path` on one instance; rejects on a connection error (the host agent's `probe` uses it too). */
+export function probeHttp(endpoint: Endpoint, path: string, expect: readonly number[], signal: AbortSignal): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
     const req = request(
       {

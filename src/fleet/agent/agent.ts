@@ -21,6 +21,7 @@ import { probe } from '../../health/probe.js';
 import { LocalRouter } from '../../router/local-router.js';
 import { agentPaths } from './agent-paths.js';
 import { splitHost } from './host-split.js';
+import { probeRelease } from './host-http-probe.js';
 import { agentRuntimes, type AgentRuntimes } from './agent-runtimes.js';
 import { AgentSecrets } from './agent-secrets.js';
 import {
@@ -227,6 +228,8 @@ export class HostAgent {
         });
         return p;
       }
+      case 'probe':
+        return probeRelease(this.driver.list(), req.probe);
       case 'routes':
         return this.routerWanted ? this.router.routes() : [];
       case 'stats':

@@ -102,6 +102,29 @@ export interface SplitResult {
   durationMs: number;
 }
 
+/**
+ * An analysis `http:` check of one release's instances on this host (a canary's on a fleet: the
+ * instances listen on the host's loopback, out of the controller's reach; ADR 0026). Each running
+ * instance of the release gets one GET of `path`.
+ */
+export interface ProbeRequest {
+  /** Unit name (environment-scope.ts). */
+  service: string;
+  release: number;
+  path: string;
+  /** Statuses that pass. */
+  expect: number[];
+  /** Per instance. */
+  timeoutMs: number;
+}
+
+/** One instance's answer to a ProbeRequest: `outcome` is "answered 500 'v3 failed'", or the connection error. */
+export interface ProbeAnswer {
+  id: string;
+  ok: boolean;
+  outcome: string;
+}
+
 export type AgentRequest =
   | { op: 'hello' }
   | { op: 'list' }
@@ -112,6 +135,7 @@ export type AgentRequest =
   | { op: 'logFiles'; id: string }
   | { op: 'roll'; roll: RollRequest }
   | { op: 'split'; split: SplitRequest }
+  | { op: 'probe'; probe: ProbeRequest }
   | { op: 'routes' }
   | { op: 'stats' }
   | { op: 'routerHealth' }
@@ -141,6 +165,7 @@ export interface AgentAnswers {
   logFiles: { stdout: string; stderr: string } | null;
   roll: RollResult;
   split: SplitResult;
+  probe: ProbeAnswer[];
   routes: ServiceRoute[];
   stats: RouterStats;
   routerHealth: RouterHealth | null;
