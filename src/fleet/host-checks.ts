@@ -310,7 +310,8 @@ if ! make "$@" 2>/dev/null; then
     exit 3
   fi
 fi
-[ -w "$root" ] || { echo "$root is not writable by $(id -un)" >&2; exit 3; }
+# Never taken over with sudo once it exists: it may be another user's (one project per root).
+[ -w "$root" ] || { echo "$(id -un) cannot write $root (owned by $(stat -c %U "$root"))" >&2; exit 3; }
 : > "$root/.lock"
 printf '%s\\n' "$layout" > "$root/layout.json.tmp" && mv -f "$root/layout.json.tmp" "$root/layout.json"`;
 
@@ -325,7 +326,7 @@ async function setupLayout(host: RemoteHost, layout: HostLayout, marker: string,
       hint: 'The command ran on the host and failed; its output is in the message.',
       details: { host: host.name, code: r.code, stderr: r.stderr.slice(-4000) },
     });
-  throw SlipwayError.of('HOST_ACCESS_DENIED', `${why} (on ${host.name})`, {
+  throw SlipwayError.of('HOST_ACCESS_DENIED', `${host.name}: ${why}`, {
     hint: `Give ${user} passwordless sudo (the line "${user} ALL=(ALL) NOPASSWD: ALL" in /etc/sudoers.d/slipway), or as root create ${layout.root} and chown it to ${user}, or set target.ssh.root to a directory ${user} owns (e.g. ${home && home !== '/' ? home : `/home/${user}`}/.slipway); then run slipway hosts setup again. slipway hosts check says which applies.`,
     details: { host: host.name, user, root: layout.root },
   });
