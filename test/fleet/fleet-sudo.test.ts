@@ -71,6 +71,13 @@ describe('a fleet whose SSH user is not root', { skip }, () => {
       );
       assert.equal(check(json(checked.stdout), h, 'layout').status, 'warn');
     }
+    // Containers as deploy are rootless podman: reported as a runtime only when `podman info` runs for deploy on the host.
+    const rootless = (
+      await fleet.inHost(0, ['su', '-l', '-s', '/bin/sh', '-c', 'timeout 8 podman info >/dev/null 2>&1 && echo yes || echo no', 'deploy'])
+    ).trim();
+    const runtime = check(json(checked.stdout), 0, 'runtime').detail;
+    if (rootless === 'yes') assert.match(runtime, /, podman [^,;(]+[,;]/);
+    else assert.match(runtime, /podman CLI that does not run for deploy \(podman info: .+\)/);
     const setup = await deploy.cli(['hosts', 'setup', '--env', 'production']);
     assert.equal(setup.code, 0, setup.stdout + setup.stderr);
     const up = await deploy.cli(['up', '--env', 'production']);
