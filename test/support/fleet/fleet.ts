@@ -357,7 +357,7 @@ ${
 `
     : ''
 }        parallel: 1
-        maxUnavailableHosts: 1
+        maxUnavailableHosts: ${Math.min(1, this.hosts.length - 1)}
         hosts:
 ${this.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
 `;
