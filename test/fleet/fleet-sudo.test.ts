@@ -189,4 +189,18 @@ describe('a fleet whose SSH user is not root', { skip }, () => {
     assert.match(setup.stderr, /2 of 2 host\(s\) failed setup/);
     for (const h of [0, 1]) assert.equal((await fleet.inHost(h, ['sh', '-c', 'test -e /srv/asker && echo yes || echo no'])).trim(), 'no');
   });
+  it('a service port below 1024 fails the ports check for deploy (the agent and router run as deploy), with what to do', async () => {
+    const low = new TestProject();
+    try {
+      low.port = 80;
+      writeFileSync(join(low.dir, 'known_hosts'), fleet.knownHosts());
+      await write(low, 'v1');
+      const checked = await low.cli(['hosts', 'check', '--env', 'production']);
+      assert.equal(checked.code, 1, checked.stdout + checked.stderr);
+      assert.match(checked.stderr, /ports: port 80 \(service web\) is below 1024: the agent runs as deploy, who may not listen on it/);
+      assert.match(checked.stderr, /hint: Give the service a port of 1024 or above .*sysctl net\.ipv4\.ip_unprivileged_port_start=80/);
+    } finally {
+      await low.cleanup();
+    }
+  });
 });
