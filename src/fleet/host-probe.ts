@@ -28,10 +28,11 @@ command -v node >/dev/null 2>&1 && echo "version.node=$(node --version 2>/dev/nu
 command -v podman >/dev/null 2>&1 && echo "version.podman=$(podman --version 2>/dev/null)"
 command -v docker >/dev/null 2>&1 && echo "version.docker=$(docker --version 2>/dev/null)"
 # A container CLI counts only when it answers as this user (a docker client without an engine, or
-# podman without rootless set-up, runs nothing): "info", bounded by timeout(1).
+# podman without rootless set-up, runs nothing): "info", bounded by timeout(1) where the host has it.
+bound=; command -v timeout >/dev/null 2>&1 && bound="timeout ${INFO_TIMEOUT_S}"
 for r in podman docker; do
   command -v "$r" >/dev/null 2>&1 || continue
-  if out=$(timeout ${INFO_TIMEOUT_S} "$r" info </dev/null 2>&1 >/dev/null); then echo "answers.$r=yes"
+  if out=$($bound "$r" info </dev/null 2>&1 >/dev/null); then echo "answers.$r=yes"
   else c=$?; [ "$c" = 124 ] && out="no answer within ${INFO_TIMEOUT_S}s"; echo "answers.$r=no $(printf '%s' "$out" | grep -v '^[[:space:]]*$' | tail -n 1 | cut -c1-300)"; fi
 done
 echo "uid=$(id -u)"
