@@ -5,15 +5,16 @@
 # haproxy (the load balancer Slipway drives), podman with runc, skopeo and docker-registry
 # (container releases; crun fails on this kind of machine, see ../shared/research/containers.md),
 # htpasswd (a registry that requires credentials, in the container tests), chromium (the web
-# dashboard's browser tests and benchmark, driven by playwright-core).
+# dashboard's browser tests and benchmark, driven by playwright-core), sudo (test fleet hosts log in
+# as a non-root user with passwordless sudo: test/fleet/fleet-sudo.test.ts).
 # Usage: install-system-deps.sh [BINARY...]   (default: every binary below)
 # Installs only what is missing, says what it installs, and exits non-zero when it cannot.
 set -euo pipefail
 declare -A package_of=([prometheus]=prometheus [promtool]=prometheus [wrk]=wrk [nginx]=nginx-light [caddy]=caddy [age]=age
   [sshd]=openssh-server [nft]=nftables [haproxy]=haproxy [podman]=podman [runc]=runc [skopeo]=skopeo
-  [docker-registry]=docker-registry [htpasswd]=apache2-utils [chromium]=chromium)
+  [docker-registry]=docker-registry [htpasswd]=apache2-utils [chromium]=chromium [sudo]=sudo)
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(prometheus wrk nginx caddy age sshd nft haproxy podman runc skopeo docker-registry htpasswd chromium)
+[ ${#wanted[@]} -gt 0 ] || wanted=(prometheus wrk nginx caddy age sshd nft haproxy podman runc skopeo docker-registry htpasswd chromium sudo)
 need=()
 for bin in "${wanted[@]}"; do
   pkg=${package_of[$bin]:-}

@@ -386,7 +386,10 @@ export const sshTargetSchema = z
     user: z
       .string()
       .regex(/^[a-z_][a-z0-9_-]{0,31}$/i, 'expected a Unix user name')
-      .meta({ description: 'The user Slipway logs in as on every host.' }),
+      .meta({
+        description:
+          'The user Slipway logs in as on every host: root, a user with passwordless sudo, or one that owns `root` (docs/servers.md: the SSH user).',
+      }),
     hosts: z.array(sshHostSchema).min(1, 'list at least one host').meta({ description: 'The servers of this environment.' }),
     parallel: z.number().int().min(1).prefault(5).meta({ description: 'Hosts worked on at once.' }),
     maxUnavailableHosts: z

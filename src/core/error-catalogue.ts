@@ -72,6 +72,7 @@ export const ERROR_CATALOGUE = {
   IMAGE_BUILD_FAILED: 'failed',
   IMAGE_PUSH_FAILED: 'failed',
   IMAGE_RESOLVE_FAILED: 'failed',
+  HOST_ACCESS_DENIED: 'failed',
   HOSTS_NOT_CONFIGURED: 'invalid',
   FORBIDDEN: 'forbidden',
   FLAG_CHANGE_INVALID: 'invalid',

@@ -8,10 +8,11 @@ import type { SlipwayConfig } from '../config/schema.js';
 import { SlipwayError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { SshPool } from '../ssh/pool.js';
+import type { RemoteHost } from '../ssh/transport.js';
 import { shellScript } from '../ssh/quote.js';
 import { Ssh2Transport } from '../ssh/ssh2-host.js';
 import { eachHost, fleetOf, type FleetHost, type FleetOptions } from './fleet-target.js';
-import { probeHost, REQUIRED_TOOLS, RUNTIMES, type HostFacts } from './host-probe.js';
+import { probeHost, REQUIRED_TOOLS, type HostFacts } from './host-probe.js';
 import { projectPaths } from '../controller/paths.js';
 import { AgentClient, type AgentState } from './agent/agent-client.js';
 import { agentBundle } from './agent/agent-bundle.js';
@@ -24,9 +25,11 @@ export const MIN_FREE_BYTES = 1024 ** 3;
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface HostCheck {
-  name: 'ssh' | 'tools' | 'runtime' | 'disk' | 'ports' | 'layout' | 'setup' | 'agent';
+  name: 'ssh' | 'user' | 'tools' | 'runtime' | 'disk' | 'ports' | 'layout' | 'setup' | 'agent';
   status: CheckStatus;
   detail: string;
+  /** What to do about a failed check. */
+  hint?: string;
 }
 
 export interface HostReport {
@@ -35,8 +38,19 @@ export interface HostReport {
   reachable: boolean;
   ok: boolean;
   hostname?: string;
-  /** Runtimes found: node, podman, docker (with versions), and whether systemd runs. */
-  runtime?: { node?: string; podman?: string; docker?: string; systemd: boolean; containers?: 'podman' | 'docker' };
+  /**
+   * Runtimes found: node, and podman and docker (with versions) only when they answer (`info`
+   * succeeds as the SSH user), and whether systemd runs. `unanswered` names a container CLI that
+   * is there but does not answer (a docker client without an engine), with its error.
+   */
+  runtime?: {
+    node?: string;
+    podman?: string;
+    docker?: string;
+    systemd: boolean;
+    containers?: 'podman' | 'docker';
+    unanswered?: { podman?: string; docker?: string };
+  };
   layout?: number;
   releases?: string[];
   /** Error code and message when SSH failed. */
@@ -74,7 +88,7 @@ function reportsOf({ hosts, results }: { hosts: FleetHost[]; results: PromiseSet
 function unreachable(h: FleetHost, err: unknown, step: 'ssh' | 'setup' = 'ssh'): HostReport {
   const e = SlipwayError.from(err);
   // A command that ran and failed (or hung) means the host itself answered.
-  const answered = e.code === 'SSH_COMMAND_FAILED' || e.code === 'SSH_COMMAND_TIMEOUT';
+  const answered = e.code === 'SSH_COMMAND_FAILED' || e.code === 'SSH_COMMAND_TIMEOUT' || e.code === 'HOST_ACCESS_DENIED';
   return {
     host: h.name,
     labels: h.labels,
@@ -85,7 +99,15 @@ function unreachable(h: FleetHost, err: unknown, step: 'ssh' | 'setup' = 'ssh'):
   };
 }
 
+/** A container runtime counts when its CLI is there and answers `info` as the SSH user (host-probe.ts). */
+const answering = (facts: HostFacts, r: 'podman' | 'docker') => Boolean(facts.tools[r]) && facts.answers[r]?.ok === true;
+
 function base(h: FleetHost, facts: HostFacts): HostReport {
+  const unanswered = Object.fromEntries(
+    (['podman', 'docker'] as const)
+      .filter((r) => facts.tools[r] && !answering(facts, r))
+      .map((r) => [r, facts.answers[r]?.error ?? 'no answer']),
+  );
   return {
     host: h.name,
     labels: h.labels,
@@ -94,11 +116,16 @@ function base(h: FleetHost, facts: HostFacts): HostReport {
     hostname: facts.hostname,
     runtime: {
       ...(facts.tools.node ? { node: facts.versions.node ?? 'yes' } : {}),
-      ...(facts.tools.podman ? { podman: facts.versions.podman ?? 'yes' } : {}),
-      ...(facts.tools.docker ? { docker: facts.versions.docker ?? 'yes' } : {}),
+      ...(answering(facts, 'podman') ? { podman: facts.versions.podman ?? 'yes' } : {}),
+      ...(answering(facts, 'docker') ? { docker: facts.versions.docker ?? 'yes' } : {}),
       systemd: facts.systemd,
-      // What the agent runs an image release's containers with (agent-runtimes.ts: podman when it has both).
-      ...(facts.tools.podman ? { containers: 'podman' as const } : facts.tools.docker ? { containers: 'docker' as const } : {}),
+      // What the agent runs an image release's containers with (agent-runtimes.ts: podman when both answer).
+      ...(answering(facts, 'podman')
+        ? { containers: 'podman' as const }
+        : answering(facts, 'docker')
+          ? { containers: 'docker' as const }
+          : {}),
+      ...(Object.keys(unanswered).length ? { unanswered } : {}),
     },
     ...(facts.layout?.layout !== undefined ? { layout: facts.layout.layout } : {}),
     releases: facts.releases,
@@ -142,7 +169,10 @@ export async function checkHosts(
 }
 
 function judge(facts: HostFacts, ports: { name: string; port: number }[], layout: HostLayout, user: string): HostCheck[] {
-  const checks: HostCheck[] = [{ name: 'ssh', status: 'ok', detail: `connected as ${facts.user || user}, host key verified` }];
+  const who = facts.user || user;
+  const checks: HostCheck[] = [{ name: 'ssh', status: 'ok', detail: `connected as ${who}, host key verified` }];
+  const access = userCheck(facts, layout, who);
+  checks.push(access);
   const missing = REQUIRED_TOOLS.filter((t) => !facts.tools[t]);
   checks.push(
     missing.length
@@ -153,19 +183,7 @@ function judge(facts: HostFacts, ports: { name: string; port: number }[], layout
         }
       : { name: 'tools', status: 'ok', detail: REQUIRED_TOOLS.join(', ') },
   );
-  const runtimes = RUNTIMES.filter((r) => facts.tools[r]).map((r) => `${r} ${facts.versions[r] ?? ''}`.trim());
-  const systemd = `systemd ${facts.systemd ? 'running' : 'not running'}`;
-  // Node >= 20 is the one thing the host agent needs (ADR 0026), whatever runs the instances.
-  const nodeMajor = Number(/^v?(\d+)\./.exec(facts.versions.node ?? '')?.[1]);
-  checks.push(
-    !facts.tools.node || !(nodeMajor >= MIN_NODE_MAJOR)
-      ? {
-          name: 'runtime',
-          status: 'fail',
-          detail: `${facts.tools.node ? `Node ${facts.versions.node ?? '(does not run)'}` : 'no Node'}: the Slipway agent needs Node ${MIN_NODE_MAJOR} or later on the host (install Node.js ${MIN_NODE_MAJOR}+ so that node is on the SSH user's PATH); found ${runtimes.join(', ') || 'no runtime'}; ${systemd}`,
-        }
-      : { name: 'runtime', status: 'ok', detail: `${runtimes.join(', ')}; ${systemd}` },
-  );
+  checks.push(runtimeCheck(facts, who));
   const free = facts.disk.freeBytes;
   checks.push(
     free === undefined
@@ -176,13 +194,7 @@ function judge(facts: HostFacts, ports: { name: string; port: number }[], layout
           detail: `${(free / 1024 ** 3).toFixed(1)} GiB free at ${facts.disk.path}${free < MIN_FREE_BYTES ? ' (need 1 GiB)' : ''}`,
         },
   );
-  // A port the host's own router serves (an upgrade, a second setup) is Slipway's, not a conflict.
-  const busy = ports.filter((p) => facts.listening.has(p.port) && !facts.ownPorts.has(p.port));
-  checks.push(
-    busy.length
-      ? { name: 'ports', status: 'fail', detail: busy.map((p) => `port ${p.port} (service ${p.name}) is in use`).join('; ') }
-      : { name: 'ports', status: 'ok', detail: ports.length ? `free: ${ports.map((p) => p.port).join(', ')}` : 'no ports to check' },
-  );
+  checks.push(portsCheck(facts, ports, who));
   if (facts.layout?.layout === LAYOUT_VERSION)
     checks.push({ name: 'layout', status: 'ok', detail: `${layout.root} (layout ${LAYOUT_VERSION})` });
   else if (facts.layout !== undefined)
@@ -192,31 +204,133 @@ function judge(facts: HostFacts, ports: { name: string; port: number }[], layout
       detail: `${layout.root} has layout ${facts.layout.layout ?? 'unknown'}, not ${LAYOUT_VERSION}: run slipway hosts setup`,
     });
   else
-    checks.push({
-      name: 'layout',
-      status: facts.writable || facts.tools.sudo ? 'warn' : 'fail',
-      detail:
-        facts.writable || facts.tools.sudo
-          ? `${layout.root} not set up yet: run slipway hosts setup`
-          : `${layout.root} is missing and ${facts.disk.path} is not writable by ${facts.user}`,
-    });
+    checks.push(
+      access.status === 'fail'
+        ? { name: 'layout', status: 'fail', detail: `${layout.root} is not set up, and ${who} cannot set it up (see the user check)` }
+        : { name: 'layout', status: 'warn', detail: `${layout.root} not set up yet: run slipway hosts setup` },
+    );
   return checks;
 }
 
+/**
+ * What the SSH user may do (docs/servers.md, "The SSH user"): root; a user with passwordless sudo
+ * (setup creates the root for it and installs the agent's unit through `sudo -n`; the agent runs
+ * as the user); or a user without it, which works when the layout root is (or can be created)
+ * writable by it: the agent then runs as that user, without a systemd unit.
+ */
+function userCheck(facts: HostFacts, layout: HostLayout, who: string): HostCheck {
+  const sudo = facts.sudo;
+  if (sudo.kind === 'root') return { name: 'user', status: 'ok', detail: 'root' };
+  if (sudo.kind === 'sudo')
+    return {
+      name: 'user',
+      status: 'ok',
+      detail: `${who} with passwordless sudo: setup creates ${layout.root} for ${who}${facts.systemd ? " and installs the agent's systemd unit" : ''} through sudo -n; the agent runs as ${who}`,
+    };
+  const why = sudo.kind === 'absent' ? 'no sudo on the host' : `sudo -n: ${sudo.reason}`;
+  const exists = facts.rootOwner !== undefined || facts.layout !== undefined;
+  if (facts.writable)
+    return {
+      name: 'user',
+      // No unit without root: after a boot the agent waits for the controller's next question.
+      status: facts.systemd ? 'warn' : 'ok',
+      detail: `${who} without passwordless sudo (${why}): ${layout.root} ${exists ? 'is writable by' : 'can be created by'} ${who}; the agent runs as ${who}${facts.systemd ? ', without a systemd unit (started by Slipway, also after a boot)' : ''}`,
+    };
+  const home = facts.home && facts.home !== '/' ? `${facts.home}/.slipway` : `/home/${who}/.slipway`;
+  return {
+    name: 'user',
+    status: 'fail',
+    detail: `${who} cannot ${exists ? 'write' : 'create'} ${layout.root} (${exists ? `owned by ${facts.rootOwner ?? 'another user'}` : `${facts.disk.path} is not writable by ${who}`}) and has no passwordless sudo (${why})`,
+    hint: `Give ${who} passwordless sudo (the line "${who} ALL=(ALL) NOPASSWD: ALL" in /etc/sudoers.d/slipway), or as root create ${layout.root} and chown it to ${who}, or set target.ssh.root to a directory ${who} owns (e.g. ${home}); then run slipway hosts setup.`,
+  };
+}
+
+/** Node >= 20 is the one thing the host agent needs (ADR 0026); a container CLI counts only when it answers. */
+function runtimeCheck(facts: HostFacts, who: string): HostCheck {
+  const found = [
+    ...(facts.tools.node ? [`node ${facts.versions.node ?? ''}`.trim()] : []),
+    ...(['podman', 'docker'] as const).flatMap((r) => {
+      if (!facts.tools[r]) return [];
+      if (facts.answers[r]?.ok) return [`${r} ${facts.versions[r] ?? ''}`.trim()];
+      const error = facts.answers[r]?.error ?? 'no answer';
+      return [
+        r === 'docker'
+          ? `docker CLI without an engine (docker info: ${error})`
+          : `podman CLI that does not run for ${who} (podman info: ${error})`,
+      ];
+    }),
+  ];
+  const systemd = `systemd ${facts.systemd ? 'running' : 'not running'}`;
+  const nodeMajor = Number(/^v?(\d+)\./.exec(facts.versions.node ?? '')?.[1]);
+  return !facts.tools.node || !(nodeMajor >= MIN_NODE_MAJOR)
+    ? {
+        name: 'runtime',
+        status: 'fail',
+        detail: `${facts.tools.node ? `Node ${facts.versions.node ?? '(does not run)'}` : 'no Node'}: the Slipway agent needs Node ${MIN_NODE_MAJOR} or later on the host (install Node.js ${MIN_NODE_MAJOR}+ so that node is on the SSH user's PATH); found ${found.join(', ') || 'no runtime'}; ${systemd}`,
+      }
+    : { name: 'runtime', status: 'ok', detail: `${found.join(', ')}; ${systemd}` };
+}
+
+function portsCheck(facts: HostFacts, ports: { name: string; port: number }[], who: string): HostCheck {
+  // A port the host's own router serves (an upgrade, a second setup) is Slipway's, not a conflict.
+  const busy = ports.filter((p) => facts.listening.has(p.port) && !facts.ownPorts.has(p.port));
+  if (busy.length)
+    return { name: 'ports', status: 'fail', detail: busy.map((p) => `port ${p.port} (service ${p.name}) is in use`).join('; ') };
+  // The agent, and the router it starts, run as the SSH user: below this port only root may listen.
+  const floor = facts.unprivilegedPortStart ?? 1024;
+  const privileged = facts.sudo.kind === 'root' ? [] : ports.filter((p) => p.port < floor && !facts.ownPorts.has(p.port));
+  if (privileged.length)
+    return {
+      name: 'ports',
+      status: 'fail',
+      detail: `${privileged.map((p) => `port ${p.port} (service ${p.name})`).join(', ')} is below ${floor}: the agent runs as ${who}, who may not listen on it`,
+      hint: `Give the service a port of ${floor} or above (a load balancer may still listen on a low port), or on the host let users listen from that port on (sysctl net.ipv4.ip_unprivileged_port_start=${Math.min(...privileged.map((p) => p.port))}).`,
+    };
+  return { name: 'ports', status: 'ok', detail: ports.length ? `free: ${ports.map((p) => p.port).join(', ')}` : 'no ports to check' };
+}
+
+/**
+ * Creates the layout as the SSH user; when it may not, with passwordless sudo only the root
+ * directory is made and given to the user. Exit 3: neither works (stderr says why, stdout the
+ * user's home for the hint). Arguments, never interpolated: root, layout.json text, directories.
+ */
 const SETUP = `root=$1; shift
 layout=$1; shift
+echo "home=$HOME"
 make() { mkdir -p -m 0755 "$root" && mkdir -p -m 0755 "$@"; }
 if ! make "$@" 2>/dev/null; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo -n install -d -o "$(id -u)" -g "$(id -g)" -m 0755 "$root" && make "$@" || exit 3
+  if [ "$(id -u)" = 0 ]; then make "$@"; exit 4
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null </dev/null; then
+    sudo -n -- install -d -o "$(id -u)" -g "$(id -g)" -m 0755 "$root" </dev/null && make "$@" || exit 3
   else
-    echo "cannot create $root as $(id -un): create it as root and chown it to $(id -un), or give $(id -un) passwordless sudo" >&2
+    if ! command -v sudo >/dev/null 2>&1; then why="there is no sudo on the host"
+    else why="sudo -n refused: $(sudo -n true 2>&1 </dev/null | tail -n 1)"; fi
+    [ -d "$root" ] && what=write || what=create
+    echo "$(id -un) cannot $what $root, and has no passwordless sudo to create it ($why)" >&2
     exit 3
   fi
 fi
-[ -w "$root" ] || { echo "$root is not writable by $(id -un): chown it to $(id -un)" >&2; exit 3; }
+# Never taken over with sudo once it exists: it may be another user's (one project per root).
+[ -w "$root" ] || { echo "$(id -un) cannot write $root (owned by $(stat -c %U "$root"))" >&2; exit 3; }
 : > "$root/.lock"
 printf '%s\\n' "$layout" > "$root/layout.json.tmp" && mv -f "$root/layout.json.tmp" "$root/layout.json"`;
+
+/** Runs SETUP; a user that may not create or write the root gets HOST_ACCESS_DENIED saying what to do. */
+async function setupLayout(host: RemoteHost, layout: HostLayout, marker: string, user: string): Promise<void> {
+  const r = await host.run(shellScript(SETUP, [layout.root, marker, ...layout.directories]), { timeoutMs: 30_000, check: false });
+  if (r.code === 0) return;
+  const home = /^home=(.*)$/m.exec(r.stdout)?.[1]?.trim();
+  const why = r.stderr.trim().split('\n').slice(-3).join('; ') || `exit ${r.code}`;
+  if (r.code !== 3)
+    throw SlipwayError.of('SSH_COMMAND_FAILED', `setting up ${layout.root} on ${host.name} failed: ${why}`, {
+      hint: 'The command ran on the host and failed; its output is in the message.',
+      details: { host: host.name, code: r.code, stderr: r.stderr.slice(-4000) },
+    });
+  throw SlipwayError.of('HOST_ACCESS_DENIED', `${host.name}: ${why}`, {
+    hint: `Give ${user} passwordless sudo (the line "${user} ALL=(ALL) NOPASSWD: ALL" in /etc/sudoers.d/slipway), or as root create ${layout.root} and chown it to ${user}, or set target.ssh.root to a directory ${user} owns (e.g. ${home && home !== '/' ? home : `/home/${user}`}/.slipway); then run slipway hosts setup again. slipway hosts check says which applies.`,
+    details: { host: host.name, user, root: layout.root },
+  });
+}
 
 /** `slipway hosts setup`: creates the host layout (idempotent), then checks each host as `hosts check` does. */
 export async function setupHosts(
@@ -228,7 +342,7 @@ export async function setupHosts(
   const marker = JSON.stringify({ layout: LAYOUT_VERSION, by: 'slipway' });
   const { hosts, results } = await withFleet(config, projectDir, environment, opts, async (pool, h, layout) => {
     const host = await pool.get(h.target);
-    await host.run(shellScript(SETUP, [layout.root, marker, ...layout.directories]), { timeoutMs: 30_000 });
+    await setupLayout(host, layout, marker, h.target.user);
     // The host agent (ADR 0026): this Slipway's bundle installed (nothing sent when the host has
     // it), an agent of another version replaced, and the agent answering before setup passes.
     const bundle = () => agentBundle(projectPaths(projectDir).artifacts);

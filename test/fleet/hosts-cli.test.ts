@@ -71,7 +71,7 @@ ${fleet.hosts.map((h, i) => `          - { host: ${h.address}, labels: { group: 
     assert.equal(body.ok, true);
     assert.deepEqual(
       body.hosts.map((h) => h.checks.map((c) => `${c.name}:${c.status}`).join(' ')),
-      fleet.hosts.map(() => 'ssh:ok tools:ok runtime:ok disk:ok ports:ok layout:warn'),
+      fleet.hosts.map(() => 'ssh:ok user:ok tools:ok runtime:ok disk:ok ports:ok layout:warn'),
     );
     assert.equal(readFileSync(join(p.dir, 'known_hosts'), 'utf8').trim().split('\n').length, 3);
   });

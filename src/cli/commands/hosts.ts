@@ -37,6 +37,7 @@ function finish(reports: HostReport[], out: Output, json: boolean, what: string)
           .join('; ');
     out.err(`${out.paint('red', '✗')} ${terminalLine(r.host)}: ${terminalLine(why)}`);
     if (r.error?.hint) out.err(`  hint: ${terminalLine(r.error.hint)}`);
+    for (const c of r.checks) if (c.status === 'fail' && c.hint) out.err(`  hint: ${terminalLine(c.hint)}`);
   }
   if (!json)
     out.err(failed.length ? `${failed.length} of ${reports.length} host(s) failed ${what}` : `${reports.length} host(s) passed ${what}`);
@@ -71,9 +72,14 @@ export const hosts: CliCommand<HostsFlags> = {
   },
 };
 
+/** Runtimes that answer; a container CLI that does not is named as such ("docker CLI without an engine"). */
 function runtimeText(rt: NonNullable<HostReport['runtime']>): string {
   const names = (['node', 'podman', 'docker'] as const).filter((k) => rt[k]);
-  const found = [...names, ...(rt.systemd ? ['systemd'] : [])].join(',') || 'none';
+  const silent = [
+    ...(rt.unanswered?.podman !== undefined ? ['podman CLI not answering'] : []),
+    ...(rt.unanswered?.docker !== undefined ? ['docker CLI without an engine'] : []),
+  ];
+  const found = [...names, ...(rt.systemd ? ['systemd'] : []), ...silent].join(',') || 'none';
   return rt.containers ? `${found} (containers: ${rt.containers})` : found;
 }
 

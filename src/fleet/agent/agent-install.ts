@@ -89,8 +89,8 @@ export function agentUnit(install: Pick<InstalledAgent, 'node' | 'entry'>, root:
   ].join('\n');
 }
 
-/** argv as root: through `sudo -n` when the SSH user is not root. */
-export const asRoot = (install: InstalledAgent, argv: string[]): string[] => (install.sudo ? ['sudo', '-n', ...argv] : argv);
+/** argv as root: through `sudo -n --` when the SSH user is not root (-n: a sudo that wants a password fails at once, never prompts). */
+export const asRoot = (install: InstalledAgent, argv: string[]): string[] => (install.sudo ? ['sudo', '-n', '--', ...argv] : argv);
 
 /**
  * Ships the bundle (nothing when the host has it), finds Node >= 20, writes `agent/install.json`

@@ -11,6 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { posix } from 'node:path';
 import { SlipwayError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -23,9 +24,15 @@ import type { ImagePull } from './protocol.js';
 
 export type ImageRuntime = 'podman' | 'docker';
 
-/** The container runtime a host uses: podman when it answers, else docker when its engine answers, else none. */
+/**
+ * The container runtime a host uses: podman when it answers, else docker when its engine answers,
+ * else none. An agent that is not root (the SSH user is not: docs/servers.md, "The SSH user") runs
+ * podman rootless, which needs subuids and user namespaces: there `podman info` must succeed, since
+ * `--version` answers where no container could start.
+ */
 export async function detectImageRuntime(): Promise<ImageRuntime | null> {
-  if (await answers('podman', ['--version'])) return 'podman';
+  const rootless = process.getuid?.() !== 0;
+  if (await answers('podman', rootless ? ['info', '--format', '{{.Host.Arch}}'] : ['--version'])) return 'podman';
   if (await answers('docker', ['version', '--format', '{{.Server.Version}}'])) return 'docker';
   return null;
 }
@@ -61,9 +68,16 @@ export async function agentRuntimes(props: {
     images,
     pull: async (p) => {
       if (images === null)
-        throw SlipwayError.of('FLEET_ROLL_FAILED', `this host has neither podman nor docker (with a running engine) to run ${p.ref}`, {
-          hint: 'Install podman (or docker) on the host, or deploy the service with `source:`; slipway hosts check lists what each host has.',
-        });
+        throw SlipwayError.of(
+          'FLEET_ROLL_FAILED',
+          `this host has neither podman nor docker (with a running engine) that runs for ${userInfo().username} to run ${p.ref}`,
+          {
+            hint:
+              process.getuid?.() !== 0
+                ? `The agent runs as the SSH user ${userInfo().username}: set up rootless podman for it (subuid/subgid ranges, user namespaces), or add it to the docker group, or log in as root; slipway hosts check shows whether podman info or docker info runs for it.`
+                : 'Install podman (or docker) on the host, or deploy the service with `source:`; slipway hosts check lists what each host has.',
+          },
+        );
       const present = await cli.podman(['image', 'inspect', '--format', '{{.Id}}', p.ref], { timeoutMs: 30_000 }).then(
         () => true,
         () => false,

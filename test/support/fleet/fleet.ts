@@ -73,6 +73,18 @@ export interface FleetOptions {
    * @default false: plain hosts, as before
    */
   containers?: boolean;
+  /**
+   * A non-root user to create on every host (`addUser`), with the fleet's key authorized, as real
+   * fleets log in; `sshTargetYaml()` then names it. Root keeps its own login.
+   * @default none: tests log in as root
+   */
+  user?: string;
+  /**
+   * With `user`: `true` gives it passwordless sudo (`USER ALL=(ALL) NOPASSWD: ALL`), `'password'`
+   * sudo that asks for a password (which it has none of), `false` no sudo at all.
+   * @default true
+   */
+  sudo?: boolean | 'password';
 }
 
 /** Where subnets in use by fleets of this machine are claimed (one file each, holding the owner's pid). */
@@ -91,6 +103,8 @@ export class Fleet {
   private stopped = false;
   /** Set by `containers: true` (see FleetOptions). */
   containers = false;
+  /** The user `sshTargetYaml()` logs in as: `user` of FleetOptions, else root. */
+  user = 'root';
 
   private constructor(
     readonly id: string,
@@ -163,6 +177,10 @@ export class Fleet {
       await Promise.all(hosts.map((h) => fleet.create(h)));
       await Promise.all(hosts.map((h) => fleet.waitReady(h)));
       if (fleet.containers) await Promise.all(hosts.map((h) => fleet.inHost(h, ['sh', '-c', containersSetup(h.dir, fleet.gateway)])));
+      if (opts.user) {
+        await fleet.addUser(opts.user, { sudo: opts.sudo ?? true });
+        fleet.user = opts.user;
+      }
       return fleet;
     } catch (err) {
       await fleet.stop();
@@ -172,7 +190,9 @@ export class Fleet {
 
   private async create(h: FleetHost): Promise<void> {
     const upper = join(h.dir, 'upper');
-    mkdirSync(join(upper, 'root'), { recursive: true, mode: 0o700 });
+    // The upper layer's top directory is the host's `/`: 0755 as on a real host, or no user but root could walk the tree.
+    mkdirSync(upper, { recursive: true, mode: 0o755 });
+    mkdirSync(join(upper, 'root'), { mode: 0o700 });
     // The machine's root .bashrc would run in every SSH command through the overlay (pyenv here: +100 ms each).
     writeFileSync(join(upper, 'root', '.bashrc'), '# fleet test host\n');
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', h.name, '-f', join(h.dir, 'ssh_host_ed25519_key')]);
@@ -297,15 +317,47 @@ export class Fleet {
     return ['-i', this.keyFile, ...options.flatMap((o) => ['-o', o]), `root@${this.host(h).address}`, command];
   }
 
+  /**
+   * Creates a user on every host (in its own root, so it survives a crash and boot) that logs in
+   * with the fleet's key: a home with ~/.ssh/authorized_keys, an unlocked account with no password
+   * (sshd without PAM refuses locked ones), and per `sudo` a file in /etc/sudoers.d.
+   */
+  async addUser(name: string, opts: { sudo?: boolean | 'password' } = {}): Promise<void> {
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name)) throw new Error(`not a user name: ${name}`);
+    const sudo = opts.sudo ?? true;
+    const rule = sudo === true ? `${name} ALL=(ALL) NOPASSWD: ALL` : sudo === 'password' ? `${name} ALL=(ALL) ALL` : '';
+    if (sudo !== false && !existsSync('/usr/bin/sudo'))
+      throw new Error('a fleet user with sudo needs sudo (scripts/install-system-deps.sh sudo)');
+    const key = readFileSync(`${this.keyFile}.pub`, 'utf8');
+    const script = `set -e
+name=$1; key=$2; rule=$3
+id "$name" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --password '*' "$name"
+home=$(getent passwd "$name" | cut -d: -f6)
+mkdir -p -m 0700 "$home/.ssh"
+printf '%s' "$key" > "$home/.ssh/authorized_keys"
+chmod 0600 "$home/.ssh/authorized_keys"
+chown -R "$name:" "$home/.ssh"
+f=/etc/sudoers.d/slipway-fleet-$name
+if [ -n "$rule" ]; then printf '%s\\n' "$rule" > "$f.tmp" && chmod 0440 "$f.tmp" && mv -f "$f.tmp" "$f"; else rm -f "$f"; fi
+# sudo looks the hostname up; a real host's /etc/hosts names it.
+grep -q "[[:space:]]$(hostname)\\$" /etc/hosts || printf '127.0.1.1\\t%s\\n' "$(hostname)" >> /etc/hosts`;
+    await Promise.all(this.hosts.map((h) => this.inHost(h, ['sh', '-c', script, 'adduser', name, key, rule])));
+  }
+
   /** slipway.yaml's `target.ssh` for every host of the fleet (one host at a time), indented under an environment. */
-  sshTargetYaml(): string {
+  sshTargetYaml(opts: { user?: string; root?: string } = {}): string {
     return `    target:
       ssh:
-        user: root
+        user: ${opts.user ?? this.user}
         identityFile: ${this.keyFile}
         knownHosts: ./known_hosts
-        parallel: 1
-        maxUnavailableHosts: 1
+${
+  opts.root
+    ? `        root: ${opts.root}
+`
+    : ''
+}        parallel: 1
+        maxUnavailableHosts: ${Math.min(1, this.hosts.length - 1)}
         hosts:
 ${this.hosts.map((h) => `          - { host: ${h.address} }`).join('\n')}
 `;

@@ -61,7 +61,8 @@ export function sshdConfig(dir: string, address: string): string {
     'PubkeyAuthentication yes',
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
-    `AuthorizedKeysFile ${dir}/authorized_keys`,
+    // The second for users other than root (Fleet.addUser): sshd reads the file as the user, who may not enter DIR.
+    `AuthorizedKeysFile ${dir}/authorized_keys .ssh/authorized_keys`,
     // The fleet directory sits below /tmp (world-writable), which StrictModes refuses.
     'StrictModes no',
     'UsePAM no',
