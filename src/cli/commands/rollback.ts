@@ -8,7 +8,7 @@ import { printPolicyWarnings } from '../render/policy.js';
 
 export const rollback: CliCommand<{ to?: number; message?: string; wait: boolean }> = {
   name: 'rollback',
-  summary: 'Make an earlier release current again (default: the previous one), with no downtime',
+  summary: "Make an earlier release current again (default: the previous one), with the service's strategy (no downtime but with recreate)",
   declare(cmd) {
     cmd.argument('<service>', 'service name from slipway.yaml');
     cmd.option('--to <release>', 'release number to go back to (default: the previous one that served)', releaseNumber);
