@@ -44,7 +44,11 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tag: 'status',
     params: service,
     query: S.LogsQuery,
-    response: { contentType: 'application/x-ndjson', description: 'one LogLine per line', schema: S.LogLineSchema },
+    response: {
+      contentType: 'application/x-ndjson',
+      description: 'one LogLine per line; on an ssh environment also a LogHostNotice per host whose lines are missing (or follow again)',
+      schema: z.union([S.LogLineSchema, S.LogHostNoticeSchema]),
+    },
   },
   'POST /v1/apply': {
     summary: '`slipway up`: deploy what slipway.yaml and the source changed (or the services named, with force)',
