@@ -84,7 +84,7 @@ export async function streamFleetLogs(
   const since = opts.sinceMs !== undefined ? { sinceMs: opts.sinceMs } : {};
 
   /** Takes an answer's lines and moves the host's cursors; a retired instance is let go once quiet. */
-  const absorb = (h: HostReader, a: ServiceLogsAnswer): { lines: Tagged[]; more: boolean } => {
+  const absorb = (h: HostReader, a: ServiceLogsAnswer): { lines: Tagged[][]; more: boolean } => {
     const lines: Tagged[][] = [];
     let more = false;
     for (const i of a.instances) {
@@ -96,24 +96,34 @@ export async function streamFleetLogs(
       lines.push(i.records.map((r) => ({ ...r, host: h.m.name, instance: i.id, release })));
       more ||= i.more;
     }
-    return { lines: mergeByTime(lines), more };
+    return { lines, more };
   };
 
-  /** A host's newest lines: one answer when the page holds them, else read forward page by page keeping the newest. */
+  /**
+   * A host's newest lines: one answer when a page holds them, else read forward page by page from
+   * `since` (or the start), keeping each instance's newest `lines` (as the local read does).
+   */
   const tailOf = async (h: HostReader): Promise<Tagged[]> => {
     if (opts.lines <= LOG_PAGE_LINES) {
-      const got = absorb(h, await ask(h, { service: unit, lines: opts.lines, ...since })).lines;
+      const got = mergeByTime(absorb(h, await ask(h, { service: unit, lines: opts.lines, ...since })).lines);
       h.started = true;
       return got;
     }
-    let kept: Tagged[] = [];
+    const kept = new Map<string, Tagged[]>();
     for (let more = true; more && !opts.signal.aborted;) {
       const page = absorb(h, await ask(h, { service: unit, lines: LOG_PAGE_LINES, ...since, after: cursorsOf(h) }));
-      kept = mergeByTime([kept, page.lines]).slice(-opts.lines);
+      for (const lines of page.lines) {
+        if (!lines.length) continue;
+        const mine = kept.get(lines[0]!.instance) ?? [];
+        mine.push(...lines);
+        // Trimmed now and then, not each page: the memory stays within twice what is printed.
+        if (mine.length > 2 * opts.lines) mine.splice(0, mine.length - opts.lines);
+        kept.set(lines[0]!.instance, mine);
+      }
       more = page.more;
     }
     h.started = true;
-    return kept;
+    return mergeByTime([...kept.values()]).slice(-opts.lines);
   };
 
   const tails = await Promise.all(
@@ -142,7 +152,7 @@ export async function streamFleetLogs(
         ready.push(await tailOf(h));
       } else {
         const page = absorb(h, await ask(h, { service: unit, lines: LOG_PAGE_LINES, ...since, after: cursorsOf(h) }));
-        ready.push(page.lines);
+        ready.push(mergeByTime(page.lines));
         again ||= page.more;
       }
       mark(h, null);

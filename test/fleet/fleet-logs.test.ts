@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LogHostNotice, LogLine } from '../../src/api/types.js';
+import { ControllerClient } from '../../src/client/client.js';
 import { waitFor } from '../../src/core/wait-for.js';
 import { Fleet } from '../support/fleet/fleet.js';
 import { CLI, get, TestProject } from '../support/project.js';
@@ -19,9 +20,10 @@ describe('slipway logs on a fleet', { skip: Fleet.skipReason() }, () => {
   let fleet: Fleet;
   const p = new TestProject();
   const address = (i: number) => fleet.hosts[i]!.address;
-  const write = (env: Record<string, string>) =>
+  const write = (env: Record<string, string>, start?: string) =>
     p.writeConfig({
       env: { LOG_REQUESTS: '1', ...env },
+      ...(start ? { start } : {}),
       tail: `environments:
   production:
 ${fleet.sshTargetYaml()}`,
@@ -226,5 +228,68 @@ ${fleet.sshTargetYaml()}`,
       await fleet.heal(1).catch(() => undefined);
       await f.stop();
     }
+  });
+
+  it('a large log is read page by page: every line once, in order (timings printed)', async (t) => {
+    // Each instance prints 10,000 lines as it starts: 60,000 over the fleet, more than an agent sends at once.
+    const bulk = 10_000;
+    // A follower from before the rollout gets them all too, as they are written (pages of 5,000 per instance).
+    const f = follow(['-n', '1']);
+    try {
+      await waitFor('the tail', () => f.lines.length >= 1, 20_000);
+      await write({ VERSION: 'v3' }, `seq -f bulk-%05g 1 ${bulk}; exec node server.js`);
+      const deploy = await p.cli(['deploy', 'web', '--env', 'production', '--wait']);
+      assert.equal(deploy.code, 0, deploy.stdout + deploy.stderr);
+      await waitFor(
+        'the follower to get every line',
+        () => requests(f.lines, '').length + f.lines.filter((l) => l.line.startsWith('bulk-')).length >= 6 * bulk,
+        60_000,
+      );
+      const followed = f.lines.filter((l) => l.line.startsWith('bulk-')).map((l) => `${l.instance} ${l.line}`);
+      assert.equal(followed.length, 6 * bulk);
+      assert.equal(new Set(followed).size, 6 * bulk, 'no line twice');
+      assert.equal(await f.stop(), 0, f.stderr());
+    } finally {
+      await f.stop();
+    }
+    const since = new Date(Date.now() - 10 * 60_000).toISOString();
+    // Timings over the API (no CLI start): every line since, and the last 100.
+    const client = ControllerClient.connect(p.dir, 'production');
+    for (const [what, q] of [
+      ['since (60,000+ lines)', { lines: 1_000_000, since }],
+      ['-n 100', { lines: 100 }],
+    ] as const) {
+      const t1 = Date.now();
+      let n = 0;
+      await client.logs('web', { ...q, follow: false }, () => n++);
+      t.diagnostic(`API ${what}: ${n} lines in ${Date.now() - t1} ms`);
+    }
+    let t0 = Date.now();
+    const all = await p.cli(['logs', 'web', '--env', 'production', '--since', since], { timeoutMs: 120_000 });
+    t.diagnostic(`logs --since: ${all.stdout.length} bytes in ${Date.now() - t0} ms`);
+    assert.equal(all.code, 0, all.stderr);
+    const rows = all.stdout.trimEnd().split('\n');
+    const bulkRows = rows.filter((r) => / \| bulk-\d{5}$/.test(r));
+    assert.equal(bulkRows.length, 6 * bulk, 'every line of every instance once');
+    const byInstance = new Map<string, string[]>();
+    for (const r of bulkRows) {
+      const [, host, instance] = r.split(' ');
+      assert.ok(instance!.endsWith(`-on-${host}`), r);
+      byInstance.set(instance!, [...(byInstance.get(instance!) ?? []), r.slice(-5)]);
+    }
+    assert.equal(byInstance.size, 6);
+    for (const [id, seq] of byInstance)
+      assert.deepEqual(
+        seq,
+        Array.from({ length: bulk }, (_, k) => String(k + 1).padStart(5, '0')),
+        `${id}: in order`,
+      );
+    const times = rows.map((r) => r.split(' ')[0]!);
+    assert.deepEqual(times, [...times].sort(), 'in capture order over the fleet');
+
+    t0 = Date.now();
+    const last = await p.cli(['logs', 'web', '--env', 'production', '-n', '100']);
+    t.diagnostic(`logs -n 100: ${Date.now() - t0} ms`);
+    assert.deepEqual(last.stdout.trimEnd().split('\n'), rows.slice(-100));
   });
 });

@@ -1,10 +1,13 @@
 /**
- * Reading one stream's log forward from a cursor: the oldest lines captured after a time, at most
- * a page of them, across rotated files. What a reader that polls (a controller following a fleet
- * host's logs through its agent, ADR 0026) needs so that it sees every line once and none twice,
- * whatever rotated or restarted in between: the cursor is the capture time of the last line it
- * took (the log writer stamps an instance's lines with strictly increasing times, ADR 0009), and
- * a position hint (file inode and byte offset) saves rereading a file from its start each poll.
+ * Reading one stream's log from a cursor: the oldest lines after it, at most a page of them,
+ * across rotated files; and the newest lines with the cursor just after them. What a reader that
+ * polls (a controller following a fleet host's logs through its agent, ADR 0026) needs so that it
+ * sees every line once and none twice, whatever was written or rotated in between.
+ *
+ * The cursor is a position (file inode and byte offset after the last whole line taken), with the
+ * capture time of that line as a fallback for when the file is gone (rotated out of the kept
+ * files). Times alone cannot be the cursor: the log writer stamps every line of one read with the
+ * same time, so a burst of output has thousands of lines with one stamp.
  *
  * Memory is bounded by the page, never by the file: lines are read in 64 KB chunks.
  */
@@ -27,10 +30,12 @@ export interface StreamPage {
 const CHUNK = 64 * 1024;
 
 /**
- * The oldest lines of one stream stamped after `afterMs`, at most `max`. With a hint whose file is
- * still one of the stream's generations, the read starts there; otherwise at the newest generation
- * whose first line is not newer than the cursor (older generations hold only older lines). Lines
- * without a time (files from before timestamps) are skipped: a cursor cannot place them.
+ * The oldest lines of one stream after the cursor, at most `max`. With a hint whose file is still
+ * one of the stream's generations, the read starts at its offset and takes every line there not
+ * stamped before `afterMs`. Without one (or when its file is gone) it starts at the newest
+ * generation whose first line is older than `afterMs` (older generations hold only older lines)
+ * and takes the lines stamped at or after it; lines without a time (files from before timestamps)
+ * are then skipped: nothing can place them.
  */
 export async function readStreamAfter(
   path: string,
@@ -50,7 +55,7 @@ export async function readStreamAfter(
     } else {
       for (let i = gens.length - 1; i >= 0; i--) {
         const first = await firstStamp(gens[i]!.fh);
-        if (first !== null && first <= afterMs) {
+        if (first !== null && first < afterMs) {
           from = i;
           break;
         }
@@ -63,7 +68,7 @@ export async function readStreamAfter(
       end = [g.ino, i === from ? fromPos : 0];
       for await (const { raw, next } of linesForward(g.fh, end[1])) {
         const { at, text } = parseLogLine(raw);
-        if (at !== null && at > afterMs) {
+        if (at === null ? hinted >= 0 : at >= afterMs) {
           if (records.length >= max) return { records, more: true, end: records.at(-1)!.end };
           records.push({ at, stream, text, end: [g.ino, next] });
         }
@@ -71,6 +76,39 @@ export async function readStreamAfter(
       }
     }
     return { records, more: false, end };
+  } finally {
+    await Promise.all(gens.map((g) => g.fh.close().catch(() => undefined)));
+  }
+}
+
+/**
+ * The newest `lines` lines of one stream (none stamped before `sinceMs`), oldest first, and the
+ * position after the newest whole line there was when the files were opened: a reader that goes on
+ * from it (readStreamAfter) gets exactly the lines written since, none of these again.
+ */
+export async function tailStream(
+  path: string,
+  stream: LogRecord['stream'],
+  lines: number,
+  sinceMs?: number,
+): Promise<{ records: LogRecord[]; end: LogPosition | undefined }> {
+  const gens = await openGenerations(path);
+  try {
+    const newest = gens.at(-1);
+    if (!newest) return { records: [], end: undefined };
+    const records: LogRecord[] = [];
+    let end: LogPosition | undefined;
+    outer: for (let i = gens.length - 1; i >= 0; i--) {
+      const g = gens[i]!;
+      for await (const { raw, next } of linesBackward(g.fh, g.size)) {
+        end ??= [g.ino, next];
+        if (records.length >= lines) break outer;
+        const { at, text } = parseLogLine(raw);
+        if (sinceMs !== undefined && at !== null && at < sinceMs) break outer;
+        records.push({ at, stream, text });
+      }
+    }
+    return { records: records.reverse(), end: end ?? [newest.ino, 0] };
   } finally {
     await Promise.all(gens.map((g) => g.fh.close().catch(() => undefined)));
   }
@@ -126,4 +164,33 @@ async function* linesForward(fh: FileHandle, pos: number): AsyncGenerator<{ raw:
     rest = buf.subarray(start);
     restAt += start;
   }
+}
+
+/**
+ * The whole lines of a file before byte `size`, newest first, each with the offset after its
+ * newline (a last line without one is still being written: left out).
+ */
+async function* linesBackward(fh: FileHandle, size: number): AsyncGenerator<{ raw: string; next: number }> {
+  let pos = size;
+  let rest = Buffer.alloc(0);
+  // Offset of the byte after `rest`; the first newline found (from the end) closes the newest whole line.
+  let closed = false;
+  let lineEnd = size;
+  while (pos > 0) {
+    const len = Math.min(CHUNK, pos);
+    pos -= len;
+    const chunk = Buffer.alloc(len);
+    await fh.read(chunk, 0, len, pos);
+    const buf = Buffer.concat([chunk, rest]);
+    let end = buf.length;
+    for (let nl = buf.lastIndexOf(0x0a, end - 1); nl >= 0; nl = end > 0 ? buf.lastIndexOf(0x0a, end - 1) : -1) {
+      if (closed) yield { raw: buf.subarray(nl + 1, end).toString('utf8'), next: lineEnd };
+      closed = true;
+      lineEnd = pos + nl + 1;
+      end = nl;
+    }
+    rest = buf.subarray(0, end);
+  }
+  // The file's first line has no newline before it.
+  if (closed) yield { raw: rest.toString('utf8'), next: lineEnd };
 }

@@ -15,10 +15,16 @@ describe("the agent's serviceLogs", () => {
   let driver: LocalDriver;
   const T0 = Date.parse('2026-11-30T06:00:00Z');
   const id = 'web.production-1-abc123-on-10.0.0.1';
-  /** Line k of the instance, on stderr when k is a multiple of 3 (one writer: times increase across both streams). */
+  /**
+   * Line k of the instance, on stderr when k is a multiple of 3; lines come in bursts of 4 sharing
+   * one stamp (the log writer stamps each read alike, across both streams).
+   */
   const write = (from: number, to: number) => {
     for (let k = from; k < to; k++)
-      appendFileSync(join(dir, 'driver', 'logs', `${id}.${k % 3 === 0 ? 'err' : 'out'}.log`), formatLogLine(T0 + k, `line ${k}`));
+      appendFileSync(
+        join(dir, 'driver', 'logs', `${id}.${k % 3 === 0 ? 'err' : 'out'}.log`),
+        formatLogLine(T0 + Math.floor(k / 4), `line ${k}`),
+      );
   };
 
   beforeEach(async () => {
@@ -48,9 +54,19 @@ describe("the agent's serviceLogs", () => {
       if (page === 5) write(40, 50); // written while the reader pages
       if (!i.more && i.records.length === 0 && page > 5) break;
     }
+    // Each line once; each stream in its order; lines of one stamp may come stdout first.
+    const all = Array.from({ length: 50 }, (_, k) => `${k % 3 === 0 ? 'stderr' : 'stdout'} line ${k}`);
+    assert.deepEqual([...got].sort(), [...all].sort());
+    for (const s of ['stdout', 'stderr'])
+      assert.deepEqual(
+        got.filter((l) => l.startsWith(s)),
+        all.filter((l) => l.startsWith(s)),
+      );
+    const stamp = (l: string) => Math.floor(Number(l.split(' ')[2]) / 4);
     assert.deepEqual(
-      got,
-      Array.from({ length: 50 }, (_, k) => `${k % 3 === 0 ? 'stderr' : 'stdout'} line ${k}`),
+      got.map(stamp),
+      got.map(stamp).sort((a, b) => a - b),
+      'in time order',
     );
   });
 

@@ -7,8 +7,8 @@
 import { existsSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { LogRecord, RuntimeDriver } from '../../drivers/driver.js';
-import { readStreamAfter, type StreamPage } from '../../drivers/local/log-after.js';
-import { logPaths, readInstanceLogs, type LogPaths } from '../../drivers/local/log-files.js';
+import { readStreamAfter, tailStream, type StreamPage } from '../../drivers/local/log-after.js';
+import { logPaths, type LogPaths } from '../../drivers/local/log-files.js';
 import { mergeByTime } from '../../drivers/local/log-line.js';
 import type { LogCursor, ServiceLogsAnswer, ServiceLogsRequest } from './protocol.js';
 
@@ -37,15 +37,22 @@ export async function serviceLogs(driver: RuntimeDriver, driverDir: string, req:
   return { instances };
 }
 
-/** The newest lines, and a cursor after the newest line there is (also with `lines` 0: a reader then follows from now). */
+/** The newest lines over both streams, and a cursor just after the newest line of each (also with `lines` 0: a reader then follows from now). */
 async function tail(
   files: LogPaths,
   lines: number,
   sinceMs: number | undefined,
 ): Promise<{ records: LogRecord[]; cursor: LogCursor; more: boolean }> {
-  const read = await readInstanceLogs(files, { lines: Math.max(1, lines), ...(sinceMs !== undefined ? { sinceMs } : {}) });
-  const newest = read.reduce((m, r) => (r.at !== null && r.at > m ? r.at : m), sinceMs ?? 0);
-  return { records: lines === 0 ? [] : read.slice(-lines), cursor: { at: newest }, more: false };
+  const [out, err] = await Promise.all([
+    tailStream(files.stdout, 'stdout', lines, sinceMs),
+    tailStream(files.stderr, 'stderr', lines, sinceMs),
+  ]);
+  const records = lines === 0 ? [] : mergeByTime([out.records, err.records]).slice(-lines);
+  const newest = [...out.records, ...err.records].reduce((m, r) => (r.at !== null && r.at > m ? r.at : m), sinceMs ?? 0);
+  const cursor: LogCursor = { at: newest };
+  if (out.end) cursor.out = out.end;
+  if (err.end) cursor.err = err.end;
+  return { records, cursor, more: false };
 }
 
 /** The oldest lines after the cursor, both streams in time order, at most `lines`; the cursor moved past them. */
