@@ -40,7 +40,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     response: S.HistoryResponseSchema,
   },
   'GET /v1/services/{}/logs': {
-    summary: "A service's instance logs; with follow=1, new lines as they are written",
+    summary: "A service's instance logs (every host's on an ssh environment); with follow=1, new lines as they are written",
     tag: 'status',
     params: service,
     query: S.LogsQuery,
