@@ -40,11 +40,15 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     response: S.HistoryResponseSchema,
   },
   'GET /v1/services/{}/logs': {
-    summary: "A service's instance logs; with follow=1, new lines as they are written",
+    summary: "A service's instance logs (every host's on an ssh environment); with follow=1, new lines as they are written",
     tag: 'status',
     params: service,
     query: S.LogsQuery,
-    response: { contentType: 'application/x-ndjson', description: 'one LogLine per line', schema: S.LogLineSchema },
+    response: {
+      contentType: 'application/x-ndjson',
+      description: 'one LogLine per line; on an ssh environment also a LogHostNotice per host whose lines are missing (or follow again)',
+      schema: z.union([S.LogLineSchema, S.LogHostNoticeSchema]),
+    },
   },
   'POST /v1/apply': {
     summary: '`slipway up`: deploy what slipway.yaml and the source changed (or the services named, with force)',

@@ -291,8 +291,18 @@ export const LogLineSchema = named(
     stream: z.enum(['stdout', 'stderr']),
     at: z.string().nullable(),
     line: z.string(),
+    host: z.string().optional(),
   }),
-  'One line of GET /v1/services/{service}/logs (NDJSON: one object per line).',
+  'One line of GET /v1/services/{service}/logs (NDJSON: one object per line); `host` on an ssh environment.',
+);
+
+export const LogHostNoticeSchema = named(
+  'LogHostNotice',
+  z.object({
+    host: z.string(),
+    problem: z.object({ code: z.string(), message: z.string() }).nullable(),
+  }),
+  'A line of GET /v1/services/{service}/logs on an ssh environment that is not a log line: a host whose lines are missing (problem), or follow again (problem null).',
 );
 
 const PlanGate = z.union([

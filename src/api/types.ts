@@ -380,6 +380,18 @@ export interface LogLine {
   /** When the line was captured: ISO 8601 UTC with microseconds; null for lines stored without a time (older Slipway). */
   at: string | null;
   line: string;
+  /** The host that wrote it (environments whose target is ssh; absent for this machine's instances). */
+  host?: string;
+}
+
+/**
+ * A line of `GET /v1/services/:name/logs` that is not a log line (ssh environments): a host whose
+ * lines are missing because it could not be read (`problem`), or whose lines follow again
+ * (`problem: null`, while following). Sent once per change.
+ */
+export interface LogHostNotice {
+  host: string;
+  problem: { code: string; message: string } | null;
 }
 
 /** `POST /v1/plan`: what a deploy of each service would change, without building a release or starting anything. */

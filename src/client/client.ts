@@ -22,6 +22,7 @@ import type {
   ScaleRequest,
   ScaleResponse,
   HistoryResponse,
+  LogHostNotice,
   LogLine,
   RollbackRequest,
   RolloutResponse,
@@ -152,6 +153,8 @@ export class ControllerClient {
     service: string,
     opts: { lines: number; follow: boolean; since?: string; signal?: AbortSignal },
     onLine: (l: LogLine) => void,
+    /** A host of an ssh environment whose lines are missing (or follow again); ignored when not given. */
+    onNotice?: (n: LogHostNotice) => void,
   ): Promise<void> {
     const since = opts.since === undefined ? '' : `&since=${encodeURIComponent(opts.since)}`;
     const res = await this.raw(
@@ -168,7 +171,10 @@ export class ControllerClient {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (line) onLine(JSON.parse(line));
+        if (!line) continue;
+        const parsed = JSON.parse(line) as LogLine | LogHostNotice;
+        if ('problem' in parsed) onNotice?.(parsed);
+        else onLine(parsed);
       }
     }
   }

@@ -8,13 +8,14 @@
  * moves to the new file at the path (as `tail -F` does): no line is skipped or read twice.
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import type { LogLine } from '../api/types.js';
+import type { LogHostNotice, LogLine } from '../api/types.js';
 import type { LogRecord } from '../drivers/driver.js';
 import { formatLogTime, mergeByTime, parseLogLine } from '../drivers/local/log-line.js';
 
 export type { LogLine };
 export { parseSince } from '../drivers/local/log-line.js';
 import type { Controller } from './controller.js';
+import { streamFleetLogs } from './fleet-logs.js';
 
 export interface LogStreamOptions {
   /** At most this many lines before following (the newest, over all instances). */
@@ -33,7 +34,15 @@ interface Tagged extends LogRecord {
   release: number;
 }
 
-export async function streamLogs(c: Controller, service: string, opts: LogStreamOptions, emit: (l: LogLine) => void): Promise<void> {
+export async function streamLogs(
+  c: Controller,
+  service: string,
+  opts: LogStreamOptions,
+  emit: (l: LogLine | LogHostNotice) => void,
+): Promise<void> {
+  // An ssh environment's instances and their logs are on its hosts (fleet-logs.ts).
+  const fleet = c.fleet.current();
+  if (fleet) return streamFleetLogs(c, fleet, service, opts, emit);
   const send = (t: Tagged) =>
     emit({ instance: t.instance, release: t.release, stream: t.stream, at: t.at === null ? null : formatLogTime(t.at), line: t.text });
   const instances = () => c.driver.list().filter((i) => i.service === service);

@@ -5,7 +5,8 @@ import { wholeNumber } from '../flags.js';
 
 export const logs: CliCommand<{ follow?: boolean; lines?: number; since?: string; raw?: boolean }> = {
   name: 'logs',
-  summary: "Print a service's instance logs in the order they were written; -f follows them across rollouts",
+  summary:
+    "Print a service's instance logs in the order they were written (every host's, on an ssh environment); -f follows them across rollouts",
   declare(cmd) {
     cmd.argument('<service>', 'service name from slipway.yaml');
     cmd.option('-f, --follow', 'keep printing new lines, across rollouts and log rotation, until Ctrl-C');
@@ -22,13 +23,16 @@ export const logs: CliCommand<{ follow?: boolean; lines?: number; since?: string
     'slipway logs web --since 10m   # every line of the last ten minutes',
     'slipway logs web --follow      # and new ones, until Ctrl-C',
     "slipway logs web --raw         # keep the app's own colours",
-    'slipway logs web --json        # one JSON object per line: instance, release, stream, at, line',
+    'slipway logs web --json        # one JSON object per line: instance, release, stream, at, line (and host)',
+    "slipway logs web --env production -n 50   # a fleet: every host's lines, each with its host",
   ],
   async run({ dir, env, out, json }, [service], flags) {
     const abort = new AbortController();
     process.once('SIGINT', () => abort.abort());
     // With --since, every line since then unless -n says otherwise (as kubectl logs --since).
     const lines = flags.lines ?? (flags.since !== undefined ? 1_000_000 : 100);
+    // Hosts of an ssh environment whose lines are missing now (named once on stderr; exit 1 if any is left).
+    const missing = new Set<string>();
     try {
       await ControllerClient.connect(dir, env).logs(
         service!,
@@ -39,15 +43,26 @@ export const logs: CliCommand<{ follow?: boolean; lines?: number; since?: string
             return;
           }
           // A log line is the app's text; unless asked for raw, it cannot drive the terminal.
-          out.out(
-            `${out.paint('dim', `${l.at ?? '-'.padEnd(27)} ${terminalLine(l.instance)} |`)} ${flags.raw ? l.line : terminalLine(l.line)}`,
-          );
+          const from = l.host === undefined ? terminalLine(l.instance) : `${terminalLine(l.host)} ${terminalLine(l.instance)}`;
+          out.out(`${out.paint('dim', `${l.at ?? '-'.padEnd(27)} ${from} |`)} ${flags.raw ? l.line : terminalLine(l.line)}`);
+        },
+        (n) => {
+          if (json) out.out(JSON.stringify(n));
+          if (n.problem) {
+            missing.add(n.host);
+            out.err(
+              `${out.paint('red', '✗')} ${terminalLine(n.host)}: its lines are missing: ${terminalLine(`${n.problem.code}: ${n.problem.message}`)}`,
+            );
+          } else {
+            missing.delete(n.host);
+            out.err(`${out.paint('green', '✓')} ${terminalLine(n.host)}: reachable again; its lines follow`);
+          }
         },
       );
     } catch (err) {
-      if (abort.signal.aborted) return 0;
-      throw err;
+      if (!abort.signal.aborted) throw err;
     }
-    return 0;
+    // As `hosts check` and `down`: 1 when a host could not be read (its lines are not all here).
+    return missing.size > 0 ? 1 : 0;
   },
 };

@@ -24,6 +24,7 @@ import { splitHost } from './host-split.js';
 import { probeRelease } from './host-http-probe.js';
 import { agentRuntimes, type AgentRuntimes } from './agent-runtimes.js';
 import { AgentSecrets } from './agent-secrets.js';
+import { serviceLogs } from './agent-logs.js';
 import {
   AGENT_PROTOCOL,
   type AgentAnswers,
@@ -199,6 +200,10 @@ export class HostAgent {
         return this.driver.readLogs(req.id, { lines: req.lines, ...(req.sinceMs !== undefined ? { sinceMs: req.sinceMs } : {}) });
       case 'logFiles':
         return this.driver.logFiles(req.id) ?? null;
+      case 'serviceLogs': {
+        const { op: _op, ...q } = req;
+        return serviceLogs(this.driver, this.paths.driver, q);
+      }
       case 'roll': {
         // One roll of a service at a time; a controller that asks again (it reconnected) joins it.
         // A roll to another release (a rollback after the controller lost this one) waits for it.

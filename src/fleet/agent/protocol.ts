@@ -10,6 +10,7 @@ import type { ErrorKind } from '../../core/errors.js';
 import type { HealthCheck } from '../../health/health-check.js';
 import type { InstanceSpec, InstanceStatus, LogRecord } from '../../drivers/driver.js';
 import type { RouterHealth, RouterStats, ServiceRoute } from '../../router/types.js';
+import type { LogPosition } from '../../drivers/local/log-after.js';
 
 /** Bumped when a request or answer changes shape; a controller upgrades an agent of another version. */
 export const AGENT_PROTOCOL = 1;
@@ -125,6 +126,48 @@ export interface ProbeAnswer {
   outcome: string;
 }
 
+/**
+ * Where a reader of one instance's logs stands (`slipway logs` on a fleet, controller/fleet-logs.ts):
+ * the capture time of the last line it took, and where each stream's read stopped (a hint: the
+ * time decides, so a hint that no longer fits costs a reread, never a line).
+ */
+export interface LogCursor {
+  at: number;
+  out?: LogPosition;
+  err?: LogPosition;
+}
+
+/**
+ * The logs of a service's instances on the host (one answer per host, however many instances).
+ * Without `after`: each instance's newest `lines` lines (none before `sinceMs`), as `readLogs`.
+ * With `after`: each instance's oldest lines after its cursor (an instance with none, such as one
+ * a rollout started since: after `sinceMs`, else from its first line), at most `lines` each;
+ * instances in `after` the host no longer runs are read too (their last lines). `lines` is capped
+ * at a page (agent-logs.ts): the answer never holds a whole file.
+ */
+export interface ServiceLogsRequest {
+  /** Unit name (environment-scope.ts). */
+  service: string;
+  lines: number;
+  sinceMs?: number;
+  after?: Record<string, LogCursor>;
+}
+
+export interface ServiceLogsAnswer {
+  instances: {
+    id: string;
+    /** null for an instance the host no longer runs (the reader knows its release). */
+    release: number | null;
+    /** The host runs it (a retired instance's reader may let it go once it has its last lines). */
+    listed: boolean;
+    records: LogRecord[];
+    /** Where the next read of this instance starts. */
+    cursor: LogCursor;
+    /** More lines after `cursor` than this answer held: ask again at once. */
+    more: boolean;
+  }[];
+}
+
 export type AgentRequest =
   | { op: 'hello' }
   | { op: 'list' }
@@ -133,6 +176,7 @@ export type AgentRequest =
   | { op: 'logTail'; id: string; lines: number }
   | { op: 'readLogs'; id: string; lines: number; sinceMs?: number }
   | { op: 'logFiles'; id: string }
+  | ({ op: 'serviceLogs' } & ServiceLogsRequest)
   | { op: 'roll'; roll: RollRequest }
   | { op: 'split'; split: SplitRequest }
   | { op: 'probe'; probe: ProbeRequest }
@@ -163,6 +207,7 @@ export interface AgentAnswers {
   logTail: string[];
   readLogs: LogRecord[];
   logFiles: { stdout: string; stderr: string } | null;
+  serviceLogs: ServiceLogsAnswer;
   roll: RollResult;
   split: SplitResult;
   probe: ProbeAnswer[];
