@@ -19,6 +19,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 import { join } from 'node:path';
+import { ControllerClient } from '../src/client/client.js';
 import type { EventRecord } from '../src/store/types.js';
 import { Fleet } from '../test/support/fleet/fleet.js';
 import { startLoad } from '../test/support/load.js';
@@ -58,17 +59,26 @@ export function trafficSkipReason(): string | undefined {
   return Fleet.skipReason() ?? (existsSync('/usr/sbin/haproxy') ? undefined : 'needs haproxy');
 }
 
-/** The event at which a rollout's new release took all traffic (the engine's decision). */
+/**
+ * When the new release had all traffic: rolling, the rollout healthy (the last host back in
+ * HAProxy); otherwise once the engine's promotion (canary: weight 100; blue-green: the switch)
+ * was carried out: HAProxy's change between groups, or every host's next split.
+ */
 function promotedAt(s: Strategy, events: EventRecord[]): number | undefined {
-  const hit = events.find(
+  if (s === 'rolling') return events.find((e) => e.type === 'rollout.healthy')?.at;
+  const i = events.findIndex(
     (e) =>
       e.type === 'rollout.healthy' ||
-      (e.type === 'rollout.step' && s === 'canary' && e.data.weight === 100) ||
-      (e.type === 'rollout.step' && s !== 'canary' && e.data.stage === 'Promoted') ||
+      (e.type === 'rollout.step' && (s === 'canary' ? e.data.weight === 100 : e.data.stage === 'Promoted')) ||
       // A promotion that also changes the phase is recorded as the phase's event, with its reason.
-      (e.type.startsWith('rollout.') && s !== 'canary' && e.data.reason === 'Promoted'),
+      (s !== 'canary' && e.type.startsWith('rollout.') && e.data.reason === 'Promoted'),
   );
-  return hit?.at;
+  if (i < 0) return undefined;
+  const after = events.slice(i + 1).filter((e) => e.type === 'fleet.progress');
+  if (s === 'blueGreenGroups') return after.find((e) => e.data.step === 'haproxy')?.at;
+  const hosts = new Map<unknown, number>();
+  for (const e of after) if (e.data.step === 'split' && !hosts.has(e.data.host)) hosts.set(e.data.host, e.at);
+  return hosts.size ? Math.max(...hosts.values()) : events[i]!.at;
 }
 
 export async function measureTraffic(runs: number): Promise<TrafficResult[]> {
@@ -114,9 +124,19 @@ ${target}`,
     const r = await p.cli(args, { timeoutMs: 180_000 });
     if (r.code !== 0) throw new Error(`slipway ${args.join(' ')}: ${r.stderr}${r.stdout}`);
   };
-  const events = async (): Promise<EventRecord[]> =>
-    (JSON.parse((await p.cli(['events', 'web', '--env', 'production', '--json', '-n', '100000'])).stdout) as { events: EventRecord[] })
-      .events;
+  // The events recorded since the last call, read from the controller's API (pages of 200): a
+  // client per call, as the controller's address is read from the project each time.
+  let after = 0;
+  const newEvents = async (): Promise<EventRecord[]> => {
+    const out: EventRecord[] = [];
+    for (let page = 0; page < 100; page++) {
+      const got = (await ControllerClient.connect(p.dir, 'production').events({ service: 'web', after })).events;
+      if (!got.length) break;
+      out.push(...got);
+      after = got.at(-1)!.id;
+    }
+    return out;
+  };
   try {
     writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
     previewPort = await freePort();
@@ -145,6 +165,7 @@ ${target}`,
       for (let i = 0; i < runs; i++) {
         const to = ++release;
         await write(`v${to}`, s);
+        await newEvents();
         const load = startLoad(p.url, { concurrency: 4, maxMs: 150_000 });
         const t0 = Date.now();
         await must(['deploy', 'web', '--env', 'production', '--wait']);
@@ -155,8 +176,8 @@ ${target}`,
         res.sent += totals.sent;
         res.failed += totals.failed;
         res.reasons.push(...totals.failures.slice(0, 3));
-        // This deploy's events: the controller stamps them with this machine's wall clock.
-        const mine = (await events()).filter((e) => e.at >= t0);
+        // This deploy's events (its last HAProxy change included), stamped with this machine's clock.
+        const mine = await newEvents();
         if (process.env.DUMP) require('node:fs').appendFileSync(process.env.DUMP, JSON.stringify({ s, t0, mine }) + '\n');
         const at = promotedAt(s, mine);
         if (at === undefined) throw new Error(`${s}: no promotion among the deploy's events: ${mine.map((e) => e.type).join(', ')}`);

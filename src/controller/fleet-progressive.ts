@@ -120,7 +120,8 @@ class HostApplier {
         (r) => {
           this.applied = key;
           this.lastError = undefined;
-          this.note(`${this.m.name}: ${req.releases.map((x) => `release ${x.release} at weight ${x.weight}`).join(', ')}`, {
+          const runs = req.releases.map((x) => `release ${x.release} at weight ${x.weight}`).join(', ');
+          this.note(`${this.m.name}: ${runs || 'no release (its instances stopped)'}`, {
             host: this.m.name,
             step: 'split',
             started: r.started,
