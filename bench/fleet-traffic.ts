@@ -16,8 +16,6 @@
  * Needs root and haproxy; skipped otherwise.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-const require = createRequire(import.meta.url);
 import { join } from 'node:path';
 import { ControllerClient } from '../src/client/client.js';
 import type { EventRecord } from '../src/store/types.js';
@@ -178,7 +176,6 @@ ${target}`,
         res.reasons.push(...totals.failures.slice(0, 3));
         // This deploy's events (its last HAProxy change included), stamped with this machine's clock.
         const mine = await newEvents();
-        if (process.env.DUMP) require('node:fs').appendFileSync(process.env.DUMP, JSON.stringify({ s, t0, mine }) + '\n');
         const at = promotedAt(s, mine);
         if (at === undefined) throw new Error(`${s}: no promotion among the deploy's events: ${mine.map((e) => e.type).join(', ')}`);
         promoted.push(at - t0);
