@@ -117,9 +117,7 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
     await healed();
     const healedMs = Math.round(performance.now() - t0);
     const outage = await probe.stop();
-    const events = (await eventsAfter(seen)).map(
-      (e) => `${new Date(e.at).toISOString().slice(17, 23)} ${e.type}: ${e.message}`,
-    );
+    const events = (await eventsAfter(seen)).map((e) => `${new Date(e.at).toISOString().slice(17, 23)} ${e.type}: ${e.message}`);
     results.push({
       kind,
       phase,
