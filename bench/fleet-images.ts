@@ -9,6 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { ControllerClient } from '../src/client/client.js';
 import { FleetProject } from '../test/support/fleet/fleet-project.js';
 import { median, medianPhases, phasesOf, type Phases } from './fleet-phases.js';
 
@@ -38,24 +39,28 @@ export async function measureImages(hosts: number, runs: number): Promise<ImageR
     write('v1');
     await p.ok(['hosts', 'setup', '--env', 'production']);
     await p.ok(['up', '--env', 'production']);
-    const progress = async () =>
-      (
-        JSON.parse((await p.cli(['events', 'web', '--env', 'production', '--json', '-n', '100000'])).stdout) as {
-          events: { type: string; data?: { step?: string; ms?: number } }[];
-        }
-      ).events
-        .filter((e) => e.type === 'fleet.progress')
-        .map((e) => e.data ?? {});
+    // The progress events recorded since the last call, from the controller's API (pages of 200).
+    let after = 0;
+    const progress = async () => {
+      const out: { step?: string; ms?: number }[] = [];
+      for (let page = 0; page < 100; page++) {
+        const got = (await ControllerClient.connect(p.dir, 'production').events({ service: 'web', after })).events;
+        if (!got.length) break;
+        out.push(...got.filter((e) => e.type === 'fleet.progress').map((e) => e.data as { step?: string; ms?: number }));
+        after = got.at(-1)!.id;
+      }
+      return out;
+    };
     const deploys: number[] = [];
     const rolls: number[] = [];
     const phases: Phases[] = [];
     for (let i = 0; i < runs; i++) {
       write(`v${i + 2}`);
-      const seen = (await progress()).length;
+      await progress();
       const t0 = performance.now();
       await p.ok(['deploy', 'web', '--env', 'production', '--wait']);
       deploys.push(performance.now() - t0);
-      const mine = (await progress()).slice(seen);
+      const mine = await progress();
       rolls.push(median(mine.filter((e) => e.step === 'roll').map((e) => e.ms ?? 0)));
       phases.push(phasesOf(mine));
     }

@@ -11,8 +11,9 @@
  *     verification, no zero-downtime switch), and the ratio of Slipway's whole rollout to it;
  *   - where the hosts' time went in the one-at-a-time roll (ship, start, health, switch, drain:
  *     the rollout's progress notes and the agent's roll phases).
- * Then, by the real CLI: an image release on 3 hosts (bench/fleet-images.ts) and the requests failed
- * through HAProxy during a rolling, a canary and a blue-green rollout (bench/fleet-traffic.ts).
+ * Then, by the real CLI: an image release on 3 hosts (bench/fleet-images.ts), and a rolling, a
+ * canary and a blue-green rollout (beside the old release, and between two host groups) through
+ * HAProxy on 3 hosts: requests failed, time to promoted and where it went (bench/fleet-traffic.ts).
  *
  * Needs root (the fleet); skipped otherwise. Run: `npm run bench -- fleet` (or one part:
  * `--fleet=process`, `--fleet=images`, `--fleet=traffic`; `--fleet-image-hosts=3,10`).
@@ -37,8 +38,8 @@ import { eachHost } from '../src/fleet/fleet-target.js';
 import { planRelease, shipRelease, type ReleasePlan } from '../src/fleet/ship.js';
 import { Fleet } from '../test/support/fleet/fleet.js';
 import { imageSkipReason, measureImages, type ImageResult } from './fleet-images.js';
-import { median, medianPhases, phasesOf, shares, type Phases } from './fleet-phases.js';
-import { measureTraffic, trafficSkipReason } from './fleet-traffic.js';
+import { median, medianPhases, PHASE_NAMES, phasesOf, phasesTotal, shares, type Phases } from './fleet-phases.js';
+import { measureTraffic, trafficSkipReason, type Strategy } from './fleet-traffic.js';
 
 const FIXTURE = resolve(fileURLToPath(new URL('../..', import.meta.url)), 'test/fixtures/app/server.js');
 
@@ -63,9 +64,15 @@ export async function run(): Promise<void> {
   const parts = arg('fleet')?.split(',') ?? ['process', 'images', 'traffic'];
   const imageHosts = (arg('fleet-image-hosts') ?? '3').split(',').map(Number);
   let baseline3: number | undefined;
-  if (parts.includes('process')) baseline3 = await processTable();
-  if (parts.includes('images')) await imageTable(imageHosts, baseline3);
-  if (parts.includes('traffic')) await trafficTable(baseline3);
+  // Each part's own duration: the whole bench is meant to stay within about 6 minutes here.
+  const timed = async (name: string, fn: () => Promise<void>) => {
+    const t0 = performance.now();
+    await fn();
+    console.log(`  (fleet ${name}: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  };
+  if (parts.includes('process')) await timed('process', async () => void (baseline3 = await processTable()));
+  if (parts.includes('images')) await timed('images', () => imageTable(imageHosts, baseline3));
+  if (parts.includes('traffic')) await timed('traffic', () => trafficTable(baseline3));
 }
 
 async function processTable(): Promise<number> {
@@ -132,30 +139,56 @@ async function trafficTable(baseline3: number | undefined): Promise<void> {
     return;
   }
   const results = await measureTraffic(RUNS);
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const label: Record<Strategy, string> = {
+    rolling: 'rolling, one host at a time',
+    canary: 'canary 50 -> 100, no pause',
+    blueGreen: 'blue-green beside the old release',
+    blueGreenGroups: 'blue-green between two host groups',
+  };
   console.log(
-    `\nfleet through HAProxy: ${RUNS} deploys of a process release per strategy on 3 hosts, 4 keep-alive loops through HAProxy (load average ${loadavg()[0]!.toFixed(1)})`,
+    `\nfleet through HAProxy: ${RUNS} deploys of a process release per strategy on 3 hosts, 4 keep-alive loops through HAProxy; times from the start of slipway deploy, medians (load average ${loadavg()[0]!.toFixed(1)})`,
   );
   console.log(
     table([
-      ['strategy', 'sent', 'failed', 'deploy (median)', 'one host roll', ...(baseline3 !== undefined ? ['/ baseline'] : [])],
+      [
+        'strategy',
+        'sent',
+        'failed',
+        'rollout started',
+        'promoted',
+        'deploy --wait returned',
+        ...(baseline3 !== undefined ? ['/ baseline'] : []),
+      ],
       ...results.map((r) => [
-        r.strategy,
+        label[r.strategy],
         String(r.sent),
         String(r.failed),
-        `${(r.deployMs / 1000).toFixed(2)} s`,
-        r.hostRollMs ? `${(r.hostRollMs / 1000).toFixed(2)} s` : '-',
+        s(r.startedMs),
+        s(r.promotedMs),
+        s(r.deployMs),
         ...(baseline3 !== undefined ? [`${(r.deployMs / baseline3).toFixed(2)}x`] : []),
       ]),
     ]),
   );
+  console.log("\nwhere the time went, summed over hosts (and HAProxy's changes), medians per phase:");
+  const names = PHASE_NAMES.filter((k) => results.some((r) => r.phases[k] >= 10));
+  console.log(
+    table([
+      ['strategy', ...names, 'all phases'],
+      ...results.map((r) => {
+        const total = phasesTotal(r.phases) || 1;
+        return [
+          label[r.strategy],
+          ...names.map((k) => `${s(r.phases[k])} ${((100 * r.phases[k]) / total).toFixed(0)}%`),
+          s(phasesTotal(r.phases)),
+        ];
+      }),
+    ]),
+  );
   for (const r of results) {
-    if (r.hostRollMs) console.log(`  ${r.strategy}, summed over hosts: ${shares(r.phases)}`);
-    // Canary and blue-green go through the agent's split (no per-phase timing in their events): the ship only.
-    else
-      console.log(
-        `  ${r.strategy}: ship ${(r.phases.ship / 1000).toFixed(2)} s summed over hosts, of a ${(r.deployMs / 1000).toFixed(2)} s deploy`,
-      );
-    if (r.reasons.length) console.log(`  ${r.strategy} failures: ${[...new Set(r.reasons)].slice(0, 3).join('; ')}`);
+    if (r.hostRollMs) console.log(`  ${label[r.strategy]}: one host's roll ${s(r.hostRollMs)} (median)`);
+    if (r.reasons.length) console.log(`  ${label[r.strategy]} failures: ${[...new Set(r.reasons)].slice(0, 3).join('; ')}`);
   }
 }
 

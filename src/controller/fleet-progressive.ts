@@ -120,12 +120,14 @@ class HostApplier {
         (r) => {
           this.applied = key;
           this.lastError = undefined;
-          this.note(`${this.m.name}: ${req.releases.map((x) => `release ${x.release} at weight ${x.weight}`).join(', ')}`, {
+          const runs = req.releases.map((x) => `release ${x.release} at weight ${x.weight}`).join(', ');
+          this.note(`${this.m.name}: ${runs || 'no release (its instances stopped)'}`, {
             host: this.m.name,
             step: 'split',
             started: r.started,
             retired: r.retired,
             ms: Date.now() - t0,
+            ...(r.phases ? { phases: r.phases } : {}),
           });
         },
         (err: unknown) => {
@@ -192,7 +194,8 @@ export class FleetProgressive {
     const from = await c.release(rollout.service, rollout.fromRelease!);
     const groups = to.spec.strategy.type === 'blueGreen' && this.deps.groups ? hostGroups(this.rt.members) : undefined;
     if (groups) await this.takeIdleGroup(groups, to, from);
-    else await this.deps.balancer?.(from.number);
+    else if (this.deps.balancer)
+      await this.haproxy(`every host's router serves release ${from.number}`, 'switchMs', () => this.deps.balancer!(from.number));
     for (;;) {
       if (this.deps.closing()) return;
       await this.observe();
@@ -200,7 +203,8 @@ export class FleetProgressive {
       if (finished) {
         await Promise.all(this.appliers.map((a) => a.settled()));
         const fresh = await c.store.getRollout(rollout.id);
-        if (fresh?.phase === 'Healthy' && !this.groups) await this.deps.balancer?.(to.number);
+        if (fresh?.phase === 'Healthy' && !this.groups && this.deps.balancer)
+          await this.haproxy(`every host's router serves release ${to.number}`, 'switchMs', () => this.deps.balancer!(to.number));
         this.runs = [];
         return;
       }
@@ -224,8 +228,10 @@ export class FleetProgressive {
     this.groups = { active: active[1], idle: idle[1], names: [active[0], idle[0]] };
     // A resumed rollout may have switched already: its first tick sets HAProxy as the engine says.
     if (resumed) return;
-    await this.deps.groups!.route([{ release: from.number, weight: 1, hosts: active[1] }]);
-    await this.deps.groups!.drain(idle[1], from.number);
+    await this.haproxy(`group ${idle[0]} out of HAProxy`, 'switchMs', () =>
+      this.deps.groups!.route([{ release: from.number, weight: 1, hosts: active[1] }]),
+    );
+    await this.haproxy(`group ${idle[0]} drained`, 'drainMs', () => this.deps.groups!.drain(idle[1], from.number));
     void this.c.event(
       this.rollout.service,
       this.rollout.id,
@@ -233,6 +239,22 @@ export class FleetProgressive {
       `release ${to.number} comes up on group ${idle[0]} (${idle[1].map((m) => m.name).join(', ')}); group ${active[0]} keeps serving release ${from.number}`,
       { step: 'groups', active: active[0], idle: idle[0] },
     );
+  }
+
+  /**
+   * One change of this machine's HAProxy, timed: a `fleet.progress` event with step `haproxy` and
+   * the phase it belongs to (switch: servers' weights or pools; drain: hosts taken out, waited
+   * for), so a progressive rollout's events say where its time went as a roll's do.
+   */
+  private async haproxy(what: string, phase: 'switchMs' | 'drainMs', change: () => Promise<void>): Promise<void> {
+    const t0 = Date.now();
+    await change();
+    const ms = Date.now() - t0;
+    void this.c.event(this.rollout.service, this.rollout.id, 'fleet.progress', `HAProxy: ${what}`, {
+      step: 'haproxy',
+      ms,
+      phases: { [phase]: ms },
+    });
   }
 
   /** The hosts a release runs on: every host, or its group's with two groups. */
@@ -423,7 +445,8 @@ export class FleetProgressive {
     });
     if (key !== this.balanced) {
       try {
-        await this.deps.groups!.route(pools, wish.preview);
+        const said = pools.map((p) => `release ${p.release} at weight ${p.weight} on ${p.hosts.length} host(s)`).join(', ');
+        await this.haproxy(said, 'switchMs', () => this.deps.groups!.route(pools, wish.preview));
         this.balanced = key;
       } catch (err) {
         // Hosts are left as they are until HAProxy takes the change (asked again next tick).

@@ -58,6 +58,17 @@ export interface HostOutcome {
   downMs?: number;
 }
 
+/**
+ * One change of the load balancer, timed as a `haproxy` progress note in the phase it belongs to
+ * (hosts taken out and drained: drain; put back: switch), beside the hosts' own roll phases.
+ */
+async function timedBalancer(input: FleetRolloutInput, what: string, phase: 'switchMs' | 'drainMs', change: () => Promise<void>) {
+  const t0 = Date.now();
+  await change();
+  const ms = Date.now() - t0;
+  input.note(`HAProxy: ${what}`, { step: 'haproxy', ms, phases: { [phase]: ms } });
+}
+
 /** Hosts rolled at once: `parallel`, but never more than may be unavailable (at least one). */
 export function batchSize(parallel: number, maxUnavailableHosts: number): number {
   return Math.max(1, Math.min(parallel, maxUnavailableHosts));
@@ -95,7 +106,16 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
         ms: r.ms,
       });
     }
-    await m.agent.ensureCurrent();
+    const t0 = Date.now();
+    const agent = await m.agent.ensureCurrent();
+    // Timed like the ship: with several hosts at once or one after another it is part of every rollout's time.
+    if (agent)
+      note(`${m.name}: agent ${agent.outcome}${agent.replaced ? ` (replaced pid ${agent.replaced})` : ''}`, {
+        host: m.name,
+        step: 'agent',
+        outcome: agent.outcome,
+        ms: Date.now() - t0,
+      });
   });
   const notShipped = shipped.flatMap((r, i) => (r.status === 'rejected' ? [{ m: members[i]!, err: r.reason as unknown }] : []));
   if (notShipped.length) throw hostFailed(notShipped[0]!.m.name, 'shipping the release', notShipped[0]!.err, notShipped.length - 1, []);
@@ -118,7 +138,8 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
         },
       );
     }
-    await input.balancer?.take(batch);
+    if (input.balancer)
+      await timedBalancer(input, `${batch.map((m) => m.name).join(', ')} out and drained`, 'drainMs', () => input.balancer!.take(batch));
     const results = await Promise.allSettled(
       batch.map(async (m) => {
         const t0 = Date.now();
@@ -141,7 +162,10 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
     );
     const done = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     rolled.push(...done);
-    await input.balancer?.give(done, input.to.roll(batch[0]!).release);
+    if (input.balancer)
+      await timedBalancer(input, `${done.map((m) => m.name).join(', ') || 'no host'} back in`, 'switchMs', () =>
+        input.balancer!.give(done, input.to.roll(batch[0]!).release),
+      );
     const failed = results.flatMap((r, j) => (r.status === 'rejected' ? [{ m: batch[j]!, err: r.reason as unknown }] : []));
     if (failed.length === 0) continue;
     const back = await rollBack(input, rolled, outcomes);

@@ -28,6 +28,14 @@ export async function splitHost(s: SplitRequest, deps: SplitDeps): Promise<Split
   const mine = () => deps.driver.list().filter((i) => i.service === s.service);
   const keep = new Map<number, InstanceStatus[]>();
   const started: InstanceStatus[] = [];
+  // Where the time went, as a roll reports it (RollResult.phases); summed over the releases started.
+  const phases = { pullMs: 0, startMs: 0, healthMs: 0, switchMs: 0, drainMs: 0 };
+  let mark = t0;
+  const lap = (k: keyof typeof phases) => {
+    const now = Date.now();
+    phases[k] += now - mark;
+    mark = now;
+  };
   try {
     for (const r of s.releases) {
       const have = mine()
@@ -35,14 +43,17 @@ export async function splitHost(s: SplitRequest, deps: SplitDeps): Promise<Split
         .slice(0, r.instances);
       const fresh: InstanceStatus[] = [];
       if (r.pull && have.length < r.instances) await deps.pull?.(r.pull);
+      lap('pullMs');
       while (have.length + fresh.length < r.instances) {
         const id = `${s.service}-${r.release}-${randomBytes(3).toString('hex')}${s.idSuffix}`;
         const st = await deps.driver.start({ ...r.spec, id });
         fresh.push(st);
         started.push(st);
       }
+      lap('startMs');
       // Instances already there were health-gated when they joined; only new ones are waited for.
       await Promise.all(fresh.map((i) => deps.untilHealthy(r.release, r.spec.releaseDir, i.id, t0 + s.deadlineMs)));
+      lap('healthMs');
       keep.set(r.release, [...have, ...fresh]);
     }
     const now = new Map(deps.driver.list().map((i) => [i.id, i]));
@@ -62,6 +73,7 @@ export async function splitHost(s: SplitRequest, deps: SplitDeps): Promise<Split
       ...(s.stickiness ? { stickiness: s.stickiness } : {}),
     };
     await deps.router.setRoute(route);
+    lap('switchMs');
   } catch (err) {
     await Promise.all(started.map((i) => deps.driver.stop(i.id, { timeoutMs: s.stopTimeoutMs }).catch(() => undefined)));
     throw err;
@@ -76,5 +88,6 @@ export async function splitHost(s: SplitRequest, deps: SplitDeps): Promise<Split
     );
     await Promise.all(retire.map((i) => deps.driver.stop(i.id, { timeoutMs: s.stopTimeoutMs })));
   }
-  return { started: started.map((i) => i.id), retired: retire.map((i) => i.id), durationMs: Date.now() - t0 };
+  lap('drainMs');
+  return { started: started.map((i) => i.id), retired: retire.map((i) => i.id), durationMs: Date.now() - t0, phases };
 }

@@ -101,6 +101,12 @@ export interface SplitResult {
   started: string[];
   retired: string[];
   durationMs: number;
+  /**
+   * Where `durationMs` went, as in RollResult (pulls, starts and health waits summed over the
+   * releases started; switch: the route's one change; drain: the retired instances' drain and
+   * stop). The rollout's `split` progress events carry it (bench/fleet-traffic.ts). Absent from older agents.
+   */
+  phases?: RollResult['phases'];
 }
 
 /**
