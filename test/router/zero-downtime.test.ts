@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { get, route, startRouter, startUpstream, tempDir } from './helpers.js';
+import { get, route, startRouter, startUpstream, tempDir, type Reply, type RouterFixture } from './helpers.js';
 import { waitFor } from '../../src/core/wait-for.js';
 import { servicePort as freePort } from '../support/ports.js';
 
@@ -82,113 +82,88 @@ test('switching a service from pool A to pool B under steady load fails no reque
   }
 });
 
-test('a request with a body never goes to a dead instance over a connection the pool still holds', async () => {
+/**
+ * The router in front of a real app process (the fixture app, killed by SIGKILL in the test: the
+ * kernel closes its sockets under the router's pool) and a live backend answering "B", each with
+ * connections idle in the router's pool (warmed through `clients`, kept-alive).
+ */
+async function withDyingApp(
+  clients: Agent,
+  body: (s: { fx: RouterFixture; port: number; app: ChildProcess }) => Promise<void>,
+): Promise<void> {
   const fx = await startRouter();
-  const port = await freePort();
+  const appPort = await freePort();
   const appDir = tempDir('slipway-app-');
   copyFileSync(FIXTURE_APP, join(appDir, 'server.js')); // outside this package, so that it runs as CommonJS
-  // A real process (the fixture app), killed by SIGKILL: the kernel closes its sockets under the router's pool.
-  const child = spawn(process.execPath, [join(appDir, 'server.js')], {
-    env: { ...process.env, PORT: String(port), SLOW_MS: '20' },
+  const app = spawn(process.execPath, [join(appDir, 'server.js')], {
+    env: { ...process.env, PORT: String(appPort), SLOW_MS: '20' },
     stdio: 'ignore',
   });
   const other = await startUpstream('B', (req, res) => {
     req.resume();
     req.on('end', () => setTimeout(() => res.end('B'), 20));
   });
-  const clients = new Agent({ keepAlive: true, maxSockets: 8 });
-  let stopped: number | undefined;
   try {
     await waitFor(
       'the app to listen',
       () =>
-        get(port, '/healthz').then(
+        get(appPort, '/healthz').then(
           (r) => r.status === 200,
           () => false,
         ),
       10_000,
     );
-    const a = { id: 'a', host: '127.0.0.1', port };
+    const a = { id: 'a', host: '127.0.0.1', port: appPort };
     const r = await fx.router.applyRoute(route('web', [{ release: 1, weight: 1, backends: [a, other.backend('b')] }]));
-    // Connections to each backend, idle in the router's pool once answered; and kept-alive client connections.
     const warm = await Promise.all(Array.from({ length: 8 }, () => get(r.listen.port, '/', { agent: clients })));
     assert.ok(
       warm.some((w) => w.body.startsWith('v1')),
       'the app served some of the warm-up',
     );
+    await body({ fx, port: r.listen.port, app });
+  } finally {
+    clients.destroy();
+    app.kill('SIGKILL');
+    await other.close();
+    await fx.close();
+    rmSync(appDir, { recursive: true, force: true });
+  }
+}
 
+test('a request with a body never goes to a dead instance over a connection the pool still holds', async () => {
+  const clients = new Agent({ keepAlive: true, maxSockets: 8 });
+  await withDyingApp(clients, async ({ fx, port, app }) => {
     // With the router's worker stopped, the app dies and its connections' FINs wait for the router,
-    // and so do the requests sent next: the router reads both in one turn of its loop.
-    stopped = (await fx.router.health()).workerPid;
-    process.kill(stopped, 'SIGSTOP');
-    child.kill('SIGKILL');
-    await once(child, 'exit');
-    const posts = Array.from({ length: 8 }, (_, i) => get(r.listen.port, '/work', { method: 'POST', body: `job-${i}`, agent: clients }));
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the requests reach the router's sockets (it cannot read them yet)
-    process.kill(stopped, 'SIGCONT');
-    stopped = undefined;
+    // and so do the requests sent next on the kept-alive client connections: the router reads
+    // both in one turn of its loop.
+    const worker = (await fx.router.health()).workerPid;
+    process.kill(worker, 'SIGSTOP');
+    let posts: Promise<Reply>[];
+    try {
+      app.kill('SIGKILL');
+      await once(app, 'exit');
+      posts = Array.from({ length: 8 }, (_, i) => get(port, '/work', { method: 'POST', body: `job-${i}`, agent: clients }));
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the requests reach the router's sockets (it cannot read them yet)
+    } finally {
+      process.kill(worker, 'SIGCONT');
+    }
     const replies = await Promise.all(posts);
     assert.deepEqual(
       replies.map((x) => `${x.status} ${x.body.trim()}`),
       replies.map(() => '200 B'),
       'every POST went to the live instance',
     );
-  } finally {
-    if (stopped !== undefined) process.kill(stopped, 'SIGCONT');
-    clients.destroy();
-    child.kill('SIGKILL');
-    await other.close();
-    await fx.close();
-    rmSync(appDir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('an instance killed with idle kept-alive connections fails at most one request with a body; the next go to the other backend', async () => {
-  const fx = await startRouter();
-  const port = await freePort();
-  // A real process (the fixture app), killed by SIGKILL: the kernel closes its sockets under the router's pool.
-  const appDir = tempDir('slipway-app-');
-  copyFileSync(FIXTURE_APP, join(appDir, 'server.js')); // outside this package, so that it runs as CommonJS
-  const child = spawn(process.execPath, [join(appDir, 'server.js')], {
-    env: { ...process.env, PORT: String(port), SLOW_MS: '20' },
-    stdio: 'ignore',
-  });
-  const other = await startUpstream('B', (req, res) => {
-    req.resume();
-    req.on('end', () => setTimeout(() => res.end('B'), 20));
-  });
-  try {
-    await waitFor(
-      'the app to listen',
-      () =>
-        get(port, '/healthz').then(
-          (r) => r.status === 200,
-          () => false,
-        ),
-      10_000,
-    );
-    const a = { id: 'a', host: '127.0.0.1', port };
-    const r = await fx.router.applyRoute(route('web', [{ release: 1, weight: 1, backends: [a, other.backend('b')] }]));
-    // Several connections to each backend, idle in the router's pool once answered.
-    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-    const warm = await Promise.all(Array.from({ length: 16 }, () => get(r.listen.port, '/', { agent })));
-    assert.ok(
-      warm.some((w) => w.body.startsWith('v1')),
-      'the app served some of the warm-up',
-    );
-    agent.destroy();
-
-    child.kill('SIGKILL');
+  await withDyingApp(new Agent({ keepAlive: true, maxSockets: 8 }), async ({ port, app }) => {
+    app.kill('SIGKILL');
     const failures: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const reply = await get(r.listen.port, '/work', { method: 'POST', body: `job-${i}` });
+      const reply = await get(port, '/work', { method: 'POST', body: `job-${i}` });
       if (reply.status !== 200) failures.push(`job-${i}: ${reply.status} ${reply.body.trim()}`);
     }
     assert.ok(failures.length <= 1, `more than the request that found the instance gone failed: ${failures.join('; ')}`);
-  } finally {
-    child.kill('SIGKILL');
-    await other.close();
-    await fx.close();
-    rmSync(appDir, { recursive: true, force: true });
-  }
+  });
 });
