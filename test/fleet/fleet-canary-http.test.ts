@@ -26,12 +26,7 @@ ${steps}`,
   home: { http: { path: /, expect: 200, timeout: 2s }, count: 3, interval: 300ms }`,
     });
 
-  before(async () => {
-    await p.start();
-    await write({ VERSION: 'v1' });
-    await p.ok(['hosts', 'setup', '--env', 'production']);
-    await p.ok(['up', '--env', 'production']);
-  });
+  before(() => p.startServing(() => write({ VERSION: 'v1' })));
   after(() => p.stop());
 
   it('a canary answering its check path with 500 on every host is rolled back by the http: check', async () => {

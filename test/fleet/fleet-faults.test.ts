@@ -20,10 +20,7 @@ describe('a fleet whose hosts fail', { skip: FleetProject.skipReason() }, () => 
   const write = (env: Record<string, string>) => p.writeConfig({ env });
 
   before(async () => {
-    await p.start();
-    await write({ VERSION: 'v1' });
-    await p.ok(['hosts', 'setup', '--env', 'production']);
-    await p.ok(['up', '--env', 'production']);
+    await p.startServing(() => write({ VERSION: 'v1' }));
     assert.deepEqual(await p.answers(), ['v1 release=1', 'v1 release=1', 'v1 release=1']);
   });
   after(() => p.stop());

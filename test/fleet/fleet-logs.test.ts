@@ -65,12 +65,7 @@ describe('slipway logs on a fleet', { skip: FleetProject.skipReason() }, () => {
     };
   };
 
-  before(async () => {
-    await p.start();
-    await write({ VERSION: 'v1' });
-    await p.ok(['hosts', 'setup', '--env', 'production']);
-    await p.ok(['up', '--env', 'production']);
-  });
+  before(() => p.startServing(() => write({ VERSION: 'v1' })));
   after(() => p.stop());
 
   it("merges every host's lines in capture order, each with its host; -n counts over the fleet; --since cuts by time", async () => {

@@ -117,10 +117,7 @@ describe('strategy recreate across a fleet of SSH hosts', { skip: FleetProject.s
   };
 
   before(async () => {
-    await p.start();
-    await write({ VERSION: 'v1', CRASH_ON: 'none' });
-    await p.ok(['hosts', 'setup', '--env', 'production']);
-    await p.ok(['up', '--env', 'production']);
+    await p.startServing(() => write({ VERSION: 'v1', CRASH_ON: 'none' }));
     assert.deepEqual(await p.answers(), ['v1 release=1', 'v1 release=1', 'v1 release=1']);
   });
   after(() => p.stop());
