@@ -11,6 +11,7 @@
 import { SlipwayError } from '../core/errors.js';
 import type { FleetMember, FleetRuntime } from '../fleet/fleet-runtime.js';
 import type { RollRequest } from '../fleet/agent/protocol.js';
+import { rollOn } from '../fleet/fleet-rollout.js';
 import { shipRelease, type ReleasePlan } from '../fleet/ship.js';
 import type { Release } from '../store/types.js';
 import type { Controller } from './controller.js';
@@ -100,7 +101,7 @@ export class FleetHealer {
     }
     await m.agent.ensureCurrent();
     const req = this.side.rollRequest(to, m, rt, await hostPayload(c, to));
-    const r = await m.agent.call({ op: 'roll', roll: req }, req.deadlineMs + req.stopTimeoutMs + 30_000);
+    const r = await rollOn(m, req);
     if (r.outcome === 'already') return; // it served the release after all (the cached list was behind)
     const message = `${m.name} served ${was}; rolled to release ${current}, the fleet's current one (no deploy)`;
     c.log.info(`${service}: ${message}`);

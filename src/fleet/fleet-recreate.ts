@@ -16,7 +16,7 @@ import { SlipwayError } from '../core/errors.js';
 import { eachHost } from './fleet-target.js';
 import type { FleetMember } from './fleet-runtime.js';
 import type { RollRequest } from './agent/protocol.js';
-import { hostFailed, type FleetRolloutInput, type HostOutcome } from './fleet-rollout.js';
+import { hostFailed, rollBack, rollNote, rollOn, type FleetRolloutInput, type HostOutcome } from './fleet-rollout.js';
 
 /**
  * Stops then starts, on every host; `shipped` is rollFleet's answer with `shipOnly` (the release on
@@ -43,13 +43,13 @@ export async function recreateFleet(input: FleetRolloutInput, shipped: HostOutco
   if (notStopped.length) {
     // Those hosts still run the previous release: put it back on the hosts that stopped it.
     const stopped = members.filter((m) => stoppedAt.has(m.name));
-    const back = await startAgain(input, stopped, outcomes);
+    const back = await rollBack(input, stopped, outcomes, START_AGAIN);
     const f = notStopped[0]!;
     throw failedOn(f.m.name, 'stopping the previous release (recreate)', f.err, notStopped.length - 1, back);
   }
   const stop = await input.stopRequested?.();
   if (stop !== undefined) {
-    const back = await startAgain(input, members, outcomes);
+    const back = await rollBack(input, members, outcomes, START_AGAIN);
     throw SlipwayError.of(
       'FLEET_ROLLOUT_ABORTED',
       `${stop}: release ${release} was not started on any host${back.length ? `; the previous release started again on ${back.join(', ')}` : ''}`,
@@ -66,21 +66,12 @@ export async function recreateFleet(input: FleetRolloutInput, shipped: HostOutco
     if (failed) throw SKIPPED;
     const req = input.to.roll(m);
     try {
-      const r = await m.agent.call({ op: 'roll', roll: req }, req.deadlineMs + req.stopTimeoutMs + 30_000);
+      const r = await rollOn(m, req);
       const o = outcomes.get(m.name)!;
       o.rolled = r.outcome;
       o.ms = r.durationMs;
       o.downMs = Date.now() - stoppedAt.get(m.name)!;
-      note(`${m.name}: now serving release ${req.release} (down ${o.downMs} ms by design: recreate)`, {
-        host: m.name,
-        step: 'roll',
-        outcome: r.outcome,
-        started: r.started,
-        retired: r.retired,
-        ms: r.durationMs,
-        downMs: o.downMs,
-        ...(r.phases ? { phases: r.phases } : {}),
-      });
+      note(`${m.name}: now serving release ${req.release} (down ${o.downMs} ms by design: recreate)`, rollNote(m, r, { downMs: o.downMs }));
     } catch (err) {
       failed = true;
       throw err;
@@ -99,10 +90,11 @@ export async function recreateFleet(input: FleetRolloutInput, shipped: HostOutco
   // A host that cannot confirm (cut off) may go on to run the new release: the others still get the
   // previous one back (the fleet's reconcile would do it a tick later anyway: fleet-heal.ts), and
   // the error says that the promise is broken until that host is back.
-  const back = await startAgain(
+  const back = await rollBack(
     input,
     members.filter((m) => !unconfirmed.includes(m)),
     outcomes,
+    START_AGAIN,
   );
   throw failedOn(first.m.name, `starting release ${release} (recreate)`, first.err, notStarted.length - 1, back, {
     hosts: unconfirmed.map((m) => m.name),
@@ -136,6 +128,8 @@ function failedOn(
 }
 
 const SKIPPED = new Error('not started: another host failed first');
+/** How a host's failed roll back reads in recreate's progress notes: it had nothing running. */
+const START_AGAIN = 'starting the previous release again';
 
 function failures(members: FleetMember[], results: PromiseSettledResult<unknown>[]): { m: FleetMember; err: unknown }[] {
   return results.flatMap((r, i) => (r.status === 'rejected' ? [{ m: members[i]!, err: r.reason as unknown }] : []));
@@ -162,25 +156,4 @@ function stopOnHost(m: FleetMember, req: RollRequest) {
     },
     req.stopTimeoutMs + 30_000,
   );
-}
-
-/** Starts the previous release again on these hosts (after a failure or an abort); returns those it did. */
-async function startAgain(input: FleetRolloutInput, hosts: FleetMember[], outcomes: Map<string, HostOutcome>): Promise<string[]> {
-  const from = input.from;
-  if (!from || !hosts.length) return [];
-  const back: string[] = [];
-  const results = await eachHost(hosts, input.parallel, async (m) => {
-    const req = from.roll(m);
-    await m.agent.call({ op: 'roll', roll: req }, req.deadlineMs + req.stopTimeoutMs + 30_000);
-    outcomes.get(m.name)!.rolledBack = true;
-    back.push(m.name);
-  });
-  for (const f of failures(hosts, results))
-    input.note(`${f.m.name}: starting the previous release again failed: ${SlipwayError.from(f.err).message}`, {
-      host: f.m.name,
-      step: 'rollback',
-    });
-  const backMembers = hosts.filter((m) => back.includes(m.name));
-  if (backMembers.length) await input.balancer?.give(backMembers, from.roll(backMembers[0]!).release);
-  return backMembers.map((m) => m.name);
 }

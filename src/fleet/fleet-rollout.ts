@@ -69,6 +69,25 @@ async function timedBalancer(input: FleetRolloutInput, what: string, phase: 'swi
   input.note(`HAProxy: ${what}`, { step: 'haproxy', ms, phases: { [phase]: ms } });
 }
 
+/** Host `m`'s agent rolls to `req` (agent.ts `roll`), given the roll's own deadline and stop time plus a margin for the link. */
+export function rollOn(m: FleetMember, req: RollRequest): Promise<RollResult> {
+  return m.agent.call({ op: 'roll', roll: req }, req.deadlineMs + req.stopTimeoutMs + 30_000);
+}
+
+/** The data of host `m`'s `roll` progress note (rollout events, docs/servers.md); `more`: what a strategy adds. */
+export function rollNote(m: FleetMember, r: RollResult, more: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    host: m.name,
+    step: 'roll',
+    outcome: r.outcome,
+    started: r.started,
+    retired: r.retired,
+    ms: r.durationMs,
+    ...more,
+    ...(r.phases ? { phases: r.phases } : {}),
+  };
+}
+
 /** Hosts rolled at once: `parallel`, but never more than may be unavailable (at least one). */
 export function batchSize(parallel: number, maxUnavailableHosts: number): number {
   return Math.max(1, Math.min(parallel, maxUnavailableHosts));
@@ -144,19 +163,11 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
       batch.map(async (m) => {
         const t0 = Date.now();
         const req = input.to.roll(m);
-        const r = await m.agent.call({ op: 'roll', roll: req }, req.deadlineMs + req.stopTimeoutMs + 30_000);
+        const r = await rollOn(m, req);
         const o = outcomes.get(m.name)!;
         o.rolled = r.outcome;
         o.ms = Date.now() - t0;
-        note(`${m.name}: ${r.outcome === 'already' ? 'already serving' : 'now serving'} release ${req.release}`, {
-          host: m.name,
-          step: 'roll',
-          outcome: r.outcome,
-          started: r.started,
-          retired: r.retired,
-          ms: r.durationMs,
-          ...(r.phases ? { phases: r.phases } : {}),
-        });
+        note(`${m.name}: ${r.outcome === 'already' ? 'already serving' : 'now serving'} release ${req.release}`, rollNote(m, r));
         return m;
       }),
     );
@@ -181,31 +192,32 @@ export async function rollFleet(input: FleetRolloutInput): Promise<HostOutcome[]
 }
 
 /**
- * Brings the hosts already rolled back to the previous release (when there is one), after a host
- * failed or an abort; returns those it did.
+ * Brings these hosts back to the previous release (when there is one), after a host failed or an
+ * abort: the hosts already rolled, or (recreate) the hosts that stopped it. Returns those it did; a
+ * host it could not is noted (`doing` words what failed) and left to the fleet's reconcile.
  */
-async function rollBack(input: FleetRolloutInput, rolled: FleetMember[], outcomes: Map<string, HostOutcome>): Promise<string[]> {
-  const back: string[] = [];
-  if (!input.from) return back;
+export async function rollBack(
+  input: FleetRolloutInput,
+  hosts: FleetMember[],
+  outcomes: Map<string, HostOutcome>,
+  doing = 'rolling back',
+): Promise<string[]> {
   const from = input.from;
-  // The rest of the fleet serves the previous release: bring the hosts already rolled back to it.
-  const undo = await eachHost(rolled, input.parallel, async (m) => {
-    const req = from.roll(m);
-    await m.agent.call({ op: 'roll', roll: req }, req.deadlineMs + req.stopTimeoutMs + 30_000);
+  if (!from || !hosts.length) return [];
+  const back = new Set<string>();
+  const results = await eachHost(hosts, input.parallel, async (m) => {
+    await rollOn(m, from.roll(m));
     outcomes.get(m.name)!.rolledBack = true;
-    back.push(m.name);
+    back.add(m.name);
   });
-  undo.forEach((u, j) => {
+  results.forEach((u, j) => {
     if (u.status === 'rejected')
-      input.note(`${rolled[j]!.name}: rolling back failed: ${SlipwayError.from(u.reason).message}`, {
-        host: rolled[j]!.name,
-        step: 'rollback',
-      });
+      input.note(`${hosts[j]!.name}: ${doing} failed: ${SlipwayError.from(u.reason).message}`, { host: hosts[j]!.name, step: 'rollback' });
   });
   // Each host's roll back kept it serving; the balancer now counts it under the previous release.
-  const backMembers = rolled.filter((m) => back.includes(m.name));
+  const backMembers = hosts.filter((m) => back.has(m.name));
   if (backMembers.length) await input.balancer?.give(backMembers, from.roll(backMembers[0]!).release);
-  return back;
+  return backMembers.map((m) => m.name);
 }
 
 export function hostFailed(host: string, doing: string, err: unknown, others: number, rolledBack: string[]): SlipwayError {

@@ -8,18 +8,12 @@
  * measurement, never passes it.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StatusResponse } from '../../src/api/types.js';
 import { waitFor } from '../../src/core/wait-for.js';
-import { Fleet } from '../support/fleet/fleet.js';
-import { get, TestProject } from '../support/project.js';
+import { FleetProject } from '../support/fleet/fleet-project.js';
 
-describe("a canary's http: checks across a fleet of SSH hosts", { skip: Fleet.skipReason() }, () => {
-  let fleet: Fleet;
-  const p = new TestProject();
-  const urls = () => fleet.hosts.map((h) => `http://${h.address}:${p.port}/`);
+describe("a canary's http: checks across a fleet of SSH hosts", { skip: FleetProject.skipReason() }, () => {
+  const p = new FleetProject({ hosts: 3 });
   // `/` answers 500 with FAIL_RATE=1 (the health check, /healthz, still passes: the canary starts).
   const write = (env: Record<string, string>, steps = '          - weight: 30\n          - analysis: [home]') =>
     p.writeConfig({
@@ -29,30 +23,11 @@ describe("a canary's http: checks across a fleet of SSH hosts", { skip: Fleet.sk
         steps:
 ${steps}`,
       tail: `analysis:
-  home: { http: { path: /, expect: 200, timeout: 2s }, count: 3, interval: 300ms }
-environments:
-  production:
-${fleet.sshTargetYaml()}`,
+  home: { http: { path: /, expect: 200, timeout: 2s }, count: 3, interval: 300ms }`,
     });
-  const web = async () =>
-    (JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
-      (s) => s.service === 'web',
-    )!;
-  const answers = async () => Promise.all(urls().map(async (u) => (await get(u)).body.split(' ').slice(0, 2).join(' ')));
 
-  before(async () => {
-    fleet = await Fleet.start({ hosts: 3 });
-    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
-    await write({ VERSION: 'v1' });
-    const setup = await p.cli(['hosts', 'setup', '--env', 'production']);
-    assert.equal(setup.code, 0, setup.stderr + setup.stdout);
-    const up = await p.cli(['up', '--env', 'production']);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
-  });
-  after(async () => {
-    await p.cleanup();
-    await fleet?.stop();
-  });
+  before(() => p.startServing(() => write({ VERSION: 'v1' })));
+  after(() => p.stop());
 
   it('a canary answering its check path with 500 on every host is rolled back by the http: check', async () => {
     await write({ VERSION: 'v2', FAIL_RATE: '1' });
@@ -60,16 +35,16 @@ ${fleet.sshTargetYaml()}`,
     assert.equal(res.code, 1, res.stdout + res.stderr);
     assert.match(res.stderr, /rolled back \(AnalysisFailed\)/);
     assert.match(res.stderr, /analysis "home" failed/);
-    const s = await web();
+    const s = await p.web();
     const run = s.rollout!.analysis.find((a) => a.check === 'home')!;
     // Every instance of the canary on every host was asked, each named with its host.
     const detail = JSON.stringify(run);
     assert.match(detail, /6 of 6 instances failed GET \//);
-    for (const h of fleet.hosts) assert.ok(detail.includes(`${h.address} web.production-2-`), `${h.address} in ${detail}`);
+    for (const h of p.fleet.hosts) assert.ok(detail.includes(`${h.address} web.production-2-`), `${h.address} in ${detail}`);
     assert.match(detail, /answered 500 'v2 failed'/);
     assert.equal(s.currentRelease, 1);
     assert.equal(s.rollout!.phase, 'RolledBack');
-    assert.deepEqual(await answers(), ['v1 release=1', 'v1 release=1', 'v1 release=1']);
+    assert.deepEqual(await p.answers(), ['v1 release=1', 'v1 release=1', 'v1 release=1']);
     assert.ok(s.instances.every((i) => i.release === 1) && s.instances.length === 6, JSON.stringify(s.instances));
   });
 
@@ -77,35 +52,27 @@ ${fleet.sshTargetYaml()}`,
     await write({ VERSION: 'v3' });
     const res = await p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
     assert.equal(res.code, 0, res.stdout + res.stderr);
-    const s = await web();
+    const s = await p.web();
     assert.equal(s.currentRelease, 3);
     const run = s.rollout!.analysis.find((a) => a.check === 'home')!;
     assert.equal(run.phase, 'Successful');
     assert.match(JSON.stringify(run), /6 of 6 instances answered GET \/ with 200/);
-    assert.deepEqual(await answers(), ['v3 release=3', 'v3 release=3', 'v3 release=3']);
+    assert.deepEqual(await p.answers(), ['v3 release=3', 'v3 release=3', 'v3 release=3']);
   });
 
   it('a host that cannot be asked fails the measurement: the check never passes without it', async () => {
     // A pause first, so the host is cut once the canary runs everywhere, before its check starts.
     await write({ VERSION: 'v4' }, '          - weight: 30\n          - pause: {}\n          - analysis: [home]');
     const deploying = p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
-    await waitFor(
-      'the canary to wait for promotion at 30%',
-      async () => {
-        const s = await web();
-        return s.rollout?.toRelease === 4 && s.rollout.reason === 'WaitingForPromotion';
-      },
-      60_000,
-      100,
-    );
-    await fleet.cut(2);
+    await p.waitingForPromotion(4);
+    await p.fleet.cut(2);
     try {
       assert.equal((await p.cli(['promote', 'web', '--env', 'production'])).code, 0);
       // Every measurement errs while the host is cut; at consecutiveErrorLimit (4) the check ends Error.
       const run = await waitFor(
         'the check to end Error, naming the host it could not ask',
         async () => {
-          const r = (await web()).rollout?.analysis.find((a) => a.check === 'home');
+          const r = (await p.web()).rollout?.analysis.find((a) => a.check === 'home');
           return r && r.phase !== 'Running' ? r : undefined;
         },
         90_000,
@@ -113,15 +80,15 @@ ${fleet.sshTargetYaml()}`,
       );
       assert.equal(run.phase, 'Error', JSON.stringify(run));
       assert.equal(run.counts.passed, 0, JSON.stringify(run));
-      assert.match(JSON.stringify(run), new RegExp(`${fleet.hosts[2]!.address.replaceAll('.', '\\.')} could not be asked`));
+      assert.match(JSON.stringify(run), new RegExp(`${p.fleet.hosts[2]!.address.replaceAll('.', '\\.')} could not be asked`));
     } finally {
-      await fleet.heal(2);
+      await p.fleet.heal(2);
     }
     // Once the host answers again, the rollback reaches it too.
     const res = await deploying;
     assert.equal(res.code, 1, res.stdout + res.stderr);
     assert.match(res.stderr, /rolled back/);
-    assert.equal((await web()).currentRelease, 3);
-    assert.deepEqual(await answers(), ['v3 release=3', 'v3 release=3', 'v3 release=3']);
+    assert.equal((await p.web()).currentRelease, 3);
+    assert.deepEqual(await p.answers(), ['v3 release=3', 'v3 release=3', 'v3 release=3']);
   });
 });

@@ -7,29 +7,20 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LogHostNotice, LogLine } from '../../src/api/types.js';
 import { ControllerClient } from '../../src/client/client.js';
 import { waitFor } from '../../src/core/wait-for.js';
-import { Fleet } from '../support/fleet/fleet.js';
-import { CLI, get, TestProject } from '../support/project.js';
+import { FleetProject } from '../support/fleet/fleet-project.js';
+import { CLI, get } from '../support/project.js';
 
-describe('slipway logs on a fleet', { skip: Fleet.skipReason() }, () => {
-  let fleet: Fleet;
-  const p = new TestProject();
-  const address = (i: number) => fleet.hosts[i]!.address;
+describe('slipway logs on a fleet', { skip: FleetProject.skipReason() }, () => {
+  const p = new FleetProject({ hosts: 3 });
+  const address = (i: number) => p.fleet.hosts[i]!.address;
   const write = (env: Record<string, string>, start?: string) =>
-    p.writeConfig({
-      env: { LOG_REQUESTS: '1', ...env },
-      ...(start ? { start } : {}),
-      tail: `environments:
-  production:
-${fleet.sshTargetYaml()}`,
-    });
+    p.writeConfig({ env: { LOG_REQUESTS: '1', ...env }, ...(start ? { start } : {}) });
   /** One request to host i's router: its instance logs "request <path>". */
-  const hit = async (i: number, path: string) => assert.equal((await get(`http://${address(i)}:${p.port}/${path}`)).status, 200);
+  const hit = async (i: number, path: string) => assert.equal((await get(`${p.urls()[i]!}${path}`)).status, 200);
   const json = async (args: string[]): Promise<LogLine[]> => {
     const r = await p.cli(['logs', 'web', '--env', 'production', '--json', ...args]);
     assert.equal(r.code, 0, r.stderr);
@@ -74,19 +65,8 @@ ${fleet.sshTargetYaml()}`,
     };
   };
 
-  before(async () => {
-    fleet = await Fleet.start({ hosts: 3 });
-    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
-    await write({ VERSION: 'v1' });
-    const setup = await p.cli(['hosts', 'setup', '--env', 'production']);
-    assert.equal(setup.code, 0, setup.stderr + setup.stdout);
-    const up = await p.cli(['up', '--env', 'production']);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
-  });
-  after(async () => {
-    await p.cleanup();
-    await fleet?.stop();
-  });
+  before(() => p.startServing(() => write({ VERSION: 'v1' })));
+  after(() => p.stop());
 
   it("merges every host's lines in capture order, each with its host; -n counts over the fleet; --since cuts by time", async () => {
     for (let k = 0; k < 5; k++) for (let i = 0; i < 3; i++) await hit(i, `early-h${i}-${k}`);
@@ -173,8 +153,8 @@ ${fleet.sshTargetYaml()}`,
     const f = follow(['-n', '1']);
     try {
       await waitFor('the tail', () => f.lines.length >= 1, 20_000);
-      const pid = (await fleet.inHost(2, ['cat', '/var/lib/slipway/run/agent.pid'])).split(' ')[0]!;
-      await fleet.inHost(2, ['kill', '-KILL', pid]);
+      const pid = (await p.fleet.inHost(2, ['cat', '/var/lib/slipway/run/agent.pid'])).split(' ')[0]!;
+      await p.fleet.inHost(2, ['kill', '-KILL', pid]);
       // Written on the host while it has no agent (its log writers go on alone).
       for (let k = 0; k < 5; k++) await hit(2, `agentless-${k}`);
       await waitFor('the lines written without an agent', () => requests(f.lines, 'agentless-').length === 5, 30_000);
@@ -192,7 +172,7 @@ ${fleet.sshTargetYaml()}`,
     const f = follow(['-n', '1']);
     try {
       await waitFor('the tail', () => f.lines.length >= 1, 20_000);
-      await fleet.cut(1);
+      await p.fleet.cut(1);
       const asked = Date.now();
       const cut = await p.cli(['logs', 'web', '--env', 'production', '-n', '100']);
       t.diagnostic(`logs with a cut host answered in ${Date.now() - asked} ms`);
@@ -212,8 +192,8 @@ ${fleet.sshTargetYaml()}`,
       await waitFor("the others' lines while the host is cut", () => requests(f.lines, 'while-cut-h').length === 2, 15_000);
       await waitFor('the follower to name the cut host', () => f.notices.some((n) => n.host === address(1) && n.problem), 20_000);
       // Written on the cut host itself (from inside it): it reaches the follower once the link is back.
-      await fleet.inHost(1, ['curl', '-sf', `http://127.0.0.1:${p.port}/during-cut-h1`]);
-      await fleet.heal(1);
+      await p.fleet.inHost(1, ['curl', '-sf', `http://127.0.0.1:${p.port}/during-cut-h1`]);
+      await p.fleet.heal(1);
       await waitFor("the cut host's line", () => requests(f.lines, 'during-cut-h1').length === 1, 30_000);
       assert.deepEqual(
         f.notices.map((n) => [n.host, n.problem === null]),
@@ -225,7 +205,7 @@ ${fleet.sshTargetYaml()}`,
       assert.match(f.stderr(), new RegExp(`${address(1).replaceAll('.', '\\.')}: reachable again`));
       assert.equal(await f.stop(), 0, f.stderr());
     } finally {
-      await fleet.heal(1).catch(() => undefined);
+      await p.fleet.heal(1).catch(() => undefined);
       await f.stop();
     }
   });

@@ -11,13 +11,13 @@
  * HAProxy, every host leaves it before anything stops and rejoins serving the new release.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StatusResponse } from '../../src/api/types.js';
-import { Fleet } from '../support/fleet/fleet.js';
+import { FleetProject } from '../support/fleet/fleet-project.js';
+import type { Fleet } from '../support/fleet/fleet.js';
 import { startLoad } from '../support/load.js';
-import { get, TestProject } from '../support/project.js';
+import { get } from '../support/project.js';
 
 const UNIT = 'web.production';
 
@@ -84,6 +84,14 @@ function watchFleet(fleet: Fleet) {
   };
 }
 
+/** slipway.yaml as written, with every host of the fleet rolled at once (`parallel: n`, the fixture's is 1). */
+function rollAtOnce(p: FleetProject, n: number): void {
+  const file = join(p.dir, 'slipway.yaml');
+  const yaml = readFileSync(file, 'utf8');
+  if (!yaml.includes('        parallel: 1\n')) throw new Error('slipway.yaml has no `parallel: 1` to change');
+  writeFileSync(file, yaml.replace('        parallel: 1\n', `        parallel: ${n}\n`));
+}
+
 /** Every way a sample can break recreate's promise, with the sample's time; empty when none did. */
 function overlaps(samples: Sample[]): string[] {
   const bad: string[] = [];
@@ -96,44 +104,27 @@ function overlaps(samples: Sample[]): string[] {
   return bad;
 }
 
-describe('strategy recreate across a fleet of SSH hosts', { skip: Fleet.skipReason() }, () => {
-  let fleet: Fleet;
-  const p = new TestProject();
-  const urls = () => fleet.hosts.map((h) => `http://${h.address}:${p.port}/`);
+describe('strategy recreate across a fleet of SSH hosts', { skip: FleetProject.skipReason() }, () => {
+  const p = new FleetProject({ hosts: 3 });
   // `CRASH_ON`: the host (its hostname, h1…h3) where the release exits at once, a crash loop there only.
-  const write = (env: Record<string, string>) =>
-    p.writeConfig({
+  const write = async (env: Record<string, string>) => {
+    await p.writeConfig({
       env,
       start: `sh -c 'test "$(hostname)" = "$CRASH_ON" && echo "cannot start on $CRASH_ON" && exit 3; exec node server.js'`,
       extra: '    strategy: recreate',
-      tail: `environments:
-  production:
-${fleet.sshTargetYaml().replace('parallel: 1', 'parallel: 3')}`,
     });
-  const web = async () =>
-    (JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
-      (s) => s.service === 'web',
-    )!;
-  const answers = async () => Promise.all(urls().map(async (u) => (await get(u)).body.split(' ').slice(0, 2).join(' ')));
+    rollAtOnce(p, 3);
+  };
 
   before(async () => {
-    fleet = await Fleet.start({ hosts: 3 });
-    writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
-    await write({ VERSION: 'v1', CRASH_ON: 'none' });
-    const setup = await p.cli(['hosts', 'setup', '--env', 'production']);
-    assert.equal(setup.code, 0, setup.stderr + setup.stdout);
-    const up = await p.cli(['up', '--env', 'production']);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
-    assert.deepEqual(await answers(), ['v1 release=1', 'v1 release=1', 'v1 release=1']);
+    await p.startServing(() => write({ VERSION: 'v1', CRASH_ON: 'none' }));
+    assert.deepEqual(await p.answers(), ['v1 release=1', 'v1 release=1', 'v1 release=1']);
   });
-  after(async () => {
-    await p.cleanup();
-    await fleet?.stop();
-  });
+  after(() => p.stop());
 
   it('stops the old release on every host before the new one starts on any: never two releases at once, downtime by design', async () => {
     await write({ VERSION: 'v2', CRASH_ON: 'none' });
-    const watch = watchFleet(fleet);
+    const watch = watchFleet(p.fleet);
     const deploy = await p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
     const samples = await watch.stop();
     assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
@@ -146,8 +137,8 @@ ${fleet.sshTargetYaml().replace('parallel: 1', 'parallel: 3')}`,
       samples.slice(last1 + 1, first2).some((s) => s.running.length === 0),
       'a sample with nothing running between the releases',
     );
-    assert.deepEqual(await answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
-    const s = await web();
+    assert.deepEqual(await p.answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
+    const s = await p.web();
     assert.equal(s.currentRelease, 2);
     assert.match(
       s.rollout!.message ?? '',
@@ -155,7 +146,7 @@ ${fleet.sshTargetYaml().replace('parallel: 1', 'parallel: 3')}`,
     );
     assert.deepEqual(
       s.hosts?.map((h) => [h.release, h.serving, h.health]),
-      fleet.hosts.map(() => [2, 2, 'healthy']),
+      p.fleet.hosts.map(() => [2, 2, 'healthy']),
     );
     console.log(
       `# fleet recreate: ${samples.length} samples; nothing ran for ${samples[first2]!.at - samples[last1]!.at} ms (between samples ${last1} and ${first2}); ${s.rollout!.message}`,
@@ -164,11 +155,11 @@ ${fleet.sshTargetYaml().replace('parallel: 1', 'parallel: 3')}`,
 
   it('a release crash-looping on one host fails the rollout naming it; the previous release is recreated on every host', async () => {
     await write({ VERSION: 'v3', CRASH_ON: 'h2' });
-    const watch = watchFleet(fleet);
+    const watch = watchFleet(p.fleet);
     const deploy = await p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
     const samples = await watch.stop();
     assert.equal(deploy.code, 1, deploy.stderr + deploy.stdout);
-    const h2 = fleet.hosts[1]!.address.replaceAll('.', '\\.');
+    const h2 = p.fleet.hosts[1]!.address.replaceAll('.', '\\.');
     assert.match(deploy.stderr, new RegExp(`host ${h2} failed while starting release 3 \\(recreate\\): FLEET_ROLL_FAILED`));
     assert.match(deploy.stderr, /cannot start on h2/, 'the host says why');
     assert.deepEqual(overlaps(samples), []);
@@ -176,85 +167,67 @@ ${fleet.sshTargetYaml().replace('parallel: 1', 'parallel: 3')}`,
       samples.some((s) => s.running.includes(3)),
       'release 3 ran (on h1 and h3) before it was stopped everywhere',
     );
-    assert.deepEqual(await answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
-    const s = await web();
+    assert.deepEqual(await p.answers(), ['v2 release=2', 'v2 release=2', 'v2 release=2']);
+    const s = await p.web();
     assert.equal(s.currentRelease, 2);
     assert.equal(s.rollout!.phase, 'Failed');
     assert.deepEqual(
       s.hosts?.map((h) => [h.release, h.serving, h.health]),
-      fleet.hosts.map(() => [2, 2, 'healthy']),
+      p.fleet.hosts.map(() => [2, 2, 'healthy']),
     );
     assert.ok(s.instances.every((i) => i.release === 2) && s.instances.length === 6, JSON.stringify(s.instances));
   });
 
   it('slipway rollback recreates the previous release on every host, never beside the current one', async () => {
-    const watch = watchFleet(fleet);
+    const watch = watchFleet(p.fleet);
     const rollback = await p.cli(['rollback', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
     const samples = await watch.stop();
     assert.equal(rollback.code, 0, rollback.stderr + rollback.stdout);
     assert.deepEqual(overlaps(samples), []);
-    assert.deepEqual(await answers(), ['v1 release=1', 'v1 release=1', 'v1 release=1']);
-    const s = await web();
+    assert.deepEqual(await p.answers(), ['v1 release=1', 'v1 release=1', 'v1 release=1']);
+    const s = await p.web();
     assert.equal(s.currentRelease, 1);
     assert.deepEqual(
       s.hosts?.map((h) => [h.release, h.serving, h.health]),
-      fleet.hosts.map(() => [1, 2, 'healthy']),
+      p.fleet.hosts.map(() => [1, 2, 'healthy']),
     );
   });
 });
 
-describe(
-  'strategy recreate across a fleet behind HAProxy',
-  { skip: Fleet.skipReason() ?? (existsSync('/usr/sbin/haproxy') ? undefined : 'needs haproxy') },
-  () => {
-    let fleet: Fleet;
-    const p = new TestProject();
-    const write = (version: string) =>
-      p.writeConfig({
-        env: { VERSION: version },
-        extra: '    strategy: recreate',
-        tail: `environments:
-  production:
-    loadBalancer:
-      haproxy: { healthPath: /healthz, checkInterval: 200ms }
-${fleet.sshTargetYaml().replace('parallel: 1', 'parallel: 2')}`,
-      });
+describe('strategy recreate across a fleet behind HAProxy', { skip: FleetProject.skipReason({ haproxy: true }) }, () => {
+  const p = new FleetProject({ hosts: 2 });
+  const write = async (version: string) => {
+    await p.writeConfig({ env: { VERSION: version }, extra: '    strategy: recreate', haproxy: true });
+    rollAtOnce(p, 2);
+  };
 
-    before(async () => {
-      fleet = await Fleet.start({ hosts: 2 });
-      writeFileSync(join(p.dir, 'known_hosts'), fleet.knownHosts());
-      await write('v1');
-      const up = await p.cli(['up', '--env', 'production']);
-      assert.equal(up.code, 0, up.stderr + up.stdout);
-    });
-    after(async () => {
-      await p.cleanup();
-      await fleet?.stop();
-    });
+  before(async () => {
+    await p.start();
+    await write('v1');
+    await p.ok(['up', '--env', 'production']);
+  });
+  after(() => p.stop());
 
-    it('never two releases behind HAProxy; every host rejoins it serving the new release', async () => {
-      assert.match((await get(p.url)).body, /^v1 release=1 /);
-      await write('v2');
-      const watch = watchFleet(fleet);
-      const load = startLoad(p.url, { concurrency: 2, maxMs: 60_000 });
-      const deploy = await p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
-      const result = await load.stop();
-      const samples = await watch.stop();
-      assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
-      assert.deepEqual(overlaps(samples), []);
-      assert.ok(result.bodies.has('v1 release=1') && result.bodies.has('v2 release=2'), 'both releases answered, one after the other');
-      const web = (JSON.parse((await p.cli(['status', '--env', 'production', '--json'])).stdout) as StatusResponse).services.find(
-        (s) => s.service === 'web',
-      )!;
-      assert.deepEqual(
-        web.traffic.filter((t) => t.backends > 0).map((t) => [t.release, t.backends, t.share]),
-        [[2, 2, 1]],
-        'both hosts are HAProxy servers of release 2',
-      );
-      assert.match((await get(p.url)).body, /^v2 release=2 /);
-      console.log(
-        `# fleet recreate behind HAProxy: ${result.ok} requests answered, ${result.failed} failed during the deploy (downtime by design)`,
-      );
-    });
-  },
-);
+  it('never two releases behind HAProxy; every host rejoins it serving the new release', async () => {
+    assert.match((await get(p.url)).body, /^v1 release=1 /);
+    await write('v2');
+    const watch = watchFleet(p.fleet);
+    const load = startLoad(p.url, { concurrency: 2, maxMs: 60_000 });
+    const deploy = await p.cli(['deploy', 'web', '--env', 'production', '--wait'], { timeoutMs: 120_000 });
+    const result = await load.stop();
+    const samples = await watch.stop();
+    assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout);
+    assert.deepEqual(overlaps(samples), []);
+    assert.ok(result.bodies.has('v1 release=1') && result.bodies.has('v2 release=2'), 'both releases answered, one after the other');
+    const web = await p.web();
+    assert.deepEqual(
+      web.traffic.filter((t) => t.backends > 0).map((t) => [t.release, t.backends, t.share]),
+      [[2, 2, 1]],
+      'both hosts are HAProxy servers of release 2',
+    );
+    assert.match((await get(p.url)).body, /^v2 release=2 /);
+    console.log(
+      `# fleet recreate behind HAProxy: ${result.ok} requests answered, ${result.failed} failed during the deploy (downtime by design)`,
+    );
+  });
+});

@@ -13,6 +13,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import type { LogRecord } from '../driver.js';
+import { linesBackward, linesForward } from './file-lines.js';
 import { parseLogLine } from './log-line.js';
 
 /** Where a reader stopped in a stream: [inode of the file, byte offset after the last whole line read]. */
@@ -26,8 +27,6 @@ export interface StreamPage {
   /** Where the read stopped: after the last record, or the end of the last whole line of the newest file. */
   end: LogPosition | undefined;
 }
-
-const CHUNK = 64 * 1024;
 
 /**
  * The oldest lines of one stream after the cursor, at most `max`. With a hint whose file is still
@@ -144,53 +143,4 @@ async function firstStamp(fh: FileHandle): Promise<number | null> {
   const buf = Buffer.alloc(64);
   const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
   return parseLogLine(buf.subarray(0, bytesRead).toString('latin1')).at;
-}
-
-/** The whole lines of a file from byte `pos` on, each with the offset after its newline; a line still being written is left. */
-async function* linesForward(fh: FileHandle, pos: number): AsyncGenerator<{ raw: string; next: number }> {
-  let rest = Buffer.alloc(0);
-  let restAt = pos;
-  for (;;) {
-    const chunk = Buffer.alloc(CHUNK);
-    const { bytesRead } = await fh.read(chunk, 0, CHUNK, pos);
-    if (bytesRead === 0) return;
-    pos += bytesRead;
-    const buf = Buffer.concat([rest, chunk.subarray(0, bytesRead)]);
-    let start = 0;
-    for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
-      yield { raw: buf.subarray(start, nl).toString('utf8'), next: restAt + nl + 1 };
-      start = nl + 1;
-    }
-    rest = buf.subarray(start);
-    restAt += start;
-  }
-}
-
-/**
- * The whole lines of a file before byte `size`, newest first, each with the offset after its
- * newline (a last line without one is still being written: left out).
- */
-async function* linesBackward(fh: FileHandle, size: number): AsyncGenerator<{ raw: string; next: number }> {
-  let pos = size;
-  let rest = Buffer.alloc(0);
-  // Offset of the byte after `rest`; the first newline found (from the end) closes the newest whole line.
-  let closed = false;
-  let lineEnd = size;
-  while (pos > 0) {
-    const len = Math.min(CHUNK, pos);
-    pos -= len;
-    const chunk = Buffer.alloc(len);
-    await fh.read(chunk, 0, len, pos);
-    const buf = Buffer.concat([chunk, rest]);
-    let end = buf.length;
-    for (let nl = buf.lastIndexOf(0x0a, end - 1); nl >= 0; nl = end > 0 ? buf.lastIndexOf(0x0a, end - 1) : -1) {
-      if (closed) yield { raw: buf.subarray(nl + 1, end).toString('utf8'), next: lineEnd };
-      closed = true;
-      lineEnd = pos + nl + 1;
-      end = nl;
-    }
-    rest = buf.subarray(0, end);
-  }
-  // The file's first line has no newline before it.
-  if (closed) yield { raw: rest.toString('utf8'), next: lineEnd };
 }

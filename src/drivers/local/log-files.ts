@@ -8,6 +8,7 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { linesBackward as linesIn } from './file-lines.js';
 import { mergeByTime, parseLogLine, type LogEntry } from './log-line.js';
 
 /** The current log file of each stream of one instance. Rotated files add `.1`, `.2`, … */
@@ -20,48 +21,20 @@ export function logPaths(logDir: string, id: string): LogPaths {
   return { stdout: join(logDir, `${id}.out.log`), stderr: join(logDir, `${id}.err.log`) };
 }
 
-/** Chunk read at a time when scanning a file backwards for line ends. */
-const CHUNK = 64 * 1024;
-
 /**
  * The last `n` lines of a file, reading backwards from its end so a large log costs only the bytes
  * of those lines. A missing file has no lines.
  */
 export async function lastLines(path: string, n: number): Promise<string[]> {
-  if (n <= 0) return [];
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch {
-    return [];
-  }
-  try {
-    const { size } = await fh.stat();
-    let pos = size;
-    let buf = Buffer.alloc(0);
-    let newlines = 0;
-    // n lines need n+1 line ends in view (the one before the first line), plus a trailing one.
-    while (pos > 0 && newlines <= n) {
-      const len = Math.min(CHUNK, pos);
-      pos -= len;
-      const chunk = Buffer.alloc(len);
-      await fh.read(chunk, 0, len, pos);
-      for (const b of chunk) if (b === 0x0a) newlines++;
-      buf = Buffer.concat([chunk, buf]);
-    }
-    const lines = buf.toString('utf8').split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    // Unless the whole file was read, the first piece is the tail end of a longer line.
-    if (pos > 0) lines.shift();
-    return lines.slice(-n);
-  } finally {
-    await fh.close();
-  }
+  const lines: string[] = [];
+  if (n <= 0) return lines;
+  for await (const line of linesBackward(path)) if (lines.push(line) >= n) break;
+  return lines.reverse();
 }
 
 /**
  * Lines of a file from its end backwards (newest first), reading chunk by chunk so that only the
- * bytes of the lines taken are read. A missing file has no lines.
+ * bytes of the lines taken are read; a last line without a newline counts. A missing file has no lines.
  */
 export async function* linesBackward(path: string): AsyncGenerator<string> {
   let fh;
@@ -71,29 +44,7 @@ export async function* linesBackward(path: string): AsyncGenerator<string> {
     return;
   }
   try {
-    const size = (await fh.stat()).size;
-    let pos = size;
-    let rest = Buffer.alloc(0);
-    let first = true;
-    while (pos > 0) {
-      const len = Math.min(CHUNK, pos);
-      pos -= len;
-      const chunk = Buffer.alloc(len);
-      await fh.read(chunk, 0, len, pos);
-      const buf = Buffer.concat([chunk, rest]);
-      let end = buf.length;
-      if (first && buf[end - 1] === 0x0a) end--; // the file's final newline ends the last line
-      first = false;
-      while (end > 0) {
-        const nl = buf.lastIndexOf(0x0a, end - 1);
-        if (nl === -1) break;
-        yield buf.subarray(nl + 1, end).toString('utf8');
-        end = nl;
-      }
-      rest = buf.subarray(0, end);
-    }
-    // The file's first line (maybe empty) has no line end before it.
-    if (size > 0) yield rest.toString('utf8');
+    for await (const { raw } of linesIn(fh, (await fh.stat()).size, true)) yield raw;
   } finally {
     await fh.close();
   }

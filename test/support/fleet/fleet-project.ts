@@ -98,6 +98,17 @@ export class FleetProject extends TestProject {
   }
 
   /**
+   * start(), slipway.yaml as `write` writes it, then `hosts setup` (the agent on every host) and
+   * `up`: the fleet serving its first release, what most fleet tests begin with.
+   */
+  async startServing(write: () => Promise<void> | void): Promise<void> {
+    await this.start();
+    await write();
+    await this.ok(['hosts', 'setup', '--env', 'production']);
+    await this.ok(['up', '--env', 'production']);
+  }
+
+  /**
    * `down --env production` while the hosts run (the controller, then each host's instances and
    * router), the project's directory, then the fleet and an image project's registry and podman storage.
    */
