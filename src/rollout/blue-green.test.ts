@@ -180,4 +180,32 @@ describe('blue-green transition', () => {
       );
     }
   });
+
+  it('while the new release is not ready in full before the switch: a failed analysis still rolls back, and the wait ends at the progress deadline', () => {
+    const failing = world(bg());
+    const a = runUntil(failing, startRollout(1, 2), 0, (r) => r.rollout!.reason === 'Analysing');
+    failing.healthyRelease = (r) => r !== 2;
+    failing.analysis = { 'pre:smoke': { phase: 'Failed', reason: '2/5 failed' } };
+    const undone = runUntil(failing, a.view, a.t + 1000, (r) => r.rollout!.phase === 'RolledBack' || r.rollout!.phase === 'Failed');
+    assert.equal(undone.view.phase, 'RolledBack', 'the analysis verdict, not a wait for readiness');
+
+    const stuck = world(bg());
+    const b = runUntil(stuck, startRollout(1, 2), 0, (r) => r.rollout!.reason === 'Analysing');
+    stuck.analysis = { 'pre:smoke': { phase: 'Successful', reason: '5/5 passed' } };
+    stuck.healthyRelease = (r) => r !== 2;
+    const waiting = runUntil(stuck, b.view, b.t + 1000, (r) => r.rollout!.reason === 'WaitingForReady');
+    const failed = runUntil(
+      stuck,
+      waiting.view,
+      waiting.t + 1000,
+      (r) => r.rollout!.phase === 'Failed' || r.rollout!.phase === 'RolledBack',
+      200,
+    );
+    assert.equal(failed.view.phase, 'Failed');
+    assert.ok(failed.t - waiting.t >= 60_000, `failed ${failed.t - waiting.t} ms after it stopped being ready, not before the deadline`);
+    assert.ok(
+      failed.result.route.every((p) => p.release === 1),
+      'users stayed on the old release throughout',
+    );
+  });
 });

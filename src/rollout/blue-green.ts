@@ -78,10 +78,10 @@ class BlueGreenStep {
   prePromotion(): TransitionResult {
     const checks = this.strategy.prePromotionAnalysis;
     const runs = stepRunsFor('pre', checks, this.to, this.from);
-    const unready = this.unready({ analysis: runs });
-    if (unready) return unready;
     const outcome = analysisOutcome(runs, this.observed.analysis);
     if (outcome.kind === 'failed') return this.undo(outcome.failure, 'RolledBack');
+    const unready = this.unready({ analysis: runs });
+    if (unready) return unready;
     if (this.c.requests.promote) return this.promote('promoted by request', ['promote']);
     switch (outcome.kind) {
       case 'inconclusive': {
@@ -159,12 +159,18 @@ class BlueGreenStep {
    * The switch needs the new release ready in full whenever it is judged, not only once: an
    * instance may fail after the preview, and a restarted controller knows no instance's health
    * before its first probe. Switching then would leave users fewer backends than they had, or
-   * none. Meanwhile the old release keeps the traffic; a promotion asked for waits too.
+   * none. Meanwhile the old release keeps the traffic and a promotion asked for waits, for the
+   * progress deadline at most (counted from when it stopped being ready): then the rollout fails.
    */
   private unready(extra: Partial<TransitionResult> = {}): TransitionResult | undefined {
     if (this.newReady.length >= this.size) return undefined;
+    const { progressDeadlineMs } = this.c.shape;
+    const since = this.c.p.unreadySince ?? this.now;
+    if (this.now - since > progressDeadlineMs) return this.undo(missedDeadline(this.to, this.c.instances, progressDeadlineMs), 'Failed');
     const message = `release ${this.to} is ${this.newReady.length}/${this.size} ready; the switch waits until every instance is (or \`slipway abort\`)`;
-    return this.stay('Progressing', this.stage, 'WaitingForReady', message, extra);
+    const r = this.stay('Progressing', this.stage, 'WaitingForReady', message, extra);
+    r.rollout!.progress = { ...r.rollout!.progress, unreadySince: since };
+    return r;
   }
 
   /** The switch: one route update sends every new request to the new release. */
@@ -212,7 +218,8 @@ class BlueGreenStep {
 
   private progressAt(next: BlueGreenStage): RolloutProgress {
     const stageSince = next === this.stage ? this.since : this.now;
-    return { ...this.c.p, stage: next, stageSince, ready: this.newReady.length, desired: this.size };
+    const { unreadySince: _, ...p } = this.c.p; // kept only by unready()
+    return { ...p, stage: next, stageSince, ready: this.newReady.length, desired: this.size };
   }
 
   private elapsed(): number {

@@ -59,6 +59,8 @@ export interface RolloutProgress {
   /** Blue-green: where the rollout stands, and since when. */
   stage?: BlueGreenStage;
   stageSince?: number;
+  /** Blue-green: since when the new release has not been ready in full before the switch (its deadline counts from there). */
+  unreadySince?: number;
   /** Requests from people (slipway promote/pause/resume/abort/rollback), durable until consumed. */
   requests?: RolloutRequests;
   /** Analysis runs of this rollout by key, as last persisted (phase, reason, counts, recent measurements). */
