@@ -346,7 +346,7 @@ export async function setupHosts(
     // The host agent (ADR 0026): this Slipway's bundle installed (nothing sent when the host has
     // it), an agent of another version replaced, and the agent answering before setup passes.
     const bundle = () => agentBundle(projectPaths(projectDir).artifacts);
-    return (await new AgentClient(() => pool.get(h.target), layout.root, { bundle }).ensureCurrent())!;
+    return (await new AgentClient(() => pool.get(h.target), layout.root, { bundle }).ensureCurrent({ reinstall: true }))!;
   });
   const failed = new Map(results.flatMap((r, i) => (r.status === 'rejected' ? [[i, r.reason as unknown]] : [])));
   const checked = failed.size === hosts.length ? [] : await checkHosts(config, projectDir, environment, opts);

@@ -7,10 +7,12 @@
  * the same instance and router processes and no failed request under load.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { cp, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../../src/artifact/artifact-testing.js';
+import { projectPaths } from '../../src/controller/paths.js';
 import { waitFor } from '../../src/core/wait-for.js';
 import { AgentClient } from '../../src/fleet/agent/agent-client.js';
 import { AGENT_BUNDLE_DIR, agentBundle } from '../../src/fleet/agent/agent-bundle.js';
@@ -98,6 +100,23 @@ describe('installing the host agent on hosts without this checkout', { skip: Fle
     assert.equal(await agentPid(), pid);
   });
 
+  it('a deploy to hosts whose agent is current asks the agent alone (its hello), running none of the install commands', async () => {
+    // Every remote command is in the controller's log, with its host (ssh2-host.ts); the install reads install.json.
+    const log = projectPaths(p.dir).controllerLog;
+    const installCommands = (from: number) =>
+      readFileSync(log, 'utf8')
+        .slice(from)
+        .split('\n')
+        .filter((l) => /ssh \S+ exit=/.test(l) && l.includes(`${ROOT}/agent/install.json`));
+    const start = readFileSync(log, 'utf8').length;
+    const pid = await agentPid();
+    await p.writeConfig({ env: { VERSION: 'v1', AGAIN: '1' } });
+    await p.ok(['deploy', 'web', '--env', 'production', '--wait']);
+    assert.deepEqual(installCommands(start), [], 'no install command');
+    assert.equal(await agentPid(), pid, 'the same agent');
+    assert.equal(await p.answer(0), 'v1 release=2');
+  });
+
   it('hosts setup replaces an agent of another version: same instances and router, no failed request', async () => {
     const current = (await installJson()).agent;
     const other = await installOtherVersion();
@@ -142,6 +161,6 @@ describe('installing the host agent on hosts without this checkout', { skip: Fle
     assert.deepEqual(result.failures, []);
     assert.equal((await installJson()).agent, current);
     assert.notEqual(await agentPid(), oldAgent);
-    assert.equal(await p.answer(0), 'v2 release=2');
+    assert.equal(await p.answer(0), 'v2 release=3');
   });
 });

@@ -111,7 +111,7 @@ export async function installAgent(host: RemoteHost, layout: HostLayout, bundle:
       },
     );
   await shipRelease(host, layout, bundle.plan);
-  const installFile = posix.join(paths.dir, 'install.json');
+  const installFile = paths.install;
   const facts = new Map<string, string>();
   for (const line of (await host.run(shellScript(FACTS, [installFile]))).stdout.split('\n')) {
     const eq = line.indexOf('=');

@@ -9,6 +9,8 @@ export function agentPaths(root: string) {
     socket: posix.join(dir, 'agent.sock'),
     /** The LocalDriver's state (instances.json, logs/). */
     driver: posix.join(dir, 'driver'),
+    /** What `hosts setup` (or an upgrade) installed: the agent's version, Node, systemd unit or not (agent-install.ts). */
+    install: posix.join(dir, 'install.json'),
     /** The router daemon's state (router.json, routes.json, router.log). */
     router: posix.join(dir, 'router'),
     /** The agent's pid file (remote-process.ts: pid and start time) and its log. */

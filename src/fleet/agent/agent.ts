@@ -10,7 +10,7 @@
  * that a host half-way through a roll when the controller vanishes still ends serving one release.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { SlipwayError } from '../../core/errors.js';
@@ -19,6 +19,7 @@ import type { InstanceStatus } from '../../drivers/driver.js';
 import type { RuntimeSwitch } from '../../drivers/runtime-switch.js';
 import { probe } from '../../health/probe.js';
 import { LocalRouter } from '../../router/local-router.js';
+import type { InstalledAgent } from './agent-install.js';
 import { agentPaths } from './agent-paths.js';
 import { splitHost } from './host-split.js';
 import { probeRelease } from './host-http-probe.js';
@@ -183,6 +184,7 @@ export class HostAgent {
           hostname: hostname(),
           entry: process.argv[1] ?? '',
           images: this.runtimes.images,
+          ...this.installRecord(),
         };
       case 'list':
         return this.driver.list();
@@ -257,6 +259,18 @@ export class HostAgent {
    * instance that crash-loops or is not healthy by the deadline fails the roll: the new instances
    * are stopped and the route is untouched, so the host serves what it served.
    */
+  /** install.json when it describes this very agent (its entry), for `hello`: a controller finds a current agent in one round trip. */
+  private installRecord(): { install?: InstalledAgent } {
+    try {
+      const i = JSON.parse(readFileSync(this.paths.install, 'utf8')) as InstalledAgent;
+      if (i.entry !== process.argv[1]) return {};
+      const { agent, node, nodeVersion, entry, mode, unit, sudo, note } = i;
+      return { install: { agent, node, nodeVersion, entry, mode, unit, sudo, note } };
+    } catch {
+      return {}; // none (an agent started from this machine's files in tests) or unreadable: the controller installs
+    }
+  }
+
   private async roll(r: RollRequest): Promise<RollResult> {
     const key = `${r.service}@${r.release}`;
     this.hold(key, +1);

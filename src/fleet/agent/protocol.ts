@@ -11,6 +11,7 @@ import type { HealthCheck } from '../../health/health-check.js';
 import type { InstanceSpec, InstanceStatus, LogRecord } from '../../drivers/driver.js';
 import type { RouterHealth, RouterStats, ServiceRoute } from '../../router/types.js';
 import type { LogPosition } from '../../drivers/local/log-after.js';
+import type { InstalledAgent } from './agent-install.js';
 
 /** Bumped when a request or answer changes shape; a controller upgrades an agent of another version. */
 export const AGENT_PROTOCOL = 1;
@@ -202,6 +203,8 @@ export interface Hello {
   entry?: string;
   /** What runs containers on the host (podman preferred; docker when it has only docker); null: neither. Absent from older agents. */
   images?: 'podman' | 'docker' | null;
+  /** The host's install.json when it describes this very agent (same entry): a controller finds it current in one round trip. Absent from older agents. */
+  install?: InstalledAgent;
 }
 
 /** What each request answers (`seq`: the agent's event counter after the call). */
