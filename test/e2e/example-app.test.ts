@@ -46,5 +46,12 @@ describe('examples/hello', () => {
     const down = slipway(dir, ['down']);
     assert.equal(down.code, 0, down.stderr);
     await assert.rejects(get(`http://127.0.0.1:${port}/`));
+
+    // `npm start` again: nothing to roll out, but `up` returns once the app serves again.
+    const again = slipway(dir, ['up']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /web: unchanged \(release 1 is current/);
+    assert.match(again.stdout, new RegExp(`web: Healthy  http://127\\.0\\.0\\.1:${port}/`));
+    assert.match((await get(`http://127.0.0.1:${port}/`)).body, /^hello from release 1 /);
   });
 });

@@ -1,5 +1,8 @@
 import { terminalLine } from '../../core/terminal-text.js';
 import type { ServiceStatus } from '../../api/types.js';
+import type { ControllerClient } from '../../client/client.js';
+import type { SlipwayConfig } from '../../config/schema.js';
+import type { Output } from '../output.js';
 import type { CliCommand } from '../context.js';
 import { listenArgs, listenFlags, waitFlags } from '../flags.js';
 import type { ListenOptions } from '../../controller/listen-options.js';
@@ -82,6 +85,8 @@ export const up: CliCommand<{ wait: boolean } & ListenOptions> = {
       if (!json) out.out(`${terminalLine(s.service)}: skipped, ${terminalLine(s.reason)}`);
       code = Math.max(code, 1);
     }
+    // Nothing to roll out, yet instances to bring back (after `slipway down`): waited for like a rollout.
+    if (flags.wait && (await localTarget(config, env))) await untilServing(client, config, out);
     const status = await client.status();
     if (json) {
       out.out(JSON.stringify({ plan, deploys: applied.deploys, skipped: applied.skipped ?? [], status }, null, 2));
@@ -123,5 +128,39 @@ export function planFor(name: string, s: ServiceStatus | undefined): { state: st
     }
     default:
       return { state: d.state, line: d.message };
+  }
+}
+
+/** Whether the environment runs on this machine (a fleet's hosts are brought back by its controller's heal: docs/servers.md). */
+async function localTarget(config: SlipwayConfig, env: string | undefined): Promise<boolean> {
+  const { resolveEnvironmentName } = await import('../../config/environments.js');
+  const target = config.environments[resolveEnvironmentName(config, env)]?.target;
+  return target === undefined || target === 'local';
+}
+
+/**
+ * Services whose current release does not serve in full with no rollout under way (started again
+ * after `slipway down`): waits until each is Healthy, as `up` waits for a rollout. It stops
+ * waiting for one whose instances crash (`failed`: `slipway status` shows why) or that is still
+ * not healthy at its progress deadline; the status printed next says how it stands.
+ */
+async function untilServing(client: ControllerClient, config: SlipwayConfig, out: Output): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const waiting = (await client.status()).services.filter((s) => {
+      const spec = config.services[s.service];
+      return (
+        spec !== undefined &&
+        s.currentRelease !== null &&
+        (s.rollout === null || s.rollout.finishedAt !== null) &&
+        s.health !== 'Healthy' &&
+        !s.instances.some((i) => i.state === 'failed') &&
+        Date.now() - started < spec.progressDeadline
+      );
+    });
+    if (waiting.length === 0) return out.done();
+    const ready = (s: ServiceStatus) => `${terminalLine(s.service)} ${s.instances.filter((i) => i.healthy).length}/${s.desired}`;
+    out.progress(`waiting for the instances to serve again: ${waiting.map(ready).join(', ')} ready…`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
