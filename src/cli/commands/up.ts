@@ -152,6 +152,7 @@ async function untilServing(client: ControllerClient, config: SlipwayConfig, out
       return (
         spec !== undefined &&
         s.currentRelease !== null &&
+        s.desired > 0 && // scaled to 0: nothing to serve
         (s.rollout === null || s.rollout.finishedAt !== null) &&
         s.health !== 'Healthy' &&
         !s.instances.some((i) => i.state === 'failed') &&
