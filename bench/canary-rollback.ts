@@ -138,17 +138,9 @@ async function waitStable(p: SlipwayProject, stableRelease: number): Promise<voi
   if (!(await probe(p.url)).includes(`version=${STABLE} `)) throw new Error(`Slipway does not serve ${STABLE}`);
 }
 
-/** Every event of `service` after event id `after` (bounded: at most 20 pages). */
-async function eventsAfter(client: ControllerClient, after: number): Promise<EventRecord[]> {
-  const all: EventRecord[] = [];
-  let from = after;
-  for (let page = 0; page < 20; page++) {
-    const { events } = await client.events({ service: 'web', after: from });
-    if (events.length === 0) break;
-    all.push(...events);
-    from = Math.max(...events.map((e) => e.id));
-  }
-  return all;
+/** Every event of web after event id `after`. */
+function eventsAfter(client: ControllerClient, after: number): Promise<EventRecord[]> {
+  return client.eventsAfter({ service: 'web', after });
 }
 
 async function lastEventId(client: ControllerClient): Promise<number> {

@@ -39,17 +39,12 @@ export async function measureImages(hosts: number, runs: number): Promise<ImageR
     write('v1');
     await p.ok(['hosts', 'setup', '--env', 'production']);
     await p.ok(['up', '--env', 'production']);
-    // The progress events recorded since the last call, from the controller's API (pages of 200).
+    // The progress events recorded since the last call, from the controller's API.
     let after = 0;
     const progress = async () => {
-      const out: { step?: string; ms?: number }[] = [];
-      for (let page = 0; page < 100; page++) {
-        const got = (await ControllerClient.connect(p.dir, 'production').events({ service: 'web', after })).events;
-        if (!got.length) break;
-        out.push(...got.filter((e) => e.type === 'fleet.progress').map((e) => e.data as { step?: string; ms?: number }));
-        after = got.at(-1)!.id;
-      }
-      return out;
+      const got = await ControllerClient.connect(p.dir, 'production').eventsAfter({ service: 'web', after });
+      after = got.at(-1)?.id ?? after;
+      return got.filter((e) => e.type === 'fleet.progress').map((e) => e.data as { step?: string; ms?: number });
     };
     const deploys: number[] = [];
     const rolls: number[] = [];

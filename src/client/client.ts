@@ -8,6 +8,7 @@ import { pidAlive } from '../core/process.js';
 import { projectPaths, readControllerFile, type ControllerFile } from '../controller/paths.js';
 import { readTokenFile } from '../access/local-token.js';
 import { parseEventStream, type StreamMessage } from './sse.js';
+import type { EventRecord } from '../store/types.js';
 import type {
   ApplyRequest,
   ApplyResponse,
@@ -125,6 +126,16 @@ export class ControllerClient {
     if (opts.service) q.set('service', opts.service);
     if (opts.after) q.set('after', String(opts.after));
     return this.call('GET', `/v1/events?${q}`);
+  }
+  /** Every event recorded after id `after` (0: all), oldest first, read page by page (at most `maxPages`). */
+  async eventsAfter(opts: { service?: string; after?: number } = {}, maxPages = 100): Promise<EventRecord[]> {
+    const all: EventRecord[] = [];
+    for (let page = 0; page < maxPages; page++) {
+      const { events } = await this.events({ service: opts.service, after: all.at(-1)?.id ?? opts.after });
+      if (events.length === 0) break;
+      all.push(...events);
+    }
+    return all;
   }
   createToken(req: TokenCreateRequest): Promise<TokenCreateResponse> {
     return this.call('POST', '/v1/tokens', req);

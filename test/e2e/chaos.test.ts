@@ -55,15 +55,7 @@ describe(`chaos: seeded kills across rolling, canary and blue-green rollouts (se
   let posts: Load;
 
   const status = async (): Promise<StatusResponse> => await ControllerClient.connect(p.dir).status();
-  /** Every event recorded after id `after` (the API answers a page at a time). */
-  async function eventsAfter(after: number): Promise<EventRecord[]> {
-    const all: EventRecord[] = [];
-    for (;;) {
-      const page = (await ControllerClient.connect(p.dir).events({ after: all.at(-1)?.id ?? after })).events;
-      if (page.length === 0) return all;
-      all.push(...page);
-    }
-  }
+  const eventsAfter = (after: number): Promise<EventRecord[]> => ControllerClient.connect(p.dir).eventsAfter({ after });
   const write = (version: string, strategy = '') =>
     p.writeConfig({
       env: { VERSION: version, WORK_LOG: workLog() },

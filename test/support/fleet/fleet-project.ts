@@ -195,14 +195,8 @@ export class FleetProject extends TestProject {
   }
 
   /** Every event of web in production, oldest first (paged from the controller's API). */
-  async events(): Promise<EventRecord[]> {
-    const all: EventRecord[] = [];
-    for (let page = 0; page < 100; page++) {
-      const { events } = await ControllerClient.connect(this.dir, 'production').events({ service: 'web', after: all.at(-1)?.id ?? 0 });
-      if (!events.length) break;
-      all.push(...events);
-    }
-    return all;
+  events(): Promise<EventRecord[]> {
+    return ControllerClient.connect(this.dir, 'production').eventsAfter({ service: 'web' });
   }
 
   /** Every log file under the project's .slipway directory, concatenated. */
