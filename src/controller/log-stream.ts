@@ -3,14 +3,17 @@
  * order they were captured, then (when following) new lines as they are written, across log
  * rotation and across instances that start later (a rollout's new instances are picked up).
  *
- * Every line carries the time its log writer captured it (docs/adr/0009-log-writer.md). Files
- * are rotated by rename, so a follower keeps its open file until it has read it to the end, then
- * moves to the new file at the path (as `tail -F` does): no line is skipped or read twice.
+ * Every line carries the time its log writer captured it (docs/adr/0009-log-writer-and-healing.md).
+ * Each stream's follower starts at the file position where its tail ended. Files are rotated by
+ * rename, so a follower keeps its open file until it has read it to the end, then moves to the
+ * newer files (as `tail -F` does): no line is skipped or read twice.
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { LogHostNotice, LogLine } from '../api/types.js';
-import type { LogRecord } from '../drivers/driver.js';
+import type { LogRecord, RuntimeDriver } from '../drivers/driver.js';
+import type { Clock } from '../core/clock.js';
 import { formatLogTime, mergeByTime, parseLogLine } from '../drivers/local/log-line.js';
+import { openGenerations, tailStream, type LogPosition } from '../drivers/local/log-after.js';
 
 export type { LogLine };
 export { parseSince } from '../drivers/local/log-line.js';
@@ -43,51 +46,62 @@ export async function streamLogs(
   // An ssh environment's instances and their logs are on its hosts (fleet-logs.ts).
   const fleet = c.fleet.current();
   if (fleet) return streamFleetLogs(c, fleet, service, opts, emit);
+  return streamLocalLogs(c, service, opts, emit);
+}
+
+/** The logs of a service whose instances run on this machine: read from their files. */
+export async function streamLocalLogs(
+  c: { driver: Pick<RuntimeDriver, 'list' | 'logFiles' | 'readLogs'>; clock: Clock },
+  service: string,
+  opts: LogStreamOptions,
+  emit: (l: LogLine) => void,
+): Promise<void> {
   const send = (t: Tagged) =>
     emit({ instance: t.instance, release: t.release, stream: t.stream, at: t.at === null ? null : formatLogTime(t.at), line: t.text });
   const instances = () => c.driver.list().filter((i) => i.service === service);
 
-  // Followers open at each file's current end before the tail is read; what they read later that
-  // is not newer than the tail's last line of that stream was already sent.
+  // Each stream's tail ends at a file position, and its follower starts there: every line once,
+  // whatever is written meanwhile (a time cannot be the boundary: one read of the writer stamps all
+  // its lines with one time, and a read cut by a rotation lands in two files).
   const followers = new Map<string, Follower>();
-  const lastSent = new Map<string, number>();
-  const addFollowers = async (id: string, release: number, fromStart: boolean) => {
-    const files = c.driver.logFiles(id);
-    if (!files) return;
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const f = new Follower(id, release, stream, files[stream]);
-      if (!fromStart) await f.skipToEnd();
-      followers.set(`${id}\0${stream}`, f);
-    }
+  const follow = async (
+    id: string,
+    release: number,
+    stream: LogRecord['stream'],
+    path: string,
+    from: LogPosition | undefined | 'start',
+  ) => {
+    const f = new Follower(id, release, stream, path);
+    if (from !== 'start') await f.startAt(from);
+    followers.set(`${id}\0${stream}`, f);
   };
-  const known = instances();
-  if (opts.follow) for (const i of known) await addFollowers(i.id, i.release, false);
-
   const tails = await Promise.all(
-    known.map(async (i) => {
-      const records = await c.driver.readLogs(i.id, { lines: opts.lines, sinceMs: opts.sinceMs }).catch(() => [] as LogRecord[]);
-      return records.map((r): Tagged => ({ ...r, instance: i.id, release: i.release }));
+    instances().map(async (i): Promise<Tagged[][]> => {
+      const files = c.driver.logFiles(i.id);
+      const tag = (records: LogRecord[]) => records.map((r): Tagged => ({ ...r, instance: i.id, release: i.release }));
+      if (!files) return [tag(await c.driver.readLogs(i.id, { lines: opts.lines, sinceMs: opts.sinceMs }).catch(() => []))];
+      return Promise.all(
+        (['stdout', 'stderr'] as const).map(async (stream) => {
+          const t = await tailStream(files[stream], stream, opts.lines, opts.sinceMs).catch(() => ({ records: [], end: undefined }));
+          if (opts.follow) await follow(i.id, i.release, stream, files[stream], t.end);
+          return tag(t.records);
+        }),
+      );
     }),
   );
-  const tail = opts.lines > 0 ? mergeByTime(tails).slice(-opts.lines) : [];
-  for (const t of tails.flat())
-    if (t.at !== null) lastSent.set(`${t.instance}\0${t.stream}`, Math.max(lastSent.get(`${t.instance}\0${t.stream}`) ?? -Infinity, t.at));
-  for (const t of tail) send(t);
+  if (opts.lines > 0) for (const t of mergeByTime(tails.flat()).slice(-opts.lines)) send(t);
 
   try {
     while (opts.follow && !opts.signal.aborted) {
-      for (const i of instances()) if (!followers.has(`${i.id}\0stdout`)) await addFollowers(i.id, i.release, true);
+      // A rollout's new instances: read from the start of their files.
+      for (const i of instances()) {
+        const files = followers.has(`${i.id}\0stdout`) ? undefined : c.driver.logFiles(i.id);
+        if (files) for (const stream of ['stdout', 'stderr'] as const) await follow(i.id, i.release, stream, files[stream], 'start');
+      }
       const batches: Tagged[][] = [];
-      for (const [key, f] of followers) {
-        const after = lastSent.get(key);
-        const fresh = (await f.read()).filter(
-          (r) =>
-            (after === undefined || r.at === null || r.at > after) && (opts.sinceMs === undefined || r.at === null || r.at >= opts.sinceMs),
-        );
-        if (fresh.length) {
-          batches.push(fresh);
-          lastSent.delete(key);
-        }
+      for (const f of followers.values()) {
+        const fresh = (await f.read()).filter((r) => opts.sinceMs === undefined || r.at === null || r.at >= opts.sinceMs);
+        if (fresh.length) batches.push(fresh);
       }
       for (const t of mergeByTime(batches)) send(t);
       await c.clock.sleep(opts.pollMs ?? 250, opts.signal).catch(() => undefined);
@@ -112,9 +126,20 @@ class Follower {
     private readonly path: string,
   ) {}
 
-  /** Starts at the current end of the file (lines already there are the tail's business). */
-  async skipToEnd(): Promise<void> {
-    if (await this.openCurrent()) this.pos = (await this.fh!.stat()).size;
+  /**
+   * Starts at a position a tail ended at (tailStream): in that file, wherever rotation has moved
+   * it since; if it has been rotated out of the kept files meanwhile, at the start of the oldest
+   * kept one (every one is newer). With no position (no file yet), at the start of the first file.
+   */
+  async startAt(at: LogPosition | undefined): Promise<void> {
+    if (at === undefined) return;
+    const all = await openGenerations(this.path);
+    const keep = all.find((o) => o.ino === at[0]) ?? all[0];
+    for (const o of all) if (o !== keep) await o.fh.close();
+    if (!keep) return;
+    this.fh = keep.fh;
+    this.ino = keep.ino;
+    this.pos = keep.ino === at[0] ? at[1] : 0;
   }
 
   /** Whole lines written since the last read, in order. */
@@ -149,33 +174,12 @@ class Follower {
       .map((raw) => ({ ...parseLogLine(raw), stream: this.stream, instance: this.instance, release: this.release }));
   }
 
-  /**
-   * The files newer than ours, oldest first, opened. Every generation is opened first (newest
-   * first: the path, `.1`, `.2`, …) so that a rotation while we look cannot make us skip one; a
-   * file seen twice under two names (it was renamed meanwhile) is kept once. When ours is no
-   * longer among them (rotated out of the kept files), every one is newer.
-   */
+  /** The files newer than ours, oldest first, opened; when ours was rotated out of the kept files, every one is newer. */
   private async newerGenerations(): Promise<{ fh: FileHandle; ino: number }[]> {
-    const opened: { fh: FileHandle; ino: number }[] = [];
-    for (let n = 0; n <= 100; n++) {
-      let fh: FileHandle;
-      try {
-        fh = await open(n === 0 ? this.path : `${this.path}.${n}`, 'r');
-      } catch {
-        if (n === 0) continue;
-        break;
-      }
-      const ino = (await fh.stat()).ino;
-      if (opened.some((o) => o.ino === ino)) {
-        await fh.close();
-        continue;
-      }
-      opened.push({ fh, ino });
-    }
-    const ours = opened.findIndex((o) => o.ino === this.ino);
-    const newer = ours === -1 ? opened : opened.slice(0, ours);
-    for (const o of opened.slice(newer.length)) await o.fh.close();
-    return newer.reverse();
+    const all = await openGenerations(this.path);
+    const newer = all.slice(all.findIndex((o) => o.ino === this.ino) + 1);
+    for (const o of all.slice(0, all.length - newer.length)) await o.fh.close();
+    return newer;
   }
 
   async close(): Promise<void> {

@@ -118,7 +118,7 @@ export async function tailStream(
  * and kept once per inode, so a rotation while we look cannot make us skip one (a file renamed
  * meanwhile is seen under both names).
  */
-async function openGenerations(path: string): Promise<{ fh: FileHandle; ino: number; size: number }[]> {
+export async function openGenerations(path: string): Promise<{ fh: FileHandle; ino: number; size: number }[]> {
   const opened: { fh: FileHandle; ino: number; size: number }[] = [];
   for (let n = 0; n <= 100; n++) {
     let fh: FileHandle;

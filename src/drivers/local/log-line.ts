@@ -1,8 +1,9 @@
 /**
  * The on-disk format of an instance log line: `<time> <text>\n`, the time taken by the log writer
  * when it read the line from the instance (ISO 8601, UTC, microseconds:
- * `2026-11-29T15:45:22.123456Z`). One writer per instance hands out strictly increasing times
- * across both streams, so sorting by time restores the order in which it read them.
+ * `2026-11-29T15:45:22.123456Z`). One writer per instance stamps each read with a time, strictly
+ * increasing across both streams, so sorting by time restores the order in which it read them;
+ * the lines of one read share its time (a time is no cursor: see log-after.ts).
  * Lines without that prefix (files written before timestamps) parse with `at: null`.
  */
 
