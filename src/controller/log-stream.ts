@@ -64,15 +64,9 @@ export async function streamLocalLogs(
   // whatever is written meanwhile (a time cannot be the boundary: one read of the writer stamps all
   // its lines with one time, and a read cut by a rotation lands in two files).
   const followers = new Map<string, Follower>();
-  const follow = async (
-    id: string,
-    release: number,
-    stream: LogRecord['stream'],
-    path: string,
-    from: LogPosition | undefined | 'start',
-  ) => {
+  const follow = async (id: string, release: number, stream: LogRecord['stream'], path: string, from?: LogPosition) => {
     const f = new Follower(id, release, stream, path);
-    if (from !== 'start') await f.startAt(from);
+    await f.startAt(from);
     followers.set(`${id}\0${stream}`, f);
   };
   const tails = await Promise.all(
@@ -96,7 +90,7 @@ export async function streamLocalLogs(
       // A rollout's new instances: read from the start of their files.
       for (const i of instances()) {
         const files = followers.has(`${i.id}\0stdout`) ? undefined : c.driver.logFiles(i.id);
-        if (files) for (const stream of ['stdout', 'stderr'] as const) await follow(i.id, i.release, stream, files[stream], 'start');
+        if (files) for (const stream of ['stdout', 'stderr'] as const) await follow(i.id, i.release, stream, files[stream]);
       }
       const batches: Tagged[][] = [];
       for (const f of followers.values()) {
@@ -129,7 +123,7 @@ class Follower {
   /**
    * Starts at a position a tail ended at (tailStream): in that file, wherever rotation has moved
    * it since; if it has been rotated out of the kept files meanwhile, at the start of the oldest
-   * kept one (every one is newer). With no position (no file yet), at the start of the first file.
+   * kept one (every one is newer). With none (no file yet, or a new instance), at the start of the file.
    */
   async startAt(at: LogPosition | undefined): Promise<void> {
     if (at === undefined) return;

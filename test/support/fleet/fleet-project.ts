@@ -181,6 +181,25 @@ export class FleetProject extends TestProject {
     return (JSON.parse(r.stdout) as StatusResponse).services.find((s) => s.service === 'web')!;
   }
 
+  /**
+   * Service web after a rollback to `release`: its rollout RolledBack, every host serving that
+   * release on its 2 instances and healthy, no instance of another release left anywhere.
+   */
+  async rolledBackTo(release: number): Promise<ServiceStatus> {
+    const s = await this.web();
+    assert.equal(s.currentRelease, release);
+    assert.equal(s.rollout!.phase, 'RolledBack');
+    assert.deepEqual(
+      s.hosts?.map((h) => [h.release, h.serving, h.health]),
+      this.fleet.hosts.map(() => [release, 2, 'healthy']),
+    );
+    assert.ok(
+      s.instances.every((i) => i.release === release) && s.instances.length === 2 * this.fleet.hosts.length,
+      JSON.stringify(s.instances),
+    );
+    return s;
+  }
+
   /** Service web once its rollout to `release` waits for promotion (a canary's pause, a blue-green's preview). */
   waitingForPromotion(release: number, timeoutMs = 60_000): Promise<ServiceStatus> {
     return waitFor(
