@@ -19,7 +19,10 @@ describe('timestamp accessors with a time zone', () => {
     assert.equal(at('t.getDate("Europe/Berlin")', t), 9);
     assert.equal(at('t.getHours("Europe/Berlin")', t), 0);
     // What the library's own method answers, kept here so that an upgrade that fixes it is noticed.
-    assert.equal(at('t.getDayOfWeek("Europe/Berlin")', t, std), 6);
+    // It reads the hour through Intl with hour12: false, which says "24" for that hour with the ICU
+    // of Node.js 20 and 22, "00" with that of Node.js 24 (a day on only with "24").
+    const intlHour = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', hour: 'numeric', hour12: false }).format(new Date(t));
+    assert.equal(at('t.getDayOfWeek("Europe/Berlin")', t, std), intlHour === '24' ? 6 : 5);
   });
 
   test('across the daylight-saving change in Berlin (2026-03-29 02:00 CET → 03:00 CEST)', () => {
