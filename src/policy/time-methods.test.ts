@@ -20,7 +20,7 @@ describe('timestamp accessors with a time zone', () => {
     assert.equal(at('t.getHours("Europe/Berlin")', t), 0);
     // What the library's own method answers, kept here so that an upgrade that fixes it is noticed.
     // It reads the hour through Intl with hour12: false, which says "24" for that hour with the ICU
-    // of Node.js 20 and 22, "00" with that of Node.js 24 (a day on only with "24").
+    // of Node.js 20, "00" with that of Node.js 22 and 24 (a day on only with "24").
     const intlHour = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', hour: 'numeric', hour12: false }).format(new Date(t));
     assert.equal(at('t.getDayOfWeek("Europe/Berlin")', t, std), intlHour === '24' ? 6 : 5);
   });

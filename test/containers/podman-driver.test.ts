@@ -24,9 +24,9 @@ describeDriverContract('podman', (stateDir) => new PodmanDriver({ stateDir, cli:
     image = scratch.buildNodeImage(IMAGE);
   },
   after: () => scratch?.teardown(),
-  adapt: (spec) => ({
-    ...spec,
-    image,
-    command: spec.command === `${JSON.stringify(process.execPath)} app.mjs` ? `exec ${spec.command}` : spec.command,
-  }),
+  // The image has the test's node at /usr/bin/node (podman-scratch.ts), wherever it is here.
+  adapt: (spec) => {
+    const command = spec.command.replaceAll(JSON.stringify(process.execPath), '/usr/bin/node');
+    return { ...spec, image, command: command === '/usr/bin/node app.mjs' ? `exec ${command}` : command };
+  },
 });
