@@ -6,15 +6,17 @@
 # (container releases; crun fails on this kind of machine, see ../shared/research/containers.md),
 # htpasswd (a registry that requires credentials, in the container tests), chromium (the web
 # dashboard's browser tests and benchmark, driven by playwright-core), sudo (test fleet hosts log in
-# as a non-root user with passwordless sudo: test/fleet/fleet-sudo.test.ts).
+# as a non-root user with passwordless sudo: test/fleet/fleet-sudo.test.ts), g++, make and python3
+# (scripts/on-node.sh compiles better-sqlite3 for Node.js 22 and 24 in CI).
 # Usage: install-system-deps.sh [BINARY...]   (default: every binary below)
 # Installs only what is missing, says what it installs, and exits non-zero when it cannot.
 set -euo pipefail
 declare -A package_of=([prometheus]=prometheus [promtool]=prometheus [wrk]=wrk [nginx]=nginx-light [caddy]=caddy [age]=age
   [sshd]=openssh-server [nft]=nftables [haproxy]=haproxy [podman]=podman [runc]=runc [skopeo]=skopeo
-  [docker-registry]=docker-registry [htpasswd]=apache2-utils [chromium]=chromium [sudo]=sudo)
+  [docker-registry]=docker-registry [htpasswd]=apache2-utils [chromium]=chromium [sudo]=sudo
+  [g++]=g++ [make]=make [python3]=python3)
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(prometheus wrk nginx caddy age sshd nft haproxy podman runc skopeo docker-registry htpasswd chromium sudo)
+[ ${#wanted[@]} -gt 0 ] || wanted=(prometheus wrk nginx caddy age sshd nft haproxy podman runc skopeo docker-registry htpasswd chromium sudo g++ make python3)
 need=()
 for bin in "${wanted[@]}"; do
   pkg=${package_of[$bin]:-}
