@@ -16,6 +16,7 @@ import { SlipwayError } from '../core/errors.js';
 import type { LogRecord } from '../drivers/driver.js';
 import { formatLogTime, mergeByTime } from '../drivers/local/log-line.js';
 import { LOG_PAGE_LINES } from '../fleet/agent/agent-logs.js';
+import { withinDeadline } from '../fleet/host-answers.js';
 import type { LogCursor, ServiceLogsAnswer, ServiceLogsRequest } from '../fleet/agent/protocol.js';
 import type { FleetMember, FleetRuntime } from '../fleet/fleet-runtime.js';
 import type { Controller } from './controller.js';
@@ -80,7 +81,7 @@ export async function streamFleetLogs(
     emit({ host: h.m.name, problem: { code: e.code, message: e.message.split('\n')[0]! } });
   };
   const ask = (h: HostReader, req: ServiceLogsRequest) =>
-    deadline(h.m.agent.call({ op: 'serviceLogs', ...req }, HOST_DEADLINE_MS), HOST_DEADLINE_MS, h.m.name);
+    withinDeadline(h.m.agent.call({ op: 'serviceLogs', ...req }, HOST_DEADLINE_MS), h.m.name, HOST_DEADLINE_MS);
   const since = opts.sinceMs !== undefined ? { sinceMs: opts.sinceMs } : {};
 
   /** Takes an answer's lines and moves the host's cursors; a retired instance is let go once quiet. */
@@ -176,23 +177,4 @@ export async function streamFleetLogs(
 
 function cursorsOf(h: HostReader): Record<string, LogCursor> {
   return Object.fromEntries([...h.cursors].map(([id, v]) => [id, v.cursor]));
-}
-
-/** The call's answer, or SSH_UNREACHABLE once `ms` passed (the call goes on and is ignored). */
-function deadline<T>(p: Promise<T>, ms: number, host: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          SlipwayError.of('SSH_UNREACHABLE', `${host} did not answer within ${ms}ms`, {
-            hint: 'Its link may be cut or the host down; slipway hosts check tells which.',
-            details: { host },
-          }),
-        ),
-      ms,
-    );
-  });
-  p.catch(() => undefined);
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

@@ -42,34 +42,17 @@ export class HostAnswers<T> {
       const p = ask().finally(() => {
         if (this.inflight.get(host)?.answer === p) this.inflight.delete(host);
       });
-      p.catch(() => undefined); // a late failure after the deadline is nobody's
       this.inflight.set(host, (pending = { answer: p, startedAt: Date.now() }));
     }
-    const asked = pending.answer;
     const left = Math.max(0, pending.startedAt + deadlineMs - Date.now());
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            SlipwayError.of('SSH_UNREACHABLE', `${host} did not answer within ${deadlineMs}ms`, {
-              hint: 'Its link may be cut or the host down; slipway hosts check tells which.',
-              details: { host },
-            }),
-          ),
-        left,
-      );
-    });
     try {
-      const value = await Promise.race([asked, late]);
+      const value = await withinDeadline(pending.answer, host, deadlineMs, left);
       const s = this.mark(host, true);
       s.last = { value, at: this.now() };
       return { ok: true, value, since: s.since };
     } catch (err) {
       const s = this.mark(host, false);
       return { ok: false, error: SlipwayError.from(err), since: s.since, ...(s.last ? { last: s.last } : {}) };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -79,4 +62,26 @@ export class HostAnswers<T> {
     else if (s.reachable !== reachable) Object.assign(s, { reachable, since: this.now() });
     return s;
   }
+}
+
+/**
+ * A host's answer, or SSH_UNREACHABLE once `waitMs` passed (the call goes on and is ignored).
+ * `deadlineMs` is the deadline the error names (a question asked earlier has less of it left).
+ */
+export function withinDeadline<T>(answer: Promise<T>, host: string, deadlineMs: number, waitMs = deadlineMs): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          SlipwayError.of('SSH_UNREACHABLE', `${host} did not answer within ${deadlineMs}ms`, {
+            hint: 'Its link may be cut or the host down; slipway hosts check tells which.',
+            details: { host },
+          }),
+        ),
+      waitMs,
+    );
+  });
+  answer.catch(() => undefined); // a late failure after the deadline is nobody's
+  return Promise.race([answer, late]).finally(() => clearTimeout(timer));
 }
